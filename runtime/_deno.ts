@@ -1,0 +1,41 @@
+/**
+ * The few `Deno.*` members runtime/ touches, typed locally so that `tsc`
+ * (which has no Deno lib) and `deno check` both accept the code. Everything
+ * else in runtime/ goes through `node:*` modules, which Deno 2 implements.
+ *
+ * @module
+ */
+
+/** The subset of the `Deno` namespace that runtime/ uses. */
+export interface DenoNamespace {
+  readonly args: string[];
+  readonly pid: number;
+  execPath(): string;
+  exit(code?: number): never;
+  cwd(): string;
+  readonly env: { get(name: string): string | undefined };
+  readonly stdout: DenoOutput;
+  readonly stderr: DenoOutput;
+  consoleSize(): { columns: number; rows: number };
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+}
+
+/** `Deno.stdout` / `Deno.stderr`. */
+export interface DenoOutput {
+  writeSync(data: Uint8Array): number;
+  isTerminal(): boolean;
+}
+
+/**
+ * The `Deno` global when running on Deno, otherwise `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { denoGlobal } from "./_deno.ts";
+ * console.log(denoGlobal() ? "deno" : "node");
+ * ```
+ */
+export function denoGlobal(): DenoNamespace | undefined {
+  return (globalThis as unknown as { Deno?: DenoNamespace }).Deno;
+}

@@ -1,0 +1,112 @@
+/**
+ * File-system helpers that behave the same on Node and Deno (both through
+ * `node:fs/promises`).
+ *
+ * @module
+ */
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/**
+ * Reads a whole file as UTF-8 text.
+ *
+ * @example
+ * ```ts
+ * import { readTextFile } from "./mod.ts";
+ * const manifest = JSON.parse(await readTextFile("package.json"));
+ * ```
+ */
+export function readTextFile(path: string): Promise<string> {
+  return readFile(path, "utf8");
+}
+
+/**
+ * Writes `text` as UTF-8, replacing the file, creating missing parent folders.
+ *
+ * @example
+ * ```ts
+ * import { writeTextFile } from "./mod.ts";
+ * await writeTextFile("tests/artifacts/run-1/summary.txt", "ok\n");
+ * ```
+ */
+export async function writeTextFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text, "utf8");
+}
+
+/**
+ * Creates a fresh, empty folder under the system temp folder and returns its
+ * absolute path; its name starts with `prefix`.
+ *
+ * @example
+ * ```ts
+ * import { makeTempDir, removePath } from "./mod.ts";
+ * const dir = await makeTempDir("ardea-state-");
+ * await removePath(dir);
+ * ```
+ */
+export function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/**
+ * Removes a file or a folder with everything in it; a missing path is fine.
+ *
+ * @example
+ * ```ts
+ * import { removePath } from "./mod.ts";
+ * await removePath("tests/artifacts/old-run");
+ * ```
+ */
+export async function removePath(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}
+
+/**
+ * Whether something (file or folder) exists at `path`.
+ *
+ * @example
+ * ```ts
+ * import { fileExists } from "./mod.ts";
+ * if (!(await fileExists("deno.json"))) console.log("no deno config");
+ * ```
+ */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return false;
+    throw error;
+  }
+}
+
+/**
+ * Joins and resolves `parts` into an absolute path (relative to the current
+ * working directory), like `node:path` `resolve`.
+ *
+ * @example
+ * ```ts
+ * import { resolvePath } from "./mod.ts";
+ * const abs = resolvePath("examples", "word_count.ts");
+ * ```
+ */
+export function resolvePath(...parts: string[]): string {
+  return resolve(...parts);
+}
+
+/**
+ * The `file:` URL (as a string) of `path`, resolved to an absolute path
+ * first; suitable for dynamic `import()` on both runtimes.
+ *
+ * @example
+ * ```ts
+ * import { toFileUrl } from "./mod.ts";
+ * const topologyModule = await import(toFileUrl("examples/word_count.ts"));
+ * ```
+ */
+export function toFileUrl(path: string): string {
+  return pathToFileURL(resolve(path)).href;
+}

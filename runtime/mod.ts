@@ -1,0 +1,35 @@
+/**
+ * Runtime adapters: the only library code that touches `node:*` or `Deno.*`.
+ * Everything here behaves the same on Node 20 and Deno 2.
+ *
+ * @example
+ * ```ts
+ * import { onSignal, runtimeName, writeStdout } from "./runtime/mod.ts";
+ * writeStdout(`ardea on ${runtimeName()}\n`);
+ * const off = onSignal("SIGTERM", () => writeStdout("draining\n"));
+ * off();
+ * ```
+ *
+ * @module
+ */
+export {
+  args,
+  ardeaRoot,
+  cwd,
+  env,
+  execPath,
+  exit,
+  isTTY,
+  onSignal,
+  type OutputStream,
+  runtimeName,
+  type RuntimeName,
+  type SignalName,
+  terminalColumns,
+  writeStderr,
+  writeStdout,
+  yieldNow,
+} from "./process.ts";
+export { fileExists, makeTempDir, readTextFile, removePath, resolvePath, toFileUrl, writeTextFile } from "./files.ts";
+export { LineReader, type LineReaderOptions } from "./line_reader.ts";
+export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnProcess, type SpawnOptions } from "./spawn.ts";

@@ -1,0 +1,94 @@
+// Module customization hooks for Node 20 (registered by node_loader.mjs via
+// module.register; they run on the loader thread).
+//
+// - load: `.ts` / `.mts` files are transpiled from source with esbuild
+//   (esm, es2022, inline source map), so Node runs the same files Deno does.
+// - resolve: the bare specifier `ardea` (and `ardea/<sub>`) resolves to this
+//   repository's source, so a user script and the CLI share one module
+//   instance of the engine.
+import { readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { transformSync } from "esbuild";
+
+const rootUrl = new URL("../", import.meta.url);
+const TS_FILE = /\.m?ts$/;
+
+/** @type {Record<string, unknown> | undefined} */
+let packageExports;
+
+function exportsMap() {
+  if (packageExports === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", rootUrl), "utf8"));
+      const exp = pkg.exports;
+      packageExports = typeof exp === "string" ? { ".": exp } : (exp ?? {});
+    } catch {
+      packageExports = {};
+    }
+  }
+  return packageExports;
+}
+
+/** The source target of an `exports` entry: the `deno` (source) condition first. */
+function sourceTarget(entry) {
+  if (typeof entry === "string") return entry;
+  if (entry !== null && typeof entry === "object") {
+    for (const condition of ["deno", "types", "import", "default"]) {
+      const target = sourceTarget(entry[condition]);
+      if (target !== undefined) return target;
+    }
+  }
+  return undefined;
+}
+
+function isFile(url) {
+  try {
+    return statSync(url).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** file: URL of `ardea` or `ardea/<sub>`, or undefined if nothing matches. */
+function mapArdea(specifier) {
+  if (specifier === "ardea") return new URL("mod.ts", rootUrl).href;
+  const sub = specifier.slice("ardea/".length);
+  const target = sourceTarget(exportsMap()[`./${sub}`]);
+  const candidates = target !== undefined && !target.startsWith("./dist/")
+    ? [target]
+    : [sub, `${sub}.ts`, `${sub}/mod.ts`];
+  for (const candidate of candidates) {
+    const url = new URL(candidate, rootUrl);
+    if (url.href.startsWith(rootUrl.href) && isFile(url)) {
+      return url.href;
+    }
+  }
+  return undefined;
+}
+
+export async function resolve(specifier, context, nextResolve) {
+  if (specifier === "ardea" || specifier.startsWith("ardea/")) {
+    const url = mapArdea(specifier);
+    if (url !== undefined) return { url, shortCircuit: true };
+  }
+  return nextResolve(specifier, context);
+}
+
+export async function load(url, context, nextLoad) {
+  if (url.startsWith("file:") && TS_FILE.test(new URL(url).pathname)) {
+    const filename = fileURLToPath(url);
+    const source = await readFile(filename, "utf8");
+    const { code } = transformSync(source, {
+      loader: "ts",
+      format: "esm",
+      target: "es2022",
+      sourcemap: "inline",
+      sourcesContent: false,
+      sourcefile: pathToFileURL(filename).href,
+      tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+    });
+    return { format: "module", source: code, shortCircuit: true };
+  }
+  return nextLoad(url, context);
+}

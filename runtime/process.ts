@@ -1,0 +1,269 @@
+/**
+ * Process-level facts and effects: which runtime, arguments, environment,
+ * signals, terminal output, and the package root. The only place besides
+ * the other runtime/ modules that touches `node:process` or `Deno.*`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { existsSync, realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { denoGlobal } from "./_deno.ts";
+
+/** The two runtimes Ardea runs on. */
+export type RuntimeName = "node" | "deno";
+
+/** Signals a handler may be installed for. */
+export type SignalName = "SIGINT" | "SIGTERM";
+
+/** The output streams of this process. */
+export type OutputStream = "stdout" | "stderr";
+
+/**
+ * Which runtime executes this code.
+ *
+ * @example
+ * ```ts
+ * import { runtimeName } from "./mod.ts";
+ * console.log(`running on ${runtimeName()}`);
+ * ```
+ */
+export function runtimeName(): RuntimeName {
+  return denoGlobal() === undefined ? "node" : "deno";
+}
+
+/**
+ * The script's arguments: everything after the script path, on both runtimes.
+ *
+ * @example
+ * ```ts
+ * import { args } from "./mod.ts";
+ * // `node bin/ardea.mjs run x.ts` and `deno run -A bin/ardea.mjs run x.ts` both give ["run", "x.ts"]
+ * const [command, ...rest] = args();
+ * ```
+ */
+export function args(): string[] {
+  const deno = denoGlobal();
+  return deno === undefined ? process.argv.slice(2) : [...deno.args];
+}
+
+/**
+ * Reads an environment variable (Deno needs `--allow-env`).
+ *
+ * @example
+ * ```ts
+ * import { env } from "./mod.ts";
+ * const timeoutSecs = Number(env("ARDEA_TEST_TIMEOUT") ?? "180");
+ * ```
+ */
+export function env(name: string): string | undefined {
+  const deno = denoGlobal();
+  return deno === undefined ? process.env[name] : deno.env.get(name);
+}
+
+/**
+ * Ends the process with `code`. Output written with {@link writeStdout} /
+ * {@link writeStderr} before the call is not lost.
+ *
+ * @example
+ * ```ts
+ * import { exit, writeStderr } from "./mod.ts";
+ * writeStderr("fatal: no topology given\n");
+ * exit(2);
+ * ```
+ */
+export function exit(code: number): never {
+  const deno = denoGlobal();
+  if (deno !== undefined) return deno.exit(code);
+  return process.exit(code);
+}
+
+/**
+ * The current working directory.
+ *
+ * @example
+ * ```ts
+ * import { cwd, resolvePath } from "./mod.ts";
+ * const abs = resolvePath(cwd(), "topology.ts");
+ * ```
+ */
+export function cwd(): string {
+  const deno = denoGlobal();
+  return deno === undefined ? process.cwd() : deno.cwd();
+}
+
+/**
+ * Installs `handler` for `signal`; returns a function that removes it.
+ * The listener does not keep the process alive on its own: a process whose
+ * only remaining work is a signal listener still exits.
+ *
+ * @example
+ * ```ts
+ * import { onSignal } from "./mod.ts";
+ * const off = onSignal("SIGINT", () => console.log("stopping"));
+ * // later, when the work is done:
+ * off();
+ * ```
+ */
+export function onSignal(signal: SignalName, handler: () => void): () => void {
+  const deno = denoGlobal();
+  // One wrapper per subscription, so the same handler may be installed twice
+  // and each unsubscribe removes exactly its own registration.
+  const listener = (): void => handler();
+  let active = true;
+  if (deno !== undefined) {
+    deno.addSignalListener(signal, listener);
+    return () => {
+      if (!active) return;
+      active = false;
+      deno.removeSignalListener(signal, listener);
+    };
+  }
+  process.on(signal, listener);
+  return () => {
+    if (!active) return;
+    active = false;
+    process.off(signal, listener);
+  };
+}
+
+/**
+ * Whether `stream` is a terminal (so colours and progress lines make sense).
+ *
+ * @example
+ * ```ts
+ * import { isTTY } from "./mod.ts";
+ * const colour = isTTY("stdout");
+ * ```
+ */
+export function isTTY(stream: OutputStream): boolean {
+  const deno = denoGlobal();
+  if (deno !== undefined) return deno[stream].isTerminal();
+  return process[stream].isTTY === true;
+}
+
+/**
+ * Width of the terminal in columns; `COLUMNS` or 80 when not a terminal.
+ *
+ * @example
+ * ```ts
+ * import { terminalColumns } from "./mod.ts";
+ * const rule = "-".repeat(Math.min(terminalColumns(), 100));
+ * ```
+ */
+export function terminalColumns(): number {
+  const deno = denoGlobal();
+  if (deno !== undefined) {
+    try {
+      return deno.consoleSize().columns;
+    } catch {
+      // not a terminal: fall through to COLUMNS
+    }
+  } else if (process.stdout.isTTY === true && process.stdout.columns > 0) {
+    return process.stdout.columns;
+  }
+  const fromEnv = Number(env("COLUMNS"));
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(stream: OutputStream, text: string): void {
+  const deno = denoGlobal();
+  if (deno === undefined) {
+    // On Linux, Node writes stdio to files, pipes and TTYs synchronously.
+    process[stream].write(text);
+    return;
+  }
+  const out = deno[stream];
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(out.writeSync(bytes));
+}
+
+/**
+ * Writes `text` to stdout synchronously (no newline added), so the last
+ * line is not lost when {@link exit} follows.
+ *
+ * @example
+ * ```ts
+ * import { writeStdout } from "./mod.ts";
+ * writeStdout("12 passed, 0 failed\n");
+ * ```
+ */
+export function writeStdout(text: string): void {
+  writeAll("stdout", text);
+}
+
+/**
+ * Writes `text` to stderr synchronously (no newline added).
+ *
+ * @example
+ * ```ts
+ * import { writeStderr } from "./mod.ts";
+ * writeStderr("warning: no acker configured\n");
+ * ```
+ */
+export function writeStderr(text: string): void {
+  writeAll("stderr", text);
+}
+
+/**
+ * Runs `cb` in a later macrotask, after pending timers and I/O callbacks
+ * have had their turn (`setImmediate` on both runtimes).
+ *
+ * @example
+ * ```ts
+ * import { yieldNow } from "./mod.ts";
+ * function drain(queue: number[]): void {
+ *   for (let i = 0; i < 1000 && queue.length > 0; i++) queue.pop();
+ *   if (queue.length > 0) yieldNow(() => drain(queue));
+ * }
+ * drain([1, 2, 3]);
+ * ```
+ */
+export function yieldNow(cb: () => void): void {
+  setImmediate(cb);
+}
+
+/**
+ * Absolute path of the running `node` or `deno` executable.
+ *
+ * @example
+ * ```ts
+ * import { execPath, spawnProcess } from "./mod.ts";
+ * const child = spawnProcess(execPath(), ["--version"], { stdio: "inherit" });
+ * await child.exited;
+ * ```
+ */
+export function execPath(): string {
+  const deno = denoGlobal();
+  return deno === undefined ? process.execPath : deno.execPath();
+}
+
+let cachedRoot: string | undefined;
+
+/**
+ * Absolute path of the Ardea package root (the folder holding
+ * `package.json`, `mod.ts` and `bin/`), also when running from `dist/`.
+ *
+ * @example
+ * ```ts
+ * import { ardeaRoot, resolvePath } from "./mod.ts";
+ * const loader = resolvePath(ardeaRoot(), "runtime", "node_loader.mjs");
+ * ```
+ */
+export function ardeaRoot(): string {
+  if (cachedRoot !== undefined) return cachedRoot;
+  let root = dirname(dirname(fileURLToPath(import.meta.url)));
+  if (basename(root) === "dist" && existsSync(join(root, "..", "package.json"))) {
+    root = dirname(root);
+  }
+  try {
+    root = realpathSync(root);
+  } catch {
+    // keep the unresolved path; it is still absolute
+  }
+  cachedRoot = root;
+  return root;
+}

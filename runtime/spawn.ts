@@ -1,0 +1,209 @@
+/**
+ * Child processes: start one, read its output line by line, signal it, and
+ * wait for it to end. Used by distributed mode (containers, workers) and by
+ * test harnesses such as tests/nats_server.ts.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import process from "node:process";
+import type { Readable } from "node:stream";
+
+/** How a child ended: its exit code, or the signal that killed it. */
+export interface ChildExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Signals {@link ChildHandle.kill} can send. */
+export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGKILL" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGSTOP" | "SIGCONT";
+
+/** Which output stream of a child a line came from. */
+export type ChildStream = "stdout" | "stderr";
+
+/** Options of {@link spawnProcess}. */
+export interface SpawnOptions {
+  /** Variables added to (and overriding) this process's environment. */
+  env?: Record<string, string>;
+  /** Working directory of the child; default: ours. */
+  cwd?: string;
+  /**
+   * "inherit" (default): the child shares our stdin/stdout/stderr.
+   * "pipe": its stdin is writable and its output is read line by line.
+   */
+  stdio?: "inherit" | "pipe";
+  /**
+   * Called for every output line when piped. Without it, lines are kept for
+   * {@link ChildHandle.lines}, up to `maxBufferedLines` per stream.
+   */
+  onLine?: (line: string, stream: ChildStream) => void;
+  /** Lines kept per stream for `lines()` before the oldest are dropped; default 10000. */
+  maxBufferedLines?: number;
+}
+
+/** A running (or finished) child process. */
+export interface ChildHandle {
+  /** Process id; undefined if the process could not be started. */
+  readonly pid: number | undefined;
+  /**
+   * Settles when the child has ended and its output has been read. Rejects
+   * only if it could not be started (for example, command not found).
+   */
+  readonly exited: Promise<ChildExit>;
+  /** Sends `signal` (default SIGTERM); false if the child had already ended. */
+  kill(signal?: ProcessSignal): boolean;
+  /**
+   * The child's output lines on `stream` (piped only): buffered ones first,
+   * then new ones as they come; ends when the stream closes. One consumer
+   * per stream.
+   */
+  lines(stream: ChildStream): AsyncIterableIterator<string>;
+  /** Writes to the child's stdin (piped only). */
+  writeStdin(text: string): Promise<void>;
+  /** Closes the child's stdin (piped only). */
+  closeStdin(): void;
+}
+
+class LineQueue {
+  readonly #lines: string[] = [];
+  readonly #max: number;
+  #waiter: (() => void) | undefined;
+  #ended = false;
+  dropped = 0;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  push(line: string): void {
+    if (this.#lines.length >= this.#max) {
+      this.#lines.shift();
+      this.dropped++;
+    }
+    this.#lines.push(line);
+    this.#wake();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+
+  async *iterate(): AsyncIterableIterator<string> {
+    for (;;) {
+      while (this.#lines.length > 0) yield this.#lines.shift()!;
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+}
+
+function splitLines(stream: Readable | null, emit: (line: string) => void, done: () => void): Promise<void> {
+  if (stream === null) {
+    done();
+    return Promise.resolve();
+  }
+  const decoder = new TextDecoder();
+  let pending = "";
+  return new Promise((resolve) => {
+    stream.on("data", (chunk: Uint8Array) => {
+      pending += decoder.decode(chunk, { stream: true });
+      let nl = pending.indexOf("\n");
+      while (nl >= 0) {
+        const line = pending.slice(0, nl);
+        emit(line.endsWith("\r") ? line.slice(0, -1) : line);
+        pending = pending.slice(nl + 1);
+        nl = pending.indexOf("\n");
+      }
+    });
+    const finish = (): void => {
+      pending += decoder.decode();
+      if (pending.length > 0) emit(pending.endsWith("\r") ? pending.slice(0, -1) : pending);
+      pending = "";
+      done();
+      resolve();
+    };
+    stream.on("end", finish);
+    stream.on("error", finish);
+  });
+}
+
+/**
+ * Starts `cmd` with `args` (no shell).
+ *
+ * @example
+ * ```ts
+ * import { spawnProcess } from "./mod.ts";
+ * const child = spawnProcess("nats-server", ["-p", "4333", "-a", "127.0.0.1"], { stdio: "pipe" });
+ * for await (const line of child.lines("stderr")) {
+ *   if (line.includes("Server is ready")) break;
+ * }
+ * child.kill("SIGTERM");
+ * const { code, signal } = await child.exited;
+ * ```
+ */
+export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {}): ChildHandle {
+  const piped = opts.stdio === "pipe";
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+    stdio: piped ? "pipe" : "inherit",
+  });
+  const max = opts.maxBufferedLines ?? 10_000;
+  const queues = { stdout: new LineQueue(max), stderr: new LineQueue(max) };
+  const emitter = (stream: ChildStream) =>
+    opts.onLine === undefined
+      ? (line: string) => queues[stream].push(line)
+      : (line: string) => opts.onLine!(line, stream);
+  const outputRead = piped
+    ? Promise.all([
+      splitLines(child.stdout, emitter("stdout"), () => queues.stdout.end()),
+      splitLines(child.stderr, emitter("stderr"), () => queues.stderr.end()),
+    ])
+    : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
+
+  const exited = new Promise<ChildExit>((resolve, reject) => {
+    let started = false;
+    child.once("spawn", () => (started = true));
+    child.once("error", (error: Error) => {
+      if (started) return; // a failed kill() or stdin write; "exit" still follows
+      queues.stdout.end();
+      queues.stderr.end();
+      reject(new Error(`SpawnError: could not start "${cmd}": ${error.message}`, { cause: error }));
+    });
+    child.once("exit", (code, signal) => {
+      void outputRead.then(() => resolve({ code, signal }));
+    });
+  });
+  // A caller that only kills the child must not get an unhandled rejection.
+  exited.catch(() => {});
+
+  const stdin = child.stdin;
+  return {
+    get pid() {
+      return child.pid;
+    },
+    exited,
+    kill(signal: ProcessSignal = "SIGTERM"): boolean {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      return child.kill(signal);
+    },
+    lines(stream: ChildStream): AsyncIterableIterator<string> {
+      if (!piped) throw new Error(`ChildHandle.lines: "${cmd}" was started with stdio "inherit"`);
+      return queues[stream].iterate();
+    },
+    writeStdin(text: string): Promise<void> {
+      if (stdin === null) return Promise.reject(new Error(`ChildHandle.writeStdin: "${cmd}" has no piped stdin`));
+      return new Promise((resolve, reject) => stdin.write(text, (error) => (error ? reject(error) : resolve())));
+    },
+    closeStdin(): void {
+      stdin?.end();
+    },
+  };
+}

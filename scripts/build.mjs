@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Transpiles every library .ts file (all but tests/, bench/, examples/,
+// scripts/, node_modules/, dist/ and *_test.ts) to dist/ with esbuild,
+// rewriting relative `.ts` import specifiers to `.js`, so that plain Node
+// (no loader) can import the package through `exports["."].default`.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { transformSync } from "esbuild";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const outDir = join(root, "dist");
+const SKIP_DIRS = new Set(["tests", "bench", "examples", "scripts", "node_modules", "dist", "coverage"]);
+
+function* libraryFiles(dir, top) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (top && SKIP_DIRS.has(entry.name)) continue;
+      yield* libraryFiles(path, false);
+    } else if (
+      entry.isFile() && /\.m?ts$/.test(entry.name) && !entry.name.endsWith(".d.ts") &&
+      !/_test\.m?ts$/.test(entry.name)
+    ) {
+      yield path;
+    }
+  }
+}
+
+// esbuild prints specifiers in double quotes after `from`, `import` or `import(`.
+const RELATIVE_TS = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)"(\.{1,2}\/[^"]*?)\.(m?)ts"/g;
+
+export function rewriteSpecifiers(code) {
+  return code.replace(RELATIVE_TS, (_all, lead, path, m) => `${lead}"${path}.${m}js"`);
+}
+
+function build() {
+  rmSync(outDir, { recursive: true, force: true });
+  let count = 0;
+  const failures = [];
+  for (const file of libraryFiles(root, true)) {
+    const rel = relative(root, file);
+    const outFile = join(outDir, rel.replace(/\.(m?)ts$/, ".$1js"));
+    const mapName = `${outFile.slice(dirname(outFile).length + 1)}.map`;
+    try {
+      const { code, map } = transformSync(readFileSync(file, "utf8"), {
+        loader: "ts",
+        format: "esm",
+        target: "es2022",
+        sourcemap: "external",
+        sourcefile: relative(dirname(outFile), file).split(sep).join("/"),
+        tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
+      });
+      mkdirSync(dirname(outFile), { recursive: true });
+      writeFileSync(outFile, `${rewriteSpecifiers(code)}//# sourceMappingURL=${mapName}\n`);
+      writeFileSync(`${outFile}.map`, map);
+      count++;
+    } catch (error) {
+      failures.push(`${rel}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  for (const failure of failures) process.stderr.write(`build: ${failure}\n`);
+  process.stdout.write(`build: ${count} files -> ${relative(root, outDir)}/${failures.length ? `, ${failures.length} failed` : ""}\n`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = build();
