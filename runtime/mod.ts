@@ -23,6 +23,7 @@ export {
   onSignal,
   type OutputStream,
   runtimeName,
+  scriptCommand,
   type RuntimeName,
   type SignalName,
   terminalColumns,

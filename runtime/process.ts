@@ -8,7 +8,7 @@
 import process from "node:process";
 import { existsSync, realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { denoGlobal } from "./_deno.ts";
 
 /** The two runtimes Ardea runs on. */
@@ -76,6 +76,7 @@ export function env(name: string): string | undefined {
 export function exit(code: number): never {
   const deno = denoGlobal();
   if (deno !== undefined) return deno.exit(code);
+  makeNodeStdioBlocking();
   return process.exit(code);
 }
 
@@ -169,10 +170,27 @@ export function terminalColumns(): number {
 
 const encoder = new TextEncoder();
 
+let nodeStdioBlocking = false;
+
+/**
+ * Makes Node's stdout/stderr writes complete synchronously. Node writes to
+ * files, TTYs and real pipes synchronously already, but not to the socket
+ * pairs a parent Node or Deno process creates for a piped child; there,
+ * data still queued at `process.exit()` is lost.
+ */
+function makeNodeStdioBlocking(): void {
+  if (nodeStdioBlocking) return;
+  nodeStdioBlocking = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => unknown } })._handle;
+    handle?.setBlocking?.(true);
+  }
+}
+
 function writeAll(stream: OutputStream, text: string): void {
   const deno = denoGlobal();
   if (deno === undefined) {
-    // On Linux, Node writes stdio to files, pipes and TTYs synchronously.
+    makeNodeStdioBlocking();
     process[stream].write(text);
     return;
   }
@@ -239,6 +257,25 @@ export function yieldNow(cb: () => void): void {
 export function execPath(): string {
   const deno = denoGlobal();
   return deno === undefined ? process.execPath : deno.execPath();
+}
+
+/**
+ * The command that runs the TypeScript file `script` on the runtime running
+ * now, the way Ardea itself runs (Node through runtime/node_loader.mjs, Deno
+ * with all permissions). For spawning containers and test fixtures.
+ *
+ * @example
+ * ```ts
+ * import { scriptCommand, spawnProcess } from "./mod.ts";
+ * const { cmd, args } = scriptCommand("examples/word_count.ts", ["--container", "1"]);
+ * const child = spawnProcess(cmd, args, { stdio: "inherit" });
+ * await child.exited;
+ * ```
+ */
+export function scriptCommand(script: string, scriptArgs: string[] = []): { cmd: string; args: string[] } {
+  if (runtimeName() === "deno") return { cmd: execPath(), args: ["run", "-A", script, ...scriptArgs] };
+  const loader = join(ardeaRoot(), "runtime", "node_loader.mjs");
+  return { cmd: execPath(), args: ["--import", pathToFileURL(loader).href, script, ...scriptArgs] };
 }
 
 let cachedRoot: string | undefined;

@@ -46,7 +46,8 @@ export interface ChildHandle {
   /** Process id; undefined if the process could not be started. */
   readonly pid: number | undefined;
   /**
-   * Settles when the child has ended and its output has been read. Rejects
+   * Settles when the child has ended and its output has been read (at most
+   * 500 ms more, in case a grandchild holds the output pipe open). Rejects
    * only if it could not be started (for example, command not found).
    */
   readonly exited: Promise<ChildExit>;
@@ -63,6 +64,8 @@ export interface ChildHandle {
   /** Closes the child's stdin (piped only). */
   closeStdin(): void;
 }
+
+const OUTPUT_GRACE_MS = 500;
 
 class LineQueue {
   readonly #lines: string[] = [];
@@ -122,7 +125,10 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
         nl = pending.indexOf("\n");
       }
     });
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       pending += decoder.decode();
       if (pending.length > 0) emit(pending.endsWith("\r") ? pending.slice(0, -1) : pending);
       pending = "";
@@ -131,6 +137,7 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
     };
     stream.on("end", finish);
     stream.on("error", finish);
+    stream.on("close", finish);
   });
 }
 
@@ -178,7 +185,17 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
       reject(new Error(`SpawnError: could not start "${cmd}": ${error.message}`, { cause: error }));
     });
     child.once("exit", (code, signal) => {
-      void outputRead.then(() => resolve({ code, signal }));
+      // The child's own output is already in the pipe and arrives at once;
+      // a grandchild that inherited the pipe may hold it open for much
+      // longer, so stop reading after a grace period.
+      const grace = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, OUTPUT_GRACE_MS);
+      void outputRead.then(() => {
+        clearTimeout(grace);
+        resolve({ code, signal });
+      });
     });
   });
   // A caller that only kills the child must not get an unhandled rejection.
