@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// The test runner behind `npm test`.
+//
+//   npm test                       every tests/**/*_test.ts, under Node and Deno
+//   npm test -- grouping nats      only files whose path contains "grouping" or "nats"
+//   npm test -- --node             one runtime only (or --deno)
+//   npm test -- --jobs 4           parallel test processes (env ARDEA_TEST_JOBS, default 2)
+//
+// Each file runs in its own process (and process group) with a timeout:
+// env ARDEA_TEST_TIMEOUT seconds (default 180), or `// timeout: <s>` on the
+// file's first line. uvu's summary is parsed; a crash, non-zero exit or
+// timeout counts as at least one failure. The last line of output is always
+// `N passed, N failed`; the exit code is 1 if anything failed.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { delimiter, dirname, join, relative, sep } from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const out = (line) => process.stdout.write(`${line}\n`);
+
+function parseArgs(argv) {
+  const options = { runtimes: [], filters: [], jobs: Number(process.env.ARDEA_TEST_JOBS ?? 2) };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--node" || arg === "--deno") options.runtimes.push(arg.slice(2));
+    else if (arg === "--jobs" || arg === "-j") options.jobs = Number(argv[++i]);
+    else if (arg.startsWith("--jobs=")) options.jobs = Number(arg.slice("--jobs=".length));
+    else if (arg === "--help" || arg === "-h") {
+      out("usage: npm test -- [--node|--deno] [--jobs N] [filter…]");
+      process.exit(0);
+    } else options.filters.push(arg);
+  }
+  if (options.runtimes.length === 0) options.runtimes = ["node", "deno"];
+  if (!Number.isInteger(options.jobs) || options.jobs < 1) options.jobs = 2;
+  return options;
+}
+
+function hasNatsServer() {
+  const bin = process.env.NATS_SERVER ?? "nats-server";
+  return spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** Ensures nats-server is runnable, installing Debian's package as root if possible. */
+function ensureNatsServer() {
+  // Debian installs to /usr/sbin, which a non-login PATH may lack.
+  if (!process.env.PATH?.split(delimiter).includes("/usr/sbin")) {
+    process.env.PATH = `${process.env.PATH ?? ""}${delimiter}/usr/sbin`;
+  }
+  if (hasNatsServer()) return true;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const hasApt = spawnSync("apt-get", ["--version"], { stdio: "ignore" }).status === 0;
+  if (isRoot && hasApt) {
+    process.stderr.write("nats-server not found; installing it with apt-get…\n");
+    const update = spawnSync("apt-get", ["update"], { stdio: ["ignore", "ignore", "inherit"] });
+    const install = update.status === 0 &&
+      spawnSync("apt-get", ["install", "-y", "nats-server"], {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+    if (install && install.status === 0 && hasNatsServer()) return true;
+  }
+  out(
+    "nats-server is required: install it (`sudo apt-get install nats-server`, or a release from https://github.com/nats-io/nats-server/releases) so it is on PATH, or set NATS_SERVER=/path/to/nats-server",
+  );
+  return false;
+}
+
+function findTests(dir) {
+  const found = [];
+  if (!existsSync(dir)) return found;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== "artifacts" && !entry.name.startsWith(".")) found.push(...findTests(path));
+    else if (entry.isFile() && entry.name.endsWith("_test.ts")) found.push(path);
+  }
+  return found.sort();
+}
+
+function timeoutSeconds(file) {
+  const firstLine = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
+  const declared = /^\s*\/\/\s*timeout:\s*(\d+)\s*$/.exec(firstLine);
+  if (declared) return Number(declared[1]);
+  const fromEnv = Number(process.env.ARDEA_TEST_TIMEOUT);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 180;
+}
+
+function command(runtime, file) {
+  if (runtime === "node") {
+    const loader = pathToFileURL(join(root, "runtime", "node_loader.mjs")).href;
+    return [process.execPath, ["--import", loader, "--enable-source-maps", file]];
+  }
+  return [join(root, "node_modules", ".bin", "deno"), ["run", "-A", file]];
+}
+
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+function lastNumber(text, label) {
+  const matches = [...text.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, "gm"))];
+  return matches.length ? Number(matches.at(-1)[1]) : undefined;
+}
+
+/** Kills a test's whole process group (the test and anything it left behind). */
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+const running = new Set();
+
+function runOne(runtime, file) {
+  const rel = relative(root, file).split(sep).join("/");
+  const seconds = timeoutSeconds(file);
+  const [cmd, args] = command(runtime, file);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    let output = "";
+    let timedOut = false;
+    let spawnError;
+    const child = spawn(cmd, args, {
+      cwd: root,
+      detached: true, // own process group, so leftovers can be killed
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    });
+    running.add(child);
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, "SIGTERM");
+      setTimeout(() => killGroup(child.pid, "SIGKILL"), 5000).unref();
+    }, seconds * 1000);
+    child.on("error", (error) => (spawnError = error));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+      const text = output.replace(ANSI, "");
+      const total = lastNumber(text, "Total");
+      const passed = lastNumber(text, "Passed") ?? 0;
+      const skipped = lastNumber(text, "Skipped") ?? 0;
+      let failed = total === undefined ? 0 : Math.max(0, total - passed);
+      const problems = [];
+      if (spawnError) problems.push(`could not start: ${spawnError.message}`);
+      if (timedOut) problems.push(`timed out after ${seconds} s`);
+      else if (signal) problems.push(`killed by ${signal}`);
+      else if (code !== 0) problems.push(`exit code ${code}`);
+      if (total === undefined && problems.length === 0) problems.push("no uvu summary (did it call .run()?)");
+      if (problems.length > 0) failed = Math.max(failed, 1);
+      resolve({ runtime, rel, passed, failed, skipped, problems, output, secs: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+function report(result) {
+  const { runtime, rel, passed, failed, skipped, problems, output, secs } = result;
+  const mark = failed > 0 ? "FAIL" : "ok  ";
+  const counts = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
+  const extra = problems.length ? ` (${problems.join("; ")})` : "";
+  out(`${mark} ${runtime.padEnd(4)} ${rel.padEnd(40)} ${counts.padEnd(26)} ${secs.toFixed(1).padStart(6)}s${extra}`);
+  if (failed > 0) {
+    out(`---- output of ${runtime} ${rel}`);
+    out((process.stdout.isTTY ? output : output.replace(ANSI, "")).trimEnd());
+    out(`---- end of ${runtime} ${rel}`);
+  }
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (!ensureNatsServer()) return 1;
+
+  const files = findTests(join(root, "tests")).filter((file) => {
+    const rel = relative(root, file);
+    return options.filters.length === 0 || options.filters.some((f) => rel.includes(f));
+  });
+  if (files.length === 0) {
+    out(`no test files match ${options.filters.map((f) => JSON.stringify(f)).join(", ") || "tests/**/*_test.ts"}`);
+    out("0 passed, 0 failed");
+    return 1;
+  }
+
+  const queue = files.flatMap((file) => options.runtimes.map((runtime) => ({ runtime, file })));
+  const totals = { passed: 0, failed: 0 };
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    interrupted = true;
+    queue.length = 0;
+    for (const child of running) killGroup(child.pid, "SIGTERM");
+  });
+
+  const worker = async () => {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      const result = await runOne(job.runtime, job.file);
+      totals.passed += result.passed;
+      totals.failed += result.failed;
+      report(result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.jobs, queue.length) }, worker));
+  if (interrupted) {
+    out("interrupted");
+    totals.failed = Math.max(totals.failed, 1);
+  }
+  out(`${totals.passed} passed, ${totals.failed} failed`);
+  return totals.failed > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
