@@ -1,0 +1,218 @@
+/**
+ * The bolt actor: takes tuples from its mailbox one at a time and calls
+ * `execute`; basic bolts are acked (or failed on `FailedException`) after it.
+ * End-of-input markers are counted; when every upstream task has ended, the
+ * bolt's `finish` hook runs and the marker goes on downstream.
+ *
+ * @module
+ */
+import type { IBasicBolt, IRichBolt } from "../topology/components.ts";
+import { FailedException } from "../topology/components.ts";
+import { TupleImpl } from "../topology/tuple.ts";
+import type { TopologyConfig } from "../topology/config.ts";
+import type { TopologyContext } from "../topology/context.ts";
+import type { ComponentDef } from "../topology/topology.ts";
+import { BasicCollector, BoltCollector } from "./collectors.ts";
+import { Mailbox } from "./mailbox.ts";
+import { isPromise, TaskActor } from "./task_actor.ts";
+import type { Message, Route, TaskHost } from "./task_host.ts";
+
+/**
+ * One bolt task.
+ *
+ * @example
+ * ```ts
+ * const a = new BoltActor(host, def, 3, conf, ctx, routes, upstreamTasks);
+ * a.boot(); host.deliver(3, tuple);
+ * ```
+ */
+export class BoltActor extends TaskActor {
+  readonly mailbox: Mailbox<Message>;
+  readonly collector: BoltCollector;
+  readonly basicCollector: BasicCollector;
+  executed = 0;
+  /** Milliseconds spent in execute (sampled by run, for capacity). */
+  busyMs = 0;
+  #bolt: IRichBolt | IBasicBolt | null = null;
+  #basic: boolean;
+  #current: TupleImpl | null = null;
+  #ended = 0;
+  #checkEvery = 64;
+
+  constructor(
+    host: TaskHost,
+    def: ComponentDef,
+    taskId: number,
+    conf: TopologyConfig,
+    context: TopologyContext,
+    routes: ReadonlyMap<string, Route>,
+    /** Number of upstream tasks whose end-of-input this bolt waits for. */
+    readonly upstreamTasks: number,
+  ) {
+    super(host, def, taskId, conf, context, routes);
+    const hwm = conf["topology.mailbox.high.watermark"];
+    this.mailbox = new Mailbox<Message>(host.pressure, hwm, conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2));
+    this.collector = new BoltCollector(this);
+    this.basicCollector = new BasicCollector(this.collector);
+    this.#basic = def.basic;
+  }
+
+  protected start(): void {
+    const bolt = this.def.create() as IRichBolt | IBasicBolt;
+    this.#bolt = bolt;
+    const r = this.#basic
+      ? (bolt as IBasicBolt).prepare?.(this.conf, this.context)
+      : (bolt as IRichBolt).prepare(this.conf, this.context, this.collector);
+    const ready = () => {
+      this.state = "running";
+      if (this.#ended >= this.upstreamTasks) this.#finish();
+    };
+    if (isPromise(r)) this.await(r, ready, "prepare");
+    else {
+      ready();
+      this.host.scheduler.schedule(this);
+    }
+  }
+
+  run(deadline: number): void {
+    if (this.busy || this.state !== "running") return;
+    const box = this.mailbox;
+    const bolt = this.#bolt!;
+    const basic = this.#basic;
+    const every = this.#checkEvery;
+    const t0 = this.host.scheduler.now;
+    let n = 0;
+    let done = 0;
+    try {
+      while (box.size > 0) {
+        const m = box.shift()!;
+        if (m instanceof TupleImpl) {
+          this.#current = m;
+          let r: unknown;
+          if (basic) {
+            this.basicCollector.input = m;
+            r = (bolt as IBasicBolt).execute(m, this.basicCollector);
+            if (isPromise(r)) {
+              this.#awaitExecute(r, m, t0, done);
+              return;
+            }
+            this.collector.ack(m);
+          } else {
+            r = (bolt as IRichBolt).execute(m);
+            if (isPromise(r)) {
+              this.#awaitExecute(r, m, t0, done);
+              return;
+            }
+            if (m.state === 0 && m.root !== -1) {
+              m.state = 2;
+              this.held.add(m);
+            }
+          }
+          this.#current = null;
+          done++;
+        } else if (++this.#ended === this.upstreamTasks) {
+          this.#settle(t0, done);
+          done = 0;
+          this.#finish();
+          return;
+        }
+        if (++n === every) {
+          n = 0;
+          if (performance.now() >= deadline) break;
+        }
+      }
+    } catch (e) {
+      this.#settle(t0, done);
+      this.#onThrow(e);
+      return;
+    }
+    this.#settle(t0, done);
+    if (box.size > 0) this.host.scheduler.schedule(this);
+  }
+
+  #settle(t0: number, done: number): void {
+    if (done === 0) return;
+    this.executed += done;
+    this.policy.onSuccess(done);
+    const elapsed = performance.now() - t0;
+    this.busyMs += elapsed;
+    // Check the clock about every half millisecond of work.
+    const per = elapsed / done;
+    this.#checkEvery = per <= 0 ? 256 : Math.max(1, Math.min(256, Math.floor(0.5 / per)));
+  }
+
+  #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number): void {
+    this.#settle(t0, done);
+    this.await(p, () => {
+      this.#current = null;
+      this.executed++;
+      this.policy.onSuccess(1);
+      if (this.#basic) this.collector.ack(m);
+      else if (m.state === 0 && m.root !== -1) {
+        m.state = 2;
+        this.held.add(m);
+      }
+    }, "execute");
+  }
+
+  #onThrow(e: unknown): void {
+    this.crash(e, this.#current === null ? "finish" : "execute");
+  }
+
+  /** A basic bolt's `FailedException` fails the input and nothing else. */
+  override crash(error: unknown, phase: string): void {
+    const cur = this.#current;
+    if (this.#basic && error instanceof FailedException && cur !== null && phase === "execute") {
+      this.#current = null;
+      this.policy.onSuccess(1);
+      this.collector.fail(cur);
+      this.host.scheduler.schedule(this);
+      return;
+    }
+    super.crash(error, phase);
+  }
+
+  protected failHeld(): void {
+    const cur = this.#current;
+    this.#current = null;
+    if (cur !== null) this.collector.fail(cur);
+    for (const t of [...this.held]) this.collector.fail(t);
+    this.held.clear();
+  }
+
+  #finish(): void {
+    const bolt = this.#bolt!;
+    this.basicCollector.input = null;
+    let r: unknown;
+    try {
+      r = this.#basic
+        ? (bolt as IBasicBolt).finish?.(this.basicCollector)
+        : (bolt as IRichBolt).finish?.();
+    } catch (e) {
+      this.crash(e, "finish");
+      return;
+    }
+    const end = () => {
+      this.state = "finished";
+      this.host.endOfInput(this.taskId);
+      this.host.taskFinished(this.taskId);
+    };
+    if (isPromise(r)) {
+      this.busy = true;
+      r.then(() => {
+        if (this.state === "stopped") return;
+        this.busy = false;
+        end();
+      }, (e) => {
+        this.busy = false;
+        this.crash(e, "finish");
+      });
+    } else end();
+  }
+
+  /** Runs `cleanup` on the current instance. */
+  async shutdown(): Promise<void> {
+    this.halt();
+    await this.#bolt?.cleanup?.();
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The collectors handed to components. Emitting builds one `TupleImpl` per
+ * target task, extends the tuple trees of its anchors, and delivers it; no
+ * await, no allocation beyond the tuple itself.
+ *
+ * @module
+ */
+import type {
+  Anchors,
+  BasicOutputCollector,
+  OutputCollector,
+  SpoutOutputCollector,
+} from "../topology/collectors.ts";
+import { EmitError } from "../topology/errors.ts";
+import { DEFAULT_STREAM, type Tuple, TupleImpl } from "../topology/tuple.ts";
+import type { Route, TaskHost } from "./task_host.ts";
+import { edgeHalf } from "./xor_ledger.ts";
+
+/** Adds edge (h, l) of root `r` to tuple `t`'s ids. */
+function addRootEdge(t: TupleImpl, r: number, h: number, l: number): void {
+  if (t.root === -1) {
+    t.root = r;
+    t.eh = h;
+    t.el = l;
+    return;
+  }
+  if (t.root === r) {
+    t.eh ^= h;
+    t.el ^= l;
+    return;
+  }
+  const more = t.more ??= [];
+  for (let i = 0; i < more.length; i += 3) {
+    if (more[i] === r) {
+      more[i + 1] ^= h;
+      more[i + 2] ^= l;
+      return;
+    }
+  }
+  more.push(r, h, l);
+}
+
+/** Anchors `t` to `a`: a new edge in each of `a`'s trees. */
+function anchorOne(t: TupleImpl, a: Tuple): void {
+  if (!(a instanceof TupleImpl)) throw new TypeError("an anchor must be a tuple this bolt received");
+  if (a.root === -1) return;
+  const h = edgeHalf();
+  const l = edgeHalf();
+  a.ah ^= h;
+  a.al ^= l;
+  if (t.root === -1 && a.more === null) {
+    t.root = a.root;
+    t.eh = h;
+    t.el = l;
+    return;
+  }
+  addRootEdge(t, a.root, h, l);
+  const more = a.more;
+  if (more) for (let i = 0; i < more.length; i += 3) addRootEdge(t, more[i]!, h, l);
+}
+
+/** State the collectors share with their actor. */
+export interface CollectorOwner {
+  readonly host: TaskHost;
+  readonly component: string;
+  readonly taskId: number;
+  /** Routes of this task, by stream id. */
+  readonly routes: ReadonlyMap<string, Route>;
+  /** Tuples a rich bolt holds after execute returned. */
+  readonly held: Set<TupleImpl>;
+  emitted: number;
+  acked: number;
+  failed: number;
+}
+
+const targets: number[] = [];
+
+function routeOf(o: CollectorOwner, kind: string, stream: string): Route {
+  const r = o.routes.get(stream);
+  if (r) return r;
+  const declared = [...o.routes.keys()].map((s) => `"${s}"`).join(", ") || "none";
+  throw new EmitError(
+    "UNDECLARED_STREAM",
+    `${kind} "${o.component}" emitted on stream "${stream}", which it does not declare (declared: ${declared})`,
+  );
+}
+
+function checkValues(o: CollectorOwner, kind: string, route: Route, values: unknown): unknown[] {
+  if (!Array.isArray(values)) {
+    throw new EmitError("BAD_VALUES", `${kind} "${o.component}" emitted ${typeof values} on stream "${route.info.stream}"; values must be an array`);
+  }
+  if (values.length !== route.arity) {
+    throw new EmitError(
+      "WRONG_ARITY",
+      `${kind} "${o.component}" emitted ${values.length} value(s) on stream "${route.info.stream}", which declares ${route.arity} field(s) ${route.info.fields}`,
+    );
+  }
+  const rt = o.host.roundTrip;
+  return rt === null ? values : rt(values, route);
+}
+
+function selectTargets(o: CollectorOwner, kind: string, route: Route, values: unknown[], direct: number): number {
+  if (direct < 0) {
+    if (route.direct) {
+      throw new EmitError("DIRECT_STREAM", `${kind} "${o.component}" emitted on direct stream "${route.info.stream}" without emitDirect`);
+    }
+    return route.select(values, targets);
+  }
+  if (!route.direct) {
+    throw new EmitError("NOT_DIRECT", `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}", which is not declared direct`);
+  }
+  if (!route.acceptsDirect(direct)) {
+    throw new EmitError(
+      "BAD_DIRECT_TASK",
+      `${kind} "${o.component}" called emitDirect to task ${direct}, which does not subscribe to stream "${route.info.stream}" with directGrouping`,
+    );
+  }
+  targets[0] = direct;
+  return 1;
+}
+
+/**
+ * The rich bolt's collector.
+ *
+ * @example
+ * ```ts
+ * const c = new BoltCollector(actor);
+ * c.emit(input, ["word"]); c.ack(input);
+ * ```
+ */
+export class BoltCollector implements OutputCollector {
+  readonly #o: CollectorOwner;
+  #default: Route | undefined;
+
+  constructor(owner: CollectorOwner) {
+    this.#o = owner;
+    this.#default = owner.routes.get(DEFAULT_STREAM);
+  }
+
+  emit(a: unknown, b?: unknown, c?: unknown): void {
+    if (c !== undefined) this.#emit(a as string, b as Anchors, c as unknown[], -1);
+    else if (b !== undefined) {
+      if (typeof a === "string") this.#emit(a, null, b as unknown[], -1);
+      else this.#emit(DEFAULT_STREAM, a as Anchors, b as unknown[], -1);
+    } else this.#emit(DEFAULT_STREAM, null, a as unknown[], -1);
+  }
+
+  emitDirect(task: number, a: unknown, b?: unknown, c?: unknown): void {
+    if (c !== undefined) this.#emit(a as string, b as Anchors, c as unknown[], task);
+    else if (b !== undefined) {
+      if (typeof a === "string") this.#emit(a, null, b as unknown[], task);
+      else this.#emit(DEFAULT_STREAM, a as Anchors, b as unknown[], task);
+    } else this.#emit(DEFAULT_STREAM, null, a as unknown[], task);
+  }
+
+  #emit(stream: string, anchors: Anchors, values: unknown[], direct: number): void {
+    const o = this.#o;
+    const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "bolt", stream);
+    values = checkValues(o, "bolt", route, values);
+    const n = selectTargets(o, "bolt", route, values, direct);
+    const host = o.host;
+    if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
+    o.emitted++;
+    const track = host.tracking && anchors !== null && anchors !== undefined;
+    for (let i = 0; i < n; i++) {
+      const t = new TupleImpl(values, route.info, o.taskId);
+      if (track) {
+        if (anchors instanceof TupleImpl) anchorOne(t, anchors);
+        else for (const a of anchors as readonly Tuple[]) anchorOne(t, a);
+      }
+      host.deliver(targets[i]!, t);
+    }
+  }
+
+  ack(input: Tuple): void {
+    const t = input as TupleImpl;
+    if (t.state === 1) return;
+    const o = this.#o;
+    if (t.state === 2) o.held.delete(t);
+    t.state = 1;
+    o.acked++;
+    if (t.root === -1) return;
+    const host = o.host;
+    const now = host.treeClock();
+    host.ledger.xor(t.root, t.eh ^ t.ah, t.el ^ t.al, now);
+    const more = t.more;
+    if (more) for (let i = 0; i < more.length; i += 3) host.ledger.xor(more[i]!, more[i + 1]! ^ t.ah, more[i + 2]! ^ t.al, now);
+  }
+
+  fail(input: Tuple): void {
+    const t = input as TupleImpl;
+    if (t.state === 1) return;
+    const o = this.#o;
+    if (t.state === 2) o.held.delete(t);
+    t.state = 1;
+    o.failed++;
+    if (t.root === -1) return;
+    o.host.ledger.fail(t.root);
+    const more = t.more;
+    if (more) for (let i = 0; i < more.length; i += 3) o.host.ledger.fail(more[i]!);
+  }
+
+  resetTimeout(input: Tuple): void {
+    const t = input as TupleImpl;
+    if (t.root === -1) return;
+    const now = this.#o.host.treeClock();
+    this.#o.host.ledger.touch(t.root, now);
+    const more = t.more;
+    if (more) for (let i = 0; i < more.length; i += 3) this.#o.host.ledger.touch(more[i]!, now);
+  }
+
+  reportError(error: unknown): void {
+    this.#o.host.reportError(this.#o.component, this.#o.taskId, error, false);
+  }
+}
+
+/**
+ * The collector of a basic bolt: anchors every emit to the current input.
+ *
+ * @example
+ * ```ts
+ * const basic = new BasicCollector(new BoltCollector(actor));
+ * basic.input = tuple; basic.emit(["x"]);
+ * ```
+ */
+export class BasicCollector implements BasicOutputCollector {
+  /** The input being executed, or null (in `finish`). */
+  input: TupleImpl | null = null;
+  constructor(private readonly out: BoltCollector) {}
+
+  emit(a: unknown, b?: unknown): void {
+    if (b !== undefined) this.out.emit(a as string, this.input, b as unknown[]);
+    else this.out.emit(DEFAULT_STREAM, this.input, a as unknown[]);
+  }
+  emitDirect(task: number, a: unknown, b?: unknown): void {
+    if (b !== undefined) this.out.emitDirect(task, a as string, this.input, b as unknown[]);
+    else this.out.emitDirect(task, DEFAULT_STREAM, this.input, a as unknown[]);
+  }
+  reportError(error: unknown): void {
+    this.out.reportError(error);
+  }
+}
+
+/** What the spout collector needs from its actor besides the owner state. */
+export interface SpoutCollectorOwner extends CollectorOwner {
+  /** Index of the spout task in the ledger's owner table. */
+  readonly ownerIndex: number;
+  pending: number;
+  finishRequested: boolean;
+}
+
+/**
+ * The spout's collector.
+ *
+ * @example
+ * ```ts
+ * collector.emit(["a line"], 42); // tracked: ack(42) or fail(42) follows
+ * ```
+ */
+export class SpoutCollector implements SpoutOutputCollector {
+  readonly #o: SpoutCollectorOwner;
+  #default: Route | undefined;
+
+  constructor(owner: SpoutCollectorOwner) {
+    this.#o = owner;
+    this.#default = owner.routes.get(DEFAULT_STREAM);
+  }
+
+  emit(a: unknown, b?: unknown, c?: unknown): void {
+    if (typeof a === "string") this.#emit(a, b as unknown[], c, -1);
+    else this.#emit(DEFAULT_STREAM, a as unknown[], b, -1);
+  }
+
+  emitDirect(task: number, a: unknown, b?: unknown, c?: unknown): void {
+    if (typeof a === "string") this.#emit(a, b as unknown[], c, task);
+    else this.#emit(DEFAULT_STREAM, a as unknown[], b, task);
+  }
+
+  #emit(stream: string, values: unknown[], msgId: unknown, direct: number): void {
+    const o = this.#o;
+    const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "spout", stream);
+    values = checkValues(o, "spout", route, values);
+    const n = selectTargets(o, "spout", route, values, direct);
+    const host = o.host;
+    if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
+    o.emitted++;
+    if (!host.tracking || msgId === undefined || msgId === null) {
+      for (let i = 0; i < n; i++) host.deliver(targets[i]!, new TupleImpl(values, route.info, o.taskId));
+      return;
+    }
+    const ledger = host.ledger;
+    const root = ledger.begin(o.ownerIndex, msgId, host.treeClock());
+    o.pending++;
+    for (let i = 0; i < n; i++) {
+      const t = new TupleImpl(values, route.info, o.taskId);
+      const h = edgeHalf();
+      const l = edgeHalf();
+      t.root = root;
+      t.eh = h;
+      t.el = l;
+      ledger.seed(root, h, l);
+      host.deliver(targets[i]!, t);
+    }
+    if (n === 0) ledger.settle(root, host.treeClock());
+  }
+
+  finish(): void {
+    this.#o.finishRequested = true;
+  }
+
+  reportError(error: unknown): void {
+    this.#o.host.reportError(this.#o.component, this.#o.taskId, error, false);
+  }
+
+  getPendingCount(): number {
+    return this.#o.pending;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The spout actor: delivers completions (`ack`/`fail`) first, then asks the
+ * spout for tuples while it is active, under `topology.max.spout.pending`
+ * and not throttled by backpressure. An idle spout sleeps (Storm's wait
+ * strategy); a finished one waits for its pending trees and then ends.
+ *
+ * @module
+ */
+import type { ISpout } from "../topology/components.ts";
+import type { TopologyConfig } from "../topology/config.ts";
+import type { TopologyContext } from "../topology/context.ts";
+import type { ComponentDef } from "../topology/topology.ts";
+import { SpoutCollector, type SpoutCollectorOwner } from "./collectors.ts";
+import { isPromise, TaskActor } from "./task_actor.ts";
+import type { Route, TaskHost } from "./task_host.ts";
+
+/** Most `nextTuple` calls in one run before other actors get a turn. */
+const CALLS_PER_RUN = 64;
+
+/**
+ * One spout task.
+ *
+ * @example
+ * ```ts
+ * const a = new SpoutActor(host, def, 1, conf, ctx, routes, 0);
+ * a.boot();
+ * ```
+ */
+export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
+  readonly collector: SpoutCollector;
+  pending = 0;
+  finishRequested = false;
+  active = true;
+  timedOut = 0;
+  completed = 0;
+  /** Sum and count of complete latencies (ms), for the mean. */
+  latencySum = 0;
+  nextTupleCalls = 0;
+  readonly maxPending: number;
+  #spout: ISpout | null = null;
+  #done: unknown[] = [];
+  #doneOk: boolean[] = [];
+  #doneHead = 0;
+  #sleep: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    host: TaskHost,
+    def: ComponentDef,
+    taskId: number,
+    conf: TopologyConfig,
+    context: TopologyContext,
+    routes: ReadonlyMap<string, Route>,
+    /** This task's index in the ledger's owner table. */
+    readonly ownerIndex: number,
+  ) {
+    super(host, def, taskId, conf, context, routes);
+    this.collector = new SpoutCollector(this);
+    this.maxPending = conf["topology.max.spout.pending"];
+  }
+
+  protected start(): void {
+    const spout = this.def.create() as ISpout;
+    this.#spout = spout;
+    this.finishRequested = false;
+    const r = spout.open(this.conf, this.context, this.collector);
+    const ready = () => {
+      this.state = "running";
+    };
+    if (isPromise(r)) this.await(r, ready, "open");
+    else {
+      ready();
+      this.host.scheduler.schedule(this);
+    }
+  }
+
+  /** The ledger completed (`ok`) or failed a tree of this task. */
+  complete(msgId: unknown, ok: boolean, latencyMs: number, timedOut: boolean): void {
+    this.pending--;
+    if (ok) {
+      this.completed++;
+      this.latencySum += latencyMs;
+    } else if (timedOut) this.timedOut++;
+    this.#done.push(msgId);
+    this.#doneOk.push(ok);
+    this.host.scheduler.schedule(this);
+  }
+
+  /** Activates or deactivates the spout (`activate`/`deactivate` run on the instance). */
+  setActive(on: boolean): void {
+    if (on === this.active || this.state === "stopped" || this.state === "finished") return;
+    this.active = on;
+    const spout = this.#spout;
+    if (spout === null) return;
+    try {
+      const r = on ? spout.activate?.() : spout.deactivate?.();
+      if (isPromise(r)) this.await(r, () => {}, on ? "activate" : "deactivate");
+      else this.host.scheduler.schedule(this);
+    } catch (e) {
+      this.crash(e, on ? "activate" : "deactivate");
+    }
+  }
+
+  run(deadline: number): void {
+    if (this.busy || this.state !== "running") return;
+    const spout = this.#spout!;
+    const host = this.host;
+    try {
+      while (this.#doneHead < this.#done.length) {
+        const i = this.#doneHead++;
+        const msgId = this.#done[i];
+        const r = this.#doneOk[i] ? spout.ack?.(msgId) : spout.fail?.(msgId);
+        if (this.#doneOk[i]) this.acked++;
+        else this.failed++;
+        if (isPromise(r)) {
+          this.await(r, () => {}, this.#doneOk[i] ? "ack" : "fail");
+          return;
+        }
+      }
+      this.#done.length = 0;
+      this.#doneOk.length = 0;
+      this.#doneHead = 0;
+      if (!this.active || this.#sleep !== null) return;
+      const tracking = host.tracking;
+      for (let calls = 0; calls < CALLS_PER_RUN; calls++) {
+        if (host.pressure.count > 0) return; // woken when the pressure drops
+        if (tracking && this.pending >= this.maxPending) return; // woken by a completion
+        const before = this.emitted;
+        this.nextTupleCalls++;
+        const r = spout.nextTuple();
+        if (isPromise(r)) {
+          this.await(r, () => {
+            if (this.emitted === before) this.#idle();
+          }, "nextTuple");
+          return;
+        }
+        if (this.emitted === before) {
+          this.#idle();
+          return;
+        }
+        if (performance.now() >= deadline) break;
+      }
+    } catch (e) {
+      this.crash(e, "nextTuple");
+      return;
+    }
+    host.scheduler.schedule(this);
+  }
+
+  /** `nextTuple` emitted nothing: end, wait for completions, or sleep. */
+  #idle(): void {
+    if (this.finishRequested) {
+      if (this.pending === 0 && this.#done.length === 0) {
+        this.state = "finished";
+        this.host.endOfInput(this.taskId);
+        this.host.taskFinished(this.taskId);
+      }
+      return; // a completion wakes us
+    }
+    const ms = this.host.spoutSleepMs;
+    this.#sleep = setTimeout(() => {
+      this.#sleep = null;
+      this.host.scheduler.schedule(this);
+    }, ms);
+  }
+
+  protected failHeld(): void {
+    this.host.ledger.failOwner(this.ownerIndex);
+  }
+
+  override halt(): void {
+    super.halt();
+    if (this.#sleep !== null) clearTimeout(this.#sleep);
+    this.#sleep = null;
+  }
+
+  /** Runs `close` on the current instance. */
+  async shutdown(): Promise<void> {
+    this.halt();
+    await this.#spout?.close?.();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * What spout and bolt actors share: identity, counters, supervision (crash →
+ * fail what the instance held → restart with backoff, or give up), and the
+ * rule that only a returned Promise is awaited.
+ *
+ * @module
+ */
+import { EmitError } from "../topology/errors.ts";
+import type { TopologyConfig } from "../topology/config.ts";
+import type { TopologyContext } from "../topology/context.ts";
+import type { ComponentDef } from "../topology/topology.ts";
+import type { TupleImpl } from "../topology/tuple.ts";
+import type { Runnable } from "./scheduler.ts";
+import { RestartPolicy } from "./supervisor.ts";
+import type { Route, TaskHost } from "./task_host.ts";
+
+/** A component failed past its restart budget; the container gives up. */
+export class ComponentFailedError extends Error {
+  readonly code = "COMPONENT_FAILED";
+  constructor(
+    readonly component: string,
+    readonly task: number,
+    reason: string,
+    cause: unknown,
+  ) {
+    super(
+      `${component} (task ${task}) ${reason}; giving up: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = "ComponentFailedError";
+  }
+}
+
+/** Whether a value is a thenable. */
+export function isPromise(v: unknown): v is PromiseLike<unknown> {
+  return v !== undefined && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Lifecycle of a task actor. */
+export type ActorState = "created" | "starting" | "running" | "restarting" | "finished" | "stopped";
+
+/**
+ * Base of spout and bolt actors.
+ *
+ * @example
+ * ```ts
+ * class MyActor extends TaskActor { run(deadline: number) {} protected start() {} }
+ * ```
+ */
+export abstract class TaskActor implements Runnable {
+  scheduled = false;
+  /** An awaited call (Promise-returning component method) is in progress. */
+  busy = false;
+  state: ActorState = "created";
+  emitted = 0;
+  acked = 0;
+  failed = 0;
+  restarts = 0;
+  errors = 0;
+  lastError: string | null = null;
+  readonly held = new Set<TupleImpl>();
+  readonly policy: RestartPolicy;
+  readonly component: string;
+  #restartTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly host: TaskHost,
+    readonly def: ComponentDef,
+    readonly taskId: number,
+    readonly conf: TopologyConfig,
+    readonly context: TopologyContext,
+    readonly routes: ReadonlyMap<string, Route>,
+  ) {
+    this.component = def.id;
+    this.policy = new RestartPolicy(host.restart);
+  }
+
+  abstract run(deadline: number): void;
+  /** Makes a fresh component object and runs its open/prepare. */
+  protected abstract start(): void;
+  /** Fails what the dead instance held. */
+  protected abstract failHeld(): void;
+  /** Runs close/cleanup on the current instance. */
+  abstract shutdown(): Promise<void>;
+
+  /** Begins the task: creates and opens/prepares the instance. */
+  boot(): void {
+    this.state = "starting";
+    try {
+      this.start();
+    } catch (e) {
+      this.crash(e, "start");
+    }
+  }
+
+  /**
+   * Awaits a component call that returned a Promise: the actor runs nothing
+   * else until it settles, then `then` runs, or a crash is handled.
+   */
+  protected await(p: PromiseLike<unknown>, then: () => void, phase: string): void {
+    this.busy = true;
+    p.then(
+      () => {
+        if (this.state === "stopped") return;
+        this.busy = false;
+        this.host.scheduler.now = performance.now();
+        try {
+          then();
+        } catch (e) {
+          this.crash(e, phase);
+          return;
+        }
+        this.host.scheduler.schedule(this);
+      },
+      (e) => {
+        if (this.state === "stopped") return;
+        this.busy = false;
+        this.crash(e, phase);
+      },
+    );
+  }
+
+  /** A component method threw or rejected. */
+  crash(error: unknown, phase: string): void {
+    if (this.state === "stopped") return;
+    if (error instanceof EmitError) {
+      this.state = "stopped";
+      this.host.fatal(error);
+      return;
+    }
+    this.errors++;
+    this.lastError = error instanceof Error ? error.message : String(error);
+    this.host.reportError(this.component, this.taskId, error, true);
+    this.failHeld();
+    const decision = this.policy.onFailure(performance.now());
+    if (!decision.restart) {
+      this.state = "stopped";
+      this.host.fatal(new ComponentFailedError(this.component, this.taskId, `${decision.reason} (in ${phase})`, error));
+      return;
+    }
+    this.restarts++;
+    this.state = "restarting";
+    this.busy = true;
+    const go = () => {
+      this.#restartTimer = null;
+      if (this.state === "stopped") return;
+      this.busy = false;
+      this.state = "starting";
+      try {
+        this.start();
+      } catch (e) {
+        this.crash(e, "start");
+      }
+    };
+    if (decision.delayMs <= 0) go();
+    else this.#restartTimer = setTimeout(go, decision.delayMs);
+  }
+
+  /** Stops the actor for good (no more runs, no restart). */
+  halt(): void {
+    this.state = "stopped";
+    if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
+    this.#restartTimer = null;
+  }
+}

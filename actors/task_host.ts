@@ -1,0 +1,66 @@
+/**
+ * What a task actor needs from the container that hosts it. The engine
+ * implements these; the actor layer only depends on the shapes.
+ *
+ * @module
+ */
+import type { StreamInfo, TupleImpl } from "../topology/tuple.ts";
+import type { Pressure } from "./mailbox.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { XorLedger } from "./xor_ledger.ts";
+import type { RestartSettings } from "./supervisor.ts";
+
+/**
+ * Where the tuples of one stream of one task go: the grouping of every
+ * subscriber, compiled into a target selection.
+ */
+export interface Route {
+  readonly info: StreamInfo;
+  /** Number of declared fields. */
+  readonly arity: number;
+  /** Whether the stream is direct. */
+  readonly direct: boolean;
+  /** Writes the target task ids for `values` into `out`; returns how many. */
+  select(values: readonly unknown[], out: number[]): number;
+  /** Whether `task` subscribes to this (direct) stream. */
+  acceptsDirect(task: number): boolean;
+}
+
+/** A marker that follows a finished task's last tuple into each downstream mailbox. */
+export class EndOfInput {
+  constructor(readonly fromTask: number) {}
+}
+
+/** An item of a mailbox: a tuple or a control marker. */
+export type Message = TupleImpl | EndOfInput;
+
+/** Checks and copies values as they would cross a process boundary. */
+export type RoundTrip = (values: unknown[], route: Route) => unknown[];
+
+/** The container services a task actor uses. */
+export interface TaskHost {
+  readonly scheduler: Scheduler;
+  readonly pressure: Pressure;
+  readonly ledger: XorLedger;
+  /** Whether tuple trees are tracked (ATLEAST_ONCE). */
+  readonly tracking: boolean;
+  readonly restart: RestartSettings;
+  /** Set when every emit must be serialised (topology.testing.always.try.serialize). */
+  readonly roundTrip: RoundTrip | null;
+  /** Called with every emit when someone watches (tests, tap). */
+  readonly tap: ((component: string, stream: string, task: number, values: readonly unknown[]) => void) | null;
+  /** The tuple-tree clock: milliseconds not counting time under backpressure. */
+  treeClock(): number;
+  /** Puts a message in task `task`'s mailbox. */
+  deliver(task: number, msg: Message): void;
+  /** `task` will emit nothing more: tells every downstream task. */
+  endOfInput(task: number): void;
+  /** `task` has finished (bounded topologies). */
+  taskFinished(task: number): void;
+  /** The container cannot go on. */
+  fatal(error: Error): void;
+  /** An error a task reported or a crash it survived. */
+  reportError(component: string, task: number, error: unknown, crashed: boolean): void;
+  /** Wait strategy of an idle spout (ms). */
+  readonly spoutSleepMs: number;
+}

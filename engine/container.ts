@@ -1,0 +1,394 @@
+/**
+ * A container: one process's share of a topology. It hosts the task actors,
+ * routes tuples between them (same container: straight into the mailbox),
+ * keeps the ack ledger of its spouts, sweeps timeouts, sends ticks, and ends
+ * the run when every task has finished, is killed, or cannot go on.
+ *
+ * @module
+ */
+import { BoltActor } from "../actors/bolt_actor.ts";
+import { Pressure } from "../actors/mailbox.ts";
+import { Scheduler, type Yielder } from "../actors/scheduler.ts";
+import { SpoutActor } from "../actors/spout_actor.ts";
+import type { RestartSettings } from "../actors/supervisor.ts";
+import type { TaskActor } from "../actors/task_actor.ts";
+import { EndOfInput, type Message, type Route, type RoundTrip, type TaskHost } from "../actors/task_host.ts";
+import { XorLedger } from "../actors/xor_ledger.ts";
+import { type TopologyConfig, tickIntervalMs } from "../topology/config.ts";
+import { TopologyContext } from "../topology/context.ts";
+import { Fields } from "../topology/fields.ts";
+import type { StormTopology } from "../topology/topology.ts";
+import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
+import { assertSerializable, createPackr } from "../transport/codec.ts";
+import { compileRoutes, downstreamTasks, upstreamTaskCount } from "./groupings.ts";
+
+/** How a run ended. */
+export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
+
+/** Counters of one component, summed over its tasks. */
+export interface ComponentStats {
+  kind: "spout" | "bolt";
+  tasks: number;
+  emitted: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  timedOut: number;
+  pending: number;
+  restarts: number;
+  errors: number;
+  lastError: string | null;
+  /** Mean complete latency (spouts, ms). */
+  completeLatencyMs: number;
+  /** Tuples waiting in mailboxes (bolts). */
+  queued: number;
+}
+
+/** A snapshot of a running topology's counters. */
+export interface TopologyStats {
+  name: string;
+  state: RunState;
+  uptimeMs: number;
+  /** Tuples emitted by spouts. */
+  spoutEmitted: number;
+  /** Tuples emitted by all components. */
+  emitted: number;
+  executed: number;
+  /** Tuple trees completed (spout acks). */
+  acked: number;
+  /** Tuple trees failed (explicit fails, timeouts, crashes). */
+  failed: number;
+  timedOut: number;
+  /** Tuple trees in flight. */
+  pending: number;
+  restarts: number;
+  backpressure: boolean;
+  backpressureEpisodes: number;
+  backpressureMs: number;
+  components: Record<string, ComponentStats>;
+}
+
+/** What a container reports at the end. */
+export interface RunSummary {
+  name: string;
+  state: RunState;
+  durationMs: number;
+  stats: TopologyStats;
+}
+
+/** Options of a {@link Container}. */
+export interface ContainerOptions {
+  name: string;
+  topology: StormTopology;
+  config: TopologyConfig;
+  /** Next-macrotask scheduling (runtime adapter). */
+  yielder: Yielder;
+  /** Receives every emit (testing helper, tap). */
+  tap?: (component: string, stream: string, task: number, values: readonly unknown[]) => void;
+  /** Log sink (default: console.error). */
+  log?: (line: string) => void;
+}
+
+const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
+/** Crashes logged in full per component before only counting. */
+const LOGGED_CRASHES = 3;
+
+/**
+ * Hosts every task of a topology in this process (the embedded mode).
+ *
+ * @example
+ * ```ts
+ * const c = new Container({ name: "wc", topology, config: parseConfig({}), yielder: yieldNow });
+ * c.start();
+ * const summary = await c.done;
+ * ```
+ */
+export class Container implements TaskHost {
+  readonly scheduler: Scheduler;
+  readonly pressure: Pressure;
+  readonly ledger: XorLedger;
+  readonly tracking: boolean;
+  readonly restart: RestartSettings;
+  readonly roundTrip: RoundTrip | null;
+  readonly tap: TaskHost["tap"];
+  readonly spoutSleepMs: number;
+  readonly done: Promise<RunSummary>;
+  readonly spouts: SpoutActor[] = [];
+  readonly bolts: BoltActor[] = [];
+  state: RunState = "RUNNING";
+  readonly #opts: ContainerOptions;
+  readonly #byTask: Array<BoltActor | undefined> = [];
+  readonly #all: TaskActor[] = [];
+  readonly #downstream: number[][] = [];
+  readonly #timers: Array<ReturnType<typeof setInterval>> = [];
+  readonly #crashesLogged = new Map<string, number>();
+  readonly #log: (line: string) => void;
+  #unfinished = 0;
+  #started = 0;
+  #ended = false;
+  #resolve!: (s: RunSummary) => void;
+  #reject!: (e: Error) => void;
+
+  constructor(opts: ContainerOptions) {
+    this.#opts = opts;
+    const conf = opts.config;
+    this.#log = opts.log ?? ((l) => console.error(l));
+    this.scheduler = new Scheduler(opts.yielder, 5, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
+    this.pressure = new Pressure(() => {
+      for (const s of this.spouts) this.scheduler.schedule(s);
+    });
+    this.ledger = new XorLedger({
+      onComplete: (owner, msgId, latency) => this.spouts[owner]!.complete(msgId, true, latency, false),
+      onFail: (owner, msgId, timedOut) => this.spouts[owner]!.complete(msgId, false, 0, timedOut),
+    });
+    this.tracking = conf["topology.reliability.mode"] === "ATLEAST_ONCE";
+    this.restart = {
+      maxConsecutive: conf["topology.supervisor.max.consecutive.failures"],
+      maxRestarts: conf["topology.supervisor.max.restarts"],
+      windowMs: conf["topology.supervisor.restart.window.secs"] * 1000,
+      maxFailureRatio: conf["topology.supervisor.max.failure.ratio"],
+      backoffInitialMs: conf["topology.supervisor.backoff.initial.ms"],
+      backoffMaxMs: conf["topology.supervisor.backoff.max.ms"],
+    };
+    this.roundTrip = conf["topology.testing.always.try.serialize"] ? makeRoundTrip() : null;
+    this.tap = opts.tap ?? null;
+    this.spoutSleepMs = conf["topology.sleep.spout.wait.strategy.time.ms"];
+    this.done = new Promise((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+    // The run's outcome is reported through `done`; an unobserved failure must not crash the process.
+    this.done.catch(() => {});
+    this.#build();
+  }
+
+  #build(): void {
+    const { topology, config, name } = this.#opts;
+    const taskContainer = () => 0;
+    for (const [task, component] of topology.taskToComponent) {
+      const def = topology.components.get(component)!;
+      const conf = { ...config, ...def.config } as TopologyConfig;
+      const context = new TopologyContext(topology, name, task, 0, taskContainer);
+      const routes: Map<string, Route> = compileRoutes(task, { topology, taskContainer, context });
+      this.#downstream[task] = downstreamTasks(topology, task);
+      if (def.kind === "spout") {
+        const a = new SpoutActor(this, def, task, conf, context, routes, this.spouts.length);
+        this.spouts.push(a);
+        this.#all.push(a);
+      } else {
+        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTaskCount(topology, component));
+        this.bolts.push(a);
+        this.#byTask[task] = a;
+        this.#all.push(a);
+      }
+    }
+    this.#unfinished = this.#all.length;
+  }
+
+  /** Prepares bolts, opens spouts, starts the timers. */
+  start(): void {
+    this.#started = performance.now();
+    const conf = this.#opts.config;
+    for (const b of this.bolts) if (!this.#ended) b.boot();
+    for (const s of this.spouts) if (!this.#ended) s.boot();
+    if (this.#ended) return;
+    if (this.tracking) {
+      const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
+      const every = Math.max(20, Math.min(1000, timeoutMs / 4));
+      this.#timers.push(setInterval(() => {
+        const now = performance.now();
+        this.scheduler.now = now;
+        this.ledger.expire(now - this.pressure.throttledMs(now) - timeoutMs);
+      }, every));
+    }
+    const byInterval = new Map<number, BoltActor[]>();
+    for (const b of this.bolts) {
+      const ms = tickIntervalMs(b.conf);
+      if (ms !== undefined) byInterval.set(ms, [...(byInterval.get(ms) ?? []), b]);
+    }
+    for (const [ms, bolts] of byInterval) {
+      const secs = ms / 1000;
+      this.#timers.push(setInterval(() => {
+        for (const b of bolts) if (b.state === "running" || b.state === "restarting") this.deliver(b.taskId, new TupleImpl([secs], TICK_INFO, -1));
+      }, ms));
+    }
+  }
+
+  treeClock(): number {
+    const now = this.scheduler.now;
+    return now - this.pressure.throttledMs(now);
+  }
+
+  deliver(task: number, msg: Message): void {
+    const a = this.#byTask[task]!;
+    a.mailbox.push(msg);
+    if (!a.scheduled) this.scheduler.schedule(a);
+  }
+
+  endOfInput(task: number): void {
+    for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task));
+  }
+
+  taskFinished(_task: number): void {
+    if (--this.#unfinished === 0) void this.#end("FINISHED");
+  }
+
+  fatal(error: Error): void {
+    if (this.#ended) return;
+    this.#log(`[ardea] topology "${this.#opts.name}" failed: ${error.message}`);
+    void this.#end("FAILED", error);
+  }
+
+  reportError(component: string, task: number, error: unknown, crashed: boolean): void {
+    const n = (this.#crashesLogged.get(component) ?? 0) + 1;
+    this.#crashesLogged.set(component, n);
+    if (n <= LOGGED_CRASHES || this.#opts.config["topology.debug"]) {
+      const what = crashed ? "crashed (restarting)" : "reported an error";
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.#log(`[ardea] ${component} (task ${task}) ${what}: ${detail}`);
+      if (n === LOGGED_CRASHES) this.#log(`[ardea] further errors of ${component} are counted, not logged`);
+    }
+    if (!crashed) {
+      const a = this.#all.find((x) => x.taskId === task);
+      if (a) {
+        a.errors++;
+        a.lastError = error instanceof Error ? error.message : String(error);
+      }
+    }
+  }
+
+  /** Activates (true) or deactivates (false) every spout. */
+  setActive(on: boolean): void {
+    if (this.#ended) return;
+    this.state = on ? "RUNNING" : "PAUSED";
+    for (const s of this.spouts) s.setActive(on);
+  }
+
+  /** Stops at once: nothing more is processed; close/cleanup run. */
+  kill(): Promise<RunSummary> {
+    void this.#end("KILLED");
+    return this.done;
+  }
+
+  /**
+   * Deactivates the spouts, waits until nothing is in flight (or `timeoutMs`
+   * passes), then stops.
+   */
+  async drain(timeoutMs = this.#opts.config["topology.drain.timeout.secs"] * 1000): Promise<RunSummary> {
+    if (this.#ended) return this.done;
+    this.setActive(false);
+    const until = performance.now() + timeoutMs;
+    while (!this.#ended && performance.now() < until && !this.#quiet()) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.kill();
+  }
+
+  #quiet(): boolean {
+    if (!this.scheduler.idle) return false;
+    for (const s of this.spouts) if (s.pending > 0 || s.busy) return false;
+    for (const b of this.bolts) if (b.mailbox.size > 0 || b.busy) return false;
+    return true;
+  }
+
+  async #end(state: RunState, error?: Error): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.state = state;
+    for (const t of this.#timers) clearInterval(t);
+    this.scheduler.stop();
+    for (const a of this.#all) a.halt();
+    const closing = Promise.allSettled(this.#all.map(async (a) => {
+      try {
+        await a.shutdown();
+      } catch (e) {
+        this.#log(`[ardea] ${a.component} (task ${a.taskId}) failed to close: ${(e as Error).message}`);
+      }
+    }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
+    const summary: RunSummary = {
+      name: this.#opts.name,
+      state,
+      durationMs: performance.now() - this.#started,
+      stats: this.stats(),
+    };
+    if (error) this.#reject(error);
+    else this.#resolve(summary);
+  }
+
+  /** A snapshot of every counter. */
+  stats(): TopologyStats {
+    const components: Record<string, ComponentStats> = {};
+    const s: TopologyStats = {
+      name: this.#opts.name,
+      state: this.state,
+      uptimeMs: this.#started === 0 ? 0 : performance.now() - this.#started,
+      spoutEmitted: 0,
+      emitted: 0,
+      executed: 0,
+      acked: 0,
+      failed: 0,
+      timedOut: 0,
+      pending: 0,
+      restarts: 0,
+      backpressure: this.pressure.active,
+      backpressureEpisodes: this.pressure.episodes,
+      backpressureMs: this.pressure.throttledMs(performance.now()),
+      components,
+    };
+    for (const a of this.#all) {
+      const isSpout = a instanceof SpoutActor;
+      const c = components[a.component] ??= {
+        kind: isSpout ? "spout" : "bolt",
+        tasks: 0,
+        emitted: 0,
+        executed: 0,
+        acked: 0,
+        failed: 0,
+        timedOut: 0,
+        pending: 0,
+        restarts: 0,
+        errors: 0,
+        lastError: null,
+        completeLatencyMs: 0,
+        queued: 0,
+      };
+      c.tasks++;
+      c.emitted += a.emitted;
+      c.acked += a.acked;
+      c.failed += a.failed;
+      c.restarts += a.restarts;
+      c.errors += a.errors;
+      c.lastError = a.lastError ?? c.lastError;
+      s.emitted += a.emitted;
+      s.restarts += a.restarts;
+      if (isSpout) {
+        c.timedOut += a.timedOut;
+        c.pending += a.pending;
+        c.completeLatencyMs = a.completed > 0 ? a.latencySum / a.completed : c.completeLatencyMs;
+        s.spoutEmitted += a.emitted;
+        s.acked += a.acked;
+        s.failed += a.failed;
+        s.timedOut += a.timedOut;
+        s.pending += a.pending;
+      } else {
+        const b = a as BoltActor;
+        c.executed += b.executed;
+        c.queued += b.mailbox.size;
+        s.executed += b.executed;
+      }
+    }
+    return s;
+  }
+}
+
+function makeRoundTrip(): RoundTrip {
+  const packr = createPackr();
+  return (values, route) => {
+    const info = route.info;
+    assertSerializable(values, (i) => info.fields.get(i), `"${info.component}" emitting on stream "${info.stream}"`);
+    return packr.unpack(packr.pack(values)) as unknown[];
+  };
+}

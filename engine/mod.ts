@@ -1,0 +1,10 @@
+/**
+ * The engine: containers, routing, submit, the testing helper.
+ *
+ * @module
+ */
+export * from "./container.ts";
+export * from "./groupings.ts";
+export * from "./fields_hash.ts";
+export * from "./submit.ts";
+export * from "./testing.ts";

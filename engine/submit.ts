@@ -1,0 +1,169 @@
+/**
+ * `submit`: runs a topology. With no cluster configured it runs embedded, in
+ * this process, and returns a handle to watch and steer the run.
+ *
+ * @module
+ */
+import { onSignal, yieldNow } from "../runtime/mod.ts";
+import { type ConfigInput, parseConfig } from "../topology/config.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import { StormTopology } from "../topology/topology.ts";
+import { Container, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
+
+/**
+ * A running topology.
+ *
+ * @example
+ * ```ts
+ * const h = await submit("wc", {}, topology);
+ * setTimeout(() => h.deactivate(), 1000);
+ * const summary = await h.done; // resolves when the run ends; rejects if it failed
+ * ```
+ */
+export interface TopologyHandle {
+  readonly name: string;
+  /** Current state. */
+  readonly state: RunState;
+  /** Resolves when the run ends (finished, killed, drained); rejects when it fails. */
+  readonly done: Promise<RunSummary>;
+  /** Counters now. */
+  stats(): TopologyStats;
+  /** Stops at once. */
+  kill(): Promise<RunSummary>;
+  /** Stops asking spouts for tuples, lets in-flight trees finish, then stops. */
+  drain(timeoutMs?: number): Promise<RunSummary>;
+  /** Resumes the spouts (`activate`). */
+  activate(): void;
+  /** Pauses the spouts (`deactivate`); tuples in flight are still processed. */
+  deactivate(): void;
+}
+
+/** Options of {@link submit} beyond Storm's three arguments. */
+export interface SubmitOptions {
+  /** Drain on SIGINT/SIGTERM, kill on the second signal (default true). */
+  handleSignals?: boolean;
+  /** Receives every emit (used by tests and `ardea tap`). */
+  tap?: (component: string, stream: string, task: number, values: readonly unknown[]) => void;
+  /** Log sink (default: console.error). */
+  log?: (line: string) => void;
+}
+
+type SubmitListener = (handle: TopologyHandle) => void;
+const listeners = new Set<SubmitListener>();
+
+/**
+ * Calls `fn` with the handle of every topology submitted from now on (the
+ * CLI uses it to show progress and choose its exit code).
+ *
+ * @example
+ * ```ts
+ * const off = onSubmit((h) => h.done.then((s) => console.log(s.state)));
+ * ```
+ */
+export function onSubmit(fn: SubmitListener): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Runs `topology` under `name` with `config`. Throws `ConfigError` for a bad
+ * configuration and `ArdeaError` for a bad name.
+ *
+ * @example
+ * ```ts
+ * const handle = await submit("word-count", { "topology.reliability.mode": "ATLEAST_ONCE" }, builder.createTopology());
+ * const summary = await handle.done;
+ * console.log(summary.state, summary.stats.acked);
+ * ```
+ */
+export function submit(
+  name: string,
+  config: ConfigInput | undefined,
+  topology: StormTopology,
+  options: SubmitOptions = {},
+): Promise<TopologyHandle> {
+  try {
+    return Promise.resolve(submitNow(name, config, topology, options));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function submitNow(name: string, config: ConfigInput | undefined, topology: StormTopology, options: SubmitOptions): TopologyHandle {
+  if (typeof name !== "string" || !NAME.test(name)) {
+    throw new ArdeaError("BAD_NAME", `topology name ${JSON.stringify(name)} must be 1-128 letters, digits, "_", "." or "-"`);
+  }
+  if (!(topology instanceof StormTopology)) {
+    throw new ArdeaError("BAD_TOPOLOGY", "submit() expects the result of TopologyBuilder.createTopology()");
+  }
+  const conf = parseConfig({ ...config, "topology.name": name });
+  const container = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log });
+  const handle: TopologyHandle = {
+    name,
+    get state() {
+      return container.state;
+    },
+    done: container.done,
+    stats: () => container.stats(),
+    kill: () => container.kill(),
+    drain: (ms?: number) => container.drain(ms),
+    activate: () => container.setActive(true),
+    deactivate: () => container.setActive(false),
+  };
+  if (options.handleSignals ?? true) {
+    let signals = 0;
+    const stop = () => {
+      if (++signals === 1) void container.drain();
+      else void container.kill();
+    };
+    const offs = [onSignal("SIGINT", stop), onSignal("SIGTERM", stop)];
+    const off = () => offs.forEach((f) => f());
+    container.done.then(off, off);
+  }
+  for (const l of listeners) l(handle);
+  container.start();
+  return handle;
+}
+
+/**
+ * Storm's `LocalCluster`: submit and kill topologies by name in this process.
+ *
+ * @example
+ * ```ts
+ * const cluster = new LocalCluster();
+ * await cluster.submitTopology("wc", {}, topology);
+ * await cluster.killTopology("wc");
+ * ```
+ */
+export class LocalCluster {
+  readonly #running = new Map<string, TopologyHandle>();
+
+  /** Runs a topology; a name already running is an error. */
+  async submitTopology(name: string, config: ConfigInput | undefined, topology: StormTopology): Promise<TopologyHandle> {
+    if (this.#running.has(name)) throw new ArdeaError("DUPLICATE_TOPOLOGY", `topology "${name}" is already running`);
+    const h = await submit(name, config, topology, { handleSignals: false });
+    this.#running.set(name, h);
+    const forget = () => this.#running.delete(name);
+    h.done.then(forget, forget);
+    return h;
+  }
+
+  /** The handle of a running topology. */
+  getTopology(name: string): TopologyHandle | undefined {
+    return this.#running.get(name);
+  }
+
+  /** Kills a running topology. */
+  async killTopology(name: string): Promise<RunSummary> {
+    const h = this.#running.get(name);
+    if (!h) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${name}" is running`);
+    return await h.kill();
+  }
+
+  /** Kills every topology. */
+  async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.#running.values()].map((h) => h.kill()));
+  }
+}

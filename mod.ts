@@ -1,0 +1,28 @@
+/**
+ * Ardea: a real-time, distributed, fault-tolerant stream processing engine
+ * for TypeScript, with Apache Storm's API names.
+ *
+ * @example
+ * ```ts
+ * import { TopologyBuilder, Fields, submit } from "ardea";
+ * ```
+ *
+ * @module
+ */
+export * from "./topology/mod.ts";
+export { ComponentFailedError } from "./actors/mod.ts";
+export {
+  type CompletedTopology,
+  type CompleteTopologyOptions,
+  completeTopology,
+  type ComponentStats,
+  LocalCluster,
+  onSubmit,
+  type RunState,
+  type RunSummary,
+  submit,
+  type SubmitOptions,
+  type TopologyHandle,
+  type TopologyStats,
+} from "./engine/mod.ts";
+export { registerType, type TypeCodec } from "./transport/mod.ts";

@@ -1,0 +1,182 @@
+/**
+ * Topology configuration: Storm's keys and Ardea's own, parsed with zod once,
+ * at submit, into a typed record. Unknown keys are kept for user components;
+ * a known key with a wrong type or value is a `ConfigError` naming it.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/** Delivery guarantees, as in Heron. */
+export const ReliabilityMode = {
+  ATMOST_ONCE: "ATMOST_ONCE",
+  ATLEAST_ONCE: "ATLEAST_ONCE",
+  EFFECTIVELY_ONCE: "EFFECTIVELY_ONCE",
+} as const;
+/** One of {@link ReliabilityMode}. */
+export type ReliabilityMode = typeof ReliabilityMode[keyof typeof ReliabilityMode];
+
+const posInt = z.number().int().positive();
+const posNum = z.number().positive();
+const nonNegNum = z.number().nonnegative();
+
+/** The known keys, their types and defaults. */
+const schema = z.object({
+  "topology.name": z.string().min(1).optional(),
+  "topology.reliability.mode": z.enum(["ATMOST_ONCE", "ATLEAST_ONCE", "EFFECTIVELY_ONCE"]).default("ATLEAST_ONCE"),
+  "topology.message.timeout.secs": posNum.default(30),
+  "topology.max.spout.pending": posInt.default(1024),
+  "topology.containers": posInt.default(1),
+  "topology.debug": z.boolean().default(false),
+  "topology.mailbox.high.watermark": posInt.default(2048),
+  "topology.mailbox.low.watermark": posInt.optional(),
+  "topology.tick.tuple.freq.secs": posNum.optional(),
+  "topology.tick.tuple.freq.ms": posNum.optional(),
+  "topology.supervisor.max.consecutive.failures": posInt.default(20),
+  "topology.supervisor.max.restarts": posInt.default(1000),
+  "topology.supervisor.restart.window.secs": posNum.default(60),
+  "topology.supervisor.max.failure.ratio": z.number().gt(0).lte(1).default(0.5),
+  "topology.supervisor.backoff.initial.ms": nonNegNum.default(1),
+  "topology.supervisor.backoff.max.ms": nonNegNum.default(200),
+  "topology.testing.always.try.serialize": z.boolean().default(false),
+  "topology.sleep.spout.wait.strategy.time.ms": nonNegNum.default(1),
+  "topology.stats.sample.rate": z.number().gt(0).lte(1).default(0.05),
+  "topology.drain.timeout.secs": posNum.default(30),
+}).passthrough();
+
+/** Storm key → Ardea key, accepted as aliases. */
+const ALIASES: Readonly<Record<string, string>> = {
+  "topology.workers": "topology.containers",
+  "topology.executor.receive.buffer.size": "topology.mailbox.high.watermark",
+};
+
+/** A parsed configuration: known keys typed, unknown keys kept as given. */
+export type TopologyConfig = z.infer<typeof schema> & Record<string, unknown>;
+
+/** A configuration as users write it: any key, any value. */
+export type ConfigInput = Record<string, unknown>;
+
+/** The keys every component may override for itself with `addConfiguration`. */
+export const COMPONENT_KEYS: readonly string[] = [
+  "topology.max.spout.pending",
+  "topology.tick.tuple.freq.secs",
+  "topology.tick.tuple.freq.ms",
+  "topology.debug",
+];
+
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "an array" : "an object";
+}
+
+/**
+ * Parses a configuration. Throws a {@link ConfigError} naming the first bad key.
+ *
+ * @example
+ * ```ts
+ * const conf = parseConfig({ "topology.max.spout.pending": 500, "my.key": "x" });
+ * conf["topology.message.timeout.secs"]; // 30
+ * conf["my.key"]; // "x"
+ * ```
+ */
+export function parseConfig(input: ConfigInput = {}): TopologyConfig {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new ConfigError("(root)", `expected an object of key → value, got ${describe(input)}`);
+  }
+  const raw: Record<string, unknown> = { ...input };
+  for (const [alias, key] of Object.entries(ALIASES)) {
+    if (alias in raw) {
+      if (key in raw && raw[key] !== raw[alias]) {
+        throw new ConfigError(alias, `is an alias of "${key}", and both are set to different values`);
+      }
+      raw[key] = raw[alias];
+      delete raw[alias];
+    }
+  }
+  for (const [k, v] of Object.entries(raw)) if (v === undefined) delete raw[k];
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = String(issue.path[0] ?? "(root)");
+    throw new ConfigError(key, `${issue.message} (got ${describe(raw[key])})`);
+  }
+  const conf = r.data as TopologyConfig;
+  if (conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
+    throw new ConfigError(
+      "topology.reliability.mode",
+      "EFFECTIVELY_ONCE is not available yet; use ATLEAST_ONCE or ATMOST_ONCE",
+    );
+  }
+  const hwm = conf["topology.mailbox.high.watermark"];
+  const lwm = conf["topology.mailbox.low.watermark"];
+  if (lwm !== undefined && lwm >= hwm) {
+    throw new ConfigError("topology.mailbox.low.watermark", `must be below the high watermark (${hwm}), got ${lwm}`);
+  }
+  return conf;
+}
+
+/**
+ * The tick interval in milliseconds a configuration asks for, if any.
+ *
+ * @example
+ * ```ts
+ * tickIntervalMs({ "topology.tick.tuple.freq.secs": 2 }); // 2000
+ * ```
+ */
+export function tickIntervalMs(conf: Record<string, unknown>): number | undefined {
+  const ms = conf["topology.tick.tuple.freq.ms"];
+  if (typeof ms === "number" && ms > 0) return ms;
+  const s = conf["topology.tick.tuple.freq.secs"];
+  if (typeof s === "number" && s > 0) return s * 1000;
+  return undefined;
+}
+
+/**
+ * Storm's `Config`: a key → value record with typed setters. A plain object
+ * works everywhere a `Config` does.
+ *
+ * @example
+ * ```ts
+ * const conf = new Config().setDebug(false).setMaxSpoutPending(500).setNumWorkers(2);
+ * await submit("wc", conf, builder.createTopology());
+ * ```
+ */
+export class Config {
+  [key: string]: unknown;
+  static readonly TOPOLOGY_RELIABILITY_MODE = "topology.reliability.mode";
+  static readonly TOPOLOGY_MESSAGE_TIMEOUT_SECS = "topology.message.timeout.secs";
+  static readonly TOPOLOGY_MAX_SPOUT_PENDING = "topology.max.spout.pending";
+  static readonly TOPOLOGY_WORKERS = "topology.workers";
+  static readonly TOPOLOGY_CONTAINERS = "topology.containers";
+  static readonly TOPOLOGY_DEBUG = "topology.debug";
+  static readonly TOPOLOGY_TICK_TUPLE_FREQ_SECS = "topology.tick.tuple.freq.secs";
+  static readonly TOPOLOGY_TESTING_ALWAYS_TRY_SERIALIZE = "topology.testing.always.try.serialize";
+
+  /** Sets `topology.debug`. */
+  setDebug(on: boolean): this {
+    this["topology.debug"] = on;
+    return this;
+  }
+  /** Sets `topology.containers` (Storm's workers). */
+  setNumWorkers(n: number): this {
+    this["topology.containers"] = n;
+    return this;
+  }
+  /** Sets `topology.max.spout.pending`. */
+  setMaxSpoutPending(n: number): this {
+    this["topology.max.spout.pending"] = n;
+    return this;
+  }
+  /** Sets `topology.message.timeout.secs`. */
+  setMessageTimeoutSecs(s: number): this {
+    this["topology.message.timeout.secs"] = s;
+    return this;
+  }
+  /** Sets `topology.reliability.mode`. */
+  setTopologyReliabilityMode(mode: ReliabilityMode): this {
+    this["topology.reliability.mode"] = mode;
+    return this;
+  }
+}

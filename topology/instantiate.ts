@@ -1,0 +1,83 @@
+/**
+ * Fresh component objects per task and per restart. A component given as an
+ * instance is copied (Storm serialises it per task): the copy is built with
+ * the class's constructor when that needs no arguments, so `#private` field
+ * initialisers run, and then receives deep copies of the instance's own
+ * properties. A factory (`() => new MyBolt(args)`) or a class is called per task.
+ *
+ * @module
+ */
+
+/** A component as given to `setSpout`/`setBolt`: an instance, a class or a factory. */
+export type ComponentSource<T> = T | (() => T) | (new () => T);
+
+function cloneValue(v: unknown, seen: Map<object, unknown>): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  const known = seen.get(v);
+  if (known !== undefined) return known;
+  if (Array.isArray(v)) {
+    const a: unknown[] = [];
+    seen.set(v, a);
+    for (const x of v) a.push(cloneValue(x, seen));
+    return a;
+  }
+  if (v instanceof Map) {
+    const m = new Map();
+    seen.set(v, m);
+    for (const [k, x] of v) m.set(cloneValue(k, seen), cloneValue(x, seen));
+    return m;
+  }
+  if (v instanceof Set) {
+    const s = new Set();
+    seen.set(v, s);
+    for (const x of v) s.add(cloneValue(x, seen));
+    return s;
+  }
+  if (v instanceof Date) return new Date(v.getTime());
+  if (v instanceof RegExp) return new RegExp(v.source, v.flags);
+  if (ArrayBuffer.isView(v)) return (v as unknown as { slice(): unknown }).slice();
+  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet) return v;
+  return copyObject(v, seen, false);
+}
+
+function copyObject(src: object, seen: Map<object, unknown>, construct: boolean): object {
+  const proto = Object.getPrototypeOf(src);
+  let out: object | undefined;
+  if (construct && proto && typeof proto.constructor === "function" && proto.constructor.length === 0) {
+    try {
+      out = Reflect.construct(proto.constructor, []) as object;
+    } catch {
+      out = undefined;
+    }
+  }
+  out ??= Object.create(proto) as object;
+  seen.set(src, out);
+  for (const key of Reflect.ownKeys(src)) {
+    const d = Object.getOwnPropertyDescriptor(src, key)!;
+    if ("value" in d) d.value = cloneValue(d.value, seen);
+    Object.defineProperty(out, key, d);
+  }
+  return out;
+}
+
+function isClass(f: unknown): f is new () => unknown {
+  return typeof f === "function" && /^class[\s{]/.test(Function.prototype.toString.call(f));
+}
+
+/**
+ * Turns a component source into a factory that makes a fresh object per call.
+ *
+ * @example
+ * ```ts
+ * const make = componentFactory(new SplitBolt());
+ * make() !== make(); // true: each task gets its own copy
+ * ```
+ */
+export function componentFactory<T extends object>(src: ComponentSource<T>): () => T {
+  if (isClass(src)) return () => new (src as new () => T)();
+  if (typeof src === "function") return src as () => T;
+  if (typeof src !== "object" || src === null) {
+    throw new TypeError(`expected a component object, class or factory, got ${src === null ? "null" : typeof src}`);
+  }
+  return () => copyObject(src, new Map(), true) as T;
+}

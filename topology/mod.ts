@@ -1,0 +1,19 @@
+/**
+ * The topology model: builder, components, groupings, streams, config,
+ * logical plan. Imports nothing else of Ardea.
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./fields.ts";
+export * from "./config.ts";
+export * from "./tuple.ts";
+export * from "./declarer.ts";
+export * from "./collectors.ts";
+export * from "./components.ts";
+export * from "./grouping.ts";
+export * from "./context.ts";
+export * from "./instantiate.ts";
+export * from "./topology.ts";
+export * from "./builder.ts";
+export * from "./functional.ts";

@@ -1,0 +1,137 @@
+/**
+ * The codec of values that cross a process boundary: msgpackr with Ardea's
+ * options, and the check that names a value that cannot cross (a function, a
+ * symbol, a class instance without a registered extension) before msgpackr
+ * would silently turn it into a plain map.
+ *
+ * @module
+ */
+import { addExtension, Packr } from "msgpackr";
+import { EmitError } from "../topology/errors.ts";
+
+const registered = new Set<unknown>();
+
+/** msgpackr options shared by every encoder and decoder of Ardea. */
+export const PACKR_OPTIONS = { moreTypes: true, useRecords: false } as const;
+
+/**
+ * A msgpackr encoder/decoder with Ardea's options.
+ *
+ * @example
+ * ```ts
+ * const c = createPackr();
+ * c.unpack(c.pack([["a", 1]])); // [["a", 1]]
+ * ```
+ */
+export function createPackr(): Packr {
+  return new Packr(PACKR_OPTIONS);
+}
+
+/** How a registered class is written and read. */
+export interface TypeCodec<T> {
+  /** Extension type code, 1-100 (msgpack extension types). */
+  type: number;
+  write(value: T): unknown;
+  read(data: unknown): T;
+}
+
+/**
+ * Registers a class whose instances may be emitted across processes.
+ *
+ * @example
+ * ```ts
+ * class Point { constructor(public x: number, public y: number) {} }
+ * registerType(Point, { type: 40, write: (p) => [p.x, p.y], read: ([x, y]) => new Point(x, y) });
+ * ```
+ */
+export function registerType<T>(cls: new (...args: never[]) => T, codec: TypeCodec<T>): void {
+  if (!Number.isInteger(codec.type) || codec.type < 1 || codec.type > 100) {
+    throw new RangeError(`registerType(${cls.name}): type must be an integer from 1 to 100, got ${codec.type}`);
+  }
+  addExtension({
+    Class: cls as unknown as new () => T,
+    type: codec.type,
+    write: codec.write as (v: unknown) => unknown,
+    read: codec.read as (d: unknown) => unknown,
+  } as Parameters<typeof addExtension>[0]);
+  registered.add(cls);
+}
+
+const PLAIN_CLASSES: ReadonlySet<unknown> = new Set([
+  Array,
+  Map,
+  Set,
+  Date,
+  RegExp,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int8Array,
+  Uint16Array,
+  Int16Array,
+  Uint32Array,
+  Int32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  ArrayBuffer,
+]);
+
+function problem(v: unknown, seen: Set<object>): string | null {
+  switch (typeof v) {
+    case "function":
+      return "a function";
+    case "symbol":
+      return "a symbol";
+    case "object": {
+      if (v === null) return null;
+      if (seen.has(v)) return "a circular reference";
+      const proto = Object.getPrototypeOf(v);
+      const ctor = proto?.constructor;
+      if (proto !== null && proto !== Object.prototype && !PLAIN_CLASSES.has(ctor) && !registered.has(ctor)) {
+        // Buffer subclasses Uint8Array and crosses as bytes.
+        if (v instanceof Uint8Array) return null;
+        return `an instance of ${ctor?.name || "an unnamed class"} (register it with registerType)`;
+      }
+      if (registered.has(ctor) || ArrayBuffer.isView(v) || v instanceof Date || v instanceof RegExp) return null;
+      seen.add(v);
+      let p: string | null = null;
+      if (v instanceof Map) {
+        for (const [k, x] of v) if ((p = problem(k, seen) ?? problem(x, seen)) !== null) break;
+      } else if (v instanceof Set || Array.isArray(v)) {
+        for (const x of v as Iterable<unknown>) if ((p = problem(x, seen)) !== null) break;
+      } else {
+        for (const k of Object.keys(v)) if ((p = problem((v as Record<string, unknown>)[k], seen)) !== null) break;
+      }
+      seen.delete(v);
+      return p;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Throws an `EmitError` naming the first value of `values` that cannot be
+ * serialised. `where` describes the emit (`bolt "split" on stream "default"`).
+ *
+ * @example
+ * ```ts
+ * assertSerializable(["ok", () => 1], new Fields("a", "f"), 'bolt "x" on stream "default"'); // throws: field "f" (index 1) holds a function
+ * ```
+ */
+export function assertSerializable(
+  values: readonly unknown[],
+  fieldName: (i: number) => string,
+  where: string,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const p = problem(values[i], new Set());
+    if (p !== null) {
+      throw new EmitError(
+        "NOT_SERIALIZABLE",
+        `${where}: field "${fieldName(i)}" (index ${i}) holds ${p}, which cannot cross a process boundary`,
+      );
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Transport: how tuples and control messages leave a process. Today: the
+ * codec; the NATS transport joins it with distributed mode.
+ *
+ * @module
+ */
+export * from "./codec.ts";
