@@ -67,6 +67,16 @@ function mapArdea(specifier) {
   return undefined;
 }
 
+/**
+ * Resolve hook: `ardea` → <root>/mod.ts, `ardea/<sub>` → the package
+ * export `./<sub>` (source condition) or <root>/<sub>[.ts|/mod.ts].
+ *
+ * @example
+ * ```ts
+ * // in a topology script run with `node --import ./runtime/node_loader.mjs`:
+ * import { TopologyBuilder } from "ardea";
+ * ```
+ */
 export async function resolve(specifier, context, nextResolve) {
   if (specifier === "ardea" || specifier.startsWith("ardea/")) {
     const url = mapArdea(specifier);
@@ -75,6 +85,14 @@ export async function resolve(specifier, context, nextResolve) {
   return nextResolve(specifier, context);
 }
 
+/**
+ * Load hook: transpiles `file:` URLs ending in .ts/.mts with esbuild.
+ *
+ * @example
+ * ```ts
+ * // node --import ./runtime/node_loader.mjs --enable-source-maps tests/runtime_test.ts
+ * ```
+ */
 export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && TS_FILE.test(new URL(url).pathname)) {
     const filename = fileURLToPath(url);

@@ -31,6 +31,14 @@ function* libraryFiles(dir, top) {
 // esbuild prints specifiers in double quotes after `from`, `import` or `import(`.
 const RELATIVE_TS = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)"(\.{1,2}\/[^"]*?)\.(m?)ts"/g;
 
+/**
+ * Rewrites relative `.ts` / `.mts` specifiers in esbuild output to `.js` / `.mjs`.
+ *
+ * @example
+ * ```js
+ * rewriteSpecifiers('import { a } from "./a.ts";'); // 'import { a } from "./a.js";'
+ * ```
+ */
 export function rewriteSpecifiers(code) {
   return code.replace(RELATIVE_TS, (_all, lead, path, m) => `${lead}"${path}.${m}js"`);
 }
