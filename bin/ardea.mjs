@@ -11,6 +11,9 @@ const deno = /** @type {{ args: string[], exitCode: number } | undefined} */ (
 if (deno === undefined) await import("../runtime/node_loader.mjs");
 
 const { main } = await import("../cli/main.ts");
+const { exit, flushOutput } = await import("../runtime/mod.ts");
 const code = await main(deno === undefined ? process.argv.slice(2) : [...deno.args]);
-if (deno === undefined) process.exitCode = code;
-else deno.exitCode = code;
+// Exit explicitly, once output is out, so a timer or socket the topology
+// script left open cannot keep `ardea` running after its topologies ended.
+await flushOutput();
+exit(code);

@@ -1,23 +1,25 @@
 /**
- * Placeholder command-line entry point (the real CLI replaces this file).
+ * The `ardea` command: parses the command line and dispatches. Run directly
+ * (`deno run -A cli/main.ts run x.ts`, where `import.meta.main` is set) it
+ * is the whole command, like bin/ardea.mjs.
  *
  * @module
  */
-import { writeStderr, writeStdout } from "../runtime/mod.ts";
+import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStderr, writeStdout } from "../runtime/mod.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { helpText, USAGE } from "./help.ts";
+import { runScript } from "./run.ts";
 
-const HELP = `ardea — a stream-processing engine for TypeScript
-
-Usage:
-  ardea run <topology.ts> [args…]      run a topology in this process
-  ardea submit <topology.ts> --nats <url>
-  ardea --help                         show this help
-
-(Only --help works in this build; the commands are being written.)
-`;
+async function version(): Promise<string> {
+  const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
+  const parsed = JSON.parse(text) as { version?: unknown };
+  return typeof parsed.version === "string" ? parsed.version : "unknown";
+}
 
 /**
  * Runs the `ardea` command with `argv` (the arguments after `ardea`) and
- * returns the process exit code.
+ * returns the process exit code: 0 success, 1 a failed script or
+ * topology, 2 a bad command line.
  *
  * @example
  * ```ts
@@ -26,11 +28,28 @@ Usage:
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    writeStdout(HELP);
-    return 0;
+  let command;
+  try {
+    command = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
+    return 2;
   }
-  writeStderr(`ardea: unknown command "${command}" (not implemented yet)\n\n${HELP}`);
-  return 2;
+  switch (command.type) {
+    case "help":
+      writeStdout(helpText(command.topic));
+      return 0;
+    case "version":
+      writeStdout(`ardea ${await version()}\n`);
+      return 0;
+    case "run":
+      return await runScript(command);
+  }
+}
+
+if ((import.meta as { main?: boolean }).main === true) {
+  const code = await main(args());
+  await flushOutput();
+  exit(code);
 }

@@ -44,8 +44,36 @@ export function runtimeName(): RuntimeName {
  * ```
  */
 export function args(): string[] {
+  if (scriptArgs !== undefined) return [...scriptArgs];
   const deno = denoGlobal();
   return deno === undefined ? process.argv.slice(2) : [...deno.args];
+}
+
+let scriptArgs: readonly string[] | undefined;
+
+/**
+ * Makes `script` with `scriptArgs` look like the program being run, for the
+ * code this process imports next: {@link args} returns `scriptArgs`, and so
+ * do `process.argv.slice(2)` and (on Deno) `Deno.args`, as if the script had
+ * been started directly. `ardea run x.ts --input foo` calls it so that the
+ * script sees `["--input", "foo"]`, not the CLI's own arguments.
+ *
+ * @example
+ * ```ts
+ * import { args, setScriptArgs } from "./mod.ts";
+ * setScriptArgs("/abs/topology.ts", ["--input", "words.txt"]);
+ * args(); // ["--input", "words.txt"]
+ * ```
+ */
+export function setScriptArgs(script: string, scriptArgv: readonly string[]): void {
+  const frozen = Object.freeze([...scriptArgv]);
+  scriptArgs = frozen;
+  process.argv = [process.argv[0] ?? execPath(), script, ...frozen];
+  const deno = denoGlobal();
+  if (deno !== undefined) {
+    // Deno.args is a configurable getter; keep it a fresh copy per read, as Deno does.
+    Object.defineProperty(deno, "args", { configurable: true, enumerable: true, get: () => [...frozen] });
+  }
 }
 
 /**
@@ -197,6 +225,41 @@ function writeAll(stream: OutputStream, text: string): void {
   const out = deno[stream];
   let bytes = encoder.encode(text);
   while (bytes.length > 0) bytes = bytes.subarray(out.writeSync(bytes));
+}
+
+/**
+ * Resolves once everything written to stdout and stderr so far (also by
+ * `console.log` or `process.stdout.write` in user code) has left the
+ * process, or after `timeoutMs`. Call it before {@link exit}: on Node,
+ * writes to a pipe may still be queued, and `process.exit()` drops them.
+ * Deno writes synchronously, so there it resolves at once.
+ *
+ * @example
+ * ```ts
+ * import { exit, flushOutput } from "./mod.ts";
+ * console.log("done");
+ * await flushOutput();
+ * exit(0);
+ * ```
+ */
+export async function flushOutput(timeoutMs = 2000): Promise<void> {
+  if (denoGlobal() !== undefined) return;
+  const until = performance.now() + timeoutMs;
+  for (const stream of [process.stdout, process.stderr]) {
+    while (stream.writableLength > 0 && !stream.destroyed && performance.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, until - performance.now()));
+        function done(): void {
+          clearTimeout(timer);
+          stream.off("drain", done);
+          stream.off("close", done);
+          resolve();
+        }
+        stream.once("drain", done);
+        stream.once("close", done);
+      });
+    }
+  }
 }
 
 /**

@@ -1,0 +1,15 @@
+/**
+ * The `ardea` command line, for bin/ardea.mjs and tests.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli/mod.ts";
+ * const code = await main(["run", "examples/word_count.ts"]);
+ * ```
+ *
+ * @module
+ */
+export { main } from "./main.ts";
+export { type Command, COMMANDS, parseArgs, type RunCommand, UsageError } from "./args.ts";
+export { describeError, runScript, type RunOutcome, summaryLine } from "./run.ts";
+export { formatCount, formatUptime, LiveView, type LiveViewOptions, statusLine, sumStats, type Totals } from "./live_view.ts";

@@ -1,0 +1,195 @@
+/**
+ * `ardea run`: imports a topology script in this process, watches every
+ * topology it submits, and turns how they ended into an exit code.
+ *
+ * The script and the CLI share one instance of the engine (on Node through
+ * runtime/node_loader.mjs, on Deno natively), so `onSubmit` sees the
+ * script's own `submit()` calls.
+ *
+ * @module
+ */
+import type { RunState, RunSummary, TopologyStats } from "../engine/container.ts";
+import { onSubmit, type TopologyHandle } from "../engine/submit.ts";
+import {
+  cwd,
+  env,
+  exit,
+  fileExists,
+  isTTY,
+  onSignal,
+  resolvePath,
+  setScriptArgs,
+  terminalColumns,
+  toFileUrl,
+  writeStderr,
+  writeStdout,
+} from "../runtime/mod.ts";
+import type { RunCommand } from "./args.ts";
+import { formatCount, LiveView } from "./live_view.ts";
+
+/** How one submitted topology ended. */
+export interface RunOutcome {
+  name: string;
+  state: RunState;
+  durationMs: number;
+  stats: TopologyStats;
+  /** Why it failed (state FAILED). */
+  error: unknown;
+}
+
+/** A topology being watched: its handle and, once settled, its outcome. */
+interface Watched {
+  handle: TopologyHandle;
+  settled: Promise<RunOutcome>;
+  outcome: RunOutcome | undefined;
+}
+
+function watch(handle: TopologyHandle): Watched {
+  const w: Watched = { handle, settled: undefined as unknown as Promise<RunOutcome>, outcome: undefined };
+  w.settled = handle.done.then(
+    (s: RunSummary): RunOutcome => ({ name: s.name, state: s.state, durationMs: s.durationMs, stats: s.stats, error: undefined }),
+    (error: unknown): RunOutcome => {
+      const stats = handle.stats();
+      return { name: handle.name, state: "FAILED", durationMs: stats.uptimeMs, stats, error };
+    },
+  ).then((o) => (w.outcome = o));
+  return w;
+}
+
+/**
+ * `Name: message` of a thrown value; the stack instead when `ARDEA_DEBUG=1`.
+ *
+ * @example
+ * ```ts
+ * describeError(new TypeError("x is not a function")); // "TypeError: x is not a function"
+ * ```
+ */
+export function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const head = `${e.name}: ${e.message}`;
+  if (env("ARDEA_DEBUG") !== "1" || e.stack === undefined) return head;
+  // V8 stacks start with "Name: message"; keep the head once.
+  return e.stack.startsWith(head) ? e.stack : `${head}\n${e.stack}`;
+}
+
+function errorJson(e: unknown): { name: string; message: string; code?: string } | null {
+  if (e === undefined) return null;
+  if (!(e instanceof Error)) return { name: "Error", message: String(e) };
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, message: e.message, ...(typeof code === "string" ? { code } : {}) };
+}
+
+/**
+ * One summary line of a finished run.
+ *
+ * @example
+ * ```ts
+ * summaryLine(outcome);
+ * // 'ardea: "wc" FINISHED in 1.52 s: emitted 1.20M, acked 100k, failed 0, timed out 0, restarts 0, 789k tuples/s'
+ * ```
+ */
+export function summaryLine(o: RunOutcome): string {
+  const secs = o.durationMs / 1000;
+  const rate = secs > 0 ? o.stats.emitted / secs : 0;
+  const verb = o.state === "FAILED" ? "after" : "in";
+  const took = secs < 1 ? `${Math.round(o.durationMs)} ms` : `${secs.toFixed(2)} s`;
+  return `ardea: "${o.name}" ${o.state} ${verb} ${took}: emitted ${formatCount(o.stats.emitted)}, ` +
+    `acked ${formatCount(o.stats.acked)}, failed ${formatCount(o.stats.failed)}, ` +
+    `timed out ${formatCount(o.stats.timedOut)}, restarts ${o.stats.restarts}, ${formatCount(rate)} tuples/s`;
+}
+
+/**
+ * Runs `ardea run` and returns the exit code. Does not return until every
+ * submitted topology has ended (Ctrl-C drains them, a second Ctrl-C kills
+ * them, a third exits at once with 130).
+ *
+ * @example
+ * ```ts
+ * const code = await runScript({ type: "run", script: "wc.ts", scriptArgs: [], quiet: false, json: false });
+ * ```
+ */
+export async function runScript(cmd: RunCommand): Promise<number> {
+  const path = resolvePath(cwd(), cmd.script);
+  if (!(await fileExists(path))) {
+    writeStderr(`ardea: no such topology script: ${cmd.script}${path !== cmd.script ? ` (${path})` : ""}\n`);
+    return 1;
+  }
+
+  const watched: Watched[] = [];
+  const live = !cmd.quiet && isTTY("stderr")
+    ? new LiveView({
+      stats: () => watched.filter((w) => w.outcome === undefined).map((w) => w.handle.stats()),
+      write: writeStderr,
+      columns: terminalColumns,
+    })
+    : undefined;
+  const offSubmit = onSubmit((handle) => {
+    watched.push(watch(handle));
+    live?.start();
+  });
+
+  let signals = 0;
+  const stop = () => {
+    const running = watched.filter((w) => w.outcome === undefined).map((w) => w.handle);
+    signals++;
+    live?.clear();
+    if (running.length === 0 || signals >= 3) {
+      writeStderr("ardea: interrupted; exiting without waiting\n");
+      exit(130);
+    }
+    // The engine already drains/kills topologies submitted with signal
+    // handling on; this also covers those submitted without (LocalCluster).
+    if (signals === 1) {
+      writeStderr(`ardea: draining ${running.map((h) => `"${h.name}"`).join(", ")} (Ctrl-C again to kill)\n`);
+      for (const h of running) void h.drain().catch(() => {});
+    } else {
+      writeStderr(`ardea: killing ${running.map((h) => `"${h.name}"`).join(", ")} (Ctrl-C again to exit at once)\n`);
+      for (const h of running) void h.kill().catch(() => {});
+    }
+  };
+  const offSignals = [onSignal("SIGINT", stop), onSignal("SIGTERM", stop)];
+
+  setScriptArgs(path, cmd.scriptArgs);
+  let scriptError: { error: unknown } | undefined;
+  try {
+    await import(toFileUrl(path));
+  } catch (error) {
+    scriptError = { error };
+  }
+  // A topology may still be submitted while others run, so wait in rounds.
+  for (let n = 0; n < watched.length;) {
+    const batch = watched.slice(n);
+    n = watched.length;
+    await Promise.all(batch.map((w) => w.settled));
+  }
+  offSubmit();
+  for (const off of offSignals) off();
+  live?.stop();
+
+  const outcomes = watched.map((w) => w.outcome!);
+  const failed = outcomes.filter((o) => o.state === "FAILED");
+  // A script that awaits `handle.done` rethrows the run's own error: report it once.
+  const scriptOwn = scriptError !== undefined && !failed.some((o) => o.error === scriptError!.error);
+  const code = scriptOwn || failed.length > 0 ? 1 : 0;
+
+  if (!cmd.quiet && !cmd.json) for (const o of outcomes) writeStderr(`${summaryLine(o)}\n`);
+  for (const o of failed) writeStderr(`ardea: topology "${o.name}" failed: ${describeError(o.error)}\n`);
+  if (scriptOwn) writeStderr(`ardea: ${describeError(scriptError!.error)}\n`);
+  if (cmd.json) {
+    const report = {
+      ok: code === 0,
+      exitCode: code,
+      script: path,
+      error: scriptOwn ? errorJson(scriptError!.error) : null,
+      topologies: outcomes.map((o) => ({
+        name: o.name,
+        state: o.state,
+        durationMs: Math.round(o.durationMs * 1000) / 1000,
+        error: errorJson(o.error),
+        stats: o.stats,
+      })),
+    };
+    writeStdout(`${JSON.stringify(report)}\n`);
+  }
+  return code;
+}
