@@ -1,0 +1,184 @@
+// timeout: 300
+// The `ardea` command end to end: each test starts bin/ardea.mjs as a child
+// process on the runtime running this suite, with fixtures from tests/fixtures/.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import process from "node:process";
+import { ardeaRoot, type ChildHandle, execPath, readTextFile, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+
+const root = ardeaRoot();
+const fixture = (name: string) => `tests/fixtures/${name}`;
+
+interface Result {
+  code: number | null;
+  stdout: string[];
+  stderr: string[];
+}
+
+function start(args: string[], env: Record<string, string> = {}): ChildHandle {
+  const bin = resolvePath(root, "bin", "ardea.mjs");
+  const [cmd, argv] = runtimeName() === "deno"
+    ? [execPath(), ["run", "-A", bin, ...args]]
+    : [execPath(), [bin, ...args]];
+  // NO_COLOR/ARDEA_DEBUG unset so error output is the plain one-liner.
+  return spawnProcess(cmd, argv, { cwd: root, stdio: "pipe", env: { ARDEA_DEBUG: "", ...env } });
+}
+
+async function collect(lines: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of lines) out.push(line);
+  return out;
+}
+
+async function ardea(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = start(args, env);
+  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
+  return { code: exit.code, stdout, stderr };
+}
+
+function show(r: Result): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout.join("\n")}\n--- stderr\n${r.stderr.join("\n")}`;
+}
+
+test("--help exits 0 and lists run; help run and run --help show run's usage", async () => {
+  const r = await ardea(["--help"]);
+  assert.is(r.code, 0, show(r));
+  const text = r.stdout.join("\n");
+  assert.match(text, /^\s+run <topology\.ts>/m);
+  assert.not.match(text, /^\s+submit/m, "lists only commands that work");
+  for (const args of [["help", "run"], ["run", "--help"]]) {
+    const h = await ardea(args);
+    assert.is(h.code, 0, show(h));
+    assert.match(h.stdout.join("\n"), /ardea run \[--quiet\] \[--json\] <topology\.ts>/);
+  }
+});
+
+test("--version prints the package version", async () => {
+  const pkg = JSON.parse(await readTextFile(resolvePath(root, "package.json"))) as { version: string };
+  const r = await ardea(["--version"]);
+  assert.is(r.code, 0, show(r));
+  assert.equal(r.stdout, [`ardea ${pkg.version}`]);
+});
+
+test("an unknown command exits 2 with one error line and a usage line", async () => {
+  const r = await ardea(["frobnicate"]);
+  assert.is(r.code, 2, show(r));
+  assert.equal(r.stdout, []);
+  assert.is(r.stderr.length, 2, show(r));
+  assert.is(r.stderr[0], 'ardea: unknown command "frobnicate"');
+  assert.match(r.stderr[1]!, /^usage: ardea /);
+});
+
+test("an unknown flag of run exits 2 and names the flag", async () => {
+  const r = await ardea(["run", "--fast", fixture("cli_finite.ts")]);
+  assert.is(r.code, 2, show(r));
+  assert.is(r.stderr[0], 'ardea: unknown flag "--fast" for "ardea run"');
+  assert.match(r.stderr[1]!, /^usage: ardea run /);
+});
+
+test("run without a script path exits 2", async () => {
+  const r = await ardea(["run", "--quiet"]);
+  assert.is(r.code, 2, show(r));
+  assert.is(r.stderr[0], "ardea: missing the topology script to run");
+});
+
+test("run with a script that does not exist exits 1 and names it", async () => {
+  const r = await ardea(["run", "tests/fixtures/no_such_script.ts"]);
+  assert.is(r.code, 1, show(r));
+  assert.is(r.stderr.length, 1, show(r));
+  assert.match(r.stderr[0]!, /^ardea: no such topology script: tests\/fixtures\/no_such_script\.ts/);
+});
+
+test("a finite topology exits 0; the script's output and the summary are there", async () => {
+  const r = await ardea(["run", fixture("cli_finite.ts")]);
+  assert.is(r.code, 0, show(r));
+  assert.equal(r.stdout, ["words: 6 (FINISHED)"], "stdout holds only the script's output");
+  assert.ok(r.stderr.some((l) => /^ardea: "cli-finite" FINISHED in .*acked 3, failed 0/.test(l)), show(r));
+});
+
+test("--quiet prints no summary; --json prints the summary as JSON on stdout", async () => {
+  const q = await ardea(["run", "--quiet", fixture("cli_finite.ts")]);
+  assert.is(q.code, 0, show(q));
+  assert.equal(q.stderr, []);
+  const j = await ardea(["run", "--json", fixture("cli_finite.ts")]);
+  assert.is(j.code, 0, show(j));
+  assert.equal(j.stderr, [], "the JSON replaces the summary on stderr");
+  assert.is(j.stdout[0], "words: 6 (FINISHED)");
+  const report = JSON.parse(j.stdout.at(-1)!) as {
+    ok: boolean;
+    exitCode: number;
+    topologies: Array<{ name: string; state: string; stats: { acked: number; spoutEmitted: number } }>;
+  };
+  assert.is(report.ok, true);
+  assert.is(report.exitCode, 0);
+  assert.is(report.topologies.length, 1);
+  assert.is(report.topologies[0]!.name, "cli-finite");
+  assert.is(report.topologies[0]!.state, "FINISHED");
+  assert.is(report.topologies[0]!.stats.acked, 3);
+});
+
+test("a bolt that always throws: exit 1 with the error", async () => {
+  for (const args of [[], ["--await"]]) {
+    const r = await ardea(["run", fixture("cli_failing.ts"), ...args]);
+    assert.is(r.code, 1, show(r));
+    const failures = r.stderr.filter((l) => l.startsWith('ardea: topology "cli-failing" failed: ComponentFailedError: '));
+    assert.is(failures.length, 1, `reported once (script args ${args.join(" ")})\n${show(r)}`);
+    assert.match(failures[0]!, /boom \(task \d+\) failed 3 times in a row.*cannot handle/);
+    assert.ok(r.stderr.some((l) => /^ardea: "cli-failing" FAILED after /.test(l)), show(r));
+  }
+});
+
+test("a failed run in --json: ok false and the error", async () => {
+  const r = await ardea(["run", "--json", fixture("cli_failing.ts")]);
+  assert.is(r.code, 1, show(r));
+  const report = JSON.parse(r.stdout.at(-1)!) as {
+    ok: boolean;
+    topologies: Array<{ state: string; error: { name: string; code?: string } | null }>;
+  };
+  assert.is(report.ok, false);
+  assert.is(report.topologies[0]!.state, "FAILED");
+  assert.is(report.topologies[0]!.error?.name, "ComponentFailedError");
+  assert.is(report.topologies[0]!.error?.code, "COMPONENT_FAILED");
+});
+
+test("an invalid topology exits 1 naming the stream, without a stack", async () => {
+  const r = await ardea(["run", fixture("cli_invalid.ts")]);
+  assert.is(r.code, 1, show(r));
+  assert.is(r.stderr.length, 1, show(r));
+  assert.match(r.stderr[0]!, /^ardea: InvalidTopologyError: .*stream "words"/);
+  const debug = await ardea(["run", fixture("cli_invalid.ts")], { ARDEA_DEBUG: "1" });
+  assert.is(debug.code, 1, show(debug));
+  assert.ok(debug.stderr.some((l) => /^\s+at /.test(l)), `ARDEA_DEBUG=1 shows the stack\n${show(debug)}`);
+});
+
+test("script args are passed through, with or without --", async () => {
+  for (const args of [["--input", "foo"], ["--", "--input", "foo"]]) {
+    const r = await ardea(["run", fixture("cli_args.ts"), ...args]);
+    assert.is(r.code, 0, show(r));
+    assert.equal(r.stdout, ['args: ["--input","foo"]', 'argv: ["--input","foo"]'], show(r));
+    assert.equal(r.stderr, [], "no topology, no summary");
+  }
+});
+
+test("SIGINT drains an endless topology; a stray timer does not keep ardea alive", async () => {
+  const child = start(["run", fixture("cli_endless.ts")]);
+  const stderr = collect(child.lines("stderr"));
+  const stdout = child.lines("stdout");
+  const first = await stdout.next();
+  assert.is(first.value, "started");
+  await new Promise((r) => setTimeout(r, 300));
+  // Not child.kill(): after it, Deno's node:child_process reports the exit
+  // as signal SIGINT even when the child exits 0 (Deno 2.9).
+  process.kill(child.pid!, "SIGINT");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const rest = await collect(stdout);
+  const exit = await child.exited;
+  clearTimeout(killer);
+  const r: Result = { code: exit.code, stdout: ["started", ...rest], stderr: await stderr };
+  assert.is(r.code, 0, show(r));
+  assert.ok(rest.includes("ended KILLED"), show(r));
+  assert.ok(r.stderr.some((l) => l.startsWith('ardea: draining "cli-endless"')), show(r));
+  assert.ok(r.stderr.some((l) => /^ardea: "cli-endless" KILLED in /.test(l)), show(r));
+});
+
+test.run();
