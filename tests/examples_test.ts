@@ -30,12 +30,12 @@ interface Run {
   stderr: string[];
 }
 
-/** Runs examples/<name>.ts with `args` and collects its output. */
-async function runExample(name: string, args: string[] = []): Promise<Run> {
-  const script = `examples/${name}.ts`;
+/** Runs examples/<name>.ts with `args` (through `ardea run` with `viaCli`) and collects its output. */
+async function runExample(name: string, args: string[] = [], viaCli = false): Promise<Run> {
+  const script = viaCli ? ["bin/ardea.mjs", "run", "--quiet", `examples/${name}.ts`] : [`examples/${name}.ts`];
   const [cmd, cmdArgs] = runtimeName() === "deno"
-    ? [resolvePath(ROOT, "node_modules", ".bin", "deno"), ["run", "-A", script, ...args]]
-    : [execPath(), ["--import", toFileUrl(resolvePath(ROOT, "runtime", "node_loader.mjs")), script, ...args]];
+    ? [resolvePath(ROOT, "node_modules", ".bin", "deno"), ["run", "-A", ...script, ...args]]
+    : [execPath(), ["--import", toFileUrl(resolvePath(ROOT, "runtime", "node_loader.mjs")), ...script, ...args]];
   const stdout: string[] = [];
   const stderr: string[] = [];
   const child = spawnProcess(cmd, cmdArgs, {
@@ -209,6 +209,15 @@ test("word_count: without --input it counts its built-in text", async () => {
   assert.ok(r.stdout.some((l) => /^\d+ words, \d+ distinct$/.test(l)), show(r));
   assert.ok(r.stdout.includes("top 10:"), show(r));
   assert.ok(r.stdout.some((l) => /^\s+\d+\s+the$/.test(l)), show(r));
+});
+
+test("word_count under `ardea run`: the script gets its own flags", async () => {
+  const out = resolvePath(tmp, "cli.json");
+  const r = await runExample("word_count", ["--input", inputPath, "--out", out, "--counters", "3"], true);
+  assertOk(r);
+  assertExact(await readCounts(out), "ardea run");
+  const bad = await runExample("word_count", ["--bogus"], true);
+  assert.is(bad.code, 2, show(bad));
 });
 
 test("word_count: a bad flag prints one line and exits 2", async () => {
