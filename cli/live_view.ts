@@ -61,11 +61,13 @@ export function sumStats(stats: readonly TopologyStats[]): Totals {
  * ```
  */
 export function formatCount(n: number): string {
-  const abs = Math.abs(n);
-  if (abs < 1000) return String(Math.round(n));
-  const [div, unit] = abs < 1e6 ? [1e3, "k"] : abs < 1e9 ? [1e6, "M"] : [1e9, "G"];
-  const v = n / div;
-  return `${Math.abs(v) < 10 ? v.toFixed(2) : Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0)}${unit}`;
+  if (Math.abs(n) < 999.5) return String(Math.round(n));
+  for (const [div, unit] of [[1e3, "k"], [1e6, "M"], [1e9, "G"]] as const) {
+    const v = n / div;
+    // Three significant digits; 999.96k rounds to 1.00M, not 1000k.
+    if (Math.abs(v) < 999.5 || unit === "G") return `${Number(v.toPrecision(3))}${unit}`;
+  }
+  return String(n);
 }
 
 /**
@@ -93,7 +95,7 @@ export function formatUptime(ms: number): string {
  * @example
  * ```ts
  * statusLine(sumStats([h.stats()]), 52_000, "wc", 120);
- * // "wc  0:12  52.0k tuples/s  acked 1.20M  failed 0  in flight 2.05k  backpressure off  restarts 0"
+ * // "wc  0:12  52k tuples/s  acked 1.2M  failed 0  in flight 2.05k  backpressure off  restarts 0"
  * ```
  */
 export function statusLine(t: Totals, ratePerSec: number, label: string, width = Infinity): string {
@@ -185,6 +187,29 @@ export class LiveView {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#restoreConsole?.();
+    this.#restoreConsole = undefined;
     this.clear();
+  }
+
+  #restoreConsole: (() => void) | undefined;
+
+  /**
+   * Until {@link LiveView.stop}, erases the line before each `console.*`
+   * call (the script's prints, the engine's logs), so they do not start in
+   * the middle of it; the next refresh draws it again below them.
+   */
+  interceptConsole(): void {
+    if (this.#restoreConsole !== undefined) return;
+    const methods = ["log", "info", "warn", "error", "debug"] as const;
+    const originals = methods.map((m) => console[m]);
+    methods.forEach((m, i) => {
+      const original = originals[i]!;
+      console[m] = (...data: unknown[]) => {
+        this.clear();
+        original.apply(console, data);
+      };
+    });
+    this.#restoreConsole = () => methods.forEach((m, i) => (console[m] = originals[i]!));
   }
 }

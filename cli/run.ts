@@ -120,9 +120,10 @@ export async function runScript(cmd: RunCommand): Promise<number> {
     ? new LiveView({
       stats: () => watched.filter((w) => w.outcome === undefined).map((w) => w.handle.stats()),
       write: writeStderr,
-      columns: terminalColumns,
+      columns: () => terminalColumns("stderr"),
     })
     : undefined;
+  live?.interceptConsole();
   const offSubmit = onSubmit((handle) => {
     watched.push(watch(handle));
     live?.start();

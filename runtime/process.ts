@@ -173,7 +173,9 @@ export function isTTY(stream: OutputStream): boolean {
 }
 
 /**
- * Width of the terminal in columns; `COLUMNS` or 80 when not a terminal.
+ * Width of the terminal `stream` (default stdout) writes to, in columns;
+ * `COLUMNS` or 80 when not a terminal. (Deno asks whichever of its standard
+ * streams is a terminal.)
  *
  * @example
  * ```ts
@@ -181,16 +183,18 @@ export function isTTY(stream: OutputStream): boolean {
  * const rule = "-".repeat(Math.min(terminalColumns(), 100));
  * ```
  */
-export function terminalColumns(): number {
+export function terminalColumns(stream: OutputStream = "stdout"): number {
   const deno = denoGlobal();
   if (deno !== undefined) {
     try {
-      return deno.consoleSize().columns;
+      // A pseudo-terminal nobody has sized (e.g. under `script`) reports 0.
+      const { columns } = deno.consoleSize();
+      if (columns > 0) return columns;
     } catch {
       // not a terminal: fall through to COLUMNS
     }
-  } else if (process.stdout.isTTY === true && process.stdout.columns > 0) {
-    return process.stdout.columns;
+  } else if (process[stream].isTTY === true && process[stream].columns > 0) {
+    return process[stream].columns;
   }
   const fromEnv = Number(env("COLUMNS"));
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;

@@ -4,6 +4,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
+import { parseArgs, statusLine, sumStats, UsageError } from "../cli/mod.ts";
+import type { TopologyStats } from "../mod.ts";
 import { ardeaRoot, type ChildHandle, execPath, readTextFile, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 
 const root = ardeaRoot();
@@ -179,6 +181,44 @@ test("SIGINT drains an endless topology; a stray timer does not keep ardea alive
   assert.ok(rest.includes("ended KILLED"), show(r));
   assert.ok(r.stderr.some((l) => l.startsWith('ardea: draining "cli-endless"')), show(r));
   assert.ok(r.stderr.some((l) => /^ardea: "cli-endless" KILLED in /.test(l)), show(r));
+});
+
+test("parseArgs: run flags before the script, everything after it for the script", () => {
+  assert.equal(parseArgs(["run", "-q", "--json", "x.ts", "--json", "a"]), {
+    type: "run",
+    script: "x.ts",
+    scriptArgs: ["--json", "a"],
+    quiet: true,
+    json: true,
+  });
+  assert.equal(parseArgs(["run", "--", "-x.ts", "--", "--", "b"]), {
+    type: "run",
+    script: "-x.ts",
+    scriptArgs: ["--", "b"],
+    quiet: false,
+    json: false,
+  });
+  assert.equal(parseArgs([]), { type: "help" });
+  assert.equal(parseArgs(["help", "run"]), { type: "help", topic: "run" });
+  assert.equal(parseArgs(["run", "--help", "x.ts"]), { type: "help", topic: "run" });
+  assert.equal(parseArgs(["-V"]), { type: "version" });
+  for (const bad of [["submit"], ["--nope"], ["help", "submit"], ["run", ""], ["--version", "x"]]) {
+    assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof UsageError, bad.join(" "));
+  }
+});
+
+test("statusLine fits the width: the label goes first, then zero failed/restarts", () => {
+  const stats = {
+    name: "wc", state: "RUNNING", uptimeMs: 75_000, emitted: 1_234_567, acked: 99_999, failed: 0, pending: 2048,
+    restarts: 0, backpressure: true,
+  } as TopologyStats;
+  const t = sumStats([stats]);
+  const wide = statusLine(t, 52_000, "wc");
+  assert.is(wide, "wc  1:15  52k tuples/s  acked 100k  failed 0  in flight 2.05k  backpressure ON  restarts 0");
+  assert.not.match(statusLine(t, 52_000, "wc", wide.length - 1), /^wc /);
+  const narrow = statusLine(t, 52_000, "wc", 70);
+  assert.ok(narrow.length <= 70 && narrow.includes("backpressure ON") && !narrow.includes("restarts"), narrow);
+  assert.ok(statusLine(t, 52_000, "wc", 30).length <= 30);
 });
 
 test.run();
