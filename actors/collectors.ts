@@ -247,6 +247,8 @@ export interface SpoutCollectorOwner extends CollectorOwner {
   readonly ownerIndex: number;
   pending: number;
   finishRequested: boolean;
+  /** Completes `msgId` at once (untracked emits). */
+  ackNow(msgId: unknown): void;
 }
 
 /**
@@ -286,6 +288,11 @@ export class SpoutCollector implements SpoutOutputCollector {
     o.emitted++;
     if (!host.tracking || msgId === undefined || msgId === null) {
       for (let i = 0; i < n; i++) host.deliver(targets[i]!, new TupleImpl(values, route.info, o.taskId));
+      // Untracked (ATMOST_ONCE) with a message id: acked at once, as Storm does without ackers.
+      if (msgId !== undefined && msgId !== null) {
+        o.pending++;
+        o.ackNow(msgId);
+      }
       return;
     }
     const ledger = host.ledger;

@@ -85,6 +85,10 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     this.host.scheduler.schedule(this);
   }
 
+  ackNow(msgId: unknown): void {
+    this.complete(msgId, true, 0, false);
+  }
+
   /** Activates or deactivates the spout (`activate`/`deactivate` run on the instance). */
   setActive(on: boolean): void {
     if (on === this.active || this.state === "stopped" || this.state === "finished") return;

@@ -242,7 +242,8 @@ export class Container implements TaskHost {
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
     const n = (this.#crashesLogged.get(component) ?? 0) + 1;
     this.#crashesLogged.set(component, n);
-    if (n <= LOGGED_CRASHES || this.#opts.config["topology.debug"]) {
+    const debug = this.#opts.topology.components.get(component)?.config["topology.debug"] ?? this.#opts.config["topology.debug"];
+    if (n <= LOGGED_CRASHES || debug === true) {
       const what = crashed ? "crashed (restarting)" : "reported an error";
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
       this.#log(`[ardea] ${component} (task ${task}) ${what}: ${detail}`);

@@ -120,6 +120,8 @@ export abstract class BaseRichSpout implements ISpout {
 export abstract class BaseRichBolt implements IRichBolt {
   prepare(_conf: TopologyConfig, _context: TopologyContext, _collector: OutputCollector): MaybePromise {}
   abstract execute(input: Tuple): MaybePromise;
+  /** Called once every input has ended (bounded topologies); may emit. */
+  finish(): MaybePromise {}
   cleanup(): MaybePromise {}
   abstract declareOutputFields(declarer: OutputFieldsDeclarer): void;
   getComponentConfiguration(): Record<string, unknown> | null {
@@ -139,6 +141,8 @@ export abstract class BaseBasicBolt implements IBasicBolt {
   readonly [BASIC_BOLT] = true;
   prepare(_conf: TopologyConfig, _context: TopologyContext): MaybePromise {}
   abstract execute(input: Tuple, collector: BasicOutputCollector): MaybePromise;
+  /** Called once every input has ended (bounded topologies); may emit, unanchored. */
+  finish(_collector: BasicOutputCollector): MaybePromise {}
   cleanup(): MaybePromise {}
   abstract declareOutputFields(declarer: OutputFieldsDeclarer): void;
   getComponentConfiguration(): Record<string, unknown> | null {

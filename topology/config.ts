@@ -41,7 +41,6 @@ const schema = z.object({
   "topology.supervisor.backoff.max.ms": nonNegNum.default(200),
   "topology.testing.always.try.serialize": z.boolean().default(false),
   "topology.sleep.spout.wait.strategy.time.ms": nonNegNum.default(1),
-  "topology.stats.sample.rate": z.number().gt(0).lte(1).default(0.05),
   "topology.drain.timeout.secs": posNum.default(30),
 }).passthrough();
 

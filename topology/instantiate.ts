@@ -60,6 +60,14 @@ function copyObject(src: object, seen: Map<object, unknown>, construct: boolean)
   return out;
 }
 
+/** Whether a class or one of its ancestors declares `#private` members. */
+function usesPrivateNames(ctor: unknown): boolean {
+  for (let c = ctor; typeof c === "function" && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    if (/#[A-Za-z_$]/.test(Function.prototype.toString.call(c))) return true;
+  }
+  return false;
+}
+
 function isClass(f: unknown): f is new () => unknown {
   return typeof f === "function" && /^class[\s{]/.test(Function.prototype.toString.call(f));
 }
@@ -78,6 +86,13 @@ export function componentFactory<T extends object>(src: ComponentSource<T>): () 
   if (typeof src === "function") return src as () => T;
   if (typeof src !== "object" || src === null) {
     throw new TypeError(`expected a component object, class or factory, got ${src === null ? "null" : typeof src}`);
+  }
+  const ctor = Object.getPrototypeOf(src)?.constructor;
+  if (typeof ctor === "function" && ctor.length > 0 && usesPrivateNames(ctor)) {
+    throw new TypeError(
+      `${ctor.name} has #private fields and a constructor that takes arguments, so an instance cannot be copied per task; ` +
+        `pass a factory instead: () => new ${ctor.name}(…)`,
+    );
   }
   return () => copyObject(src, new Map(), true) as T;
 }

@@ -11,8 +11,12 @@ import { EmitError } from "../topology/errors.ts";
 
 const registered = new Set<unknown>();
 
-/** msgpackr options shared by every encoder and decoder of Ardea. */
-export const PACKR_OPTIONS = { moreTypes: true, useRecords: false } as const;
+/**
+ * msgpackr options shared by every encoder and decoder of Ardea. Records stay
+ * on (defined inline in each message): they are what tells a plain object
+ * from a `Map` on the way back.
+ */
+export const PACKR_OPTIONS = { moreTypes: true } as const;
 
 /**
  * A msgpackr encoder/decoder with Ardea's options.
