@@ -203,6 +203,8 @@ export class BoltCollector implements OutputCollector {
   resetTimeout(input: Tuple): void {
     const t = input as TupleImpl;
     if (t.root === -1) return;
+    // Often called from a timer between awaits: read the clock, not the scheduler's last turn.
+    this.#o.host.scheduler.now = performance.now();
     const now = this.#o.host.treeClock();
     this.#o.host.ledger.touch(t.root, now);
     const more = t.more;

@@ -1,8 +1,18 @@
 /**
- * Ardea side of the `wordcount-embedded` benchmark. PLACEHOLDER: the engine
- * author replaces the body of runWordCount with a real embedded topology
- * (spout over `lines` → split bolt → fields-grouped count bolt).
+ * Ardea side of the `wordcount-embedded` benchmark: spout over `lines` →
+ * split bolt (shuffle) → count bolt (fields grouping on "word"), embedded.
  */
+import {
+  BaseRichBolt,
+  BaseRichSpout,
+  Fields,
+  type OutputCollector,
+  type OutputFieldsDeclarer,
+  type SpoutOutputCollector,
+  submit,
+  TopologyBuilder,
+  type Tuple,
+} from "../mod.ts";
 
 /** Delivery modes benchmarked (topology.reliability.mode). */
 export type WordCountMode = "ATMOST_ONCE" | "ATLEAST_ONCE";
@@ -16,22 +26,90 @@ export interface WordCountOptions {
   countParallelism: number;
 }
 
+class LinesSpout extends BaseRichSpout {
+  #c!: SpoutOutputCollector;
+  #i = 0;
+  #replay: number[] = [];
+  constructor(readonly lines: readonly string[], readonly reliable: boolean) {
+    super();
+  }
+  override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector): void {
+    this.#c = c;
+  }
+  nextTuple(): void {
+    if (this.#replay.length > 0) {
+      const i = this.#replay.pop()!;
+      this.#c.emit([this.lines[i]], i);
+      return;
+    }
+    if (this.#i >= this.lines.length) return this.#c.finish();
+    const i = this.#i++;
+    if (this.reliable) this.#c.emit([this.lines[i]], i);
+    else this.#c.emit([this.lines[i]]);
+  }
+  override fail(msgId: unknown): void {
+    this.#replay.push(msgId as number);
+  }
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare(["line"]);
+  }
+}
+
+class SplitBolt extends BaseRichBolt {
+  #c!: OutputCollector;
+  override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
+    this.#c = c;
+  }
+  execute(t: Tuple): void {
+    const words = (t.getValue(0) as string).split(/\s+/);
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (w.length > 0) this.#c.emit(t, [w]);
+    }
+    this.#c.ack(t);
+  }
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare(["word"]);
+  }
+}
+
+class CountBolt extends BaseRichBolt {
+  #c!: OutputCollector;
+  #counts = new Map<string, number>();
+  constructor(readonly result: Map<string, number>) {
+    super();
+  }
+  override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
+    this.#c = c;
+  }
+  execute(t: Tuple): void {
+    const w = t.getValue(0) as string;
+    this.#counts.set(w, (this.#counts.get(w) ?? 0) + 1);
+    this.#c.ack(t);
+  }
+  finish(): void {
+    for (const [w, n] of this.#counts) this.result.set(w, (this.result.get(w) ?? 0) + n);
+  }
+  declareOutputFields(): void {}
+}
+
 /**
- * Counts the words of `lines` with the embedded Ardea engine.
- *
- * Contract (checked by bench/wordcount_embedded.ts against a plain loop):
- * - tokenise exactly like the baselines: `line.split(/\s+/)`, drop empty tokens;
- * - every line is emitted once by a spout; in ATLEAST_ONCE with a msgId, so
- *   every tuple tree is acked before the promise resolves;
- * - resolve with the merged counts of all count-bolt instances, after the
- *   topology has processed every line and been shut down (the timed region
- *   covers building, running and tearing down the topology);
- * - do not mutate `lines`; reject on engine failure.
+ * Counts the words of `lines` with the embedded Ardea engine; resolves after
+ * the topology has ended, with the counts of every count task merged.
  */
 export async function runWordCount(
   lines: readonly string[],
   opts: WordCountOptions,
 ): Promise<Map<string, number>> {
-  void lines, opts;
-  throw new Error("ardea engine not available yet");
+  const result = new Map<string, number>();
+  const reliable = opts.mode === "ATLEAST_ONCE";
+  const b = new TopologyBuilder();
+  b.setSpout("lines", () => new LinesSpout(lines, reliable), 1);
+  b.setBolt("split", () => new SplitBolt(), opts.splitParallelism).shuffleGrouping("lines");
+  b.setBolt("count", () => new CountBolt(result), opts.countParallelism).fieldsGrouping("split", new Fields("word"));
+  const handle = await submit("bench-wordcount", { "topology.reliability.mode": opts.mode }, b.createTopology(), {
+    handleSignals: false,
+  });
+  await handle.done;
+  return result;
 }
