@@ -83,6 +83,9 @@ export function fmix(h: number): number {
   return h >>> 0;
 }
 
+/** Hash state after the type tag of a string: a constant, hoisted off the hot path. */
+const STRING_SEED = mixInt(FNV_OFFSET, 1);
+
 /**
  * Hash of the values at `indexes`, as an unsigned 32-bit integer.
  *
@@ -94,7 +97,7 @@ export function fmix(h: number): number {
 export function hashFields(values: readonly unknown[], indexes: readonly number[]): number {
   if (indexes.length === 1) {
     const v = values[indexes[0]!];
-    if (typeof v === "string") return fmix(mixString(mixInt(FNV_OFFSET, 1), v));
+    if (typeof v === "string") return fmix(mixString(STRING_SEED, v));
     return fmix(hashInto(FNV_OFFSET, v));
   }
   let h = FNV_OFFSET;
