@@ -28,8 +28,8 @@ import type { Message, Route, TaskHost } from "./task_host.ts";
  */
 export class BoltActor extends TaskActor {
   readonly mailbox: Mailbox<Message>;
-  readonly collector: BoltCollector;
-  readonly basicCollector: BasicCollector;
+  collector: BoltCollector;
+  basicCollector: BasicCollector;
   executed = 0;
   /** Milliseconds spent in execute (sampled by run, for capacity). */
   busyMs = 0;
@@ -59,6 +59,8 @@ export class BoltActor extends TaskActor {
   }
 
   protected start(): void {
+    this.collector = new BoltCollector(this);
+    this.basicCollector = new BasicCollector(this.collector);
     const bolt = this.def.create() as IRichBolt | IBasicBolt;
     this.#bolt = bolt;
     const r = this.#basic
@@ -174,6 +176,12 @@ export class BoltActor extends TaskActor {
     super.crash(error, phase);
   }
 
+  protected discard(): void {
+    const bolt = this.#bolt;
+    this.#bolt = null;
+    if (bolt) this.quietly(() => bolt.cleanup?.());
+  }
+
   protected failHeld(): void {
     const cur = this.#current;
     this.#current = null;
@@ -196,6 +204,8 @@ export class BoltActor extends TaskActor {
     }
     const end = () => {
       this.state = "finished";
+      this.incarnation++; // later emits (a stray timer) are dropped and reported
+
       this.host.endOfInput(this.taskId);
       this.host.taskFinished(this.taskId);
     };

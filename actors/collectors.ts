@@ -41,9 +41,17 @@ function addRootEdge(t: TupleImpl, r: number, h: number, l: number): void {
 }
 
 /** Anchors `t` to `a`: a new edge in each of `a`'s trees. */
-function anchorOne(t: TupleImpl, a: Tuple): void {
-  if (!(a instanceof TupleImpl)) throw new TypeError("an anchor must be a tuple this bolt received");
+function anchorOne(t: TupleImpl, a: Tuple, o: CollectorOwner, stream: string): void {
+  if (!(a instanceof TupleImpl)) {
+    throw new EmitError("BAD_ANCHOR", `bolt "${o.component}" anchored an emit on stream "${stream}" to something that is not a tuple it received`);
+  }
   if (a.root === -1) return;
+  if (a.state === 1) {
+    throw new EmitError(
+      "ANCHOR_ACKED",
+      `bolt "${o.component}" anchored an emit on stream "${stream}" to a tuple from "${a.src.component}" it had already acked or failed; emit before acking`,
+    );
+  }
   const h = edgeHalf();
   const l = edgeHalf();
   a.ah ^= h;
@@ -71,6 +79,10 @@ export interface CollectorOwner {
   emitted: number;
   acked: number;
   failed: number;
+  /** Counts restarts: a collector of an older incarnation drops its emits. */
+  readonly incarnation: number;
+  /** Drops an emit of a dead instance (or one after the task finished). */
+  dropStale(stream: string): void;
 }
 
 const targets: number[] = [];
@@ -104,7 +116,15 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
     if (route.direct) {
       throw new EmitError("DIRECT_STREAM", `${kind} "${o.component}" emitted on direct stream "${route.info.stream}" without emitDirect`);
     }
-    return route.select(values, targets);
+    try {
+      return route.select(values, targets);
+    } catch (e) {
+      if (e instanceof EmitError) throw e;
+      throw new EmitError(
+        "UNROUTABLE",
+        `${kind} "${o.component}" emitted on stream "${route.info.stream}" a tuple its subscribers' groupings cannot route: ${(e as Error).message}`,
+      );
+    }
   }
   if (!route.direct) {
     throw new EmitError("NOT_DIRECT", `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}", which is not declared direct`);
@@ -130,10 +150,12 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
  */
 export class BoltCollector implements OutputCollector {
   readonly #o: CollectorOwner;
+  readonly #inc: number;
   #default: Route | undefined;
 
   constructor(owner: CollectorOwner) {
     this.#o = owner;
+    this.#inc = owner.incarnation;
     this.#default = owner.routes.get(DEFAULT_STREAM);
   }
 
@@ -155,6 +177,7 @@ export class BoltCollector implements OutputCollector {
 
   #emit(stream: string, anchors: Anchors, values: unknown[], direct: number): void {
     const o = this.#o;
+    if (o.incarnation !== this.#inc) return o.dropStale(stream);
     const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "bolt", stream);
     values = checkValues(o, "bolt", route, values);
     const n = selectTargets(o, "bolt", route, values, direct);
@@ -165,8 +188,8 @@ export class BoltCollector implements OutputCollector {
     for (let i = 0; i < n; i++) {
       const t = new TupleImpl(values, route.info, o.taskId);
       if (track) {
-        if (anchors instanceof TupleImpl) anchorOne(t, anchors);
-        else for (const a of anchors as readonly Tuple[]) anchorOne(t, a);
+        if (anchors instanceof TupleImpl) anchorOne(t, anchors, o, stream);
+        else for (const a of anchors as readonly Tuple[]) anchorOne(t, a, o, stream);
       }
       host.deliver(targets[i]!, t);
     }
@@ -263,10 +286,12 @@ export interface SpoutCollectorOwner extends CollectorOwner {
  */
 export class SpoutCollector implements SpoutOutputCollector {
   readonly #o: SpoutCollectorOwner;
+  readonly #inc: number;
   #default: Route | undefined;
 
   constructor(owner: SpoutCollectorOwner) {
     this.#o = owner;
+    this.#inc = owner.incarnation;
     this.#default = owner.routes.get(DEFAULT_STREAM);
   }
 
@@ -282,6 +307,7 @@ export class SpoutCollector implements SpoutOutputCollector {
 
   #emit(stream: string, values: unknown[], msgId: unknown, direct: number): void {
     const o = this.#o;
+    if (o.incarnation !== this.#inc) return o.dropStale(stream);
     const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "spout", stream);
     values = checkValues(o, "spout", route, values);
     const n = selectTargets(o, "spout", route, values, direct);
@@ -314,7 +340,7 @@ export class SpoutCollector implements SpoutOutputCollector {
   }
 
   finish(): void {
-    this.#o.finishRequested = true;
+    if (this.#o.incarnation === this.#inc) this.#o.finishRequested = true;
   }
 
   reportError(error: unknown): void {

@@ -27,7 +27,7 @@ const CALLS_PER_RUN = 64;
  * ```
  */
 export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
-  readonly collector: SpoutCollector;
+  collector: SpoutCollector;
   pending = 0;
   finishRequested = false;
   active = true;
@@ -59,6 +59,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   }
 
   protected start(): void {
+    this.collector = new SpoutCollector(this);
     const spout = this.def.create() as ISpout;
     this.#spout = spout;
     this.finishRequested = false;
@@ -94,7 +95,8 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     if (on === this.active || this.state === "stopped" || this.state === "finished") return;
     this.active = on;
     const spout = this.#spout;
-    if (spout === null) return;
+    // While open, a restart or an awaited call is in progress, only the flag changes.
+    if (spout === null || this.busy || this.state !== "running") return;
     try {
       const r = on ? spout.activate?.() : spout.deactivate?.();
       if (isPromise(r)) this.await(r, () => {}, on ? "activate" : "deactivate");
@@ -155,6 +157,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     if (this.finishRequested) {
       if (this.pending === 0 && this.#done.length === 0) {
         this.state = "finished";
+        this.incarnation++; // later emits (a stray timer) are dropped and reported
         this.host.endOfInput(this.taskId);
         this.host.taskFinished(this.taskId);
       }
@@ -165,6 +168,12 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
       this.#sleep = null;
       this.host.scheduler.schedule(this);
     }, ms);
+  }
+
+  protected discard(): void {
+    const spout = this.#spout;
+    this.#spout = null;
+    if (spout) this.quietly(() => spout.close?.());
   }
 
   protected failHeld(): void {

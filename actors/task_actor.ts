@@ -58,6 +58,10 @@ export abstract class TaskActor implements Runnable {
   restarts = 0;
   errors = 0;
   lastError: string | null = null;
+  /** Incremented at every (re)start; settles and emits of older incarnations are ignored. */
+  incarnation = 0;
+  /** Emits dropped because a dead instance or a finished task made them. */
+  staleEmits = 0;
   readonly held = new Set<TupleImpl>();
   readonly policy: RestartPolicy;
   readonly component: string;
@@ -82,6 +86,29 @@ export abstract class TaskActor implements Runnable {
   protected abstract failHeld(): void;
   /** Runs close/cleanup on the current instance. */
   abstract shutdown(): Promise<void>;
+  /** Best-effort close/cleanup of the instance that just crashed (its timers must stop). */
+  protected abstract discard(): void;
+
+  dropStale(stream: string): void {
+    if (this.staleEmits++ === 0) {
+      this.host.reportError(
+        this.component,
+        this.taskId,
+        new Error(`an emit on stream "${stream}" by a crashed instance or after the task finished was dropped`),
+        false,
+      );
+    }
+  }
+
+  /** Calls `cleanup`/`close`-like `fn` and ignores what it throws or rejects with. */
+  protected quietly(fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (isPromise(r)) r.then(undefined, () => {});
+    } catch {
+      // The instance is being replaced; its cleanup errors are not ours to raise.
+    }
+  }
 
   /** Begins the task: creates and opens/prepares the instance. */
   boot(): void {
@@ -99,9 +126,10 @@ export abstract class TaskActor implements Runnable {
    */
   protected await(p: PromiseLike<unknown>, then: () => void, phase: string): void {
     this.busy = true;
+    const inc = this.incarnation;
     p.then(
       () => {
-        if (this.state === "stopped") return;
+        if (this.state === "stopped" || inc !== this.incarnation) return;
         this.busy = false;
         this.host.scheduler.now = performance.now();
         try {
@@ -113,7 +141,7 @@ export abstract class TaskActor implements Runnable {
         this.host.scheduler.schedule(this);
       },
       (e) => {
-        if (this.state === "stopped") return;
+        if (this.state === "stopped" || inc !== this.incarnation) return;
         this.busy = false;
         this.crash(e, phase);
       },
@@ -132,6 +160,8 @@ export abstract class TaskActor implements Runnable {
     this.lastError = error instanceof Error ? error.message : String(error);
     this.host.reportError(this.component, this.taskId, error, true);
     this.failHeld();
+    this.incarnation++;
+    this.discard();
     const decision = this.policy.onFailure(performance.now());
     if (!decision.restart) {
       this.state = "stopped";

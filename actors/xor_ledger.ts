@@ -70,13 +70,15 @@ export class XorLedger {
   #start = new Float64Array(0);
   #live = new Uint8Array(0);
   #msgIds: unknown[] = [];
+  /** Released slots, a FIFO ring, so a root id comes back as late as possible. */
   #free = new Int32Array(0);
-  #freeTop = 0;
+  #freeHead = 0;
+  #freeCount = 0;
   #used = 0;
   /** Trees in flight. */
   live = 0;
 
-  constructor(private readonly listener: LedgerListener, initialCapacity = 1024) {
+  constructor(private readonly listener: LedgerListener, initialCapacity = 4096) {
     this.#grow(initialCapacity);
   }
 
@@ -95,19 +97,27 @@ export class XorLedger {
     this.#start = copy(this.#start, (n) => new Float64Array(n));
     this.#live = copy(this.#live, (n) => new Uint8Array(n));
     const free = new Int32Array(cap);
-    free.set(this.#free.subarray(0, this.#freeTop));
+    for (let i = 0; i < this.#freeCount; i++) free[i] = this.#free[(this.#freeHead + i) % old]!;
     this.#free = free;
+    this.#freeHead = 0;
     this.#msgIds.length = cap;
     this.#cap = cap;
-    void old;
   }
 
   /** Starts a tree for `msgId` of spout task `owner`; returns its root id. */
   begin(owner: number, msgId: unknown, now: number): number {
+    // Fresh slots first; then reuse the oldest released slot, but only while
+    // at least half the table is free, so that each root id (slot and 10-bit
+    // generation) recurs only after cap/2 × 1024 trees: a late delta of a
+    // timed-out tree practically never meets a live tree with its id.
     let slot: number;
-    if (this.#freeTop > 0) slot = this.#free[--this.#freeTop]!;
-    else {
-      if (this.#used === this.#cap) this.#grow(this.#cap * 2);
+    if (this.#used < this.#cap) slot = this.#used++;
+    else if (this.#freeCount * 2 >= this.#cap) {
+      slot = this.#free[this.#freeHead]!;
+      this.#freeHead = this.#freeHead + 1 === this.#cap ? 0 : this.#freeHead + 1;
+      this.#freeCount--;
+    } else {
+      this.#grow(this.#cap * 2);
       slot = this.#used++;
     }
     this.#hi[slot] = 0;
@@ -204,7 +214,7 @@ export class XorLedger {
     this.#live[slot] = 0;
     this.#msgIds[slot] = undefined;
     this.#gen[slot] = (this.#gen[slot]! + 1) & GEN_MASK;
-    this.#free[this.#freeTop++] = slot;
+    this.#free[(this.#freeHead + this.#freeCount++) % this.#cap] = slot;
     this.live--;
   }
 }

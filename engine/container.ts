@@ -221,8 +221,20 @@ export class Container implements TaskHost {
 
   deliver(task: number, msg: Message): void {
     const a = this.#byTask[task]!;
+    if (a.state === "finished" || a.state === "stopped") return this.#undeliverable(a, msg);
     a.mailbox.push(msg);
     if (!a.scheduled) this.scheduler.schedule(a);
+  }
+
+  /** A tuple for a task that has finished: dropped, its trees failed, reported once. */
+  #undeliverable(a: BoltActor, msg: Message): void {
+    if (!(msg instanceof TupleImpl) || this.#ended) return;
+    if (msg.root !== -1) this.ledger.fail(msg.root);
+    const more = msg.more;
+    if (more) for (let i = 0; i < more.length; i += 3) this.ledger.fail(more[i]!);
+    if (a.staleEmits++ === 0) {
+      this.reportError(a.component, a.taskId, new Error(`a tuple from "${msg.src.component}" arrived after this task finished and was dropped`), false);
+    }
   }
 
   endOfInput(task: number): void {
