@@ -31,6 +31,7 @@ export class BoltActor extends TaskActor {
   collector: BoltCollector;
   basicCollector: BasicCollector;
   executed = 0;
+  protected readonly startPhase = "prepare";
   /** Milliseconds spent in execute (sampled by run, for capacity). */
   busyMs = 0;
   #bolt: IRichBolt | IBasicBolt | null = null;

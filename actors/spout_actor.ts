@@ -29,6 +29,7 @@ const CALLS_PER_RUN = 64;
 export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   collector: SpoutCollector;
   pending = 0;
+  protected readonly startPhase = "open";
   finishRequested = false;
   active = true;
   timedOut = 0;
@@ -110,10 +111,12 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     if (this.busy || this.state !== "running") return;
     const spout = this.#spout!;
     const host = this.host;
+    let phase = "ack";
     try {
       while (this.#doneHead < this.#done.length) {
         const i = this.#doneHead++;
         const msgId = this.#done[i];
+        phase = this.#doneOk[i] ? "ack" : "fail";
         const r = this.#doneOk[i] ? spout.ack?.(msgId) : spout.fail?.(msgId);
         if (this.#doneOk[i]) this.acked++;
         else this.failed++;
@@ -127,6 +130,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
       this.#doneHead = 0;
       if (!this.active || this.#sleep !== null) return;
       const tracking = host.tracking;
+      phase = "nextTuple";
       for (let calls = 0; calls < CALLS_PER_RUN; calls++) {
         if (host.pressure.count > 0) return; // woken when the pressure drops
         if (tracking && this.pending >= this.maxPending) return; // woken by a completion
@@ -146,7 +150,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
         if ((calls & 7) === 7 && performance.now() >= deadline) break;
       }
     } catch (e) {
-      this.crash(e, "nextTuple");
+      this.crash(e, phase);
       return;
     }
     host.scheduler.schedule(this);

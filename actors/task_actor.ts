@@ -116,9 +116,12 @@ export abstract class TaskActor implements Runnable {
     try {
       this.start();
     } catch (e) {
-      this.crash(e, "start");
+      this.crash(e, this.startPhase);
     }
   }
+
+  /** Name of the lifecycle call `start` makes, for error messages. */
+  protected abstract readonly startPhase: string;
 
   /**
    * Awaits a component call that returned a Promise: the actor runs nothing
@@ -179,7 +182,7 @@ export abstract class TaskActor implements Runnable {
       try {
         this.start();
       } catch (e) {
-        this.crash(e, "start");
+        this.crash(e, this.startPhase);
       }
     };
     if (decision.delayMs <= 0) go();

@@ -334,6 +334,7 @@ export class Container implements TaskHost {
   /** A snapshot of every counter. */
   stats(): TopologyStats {
     const components: Record<string, ComponentStats> = {};
+    const latency = new Map<string, { sum: number; n: number }>();
     const s: TopologyStats = {
       name: this.#opts.name,
       state: this.state,
@@ -380,7 +381,11 @@ export class Container implements TaskHost {
       if (isSpout) {
         c.timedOut += a.timedOut;
         c.pending += a.pending;
-        c.completeLatencyMs = a.completed > 0 ? a.latencySum / a.completed : c.completeLatencyMs;
+        const l = latency.get(a.component) ?? { sum: 0, n: 0 };
+        l.sum += a.latencySum;
+        l.n += a.completed;
+        latency.set(a.component, l);
+        c.completeLatencyMs = l.n > 0 ? l.sum / l.n : 0;
         s.spoutEmitted += a.emitted;
         s.acked += a.acked;
         s.failed += a.failed;

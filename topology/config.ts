@@ -117,6 +117,29 @@ export function parseConfig(input: ConfigInput = {}): TopologyConfig {
 }
 
 /**
+ * Checks a component's own configuration (`addConfiguration`,
+ * `getComponentConfiguration`): keys of {@link COMPONENT_KEYS} must have the
+ * type and range of the topology-wide key; other `topology.*` keys cannot be
+ * set per component. Throws a `ConfigError` naming the component and key.
+ *
+ * @example
+ * ```ts
+ * checkComponentConfig("spout", { "topology.max.spout.pending": 0 }); // throws
+ * ```
+ */
+export function checkComponentConfig(component: string, conf: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(conf)) {
+    if (value === undefined || !key.startsWith("topology.")) continue;
+    if (!COMPONENT_KEYS.includes(key)) {
+      throw new ConfigError(key, `cannot be set per component (component "${component}"); allowed: ${COMPONENT_KEYS.join(", ")}`);
+    }
+    const field = schema.shape[key as keyof typeof schema.shape];
+    const r = field.safeParse(value);
+    if (!r.success) throw new ConfigError(key, `of component "${component}": ${r.error.issues[0]!.message} (got ${describe(value)})`);
+  }
+}
+
+/**
  * The tick interval in milliseconds a configuration asks for, if any.
  *
  * @example

@@ -37,7 +37,15 @@ function cloneValue(v: unknown, seen: Map<object, unknown>): unknown {
   if (v instanceof RegExp) return new RegExp(v.source, v.flags);
   if (ArrayBuffer.isView(v)) return (v as unknown as { slice(): unknown }).slice();
   if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet) return v;
-  return copyObject(v, seen, false);
+  const ctor = Object.getPrototypeOf(v)?.constructor;
+  const privateNames = typeof ctor === "function" && ctor !== Object && usesPrivateNames(ctor);
+  if (privateNames && ctor.length > 0) {
+    throw new TypeError(
+      `it holds a ${ctor.name} with #private fields whose constructor takes arguments, so it cannot be copied per task; ` +
+        `pass a factory instead: () => new …`,
+    );
+  }
+  return copyObject(v, seen, privateNames);
 }
 
 function copyObject(src: object, seen: Map<object, unknown>, construct: boolean): object {

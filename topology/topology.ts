@@ -7,6 +7,7 @@
 import type { IBolt, ISpout } from "./components.ts";
 import { isBasicBolt } from "./components.ts";
 import { StreamCollector, type StreamDecl } from "./declarer.ts";
+import { checkComponentConfig } from "./config.ts";
 import { InvalidTopologyError } from "./errors.ts";
 import type { InputDecl } from "./grouping.ts";
 
@@ -114,8 +115,13 @@ export function buildTopology(specs: readonly ComponentSpec[]): StormTopology {
   const defs = new Map<string, ComponentDef>();
   for (const s of specs) {
     if (defs.has(s.id)) throw err("DUPLICATE_COMPONENT", `component id "${s.id}" is used twice`);
-    const proto = s.create();
     const kind = s.kind;
+    let proto: ISpout | IBolt;
+    try {
+      proto = s.create();
+    } catch (e) {
+      throw new InvalidTopologyError("BAD_COMPONENT", `${kind} "${s.id}": ${(e as Error).message}`, { cause: e });
+    }
     const required = kind === "spout" ? "nextTuple" : "execute";
     if (typeof (proto as unknown as Record<string, unknown>)[required] !== "function") {
       throw err("BAD_COMPONENT", `${kind} "${s.id}" has no ${required}() method`);
@@ -134,6 +140,7 @@ export function buildTopology(specs: readonly ComponentSpec[]): StormTopology {
       );
     }
     const own = proto.getComponentConfiguration?.() ?? {};
+    checkComponentConfig(s.id, { ...own, ...s.config });
     defs.set(s.id, {
       id: s.id,
       kind,
