@@ -160,19 +160,20 @@ export class BoltCollector implements OutputCollector {
   }
 
   emit(a: unknown, b?: unknown, c?: unknown): void {
-    if (c !== undefined) this.#emit(a as string, b as Anchors, c as unknown[], -1);
-    else if (b !== undefined) {
-      if (typeof a === "string") this.#emit(a, null, b as unknown[], -1);
-      else this.#emit(DEFAULT_STREAM, a as Anchors, b as unknown[], -1);
-    } else this.#emit(DEFAULT_STREAM, null, a as unknown[], -1);
+    this.#dispatch(a, b, c, -1);
   }
 
   emitDirect(task: number, a: unknown, b?: unknown, c?: unknown): void {
-    if (c !== undefined) this.#emit(a as string, b as Anchors, c as unknown[], task);
+    this.#dispatch(a, b, c, task);
+  }
+
+  /** Storm's overloads: (values), (anchors, values), (stream, values), (stream, anchors, values). */
+  #dispatch(a: unknown, b: unknown, c: unknown, direct: number): void {
+    if (c !== undefined) this.#emit(a as string, b as Anchors, c as unknown[], direct);
     else if (b !== undefined) {
-      if (typeof a === "string") this.#emit(a, null, b as unknown[], task);
-      else this.#emit(DEFAULT_STREAM, a as Anchors, b as unknown[], task);
-    } else this.#emit(DEFAULT_STREAM, null, a as unknown[], task);
+      if (typeof a === "string") this.#emit(a, null, b as unknown[], direct);
+      else this.#emit(DEFAULT_STREAM, a as Anchors, b as unknown[], direct);
+    } else this.#emit(DEFAULT_STREAM, null, a as unknown[], direct);
   }
 
   #emit(stream: string, anchors: Anchors, values: unknown[], direct: number): void {
