@@ -205,10 +205,9 @@ export class BoltCollector implements OutputCollector {
     o.acked++;
     if (t.root === -1) return;
     const host = o.host;
-    const now = host.treeClock();
-    host.ledger.xor(t.root, t.eh ^ t.ah, t.el ^ t.al, now);
+    host.xorTree(t.root, t.eh ^ t.ah, t.el ^ t.al);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) host.ledger.xor(more[i]!, more[i + 1]! ^ t.ah, more[i + 2]! ^ t.al, now);
+    if (more) for (let i = 0; i < more.length; i += 3) host.xorTree(more[i]!, more[i + 1]! ^ t.ah, more[i + 2]! ^ t.al);
   }
 
   fail(input: Tuple): void {
@@ -219,9 +218,9 @@ export class BoltCollector implements OutputCollector {
     t.state = 1;
     o.failed++;
     if (t.root === -1) return;
-    o.host.ledger.fail(t.root);
+    o.host.failTree(t.root);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) o.host.ledger.fail(more[i]!);
+    if (more) for (let i = 0; i < more.length; i += 3) o.host.failTree(more[i]!);
   }
 
   resetTimeout(input: Tuple): void {
@@ -229,10 +228,9 @@ export class BoltCollector implements OutputCollector {
     if (t.root === -1) return;
     // Often called from a timer between awaits: read the clock, not the scheduler's last turn.
     this.#o.host.scheduler.now = performance.now();
-    const now = this.#o.host.treeClock();
-    this.#o.host.ledger.touch(t.root, now);
+    this.#o.host.touchTree(t.root);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) this.#o.host.ledger.touch(more[i]!, now);
+    if (more) for (let i = 0; i < more.length; i += 3) this.#o.host.touchTree(more[i]!);
   }
 
   reportError(error: unknown): void {
@@ -325,7 +323,8 @@ export class SpoutCollector implements SpoutOutputCollector {
       return;
     }
     const ledger = host.ledger;
-    const root = ledger.begin(o.ownerIndex, msgId, host.treeClock());
+    const local = ledger.begin(o.ownerIndex, msgId, host.treeClock());
+    const root = local + host.rootBase;
     o.pending++;
     for (let i = 0; i < n; i++) {
       const t = new TupleImpl(values, route.info, o.taskId);
@@ -334,10 +333,10 @@ export class SpoutCollector implements SpoutOutputCollector {
       t.root = root;
       t.eh = h;
       t.el = l;
-      ledger.seed(root, h, l);
+      ledger.seed(local, h, l);
       host.deliver(targets[i]!, t);
     }
-    if (n === 0) ledger.settle(root, host.treeClock());
+    if (n === 0) ledger.settle(local, host.treeClock());
   }
 
   finish(): void {

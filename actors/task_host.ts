@@ -49,6 +49,17 @@ export interface TaskHost {
   readonly roundTrip: RoundTrip | null;
   /** Called with every emit when someone watches (tests, tap). */
   readonly tap: ((component: string, stream: string, task: number, values: readonly unknown[]) => void) | null;
+  /**
+   * Added to this container's local root ids so that a root names its
+   * ledger: container index × 2^30 (root ids below 2^30 are local slots).
+   */
+  readonly rootBase: number;
+  /** XORs an ack delta into the tree of `root`, wherever its ledger lives. */
+  xorTree(root: number, hi: number, lo: number): void;
+  /** Fails the tree of `root`, wherever its ledger lives. */
+  failTree(root: number): void;
+  /** Restarts the timeout of the tree of `root`. */
+  touchTree(root: number): void;
   /** The tuple-tree clock: milliseconds not counting time under backpressure. */
   treeClock(): number;
   /** Puts a message in task `task`'s mailbox. */

@@ -214,6 +214,20 @@ export class Container implements TaskHost {
     }
   }
 
+  readonly rootBase = 0;
+
+  xorTree(root: number, hi: number, lo: number): void {
+    this.ledger.xor(root, hi, lo, this.treeClock());
+  }
+
+  failTree(root: number): void {
+    this.ledger.fail(root);
+  }
+
+  touchTree(root: number): void {
+    this.ledger.touch(root, this.treeClock());
+  }
+
   treeClock(): number {
     const now = this.scheduler.now;
     return now - this.pressure.throttledMs(now);
@@ -229,9 +243,9 @@ export class Container implements TaskHost {
   /** A tuple for a task that has finished: dropped, its trees failed, reported once. */
   #undeliverable(a: BoltActor, msg: Message): void {
     if (!(msg instanceof TupleImpl) || this.#ended) return;
-    if (msg.root !== -1) this.ledger.fail(msg.root);
+    if (msg.root !== -1) this.failTree(msg.root);
     const more = msg.more;
-    if (more) for (let i = 0; i < more.length; i += 3) this.ledger.fail(more[i]!);
+    if (more) for (let i = 0; i < more.length; i += 3) this.failTree(more[i]!);
     if (a.staleEmits++ === 0) {
       this.reportError(a.component, a.taskId, new Error(`a tuple from "${msg.src.component}" arrived after this task finished and was dropped`), false);
     }
