@@ -66,7 +66,7 @@ export class BoltActor extends TaskActor {
     this.#bolt = bolt;
     const r = this.#basic
       ? (bolt as IBasicBolt).prepare?.(this.conf, this.context)
-      : (bolt as IRichBolt).prepare(this.conf, this.context, this.collector);
+      : (bolt as IRichBolt).prepare?.(this.conf, this.context, this.collector);
     const ready = () => {
       this.state = "running";
       if (this.#ended >= this.upstreamTasks) this.#finish();

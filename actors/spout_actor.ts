@@ -64,7 +64,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     const spout = this.def.create() as ISpout;
     this.#spout = spout;
     this.finishRequested = false;
-    const r = spout.open(this.conf, this.context, this.collector);
+    const r = spout.open?.(this.conf, this.context, this.collector);
     const ready = () => {
       this.state = "running";
     };
