@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./codec.ts";
+export * from "./wire.ts";

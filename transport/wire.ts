@@ -1,0 +1,450 @@
+/**
+ * The wire contract: every message that crosses a process boundary, its
+ * subject, its shape, and the sequence of each protocol. Both sides import
+ * this module; nothing else invents a message shape. Anything read from the
+ * network is parsed here and a malformed message is a `WireError` (the
+ * receiver drops it, counts it and logs it; it never crashes a container).
+ *
+ * Subjects (all under `ardea.<topology>.`):
+ *
+ * | subject | direction | payload |
+ * | --- | --- | --- |
+ * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack |
+ * | `acks.<c>` | any container → container c (holder of the roots) | {@link AckFrame}: raw little-endian int32 quads |
+ * | `ctl` | master/CLI → every container | {@link ControlMessage}, msgpack |
+ * | `events` | container → master | {@link ContainerEvent}, msgpack |
+ *
+ * Control-plane records live in the JetStream KV bucket {@link KV_BUCKET}
+ * (key `<topology>` → {@link TopologyRecord}, `<topology>.c<i>` →
+ * {@link ContainerRecord}); topology bundles live in the object store
+ * {@link CODE_BUCKET} under their sha256.
+ *
+ * Sequences:
+ *
+ * - **Start.** `ardea submit` stores the bundle and a `SUBMITTED` record, the
+ *   scheduler starts containers 0…N-1; each loads the bundle, builds its
+ *   tasks, subscribes to its `data` and `acks` subjects, writes its
+ *   container record and sends `ready`. When all N are ready the master
+ *   publishes `start` on `ctl`, marks the record `RUNNING`, and containers
+ *   open spouts. (No tuple is published before every subscriber exists: core
+ *   NATS does not buffer for absent subscribers.)
+ * - **Data.** A container batches cross-container tuples per destination
+ *   container and flushes a `DataFrame` at its byte budget or at the end of
+ *   the scheduler slice. A finished task's end-of-input marker travels in the
+ *   same frames, after its last tuple (per-publisher order is kept by NATS).
+ * - **Acks.** An ack, fail or timeout reset for a root held by container c is
+ *   appended to the `AckFrame` for c (root's local slot id, 60-bit delta);
+ *   c's ledger applies it exactly as in embedded mode.
+ * - **Backpressure.** A container whose mailboxes pass the high-water mark
+ *   sends `{type:"bp", on:true, leaseMs}` on `ctl`, renewing it every
+ *   leaseMs/3 while it lasts; `on:false` when it drains. Every container
+ *   throttles its spouts while any unexpired lease is on, so a container that
+ *   dies while throttling stalls the topology for at most one lease.
+ * - **End.** A container whose tasks have all finished sends `finished`;
+ *   when all have, the master marks the record `FINISHED` and publishes
+ *   `stop`. A container that cannot go on sends `failed` with the error; the
+ *   master marks `FAILED` and publishes `stop`.
+ * - **Heartbeat.** Every container sends `heartbeat` on `events` each second
+ *   with its counters; the master notes silence.
+ * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
+ *   published on `ctl` by the CLI.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { createPackr } from "./codec.ts";
+import { ArdeaError } from "../topology/errors.ts";
+
+/** KV bucket of topology and container records. */
+export const KV_BUCKET = "ardea";
+/** Object store of topology bundles, named by sha256. */
+export const CODE_BUCKET = "ardea_code";
+/** Version of this contract; a frame or record of another version is refused. */
+export const WIRE_VERSION = 1;
+
+/**
+ * A message from the network that does not follow the contract.
+ *
+ * @example
+ * ```ts
+ * try { decodeDataFrame(bytes); } catch (e) { if (e instanceof WireError) dropped++; }
+ * ```
+ */
+export class WireError extends ArdeaError {
+  constructor(message: string) {
+    super("BAD_WIRE_MESSAGE", message);
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Subject names of one topology.
+ *
+ * @example
+ * ```ts
+ * subjects("wc").data(1); // "ardea.wc.data.1"
+ * ```
+ */
+export function subjects(topology: string) {
+  if (!NAME.test(topology)) throw new WireError(`bad topology name ${JSON.stringify(topology)}`);
+  const p = `ardea.${topology.replaceAll(".", "_")}`;
+  return {
+    data: (container: number) => `${p}.data.${container}`,
+    acks: (container: number) => `${p}.acks.${container}`,
+    ctl: `${p}.ctl`,
+    events: `${p}.events`,
+  } as const;
+}
+
+// ---------------------------------------------------------------- data frames
+
+/** Stream index of an end-of-input marker in a data frame. */
+export const END_OF_INPUT = -1;
+/** Entries per tuple in {@link DataFrame.flat}. */
+export const TUPLE_WIDTH = 8;
+
+/**
+ * Tuples and markers for one container, flattened: for each tuple
+ * `destTask, srcTask, streamIndex, values, root, eh, el, more` (8 entries;
+ * `streamIndex` indexes the topology's stream table, {@link streamTable};
+ * `root` is -1 for untracked tuples; `more` is null or [root, hi, lo, …]).
+ * An end-of-input marker is `destTask, srcTask, -1, null, -1, 0, 0, null`.
+ */
+export interface DataFrame {
+  readonly from: number;
+  readonly epoch: number;
+  readonly flat: unknown[];
+}
+
+/**
+ * The stream table both sides build from the logical plan: index →
+ * `[component, stream]`, sorted, so a tuple names its stream with one number.
+ *
+ * @example
+ * ```ts
+ * streamTable([["split", ["default"]], ["lines", ["default"]]]); // [["lines","default"],["split","default"]]
+ * ```
+ */
+export function streamTable(components: Iterable<[string, Iterable<string>]>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [c, streams] of components) for (const s of streams) out.push([c, s]);
+  return out.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1));
+}
+
+const packr = createPackr();
+
+/**
+ * Encodes a data frame.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeDataFrame({ from: 0, epoch: 0, flat: [5, 1, 0, ["the"], -1, 0, 0, null] });
+ * ```
+ */
+export function encodeDataFrame(f: DataFrame): Uint8Array {
+  return packr.pack([WIRE_VERSION, f.from, f.epoch, f.flat]);
+}
+
+/**
+ * Decodes and checks a data frame; throws `WireError`. Per-tuple fields are
+ * checked for type here so the engine can trust them (tasks and streams are
+ * range-checked by the receiver, which knows the plan).
+ *
+ * @example
+ * ```ts
+ * const frame = decodeDataFrame(bytes);
+ * ```
+ */
+export function decodeDataFrame(bytes: Uint8Array): DataFrame {
+  let v: unknown;
+  try {
+    v = packr.unpack(bytes);
+  } catch (e) {
+    throw new WireError(`data frame is not msgpack: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v) || v.length !== 4) throw new WireError("data frame is not [version, from, epoch, flat]");
+  const [version, from, epoch, flat] = v;
+  if (version !== WIRE_VERSION) throw new WireError(`data frame of wire version ${String(version)}, expected ${WIRE_VERSION}`);
+  if (!Number.isInteger(from) || (from as number) < 0) throw new WireError("data frame: bad sender container");
+  if (!Number.isInteger(epoch)) throw new WireError("data frame: bad epoch");
+  if (!Array.isArray(flat) || flat.length % TUPLE_WIDTH !== 0) throw new WireError("data frame: tuples are not a flat list of 8-entry records");
+  for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
+    const dest = flat[i], src = flat[i + 1], stream = flat[i + 2], values = flat[i + 3];
+    const root = flat[i + 4], eh = flat[i + 5], el = flat[i + 6], more = flat[i + 7];
+    if (!Number.isInteger(dest) || !Number.isInteger(src) || !Number.isInteger(stream)) {
+      throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has a non-integer task or stream`);
+    }
+    if (stream === END_OF_INPUT) continue;
+    if (!Array.isArray(values)) throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has no values array`);
+    if (typeof root !== "number" || !Number.isInteger(eh) || !Number.isInteger(el)) {
+      throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has bad tree ids`);
+    }
+    if (more !== null && (!Array.isArray(more) || more.length % 3 !== 0 || !more.every(Number.isInteger))) {
+      throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has bad extra roots`);
+    }
+  }
+  return { from: from as number, epoch: epoch as number, flat };
+}
+
+// ---------------------------------------------------------------- ack frames
+
+/** Ack-frame operations. */
+export const AckOp = { XOR: 0, FAIL: 1, TOUCH: 2 } as const;
+const ACK_MAGIC = 0x314b5241; // "ARK1" little-endian
+
+/**
+ * Ack deltas for the ledger of one container: quads `op, localRoot, hi, lo`
+ * as little-endian int32 after a magic word. Built in an `Int32Array` that
+ * the sender reuses; sent as its bytes.
+ *
+ * @example
+ * ```ts
+ * const w = new AckFrameWriter();
+ * w.add(AckOp.XOR, 17, 0x1234, 0x5678);
+ * nc.publish(subject, w.take());
+ * ```
+ */
+export class AckFrameWriter {
+  #buf = new Int32Array(1 + 4 * 256);
+  #n = 0;
+
+  /** Number of deltas waiting. */
+  get size(): number {
+    return this.#n;
+  }
+
+  /** Appends one delta. */
+  add(op: number, localRoot: number, hi: number, lo: number): void {
+    let at = 1 + this.#n * 4;
+    if (at + 4 > this.#buf.length) {
+      const b = new Int32Array(this.#buf.length * 2);
+      b.set(this.#buf);
+      this.#buf = b;
+    }
+    const buf = this.#buf;
+    buf[at++] = op;
+    buf[at++] = localRoot;
+    buf[at++] = hi;
+    buf[at] = lo;
+    this.#n++;
+  }
+
+  /** The frame's bytes (a copy); the writer is empty afterwards. */
+  take(): Uint8Array {
+    this.#buf[0] = ACK_MAGIC;
+    const bytes = new Uint8Array(this.#buf.buffer.slice(0, (1 + this.#n * 4) * 4));
+    this.#n = 0;
+    return bytes;
+  }
+}
+
+/**
+ * Reads an ack frame; throws `WireError` when it is not one. Little-endian
+ * hosts only (checked by the magic word).
+ *
+ * @example
+ * ```ts
+ * const q = decodeAckFrame(bytes);
+ * for (let i = 0; i < q.length; i += 4) apply(q[i], q[i + 1], q[i + 2], q[i + 3]);
+ * ```
+ */
+export function decodeAckFrame(bytes: Uint8Array): Int32Array {
+  if (bytes.byteLength < 4 || (bytes.byteLength - 4) % 16 !== 0) {
+    throw new WireError(`ack frame of ${bytes.byteLength} bytes is not a magic word and 16-byte deltas`);
+  }
+  const copy = new Int32Array(bytes.byteLength / 4);
+  new Uint8Array(copy.buffer).set(bytes);
+  if (copy[0] !== ACK_MAGIC) throw new WireError("ack frame has a bad magic word");
+  const q = copy.subarray(1);
+  for (let i = 0; i < q.length; i += 4) {
+    if (q[i]! < 0 || q[i]! > 2) throw new WireError(`ack frame: unknown operation ${q[i]}`);
+    if (q[i + 1]! < 0) throw new WireError("ack frame: negative root");
+  }
+  return q;
+}
+
+// ---------------------------------------------------------------- control plane
+
+const controlSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("start") }),
+  z.object({ type: z.literal("activate") }),
+  z.object({ type: z.literal("deactivate") }),
+  z.object({ type: z.literal("kill"), drainMs: z.number().nonnegative().default(0) }),
+  z.object({ type: z.literal("stop"), state: z.enum(["FINISHED", "KILLED", "FAILED"]) }),
+  z.object({
+    type: z.literal("bp"),
+    container: z.number().int().nonnegative(),
+    on: z.boolean(),
+    leaseMs: z.number().positive(),
+    component: z.string(),
+  }),
+]);
+
+/** A message on the `ctl` subject. */
+export type ControlMessage = z.infer<typeof controlSchema>;
+
+const statsSchema = z.object({
+  emitted: z.number(),
+  executed: z.number(),
+  acked: z.number(),
+  failed: z.number(),
+  timedOut: z.number(),
+  pending: z.number(),
+  restarts: z.number(),
+  dropped: z.number(),
+  backpressure: z.boolean(),
+}).passthrough();
+
+const eventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready"), container: z.number().int().nonnegative(), pid: z.number().int(), host: z.string() }),
+  z.object({ type: z.literal("finished"), container: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("failed"), container: z.number().int().nonnegative(), error: z.string() }),
+  z.object({
+    type: z.literal("heartbeat"),
+    container: z.number().int().nonnegative(),
+    pid: z.number().int(),
+    host: z.string(),
+    ts: z.number(),
+    stats: statsSchema,
+  }),
+]);
+
+/** A message on the `events` subject. */
+export type ContainerEvent = z.infer<typeof eventSchema>;
+/** Counters a container reports in its heartbeat. */
+export type ContainerStats = z.infer<typeof statsSchema>;
+
+function decodeWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string): T {
+  let v: unknown;
+  try {
+    v = packr.unpack(bytes);
+  } catch (e) {
+    throw new WireError(`${what} is not msgpack: ${(e as Error).message}`);
+  }
+  const r = schema.safeParse(v);
+  if (!r.success) throw new WireError(`${what}: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".") || "(root)"}`);
+  return r.data;
+}
+
+/**
+ * Encodes a control message or container event.
+ *
+ * @example
+ * ```ts
+ * nc.publish(subjects("wc").ctl, encodeMessage({ type: "start" }));
+ * ```
+ */
+export function encodeMessage(m: ControlMessage | ContainerEvent): Uint8Array {
+  return packr.pack(m);
+}
+
+/**
+ * Decodes and checks a control message; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const m = decodeControl(msg.data);
+ * ```
+ */
+export function decodeControl(bytes: Uint8Array): ControlMessage {
+  return decodeWith(controlSchema, bytes, "control message");
+}
+
+/**
+ * Decodes and checks a container event; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const e = decodeEvent(msg.data);
+ * ```
+ */
+export function decodeEvent(bytes: Uint8Array): ContainerEvent {
+  return decodeWith(eventSchema, bytes, "container event");
+}
+
+// ---------------------------------------------------------------- KV records
+
+/** Topology states, as in Heron. */
+export const TopologyStates = ["SUBMITTED", "RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
+
+const topologyRecordSchema = z.object({
+  version: z.literal(WIRE_VERSION),
+  name: z.string().regex(NAME),
+  state: z.enum(TopologyStates),
+  /** Parsed topology configuration (plain JSON-able values). */
+  config: z.record(z.string(), z.unknown()),
+  /** sha256 (hex) of the bundle in the code object store. */
+  bundle: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Script arguments the containers pass to the script. */
+  args: z.array(z.string()),
+  /** Working directory of the submitter (local scheduler: the containers'). */
+  cwd: z.string(),
+  containers: z.number().int().positive(),
+  /** Task id → container index (the packing plan). */
+  packing: z.record(z.string(), z.number().int().nonnegative()),
+  /** Component id → task ids (the logical plan's tasks). */
+  components: z.record(z.string(), z.array(z.number().int().positive())),
+  scheduler: z.enum(["local", "pool"]),
+  runtime: z.enum(["node", "deno"]),
+  ardeaVersion: z.string(),
+  submittedAt: z.number(),
+  updatedAt: z.number(),
+  error: z.string().optional(),
+});
+
+/** The KV record of one topology. */
+export type TopologyRecord = z.infer<typeof topologyRecordSchema>;
+
+const containerRecordSchema = z.object({
+  version: z.literal(WIRE_VERSION),
+  topology: z.string(),
+  container: z.number().int().nonnegative(),
+  pid: z.number().int(),
+  host: z.string(),
+  tasks: z.array(z.number().int().positive()),
+  startedAt: z.number(),
+  heartbeatAt: z.number(),
+  restarts: z.number().int().nonnegative(),
+});
+
+/** The KV record of one container of a topology. */
+export type ContainerRecord = z.infer<typeof containerRecordSchema>;
+
+/**
+ * Parses a topology record read from KV; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const rec = parseTopologyRecord(JSON.parse(new TextDecoder().decode(entry.value)));
+ * ```
+ */
+export function parseTopologyRecord(v: unknown): TopologyRecord {
+  const r = topologyRecordSchema.safeParse(v);
+  if (!r.success) throw new WireError(`topology record: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".")}`);
+  return r.data;
+}
+
+/**
+ * Parses a container record read from KV; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const c = parseContainerRecord(JSON.parse(text));
+ * ```
+ */
+export function parseContainerRecord(v: unknown): ContainerRecord {
+  const r = containerRecordSchema.safeParse(v);
+  if (!r.success) throw new WireError(`container record: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".")}`);
+  return r.data;
+}
+
+/** KV key of a topology's record. */
+export function topologyKey(name: string): string {
+  return name.replaceAll(".", "_");
+}
+
+/** KV key of a container's record. */
+export function containerKey(name: string, container: number): string {
+  return `${topologyKey(name)}.c${container}`;
+}
