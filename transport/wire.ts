@@ -16,7 +16,8 @@
  *
  * Control-plane records live in the JetStream KV bucket {@link KV_BUCKET}
  * (key `<topology>` → {@link TopologyRecord}, `<topology>.c<i>` →
- * {@link ContainerRecord}); topology bundles live in the object store
+ * {@link ContainerRecord}, `<topology>.master` → {@link LeaseRecord});
+ * topology bundles live in the object store
  * {@link CODE_BUCKET} under their sha256.
  *
  * Sequences:
@@ -406,6 +407,10 @@ const containerRecordSchema = z.object({
   startedAt: z.number(),
   heartbeatAt: z.number(),
   restarts: z.number().int().nonnegative(),
+  /** Whether the container's queues were above their high-water mark at the last heartbeat. */
+  backpressure: z.boolean().optional(),
+  /** Counters of the last heartbeat. */
+  stats: statsSchema.optional(),
 });
 
 /** The KV record of one container of a topology. */
@@ -439,6 +444,34 @@ export function parseContainerRecord(v: unknown): ContainerRecord {
   return r.data;
 }
 
+const leaseRecordSchema = z.object({
+  /** Who holds the master lease (e.g. `host:pid`). */
+  holder: z.string().min(1),
+  /** Wall-clock ms after which anyone may take the lease over. */
+  expiresAt: z.number(),
+});
+
+/**
+ * The KV record of a topology's master lease (key {@link leaseKey}). The
+ * holder renews it before `expiresAt`; every write is a revision
+ * compare-and-set, since nats-server 2.9 has no per-key TTL.
+ */
+export type LeaseRecord = z.infer<typeof leaseRecordSchema>;
+
+/**
+ * Parses a master lease read from KV; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const lease = parseLeaseRecord({ holder: "host:42", expiresAt: Date.now() + 5000 });
+ * ```
+ */
+export function parseLeaseRecord(v: unknown): LeaseRecord {
+  const r = leaseRecordSchema.safeParse(v);
+  if (!r.success) throw new WireError(`lease record: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".")}`);
+  return r.data;
+}
+
 /** KV key of a topology's record. */
 export function topologyKey(name: string): string {
   return name.replaceAll(".", "_");
@@ -447,4 +480,9 @@ export function topologyKey(name: string): string {
 /** KV key of a container's record. */
 export function containerKey(name: string, container: number): string {
   return `${topologyKey(name)}.c${container}`;
+}
+
+/** KV key of a topology's master lease. */
+export function leaseKey(name: string): string {
+  return `${topologyKey(name)}.master`;
 }
