@@ -30,7 +30,7 @@ import {
   NatsError,
   nkeyAuthenticator,
 } from "nats";
-import { readTextFile } from "../runtime/mod.ts";
+import { readTextFile, resolvePath } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 
 /** The NATS connection flags, by name without the leading `--`. */
@@ -296,4 +296,35 @@ export async function connectNats(settings: NatsSettings, options: ConnectNatsOp
   } catch (e) {
     throw describeConnectError(e, settings);
   }
+}
+
+/**
+ * `settings` as `ARDEA_NATS_*` environment variables, for a child process
+ * that reads them back with {@link parseNatsFlags}. Every variable is
+ * present; unused ones are empty (which reads as unset), so a stale variable
+ * inherited from the parent cannot mix in.
+ *
+ * @example
+ * ```ts
+ * const env = natsSettingsEnv(parseNatsFlags({ nats: "nats://127.0.0.1:4222", token: "t" }, {}));
+ * env.ARDEA_NATS_TOKEN; // "t"
+ * ```
+ */
+export function natsSettingsEnv(settings: NatsSettings): Record<string, string> {
+  // Files as absolute paths: the child may run in another directory.
+  const file = (p: string | undefined) => (p === undefined ? undefined : resolvePath(p));
+  const values: Record<NatsFlagName, string | undefined> = {
+    nats: settings.servers.join(","),
+    creds: file(settings.creds),
+    nkey: file(settings.nkey),
+    user: settings.user,
+    password: settings.password,
+    token: settings.token,
+    "tls-ca": file(settings.tls?.ca),
+    "tls-cert": file(settings.tls?.cert),
+    "tls-key": file(settings.tls?.key),
+  };
+  const out: Record<string, string> = {};
+  for (const f of NATS_FLAGS) out[ENV[f]] = values[f] ?? "";
+  return out;
 }
