@@ -19,7 +19,7 @@
  *
  * @module
  */
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
 import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFile } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
@@ -258,9 +258,11 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   const entry = insideRoot(root, absolute) ?? absolute.replace(/\\/g, "/");
   const version = await ardeaVersion();
   const banner = BANNER_PREFIX + JSON.stringify({ ardeaVersion: version, entry });
+  // Loaded here, not at the top: containers load bundles without esbuild.
+  const { build } = await import("esbuild");
   let result: esbuild.BuildResult<{ write: false }>;
   try {
-    result = await esbuild.build({
+    result = await build({
       entryPoints: [absolute],
       bundle: true,
       write: false,
@@ -417,6 +419,13 @@ export async function linkBundle(code: string): Promise<string> {
 export async function loadBundle(nc: NatsConnection, sha256: string, options: LoadBundleOptions = {}): Promise<string> {
   if (!SHA256_HEX.test(sha256)) {
     throw new BundleError("BUNDLE_NOT_FOUND", `${JSON.stringify(sha256)} is not a bundle name (64 lowercase hex digits)`);
+  }
+  // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
+  try {
+    await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
+  } catch (error) {
+    if ((error as Error).message !== "stream not found") throw error;
+    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
   }
   const store = await nc.jetstream().views.os(CODE_BUCKET);
   const bytes = await store.getBlob(sha256);

@@ -21,7 +21,17 @@ import {
   storeBundle,
 } from "../engine/bundle.ts";
 import { CODE_BUCKET } from "../transport/wire.ts";
-import { ardeaRoot, readTextFile, removePath, resolvePath, scriptCommand, spawnProcess, toFileUrl } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  scriptCommand,
+  spawnProcess,
+  toFileUrl,
+  writeTextFile,
+} from "../runtime/mod.ts";
 import { startNats, type NatsHandle } from "./nats_server.ts";
 
 const ROOT = ardeaRoot();
@@ -80,10 +90,37 @@ bundling("deterministic: the same script gives the same bytes and sha256", async
   assert.is(c.sha256, a.sha256, "another spelling of the same path");
 });
 
+bundling("a script outside the Ardea root: its helper is inlined, bare `ardea` stays external", async () => {
+  const dir = await makeTempDir("ardea-bundle-");
+  try {
+    await writeTextFile(resolvePath(dir, "helper.ts"), 'export const OUTSIDE_MARK = "outside-helper-91c2";\n');
+    await writeTextFile(
+      resolvePath(dir, "topo.ts"),
+      'import { TopologyBuilder } from "ardea";\nimport { OUTSIDE_MARK } from "./helper.ts";\n' +
+        "console.log(OUTSIDE_MARK, new TopologyBuilder());\n",
+    );
+    const b = await bundleScript(resolvePath(dir, "topo.ts"));
+    assert.ok(b.entry.endsWith("/topo.ts") && b.entry.startsWith("/"), b.entry);
+    assert.ok(b.code.includes("outside-helper-91c2"));
+    assert.ok(b.code.includes(`from "${ARDEA_PLACEHOLDER}mod.ts"`));
+  } finally {
+    await removePath(dir);
+  }
+});
+
 bundling("a missing script or an unresolvable import is a BUNDLE_FAILED error naming it", async () => {
   const missing = await rejection(bundleScript(resolvePath(ROOT, "tests", "fixtures", "bundle_nope.ts")));
   assert.is(missing.code, "BUNDLE_FAILED");
   assert.match(missing.message, /bundle_nope\.ts/);
+  const dir = await makeTempDir("ardea-bundle-");
+  try {
+    await writeTextFile(resolvePath(dir, "broken.ts"), 'import { x } from "./no_such_helper.ts";\nconsole.log(x);\n');
+    const broken = await rejection(bundleScript(resolvePath(dir, "broken.ts")));
+    assert.is(broken.code, "BUNDLE_FAILED");
+    assert.match(broken.message, /broken\.ts:1:\d+: .*no_such_helper\.ts/);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 bundling("linkBundle points placeholders at this installation and refuses modules it lacks", async () => {
@@ -131,6 +168,15 @@ async function load(sha: string, expectVersion?: string): Promise<string> {
 async function rawBundle(code: string, version: string): Promise<ScriptBundle> {
   return { code, sha256: await sha256Hex(code), entry: "tests/fixtures/forged.ts", ardeaVersion: version };
 }
+
+store("loading before anything was stored is BUNDLE_NOT_FOUND and creates no bucket", async () => {
+  const e = await rejection(load("1".repeat(64)));
+  assert.is(e.code, "BUNDLE_NOT_FOUND");
+  assert.match(e.message, new RegExp(`no object store "${CODE_BUCKET}"`));
+  const names: string[] = [];
+  for await (const s of (await conn().jetstreamManager()).streams.names()) names.push(s);
+  assert.not.ok(names.includes(`OBJ_${CODE_BUCKET}`), names.join(", "));
+});
 
 store("round trip: stored under its sha256 with metadata, idempotently; loaded, linked, in the installation", async () => {
   const b = await bundleScript(WORD_COUNT);
