@@ -12,7 +12,7 @@ import type {
   SpoutOutputCollector,
 } from "../topology/collectors.ts";
 import { EmitError } from "../topology/errors.ts";
-import { DEFAULT_STREAM, type Tuple, TupleImpl } from "../topology/tuple.ts";
+import { DEFAULT_STREAM, type StreamInfo, type Tuple, TupleImpl } from "../topology/tuple.ts";
 import type { Route, TaskHost } from "./task_host.ts";
 import { edgeHalf } from "./xor_ledger.ts";
 
@@ -87,6 +87,30 @@ export interface CollectorOwner {
 
 const targets: number[] = [];
 
+/**
+ * What a route may offer for the fast emit path: its one single-target
+ * chooser (optional; a route without it takes the general path).
+ */
+interface SingleChooser {
+  readonly one?: { choose(values: readonly unknown[]): number } | null;
+}
+
+/** The default route's single chooser when the fast path applies, else null. */
+function fastChooser(o: CollectorOwner, route: Route | undefined): { choose(values: readonly unknown[]): number } | null {
+  if (route === undefined || route.direct) return null;
+  const host = o.host;
+  if (host.tap !== null || host.roundTrip !== null) return null;
+  return (route as Route & SingleChooser).one ?? null;
+}
+
+function unroutable(o: CollectorOwner, kind: string, route: Route, e: unknown): EmitError {
+  if (e instanceof EmitError) return e;
+  return new EmitError(
+    "UNROUTABLE",
+    `${kind} "${o.component}" emitted on stream "${route.info.stream}" a tuple its subscribers' groupings cannot route: ${(e as Error).message}`,
+  );
+}
+
 function routeOf(o: CollectorOwner, kind: string, stream: string): Route {
   const r = o.routes.get(stream);
   if (r) return r;
@@ -119,11 +143,7 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
     try {
       return route.select(values, targets);
     } catch (e) {
-      if (e instanceof EmitError) throw e;
-      throw new EmitError(
-        "UNROUTABLE",
-        `${kind} "${o.component}" emitted on stream "${route.info.stream}" a tuple its subscribers' groupings cannot route: ${(e as Error).message}`,
-      );
+      throw unroutable(o, kind, route, e);
     }
   }
   if (!route.direct) {
@@ -152,15 +172,55 @@ export class BoltCollector implements OutputCollector {
   readonly #o: CollectorOwner;
   readonly #inc: number;
   #default: Route | undefined;
+  /** Fast path of the default stream: its single chooser (null: general path). */
+  readonly #one: { choose(values: readonly unknown[]): number } | null;
+  readonly #arity: number;
+  readonly #info: StreamInfo | null;
+  readonly #task: number;
+  readonly #tracking: boolean;
+  readonly #host: TaskHost;
 
   constructor(owner: CollectorOwner) {
     this.#o = owner;
     this.#inc = owner.incarnation;
-    this.#default = owner.routes.get(DEFAULT_STREAM);
+    const d = owner.routes.get(DEFAULT_STREAM);
+    this.#default = d;
+    this.#one = fastChooser(owner, d);
+    this.#arity = d === undefined ? -1 : d.arity;
+    this.#info = d === undefined ? null : d.info;
+    this.#task = owner.taskId;
+    this.#host = owner.host;
+    this.#tracking = owner.host.tracking;
   }
 
   emit(a: unknown, b?: unknown, c?: unknown): void {
+    if (c === undefined && this.#one !== null) {
+      // emit(values) or emit(anchors, values) on the default stream
+      if (b === undefined) return this.#fast(null, a);
+      if (typeof a !== "string") return this.#fast(a as Anchors, b);
+    }
     this.#dispatch(a, b, c, -1);
+  }
+
+  /** emit on the default stream through its single chooser; anything unusual takes the general path. */
+  #fast(anchors: Anchors, values: unknown): void {
+    const o = this.#o;
+    if (o.incarnation !== this.#inc || !Array.isArray(values) || values.length !== this.#arity) {
+      return this.#emit(DEFAULT_STREAM, anchors, values as unknown[], -1);
+    }
+    let task: number;
+    try {
+      task = this.#one!.choose(values);
+    } catch (e) {
+      throw unroutable(o, "bolt", this.#default!, e);
+    }
+    o.emitted++;
+    const t = new TupleImpl(values, this.#info!, this.#task);
+    if (this.#tracking && anchors !== null && anchors !== undefined) {
+      if (anchors instanceof TupleImpl) anchorOne(t, anchors, o, DEFAULT_STREAM);
+      else for (const a of anchors as readonly Tuple[]) anchorOne(t, a, o, DEFAULT_STREAM);
+    }
+    this.#host.deliver(task, t);
   }
 
   emitDirect(task: number, a: unknown, b?: unknown, c?: unknown): void {
@@ -287,16 +347,64 @@ export class SpoutCollector implements SpoutOutputCollector {
   readonly #o: SpoutCollectorOwner;
   readonly #inc: number;
   #default: Route | undefined;
+  /** Fast path of the default stream: its single chooser (null: general path). */
+  readonly #one: { choose(values: readonly unknown[]): number } | null;
+  readonly #arity: number;
+  readonly #info: StreamInfo | null;
+  readonly #task: number;
+  readonly #host: TaskHost;
 
   constructor(owner: SpoutCollectorOwner) {
     this.#o = owner;
     this.#inc = owner.incarnation;
-    this.#default = owner.routes.get(DEFAULT_STREAM);
+    const d = owner.routes.get(DEFAULT_STREAM);
+    this.#default = d;
+    this.#one = fastChooser(owner, d);
+    this.#arity = d === undefined ? -1 : d.arity;
+    this.#info = d === undefined ? null : d.info;
+    this.#task = owner.taskId;
+    this.#host = owner.host;
   }
 
   emit(a: unknown, b?: unknown, c?: unknown): void {
     if (typeof a === "string") this.#emit(a, b as unknown[], c, -1);
+    else if (this.#one !== null) this.#fast(a, b);
     else this.#emit(DEFAULT_STREAM, a as unknown[], b, -1);
+  }
+
+  /** emit on the default stream through its single chooser; anything unusual takes the general path. */
+  #fast(values: unknown, msgId: unknown): void {
+    const o = this.#o;
+    if (o.incarnation !== this.#inc || !Array.isArray(values) || values.length !== this.#arity) {
+      return this.#emit(DEFAULT_STREAM, values as unknown[], msgId, -1);
+    }
+    let task: number;
+    try {
+      task = this.#one!.choose(values);
+    } catch (e) {
+      throw unroutable(o, "spout", this.#default!, e);
+    }
+    const host = this.#host;
+    o.emitted++;
+    const t = new TupleImpl(values, this.#info!, this.#task);
+    if (msgId === undefined || msgId === null) return host.deliver(task, t);
+    if (!host.tracking) {
+      host.deliver(task, t);
+      // Untracked (ATMOST_ONCE) with a message id: acked at once, as Storm does without ackers.
+      o.pending++;
+      o.ackNow(msgId);
+      return;
+    }
+    const ledger = host.ledger;
+    const local = ledger.begin(o.ownerIndex, msgId, host.treeClock());
+    o.pending++;
+    const h = edgeHalf();
+    const l = edgeHalf();
+    t.root = local + host.rootBase;
+    t.eh = h;
+    t.el = l;
+    ledger.seed(local, h, l);
+    host.deliver(task, t);
   }
 
   emitDirect(task: number, a: unknown, b?: unknown, c?: unknown): void {

@@ -156,22 +156,21 @@ function chooserFor(
 }
 
 class MultiRoute implements Route {
-  readonly #one: Chooser | null;
+  /** The one single-target chooser when there is exactly one subscriber and it is not "all"-like: the collectors' fast path. */
+  readonly one: Chooser | null;
+  readonly arity: number;
+  readonly direct: boolean;
   constructor(
     readonly info: StreamInfo,
     readonly choosers: readonly Chooser[],
     readonly directTargets: ReadonlySet<number>,
   ) {
-    this.#one = choosers.length === 1 && choosers[0]!.single ? choosers[0]! : null;
-  }
-  get arity(): number {
-    return this.info.fields.size();
-  }
-  get direct(): boolean {
-    return this.info.direct;
+    this.one = choosers.length === 1 && choosers[0]!.single ? choosers[0]! : null;
+    this.arity = info.fields.size();
+    this.direct = info.direct;
   }
   select(values: readonly unknown[], out: number[]): number {
-    const one = this.#one;
+    const one = this.one;
     if (one !== null) {
       out[0] = one.choose(values);
       return 1;
