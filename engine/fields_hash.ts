@@ -87,6 +87,18 @@ export function fmix(h: number): number {
 const STRING_SEED = mixInt(FNV_OFFSET, 1);
 
 /**
+ * The hash of one string field: `hashFields([s], [0])`, without the lookups.
+ *
+ * @example
+ * ```ts
+ * hashString("the") === hashFields(["the"], [0]); // true
+ * ```
+ */
+export function hashString(s: string): number {
+  return fmix(mixString(STRING_SEED, s));
+}
+
+/**
  * Hash of the values at `indexes`, as an unsigned 32-bit integer.
  *
  * @example
