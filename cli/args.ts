@@ -8,9 +8,10 @@
  */
 import { z } from "zod";
 import { ArdeaError } from "../topology/errors.ts";
+import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "help"] as const;
+export const COMMANDS = ["run", "list", "status", "activate", "deactivate", "kill", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -23,8 +24,28 @@ const runSchema = z.object({
   json: z.boolean(),
 });
 
+/** Raw NATS connection flags; parsed with the environment by `parseNatsFlags` when the command runs. */
+const natsFlagsSchema = z.object(Object.fromEntries(NATS_FLAGS.map((f) => [f, z.string().optional()]))) as z.ZodType<NatsFlags>;
+
+const topologyName = z.string().min(1, "the topology name is empty");
+
+const listSchema = z.object({ type: z.literal("list"), nats: natsFlagsSchema });
+const statusSchema = z.object({ type: z.literal("status"), topology: topologyName, json: z.boolean(), nats: natsFlagsSchema });
+const steerSchema = z.object({ type: z.enum(["activate", "deactivate"]), topology: topologyName, nats: natsFlagsSchema });
+const killSchema = z.object({
+  type: z.literal("kill"),
+  topology: topologyName,
+  /** Seconds to let in-flight tuples drain; undefined: the topology's `topology.message.timeout.secs`. */
+  waitSecs: z.number().nonnegative().optional(),
+  nats: natsFlagsSchema,
+});
+
 const commandSchema = z.discriminatedUnion("type", [
   runSchema,
+  listSchema,
+  statusSchema,
+  steerSchema,
+  killSchema,
   z.object({ type: z.literal("help"), topic: z.enum(COMMANDS).optional() }),
   z.object({ type: z.literal("version") }),
 ]);
@@ -34,6 +55,14 @@ export type Command = z.infer<typeof commandSchema>;
 
 /** Options of `ardea run`. */
 export type RunCommand = z.infer<typeof runSchema>;
+/** Options of `ardea list`. */
+export type ListCommand = z.infer<typeof listSchema>;
+/** Options of `ardea status`. */
+export type StatusCommand = z.infer<typeof statusSchema>;
+/** Options of `ardea activate` and `ardea deactivate`. */
+export type SteerCommand = z.infer<typeof steerSchema>;
+/** Options of `ardea kill`. */
+export type KillCommand = z.infer<typeof killSchema>;
 
 /**
  * A command line that cannot be understood. `command` says whose usage line
@@ -86,13 +115,107 @@ export function parseArgs(argv: readonly string[]): Command {
   }
   if (first.startsWith("-")) throw new UsageError(`unknown flag "${first}"`);
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`);
-  const command = first === "help" ? parseHelp(rest) : parseRun(rest);
+  const command = PARSERS[first](rest);
   const parsed = commandSchema.safeParse(command);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(issue?.message ?? "invalid arguments", first);
   }
   return parsed.data;
+}
+
+/** Each command's parser: the words after the command name → a command object for the schema. */
+const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown>> = {
+  run: parseRun,
+  help: parseHelp,
+  list: (rest) => {
+    const f = parseFlags("list", rest, {});
+    if (f.help) return { type: "help", topic: "list" };
+    if (f.positionals.length > 0) throw new UsageError(`unexpected argument "${f.positionals[0]}" for "ardea list"`, "list");
+    return { type: "list", nats: f.nats };
+  },
+  status: (rest) => {
+    const f = parseFlags("status", rest, { "--json": "bool" });
+    if (f.help) return { type: "help", topic: "status" };
+    return { type: "status", topology: oneTopology("status", f.positionals), json: f.values["--json"] === true, nats: f.nats };
+  },
+  activate: (rest) => parseSteer("activate", rest),
+  deactivate: (rest) => parseSteer("deactivate", rest),
+  kill: (rest) => {
+    const f = parseFlags("kill", rest, { "--wait-secs": "string" });
+    if (f.help) return { type: "help", topic: "kill" };
+    const raw = f.values["--wait-secs"];
+    let waitSecs: number | undefined;
+    if (typeof raw === "string") {
+      waitSecs = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(waitSecs) || waitSecs < 0) {
+        throw new UsageError(`--wait-secs expects a number of seconds >= 0, got "${raw}"`, "kill");
+      }
+    }
+    return { type: "kill", topology: oneTopology("kill", f.positionals), waitSecs, nats: f.nats };
+  },
+};
+
+function parseSteer(name: "activate" | "deactivate", rest: readonly string[]): unknown {
+  const f = parseFlags(name, rest, {});
+  if (f.help) return { type: "help", topic: name };
+  return { type: name, topology: oneTopology(name, f.positionals), nats: f.nats };
+}
+
+function oneTopology(command: CommandName, positionals: string[]): string {
+  if (positionals.length === 0) throw new UsageError("missing the topology name", command);
+  if (positionals.length > 1) throw new UsageError(`"ardea ${command}" takes one topology name, got ${positionals.length}`, command);
+  return positionals[0]!;
+}
+
+interface ParsedFlags {
+  help: boolean;
+  positionals: string[];
+  nats: NatsFlags;
+  values: Record<string, string | boolean>;
+}
+
+/**
+ * Flags and positional words of a control command. Every such command takes
+ * the NATS flags (`--nats URL` or `--nats=URL`) besides its own `spec`.
+ */
+function parseFlags(command: CommandName, rest: readonly string[], spec: Readonly<Record<string, "bool" | "string">>): ParsedFlags {
+  const out: ParsedFlags = { help: false, positionals: [], nats: {}, values: {} };
+  const natsFlags = new Set<string>(NATS_FLAGS.map((f) => `--${f}`));
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i]!;
+    if (word === "--") {
+      out.positionals.push(...rest.slice(i + 1));
+      break;
+    }
+    if (!word.startsWith("-") || word === "-") {
+      out.positionals.push(word);
+      continue;
+    }
+    if (word === "--help" || word === "-h") {
+      out.help = true;
+      continue;
+    }
+    const eq = word.indexOf("=");
+    const name = eq < 0 ? word : word.slice(0, eq);
+    const kind = natsFlags.has(name) ? "string" : spec[name];
+    if (kind === undefined) throw new UsageError(`unknown flag "${name}" for "ardea ${command}"`, command);
+    let value: string | boolean;
+    if (kind === "bool") {
+      if (eq >= 0) throw new UsageError(`flag "${name}" takes no value`, command);
+      value = true;
+    } else if (eq >= 0) {
+      value = word.slice(eq + 1);
+    } else {
+      const next = rest[i + 1];
+      if (next === undefined || (next.startsWith("--") && next.length > 2)) throw new UsageError(`flag "${name}" needs a value`, command);
+      value = next;
+      i++;
+    }
+    if (natsFlags.has(name)) out.nats[name.slice(2) as keyof NatsFlags] = value as string;
+    else out.values[name] = value;
+  }
+  return out;
 }
 
 function parseHelp(rest: readonly string[]): unknown {

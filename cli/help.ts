@@ -9,8 +9,25 @@ import type { CommandName } from "./args.ts";
 export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   ardea: "usage: ardea <command> [flags] (see ardea --help)",
   run: "usage: ardea run [--quiet] [--json] <topology.ts> [--] [script args…]",
+  list: "usage: ardea list [NATS flags]",
+  status: "usage: ardea status <topology> [--json] [NATS flags]",
+  activate: "usage: ardea activate <topology> [NATS flags]",
+  deactivate: "usage: ardea deactivate <topology> [NATS flags]",
+  kill: "usage: ardea kill <topology> [--wait-secs N] [NATS flags]",
   help: "usage: ardea help [command]",
 };
+
+const NATS_FLAGS_HELP = `NATS flags (each also from the environment variable shown):
+      --nats URL[,URL…]   servers of the NATS cluster          ARDEA_NATS_URL
+      --user U --password P                                   ARDEA_NATS_USER, ARDEA_NATS_PASSWORD
+      --token T                                               ARDEA_NATS_TOKEN
+      --creds FILE        user JWT and seed (.creds)           ARDEA_NATS_CREDS
+      --nkey FILE         nkey seed                            ARDEA_NATS_NKEY
+      --tls-ca FILE       CA of the servers' certificates      ARDEA_NATS_TLS_CA
+      --tls-cert FILE --tls-key FILE  client certificate       ARDEA_NATS_TLS_CERT, ARDEA_NATS_TLS_KEY
+  Flags win over the environment; a credential flag hides every credential
+  variable.
+`;
 
 const OVERVIEW = `ardea — a stream-processing engine for TypeScript, with Apache Storm's API
 
@@ -19,6 +36,11 @@ Usage:
 
 Commands:
   run <topology.ts> [args…]   run a topology script in this process
+  list                        list the topologies on a NATS cluster
+  status <topology>           show a topology's state and containers
+  activate <topology>         resume a paused topology's spouts
+  deactivate <topology>       pause a topology's spouts
+  kill <topology>             drain and stop a topology
   help [command]              show help for a command
 
 Flags:
@@ -61,12 +83,77 @@ const HELP = `ardea help — show help
 Usage:
   ardea help [command]
 
-Commands: run, help.
+Commands: run, list, status, activate, deactivate, kill, help.
 `;
+
+const LIST = `ardea list — list the topologies on a NATS cluster
+
+Usage:
+  ardea list [NATS flags]
+
+Prints one line per topology: name, state, containers, age.
+
+${NATS_FLAGS_HELP}
+Exit status: 0 listed (perhaps none), 1 NATS unreachable, 2 bad command line.
+`;
+
+const STATUS = `ardea status — show a topology's state and containers
+
+Usage:
+  ardea status <topology> [--json] [NATS flags]
+
+Flags:
+      --json     print one JSON object: {"topology", "state", "containers":
+                 [{"id", "pid", "host", "tasks", "heartbeatAgeMs", "restarts",
+                 "backpressure"}], "backpressure", "error"?}
+
+${NATS_FLAGS_HELP}
+Exit status: 0 shown, 1 unknown topology or NATS unreachable, 2 bad command line.
+`;
+
+const steerHelp = (name: "activate" | "deactivate", what: string, state: string) =>
+  `ardea ${name} — ${what}
+
+Usage:
+  ardea ${name} <topology> [NATS flags]
+
+Sends "${name}" to the topology's containers and marks it ${state}.
+
+${NATS_FLAGS_HELP}
+Exit status: 0 done, 1 unknown or ended topology or NATS unreachable, 2 bad command line.
+`;
+
+const KILL = `ardea kill — drain and stop a topology (as Storm's kill -w)
+
+Usage:
+  ardea kill <topology> [--wait-secs N] [NATS flags]
+
+Deactivates the spouts, lets tuples in flight drain for N seconds, then
+stops every container. Waits until the topology has ended (at most N+10 s).
+Without a running topology master, marks the topology KILLED itself after
+N seconds.
+
+Flags:
+      --wait-secs N   drain time in seconds (default: the topology's
+                      topology.message.timeout.secs, else 30)
+
+${NATS_FLAGS_HELP}
+Exit status: 0 killed or finished, 1 failed, still running, unknown topology
+or NATS unreachable, 2 bad command line.
+`;
+
+/** Full help of each command. */
+const HELP_TEXT: Readonly<Record<CommandName, string>> = {
+  run: RUN,
+  list: LIST,
+  status: STATUS,
+  activate: steerHelp("activate", "resume a paused topology's spouts", "RUNNING"),
+  deactivate: steerHelp("deactivate", "pause a topology's spouts", "PAUSED"),
+  kill: KILL,
+  help: HELP,
+};
 
 /** Full help of `topic`, or the overview. */
 export function helpText(topic?: CommandName): string {
-  if (topic === "run") return RUN;
-  if (topic === "help") return HELP;
-  return OVERVIEW;
+  return topic === undefined ? OVERVIEW : HELP_TEXT[topic];
 }

@@ -9,6 +9,8 @@ import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStd
 import { parseArgs, UsageError } from "./args.ts";
 import { helpText, USAGE } from "./help.ts";
 import { runScript } from "./run.ts";
+import { runKill, runList, runSteer } from "./control.ts";
+import { runStatus } from "./status.ts";
 
 async function version(): Promise<string> {
   const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
@@ -36,15 +38,31 @@ export async function main(argv: string[]): Promise<number> {
     writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
     return 2;
   }
-  switch (command.type) {
-    case "help":
-      writeStdout(helpText(command.topic));
-      return 0;
-    case "version":
-      writeStdout(`ardea ${await version()}\n`);
-      return 0;
-    case "run":
-      return await runScript(command);
+  try {
+    switch (command.type) {
+      case "help":
+        writeStdout(helpText(command.topic));
+        return 0;
+      case "version":
+        writeStdout(`ardea ${await version()}\n`);
+        return 0;
+      case "run":
+        return await runScript(command);
+      case "list":
+        return await runList(command);
+      case "status":
+        return await runStatus(command);
+      case "activate":
+      case "deactivate":
+        return await runSteer(command);
+      case "kill":
+        return await runKill(command);
+    }
+  } catch (e) {
+    // A usage error found while running (e.g. no --nats and no ARDEA_NATS_URL).
+    if (!(e instanceof UsageError)) throw e;
+    writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
+    return 2;
   }
 }
 

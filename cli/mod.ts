@@ -10,6 +10,18 @@
  * @module
  */
 export { main } from "./main.ts";
-export { type Command, COMMANDS, parseArgs, type RunCommand, UsageError } from "./args.ts";
+export {
+  type Command,
+  COMMANDS,
+  type KillCommand,
+  type ListCommand,
+  parseArgs,
+  type RunCommand,
+  type StatusCommand,
+  type SteerCommand,
+  UsageError,
+} from "./args.ts";
+export { ControlError, formatAge, runKill, runList, runSteer } from "./control.ts";
+export { type ContainerStatus, runStatus, statusText, topologyStatus, type TopologyStatus } from "./status.ts";
 export { describeError, runScript, type RunOutcome, summaryLine } from "./run.ts";
 export { formatCount, formatUptime, LiveView, type LiveViewOptions, statusLine, sumStats, type Totals } from "./live_view.ts";

@@ -1,0 +1,197 @@
+/**
+ * The control commands of distributed mode — `ardea list`, `activate`,
+ * `deactivate`, `kill` (and, in status.ts, `status`): each connects to NATS
+ * with the command's flags, reads or updates the topology records in KV and
+ * publishes control messages on the topology's `ctl` subject.
+ *
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { Records, RecordsError } from "../engine/records.ts";
+import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags } from "../transport/nats_connect.ts";
+import { encodeMessage, subjects, type TopologyRecord, WireError } from "../transport/wire.ts";
+import { UsageError } from "./args.ts";
+import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
+
+/** A control command that cannot do what was asked (unknown topology, wrong state). Exit status 1. */
+export class ControlError extends ArdeaError {
+  constructor(message: string) {
+    super("CONTROL", message);
+  }
+}
+
+/** What a control command works with. */
+export interface ControlContext {
+  readonly nc: NatsConnection;
+  /** The records, or undefined when the cluster has no KV bucket yet (no topology was ever submitted). */
+  readonly records: Records | undefined;
+  /** The servers, for messages. */
+  readonly where: string;
+}
+
+const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
+
+/**
+ * Connects with `nats` flags (and `ARDEA_NATS_*`), runs `fn`, closes, and
+ * maps errors to exit statuses: bad NATS settings → {@link UsageError} (2);
+ * unreachable NATS, refused credentials, unknown topology, unreadable
+ * records → `ardea: …` on stderr and 1.
+ */
+export async function withControl(
+  command: "list" | "status" | "activate" | "deactivate" | "kill",
+  nats: NatsFlags,
+  fn: (ctx: ControlContext) => Promise<number>,
+): Promise<number> {
+  let settings;
+  try {
+    settings = parseNatsFlags(nats, env);
+  } catch (e) {
+    if (e instanceof NatsSettingsError) throw new UsageError(e.message, command);
+    throw e;
+  }
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connectNats(settings, { name: `ardea ${command}` });
+    const records = await Records.bind(nc);
+    return await fn({ nc, records, where: settings.servers.join(", ") });
+  } catch (e) {
+    if (e instanceof NatsConnectError || e instanceof RecordsError || e instanceof ControlError || e instanceof WireError) {
+      writeStderr(`ardea: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await nc?.close().catch(() => {});
+  }
+}
+
+/** The record of `name`, or a {@link ControlError} that says so. */
+export async function requireTopology(ctx: ControlContext, name: string): Promise<TopologyRecord> {
+  const rec = await ctx.records?.getTopology(name);
+  if (rec === undefined) throw new ControlError(`no topology "${name}" on NATS at ${ctx.where} (ardea list shows the topologies)`);
+  return rec;
+}
+
+/**
+ * A duration as its two largest units: `42s`, `5m 3s`, `2h 5m`, `3d 4h`.
+ *
+ * @example
+ * ```ts
+ * formatAge(125_000); // "2m 5s"
+ * ```
+ */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60, sec = s % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${sec}s`;
+  return `${sec}s`;
+}
+
+/** Lines of left-aligned columns. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+}
+
+/**
+ * `ardea list`: one line per topology — name, state, containers, age.
+ */
+export function runList(cmd: ListCommand): Promise<number> {
+  return withControl("list", cmd.nats, async (ctx) => {
+    const bad: string[] = [];
+    const recs = ctx.records === undefined ? [] : await ctx.records.listTopologies((e) => bad.push(e.message));
+    for (const message of bad) writeStderr(`ardea: skipping ${message}\n`);
+    if (recs.length === 0) {
+      writeStderr(`no topologies on NATS at ${ctx.where}\n`);
+      return 0;
+    }
+    const now = Date.now();
+    writeStdout(table(recs.map((r) => [
+      r.name,
+      r.state,
+      `${r.containers} container${r.containers === 1 ? "" : "s"}`,
+      formatAge(now - r.submittedAt),
+    ])));
+    return 0;
+  });
+}
+
+async function publish(ctx: ControlContext, name: string, message: Parameters<typeof encodeMessage>[0]): Promise<void> {
+  ctx.nc.publish(subjects(name).ctl, encodeMessage(message));
+  await ctx.nc.flush();
+}
+
+/**
+ * `ardea activate|deactivate`: marks the record RUNNING/PAUSED (compare-and-set)
+ * and publishes the control message on the topology's `ctl` subject.
+ */
+export function runSteer(cmd: SteerCommand): Promise<number> {
+  return withControl(cmd.type, cmd.nats, async (ctx) => {
+    await requireTopology(ctx, cmd.topology);
+    const target = cmd.type === "activate" ? "RUNNING" : "PAUSED";
+    let refused: string | undefined;
+    await ctx.records!.updateTopology(cmd.topology, (r) => {
+      refused = undefined;
+      if (r.state === "RUNNING" || r.state === "PAUSED") return r.state === target ? undefined : { ...r, state: target };
+      refused = r.state;
+      return undefined;
+    });
+    if (refused !== undefined) {
+      throw new ControlError(`topology "${cmd.topology}" is ${refused}; only a RUNNING or PAUSED topology can be ${cmd.type}d`);
+    }
+    await publish(ctx, cmd.topology, { type: cmd.type });
+    writeStdout(`${cmd.topology} ${target}\n`);
+    return 0;
+  });
+}
+
+/** Default drain time of `ardea kill`: the topology's message timeout, else 30 s. */
+function defaultWaitSecs(rec: TopologyRecord): number {
+  const t = rec.config["topology.message.timeout.secs"];
+  return typeof t === "number" && Number.isFinite(t) && t >= 0 ? t : 30;
+}
+
+/**
+ * `ardea kill`: publishes `kill` with the drain time and waits until the
+ * record reaches an end state (the master marks it), for at most N+10 s.
+ * When no master holds a live lease, nobody else will mark the record, so
+ * after the drain time the command marks it KILLED itself.
+ */
+export function runKill(cmd: KillCommand, pollMs = 100): Promise<number> {
+  return withControl("kill", cmd.nats, async (ctx) => {
+    const rec = await requireTopology(ctx, cmd.topology);
+    const records = ctx.records!;
+    if (TERMINAL.has(rec.state)) {
+      writeStdout(`${cmd.topology} already ${rec.state}\n`);
+      return rec.state === "FAILED" ? 1 : 0;
+    }
+    const waitSecs = cmd.waitSecs ?? defaultWaitSecs(rec);
+    const masterAlive = async () => {
+      const lease = await records.getLease(cmd.topology);
+      return lease !== undefined && lease.expiresAt > Date.now();
+    };
+    const alive = await masterAlive();
+    await publish(ctx, cmd.topology, { type: "kill", drainMs: Math.round(waitSecs * 1000) });
+    const deadline = Date.now() + (alive ? waitSecs + 10 : waitSecs) * 1000;
+    let state = rec.state;
+    while (!TERMINAL.has(state) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+      state = (await requireTopology(ctx, cmd.topology)).state;
+    }
+    if (!TERMINAL.has(state)) {
+      if (await masterAlive()) {
+        throw new ControlError(`topology "${cmd.topology}" is still ${state} ${waitSecs + 10} s after kill`);
+      }
+      const after = await records.updateTopology(cmd.topology, (r) => (TERMINAL.has(r.state) ? undefined : { ...r, state: "KILLED" }));
+      state = after.state;
+      if (state === "KILLED") writeStderr(`ardea: no topology master is running for "${cmd.topology}"; marked it KILLED\n`);
+    }
+    writeStdout(`${cmd.topology} ${state}\n`);
+    return state === "KILLED" || state === "FINISHED" ? 0 : 1;
+  });
+}

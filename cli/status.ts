@@ -1,0 +1,119 @@
+/**
+ * `ardea status <topology> [--json]`: the topology's record and its
+ * containers' records, as a table or as one JSON object.
+ *
+ * @module
+ */
+import { writeStdout } from "../runtime/mod.ts";
+import type { ContainerRecord, TopologyRecord } from "../transport/wire.ts";
+import type { StatusCommand } from "./args.ts";
+import { formatAge, requireTopology, table, withControl } from "./control.ts";
+
+/** One container in {@link TopologyStatus}. */
+export interface ContainerStatus {
+  id: number;
+  pid: number;
+  host: string;
+  tasks: number[];
+  heartbeatAgeMs: number;
+  restarts: number;
+  backpressure: boolean;
+}
+
+/** What `ardea status --json` prints. `pid` appears only in containers. */
+export interface TopologyStatus {
+  topology: string;
+  state: TopologyRecord["state"];
+  containers: ContainerStatus[];
+  backpressure: boolean;
+  error?: string;
+}
+
+function containerBackpressure(c: ContainerRecord): boolean {
+  return c.backpressure ?? c.stats?.backpressure ?? false;
+}
+
+/**
+ * The status object of a topology from its records at time `now`. Container
+ * records of another plan (index ≥ the topology's container count) are left
+ * out.
+ *
+ * @example
+ * ```ts
+ * const s = topologyStatus(rec, await records.listContainers(rec.name), Date.now());
+ * console.log(JSON.stringify(s));
+ * ```
+ */
+export function topologyStatus(rec: TopologyRecord, containers: readonly ContainerRecord[], now: number): TopologyStatus {
+  const cs = containers
+    .filter((c) => c.container < rec.containers)
+    .map((c): ContainerStatus => ({
+      id: c.container,
+      pid: c.pid,
+      host: c.host,
+      tasks: [...c.tasks],
+      heartbeatAgeMs: Math.max(0, now - c.heartbeatAt),
+      restarts: c.restarts,
+      backpressure: containerBackpressure(c),
+    }));
+  const out: TopologyStatus = {
+    topology: rec.name,
+    state: rec.state,
+    containers: cs,
+    backpressure: cs.some((c) => c.backpressure),
+  };
+  if (rec.error !== undefined) out.error = rec.error;
+  return out;
+}
+
+function tasks(ids: readonly number[]): string {
+  // Runs of consecutive ids as ranges: 1-4,7.
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length;) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : `${ids[i]}`);
+    i = j + 1;
+  }
+  return parts.join(",") || "-";
+}
+
+/** The readable form of a status. */
+export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number): string {
+  const head: string[][] = [
+    ["topology", s.topology],
+    ["state", s.state],
+    ["submitted", `${formatAge(now - rec.submittedAt)} ago`],
+    ["containers", `${s.containers.length} of ${rec.containers} reporting`],
+    ["backpressure", s.backpressure ? "on" : "off"],
+  ];
+  if (s.error !== undefined) head.push(["error", s.error]);
+  let text = table(head);
+  if (s.containers.length > 0) {
+    text += "\n" + table([
+      ["CONTAINER", "PID", "HOST", "TASKS", "HEARTBEAT", "RESTARTS", "BACKPRESSURE"],
+      ...s.containers.map((c) => [
+        String(c.id),
+        String(c.pid),
+        c.host,
+        tasks(c.tasks),
+        `${(c.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
+        String(c.restarts),
+        c.backpressure ? "on" : "off",
+      ]),
+    ]);
+  }
+  return text;
+}
+
+/** `ardea status`. */
+export function runStatus(cmd: StatusCommand): Promise<number> {
+  return withControl("status", cmd.nats, async (ctx) => {
+    const rec = await requireTopology(ctx, cmd.topology);
+    const containers = await ctx.records!.listContainers(cmd.topology);
+    const now = Date.now();
+    const s = topologyStatus(rec, containers, now);
+    writeStdout(cmd.json ? `${JSON.stringify(s)}\n` : statusText(rec, s, now));
+    return 0;
+  });
+}
