@@ -11,7 +11,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "list", "status", "activate", "deactivate", "kill", "help"] as const;
+export const COMMANDS = ["run", "submit", "list", "status", "activate", "deactivate", "kill", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -40,8 +40,28 @@ const killSchema = z.object({
   nats: natsFlagsSchema,
 });
 
+const submitSchema = z.object({
+  type: z.literal("submit"),
+  script: z.string().min(1, "the script path is empty"),
+  scriptArgs: z.array(z.string()),
+  containers: z.number().int().positive().optional(),
+  runtime: z.enum(["node", "deno"]),
+  wait: z.boolean(),
+  nats: natsFlagsSchema,
+});
+const masterSchema = z.object({ type: z.literal("master"), topology: topologyName, nats: natsFlagsSchema });
+const containerSchema = z.object({
+  type: z.literal("container"),
+  topology: topologyName,
+  index: z.number().int().nonnegative(),
+  nats: natsFlagsSchema,
+});
+
 const commandSchema = z.discriminatedUnion("type", [
   runSchema,
+  submitSchema,
+  masterSchema,
+  containerSchema,
   listSchema,
   statusSchema,
   steerSchema,
@@ -55,6 +75,8 @@ export type Command = z.infer<typeof commandSchema>;
 
 /** Options of `ardea run`. */
 export type RunCommand = z.infer<typeof runSchema>;
+/** Options of `ardea submit`. */
+export type SubmitCommand = z.infer<typeof submitSchema>;
 /** Options of `ardea list`. */
 export type ListCommand = z.infer<typeof listSchema>;
 /** Options of `ardea status`. */
@@ -139,6 +161,22 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     if (f.help) return { type: "help", topic: "status" };
     return { type: "status", topology: oneTopology("status", f.positionals), json: f.values["--json"] === true, nats: f.nats };
   },
+  submit: parseSubmit,
+  master: (rest) => {
+    const f = parseFlags("master", rest, {});
+    if (f.help) return { type: "help", topic: "master" };
+    return { type: "master", topology: oneTopology("master", f.positionals), nats: f.nats };
+  },
+  container: (rest) => {
+    const f = parseFlags("container", rest, { "--index": "string" });
+    if (f.help) return { type: "help", topic: "container" };
+    const raw = f.values["--index"];
+    const index = Number(raw);
+    if (typeof raw !== "string" || raw.trim() === "" || !Number.isInteger(index) || index < 0) {
+      throw new UsageError(`--index expects a container number >= 0, got ${raw === undefined ? "nothing" : `"${raw}"`}`, "container");
+    }
+    return { type: "container", topology: oneTopology("container", f.positionals), index, nats: f.nats };
+  },
   activate: (rest) => parseSteer("activate", rest),
   deactivate: (rest) => parseSteer("deactivate", rest),
   kill: (rest) => {
@@ -155,6 +193,35 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     return { type: "kill", topology: oneTopology("kill", f.positionals), waitSecs, nats: f.nats };
   },
 };
+
+/**
+ * `ardea submit <script> [flags] [-- script args]`: flags may stand before or
+ * after the script path; the script's own arguments follow `--`.
+ */
+function parseSubmit(rest: readonly string[]): unknown {
+  const cut = rest.indexOf("--");
+  const own = cut < 0 ? rest : rest.slice(0, cut);
+  const scriptArgs = cut < 0 ? [] : rest.slice(cut + 1);
+  const f = parseFlags("submit", own, { "--containers": "string", "--runtime": "string", "--scheduler": "string", "--wait": "bool" });
+  if (f.help) return { type: "help", topic: "submit" };
+  if (f.positionals.length === 0) throw new UsageError("missing the topology script to submit", "submit");
+  if (f.positionals.length > 1) {
+    throw new UsageError(`unexpected argument "${f.positionals[1]}"; put the script's own arguments after --`, "submit");
+  }
+  const scheduler = f.values["--scheduler"] ?? "local";
+  if (scheduler !== "local") throw new UsageError(`--scheduler "${String(scheduler)}" is not available; this build has the local scheduler`, "submit");
+  const runtime = f.values["--runtime"] ?? "node";
+  if (runtime !== "node" && runtime !== "deno") throw new UsageError(`--runtime expects node or deno, got "${String(runtime)}"`, "submit");
+  const rawContainers = f.values["--containers"];
+  let containers: number | undefined;
+  if (rawContainers !== undefined) {
+    containers = Number(rawContainers);
+    if (!Number.isInteger(containers) || containers < 1) {
+      throw new UsageError(`--containers expects an integer >= 1, got "${String(rawContainers)}"`, "submit");
+    }
+  }
+  return { type: "submit", script: f.positionals[0], scriptArgs, containers, runtime, wait: f.values["--wait"] === true, nats: f.nats };
+}
 
 function parseSteer(name: "activate" | "deactivate", rest: readonly string[]): unknown {
   const f = parseFlags(name, rest, {});

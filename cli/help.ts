@@ -9,6 +9,9 @@ import type { CommandName } from "./args.ts";
 export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   ardea: "usage: ardea <command> [flags] (see ardea --help)",
   run: "usage: ardea run [--quiet] [--json] <topology.ts> [--] [script args…]",
+  submit: "usage: ardea submit <topology.ts> [--containers N] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
+  master: "usage: ardea master <topology> [NATS flags]",
+  container: "usage: ardea container <topology> --index I [NATS flags]",
   list: "usage: ardea list [NATS flags]",
   status: "usage: ardea status <topology> [--json] [NATS flags]",
   activate: "usage: ardea activate <topology> [NATS flags]",
@@ -36,12 +39,14 @@ Usage:
 
 Commands:
   run <topology.ts> [args…]   run a topology script in this process
+  submit <topology.ts>        run a topology on a NATS cluster (--wait to follow it)
   list                        list the topologies on a NATS cluster
   status <topology>           show a topology's state and containers
   activate <topology>         resume a paused topology's spouts
   deactivate <topology>       pause a topology's spouts
   kill <topology>             drain and stop a topology
   help [command]              show help for a command
+  master, container           internal: started by submit's scheduler
 
 Flags:
   -h, --help                  show this help (also: ardea <command> --help)
@@ -83,7 +88,7 @@ const HELP = `ardea help — show help
 Usage:
   ardea help [command]
 
-Commands: run, list, status, activate, deactivate, kill, help.
+Commands: run, submit, list, status, activate, deactivate, kill, help.
 `;
 
 const LIST = `ardea list — list the topologies on a NATS cluster
@@ -143,8 +148,45 @@ or NATS unreachable, 2 bad command line.
 `;
 
 /** Full help of each command. */
+const SUBMIT = `ardea submit — run a topology on a NATS cluster
+
+Usage:
+  ardea submit <topology.ts> [--containers N] [--runtime node|deno] [--wait]
+               [--scheduler local] [NATS flags] [-- script args…]
+
+Runs the script here with submit() captured to learn its topology, packs its
+tasks round-robin into N containers (default: topology.containers), stores
+the script's bundle in the JetStream object store and the topology record in
+KV, and starts the containers on this machine under a master (the local
+scheduler). The script runs again inside each container with the same
+arguments and working directory.
+
+  --containers N   container processes (default: topology.containers, 1)
+  --runtime R      node (default) or deno for the containers
+  --wait           stay until the topology ends; exit 0 only if it FINISHED
+                   (without --wait the master runs detached; see ardea status)
+
+${NATS_FLAGS_HELP}
+Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.
+`;
+
+const MASTER = `ardea master — supervise a submitted topology's containers (started by submit)
+
+Usage:
+  ardea master <topology> [NATS flags]
+`;
+
+const CONTAINER = `ardea container — one container process of a topology (started by a scheduler)
+
+Usage:
+  ardea container <topology> --index I [NATS flags]
+`;
+
 const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   run: RUN,
+  submit: SUBMIT,
+  master: MASTER,
+  container: CONTAINER,
   list: LIST,
   status: STATUS,
   activate: steerHelp("activate", "resume a paused topology's spouts", "RUNNING"),

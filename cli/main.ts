@@ -9,6 +9,7 @@ import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStd
 import { parseArgs, UsageError } from "./args.ts";
 import { helpText, USAGE } from "./help.ts";
 import { runScript } from "./run.ts";
+import { runCluster } from "./cluster_commands.ts";
 import { runKill, runList, runSteer } from "./control.ts";
 import { runStatus } from "./status.ts";
 
@@ -48,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "run":
         return await runScript(command);
+      case "submit":
+      case "master":
+      case "container":
+        return await runCluster(command);
       case "list":
         return await runList(command);
       case "status":

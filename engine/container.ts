@@ -76,6 +76,28 @@ export interface RunSummary {
   stats: TopologyStats;
 }
 
+/**
+ * What a container of a distributed topology sends to the others; the NATS
+ * stream manager implements it (`engine/stream_manager.ts`).
+ */
+export interface RemoteLink {
+  /** A tuple for task `dest`, hosted by `container`. */
+  sendTuple(container: number, dest: number, t: TupleImpl): void;
+  /** `from` has ended: tells task `dest` in `container`. */
+  sendEnd(container: number, dest: number, from: number): void;
+  /** An ack-frame operation (wire.ts `AckOp`) for a root held by `container`. */
+  sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void;
+  /** This container's queues passed (true) or drained below (false) their watermarks. */
+  announcePressure(on: boolean, component: string): void;
+  /** Every task of this container has finished. */
+  finished(): void;
+  /** This container cannot go on. */
+  failed(error: Error): void;
+}
+
+/** Root ids of one container's ledger are below this; the container index is the quotient. */
+export const ROOT_SPACE = 2 ** 30;
+
 /** Options of a {@link Container}. */
 export interface ContainerOptions {
   name: string;
@@ -87,7 +109,16 @@ export interface ContainerOptions {
   tap?: (component: string, stream: string, task: number, values: readonly unknown[]) => void;
   /** Log sink (default: console.error). */
   log?: (line: string) => void;
+  /** Index of this container (default 0). */
+  containerIndex?: number;
+  /** Task id → container index (default: every task here). */
+  packing?: ReadonlyMap<number, number>;
+  /** How to reach the other containers (distributed mode). */
+  remote?: RemoteLink;
 }
+
+/** How long another container's backpressure announcement holds without renewal. */
+export const PRESSURE_LEASE_MS = 1500;
 
 const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
 /** Crashes logged in full per component before only counting. */
@@ -116,6 +147,14 @@ export class Container implements TaskHost {
   readonly spouts: SpoutActor[] = [];
   readonly bolts: BoltActor[] = [];
   state: RunState = "RUNNING";
+  readonly index: number;
+  readonly rootBase: number;
+  readonly #remote: RemoteLink | null;
+  /** Container index of each remote task (-1 or undefined: local). */
+  readonly #remoteOf: number[] = [];
+  readonly #remotePressure = new Map<number, ReturnType<typeof setTimeout>>();
+  #announced = false;
+  #announcedAt = 0;
   readonly #opts: ContainerOptions;
   readonly #byTask: Array<BoltActor | undefined> = [];
   readonly #all: TaskActor[] = [];
@@ -131,6 +170,9 @@ export class Container implements TaskHost {
 
   constructor(opts: ContainerOptions) {
     this.#opts = opts;
+    this.index = opts.containerIndex ?? 0;
+    this.rootBase = this.index * ROOT_SPACE;
+    this.#remote = opts.remote ?? null;
     const conf = opts.config;
     this.#log = opts.log ?? ((l) => console.error(l));
     this.scheduler = new Scheduler(opts.yielder, 5, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
@@ -164,11 +206,17 @@ export class Container implements TaskHost {
 
   #build(): void {
     const { topology, config, name } = this.#opts;
-    const taskContainer = () => 0;
+    const packing = this.#opts.packing;
+    const taskContainer = (t: number) => packing?.get(t) ?? 0;
     for (const [task, component] of topology.taskToComponent) {
+      const where = taskContainer(task);
+      if (where !== this.index) {
+        this.#remoteOf[task] = where;
+        continue;
+      }
       const def = topology.components.get(component)!;
       const conf = { ...config, ...def.config } as TopologyConfig;
-      const context = new TopologyContext(topology, name, task, 0, taskContainer);
+      const context = new TopologyContext(topology, name, task, this.index, taskContainer);
       const routes: Map<string, Route> = compileRoutes(task, { topology, taskContainer, context });
       this.#downstream[task] = downstreamTasks(topology, task);
       if (def.kind === "spout") {
@@ -192,6 +240,7 @@ export class Container implements TaskHost {
     for (const b of this.bolts) if (!this.#ended) b.boot();
     for (const s of this.spouts) if (!this.#ended) s.boot();
     if (this.#ended) return;
+    if (this.#remote !== null) this.#timers.push(setInterval(() => this.#announce(), 25));
     if (this.tracking) {
       const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
       const every = Math.max(20, Math.min(1000, timeoutMs / 4));
@@ -214,18 +263,70 @@ export class Container implements TaskHost {
     }
   }
 
-  readonly rootBase = 0;
-
   xorTree(root: number, hi: number, lo: number): void {
-    this.ledger.xor(root, hi, lo, this.treeClock());
+    const local = root - this.rootBase;
+    if (local >= 0 && local < ROOT_SPACE) this.ledger.xor(local, hi, lo, this.treeClock());
+    else this.#remoteAck(root, 0, hi, lo);
   }
 
   failTree(root: number): void {
-    this.ledger.fail(root);
+    const local = root - this.rootBase;
+    if (local >= 0 && local < ROOT_SPACE) this.ledger.fail(local);
+    else this.#remoteAck(root, 1, 0, 0);
   }
 
   touchTree(root: number): void {
-    this.ledger.touch(root, this.treeClock());
+    const local = root - this.rootBase;
+    if (local >= 0 && local < ROOT_SPACE) this.ledger.touch(local, this.treeClock());
+    else this.#remoteAck(root, 2, 0, 0);
+  }
+
+  #remoteAck(root: number, op: number, hi: number, lo: number): void {
+    const c = Math.floor(root / ROOT_SPACE);
+    if (this.#remote !== null) this.#remote.sendAck(c, op, root - c * ROOT_SPACE, hi, lo);
+  }
+
+  /** Applies an ack-frame operation from another container to this ledger. */
+  applyAck(op: number, localRoot: number, hi: number, lo: number): void {
+    if (this.#ended) return;
+    if (op === 0) this.ledger.xor(localRoot, hi, lo, this.treeClock());
+    else if (op === 1) this.ledger.fail(localRoot);
+    else this.ledger.touch(localRoot, this.treeClock());
+  }
+
+  /** Whether `task` runs in this container. */
+  isLocal(task: number): boolean {
+    return this.#byTask[task] !== undefined || this.spouts.some((s) => s.taskId === task);
+  }
+
+  /** The local bolt task `task`, if it runs here. */
+  localBolt(task: number): BoltActor | undefined {
+    return this.#byTask[task];
+  }
+
+  /** Another container's backpressure lease: on (renewed for `leaseMs`) or off. */
+  setRemotePressure(container: number, on: boolean, leaseMs: number): void {
+    if (container === this.index || this.#ended) return;
+    const timer = this.#remotePressure.get(container);
+    if (timer !== undefined) clearTimeout(timer);
+    else if (on) this.pressure.raise();
+    if (on) {
+      this.#remotePressure.set(container, setTimeout(() => this.setRemotePressure(container, false, 0), leaseMs));
+    } else if (timer !== undefined) {
+      this.#remotePressure.delete(container);
+      this.pressure.lower();
+    }
+  }
+
+  /** Announces this container's own backpressure, renewing the lease while it lasts. */
+  #announce(): void {
+    const on = this.pressure.count - this.#remotePressure.size > 0;
+    const now = performance.now();
+    if (on === this.#announced && (!on || now - this.#announcedAt < PRESSURE_LEASE_MS / 3)) return;
+    this.#announced = on;
+    this.#announcedAt = now;
+    const culprit = this.bolts.find((b) => b.mailbox.over)?.component ?? "";
+    this.#remote!.announcePressure(on, culprit);
   }
 
   treeClock(): number {
@@ -234,10 +335,18 @@ export class Container implements TaskHost {
   }
 
   deliver(task: number, msg: Message): void {
-    const a = this.#byTask[task]!;
+    const a = this.#byTask[task];
+    if (a === undefined) return this.#deliverRemote(task, msg);
     if (a.state === "finished" || a.state === "stopped") return this.#undeliverable(a, msg);
     a.mailbox.push(msg);
     if (!a.scheduled) this.scheduler.schedule(a);
+  }
+
+  #deliverRemote(task: number, msg: Message): void {
+    const c = this.#remoteOf[task];
+    if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
+    if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
+    else this.#remote.sendEnd(c, task, msg.fromTask);
   }
 
   /** A tuple for a task that has finished: dropped, its trees failed, reported once. */
@@ -256,13 +365,22 @@ export class Container implements TaskHost {
   }
 
   taskFinished(_task: number): void {
-    if (--this.#unfinished === 0) void this.#end("FINISHED");
+    if (--this.#unfinished > 0) return;
+    if (this.#remote !== null) this.#remote.finished();
+    else void this.#end("FINISHED");
   }
 
   fatal(error: Error): void {
     if (this.#ended) return;
     this.#log(`[ardea] topology "${this.#opts.name}" failed: ${error.message}`);
+    this.#remote?.failed(error);
     void this.#end("FAILED", error);
+  }
+
+  /** Ends the run as the master says (distributed mode). */
+  stop(state: "FINISHED" | "KILLED" | "FAILED", error?: Error): Promise<RunSummary> {
+    void this.#end(state, error);
+    return this.done;
   }
 
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
@@ -323,6 +441,7 @@ export class Container implements TaskHost {
     this.#ended = true;
     this.state = state;
     for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#remotePressure.values()) clearTimeout(t);
     this.scheduler.stop();
     for (const a of this.#all) a.halt();
     const closing = Promise.allSettled(this.#all.map(async (a) => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { onSignal, yieldNow } from "../runtime/mod.ts";
-import { type ConfigInput, parseConfig } from "../topology/config.ts";
+import { type ConfigInput, parseConfig, type TopologyConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
 import { Container, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
@@ -50,6 +50,37 @@ export interface SubmitOptions {
 
 type SubmitListener = (handle: TopologyHandle) => void;
 const listeners = new Set<SubmitListener>();
+
+/** A `submit()` call as an interceptor sees it: validated, not yet run. */
+export interface SubmitRequest {
+  readonly name: string;
+  readonly config: TopologyConfig;
+  readonly topology: StormTopology;
+  readonly options: SubmitOptions;
+}
+
+/** Takes over `submit()`: returns the handle the script gets. */
+export type SubmitInterceptor = (request: SubmitRequest) => TopologyHandle;
+let interceptor: SubmitInterceptor | null = null;
+
+/**
+ * Routes every `submit()` of this process to `fn` instead of running the
+ * topology embedded: `ardea submit` uses it to capture the topology a script
+ * builds, and a container process to run its share of it (Storm's
+ * `storm jar` model). Returns a function that removes it.
+ *
+ * @example
+ * ```ts
+ * const off = interceptSubmit((req) => { captured = req; return pendingHandle(req.name); });
+ * await import(scriptUrl);
+ * ```
+ */
+export function interceptSubmit(fn: SubmitInterceptor): () => void {
+  interceptor = fn;
+  return () => {
+    if (interceptor === fn) interceptor = null;
+  };
+}
 
 /**
  * Calls `fn` with the handle of every topology submitted from now on (the
@@ -99,6 +130,11 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
     throw new ArdeaError("BAD_TOPOLOGY", "submit() expects the result of TopologyBuilder.createTopology()");
   }
   const conf = parseConfig({ ...config, "topology.name": name });
+  if (interceptor !== null) {
+    const h = interceptor({ name, config: conf, topology, options });
+    for (const l of listeners) l(h);
+    return h;
+  }
   const container = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log });
   const handle: TopologyHandle = {
     name,

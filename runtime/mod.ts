@@ -25,6 +25,9 @@ export {
   type OutputStream,
   runtimeName,
   scriptCommand,
+  commandFor,
+  hostname,
+  pid,
   setScriptArgs,
   type RuntimeName,
   type SignalName,
@@ -35,4 +38,4 @@ export {
 } from "./process.ts";
 export { fileExists, makeTempDir, readTextFile, removePath, resolvePath, toFileUrl, writeTextFile } from "./files.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
-export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnProcess, type SpawnOptions } from "./spawn.ts";
+export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";

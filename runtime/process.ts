@@ -7,6 +7,7 @@
  */
 import process from "node:process";
 import { existsSync, realpathSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { denoGlobal } from "./_deno.ts";
@@ -343,6 +344,54 @@ export function scriptCommand(script: string, scriptArgs: string[] = []): { cmd:
   if (runtimeName() === "deno") return { cmd: execPath(), args: ["run", "-A", script, ...scriptArgs] };
   const loader = join(ardeaRoot(), "runtime", "node_loader.mjs");
   return { cmd: execPath(), args: ["--import", pathToFileURL(loader).href, script, ...scriptArgs] };
+}
+
+/**
+ * The command that runs the TypeScript file `script` on a chosen runtime:
+ * `node` (through the Ardea loader; the current binary when running on
+ * Node, else `node` from PATH) or `deno` (the current binary on Deno, else
+ * the one the `deno` npm package ships).
+ *
+ * @example
+ * ```ts
+ * import { commandFor, spawnProcess } from "./mod.ts";
+ * const { cmd, args } = commandFor("deno", "bin/ardea.mjs", ["container", "--index", "0"]);
+ * spawnProcess(cmd, args, { stdio: "inherit" });
+ * ```
+ */
+export function commandFor(runtime: RuntimeName, script: string, scriptArgs: string[] = []): { cmd: string; args: string[] } {
+  if (runtime === runtimeName()) return scriptCommand(script, scriptArgs);
+  if (runtime === "deno") {
+    return { cmd: join(ardeaRoot(), "node_modules", ".bin", "deno"), args: ["run", "-A", script, ...scriptArgs] };
+  }
+  const loader = join(ardeaRoot(), "runtime", "node_loader.mjs");
+  return { cmd: "node", args: ["--import", pathToFileURL(loader).href, script, ...scriptArgs] };
+}
+
+/**
+ * This machine's host name.
+ *
+ * @example
+ * ```ts
+ * import { hostname } from "./mod.ts";
+ * console.log(`container on ${hostname()}`);
+ * ```
+ */
+export function hostname(): string {
+  return osHostname();
+}
+
+/**
+ * This process's id.
+ *
+ * @example
+ * ```ts
+ * import { pid } from "./mod.ts";
+ * console.log(`pid ${pid()}`);
+ * ```
+ */
+export function pid(): number {
+  return process.pid;
 }
 
 let cachedRoot: string | undefined;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { closeSync, openSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import process from "node:process";
 import type { Readable } from "node:stream";
@@ -223,4 +224,38 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
       stdin?.end();
     },
   };
+}
+
+/** Options of {@link spawnDetached}. */
+export interface DetachedOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** File that receives the process's stdout and stderr (appended; parent folders must exist). */
+  logFile: string;
+}
+
+/**
+ * Starts a process that outlives this one (its own session, output to a
+ * log file, not waited for); returns its pid.
+ *
+ * @example
+ * ```ts
+ * const pid = spawnDetached(cmd, ["master", "wc"], { logFile: "/tmp/wc-master.log" });
+ * ```
+ */
+export function spawnDetached(cmd: string, args: string[], opts: DetachedOptions): number {
+  const fd = openSync(opts.logFile, "a");
+  try {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+      stdio: ["ignore", fd, fd],
+      detached: true,
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`SpawnError: could not start "${cmd}"`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
 }

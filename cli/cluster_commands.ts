@@ -1,0 +1,165 @@
+/**
+ * The commands that run a topology on a NATS cluster: `submit` (bundle,
+ * record, start the containers under a master), `master` (the local
+ * scheduler's supervisor, started detached by `submit` without `--wait`) and
+ * `container` (one container process; started by a scheduler, not by hand).
+ *
+ * @module
+ */
+import {
+  ardeaRoot,
+  commandFor,
+  cwd,
+  env,
+  makeTempDir,
+  resolvePath,
+  runtimeName,
+  type RuntimeName,
+  spawnDetached,
+  writeStderr,
+  writeStdout,
+} from "../runtime/mod.ts";
+import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
+import { runContainer } from "../engine/container_process.ts";
+import { runMaster } from "../engine/master.ts";
+import { Records } from "../engine/records.ts";
+import { connectNats, type NatsFlags, NatsSettingsError, natsSettingsEnv, parseNatsFlags } from "../transport/nats_connect.ts";
+import { type Command, UsageError } from "./args.ts";
+
+type SubmitCommand = Extract<Command, { type: "submit" }>;
+type MasterCommand = Extract<Command, { type: "master" }>;
+type ContainerCommand = Extract<Command, { type: "container" }>;
+import { ArdeaError } from "../topology/errors.ts";
+
+/** Options of `ardea submit`. */
+export interface SubmitCommandOptions {
+  script: string;
+  scriptArgs: string[];
+  nats: NatsFlags;
+  containers?: number | undefined;
+  runtime?: RuntimeName;
+  wait: boolean;
+}
+
+const say = (line: string) => writeStderr(`${line}\n`);
+
+/**
+ * `ardea submit`: returns the exit code (with `--wait`: 0 only when the
+ * topology FINISHED).
+ *
+ * @example
+ * ```ts
+ * const code = await submitCommand({ script: "examples/word_count.ts", scriptArgs: [], nats: { nats: "nats://127.0.0.1:4222" }, containers: 2, wait: true });
+ * ```
+ */
+export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
+  const settings = parseNatsFlags(o.nats, env);
+  const nc = await connectNats(settings, { name: "ardea submit" });
+  try {
+    const records = await Records.open(nc);
+    const runtime = o.runtime ?? "node";
+    const record = await prepareSubmission({
+      nc,
+      records,
+      script: o.script,
+      scriptArgs: o.scriptArgs,
+      containers: o.containers,
+      runtime,
+      cwd: cwd(),
+    });
+    say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
+    if (!o.wait) {
+      const logDir = await makeTempDir("ardea-master-");
+      const logFile = resolvePath(logDir, `${record.name}.log`);
+      const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
+      const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
+      say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
+      return 0;
+    }
+    const started = performance.now();
+    const state = await runMaster({
+      nc,
+      records,
+      record,
+      spawn: localSpawner(record, settings),
+      log: say,
+      onState: (s, error) => say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
+    });
+    say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return state === "FINISHED" ? 0 : 1;
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+}
+
+/**
+ * `ardea master <topology>`: supervises the containers of a submitted
+ * topology until it ends.
+ *
+ * @example
+ * ```ts
+ * await masterCommand("word-count", {});
+ * ```
+ */
+export async function masterCommand(topology: string, nats: NatsFlags): Promise<number> {
+  const settings = parseNatsFlags(nats, env);
+  const nc = await connectNats(settings, { name: `ardea master ${topology}`, reconnectForever: true });
+  try {
+    const records = await Records.open(nc);
+    const record = await records.getTopology(topology);
+    if (record === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${topology}" is submitted`);
+    if (record.state !== "SUBMITTED") throw new ArdeaError("NOT_SUBMITTED", `topology "${topology}" is ${record.state}, not SUBMITTED`);
+    const state = await runMaster({ nc, records, record, spawn: localSpawner(record, settings), log: say });
+    writeStdout(`${topology} ${state}\n`);
+    return state === "FINISHED" || state === "KILLED" ? 0 : 1;
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+}
+
+/**
+ * `ardea container <topology> --index I`: one container process.
+ *
+ * @example
+ * ```ts
+ * await containerCommand("word-count", 0, {});
+ * ```
+ */
+export async function containerCommand(topology: string, index: number, nats: NatsFlags): Promise<number> {
+  const settings = parseNatsFlags(nats, env);
+  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true });
+  try {
+    return await runContainer({ nc, topology, index, log: say });
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+}
+
+/**
+ * Runs `submit`, `master` or `container` from a parsed command line; bad NATS
+ * settings are usage errors (exit 2), any Ardea error one line (exit 1).
+ *
+ * @example
+ * ```ts
+ * const code = await runCluster(parseArgs(["submit", "wc.ts", "--wait"]) as SubmitCommand);
+ * ```
+ */
+export async function runCluster(cmd: SubmitCommand | MasterCommand | ContainerCommand): Promise<number> {
+  try {
+    switch (cmd.type) {
+      case "submit":
+        return await submitCommand(cmd);
+      case "master":
+        return await masterCommand(cmd.topology, cmd.nats);
+      case "container":
+        return await containerCommand(cmd.topology, cmd.index, cmd.nats);
+    }
+  } catch (e) {
+    if (e instanceof NatsSettingsError) throw new UsageError(e.message, cmd.type);
+    if (e instanceof ArdeaError) {
+      writeStderr(`ardea: ${e.name}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

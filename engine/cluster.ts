@@ -1,0 +1,160 @@
+/**
+ * Submitting to a NATS cluster (Storm's `storm jar`): run the script here
+ * with `submit()` intercepted to learn its topology, pack the tasks into
+ * containers, store the script's bundle and the topology record, and start
+ * the containers (local scheduler) under a master.
+ *
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  commandFor,
+  resolvePath,
+  type RuntimeName,
+  setScriptArgs,
+  spawnProcess,
+  toFileUrl,
+} from "../runtime/mod.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
+import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
+import type { RunSummary } from "./container.ts";
+import { packRoundRobin } from "./packing.ts";
+import type { Records } from "./records.ts";
+import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
+
+/** Options of {@link prepareSubmission}. */
+export interface SubmissionOptions {
+  nc: NatsConnection;
+  records: Records;
+  /** Path of the topology script. */
+  script: string;
+  scriptArgs: string[];
+  /** Containers (default: the topology's `topology.containers`). */
+  containers?: number;
+  runtime: RuntimeName;
+  /** Working directory the containers run in. */
+  cwd: string;
+  /** How long the script may take to call submit() (ms). */
+  submitTimeoutMs?: number;
+}
+
+const ACTIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
+
+/**
+ * Runs `script` with its `submit()` intercepted and captures the request.
+ * The handle the script gets never settles here: the script runs for real in
+ * the containers.
+ *
+ * @example
+ * ```ts
+ * const req = await captureTopology("examples/word_count.ts", ["--input", "a.txt"]);
+ * req.topology.taskCount;
+ * ```
+ */
+export async function captureTopology(script: string, scriptArgs: string[], timeoutMs = 60_000): Promise<SubmitRequest> {
+  let captured!: (r: SubmitRequest) => void;
+  const request = new Promise<SubmitRequest>((r) => (captured = r));
+  const pending = new Promise<RunSummary>(() => {});
+  const off = interceptSubmit((req) => {
+    captured(req);
+    const handle: TopologyHandle = {
+      name: req.name,
+      state: "RUNNING",
+      done: pending,
+      stats: () => {
+        throw new ArdeaError("REMOTE", "stats of a submitted topology are in `ardea status`");
+      },
+      kill: () => pending,
+      drain: () => pending,
+      activate: () => {},
+      deactivate: () => {},
+    };
+    return handle;
+  });
+  const path = resolvePath(script);
+  setScriptArgs(path, scriptArgs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const imported = import(toFileUrl(path));
+    return await Promise.race([
+      request,
+      imported.then(() => request),
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new ArdeaError("NO_SUBMIT", `${script} did not call submit() within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    off();
+  }
+}
+
+/**
+ * Captures the script's topology, stores its bundle and writes its record
+ * (state SUBMITTED). Throws if a topology of that name is still active.
+ *
+ * @example
+ * ```ts
+ * const record = await prepareSubmission({ nc, records, script, scriptArgs, runtime: "node", cwd: cwd() });
+ * ```
+ */
+export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyRecord> {
+  const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
+  const existing = await o.records.getTopology(req.name).catch(() => null);
+  if (existing && ACTIVE.has(existing.state)) {
+    throw new ArdeaError("ALREADY_RUNNING", `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`);
+  }
+  const containers = o.containers ?? req.config["topology.containers"];
+  const packing = packRoundRobin(req.topology, containers);
+  const bundle = await bundleScript(o.script);
+  const sha = await storeBundle(o.nc, bundle);
+  const components: Record<string, number[]> = {};
+  for (const [id, tasks] of req.topology.componentTasks) components[id] = [...tasks];
+  const now = Date.now();
+  const record: TopologyRecord = {
+    version: WIRE_VERSION,
+    name: req.name,
+    state: "SUBMITTED",
+    config: JSON.parse(JSON.stringify(req.config)),
+    bundle: sha,
+    args: o.scriptArgs,
+    cwd: o.cwd,
+    containers,
+    packing: Object.fromEntries([...packing].map(([t, c]) => [String(t), c])),
+    components,
+    scheduler: "local",
+    runtime: o.runtime,
+    ardeaVersion: await ardeaVersion(),
+    submittedAt: now,
+    updatedAt: now,
+  };
+  await o.records.putTopology(record);
+  return record;
+}
+
+/**
+ * The local scheduler's way to start container `index` of `record`: a child
+ * process of this machine running `ardea container`, on the record's
+ * runtime, in its working directory, with the NATS settings in its
+ * environment.
+ *
+ * @example
+ * ```ts
+ * const spawn = localSpawner(record, settings);
+ * const child = spawn(0);
+ * ```
+ */
+export function localSpawner(record: TopologyRecord, settings: NatsSettings): (index: number) => ChildHandle {
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  return (index) => {
+    const { cmd, args } = commandFor(record.runtime, bin, ["container", record.name, "--index", String(index)]);
+    return spawnProcess(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), stdio: "inherit" });
+  };
+}

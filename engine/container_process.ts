@@ -1,0 +1,203 @@
+/**
+ * A container process of a distributed topology: loads the topology's
+ * bundle, lets the script build the topology (its `submit()` is intercepted),
+ * runs the tasks the packing plan gives this container, and talks to the
+ * other containers and the master over NATS (wire.ts describes the
+ * sequence). Resolves with the process exit code.
+ *
+ * @module
+ */
+import type { NatsConnection } from "nats";
+import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mod.ts";
+import { parseConfig } from "../topology/config.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import { loadBundle } from "./bundle.ts";
+import { Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { Records } from "./records.ts";
+import { StreamManager } from "./stream_manager.ts";
+import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
+
+/** Options of {@link runContainer}. */
+export interface ContainerProcessOptions {
+  nc: NatsConnection;
+  topology: string;
+  index: number;
+  log?: (line: string) => void;
+  /** How long the script may take to call submit() (ms). */
+  submitTimeoutMs?: number;
+}
+
+const EMPTY_STATS = (name: string): TopologyStats => ({
+  name,
+  state: "RUNNING",
+  uptimeMs: 0,
+  spoutEmitted: 0,
+  emitted: 0,
+  executed: 0,
+  acked: 0,
+  failed: 0,
+  timedOut: 0,
+  pending: 0,
+  restarts: 0,
+  backpressure: false,
+  backpressureEpisodes: 0,
+  backpressureMs: 0,
+  components: {},
+});
+
+/**
+ * Runs container `index` of `topology` until the master stops it.
+ *
+ * @example
+ * ```ts
+ * const code = await runContainer({ nc, topology: "word-count", index: 1 });
+ * ```
+ */
+export async function runContainer(opts: ContainerProcessOptions): Promise<number> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const { nc, index } = opts;
+  const records = await Records.bind(nc);
+  const rec = await records?.getTopology(opts.topology);
+  if (rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
+  if (index < 0 || index >= rec.containers) {
+    throw new ArdeaError("BAD_CONTAINER", `topology "${rec.name}" has ${rec.containers} containers; there is no container ${index}`);
+  }
+  const file = await loadBundle(nc, rec.bundle);
+
+  // The script builds its topology and calls submit(): capture it here.
+  let container: Container | null = null;
+  let settle!: { resolve: (s: RunSummary) => void; reject: (e: Error) => void };
+  const done = new Promise<RunSummary>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => {});
+  let captured!: (r: SubmitRequest) => void;
+  const request = new Promise<SubmitRequest>((r) => (captured = r));
+  const handle: TopologyHandle = {
+    name: rec.name,
+    get state() {
+      return container?.state ?? "RUNNING";
+    },
+    done,
+    stats: () => container?.stats() ?? EMPTY_STATS(rec.name),
+    kill: () => container?.kill() ?? done,
+    drain: (ms?: number) => container?.drain(ms) ?? done,
+    activate: () => container?.setActive(true),
+    deactivate: () => container?.setActive(false),
+  };
+  const off = interceptSubmit((req) => {
+    captured(req);
+    return handle;
+  });
+  setScriptArgs(file, rec.args);
+  const imported = import(toFileUrl(file)).catch((e) => {
+    throw new ArdeaError("SCRIPT_FAILED", `the topology script failed while loading: ${(e as Error).message}`, { cause: e });
+  });
+  const timeoutMs = opts.submitTimeoutMs ?? 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const req = await Promise.race([
+    request,
+    imported.then(() => request),
+    new Promise<never>((_, reject) =>
+      timer = setTimeout(() => reject(new ArdeaError("NO_SUBMIT", `the topology script did not call submit() within ${timeoutMs} ms`)), timeoutMs)
+    ),
+  ]).finally(() => clearTimeout(timer));
+  off();
+  imported.catch((e) => log(`[ardea] ${(e as Error).message}`));
+
+  if (req.name !== rec.name) {
+    throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${req.name}", but this container belongs to "${rec.name}"`);
+  }
+  const packing = new Map<number, number>(Object.entries(rec.packing).map(([t, c]) => [Number(t), c]));
+  for (const [id, tasks] of req.topology.componentTasks) {
+    if (JSON.stringify(rec.components[id] ?? []) !== JSON.stringify(tasks)) {
+      throw new ArdeaError("PLAN_MISMATCH", `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`);
+    }
+  }
+  const config = parseConfig({ ...req.config, ...rec.config });
+
+  const stopped = new Promise<number>((resolveExit) => {
+    let started = false;
+    const sm = new StreamManager({
+      nc,
+      topologyName: rec.name,
+      topology: req.topology,
+      index,
+      log,
+      onControl: (m) => {
+        const c = container!;
+        switch (m.type) {
+          case "start":
+            if (!started) {
+              started = true;
+              c.start();
+            }
+            break;
+          case "activate":
+            c.setActive(true);
+            break;
+          case "deactivate":
+            c.setActive(false);
+            break;
+          case "kill":
+            void c.drain(m.drainMs);
+            break;
+          case "stop":
+            void c.stop(m.state, m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", "another container failed") : undefined);
+            break;
+        }
+      },
+    });
+    container = new Container({
+      name: rec.name,
+      topology: req.topology,
+      config,
+      yielder: yieldNow,
+      tap: req.options.tap,
+      log,
+      containerIndex: index,
+      packing,
+      remote: sm,
+    });
+    sm.attach(container);
+    const host = hostname();
+    const beat = () =>
+      sm.event({
+        type: "heartbeat",
+        container: index,
+        pid: pid(),
+        host,
+        ts: Date.now(),
+        stats: { ...summarize(container!.stats()), dropped: sm.dropped },
+      });
+    const hb = setInterval(beat, 1000);
+    container.done.then(
+      async (s) => {
+        clearInterval(hb);
+        beat();
+        await sm.close();
+        settle.resolve(s);
+        resolveExit(0);
+      },
+      async (e) => {
+        clearInterval(hb);
+        await sm.close();
+        settle.reject(e);
+        resolveExit(1);
+      },
+    );
+    nc.flush().then(() => sm.event({ type: "ready", container: index, pid: pid(), host }));
+  });
+  return await stopped;
+}
+
+function summarize(s: TopologyStats) {
+  return {
+    emitted: s.emitted,
+    executed: s.executed,
+    acked: s.acked,
+    failed: s.failed,
+    timedOut: s.timedOut,
+    pending: s.pending,
+    restarts: s.restarts,
+    backpressure: s.backpressure,
+  };
+}

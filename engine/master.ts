@@ -1,0 +1,236 @@
+/**
+ * The topology master with the local scheduler: starts the containers of one
+ * topology as child processes, starts the run when every container is ready,
+ * watches heartbeats and exits, restarts a container that dies or falls
+ * silent (within a restart budget), records the physical plan and state in
+ * KV, and ends the run (FINISHED, KILLED or FAILED). The protocol is the one
+ * written down in `transport/wire.ts`.
+ *
+ * @module
+ */
+import type { NatsConnection, Subscription } from "nats";
+import type { ChildHandle } from "../runtime/mod.ts";
+import {
+  type ContainerEvent,
+  type ContainerStats,
+  decodeControl,
+  decodeEvent,
+  encodeMessage,
+  subjects,
+  type TopologyRecord,
+  WireError,
+} from "../transport/wire.ts";
+import type { Records } from "./records.ts";
+
+/** Options of {@link runMaster}. */
+export interface MasterOptions {
+  nc: NatsConnection;
+  records: Records;
+  /** The submitted record (state SUBMITTED). */
+  record: TopologyRecord;
+  /** Starts container `index` as a child process. */
+  spawn: (index: number) => ChildHandle;
+  log?: (line: string) => void;
+  /** Restarts allowed per container before the topology FAILS (default 3). */
+  maxRestarts?: number;
+  /** A running container silent this long is restarted (default 10 s). */
+  silenceMs?: number;
+  /** Called when the state changes. */
+  onState?: (state: TopologyRecord["state"], error?: string) => void;
+}
+
+type Terminal = "FINISHED" | "KILLED" | "FAILED";
+
+interface Slot {
+  child: ChildHandle | null;
+  ready: boolean;
+  finished: boolean;
+  restarts: number;
+  startedAt: number;
+  heartbeatAt: number;
+  pid: number;
+  host: string;
+  stats: ContainerStats | null;
+}
+
+/**
+ * Runs the master of `record`'s topology until it ends; resolves with the
+ * final state.
+ *
+ * @example
+ * ```ts
+ * const state = await runMaster({ nc, records, record, spawn: (i) => spawnProcess(cmd, [...args, String(i)]) });
+ * ```
+ */
+export function runMaster(o: MasterOptions): Promise<Terminal> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const rec = o.record;
+  const n = rec.containers;
+  const subj = subjects(rec.name);
+  const maxRestarts = o.maxRestarts ?? 3;
+  const silenceMs = o.silenceMs ?? 10_000;
+  const slots: Slot[] = Array.from({ length: n }, () => ({
+    child: null,
+    ready: false,
+    finished: false,
+    restarts: 0,
+    startedAt: 0,
+    heartbeatAt: 0,
+    pid: 0,
+    host: "",
+    stats: null,
+  }));
+  const tasksOf = (i: number) => Object.entries(rec.packing).filter(([, c]) => c === i).map(([t]) => Number(t));
+  let started = false;
+  let ending: Terminal | null = null;
+  let killing = false;
+  const subs: Subscription[] = [];
+  let resolveEnd!: (s: Terminal) => void;
+  const ended = new Promise<Terminal>((r) => (resolveEnd = r));
+
+  const setState = async (state: TopologyRecord["state"], error?: string) => {
+    o.onState?.(state, error);
+    try {
+      await o.records.updateTopology(rec.name, (r) => ({ ...r, state, updatedAt: Date.now(), ...(error ? { error } : {}) }));
+    } catch (e) {
+      log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
+    }
+  };
+
+  const writeContainer = (i: number) => {
+    const s = slots[i]!;
+    o.records.putContainer({
+      version: 1,
+      topology: rec.name,
+      container: i,
+      pid: s.pid,
+      host: s.host,
+      tasks: tasksOf(i),
+      startedAt: s.startedAt,
+      heartbeatAt: s.heartbeatAt,
+      restarts: s.restarts,
+      backpressure: s.stats?.backpressure ?? false,
+      stats: s.stats ?? undefined,
+    }).catch((e: Error) => log(`[ardea] master: cannot record container ${i}: ${e.message}`));
+  };
+
+  const start = (i: number) => {
+    const s = slots[i]!;
+    s.ready = false;
+    s.startedAt = Date.now();
+    s.heartbeatAt = Date.now();
+    const child = o.spawn(i);
+    s.child = child;
+    child.exited.then((exit) => {
+      if (s.child !== child) return;
+      s.child = null;
+      if (ending !== null || killing) return maybeDone();
+      if (exit.code === 0 && s.finished) return maybeDone();
+      const why = `container ${i} exited (${exit.signal ?? `code ${exit.code}`})`;
+      if (++s.restarts > maxRestarts) {
+        void end("FAILED", `${why}; it died ${s.restarts} times, past the restart budget of ${maxRestarts}`);
+        return;
+      }
+      log(`[ardea] master: ${why}; restarting it (${s.restarts}/${maxRestarts})`);
+      start(i);
+    }, (e: Error) => void end("FAILED", `container ${i} could not be started: ${e.message}`));
+  };
+
+  const onEvent = (e: ContainerEvent) => {
+    const s = slots[e.container];
+    if (s === undefined) return;
+    switch (e.type) {
+      case "ready":
+        s.ready = true;
+        s.pid = e.pid;
+        s.host = e.host;
+        s.heartbeatAt = Date.now();
+        writeContainer(e.container);
+        if (slots.every((x) => x.ready) || started) {
+          o.nc.publish(subj.ctl, encodeMessage({ type: "start" }));
+          if (!started) {
+            started = true;
+            void setState("RUNNING");
+          }
+        }
+        break;
+      case "heartbeat":
+        s.heartbeatAt = Date.now();
+        s.pid = e.pid;
+        s.host = e.host;
+        s.stats = e.stats;
+        break;
+      case "finished":
+        s.finished = true;
+        if (slots.every((x) => x.finished)) void end("FINISHED");
+        break;
+      case "failed":
+        void end("FAILED", `container ${e.container}: ${e.error}`);
+        break;
+    }
+  };
+
+  const end = async (state: Terminal, error?: string) => {
+    if (ending !== null) return;
+    ending = state;
+    if (error) log(`[ardea] topology "${rec.name}" ${state}: ${error}`);
+    o.nc.publish(subj.ctl, encodeMessage({ type: "stop", state }));
+    await setState(state, error);
+    const grace = setTimeout(() => {
+      for (const s of slots) s.child?.kill("SIGKILL");
+    }, 10_000);
+    await Promise.allSettled(slots.map((s) => s.child?.exited));
+    clearTimeout(grace);
+    for (const x of subs) x.unsubscribe();
+    clearInterval(watch);
+    resolveEnd(state);
+  };
+
+  const maybeDone = () => {
+    if (slots.some((s) => s.child !== null)) return;
+    if (ending === null) void end(killing ? "KILLED" : slots.every((s) => s.finished) ? "FINISHED" : "FAILED");
+  };
+
+  subs.push(o.nc.subscribe(subj.events, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        onEvent(decodeEvent(msg.data));
+      } catch (e) {
+        if (!(e instanceof WireError)) throw e;
+        log(`[ardea] master: dropped a malformed event: ${e.message}`);
+      }
+    },
+  }));
+  subs.push(o.nc.subscribe(subj.ctl, {
+    callback: (err, msg) => {
+      if (err) return;
+      try {
+        const m = decodeControl(msg.data);
+        if (m.type === "kill") killing = true;
+        else if (m.type === "deactivate" && ending === null) void setState("PAUSED");
+        else if (m.type === "activate" && ending === null && started) void setState("RUNNING");
+      } catch {
+        // Malformed control messages are the containers' to count.
+      }
+    },
+  }));
+
+  const watch = setInterval(() => {
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      if (s.child === null) continue;
+      if (started && !s.finished && now - s.heartbeatAt > silenceMs) {
+        log(`[ardea] master: container ${i} silent for ${now - s.heartbeatAt} ms; killing it`);
+        s.heartbeatAt = now;
+        s.child.kill("SIGKILL");
+      } else if (s.ready) writeContainer(i);
+    }
+  }, 2000);
+
+  o.nc.flush().then(() => {
+    for (let i = 0; i < n; i++) start(i);
+  });
+  return ended;
+}

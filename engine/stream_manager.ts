@@ -1,0 +1,334 @@
+/**
+ * The stream manager of a distributed container: batches cross-container
+ * tuples and ack deltas per destination container, flushes them at a byte
+ * budget or at the end of the event-loop turn (one encode per frame), and
+ * turns frames from the network back into mailbox deliveries and ledger
+ * operations. Everything received is checked against the wire contract and
+ * the plan; a bad frame is dropped, counted and logged.
+ *
+ * @module
+ */
+import type { NatsConnection, Subscription } from "nats";
+import { EndOfInput } from "../actors/task_host.ts";
+import type { StormTopology } from "../topology/topology.ts";
+import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
+import {
+  AckFrameWriter,
+  type ContainerEvent,
+  type ControlMessage,
+  decodeAckFrame,
+  decodeControl,
+  decodeDataFrame,
+  encodeDataFrame,
+  encodeMessage,
+  END_OF_INPUT,
+  streamTable,
+  subjects,
+  TUPLE_WIDTH,
+  WireError,
+} from "../transport/wire.ts";
+import { assertSerializable } from "../transport/codec.ts";
+import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
+
+/** Bytes of tuples (estimated) that trigger a flush before the end of the turn. */
+const BYTE_BUDGET = 32 * 1024;
+
+interface Outbox {
+  flat: unknown[];
+  bytes: number;
+  acks: AckFrameWriter;
+}
+
+function estimate(values: unknown[]): number {
+  let n = 24;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    n += typeof v === "string" ? v.length + 2 : 9;
+  }
+  return n;
+}
+
+/** Options of a {@link StreamManager}. */
+export interface StreamManagerOptions {
+  nc: NatsConnection;
+  topologyName: string;
+  topology: StormTopology;
+  index: number;
+  /** Called with each control message (start, stop, kill, …) other than backpressure. */
+  onControl: (m: ControlMessage) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * Connects one container to the others over NATS.
+ *
+ * @example
+ * ```ts
+ * const sm = new StreamManager({ nc, topologyName: "wc", topology, index: 0, onControl, log });
+ * const container = new Container({ …, remote: sm, containerIndex: 0, packing });
+ * sm.attach(container);
+ * ```
+ */
+export class StreamManager implements RemoteLink {
+  /** Frames and messages dropped as malformed. */
+  dropped = 0;
+  framesOut = 0;
+  framesIn = 0;
+  bytesOut = 0;
+  bytesIn = 0;
+  readonly #o: StreamManagerOptions;
+  readonly #subjects: ReturnType<typeof subjects>;
+  readonly #out: Outbox[] = [];
+  readonly #dirty: number[] = [];
+  readonly #streams: StreamInfo[];
+  readonly #streamIndex = new Map<StreamInfo, number>();
+  readonly #byName = new Map<string, number>();
+  readonly #subs: Subscription[] = [];
+  #container: Container | null = null;
+  #flushQueued = false;
+  #maxPayload: number;
+  #lastDropLog = 0;
+
+  constructor(opts: StreamManagerOptions) {
+    this.#o = opts;
+    this.#subjects = subjects(opts.topologyName);
+    const table = streamTable([...opts.topology.components].map(([id, c]) => [id, [...c.streams.keys()]]));
+    this.#streams = table.map(([c, s], i) => {
+      this.#byName.set(`${c}\u0000${s}`, i);
+      const decl = opts.topology.components.get(c)!.streams.get(s)!;
+      return new StreamInfo(c, s, decl.fields, decl.direct);
+    });
+    this.#maxPayload = opts.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** Subscribes to this container's subjects and starts delivering to `container`. */
+  attach(container: Container): void {
+    this.#container = container;
+    const nc = this.#o.nc;
+    const s = this.#subjects;
+    this.#subs.push(nc.subscribe(s.data(this.#o.index), { callback: (err, msg) => !err && this.#onData(msg.data) }));
+    this.#subs.push(nc.subscribe(s.acks(this.#o.index), { callback: (err, msg) => !err && this.#onAcks(msg.data) }));
+    this.#subs.push(nc.subscribe(s.ctl, { callback: (err, msg) => !err && this.#onControl(msg.data) }));
+  }
+
+  /** Publishes a container event to the master. */
+  event(e: ContainerEvent): void {
+    this.#o.nc.publish(this.#subjects.events, encodeMessage(e));
+  }
+
+  /** Flushes what is queued and unsubscribes. */
+  async close(): Promise<void> {
+    this.#flush();
+    for (const s of this.#subs) s.unsubscribe();
+    await this.#o.nc.flush().catch(() => {});
+  }
+
+  #outbox(c: number): Outbox {
+    let o = this.#out[c];
+    if (o === undefined) this.#out[c] = o = { flat: [], bytes: 0, acks: new AckFrameWriter() };
+    return o;
+  }
+
+  #touch(c: number, o: Outbox): void {
+    if (o.flat.length === 0 && o.acks.size === 0) this.#dirty.push(c);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #streamOf(info: StreamInfo): number {
+    let i = this.#streamIndex.get(info);
+    if (i === undefined) {
+      i = this.#byName.get(`${info.component}\u0000${info.stream}`);
+      if (i === undefined) throw new Error(`stream "${info.stream}" of "${info.component}" is not in the plan`);
+      this.#streamIndex.set(info, i);
+    }
+    return i;
+  }
+
+  sendTuple(container: number, dest: number, t: TupleImpl): void {
+    const o = this.#outbox(container);
+    this.#touch(container, o);
+    const info = t.src;
+    o.flat.push(dest, t.sourceTask, this.#streamOf(info), t.values, t.root, t.eh, t.el, t.more);
+    o.bytes += estimate(t.values);
+    if (o.bytes >= BYTE_BUDGET) this.#flushData(container, o);
+  }
+
+  sendEnd(container: number, dest: number, from: number): void {
+    const o = this.#outbox(container);
+    this.#touch(container, o);
+    o.flat.push(dest, from, END_OF_INPUT, null, -1, 0, 0, null);
+  }
+
+  sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void {
+    const o = this.#outbox(container);
+    this.#touch(container, o);
+    o.acks.add(op, localRoot, hi, lo);
+    if (o.acks.size >= 4096) this.#flushAcks(container, o);
+  }
+
+  announcePressure(on: boolean, component: string): void {
+    this.#o.nc.publish(
+      this.#subjects.ctl,
+      encodeMessage({ type: "bp", container: this.#o.index, on, leaseMs: PRESSURE_LEASE_MS, component }),
+    );
+  }
+
+  finished(): void {
+    this.#flush();
+    this.event({ type: "finished", container: this.#o.index });
+  }
+
+  failed(error: Error): void {
+    this.#flush();
+    this.event({ type: "failed", container: this.#o.index, error: `${error.name}: ${error.message}` });
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    for (const c of this.#dirty) {
+      const o = this.#out[c]!;
+      if (o.flat.length > 0) this.#flushData(c, o);
+      if (o.acks.size > 0) this.#flushAcks(c, o);
+    }
+    this.#dirty.length = 0;
+  }
+
+  #flushData(c: number, o: Outbox): void {
+    const flat = o.flat;
+    o.flat = [];
+    o.bytes = 0;
+    this.#publishData(c, flat);
+  }
+
+  #publishData(c: number, flat: unknown[]): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeDataFrame({ from: this.#o.index, epoch: 0, flat });
+    } catch (e) {
+      this.#unencodable(flat, e);
+      return;
+    }
+    if (bytes.length > this.#maxPayload) {
+      const tuples = flat.length / TUPLE_WIDTH;
+      if (tuples <= 1) {
+        this.#o.log(`[ardea] a tuple of ${bytes.length} bytes exceeds the server's max_payload (${this.#maxPayload}) and was dropped`);
+        this.dropped++;
+        return;
+      }
+      const half = Math.floor(tuples / 2) * TUPLE_WIDTH;
+      this.#publishData(c, flat.slice(0, half));
+      this.#publishData(c, flat.slice(half));
+      return;
+    }
+    this.framesOut++;
+    this.bytesOut += bytes.length;
+    this.#o.nc.publish(this.#subjects.data(c), bytes);
+  }
+
+  /** A frame msgpack refused: name the value that cannot cross and fail the run. */
+  #unencodable(flat: unknown[], e: unknown): void {
+    for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
+      const values = flat[i + 3];
+      const s = flat[i + 2] as number;
+      if (!Array.isArray(values) || s < 0) continue;
+      const info = this.#streams[s]!;
+      try {
+        assertSerializable(values, (k) => info.fields.get(k), `"${info.component}" emitting on stream "${info.stream}"`);
+      } catch (err) {
+        this.#container?.fatal(err as Error);
+        return;
+      }
+    }
+    this.#container?.fatal(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  #flushAcks(c: number, o: Outbox): void {
+    const bytes = o.acks.take();
+    this.framesOut++;
+    this.bytesOut += bytes.length;
+    this.#o.nc.publish(this.#subjects.acks(c), bytes);
+  }
+
+  #drop(what: string, why: string): void {
+    this.dropped++;
+    const now = performance.now();
+    if (now - this.#lastDropLog > 1000) {
+      this.#lastDropLog = now;
+      this.#o.log(`[ardea] dropped a malformed ${what} (${this.dropped} so far): ${why}`);
+    }
+  }
+
+  #onData(bytes: Uint8Array): void {
+    const container = this.#container;
+    if (container === null) return;
+    this.framesIn++;
+    this.bytesIn += bytes.length;
+    let flat: unknown[];
+    try {
+      flat = decodeDataFrame(bytes).flat;
+    } catch (e) {
+      return this.#drop("data frame", (e as Error).message);
+    }
+    const topo = this.#o.topology;
+    const streams = this.#streams;
+    for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
+      const dest = flat[i] as number;
+      const src = flat[i + 1] as number;
+      const s = flat[i + 2] as number;
+      const bolt = container.localBolt(dest);
+      const srcComponent = topo.taskToComponent.get(src);
+      if (bolt === undefined || srcComponent === undefined) {
+        this.#drop("tuple", `task ${dest} is not a bolt of this container, or source task ${src} does not exist`);
+        continue;
+      }
+      if (s === END_OF_INPUT) {
+        container.deliver(dest, new EndOfInput(src));
+        continue;
+      }
+      const info = streams[s];
+      const values = flat[i + 3] as unknown[];
+      if (info === undefined || info.component !== srcComponent || values.length !== info.fields.size()) {
+        this.#drop("tuple", `stream ${s} does not match source task ${src} or its arity`);
+        continue;
+      }
+      const t = new TupleImpl(values, info, src);
+      const root = flat[i + 4] as number;
+      if (root !== -1) {
+        t.root = root;
+        t.eh = flat[i + 5] as number;
+        t.el = flat[i + 6] as number;
+        t.more = flat[i + 7] as number[] | null;
+      }
+      container.deliver(dest, t);
+    }
+  }
+
+  #onAcks(bytes: Uint8Array): void {
+    const container = this.#container;
+    if (container === null) return;
+    this.framesIn++;
+    this.bytesIn += bytes.length;
+    let q: Int32Array;
+    try {
+      q = decodeAckFrame(bytes);
+    } catch (e) {
+      return this.#drop("ack frame", (e as Error).message);
+    }
+    for (let i = 0; i < q.length; i += 4) container.applyAck(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
+  }
+
+  #onControl(bytes: Uint8Array): void {
+    let m: ControlMessage;
+    try {
+      m = decodeControl(bytes);
+    } catch (e) {
+      if (e instanceof WireError) return this.#drop("control message", e.message);
+      throw e;
+    }
+    if (m.type === "bp") this.#container?.setRemotePressure(m.container, m.on, m.leaseMs);
+    else this.#o.onControl(m);
+  }
+}
