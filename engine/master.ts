@@ -9,7 +9,8 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import type { ChildHandle } from "../runtime/mod.ts";
+import { type ChildHandle, hostname, pid } from "../runtime/mod.ts";
+import { ArdeaError } from "../topology/errors.ts";
 import {
   type ContainerEvent,
   type ContainerStats,
@@ -62,7 +63,29 @@ interface Slot {
  * const state = await runMaster({ nc, records, record, spawn: (i) => spawnProcess(cmd, [...args, String(i)]) });
  * ```
  */
-export function runMaster(o: MasterOptions): Promise<Terminal> {
+export async function runMaster(o: MasterOptions): Promise<Terminal> {
+  const holder = `${hostname()}:${pid()}:${Math.random().toString(36).slice(2, 8)}`;
+  const lease = await o.records.acquireLease(o.record.name, holder, LEASE_MS);
+  if (lease === undefined) {
+    throw new ArdeaError("MASTER_EXISTS", `topology "${o.record.name}" already has a live master`);
+  }
+  const renew = setInterval(() => {
+    o.records.renewLease(o.record.name, holder, LEASE_MS).then((l) => {
+      if (l === undefined) (o.log ?? console.error)(`[ardea] master: lost the lease of "${o.record.name}"`);
+    }, () => {});
+  }, LEASE_MS / 3);
+  try {
+    return await supervise(o);
+  } finally {
+    clearInterval(renew);
+    await o.records.releaseLease(o.record.name, holder).catch(() => false);
+  }
+}
+
+/** How long a master's lease lasts without renewal (ms). */
+const LEASE_MS = 6000;
+
+function supervise(o: MasterOptions): Promise<Terminal> {
   const log = o.log ?? ((l: string) => console.error(l));
   const rec = o.record;
   const n = rec.containers;
