@@ -82,50 +82,71 @@ export class BoltActor extends TaskActor {
     if (this.busy || this.state !== "running") return;
     const box = this.mailbox;
     const bolt = this.#bolt!;
-    const basic = this.#basic;
     const every = this.#checkEvery;
     const t0 = this.host.scheduler.now;
     let n = 0;
     let done = 0;
+    // The input being executed; written to #current only when execute throws or is awaited.
+    let m: TupleImpl | null = null;
     try {
-      while (box.size > 0) {
-        const m = box.shift()!;
-        if (m instanceof TupleImpl) {
-          this.#current = m;
-          let r: unknown;
-          if (basic) {
-            this.basicCollector.input = m;
-            r = (bolt as IBasicBolt).execute(m, this.basicCollector);
-            if (isPromise(r)) {
-              this.#awaitExecute(r, m, t0, done);
+      if (this.#basic) {
+        const basic = this.basicCollector;
+        const collector = this.collector;
+        while (box.size > 0) {
+          const x = box.shift()!;
+          if (x instanceof TupleImpl) {
+            m = x;
+            basic.input = x;
+            const r = (bolt as IBasicBolt).execute(x, basic);
+            if (r !== undefined && isPromise(r)) {
+              this.#current = x;
+              this.#awaitExecute(r, x, t0, done);
               return;
             }
-            this.collector.ack(m);
-          } else {
-            r = (bolt as IRichBolt).execute(m);
-            if (isPromise(r)) {
-              this.#awaitExecute(r, m, t0, done);
-              return;
-            }
-            if (m.state === 0 && m.root !== -1) {
-              m.state = 2;
-              this.held.add(m);
-            }
+            m = null;
+            collector.ack(x);
+            done++;
+          } else if (++this.#ended === this.upstreamTasks) {
+            this.#settle(t0, done);
+            this.#finish();
+            return;
           }
-          this.#current = null;
-          done++;
-        } else if (++this.#ended === this.upstreamTasks) {
-          this.#settle(t0, done);
-          done = 0;
-          this.#finish();
-          return;
+          if (++n === every) {
+            n = 0;
+            if (performance.now() >= deadline) break;
+          }
         }
-        if (++n === every) {
-          n = 0;
-          if (performance.now() >= deadline) break;
+      } else {
+        const held = this.held;
+        while (box.size > 0) {
+          const x = box.shift()!;
+          if (x instanceof TupleImpl) {
+            m = x;
+            const r = (bolt as IRichBolt).execute(x);
+            if (r !== undefined && isPromise(r)) {
+              this.#current = x;
+              this.#awaitExecute(r, x, t0, done);
+              return;
+            }
+            m = null;
+            if (x.state === 0 && x.root !== -1) {
+              x.state = 2;
+              held.add(x);
+            }
+            done++;
+          } else if (++this.#ended === this.upstreamTasks) {
+            this.#settle(t0, done);
+            this.#finish();
+            return;
+          }
+          if (++n === every) {
+            n = 0;
+            if (performance.now() >= deadline) break;
+          }
         }
       }
     } catch (e) {
+      this.#current = m;
       this.#settle(t0, done);
       this.#onThrow(e);
       return;
