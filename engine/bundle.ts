@@ -21,7 +21,7 @@
  */
 import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
-import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFile } from "../runtime/mod.ts";
+import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFileAtomic } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { CODE_BUCKET } from "../transport/wire.ts";
 
@@ -454,6 +454,6 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
   // Containers on one machine load the same bundle at once: only write when
   // the file is missing or differs, so a complete file is never rewritten
   // under a reader.
-  if (!(await fileExists(file)) || (await readTextFile(file)) !== linked) await writeTextFile(file, linked);
+  if (!(await fileExists(file)) || (await readTextFile(file)) !== linked) await writeTextFileAtomic(file, linked);
   return file;
 }

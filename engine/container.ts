@@ -153,6 +153,7 @@ export class Container implements TaskHost {
   /** Container index of each remote task (-1 or undefined: local). */
   readonly #remoteOf: number[] = [];
   readonly #remotePressure = new Map<number, ReturnType<typeof setTimeout>>();
+  readonly #lost = new Set<number>();
   #announced = false;
   #announcedAt = 0;
   readonly #opts: ContainerOptions;
@@ -318,9 +319,34 @@ export class Container implements TaskHost {
     }
   }
 
+  /** Container `c` died: hold the spouts until it rejoins. */
+  containerLost(c: number): void {
+    if (c === this.index || this.#ended || this.#lost.has(c)) return;
+    this.#lost.add(c);
+    this.pressure.raise();
+  }
+
+  /**
+   * Container `c` runs again: re-send it the end-of-input markers of tasks
+   * finished here, fail every pending tree (it may have had a tuple in the
+   * dead process) so spouts replay now, and release the spouts.
+   */
+  containerRejoined(c: number): void {
+    if (c === this.index || this.#ended) return;
+    for (const a of this.#all) {
+      if (a.state !== "finished") continue;
+      for (const t of this.#downstream[a.taskId]!) {
+        if (this.#remoteOf[t] === c) this.#remote!.sendEnd(c, t, a.taskId);
+      }
+    }
+    this.scheduler.now = performance.now();
+    this.ledger.expire(Infinity);
+    if (this.#lost.delete(c)) this.pressure.lower();
+  }
+
   /** Announces this container's own backpressure, renewing the lease while it lasts. */
   #announce(): void {
-    const on = this.pressure.count - this.#remotePressure.size > 0;
+    const on = this.pressure.count - this.#remotePressure.size - this.#lost.size > 0;
     const now = performance.now();
     if (on === this.#announced && (!on || now - this.#announcedAt < PRESSURE_LEASE_MS / 3)) return;
     this.#announced = on;

@@ -140,6 +140,12 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
           case "kill":
             void c.drain(m.drainMs);
             break;
+          case "lost":
+            c.containerLost(m.container);
+            break;
+          case "rejoin":
+            c.containerRejoined(m.container);
+            break;
           case "stop":
             void c.stop(m.state, m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", "another container failed") : undefined);
             break;

@@ -52,6 +52,8 @@ interface Slot {
   pid: number;
   host: string;
   stats: ContainerStats | null;
+  /** When the container was found dead (0: not lost). */
+  lostAt: number;
 }
 
 /**
@@ -102,6 +104,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     pid: 0,
     host: "",
     stats: null,
+    lostAt: 0,
   }));
   const tasksOf = (i: number) => Object.entries(rec.packing).filter(([, c]) => c === i).map(([t]) => Number(t));
   let started = false;
@@ -155,6 +158,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         return;
       }
       log(`[ardea] master: ${why}; restarting it (${s.restarts}/${maxRestarts})`);
+      s.finished = false;
+      s.lostAt = Date.now();
+      if (started) o.nc.publish(subj.ctl, encodeMessage({ type: "lost", container: i }));
       start(i);
     }, (e: Error) => void end("FAILED", `container ${i} could not be started: ${e.message}`));
   };
@@ -169,6 +175,11 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         s.host = e.host;
         s.heartbeatAt = Date.now();
         writeContainer(e.container);
+        if (started && s.lostAt > 0) {
+          o.nc.publish(subj.ctl, encodeMessage({ type: "rejoin", container: e.container }));
+          log(`[ardea] master: container ${e.container} rejoined ${Date.now() - s.lostAt} ms after it was lost`);
+          s.lostAt = 0;
+        }
         if (slots.every((x) => x.ready) || started) {
           o.nc.publish(subj.ctl, encodeMessage({ type: "start" }));
           if (!started) {

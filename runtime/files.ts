@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,6 +34,37 @@ export function readTextFile(path: string): Promise<string> {
 export async function writeTextFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text, "utf8");
+}
+
+/**
+ * Appends UTF-8 text to a file (created, with its parent folders, if missing).
+ *
+ * @example
+ * ```ts
+ * import { appendTextFile } from "./mod.ts";
+ * await appendTextFile("/tmp/sink.txt", "42\n");
+ * ```
+ */
+export async function appendTextFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await appendFile(path, text, "utf8");
+}
+
+/**
+ * Writes a whole file so that readers see the old or the new content, never
+ * a part: the text goes to a temporary file beside it, which is then renamed.
+ *
+ * @example
+ * ```ts
+ * import { writeTextFileAtomic } from "./mod.ts";
+ * await writeTextFileAtomic("/tmp/bundle.mjs", code);
+ * ```
+ */
+export async function writeTextFileAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, text, "utf8");
+  await rename(tmp, path);
 }
 
 /**

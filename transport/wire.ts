@@ -47,6 +47,13 @@
  *   master marks `FAILED` and publishes `stop`.
  * - **Heartbeat.** Every container sends `heartbeat` on `events` each second
  *   with its counters; the master notes silence.
+ * - **Recovery.** When a container dies (or falls silent and is killed) the
+ *   master publishes `lost` and starts it again; every container holds its
+ *   spouts (as under backpressure) while a container is lost. When the new
+ *   process is ready the master publishes `rejoin` and then `start`: the
+ *   others re-send the end-of-input markers of their finished tasks to it,
+ *   fail every pending tuple tree so that spouts replay at once (a tree may
+ *   have had a tuple in the dead process), and release their spouts.
  * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
  *   published on `ctl` by the CLI.
  *
@@ -273,6 +280,8 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("deactivate") }),
   z.object({ type: z.literal("kill"), drainMs: z.number().nonnegative().default(0) }),
   z.object({ type: z.literal("stop"), state: z.enum(["FINISHED", "KILLED", "FAILED"]) }),
+  z.object({ type: z.literal("lost"), container: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("rejoin"), container: z.number().int().nonnegative() }),
   z.object({
     type: z.literal("bp"),
     container: z.number().int().nonnegative(),
