@@ -15,7 +15,7 @@ import type { ComponentDef } from "../topology/topology.ts";
 import { BasicCollector, BoltCollector } from "./collectors.ts";
 import { Mailbox } from "./mailbox.ts";
 import { isPromise, TaskActor } from "./task_actor.ts";
-import type { Message, Route, TaskHost } from "./task_host.ts";
+import type { EndOfInput, Message, Route, TaskHost } from "./task_host.ts";
 
 /**
  * One bolt task.
@@ -37,7 +37,8 @@ export class BoltActor extends TaskActor {
   #bolt: IRichBolt | IBasicBolt | null = null;
   #basic: boolean;
   #current: TupleImpl | null = null;
-  #ended = 0;
+  /** Upstream tasks whose end-of-input arrived (a set: markers may be re-sent after a recovery). */
+  readonly #ended = new Set<number>();
   /** Tuples between clock checks: starts at 1, grows as executes prove fast. */
   #checkEvery = 1;
 
@@ -69,7 +70,7 @@ export class BoltActor extends TaskActor {
       : (bolt as IRichBolt).prepare?.(this.conf, this.context, this.collector);
     const ready = () => {
       this.state = "running";
-      if (this.#ended >= this.upstreamTasks) this.#finish();
+      if (this.#ended.size >= this.upstreamTasks) this.#finish();
     };
     if (isPromise(r)) this.await(r, ready, "prepare");
     else {
@@ -106,7 +107,7 @@ export class BoltActor extends TaskActor {
             m = null;
             collector.ack(x);
             done++;
-          } else if (++this.#ended === this.upstreamTasks) {
+          } else if (this.#endFrom((x as EndOfInput).fromTask)) {
             this.#settle(t0, done);
             this.#finish();
             return;
@@ -134,7 +135,7 @@ export class BoltActor extends TaskActor {
               held.add(x);
             }
             done++;
-          } else if (++this.#ended === this.upstreamTasks) {
+          } else if (this.#endFrom((x as EndOfInput).fromTask)) {
             this.#settle(t0, done);
             this.#finish();
             return;
@@ -153,6 +154,13 @@ export class BoltActor extends TaskActor {
     }
     this.#settle(t0, done);
     if (box.size > 0) this.host.scheduler.schedule(this);
+  }
+
+  /** Notes `from`'s end of input; true when it completes the set (once). */
+  #endFrom(from: number): boolean {
+    if (this.#ended.has(from)) return false;
+    this.#ended.add(from);
+    return this.#ended.size === this.upstreamTasks;
   }
 
   #settle(t0: number, done: number): void {

@@ -119,6 +119,8 @@ export interface ContainerOptions {
 
 /** How long another container's backpressure announcement holds without renewal. */
 export const PRESSURE_LEASE_MS = 1500;
+/** How often finished tasks repeat their end-of-input markers to other containers (ms). */
+const END_RESEND_MS = 2000;
 
 const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
 /** Crashes logged in full per component before only counting. */
@@ -241,7 +243,12 @@ export class Container implements TaskHost {
     for (const b of this.bolts) if (!this.#ended) b.boot();
     for (const s of this.spouts) if (!this.#ended) s.boot();
     if (this.#ended) return;
-    if (this.#remote !== null) this.#timers.push(setInterval(() => this.#announce(), 25));
+    if (this.#remote !== null) {
+      this.#timers.push(setInterval(() => this.#announce(), 25));
+      // Markers crossing NATS can be lost (a server fails over); bolts count
+      // each upstream task once, so finished tasks repeat theirs.
+      this.#timers.push(setInterval(() => this.#resendEnds(-1), END_RESEND_MS));
+    }
     if (this.tracking) {
       const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
       const every = Math.max(20, Math.min(1000, timeoutMs / 4));
@@ -333,15 +340,21 @@ export class Container implements TaskHost {
    */
   containerRejoined(c: number): void {
     if (c === this.index || this.#ended) return;
-    for (const a of this.#all) {
-      if (a.state !== "finished") continue;
-      for (const t of this.#downstream[a.taskId]!) {
-        if (this.#remoteOf[t] === c) this.#remote!.sendEnd(c, t, a.taskId);
-      }
-    }
+    this.#resendEnds(c);
     this.scheduler.now = performance.now();
     this.ledger.expire(Infinity);
     if (this.#lost.delete(c)) this.pressure.lower();
+  }
+
+  /** Re-sends the end-of-input markers of finished local tasks to container `only` (-1: every remote one). */
+  #resendEnds(only: number): void {
+    for (const a of this.#all) {
+      if (a.state !== "finished") continue;
+      for (const t of this.#downstream[a.taskId]!) {
+        const c = this.#remoteOf[t];
+        if (c !== undefined && (only < 0 || c === only)) this.#remote!.sendEnd(c, t, a.taskId);
+      }
+    }
   }
 
   /** Announces this container's own backpressure, renewing the lease while it lasts. */
