@@ -36,6 +36,9 @@ export interface TopologyHandle {
   activate(): void;
   /** Pauses the spouts (`deactivate`); tuples in flight are still processed. */
   deactivate(): void;
+  /** The logical plan and configuration, for the tracker (may be absent on handles made elsewhere). */
+  readonly topology?: StormTopology;
+  readonly config?: TopologyConfig;
 }
 
 /** Options of {@link submit} beyond Storm's three arguments. */
@@ -147,6 +150,8 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
     drain: (ms?: number) => container.drain(ms),
     activate: () => container.setActive(true),
     deactivate: () => container.setActive(false),
+    topology,
+    config: conf,
   };
   if (options.handleSignals ?? true) {
     let signals = 0;

@@ -1,0 +1,12 @@
+/**
+ * Metrics: Prometheus text of topology counters, a short history per
+ * component, the tracker's REST API and its web page.
+ *
+ * @module
+ */
+export { type ComponentSnapshot, type StatsSnapshot } from "./snapshot.ts";
+export { COMPONENT_METRICS, PROMETHEUS_CONTENT_TYPE, renderPrometheus, TOPOLOGY_METRICS } from "./prometheus.ts";
+export { type ComponentSeries, MetricsHistory, SERIES_FIELDS, type SeriesField, type TopologySeries } from "./history.ts";
+export { type ComponentPlan, type GroupingJson, groupingJson, jsonSafe, type LogicalPlan, logicalPlan, type StreamEdge } from "./plan.ts";
+export { type TrackedTopology, Tracker, type TrackerOptions } from "./tracker.ts";
+export { DEFAULT_UI_PORT, serveTracker, type ServeTrackerOptions, type TrackerServer, uiAssets } from "./server.ts";

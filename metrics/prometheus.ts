@@ -1,0 +1,137 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of topology counters, with
+ * Heron's metric names kept in each series' help text (`__emit-count` is
+ * `ardea_emit_count`, and so on).
+ *
+ * @module
+ */
+import type { ComponentSnapshot, StatsSnapshot } from "./snapshot.ts";
+
+/** The Content-Type of {@link renderPrometheus}'s output. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Kind = "counter" | "gauge";
+
+interface ComponentMetric {
+  name: string;
+  type: Kind;
+  help: string;
+  /** The value, or undefined when the metric does not apply to this kind of component. */
+  value: (c: ComponentSnapshot) => number | undefined;
+}
+
+const spoutOnly = (f: (c: ComponentSnapshot) => number) => (c: ComponentSnapshot) => c.kind === "spout" ? f(c) : undefined;
+const boltOnly = (f: (c: ComponentSnapshot) => number) => (c: ComponentSnapshot) => c.kind === "bolt" ? f(c) : undefined;
+
+/** Per-component series, in output order. */
+export const COMPONENT_METRICS: readonly ComponentMetric[] = [
+  { name: "ardea_emit_count", type: "counter", help: "Tuples emitted (Heron __emit-count).", value: (c) => c.emitted },
+  { name: "ardea_execute_count", type: "counter", help: "Tuples executed by a bolt (Heron __execute-count).", value: boltOnly((c) => c.executed) },
+  {
+    name: "ardea_ack_count",
+    type: "counter",
+    help: "Spouts: tuple trees completed; bolts: tuples acked (Heron __ack-count).",
+    value: (c) => c.acked,
+  },
+  {
+    name: "ardea_fail_count",
+    type: "counter",
+    help: "Spouts: tuple trees failed, timeouts included; bolts: tuples failed (Heron __fail-count).",
+    value: (c) => c.failed,
+  },
+  { name: "ardea_timeout_count", type: "counter", help: "Tuple trees timed out (Heron __timeout-count).", value: spoutOnly((c) => c.timedOut) },
+  {
+    name: "ardea_complete_latency_ms",
+    type: "gauge",
+    help: "Mean time from a spout's emit to its tree's ack, in ms (Heron __complete-latency).",
+    value: spoutOnly((c) => c.completeLatencyMs),
+  },
+  { name: "ardea_pending", type: "gauge", help: "Tuple trees in flight from a spout.", value: spoutOnly((c) => c.pending) },
+  { name: "ardea_queue_depth", type: "gauge", help: "Tuples waiting in a bolt's mailboxes.", value: boltOnly((c) => c.queued) },
+  { name: "ardea_restarts", type: "counter", help: "Restarts of a component's tasks by their supervisors.", value: (c) => c.restarts },
+  { name: "ardea_error_count", type: "counter", help: "Errors a component reported (collector.reportError and similar).", value: (c) => c.errors },
+  { name: "ardea_tasks", type: "gauge", help: "Tasks (instances) of a component.", value: (c) => c.tasks },
+];
+
+interface TopologyMetric {
+  name: string;
+  type: Kind;
+  help: string;
+  value: (s: StatsSnapshot) => number;
+}
+
+/** Per-topology (per-container) series, in output order. */
+export const TOPOLOGY_METRICS: readonly TopologyMetric[] = [
+  { name: "ardea_uptime_seconds", type: "gauge", help: "Seconds since the topology started.", value: (s) => s.uptimeMs / 1000 },
+  { name: "ardea_backpressure_active", type: "gauge", help: "1 while backpressure holds the spouts back.", value: (s) => (s.backpressure ? 1 : 0) },
+  {
+    name: "ardea_backpressure_time_ms",
+    type: "counter",
+    help: "Milliseconds the spouts were held back by backpressure (Heron __time_spent_back_pressure).",
+    value: (s) => s.backpressureMs,
+  },
+  { name: "ardea_backpressure_episodes", type: "counter", help: "Times backpressure was raised.", value: (s) => s.backpressureEpisodes },
+];
+
+/** Escapes a label value as the text format requires. */
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
+}
+
+/** The states a topology can be in, each a series of `ardea_topology_state`. */
+const STATES = ["RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
+
+/**
+ * Renders snapshots of one or more topologies as Prometheus text. Every
+ * series has the labels `topology` and `component` (where it applies) plus
+ * `labels` (e.g. `{ container: "0" }`).
+ *
+ * @example
+ * ```ts
+ * const text = renderPrometheus(handle.stats(), { container: "0" });
+ * // # HELP ardea_emit_count Tuples emitted (Heron __emit-count).
+ * // # TYPE ardea_emit_count counter
+ * // ardea_emit_count{topology="wc",component="split",container="0"} 3000
+ * ```
+ */
+export function renderPrometheus(
+  stats: StatsSnapshot | readonly StatsSnapshot[],
+  labels: Readonly<Record<string, string>> = {},
+): string {
+  const all: readonly StatsSnapshot[] = Array.isArray(stats) ? stats : [stats as StatsSnapshot];
+  const lines: string[] = [];
+  const head = (name: string, type: Kind, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  head("ardea_topology_state", "gauge", "1 for the state the topology is in, 0 for the others.");
+  for (const s of all) {
+    for (const st of STATES) lines.push(`ardea_topology_state${labelText({ topology: s.name, ...labels, state: st })} ${s.state === st ? 1 : 0}`);
+  }
+  for (const m of TOPOLOGY_METRICS) {
+    head(m.name, m.type, m.help);
+    for (const s of all) lines.push(`${m.name}${labelText({ topology: s.name, ...labels })} ${num(m.value(s))}`);
+  }
+  for (const m of COMPONENT_METRICS) {
+    const rows: string[] = [];
+    for (const s of all) {
+      for (const [component, c] of Object.entries(s.components)) {
+        const v = m.value(c);
+        if (v !== undefined) rows.push(`${m.name}${labelText({ topology: s.name, component, ...labels })} ${num(v)}`);
+      }
+    }
+    if (rows.length === 0) continue;
+    head(m.name, m.type, m.help);
+    lines.push(...rows);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,249 @@
+/**
+ * The tracker: keeps the topologies of this process, samples their counters
+ * into a short history, and answers the REST API (JSON under `/api/v1/`),
+ * the Prometheus endpoint (`/metrics`) and, through `assets`, the web page.
+ * It is a plain `Request → Response` function; metrics/server.ts puts it on
+ * a port. The API is documented in docs/tracker.md.
+ *
+ * @module
+ */
+import type { StormTopology } from "../topology/topology.ts";
+import { MetricsHistory } from "./history.ts";
+import { jsonSafe, logicalPlan } from "./plan.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
+import type { StatsSnapshot } from "./snapshot.ts";
+
+/** What the tracker needs of a running topology (the engine's `TopologyHandle` is one). */
+export interface TrackedTopology {
+  readonly name: string;
+  readonly state: string;
+  stats(): StatsSnapshot;
+  kill(): Promise<unknown>;
+  activate(): void;
+  deactivate(): void;
+  readonly topology?: StormTopology;
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link Tracker}. */
+export interface TrackerOptions {
+  /** Sampling period of the history (default 1000 ms). */
+  sampleMs?: number;
+  /** Samples kept per topology (default 120). */
+  capacity?: number;
+  /** Labels added to every Prometheus series (default `{ container: "0" }`). */
+  labels?: Readonly<Record<string, string>>;
+  /** Static files (the web page): a response for a GET path, or null. */
+  assets?: (path: string) => Promise<Response | null>;
+  /**
+   * Accept only requests whose Host header names a loopback address
+   * (default true): a page elsewhere cannot reach the API by DNS rebinding.
+   */
+  loopbackOnly?: boolean;
+}
+
+const LIVE = new Set(["RUNNING", "PAUSED"]);
+const ACTIONS = ["activate", "deactivate", "kill"] as const;
+type Action = typeof ACTIONS[number];
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(`${JSON.stringify(body)}\n`, {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
+}
+
+function problem(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return json({ error: { code, message } }, status, headers);
+}
+
+function isLoopbackHost(hostHeader: string): boolean {
+  const host = hostHeader.startsWith("[") ? hostHeader.slice(0, hostHeader.indexOf("]") + 1) : hostHeader.replace(/:\d+$/, "");
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Tracks topologies and answers the tracker's HTTP API.
+ *
+ * @example
+ * ```ts
+ * const tracker = new Tracker();
+ * onSubmit((h) => tracker.add(h));
+ * tracker.start();
+ * const res = await tracker.handle(new Request("http://127.0.0.1/api/v1/topologies"));
+ * ```
+ */
+export class Tracker {
+  readonly history: MetricsHistory;
+  readonly #opts: TrackerOptions;
+  readonly #topologies = new Map<string, TrackedTopology>();
+  readonly #finalSampled = new Set<string>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(opts: TrackerOptions = {}) {
+    this.#opts = opts;
+    this.history = new MetricsHistory(opts.capacity ?? 120);
+  }
+
+  /** Starts tracking `t` (a later one of the same name replaces it). */
+  add(t: TrackedTopology): void {
+    this.#topologies.set(t.name, t);
+    this.#finalSampled.delete(t.name);
+    this.history.forget(t.name);
+    this.history.record(t.stats());
+  }
+
+  /** The tracked topologies, in the order they were added. */
+  list(): TrackedTopology[] {
+    return [...this.#topologies.values()];
+  }
+
+  /** Takes one sample of every running topology (and a last one of each that ended). */
+  sample(at: number = Date.now()): void {
+    for (const t of this.#topologies.values()) {
+      const live = LIVE.has(t.state);
+      if (!live && this.#finalSampled.has(t.name)) continue;
+      this.history.record(t.stats(), at);
+      if (!live) this.#finalSampled.add(t.name);
+    }
+  }
+
+  /** Samples every `sampleMs` until {@link Tracker.stop}. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.sample(), this.#opts.sampleMs ?? 1000);
+  }
+
+  /** Stops sampling. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Answers one HTTP request. */
+  handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const hostHeader = request.headers.get("host") ?? url.host;
+    if ((this.#opts.loopbackOnly ?? true) && !isLoopbackHost(hostHeader)) {
+      return problem(403, "FORBIDDEN_HOST", `host "${hostHeader}" is not a loopback address; start the UI with --host to serve other names`);
+    }
+    const path = url.pathname;
+    if (path === "/metrics") {
+      if (request.method !== "GET" && request.method !== "HEAD") return this.#notAllowed("GET");
+      const body = renderPrometheus(this.list().map((t) => t.stats()), this.#opts.labels ?? { container: "0" });
+      return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" } });
+    }
+    if (path === "/api/v1" || path.startsWith("/api/v1/")) return await this.#api(request, path.slice("/api/v1".length), hostHeader);
+    if (path.startsWith("/api/")) return problem(404, "NOT_FOUND", `no API at ${path}; this tracker serves /api/v1/`);
+    if ((request.method === "GET" || request.method === "HEAD") && this.#opts.assets !== undefined) {
+      const asset = await this.#opts.assets(path);
+      if (asset !== null) return asset;
+    }
+    return problem(404, "NOT_FOUND", `nothing at ${path}`);
+  };
+
+  #notAllowed(allow: string): Response {
+    return problem(405, "METHOD_NOT_ALLOWED", `use ${allow}`, { allow });
+  }
+
+  async #api(request: Request, rest: string, hostHeader: string): Promise<Response> {
+    const parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+    if (parts.length === 0) {
+      return json({ version: "v1", endpoints: ["/api/v1/topologies", "/api/v1/topologies/:name", "/api/v1/topologies/:name/metrics", "/api/v1/topologies/:name/exceptions", "/metrics"] });
+    }
+    if (parts[0] !== "topologies" || parts.length > 3) return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
+    if (parts.length === 1) {
+      if (request.method !== "GET") return this.#notAllowed("GET");
+      return json({ topologies: this.list().map((t) => this.#summary(t)) });
+    }
+    const name = parts[1]!;
+    const t = this.#topologies.get(name);
+    if (t === undefined) return problem(404, "UNKNOWN_TOPOLOGY", `no topology "${name}" is tracked here`);
+    const what = parts[2];
+    if ((ACTIONS as readonly string[]).includes(what ?? "")) {
+      if (request.method !== "POST") return this.#notAllowed("POST");
+      const origin = request.headers.get("origin");
+      if (origin !== null && origin !== "null" && new URL(origin).host !== hostHeader) {
+        return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
+      }
+      return await this.#act(t, what as Action);
+    }
+    if (request.method !== "GET") return this.#notAllowed("GET");
+    if (what === undefined) return json(this.#detail(t));
+    if (what === "metrics") return json(this.#metrics(t));
+    if (what === "exceptions") return json(this.#exceptions(t));
+    return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
+  }
+
+  #summary(t: TrackedTopology) {
+    const s = t.stats();
+    const comps = Object.values(s.components);
+    return {
+      name: t.name,
+      state: s.state,
+      uptimeMs: Math.round(s.uptimeMs),
+      components: comps.length,
+      tasks: comps.reduce((n, c) => n + c.tasks, 0),
+      emitted: s.emitted,
+      acked: s.acked,
+      failed: s.failed,
+      pending: s.pending,
+      restarts: s.restarts,
+      backpressure: s.backpressure,
+    };
+  }
+
+  #detail(t: TrackedTopology) {
+    const s = t.stats();
+    return {
+      name: t.name,
+      state: s.state,
+      uptimeMs: Math.round(s.uptimeMs),
+      mode: "embedded",
+      config: t.config === undefined ? null : jsonSafe(t.config),
+      plan: t.topology === undefined ? null : logicalPlan(t.topology),
+      packing: t.topology === undefined ? null : { containers: [{ id: 0, tasks: [...t.topology.taskToComponent.keys()].sort((a, b) => a - b) }] },
+    };
+  }
+
+  #metrics(t: TrackedTopology) {
+    const s = t.stats();
+    const { components, ...totals } = s;
+    return {
+      name: t.name,
+      at: Date.now(),
+      sampleMs: this.#opts.sampleMs ?? 1000,
+      topology: totals,
+      components,
+      series: this.history.series(t.name) ?? { t: [], components: {} },
+    };
+  }
+
+  #exceptions(t: TrackedTopology) {
+    const s = t.stats();
+    return {
+      name: t.name,
+      exceptions: Object.entries(s.components).map(([component, c]) => ({
+        component,
+        count: c.errors,
+        restarts: c.restarts,
+        lastError: c.lastError,
+      })),
+    };
+  }
+
+  async #act(t: TrackedTopology, action: Action): Promise<Response> {
+    if (!LIVE.has(t.state)) return problem(409, "ENDED", `topology "${t.name}" has ended (${t.state})`);
+    if (action === "activate") t.activate();
+    else if (action === "deactivate") t.deactivate();
+    else {
+      try {
+        await t.kill();
+      } catch {
+        // A run that failed while being killed: its state says so.
+      }
+    }
+    this.sample();
+    return json({ name: t.name, action, state: t.state });
+  }
+}
