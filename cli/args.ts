@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { DEFAULT_UI_PORT } from "../metrics/server.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
@@ -22,6 +23,8 @@ const runSchema = z.object({
   scriptArgs: z.array(z.string()),
   quiet: z.boolean(),
   json: z.boolean(),
+  /** `--ui`: serve the tracker's API and web page while the script runs. */
+  ui: z.object({ host: z.string().min(1, "--host is empty"), port: z.number().int().min(0).max(65535) }).optional(),
 });
 
 /** Raw NATS connection flags; parsed with the environment by `parseNatsFlags` when the command runs. */
@@ -45,6 +48,7 @@ const submitSchema = z.object({
   script: z.string().min(1, "the script path is empty"),
   scriptArgs: z.array(z.string()),
   containers: z.number().int().positive().optional(),
+  replicas: z.number().int().min(1).max(5),
   runtime: z.enum(["node", "deno"]),
   wait: z.boolean(),
   nats: natsFlagsSchema,
@@ -202,7 +206,7 @@ function parseSubmit(rest: readonly string[]): unknown {
   const cut = rest.indexOf("--");
   const own = cut < 0 ? rest : rest.slice(0, cut);
   const scriptArgs = cut < 0 ? [] : rest.slice(cut + 1);
-  const f = parseFlags("submit", own, { "--containers": "string", "--runtime": "string", "--scheduler": "string", "--wait": "bool" });
+  const f = parseFlags("submit", own, { "--containers": "string", "--replicas": "string", "--runtime": "string", "--scheduler": "string", "--wait": "bool" });
   if (f.help) return { type: "help", topic: "submit" };
   if (f.positionals.length === 0) throw new UsageError("missing the topology script to submit", "submit");
   if (f.positionals.length > 1) {
@@ -220,7 +224,11 @@ function parseSubmit(rest: readonly string[]): unknown {
       throw new UsageError(`--containers expects an integer >= 1, got "${String(rawContainers)}"`, "submit");
     }
   }
-  return { type: "submit", script: f.positionals[0], scriptArgs, containers, runtime, wait: f.values["--wait"] === true, nats: f.nats };
+  const replicas = Number(f.values["--replicas"] ?? 1);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    throw new UsageError(`--replicas expects an integer from 1 to 5, got "${String(f.values["--replicas"])}"`, "submit");
+  }
+  return { type: "submit", script: f.positionals[0], scriptArgs, containers, replicas, runtime, wait: f.values["--wait"] === true, nats: f.nats };
 }
 
 function parseSteer(name: "activate" | "deactivate", rest: readonly string[]): unknown {
@@ -295,6 +303,7 @@ function parseHelp(rest: readonly string[]): unknown {
 
 function parseRun(rest: readonly string[]): unknown {
   const options = { quiet: false, json: false };
+  const ui: { on: boolean; host?: string; port?: number } = { on: false };
   let i = 0;
   for (; i < rest.length; i++) {
     const word = rest[i]!;
@@ -304,6 +313,23 @@ function parseRun(rest: readonly string[]): unknown {
     }
     if (!word.startsWith("-") || word === "-") break;
     if (word === "--help" || word === "-h") return { type: "help", topic: "run" };
+    if (word === "--ui") {
+      ui.on = true;
+      continue;
+    }
+    const uiFlag = /^--(port|host)(?:=(.*))?$/.exec(word);
+    if (uiFlag !== null) {
+      const value = uiFlag[2] ?? rest[++i];
+      if (value === undefined) throw new UsageError(`flag "--${uiFlag[1]}" needs a value`, "run");
+      if (uiFlag[1] === "host") ui.host = value;
+      else {
+        ui.port = Number(value);
+        if (value.trim() === "" || !Number.isInteger(ui.port) || ui.port < 0 || ui.port > 65535) {
+          throw new UsageError(`--port expects a port number 0-65535, got "${value}"`, "run");
+        }
+      }
+      continue;
+    }
     const option = RUN_FLAGS[word];
     if (option === undefined) throw new UsageError(`unknown flag "${word}" for "ardea run"`, "run");
     options[option] = true;
@@ -312,5 +338,9 @@ function parseRun(rest: readonly string[]): unknown {
   if (script === undefined) throw new UsageError("missing the topology script to run", "run");
   const scriptArgs = rest.slice(i + 1);
   if (scriptArgs[0] === "--") scriptArgs.shift();
-  return { type: "run", script, scriptArgs, ...options };
+  if (!ui.on && (ui.host !== undefined || ui.port !== undefined)) {
+    throw new UsageError(`--${ui.host !== undefined ? "host" : "port"} needs --ui`, "run");
+  }
+  const uiOption = ui.on ? { ui: { host: ui.host ?? "127.0.0.1", port: ui.port ?? DEFAULT_UI_PORT } } : {};
+  return { type: "run", script, scriptArgs, ...options, ...uiOption };
 }

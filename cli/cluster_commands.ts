@@ -37,6 +37,8 @@ export interface SubmitCommandOptions {
   scriptArgs: string[];
   nats: NatsFlags;
   containers?: number | undefined;
+  /** Replicas of the KV bucket and code store when created (default 1). */
+  replicas?: number;
   runtime?: RuntimeName;
   wait: boolean;
 }
@@ -56,7 +58,7 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
   const settings = parseNatsFlags(o.nats, env);
   const nc = await connectNats(settings, { name: "ardea submit" });
   try {
-    const records = await Records.open(nc);
+    const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
     const runtime = o.runtime ?? "node";
     const record = await prepareSubmission({
       nc,
@@ -64,6 +66,7 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       script: o.script,
       scriptArgs: o.scriptArgs,
       containers: o.containers,
+      replicas: o.replicas ?? 1,
       runtime,
       cwd: cwd(),
     });

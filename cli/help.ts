@@ -8,8 +8,8 @@ import type { CommandName } from "./args.ts";
 /** One-line usage of each command, printed under a usage error. */
 export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   ardea: "usage: ardea <command> [flags] (see ardea --help)",
-  run: "usage: ardea run [--quiet] [--json] <topology.ts> [--] [script args…]",
-  submit: "usage: ardea submit <topology.ts> [--containers N] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
+  run: "usage: ardea run [--quiet] [--json] [--ui [--port P] [--host H]] <topology.ts> [--] [script args…]",
+  submit: "usage: ardea submit <topology.ts> [--containers N] [--replicas R] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
   master: "usage: ardea master <topology> [NATS flags]",
   container: "usage: ardea container <topology> --index I [NATS flags]",
   list: "usage: ardea list [NATS flags]",
@@ -60,6 +60,7 @@ const RUN = `ardea run — run a topology script in this process (embedded mode)
 
 Usage:
   ardea run [--quiet] [--json] <topology.ts> [--] [script args…]
+  ardea run --ui [--port P] [--host H] [--quiet] [--json] <topology.ts> …
 
 Imports the script, which builds a topology and calls submit(), and waits
 until every topology it submitted has ended. Words after the script path
@@ -75,6 +76,13 @@ Flags (before the script path):
   -q, --quiet    no status line and no summary
       --json     print the final summary as one line of JSON on stdout
                  (instead of the summary on stderr)
+      --ui       serve the tracker while the script runs: a web page (graph,
+                 live charts, per-component table, activate/deactivate/kill),
+                 the REST API under /api/v1/ and Prometheus text at /metrics;
+                 its URL goes to stderr
+      --port P   the tracker's port (default 8889; 0 picks a free one)
+      --host H   the interface it listens on (default 127.0.0.1, loopback
+                 only; anything else must be asked for)
   -h, --help     show this help
 
 Exit status:
@@ -151,7 +159,7 @@ or NATS unreachable, 2 bad command line.
 const SUBMIT = `ardea submit — run a topology on a NATS cluster
 
 Usage:
-  ardea submit <topology.ts> [--containers N] [--runtime node|deno] [--wait]
+  ardea submit <topology.ts> [--containers N] [--replicas R] [--runtime node|deno] [--wait]
                [--scheduler local] [NATS flags] [-- script args…]
 
 Runs the script here with submit() captured to learn its topology, packs its
@@ -162,6 +170,8 @@ scheduler). The script runs again inside each container with the same
 arguments and working directory.
 
   --containers N   container processes (default: topology.containers, 1)
+  --replicas R     replicas of the KV bucket and code store when this submit
+                   creates them (3 on a 3-server cluster; default 1)
   --runtime R      node (default) or deno for the containers
   --wait           stay until the topology ends; exit 0 only if it FINISHED
                    (without --wait the master runs detached; see ardea status)

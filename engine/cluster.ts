@@ -34,7 +34,9 @@ export interface SubmissionOptions {
   script: string;
   scriptArgs: string[];
   /** Containers (default: the topology's `topology.containers`). */
-  containers?: number;
+  containers?: number | undefined;
+  /** Replicas of the code object store when this call creates it (default 1). */
+  replicas?: number;
   runtime: RuntimeName;
   /** Working directory the containers run in. */
   cwd: string;
@@ -114,7 +116,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   const containers = o.containers ?? req.config["topology.containers"];
   const packing = packRoundRobin(req.topology, containers);
   const bundle = await bundleScript(o.script);
-  const sha = await storeBundle(o.nc, bundle);
+  const sha = await storeBundle(o.nc, bundle, { replicas: o.replicas ?? 1 });
   const components: Record<string, number[]> = {};
   for (const [id, tasks] of req.topology.componentTasks) components[id] = [...tasks];
   const now = Date.now();
