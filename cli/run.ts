@@ -24,6 +24,7 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
+import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
 import type { RunCommand } from "./args.ts";
 import { formatCount, LiveView } from "./live_view.ts";
 
@@ -98,6 +99,20 @@ export function summaryLine(o: RunOutcome): string {
     `timed out ${formatCount(o.stats.timedOut)}, restarts ${o.stats.restarts}, ${formatCount(rate)} tuples/s`;
 }
 
+/** Starts the tracker of `--ui`; null (reported) when it cannot listen. */
+async function startUi(opts: { host: string; port: number }): Promise<{ tracker: Tracker; server: TrackerServer } | null> {
+  const loopback = opts.host === "localhost" || opts.host === "::1" || opts.host.startsWith("127.");
+  const tracker = new Tracker({ assets: uiAssets(), loopbackOnly: loopback });
+  try {
+    const server = await serveTracker(tracker, { hostname: opts.host, port: opts.port });
+    writeStderr(`ardea: UI at ${server.url}${loopback ? "" : ` (listening on ${opts.host}: reachable from other machines, with no authentication)`}\n`);
+    return { tracker, server };
+  } catch (e) {
+    writeStderr(`ardea: cannot serve the UI on ${opts.host}:${opts.port}: ${describeError(e)}\n`);
+    return null;
+  }
+}
+
 /**
  * Runs `ardea run` and returns the exit code. Does not return until every
  * submitted topology has ended (Ctrl-C drains them, a second Ctrl-C kills
@@ -115,6 +130,9 @@ export async function runScript(cmd: RunCommand): Promise<number> {
     return 1;
   }
 
+  const ui = cmd.ui === undefined ? undefined : await startUi(cmd.ui);
+  if (ui === null) return 1;
+
   const watched: Watched[] = [];
   const live = !cmd.quiet && isTTY("stderr")
     ? new LiveView({
@@ -126,6 +144,7 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   live?.interceptConsole();
   const offSubmit = onSubmit((handle) => {
     watched.push(watch(handle));
+    ui?.tracker.add(handle);
     live?.start();
   });
 
@@ -166,6 +185,7 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   offSubmit();
   for (const off of offSignals) off();
   live?.stop();
+  await ui?.server.close();
 
   const outcomes = watched.map((w) => w.outcome!);
   const failed = outcomes.filter((o) => o.state === "FAILED");

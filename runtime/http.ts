@@ -120,7 +120,7 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
     for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
   }
   const method = req.method ?? "GET";
-  let body: Uint8Array | undefined;
+  let body: Uint8Array<ArrayBuffer> | undefined;
   if (method !== "GET" && method !== "HEAD") {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -148,8 +148,17 @@ async function writeResponse(res: ServerResponse, response: Response, head: bool
   });
 }
 
+/** How long close() waits for requests in progress before cutting their connections. */
+const CLOSE_GRACE_MS = 2000;
+
 function serveNode(options: ServeOptions): Promise<HttpServer> {
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
   const server = createServer((req, res) => {
+    inFlight++;
+    res.on("close", () => {
+      if (--inFlight === 0) drained?.();
+    });
     void (async () => {
       let response: Response;
       try {
@@ -172,11 +181,20 @@ function serveNode(options: ServeOptions): Promise<HttpServer> {
       const port = typeof addr === "object" && addr !== null ? addr.port : options.port;
       resolve({
         port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
+        close: async () => {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          // Answers in progress (a kill that ends the process's last topology) are finished first.
+          if (inFlight > 0) {
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            await Promise.race([
+              new Promise<void>((r) => (drained = r)),
+              new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS))),
+            ]);
+            clearTimeout(timer);
+          }
+          server.closeAllConnections();
+          await closed;
+        },
       });
     });
   });

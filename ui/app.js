@@ -1,0 +1,350 @@
+// The tracker's web page: plain browser JavaScript, no build step. It polls
+// the REST API (docs/tracker.md) once a second; dagre lays out the graph and
+// uPlot draws the charts (both served from node_modules by the tracker).
+"use strict";
+
+const POLL_MS = 1000;
+const COLORS = ["#2b5ea7", "#2f7d5b", "#c2571a", "#8e44ad", "#b3261e", "#1a8a9c", "#7a5b00", "#4a5163"];
+const SVG = "http://www.w3.org/2000/svg";
+
+const ui = {
+  selected: null,
+  planFor: null,
+  plan: null,
+  charts: { throughput: null, queue: null, key: "" },
+  metrics: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function formatCount(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "–";
+  if (Math.abs(n) < 999.5) return String(Math.round(n));
+  for (const [div, unit] of [[1e3, "k"], [1e6, "M"], [1e9, "G"]]) {
+    const v = n / div;
+    if (Math.abs(v) < 999.5 || unit === "G") return `${Number(v.toPrecision(3))}${unit}`;
+  }
+  return String(n);
+}
+
+function formatUptime(ms) {
+  const total = Math.floor(ms / 1000);
+  const s = String(total % 60).padStart(2, "0");
+  const m = Math.floor(total / 60) % 60;
+  const h = Math.floor(total / 3600);
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+async function api(path, init) {
+  const res = await fetch(path, { cache: "no-store", ...init });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
+  return body;
+}
+
+function setConnection(ok, text) {
+  const el = $("connection");
+  el.textContent = text;
+  el.className = `badge ${ok ? "RUNNING" : "offline"}`;
+}
+
+function renderList(topologies) {
+  const list = $("topology-list");
+  $("no-topologies").hidden = topologies.length > 0;
+  list.replaceChildren(...topologies.map((t) => {
+    const li = document.createElement("li");
+    li.dataset.topology = t.name;
+    if (t.name === ui.selected) li.className = "selected";
+    const name = document.createElement("span");
+    name.textContent = t.name;
+    const state = document.createElement("span");
+    state.className = `badge ${t.state}`;
+    state.textContent = t.state;
+    li.append(name, state);
+    li.addEventListener("click", () => select(t.name));
+    return li;
+  }));
+}
+
+function select(name) {
+  if (ui.selected === name) return;
+  ui.selected = name;
+  ui.planFor = null;
+  ui.plan = null;
+  history.replaceState(null, "", `#${encodeURIComponent(name)}`);
+  void refresh();
+}
+
+function groupingLabel(e) {
+  const g = e.grouping;
+  let text = g.type;
+  if (g.fields) text = `${g.type}(${g.fields.join(", ")})`;
+  else if (g.name) text = `custom(${g.name})`;
+  return e.stream === "default" ? text : `${e.stream}: ${text}`;
+}
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderGraph(plan) {
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 110, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const c of plan.components) g.setNode(c.id, { width: Math.max(130, c.id.length * 8 + 30), height: 58 });
+  plan.edges.forEach((e, i) => {
+    const label = groupingLabel(e);
+    g.setEdge(e.from, e.to, { label, width: label.length * 6.2 + 8, height: 16, labelpos: "c" }, `e${i}`);
+  });
+  dagre.layout(g);
+  const { width, height } = g.graph();
+  const svg = el("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "topology graph" });
+  const defs = el("defs");
+  const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  marker.append(el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8a93a6" }));
+  defs.append(marker);
+  svg.append(defs);
+  plan.edges.forEach((e, i) => {
+    const edge = g.edge(e.from, e.to, `e${i}`);
+    const group = el("g", { class: "edge", "data-from": e.from, "data-to": e.to });
+    const d = edge.points.map((p, j) => `${j === 0 ? "M" : "L"} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
+    group.append(el("path", { d, "marker-end": "url(#arrow)" }));
+    if (edge.x !== undefined) group.append(el("text", { x: edge.x, y: edge.y + 4, "text-anchor": "middle" }, edge.label));
+    svg.append(group);
+  });
+  for (const c of plan.components) {
+    const n = g.node(c.id);
+    const group = el("g", { class: `node ${c.kind}`, "data-component": c.id, transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})` });
+    group.append(el("rect", { width: n.width, height: n.height, rx: c.kind === "spout" ? 22 : 6, fill: "white" }));
+    group.append(el("text", { x: n.width / 2, y: 19, "text-anchor": "middle", class: "name" }, c.id));
+    group.append(el("text", { x: n.width / 2, y: 35, "text-anchor": "middle", class: "muted" }, `${c.kind} ×${c.parallelism}`));
+    group.append(el("text", { x: n.width / 2, y: 50, "text-anchor": "middle", class: "live" }, ""));
+    svg.append(group);
+  }
+  $("graph").replaceChildren(svg);
+}
+
+function lastRate(series, component, field) {
+  const s = series?.components?.[component]?.[field];
+  if (!s) return null;
+  for (let i = s.length - 1; i >= 0; i--) if (s[i] !== null) return s[i];
+  return null;
+}
+
+function colourValue(m, component, by) {
+  const c = m.components[component];
+  if (!c || by === "none") return 0;
+  if (by === "emitRate") return lastRate(m.series, component, "emitRate") ?? 0;
+  return c[by] ?? 0;
+}
+
+function heat(f) {
+  // white → amber → red
+  const t = Math.max(0, Math.min(1, f));
+  const r = 255;
+  const g = Math.round(255 - t * 150);
+  const b = Math.round(255 - t * 215);
+  return `rgb(${r},${g},${b})`;
+}
+
+function updateGraph(m) {
+  const by = $("color-by").value;
+  const values = Object.keys(m.components).map((c) => colourValue(m, c, by));
+  const max = Math.max(0, ...values);
+  for (const node of document.querySelectorAll("#graph .node")) {
+    const id = node.dataset.component;
+    const c = m.components[id];
+    if (!c) continue;
+    const rate = lastRate(m.series, id, "emitRate");
+    const live = node.querySelector(".live");
+    live.textContent = c.kind === "bolt" ? `${formatCount(rate ?? 0)}/s · q ${formatCount(c.queued)}` : `${formatCount(rate ?? 0)}/s · ${formatCount(c.pending)} in flight`;
+    const v = colourValue(m, id, by);
+    node.querySelector("rect").setAttribute("fill", max > 0 ? heat(v / max) : "white");
+  }
+}
+
+const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "restarts", "lastError"];
+
+function updateTable(m) {
+  const rows = Object.entries(m.components).sort(([a], [b]) => a.localeCompare(b)).map(([id, c]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.component = id;
+    const name = document.createElement("td");
+    name.textContent = id;
+    tr.append(name);
+    for (const f of TABLE_FIELDS) {
+      const td = document.createElement("td");
+      td.dataset.field = f;
+      let v = c[f];
+      if (f === "executed" && c.kind === "spout") v = "–";
+      else if ((f === "timedOut" || f === "pending" || f === "completeLatencyMs") && c.kind === "bolt") v = "–";
+      else if (f === "queued" && c.kind === "spout") v = "–";
+      else if (f === "completeLatencyMs") v = v.toFixed(2);
+      else if (f === "lastError") {
+        v = v ?? "";
+        td.className = "error";
+        td.title = v;
+      } else if (typeof v === "number" && f !== "tasks") {
+        td.title = String(v);
+        v = formatCount(v);
+      }
+      td.textContent = String(v);
+      tr.append(td);
+    }
+    return tr;
+  });
+  document.querySelector("#components-table tbody").replaceChildren(...rows);
+}
+
+function updateSummary(m) {
+  const t = m.topology;
+  $("topology-name").textContent = m.name;
+  const state = $("topology-state");
+  state.textContent = t.state;
+  state.className = `badge ${t.state}`;
+  const live = t.state === "RUNNING" || t.state === "PAUSED";
+  $("btn-activate").disabled = t.state !== "PAUSED";
+  $("btn-deactivate").disabled = t.state !== "RUNNING";
+  $("btn-kill").disabled = !live;
+  const rate = Object.keys(m.components).reduce((sum, c) => sum + (lastRate(m.series, c, "emitRate") ?? 0), 0);
+  const items = [
+    ["uptime", formatUptime(t.uptimeMs)],
+    ["emitted/s", formatCount(rate)],
+    ["emitted", formatCount(t.emitted)],
+    ["acked", formatCount(t.acked)],
+    ["failed", formatCount(t.failed)],
+    ["timed out", formatCount(t.timedOut)],
+    ["in flight", formatCount(t.pending)],
+    ["restarts", String(t.restarts)],
+    ["backpressure", t.backpressure ? "ON" : "off"],
+  ];
+  $("totals").replaceChildren(...items.map(([k, v]) => {
+    const div = document.createElement("div");
+    div.dataset.total = k;
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    div.append(dt, dd);
+    return div;
+  }));
+  $("backpressure").textContent =
+    `${t.backpressure ? "ON now" : "off now"}; raised ${t.backpressureEpisodes} time(s), ${formatCount(t.backpressureMs / 1000)} s held back in total.`;
+  const errs = Object.entries(m.components).filter(([, c]) => c.errors > 0 || c.restarts > 0 || c.lastError);
+  if (errs.length === 0) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "none";
+    $("exceptions").replaceChildren(li);
+  } else {
+    $("exceptions").replaceChildren(...errs.map(([id, c]) => {
+      const li = document.createElement("li");
+      const head = document.createElement("strong");
+      head.textContent = `${id}: ${c.errors} error(s), ${c.restarts} restart(s)`;
+      li.append(head);
+      if (c.lastError) {
+        const msg = document.createElement("div");
+        msg.className = "error";
+        msg.textContent = c.lastError;
+        li.append(msg);
+      }
+      return li;
+    }));
+  }
+}
+
+function makeChart(target, components, yLabel) {
+  const width = Math.max(240, target.clientWidth || 400);
+  return new uPlot({
+    width,
+    height: 200,
+    scales: { x: { time: true } },
+    axes: [{}, { label: yLabel, size: 60 }],
+    series: [{}, ...components.map((c, i) => ({ label: c, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }))],
+    legend: { live: false },
+  }, [[], ...components.map(() => [])], target);
+}
+
+function updateCharts(m) {
+  const s = m.series;
+  const components = Object.keys(s.components).sort();
+  const bolts = components.filter((c) => m.components[c]?.kind === "bolt");
+  const key = `${m.name}|${components.join(",")}`;
+  if (ui.charts.key !== key) {
+    ui.charts.throughput?.destroy();
+    ui.charts.queue?.destroy();
+    ui.charts.throughput = makeChart($("chart-throughput"), components, "tuples/s");
+    ui.charts.queue = makeChart($("chart-queue"), components, "tuples");
+    ui.charts.key = key;
+    ui.charts.components = components;
+  }
+  const xs = s.t.map((t) => t / 1000);
+  ui.charts.throughput.setData([xs, ...components.map((c) => s.components[c].emitRate)]);
+  ui.charts.queue.setData([xs, ...components.map((c) => (bolts.includes(c) ? s.components[c].queued : s.components[c].pending))]);
+}
+
+async function refresh() {
+  let list;
+  try {
+    list = (await api("/api/v1/topologies")).topologies;
+    setConnection(true, "live");
+  } catch (e) {
+    setConnection(false, "offline");
+    return;
+  }
+  if (ui.selected === null || !list.some((t) => t.name === ui.selected)) {
+    const fromHash = decodeURIComponent(location.hash.slice(1));
+    const pick = list.find((t) => t.name === fromHash) ?? list.find((t) => t.state === "RUNNING" || t.state === "PAUSED") ?? list[0];
+    ui.selected = pick?.name ?? null;
+    ui.planFor = null;
+  }
+  renderList(list);
+  $("detail").hidden = ui.selected === null;
+  if (ui.selected === null) return;
+  const name = ui.selected;
+  try {
+    if (ui.planFor !== name) {
+      const detail = await api(`/api/v1/topologies/${encodeURIComponent(name)}`);
+      ui.plan = detail.plan;
+      ui.planFor = name;
+      if (ui.plan) renderGraph(ui.plan);
+      else $("graph").textContent = "This topology's plan is not available.";
+    }
+    const m = await api(`/api/v1/topologies/${encodeURIComponent(name)}/metrics`);
+    if (ui.selected !== name) return;
+    ui.metrics = m;
+    updateSummary(m);
+    updateGraph(m);
+    updateTable(m);
+    updateCharts(m);
+  } catch (e) {
+    setConnection(false, String(e.message ?? e));
+  }
+}
+
+async function act(action) {
+  const name = ui.selected;
+  if (name === null) return;
+  const questions = {
+    activate: `Activate topology "${name}"? Its spouts resume.`,
+    deactivate: `Deactivate topology "${name}"? Its spouts pause; tuples in flight are still processed.`,
+    kill: `Kill topology "${name}"? It stops at once and cannot be resumed.`,
+  };
+  if (!confirm(questions[action])) return;
+  try {
+    await api(`/api/v1/topologies/${encodeURIComponent(name)}/${action}`, { method: "POST" });
+  } catch (e) {
+    alert(`${action} failed: ${e.message}`);
+  }
+  await refresh();
+}
+
+$("btn-activate").addEventListener("click", () => act("activate"));
+$("btn-deactivate").addEventListener("click", () => act("deactivate"));
+$("btn-kill").addEventListener("click", () => act("kill"));
+$("color-by").addEventListener("change", () => ui.metrics && updateGraph(ui.metrics));
+void refresh();
+setInterval(refresh, POLL_MS);
