@@ -12,7 +12,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "submit", "list", "status", "activate", "deactivate", "kill", "master", "container", "help"] as const;
+export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -50,7 +50,14 @@ const submitSchema = z.object({
   containers: z.number().int().positive().optional(),
   replicas: z.number().int().min(1).max(5),
   runtime: z.enum(["node", "deno"]),
+  scheduler: z.enum(["local", "pool"]),
   wait: z.boolean(),
+  nats: natsFlagsSchema,
+});
+const workerSchema = z.object({
+  type: z.literal("worker"),
+  slots: z.number().int().positive(),
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "the worker id must be letters, digits, _ or -").optional(),
   nats: natsFlagsSchema,
 });
 const masterSchema = z.object({ type: z.literal("master"), topology: topologyName, nats: natsFlagsSchema });
@@ -64,6 +71,7 @@ const containerSchema = z.object({
 const commandSchema = z.discriminatedUnion("type", [
   runSchema,
   submitSchema,
+  workerSchema,
   masterSchema,
   containerSchema,
   listSchema,
@@ -166,6 +174,14 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     return { type: "status", topology: oneTopology("status", f.positionals), json: f.values["--json"] === true, nats: f.nats };
   },
   submit: parseSubmit,
+  worker: (rest) => {
+    const f = parseFlags("worker", rest, { "--slots": "string", "--id": "string" });
+    if (f.help) return { type: "help", topic: "worker" };
+    if (f.positionals.length > 0) throw new UsageError(`unexpected argument "${f.positionals[0]}" for "ardea worker"`, "worker");
+    const slots = Number(f.values["--slots"] ?? 4);
+    if (!Number.isInteger(slots) || slots < 1) throw new UsageError(`--slots expects an integer >= 1, got "${String(f.values["--slots"])}"`, "worker");
+    return { type: "worker", slots, id: f.values["--id"], nats: f.nats };
+  },
   master: (rest) => {
     const f = parseFlags("master", rest, {});
     if (f.help) return { type: "help", topic: "master" };
@@ -213,7 +229,7 @@ function parseSubmit(rest: readonly string[]): unknown {
     throw new UsageError(`unexpected argument "${f.positionals[1]}"; put the script's own arguments after --`, "submit");
   }
   const scheduler = f.values["--scheduler"] ?? "local";
-  if (scheduler !== "local") throw new UsageError(`--scheduler "${String(scheduler)}" is not available; this build has the local scheduler`, "submit");
+  if (scheduler !== "local" && scheduler !== "pool") throw new UsageError(`--scheduler expects local or pool, got "${String(scheduler)}"`, "submit");
   const runtime = f.values["--runtime"] ?? "node";
   if (runtime !== "node" && runtime !== "deno") throw new UsageError(`--runtime expects node or deno, got "${String(runtime)}"`, "submit");
   const rawContainers = f.values["--containers"];
@@ -228,7 +244,7 @@ function parseSubmit(rest: readonly string[]): unknown {
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
     throw new UsageError(`--replicas expects an integer from 1 to 5, got "${String(f.values["--replicas"])}"`, "submit");
   }
-  return { type: "submit", script: f.positionals[0], scriptArgs, containers, replicas, runtime, wait: f.values["--wait"] === true, nats: f.nats };
+  return { type: "submit", script: f.positionals[0], scriptArgs, containers, replicas, runtime, scheduler, wait: f.values["--wait"] === true, nats: f.nats };
 }
 
 function parseSteer(name: "activate" | "deactivate", rest: readonly string[]): unknown {

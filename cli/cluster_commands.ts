@@ -12,6 +12,7 @@ import {
   cwd,
   env,
   makeTempDir,
+  onSignal,
   resolvePath,
   runtimeName,
   type RuntimeName,
@@ -22,11 +23,22 @@ import {
 import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
+import { poolSpawner, runWorker } from "../engine/pool.ts";
+import type { NatsConnection } from "nats";
+import type { TopologyRecord } from "../transport/wire.ts";
 import { Records } from "../engine/records.ts";
-import { connectNats, type NatsFlags, NatsSettingsError, natsSettingsEnv, parseNatsFlags } from "../transport/nats_connect.ts";
+import {
+  connectNats,
+  type NatsFlags,
+  type NatsSettings,
+  NatsSettingsError,
+  natsSettingsEnv,
+  parseNatsFlags,
+} from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
+type WorkerCommand = Extract<Command, { type: "worker" }>;
 type MasterCommand = Extract<Command, { type: "master" }>;
 type ContainerCommand = Extract<Command, { type: "container" }>;
 import { ArdeaError } from "../topology/errors.ts";
@@ -40,6 +52,7 @@ export interface SubmitCommandOptions {
   /** Replicas of the KV bucket and code store when created (default 1). */
   replicas?: number;
   runtime?: RuntimeName;
+  scheduler?: "local" | "pool";
   wait: boolean;
 }
 
@@ -67,6 +80,7 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       scriptArgs: o.scriptArgs,
       containers: o.containers,
       replicas: o.replicas ?? 1,
+      scheduler: o.scheduler ?? "local",
       runtime,
       cwd: cwd(),
     });
@@ -84,13 +98,42 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       nc,
       records,
       record,
-      spawn: localSpawner(record, settings),
+      spawn: spawnerFor(nc, records, record, settings),
       log: say,
       onState: (s, error) => say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
     });
     say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return state === "FINISHED" ? 0 : 1;
   } finally {
+    await nc.drain().catch(() => {});
+  }
+}
+
+function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings) {
+  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, settings);
+}
+
+/**
+ * `ardea worker`: offers this machine's slots until SIGINT/SIGTERM.
+ *
+ * @example
+ * ```ts
+ * await workerCommand(4, undefined, {});
+ * ```
+ */
+export async function workerCommand(slots: number, id: string | undefined, nats: NatsFlags): Promise<number> {
+  const settings = parseNatsFlags(nats, env);
+  const nc = await connectNats(settings, { name: `ardea worker`, reconnectForever: true });
+  let offs: Array<() => void> = [];
+  const stop = new Promise<void>((resolve) => {
+    offs = [onSignal("SIGINT", resolve), onSignal("SIGTERM", resolve)];
+  });
+  try {
+    const records = await Records.open(nc);
+    await runWorker({ nc, records, settings, slots, id, log: say, stop });
+    return 0;
+  } finally {
+    for (const off of offs) off();
     await nc.drain().catch(() => {});
   }
 }
@@ -112,7 +155,7 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
     const record = await records.getTopology(topology);
     if (record === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${topology}" is submitted`);
     if (record.state !== "SUBMITTED") throw new ArdeaError("NOT_SUBMITTED", `topology "${topology}" is ${record.state}, not SUBMITTED`);
-    const state = await runMaster({ nc, records, record, spawn: localSpawner(record, settings), log: say });
+    const state = await runMaster({ nc, records, record, spawn: spawnerFor(nc, records, record, settings), log: say });
     writeStdout(`${topology} ${state}\n`);
     return state === "FINISHED" || state === "KILLED" ? 0 : 1;
   } finally {
@@ -147,9 +190,11 @@ export async function containerCommand(topology: string, index: number, nats: Na
  * const code = await runCluster(parseArgs(["submit", "wc.ts", "--wait"]) as SubmitCommand);
  * ```
  */
-export async function runCluster(cmd: SubmitCommand | MasterCommand | ContainerCommand): Promise<number> {
+export async function runCluster(cmd: SubmitCommand | WorkerCommand | MasterCommand | ContainerCommand): Promise<number> {
   try {
     switch (cmd.type) {
+      case "worker":
+        return await workerCommand(cmd.slots, cmd.id, cmd.nats);
       case "submit":
         return await submitCommand(cmd);
       case "master":

@@ -9,7 +9,8 @@ import type { CommandName } from "./args.ts";
 export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   ardea: "usage: ardea <command> [flags] (see ardea --help)",
   run: "usage: ardea run [--quiet] [--json] [--ui [--port P] [--host H]] <topology.ts> [--] [script args…]",
-  submit: "usage: ardea submit <topology.ts> [--containers N] [--replicas R] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
+  submit: "usage: ardea submit <topology.ts> [--containers N] [--scheduler local|pool] [--replicas R] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
+  worker: "usage: ardea worker [--slots N] [--id ID] [NATS flags]",
   master: "usage: ardea master <topology> [NATS flags]",
   container: "usage: ardea container <topology> --index I [NATS flags]",
   list: "usage: ardea list [NATS flags]",
@@ -40,6 +41,7 @@ Usage:
 Commands:
   run <topology.ts> [args…]   run a topology script in this process
   submit <topology.ts>        run a topology on a NATS cluster (--wait to follow it)
+  worker                      offer this machine's slots to the pool scheduler
   list                        list the topologies on a NATS cluster
   status <topology>           show a topology's state and containers
   activate <topology>         resume a paused topology's spouts
@@ -165,9 +167,11 @@ Usage:
 Runs the script here with submit() captured to learn its topology, packs its
 tasks round-robin into N containers (default: topology.containers), stores
 the script's bundle in the JetStream object store and the topology record in
-KV, and starts the containers on this machine under a master (the local
-scheduler). The script runs again inside each container with the same
-arguments and working directory.
+KV, and starts the containers under a master: on this machine (--scheduler
+local, the default) or on the \`ardea worker\` daemons of the pool (--scheduler
+pool). The script runs again inside each container with the same arguments
+(local: in the same working directory; pool: in each worker's, so give file
+arguments as paths every worker can read).
 
   --containers N   container processes (default: topology.containers, 1)
   --replicas R     replicas of the KV bucket and code store when this submit
@@ -179,6 +183,17 @@ arguments and working directory.
 ${NATS_FLAGS_HELP}
 Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.
 `;
+
+const WORKER = `ardea worker — offer this machine to the pool scheduler
+
+Usage:
+  ardea worker [--slots N] [--id ID] [NATS flags]
+
+Registers in the cluster's KV bucket and runs the containers that masters
+of \`ardea submit --scheduler pool\` topologies place here, up to N at once
+(default 4). Run one per machine; Ctrl-C stops its containers and leaves.
+
+${NATS_FLAGS_HELP}`;
 
 const MASTER = `ardea master — supervise a submitted topology's containers (started by submit)
 
@@ -195,6 +210,7 @@ Usage:
 const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   run: RUN,
   submit: SUBMIT,
+  worker: WORKER,
   master: MASTER,
   container: CONTAINER,
   list: LIST,

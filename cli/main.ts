@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       case "run":
         return await runScript(command);
       case "submit":
+      case "worker":
       case "master":
       case "container":
         return await runCluster(command);

@@ -37,6 +37,8 @@ export interface SubmissionOptions {
   containers?: number | undefined;
   /** Replicas of the code object store when this call creates it (default 1). */
   replicas?: number;
+  /** Where the containers run (default local). */
+  scheduler?: "local" | "pool";
   runtime: RuntimeName;
   /** Working directory the containers run in. */
   cwd: string;
@@ -131,7 +133,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     containers,
     packing: Object.fromEntries([...packing].map(([t, c]) => [String(t), c])),
     components,
-    scheduler: "local",
+    scheduler: o.scheduler ?? "local",
     runtime: o.runtime,
     ardeaVersion: await ardeaVersion(),
     submittedAt: now,

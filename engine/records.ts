@@ -15,6 +15,9 @@ import {
   KV_BUCKET,
   type LeaseRecord,
   leaseKey,
+  parseWorkerRecord,
+  type WorkerRecord,
+  workerKey,
   parseContainerRecord,
   parseLeaseRecord,
   parseTopologyRecord,
@@ -260,6 +263,32 @@ export class Records {
       if (e !== null) out.push(parseAt(e, parseContainerRecord));
     }
     return out.sort((a, b) => a.container - b.container);
+  }
+
+  /** Writes a pool worker's record. */
+  async putWorker(rec: WorkerRecord): Promise<number> {
+    const checked = parseWorkerRecord(rec);
+    return await this.#put(workerKey(checked.id), checked);
+  }
+
+  /** Every pool worker's record (stale ones included: check `heartbeatAt`). */
+  async listWorkers(): Promise<WorkerRecord[]> {
+    const out: WorkerRecord[] = [];
+    for (const key of await this.#keys("_w.*")) {
+      const e = await this.#get(key);
+      if (e === null) continue;
+      try {
+        out.push(parseAt(e, parseWorkerRecord));
+      } catch {
+        // A garbage worker record is as good as no worker.
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Removes a worker's record (it is shutting down). */
+  async deleteWorker(id: string): Promise<void> {
+    await this.#kv.delete(workerKey(id)).catch(() => {});
   }
 
   /** Deletes topology `name`: its record, its container records and its lease. */
