@@ -12,7 +12,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "master", "container", "help"] as const;
+export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -60,6 +60,18 @@ const workerSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "the worker id must be letters, digits, _ or -").optional(),
   nats: natsFlagsSchema,
 });
+const restartSchema = z.object({
+  type: z.literal("restart"),
+  topology: topologyName,
+  container: z.number().int().nonnegative().optional(),
+  nats: natsFlagsSchema,
+});
+const updateSchema = z.object({
+  type: z.literal("update"),
+  topology: topologyName,
+  parallelism: z.record(z.string(), z.number().int().positive()),
+  nats: natsFlagsSchema,
+});
 const masterSchema = z.object({ type: z.literal("master"), topology: topologyName, nats: natsFlagsSchema });
 const containerSchema = z.object({
   type: z.literal("container"),
@@ -72,6 +84,8 @@ const commandSchema = z.discriminatedUnion("type", [
   runSchema,
   submitSchema,
   workerSchema,
+  restartSchema,
+  updateSchema,
   masterSchema,
   containerSchema,
   listSchema,
@@ -174,6 +188,31 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     return { type: "status", topology: oneTopology("status", f.positionals), json: f.values["--json"] === true, nats: f.nats };
   },
   submit: parseSubmit,
+  restart: (rest) => {
+    const f = parseFlags("restart", rest, {});
+    if (f.help) return { type: "help", topic: "restart" };
+    if (f.positionals.length === 0) throw new UsageError("missing the topology name", "restart");
+    if (f.positionals.length > 2) throw new UsageError(`unexpected argument "${f.positionals[2]}" for "ardea restart"`, "restart");
+    const raw = f.positionals[1];
+    const container = raw === undefined ? undefined : Number(raw);
+    if (container !== undefined && (!Number.isInteger(container) || container < 0)) {
+      throw new UsageError(`the container must be a number >= 0, got "${raw}"`, "restart");
+    }
+    return { type: "restart", topology: f.positionals[0], container, nats: f.nats };
+  },
+  update: (rest) => {
+    const f = parseFlags("update", rest, { "--component-parallelism": "string" });
+    if (f.help) return { type: "help", topic: "update" };
+    const raw = f.values["--component-parallelism"];
+    if (typeof raw !== "string") throw new UsageError("missing --component-parallelism name:N[,name:N…]", "update");
+    const parallelism: Record<string, number> = {};
+    for (const part of raw.split(",")) {
+      const m = /^([^:]+):(\d+)$/.exec(part.trim());
+      if (!m || Number(m[2]) < 1) throw new UsageError(`--component-parallelism expects name:N with N >= 1, got "${part}"`, "update");
+      parallelism[m[1]!] = Number(m[2]);
+    }
+    return { type: "update", topology: oneTopology("update", f.positionals), parallelism, nats: f.nats };
+  },
   worker: (rest) => {
     const f = parseFlags("worker", rest, { "--slots": "string", "--id": "string" });
     if (f.help) return { type: "help", topic: "worker" };

@@ -23,9 +23,10 @@ import {
 import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
+import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
-import type { TopologyRecord } from "../transport/wire.ts";
+import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire.ts";
 import { Records } from "../engine/records.ts";
 import {
   connectNats,
@@ -39,6 +40,8 @@ import { type Command, UsageError } from "./args.ts";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
 type WorkerCommand = Extract<Command, { type: "worker" }>;
+type RestartCommand = Extract<Command, { type: "restart" }>;
+type UpdateCommand = Extract<Command, { type: "update" }>;
 type MasterCommand = Extract<Command, { type: "master" }>;
 type ContainerCommand = Extract<Command, { type: "container" }>;
 import { ArdeaError } from "../topology/errors.ts";
@@ -104,6 +107,50 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
     });
     say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return state === "FINISHED" ? 0 : 1;
+  } finally {
+    await nc.drain().catch(() => {});
+  }
+}
+
+/**
+ * `ardea restart` and `ardea update`: the master does the work; this checks
+ * the topology, writes the new plan (update) and asks the master.
+ */
+async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
+  const settings = parseNatsFlags(cmd.nats, env);
+  const nc = await connectNats(settings, { name: `ardea ${cmd.type}` });
+  try {
+    const records = await Records.bind(nc);
+    const rec = await records?.getTopology(cmd.topology);
+    if (records === undefined || rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${cmd.topology}" (ardea list shows them)`);
+    if (rec.state !== "RUNNING" && rec.state !== "PAUSED") throw new ArdeaError("NOT_RUNNING", `topology "${cmd.topology}" is ${rec.state}`);
+    const lease = await records.getLease(cmd.topology);
+    if (lease === undefined || lease.expiresAt < Date.now()) throw new ArdeaError("NO_MASTER", `topology "${cmd.topology}" has no live master to do it`);
+    const ctl = subjects(cmd.topology).ctl;
+    if (cmd.type === "restart") {
+      if (cmd.container !== undefined && cmd.container >= rec.containers) {
+        throw new ArdeaError("BAD_CONTAINER", `topology "${cmd.topology}" has containers 0-${rec.containers - 1}`);
+      }
+      nc.publish(ctl, encodeMessage({ type: "restart", container: cmd.container }));
+      say(`ardea: asked the master of "${cmd.topology}" to restart ${cmd.container === undefined ? "every container" : `container ${cmd.container}`}`);
+    } else {
+      const components = Object.fromEntries(Object.entries(rec.components).map(([id, t]) => [id, t.length]));
+      for (const id of Object.keys(cmd.parallelism)) {
+        if (!(id in components)) throw new ArdeaError("UNKNOWN_COMPONENT", `topology "${cmd.topology}" has no component "${id}" (it has ${Object.keys(components).join(", ")})`);
+      }
+      const counts = { ...components, ...cmd.parallelism };
+      const plan = planFor(counts, rec.containers);
+      await records.updateTopology(cmd.topology, (r) => ({
+        ...r,
+        parallelism: { ...r.parallelism, ...cmd.parallelism },
+        components: plan.components,
+        packing: plan.packing,
+      }));
+      nc.publish(ctl, encodeMessage({ type: "update" }));
+      say(`ardea: "${cmd.topology}" will run ${Object.entries(cmd.parallelism).map(([c, k]) => `${c}×${k}`).join(", ")}; the master restarts its containers on the new plan`);
+    }
+    await nc.flush();
+    return 0;
   } finally {
     await nc.drain().catch(() => {});
   }
@@ -190,9 +237,14 @@ export async function containerCommand(topology: string, index: number, nats: Na
  * const code = await runCluster(parseArgs(["submit", "wc.ts", "--wait"]) as SubmitCommand);
  * ```
  */
-export async function runCluster(cmd: SubmitCommand | WorkerCommand | MasterCommand | ContainerCommand): Promise<number> {
+export async function runCluster(
+  cmd: SubmitCommand | WorkerCommand | RestartCommand | UpdateCommand | MasterCommand | ContainerCommand,
+): Promise<number> {
   try {
     switch (cmd.type) {
+      case "restart":
+      case "update":
+        return await steerPlan(cmd);
       case "worker":
         return await workerCommand(cmd.slots, cmd.id, cmd.nats);
       case "submit":

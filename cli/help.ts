@@ -11,6 +11,8 @@ export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   run: "usage: ardea run [--quiet] [--json] [--ui [--port P] [--host H]] <topology.ts> [--] [script args…]",
   submit: "usage: ardea submit <topology.ts> [--containers N] [--scheduler local|pool] [--replicas R] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
   worker: "usage: ardea worker [--slots N] [--id ID] [NATS flags]",
+  restart: "usage: ardea restart <topology> [container] [NATS flags]",
+  update: "usage: ardea update <topology> --component-parallelism name:N[,name:N…] [NATS flags]",
   master: "usage: ardea master <topology> [NATS flags]",
   container: "usage: ardea container <topology> --index I [NATS flags]",
   list: "usage: ardea list [NATS flags]",
@@ -47,6 +49,8 @@ Commands:
   activate <topology>         resume a paused topology's spouts
   deactivate <topology>       pause a topology's spouts
   kill <topology>             drain and stop a topology
+  restart <topology> [c]      restart one container (or all) of a topology
+  update <topology>           change components' parallelism of a running topology
   help [command]              show help for a command
   master, container           internal: started by submit's scheduler
 
@@ -195,6 +199,31 @@ of \`ardea submit --scheduler pool\` topologies place here, up to N at once
 
 ${NATS_FLAGS_HELP}`;
 
+const RESTART = `ardea restart — restart the containers of a running topology
+
+Usage:
+  ardea restart <topology> [container] [NATS flags]
+
+The master stops the container (all of them without a number) and starts it
+again; its tasks restart and spouts replay what was in flight. A requested
+restart does not use the topology's restart budget.
+
+${NATS_FLAGS_HELP}`;
+
+const UPDATE = `ardea update — change the parallelism of a running topology's components
+
+Usage:
+  ardea update <topology> --component-parallelism name:N[,name:N…] [NATS flags]
+
+Writes the new plan (tasks of each component, packed round-robin over the
+same containers) into the topology record; the master deactivates the
+spouts, lets pending tuple trees drain (up to 10 s), and restarts every
+container on the new plan. In-memory state of bolts starts afresh (keyed
+state moves with the effectively-once mode, not yet available); spouts
+replay what was not acked, so every tuple is still processed at least once.
+
+${NATS_FLAGS_HELP}`;
+
 const MASTER = `ardea master — supervise a submitted topology's containers (started by submit)
 
 Usage:
@@ -211,6 +240,8 @@ const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   run: RUN,
   submit: SUBMIT,
   worker: WORKER,
+  restart: RESTART,
+  update: UPDATE,
   master: MASTER,
   container: CONTAINER,
   list: LIST,

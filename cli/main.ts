@@ -51,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runScript(command);
       case "submit":
       case "worker":
+      case "restart":
+      case "update":
       case "master":
       case "container":
         return await runCluster(command);

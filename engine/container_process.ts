@@ -13,6 +13,7 @@ import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { loadBundle } from "./bundle.ts";
 import { Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
 import { StreamManager } from "./stream_manager.ts";
 import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
@@ -107,7 +108,8 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${req.name}", but this container belongs to "${rec.name}"`);
   }
   const packing = new Map<number, number>(Object.entries(rec.packing).map(([t, c]) => [Number(t), c]));
-  for (const [id, tasks] of req.topology.componentTasks) {
+  const topology = rec.parallelism ? rescale(req.topology, rec.parallelism) : req.topology;
+  for (const [id, tasks] of topology.componentTasks) {
     if (JSON.stringify(rec.components[id] ?? []) !== JSON.stringify(tasks)) {
       throw new ArdeaError("PLAN_MISMATCH", `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`);
     }
@@ -119,7 +121,7 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     const sm = new StreamManager({
       nc,
       topologyName: rec.name,
-      topology: req.topology,
+      topology,
       index,
       log,
       onControl: (m) => {
@@ -154,7 +156,7 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     });
     container = new Container({
       name: rec.name,
-      topology: req.topology,
+      topology,
       config,
       yielder: yieldNow,
       tap: req.options.tap,

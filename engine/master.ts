@@ -54,6 +54,8 @@ interface Slot {
   stats: ContainerStats | null;
   /** When the container was found dead (0: not lost). */
   lostAt: number;
+  /** Stopped on request (restart, update): its end uses no restart budget. */
+  requested: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ const LEASE_MS = 6000;
 
 function supervise(o: MasterOptions): Promise<Terminal> {
   const log = o.log ?? ((l: string) => console.error(l));
-  const rec = o.record;
+  let rec = o.record;
   const n = rec.containers;
   const subj = subjects(rec.name);
   const maxRestarts = o.maxRestarts ?? 3;
@@ -105,11 +107,13 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     host: "",
     stats: null,
     lostAt: 0,
+    requested: false,
   }));
   const tasksOf = (i: number) => Object.entries(rec.packing).filter(([, c]) => c === i).map(([t]) => Number(t));
   let started = false;
   let ending: Terminal | null = null;
   let killing = false;
+  let updating = false;
   const subs: Subscription[] = [];
   let resolveEnd!: (s: Terminal) => void;
   const ended = new Promise<Terminal>((r) => (resolveEnd = r));
@@ -151,8 +155,17 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       if (s.child !== child) return;
       s.child = null;
       if (ending !== null || killing) return maybeDone();
+      if (updating) return relaunchWhenAllStopped();
       if (exit.code === 0 && s.finished) return maybeDone();
       const why = `container ${i} exited (${exit.signal ?? `code ${exit.code}`})`;
+      if (s.requested) {
+        s.requested = false;
+        log(`[ardea] master: restarting container ${i} as requested`);
+        s.lostAt = Date.now();
+        if (started) o.nc.publish(subj.ctl, encodeMessage({ type: "lost", container: i }));
+        start(i);
+        return;
+      }
       if (++s.restarts > maxRestarts) {
         void end("FAILED", `${why}; it died ${s.restarts} times, past the restart budget of ${maxRestarts}`);
         return;
@@ -220,6 +233,32 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     resolveEnd(state);
   };
 
+  /** `ardea update`: drain, stop every container, start them on the record's new plan. */
+  const update = async () => {
+    if (updating || ending !== null) return;
+    updating = true;
+    log(`[ardea] master: updating "${rec.name}": draining, then restarting every container on the new plan`);
+    o.nc.publish(subj.ctl, encodeMessage({ type: "deactivate" }));
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && slots.some((s) => (s.stats?.pending ?? 0) > 0)) await new Promise((r) => setTimeout(r, 100));
+    const fresh = await o.records.getTopology(rec.name).catch(() => undefined);
+    if (fresh) rec = fresh;
+    for (const s of slots) s.child?.kill("SIGTERM");
+    relaunchWhenAllStopped();
+  };
+
+  const relaunchWhenAllStopped = () => {
+    if (!updating || slots.some((s) => s.child !== null)) return;
+    updating = false;
+    started = false;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      s.finished = false;
+      s.stats = null;
+      start(i);
+    }
+  };
+
   const maybeDone = () => {
     if (slots.some((s) => s.child !== null)) return;
     if (ending === null) void end(killing ? "KILLED" : slots.every((s) => s.finished) ? "FINISHED" : "FAILED");
@@ -242,6 +281,16 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       try {
         const m = decodeControl(msg.data);
         if (m.type === "kill") killing = true;
+        else if (m.type === "update") void update();
+        else if (m.type === "restart") {
+          for (let i = 0; i < n; i++) {
+            const s = slots[i]!;
+            if ((m.container === undefined || m.container === i) && s.child !== null) {
+              s.requested = true;
+              s.child.kill("SIGTERM");
+            }
+          }
+        }
         else if (m.type === "deactivate" && ending === null) void setState("PAUSED");
         else if (m.type === "activate" && ending === null && started) void setState("RUNNING");
       } catch {

@@ -54,6 +54,12 @@
  *   others re-send the end-of-input markers of their finished tasks to it,
  *   fail every pending tuple tree so that spouts replay at once (a tree may
  *   have had a tuple in the dead process), and release their spouts.
+ * - **Restart and update.** \`restart\` (one container or all) makes the master
+ *   stop and start containers as after a death, without using the restart
+ *   budget. \`update\` follows a new plan written in the record (parallelism
+ *   per component, packing): the master deactivates the spouts, lets
+ *   pending trees drain (up to 10 s), stops every container, and starts them
+ *   again on the new plan.
  * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
  *   published on `ctl` by the CLI.
  *
@@ -282,6 +288,8 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("stop"), state: z.enum(["FINISHED", "KILLED", "FAILED"]) }),
   z.object({ type: z.literal("lost"), container: z.number().int().nonnegative() }),
   z.object({ type: z.literal("rejoin"), container: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("restart"), container: z.number().int().nonnegative().optional() }),
+  z.object({ type: z.literal("update") }),
   z.object({
     type: z.literal("bp"),
     container: z.number().int().nonnegative(),
@@ -396,6 +404,8 @@ const topologyRecordSchema = z.object({
   /** Component id → task ids (the logical plan's tasks). */
   components: z.record(z.string(), z.array(z.number().int().positive())),
   scheduler: z.enum(["local", "pool"]),
+  /** Parallelism set by \`ardea update\` (component → tasks), over the script's. */
+  parallelism: z.record(z.string(), z.number().int().positive()).optional(),
   runtime: z.enum(["node", "deno"]),
   ardeaVersion: z.string(),
   submittedAt: z.number(),
