@@ -27,13 +27,41 @@ export interface Variant<R = unknown> {
   run(): R | Promise<R>;
   /** Untimed check of run()'s result. Throwing marks the variant FAIL. */
   verify?(result: R): void;
+  /**
+   * Figures the variant measured itself during this run (untimed), e.g. its
+   * processing time without process start-up, a latency percentile, bytes
+   * per task. Keys must be declared in {@link MeasureSpec.metrics}; a missing
+   * key is simply absent from that run.
+   */
+  metrics?(result: R): Record<string, number>;
+  /** Work units of one run of this variant, if not the spec's unitsPerRun. */
+  units?: number;
 }
 
-/** "variant must reach at least `min` × the median of `against`". */
+/** An extra per-run figure a benchmark reports (see {@link Variant.metrics}). */
+export interface MetricSpec {
+  name: string;
+  unit: string;
+  /** Smaller is better (times, latencies, bytes); default false. */
+  lowerIsBetter?: boolean;
+}
+
+/**
+ * A target from the issue, on the medians. Relative: "`variant` must reach at
+ * least `min` × (or at most `max` ×) the median of `against`". Absolute (no
+ * `against`): "`variant`'s median must be ≥ `atLeast` / ≤ `atMost`". `metric`
+ * names a {@link MetricSpec} (default: the primary figure, rate or ms).
+ */
 export interface Goal {
   variant: string;
-  against: string;
-  min: number;
+  against?: string;
+  min?: number;
+  max?: number;
+  atLeast?: number;
+  atMost?: number;
+  metric?: string;
+  /** Printed instead of the generated description. */
+  label?: string;
 }
 
 /** What a benchmark hands to {@link measure}. */
@@ -48,6 +76,23 @@ export interface MeasureSpec {
   goals?: Goal[];
   /** Free-form facts about the input, stored in the results file. */
   input?: Record<string, unknown>;
+  /**
+   * "rate" (default): the primary figure is unitsPerRun / wall seconds,
+   * higher is better. "ms": it is the wall time of run() in ms, lower is
+   * better (unit should then be "ms").
+   */
+  primary?: "rate" | "ms";
+  /** Extra per-run figures the variants report through metrics(). */
+  metrics?: MetricSpec[];
+}
+
+/** Statistics of one figure of one variant over the measured runs. */
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  /** median / baseline's median of the same figure. */
+  ratio?: number;
 }
 
 /** One repetition of one variant. */
@@ -55,6 +100,8 @@ export interface Sample {
   round: number;
   ms: number;
   rate: number;
+  /** What the variant's metrics() returned for this run. */
+  metrics?: Record<string, number>;
 }
 
 /** Outcome of one variant over all repetitions. */
@@ -70,11 +117,16 @@ export interface VariantReport {
   max?: number;
   /** median / baseline median. */
   ratio?: number;
+  /** Statistics of each declared metric this variant reported. */
+  metrics?: Record<string, Stats>;
 }
 
 /** Goal with its measured outcome. */
 export interface GoalReport extends Goal {
+  /** Relative goals: variant median / against median. */
   ratio?: number;
+  /** Absolute goals: the variant's median. */
+  value?: number;
   pass?: boolean;
 }
 
@@ -84,6 +136,8 @@ export interface BenchReport {
   unitsPerRun: number;
   baseline: string;
   input?: Record<string, unknown>;
+  primary?: "rate" | "ms";
+  metrics?: MetricSpec[];
   variants: VariantReport[];
   goals: GoalReport[];
 }
@@ -140,28 +194,60 @@ export async function measure(spec: MeasureSpec, opts: BenchOptions): Promise<Be
         r.reason = message(e);
         continue;
       }
-      const sample = { round, ms, rate: spec.unitsPerRun / (ms / 1000) };
+      let metrics: Record<string, number> | undefined;
+      try {
+        metrics = v.metrics?.(result);
+      } catch (e) {
+        r.status = "fail";
+        r.reason = `metrics: ${message(e)}`;
+        continue;
+      }
+      const sample: Sample = { round, ms, rate: (v.units ?? spec.unitsPerRun) / (ms / 1000), ...(metrics ? { metrics } : {}) };
       (round < 0 ? r.warmup : r.samples).push(sample);
     }
   }
+  const primary = spec.primary ?? "rate";
   for (const r of reports) {
     if (r.status !== "ok" || r.samples.length === 0) continue;
-    const rates = r.samples.map((s) => s.rate);
-    r.median = median(rates);
-    r.min = Math.min(...rates);
-    r.max = Math.max(...rates);
+    const xs = r.samples.map((s) => (primary === "ms" ? s.ms : s.rate));
+    r.median = median(xs);
+    r.min = Math.min(...xs);
+    r.max = Math.max(...xs);
+    for (const m of spec.metrics ?? []) {
+      const ys = r.samples.map((s) => s.metrics?.[m.name]).filter((y): y is number => typeof y === "number" && Number.isFinite(y));
+      if (ys.length === 0) continue;
+      (r.metrics ??= {})[m.name] = { median: median(ys), min: Math.min(...ys), max: Math.max(...ys) };
+    }
   }
   const byName = new Map(reports.map((r) => [r.name, r]));
-  const base = byName.get(spec.baseline)?.median;
-  for (const r of reports) if (r.median !== undefined && base) r.ratio = r.median / base;
+  const base = byName.get(spec.baseline);
+  for (const r of reports) {
+    if (r.median !== undefined && base?.median) r.ratio = r.median / base.median;
+    for (const [k, st] of Object.entries(r.metrics ?? {})) {
+      const b = base?.metrics?.[k]?.median;
+      if (b) st.ratio = st.median / b;
+    }
+  }
+  const figure = (name: string | undefined, metric: string | undefined): number | undefined => {
+    const r = name === undefined ? undefined : byName.get(name);
+    return metric === undefined ? r?.median : r?.metrics?.[metric]?.median;
+  };
   const goals = (spec.goals ?? []).map((g): GoalReport => {
-    const a = byName.get(g.variant)?.median, b = byName.get(g.against)?.median;
-    if (a === undefined || !b) return { ...g };
-    return { ...g, ratio: a / b, pass: a / b >= g.min };
+    const a = figure(g.variant, g.metric);
+    if (a === undefined) return { ...g };
+    if (g.against === undefined) {
+      const pass = (g.atLeast === undefined || a >= g.atLeast) && (g.atMost === undefined || a <= g.atMost);
+      return { ...g, value: a, pass };
+    }
+    const b = figure(g.against, g.metric);
+    if (!b) return { ...g };
+    const ratio = a / b;
+    const pass = (g.min === undefined || ratio >= g.min) && (g.max === undefined || ratio <= g.max);
+    return { ...g, ratio, pass };
   });
   return {
     unit: spec.unit, unitsPerRun: spec.unitsPerRun, baseline: spec.baseline,
-    input: spec.input, variants: reports, goals,
+    input: spec.input, primary, metrics: spec.metrics, variants: reports, goals,
   };
 }
 

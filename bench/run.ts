@@ -9,11 +9,15 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type Benchmark, type BenchOptions, type BenchReport, machineInfo } from "./harness.ts";
+import { type Benchmark, type BenchOptions, type BenchReport, type GoalReport, machineInfo } from "./harness.ts";
 import wordcountEmbedded from "./wordcount_embedded.ts";
+import wordcountNats from "./wordcount_nats.ts";
+import latency from "./latency.ts";
+import startup from "./startup.ts";
+import instances from "./instances.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances];
 
 const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;
@@ -29,21 +33,49 @@ function fmt(x: number | undefined): string {
   if (x === undefined) return "-";
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M`;
   if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k`;
-  return x.toFixed(1);
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  if (x >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+/** Ratio cell: "1.23×" (3 significant figures below 0.1). */
+function fmtRatio(x: number | undefined): string {
+  if (x === undefined) return "";
+  return `${x < 0.1 ? x.toPrecision(2) : x.toFixed(2)}×`;
+}
+
+/** One goal as text: "≥1.25× hand-rolled: 1.31× ok", "p99 ≤5 ms: 1.2 ok". */
+function fmtGoal(g: GoalReport, r: BenchReport): string {
+  const unit = g.metric === undefined ? r.unit : r.metrics?.find((m) => m.name === g.metric)?.unit ?? "";
+  const on = g.metric === undefined ? "" : `${g.metric} `;
+  let want: string;
+  if (g.against !== undefined) {
+    want = [g.min !== undefined ? `≥${g.min}×` : "", g.max !== undefined ? `≤${g.max}×` : ""].filter(Boolean).join(" ") + ` ${g.against}`;
+  } else {
+    want = [g.atLeast !== undefined ? `≥${fmt(g.atLeast)} ${unit}` : "", g.atMost !== undefined ? `≤${fmt(g.atMost)} ${unit}` : ""].filter(Boolean).join(" ");
+  }
+  const got = g.pass === undefined ? "n/a"
+    : `${g.against !== undefined ? fmtRatio(g.ratio) : fmt(g.value)} ${g.pass ? "ok" : "MISSED"}`;
+  return `${g.label ?? `${on}${want}`}: ${got}`;
+}
+
+/** Left-aligned text table. */
+function table(head: string[], rows: string[][]): string[] {
+  const width = head.map((_, c) => Math.max(head[c].length, ...rows.map((r) => (r[c] ?? "").length)));
+  return [head, ...rows].map((r) => r.map((cell, c) => (cell ?? "").padEnd(width[c])).join("  ").trimEnd());
 }
 
 /** Renders a benchmark report as a text table with goal checks. */
 export function formatReport(name: string, r: BenchReport): string {
   const head = ["variant", `median ${r.unit}`, "min", "max", `× ${r.baseline}`, "goals"];
+  const metricGoals = new Set(r.goals.filter((g) => g.metric !== undefined));
   const rows: string[][] = [];
   const notes = new Map<number, string>(); // row index → "n/a (…)" / "FAIL (…)" spanning the figures
   for (const v of r.variants) {
-    const goals = r.goals.filter((g) => g.variant === v.name).map((g) => {
-      const got = g.ratio === undefined ? "n/a" : `${g.ratio.toFixed(2)}× ${g.pass ? "ok" : "MISSED"}`;
-      return `≥${g.min}× ${g.against}: ${got}`;
-    }).join("; ");
+    const goals = r.goals.filter((g) => g.variant === v.name && !metricGoals.has(g)).map((g) => fmtGoal(g, r)).join("; ");
     if (v.status !== "ok") notes.set(rows.length, `${v.status === "fail" ? "FAIL" : "n/a"} (${v.reason})`);
-    rows.push([v.name, fmt(v.median), fmt(v.min), fmt(v.max), v.ratio ? `${v.ratio.toFixed(2)}×` : "", goals]);
+    rows.push([v.name, fmt(v.median), fmt(v.min), fmt(v.max), fmtRatio(v.ratio), goals]);
   }
   const width = head.map((_, c) => Math.max(head[c].length, ...rows.filter((_, i) => c === 0 || !notes.has(i)).map((r) => r[c].length)));
   const line = (r: string[]) => r.map((cell, c) => cell.padEnd(width[c])).join("  ").trimEnd();
@@ -51,7 +83,18 @@ export function formatReport(name: string, r: BenchReport): string {
     notes.has(i) ? [r[0].padEnd(width[0]), notes.get(i), r[5]].filter(Boolean).join("  ") : line(r)
   );
   const inp = r.input ? ` — ${Object.entries(r.input).map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
-  return [`${name}${inp}`, line(head), ...body].join("\n");
+  const out = [`${name}${inp}`, line(head), ...body];
+  // One more table per declared metric (figures the variants measured themselves).
+  for (const m of r.metrics ?? []) {
+    const mrows = r.variants.filter((v) => v.metrics?.[m.name]).map((v) => {
+      const st = v.metrics![m.name]!;
+      const goals = r.goals.filter((g) => g.variant === v.name && g.metric === m.name).map((g) => fmtGoal(g, r)).join("; ");
+      return [v.name, fmt(st.median), fmt(st.min), fmt(st.max), fmtRatio(st.ratio), goals];
+    });
+    if (mrows.length === 0) continue;
+    out.push("", ...table([`  ${m.name}`, `median ${m.unit}`, "min", "max", `× ${r.baseline}`, "goals"], mrows.map((x) => [`  ${x[0]}`, ...x.slice(1)])));
+  }
+  return out.join("\n");
 }
 
 async function main(): Promise<void> {
