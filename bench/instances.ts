@@ -7,7 +7,9 @@
  * Primary figure: wall time of the child (ms). Metrics, as the child
  * reports them: `start-ms` (submit() → the last prepare()), `heap-per-task`
  * (heapUsed after GC, minus before, divided by the task count, in bytes;
- * read after the topology idled 500 ms), `rss-delta-MB`, `kill-ms`.
+ * read after the topology idled 500 ms), `external-per-task` (the same for
+ * memoryUsage().external: typed-array stores, outside heapUsed),
+ * `rss-delta-MB`, `kill-ms`.
  */
 import { join } from "node:path";
 import process from "node:process";
@@ -27,6 +29,7 @@ interface ChildReport {
   heapDelta: number;
   heapPerTask: number;
   rssDelta: number;
+  externalDelta: number;
 }
 
 const report = (r: ChildResult): ChildReport => JSON.parse(r.stdout.at(-1) ?? "null") as ChildReport;
@@ -53,6 +56,7 @@ const benchmark: Benchmark = {
           "heap-per-task": x.heapPerTask,
           "heap-delta-MB": x.heapDelta / 2 ** 20,
           "rss-delta-MB": x.rssDelta / 2 ** 20,
+          "external-per-task": x.externalDelta / TASKS,
           ...(mode === "ardea" ? { "kill-ms": x.stopMs } : {}),
         };
       },
@@ -71,6 +75,7 @@ const benchmark: Benchmark = {
         { name: "heap-per-task", unit: "B", lowerIsBetter: true },
         { name: "heap-delta-MB", unit: "MB", lowerIsBetter: true },
         { name: "rss-delta-MB", unit: "MB", lowerIsBetter: true },
+        { name: "external-per-task", unit: "B", lowerIsBetter: true },
         { name: "kill-ms", unit: "ms", lowerIsBetter: true },
       ],
       goals: [

@@ -55,11 +55,11 @@ class IdleSpout extends BaseRichSpout {
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with --expose-gc");
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-function heap(): { heapUsed: number; rss: number } {
+function heap(): { heapUsed: number; rss: number; external: number } {
   gc!();
   gc!();
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, rss: m.rss };
+  return { heapUsed: m.heapUsed, rss: m.rss, external: m.external };
 }
 
 async function main(): Promise<void> {
@@ -119,6 +119,8 @@ async function main(): Promise<void> {
     heapDelta: after.heapUsed - before.heapUsed,
     heapPerTask: (after.heapUsed - before.heapUsed) / n,
     rssDelta: after.rss - before.rss,
+    // Typed-array backing stores live outside the V8 heap: not in heapUsed.
+    externalDelta: after.external - before.external,
   }) + "\n");
 }
 
