@@ -243,7 +243,6 @@ export class Tracker {
         // A run that failed while being killed: its state says so.
       }
     }
-    this.sample();
     return json({ name: t.name, action, state: t.state });
   }
 }

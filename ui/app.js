@@ -335,11 +335,19 @@ async function act(action) {
   };
   if (!confirm(questions[action])) return;
   try {
-    await api(`/api/v1/topologies/${encodeURIComponent(name)}/${action}`, { method: "POST" });
+    const r = await api(`/api/v1/topologies/${encodeURIComponent(name)}/${action}`, { method: "POST" });
+    // Shown at once: after a kill that ends its last topology, `ardea run` exits and the next poll fails.
+    const state = $("topology-state");
+    state.textContent = r.state;
+    state.className = `badge ${r.state}`;
+    $("btn-activate").disabled = r.state !== "PAUSED";
+    $("btn-deactivate").disabled = r.state !== "RUNNING";
+    $("btn-kill").disabled = r.state !== "RUNNING" && r.state !== "PAUSED";
   } catch (e) {
     alert(`${action} failed: ${e.message}`);
+    return;
   }
-  await refresh();
+  if (action !== "kill") await refresh();
 }
 
 $("btn-activate").addEventListener("click", () => act("activate"));

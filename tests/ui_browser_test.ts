@@ -1,0 +1,127 @@
+// timeout: 240
+// The tracker's web page in headless Chromium (Node only): Debian's
+// /usr/bin/chromium driven by playwright-core, against `ardea run --ui`.
+// The page loads, the graph shows every component with its groupings, live
+// numbers move, deactivate/activate/kill work through their confirmations.
+// Leaves a screenshot in tests/artifacts/ui.png.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, mkdirSync } from "node:fs";
+import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function collect(lines: AsyncIterable<string>, into: string[]): Promise<void> {
+  for await (const line of lines) into.push(line);
+}
+
+if (runtimeName() !== "node") {
+  console.log("ui_browser_test: skipped on this runtime; playwright-core drives the browser from Node only (npm test runs it under Node)");
+  test.skip("the web page in headless Chromium (skipped: playwright-core drives the browser from Node only; run this suite under Node)", () => {});
+} else {
+  test("the web page shows the graph, live numbers and charts; deactivate, activate and kill work", async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
+    }
+    const { chromium } = await import("playwright-core");
+    const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+    const child = spawnProcess(execPath(), [bin, "run", "--ui", "--port", "0", "tests/fixtures/ui_topology.ts"], {
+      cwd: ardeaRoot(),
+      stdio: "pipe",
+      env: { ARDEA_DEBUG: "" },
+    });
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const reading = Promise.all([collect(child.lines("stdout"), stdout), collect(child.lines("stderr"), stderr)]);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+    try {
+      await until("the UI line", () => stderr.some((l) => l.startsWith("ardea: UI at ")), 30_000);
+      const url = /ardea: UI at (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(stderr.find((l) => l.startsWith("ardea: UI at "))!)?.[1];
+      assert.ok(url, stderr.join("\n"));
+
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1050 } });
+      // Script exceptions, and console errors (failed loads among them) until the kill ends the server.
+      const pageErrors: string[] = [];
+      const consoleErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      const dialogs: string[] = [];
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.accept();
+      });
+      // Page-side expressions are strings: they run in the browser, and this file is type-checked without the DOM lib.
+      const waitFor = (expr: string, ms: number) => page.waitForFunction(expr, undefined, { timeout: ms });
+      await page.goto(url!);
+
+      // The topology list and the graph: every component, every edge with its grouping.
+      await page.waitForSelector('#topology-list li[data-topology="ui-demo"]', { timeout: 15_000 });
+      await waitFor(`document.querySelectorAll("#graph .node").length === 3`, 15_000);
+      const nodes = await page.evaluate<string[]>(`[...document.querySelectorAll("#graph .node")].map((e) => e.dataset.component).sort()`);
+      assert.equal(nodes, ["count", "sentences", "split"]);
+      const spoutClass = await page.getAttribute('#graph .node[data-component="sentences"]', "class");
+      assert.match(spoutClass ?? "", /spout/);
+      const edges = await page.evaluate<string[]>(
+        `[...document.querySelectorAll("#graph .edge")].map((e) => e.getAttribute("data-from") + "->" + e.getAttribute("data-to") + ": " + e.textContent).sort()`,
+      );
+      assert.equal(edges, ["sentences->split: shuffle", "split->count: fields(word)"]);
+      assert.is(await page.textContent("#topology-state"), "RUNNING");
+
+      // Live numbers move: the spout's emitted count in the table grows between polls.
+      const emitted = () => page.getAttribute('#components-table tr[data-component="sentences"] td[data-field="emitted"]', "title").then(Number);
+      await page.waitForSelector('#components-table tr[data-component="sentences"]', { timeout: 15_000 });
+      const before = await emitted();
+      await waitFor(`Number(document.querySelector('#components-table tr[data-component="sentences"] td[data-field="emitted"]')?.getAttribute("title")) > ${before}`, 15_000);
+      assert.ok((await emitted()) > before);
+      // The charts are drawn, and the graph's nodes carry a live rate.
+      await page.waitForSelector("#chart-throughput canvas", { timeout: 15_000 });
+      await page.waitForSelector("#chart-queue canvas", { timeout: 15_000 });
+      await waitFor(`/\\/s/.test(document.querySelector('#graph .node[data-component="split"] .live')?.textContent ?? "")`, 15_000);
+      // The counter's errors reach the exceptions panel.
+      await waitFor(`/count: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 20_000);
+
+      // Deactivate and activate, each after a confirmation.
+      await page.click("#btn-deactivate");
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "PAUSED"`, 10_000);
+      await page.click("#btn-activate");
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "RUNNING"`, 10_000);
+      assert.is(dialogs.length, 2);
+      assert.match(dialogs[0]!, /^Deactivate topology "ui-demo"\?/);
+
+      // A few samples for the charts, then the screenshot.
+      await sleep(3000);
+      mkdirSync(resolvePath(ardeaRoot(), "tests", "artifacts"), { recursive: true });
+      await page.screenshot({ path: resolvePath(ardeaRoot(), "tests", "artifacts", "ui.png"), fullPage: true });
+
+      assert.equal(consoleErrors, []);
+      // Kill: confirmed, shown, and `ardea run` ends with the topology KILLED (the page then polls a closed port).
+      await page.click("#btn-kill");
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "KILLED"`, 15_000);
+      assert.match(dialogs[2]!, /^Kill topology "ui-demo"\?/);
+      const exit = await child.exited;
+      await reading;
+      assert.is(exit.code, 0, stderr.join("\n"));
+      assert.ok(stdout.includes("ended KILLED"), stdout.join("\n"));
+      assert.equal(pageErrors, []);
+    } finally {
+      await browser.close();
+      child.kill("SIGKILL");
+    }
+  });
+}
+
+test.run();
