@@ -9,9 +9,6 @@ import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStd
 import { parseArgs, UsageError } from "./args.ts";
 import { helpText, USAGE } from "./help.ts";
 import { runScript } from "./run.ts";
-import { runCluster } from "./cluster_commands.ts";
-import { runKill, runList, runSteer } from "./control.ts";
-import { runStatus } from "./status.ts";
 
 async function version(): Promise<string> {
   const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
@@ -55,16 +52,17 @@ export async function main(argv: string[]): Promise<number> {
       case "update":
       case "master":
       case "container":
-        return await runCluster(command);
+        // Loaded on demand: `ardea run` starts without the NATS client.
+        return await (await import("./cluster_commands.ts")).runCluster(command);
       case "list":
-        return await runList(command);
+        return await (await import("./control.ts")).runList(command);
       case "status":
-        return await runStatus(command);
+        return await (await import("./status.ts")).runStatus(command);
       case "activate":
       case "deactivate":
-        return await runSteer(command);
+        return await (await import("./control.ts")).runSteer(command);
       case "kill":
-        return await runKill(command);
+        return await (await import("./control.ts")).runKill(command);
     }
   } catch (e) {
     // A usage error found while running (e.g. no --nats and no ARDEA_NATS_URL).

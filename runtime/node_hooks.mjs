@@ -6,10 +6,17 @@
 // - resolve: the bare specifier `ardea` (and `ardea/<sub>`) resolves to this
 //   repository's source, so a user script and the CLI share one module
 //   instance of the engine.
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { transformSync } from "esbuild";
+
+/** esbuild is loaded only when a file is not in the transpile cache. */
+let esbuild;
+/** Transpiled files, by hash of path and source: every process after the first starts without esbuild. */
+const cacheDir = new URL(".ardea/ts-cache/", new URL("../", import.meta.url));
+const CACHE_VERSION = "1";
 
 const rootUrl = new URL("../", import.meta.url);
 const TS_FILE = /\.m?ts$/;
@@ -97,7 +104,15 @@ export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && TS_FILE.test(new URL(url).pathname)) {
     const filename = fileURLToPath(url);
     const source = await readFile(filename, "utf8");
-    const { code } = transformSync(source, {
+    const key = createHash("sha256").update(`${CACHE_VERSION}\0${filename}\0${source}`).digest("hex");
+    const cached = new URL(`${key}.js`, cacheDir);
+    try {
+      return { format: "module", source: await readFile(cached, "utf8"), shortCircuit: true };
+    } catch {
+      // Not cached yet.
+    }
+    esbuild ??= await import("esbuild");
+    const { code } = esbuild.transformSync(source, {
       loader: "ts",
       format: "esm",
       target: "es2022",
@@ -106,6 +121,14 @@ export async function load(url, context, nextLoad) {
       sourcefile: pathToFileURL(filename).href,
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
     });
+    try {
+      await mkdir(cacheDir, { recursive: true });
+      const tmp = new URL(`${key}.${process.pid}.tmp`, cacheDir);
+      await writeFile(tmp, code);
+      await rename(tmp, cached);
+    } catch {
+      // A read-only installation transpiles every time.
+    }
     return { format: "module", source: code, shortCircuit: true };
   }
   return nextLoad(url, context);
