@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -140,4 +140,90 @@ export function resolvePath(...parts: string[]): string {
  */
 export function toFileUrl(path: string): string {
   return pathToFileURL(resolve(path)).href;
+}
+
+/**
+ * Reads a whole file as bytes.
+ *
+ * @example
+ * ```ts
+ * import { readBinaryFile } from "./mod.ts";
+ * const bytes = await readBinaryFile("/tmp/state.bin");
+ * ```
+ */
+export async function readBinaryFile(path: string): Promise<Uint8Array> {
+  const buffer = await readFile(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** Options of {@link writeBinaryFileAtomic}. */
+export interface WriteAtomicOptions {
+  /**
+   * Flush the file to the disk before the rename, and the folder after it,
+   * so that the new content survives a crash of the machine. Default false.
+   */
+  sync?: boolean;
+}
+
+/**
+ * Writes a whole file of bytes so that readers see the old or the new
+ * content, never a part: the bytes go to a temporary file beside it (missing
+ * parent folders are created), which is then renamed over it.
+ *
+ * @example
+ * ```ts
+ * import { writeBinaryFileAtomic } from "./mod.ts";
+ * await writeBinaryFileAtomic("/tmp/ckpt/7/count.state", bytes, { sync: true });
+ * ```
+ */
+export async function writeBinaryFileAtomic(path: string, data: Uint8Array, options: WriteAtomicOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const handle = await open(tmp, "w");
+    try {
+      await handle.writeFile(data);
+      if (options.sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  if (options.sync) {
+    // The rename itself is durable only once the folder is flushed; some
+    // platforms cannot open a folder for that, and then it is left to the OS.
+    try {
+      const d = await open(dir, "r");
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch {
+      // best effort
+    }
+  }
+}
+
+/**
+ * The names of the entries of folder `path` (files and folders, sorted); an
+ * empty list when the folder does not exist.
+ *
+ * @example
+ * ```ts
+ * import { listDir } from "./mod.ts";
+ * for (const name of await listDir("/tmp/ckpt")) console.log(name);
+ * ```
+ */
+export async function listDir(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).sort();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return [];
+    throw error;
+  }
 }

@@ -36,7 +36,21 @@ export {
   writeStdout,
   yieldNow,
 } from "./process.ts";
-export { appendTextFile, fileExists, makeTempDir, readTextFile, removePath, resolvePath, toFileUrl, writeTextFile, writeTextFileAtomic } from "./files.ts";
+export {
+  appendTextFile,
+  fileExists,
+  listDir,
+  makeTempDir,
+  readBinaryFile,
+  readTextFile,
+  removePath,
+  resolvePath,
+  toFileUrl,
+  writeBinaryFileAtomic,
+  type WriteAtomicOptions,
+  writeTextFile,
+  writeTextFileAtomic,
+} from "./files.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
 export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";
 export { type HttpHandler, type HttpServer, serveHttp, type ServeOptions } from "./http.ts";
