@@ -26,3 +26,4 @@ export {
   type TopologyStats,
 } from "./engine/mod.ts";
 export { registerType, type TypeCodec } from "./transport/mod.ts";
+export { FileStateBackend, MemoryStateBackend, NatsStateBackend, type StateBackend, State, StateError } from "./state/mod.ts";

@@ -8,6 +8,7 @@
  */
 import type { IBasicBolt, IRichBolt } from "../topology/components.ts";
 import { FailedException } from "../topology/components.ts";
+import { isStateful } from "../topology/stateful.ts";
 import { TupleImpl } from "../topology/tuple.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
@@ -15,7 +16,7 @@ import type { ComponentDef } from "../topology/topology.ts";
 import { BasicCollector, BoltCollector } from "./collectors.ts";
 import { Mailbox } from "./mailbox.ts";
 import { isPromise, TaskActor } from "./task_actor.ts";
-import type { EndOfInput, Message, Route, TaskHost } from "./task_host.ts";
+import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskHost } from "./task_host.ts";
 
 /**
  * One bolt task.
@@ -31,6 +32,8 @@ export class BoltActor extends TaskActor {
   collector: BoltCollector;
   basicCollector: BasicCollector;
   executed = 0;
+  /** Number of upstream tasks. */
+  readonly upstreamTasks: number;
   protected readonly startPhase = "prepare";
   /** Milliseconds spent in execute (sampled by run, for capacity). */
   busyMs = 0;
@@ -39,6 +42,13 @@ export class BoltActor extends TaskActor {
   #current: TupleImpl | null = null;
   /** Upstream tasks whose end-of-input arrived (a set: markers may be re-sent after a recovery). */
   readonly #ended = new Set<number>();
+  /** Upstream task ids (the sources whose markers a checkpoint waits for). */
+  readonly #sources: readonly number[];
+  #aligning: Set<number> | null = null;
+  #alignId = 0;
+  #parked: Message[] = [];
+  /** The failed execute emitted nothing, so the input may be retried in place (EFFECTIVELY_ONCE). */
+  #retryable = false;
   /** Tuples between clock checks: starts at 1, grows as executes prove fast. */
   #checkEvery = 1;
 
@@ -49,10 +59,12 @@ export class BoltActor extends TaskActor {
     conf: TopologyConfig,
     context: TopologyContext,
     routes: ReadonlyMap<string, Route>,
-    /** Number of upstream tasks whose end-of-input this bolt waits for. */
-    readonly upstreamTasks: number,
+    /** Upstream tasks whose end-of-input (and checkpoint markers) this bolt waits for. */
+    sources: readonly number[],
   ) {
     super(host, def, taskId, conf, context, routes);
+    this.#sources = sources;
+    this.upstreamTasks = sources.length;
     const hwm = conf["topology.mailbox.high.watermark"];
     this.mailbox = new Mailbox<Message>(host.pressure, hwm, conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2));
     this.collector = new BoltCollector(this);
@@ -65,6 +77,7 @@ export class BoltActor extends TaskActor {
     this.basicCollector = new BasicCollector(this.collector);
     const bolt = this.def.create() as IRichBolt | IBasicBolt;
     this.#bolt = bolt;
+    this.attachState(bolt);
     const r = this.#basic
       ? (bolt as IBasicBolt).prepare?.(this.conf, this.context)
       : (bolt as IRichBolt).prepare?.(this.conf, this.context, this.collector);
@@ -87,8 +100,11 @@ export class BoltActor extends TaskActor {
     const t0 = this.host.scheduler.now;
     let n = 0;
     let done = 0;
+    // Sources whose checkpoint marker arrived while others' did not (EFFECTIVELY_ONCE).
+    let aligning = this.#aligning;
     // The input being executed; written to #current only when execute throws or is awaited.
     let m: TupleImpl | null = null;
+    let emitted = 0;
     try {
       if (this.#basic) {
         const basic = this.basicCollector;
@@ -96,7 +112,12 @@ export class BoltActor extends TaskActor {
         while (box.size > 0) {
           const x = box.shift()!;
           if (x instanceof TupleImpl) {
+            if (aligning !== null && aligning.has(x.sourceTask)) {
+              this.#parked.push(x);
+              continue;
+            }
             m = x;
+            emitted = this.emitted;
             basic.input = x;
             const r = (bolt as IBasicBolt).execute(x, basic);
             if (r !== undefined && isPromise(r)) {
@@ -107,10 +128,12 @@ export class BoltActor extends TaskActor {
             m = null;
             collector.ack(x);
             done++;
-          } else if (this.#endFrom((x as EndOfInput).fromTask)) {
-            this.#settle(t0, done);
-            this.#finish();
-            return;
+          } else {
+            if (this.#control(x)) {
+              this.#settle(t0, done);
+              return;
+            }
+            aligning = this.#aligning;
           }
           if (++n === every) {
             n = 0;
@@ -122,7 +145,12 @@ export class BoltActor extends TaskActor {
         while (box.size > 0) {
           const x = box.shift()!;
           if (x instanceof TupleImpl) {
+            if (aligning !== null && aligning.has(x.sourceTask)) {
+              this.#parked.push(x);
+              continue;
+            }
             m = x;
+            emitted = this.emitted;
             const r = (bolt as IRichBolt).execute(x);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
@@ -135,10 +163,12 @@ export class BoltActor extends TaskActor {
               held.add(x);
             }
             done++;
-          } else if (this.#endFrom((x as EndOfInput).fromTask)) {
-            this.#settle(t0, done);
-            this.#finish();
-            return;
+          } else {
+            if (this.#control(x)) {
+              this.#settle(t0, done);
+              return;
+            }
+            aligning = this.#aligning;
           }
           if (++n === every) {
             n = 0;
@@ -148,12 +178,65 @@ export class BoltActor extends TaskActor {
       }
     } catch (e) {
       this.#current = m;
+      this.#retryable = m !== null && this.emitted === emitted;
       this.#settle(t0, done);
       this.#onThrow(e);
       return;
     }
     this.#settle(t0, done);
     if (box.size > 0) this.host.scheduler.schedule(this);
+  }
+
+  /**
+   * A control message: an end-of-input marker or a checkpoint marker. Returns
+   * true when the run must stop here (the bolt finished).
+   */
+  #control(x: Message): boolean {
+    if (x instanceof CheckpointMarker) {
+      this.#onMarker(x);
+      return false;
+    }
+    const from = (x as EndOfInput).fromTask;
+    if (this.#aligning !== null && this.#aligning.has(from)) {
+      // Ends after its marker: keep its order behind the parked tuples.
+      this.#parked.push(x);
+      return false;
+    }
+    if (this.#endFrom(from)) {
+      this.#finish();
+      return true;
+    }
+    if (this.#aligning !== null) this.#maybeAligned();
+    return false;
+  }
+
+  /**
+   * Chandy-Lamport with aligned markers: tuples from a source whose marker
+   * for checkpoint N arrived are parked until every other live source's
+   * marker has arrived too; then the state is saved, the marker goes on, and
+   * the parked tuples are processed first.
+   */
+  #onMarker(m: CheckpointMarker): void {
+    if (this.#aligning === null) {
+      this.#aligning = new Set();
+      this.#alignId = m.id;
+    }
+    this.#aligning.add(m.fromTask);
+    this.#maybeAligned();
+  }
+
+  #maybeAligned(): void {
+    const aligning = this.#aligning!;
+    let live = 0;
+    for (const t of this.#sources) if (!this.#ended.has(t)) live++;
+    if (aligning.size < live) return;
+    const id = this.#alignId;
+    this.#aligning = null;
+    this.snapshot(id);
+    this.host.forwardMarker(this.taskId, id);
+    const parked = this.#parked;
+    this.#parked = [];
+    if (parked.length > 0) this.mailbox.unshiftAll(parked);
   }
 
   /** Notes `from`'s end of input; true when it completes the set (once). */
@@ -177,6 +260,7 @@ export class BoltActor extends TaskActor {
 
   #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number): void {
     this.#settle(t0, done);
+    this.#retryable = false;
     this.await(p, () => {
       this.#current = null;
       this.executed++;
@@ -196,7 +280,7 @@ export class BoltActor extends TaskActor {
   /** A basic bolt's `FailedException` fails the input and nothing else. */
   override crash(error: unknown, phase: string): void {
     const cur = this.#current;
-    if (this.#basic && error instanceof FailedException && cur !== null && phase === "execute") {
+    if (this.#basic && !this.host.effectivelyOnce && error instanceof FailedException && cur !== null && phase === "execute") {
       this.#current = null;
       this.policy.onSuccess(1);
       this.collector.fail(cur);
@@ -210,6 +294,15 @@ export class BoltActor extends TaskActor {
     const bolt = this.#bolt;
     this.#bolt = null;
     if (bolt) this.quietly(() => bolt.cleanup?.());
+  }
+
+  /** A stateless bolt whose failed execute emitted nothing gets the same input again. */
+  protected override retryInPlace(): boolean {
+    const cur = this.#current;
+    if (!this.#retryable || cur === null || isStateful(this.#bolt)) return false;
+    this.#current = null;
+    this.mailbox.unshiftAll([cur]);
+    return true;
   }
 
   protected failHeld(): void {

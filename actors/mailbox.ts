@@ -120,6 +120,13 @@ export class Mailbox<T> {
     return item;
   }
 
+  /** Puts `items` before everything queued, in their order (rare: parked tuples after a checkpoint). */
+  unshiftAll(items: readonly T[]): void {
+    const rest = this.clear();
+    for (const x of items) this.push(x);
+    for (const x of rest) this.push(x);
+  }
+
   /** The oldest item without removing it. */
   peek(): T | undefined {
     return this.size === 0 ? undefined : this.#buf[this.#head];

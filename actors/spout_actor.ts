@@ -43,6 +43,8 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   #doneOk: boolean[] = [];
   #doneHead = 0;
   #sleep: ReturnType<typeof setTimeout> | null = null;
+  /** A checkpoint to take at the next turn (0: none). */
+  #checkpoint = 0;
 
   constructor(
     host: TaskHost,
@@ -63,6 +65,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     this.collector = new SpoutCollector(this);
     const spout = this.def.create() as ISpout;
     this.#spout = spout;
+    this.attachState(spout);
     this.finishRequested = false;
     const r = spout.open?.(this.conf, this.context, this.collector);
     const ready = () => {
@@ -73,6 +76,12 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
       ready();
       this.host.scheduler.schedule(this);
     }
+  }
+
+  /** EFFECTIVELY_ONCE: save state and emit the marker of checkpoint `id` at the next turn. */
+  requestCheckpoint(id: number): void {
+    this.#checkpoint = id;
+    this.host.scheduler.schedule(this);
   }
 
   /** The ledger completed (`ok`) or failed a tree of this task. */
@@ -128,6 +137,12 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
       this.#done.length = 0;
       this.#doneOk.length = 0;
       this.#doneHead = 0;
+      if (this.#checkpoint !== 0) {
+        const id = this.#checkpoint;
+        this.#checkpoint = 0;
+        this.snapshot(id);
+        host.forwardMarker(this.taskId, id);
+      }
       if (!this.active || this.#sleep !== null) return;
       const tracking = host.tracking;
       phase = "nextTuple";

@@ -10,6 +10,7 @@ import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import type { ComponentDef } from "../topology/topology.ts";
 import type { TupleImpl } from "../topology/tuple.ts";
+import { type IStatefulComponent, isStateful, type KeyValueState } from "../topology/stateful.ts";
 import type { Runnable } from "./scheduler.ts";
 import { RestartPolicy } from "./supervisor.ts";
 import type { Route, TaskHost } from "./task_host.ts";
@@ -62,6 +63,9 @@ export abstract class TaskActor implements Runnable {
   incarnation = 0;
   /** Emits dropped because a dead instance or a finished task made them. */
   staleEmits = 0;
+  /** The stateful instance and its state (EFFECTIVELY_ONCE), or null. */
+  #stateful: IStatefulComponent | null = null;
+  #state: KeyValueState | null = null;
   readonly held = new Set<TupleImpl>();
   readonly policy: RestartPolicy;
   readonly component: string;
@@ -97,6 +101,49 @@ export abstract class TaskActor implements Runnable {
         new Error(`an emit on stream "${stream}" by a crashed instance or after the task finished was dropped`),
         false,
       );
+    }
+  }
+
+  /**
+   * Gives a stateful instance its state before open/prepare (EFFECTIVELY_ONCE);
+   * subclasses call it in `start`.
+   */
+  protected attachState(instance: unknown): void {
+    if (!this.host.effectivelyOnce || !isStateful(instance)) return;
+    this.#state ??= this.host.openState(this.taskId);
+    this.#stateful = instance;
+    instance.initState(this.#state);
+  }
+
+  /** Saves this task's part of checkpoint `id` (after `preSave`). */
+  snapshot(id: number): void {
+    const inst = this.#stateful;
+    if (inst !== null) {
+      try {
+        inst.preSave?.(id);
+      } catch (e) {
+        this.host.rollback(e);
+        return;
+      }
+    }
+    this.host.stateSaved(this.taskId, id, this.#state);
+  }
+
+  /** Checkpoint `id` is committed everywhere: a two-phase sink commits now. */
+  postSave(id: number): void {
+    try {
+      this.#stateful?.postSave?.(id);
+    } catch (e) {
+      this.host.rollback(e);
+    }
+  }
+
+  /** Before a rollback: a two-phase sink drops what it has not committed. */
+  preRestore(): void {
+    try {
+      this.#stateful?.preRestore?.();
+    } catch {
+      // Rolling back anyway.
     }
   }
 
@@ -159,6 +206,13 @@ export abstract class TaskActor implements Runnable {
       this.host.fatal(error);
       return;
     }
+    if (this.host.effectivelyOnce && !this.retryInPlace()) {
+      this.errors++;
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.host.reportError(this.component, this.taskId, error, true);
+      this.host.rollback(error);
+      return;
+    }
     this.errors++;
     this.lastError = error instanceof Error ? error.message : String(error);
     this.host.reportError(this.component, this.taskId, error, true);
@@ -187,6 +241,15 @@ export abstract class TaskActor implements Runnable {
     };
     if (decision.delayMs <= 0) go();
     else this.#restartTimer = setTimeout(go, decision.delayMs);
+  }
+
+  /**
+   * EFFECTIVELY_ONCE: whether this failure can be repaired by restarting the
+   * instance and retrying its input (no state, nothing emitted), rather than
+   * rolling every task back.
+   */
+  protected retryInPlace(): boolean {
+    return false;
   }
 
   /** Stops the actor for good (no more runs, no restart). */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { KeyValueState } from "../topology/stateful.ts";
 import type { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import type { Pressure } from "./mailbox.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -31,8 +32,16 @@ export class EndOfInput {
   constructor(readonly fromTask: number) {}
 }
 
+/**
+ * A checkpoint barrier (EFFECTIVELY_ONCE): it follows the tuples a task
+ * emitted before checkpoint `id` into each downstream mailbox.
+ */
+export class CheckpointMarker {
+  constructor(readonly id: number, readonly fromTask: number) {}
+}
+
 /** An item of a mailbox: a tuple or a control marker. */
-export type Message = TupleImpl | EndOfInput;
+export type Message = TupleImpl | EndOfInput | CheckpointMarker;
 
 /** Checks and copies values as they would cross a process boundary. */
 export type RoundTrip = (values: unknown[], route: Route) => unknown[];
@@ -74,4 +83,14 @@ export interface TaskHost {
   reportError(component: string, task: number, error: unknown, crashed: boolean): void;
   /** Wait strategy of an idle spout (ms). */
   readonly spoutSleepMs: number;
+  /** EFFECTIVELY_ONCE: state, checkpoints and rollback instead of acking. */
+  readonly effectivelyOnce: boolean;
+  /** The state a stateful task starts from (restored from the last committed checkpoint, or empty). */
+  openState(task: number): KeyValueState;
+  /** Task `task` has saved its part of checkpoint `id` (null: it keeps no state). */
+  stateSaved(task: number, id: number, state: KeyValueState | null): void;
+  /** Sends checkpoint marker `id` from `task` to every downstream task. */
+  forwardMarker(task: number, id: number): void;
+  /** A failure in EFFECTIVELY_ONCE mode: every task rolls back to the last committed checkpoint. */
+  rollback(error: unknown): void;
 }

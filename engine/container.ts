@@ -12,7 +12,7 @@ import { Scheduler, type Yielder } from "../actors/scheduler.ts";
 import { SpoutActor } from "../actors/spout_actor.ts";
 import type { RestartSettings } from "../actors/supervisor.ts";
 import type { TaskActor } from "../actors/task_actor.ts";
-import { EndOfInput, type Message, type Route, type RoundTrip, type TaskHost } from "../actors/task_host.ts";
+import { CheckpointMarker, EndOfInput, type Message, type Route, type RoundTrip, type TaskHost } from "../actors/task_host.ts";
 import { XorLedger } from "../actors/xor_ledger.ts";
 import { type TopologyConfig, tickIntervalMs } from "../topology/config.ts";
 import { TopologyContext } from "../topology/context.ts";
@@ -20,7 +20,11 @@ import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
 import { assertSerializable, createPackr } from "../transport/codec.ts";
-import { compileRoutes, downstreamTasks, upstreamTaskCount } from "./groupings.ts";
+import { compileRoutes, downstreamTasks, upstreamTasks } from "./groupings.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import type { KeyValueState } from "../topology/stateful.ts";
+import type { StateBackend } from "../state/state_backend.ts";
+import { decodeState, encodeState, State } from "../state/keyed_state.ts";
 
 /** How a run ended. */
 export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
@@ -115,6 +119,42 @@ export interface ContainerOptions {
   packing?: ReadonlyMap<number, number>;
   /** How to reach the other containers (distributed mode). */
   remote?: RemoteLink;
+  /** EFFECTIVELY_ONCE: where checkpoints go and what to restore. */
+  checkpoints?: CheckpointSetup;
+}
+
+/** The checkpoint side of an EFFECTIVELY_ONCE container. */
+export interface CheckpointSetup {
+  backend: StateBackend;
+  /** The last committed checkpoint (0: none); new ones count from it. */
+  lastId: number;
+  /** Task key → saved state of that checkpoint. */
+  restore: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * A failure in EFFECTIVELY_ONCE mode: the run is to be restarted from the
+ * last committed checkpoint (the embedded runner does it).
+ */
+export class RollbackRequest extends Error {
+  constructor(readonly reason: unknown) {
+    super(`rolling back to the last checkpoint: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+    this.name = "RollbackRequest";
+  }
+}
+
+/**
+ * The key of a task's state in a checkpoint: component and index, so that it
+ * survives a renumbering of tasks.
+ *
+ * @example
+ * ```ts
+ * stateKey(topology, 3); // "count#1"
+ * ```
+ */
+export function stateKey(topology: StormTopology, task: number): string {
+  const c = topology.taskToComponent.get(task)!;
+  return `${c}#${topology.componentTasks.get(c)!.indexOf(task)}`;
 }
 
 /** How long another container's backpressure announcement holds without renewal. */
@@ -156,6 +196,14 @@ export class Container implements TaskHost {
   readonly #remoteOf: number[] = [];
   readonly #remotePressure = new Map<number, ReturnType<typeof setTimeout>>();
   readonly #lost = new Set<number>();
+  readonly effectivelyOnce: boolean;
+  /** Id of the checkpoint in progress, or of the last one begun. */
+  #ckId = 0;
+  #ckExpected: Set<number> | null = null;
+  #ckSaves: Array<Promise<void>> = [];
+  #ckKeys: string[] = [];
+  /** Checkpoints committed by this container. */
+  checkpointsCommitted = 0;
   #announced = false;
   #announcedAt = 0;
   readonly #opts: ContainerOptions;
@@ -187,6 +235,11 @@ export class Container implements TaskHost {
       onFail: (owner, msgId, timedOut) => this.spouts[owner]!.complete(msgId, false, 0, timedOut),
     });
     this.tracking = conf["topology.reliability.mode"] === "ATLEAST_ONCE";
+    this.effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
+    if (this.effectivelyOnce && opts.checkpoints === undefined) {
+      throw new ArdeaError("NO_STATE_BACKEND", "EFFECTIVELY_ONCE needs a state backend");
+    }
+    this.#ckId = opts.checkpoints?.lastId ?? 0;
     this.restart = {
       maxConsecutive: conf["topology.supervisor.max.consecutive.failures"],
       maxRestarts: conf["topology.supervisor.max.restarts"],
@@ -227,7 +280,7 @@ export class Container implements TaskHost {
         this.spouts.push(a);
         this.#all.push(a);
       } else {
-        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTaskCount(topology, component));
+        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component));
         this.bolts.push(a);
         this.#byTask[task] = a;
         this.#all.push(a);
@@ -249,6 +302,10 @@ export class Container implements TaskHost {
       // each upstream task once, so finished tasks repeat theirs.
       this.#timers.push(setInterval(() => this.#resendEnds(-1), END_RESEND_MS));
     }
+    if (this.effectivelyOnce) {
+      const every = conf["topology.stateful.checkpoint.interval.seconds"] * 1000;
+      this.#timers.push(setInterval(() => this.#beginCheckpoint(), every));
+    }
     if (this.tracking) {
       const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
       const every = Math.max(20, Math.min(1000, timeoutMs / 4));
@@ -269,6 +326,64 @@ export class Container implements TaskHost {
         for (const b of bolts) if (b.state === "running" || b.state === "restarting") this.deliver(b.taskId, new TupleImpl([secs], TICK_INFO, -1));
       }, ms));
     }
+  }
+
+  openState(task: number): KeyValueState {
+    const bytes = this.#opts.checkpoints?.restore.get(stateKey(this.#opts.topology, task));
+    return bytes === undefined ? new State() : decodeState(bytes);
+  }
+
+  forwardMarker(task: number, id: number): void {
+    for (const t of this.#downstream[task]!) this.deliver(t, new CheckpointMarker(id, task));
+  }
+
+  stateSaved(task: number, id: number, state: KeyValueState | null): void {
+    const expected = this.#ckExpected;
+    if (expected === null || id !== this.#ckId || this.#ended) return;
+    if (state !== null) {
+      const key = stateKey(this.#opts.topology, task);
+      this.#ckKeys.push(key);
+      this.#ckSaves.push(this.#opts.checkpoints!.backend.save(this.#opts.name, id, key, encodeState(state as State<unknown, unknown>)));
+    }
+    expected.delete(task);
+    this.#maybeCommit();
+  }
+
+  rollback(error: unknown): void {
+    if (this.#ended) return;
+    for (const a of this.#all) a.preRestore();
+    void this.#end("FAILED", new RollbackRequest(error));
+  }
+
+  /** Begins the next checkpoint unless one is in progress. */
+  #beginCheckpoint(): void {
+    if (this.#ckExpected !== null || this.#ended) return;
+    const live = this.#all.filter((a) => a.state !== "finished" && a.state !== "stopped");
+    if (live.length === 0) return;
+    const id = ++this.#ckId;
+    this.#ckExpected = new Set(live.map((a) => a.taskId));
+    this.#ckSaves = [];
+    this.#ckKeys = [];
+    for (const s of this.spouts) if (s.state !== "finished") s.requestCheckpoint(id);
+  }
+
+  #maybeCommit(): void {
+    if (this.#ckExpected === null || this.#ckExpected.size > 0) return;
+    const id = this.#ckId;
+    const saves = this.#ckSaves;
+    const tasks = this.#ckKeys;
+    const backend = this.#opts.checkpoints!.backend;
+    const name = this.#opts.name;
+    const keep = this.#opts.config["topology.stateful.checkpoints.kept"];
+    Promise.all(saves)
+      .then(() => backend.commit(name, id, { tasks }))
+      .then(() => backend.prune(name, keep))
+      .then(() => {
+        if (this.#ended) return;
+        this.checkpointsCommitted++;
+        this.#ckExpected = null;
+        for (const a of this.#all) a.postSave(id);
+      }, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
   }
 
   xorTree(root: number, hi: number, lo: number): void {
@@ -385,7 +500,8 @@ export class Container implements TaskHost {
     const c = this.#remoteOf[task];
     if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
     if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
-    else this.#remote.sendEnd(c, task, msg.fromTask);
+    else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask);
+    else throw new ArdeaError("NOT_DISTRIBUTED", "EFFECTIVELY_ONCE runs embedded only in this version");
   }
 
   /** A tuple for a task that has finished: dropped, its trees failed, reported once. */
@@ -403,7 +519,8 @@ export class Container implements TaskHost {
     for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task));
   }
 
-  taskFinished(_task: number): void {
+  taskFinished(task: number): void {
+    if (this.#ckExpected?.delete(task)) this.#maybeCommit();
     if (--this.#unfinished > 0) return;
     if (this.#remote !== null) this.#remote.finished();
     else void this.#end("FINISHED");

@@ -261,16 +261,16 @@ export function downstreamTasks(topology: StormTopology, task: number): number[]
 }
 
 /**
- * Number of upstream tasks of a bolt: the tasks of every component it subscribes to.
+ * The upstream tasks of a bolt: the tasks of every component it subscribes to.
  *
  * @example
  * ```ts
- * upstreamTaskCount(topology, "count"); // 4 when "split" has 4 tasks
+ * upstreamTasks(topology, "count"); // [3, 4, 5, 6] when "split" has those tasks
  * ```
  */
-export function upstreamTaskCount(topology: StormTopology, bolt: string): number {
+export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
   const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component));
-  let n = 0;
-  for (const s of sources) n += topology.componentTasks.get(s)!.length;
-  return n;
+  const out: number[] = [];
+  for (const s of sources) out.push(...topology.componentTasks.get(s)!);
+  return out.sort((a, b) => a - b);
 }

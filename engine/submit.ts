@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { onSignal, yieldNow } from "../runtime/mod.ts";
+import { onSignal, resolvePath, yieldNow } from "../runtime/mod.ts";
 import { type ConfigInput, parseConfig, type TopologyConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
-import { Container, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
+import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
+import { FileStateBackend } from "../state/file_state_backend.ts";
 
 /**
  * A running topology.
@@ -138,34 +139,88 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
     for (const l of listeners) l(h);
     return h;
   }
-  const container = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log });
+  let current!: Container;
+  const make = (checkpoints?: CheckpointSetup) => {
+    current = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log, checkpoints });
+    return current;
+  };
+  const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
+  if (!effectivelyOnce) make();
+  const done = effectivelyOnce ? runWithRollback(name, conf, make, options.log ?? ((l) => console.error(l))) : current.done;
+  done.catch(() => {});
   const handle: TopologyHandle = {
     name,
     get state() {
-      return container.state;
+      return current?.state ?? "RUNNING";
     },
-    done: container.done,
-    stats: () => container.stats(),
-    kill: () => container.kill(),
-    drain: (ms?: number) => container.drain(ms),
-    activate: () => container.setActive(true),
-    deactivate: () => container.setActive(false),
+    done,
+    stats: () => current.stats(),
+    kill: () => (current.kill(), done),
+    drain: (ms?: number) => (current.drain(ms), done),
+    activate: () => current.setActive(true),
+    deactivate: () => current.setActive(false),
     topology,
     config: conf,
   };
   if (options.handleSignals ?? true) {
     let signals = 0;
     const stop = () => {
-      if (++signals === 1) void container.drain();
-      else void container.kill();
+      if (++signals === 1) void current.drain();
+      else void current.kill();
     };
     const offs = [onSignal("SIGINT", stop), onSignal("SIGTERM", stop)];
     const off = () => offs.forEach((f) => f());
-    container.done.then(off, off);
+    done.then(off, off);
   }
   for (const l of listeners) l(handle);
-  container.start();
+  if (!effectivelyOnce) current.start();
   return handle;
+}
+
+/**
+ * EFFECTIVELY_ONCE, embedded: runs the topology from the last committed
+ * checkpoint in the state directory (a fresh start when there is none or
+ * `topology.stateful.start.clean` is set); on any failure every task rolls
+ * back to the last committed checkpoint and spouts rewind, within the
+ * restart budget (consecutive failures without a new checkpoint).
+ */
+async function runWithRollback(
+  name: string,
+  conf: TopologyConfig,
+  make: (checkpoints: CheckpointSetup) => Container,
+  log: (line: string) => void,
+): Promise<RunSummary> {
+  const backend = new FileStateBackend(resolvePath(conf["topology.state.dir"]));
+  try {
+    if (conf["topology.stateful.start.clean"]) await backend.drop(name);
+    const budget = conf["topology.supervisor.max.consecutive.failures"];
+    let failures = 0;
+    for (;;) {
+      const last = await backend.lastCommitted(name);
+      const restore = new Map<string, Uint8Array>();
+      if (last) {
+        for (const key of last.meta.tasks) {
+          const bytes = await backend.load(name, last.checkpointId, key);
+          if (bytes !== undefined) restore.set(key, bytes);
+        }
+      }
+      const container = make({ backend, lastId: last?.checkpointId ?? 0, restore });
+      container.start();
+      try {
+        return await container.done;
+      } catch (e) {
+        if (!(e instanceof RollbackRequest)) throw e;
+        failures = container.checkpointsCommitted > 0 ? 1 : failures + 1;
+        if (failures >= budget) {
+          throw new ArdeaError("ROLLBACK_BUDGET", `topology "${name}" failed ${failures} times without completing a checkpoint: ${e.message}`, { cause: e.reason });
+        }
+        log(`[ardea] topology "${name}": ${e.message} (checkpoint ${last?.checkpointId ?? "none"})`);
+        await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** failures)));
+      }
+    }
+  } finally {
+    await backend.close();
+  }
 }
 
 /**

@@ -24,9 +24,10 @@
 import { z } from "zod";
 import {
   BaseBasicBolt,
-  BaseRichBolt,
-  BaseRichSpout,
+  BaseStatefulBolt,
+  BaseStatefulSpout,
   type BasicOutputCollector,
+  type KeyValueState,
   Fields,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -35,11 +36,12 @@ import {
   type TopologyConfig,
   type TopologyContext,
   TopologyBuilder,
+  State,
   type Tuple,
 } from "../mod.ts";
 import { args, exit, fileExists, LineReader, writeStderr, writeStdout, writeTextFile } from "../runtime/mod.ts";
 
-const USAGE = "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast] [--chaos P] " +
+const USAGE = "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast|effectively-once] [--state-dir DIR] [--chaos P] " +
   "[--spouts N] [--splitters N] [--counters N] [--max-pending N]";
 
 /** Read when no `--input` is given, so `npm start` needs no arguments. */
@@ -64,6 +66,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   "--input": "input",
   "--out": "out",
   "--mode": "mode",
+  "--state-dir": "stateDir",
   "--chaos": "chaos",
   "--spouts": "spouts",
   "--splitters": "splitters",
@@ -77,7 +80,8 @@ const count = z.string().regex(/^[1-9][0-9]{0,5}$/, { error: "must be a whole nu
 const OptionsSchema = z.object({
   input: z.string().min(1, { error: "must name a file" }).optional(),
   out: z.string().min(1, { error: "must name a file" }).optional(),
-  mode: z.enum(["atmost", "atleast"], { error: 'must be "atmost" or "atleast"' }).optional(),
+  mode: z.enum(["atmost", "atleast", "effectively-once"], { error: 'must be "atmost", "atleast" or "effectively-once"' }).optional(),
+  stateDir: z.string().min(1, { error: "must name a folder" }).optional(),
   chaos: z.string()
     .regex(/^(0|0?\.[0-9]+|0\.)$/, { error: "must be a probability P with 0 ≤ P < 1" })
     .transform(Number)
@@ -126,6 +130,8 @@ export function parseFlags(argv: readonly string[]): WordCountOptions {
 /** Where lines come from: a {@link LineReader} or the built-in text. */
 interface LineSource {
   read(maxLines: number): Promise<string[] | null>;
+  /** Byte offset after the last line read (0 for the built-in text). */
+  readonly offset: number;
   close(): Promise<void>;
 }
 
@@ -138,6 +144,7 @@ function textSource(text: string): LineSource {
       lines = null;
       return Promise.resolve(batch);
     },
+    offset: 0,
     close: () => Promise.resolve(),
   };
 }
@@ -153,8 +160,14 @@ const BATCH_LINES = 2048;
  * Promise. Finite: calls `collector.finish()` at end of file, and keeps
  * replaying failed lines until every line is acked.
  */
-class LineSpout extends BaseRichSpout {
+class LineSpout extends BaseStatefulSpout<string, number> {
   readonly #path: string | undefined;
+  /** EFFECTIVELY_ONCE: where to resume (kept in the state at each checkpoint). */
+  #state: KeyValueState<string, number> | null = null;
+  #startOffset = 0;
+  #resumeAt = 0;
+  /** Byte offset and first line number of each batch still buffered. */
+  #batches: Array<[offset: number, firstLineNo: number]> = [];
   #collector!: SpoutOutputCollector;
   #source!: LineSource;
   #reliable = true;
@@ -179,12 +192,32 @@ class LineSpout extends BaseRichSpout {
     this.#path = path;
   }
 
+  /** EFFECTIVELY_ONCE: rewind to the position of the last committed checkpoint. */
+  initState(state: KeyValueState<string, number>): void {
+    this.#state = state;
+    this.#startOffset = state.get("offset") ?? 0;
+    this.#nextLineNo = state.get("firstLineNo") ?? 0;
+    this.#resumeAt = state.get("next") ?? 0;
+  }
+
+  /** Saves the position of the next line to emit: its batch's byte offset and its number. */
+  override preSave(): void {
+    const next = this.#head < this.#lines.length ? this.#lineNos[this.#head]! : this.#nextLineNo;
+    let i = this.#batches.length - 1;
+    while (i > 0 && this.#batches[i]![1] > next) i--;
+    const [offset, first] = this.#batches[i] ?? [this.#startOffset, this.#nextLineNo];
+    this.#batches.splice(0, Math.max(0, i));
+    this.#state!.put("offset", offset);
+    this.#state!.put("firstLineNo", first);
+    this.#state!.put("next", next);
+  }
+
   override async open(conf: TopologyConfig, context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
     this.#collector = collector;
-    this.#reliable = conf["topology.reliability.mode"] !== "ATMOST_ONCE";
+    this.#reliable = conf["topology.reliability.mode"] === "ATLEAST_ONCE";
     this.#tasks = context.getComponentTasks(context.getThisComponentId()).length;
     this.#taskIndex = context.getThisTaskIndex();
-    this.#source = this.#path === undefined ? textSource(BUILT_IN_TEXT) : await LineReader.open(this.#path);
+    this.#source = this.#path === undefined ? textSource(BUILT_IN_TEXT) : await LineReader.open(this.#path, this.#startOffset);
   }
 
   nextTuple(): void | Promise<void> {
@@ -219,7 +252,9 @@ class LineSpout extends BaseRichSpout {
   }
 
   #readAhead(): Promise<void> {
+    const batchStart: [number, number] = [this.#source.offset, this.#nextLineNo];
     const reading = this.#source.read(BATCH_LINES).then((batch) => {
+      if (batch !== null && this.#state !== null) this.#batches.push(batchStart);
       this.#reading = null;
       if (batch === null) {
         this.#eof = true;
@@ -232,7 +267,7 @@ class LineSpout extends BaseRichSpout {
       }
       for (const line of batch) {
         const lineNo = this.#nextLineNo++;
-        if (lineNo % this.#tasks !== this.#taskIndex) continue;
+        if (lineNo % this.#tasks !== this.#taskIndex || lineNo < this.#resumeAt) continue;
         this.#lines.push(line);
         this.#lineNos.push(lineNo);
       }
@@ -283,10 +318,18 @@ class SplitBolt extends BaseBasicBolt {
   }
 }
 
-/** Counts the words of its share (fields grouping); sends its totals once all input has ended. */
-class CountBolt extends BaseRichBolt {
+/**
+ * Counts the words of its share (fields grouping); sends its totals once all
+ * input has ended. The counts live in a `KeyValueState`, which
+ * EFFECTIVELY_ONCE checkpoints and restores.
+ */
+class CountBolt extends BaseStatefulBolt<string, number> {
   #collector!: OutputCollector;
-  readonly #counts = new Map<string, number>();
+  #counts: KeyValueState<string, number> = new State<string, number>();
+
+  initState(state: KeyValueState<string, number>): void {
+    this.#counts = state;
+  }
 
   override prepare(_conf: TopologyConfig, _context: TopologyContext, collector: OutputCollector): void {
     this.#collector = collector;
@@ -294,12 +337,12 @@ class CountBolt extends BaseRichBolt {
 
   execute(input: Tuple): void {
     const word = input.getString(0);
-    this.#counts.set(word, (this.#counts.get(word) ?? 0) + 1);
+    this.#counts.put(word, (this.#counts.get(word) ?? 0) + 1);
     this.#collector.ack(input);
   }
 
   finish(): void {
-    for (const [word, n] of this.#counts) this.#collector.emit("counts", [word, n]);
+    for (const [word, n] of this.#counts.entries()) this.#collector.emit("counts", [word, n]);
   }
 
   declareOutputFields(declarer: OutputFieldsDeclarer): void {
@@ -366,8 +409,13 @@ async function main(argv: readonly string[]): Promise<void> {
   builder.setBolt("sink", () => new SinkBolt(opts.out)).globalGrouping("count", "counts");
 
   const config: Record<string, unknown> = {
-    "topology.reliability.mode": opts.mode === "atmost" ? "ATMOST_ONCE" : "ATLEAST_ONCE",
+    "topology.reliability.mode": opts.mode === "atmost"
+      ? "ATMOST_ONCE"
+      : opts.mode === "effectively-once"
+      ? "EFFECTIVELY_ONCE"
+      : "ATLEAST_ONCE",
   };
+  if (opts.stateDir !== undefined) config["topology.state.dir"] = opts.stateDir;
   if (opts.maxPending !== undefined) config["topology.max.spout.pending"] = opts.maxPending;
 
   const handle = await submit("word-count", config, builder.createTopology());

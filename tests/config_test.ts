@@ -92,11 +92,13 @@ test("unknown keys are kept as given", () => {
   assert.is(c["topology.some.storm.key"], 7);
 });
 
-test("EFFECTIVELY_ONCE is rejected clearly", () => {
-  const e = configError(() => parseConfig({ "topology.reliability.mode": "EFFECTIVELY_ONCE" }));
+test("EFFECTIVELY_ONCE is accepted with its checkpoint settings; a bad mode names the key", () => {
+  const c = parseConfig({ "topology.reliability.mode": "EFFECTIVELY_ONCE" });
+  assert.is(c["topology.stateful.checkpoint.interval.seconds"], 1);
+  assert.is(c["topology.stateful.start.clean"], false);
+  const e = configError(() => parseConfig({ "topology.reliability.mode": "EXACTLY_ONCE" }));
   assert.is(e.key, "topology.reliability.mode");
-  assert.match(e.message, "EFFECTIVELY_ONCE");
-  assert.match(e.message, /ATLEAST_ONCE|ATMOST_ONCE/);
+  assert.match(e.message, /EFFECTIVELY_ONCE/);
 });
 
 test("low watermark ≥ high watermark is rejected", () => {

@@ -230,7 +230,7 @@ test("word_count: a bad flag prints one line and exits 2", async () => {
     [["--splitters", "2.5"], /--splitters/],
     [["--counters", "many"], /--counters/],
     [["--max-pending", "-3"], /--max-pending/],
-    [["--mode", "exactly"], /--mode must be "atmost" or "atleast"/],
+    [["--mode", "exactly"], /--mode must be "atmost", "atleast" or "effectively-once"/],
     [["--input"], /--input needs a value/],
     [["--out", "a", "--out", "b"], /--out is given twice/],
     [["stray"], /unexpected argument "stray"/],

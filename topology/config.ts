@@ -42,6 +42,12 @@ const schema = z.object({
   "topology.testing.always.try.serialize": z.boolean().default(false),
   "topology.sleep.spout.wait.strategy.time.ms": nonNegNum.default(1),
   "topology.drain.timeout.secs": posNum.default(30),
+  "topology.stateful.checkpoint.interval.seconds": posNum.default(1),
+  "topology.stateful.start.clean": z.boolean().default(false),
+  /** Ardea: where embedded EFFECTIVELY_ONCE runs keep their checkpoints. */
+  "topology.state.dir": z.string().min(1).default(".ardea/state"),
+  /** Ardea: committed checkpoints kept (older ones are pruned). */
+  "topology.stateful.checkpoints.kept": posInt.default(2),
 }).passthrough();
 
 /** Storm key → Ardea key, accepted as aliases. */
@@ -102,12 +108,6 @@ export function parseConfig(input: ConfigInput = {}): TopologyConfig {
     throw new ConfigError(key, `${issue.message} (got ${describe(raw[key])})`);
   }
   const conf = r.data as TopologyConfig;
-  if (conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
-    throw new ConfigError(
-      "topology.reliability.mode",
-      "EFFECTIVELY_ONCE is not available yet; use ATLEAST_ONCE or ATMOST_ONCE",
-    );
-  }
   const hwm = conf["topology.mailbox.high.watermark"];
   const lwm = conf["topology.mailbox.low.watermark"];
   if (lwm !== undefined && lwm >= hwm) {

@@ -17,3 +17,4 @@ export * from "./instantiate.ts";
 export * from "./topology.ts";
 export * from "./builder.ts";
 export * from "./functional.ts";
+export * from "./stateful.ts";

@@ -1,0 +1,103 @@
+/**
+ * Stateful components (EFFECTIVELY_ONCE): a component keeps what it must not
+ * lose in a {@link KeyValueState}; the engine saves it at every checkpoint
+ * and hands the last committed one back after a failure, while spouts rewind
+ * to their saved position. Storm's `IStatefulComponent` names.
+ *
+ * @module
+ */
+import { BaseRichBolt, BaseRichSpout } from "./components.ts";
+
+/**
+ * A typed key → value map whose contents survive failures in
+ * EFFECTIVELY_ONCE mode (keys and values must be serialisable).
+ *
+ * @example
+ * ```ts
+ * initState(state: KeyValueState<string, number>) { this.counts = state; }
+ * execute(t: Tuple) { const w = t.getString(0); this.counts.put(w, (this.counts.get(w) ?? 0) + 1); }
+ * ```
+ */
+export interface KeyValueState<K = unknown, V = unknown> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  delete(key: K): boolean;
+  has(key: K): boolean;
+  entries(): IterableIterator<[K, V]>;
+  readonly size: number;
+  clear(): void;
+}
+
+/**
+ * What a stateful spout or bolt implements.
+ *
+ * - `initState` runs before `open`/`prepare`, with the state of the last
+ *   committed checkpoint (empty on a clean start).
+ * - `preSave(id)` runs just before the state is saved for checkpoint `id`:
+ *   write what is not in the state yet (a spout: its source position).
+ * - `postSave(id)` runs once checkpoint `id` is committed by every task: a
+ *   sink commits its external side effects here (two-phase), and only here.
+ * - `preRestore()` runs before the component is rolled back: a sink discards
+ *   uncommitted side effects.
+ *
+ * @example
+ * ```ts
+ * class Counter extends BaseStatefulBolt<string, number> {
+ *   counts!: KeyValueState<string, number>;
+ *   initState(s: KeyValueState<string, number>) { this.counts = s; }
+ *   execute(t: Tuple) { … }
+ * }
+ * ```
+ */
+export interface IStatefulComponent<K = unknown, V = unknown> {
+  initState(state: KeyValueState<K, V>): void;
+  preSave?(checkpointId: number): void;
+  postSave?(checkpointId: number): void;
+  preRestore?(): void;
+}
+
+/**
+ * Whether a component keeps state across failures.
+ *
+ * @example
+ * ```ts
+ * if (isStateful(bolt)) bolt.initState(state);
+ * ```
+ */
+export function isStateful(c: unknown): c is IStatefulComponent {
+  return typeof (c as { initState?: unknown } | null)?.initState === "function";
+}
+
+/**
+ * Storm's `BaseStatefulBolt`: a rich bolt with a `KeyValueState`.
+ *
+ * @example
+ * ```ts
+ * class WordCount extends BaseStatefulBolt<string, number> { … }
+ * ```
+ */
+export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRichBolt implements IStatefulComponent<K, V> {
+  abstract initState(state: KeyValueState<K, V>): void;
+  preSave(_checkpointId: number): void {}
+  postSave(_checkpointId: number): void {}
+  preRestore(): void {}
+}
+
+/**
+ * A spout with a `KeyValueState` (it keeps its source position there, so it
+ * can rewind after a failure).
+ *
+ * @example
+ * ```ts
+ * class FileSpout extends BaseStatefulSpout<string, number> {
+ *   initState(s) { this.state = s; this.offset = s.get("offset") ?? 0; }
+ *   preSave() { this.state.put("offset", this.offset); }
+ * }
+ * ```
+ */
+export abstract class BaseStatefulSpout<K = unknown, V = unknown> extends BaseRichSpout implements IStatefulComponent<K, V> {
+  abstract initState(state: KeyValueState<K, V>): void;
+  preSave(_checkpointId: number): void {}
+  postSave(_checkpointId: number): void {}
+  preRestore(): void {}
+}
