@@ -18,3 +18,4 @@ export * from "./topology.ts";
 export * from "./builder.ts";
 export * from "./functional.ts";
 export * from "./stateful.ts";
+export * from "./windowing/mod.ts";
