@@ -349,6 +349,11 @@ export class Container implements TaskHost {
     this.#maybeCommit();
   }
 
+  /** Settles once every checkpoint write this container started has ended (before a rollback restarts). */
+  async checkpointWrites(): Promise<void> {
+    await Promise.allSettled(this.#ckSaves);
+  }
+
   rollback(error: unknown): void {
     if (this.#ended) return;
     for (const a of this.#all) a.preRestore();
@@ -375,15 +380,17 @@ export class Container implements TaskHost {
     const backend = this.#opts.checkpoints!.backend;
     const name = this.#opts.name;
     const keep = this.#opts.config["topology.stateful.checkpoints.kept"];
-    Promise.all(saves)
+    const committing = Promise.all(saves)
       .then(() => backend.commit(name, id, { tasks }))
-      .then(() => backend.prune(name, keep))
       .then(() => {
         if (this.#ended) return;
         this.checkpointsCommitted++;
         this.#ckExpected = null;
         for (const a of this.#all) a.postSave(id);
+        // Housekeeping: a failed prune is retried at the next commit.
+        return backend.prune(name, keep).catch((e: Error) => this.#log(`[ardea] pruning old checkpoints failed: ${e.message}`));
       }, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
+    this.#ckSaves = [committing];
   }
 
   xorTree(root: number, hi: number, lo: number): void {
@@ -610,6 +617,8 @@ export class Container implements TaskHost {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, 5000)))]);
     clearTimeout(timer);
+    // Checkpoint writes in flight finish before the run reports its end.
+    await this.checkpointWrites();
     const summary: RunSummary = {
       name: this.#opts.name,
       state,

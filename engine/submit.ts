@@ -210,6 +210,8 @@ async function runWithRollback(
         return await container.done;
       } catch (e) {
         if (!(e instanceof RollbackRequest)) throw e;
+        // A write of the dead run must not land in the next run's checkpoints.
+        await container.checkpointWrites();
         failures = container.checkpointsCommitted > 0 ? 1 : failures + 1;
         if (failures >= budget) {
           throw new ArdeaError("ROLLBACK_BUDGET", `topology "${name}" failed ${failures} times without completing a checkpoint: ${e.message}`, { cause: e.reason });

@@ -41,7 +41,7 @@ import {
 } from "../mod.ts";
 import { args, exit, fileExists, LineReader, writeStderr, writeStdout, writeTextFile } from "../runtime/mod.ts";
 
-const USAGE = "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast|effectively-once] [--state-dir DIR] [--chaos P] " +
+const USAGE = "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast|effectively-once] [--state-dir DIR] [--checkpoint-secs S] [--chaos P] " +
   "[--spouts N] [--splitters N] [--counters N] [--max-pending N]";
 
 /** Read when no `--input` is given, so `npm start` needs no arguments. */
@@ -67,6 +67,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   "--out": "out",
   "--mode": "mode",
   "--state-dir": "stateDir",
+  "--checkpoint-secs": "checkpointSecs",
   "--chaos": "chaos",
   "--spouts": "spouts",
   "--splitters": "splitters",
@@ -82,6 +83,8 @@ const OptionsSchema = z.object({
   out: z.string().min(1, { error: "must name a file" }).optional(),
   mode: z.enum(["atmost", "atleast", "effectively-once"], { error: 'must be "atmost", "atleast" or "effectively-once"' }).optional(),
   stateDir: z.string().min(1, { error: "must name a folder" }).optional(),
+  checkpointSecs: z.string().regex(/^[0-9]*\.?[0-9]+$/, { error: "must be a number of seconds" }).transform(Number)
+    .refine((v) => v > 0, { error: "must be more than 0" }).optional(),
   chaos: z.string()
     .regex(/^(0|0?\.[0-9]+|0\.)$/, { error: "must be a probability P with 0 ≤ P < 1" })
     .transform(Number)
@@ -416,6 +419,7 @@ async function main(argv: readonly string[]): Promise<void> {
       : "ATLEAST_ONCE",
   };
   if (opts.stateDir !== undefined) config["topology.state.dir"] = opts.stateDir;
+  if (opts.checkpointSecs !== undefined) config["topology.stateful.checkpoint.interval.seconds"] = opts.checkpointSecs;
   if (opts.maxPending !== undefined) config["topology.max.spout.pending"] = opts.maxPending;
 
   const handle = await submit("word-count", config, builder.createTopology());
