@@ -27,3 +27,12 @@ export {
 } from "./engine/mod.ts";
 export { registerType, type TypeCodec } from "./transport/mod.ts";
 export { FileStateBackend, MemoryStateBackend, NatsStateBackend, type StateBackend, State, StateError } from "./state/mod.ts";
+export {
+  encodeForNats,
+  JetStreamSpout,
+  JetStreamSpoutError,
+  type JetStreamSpoutOptions,
+  NatsSinkBolt,
+  type NatsSinkOptions,
+} from "./transport/mod.ts";
+export { type NatsSettings, parseNatsFlags } from "./transport/nats_connect.ts";

@@ -6,3 +6,5 @@
  */
 export * from "./codec.ts";
 export * from "./wire.ts";
+export * from "./jetstream_spout.ts";
+export * from "./nats_sink.ts";
