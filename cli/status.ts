@@ -18,6 +18,12 @@ export interface ContainerStatus {
   heartbeatAgeMs: number;
   restarts: number;
   backpressure: boolean;
+  /** The component whose queue holds backpressure up in this container, when on. */
+  backpressureBy?: string;
+  /** Milliseconds this container has spent under backpressure. */
+  backpressureMs: number;
+  /** Malformed messages this container dropped. */
+  dropped: number;
 }
 
 /** What `ardea status --json` prints. `pid` appears only in containers. */
@@ -55,6 +61,9 @@ export function topologyStatus(rec: TopologyRecord, containers: readonly Contain
       heartbeatAgeMs: Math.max(0, now - c.heartbeatAt),
       restarts: c.restarts,
       backpressure: containerBackpressure(c),
+      ...(c.stats?.backpressureBy ? { backpressureBy: String(c.stats.backpressureBy) } : {}),
+      backpressureMs: Number(c.stats?.backpressureMs ?? 0),
+      dropped: Number(c.stats?.dropped ?? 0),
     }));
   const out: TopologyStatus = {
     topology: rec.name,
@@ -85,7 +94,9 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
     ["state", s.state],
     ["submitted", `${formatAge(now - rec.submittedAt)} ago`],
     ["containers", `${s.containers.length} of ${rec.containers} reporting`],
-    ["backpressure", s.backpressure ? "on" : "off"],
+    ["backpressure", s.backpressure
+      ? `on (${s.containers.filter((c) => c.backpressure).map((c) => `container ${c.id}${c.backpressureBy ? ` by ${c.backpressureBy}` : ""}`).join(", ")})`
+      : "off"],
   ];
   if (s.error !== undefined) head.push(["error", s.error]);
   let text = table(head);
@@ -99,7 +110,7 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
         tasks(c.tasks),
         `${(c.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
         String(c.restarts),
-        c.backpressure ? "on" : "off",
+        `${c.backpressure ? `on${c.backpressureBy ? ` (${c.backpressureBy})` : ""}` : "off"}, ${(c.backpressureMs / 1000).toFixed(1)} s total`,
       ]),
     ]);
   }

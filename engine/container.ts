@@ -479,6 +479,11 @@ export class Container implements TaskHost {
     }
   }
 
+  /** The component whose mailbox holds backpressure up here ("" when none). */
+  pressureSource(): string {
+    return this.bolts.find((b) => b.mailbox.over)?.component ?? "";
+  }
+
   /** Announces this container's own backpressure, renewing the lease while it lasts. */
   #announce(): void {
     const on = this.pressure.count - this.#remotePressure.size - this.#lost.size > 0;
@@ -486,8 +491,7 @@ export class Container implements TaskHost {
     if (on === this.#announced && (!on || now - this.#announcedAt < PRESSURE_LEASE_MS / 3)) return;
     this.#announced = on;
     this.#announcedAt = now;
-    const culprit = this.bolts.find((b) => b.mailbox.over)?.component ?? "";
-    this.#remote!.announcePressure(on, culprit);
+    this.#remote!.announcePressure(on, this.pressureSource());
   }
 
   treeClock(): number {

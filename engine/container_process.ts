@@ -174,7 +174,15 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
         pid: pid(),
         host,
         ts: Date.now(),
-        stats: { ...summarize(container!.stats()), dropped: sm.dropped },
+        stats: {
+          ...summarize(container!.stats()),
+          dropped: sm.dropped,
+          backpressureBy: container!.pressureSource(),
+          framesIn: sm.framesIn,
+          framesOut: sm.framesOut,
+          bytesIn: sm.bytesIn,
+          bytesOut: sm.bytesOut,
+        },
       });
     const hb = setInterval(beat, 1000);
     container.done.then(
@@ -207,5 +215,6 @@ function summarize(s: TopologyStats) {
     pending: s.pending,
     restarts: s.restarts,
     backpressure: s.backpressure,
+    backpressureMs: Math.round(s.backpressureMs),
   };
 }

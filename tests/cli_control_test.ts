@@ -181,9 +181,9 @@ test("status --json prints exactly one object of the documented shape; pid only 
   assert.is(text.code, 0, show(text));
   const out = text.stdout.join("\n");
   assert.match(out, /^state\s+RUNNING$/m);
-  assert.match(out, /^backpressure\s+on$/m);
+  assert.match(out, /^backpressure\s+on\b/m);
   assert.match(out, /^error\s+bolt count threw$/m);
-  assert.match(out, /^0\s+4000\s+127\.0\.0\.1\s+1-2\s+\d+\.\d s ago\s+0\s+off$/m);
+  assert.match(out, /^0\s+4000\s+127\.0\.0\.1\s+1-2\s+\d+\.\d s ago\s+0\s+off, \d+\.\d s total$/m);
   await records.deleteTopology("st");
 });
 
