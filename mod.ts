@@ -22,6 +22,7 @@ export {
   type RunSummary,
   submit,
   type SubmitOptions,
+  type TaskStats,
   type TopologyHandle,
   type TopologyStats,
 } from "./engine/mod.ts";

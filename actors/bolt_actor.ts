@@ -15,7 +15,7 @@ import type { TopologyContext } from "../topology/context.ts";
 import type { ComponentDef } from "../topology/topology.ts";
 import { BasicCollector, BoltCollector } from "./collectors.ts";
 import { Mailbox } from "./mailbox.ts";
-import { isPromise, TaskActor } from "./task_actor.ts";
+import { isPromise, LATENCY_SAMPLE_EVERY, type LatencySink, TaskActor } from "./task_actor.ts";
 import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskHost } from "./task_host.ts";
 
 /**
@@ -37,6 +37,9 @@ export class BoltActor extends TaskActor {
   protected readonly startPhase = "prepare";
   /** Milliseconds spent in execute (sampled by run, for capacity). */
   busyMs = 0;
+  /** Sampled execute latencies (set by the container), one tuple in {@link LATENCY_SAMPLE_EVERY}. */
+  executeLatency: LatencySink | null = null;
+  #sampleIn = 1;
   #bolt: IRichBolt | IBasicBolt | null = null;
   #basic: boolean;
   #current: TupleImpl | null = null;
@@ -119,12 +122,15 @@ export class BoltActor extends TaskActor {
             m = x;
             emitted = this.emitted;
             basic.input = x;
+            let ts = -1;
+            if (--this.#sampleIn === 0) ts = this.#sampleStart();
             const r = (bolt as IBasicBolt).execute(x, basic);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
-              this.#awaitExecute(r, x, t0, done);
+              this.#awaitExecute(r, x, t0, done, ts);
               return;
             }
+            if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
             m = null;
             collector.ack(x);
             done++;
@@ -151,12 +157,15 @@ export class BoltActor extends TaskActor {
             }
             m = x;
             emitted = this.emitted;
+            let ts = -1;
+            if (--this.#sampleIn === 0) ts = this.#sampleStart();
             const r = (bolt as IRichBolt).execute(x);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
-              this.#awaitExecute(r, x, t0, done);
+              this.#awaitExecute(r, x, t0, done, ts);
               return;
             }
+            if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
             m = null;
             if (x.state === 0 && x.root !== -1) {
               x.state = 2;
@@ -258,10 +267,17 @@ export class BoltActor extends TaskActor {
     this.#checkEvery = Math.min(fit, this.#checkEvery * 4);
   }
 
-  #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number): void {
+  /** Starts a latency sample: the clock now, or -1 when nobody records. */
+  #sampleStart(): number {
+    this.#sampleIn = LATENCY_SAMPLE_EVERY;
+    return this.executeLatency === null ? -1 : performance.now();
+  }
+
+  #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number, ts: number): void {
     this.#settle(t0, done);
     this.#retryable = false;
     this.await(p, () => {
+      if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
       this.#current = null;
       this.executed++;
       this.policy.onSuccess(1);

@@ -11,7 +11,7 @@ import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import type { ComponentDef } from "../topology/topology.ts";
 import { SpoutCollector, type SpoutCollectorOwner } from "./collectors.ts";
-import { isPromise, TaskActor } from "./task_actor.ts";
+import { isPromise, LATENCY_SAMPLE_EVERY, type LatencySink, TaskActor } from "./task_actor.ts";
 import type { Route, TaskHost } from "./task_host.ts";
 
 /** Most `nextTuple` calls in one run before other actors get a turn. */
@@ -37,6 +37,9 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   /** Sum and count of complete latencies (ms), for the mean. */
   latencySum = 0;
   nextTupleCalls = 0;
+  /** Sampled complete latencies (set by the container), one tree in {@link LATENCY_SAMPLE_EVERY}. */
+  completeLatency: LatencySink | null = null;
+  #sampleIn = 1;
   readonly maxPending: number;
   #spout: ISpout | null = null;
   #done: unknown[] = [];
@@ -90,6 +93,10 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     if (ok) {
       this.completed++;
       this.latencySum += latencyMs;
+      if (--this.#sampleIn === 0) {
+        this.#sampleIn = LATENCY_SAMPLE_EVERY;
+        if (this.host.tracking) this.completeLatency?.record(latencyMs);
+      }
     } else if (timedOut) this.timedOut++;
     this.#done.push(msgId);
     this.#doneOk.push(ok);

@@ -37,6 +37,18 @@ export function isPromise(v: unknown): v is PromiseLike<unknown> {
   return v !== undefined && v !== null && typeof (v as { then?: unknown }).then === "function";
 }
 
+/** Where an actor records its sampled latencies (ms); metrics/latency.ts has one. */
+export interface LatencySink {
+  record(ms: number): void;
+}
+
+/**
+ * One tuple in this many has its latency measured (bolts: execute; spouts:
+ * complete). A counter per tuple, two clock reads per sample: the hot path
+ * stays free of per-tuple clock reads.
+ */
+export const LATENCY_SAMPLE_EVERY = 64;
+
 /** Lifecycle of a task actor. */
 export type ActorState = "created" | "starting" | "running" | "restarting" | "finished" | "stopped";
 

@@ -25,6 +25,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import type { StateBackend } from "../state/state_backend.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
+import { LatencyHistogram, type LatencySummary } from "../metrics/latency.ts";
 
 /** How a run ended. */
 export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
@@ -46,6 +47,31 @@ export interface ComponentStats {
   completeLatencyMs: number;
   /** Tuples waiting in mailboxes (bolts). */
   queued: number;
+  /** Busiest task's share of wall time spent executing over the last interval (bolts; Storm's `__capacity`). */
+  capacity: number;
+  /** Percentiles of sampled execute latencies (bolts; `__execute-latency`), null before the first sample. */
+  executeLatency: LatencySummary | null;
+  /** Percentiles of sampled complete latencies (spouts, ATLEAST_ONCE; `__complete-latency`). */
+  completeLatency: LatencySummary | null;
+  /** When `lastError` happened (ms since the epoch), or null. */
+  lastErrorAt: number | null;
+}
+
+/** Counters of one task. */
+export interface TaskStats {
+  component: string;
+  kind: "spout" | "bolt";
+  emitted: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  timedOut: number;
+  /** Tuples waiting in the task's mailbox (bolts). */
+  queued: number;
+  restarts: number;
+  errors: number;
+  /** Share of wall time spent executing over the last interval (bolts; 0 for spouts). */
+  capacity: number;
 }
 
 /** A snapshot of a running topology's counters. */
@@ -70,6 +96,8 @@ export interface TopologyStats {
   backpressureEpisodes: number;
   backpressureMs: number;
   components: Record<string, ComponentStats>;
+  /** Counters per task id. */
+  tasks: Record<string, TaskStats>;
 }
 
 /** What a container reports at the end. */
@@ -163,6 +191,8 @@ export const PRESSURE_LEASE_MS = 1500;
 const END_RESEND_MS = 2000;
 
 const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
+/** Capacity covers at least this much wall time (ms) since its previous measurement. */
+const CAPACITY_INTERVAL_MS = 1000;
 /** Crashes logged in full per component before only counting. */
 const LOGGED_CRASHES = 3;
 
@@ -213,6 +243,13 @@ export class Container implements TaskHost {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   readonly #crashesLogged = new Map<string, number>();
   readonly #log: (line: string) => void;
+  /** Sampled latencies per task: execute (bolts) or complete (spouts). */
+  readonly #latency = new Map<number, LatencyHistogram>();
+  /** Capacity per bolt task, and the busy time and clock of its last measurement. */
+  readonly #capacity: number[] = [];
+  readonly #capBusy: number[] = [];
+  #capAt = 0;
+  readonly #lastErrorAt: number[] = [];
   #unfinished = 0;
   #started = 0;
   #ended = false;
@@ -277,10 +314,12 @@ export class Container implements TaskHost {
       this.#downstream[task] = downstreamTasks(topology, task);
       if (def.kind === "spout") {
         const a = new SpoutActor(this, def, task, conf, context, routes, this.spouts.length);
+        a.completeLatency = this.#histogram(task);
         this.spouts.push(a);
         this.#all.push(a);
       } else {
         const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component));
+        a.executeLatency = this.#histogram(task);
         this.bolts.push(a);
         this.#byTask[task] = a;
         this.#all.push(a);
@@ -289,9 +328,33 @@ export class Container implements TaskHost {
     this.#unfinished = this.#all.length;
   }
 
+  #histogram(task: number): LatencyHistogram {
+    const h = new LatencyHistogram();
+    this.#latency.set(task, h);
+    return h;
+  }
+
+  /** Measures each bolt task's capacity when the last measurement is at least an interval old. */
+  #measureCapacity(now: number): void {
+    if (this.#capAt === 0) {
+      this.#capAt = now;
+      for (const b of this.bolts) this.#capBusy[b.taskId] = b.busyMs;
+      return;
+    }
+    const dt = now - this.#capAt;
+    if (dt < CAPACITY_INTERVAL_MS) return;
+    this.#capAt = now;
+    for (const b of this.bolts) {
+      const busy = b.busyMs;
+      this.#capacity[b.taskId] = Math.min(1, Math.max(0, (busy - (this.#capBusy[b.taskId] ?? 0)) / dt));
+      this.#capBusy[b.taskId] = busy;
+    }
+  }
+
   /** Prepares bolts, opens spouts, starts the timers. */
   start(): void {
     this.#started = performance.now();
+    this.#measureCapacity(this.#started);
     const conf = this.#opts.config;
     for (const b of this.bolts) if (!this.#ended) b.boot();
     for (const s of this.spouts) if (!this.#ended) s.boot();
@@ -551,6 +614,7 @@ export class Container implements TaskHost {
   }
 
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
+    this.#lastErrorAt[task] = Date.now();
     const n = (this.#crashesLogged.get(component) ?? 0) + 1;
     this.#crashesLogged.set(component, n);
     const debug = this.#opts.topology.components.get(component)?.config["topology.debug"] ?? this.#opts.config["topology.debug"];
@@ -636,7 +700,11 @@ export class Container implements TaskHost {
   /** A snapshot of every counter. */
   stats(): TopologyStats {
     const components: Record<string, ComponentStats> = {};
+    const tasks: Record<string, TaskStats> = {};
     const latency = new Map<string, { sum: number; n: number }>();
+    const histograms = new Map<string, LatencyHistogram[]>();
+    const now = performance.now();
+    if (this.#started !== 0 && !this.#ended) this.#measureCapacity(now);
     const s: TopologyStats = {
       name: this.#opts.name,
       state: this.state,
@@ -651,8 +719,9 @@ export class Container implements TaskHost {
       restarts: 0,
       backpressure: this.pressure.active,
       backpressureEpisodes: this.pressure.episodes,
-      backpressureMs: this.pressure.throttledMs(performance.now()),
+      backpressureMs: this.pressure.throttledMs(now),
       components,
+      tasks,
     };
     for (const a of this.#all) {
       const isSpout = a instanceof SpoutActor;
@@ -670,6 +739,27 @@ export class Container implements TaskHost {
         lastError: null,
         completeLatencyMs: 0,
         queued: 0,
+        capacity: 0,
+        executeLatency: null,
+        completeLatency: null,
+        lastErrorAt: null,
+      };
+      const errorAt = this.#lastErrorAt[a.taskId];
+      if (a.lastError !== null && errorAt !== undefined && errorAt >= (c.lastErrorAt ?? 0)) c.lastErrorAt = errorAt;
+      const h = this.#latency.get(a.taskId);
+      if (h !== undefined) histograms.set(a.component, [...(histograms.get(a.component) ?? []), h]);
+      const t: TaskStats = tasks[a.taskId] = {
+        component: a.component,
+        kind: isSpout ? "spout" : "bolt",
+        emitted: a.emitted,
+        executed: 0,
+        acked: a.acked,
+        failed: a.failed,
+        timedOut: 0,
+        queued: 0,
+        restarts: a.restarts,
+        errors: a.errors,
+        capacity: 0,
       };
       c.tasks++;
       c.emitted += a.emitted;
@@ -681,6 +771,7 @@ export class Container implements TaskHost {
       s.emitted += a.emitted;
       s.restarts += a.restarts;
       if (isSpout) {
+        t.timedOut = a.timedOut;
         c.timedOut += a.timedOut;
         c.pending += a.pending;
         const l = latency.get(a.component) ?? { sum: 0, n: 0 };
@@ -695,10 +786,19 @@ export class Container implements TaskHost {
         s.pending += a.pending;
       } else {
         const b = a as BoltActor;
+        t.executed = b.executed;
+        t.queued = b.mailbox.size;
+        t.capacity = this.#capacity[b.taskId] ?? 0;
         c.executed += b.executed;
         c.queued += b.mailbox.size;
+        c.capacity = Math.max(c.capacity, t.capacity);
         s.executed += b.executed;
       }
+    }
+    for (const [name, hs] of histograms) {
+      const c = components[name]!;
+      if (c.kind === "bolt") c.executeLatency = LatencyHistogram.merged(hs);
+      else c.completeLatency = LatencyHistogram.merged(hs);
     }
     return s;
   }

@@ -44,6 +44,7 @@ const EMPTY_STATS = (name: string): TopologyStats => ({
   backpressureEpisodes: 0,
   backpressureMs: 0,
   components: {},
+  tasks: {},
 });
 
 /**

@@ -5,12 +5,13 @@
  *
  * @module
  */
-import type { ComponentSnapshot, StatsSnapshot } from "./snapshot.ts";
+import type { LatencySummary } from "./latency.ts";
+import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "./snapshot.ts";
 
 /** The Content-Type of {@link renderPrometheus}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-type Kind = "counter" | "gauge";
+type Kind = "counter" | "gauge" | "summary";
 
 interface ComponentMetric {
   name: string;
@@ -51,6 +52,63 @@ export const COMPONENT_METRICS: readonly ComponentMetric[] = [
   { name: "ardea_restarts", type: "counter", help: "Restarts of a component's tasks by their supervisors.", value: (c) => c.restarts },
   { name: "ardea_error_count", type: "counter", help: "Errors a component reported (collector.reportError and similar).", value: (c) => c.errors },
   { name: "ardea_tasks", type: "gauge", help: "Tasks (instances) of a component.", value: (c) => c.tasks },
+  {
+    name: "ardea_capacity",
+    type: "gauge",
+    help: "Busiest task's share of wall time spent executing over the last interval (Storm __capacity); near 1: add tasks.",
+    value: (c) => (c.kind === "bolt" ? c.capacity : undefined),
+  },
+];
+
+interface TaskMetric {
+  name: string;
+  type: Kind;
+  help: string;
+  value: (t: TaskSnapshot) => number | undefined;
+}
+
+/** Per-task series (label `task`), in output order. */
+export const TASK_METRICS: readonly TaskMetric[] = [
+  { name: "ardea_task_emit_count", type: "counter", help: "Tuples a task emitted (Heron __emit-count per instance).", value: (t) => t.emitted },
+  { name: "ardea_task_execute_count", type: "counter", help: "Tuples a bolt task executed.", value: (t) => (t.kind === "bolt" ? t.executed : undefined) },
+  { name: "ardea_task_ack_count", type: "counter", help: "Spout task: trees completed; bolt task: tuples acked.", value: (t) => t.acked },
+  { name: "ardea_task_fail_count", type: "counter", help: "Spout task: trees failed; bolt task: tuples failed.", value: (t) => t.failed },
+  { name: "ardea_task_timeout_count", type: "counter", help: "Trees of a spout task that timed out.", value: (t) => (t.kind === "spout" ? t.timedOut : undefined) },
+  { name: "ardea_task_queue_depth", type: "gauge", help: "Tuples waiting in a bolt task's mailbox.", value: (t) => (t.kind === "bolt" ? t.queued : undefined) },
+  { name: "ardea_task_restarts", type: "counter", help: "Restarts of a task by its supervisor.", value: (t) => t.restarts },
+  { name: "ardea_task_error_count", type: "counter", help: "Errors a task reported.", value: (t) => t.errors },
+  {
+    name: "ardea_task_capacity",
+    type: "gauge",
+    help: "Share of wall time a bolt task spent executing over the last interval (Storm __capacity).",
+    value: (t) => (t.kind === "bolt" ? t.capacity : undefined),
+  },
+];
+
+interface LatencyMetric {
+  name: string;
+  help: string;
+  value: (c: ComponentSnapshot) => LatencySummary | null | undefined;
+}
+
+/** Summaries of sampled latencies (quantiles 0.5, 0.99, 0.999, in seconds). */
+export const LATENCY_METRICS: readonly LatencyMetric[] = [
+  {
+    name: "ardea_execute_latency_seconds",
+    help: "Sampled time a bolt's execute took (Heron __execute-latency); _count counts samples.",
+    value: (c) => (c.kind === "bolt" ? c.executeLatency : undefined),
+  },
+  {
+    name: "ardea_complete_latency_seconds",
+    help: "Sampled time from a spout's emit to its tree's ack (Heron __complete-latency); _count counts samples.",
+    value: (c) => (c.kind === "spout" ? c.completeLatency : undefined),
+  },
+];
+
+const QUANTILES: ReadonlyArray<readonly [string, (l: LatencySummary) => number]> = [
+  ["0.5", (l) => l.p50Ms],
+  ["0.99", (l) => l.p99Ms],
+  ["0.999", (l) => l.p999Ms],
 ];
 
 interface TopologyMetric {
@@ -127,6 +185,34 @@ export function renderPrometheus(
       for (const [component, c] of Object.entries(s.components)) {
         const v = m.value(c);
         if (v !== undefined) rows.push(`${m.name}${labelText({ topology: s.name, component, ...labels })} ${num(v)}`);
+      }
+    }
+    if (rows.length === 0) continue;
+    head(m.name, m.type, m.help);
+    lines.push(...rows);
+  }
+  for (const m of LATENCY_METRICS) {
+    const rows: string[] = [];
+    for (const s of all) {
+      for (const [component, c] of Object.entries(s.components)) {
+        const l = m.value(c);
+        if (l === undefined || l === null) continue;
+        const base = { topology: s.name, component, ...labels };
+        for (const [q, f] of QUANTILES) rows.push(`${m.name}${labelText({ ...base, quantile: q })} ${num(f(l) / 1000)}`);
+        rows.push(`${m.name}_sum${labelText(base)} ${num(l.meanMs * l.count / 1000)}`);
+        rows.push(`${m.name}_count${labelText(base)} ${l.count}`);
+      }
+    }
+    if (rows.length === 0) continue;
+    head(m.name, "summary", m.help);
+    lines.push(...rows);
+  }
+  for (const m of TASK_METRICS) {
+    const rows: string[] = [];
+    for (const s of all) {
+      for (const [task, t] of Object.entries(s.tasks ?? {})) {
+        const v = m.value(t);
+        if (v !== undefined) rows.push(`${m.name}${labelText({ topology: s.name, component: t.component, task, ...labels })} ${num(v)}`);
       }
     }
     if (rows.length === 0) continue;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { LatencySummary } from "./latency.ts";
 
 /** Counters of one component, summed over its tasks. */
 export interface ComponentSnapshot {
@@ -21,6 +22,27 @@ export interface ComponentSnapshot {
   lastError: string | null;
   completeLatencyMs: number;
   queued: number;
+  /** Busiest task's share of wall time spent executing over the last interval (bolts). */
+  capacity?: number;
+  /** Percentiles of sampled execute latencies (bolts). */
+  executeLatency?: LatencySummary | null;
+  /** Percentiles of sampled complete latencies (spouts). */
+  completeLatency?: LatencySummary | null;
+}
+
+/** Counters of one task. */
+export interface TaskSnapshot {
+  component: string;
+  kind: "spout" | "bolt";
+  emitted: number;
+  executed: number;
+  acked: number;
+  failed: number;
+  timedOut: number;
+  queued: number;
+  restarts: number;
+  errors: number;
+  capacity: number;
 }
 
 /** Counters of one topology at one moment. */
@@ -39,4 +61,6 @@ export interface StatsSnapshot {
   backpressureEpisodes: number;
   backpressureMs: number;
   components: Record<string, ComponentSnapshot>;
+  /** Counters per task id (absent from producers that keep none). */
+  tasks?: Record<string, TaskSnapshot>;
 }

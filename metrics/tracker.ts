@@ -208,13 +208,14 @@ export class Tracker {
 
   #metrics(t: TrackedTopology) {
     const s = t.stats();
-    const { components, ...totals } = s;
+    const { components, tasks, ...totals } = s;
     return {
       name: t.name,
       at: Date.now(),
       sampleMs: this.#opts.sampleMs ?? 1000,
       topology: totals,
       components,
+      tasks: tasks ?? {},
       series: this.history.series(t.name) ?? { t: [], components: {} },
     };
   }

@@ -102,6 +102,14 @@ test("GET .../metrics: current counters move and the series fills up", async () 
   assert.is(c.split.kind, "bolt");
   assert.ok(c.split.executed > 0);
   assert.ok(later.body.topology.emitted >= c.lines.emitted);
+  // Per-task counters, and sampled latency percentiles per component.
+  const tasks = Object.values(later.body.tasks) as Array<{ component: string; kind: string; emitted: number; capacity: number }>;
+  assert.is(tasks.filter((t) => t.component === "split").length, 2);
+  assert.ok(tasks.every((t) => t.capacity >= 0 && t.capacity <= 1));
+  await until("latency samples", async () => {
+    const b = (await getJson(`${base}/api/v1/topologies/rest/metrics`)).body;
+    return b.components.split.executeLatency?.count > 0 && b.components.lines.completeLatency?.count > 0;
+  });
   const s = later.body.series;
   assert.is(s.components.lines.emitted.length, s.t.length);
   assert.ok(s.components.lines.emitRate.some((v: number | null) => v !== null && v > 0), JSON.stringify(s.components.lines.emitRate));
@@ -125,6 +133,8 @@ test("GET /metrics is Prometheus text with the live counters", async () => {
   assert.ok(m !== null, text);
   assert.ok(Number(m![1]) > 0);
   assert.match(text, /^ardea_topology_state\{topology="rest",container="0",state="RUNNING"\} 1$/m);
+  assert.match(text, /^ardea_task_emit_count\{topology="rest",component="split",task="\d+",container="0"\} \d+$/m);
+  assert.match(text, /^ardea_task_capacity\{topology="rest",component="sink",task="\d+",container="0"\} [\d.e-]+$/m);
 });
 
 test("the web page and its libraries are served", async () => {

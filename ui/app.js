@@ -166,7 +166,39 @@ function updateGraph(m) {
   }
 }
 
-const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "restarts", "lastError"];
+const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "p50", "p99", "capacity", "restarts", "lastError"];
+const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "capacity", "restarts", "errors"];
+
+// Sampled percentiles: execute latency for bolts, complete latency for spouts.
+function latencyOf(c) {
+  return c.kind === "bolt" ? c.executeLatency : c.completeLatency;
+}
+
+function cell(field, text, title) {
+  const td = document.createElement("td");
+  td.dataset.field = field;
+  td.textContent = text;
+  if (title !== undefined) td.title = title;
+  return td;
+}
+
+function updateTasks(m) {
+  const rows = Object.entries(m.tasks ?? {}).sort(([a], [b]) => Number(a) - Number(b)).map(([id, t]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.task = id;
+    tr.append(cell("task", id));
+    for (const f of TASK_FIELDS) {
+      const v = t[f];
+      if ((f === "executed" || f === "queued" || f === "capacity") && t.kind === "spout") tr.append(cell(f, "–"));
+      else if (f === "timedOut" && t.kind === "bolt") tr.append(cell(f, "–"));
+      else if (f === "capacity") tr.append(cell(f, v.toFixed(3), String(v)));
+      else if (typeof v === "number") tr.append(cell(f, formatCount(v), String(v)));
+      else tr.append(cell(f, String(v)));
+    }
+    return tr;
+  });
+  document.querySelector("#tasks-table tbody").replaceChildren(...rows);
+}
 
 function updateTable(m) {
   const rows = Object.entries(m.components).sort(([a], [b]) => a.localeCompare(b)).map(([id, c]) => {
@@ -183,6 +215,11 @@ function updateTable(m) {
       else if ((f === "timedOut" || f === "pending" || f === "completeLatencyMs") && c.kind === "bolt") v = "–";
       else if (f === "queued" && c.kind === "spout") v = "–";
       else if (f === "completeLatencyMs") v = v.toFixed(2);
+      else if (f === "p50" || f === "p99") {
+        const l = latencyOf(c);
+        v = l ? (f === "p50" ? l.p50Ms : l.p99Ms).toFixed(3) : "–";
+        if (l) td.title = `${l.count} samples; p99.9 ${l.p999Ms} ms, max ${l.maxMs} ms`;
+      } else if (f === "capacity") v = c.kind === "bolt" && typeof v === "number" ? v.toFixed(3) : "–";
       else if (f === "lastError") {
         v = v ?? "";
         td.className = "error";
@@ -319,6 +356,7 @@ async function refresh() {
     updateSummary(m);
     updateGraph(m);
     updateTable(m);
+    updateTasks(m);
     updateCharts(m);
   } catch (e) {
     setConnection(false, String(e.message ?? e));
