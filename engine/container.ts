@@ -125,6 +125,12 @@ export interface RemoteLink {
   finished(): void;
   /** This container cannot go on. */
   failed(error: Error): void;
+  /** A checkpoint marker from `from` for task `dest` in `container`. */
+  sendMarker(container: number, dest: number, from: number, id: number): void;
+  /** Every local task saved its part of checkpoint `id` (state keys saved). */
+  checkpointSaved(id: number, tasks: string[]): void;
+  /** EFFECTIVELY_ONCE failure: every container must roll back. */
+  requestRollback(error: Error): void;
 }
 
 /** Root ids of one container's ledger are below this; the container index is the quotient. */
@@ -158,6 +164,11 @@ export interface CheckpointSetup {
   lastId: number;
   /** Task key → saved state of that checkpoint. */
   restore: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Distributed: the master triggers checkpoints and commits them; this
+   * container reports when its tasks have saved.
+   */
+  coordinated?: boolean;
 }
 
 /**
@@ -365,9 +376,9 @@ export class Container implements TaskHost {
       // each upstream task once, so finished tasks repeat theirs.
       this.#timers.push(setInterval(() => this.#resendEnds(-1), END_RESEND_MS));
     }
-    if (this.effectivelyOnce) {
+    if (this.effectivelyOnce && !this.#opts.checkpoints?.coordinated) {
       const every = conf["topology.stateful.checkpoint.interval.seconds"] * 1000;
-      this.#timers.push(setInterval(() => this.#beginCheckpoint(), every));
+      this.#timers.push(setInterval(() => this.beginCheckpoint(this.#ckId + 1), every));
     }
     if (this.tracking) {
       const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
@@ -420,19 +431,30 @@ export class Container implements TaskHost {
   rollback(error: unknown): void {
     if (this.#ended) return;
     for (const a of this.#all) a.preRestore();
+    this.#remote?.requestRollback(error instanceof Error ? error : new Error(String(error)));
     void this.#end("FAILED", new RollbackRequest(error));
   }
 
-  /** Begins the next checkpoint unless one is in progress. */
-  #beginCheckpoint(): void {
+  /** Begins checkpoint `id` unless one is in progress. */
+  beginCheckpoint(id: number): void {
     if (this.#ckExpected !== null || this.#ended) return;
     const live = this.#all.filter((a) => a.state !== "finished" && a.state !== "stopped");
-    if (live.length === 0) return;
-    const id = ++this.#ckId;
+    if (live.length === 0) {
+      if (this.#opts.checkpoints?.coordinated) this.#remote?.checkpointSaved(id, []);
+      return;
+    }
+    this.#ckId = id;
     this.#ckExpected = new Set(live.map((a) => a.taskId));
     this.#ckSaves = [];
     this.#ckKeys = [];
     for (const s of this.spouts) if (s.state !== "finished") s.requestCheckpoint(id);
+  }
+
+  /** The master committed checkpoint `id` (distributed): two-phase sinks commit now. */
+  checkpointCommitted(id: number): void {
+    if (this.#ended) return;
+    this.checkpointsCommitted++;
+    for (const a of this.#all) a.postSave(id);
   }
 
   #maybeCommit(): void {
@@ -440,6 +462,14 @@ export class Container implements TaskHost {
     const id = this.#ckId;
     const saves = this.#ckSaves;
     const tasks = this.#ckKeys;
+    if (this.#opts.checkpoints?.coordinated) {
+      this.#ckExpected = null;
+      this.#ckSaves = [Promise.all(saves).then(
+        () => this.#remote!.checkpointSaved(id, tasks),
+        (e) => this.fatal(e instanceof Error ? e : new Error(String(e))),
+      )];
+      return;
+    }
     const backend = this.#opts.checkpoints!.backend;
     const name = this.#opts.name;
     const keep = this.#opts.config["topology.stateful.checkpoints.kept"];
@@ -575,7 +605,7 @@ export class Container implements TaskHost {
     if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
     if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
     else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask);
-    else throw new ArdeaError("NOT_DISTRIBUTED", "EFFECTIVELY_ONCE runs embedded only in this version");
+    else this.#remote.sendMarker(c, task, msg.fromTask, msg.id);
   }
 
   /** A tuple for a task that has finished: dropped, its trees failed, reported once. */

@@ -12,7 +12,8 @@ import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mo
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { loadBundle } from "./bundle.ts";
-import { Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { type CheckpointSetup, Container, type RunSummary, stateKey, type TopologyStats } from "./container.ts";
+import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
 import { StreamManager } from "./stream_manager.ts";
@@ -116,6 +117,23 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     }
   }
   const config = parseConfig({ ...req.config, ...rec.config });
+  // EFFECTIVELY_ONCE: restore this container's tasks from the last committed checkpoint.
+  let checkpoints: CheckpointSetup | undefined;
+  if (config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
+    const backend = new NatsStateBackend(nc);
+    const last = await backend.lastCommitted(rec.name);
+    const restore = new Map<string, Uint8Array>();
+    if (last) {
+      for (const [task, where] of packing) {
+        if (where !== index) continue;
+        const key = stateKey(topology, task);
+        if (!last.meta.tasks.includes(key)) continue;
+        const bytes = await backend.load(rec.name, last.checkpointId, key);
+        if (bytes !== undefined) restore.set(key, bytes);
+      }
+    }
+    checkpoints = { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
+  }
 
   const stopped = new Promise<number>((resolveExit) => {
     let started = false;
@@ -143,6 +161,12 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
           case "kill":
             void c.drain(m.drainMs);
             break;
+          case "checkpoint":
+            c.beginCheckpoint(m.id);
+            break;
+          case "committed":
+            c.checkpointCommitted(m.id);
+            break;
           case "lost":
             c.containerLost(m.container);
             break;
@@ -165,6 +189,7 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
       containerIndex: index,
       packing,
       remote: sm,
+      checkpoints,
     });
     sm.attach(container);
     const host = hostname();

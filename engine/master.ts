@@ -11,6 +11,7 @@
 import type { NatsConnection, Subscription } from "nats";
 import { type ChildHandle, hostname, pid } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
+import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import {
   type ContainerEvent,
   type ContainerStats,
@@ -158,6 +159,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       if (updating) return relaunchWhenAllStopped();
       if (exit.code === 0 && s.finished) return maybeDone();
       const why = `container ${i} exited (${exit.signal ?? `code ${exit.code}`})`;
+      if (eo) return rollbackAll(why);
       if (s.requested) {
         s.requested = false;
         log(`[ardea] master: restarting container ${i} as requested`);
@@ -211,6 +213,16 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         s.finished = true;
         if (slots.every((x) => x.finished)) void end("FINISHED");
         break;
+      case "saved":
+        if (ck !== null && e.id === ck.id) {
+          ck.saved.add(e.container);
+          ck.tasks.push(...e.tasks);
+          if (slots.every((x, i) => ck!.saved.has(i))) void commit(ck);
+        }
+        break;
+      case "rollback":
+        rollbackAll(`container ${e.container}: ${e.error}`);
+        break;
       case "failed":
         void end("FAILED", `container ${e.container}: ${e.error}`);
         break;
@@ -231,6 +243,51 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     for (const x of subs) x.unsubscribe();
     clearInterval(watch);
     resolveEnd(state);
+  };
+
+  // ------------------------------------------------ EFFECTIVELY_ONCE checkpoints
+  const eo = rec.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
+  const backend = eo ? new NatsStateBackend(o.nc) : null;
+  let lastId = 0;
+  let ck: { id: number; saved: Set<number>; tasks: string[] } | null = null;
+  let rollbacks = 0;
+  const rollbackBudget = Number(rec.config["topology.supervisor.max.consecutive.failures"] ?? 20);
+  if (backend) {
+    void backend.lastCommitted(rec.name).then((c) => (lastId = Math.max(lastId, c?.checkpointId ?? 0)), () => {});
+    const every = Number(rec.config["topology.stateful.checkpoint.interval.seconds"] ?? 1) * 1000;
+    const trigger = setInterval(() => {
+      if (ending !== null) return clearInterval(trigger);
+      if (!started || updating || ck !== null) return;
+      ck = { id: ++lastId, saved: new Set(), tasks: [] };
+      o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id: ck.id }));
+    }, every);
+  }
+
+  const commit = async (c: { id: number; tasks: string[] }) => {
+    try {
+      await backend!.commit(rec.name, c.id, { tasks: c.tasks });
+      if (ck?.id === c.id) ck = null;
+      rollbacks = 0;
+      o.nc.publish(subj.ctl, encodeMessage({ type: "committed", id: c.id }));
+      await backend!.prune(rec.name, Number(rec.config["topology.stateful.checkpoints.kept"] ?? 2)).catch(() => {});
+    } catch (e) {
+      log(`[ardea] master: checkpoint ${c.id} could not be committed: ${(e as Error).message}`);
+      if (ck?.id === c.id) ck = null;
+    }
+  };
+
+  /** EFFECTIVELY_ONCE failure: every container restarts from the last committed checkpoint. */
+  const rollbackAll = (why: string) => {
+    if (ending !== null || updating) return;
+    if (++rollbacks > rollbackBudget) {
+      void end("FAILED", `${why}; ${rollbacks - 1} rollbacks in a row without a new checkpoint`);
+      return;
+    }
+    log(`[ardea] master: ${why}; every container rolls back to the last committed checkpoint`);
+    ck = null;
+    updating = true;
+    for (const s of slots) s.child?.kill("SIGTERM");
+    relaunchWhenAllStopped();
   };
 
   /** `ardea update`: drain, stop every container, start them on the record's new plan. */

@@ -9,7 +9,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import { EndOfInput } from "../actors/task_host.ts";
+import { CheckpointMarker, EndOfInput } from "../actors/task_host.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import {
@@ -21,6 +21,7 @@ import {
   decodeDataFrame,
   encodeDataFrame,
   encodeMessage,
+  CHECKPOINT_MARKER,
   END_OF_INPUT,
   streamTable,
   subjects,
@@ -162,6 +163,22 @@ export class StreamManager implements RemoteLink {
     o.flat.push(dest, from, END_OF_INPUT, null, -1, 0, 0, null);
   }
 
+  sendMarker(container: number, dest: number, from: number, id: number): void {
+    const o = this.#outbox(container);
+    this.#touch(container, o);
+    o.flat.push(dest, from, CHECKPOINT_MARKER, null, id, 0, 0, null);
+  }
+
+  checkpointSaved(id: number, tasks: string[]): void {
+    this.#flush();
+    this.event({ type: "saved", container: this.#o.index, id, tasks });
+  }
+
+  requestRollback(error: Error): void {
+    this.#flush();
+    this.event({ type: "rollback", container: this.#o.index, error: `${error.name}: ${error.message}` });
+  }
+
   sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void {
     const o = this.#outbox(container);
     this.#touch(container, o);
@@ -286,6 +303,10 @@ export class StreamManager implements RemoteLink {
       }
       if (s === END_OF_INPUT) {
         container.deliver(dest, new EndOfInput(src));
+        continue;
+      }
+      if (s === CHECKPOINT_MARKER) {
+        container.deliver(dest, new CheckpointMarker(flat[i + 4] as number, src));
         continue;
       }
       const info = streams[s];

@@ -54,6 +54,16 @@
  *   others re-send the end-of-input markers of their finished tasks to it,
  *   fail every pending tuple tree so that spouts replay at once (a tree may
  *   have had a tuple in the dead process), and release their spouts.
+ * - **Checkpoints (EFFECTIVELY_ONCE).** The master publishes \`checkpoint\`
+ *   {id} every interval (one at a time); each container's spouts save their
+ *   state to the NATS state backend and send markers, which cross containers
+ *   in data frames (stream index {@link CHECKPOINT_MARKER}) behind the tuples
+ *   before them; bolts align and save. A container whose tasks have all
+ *   saved (or finished) sends \`saved\` {id, tasks}; when every container has,
+ *   the master commits the checkpoint in the backend and publishes
+ *   \`committed\` (two-phase sinks commit then). A container that fails sends
+ *   \`rollback\`: the master stops every container and starts them again;
+ *   they restore the last committed checkpoint and spouts rewind.
  * - **Restart and update.** \`restart\` (one container or all) makes the master
  *   stop and start containers as after a death, without using the restart
  *   budget. \`update\` follows a new plan written in the record (parallelism
@@ -115,6 +125,8 @@ export function subjects(topology: string) {
 
 /** Stream index of an end-of-input marker in a data frame. */
 export const END_OF_INPUT = -1;
+/** Stream index of a checkpoint marker in a data frame; its id rides in the `root` entry. */
+export const CHECKPOINT_MARKER = -2;
 /** Entries per tuple in {@link DataFrame.flat}. */
 export const TUPLE_WIDTH = 8;
 
@@ -190,6 +202,10 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
       throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has a non-integer task or stream`);
     }
     if (stream === END_OF_INPUT) continue;
+    if (stream === CHECKPOINT_MARKER) {
+      if (!Number.isInteger(root) || (root as number) < 1) throw new WireError(`data frame: checkpoint marker ${i / TUPLE_WIDTH} has no checkpoint id`);
+      continue;
+    }
     if (!Array.isArray(values)) throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has no values array`);
     if (typeof root !== "number" || !Number.isInteger(eh) || !Number.isInteger(el)) {
       throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has bad tree ids`);
@@ -290,6 +306,8 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("rejoin"), container: z.number().int().nonnegative() }),
   z.object({ type: z.literal("restart"), container: z.number().int().nonnegative().optional() }),
   z.object({ type: z.literal("update") }),
+  z.object({ type: z.literal("checkpoint"), id: z.number().int().positive() }),
+  z.object({ type: z.literal("committed"), id: z.number().int().positive() }),
   z.object({
     type: z.literal("bp"),
     container: z.number().int().nonnegative(),
@@ -302,7 +320,18 @@ const controlSchema = z.discriminatedUnion("type", [
 /** A message on the `ctl` subject. */
 export type ControlMessage = z.infer<typeof controlSchema>;
 
+/** Errors of one component in a heartbeat. */
+const componentErrorsSchema = z.object({
+  errors: z.number(),
+  restarts: z.number(),
+  lastError: z.string().nullable(),
+  /** When the last error happened (ms since the epoch), or null. */
+  lastErrorAt: z.number().nullable(),
+});
+
 const statsSchema = z.object({
+  /** Per component, when the container hosts tasks of it. */
+  components: z.record(z.string(), componentErrorsSchema).optional(),
   emitted: z.number(),
   executed: z.number(),
   acked: z.number(),
@@ -318,6 +347,13 @@ const eventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready"), container: z.number().int().nonnegative(), pid: z.number().int(), host: z.string() }),
   z.object({ type: z.literal("finished"), container: z.number().int().nonnegative() }),
   z.object({ type: z.literal("failed"), container: z.number().int().nonnegative(), error: z.string() }),
+  z.object({
+    type: z.literal("saved"),
+    container: z.number().int().nonnegative(),
+    id: z.number().int().positive(),
+    tasks: z.array(z.string()),
+  }),
+  z.object({ type: z.literal("rollback"), container: z.number().int().nonnegative(), error: z.string() }),
   z.object({
     type: z.literal("heartbeat"),
     container: z.number().int().nonnegative(),
