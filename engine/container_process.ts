@@ -12,7 +12,8 @@ import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mo
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { loadBundle } from "./bundle.ts";
-import { type CheckpointSetup, Container, type RunSummary, stateKey, type TopologyStats } from "./container.ts";
+import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { restoreStates } from "./restore.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
@@ -122,16 +123,8 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
   if (config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     const backend = new NatsStateBackend(nc);
     const last = await backend.lastCommitted(rec.name);
-    const restore = new Map<string, Uint8Array>();
-    if (last) {
-      for (const [task, where] of packing) {
-        if (where !== index) continue;
-        const key = stateKey(topology, task);
-        if (!last.meta.tasks.includes(key)) continue;
-        const bytes = await backend.load(rec.name, last.checkpointId, key);
-        if (bytes !== undefined) restore.set(key, bytes);
-      }
-    }
+    const mine = [...packing].filter(([, where]) => where === index).map(([task]) => task);
+    const restore = last ? await restoreStates(backend, rec.name, last, topology, mine) : new Map<string, Uint8Array>();
     checkpoints = { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
   }
 

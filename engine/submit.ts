@@ -10,6 +10,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
+import { restoreStates } from "./restore.ts";
 
 /**
  * A running topology.
@@ -146,7 +147,7 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
   };
   const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
   if (!effectivelyOnce) make();
-  const done = effectivelyOnce ? runWithRollback(name, conf, make, options.log ?? ((l) => console.error(l))) : current.done;
+  const done = effectivelyOnce ? runWithRollback(name, topology, conf, make, options.log ?? ((l) => console.error(l))) : current.done;
   done.catch(() => {});
   const handle: TopologyHandle = {
     name,
@@ -186,6 +187,7 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
  */
 async function runWithRollback(
   name: string,
+  topology: StormTopology,
   conf: TopologyConfig,
   make: (checkpoints: CheckpointSetup) => Container,
   log: (line: string) => void,
@@ -197,13 +199,9 @@ async function runWithRollback(
     let failures = 0;
     for (;;) {
       const last = await backend.lastCommitted(name);
-      const restore = new Map<string, Uint8Array>();
-      if (last) {
-        for (const key of last.meta.tasks) {
-          const bytes = await backend.load(name, last.checkpointId, key);
-          if (bytes !== undefined) restore.set(key, bytes);
-        }
-      }
+      const restore = last
+        ? await restoreStates(backend, name, last, topology, topology.taskToComponent.keys())
+        : new Map<string, Uint8Array>();
       const container = make({ backend, lastId: last?.checkpointId ?? 0, restore });
       container.start();
       try {

@@ -1,0 +1,65 @@
+/**
+ * Restoring tasks from a committed checkpoint: each task gets the state it
+ * saved, found by component and index; when a stateful bolt's parallelism
+ * changed since (`ardea update`), its keyed state is repartitioned over the
+ * new tasks with the fields-grouping hash, so each key lands on the task its
+ * tuples now go to.
+ *
+ * @module
+ */
+import { decodeState, encodeState, partition, type State } from "../state/keyed_state.ts";
+import type { CommittedCheckpoint, StateBackend } from "../state/state_backend.ts";
+import { ArdeaError } from "../topology/errors.ts";
+import type { StormTopology } from "../topology/topology.ts";
+import { stateKey } from "./container.ts";
+
+/**
+ * The saved state of every task in `tasks` (task key → bytes).
+ *
+ * @example
+ * ```ts
+ * const restore = await restoreStates(backend, "wc", last, topology, [...topology.taskToComponent.keys()]);
+ * ```
+ */
+export async function restoreStates(
+  backend: StateBackend,
+  name: string,
+  last: CommittedCheckpoint,
+  topology: StormTopology,
+  tasks: Iterable<number>,
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  const saved = new Set(last.meta.tasks);
+  const repartitioned = new Map<string, State<unknown, unknown>[]>();
+  for (const task of tasks) {
+    const component = topology.taskToComponent.get(task)!;
+    const count = topology.componentTasks.get(component)!.length;
+    const before = last.meta.tasks.filter((k) => k.startsWith(`${component}#`));
+    const key = stateKey(topology, task);
+    if (before.length === 0) continue;
+    if (before.length === count) {
+      if (!saved.has(key)) continue;
+      const bytes = await backend.load(name, last.checkpointId, key);
+      if (bytes !== undefined) out.set(key, bytes);
+      continue;
+    }
+    if (topology.components.get(component)!.kind === "spout") {
+      throw new ArdeaError(
+        "CANNOT_RESCALE_SPOUT",
+        `spout "${component}" saved state for ${before.length} tasks and now has ${count}; a spout's position cannot be split`,
+      );
+    }
+    let parts = repartitioned.get(component);
+    if (parts === undefined) {
+      const states: State<unknown, unknown>[] = [];
+      for (const k of before.sort((a, b) => Number(a.split("#")[1]) - Number(b.split("#")[1]))) {
+        const bytes = await backend.load(name, last.checkpointId, k);
+        if (bytes !== undefined) states.push(decodeState(bytes));
+      }
+      parts = partition(states, count);
+      repartitioned.set(component, parts);
+    }
+    out.set(key, encodeState(parts[Number(key.split("#")[1])]!));
+  }
+  return out;
+}
