@@ -50,6 +50,7 @@ export class BoltActor extends TaskActor {
   #aligning: Set<number> | null = null;
   #alignId = 0;
   #parked: Message[] = [];
+  #parkedOver = false;
   /** The failed execute emitted nothing, so the input may be retried in place (EFFECTIVELY_ONCE). */
   #retryable = false;
   /** Tuples between clock checks: starts at 1, grows as executes prove fast. */
@@ -116,7 +117,7 @@ export class BoltActor extends TaskActor {
           const x = box.shift()!;
           if (x instanceof TupleImpl) {
             if (aligning !== null && aligning.has(x.sourceTask)) {
-              this.#parked.push(x);
+              this.#park(x);
               continue;
             }
             m = x;
@@ -152,7 +153,7 @@ export class BoltActor extends TaskActor {
           const x = box.shift()!;
           if (x instanceof TupleImpl) {
             if (aligning !== null && aligning.has(x.sourceTask)) {
-              this.#parked.push(x);
+              this.#park(x);
               continue;
             }
             m = x;
@@ -208,7 +209,7 @@ export class BoltActor extends TaskActor {
     const from = (x as EndOfInput).fromTask;
     if (this.#aligning !== null && this.#aligning.has(from)) {
       // Ends after its marker: keep its order behind the parked tuples.
-      this.#parked.push(x);
+      this.#park(x);
       return false;
     }
     if (this.#endFrom(from)) {
@@ -245,7 +246,24 @@ export class BoltActor extends TaskActor {
     this.host.forwardMarker(this.taskId, id);
     const parked = this.#parked;
     this.#parked = [];
+    if (this.#parkedOver) {
+      this.#parkedOver = false;
+      this.host.pressure.lower();
+    }
     if (parked.length > 0) this.mailbox.unshiftAll(parked);
+  }
+
+  /**
+   * Parks a message behind its source's marker. The parked buffer is bounded
+   * like a mailbox: past the high-water mark it holds the spouts back
+   * (backpressure) until the alignment completes.
+   */
+  #park(x: Message): void {
+    this.#parked.push(x);
+    if (!this.#parkedOver && this.#parked.length > this.mailbox.highWater) {
+      this.#parkedOver = true;
+      this.host.pressure.raise();
+    }
   }
 
   /** Notes `from`'s end of input; true when it completes the set (once). */

@@ -23,6 +23,7 @@ import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
 import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
 import type { RunSummary } from "./container.ts";
 import { packRoundRobin } from "./packing.ts";
+import { assertRewindable } from "./restore.ts";
 import type { Records } from "./records.ts";
 import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
 
@@ -115,6 +116,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   if (existing && ACTIVE.has(existing.state)) {
     throw new ArdeaError("ALREADY_RUNNING", `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`);
   }
+  if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") assertRewindable(req.topology);
   const containers = o.containers ?? req.config["topology.containers"];
   const packing = packRoundRobin(req.topology, containers);
   const bundle = await bundleScript(o.script);

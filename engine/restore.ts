@@ -11,7 +11,30 @@ import { decodeState, encodeState, partition, type State } from "../state/keyed_
 import type { CommittedCheckpoint, StateBackend } from "../state/state_backend.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { StormTopology } from "../topology/topology.ts";
+import { isStateful } from "../topology/stateful.ts";
 import { stateKey } from "./container.ts";
+
+/**
+ * EFFECTIVELY_ONCE needs sources that can rewind: every spout must keep its
+ * position in state (implement `initState`, e.g. `BaseStatefulSpout`).
+ * Throws an `ArdeaError` naming the first spout that cannot.
+ *
+ * @example
+ * ```ts
+ * assertRewindable(topology); // before running EFFECTIVELY_ONCE
+ * ```
+ */
+export function assertRewindable(topology: StormTopology): void {
+  for (const def of topology.spouts()) {
+    if (!isStateful(def.create())) {
+      throw new ArdeaError(
+        "SPOUT_CANNOT_REWIND",
+        `spout "${def.id}" keeps no state (no initState), so it cannot rewind to a checkpoint; ` +
+          "EFFECTIVELY_ONCE needs replayable sources such as a BaseStatefulSpout",
+      );
+    }
+  }
+}
 
 /**
  * The saved state of every task in `tasks` (task key → bytes).

@@ -10,7 +10,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
-import { restoreStates } from "./restore.ts";
+import { assertRewindable, restoreStates } from "./restore.ts";
 
 /**
  * A running topology.
@@ -146,7 +146,8 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
     return current;
   };
   const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
-  if (!effectivelyOnce) make();
+  if (effectivelyOnce) assertRewindable(topology);
+  else make();
   const done = effectivelyOnce ? runWithRollback(name, topology, conf, make, options.log ?? ((l) => console.error(l))) : current.done;
   done.catch(() => {});
   const handle: TopologyHandle = {
