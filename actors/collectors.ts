@@ -98,8 +98,8 @@ interface SingleChooser {
 /** The default route's single chooser when the fast path applies, else null. */
 function fastChooser(o: CollectorOwner, route: Route | undefined): { choose(values: readonly unknown[]): number } | null {
   if (route === undefined || route.direct) return null;
-  const host = o.host;
-  if (host.tap !== null || host.roundTrip !== null) return null;
+  // A tap may be set and unset while the collector lives: the fast path checks it per emit.
+  if (o.host.roundTrip !== null) return null;
   return (route as Route & SingleChooser).one ?? null;
 }
 
@@ -205,7 +205,7 @@ export class BoltCollector implements OutputCollector {
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(anchors: Anchors, values: unknown): void {
     const o = this.#o;
-    if (o.incarnation !== this.#inc || !Array.isArray(values) || values.length !== this.#arity) {
+    if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
       return this.#emit(DEFAULT_STREAM, anchors, values as unknown[], -1);
     }
     let task: number;
@@ -375,7 +375,7 @@ export class SpoutCollector implements SpoutOutputCollector {
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(values: unknown, msgId: unknown): void {
     const o = this.#o;
-    if (o.incarnation !== this.#inc || !Array.isArray(values) || values.length !== this.#arity) {
+    if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
       return this.#emit(DEFAULT_STREAM, values as unknown[], msgId, -1);
     }
     let task: number;

@@ -12,7 +12,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "master", "container", "help"] as const;
+export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -40,6 +40,27 @@ const killSchema = z.object({
   topology: topologyName,
   /** Seconds to let in-flight tuples drain; undefined: the topology's `topology.message.timeout.secs`. */
   waitSecs: z.number().nonnegative().optional(),
+  nats: natsFlagsSchema,
+});
+
+const tapSchema = z.object({
+  type: z.literal("tap"),
+  topology: topologyName,
+  component: z.string().min(1, "the component name is empty"),
+  stream: z.string().min(1, "the stream name is empty"),
+  /** One emit in `sample` is shown. */
+  sample: z.number().int().positive(),
+  /** Stop after this many tuples (0: until interrupted). */
+  limit: z.number().int().nonnegative(),
+  json: z.boolean(),
+  nats: natsFlagsSchema,
+});
+const logsSchema = z.object({
+  type: z.literal("logs"),
+  topology: topologyName,
+  /** One container, or every one. */
+  container: z.number().int().nonnegative().optional(),
+  lines: z.number().int().positive().max(100_000),
   nats: natsFlagsSchema,
 });
 
@@ -92,6 +113,8 @@ const commandSchema = z.discriminatedUnion("type", [
   statusSchema,
   steerSchema,
   killSchema,
+  tapSchema,
+  logsSchema,
   z.object({ type: z.literal("help"), topic: z.enum(COMMANDS).optional() }),
   z.object({ type: z.literal("version") }),
 ]);
@@ -111,6 +134,10 @@ export type StatusCommand = z.infer<typeof statusSchema>;
 export type SteerCommand = z.infer<typeof steerSchema>;
 /** Options of `ardea kill`. */
 export type KillCommand = z.infer<typeof killSchema>;
+/** Options of `ardea tap`. */
+export type TapCommand = z.infer<typeof tapSchema>;
+/** Options of `ardea logs`. */
+export type LogsCommand = z.infer<typeof logsSchema>;
 
 /**
  * A command line that cannot be understood. `command` says whose usage line
@@ -236,6 +263,32 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     }
     return { type: "container", topology: oneTopology("container", f.positionals), index, nats: f.nats };
   },
+  tap: (rest) => {
+    const f = parseFlags("tap", rest, { "--sample": "string", "--limit": "string", "--json": "bool" });
+    if (f.help) return { type: "help", topic: "tap" };
+    if (f.positionals.length < 2) throw new UsageError(`missing the ${f.positionals.length === 0 ? "topology name" : "component to tap"}`, "tap");
+    if (f.positionals.length > 2) throw new UsageError(`unexpected argument "${f.positionals[2]}" for "ardea tap"`, "tap");
+    const spec = f.positionals[1]!;
+    const colon = spec.indexOf(":");
+    const component = colon < 0 ? spec : spec.slice(0, colon);
+    const stream = colon < 0 ? "default" : spec.slice(colon + 1);
+    const sample = countFlag("tap", "--sample", f.values["--sample"], 1, 1);
+    const limit = countFlag("tap", "--limit", f.values["--limit"], 0, 0);
+    return { type: "tap", topology: f.positionals[0], component, stream, sample, limit, json: f.values["--json"] === true, nats: f.nats };
+  },
+  logs: (rest) => {
+    const f = parseFlags("logs", rest, { "--lines": "string" });
+    if (f.help) return { type: "help", topic: "logs" };
+    if (f.positionals.length === 0) throw new UsageError("missing the topology name", "logs");
+    if (f.positionals.length > 2) throw new UsageError(`unexpected argument "${f.positionals[2]}" for "ardea logs"`, "logs");
+    const raw = f.positionals[1];
+    const container = raw === undefined ? undefined : Number(raw);
+    if (container !== undefined && (raw!.trim() === "" || !Number.isInteger(container) || container < 0)) {
+      throw new UsageError(`the container must be a number >= 0, got "${raw}"`, "logs");
+    }
+    const lines = countFlag("logs", "--lines", f.values["--lines"], 100, 1);
+    return { type: "logs", topology: f.positionals[0], ...(container === undefined ? {} : { container }), lines, nats: f.nats };
+  },
   activate: (rest) => parseSteer("activate", rest),
   deactivate: (rest) => parseSteer("deactivate", rest),
   kill: (rest) => {
@@ -284,6 +337,16 @@ function parseSubmit(rest: readonly string[]): unknown {
     throw new UsageError(`--replicas expects an integer from 1 to 5, got "${String(f.values["--replicas"])}"`, "submit");
   }
   return { type: "submit", script: f.positionals[0], scriptArgs, containers, replicas, runtime, scheduler, wait: f.values["--wait"] === true, nats: f.nats };
+}
+
+/** An integer flag's value (`fallback` when absent); below `min` is a usage error. */
+function countFlag(command: CommandName, flag: string, raw: string | boolean | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`${flag} expects an integer >= ${min}, got "${String(raw)}"`, command);
+  }
+  return n;
 }
 
 function parseSteer(name: "activate" | "deactivate", rest: readonly string[]): unknown {

@@ -20,6 +20,8 @@ export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   activate: "usage: ardea activate <topology> [NATS flags]",
   deactivate: "usage: ardea deactivate <topology> [NATS flags]",
   kill: "usage: ardea kill <topology> [--wait-secs N] [NATS flags]",
+  tap: "usage: ardea tap <topology> <component>[:stream] [--sample N] [--limit K] [--json] [NATS flags]",
+  logs: "usage: ardea logs <topology> [container] [--lines N] [NATS flags]",
   help: "usage: ardea help [command]",
 };
 
@@ -51,6 +53,8 @@ Commands:
   kill <topology>             drain and stop a topology
   restart <topology> [c]      restart one container (or all) of a topology
   update <topology>           change components' parallelism of a running topology
+  tap <topology> <component>  print live tuples a component emits (sampled)
+  logs <topology> [c]         print the recent log lines of the containers
   help [command]              show help for a command
   master, container           internal: started by submit's scheduler
 
@@ -102,7 +106,7 @@ const HELP = `ardea help — show help
 Usage:
   ardea help [command]
 
-Commands: run, submit, list, status, activate, deactivate, kill, help.
+Commands: run, submit, worker, list, status, activate, deactivate, kill, restart, update, tap, logs, help.
 `;
 
 const LIST = `ardea list — list the topologies on a NATS cluster
@@ -124,10 +128,52 @@ Usage:
 Flags:
       --json     print one JSON object: {"topology", "state", "containers":
                  [{"id", "pid", "host", "tasks", "heartbeatAgeMs", "restarts",
-                 "backpressure"}], "backpressure", "error"?}
+                 "backpressure"}], "backpressure", "components":
+                 [{"component", "errors", "restarts", "lastError",
+                 "lastErrorAt", "lastErrorContainer"}], "error"?}
 
 ${NATS_FLAGS_HELP}
 Exit status: 0 shown, 1 unknown topology or NATS unreachable, 2 bad command line.
+`;
+
+const TAP = `ardea tap — print live tuples of a running topology
+
+Usage:
+  ardea tap <topology> <component>[:stream] [--sample N] [--limit K] [--json] [NATS flags]
+
+Prints what <component> emits on <stream> (default: "default"), as each
+container sees it, one line per tuple: container, task, component:stream and
+the values as JSON. Taps only read: acking and delivery are unchanged. The
+containers publish only while the tap runs (a lease the command renews each
+second; a tap whose command died stops within 3 s), at most 200 tuples a
+second each.
+
+Flags:
+      --sample N   show one emit in N per container (default 1: every one)
+      --limit K    stop after K tuples (default: until Ctrl-C)
+      --json       one JSON object per line: {container, task, component,
+                   stream, ts, values}
+
+${NATS_FLAGS_HELP}
+Exit status: 0 done, 1 unknown or ended topology, unknown component or NATS
+unreachable, 2 bad command line.
+`;
+
+const LOGS = `ardea logs — print the recent log lines of a topology's containers
+
+Usage:
+  ardea logs <topology> [container] [--lines N] [NATS flags]
+
+Each container keeps its last 2000 log lines (engine messages, crash stacks
+and what the components print through console) and sends the newest N on
+request. Lines are prefixed with the container number and the time.
+
+Flags:
+      --lines N    lines per container (default 100)
+
+${NATS_FLAGS_HELP}
+Exit status: 0 printed, 1 unknown topology, a container did not answer, or
+NATS unreachable, 2 bad command line.
 `;
 
 const steerHelp = (name: "activate" | "deactivate", what: string, state: string) =>
@@ -249,6 +295,8 @@ const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   activate: steerHelp("activate", "resume a paused topology's spouts", "RUNNING"),
   deactivate: steerHelp("deactivate", "pause a topology's spouts", "PAUSED"),
   kill: KILL,
+  tap: TAP,
+  logs: LOGS,
   help: HELP,
 };
 

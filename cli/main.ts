@@ -63,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import("./control.ts")).runSteer(command);
       case "kill":
         return await (await import("./control.ts")).runKill(command);
+      case "tap":
+        return await (await import("./observe.ts")).runTap(command);
+      case "logs":
+        return await (await import("./observe.ts")).runLogs(command);
     }
   } catch (e) {
     // A usage error found while running (e.g. no --nats and no ARDEA_NATS_URL).

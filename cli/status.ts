@@ -26,11 +26,25 @@ export interface ContainerStatus {
   dropped: number;
 }
 
+/** Errors of one component over the containers (from their last heartbeats). */
+export interface ComponentErrors {
+  component: string;
+  errors: number;
+  restarts: number;
+  /** The latest last error of the component's tasks, or null. */
+  lastError: string | null;
+  /** When it happened (ms since the epoch), and in which container. */
+  lastErrorAt: number | null;
+  lastErrorContainer: number | null;
+}
+
 /** What `ardea status --json` prints. `pid` appears only in containers. */
 export interface TopologyStatus {
   topology: string;
   state: TopologyRecord["state"];
   containers: ContainerStatus[];
+  /** Per component, sorted by name (empty before the first heartbeats). */
+  components: ComponentErrors[];
   backpressure: boolean;
   error?: string;
 }
@@ -65,10 +79,28 @@ export function topologyStatus(rec: TopologyRecord, containers: readonly Contain
       backpressureMs: Number(c.stats?.backpressureMs ?? 0),
       dropped: Number(c.stats?.dropped ?? 0),
     }));
+  const byComponent = new Map<string, ComponentErrors>();
+  for (const c of containers) {
+    if (c.container >= rec.containers) continue;
+    for (const [component, e] of Object.entries(c.stats?.components ?? {})) {
+      let agg = byComponent.get(component);
+      if (agg === undefined) {
+        byComponent.set(component, agg = { component, errors: 0, restarts: 0, lastError: null, lastErrorAt: null, lastErrorContainer: null });
+      }
+      agg.errors += e.errors;
+      agg.restarts += e.restarts;
+      if (e.lastError !== null && (agg.lastError === null || (e.lastErrorAt ?? 0) > (agg.lastErrorAt ?? 0))) {
+        agg.lastError = e.lastError;
+        agg.lastErrorAt = e.lastErrorAt;
+        agg.lastErrorContainer = c.container;
+      }
+    }
+  }
   const out: TopologyStatus = {
     topology: rec.name,
     state: rec.state,
     containers: cs,
+    components: [...byComponent.values()].sort((a, b) => (a.component < b.component ? -1 : 1)),
     backpressure: cs.some((c) => c.backpressure),
   };
   if (rec.error !== undefined) out.error = rec.error;
@@ -85,6 +117,12 @@ function tasks(ids: readonly number[]): string {
     i = j + 1;
   }
   return parts.join(",") || "-";
+}
+
+/** A message on one line, cut at 160 characters. */
+function oneLine(m: string): string {
+  const line = m.replace(/\s*\n\s*/g, " ⏎ ");
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
 /** The readable form of a status. */
@@ -111,6 +149,19 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
         `${(c.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
         String(c.restarts),
         `${c.backpressure ? `on${c.backpressureBy ? ` (${c.backpressureBy})` : ""}` : "off"}, ${(c.backpressureMs / 1000).toFixed(1)} s total`,
+      ]),
+    ]);
+  }
+  if (s.components.length > 0) {
+    text += "\n" + table([
+      ["COMPONENT", "ERRORS", "RESTARTS", "LAST ERROR"],
+      ...s.components.map((c) => [
+        c.component,
+        String(c.errors),
+        String(c.restarts),
+        c.lastError === null
+          ? "-"
+          : `${oneLine(c.lastError)}${c.lastErrorAt !== null ? ` (${formatAge(now - c.lastErrorAt)} ago, container ${c.lastErrorContainer})` : ""}`,
       ]),
     ]);
   }

@@ -224,7 +224,8 @@ export class Container implements TaskHost {
   readonly tracking: boolean;
   readonly restart: RestartSettings;
   readonly roundTrip: RoundTrip | null;
-  readonly tap: TaskHost["tap"];
+  /** Sees every emit while set; may be set and unset while the topology runs (`ardea tap`). */
+  tap: TaskHost["tap"];
   readonly spoutSleepMs: number;
   readonly done: Promise<RunSummary>;
   readonly spouts: SpoutActor[] = [];

@@ -11,10 +11,13 @@ import type { NatsConnection } from "nats";
 import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
+import { decodeObservation, encodeObservation, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
 import { loadBundle } from "./bundle.ts";
+import { LogRing } from "./log_ring.ts";
+import { Taps } from "./taps.ts";
 import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
-import { restoreStates } from "./restore.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
+import { restoreStates } from "./restore.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
 import { StreamManager } from "./stream_manager.ts";
@@ -26,6 +29,8 @@ export interface ContainerProcessOptions {
   topology: string;
   index: number;
   log?: (line: string) => void;
+  /** Log lines kept for `ardea logs` (default 2000). */
+  logLines?: number;
   /** How long the script may take to call submit() (ms). */
   submitTimeoutMs?: number;
 }
@@ -58,7 +63,52 @@ const EMPTY_STATS = (name: string): TopologyStats => ({
  * ```
  */
 export async function runContainer(opts: ContainerProcessOptions): Promise<number> {
-  const log = opts.log ?? ((l: string) => console.error(l));
+  const ring = new LogRing(opts.logLines ?? 2000);
+  const restoreConsole = captureConsole(ring);
+  try {
+    return await runCapturing(opts, ring);
+  } finally {
+    restoreConsole();
+  }
+}
+
+/**
+ * Copies what the components print through `console` into `ring` (they
+ * still print as before).
+ */
+function captureConsole(ring: LogRing): () => void {
+  const c = console as unknown as Record<string, (...a: unknown[]) => void>;
+  const methods = ["log", "info", "warn", "error", "debug"] as const;
+  const originals = methods.map((m) => c[m]!);
+  methods.forEach((m, i) => {
+    const original = originals[i]!;
+    c[m] = (...a: unknown[]) => {
+      try {
+        ring.push(a.map((x) => (typeof x === "string" ? x : x instanceof Error ? (x.stack ?? x.message) : safeText(x))).join(" "));
+      } catch {
+        // Never let logging break the caller.
+      }
+      original.apply(console, a);
+    };
+  });
+  return () => methods.forEach((m, i) => (c[m] = originals[i]!));
+}
+
+function safeText(x: unknown): string {
+  try {
+    return typeof x === "object" && x !== null ? JSON.stringify(x) ?? String(x) : String(x);
+  } catch {
+    return String(x);
+  }
+}
+
+async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promise<number> {
+  const sink = opts.log;
+  // Without a sink of its own a line goes to console.error, which copies it into the ring.
+  const log = sink === undefined ? (l: string) => console.error(l) : (l: string) => {
+    ring.push(l);
+    sink(l);
+  };
   const { nc, index } = opts;
   const records = await Records.bind(nc);
   const rec = await records?.getTopology(opts.topology);
@@ -128,8 +178,16 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     checkpoints = { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
   }
 
+  const subj = subjects(rec.name);
   const stopped = new Promise<number>((resolveExit) => {
     let started = false;
+    const taps = new Taps(
+      index,
+      (id, t) => nc.publish(subj.tap(id), encodeObservation(t)),
+      (fn) => {
+        if (container !== null) container.tap = fn ?? req.options.tap ?? null;
+      },
+    );
     const sm = new StreamManager({
       nc,
       topologyName: rec.name,
@@ -169,6 +227,13 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
           case "stop":
             void c.stop(m.state, m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", "another container failed") : undefined);
             break;
+          case "tap":
+            // The script's own tap (a test's) wins: it sees every emit already.
+            if (req.options.tap === undefined) taps.renew(m);
+            break;
+          case "untap":
+            taps.cancel(m.id);
+            break;
         }
       },
     });
@@ -186,6 +251,18 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     });
     sm.attach(container);
     const host = hostname();
+    const logsSub = nc.subscribe(subj.logs(index), {
+      callback: (err, msg) => {
+        if (err || msg.reply === undefined || msg.reply === "") return;
+        try {
+          const q = decodeObservation.logsRequest(msg.data);
+          msg.respond(encodeObservation({ container: index, pid: pid(), host, lines: ring.last(q.lines), dropped: ring.dropped }));
+        } catch (e) {
+          if (!(e instanceof WireError)) throw e;
+          sm.dropped++;
+        }
+      },
+    });
     const beat = () =>
       sm.event({
         type: "heartbeat",
@@ -195,6 +272,7 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
         ts: Date.now(),
         stats: {
           ...summarize(container!.stats()),
+          components: componentErrors(container!.stats()),
           dropped: sm.dropped,
           backpressureBy: container!.pressureSource(),
           framesIn: sm.framesIn,
@@ -207,13 +285,17 @@ export async function runContainer(opts: ContainerProcessOptions): Promise<numbe
     container.done.then(
       async (s) => {
         clearInterval(hb);
+        taps.close();
         beat();
+        logsSub.unsubscribe();
         await sm.close();
         settle.resolve(s);
         resolveExit(0);
       },
       async (e) => {
         clearInterval(hb);
+        taps.close();
+        logsSub.unsubscribe();
         await sm.close();
         settle.reject(e);
         resolveExit(1);
@@ -236,4 +318,13 @@ function summarize(s: TopologyStats) {
     backpressure: s.backpressure,
     backpressureMs: Math.round(s.backpressureMs),
   };
+}
+
+/** Errors and restarts per component, for the heartbeat (`ardea status` shows the last error). */
+function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
+  const out: NonNullable<ContainerStats["components"]> = {};
+  for (const [name, c] of Object.entries(s.components)) {
+    out[name] = { errors: c.errors, restarts: c.restarts, lastError: c.lastError, lastErrorAt: c.lastErrorAt };
+  }
+  return out;
 }

@@ -149,7 +149,7 @@ test("status --json prints exactly one object of the documented shape; pid only 
   assert.is(r.code, 0, show(r));
   assert.is(r.stdout.length, 1, show(r));
   const s = JSON.parse(r.stdout[0]!) as Record<string, unknown>;
-  assert.equal(Object.keys(s).sort(), ["backpressure", "containers", "error", "state", "topology"]);
+  assert.equal(Object.keys(s).sort(), ["backpressure", "components", "containers", "error", "state", "topology"]);
   assert.is(s["topology"], "st");
   assert.is(s["state"], "RUNNING");
   assert.is(s["backpressure"], true);

@@ -13,6 +13,8 @@
  * | `acks.<c>` | any container → container c (holder of the roots) | {@link AckFrame}: raw little-endian int32 quads |
  * | `ctl` | master/CLI → every container | {@link ControlMessage}, msgpack |
  * | `events` | container → master | {@link ContainerEvent}, msgpack |
+ * | `tap.<id>` | container → `ardea tap` | {@link TapTuple}, msgpack |
+ * | `logs.<c>` | `ardea logs` ⇄ container c (request/reply) | {@link LogsRequest} → {@link LogsReply}, msgpack |
  *
  * Control-plane records live in the JetStream KV bucket {@link KV_BUCKET}
  * (key `<topology>` → {@link TopologyRecord}, `<topology>.c<i>` →
@@ -72,6 +74,17 @@
  *   again on the new plan.
  * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
  *   published on `ctl` by the CLI.
+ * - **Tap.** `ardea tap` picks a random id, subscribes to `tap.<id>`, and
+ *   publishes `{type:"tap", id, component, stream, sample, limit, leaseMs}`
+ *   on `ctl`, renewing it every leaseMs/3. While the lease holds, each
+ *   container publishes one in `sample` of the emits of (component, stream)
+ *   by its tasks as a {@link TapTuple} on `tap.<id>`, at most `limit` (0: no
+ *   limit) and at most {@link TAP_MAX_PER_SECOND} a second; the emit is only
+ *   read (acking is unchanged). The CLI sends `{type:"untap", id}` when it
+ *   stops; a CLI that dies stops the tap when its lease expires.
+ * - **Logs.** Each container keeps its last log lines (crash stacks
+ *   included) in a ring and answers a {@link LogsRequest} on `logs.<c>` with
+ *   a {@link LogsReply} (the newest `lines`).
  *
  * @module
  */
@@ -118,6 +131,8 @@ export function subjects(topology: string) {
     acks: (container: number) => `${p}.acks.${container}`,
     ctl: `${p}.ctl`,
     events: `${p}.events`,
+    tap: (id: string) => `${p}.tap.${id}`,
+    logs: (container: number) => `${p}.logs.${container}`,
   } as const;
 }
 
@@ -309,6 +324,16 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("checkpoint"), id: z.number().int().positive() }),
   z.object({ type: z.literal("committed"), id: z.number().int().positive() }),
   z.object({
+    type: z.literal("tap"),
+    id: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+    component: z.string(),
+    stream: z.string(),
+    sample: z.number().int().positive(),
+    limit: z.number().int().nonnegative(),
+    leaseMs: z.number().positive().max(60_000),
+  }),
+  z.object({ type: z.literal("untap"), id: z.string() }),
+  z.object({
     type: z.literal("bp"),
     container: z.number().int().nonnegative(),
     on: z.boolean(),
@@ -416,6 +441,67 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
 export function decodeEvent(bytes: Uint8Array): ContainerEvent {
   return decodeWith(eventSchema, bytes, "container event");
 }
+
+// ---------------------------------------------------------------- tap and logs
+
+/** Most tuples a container publishes a second for one tap. */
+export const TAP_MAX_PER_SECOND = 200;
+
+const tapTupleSchema = z.object({
+  id: z.string(),
+  container: z.number().int().nonnegative(),
+  task: z.number().int(),
+  component: z.string(),
+  stream: z.string(),
+  /** Ms since the epoch at the emit. */
+  ts: z.number(),
+  /** The emitted values; each value msgpack cannot carry is replaced by its `String()`. */
+  values: z.array(z.unknown()),
+});
+
+/** A sampled emit on `tap.<id>`. */
+export type TapTuple = z.infer<typeof tapTupleSchema>;
+
+const logsRequestSchema = z.object({ lines: z.number().int().positive().max(100_000) });
+const logsReplySchema = z.object({
+  container: z.number().int().nonnegative(),
+  pid: z.number().int(),
+  host: z.string(),
+  /** Oldest first: ms since the epoch and the line. */
+  lines: z.array(z.tuple([z.number(), z.string()])),
+  /** Lines the ring let go since the container started. */
+  dropped: z.number().int().nonnegative(),
+});
+
+/** A request for a container's recent log lines. */
+export type LogsRequest = z.infer<typeof logsRequestSchema>;
+/** A container's recent log lines. */
+export type LogsReply = z.infer<typeof logsReplySchema>;
+
+/**
+ * Encodes a tap tuple, a logs request or a logs reply (msgpack). A tap
+ * tuple whose values msgpack refuses is sent with each value as a string.
+ *
+ * @example
+ * ```ts
+ * nc.publish(subjects("wc").tap(id), encodeObservation({ id, container: 0, task: 3, component: "split", stream: "default", ts: Date.now(), values: ["a"] }));
+ * ```
+ */
+export function encodeObservation(m: TapTuple | LogsRequest | LogsReply): Uint8Array {
+  try {
+    return packr.pack(m);
+  } catch (e) {
+    if (!("values" in m)) throw e;
+    return packr.pack({ ...m, values: m.values.map((v) => String(v)) });
+  }
+}
+
+/** Decoders of tap and logs messages; each throws `WireError`. */
+export const decodeObservation = {
+  tapTuple: (b: Uint8Array): TapTuple => decodeWith(tapTupleSchema, b, "tap tuple"),
+  logsRequest: (b: Uint8Array): LogsRequest => decodeWith(logsRequestSchema, b, "logs request"),
+  logsReply: (b: Uint8Array): LogsReply => decodeWith(logsReplySchema, b, "logs reply"),
+};
 
 // ---------------------------------------------------------------- KV records
 
