@@ -47,6 +47,7 @@ export class BoltActor extends TaskActor {
   readonly #ended = new Set<number>();
   /** Upstream task ids (the sources whose markers a checkpoint waits for). */
   readonly #sources: readonly number[];
+  readonly #sourceSet: ReadonlySet<number>;
   #aligning: Set<number> | null = null;
   #alignId = 0;
   #parked: Message[] = [];
@@ -68,6 +69,7 @@ export class BoltActor extends TaskActor {
   ) {
     super(host, def, taskId, conf, context, routes);
     this.#sources = sources;
+    this.#sourceSet = new Set(sources);
     this.upstreamTasks = sources.length;
     const hwm = conf["topology.mailbox.high.watermark"];
     this.mailbox = new Mailbox<Message>(host.pressure, hwm, conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2));
@@ -264,6 +266,11 @@ export class BoltActor extends TaskActor {
       this.#parkedOver = true;
       this.host.pressure.raise();
     }
+  }
+
+  /** Whether `task` is one of this bolt's upstream tasks (input from the network is checked against it). */
+  acceptsFrom(task: number): boolean {
+    return this.#sourceSet.has(task);
   }
 
   /** Notes `from`'s end of input; true when it completes the set (once). */

@@ -371,6 +371,10 @@ export class Container implements TaskHost {
     for (const b of this.bolts) if (!this.#ended) b.boot();
     for (const s of this.spouts) if (!this.#ended) s.boot();
     if (this.#ended) return;
+    // Restored from checkpoint N: what two-phase sinks kept for N is committed now
+    // (N was committed, but the run may have ended before they heard of it).
+    const ck = this.#opts.checkpoints;
+    if (ck !== undefined && ck.lastId > 0 && ck.restore.size > 0) for (const a of this.#all) a.postSave(ck.lastId);
     if (this.#remote !== null) {
       this.#timers.push(setInterval(() => this.#announce(), 25));
       // Markers crossing NATS can be lost (a server fails over); bolts count
@@ -413,6 +417,11 @@ export class Container implements TaskHost {
   }
 
   stateSaved(task: number, id: number, state: KeyValueState | null): void {
+    if (id > this.#ckId && this.#opts.checkpoints?.coordinated && !this.#ended) {
+      // A marker of a checkpoint whose trigger this container missed: join it.
+      this.#ckExpected = null;
+      this.beginCheckpoint(id);
+    }
     const expected = this.#ckExpected;
     if (expected === null || id !== this.#ckId || this.#ended) return;
     if (state !== null) {
@@ -439,15 +448,17 @@ export class Container implements TaskHost {
   /** Begins checkpoint `id` unless one is in progress. */
   beginCheckpoint(id: number): void {
     if (this.#ckExpected !== null || this.#ended) return;
-    const live = this.#all.filter((a) => a.state !== "finished" && a.state !== "stopped");
-    if (live.length === 0) {
+    // Finished tasks take part too: their (final) state must stay in every checkpoint.
+    const part = this.#all.filter((a) => a.state !== "stopped");
+    if (part.length === 0) {
       if (this.#opts.checkpoints?.coordinated) this.#remote?.checkpointSaved(id, []);
       return;
     }
     this.#ckId = id;
-    this.#ckExpected = new Set(live.map((a) => a.taskId));
+    this.#ckExpected = new Set(part.map((a) => a.taskId));
     this.#ckSaves = [];
     this.#ckKeys = [];
+    for (const a of part) if (a.state === "finished") a.snapshot(id);
     for (const s of this.spouts) if (s.state !== "finished") s.requestCheckpoint(id);
   }
 
@@ -467,7 +478,7 @@ export class Container implements TaskHost {
       this.#ckExpected = null;
       this.#ckSaves = [Promise.all(saves).then(
         () => this.#remote!.checkpointSaved(id, tasks),
-        (e) => this.fatal(e instanceof Error ? e : new Error(String(e))),
+        (e) => this.rollback(e),
       )];
       return;
     }
@@ -483,7 +494,7 @@ export class Container implements TaskHost {
         for (const a of this.#all) a.postSave(id);
         // Housekeeping: a failed prune is retried at the next commit.
         return backend.prune(name, keep).catch((e: Error) => this.#log(`[ardea] pruning old checkpoints failed: ${e.message}`));
-      }, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
+      }, (e) => this.rollback(e));
     this.#ckSaves = [committing];
   }
 
@@ -625,7 +636,8 @@ export class Container implements TaskHost {
   }
 
   taskFinished(task: number): void {
-    if (this.#ckExpected?.delete(task)) this.#maybeCommit();
+    // A task finishing during a checkpoint saves its final state into it.
+    if (this.#ckExpected?.has(task)) this.#all.find((a) => a.taskId === task)?.snapshot(this.#ckId);
     if (--this.#unfinished > 0) return;
     if (this.#remote !== null) this.#remote.finished();
     else void this.#end("FINISHED");

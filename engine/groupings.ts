@@ -269,7 +269,8 @@ export function downstreamTasks(topology: StormTopology, task: number): number[]
  * ```
  */
 export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
-  const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component));
+  // A bolt that subscribes to itself does not wait for its own end of input.
+  const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component).filter((c) => c !== bolt));
   const out: number[] = [];
   for (const s of sources) out.push(...topology.componentTasks.get(s)!);
   return out.sort((a, b) => a - b);

@@ -115,6 +115,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let ending: Terminal | null = null;
   let killing = false;
   let updating = false;
+  const timers: Array<ReturnType<typeof setTimeout>> = [];
   const subs: Subscription[] = [];
   let resolveEnd!: (s: Terminal) => void;
   const ended = new Promise<Terminal>((r) => (resolveEnd = r));
@@ -242,6 +243,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     clearTimeout(grace);
     for (const x of subs) x.unsubscribe();
     clearInterval(watch);
+    for (const t of timers) clearTimeout(t);
     resolveEnd(state);
   };
 
@@ -252,15 +254,23 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let ck: { id: number; saved: Set<number>; tasks: string[] } | null = null;
   let rollbacks = 0;
   const rollbackBudget = Number(rec.config["topology.supervisor.max.consecutive.failures"] ?? 20);
+  let ckStarted = 0;
   if (backend) {
-    void backend.lastCommitted(rec.name).then((c) => (lastId = Math.max(lastId, c?.checkpointId ?? 0)), () => {});
     const every = Number(rec.config["topology.stateful.checkpoint.interval.seconds"] ?? 1) * 1000;
+    // A checkpoint not complete within this is abandoned (a container missed its trigger).
+    const giveUpMs = Math.max(10 * every, 30_000);
     const trigger = setInterval(() => {
       if (ending !== null) return clearInterval(trigger);
+      if (ck !== null && Date.now() - ckStarted > giveUpMs) {
+        log(`[ardea] master: checkpoint ${ck.id} of "${rec.name}" did not complete within ${giveUpMs} ms; abandoned`);
+        ck = null;
+      }
       if (!started || updating || ck !== null) return;
       ck = { id: ++lastId, saved: new Set(), tasks: [] };
+      ckStarted = Date.now();
       o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id: ck.id }));
     }, every);
+    timers.push(trigger);
   }
 
   const commit = async (c: { id: number; tasks: string[] }) => {
@@ -271,8 +281,11 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       o.nc.publish(subj.ctl, encodeMessage({ type: "committed", id: c.id }));
       await backend!.prune(rec.name, Number(rec.config["topology.stateful.checkpoints.kept"] ?? 2)).catch(() => {});
     } catch (e) {
-      log(`[ardea] master: checkpoint ${c.id} could not be committed: ${(e as Error).message}`);
+      log(`[ardea] master: checkpoint ${c.id} of "${rec.name}" could not be committed: ${(e as Error).message}`);
       if (ck?.id === c.id) ck = null;
+      // A stale id (the backend holds a newer commit): count from the newest.
+      const newest = await backend!.lastCommitted(rec.name).catch(() => undefined);
+      lastId = Math.max(lastId, newest?.checkpointId ?? 0);
     }
   };
 
@@ -283,11 +296,20 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       void end("FAILED", `${why}; ${rollbacks - 1} rollbacks in a row without a new checkpoint`);
       return;
     }
-    log(`[ardea] master: ${why}; every container rolls back to the last committed checkpoint`);
+    log(`[ardea] master: "${rec.name}": ${why}; every container rolls back to the last committed checkpoint`);
     ck = null;
     updating = true;
-    for (const s of slots) s.child?.kill("SIGTERM");
+    stopAll();
     relaunchWhenAllStopped();
+  };
+
+  /** Stops every container: SIGTERM, then SIGKILL for one that is still there after 10 s. */
+  const stopAll = () => {
+    for (const s of slots) s.child?.kill("SIGTERM");
+    const grace = setTimeout(() => {
+      for (const s of slots) s.child?.kill("SIGKILL");
+    }, 10_000);
+    timers.push(grace);
   };
 
   /** `ardea update`: drain, stop every container, start them on the record's new plan. */
@@ -300,7 +322,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     while (Date.now() < until && slots.some((s) => (s.stats?.pending ?? 0) > 0)) await new Promise((r) => setTimeout(r, 100));
     const fresh = await o.records.getTopology(rec.name).catch(() => undefined);
     if (fresh) rec = fresh;
-    for (const s of slots) s.child?.kill("SIGTERM");
+    ck = null;
+    stopAll();
     relaunchWhenAllStopped();
   };
 
@@ -369,7 +392,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }
   }, 2000);
 
-  o.nc.flush().then(() => {
+  const newest = backend ? backend.lastCommitted(rec.name).catch(() => undefined) : Promise.resolve(undefined);
+  Promise.all([o.nc.flush(), newest]).then(([, c]) => {
+    lastId = Math.max(lastId, c?.checkpointId ?? 0);
     for (let i = 0; i < n; i++) start(i);
   });
   return ended;

@@ -25,6 +25,7 @@ import { stateKey } from "./container.ts";
  * ```
  */
 export function assertRewindable(topology: StormTopology): void {
+  assertAcyclic(topology);
   for (const def of topology.spouts()) {
     if (!isStateful(def.create())) {
       throw new ArdeaError(
@@ -85,4 +86,29 @@ export async function restoreStates(
     out.set(key, encodeState(parts[Number(key.split("#")[1])]!));
   }
   return out;
+}
+
+/**
+ * Aligned checkpoints cannot snapshot tuples travelling round a loop:
+ * EFFECTIVELY_ONCE refuses a topology with a cycle, naming a component on it.
+ *
+ * @example
+ * ```ts
+ * assertAcyclic(topology);
+ * ```
+ */
+export function assertAcyclic(topology: StormTopology): void {
+  const state = new Map<string, 1 | 2>();
+  const visit = (id: string, path: string[]): void => {
+    if (state.get(id) === 2) return;
+    if (state.get(id) === 1) {
+      throw new ArdeaError("CYCLIC_TOPOLOGY", `EFFECTIVELY_ONCE cannot checkpoint the cycle ${[...path.slice(path.indexOf(id)), id].join(" → ")}`);
+    }
+    state.set(id, 1);
+    for (const c of topology.components.values()) {
+      if (c.inputs.some((i) => i.component === id)) visit(c.id, [...path, id]);
+    }
+    state.set(id, 2);
+  };
+  for (const id of topology.components.keys()) visit(id, []);
 }

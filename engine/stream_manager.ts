@@ -297,8 +297,8 @@ export class StreamManager implements RemoteLink {
       const s = flat[i + 2] as number;
       const bolt = container.localBolt(dest);
       const srcComponent = topo.taskToComponent.get(src);
-      if (bolt === undefined || srcComponent === undefined) {
-        this.#drop("tuple", `task ${dest} is not a bolt of this container, or source task ${src} does not exist`);
+      if (bolt === undefined || srcComponent === undefined || !bolt.acceptsFrom(src)) {
+        this.#drop("tuple", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
         continue;
       }
       if (s === END_OF_INPUT) {

@@ -237,6 +237,81 @@ test("seeded random crash schedules: every run exact (ARDEA_EO_SEEDS runs, defau
   }
 });
 
+test("a spout task that finished early keeps its state in later checkpoints (rollback after it ended)", async () => {
+  const sizes = [50, 30_000];
+  let seen = 0;
+  let fired = false;
+  class Part extends BaseStatefulSpout<string, number> {
+    st!: KeyValueState<string, number>;
+    pos = 0;
+    n = 0;
+    idx = 0;
+    c!: SpoutOutputCollector;
+    initState(s: KeyValueState<string, number>) {
+      this.st = s;
+      this.pos = s.get("pos") ?? 0;
+    }
+    override preSave() {
+      this.st.put("pos", this.pos);
+    }
+    override open(_a: unknown, ctx: { getThisTaskIndex(): number }, c: SpoutOutputCollector) {
+      this.c = c;
+      this.idx = ctx.getThisTaskIndex();
+      this.n = sizes[this.idx]!;
+    }
+    nextTuple() {
+      if (this.pos >= this.n) return this.c.finish();
+      this.c.emit([this.pos++]);
+    }
+    declareOutputFields(d: { declare(f: string[]): void }) {
+      d.declare(["n"]);
+    }
+  }
+  class Total extends BaseStatefulBolt<string, number> {
+    st!: KeyValueState<string, number>;
+    c!: OutputCollector;
+    initState(s: KeyValueState<string, number>) {
+      this.st = s;
+    }
+    override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
+      this.c = c;
+    }
+    execute() {
+      if (++seen === 20_000 && !fired) {
+        fired = true;
+        throw new Error("planned crash after task 0 ended");
+      }
+      this.st.put("n", (this.st.get("n") ?? 0) + 1);
+    }
+    override finish() {
+      this.c.emit([this.st.get("n") ?? 0]);
+    }
+    declareOutputFields(d: { declare(f: string[]): void }) {
+      d.declare(["n"]);
+    }
+  }
+  const dir = await makeTempDir("ardea-eo-fin-");
+  try {
+    let total = -1;
+    const b = new TopologyBuilder();
+    b.setSpout("parts", () => new Part(), 2);
+    b.setBolt("total", () => new Total()).shuffleGrouping("parts");
+    b.setBolt("out", bolt((t) => {
+      total = t.getInteger(0);
+    })).globalGrouping("total");
+    const h = await submit("eo-finished", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      "topology.stateful.checkpoint.interval.seconds": 0.005,
+    }, b.createTopology(), { handleSignals: false, log: () => {} });
+    await h.done;
+    assert.ok(fired);
+    assert.is(total, sizes[0]! + sizes[1]!);
+  } finally {
+    await removePath(dir);
+  }
+});
+
 test("a spout that keeps no state is refused in EFFECTIVELY_ONCE", async () => {
   const b = new TopologyBuilder();
   b.setSpout("plain", iterableSpout(() => [1, 2, 3], { fields: ["n"] }));
