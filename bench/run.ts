@@ -1,8 +1,9 @@
 /**
  * Benchmark runner: `npm run bench -- [name…] [--reps N] [--warmup N]
- * [--input FILE] [--words N] [--seed S] [--out DIR]`. Runs the named
- * benchmarks (all by default), prints a table per benchmark and writes
- * `<out>/<name>.json` with every repetition.
+ * [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]`. Runs the named
+ * benchmarks (all by default), prints a table per benchmark, writes
+ * `<out>/<name>.json` with every repetition, then draws the SVG charts of
+ * bench/chart.ts into `--charts DIR` (default docs/bench/; `none`: no charts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,16 +11,19 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Benchmark, type BenchOptions, type BenchReport, type GoalReport, machineInfo } from "./harness.ts";
+import { writeCharts } from "./chart.ts";
 import wordcountEmbedded from "./wordcount_embedded.ts";
 import wordcountNats from "./wordcount_nats.ts";
 import latency from "./latency.ts";
 import startup from "./startup.ts";
 import instances from "./instances.ts";
+import recovery from "./recovery.ts";
+import scale from "./scale.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, scale];
 
-const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR]
+const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;
 
 function int(name: string, v: string, min: number): number {
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
       words: { type: "string", default: "1000000" },
       seed: { type: "string", default: "42" },
       out: { type: "string", default: fileURLToPath(new URL("./results/", import.meta.url)) },
+      charts: { type: "string", default: fileURLToPath(new URL("../docs/bench/", import.meta.url)) },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,6 +140,8 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
     console.log(`→ ${file}`);
   }
+  // Charts from whatever results the out folder holds (this run's and earlier ones).
+  if (values.charts !== "none") for (const f of writeCharts(values.out!, values.charts!)) console.log(`→ ${f}`);
 }
 
 main().catch((e) => {

@@ -1,0 +1,121 @@
+/**
+ * Shared by the distributed benchmarks `recovery` and `scale`: one
+ * `ardea submit <script> --containers N --wait -- …` on a local
+ * nats-server, with the topology record watched in KV (when each state was
+ * first seen) and every output line of submit kept (the master's lines, e.g.
+ * "rejoined after N ms", come out on submit's stderr).
+ */
+import { join } from "node:path";
+import { type KV, KvWatchInclude, type NatsConnection } from "nats";
+import { ardeaRoot, type ChildHandle, commandFor, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { topologyKey } from "../transport/wire.ts";
+
+const dec = new TextDecoder();
+
+/** Lines of a child's stdout and stderr (stderr prefixed "! "), at most `keep`. */
+export function collectLines(child: ChildHandle, keep = 5000): { lines: string[]; done: Promise<void> } {
+  const lines: string[] = [];
+  const read = async (s: "stdout" | "stderr") => {
+    for await (const l of child.lines(s)) {
+      if (lines.length < keep) lines.push(`${s === "stderr" ? "! " : ""}${l}`);
+    }
+  };
+  return { lines, done: Promise.all([read("stdout"), read("stderr")]).then(() => {}) };
+}
+
+/** Resolves `p`, or rejects after `ms` with "timed out: what". */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** What {@link submitRun} hands to its `during` callback. */
+export interface RunContext {
+  child: ChildHandle;
+  /** Output lines so far (grows while the run goes on). */
+  lines: string[];
+  /** performance.now() when each topology state was first seen in KV. */
+  seen: Record<string, number>;
+  /** Resolves once the record is FINISHED, FAILED or KILLED. */
+  ended: Promise<void>;
+  t0: number;
+}
+
+/** The outcome of one submit. */
+export interface SubmitResult<D> {
+  code: number | null;
+  lines: string[];
+  seen: Record<string, number>;
+  /** Seconds of the "ended FINISHED after X s" line of submit, if any. */
+  masterSec?: number;
+  t0: number;
+  tExit: number;
+  /** What `during` returned. */
+  during: D;
+}
+
+/** Options of {@link submitRun}. */
+export interface SubmitOptions<D> {
+  nc: NatsConnection;
+  kv: KV;
+  url: string;
+  /** Topology script, relative to the repository root. */
+  script: string;
+  /** Topology name the script submits. */
+  topology: string;
+  containers: number;
+  /** Arguments after `--` (the script's own). */
+  scriptArgs: string[];
+  timeoutMs: number;
+  /** Runs alongside the submit (e.g. kills a container); awaited before returning. */
+  during?: (ctx: RunContext) => Promise<D>;
+}
+
+/**
+ * One `ardea submit <script> --containers N --runtime <this> --wait -- …`
+ * with `ARDEA_NATS_URL` set; bounded by `timeoutMs` (the child is killed
+ * and the promise rejects past it).
+ */
+export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<SubmitResult<D>> {
+  const seen: Record<string, number> = {};
+  const watch = await o.kv.watch({ key: topologyKey(o.topology), include: KvWatchInclude.UpdatesOnly });
+  let terminal!: () => void;
+  const ended = new Promise<void>((r) => (terminal = r));
+  const watching = (async () => {
+    for await (const e of watch) {
+      if (e.operation !== "PUT") continue;
+      const rec = JSON.parse(dec.decode(e.value)) as { state: string };
+      if (!(rec.state in seen)) seen[rec.state] = performance.now();
+      if (rec.state === "FINISHED" || rec.state === "FAILED" || rec.state === "KILLED") terminal();
+    }
+  })();
+  const { cmd, args } = commandFor(runtimeName(), join(ardeaRoot(), "bin", "ardea.mjs"), [
+    "submit", o.script, "--containers", String(o.containers), "--runtime", runtimeName(), "--wait", "--", ...o.scriptArgs,
+  ]);
+  const t0 = performance.now();
+  const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: o.url } });
+  const out = collectLines(child);
+  try {
+    const during = o.during?.({ child, lines: out.lines, seen, ended, t0 }) ?? Promise.resolve(undefined as D);
+    const exit = await within(child.exited, o.timeoutMs, `ardea submit ${o.script}`);
+    const tExit = performance.now();
+    await out.done;
+    const d = await within(during, 75_000, "the benchmark's watcher");
+    if (exit.code === 0) await within(ended, 5000, "FINISHED in KV").catch(() => {});
+    const m = out.lines.map((l) => /ended FINISHED after ([0-9.]+) s/.exec(l)).find((x) => x !== null);
+    return { code: exit.code, lines: out.lines, seen, masterSec: m ? Number(m[1]) : undefined, t0, tExit, during: d };
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  } finally {
+    watch.stop();
+    terminal();
+    await watching.catch(() => {});
+  }
+}
