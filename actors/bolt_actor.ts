@@ -16,6 +16,9 @@ import type { ComponentDef } from "../topology/topology.ts";
 import { BasicCollector, BoltCollector } from "./collectors.ts";
 import { Mailbox } from "./mailbox.ts";
 import { isPromise, LATENCY_SAMPLE_EVERY, type LatencySink, TaskActor } from "./task_actor.ts";
+
+/** Execute number i is timed when `(i & SAMPLE_MASK) === 0` (LATENCY_SAMPLE_EVERY is a power of two). */
+const SAMPLE_MASK = LATENCY_SAMPLE_EVERY - 1;
 import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskHost } from "./task_host.ts";
 
 /**
@@ -39,7 +42,6 @@ export class BoltActor extends TaskActor {
   busyMs = 0;
   /** Sampled execute latencies (set by the container), one tuple in {@link LATENCY_SAMPLE_EVERY}. */
   executeLatency: LatencySink | null = null;
-  #sampleIn = 1;
   #bolt: IRichBolt | IBasicBolt | null = null;
   #basic: boolean;
   #current: TupleImpl | null = null;
@@ -106,6 +108,8 @@ export class BoltActor extends TaskActor {
     const t0 = this.host.scheduler.now;
     let n = 0;
     let done = 0;
+    const base = this.executed;
+    const mask = SAMPLE_MASK;
     // Sources whose checkpoint marker arrived while others' did not (EFFECTIVELY_ONCE).
     let aligning = this.#aligning;
     // The input being executed; written to #current only when execute throws or is awaited.
@@ -125,8 +129,8 @@ export class BoltActor extends TaskActor {
             m = x;
             emitted = this.emitted;
             basic.input = x;
-            let ts = -1;
-            if (--this.#sampleIn === 0) ts = this.#sampleStart();
+            // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
+            const ts = ((base + done) & mask) === 0 ? this.#sampleStart() : -1;
             const r = (bolt as IBasicBolt).execute(x, basic);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
@@ -160,8 +164,8 @@ export class BoltActor extends TaskActor {
             }
             m = x;
             emitted = this.emitted;
-            let ts = -1;
-            if (--this.#sampleIn === 0) ts = this.#sampleStart();
+            // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
+            const ts = ((base + done) & mask) === 0 ? this.#sampleStart() : -1;
             const r = (bolt as IRichBolt).execute(x);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
@@ -294,7 +298,6 @@ export class BoltActor extends TaskActor {
 
   /** Starts a latency sample: the clock now, or -1 when nobody records. */
   #sampleStart(): number {
-    this.#sampleIn = LATENCY_SAMPLE_EVERY;
     return this.executeLatency === null ? -1 : performance.now();
   }
 

@@ -39,7 +39,6 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   nextTupleCalls = 0;
   /** Sampled complete latencies (set by the container), one tree in {@link LATENCY_SAMPLE_EVERY}. */
   completeLatency: LatencySink | null = null;
-  #sampleIn = 1;
   readonly maxPending: number;
   #spout: ISpout | null = null;
   #done: unknown[] = [];
@@ -91,12 +90,9 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   complete(msgId: unknown, ok: boolean, latencyMs: number, timedOut: boolean): void {
     this.pending--;
     if (ok) {
-      this.completed++;
+      // Sampling reads the completion count kept anyway (LATENCY_SAMPLE_EVERY is a power of two).
+      if ((this.completed++ & (LATENCY_SAMPLE_EVERY - 1)) === 0 && this.host.tracking) this.completeLatency?.record(latencyMs);
       this.latencySum += latencyMs;
-      if (--this.#sampleIn === 0) {
-        this.#sampleIn = LATENCY_SAMPLE_EVERY;
-        if (this.host.tracking) this.completeLatency?.record(latencyMs);
-      }
     } else if (timedOut) this.timedOut++;
     this.#done.push(msgId);
     this.#doneOk.push(ok);

@@ -44,8 +44,9 @@ export interface LatencySink {
 
 /**
  * One tuple in this many has its latency measured (bolts: execute; spouts:
- * complete). A counter per tuple, two clock reads per sample: the hot path
- * stays free of per-tuple clock reads.
+ * complete); a power of two, so that the choice is a mask on the counts the
+ * actors keep anyway. Two clock reads per sample: the hot path stays free of
+ * per-tuple clock reads.
  */
 export const LATENCY_SAMPLE_EVERY = 64;
 
