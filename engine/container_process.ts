@@ -11,7 +11,7 @@ import type { NatsConnection } from "nats";
 import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { decodeObservation, encodeObservation, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
+import { decodeObservation, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
 import { loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { Taps } from "./taps.ts";
@@ -194,6 +194,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       topology,
       index,
       log,
+      epoch: runEpoch(rec.submittedAt),
       onControl: (m) => {
         const c = container!;
         switch (m.type) {
@@ -263,7 +264,8 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         }
       },
     });
-    const beat = () =>
+    const beat = () => {
+      const st = container!.stats();
       sm.event({
         type: "heartbeat",
         container: index,
@@ -271,8 +273,8 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         host,
         ts: Date.now(),
         stats: {
-          ...summarize(container!.stats()),
-          components: componentErrors(container!.stats()),
+          ...summarize(st),
+          components: componentErrors(st),
           dropped: sm.dropped,
           backpressureBy: container!.pressureSource(),
           framesIn: sm.framesIn,
@@ -281,6 +283,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
           bytesOut: sm.bytesOut,
         },
       });
+    };
     const hb = setInterval(beat, 1000);
     container.done.then(
       async (s) => {

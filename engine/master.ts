@@ -18,6 +18,7 @@ import {
   decodeControl,
   decodeEvent,
   encodeMessage,
+  runEpoch,
   subjects,
   type TopologyRecord,
   WireError,
@@ -181,9 +182,11 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }, (e: Error) => void end("FAILED", `container ${i} could not be started: ${e.message}`));
   };
 
+  const epoch = runEpoch(rec.submittedAt);
   const onEvent = (e: ContainerEvent) => {
     const s = slots[e.container];
-    if (s === undefined) return;
+    // A container of another run (left over from an earlier submission of this name) is not ours.
+    if (s === undefined || e.epoch !== epoch) return;
     switch (e.type) {
       case "ready":
         s.ready = true;

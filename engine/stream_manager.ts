@@ -58,7 +58,12 @@ export interface StreamManagerOptions {
   /** Called with each control message (start, stop, kill, …) other than backpressure. */
   onControl: (m: ControlMessage) => void;
   log: (line: string) => void;
+  /** This run's epoch ({@link runEpoch}): frames and events of other runs are dropped. */
+  epoch: number;
 }
+
+/** A container event without its epoch, which the stream manager stamps. */
+export type EventBody = ContainerEvent extends infer E ? E extends unknown ? Omit<E, "epoch"> : never : never;
 
 /**
  * Connects one container to the others over NATS.
@@ -113,8 +118,8 @@ export class StreamManager implements RemoteLink {
   }
 
   /** Publishes a container event to the master. */
-  event(e: ContainerEvent): void {
-    this.#o.nc.publish(this.#subjects.events, encodeMessage(e));
+  event(e: EventBody): void {
+    this.#o.nc.publish(this.#subjects.events, encodeMessage({ ...e, epoch: this.#o.epoch } as ContainerEvent));
   }
 
   /** Flushes what is queued and unsubscribes. */
@@ -126,7 +131,7 @@ export class StreamManager implements RemoteLink {
 
   #outbox(c: number): Outbox {
     let o = this.#out[c];
-    if (o === undefined) this.#out[c] = o = { flat: [], bytes: 0, acks: new AckFrameWriter() };
+    if (o === undefined) this.#out[c] = o = { flat: [], bytes: 0, acks: new AckFrameWriter(this.#o.epoch) };
     return o;
   }
 
@@ -223,7 +228,7 @@ export class StreamManager implements RemoteLink {
   #publishData(c: number, flat: unknown[]): void {
     let bytes: Uint8Array;
     try {
-      bytes = encodeDataFrame({ from: this.#o.index, epoch: 0, flat });
+      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, flat });
     } catch (e) {
       this.#unencodable(flat, e);
       return;
@@ -285,7 +290,9 @@ export class StreamManager implements RemoteLink {
     this.bytesIn += bytes.length;
     let flat: unknown[];
     try {
-      flat = decodeDataFrame(bytes).flat;
+      const frame = decodeDataFrame(bytes);
+      if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+      flat = frame.flat;
     } catch (e) {
       return this.#drop("data frame", (e as Error).message);
     }
@@ -334,7 +341,9 @@ export class StreamManager implements RemoteLink {
     this.bytesIn += bytes.length;
     let q: Int32Array;
     try {
-      q = decodeAckFrame(bytes);
+      const frame = decodeAckFrame(bytes);
+      if (frame.epoch !== this.#o.epoch) return this.#drop("ack frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+      q = frame.deltas;
     } catch (e) {
       return this.#drop("ack frame", (e as Error).message);
     }

@@ -237,10 +237,26 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
 /** Ack-frame operations. */
 export const AckOp = { XOR: 0, FAIL: 1, TOUCH: 2 } as const;
 const ACK_MAGIC = 0x314b5241; // "ARK1" little-endian
+/** Words before the deltas: magic, epoch. */
+const ACK_HEADER = 2;
+
+/**
+ * The epoch of one run of a topology: every data and ack frame and every
+ * container event carries it, and a receiver drops those of another run (a
+ * container left over from an earlier submission of the same name).
+ *
+ * @example
+ * ```ts
+ * const epoch = runEpoch(record.submittedAt);
+ * ```
+ */
+export function runEpoch(submittedAt: number): number {
+  return (submittedAt % 0x7fffffff) | 0;
+}
 
 /**
  * Ack deltas for the ledger of one container: quads `op, localRoot, hi, lo`
- * as little-endian int32 after a magic word. Built in an `Int32Array` that
+ * as little-endian int32 after a magic word and the run's epoch. Built in an `Int32Array` that
  * the sender reuses; sent as its bytes.
  *
  * @example
@@ -251,8 +267,11 @@ const ACK_MAGIC = 0x314b5241; // "ARK1" little-endian
  * ```
  */
 export class AckFrameWriter {
-  #buf = new Int32Array(1 + 4 * 256);
+  #buf = new Int32Array(ACK_HEADER + 4 * 256);
   #n = 0;
+
+  /** `epoch`: the run the deltas belong to (see {@link runEpoch}). */
+  constructor(readonly epoch = 0) {}
 
   /** Number of deltas waiting. */
   get size(): number {
@@ -261,7 +280,7 @@ export class AckFrameWriter {
 
   /** Appends one delta. */
   add(op: number, localRoot: number, hi: number, lo: number): void {
-    let at = 1 + this.#n * 4;
+    let at = ACK_HEADER + this.#n * 4;
     if (at + 4 > this.#buf.length) {
       const b = new Int32Array(this.#buf.length * 2);
       b.set(this.#buf);
@@ -278,7 +297,8 @@ export class AckFrameWriter {
   /** The frame's bytes (a copy); the writer is empty afterwards. */
   take(): Uint8Array {
     this.#buf[0] = ACK_MAGIC;
-    const bytes = new Uint8Array(this.#buf.buffer.slice(0, (1 + this.#n * 4) * 4));
+    this.#buf[1] = this.epoch;
+    const bytes = new Uint8Array(this.#buf.buffer.slice(0, (ACK_HEADER + this.#n * 4) * 4));
     this.#n = 0;
     return bytes;
   }
@@ -290,23 +310,23 @@ export class AckFrameWriter {
  *
  * @example
  * ```ts
- * const q = decodeAckFrame(bytes);
+ * const { deltas: q } = decodeAckFrame(bytes);
  * for (let i = 0; i < q.length; i += 4) apply(q[i], q[i + 1], q[i + 2], q[i + 3]);
  * ```
  */
-export function decodeAckFrame(bytes: Uint8Array): Int32Array {
-  if (bytes.byteLength < 4 || (bytes.byteLength - 4) % 16 !== 0) {
-    throw new WireError(`ack frame of ${bytes.byteLength} bytes is not a magic word and 16-byte deltas`);
+export function decodeAckFrame(bytes: Uint8Array): { epoch: number; deltas: Int32Array } {
+  if (bytes.byteLength < ACK_HEADER * 4 || (bytes.byteLength - ACK_HEADER * 4) % 16 !== 0) {
+    throw new WireError(`ack frame of ${bytes.byteLength} bytes is not a magic word, an epoch and 16-byte deltas`);
   }
   const copy = new Int32Array(bytes.byteLength / 4);
   new Uint8Array(copy.buffer).set(bytes);
   if (copy[0] !== ACK_MAGIC) throw new WireError("ack frame has a bad magic word");
-  const q = copy.subarray(1);
+  const q = copy.subarray(ACK_HEADER);
   for (let i = 0; i < q.length; i += 4) {
     if (q[i]! < 0 || q[i]! > 2) throw new WireError(`ack frame: unknown operation ${q[i]}`);
     if (q[i + 1]! < 0) throw new WireError("ack frame: negative root");
   }
-  return q;
+  return { epoch: copy[1]!, deltas: q };
 }
 
 // ---------------------------------------------------------------- control plane
@@ -368,20 +388,18 @@ const statsSchema = z.object({
   backpressure: z.boolean(),
 }).passthrough();
 
+/** Every container event names its container and its run ({@link runEpoch}). */
+const from = { container: z.number().int().nonnegative(), epoch: z.number().int() };
+
 const eventSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ready"), container: z.number().int().nonnegative(), pid: z.number().int(), host: z.string() }),
-  z.object({ type: z.literal("finished"), container: z.number().int().nonnegative() }),
-  z.object({ type: z.literal("failed"), container: z.number().int().nonnegative(), error: z.string() }),
-  z.object({
-    type: z.literal("saved"),
-    container: z.number().int().nonnegative(),
-    id: z.number().int().positive(),
-    tasks: z.array(z.string()),
-  }),
-  z.object({ type: z.literal("rollback"), container: z.number().int().nonnegative(), error: z.string() }),
+  z.object({ type: z.literal("ready"), ...from, pid: z.number().int(), host: z.string() }),
+  z.object({ type: z.literal("finished"), ...from }),
+  z.object({ type: z.literal("failed"), ...from, error: z.string() }),
+  z.object({ type: z.literal("saved"), ...from, id: z.number().int().positive(), tasks: z.array(z.string()) }),
+  z.object({ type: z.literal("rollback"), ...from, error: z.string() }),
   z.object({
     type: z.literal("heartbeat"),
-    container: z.number().int().nonnegative(),
+    ...from,
     pid: z.number().int(),
     host: z.string(),
     ts: z.number(),
