@@ -8,7 +8,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { hostname, pid, setScriptArgs, toFileUrl, yieldNow } from "../runtime/mod.ts";
+import { hostname, pid, setScriptArgs, toFileUrl, watchParent, yieldNow } from "../runtime/mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { decodeObservation, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
@@ -251,6 +251,12 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       checkpoints,
     });
     sm.attach(container);
+    // No container outlives its scheduler (a master or worker killed with SIGKILL).
+    const unwatch = watchParent(() => {
+      log(`[ardea] ${rec.name} container ${index}: its scheduler process is gone; stopping`);
+      void container!.kill();
+    });
+    container.done.then(unwatch, unwatch);
     const host = hostname();
     const logsSub = nc.subscribe(subj.logs(index), {
       callback: (err, msg) => {

@@ -28,6 +28,7 @@ export {
   commandFor,
   hostname,
   pid,
+  watchParent,
   setScriptArgs,
   type RuntimeName,
   type SignalName,

@@ -394,6 +394,30 @@ export function pid(): number {
   return process.pid;
 }
 
+/**
+ * Calls `onGone` once when this process's parent has ended (the process was
+ * re-parented), checking every `everyMs`; returns a function that stops
+ * watching. Containers use it so that none outlives its scheduler.
+ *
+ * @example
+ * ```ts
+ * import { watchParent } from "./mod.ts";
+ * const stop = watchParent(() => process.exit(1));
+ * ```
+ */
+export function watchParent(onGone: () => void, everyMs = 1000): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, everyMs);
+  // Must not keep the process alive by itself.
+  (timer as unknown as { unref?: () => void }).unref?.();
+  return () => clearInterval(timer);
+}
+
 let cachedRoot: string | undefined;
 
 /**

@@ -4,6 +4,7 @@
 // status/kill, garbage on the topology's subjects, a failing topology.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
 import {
@@ -167,6 +168,32 @@ test("submitting a topology that is already running is refused", async () => {
   const k = await ardea(["kill", "dist-endless", "--wait-secs", "0"]);
   assert.is(k.code, 0, show(k));
   await first.exited;
+});
+
+test("containers stop when their master is killed with SIGKILL (no orphans)", async () => {
+  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  void collect(submitter.lines("stderr"));
+  void collect(submitter.lines("stdout"));
+  const records = await until("records", async () => await Records.bind(nc));
+  const pids = await until("two running containers", async () => {
+    const rec = await records.getTopology("dist-endless");
+    if (rec?.state !== "RUNNING") return undefined;
+    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= rec.submittedAt);
+    return cs.length === 2 ? cs.map((c) => c.pid) : undefined;
+  });
+  submitter.kill("SIGKILL");
+  await submitter.exited;
+  const alive = (p: number) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await until("containers to stop", async () => (pids.every((p) => !alive(p)) ? true : undefined), 20_000);
+  await records.updateTopology("dist-endless", (r) => ({ ...r, state: "KILLED" }));
 });
 
 test.run();
