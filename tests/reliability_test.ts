@@ -643,8 +643,13 @@ test("max.spout.pending bounds the trees in flight per spout task", async () => 
     const p = h.stats().components.numbers!.pending;
     if (p > sampledMax) sampledMax = p;
   }, 1);
-  const s = finished(await run);
-  clearInterval(iv);
+  let result;
+  try {
+    result = await run;
+  } finally {
+    clearInterval(iv); // also when the run fails: a live interval would keep this file's process alive
+  }
+  const s = finished(result);
   assert.is(log.acked.size, N);
   assert.ok(log.maxPending <= 10, `a spout task saw ${log.maxPending} pending`);
   assert.is(log.maxPending, 10, "the bound was reached (the test is meaningful)");
