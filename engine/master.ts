@@ -116,6 +116,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let ending: Terminal | null = null;
   let killing = false;
   let updating = false;
+  /** Deactivated by the user (ardea deactivate), not by an update's drain. */
+  let paused = false;
   const timers: Array<ReturnType<typeof setTimeout>> = [];
   const subs: Subscription[] = [];
   let resolveEnd!: (s: Terminal) => void;
@@ -161,7 +163,12 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       if (updating) return relaunchWhenAllStopped();
       if (exit.code === 0 && s.finished) return maybeDone();
       const why = `container ${i} exited (${exit.signal ?? `code ${exit.code}`})`;
-      if (eo) return rollbackAll(why);
+      if (eo) {
+        // Every container restarts together from the checkpoint; a requested restart uses no budget.
+        const requested = s.requested;
+        s.requested = false;
+        return rollbackAll(requested ? `container ${i} restarted as requested` : why, !requested);
+      }
       if (s.requested) {
         s.requested = false;
         log(`[ardea] master: restarting container ${i} as requested`);
@@ -201,6 +208,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         }
         if (slots.every((x) => x.ready) || started) {
           o.nc.publish(subj.ctl, encodeMessage({ type: "start" }));
+          // A topology paused by the user stays paused across restarts and relaunches.
+          if (paused) o.nc.publish(subj.ctl, encodeMessage({ type: "deactivate" }));
           if (!started) {
             started = true;
             void setState("RUNNING");
@@ -293,9 +302,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   };
 
   /** EFFECTIVELY_ONCE failure: every container restarts from the last committed checkpoint. */
-  const rollbackAll = (why: string) => {
+  const rollbackAll = (why: string, counted = true) => {
     if (ending !== null || updating) return;
-    if (++rollbacks > rollbackBudget) {
+    if (counted && ++rollbacks > rollbackBudget) {
       void end("FAILED", `${why}; ${rollbacks - 1} rollbacks in a row without a new checkpoint`);
       return;
     }
@@ -374,8 +383,13 @@ function supervise(o: MasterOptions): Promise<Terminal> {
             }
           }
         }
-        else if (m.type === "deactivate" && ending === null) void setState("PAUSED");
-        else if (m.type === "activate" && ending === null && started) void setState("RUNNING");
+        else if (m.type === "deactivate" && ending === null && !updating) {
+          paused = true;
+          void setState("PAUSED");
+        } else if (m.type === "activate" && ending === null && started) {
+          paused = false;
+          void setState("RUNNING");
+        }
       } catch {
         // Malformed control messages are the containers' to count.
       }
