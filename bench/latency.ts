@@ -1,5 +1,6 @@
 /**
- * `latency`: complete latency of ATLEAST_ONCE tuple trees, embedded, at about
+ * `latency`: complete latency of ATLEAST_ONCE tuple trees, embedded (and over
+ * NATS, see below), at about
  * half of the maximum throughput, against the round trip of a raw nats.js
  * request/reply (another process answers, through a local nats-server).
  *
@@ -13,6 +14,13 @@
  * warm-up one) finds the maximum rate; the paced variant then emits at half of it (a spout that
  * has nothing due emits nothing, so the engine sleeps it ~1 ms: trees leave
  * in 1 ms bursts, as with any Storm-style paced spout).
+ *
+ * Variant "ardea-atleast-nats-50%": the same paced chain (a and b with
+ * parallelism 2, so about half of the hops cross NATS) submitted as
+ * bench/fixtures/latency_topology.ts with `ardea submit … --containers 2
+ * --wait` on the same nats-server, at a fixed {@link NATS_RATE} trees/s; the
+ * spout's container prints one `LATENCY {json}` line (exact quantiles over the
+ * trees after a half-second warm-up), parsed from submit's output.
  */
 import {
   BaseRichBolt,
@@ -30,6 +38,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { type NatsHandle, startNats } from "../tests/nats_server.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { submitRun } from "./dist.ts";
+import { KV_BUCKET } from "../transport/wire.ts";
 
 /** Trees of the calibration (unpaced) run. */
 export const CALIBRATION_TREES = 200_000;
@@ -41,6 +51,15 @@ const MAX_TREES = 400_000;
 const ROUND_TRIPS = 10_000;
 /** Fraction of the calibrated maximum rate the paced variant runs at. */
 const LOAD = 0.5;
+/** Trees/s of the NATS variant (fixed, modest: about half of what 2 containers sustain here). */
+const NATS_RATE = 20_000;
+/** Seconds of a NATS run (its tree count is NATS_RATE × this). */
+const NATS_SECONDS = 3;
+/** Topology script and name of the NATS variant. */
+const NATS_SCRIPT = "bench/fixtures/latency_topology.ts";
+const NATS_TOPOLOGY = "bench-latency-nats";
+/** Upper bound of one NATS run (ms). */
+const NATS_TIMEOUT_MS = 120_000;
 
 const BUCKET_US = 10;
 const BUCKETS = 100_000; // 10 µs × 100 000 = 1 s
@@ -172,6 +191,41 @@ async function roundTrips(nc: NatsConnection, subject: string, n: number): Promi
   return { hist, activeMs: performance.now() - t0 };
 }
 
+/** What the NATS fixture's spout prints as `LATENCY {json}` (ms). */
+interface NatsLatency {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  count: number;
+  failed: number;
+  warmup: number;
+  rate: number;
+  achieved: number;
+}
+
+/** One `ardea submit bench/fixtures/latency_topology.ts --containers 2 --wait`; its LATENCY line. */
+async function runNats(
+  nc: NatsConnection,
+  kv: Parameters<typeof submitRun>[0]["kv"],
+  url: string,
+  trees: number,
+): Promise<NatsLatency> {
+  const r = await submitRun({
+    nc, kv, url,
+    script: NATS_SCRIPT,
+    topology: NATS_TOPOLOGY,
+    containers: 2,
+    scriptArgs: ["--rate", String(NATS_RATE), "--trees", String(trees)],
+    timeoutMs: NATS_TIMEOUT_MS,
+  });
+  if (r.code !== 0) throw new Error(`submit exited ${r.code}: ${r.lines.slice(-8).join(" | ")}`);
+  const line = r.lines.find((l) => l.startsWith("LATENCY "));
+  if (line === undefined) throw new Error(`no LATENCY line: ${r.lines.slice(-8).join(" | ")}`);
+  return JSON.parse(line.slice("LATENCY ".length)) as NatsLatency;
+}
+
 const percentiles = (h: Histogram, activeMs: number) => ({
   p50: h.quantile(0.5),
   p99: h.quantile(0.99),
@@ -183,7 +237,7 @@ const percentiles = (h: Histogram, activeMs: number) => ({
 
 const benchmark: Benchmark = {
   name: "latency",
-  description: "Complete latency of ATLEAST_ONCE trees (spout → 2 bolts, embedded) at ~50% of max rate vs nats.js request/reply",
+  description: "Complete latency of ATLEAST_ONCE trees (spout → 2 bolts, embedded and over NATS with 2 containers) at ~50% of max rate vs nats.js request/reply",
   async run(opts: BenchOptions) {
     let nats: NatsHandle | undefined;
     let nc: NatsConnection | undefined;
@@ -199,7 +253,7 @@ const benchmark: Benchmark = {
       const paced = Math.min(MAX_TREES, Math.max(MIN_TREES, Math.round(rate * PACED_SECONDS)));
       const unpaced = Math.min(MAX_TREES, Math.max(MIN_TREES, Math.round(maxRate * PACED_SECONDS / 2)));
 
-      nats = await startNats({ servers: 1, jetstream: false });
+      nats = await startNats({ servers: 1, jetstream: true }); // KV, for the NATS variant's submit
       const url = nats.urls[0]!;
       const subject = `bench.echo.${process.pid}`;
       const { cmd, args } = scriptCommand(join(ardeaRoot(), "bench", "nats_echo.ts"), [url, subject]);
@@ -209,6 +263,8 @@ const benchmark: Benchmark = {
       if (first.value !== "ready") throw new Error("nats echo process did not start");
       nc = await connect({ servers: url, name: "bench latency" });
       const conn = nc;
+      const kv = await nc.jetstream().views.kv(KV_BUCKET);
+      const natsTrees = NATS_RATE * NATS_SECONDS;
 
       const trees = (name: string, n: number, r: number, what: string): Variant<TreeRun> => ({
         name,
@@ -233,6 +289,17 @@ const benchmark: Benchmark = {
         } satisfies Variant<RoundTrips>,
         trees("ardea-atleast-50%", paced, rate, `paced at ${rate} trees/s (${LOAD * 100}% of the calibrated ${Math.round(maxRate)}/s)`),
         trees("ardea-atleast-max", unpaced, 0, "unpaced (saturated; for reference)"),
+        {
+          name: "ardea-atleast-nats-50%",
+          description: `${NATS_SCRIPT} via ardea submit --containers 2 --wait: spout → a(2) → b(2), shuffle (≈ half the hops over NATS), ` +
+            `${natsTrees} trees paced at ${NATS_RATE}/s, quantiles after a ${NATS_RATE / 2}-tree warm-up`,
+          units: natsTrees,
+          run: () => runNats(conn, kv, url, natsTrees),
+          verify: (x: NatsLatency) => {
+            if (x.failed > 0 || x.count + x.warmup !== natsTrees) throw new Error(`${x.count} + ${x.warmup} warm-up acked, ${x.failed} failed of ${natsTrees}`);
+          },
+          metrics: (x: NatsLatency) => ({ p50: x.p50, p99: x.p99, "p99.9": x.p999, max: x.max, mean: x.mean, "achieved/s": x.achieved }),
+        } satisfies Variant<NatsLatency>,
       ];
       return await measure({
         unit: "ops/s",
@@ -247,7 +314,10 @@ const benchmark: Benchmark = {
           { name: "mean", unit: "ms", lowerIsBetter: true },
           { name: "achieved/s", unit: "ops/s" },
         ],
-        goals: [{ variant: "ardea-atleast-50%", metric: "p99", atMost: 5 }],
+        goals: [
+          { variant: "ardea-atleast-50%", metric: "p99", atMost: 5 },
+          { variant: "ardea-atleast-nats-50%", metric: "p99", atMost: 20 },
+        ],
         input: {
           calibrationTrees: CALIBRATION_TREES,
           calibratedMaxTreesPerSec: Math.round(maxRate),
@@ -256,6 +326,9 @@ const benchmark: Benchmark = {
           pacedTrees: paced,
           unpacedTrees: unpaced,
           roundTrips: ROUND_TRIPS,
+          natsRate: NATS_RATE,
+          natsTrees,
+          natsContainers: 2,
           histogramBucketUs: BUCKET_US,
         },
       }, opts);
