@@ -20,6 +20,7 @@ import {
 import { ArdeaError } from "../topology/errors.ts";
 import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
 import type { RunSummary } from "./container.ts";
 import { packRoundRobin } from "./packing.ts";
@@ -137,6 +138,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     components,
     scheduler: o.scheduler ?? "local",
     runtime: o.runtime,
+    plan: logicalPlan(req.topology),
     ardeaVersion: await ardeaVersion(),
     submittedAt: now,
     updatedAt: now,

@@ -155,6 +155,8 @@ export interface ContainerOptions {
   remote?: RemoteLink;
   /** EFFECTIVELY_ONCE: where checkpoints go and what to restore. */
   checkpoints?: CheckpointSetup;
+  /** Sees every error a task reports or crashes with (the tracker's exceptions). */
+  onError?: (component: string, task: number, error: unknown, crashed: boolean) => void;
 }
 
 /** The checkpoint side of an EFFECTIVELY_ONCE container. */
@@ -658,6 +660,7 @@ export class Container implements TaskHost {
 
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
     this.#lastErrorAt[task] = Date.now();
+    this.#opts.onError?.(component, task, error, crashed);
     const n = (this.#crashesLogged.get(component) ?? 0) + 1;
     this.#crashesLogged.set(component, n);
     const debug = this.#opts.topology.components.get(component)?.config["topology.debug"] ?? this.#opts.config["topology.debug"];

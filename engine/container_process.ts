@@ -11,9 +11,10 @@ import type { NatsConnection } from "nats";
 import { hostname, pid, setScriptArgs, toFileUrl, watchParent, yieldNow } from "../runtime/mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { decodeObservation, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
+import { decodeObservation, encodeMetrics, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
 import { loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
+import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
 import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
@@ -179,6 +180,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   }
 
   const subj = subjects(rec.name);
+  const errors = new ErrorLog();
   const stopped = new Promise<number>((resolveExit) => {
     let started = false;
     const taps = new Taps(
@@ -249,6 +251,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       packing,
       remote: sm,
       checkpoints,
+      onError: errors.record,
     });
     sm.attach(container);
     // No container outlives its scheduler (a master or worker killed with SIGKILL).
@@ -270,8 +273,12 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         }
       },
     });
+    const epoch = runEpoch(rec.submittedAt);
     const beat = () => {
       const st = container!.stats();
+      // For trackers (ardea ui --nats): every counter, per task and component.
+      const source = { topology: rec.name, container: index, epoch, pid: pid(), host };
+      nc.publish(subj.metrics, encodeMetrics(metricsReport(source, st, sm, container!.pressureSource(), errors)));
       sm.event({
         type: "heartbeat",
         container: index,

@@ -15,6 +15,7 @@
  * | `events` | container → master | {@link ContainerEvent}, msgpack |
  * | `tap.<id>` | container → `ardea tap` | {@link TapTuple}, msgpack |
  * | `logs.<c>` | `ardea logs` ⇄ container c (request/reply) | {@link LogsRequest} → {@link LogsReply}, msgpack |
+ * | `metrics` | container → trackers (`ardea ui --nats`) | {@link ContainerMetrics}, msgpack |
  *
  * Control-plane records live in the JetStream KV bucket {@link KV_BUCKET}
  * (key `<topology>` → {@link TopologyRecord}, `<topology>.c<i>` →
@@ -82,6 +83,13 @@
  *   limit) and at most {@link TAP_MAX_PER_SECOND} a second; the emit is only
  *   read (acking is unchanged). The CLI sends `{type:"untap", id}` when it
  *   stops; a CLI that dies stops the tap when its lease expires.
+ * - **Metrics.** Every container publishes a {@link ContainerMetrics} on
+ *   `metrics` each second (and a last one when it stops): its counters per
+ *   task and component, latency summaries, backpressure, mailbox depths and
+ *   its stream manager's frame counters. Nobody needs to listen; a tracker
+ *   subscribes to {@link METRICS_WILDCARD} and to the `bp` messages on `ctl`
+ *   (backpressure episodes). Per-task and per-component objects pass unknown
+ *   fields through, so counters added later reach the tracker unchanged.
  * - **Logs.** Each container keeps its last log lines (crash stacks
  *   included) in a ring and answers a {@link LogsRequest} on `logs.<c>` with
  *   a {@link LogsReply} (the newest `lines`).
@@ -125,7 +133,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  */
 export function subjects(topology: string) {
   if (!NAME.test(topology)) throw new WireError(`bad topology name ${JSON.stringify(topology)}`);
-  const p = `ardea.${topology.replaceAll(".", "_")}`;
+  const p = `ardea.${subjectToken(topology)}`;
   return {
     data: (container: number) => `${p}.data.${container}`,
     acks: (container: number) => `${p}.acks.${container}`,
@@ -133,7 +141,25 @@ export function subjects(topology: string) {
     events: `${p}.events`,
     tap: (id: string) => `${p}.tap.${id}`,
     logs: (container: number) => `${p}.logs.${container}`,
+    metrics: `${p}.metrics`,
   } as const;
+}
+
+/** Subject that matches the `metrics` subject of every topology (for a tracker). */
+export const METRICS_WILDCARD = "ardea.*.metrics";
+/** Subject that matches the `ctl` subject of every topology (a tracker reads `bp` there). */
+export const CONTROL_WILDCARD = "ardea.*.ctl";
+
+/**
+ * The subject token of a topology name (`subjects(name)` uses it after `ardea.`).
+ *
+ * @example
+ * ```ts
+ * subjectToken("wc.v2"); // "wc_v2"
+ * ```
+ */
+export function subjectToken(topology: string): string {
+  return topology.replaceAll(".", "_");
 }
 
 // ---------------------------------------------------------------- data frames
@@ -521,10 +547,133 @@ export const decodeObservation = {
   logsReply: (b: Uint8Array): LogsReply => decodeWith(logsReplySchema, b, "logs reply"),
 };
 
+// ---------------------------------------------------------------- metrics
+
+const latencySummarySchema = z.object({
+  count: z.number(),
+  meanMs: z.number(),
+  p50Ms: z.number(),
+  p99Ms: z.number(),
+  p999Ms: z.number(),
+  maxMs: z.number(),
+}).passthrough();
+
+const kindSchema = z.enum(["spout", "bolt"]);
+
+/** Counters of one task (the engine's `TaskStats`); fields added later pass through. */
+const taskMetricsSchema = z.object({
+  component: z.string(),
+  kind: kindSchema,
+  emitted: z.number(),
+  executed: z.number(),
+  acked: z.number(),
+  failed: z.number(),
+  timedOut: z.number(),
+  queued: z.number(),
+  restarts: z.number(),
+  errors: z.number(),
+  capacity: z.number(),
+}).passthrough();
+
+/** Counters of one component over this container's tasks (the engine's `ComponentStats`). */
+const componentMetricsSchema = z.object({
+  kind: kindSchema,
+  tasks: z.number(),
+  emitted: z.number(),
+  executed: z.number(),
+  acked: z.number(),
+  failed: z.number(),
+  timedOut: z.number(),
+  pending: z.number(),
+  restarts: z.number(),
+  errors: z.number(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.number().nullable().optional(),
+  /** Stack of the last error, when it had one. */
+  lastErrorStack: z.string().nullable().optional(),
+  completeLatencyMs: z.number(),
+  queued: z.number(),
+  capacity: z.number().optional(),
+  executeLatency: latencySummarySchema.nullable().optional(),
+  completeLatency: latencySummarySchema.nullable().optional(),
+}).passthrough();
+
+const containerMetricsSchema = z.object({
+  version: z.literal(WIRE_VERSION),
+  topology: z.string(),
+  ...from,
+  pid: z.number().int(),
+  host: z.string(),
+  /** Ms since the epoch when sent. */
+  ts: z.number(),
+  /** The container's run state (RUNNING, PAUSED, or how it ended). */
+  state: z.string(),
+  uptimeMs: z.number(),
+  tasks: z.record(z.string(), taskMetricsSchema),
+  components: z.record(z.string(), componentMetricsSchema),
+  /** Spouts here are held back (by this container's queues, another's, or a lost container). */
+  backpressure: z.boolean(),
+  /** The component whose mailbox holds this container's own backpressure up ("" when none). */
+  backpressureBy: z.string(),
+  backpressureEpisodes: z.number(),
+  backpressureMs: z.number(),
+  /** Malformed frames and messages dropped. */
+  dropped: z.number(),
+  /** Frames (data and ack batches) and their bytes, in and out. */
+  framesIn: z.number(),
+  framesOut: z.number(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+}).passthrough();
+
+/** What a container publishes on `metrics` each second. */
+export type ContainerMetrics = z.infer<typeof containerMetricsSchema>;
+
+/**
+ * Encodes a {@link ContainerMetrics} (msgpack).
+ *
+ * @example
+ * ```ts
+ * nc.publish(subjects("wc").metrics, encodeMetrics(m));
+ * ```
+ */
+export function encodeMetrics(m: ContainerMetrics): Uint8Array {
+  return packr.pack(m);
+}
+
+/**
+ * Decodes and checks a {@link ContainerMetrics}; throws `WireError`.
+ *
+ * @example
+ * ```ts
+ * const m = decodeMetrics(msg.data);
+ * ```
+ */
+export function decodeMetrics(bytes: Uint8Array): ContainerMetrics {
+  return decodeWith(containerMetricsSchema, bytes, "container metrics");
+}
+
 // ---------------------------------------------------------------- KV records
 
 /** Topology states, as in Heron. */
 export const TopologyStates = ["SUBMITTED", "RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
+
+const groupingJsonSchema = z.object({ type: z.string(), fields: z.array(z.string()).optional(), name: z.string().optional() });
+const logicalPlanSchema = z.object({
+  spouts: z.array(z.string()),
+  bolts: z.array(z.string()),
+  components: z.array(z.object({
+    id: z.string(),
+    kind: kindSchema,
+    parallelism: z.number().int(),
+    tasks: z.array(z.number().int()),
+    config: z.record(z.string(), z.unknown()),
+    streams: z.array(z.object({ id: z.string(), fields: z.array(z.string()), direct: z.boolean() })),
+    inputs: z.array(z.object({ component: z.string(), stream: z.string(), grouping: groupingJsonSchema })),
+  })),
+  edges: z.array(z.object({ from: z.string(), to: z.string(), stream: z.string(), grouping: groupingJsonSchema })),
+  taskCount: z.number().int(),
+});
 
 const topologyRecordSchema = z.object({
   version: z.literal(WIRE_VERSION),
@@ -547,6 +696,12 @@ const topologyRecordSchema = z.object({
   /** Parallelism set by \`ardea update\` (component → tasks), over the script's. */
   parallelism: z.record(z.string(), z.number().int().positive()).optional(),
   runtime: z.enum(["node", "deno"]),
+  /**
+   * The logical plan as the tracker shows it (metrics/plan.ts `LogicalPlan`:
+   * components with kind, streams, inputs; edges with groupings), written at
+   * submission. Tasks follow `components` after an update.
+   */
+  plan: logicalPlanSchema.optional(),
   ardeaVersion: z.string(),
   submittedAt: z.number(),
   updatedAt: z.number(),
