@@ -5,9 +5,20 @@
  * @module
  */
 export { type ComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
-export { COMPONENT_METRICS, LATENCY_METRICS, PROMETHEUS_CONTENT_TYPE, renderPrometheus, TASK_METRICS, TOPOLOGY_METRICS } from "./prometheus.ts";
+export {
+  COMPONENT_METRICS,
+  CONTAINER_METRICS,
+  LATENCY_METRICS,
+  PROMETHEUS_CONTENT_TYPE,
+  renderContainerPrometheus,
+  renderPrometheus,
+  renderPrometheusSeries,
+  TASK_METRICS,
+  TOPOLOGY_METRICS,
+} from "./prometheus.ts";
 export { LatencyHistogram, type LatencySummary } from "./latency.ts";
 export { type ComponentSeries, MetricsHistory, SERIES_FIELDS, type SeriesField, type TopologySeries } from "./history.ts";
 export { type ComponentPlan, type GroupingJson, groupingJson, jsonSafe, type LogicalPlan, logicalPlan, type StreamEdge } from "./plan.ts";
+export { type BackpressureEpisode, BackpressureLog, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";
 export { type TrackedTopology, Tracker, type TrackerOptions } from "./tracker.ts";
 export { DEFAULT_UI_PORT, serveTracker, type ServeTrackerOptions, type TrackerServer, uiAssets } from "./server.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import type { LatencySummary } from "./latency.ts";
+import type { ContainerInfo } from "./physical.ts";
 import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "./snapshot.ts";
 
 /** The Content-Type of {@link renderPrometheus}'s output. */
@@ -169,19 +170,35 @@ export function renderPrometheus(
   labels: Readonly<Record<string, string>> = {},
 ): string {
   const all: readonly StatsSnapshot[] = Array.isArray(stats) ? stats : [stats as StatsSnapshot];
+  return renderPrometheusSeries(all.map((s) => ({ stats: s, labels })));
+}
+
+/**
+ * Like {@link renderPrometheus}, with labels of their own for each snapshot:
+ * a distributed topology renders one snapshot per container, labelled with
+ * its `container`.
+ *
+ * @example
+ * ```ts
+ * renderPrometheusSeries([{ stats: c0, labels: { container: "0" } }, { stats: c1, labels: { container: "1" } }]);
+ * ```
+ */
+export function renderPrometheusSeries(
+  entries: ReadonlyArray<{ stats: StatsSnapshot; labels: Readonly<Record<string, string>> }>,
+): string {
   const lines: string[] = [];
   const head = (name: string, type: Kind, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   head("ardea_topology_state", "gauge", "1 for the state the topology is in, 0 for the others.");
-  for (const s of all) {
+  for (const { stats: s, labels } of entries) {
     for (const st of STATES) lines.push(`ardea_topology_state${labelText({ topology: s.name, ...labels, state: st })} ${s.state === st ? 1 : 0}`);
   }
   for (const m of TOPOLOGY_METRICS) {
     head(m.name, m.type, m.help);
-    for (const s of all) lines.push(`${m.name}${labelText({ topology: s.name, ...labels })} ${num(m.value(s))}`);
+    for (const { stats: s, labels } of entries) lines.push(`${m.name}${labelText({ topology: s.name, ...labels })} ${num(m.value(s))}`);
   }
   for (const m of COMPONENT_METRICS) {
     const rows: string[] = [];
-    for (const s of all) {
+    for (const { stats: s, labels } of entries) {
       for (const [component, c] of Object.entries(s.components)) {
         const v = m.value(c);
         if (v !== undefined) rows.push(`${m.name}${labelText({ topology: s.name, component, ...labels })} ${num(v)}`);
@@ -193,7 +210,7 @@ export function renderPrometheus(
   }
   for (const m of LATENCY_METRICS) {
     const rows: string[] = [];
-    for (const s of all) {
+    for (const { stats: s, labels } of entries) {
       for (const [component, c] of Object.entries(s.components)) {
         const l = m.value(c);
         if (l === undefined || l === null) continue;
@@ -209,7 +226,7 @@ export function renderPrometheus(
   }
   for (const m of TASK_METRICS) {
     const rows: string[] = [];
-    for (const s of all) {
+    for (const { stats: s, labels } of entries) {
       for (const [task, t] of Object.entries(s.tasks ?? {})) {
         const v = m.value(t);
         if (v !== undefined) rows.push(`${m.name}${labelText({ topology: s.name, component: t.component, task, ...labels })} ${num(v)}`);
@@ -220,4 +237,47 @@ export function renderPrometheus(
     lines.push(...rows);
   }
   return `${lines.join("\n")}\n`;
+}
+
+interface ContainerMetric {
+  name: string;
+  type: Kind;
+  help: string;
+  value: (c: ContainerInfo) => number;
+}
+
+/** Per-container series of the physical plan (labels `topology`, `container`, `host`). */
+export const CONTAINER_METRICS: readonly ContainerMetric[] = [
+  { name: "ardea_container_up", type: "gauge", help: "1 while the container reports (RUNNING or PAUSED), else 0.", value: (c) => (c.state === "RUNNING" || c.state === "PAUSED" ? 1 : 0) },
+  { name: "ardea_container_restarts", type: "counter", help: "Times the scheduler restarted the container's process.", value: (c) => c.restarts },
+  { name: "ardea_container_tasks", type: "gauge", help: "Tasks the container hosts.", value: (c) => c.tasks.length },
+  { name: "ardea_container_queued", type: "gauge", help: "Tuples waiting in the container's bolt mailboxes.", value: (c) => Object.values(c.mailboxes).reduce((a, b) => a + b, 0) },
+  { name: "ardea_container_backpressure_active", type: "gauge", help: "1 while the container's spouts are held back.", value: (c) => (c.backpressure ? 1 : 0) },
+  { name: "ardea_container_dropped_count", type: "counter", help: "Malformed frames and messages the container dropped.", value: (c) => c.dropped },
+  { name: "ardea_container_frames_in", type: "counter", help: "Data and ack frames the container received.", value: (c) => c.framesIn },
+  { name: "ardea_container_frames_out", type: "counter", help: "Data and ack frames the container sent.", value: (c) => c.framesOut },
+  { name: "ardea_container_bytes_in", type: "counter", help: "Bytes of frames the container received.", value: (c) => c.bytesIn },
+  { name: "ardea_container_bytes_out", type: "counter", help: "Bytes of frames the container sent.", value: (c) => c.bytesOut },
+];
+
+/**
+ * Prometheus text of each topology's containers (the physical plan).
+ *
+ * @example
+ * ```ts
+ * renderContainerPrometheus([{ topology: "wc", containers: tracked.containers() }]);
+ * // ardea_container_frames_out{topology="wc",container="1",host="h1"} 812
+ * ```
+ */
+export function renderContainerPrometheus(topologies: ReadonlyArray<{ topology: string; containers: readonly ContainerInfo[] }>): string {
+  const lines: string[] = [];
+  for (const m of CONTAINER_METRICS) {
+    const rows: string[] = [];
+    for (const t of topologies) {
+      for (const c of t.containers) rows.push(`${m.name}${labelText({ topology: t.topology, container: String(c.id), host: c.host })} ${num(m.value(c))}`);
+    }
+    if (rows.length === 0) continue;
+    lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...rows);
+  }
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }

@@ -8,21 +8,39 @@
  * @module
  */
 import type { StormTopology } from "../topology/topology.ts";
+import { hostname, pid } from "../runtime/mod.ts";
 import { MetricsHistory } from "./history.ts";
-import { jsonSafe, logicalPlan } from "./plan.ts";
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.ts";
+import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";
+import { jsonSafe, type LogicalPlan, logicalPlan } from "./plan.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderContainerPrometheus, renderPrometheusSeries } from "./prometheus.ts";
 import type { StatsSnapshot } from "./snapshot.ts";
 
-/** What the tracker needs of a running topology (the engine's `TopologyHandle` is one). */
+/**
+ * What the tracker needs of a topology. The engine's `TopologyHandle` (one
+ * process) is one; a distributed topology watched over NATS
+ * (engine/remote_tracking.ts) is another, and fills the optional members.
+ */
 export interface TrackedTopology {
   readonly name: string;
   readonly state: string;
   stats(): StatsSnapshot;
   kill(): Promise<unknown>;
-  activate(): void;
-  deactivate(): void;
+  activate(): void | Promise<unknown>;
+  deactivate(): void | Promise<unknown>;
   readonly topology?: StormTopology;
   readonly config?: Readonly<Record<string, unknown>>;
+  /** `embedded` (the default) or `distributed`. */
+  readonly mode?: "embedded" | "distributed";
+  /** The logical plan, when there is no `topology` object to draw it from. */
+  plan?(): LogicalPlan | null;
+  /** The physical plan (default: one container, this process). */
+  containers?(): ContainerInfo[];
+  /** Counters of each container, for Prometheus' `container` label (default: all in container "0"). */
+  containerStats?(): Array<{ container: string; stats: StatsSnapshot }>;
+  /** Exceptions per component (default: from the counters, without stacks). */
+  exceptions?(): ExceptionInfo[];
+  /** Backpressure episodes (default: what the tracker's sampling saw). */
+  backpressureHistory?(): BackpressureEpisode[];
 }
 
 /** Options of {@link Tracker}. */
@@ -42,7 +60,7 @@ export interface TrackerOptions {
   loopbackOnly?: boolean;
 }
 
-const LIVE = new Set(["RUNNING", "PAUSED"]);
+const LIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 const ACTIONS = ["activate", "deactivate", "kill"] as const;
 type Action = typeof ACTIONS[number];
 
@@ -78,6 +96,8 @@ export class Tracker {
   readonly #opts: TrackerOptions;
   readonly #topologies = new Map<string, TrackedTopology>();
   readonly #finalSampled = new Set<string>();
+  /** Backpressure seen by sampling, for topologies that keep no history of their own. */
+  readonly #pressure = new Map<string, BackpressureLog>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: TrackerOptions = {}) {
@@ -89,8 +109,22 @@ export class Tracker {
   add(t: TrackedTopology): void {
     this.#topologies.set(t.name, t);
     this.#finalSampled.delete(t.name);
+    this.#pressure.delete(t.name);
     this.history.forget(t.name);
     this.history.record(t.stats());
+  }
+
+  /** Stops tracking topology `name` (a distributed one that was deleted); false if unknown. */
+  remove(name: string): boolean {
+    this.history.forget(name);
+    this.#finalSampled.delete(name);
+    this.#pressure.delete(name);
+    return this.#topologies.delete(name);
+  }
+
+  /** The tracked topology `name`, if any. */
+  get(name: string): TrackedTopology | undefined {
+    return this.#topologies.get(name);
   }
 
   /** The tracked topologies, in the order they were added. */
@@ -103,9 +137,22 @@ export class Tracker {
     for (const t of this.#topologies.values()) {
       const live = LIVE.has(t.state);
       if (!live && this.#finalSampled.has(t.name)) continue;
-      this.history.record(t.stats(), at);
+      const s = t.stats();
+      this.history.record(s, at);
+      if (t.backpressureHistory === undefined) this.#samplePressure(t.name, s, at);
       if (!live) this.#finalSampled.add(t.name);
     }
+  }
+
+  /** Notes backpressure raised or lowered since the last sample (blamed on the fullest bolt). */
+  #samplePressure(name: string, s: StatsSnapshot, at: number): void {
+    let log = this.#pressure.get(name);
+    if (log === undefined) this.#pressure.set(name, log = new BackpressureLog());
+    if (s.backpressure && !log.active) {
+      let by = "", most = 0;
+      for (const [c, x] of Object.entries(s.components)) if (x.kind === "bolt" && x.queued > most) [by, most] = [c, x.queued];
+      log.on(0, by, at);
+    } else if (!s.backpressure && log.active) log.off(0, at);
   }
 
   /** Samples every `sampleMs` until {@link Tracker.stop}. */
@@ -130,7 +177,14 @@ export class Tracker {
     const path = url.pathname;
     if (path === "/metrics") {
       if (request.method !== "GET" && request.method !== "HEAD") return this.#notAllowed("GET");
-      const body = renderPrometheus(this.list().map((t) => t.stats()), this.#opts.labels ?? { container: "0" });
+      const labels = this.#opts.labels ?? { container: "0" };
+      const entries = this.list().flatMap((t) =>
+        t.containerStats === undefined
+          ? [{ stats: t.stats(), labels }]
+          : t.containerStats().map((c) => ({ stats: c.stats, labels: { ...labels, container: c.container } }))
+      );
+      const containers = this.list().flatMap((t) => (t.containers === undefined ? [] : [{ topology: t.name, containers: t.containers() }]));
+      const body = renderPrometheusSeries(entries) + renderContainerPrometheus(containers);
       return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" } });
     }
     if (path === "/api/v1" || path.startsWith("/api/v1/")) return await this.#api(request, path.slice("/api/v1".length), hostHeader);
@@ -149,7 +203,18 @@ export class Tracker {
   async #api(request: Request, rest: string, hostHeader: string): Promise<Response> {
     const parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
     if (parts.length === 0) {
-      return json({ version: "v1", endpoints: ["/api/v1/topologies", "/api/v1/topologies/:name", "/api/v1/topologies/:name/metrics", "/api/v1/topologies/:name/exceptions", "/metrics"] });
+      return json({
+        version: "v1",
+        endpoints: [
+          "/api/v1/topologies",
+          "/api/v1/topologies/:name",
+          "/api/v1/topologies/:name/metrics",
+          "/api/v1/topologies/:name/containers",
+          "/api/v1/topologies/:name/exceptions",
+          "/api/v1/topologies/:name/backpressure",
+          "/metrics",
+        ],
+      });
     }
     if (parts[0] !== "topologies" || parts.length > 3) return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
     if (parts.length === 1) {
@@ -172,6 +237,8 @@ export class Tracker {
     if (what === undefined) return json(this.#detail(t));
     if (what === "metrics") return json(this.#metrics(t));
     if (what === "exceptions") return json(this.#exceptions(t));
+    if (what === "containers") return json({ name: t.name, containers: this.#containers(t) });
+    if (what === "backpressure") return json(this.#backpressure(t));
     return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
   }
 
@@ -199,11 +266,54 @@ export class Tracker {
       name: t.name,
       state: s.state,
       uptimeMs: Math.round(s.uptimeMs),
-      mode: "embedded",
+      mode: t.mode ?? "embedded",
       config: t.config === undefined ? null : jsonSafe(t.config),
-      plan: t.topology === undefined ? null : logicalPlan(t.topology),
-      packing: t.topology === undefined ? null : { containers: [{ id: 0, tasks: [...t.topology.taskToComponent.keys()].sort((a, b) => a - b) }] },
+      plan: t.plan !== undefined ? t.plan() : t.topology === undefined ? null : logicalPlan(t.topology),
+      packing: t.containers !== undefined
+        ? { containers: t.containers().map((c) => ({ id: c.id, tasks: c.tasks.map((x) => x.id) })) }
+        : t.topology === undefined
+        ? null
+        : { containers: [{ id: 0, tasks: [...t.topology.taskToComponent.keys()].sort((a, b) => a - b) }] },
     };
+  }
+
+  /** The physical plan; embedded: this process is container 0. */
+  #containers(t: TrackedTopology): ContainerInfo[] {
+    if (t.containers !== undefined) return t.containers();
+    const s = t.stats();
+    const tasks: PlacedTask[] = Object.entries(s.tasks ?? {}).map(([id, x]) => ({ id: Number(id), component: x.component, kind: x.kind }));
+    if (tasks.length === 0 && t.topology !== undefined) {
+      for (const [id, component] of t.topology.taskToComponent) tasks.push({ id, component, kind: t.topology.components.get(component)?.kind ?? null });
+    }
+    tasks.sort((a, b) => a.id - b.id);
+    const mailboxes: Record<string, number> = {};
+    for (const [id, x] of Object.entries(s.tasks ?? {})) if (x.kind === "bolt") mailboxes[id] = x.queued;
+    const log = this.#pressure.get(t.name);
+    return [{
+      id: 0,
+      host: hostname(),
+      pid: pid(),
+      state: s.state,
+      startedAt: Math.round(Date.now() - s.uptimeMs),
+      reportAgeMs: 0,
+      restarts: 0,
+      tasks,
+      backpressure: s.backpressure,
+      backpressureBy: s.backpressure ? (log?.episodes().at(-1)?.component ?? "") : "",
+      backpressureMs: Math.round(s.backpressureMs),
+      mailboxes,
+      dropped: 0,
+      framesIn: 0,
+      framesOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    }];
+  }
+
+  #backpressure(t: TrackedTopology) {
+    const s = t.stats();
+    const episodes = t.backpressureHistory !== undefined ? t.backpressureHistory() : (this.#pressure.get(t.name)?.episodes() ?? []);
+    return { name: t.name, active: s.backpressure, episodes: s.backpressureEpisodes, timeMs: Math.round(s.backpressureMs), history: episodes };
   }
 
   #metrics(t: TrackedTopology) {
@@ -221,22 +331,26 @@ export class Tracker {
   }
 
   #exceptions(t: TrackedTopology) {
+    if (t.exceptions !== undefined) return { name: t.name, exceptions: t.exceptions() };
     const s = t.stats();
     return {
       name: t.name,
-      exceptions: Object.entries(s.components).map(([component, c]) => ({
+      exceptions: Object.entries(s.components).map(([component, c]): ExceptionInfo => ({
         component,
         count: c.errors,
         restarts: c.restarts,
         lastError: c.lastError,
+        lastErrorAt: (c as { lastErrorAt?: number | null }).lastErrorAt ?? null,
+        stack: null,
+        container: c.lastError === null ? null : 0,
       })),
     };
   }
 
   async #act(t: TrackedTopology, action: Action): Promise<Response> {
     if (!LIVE.has(t.state)) return problem(409, "ENDED", `topology "${t.name}" has ended (${t.state})`);
-    if (action === "activate") t.activate();
-    else if (action === "deactivate") t.deactivate();
+    if (action === "activate") await t.activate();
+    else if (action === "deactivate") await t.deactivate();
     else {
       try {
         await t.kill();
