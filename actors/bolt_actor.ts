@@ -1,12 +1,8 @@
 /**
  * The bolt actor: takes tuples from its mailbox one at a time and calls
  * `execute`; basic bolts are acked (or failed on `FailedException`) after it.
- * End of input has two phases. When every upstream task has drained (sent
- * all of its new input, trees still open) the bolt's `drain` hook runs — or,
- * for a bolt without one that holds unacked tuples, `finish` runs early —
- * and the drain marker goes on; it runs again after replays. When every
- * upstream task has ended, `finish` runs (unless it ran at drain) and the
- * end marker goes on downstream.
+ * End-of-input markers are counted; when every upstream task has ended, the
+ * bolt's `finish` hook runs and the marker goes on downstream.
  *
  * @module
  */
@@ -23,10 +19,12 @@ import { isPromise, LATENCY_SAMPLE_EVERY, type LatencySink, TaskActor } from "./
 
 /** Execute number i is timed when `(i & SAMPLE_MASK) === 0` (LATENCY_SAMPLE_EVERY is a power of two). */
 const SAMPLE_MASK = LATENCY_SAMPLE_EVERY - 1;
+/** Process-latency samples waiting for their ack, at most (per task). */
+const MAX_SAMPLES = 256;
 /**
  * A process-latency sample still waiting for its ack after this long (ms)
- * gives way to a new one: a bolt that never acks some inputs (allowed
- * without tracking) must not stop the sampling.
+ * gives way to a new one when {@link MAX_SAMPLES} are waiting: a bolt that
+ * never acks some inputs (allowed without tracking) must not stop the sampling.
  */
 const STALE_SAMPLE_MS = 60_000;
 import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskHost } from "./task_host.ts";
@@ -52,19 +50,19 @@ export class BoltActor extends TaskActor {
   busyMs = 0;
   /** Sampled execute latencies (set by the container), one tuple in {@link LATENCY_SAMPLE_EVERY}. */
   executeLatency: LatencySink | null = null;
+  /** Sampled process latencies, execute to ack (set by the container; `__process-latency`). */
+  processLatency: LatencySink | null = null;
+  /**
+   * Inputs whose process latency is being measured → when their execute
+   * began (at most {@link MAX_SAMPLES}; the oldest gives way once older than
+   * {@link STALE_SAMPLE_MS}: a bolt may never ack some inputs).
+   */
+  readonly samples = new Map<TupleImpl, number>();
   #bolt: IRichBolt | IBasicBolt | null = null;
   #basic: boolean;
   #current: TupleImpl | null = null;
   /** Upstream tasks whose end-of-input arrived (a set: markers may be re-sent after a recovery). */
   readonly #ended = new Set<number>();
-  /** Upstream tasks that drained or ended. */
-  readonly #drained = new Set<number>();
-  /** What the run must do after a control marker stopped it: 1 drain, 2 finish. */
-  #due: 0 | 1 | 2 = 0;
-  /** The execute count at the last drain flush (-1: none since this instance started). */
-  #flushedAt = -1;
-  /** Whether this instance's `finish` already ran (early, at drain, because it held tuples). */
-  #finishCalled = false;
   /** Upstream task ids (the sources whose markers a checkpoint waits for). */
   readonly #sources: readonly number[];
   readonly #sourceSet: ReadonlySet<number>;
@@ -99,8 +97,6 @@ export class BoltActor extends TaskActor {
   }
 
   protected start(): void {
-    this.#flushedAt = -1;
-    this.#finishCalled = false;
     this.collector = new BoltCollector(this);
     this.basicCollector = new BasicCollector(this.collector);
     const bolt = this.def.create() as IRichBolt | IBasicBolt;
@@ -150,7 +146,7 @@ export class BoltActor extends TaskActor {
             emitted = this.emitted;
             basic.input = x;
             // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
-            const ts = ((base + done) & mask) === 0 ? this.#sampleStart() : -1;
+            const ts = ((base + done) & mask) === 0 ? this.#sampleStart(x) : -1;
             const r = (bolt as IBasicBolt).execute(x, basic);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
@@ -164,7 +160,6 @@ export class BoltActor extends TaskActor {
           } else {
             if (this.#control(x)) {
               this.#settle(t0, done);
-              this.#afterControl();
               return;
             }
             aligning = this.#aligning;
@@ -186,7 +181,7 @@ export class BoltActor extends TaskActor {
             m = x;
             emitted = this.emitted;
             // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
-            const ts = ((base + done) & mask) === 0 ? this.#sampleStart() : -1;
+            const ts = ((base + done) & mask) === 0 ? this.#sampleStart(x) : -1;
             const r = (bolt as IRichBolt).execute(x);
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
@@ -203,7 +198,6 @@ export class BoltActor extends TaskActor {
           } else {
             if (this.#control(x)) {
               this.#settle(t0, done);
-              this.#afterControl();
               return;
             }
             aligning = this.#aligning;
@@ -226,84 +220,26 @@ export class BoltActor extends TaskActor {
   }
 
   /**
-   * A control message: an end-of-input or drain marker, or a checkpoint
-   * marker. Returns true when the run must stop here, with {@link #afterControl}
-   * to call once the counters are settled.
+   * A control message: an end-of-input marker or a checkpoint marker. Returns
+   * true when the run must stop here (the bolt finished).
    */
   #control(x: Message): boolean {
     if (x instanceof CheckpointMarker) {
       this.#onMarker(x);
       return false;
     }
-    const end = x as EndOfInput;
-    const from = end.fromTask;
+    const from = (x as EndOfInput).fromTask;
     if (this.#aligning !== null && this.#aligning.has(from)) {
       // Ends after its marker: keep its order behind the parked tuples.
       this.#park(x);
       return false;
     }
-    if (!end.final) {
-      this.#drained.add(from);
-      if (this.#drained.size < this.upstreamTasks) return false;
-      this.#due = 1;
-      return true;
-    }
-    this.#drained.add(from);
     if (this.#endFrom(from)) {
-      this.#due = 2;
+      this.#finish();
       return true;
     }
     if (this.#aligning !== null) this.#maybeAligned();
-    // The last one to drain may end instead (the others drained before).
-    if (this.#drained.size === this.upstreamTasks && this.#drained.size > this.#ended.size) {
-      this.#due = 1;
-      return true;
-    }
     return false;
-  }
-
-  #afterControl(): void {
-    const due = this.#due;
-    this.#due = 0;
-    if (due === 2) this.#finish();
-    else if (due === 1) this.#drain();
-  }
-
-  /**
-   * Every upstream task has drained: release what this bolt holds and pass
-   * the drain marker on — once, and again whenever tuples (replays) were
-   * executed since.
-   */
-  #drain(): void {
-    if (this.#flushedAt === this.executed) return this.#continue();
-    this.#flushedAt = this.executed;
-    const bolt = this.#bolt!;
-    let r: unknown;
-    try {
-      if (typeof bolt.drain === "function") {
-        this.basicCollector.input = null;
-        r = this.#basic ? (bolt as IBasicBolt).drain!(this.basicCollector) : (bolt as IRichBolt).drain!();
-      } else if (this.held.size > 0) {
-        // Holds tuples until its input ends: its finish is what releases them
-        // (again after replays, or they would never complete).
-        this.#finishCalled = true;
-        r = (bolt as IRichBolt).finish?.();
-      }
-    } catch (e) {
-      this.crash(e, "drain");
-      return;
-    }
-    const forward = () => this.host.drained(this.taskId);
-    if (isPromise(r)) this.await(r, forward, "drain");
-    else {
-      forward();
-      this.#continue();
-    }
-  }
-
-  /** Runs again if input is waiting. */
-  #continue(): void {
-    if (this.mailbox.size > 0) this.host.scheduler.schedule(this);
   }
 
   /**
@@ -376,9 +312,27 @@ export class BoltActor extends TaskActor {
     this.#checkEvery = Math.min(fit, this.#checkEvery * 4);
   }
 
-  /** Starts a latency sample: the clock now, or -1 when nobody records. */
-  #sampleStart(): number {
-    return this.executeLatency === null ? -1 : performance.now();
+  /** Starts a latency sample of `x` (execute, and process until its ack): the clock now, or -1 when nobody records. */
+  #sampleStart(x: TupleImpl): number {
+    if (this.executeLatency === null) return -1;
+    const now = performance.now();
+    if (this.processLatency === null) return now;
+    const s = this.samples;
+    if (s.size >= MAX_SAMPLES) {
+      const [oldest, at] = s.entries().next().value!;
+      if (now - at < STALE_SAMPLE_MS) return now;
+      s.delete(oldest);
+    }
+    s.set(x, now);
+    return now;
+  }
+
+  /** `t` was acked (`ok`: a sampled one's process latency counts) or failed. */
+  endSample(t: TupleImpl, ok: boolean): void {
+    const at = this.samples.get(t);
+    if (at === undefined) return;
+    this.samples.delete(t);
+    if (ok) this.processLatency!.record(performance.now() - at);
   }
 
   #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number, ts: number): void {
@@ -442,11 +396,9 @@ export class BoltActor extends TaskActor {
     this.basicCollector.input = null;
     let r: unknown;
     try {
-      if (this.#finishCalled) r = undefined;
-      else {
-        this.#finishCalled = true;
-        r = this.#basic ? (bolt as IBasicBolt).finish?.(this.basicCollector) : (bolt as IRichBolt).finish?.();
-      }
+      r = this.#basic
+        ? (bolt as IBasicBolt).finish?.(this.basicCollector)
+        : (bolt as IRichBolt).finish?.();
     } catch (e) {
       this.crash(e, "finish");
       return;

@@ -159,6 +159,14 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
   return 1;
 }
 
+/** What the bolt collector needs from its actor besides the owner state. */
+export interface BoltCollectorOwner extends CollectorOwner {
+  /** Inputs whose process latency is being sampled (execute → ack). */
+  readonly samples: { readonly size: number };
+  /** `t` was acked (`ok`) or failed: ends its sample, if it has one. */
+  endSample(t: TupleImpl, ok: boolean): void;
+}
+
 /**
  * The rich bolt's collector.
  *
@@ -169,7 +177,7 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
  * ```
  */
 export class BoltCollector implements OutputCollector {
-  readonly #o: CollectorOwner;
+  readonly #o: BoltCollectorOwner;
   readonly #inc: number;
   #default: Route | undefined;
   /** Fast path of the default stream: its single chooser (null: general path). */
@@ -180,7 +188,7 @@ export class BoltCollector implements OutputCollector {
   readonly #tracking: boolean;
   readonly #host: TaskHost;
 
-  constructor(owner: CollectorOwner) {
+  constructor(owner: BoltCollectorOwner) {
     this.#o = owner;
     this.#inc = owner.incarnation;
     const d = owner.routes.get(DEFAULT_STREAM);
@@ -263,6 +271,7 @@ export class BoltCollector implements OutputCollector {
     if (t.state === 2) o.held.delete(t);
     t.state = 1;
     o.acked++;
+    if (o.samples.size !== 0) o.endSample(t, true);
     if (t.root === -1) return;
     const host = o.host;
     host.xorTree(t.root, t.eh ^ t.ah, t.el ^ t.al);
@@ -277,6 +286,7 @@ export class BoltCollector implements OutputCollector {
     if (t.state === 2) o.held.delete(t);
     t.state = 1;
     o.failed++;
+    if (o.samples.size !== 0) o.endSample(t, false);
     if (t.root === -1) return;
     o.host.failTree(t.root);
     const more = t.more;

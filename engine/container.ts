@@ -25,87 +25,26 @@ import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import type { StateBackend } from "../state/state_backend.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
-import { LatencyHistogram, type LatencySummary } from "../metrics/latency.ts";
+import { LatencyHistogram } from "../metrics/latency.ts";
+import { DEFAULT_WINDOW_MS, SlidingLatency } from "../metrics/sliding.ts";
+import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 
 /** How a run ended. */
 export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
 
-/** Counters of one component, summed over its tasks. */
-export interface ComponentStats {
-  kind: "spout" | "bolt";
-  tasks: number;
-  emitted: number;
-  executed: number;
-  acked: number;
-  failed: number;
-  timedOut: number;
-  pending: number;
-  restarts: number;
-  errors: number;
-  lastError: string | null;
-  /** Mean complete latency (spouts, ms). */
-  completeLatencyMs: number;
-  /** Tuples waiting in mailboxes (bolts). */
-  queued: number;
-  /** Busiest task's share of wall time spent executing over the last interval (bolts; Storm's `__capacity`). */
-  capacity: number;
-  /** Percentiles of sampled execute latencies (bolts; `__execute-latency`), null before the first sample. */
-  executeLatency: LatencySummary | null;
-  /** Percentiles of sampled complete latencies (spouts, ATLEAST_ONCE; `__complete-latency`). */
-  completeLatency: LatencySummary | null;
-  /** When `lastError` happened (ms since the epoch), or null. */
-  lastErrorAt: number | null;
-}
-
-/** Counters of one task. */
-export interface TaskStats {
-  component: string;
-  kind: "spout" | "bolt";
-  emitted: number;
-  executed: number;
-  acked: number;
-  failed: number;
-  timedOut: number;
-  /** Tuples waiting in the task's mailbox (bolts). */
-  queued: number;
-  restarts: number;
-  errors: number;
-  /** Share of wall time spent executing over the last interval (bolts; 0 for spouts). */
-  capacity: number;
-}
-
-/** A snapshot of a running topology's counters. */
-export interface TopologyStats {
-  name: string;
-  state: RunState;
-  uptimeMs: number;
-  /** Tuples emitted by spouts. */
-  spoutEmitted: number;
-  /** Tuples emitted by all components. */
-  emitted: number;
-  executed: number;
-  /** Tuple trees completed (spout acks). */
-  acked: number;
-  /** Tuple trees failed (explicit fails, timeouts, crashes). */
-  failed: number;
-  timedOut: number;
-  /** Tuple trees in flight. */
-  pending: number;
-  restarts: number;
-  backpressure: boolean;
-  backpressureEpisodes: number;
-  backpressureMs: number;
-  components: Record<string, ComponentStats>;
-  /** Counters per task id. */
-  tasks: Record<string, TaskStats>;
-}
+/**
+ * The stats snapshot's public names: `TopologyStats` is metrics/'s
+ * `StatsSnapshot`, and so on (one definition, in metrics/snapshot.ts).
+ */
+export type { ComponentSnapshot as ComponentStats, StatsSnapshot as TopologyStats, TaskSnapshot as TaskStats } from "../metrics/snapshot.ts";
 
 /** What a container reports at the end. */
 export interface RunSummary {
   name: string;
   state: RunState;
   durationMs: number;
-  stats: TopologyStats;
+  stats: StatsSnapshot;
 }
 
 /**
@@ -116,7 +55,7 @@ export interface RemoteLink {
   /** A tuple for task `dest`, hosted by `container`. */
   sendTuple(container: number, dest: number, t: TupleImpl): void;
   /** `from` has ended: tells task `dest` in `container`. */
-  sendEnd(container: number, dest: number, from: number, final?: boolean): void;
+  sendEnd(container: number, dest: number, from: number): void;
   /** An ack-frame operation (wire.ts `AckOp`) for a root held by `container`. */
   sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void;
   /** This container's queues passed (true) or drained below (false) their watermarks. */
@@ -206,6 +145,8 @@ const END_RESEND_MS = 2000;
 const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
 /** Capacity covers at least this much wall time (ms) since its previous measurement. */
 const CAPACITY_INTERVAL_MS = 1000;
+/** How often latency windows move and Storm 1 metric buckets are checked (ms). */
+const METRICS_TICK_MS = 1000;
 /** Crashes logged in full per component before only counting. */
 const LOGGED_CRASHES = 3;
 
@@ -257,8 +198,10 @@ export class Container implements TaskHost {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   readonly #crashesLogged = new Map<string, number>();
   readonly #log: (line: string) => void;
-  /** Sampled latencies per task: execute (bolts) or complete (spouts). */
-  readonly #latency = new Map<number, LatencyHistogram>();
+  /** Sampled latencies per task over a sliding window: execute and process (bolts) or complete (spouts). */
+  readonly #latency = new Map<number, { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }>();
+  /** User metrics per task (what its context registers). */
+  readonly #userMetrics = new Map<number, TaskMetrics>();
   /** Capacity per bolt task, and the busy time and clock of its last measurement. */
   readonly #capacity: number[] = [];
   readonly #capBusy: number[] = [];
@@ -323,17 +266,24 @@ export class Container implements TaskHost {
       }
       const def = topology.components.get(component)!;
       const conf = { ...config, ...def.config } as TopologyConfig;
-      const context = new TopologyContext(topology, name, task, this.index, taskContainer);
+      const userMetrics = new TaskMetrics({ startMs: performance.now() });
+      this.#userMetrics.set(task, userMetrics);
+      const context = new TopologyContext(topology, name, task, this.index, taskContainer, userMetrics);
       const routes: Map<string, Route> = compileRoutes(task, { topology, taskContainer, context });
       this.#downstream[task] = downstreamTasks(topology, task);
       if (def.kind === "spout") {
         const a = new SpoutActor(this, def, task, conf, context, routes, this.spouts.length);
-        a.completeLatency = this.#histogram(task);
+        const complete = new SlidingLatency({ startMs: performance.now() });
+        this.#latency.set(task, { complete });
+        a.completeLatency = complete;
         this.spouts.push(a);
         this.#all.push(a);
       } else {
         const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component));
-        a.executeLatency = this.#histogram(task);
+        const l = { execute: new SlidingLatency({ startMs: performance.now() }), process: new SlidingLatency({ startMs: performance.now() }) };
+        this.#latency.set(task, l);
+        a.executeLatency = l.execute;
+        a.processLatency = l.process;
         this.bolts.push(a);
         this.#byTask[task] = a;
         this.#all.push(a);
@@ -342,10 +292,14 @@ export class Container implements TaskHost {
     this.#unfinished = this.#all.length;
   }
 
-  #histogram(task: number): LatencyHistogram {
-    const h = new LatencyHistogram();
-    this.#latency.set(task, h);
-    return h;
+  /** Moves every latency window and user metric to `now` (cheap between intervals). */
+  #tickMetrics(now: number): void {
+    for (const l of this.#latency.values()) {
+      l.execute?.tick(now);
+      l.process?.tick(now);
+      l.complete?.tick(now);
+    }
+    for (const m of this.#userMetrics.values()) if (!m.empty) m.tick(now);
   }
 
   /** Measures each bolt task's capacity when the last measurement is at least an interval old. */
@@ -377,6 +331,7 @@ export class Container implements TaskHost {
     // (N was committed, but the run may have ended before they heard of it).
     const ck = this.#opts.checkpoints;
     if (ck !== undefined && ck.lastId > 0 && ck.restore.size > 0) for (const a of this.#all) a.postSave(ck.lastId);
+    this.#timers.push(setInterval(() => this.#tickMetrics(performance.now()), METRICS_TICK_MS));
     if (this.#remote !== null) {
       this.#timers.push(setInterval(() => this.#announce(), 25));
       // Markers crossing NATS can be lost (a server fails over); bolts count
@@ -618,7 +573,7 @@ export class Container implements TaskHost {
     const c = this.#remoteOf[task];
     if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
     if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
-    else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask, msg.final);
+    else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask);
     else this.#remote.sendMarker(c, task, msg.fromTask, msg.id);
   }
 
@@ -635,10 +590,6 @@ export class Container implements TaskHost {
 
   endOfInput(task: number): void {
     for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task));
-  }
-
-  drained(task: number): void {
-    for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task, false));
   }
 
   taskFinished(task: number): void {
@@ -748,17 +699,19 @@ export class Container implements TaskHost {
   }
 
   /** A snapshot of every counter. */
-  stats(): TopologyStats {
-    const components: Record<string, ComponentStats> = {};
-    const tasks: Record<string, TaskStats> = {};
+  stats(): StatsSnapshot {
+    const components: Record<string, ComponentSnapshot> = {};
+    const tasks: Record<string, TaskSnapshot> = {};
     const latency = new Map<string, { sum: number; n: number }>();
-    const histograms = new Map<string, LatencyHistogram[]>();
+    /** Per component: its tasks' latency windows and user metrics. */
+    const parts = new Map<string, { latency: Array<{ execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }>; user: TaskMetrics[]; snaps: UserMetricsSnapshot[] }>();
     const now = performance.now();
     if (this.#started !== 0 && !this.#ended) this.#measureCapacity(now);
-    const s: TopologyStats = {
+    this.#tickMetrics(now);
+    const s: StatsSnapshot = {
       name: this.#opts.name,
       state: this.state,
-      uptimeMs: this.#started === 0 ? 0 : performance.now() - this.#started,
+      uptimeMs: this.#started === 0 ? 0 : now - this.#started,
       spoutEmitted: 0,
       emitted: 0,
       executed: 0,
@@ -770,6 +723,7 @@ export class Container implements TaskHost {
       backpressure: this.pressure.active,
       backpressureEpisodes: this.pressure.episodes,
       backpressureMs: this.pressure.throttledMs(now),
+      latencyWindowMs: DEFAULT_WINDOW_MS,
       components,
       tasks,
     };
@@ -787,18 +741,19 @@ export class Container implements TaskHost {
         restarts: 0,
         errors: 0,
         lastError: null,
+        lastErrorAt: null,
         completeLatencyMs: 0,
         queued: 0,
         capacity: 0,
-        executeLatency: null,
-        completeLatency: null,
-        lastErrorAt: null,
+        ...(isSpout ? { nextTupleCount: 0, completeLatency: null } : { executeLatency: null, processLatency: null }),
       };
+      const p = parts.get(a.component) ?? { latency: [], user: [], snaps: [] };
+      parts.set(a.component, p);
       const errorAt = this.#lastErrorAt[a.taskId];
       if (a.lastError !== null && errorAt !== undefined && errorAt >= (c.lastErrorAt ?? 0)) c.lastErrorAt = errorAt;
-      const h = this.#latency.get(a.taskId);
-      if (h !== undefined) histograms.set(a.component, [...(histograms.get(a.component) ?? []), h]);
-      const t: TaskStats = tasks[a.taskId] = {
+      const l = this.#latency.get(a.taskId);
+      if (l !== undefined) p.latency.push(l);
+      const t: TaskSnapshot = tasks[a.taskId] = {
         component: a.component,
         kind: isSpout ? "spout" : "bolt",
         emitted: a.emitted,
@@ -811,6 +766,13 @@ export class Container implements TaskHost {
         errors: a.errors,
         capacity: 0,
       };
+      const user = this.#userMetrics.get(a.taskId);
+      const snap = user?.snapshot(now);
+      if (snap !== undefined) {
+        t.userMetrics = snap;
+        p.user.push(user!);
+        p.snaps.push(snap);
+      }
       c.tasks++;
       c.emitted += a.emitted;
       c.acked += a.acked;
@@ -822,14 +784,17 @@ export class Container implements TaskHost {
       s.restarts += a.restarts;
       if (isSpout) {
         t.timedOut = a.timedOut;
+        t.nextTupleCount = a.nextTupleCalls;
+        t.completeLatency = l?.complete?.window() ?? null;
+        c.nextTupleCount = (c.nextTupleCount ?? 0) + a.nextTupleCalls;
         c.timedOut += a.timedOut;
         c.pending += a.pending;
-        const l = latency.get(a.component) ?? { sum: 0, n: 0 };
-        l.sum += a.latencySum;
-        l.n += a.completed;
-        latency.set(a.component, l);
-        c.completeLatencyMs = l.n > 0 ? l.sum / l.n : 0;
-        s.spoutEmitted += a.emitted;
+        const m = latency.get(a.component) ?? { sum: 0, n: 0 };
+        m.sum += a.latencySum;
+        m.n += a.completed;
+        latency.set(a.component, m);
+        c.completeLatencyMs = m.n > 0 ? m.sum / m.n : 0;
+        s.spoutEmitted! += a.emitted;
         s.acked += a.acked;
         s.failed += a.failed;
         s.timedOut += a.timedOut;
@@ -839,16 +804,36 @@ export class Container implements TaskHost {
         t.executed = b.executed;
         t.queued = b.mailbox.size;
         t.capacity = this.#capacity[b.taskId] ?? 0;
+        t.executeLatency = l?.execute?.window() ?? null;
+        t.processLatency = l?.process?.window() ?? null;
         c.executed += b.executed;
         c.queued += b.mailbox.size;
-        c.capacity = Math.max(c.capacity, t.capacity);
+        c.capacity = Math.max(c.capacity ?? 0, t.capacity);
         s.executed += b.executed;
       }
     }
-    for (const [name, hs] of histograms) {
+    for (const [name, p] of parts) {
       const c = components[name]!;
-      if (c.kind === "bolt") c.executeLatency = LatencyHistogram.merged(hs);
-      else c.completeLatency = LatencyHistogram.merged(hs);
+      const merged = (pick: (l: { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }) => SlidingLatency | undefined, total: boolean) => {
+        const h = new LatencyHistogram();
+        for (const l of p.latency) {
+          const w = pick(l);
+          if (w === undefined) continue;
+          if (total) w.addTotalTo(h);
+          else w.addWindowTo(h);
+        }
+        return h.summary();
+      };
+      if (c.kind === "bolt") {
+        c.executeLatency = merged((l) => l.execute, false);
+        c.processLatency = merged((l) => l.process, false);
+        c.allTime = { executeLatency: merged((l) => l.execute, true), processLatency: merged((l) => l.process, true) };
+      } else {
+        c.completeLatency = merged((l) => l.complete, false);
+        c.allTime = { completeLatency: merged((l) => l.complete, true) };
+      }
+      const user = sumUserMetrics(p.snaps, p.user);
+      if (user !== undefined) c.userMetrics = user;
     }
     return s;
   }

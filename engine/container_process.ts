@@ -340,7 +340,7 @@ function summarize(s: TopologyStats) {
 function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
   const out: NonNullable<ContainerStats["components"]> = {};
   for (const [name, c] of Object.entries(s.components)) {
-    out[name] = { errors: c.errors, restarts: c.restarts, lastError: c.lastError, lastErrorAt: c.lastErrorAt };
+    out[name] = { errors: c.errors, restarts: c.restarts, lastError: c.lastError, lastErrorAt: c.lastErrorAt ?? null };
   }
   return out;
 }

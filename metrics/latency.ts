@@ -1,7 +1,7 @@
 /**
- * Latency histograms: HdrHistogram (hdr-histogram-js) of sampled latencies,
+ * Histograms: HdrHistogram (hdr-histogram-js) of sampled latencies,
  * recorded in microseconds with two significant digits (1 % error), and
- * their percentiles. The actors sample one tuple in N (actors/task_actor.ts
+ * their percentiles; and of plain values (user histograms). The actors sample one tuple in N (actors/task_actor.ts
  * `LATENCY_SAMPLE_EVERY`), so the hot path pays a counter per tuple; a
  * histogram keeps no per-value memory (packed buckets, a few KB).
  *
@@ -98,5 +98,75 @@ export class LatencyHistogram {
     const m = new LatencyHistogram();
     for (const h of all) m.add(h);
     return m.summary();
+  }
+}
+
+/** Percentiles of the values of a user histogram; `count` is the number of values. */
+export interface ValueSummary {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/**
+ * A histogram of non-negative values (rounded to integers, negative ones
+ * count as 0) with two significant digits, growing as larger values come.
+ *
+ * @example
+ * ```ts
+ * const h = new ValueHistogram();
+ * h.record(3); h.record(700);
+ * h.summary()?.max; // 700
+ * ```
+ */
+export class ValueHistogram {
+  readonly #h: Histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2,
+    numberOfSignificantValueDigits: 2,
+    bitBucketSize: "packed",
+    autoResize: true,
+    useWebAssembly: false,
+  });
+
+  /** Records one value. */
+  record(v: number): void {
+    const n = Math.round(v);
+    this.#h.recordValue(n > 0 ? n : 0);
+  }
+
+  /** Number of recorded values. */
+  get count(): number {
+    return this.#h.totalCount;
+  }
+
+  /** Adds every value of `other` to this one. */
+  add(other: ValueHistogram): void {
+    if (other.count > 0) this.#h.add(other.#h);
+  }
+
+  /** Forgets every value. */
+  reset(): void {
+    this.#h.reset();
+  }
+
+  /** Percentiles, or null when nothing was recorded. */
+  summary(): ValueSummary | null {
+    const h = this.#h;
+    if (h.totalCount === 0) return null;
+    const r = (v: number) => Math.round(v * 1000) / 1000;
+    return {
+      count: h.totalCount,
+      mean: r(h.mean),
+      min: h.getValueAtPercentile(0),
+      p50: h.getValueAtPercentile(50),
+      p99: h.getValueAtPercentile(99),
+      p999: h.getValueAtPercentile(99.9),
+      max: h.maxValue,
+    };
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { type ComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
+export { type AllTimeLatency, type ComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
 export {
   COMPONENT_METRICS,
   CONTAINER_METRICS,
@@ -15,8 +15,11 @@ export {
   renderPrometheusSeries,
   TASK_METRICS,
   TOPOLOGY_METRICS,
+  userMetricName,
 } from "./prometheus.ts";
-export { LatencyHistogram, type LatencySummary } from "./latency.ts";
+export { LatencyHistogram, type LatencySummary, ValueHistogram, type ValueSummary } from "./latency.ts";
+export { DEFAULT_WINDOW_MS, DEFAULT_WINDOW_SLOTS, SlidingLatency, SlidingRate, SlidingValues, type WindowOptions } from "./sliding.ts";
+export { type HistogramSnapshot, type MeterSnapshot, sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "./task_metrics.ts";
 export { type ComponentSeries, MetricsHistory, SERIES_FIELDS, type SeriesField, type TopologySeries } from "./history.ts";
 export { type ComponentPlan, type GroupingJson, groupingJson, jsonSafe, type LogicalPlan, logicalPlan, type StreamEdge } from "./plan.ts";
 export { type BackpressureEpisode, BackpressureLog, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";

@@ -48,6 +48,7 @@ export const COMPONENT_METRICS: readonly ComponentMetric[] = [
     help: "Mean time from a spout's emit to its tree's ack, in ms (Heron __complete-latency).",
     value: spoutOnly((c) => c.completeLatencyMs),
   },
+  { name: "ardea_next_tuple_count", type: "counter", help: "Calls of a spout's nextTuple (Heron __next-tuple-count).", value: spoutOnly((c) => c.nextTupleCount ?? 0) },
   { name: "ardea_pending", type: "gauge", help: "Tuple trees in flight from a spout.", value: spoutOnly((c) => c.pending) },
   { name: "ardea_queue_depth", type: "gauge", help: "Tuples waiting in a bolt's mailboxes.", value: boltOnly((c) => c.queued) },
   { name: "ardea_restarts", type: "counter", help: "Restarts of a component's tasks by their supervisors.", value: (c) => c.restarts },
@@ -75,6 +76,12 @@ export const TASK_METRICS: readonly TaskMetric[] = [
   { name: "ardea_task_ack_count", type: "counter", help: "Spout task: trees completed; bolt task: tuples acked.", value: (t) => t.acked },
   { name: "ardea_task_fail_count", type: "counter", help: "Spout task: trees failed; bolt task: tuples failed.", value: (t) => t.failed },
   { name: "ardea_task_timeout_count", type: "counter", help: "Trees of a spout task that timed out.", value: (t) => (t.kind === "spout" ? t.timedOut : undefined) },
+  {
+    name: "ardea_task_next_tuple_count",
+    type: "counter",
+    help: "Calls of a spout task's nextTuple (Heron __next-tuple-count).",
+    value: (t) => (t.kind === "spout" ? t.nextTupleCount ?? 0 : undefined),
+  },
   { name: "ardea_task_queue_depth", type: "gauge", help: "Tuples waiting in a bolt task's mailbox.", value: (t) => (t.kind === "bolt" ? t.queued : undefined) },
   { name: "ardea_task_restarts", type: "counter", help: "Restarts of a task by its supervisor.", value: (t) => t.restarts },
   { name: "ardea_task_error_count", type: "counter", help: "Errors a task reported.", value: (t) => t.errors },
@@ -89,20 +96,35 @@ export const TASK_METRICS: readonly TaskMetric[] = [
 interface LatencyMetric {
   name: string;
   help: string;
+  /** Percentiles over the recent window. */
   value: (c: ComponentSnapshot) => LatencySummary | null | undefined;
+  /** The same over the whole run (for `_sum` and `_count`, which must not go down). */
+  total: (c: ComponentSnapshot) => LatencySummary | null | undefined;
 }
 
-/** Summaries of sampled latencies (quantiles 0.5, 0.99, 0.999, in seconds). */
+/**
+ * Summaries of sampled latencies: quantiles 0.5, 0.99, 0.999 (in seconds)
+ * over the recent window; `_sum` and `_count` over the whole run, as
+ * Prometheus client summaries do.
+ */
 export const LATENCY_METRICS: readonly LatencyMetric[] = [
   {
     name: "ardea_execute_latency_seconds",
-    help: "Sampled time a bolt's execute took (Heron __execute-latency); _count counts samples.",
+    help: "Sampled time a bolt's execute took (Heron __execute-latency); quantiles over the recent window, _count counts samples.",
     value: (c) => (c.kind === "bolt" ? c.executeLatency : undefined),
+    total: (c) => (c.kind === "bolt" ? c.allTime?.executeLatency : undefined),
+  },
+  {
+    name: "ardea_process_latency_seconds",
+    help: "Sampled time from a bolt's execute of a tuple to its ack (Heron __process-latency); quantiles over the recent window.",
+    value: (c) => (c.kind === "bolt" ? c.processLatency : undefined),
+    total: (c) => (c.kind === "bolt" ? c.allTime?.processLatency : undefined),
   },
   {
     name: "ardea_complete_latency_seconds",
-    help: "Sampled time from a spout's emit to its tree's ack (Heron __complete-latency); _count counts samples.",
+    help: "Sampled time from a spout's emit to its tree's ack (Heron __complete-latency); quantiles over the recent window.",
     value: (c) => (c.kind === "spout" ? c.completeLatency : undefined),
+    total: (c) => (c.kind === "spout" ? c.allTime?.completeLatency : undefined),
   },
 ];
 
@@ -213,11 +235,12 @@ export function renderPrometheusSeries(
     for (const { stats: s, labels } of entries) {
       for (const [component, c] of Object.entries(s.components)) {
         const l = m.value(c);
-        if (l === undefined || l === null) continue;
+        const t = m.total(c) ?? l;
+        if (t === undefined || t === null) continue;
         const base = { topology: s.name, component, ...labels };
-        for (const [q, f] of QUANTILES) rows.push(`${m.name}${labelText({ ...base, quantile: q })} ${num(f(l) / 1000)}`);
-        rows.push(`${m.name}_sum${labelText(base)} ${num(l.meanMs * l.count / 1000)}`);
-        rows.push(`${m.name}_count${labelText(base)} ${l.count}`);
+        for (const [q, f] of QUANTILES) rows.push(`${m.name}${labelText({ ...base, quantile: q })} ${l ? num(f(l) / 1000) : "NaN"}`);
+        rows.push(`${m.name}_sum${labelText(base)} ${num(t.meanMs * t.count / 1000)}`);
+        rows.push(`${m.name}_count${labelText(base)} ${t.count}`);
       }
     }
     if (rows.length === 0) continue;
@@ -236,7 +259,73 @@ export function renderPrometheusSeries(
     head(m.name, m.type, m.help);
     lines.push(...rows);
   }
+  lines.push(...userMetricLines(entries));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The Prometheus name of user metric `name`: `ardea_user_` and the name with
+ * every character outside `[a-zA-Z0-9_]` turned into `_`.
+ *
+ * @example
+ * ```ts
+ * userMetricName("cache-hits.ok"); // "ardea_user_cache_hits_ok"
+ * ```
+ */
+export function userMetricName(name: string): string {
+  return `ardea_user_${name.replace(/[^a-zA-Z0-9_]/g, "_")}`;
+}
+
+/**
+ * Series of the user metrics of every task (labels `topology`, `component`,
+ * `task` and the entry's, e.g. `container`): counters and meters as
+ * counters (a meter's rate as `<name>_rate`, a gauge), gauges and Storm 1
+ * metrics as gauges (an object-valued one with a `key` label), histograms as
+ * summaries. Two kinds under one name keep the first; the other gets its
+ * kind as a suffix.
+ */
+function userMetricLines(entries: ReadonlyArray<{ stats: StatsSnapshot; labels: Readonly<Record<string, string>> }>): string[] {
+  const families = new Map<string, { type: Kind; help: string; rows: string[] }>();
+  /** The family `name` of `type` (suffixed with the type when `name` is taken by another); its rows and series name. */
+  const family = (name: string, type: Kind, help: string): { rows: string[]; name: string } => {
+    let f = families.get(name);
+    if (f !== undefined && f.type !== type) return family(`${name}_${type}`, type, help);
+    if (f === undefined) families.set(name, f = { type, help: help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n"), rows: [] });
+    return { rows: f.rows, name };
+  };
+  for (const { stats: s, labels } of entries) {
+    for (const [task, t] of Object.entries(s.tasks ?? {})) {
+      const u = t.userMetrics;
+      if (u === undefined) continue;
+      const base = { topology: s.name, component: t.component, task, ...labels };
+      const row = (name: string, type: Kind, help: string, v: number, extra: Record<string, string> = {}) => {
+        const f = family(name, type, help);
+        f.rows.push(`${f.name}${labelText({ ...base, ...extra })} ${num(v)}`);
+      };
+      for (const [k, v] of Object.entries(u.counters ?? {})) row(userMetricName(k), "counter", `User counter "${k}" (context.registerCounter).`, v);
+      for (const [k, v] of Object.entries(u.gauges ?? {})) row(userMetricName(k), "gauge", `User gauge "${k}" (context.registerGauge).`, v);
+      for (const [k, v] of Object.entries(u.meters ?? {})) {
+        row(userMetricName(k), "counter", `User meter "${k}": events (context.registerMeter).`, v.count);
+        row(`${userMetricName(k)}_rate`, "gauge", `User meter "${k}": events per second over the recent window.`, v.ratePerSec);
+      }
+      for (const [k, v] of Object.entries(u.metrics ?? {})) {
+        const help = `User metric "${k}": value of the last bucket (context.registerMetric).`;
+        if (typeof v === "number") row(userMetricName(k), "gauge", help, v);
+        else for (const [key, x] of Object.entries(v)) row(userMetricName(k), "gauge", help, x, { key });
+      }
+      for (const [k, h] of Object.entries(u.histograms ?? {})) {
+        const f = family(userMetricName(k), "summary", `User histogram "${k}" (context.registerHistogram); quantiles over the recent window.`);
+        const w = h.window;
+        for (const [q, v] of [["0.5", w?.p50], ["0.99", w?.p99], ["0.999", w?.p999]] as const) {
+          f.rows.push(`${f.name}${labelText({ ...base, quantile: q })} ${v === undefined ? "NaN" : num(v)}`);
+        }
+        f.rows.push(`${f.name}_sum${labelText(base)} ${num(h.sum)}`, `${f.name}_count${labelText(base)} ${h.count}`);
+      }
+    }
+  }
+  const lines: string[] = [];
+  for (const [name, f] of families) lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`, ...f.rows);
+  return lines;
 }
 
 interface ContainerMetric {

@@ -1,11 +1,26 @@
 /**
- * The shape of the counters metrics/ reads. The engine's `TopologyStats`
- * (engine/container.ts) satisfies it; metrics/ declares only what it uses so
- * that it does not depend on the engine (cli → engine → metrics).
+ * The stats snapshot: the counters of a topology, per component and per
+ * task, as the engine's `stats()` returns them (engine/container.ts; its
+ * public names `TopologyStats`, `ComponentStats`, `TaskStats` are these
+ * types) and as metrics/ reads them. Fields beyond the first counters are
+ * optional so that other producers (a tracker fed over NATS, tests) may
+ * leave them out; new fields are only ever added, optional.
+ *
+ * Latency percentiles (`executeLatency`, `processLatency`,
+ * `completeLatency`) cover the recent window (`latencyWindowMs`, a minute
+ * by default); `allTime` has the same figures over the whole run.
  *
  * @module
  */
 import type { LatencySummary } from "./latency.ts";
+import type { UserMetricsSnapshot } from "./task_metrics.ts";
+
+/** Latency percentiles over the whole run. */
+export interface AllTimeLatency {
+  executeLatency?: LatencySummary | null;
+  processLatency?: LatencySummary | null;
+  completeLatency?: LatencySummary | null;
+}
 
 /** Counters of one component, summed over its tasks. */
 export interface ComponentSnapshot {
@@ -20,14 +35,26 @@ export interface ComponentSnapshot {
   restarts: number;
   errors: number;
   lastError: string | null;
+  /** When `lastError` happened (ms since the epoch), or null. */
+  lastErrorAt?: number | null;
+  /** Mean complete latency over the run (spouts, ms). */
   completeLatencyMs: number;
+  /** Tuples waiting in mailboxes (bolts). */
   queued: number;
-  /** Busiest task's share of wall time spent executing over the last interval (bolts). */
+  /** Busiest task's share of wall time spent executing over the last interval (bolts; Storm's `__capacity`). */
   capacity?: number;
-  /** Percentiles of sampled execute latencies (bolts). */
+  /** Calls of `nextTuple` (spouts; Heron's `__next-tuple-count`). */
+  nextTupleCount?: number;
+  /** Sampled execute latencies over the recent window (bolts; `__execute-latency`); null before a sample. */
   executeLatency?: LatencySummary | null;
-  /** Percentiles of sampled complete latencies (spouts). */
+  /** Sampled time from a tuple's execute to its ack, over the recent window (bolts; `__process-latency`). */
+  processLatency?: LatencySummary | null;
+  /** Sampled complete latencies over the recent window (spouts, ATLEAST_ONCE; `__complete-latency`). */
   completeLatency?: LatencySummary | null;
+  /** The same latencies over the whole run. */
+  allTime?: AllTimeLatency;
+  /** User metrics (`context.registerCounter` …), summed over the tasks. */
+  userMetrics?: UserMetricsSnapshot;
 }
 
 /** Counters of one task. */
@@ -39,27 +66,46 @@ export interface TaskSnapshot {
   acked: number;
   failed: number;
   timedOut: number;
+  /** Tuples waiting in the task's mailbox (bolts). */
   queued: number;
   restarts: number;
   errors: number;
+  /** Share of wall time spent executing over the last interval (bolts; 0 for spouts). */
   capacity: number;
+  /** Calls of `nextTuple` (spouts). */
+  nextTupleCount?: number;
+  /** This task's latency percentiles over the recent window (as in {@link ComponentSnapshot}). */
+  executeLatency?: LatencySummary | null;
+  processLatency?: LatencySummary | null;
+  completeLatency?: LatencySummary | null;
+  /** This task's user metrics. */
+  userMetrics?: UserMetricsSnapshot;
 }
 
 /** Counters of one topology at one moment. */
 export interface StatsSnapshot {
   name: string;
+  /** `RUNNING`, `PAUSED`, or how the run ended (`FINISHED`, `KILLED`, `FAILED`). */
   state: string;
   uptimeMs: number;
+  /** Tuples emitted by spouts. */
+  spoutEmitted?: number;
+  /** Tuples emitted by all components. */
   emitted: number;
   executed: number;
+  /** Tuple trees completed (spout acks). */
   acked: number;
+  /** Tuple trees failed (explicit fails, timeouts, crashes). */
   failed: number;
   timedOut: number;
+  /** Tuple trees in flight. */
   pending: number;
   restarts: number;
   backpressure: boolean;
   backpressureEpisodes: number;
   backpressureMs: number;
+  /** Length of the window the latency percentiles cover (ms). */
+  latencyWindowMs?: number;
   components: Record<string, ComponentSnapshot>;
   /** Counters per task id (absent from producers that keep none). */
   tasks?: Record<string, TaskSnapshot>;

@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { ArdeaError } from "./errors.ts";
 import type { Fields } from "./fields.ts";
+import type { Counter, Gauge, Histogram, IMetric, Meter, MetricRegistry } from "./metrics.ts";
 import type { StormTopology } from "./topology.ts";
 
 /**
@@ -13,6 +15,7 @@ import type { StormTopology } from "./topology.ts";
  * ```ts
  * prepare(_conf, ctx: TopologyContext) {
  *   console.log(ctx.getThisComponentId(), ctx.getThisTaskIndex(), "of", ctx.getComponentTasks(ctx.getThisComponentId()).length);
+ *   this.words = ctx.registerCounter("words");
  * }
  * ```
  */
@@ -23,7 +26,82 @@ export class TopologyContext {
     readonly taskId: number,
     readonly containerIndex = 0,
     readonly taskContainer: (task: number) => number = () => 0,
+    /** Where this task's user metrics go (the engine gives one; without it, registering throws). */
+    readonly metrics: MetricRegistry | null = null,
   ) {}
+
+  #registry(name: string): MetricRegistry {
+    if (this.metrics === null) {
+      throw new ArdeaError("NO_METRICS", `metric "${name}": this TopologyContext was made outside the engine and keeps no metrics`);
+    }
+    return this.metrics;
+  }
+
+  /**
+   * A counter of this task (Storm 2). Registering a name again returns the
+   * same counter, so a restarted instance counts on.
+   *
+   * @example
+   * ```ts
+   * const words = ctx.registerCounter("words"); words.inc();
+   * ```
+   */
+  registerCounter(name: string): Counter {
+    return this.#registry(name).counter(name);
+  }
+
+  /**
+   * A gauge of this task: `gauge` is read when the metrics are sampled; a
+   * value that is not a finite number is left out.
+   *
+   * @example
+   * ```ts
+   * ctx.registerGauge("cache-size", () => this.cache.size);
+   * ```
+   */
+  registerGauge<T>(name: string, gauge: Gauge<T> | (() => T)): Gauge<T> | (() => T) {
+    this.#registry(name).gauge(name, gauge);
+    return gauge;
+  }
+
+  /**
+   * A histogram of this task's values (hdr-histogram, 2 significant digits):
+   * percentiles over the last minute and over the run.
+   *
+   * @example
+   * ```ts
+   * const sizes = ctx.registerHistogram("batch-size"); sizes.update(12);
+   * ```
+   */
+  registerHistogram(name: string): Histogram {
+    return this.#registry(name).histogram(name);
+  }
+
+  /**
+   * A meter of this task: a count and its rate per second over the last minute.
+   *
+   * @example
+   * ```ts
+   * const hits = ctx.registerMeter("hits"); hits.mark();
+   * ```
+   */
+  registerMeter(name: string): Meter {
+    return this.#registry(name).meter(name);
+  }
+
+  /**
+   * Storm 1's metric: `metric.getValueAndReset()` runs every
+   * `timeBucketSizeInSecs` and its value (a number or an object of numbers)
+   * is reported until the next bucket.
+   *
+   * @example
+   * ```ts
+   * const n = ctx.registerMetric("emits", new CountMetric(), 10); n.incr();
+   * ```
+   */
+  registerMetric<M extends IMetric>(name: string, metric: M, timeBucketSizeInSecs: number): M {
+    return this.#registry(name).metric(name, metric, timeBucketSizeInSecs);
+  }
 
   /** Topology id (its name when embedded). */
   getStormId(): string {

@@ -13,6 +13,7 @@ export * from "./collectors.ts";
 export * from "./components.ts";
 export * from "./grouping.ts";
 export * from "./context.ts";
+export * from "./metrics.ts";
 export * from "./instantiate.ts";
 export * from "./topology.ts";
 export * from "./builder.ts";
