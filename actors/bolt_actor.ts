@@ -1,8 +1,12 @@
 /**
  * The bolt actor: takes tuples from its mailbox one at a time and calls
  * `execute`; basic bolts are acked (or failed on `FailedException`) after it.
- * End-of-input markers are counted; when every upstream task has ended, the
- * bolt's `finish` hook runs and the marker goes on downstream.
+ * End of input has two phases. When every upstream task has drained (sent
+ * all of its new input, trees still open) the bolt's `drain` hook runs — or,
+ * for a bolt without one that holds unacked tuples, `finish` runs early —
+ * and the drain marker goes on; it runs again after replays. When every
+ * upstream task has ended, `finish` runs (unless it ran at drain) and the
+ * end marker goes on downstream.
  *
  * @module
  */
@@ -63,6 +67,14 @@ export class BoltActor extends TaskActor {
   #current: TupleImpl | null = null;
   /** Upstream tasks whose end-of-input arrived (a set: markers may be re-sent after a recovery). */
   readonly #ended = new Set<number>();
+  /** Upstream tasks that drained or ended. */
+  readonly #drained = new Set<number>();
+  /** What the run must do after a control marker stopped it: 1 drain, 2 finish. */
+  #due: 0 | 1 | 2 = 0;
+  /** The execute count at the last drain flush (-1: none since this instance started). */
+  #flushedAt = -1;
+  /** Whether this instance's `finish` already ran (early, at drain, because it held tuples). */
+  #finishCalled = false;
   /** Upstream task ids (the sources whose markers a checkpoint waits for). */
   readonly #sources: readonly number[];
   readonly #sourceSet: ReadonlySet<number>;
@@ -97,6 +109,8 @@ export class BoltActor extends TaskActor {
   }
 
   protected start(): void {
+    this.#flushedAt = -1;
+    this.#finishCalled = false;
     this.collector = new BoltCollector(this);
     this.basicCollector = new BasicCollector(this.collector);
     const bolt = this.def.create() as IRichBolt | IBasicBolt;
@@ -160,6 +174,7 @@ export class BoltActor extends TaskActor {
           } else {
             if (this.#control(x)) {
               this.#settle(t0, done);
+              this.#afterControl();
               return;
             }
             aligning = this.#aligning;
@@ -198,6 +213,7 @@ export class BoltActor extends TaskActor {
           } else {
             if (this.#control(x)) {
               this.#settle(t0, done);
+              this.#afterControl();
               return;
             }
             aligning = this.#aligning;
@@ -220,26 +236,84 @@ export class BoltActor extends TaskActor {
   }
 
   /**
-   * A control message: an end-of-input marker or a checkpoint marker. Returns
-   * true when the run must stop here (the bolt finished).
+   * A control message: an end-of-input or drain marker, or a checkpoint
+   * marker. Returns true when the run must stop here, with {@link #afterControl}
+   * to call once the counters are settled.
    */
   #control(x: Message): boolean {
     if (x instanceof CheckpointMarker) {
       this.#onMarker(x);
       return false;
     }
-    const from = (x as EndOfInput).fromTask;
+    const end = x as EndOfInput;
+    const from = end.fromTask;
     if (this.#aligning !== null && this.#aligning.has(from)) {
       // Ends after its marker: keep its order behind the parked tuples.
       this.#park(x);
       return false;
     }
+    if (!end.final) {
+      this.#drained.add(from);
+      if (this.#drained.size < this.upstreamTasks) return false;
+      this.#due = 1;
+      return true;
+    }
+    this.#drained.add(from);
     if (this.#endFrom(from)) {
-      this.#finish();
+      this.#due = 2;
       return true;
     }
     if (this.#aligning !== null) this.#maybeAligned();
+    // The last one to drain may end instead (the others drained before).
+    if (this.#drained.size === this.upstreamTasks && this.#drained.size > this.#ended.size) {
+      this.#due = 1;
+      return true;
+    }
     return false;
+  }
+
+  #afterControl(): void {
+    const due = this.#due;
+    this.#due = 0;
+    if (due === 2) this.#finish();
+    else if (due === 1) this.#drain();
+  }
+
+  /**
+   * Every upstream task has drained: release what this bolt holds and pass
+   * the drain marker on — once, and again whenever tuples (replays) were
+   * executed since.
+   */
+  #drain(): void {
+    if (this.#flushedAt === this.executed) return this.#continue();
+    this.#flushedAt = this.executed;
+    const bolt = this.#bolt!;
+    let r: unknown;
+    try {
+      if (typeof bolt.drain === "function") {
+        this.basicCollector.input = null;
+        r = this.#basic ? (bolt as IBasicBolt).drain!(this.basicCollector) : (bolt as IRichBolt).drain!();
+      } else if (this.held.size > 0) {
+        // Holds tuples until its input ends: its finish is what releases them
+        // (again after replays, or they would never complete).
+        this.#finishCalled = true;
+        r = (bolt as IRichBolt).finish?.();
+      }
+    } catch (e) {
+      this.crash(e, "drain");
+      return;
+    }
+    const forward = () => this.host.drained(this.taskId);
+    if (isPromise(r)) this.await(r, forward, "drain");
+    else {
+      forward();
+      this.#continue();
+    }
+  }
+
+  /** Runs again if input is waiting. */
+  #continue(): void {
+    if (this.mailbox.size > 0) this.host.scheduler.schedule(this);
   }
 
   /**
@@ -396,9 +470,11 @@ export class BoltActor extends TaskActor {
     this.basicCollector.input = null;
     let r: unknown;
     try {
-      r = this.#basic
-        ? (bolt as IBasicBolt).finish?.(this.basicCollector)
-        : (bolt as IRichBolt).finish?.();
+      if (this.#finishCalled) r = undefined;
+      else {
+        this.#finishCalled = true;
+        r = this.#basic ? (bolt as IBasicBolt).finish?.(this.basicCollector) : (bolt as IRichBolt).finish?.();
+      }
     } catch (e) {
       this.crash(e, "finish");
       return;

@@ -44,6 +44,8 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   #done: unknown[] = [];
   #doneOk: boolean[] = [];
   #doneHead = 0;
+  /** The emit count when the last drain marker went out (-1: none yet). */
+  #drainedAt = -1;
   #sleep: ReturnType<typeof setTimeout> | null = null;
   /** A checkpoint to take at the next turn (0: none). */
   #checkpoint = 0;
@@ -174,7 +176,12 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     host.scheduler.schedule(this);
   }
 
-  /** `nextTuple` emitted nothing: end, wait for completions, or sleep. */
+  /**
+   * `nextTuple` emitted nothing: end, wait for completions, or sleep. A
+   * finished spout whose trees are still open first sends a drain marker
+   * (once per batch of emits, so again after replays): bolts that hold
+   * tuples until their input ends release them, and the trees can complete.
+   */
   #idle(): void {
     if (this.finishRequested) {
       if (this.pending === 0 && this.#done.length === 0) {
@@ -182,6 +189,9 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
         this.incarnation++; // later emits (a stray timer) are dropped and reported
         this.host.endOfInput(this.taskId);
         this.host.taskFinished(this.taskId);
+      } else if (this.#drainedAt !== this.emitted) {
+        this.#drainedAt = this.emitted;
+        this.host.drained(this.taskId);
       }
       return; // a completion wakes us
     }

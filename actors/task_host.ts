@@ -27,9 +27,23 @@ export interface Route {
   acceptsDirect(task: number): boolean;
 }
 
-/** A marker that follows a finished task's last tuple into each downstream mailbox. */
+/**
+ * A marker that follows a task's last tuple into each downstream mailbox.
+ * End of input has two phases (bounded topologies under ATLEAST_ONCE):
+ * a *drain* marker (`final` false) says the task has emitted all of its new
+ * input while some of its tuple trees are still open, so bolts that hold
+ * tuples (windows, batches) must emit and ack them now; replays of failed
+ * trees may still follow it. The *final* marker says the task will emit
+ * nothing more, ever.
+ *
+ * @example
+ * ```ts
+ * host.deliver(7, new EndOfInput(3, false)); // task 3 drained: flush what you hold
+ * host.deliver(7, new EndOfInput(3)); // task 3 finished
+ * ```
+ */
 export class EndOfInput {
-  constructor(readonly fromTask: number) {}
+  constructor(readonly fromTask: number, readonly final = true) {}
 }
 
 /**
@@ -75,6 +89,8 @@ export interface TaskHost {
   deliver(task: number, msg: Message): void;
   /** `task` will emit nothing more: tells every downstream task. */
   endOfInput(task: number): void;
+  /** `task` has emitted all its new input, with trees still open: tells every downstream task. */
+  drained(task: number): void;
   /** `task` has finished (bounded topologies). */
   taskFinished(task: number): void;
   /** The container cannot go on. */

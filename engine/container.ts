@@ -55,7 +55,7 @@ export interface RemoteLink {
   /** A tuple for task `dest`, hosted by `container`. */
   sendTuple(container: number, dest: number, t: TupleImpl): void;
   /** `from` has ended: tells task `dest` in `container`. */
-  sendEnd(container: number, dest: number, from: number): void;
+  sendEnd(container: number, dest: number, from: number, final?: boolean): void;
   /** An ack-frame operation (wire.ts `AckOp`) for a root held by `container`. */
   sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void;
   /** This container's queues passed (true) or drained below (false) their watermarks. */
@@ -573,7 +573,7 @@ export class Container implements TaskHost {
     const c = this.#remoteOf[task];
     if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
     if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
-    else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask);
+    else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask, msg.final);
     else this.#remote.sendMarker(c, task, msg.fromTask, msg.id);
   }
 
@@ -590,6 +590,10 @@ export class Container implements TaskHost {
 
   endOfInput(task: number): void {
     for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task));
+  }
+
+  drained(task: number): void {
+    for (const t of this.#downstream[task]!) this.deliver(t, new EndOfInput(task, false));
   }
 
   taskFinished(task: number): void {

@@ -22,6 +22,7 @@ import {
   encodeDataFrame,
   encodeMessage,
   CHECKPOINT_MARKER,
+  DRAIN_MARKER,
   END_OF_INPUT,
   streamTable,
   subjects,
@@ -162,10 +163,10 @@ export class StreamManager implements RemoteLink {
     if (o.bytes >= BYTE_BUDGET) this.#flushData(container, o);
   }
 
-  sendEnd(container: number, dest: number, from: number): void {
+  sendEnd(container: number, dest: number, from: number, final = true): void {
     const o = this.#outbox(container);
     this.#touch(container, o);
-    o.flat.push(dest, from, END_OF_INPUT, null, -1, 0, 0, null);
+    o.flat.push(dest, from, final ? END_OF_INPUT : DRAIN_MARKER, null, -1, 0, 0, null);
   }
 
   sendMarker(container: number, dest: number, from: number, id: number): void {
@@ -308,8 +309,8 @@ export class StreamManager implements RemoteLink {
         this.#drop("tuple", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
         continue;
       }
-      if (s === END_OF_INPUT) {
-        container.deliver(dest, new EndOfInput(src));
+      if (s === END_OF_INPUT || s === DRAIN_MARKER) {
+        container.deliver(dest, new EndOfInput(src, s === END_OF_INPUT));
         continue;
       }
       if (s === CHECKPOINT_MARKER) {

@@ -319,7 +319,7 @@ test("completeTopology, ATLEAST_ONCE: event-time sliding windows, a late stream 
   const b = new TopologyBuilder();
   b.setSpout("readings", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
   b.setBolt("w", new Recorder().withWindow(Duration.seconds(2), Duration.seconds(1)).withTimestampField("ts").withLag(1000)
-    .withWatermarkInterval(0).withLateTupleStream("late").withIdleAck(20)).globalGrouping("readings");
+    .withWatermarkInterval(0).withLateTupleStream("late")).globalGrouping("readings");
   b.setBolt("lateSink", () => {
     let collector: OutputCollector;
     return {

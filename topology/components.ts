@@ -59,8 +59,19 @@ export interface ISpout extends IComponent {
 export interface IRichBolt extends IComponent {
   prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise;
   execute(input: Tuple): MaybePromise;
-  /** Ardea: called once every input has ended (bounded topologies); may emit. */
+  /**
+   * Ardea: called once every input has ended (bounded topologies); may emit.
+   * A bolt that holds tuples unacked (batches, windows, joins) and has no
+   * `drain` gets it earlier, when its inputs drain (see `drain`), and again
+   * if replays of failed trees are held after that.
+   */
   finish?(): MaybePromise;
+  /**
+   * Ardea: every upstream task has emitted all of its new input, but tuple
+   * trees are still open (ATLEAST_ONCE, bounded topologies): emit and ack
+   * what you hold. Called again if replays of failed trees arrive after it.
+   */
+  drain?(): MaybePromise;
   cleanup?(): MaybePromise;
 }
 
@@ -81,6 +92,8 @@ export interface IBasicBolt extends IComponent {
   execute(input: Tuple, collector: BasicOutputCollector): MaybePromise;
   /** Ardea: called once every input has ended; may emit (unanchored). */
   finish?(collector: BasicOutputCollector): MaybePromise;
+  /** Ardea: every upstream task has emitted all its new input, trees still open (see `IRichBolt.drain`). */
+  drain?(collector: BasicOutputCollector): MaybePromise;
   cleanup?(): MaybePromise;
 }
 

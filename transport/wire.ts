@@ -35,7 +35,8 @@
  * - **Data.** A container batches cross-container tuples per destination
  *   container and flushes a `DataFrame` at its byte budget or at the end of
  *   the scheduler slice. A finished task's end-of-input marker travels in the
- *   same frames, after its last tuple (per-publisher order is kept by NATS).
+ *   same frames, after its last tuple (per-publisher order is kept by NATS),
+ *   and so does a drained task's drain marker.
  * - **Acks.** An ack, fail or timeout reset for a root held by container c is
  *   appended to the `AckFrame` for c (root's local slot id, 60-bit delta);
  *   c's ledger applies it exactly as in embedded mode.
@@ -168,6 +169,12 @@ export function subjectToken(topology: string): string {
 export const END_OF_INPUT = -1;
 /** Stream index of a checkpoint marker in a data frame; its id rides in the `root` entry. */
 export const CHECKPOINT_MARKER = -2;
+/**
+ * Stream index of a drain marker in a data frame: the source task has
+ * emitted all of its new input while some of its trees are still open
+ * (the first phase of end of input; see actors/task_host.ts `EndOfInput`).
+ */
+export const DRAIN_MARKER = -3;
 /** Entries per tuple in {@link DataFrame.flat}. */
 export const TUPLE_WIDTH = 8;
 
@@ -176,7 +183,8 @@ export const TUPLE_WIDTH = 8;
  * `destTask, srcTask, streamIndex, values, root, eh, el, more` (8 entries;
  * `streamIndex` indexes the topology's stream table, {@link streamTable};
  * `root` is -1 for untracked tuples; `more` is null or [root, hi, lo, …]).
- * An end-of-input marker is `destTask, srcTask, -1, null, -1, 0, 0, null`.
+ * An end-of-input marker is `destTask, srcTask, -1, null, -1, 0, 0, null`;
+ * a drain marker the same with stream index -3.
  */
 export interface DataFrame {
   readonly from: number;
@@ -242,7 +250,7 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
     if (!Number.isInteger(dest) || !Number.isInteger(src) || !Number.isInteger(stream)) {
       throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has a non-integer task or stream`);
     }
-    if (stream === END_OF_INPUT) continue;
+    if (stream === END_OF_INPUT || stream === DRAIN_MARKER) continue;
     if (stream === CHECKPOINT_MARKER) {
       if (!Number.isInteger(root) || (root as number) < 1) throw new WireError(`data frame: checkpoint marker ${i / TUPLE_WIDTH} has no checkpoint id`);
       continue;

@@ -9,10 +9,10 @@ export { Count, Duration, type DurationLike, type Extent, type WindowLength } fr
 export { type TupleWindow, TupleWindowImpl } from "./tuple_window.ts";
 export {
   BaseWindowedBolt,
-  DEFAULT_IDLE_ACK_MS,
   DEFAULT_WATERMARK_INTERVAL_MS,
   LATE_TUPLE_FIELDS,
   type ManualClock,
   manualClock,
   type WindowSpec,
+  WINDOWS_STATE_KEY,
 } from "./windowed_bolt.ts";

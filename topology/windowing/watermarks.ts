@@ -8,6 +8,13 @@
  * @module
  */
 
+/** What {@link Watermarks} hold, as plain data, for a checkpoint. */
+export interface WatermarksSnapshot<E> {
+  watermark: number;
+  maxTs: Array<[string, number]>;
+  held: Array<[E, number]>;
+}
+
 interface Held<T> {
   readonly item: T;
   readonly ts: number;
@@ -89,6 +96,26 @@ export class Watermarks<T> {
       for (const ts of this.#maxTs.values()) if (ts < min) min = ts;
     }
     return min - this.lagMs;
+  }
+
+  /**
+   * What the watermarks hold, for a checkpoint: the watermark, the newest
+   * timestamp per stream and the items waiting (`encode` makes them plain).
+   */
+  snapshot<E>(encode: (item: T) => E): WatermarksSnapshot<E> {
+    return {
+      watermark: this.watermark,
+      maxTs: [...this.#maxTs],
+      held: this.#held.map((h) => [encode(h.item), h.ts]),
+    };
+  }
+
+  /** Replaces the watermarks' contents with a {@link snapshot}'s. */
+  restore<E>(snap: WatermarksSnapshot<E>, decode: (data: E) => T): void {
+    this.watermark = snap.watermark;
+    this.#maxTs.clear();
+    for (const [k, v] of snap.maxTs) this.#maxTs.set(k, v);
+    this.#held = snap.held.map(([d, ts]) => ({ item: decode(d), ts }));
   }
 
   /**

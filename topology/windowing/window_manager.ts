@@ -46,6 +46,19 @@ interface Entry<T> {
 }
 
 /**
+ * What a {@link WindowManager} holds, as plain data (items as `encode` made
+ * them), for a checkpoint.
+ */
+export interface WindowManagerSnapshot<E> {
+  /** Held items: [item, position, timestamp, seen in a window]. */
+  entries: Array<[E, number, number, boolean]>;
+  nextEnd: number | null;
+  lastPos: number;
+  /** Items released since the last window fired. */
+  expired: E[];
+}
+
+/**
  * Sliding and tumbling windows over positions.
  *
  * @example
@@ -103,6 +116,28 @@ export class WindowManager<T> {
   /** Fires every window whose end is at or before `pos`. */
   advanceTo(pos: number): void {
     while (this.#nextEnd !== null && this.#nextEnd <= pos) this.#process(this.#nextEnd);
+  }
+
+  /**
+   * What the manager holds, for a checkpoint; `encode` turns an item into
+   * plain data.
+   */
+  snapshot<E>(encode: (item: T) => E): WindowManagerSnapshot<E> {
+    const entries: Array<[E, number, number, boolean]> = [];
+    for (let i = this.#head; i < this.#buf.length; i++) {
+      const e = this.#buf[i]!;
+      entries.push([encode(e.item), e.pos, e.ts, e.seen]);
+    }
+    return { entries, nextEnd: this.#nextEnd, lastPos: this.#lastPos, expired: this.#expired.map(encode) };
+  }
+
+  /** Replaces what the manager holds with a {@link snapshot}'s contents. */
+  restore<E>(snap: WindowManagerSnapshot<E>, decode: (data: E) => T): void {
+    this.#buf = snap.entries.map(([d, pos, ts, seen]) => ({ item: decode(d), pos, ts, seen }));
+    this.#head = 0;
+    this.#nextEnd = snap.nextEnd;
+    this.#lastPos = snap.lastPos;
+    this.#expired = snap.expired.map(decode);
   }
 
   /** End of input: fires every remaining window that holds an item, releasing everything. */

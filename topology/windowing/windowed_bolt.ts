@@ -12,13 +12,16 @@
  * emits made while a window executes are anchored to that window's tuples;
  * a late tuple goes out on the late stream, anchored, and is acked.
  *
- * Bounded topologies: a spout ends only once its trees complete, so tuples
- * still waiting in a window that has not filled would hold the end of input
- * back. When no input has come for `withIdleAck` ms (default 1 s, at most
- * half the message timeout) those waiting tuples are acked; they stay in
- * their windows, and `finish()` fires every remaining window — results are
- * exact at end of input. The price: a crash of this bolt in that idle time
- * loses them (their trees are complete).
+ * Bounded topologies: when every input has drained (the first phase of end
+ * of input: spouts sent all their tuples, trees still open), every window
+ * holding tuples fires and its tuples are acked, so the trees complete; a
+ * replay arriving after that starts new windows, fired at the next drain.
+ * `finish()` fires what is left, then the subclass's `finish`.
+ *
+ * EFFECTIVELY_ONCE: the windows (their tuples, positions, watermark) are
+ * part of the task's checkpointed state, under the key {@link WINDOWS_STATE_KEY}
+ * (a subclass that is stateful itself gets the same state without that key),
+ * so a rollback resumes with exactly the windows of the last checkpoint.
  *
  * @module
  */
@@ -30,17 +33,27 @@ import type { OutputFieldsDeclarer } from "../declarer.ts";
 import { InvalidTopologyError } from "../errors.ts";
 import { DEFAULT_STREAM, isTick, type Tuple, TupleImpl } from "../tuple.ts";
 import { durationMs, type DurationLike, type Extent, toExtent, type WindowLength } from "./lengths.ts";
+import type { KeyValueState } from "../stateful.ts";
+import { StreamInfo } from "../tuple.ts";
 import { TupleWindowImpl, type TupleWindow } from "./tuple_window.ts";
-import { Watermarks } from "./watermarks.ts";
-import { type FiredWindow, WindowManager } from "./window_manager.ts";
+import { Watermarks, type WatermarksSnapshot } from "./watermarks.ts";
+import { type FiredWindow, WindowManager, type WindowManagerSnapshot } from "./window_manager.ts";
 
 /** Fields of the late-tuple stream: the late tuple's values, its timestamp, where it came from. */
 export const LATE_TUPLE_FIELDS: readonly string[] = ["late_tuple", "timestamp", "source_component", "source_stream"];
 
 /** Default watermark interval (ms), as in Storm. */
 export const DEFAULT_WATERMARK_INTERVAL_MS = 1000;
-/** Default idle time (ms) after which tuples waiting in open windows are acked. */
-export const DEFAULT_IDLE_ACK_MS = 1000;
+/**
+ * The state key under which a windowed bolt keeps its windows
+ * (EFFECTIVELY_ONCE); a stateful subclass never sees it.
+ *
+ * @example
+ * ```ts
+ * state.has(WINDOWS_STATE_KEY); // true after a windowed bolt's first checkpoint
+ * ```
+ */
+export const WINDOWS_STATE_KEY = "\u0000ardea.windows";
 
 /**
  * A clock that only moves when told to; windowed bolts using it re-check
@@ -102,11 +115,11 @@ export interface WindowSpec {
   watermarkIntervalMs: number;
   lateStream?: string;
   clock?: () => number;
-  idleAckMs?: number | false;
 }
 
 const SPEC: unique symbol = Symbol.for("ardea.windowing.spec");
 const EXECUTOR: unique symbol = Symbol.for("ardea.windowing.executor");
+const STATE: unique symbol = Symbol.for("ardea.windowing.state");
 
 /**
  * Storm's `BaseWindowedBolt`: override `execute(window)`; configure the
@@ -127,6 +140,7 @@ const EXECUTOR: unique symbol = Symbol.for("ardea.windowing.executor");
 export abstract class BaseWindowedBolt {
   [SPEC]: WindowSpec = { lagMs: 0, watermarkIntervalMs: DEFAULT_WATERMARK_INTERVAL_MS };
   [EXECUTOR]?: WindowedExecutor;
+  [STATE]?: KeyValueState;
 
   constructor() {
     for (const [name, fn] of ROUTES) {
@@ -209,16 +223,6 @@ export abstract class BaseWindowedBolt {
     return this as this & IRichBolt;
   }
 
-  /**
-   * After `ms` without input, ack the tuples waiting in windows that have not
-   * fired (they stay in them); `false` holds them until they expire, as Storm
-   * does — then a bounded topology cannot end before the message timeout.
-   */
-  withIdleAck(ms: DurationLike | false): this & IRichBolt {
-    this[SPEC].idleAckMs = ms === false ? false : durationMs(ms, "idle ack time");
-    return this as this & IRichBolt;
-  }
-
   /** The event-time extractor, if any. */
   getTimestampExtractor(): ((tuple: Tuple) => number) | undefined {
     return this[SPEC].timestamp;
@@ -275,14 +279,25 @@ function checkSpec(spec: WindowSpec, where: string): void {
 }
 
 const ROUTES: ReadonlyArray<[string, (this: BaseWindowedBolt, ...args: never[]) => unknown]> = [
+  ["initState", function (this: BaseWindowedBolt, state: KeyValueState) {
+    this[STATE] = state;
+    if (own(this, "initState") !== undefined) call(this, "initState", new WithoutWindows(state));
+  }],
+  ["preSave", function (this: BaseWindowedBolt, checkpointId: number) {
+    this[EXECUTOR]?.save();
+    return call(this, "preSave", checkpointId);
+  }],
   ["prepare", function (this: BaseWindowedBolt, conf: TopologyConfig, context: TopologyContext, collector: OutputCollector) {
     this[EXECUTOR]?.stop();
-    const x = new WindowedExecutor(this, this[SPEC], conf, context, collector);
+    const x = new WindowedExecutor(this, this[SPEC], conf, context, collector, this[STATE] ?? null);
     this[EXECUTOR] = x;
     return call(this, "prepare", conf, context, x.out);
   }],
   ["execute", function (this: BaseWindowedBolt, input: Tuple) {
     return executorOf(this).accept(input);
+  }],
+  ["drain", function (this: BaseWindowedBolt) {
+    return executorOf(this).drain();
   }],
   ["finish", function (this: BaseWindowedBolt) {
     return executorOf(this).finish();
@@ -368,7 +383,8 @@ export class WindowedExecutor {
   readonly #clock: () => number;
   /** Timers run on the default clock only. */
   readonly #timers: boolean;
-  readonly #idleAckMs: number | false;
+  readonly #state: KeyValueState | null;
+  readonly #context: TopologyContext;
   #unsubscribe: (() => void) | null = null;
   #seq = 0;
   #nextWatermarkAt = -Infinity;
@@ -378,13 +394,19 @@ export class WindowedExecutor {
   #failure: unknown = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerDue = Infinity;
-  #idleTimer: ReturnType<typeof setTimeout> | null = null;
-  #lastInput = 0;
   #stopped = false;
   /** Late tuples seen (emitted on the late stream, if any, and acked). */
   late = 0;
 
-  constructor(bolt: BaseWindowedBolt, spec: WindowSpec, conf: TopologyConfig, context: TopologyContext, collector: OutputCollector) {
+  constructor(
+    bolt: BaseWindowedBolt,
+    spec: WindowSpec,
+    conf: TopologyConfig,
+    context: TopologyContext,
+    collector: OutputCollector,
+    /** The task's checkpointed state (EFFECTIVELY_ONCE), or null. */
+    state: KeyValueState | null = null,
+  ) {
     const id = safe(() => context.getThisComponentId()) ?? bolt.constructor.name;
     checkSpec(spec, `"${id}"`);
     const length = spec.length!;
@@ -411,8 +433,10 @@ export class WindowedExecutor {
     this.#watermarks = spec.timestamp === undefined ? null : new Watermarks<Tuple>(spec.lagMs, safe(() => [...context.getThisSources().keys()]) ?? null);
     this.#clock = spec.clock ?? Date.now;
     this.#timers = spec.clock === undefined;
-    const idle = spec.idleAckMs ?? Math.min(DEFAULT_IDLE_ACK_MS, timeoutMs / 2);
-    this.#idleAckMs = mode === "ATLEAST_ONCE" ? idle : false;
+    this.#state = state;
+    this.#context = context;
+    const saved = state?.get(WINDOWS_STATE_KEY) as WindowsSnapshot | undefined;
+    if (saved !== undefined) this.#restore(saved);
     const sub = (spec.clock as Partial<ManualClock> | undefined)?.subscribe;
     if (typeof sub === "function") this.#unsubscribe = sub(() => this.#fromTimer());
   }
@@ -425,7 +449,6 @@ export class WindowedExecutor {
       this.#onTime();
       return this.#drain();
     }
-    this.#lastInput = performance.now();
     const wm = this.#watermarks;
     if (wm !== null) {
       const ts = this.#extract!(t);
@@ -458,6 +481,57 @@ export class WindowedExecutor {
     return r;
   }
 
+  /**
+   * The engine's `drain()` (every input drained, trees still open): every
+   * window holding tuples fires now and its tuples are acked.
+   */
+  drain(): MaybePromise {
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#busy !== null) return this.#busy.then(() => this.drain());
+    this.#watermarks?.advance((t, ts) => this.#settle(t, ts), Infinity);
+    this.#manager.flush();
+    const r = this.#drain();
+    this.#arm();
+    return r;
+  }
+
+  /** Writes the windows into the task's state (before a checkpoint saves it). */
+  save(): void {
+    const state = this.#state;
+    if (state === null) return;
+    const snap: WindowsSnapshot = {
+      v: 1,
+      seq: this.#seq,
+      late: this.late,
+      manager: this.#manager.snapshot(encodeTuple),
+      watermarks: this.#watermarks?.snapshot(encodeTuple) ?? null,
+    };
+    state.put(WINDOWS_STATE_KEY, snap);
+  }
+
+  #restore(snap: WindowsSnapshot): void {
+    if (snap?.v !== 1 || snap.manager === undefined) {
+      throw new TypeError(`windowed bolt: the saved windows under ${JSON.stringify(WINDOWS_STATE_KEY)} are not a version 1 snapshot`);
+    }
+    const infos = new Map<string, StreamInfo>();
+    const topology = this.#context.topology;
+    const decode = ([component, stream, task, values]: SavedTuple): Tuple => {
+      const key = `${component}\u0000${stream}`;
+      let info = infos.get(key);
+      if (info === undefined) {
+        const decl = topology.components.get(component)?.streams.get(stream);
+        if (decl === undefined) throw new TypeError(`windowed bolt: a saved tuple names stream "${stream}" of "${component}", which the topology no longer has`);
+        info = new StreamInfo(component, stream, decl.fields, decl.direct);
+        infos.set(key, info);
+      }
+      return new TupleImpl(values, info, task);
+    };
+    this.#seq = snap.seq;
+    this.late = snap.late;
+    this.#manager.restore(snap.manager, decode);
+    if (snap.watermarks !== null && this.#watermarks !== null) this.#watermarks.restore(snap.watermarks, decode);
+  }
+
   /** The engine's `finish()`: every remaining window fires, then the subclass's `finish`. */
   finish(): MaybePromise {
     if (this.#failure !== null) throw this.#failure;
@@ -474,8 +548,7 @@ export class WindowedExecutor {
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#timer = this.#idleTimer = null;
+    this.#timer = null;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
   }
@@ -564,7 +637,7 @@ export class WindowedExecutor {
     this.#qHead = 0;
   }
 
-  /** Sets the timer to the next deadline (default clock), and the idle-ack timer. */
+  /** Sets the timer to the next deadline (default clock). */
   #arm(): void {
     if (this.#stopped) return;
     if (this.#timers) {
@@ -586,22 +659,51 @@ export class WindowedExecutor {
         }, Math.max(0, due - Date.now()));
       }
     }
-    if (this.#idleAckMs !== false && this.#idleTimer === null && this.held > 0) {
-      this.#idleTimer = setTimeout(() => this.#idleCheck(), this.#idleAckMs);
-    }
   }
+}
 
-  #idleCheck(): void {
-    this.#idleTimer = null;
-    if (this.#stopped || this.#failure !== null || this.held === 0) return;
-    const ms = this.#idleAckMs as number;
-    const idle = performance.now() - this.#lastInput;
-    if (this.#busy === null && idle >= ms) {
-      for (const t of this.#manager.held()) this.#collector.ack(t);
-      for (const t of this.#watermarks?.heldItems() ?? []) this.#collector.ack(t);
-      return;
-    }
-    this.#idleTimer = setTimeout(() => this.#idleCheck(), Math.max(1, ms - idle));
+/** A tuple in a checkpoint: [component, stream, source task, values]. */
+type SavedTuple = [string, string, number, unknown[]];
+
+/** The windows of one task in its checkpointed state. */
+interface WindowsSnapshot {
+  v: 1;
+  seq: number;
+  late: number;
+  manager: WindowManagerSnapshot<SavedTuple>;
+  watermarks: WatermarksSnapshot<SavedTuple> | null;
+}
+
+function encodeTuple(t: Tuple): SavedTuple {
+  return [t.getSourceComponent(), t.getSourceStreamId(), t.getSourceTask(), [...t.getValues()]];
+}
+
+/** A stateful windowed bolt's own view of its state: the windows' key hidden. */
+class WithoutWindows implements KeyValueState {
+  constructor(readonly inner: KeyValueState) {}
+  get(key: unknown): unknown {
+    return key === WINDOWS_STATE_KEY ? undefined : this.inner.get(key);
+  }
+  put(key: unknown, value: unknown): void {
+    if (key === WINDOWS_STATE_KEY) throw new RangeError(`the state key ${JSON.stringify(WINDOWS_STATE_KEY)} is reserved for the windows`);
+    this.inner.put(key, value);
+  }
+  delete(key: unknown): boolean {
+    return key !== WINDOWS_STATE_KEY && this.inner.delete(key);
+  }
+  has(key: unknown): boolean {
+    return key !== WINDOWS_STATE_KEY && this.inner.has(key);
+  }
+  *entries(): IterableIterator<[unknown, unknown]> {
+    for (const e of this.inner.entries()) if (e[0] !== WINDOWS_STATE_KEY) yield e;
+  }
+  get size(): number {
+    return this.inner.size - (this.inner.has(WINDOWS_STATE_KEY) ? 1 : 0);
+  }
+  clear(): void {
+    const w = this.inner.get(WINDOWS_STATE_KEY);
+    this.inner.clear();
+    if (w !== undefined) this.inner.put(WINDOWS_STATE_KEY, w);
   }
 }
 
