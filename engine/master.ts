@@ -324,6 +324,25 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     timers.push(grace);
   };
 
+  /**
+   * Takes a checkpoint now (after the one in progress, if any) and waits
+   * for its commit, until `until` (ms since the epoch); false if it did not
+   * commit in time (the update then starts from the last committed one).
+   */
+  const checkpointNow = async (until: number): Promise<boolean> => {
+    const wait = () => new Promise((r) => setTimeout(r, 20));
+    while (ck !== null && Date.now() < until) await wait();
+    if (ck !== null || ending !== null) return false;
+    const id = ++lastId;
+    ck = { id, saved: new Set(), tasks: [] };
+    ckStarted = Date.now();
+    o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id }));
+    while (ck?.id === id && Date.now() < until && ending === null) await wait();
+    const done = (await backend!.lastCommitted(rec.name).catch(() => undefined))?.checkpointId === id;
+    log(`[ardea] master: "${rec.name}": ${done ? `checkpoint ${id} committed before the update` : `checkpoint ${id} did not commit in time; the update restarts from the last committed one`}`);
+    return done;
+  };
+
   /** `ardea update`: drain, stop every container, start them on the record's new plan. */
   const update = async () => {
     if (updating || ending !== null) return;
@@ -332,6 +351,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     o.nc.publish(subj.ctl, encodeMessage({ type: "deactivate" }));
     const until = Date.now() + 10_000;
     while (Date.now() < until && slots.some((s) => (s.stats?.pending ?? 0) > 0)) await new Promise((r) => setTimeout(r, 100));
+    // EFFECTIVELY_ONCE: a fresh checkpoint of the drained topology, so the new
+    // plan starts from it (keyed state repartitioned) with nothing to replay.
+    if (backend !== null && started) await checkpointNow(until);
     const fresh = await o.records.getTopology(rec.name).catch(() => undefined);
     if (fresh) rec = fresh;
     ck = null;

@@ -118,6 +118,7 @@ test("distributed effectively-once: a live rescale of the stateful count bolt ke
     assert.is(exit.code, 0, logs.join("\n"));
     const rec = await (await Records.bind(nc))!.getTopology("word-count");
     assert.is(rec?.components.count?.length, 3, "count runs 3 tasks after the update");
+    assert.ok(logs.some((l) => l.includes("committed before the update")), `the update went through a fresh checkpoint\n${logs.join("\n")}`);
     await assertExact(dir, truth);
   }));
 
