@@ -3,16 +3,18 @@
  * saved, found by component and index; when a stateful bolt's parallelism
  * changed since (`ardea update`), its keyed state is repartitioned over the
  * new tasks with the fields-grouping hash, so each key lands on the task its
- * tuples now go to.
+ * tuples now go to. A spout's state is split by the spout itself
+ * (`rescaleStates`), or the rescale is refused.
  *
  * @module
  */
-import { decodeState, encodeState, partition, type State } from "../state/keyed_state.ts";
+import { decodeState, encodeState, partition, State } from "../state/keyed_state.ts";
 import type { CommittedCheckpoint, StateBackend } from "../state/state_backend.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { isStateful } from "../topology/stateful.ts";
 import { stateKey } from "./container.ts";
+import { WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
 
 /**
  * EFFECTIVELY_ONCE needs sources that can rewind: every spout must keep its
@@ -67,12 +69,6 @@ export async function restoreStates(
       if (bytes !== undefined) out.set(key, bytes);
       continue;
     }
-    if (topology.components.get(component)!.kind === "spout") {
-      throw new ArdeaError(
-        "CANNOT_RESCALE_SPOUT",
-        `spout "${component}" saved state for ${before.length} tasks and now has ${count}; a spout's position cannot be split`,
-      );
-    }
     let parts = repartitioned.get(component);
     if (parts === undefined) {
       const states: State<unknown, unknown>[] = [];
@@ -80,12 +76,47 @@ export async function restoreStates(
         const bytes = await backend.load(name, last.checkpointId, k);
         if (bytes !== undefined) states.push(decodeState(bytes));
       }
-      parts = partition(states, count);
+      takeEmptyWindows(component, states);
+      const def = topology.components.get(component)!;
+      if (def.kind === "spout") {
+        // A spout's position is its own business: only the spout can say how it splits.
+        const spare = def.create();
+        if (!isStateful(spare) || spare.rescaleStates === undefined) {
+          throw new ArdeaError(
+            "CANNOT_RESCALE_SPOUT",
+            `spout "${component}" saved state for ${before.length} tasks and now has ${count}; a spout's position cannot be split (it has no rescaleStates)`,
+          );
+        }
+        parts = Array.from({ length: count }, () => new State<unknown, unknown>());
+        spare.rescaleStates(states, parts);
+      } else {
+        parts = partition(states, count);
+      }
       repartitioned.set(component, parts);
     }
     out.set(key, encodeState(parts[Number(key.split("#")[1])]!));
   }
   return out;
+}
+
+/**
+ * Tuples waiting in windows belong to their task: a windowed bolt holding
+ * some cannot be rescaled. Empty windows are dropped from the saved states
+ * (the new tasks start with empty windows).
+ */
+function takeEmptyWindows(component: string, states: readonly State<unknown, unknown>[]): void {
+  for (const part of states) {
+    const w = part.get(WINDOWS_STATE_KEY) as { manager?: { entries?: unknown[] }; watermarks?: { held?: unknown[] } | null } | undefined;
+    if (w === undefined) continue;
+    if ((w.manager?.entries?.length ?? 0) + (w.watermarks?.held?.length ?? 0) > 0) {
+      throw new ArdeaError(
+        "CANNOT_RESCALE_WINDOWS",
+        `windowed bolt "${component}" has tuples in its windows at the checkpoint; they cannot be split over a new number of tasks ` +
+          "(rescale it when its windows are empty, or keep its parallelism)",
+      );
+    }
+    part.delete(WINDOWS_STATE_KEY);
+  }
 }
 
 /**

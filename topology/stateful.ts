@@ -39,6 +39,10 @@ export interface KeyValueState<K = unknown, V = unknown> {
  *   sink commits its external side effects here (two-phase), and only here.
  * - `preRestore()` runs before the component is rolled back: a sink discards
  *   uncommitted side effects.
+ * - `rescaleStates(saved, targets)` (spouts) runs on a spare instance when
+ *   the spout's task count changed since the checkpoint: it fills the new
+ *   tasks' empty states from the old tasks' (both by task index). A spout
+ *   without it cannot be rescaled: a position usually cannot be split.
  *
  * @example
  * ```ts
@@ -54,6 +58,7 @@ export interface IStatefulComponent<K = unknown, V = unknown> {
   preSave?(checkpointId: number): void;
   postSave?(checkpointId: number): void;
   preRestore?(): void;
+  rescaleStates?(saved: readonly KeyValueState<K, V>[], targets: readonly KeyValueState<K, V>[]): void;
 }
 
 /**
