@@ -10,7 +10,7 @@ import { EmitError } from "../topology/errors.ts";
 import type { Grouping } from "../topology/grouping.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo } from "../topology/tuple.ts";
-import { fmix, hashFields, hashString } from "./fields_hash.ts";
+import { fmix, hashFields, hashString } from "../topology/fields_hash.ts";
 
 /** Picks target task(s) of one subscriber for a tuple. */
 export interface Chooser {

@@ -5,6 +5,5 @@
  */
 export * from "./container.ts";
 export * from "./groupings.ts";
-export * from "./fields_hash.ts";
 export * from "./submit.ts";
 export * from "./testing.ts";

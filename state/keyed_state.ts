@@ -8,7 +8,7 @@
  * @module
  */
 import { createPackr } from "../transport/codec.ts";
-import { hashFields } from "../engine/fields_hash.ts";
+import { hashFields } from "../topology/fields_hash.ts";
 import { StateError } from "./state_backend.ts";
 
 /**

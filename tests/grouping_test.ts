@@ -13,7 +13,7 @@ import {
   TopologyContext,
 } from "../mod.ts";
 import { compileRoutes } from "../engine/groupings.ts";
-import { hashFields } from "../engine/fields_hash.ts";
+import { hashFields } from "../topology/fields_hash.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
 

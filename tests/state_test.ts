@@ -20,7 +20,7 @@ import {
   STATE_BUCKET,
   STATE_OBJECT_BUCKET,
 } from "../state/mod.ts";
-import { hashFields } from "../engine/fields_hash.ts";
+import { hashFields } from "../topology/fields_hash.ts";
 import { compileRoutes } from "../engine/groupings.ts";
 import { listDir, makeTempDir, readBinaryFile, removePath, writeBinaryFileAtomic } from "../runtime/mod.ts";
 import { createPackr } from "../transport/codec.ts";

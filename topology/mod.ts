@@ -1,6 +1,7 @@
 /**
  * The topology model: builder, components, groupings, streams, config,
- * logical plan. Imports nothing else of Ardea.
+ * logical plan, and the fields hash that groupings and keyed state agree on.
+ * Imports nothing else of Ardea.
  *
  * @module
  */
@@ -8,6 +9,7 @@ export * from "./errors.ts";
 export * from "./fields.ts";
 export * from "./config.ts";
 export * from "./tuple.ts";
+export * from "./fields_hash.ts";
 export * from "./declarer.ts";
 export * from "./collectors.ts";
 export * from "./components.ts";

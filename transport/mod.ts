@@ -1,6 +1,7 @@
 /**
- * Transport: how tuples and control messages leave a process. Today: the
- * codec; the NATS transport joins it with distributed mode.
+ * Transport: how tuples and control messages leave a process: the wire
+ * contract (subjects, frames, control messages, records), the value codec
+ * and the NATS connectors.
  *
  * @module
  */
