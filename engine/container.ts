@@ -571,7 +571,7 @@ export class Container implements TaskHost {
 
   #deliverRemote(task: number, msg: Message): void {
     const c = this.#remoteOf[task];
-    if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in this topology`);
+    if (c === undefined || this.#remote === null) throw new Error(`no task ${task} in topology "${this.#opts.name}"`);
     if (msg instanceof TupleImpl) this.#remote.sendTuple(c, task, msg);
     else if (msg instanceof EndOfInput) this.#remote.sendEnd(c, task, msg.fromTask, msg.final);
     else this.#remote.sendMarker(c, task, msg.fromTask, msg.id);

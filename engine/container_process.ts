@@ -228,7 +228,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
             c.containerRejoined(m.container);
             break;
           case "stop":
-            void c.stop(m.state, m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", "another container failed") : undefined);
+            void c.stop(m.state, m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", `topology "${rec.name}" failed in another container; container ${index} stops`) : undefined);
             break;
           case "tap":
             // The script's own tap (a test's) wins: it sees every emit already.
