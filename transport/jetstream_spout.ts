@@ -1,48 +1,85 @@
 /**
- * `JetStreamSpout`: a spout that reads a JetStream stream through a durable
- * pull consumer, so at-least-once holds across process deaths. The stream
- * position lives in the server: a message is acked there only when its
- * tuple tree completes, naked when it fails, and redelivered after the
- * consumer's ack wait when the task holding it dies.
+ * `JetStreamSpout`: a spout that reads a JetStream stream.
  *
- * Each task opens its own connection and binds the same durable consumer
- * (a work queue: the server spreads messages over the tasks). A background
- * loop fetches batches into a local buffer, never more than the task's share
- * of unacked messages; `nextTuple` emits from the buffer and returns a
+ * ATLEAST_ONCE (and ATMOST_ONCE): through a durable pull consumer, so
+ * at-least-once holds across process deaths. The stream position lives in
+ * the server: a message is acked there only when its tuple tree completes,
+ * naked when it fails, and redelivered after the consumer's ack wait when the
+ * task holding it dies. Each task binds the same durable consumer (a work
+ * queue: the server spreads messages over the tasks).
+ *
+ * EFFECTIVELY_ONCE: the position lives in the checkpoint instead. Every task
+ * reads the stream in order through its own consumer (no acks) and keeps its
+ * partition of the messages (see `jetstream_positions.ts`); at a checkpoint
+ * it saves the stream sequence up to which it has emitted its partition, and
+ * after a rollback or a restart it reads again from that sequence + 1.
+ *
+ * In both modes a background loop fetches batches into a local buffer, never
+ * more than the task's share; `nextTuple` emits from the buffer and returns a
  * Promise only when the buffer is empty and it must wait.
  *
  * @module
  */
-import { AckPolicy, type Consumer, type JetStreamManager, type JsMsg, nanos, type NatsConnection } from "nats";
+import { AckPolicy, type Consumer, type ConsumerConfig, DeliverPolicy, type JetStreamManager, type JsMsg, nanos, type NatsConnection, RetentionPolicy, type StreamInfo } from "nats";
 import { BaseRichSpout } from "../topology/components.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
+import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
+import { mergePositions, type PartitionMode, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
 export interface JetStreamSpoutOptions {
   /** The JetStream stream to read. It must exist. */
   stream: string;
-  /** Name of the durable pull consumer, shared by every task of the spout. Created if missing. */
+  /**
+   * Name of the durable pull consumer, shared by every task of the spout.
+   * Created if missing. In EFFECTIVELY_ONCE, task `i` reads through its own
+   * consumer `<durable>-eo-<i>` instead (made again at every start).
+   */
   durable: string;
   /** Only subjects matching this filter (set when the consumer is created). */
   filterSubject?: string;
+  /**
+   * Where reading starts when there is no position yet: the deliver policy
+   * of the durable consumer when the spout creates it (ATLEAST_ONCE), or of
+   * a clean EFFECTIVELY_ONCE start (`topology.stateful.start.clean`, or no
+   * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"` and
+   * `"last"` are resolved when a task opens, so a rollback before the first
+   * checkpoint resolves them again; `"all"` and the start sequence or time
+   * are the same every time.
+   */
+  deliverPolicy?: "all" | "new" | "last" | "by_start_sequence" | "by_start_time";
+  /** First stream sequence, with `deliverPolicy: "by_start_sequence"`. */
+  optStartSeq?: number;
+  /** First message time (ISO 8601), with `deliverPolicy: "by_start_time"`. */
+  optStartTime?: string;
+  /**
+   * EFFECTIVELY_ONCE: how the tasks share the stream. Each reads all of it
+   * and keeps the messages whose partition is its index: `"sequence"` (the
+   * default) hashes the stream sequence, an even spread whatever the
+   * subjects; `"subject"` hashes the subject, so one task emits all the
+   * messages of a subject, in stream order.
+   */
+  partition?: PartitionMode;
   /** Messages asked for per pull request. Default 256. */
   batch?: number;
   /**
    * Most messages a task holds unacked (buffered or in a tuple tree).
    * Default `topology.max.spout.pending`. The consumer's `max_ack_pending` is
-   * this times the spout's parallelism.
+   * this times the spout's parallelism. EFFECTIVELY_ONCE: most messages a
+   * task holds fetched and not yet emitted.
    */
   maxAckPendingPerTask?: number;
   /**
    * The consumer's ack wait, in ms: how long the server waits for an ack
    * before redelivering, which is how the messages of a dead task come back.
    * Must exceed `topology.message.timeout.secs`. Default twice the timeout.
+   * Not used in EFFECTIVELY_ONCE (nothing is acked).
    */
   ackWaitMs?: number;
   /** The consumer's `max_deliver` (deliveries before the server gives a message up). Default unlimited. */
@@ -56,7 +93,8 @@ export interface JetStreamSpoutOptions {
   /**
    * Bounded mode: the task calls `collector.finish()` once no message has
    * arrived for this long, it holds nothing, and the consumer has nothing
-   * left to deliver or awaiting an ack (on any task). For tests and batch jobs.
+   * left to deliver or awaiting an ack (on any task; in EFFECTIVELY_ONCE:
+   * the task's consumer has read the stream to its end). For tests and batch jobs.
    */
   finishWhenIdleMs?: number;
   /** Pull request expiry, in ms (at least 1000). Default 5000. */
@@ -65,7 +103,10 @@ export interface JetStreamSpoutOptions {
 
 /**
  * The spout's setup cannot work: the stream is missing, the ack wait is not
- * longer than the message timeout, the consumer filters other subjects.
+ * longer than the message timeout, the consumer filters other subjects; in
+ * EFFECTIVELY_ONCE: the stream does not keep messages after delivery
+ * (`NOT_REPLAYABLE`), the saved position is of another stream
+ * (`OTHER_STREAM`) or beyond the stream's end (`STREAM_RESET`).
  *
  * @example
  * ```ts
@@ -80,6 +121,8 @@ const DRAIN_CHECK_MS = 250;
 const MAX_WAIT_MS = 50;
 /** Pause after a failed pull request. */
 const RETRY_MS = 500;
+/** EFFECTIVELY_ONCE: the server removes a task's consumer after this long without a pull (the task is gone). */
+const EO_INACTIVE_MS = 60_000;
 
 function isNotFound(e: unknown): boolean {
   const api = (e as { api_error?: { code?: number } }).api_error;
@@ -87,13 +130,46 @@ function isNotFound(e: unknown): boolean {
 }
 
 /**
- * Reads a JetStream stream through a durable pull consumer; acks a message
- * when its tuple tree completes and naks it (redelivery) when the tree fails.
- * Works embedded and in distributed mode, where each container task connects
- * with the `ARDEA_NATS_*` settings it was started with.
+ * Reads a JetStream stream. Works embedded and in distributed mode, where
+ * each container task connects with the `ARDEA_NATS_*` settings it was
+ * started with. Component copies are made per task, so the spout keeps its
+ * state in plain fields that `open` (re)initialises.
  *
- * Component copies are made per task, so the spout keeps its state in plain
- * fields that `open` (re)initialises.
+ * ATLEAST_ONCE: through a durable pull consumer; acks a message when its
+ * tuple tree completes and naks it (redelivery) when the tree fails.
+ *
+ * EFFECTIVELY_ONCE (a replayable source, accepted with stateful bolts):
+ * - Partitioning. Every task reads the whole stream in order through its own
+ *   ack-less consumer (`<durable>-eo-<task index>`, starting at a sequence)
+ *   and emits only the messages of its partition: a hash of the stream
+ *   sequence (default) or of the subject, modulo the task count. Which task
+ *   emits a message depends only on the message and the task count, so a
+ *   replay emits the same messages from the same tasks. The price: each of
+ *   the n tasks receives every message and drops n-1 of n (cheap next to
+ *   the downstream work at a parallelism of a few; use separate spouts with
+ *   `filterSubject`s to split a very busy stream).
+ * - Position. At each checkpoint a task saves the stream sequence up to
+ *   which it has emitted its partition (`"<mode>/<n>/<index>"` → sequence,
+ *   and the stream name). On a rollback or a restart from the state
+ *   directory it reads again from the saved sequence + 1; what it had
+ *   fetched but not emitted is dropped with the old instance. With no
+ *   position (a clean start), it starts at `deliverPolicy`.
+ * - Rescaling. When the spout's task count changed since the checkpoint
+ *   (`ardea update`, or a restart with another parallelism), every new task
+ *   gets the positions of all the old ones: it starts after the smallest,
+ *   and skips the messages an old task had already emitted (see
+ *   `jetstream_positions.ts`). Nothing is lost or emitted twice.
+ * - Nothing is acked on the server, so the stream must keep its messages
+ *   (`retention: limits`; work-queue and interest streams are refused), and
+ *   messages its limits discard before a task reads them are gone (reported).
+ *
+ * @example
+ * ```ts
+ * const b = new TopologyBuilder();
+ * b.setSpout("events", new JetStreamSpout({ stream: "EVENTS", durable: "ardea-events", partition: "subject" }), 2);
+ * b.setBolt("count", () => new CountBolt(), 2).fieldsGrouping("events", new Fields("subject"));
+ * await submit("events", { "topology.reliability.mode": "EFFECTIVELY_ONCE" }, b.createTopology());
+ * ```
  *
  * @example
  * ```ts
@@ -128,10 +204,46 @@ export class JetStreamSpout extends BaseRichSpout {
   /** Resolves the pull loop waiting for room or for activation. */
   private room: (() => void) | null = null;
   private pulling: Promise<void> | null = null;
+  /** EFFECTIVELY_ONCE: the checkpointed state (set by `initState` before `open`). */
+  private state: KeyValueState<string, unknown> | null = null;
+  /** EFFECTIVELY_ONCE: this task's partition and saved positions (null in other modes). */
+  private positions: StreamPositions | null = null;
+  /** EFFECTIVELY_ONCE: this task's consumer. */
+  private eoConsumer = "";
+  /**
+   * EFFECTIVELY_ONCE: the last stream sequence received (buffered or not
+   * this task's), or the sequence before the start; -1 while the start is
+   * not known yet (`deliverPolicy` "last" or "by_start_time", nothing received).
+   */
+  private readUpTo = -1;
 
   constructor(options: JetStreamSpoutOptions) {
     super();
     this.options = options;
+  }
+
+  /** EFFECTIVELY_ONCE: the state of the last committed checkpoint (empty on a clean start). */
+  initState(state: KeyValueState<string, unknown>): void {
+    this.state = state;
+  }
+
+  /** EFFECTIVELY_ONCE: saves the sequence up to which this task has emitted its partition. */
+  preSave(_checkpointId: number): void {
+    const p = this.positions;
+    if (p === null) return;
+    const upTo = this.head < this.buffer.length ? this.buffer[this.head]!.seq - 1 : this.readUpTo;
+    if (upTo >= 0) p.save(upTo);
+  }
+
+  /** Nothing to commit: the position is in the checkpoint, and nothing is acked on the server. */
+  postSave(_checkpointId: number): void {}
+
+  /** The instance is about to be replaced; it emits nothing more. */
+  preRestore(): void {}
+
+  /** The spout's task count changed since the checkpoint: every new task gets every old position. */
+  rescaleStates(saved: readonly KeyValueState<string, unknown>[], targets: readonly KeyValueState<string, unknown>[]): void {
+    mergePositions(saved, targets);
   }
 
   override async open(conf: TopologyConfig, context: TopologyContext, collector: SpoutOutputCollector): Promise<void> {
@@ -143,10 +255,13 @@ export class JetStreamSpout extends BaseRichSpout {
     this.head = 0;
     this.pending = new Map();
     this.closed = this.paused = this.finished = false;
+    this.positions = null;
+    this.readUpTo = -1;
     this.limit = o.maxAckPendingPerTask ?? conf["topology.max.spout.pending"];
+    const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
     const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
     const ackWaitMs = o.ackWaitMs ?? timeoutMs * 2;
-    if (ackWaitMs <= timeoutMs) {
+    if (!effectivelyOnce && ackWaitMs <= timeoutMs) {
       throw new JetStreamSpoutError(
         "BAD_ACK_WAIT",
         `${this.label}: ackWaitMs ${ackWaitMs} must exceed topology.message.timeout.secs (${timeoutMs} ms), or messages are redelivered while their trees are in flight`,
@@ -157,8 +272,13 @@ export class JetStreamSpout extends BaseRichSpout {
     this.nc = nc;
     try {
       this.jsm = await nc.jetstreamManager();
-      await this.bindConsumer(ackWaitMs, this.limit * context.getComponentTasks(component).length);
-      this.consumer = await nc.jetstream().consumers.get(o.stream, o.durable);
+      const info = await this.streamInfo();
+      if (effectivelyOnce) {
+        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex());
+      } else {
+        await this.bindConsumer(ackWaitMs, this.limit * context.getComponentTasks(component).length);
+        this.consumer = await nc.jetstream().consumers.get(o.stream, o.durable);
+      }
     } catch (e) {
       await nc.close();
       this.nc = null;
@@ -168,15 +288,115 @@ export class JetStreamSpout extends BaseRichSpout {
     this.pulling = this.pullLoop();
   }
 
+  private async streamInfo(): Promise<StreamInfo> {
+    try {
+      return await this.jsm!.streams.info(this.options.stream);
+    } catch (e) {
+      if (isNotFound(e)) throw new JetStreamSpoutError("NO_STREAM", `${this.label}: no JetStream stream "${this.options.stream}"`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** The deliver policy of `deliverPolicy`, for a consumer's config. */
+  private deliverConfig(): Partial<ConsumerConfig> {
+    const o = this.options;
+    switch (o.deliverPolicy ?? "all") {
+      case "all":
+        return { deliver_policy: DeliverPolicy.All };
+      case "new":
+        return { deliver_policy: DeliverPolicy.New };
+      case "last":
+        return { deliver_policy: DeliverPolicy.Last };
+      case "by_start_sequence":
+        if (o.optStartSeq === undefined || !(o.optStartSeq >= 1)) {
+          throw new JetStreamSpoutError("BAD_START", `${this.label}: deliverPolicy "by_start_sequence" needs optStartSeq ≥ 1`);
+        }
+        return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.optStartSeq };
+      case "by_start_time":
+        if (o.optStartTime === undefined || Number.isNaN(Date.parse(o.optStartTime))) {
+          throw new JetStreamSpoutError("BAD_START", `${this.label}: deliverPolicy "by_start_time" needs optStartTime (ISO 8601)`);
+        }
+        return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.optStartTime).toISOString() };
+    }
+  }
+
+  /** EFFECTIVELY_ONCE: reads the saved position (or the deliver policy) and makes this task's consumer. */
+  private async openPositions(info: StreamInfo, tasks: number, index: number): Promise<void> {
+    const o = this.options;
+    if (info.config.retention !== RetentionPolicy.Limits) {
+      throw new JetStreamSpoutError(
+        "NOT_REPLAYABLE",
+        `${this.label}: stream "${o.stream}" has retention "${info.config.retention}", which drops messages once delivered; EFFECTIVELY_ONCE replays from the stream and needs retention "limits"`,
+      );
+    }
+    const state = this.state;
+    if (state === null) throw new JetStreamSpoutError("NO_STATE", `${this.label}: EFFECTIVELY_ONCE, but the engine gave this task no state`);
+    const savedStream = state.get(STREAM_KEY);
+    const p = new StreamPositions(state, o.partition ?? "sequence", tasks, index);
+    if (p.saved && savedStream !== undefined && savedStream !== o.stream) {
+      throw new JetStreamSpoutError(
+        "OTHER_STREAM",
+        `${this.label}: the checkpoint holds positions in stream "${String(savedStream)}", not "${o.stream}" (start clean with topology.stateful.start.clean)`,
+      );
+    }
+    state.put(STREAM_KEY, o.stream);
+    let from: Partial<ConsumerConfig>;
+    if (p.saved) {
+      if (p.start - 1 > info.state.last_seq) {
+        throw new JetStreamSpoutError(
+          "STREAM_RESET",
+          `${this.label}: the checkpoint read stream "${o.stream}" up to sequence ${p.start - 1}, but its last sequence is ${info.state.last_seq} (was it deleted and made again? start clean with topology.stateful.start.clean)`,
+        );
+      }
+      if (info.state.messages > 0 && info.state.first_seq > p.start) {
+        this.collector!.reportError(new ArdeaError(
+          "MESSAGES_GONE",
+          `${this.label}: stream "${o.stream}" discarded sequences ${p.start}…${info.state.first_seq - 1} (its limits) before this task read them`,
+        ));
+      }
+      this.readUpTo = p.start - 1;
+      from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.start };
+    } else {
+      from = this.deliverConfig();
+      const policy = o.deliverPolicy ?? "all";
+      if (policy === "all") this.readUpTo = 0;
+      else if (policy === "new") {
+        // Pinned now, so that the position is known before anything arrives.
+        this.readUpTo = info.state.last_seq;
+        from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.state.last_seq + 1 };
+      } else if (policy === "by_start_sequence") this.readUpTo = o.optStartSeq! - 1;
+    }
+    this.positions = p;
+    this.eoConsumer = `${o.durable}-eo-${index}`;
+    await this.makeReader(from);
+  }
+
+  /** EFFECTIVELY_ONCE: (re)makes this task's ack-less consumer, starting at `from`. */
+  private async makeReader(from: Partial<ConsumerConfig>): Promise<void> {
+    const o = this.options, jsm = this.jsm!;
+    for (let attempt = 0;; attempt++) {
+      // A consumer of an earlier instance of this task starts elsewhere: replace it.
+      await jsm.consumers.delete(o.stream, this.eoConsumer).catch(() => {});
+      try {
+        await jsm.consumers.add(o.stream, {
+          name: this.eoConsumer,
+          ack_policy: AckPolicy.None,
+          mem_storage: true,
+          inactive_threshold: nanos(EO_INACTIVE_MS),
+          ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+          ...from,
+        });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
+    this.consumer = await this.nc!.jetstream().consumers.get(o.stream, this.eoConsumer);
+  }
+
   /** Creates the durable consumer, or binds it and brings its ack wait and limits up to date. */
   private async bindConsumer(ackWaitMs: number, maxAckPending: number): Promise<void> {
     const o = this.options, jsm = this.jsm!;
-    try {
-      await jsm.streams.info(o.stream);
-    } catch (e) {
-      if (isNotFound(e)) throw new JetStreamSpoutError("NO_STREAM", `${this.label}: no JetStream stream "${o.stream}"`, { cause: e });
-      throw e;
-    }
     const wanted = { ack_wait: nanos(ackWaitMs), max_ack_pending: maxAckPending, max_deliver: o.maxDeliver ?? -1 };
     for (let attempt = 0;; attempt++) {
       let info;
@@ -189,6 +409,7 @@ export class JetStreamSpout extends BaseRichSpout {
             durable_name: o.durable,
             ack_policy: AckPolicy.Explicit,
             ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+            ...(o.deliverPolicy !== undefined ? this.deliverConfig() : {}),
             ...wanted,
           });
           return;
@@ -227,6 +448,15 @@ export class JetStreamSpout extends BaseRichSpout {
         for await (const m of messages) this.arrive(m);
       } catch (e) {
         if (this.closed) return;
+        if (this.positions !== null && isNotFound(e)) {
+          // The server dropped this task's consumer (idle past its threshold): make it again where reading stopped.
+          try {
+            await this.makeReader(this.readUpTo >= 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readUpTo + 1 } : this.deliverConfig());
+            continue;
+          } catch (e2) {
+            e = e2;
+          }
+        }
         this.collector?.reportError(new ArdeaError("JETSTREAM_PULL", `${this.label}: pull from "${this.options.stream}" failed: ${(e as Error).message}`, { cause: e }));
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
@@ -234,6 +464,8 @@ export class JetStreamSpout extends BaseRichSpout {
   }
 
   private arrive(m: JsMsg): void {
+    const p = this.positions;
+    if (p !== null) return this.arriveInOrder(m, p);
     if (this.closed || this.finished || this.paused) {
       // Not ours to emit any more: hand it back at once.
       this.quietly(() => m.nak());
@@ -241,6 +473,21 @@ export class JetStreamSpout extends BaseRichSpout {
     }
     this.buffer.push(m);
     this.lastActivity = performance.now();
+    const wake = this.arrival;
+    this.arrival = null;
+    wake?.();
+  }
+
+  /** EFFECTIVELY_ONCE: keeps the messages of this task's partition that no saved position covers. */
+  private arriveInOrder(m: JsMsg, p: StreamPositions): void {
+    // After `finish`, a later message must stay ahead of the saved position.
+    if (this.closed || this.finished) return;
+    const seq = m.seq;
+    if (seq <= this.readUpTo) return; // a consumer made again delivered it already
+    this.readUpTo = seq;
+    this.lastActivity = performance.now();
+    if (!p.owns(seq, m.subject) || (p.hasOlder && p.covered(seq, m.subject))) return;
+    this.buffer.push(m);
     const wake = this.arrival;
     this.arrival = null;
     wake?.();
@@ -258,13 +505,27 @@ export class JetStreamSpout extends BaseRichSpout {
     if (this.head === this.buffer.length) {
       this.buffer.length = 0;
       this.head = 0;
+      if (this.positions !== null) this.wakePuller();
     } else if (this.head > 1024 && this.head * 2 > this.buffer.length) {
       this.buffer = this.buffer.slice(this.head);
       this.head = 0;
     }
+    const decode = this.options.decode;
+    if (this.positions !== null) {
+      // EFFECTIVELY_ONCE: no tuple tree; the checkpoint covers it.
+      let values: unknown[];
+      try {
+        values = decode ? decode(m) : [m.subject, m.data];
+      } catch (e) {
+        this.badMessage(m, e);
+        return;
+      }
+      this.collector!.emit(values);
+      if (this.buffer.length - this.head < this.limit >> 1) this.wakePuller();
+      return;
+    }
     const id = this.nextId++;
     this.pending.set(id, m);
-    const decode = this.options.decode;
     let values: unknown[];
     try {
       values = decode ? decode(m) : [m.subject, m.data];
@@ -272,10 +533,14 @@ export class JetStreamSpout extends BaseRichSpout {
       // A message that cannot be decoded would fail forever: report and drop it.
       this.pending.delete(id);
       this.quietly(() => m.term());
-      this.collector!.reportError(new ArdeaError("BAD_MESSAGE", `${this.label}: cannot decode message ${m.seq} of "${this.options.stream}": ${(e as Error).message}`, { cause: e }));
+      this.badMessage(m, e);
       return;
     }
     this.collector!.emit(values, id);
+  }
+
+  private badMessage(m: JsMsg, e: unknown): void {
+    this.collector!.reportError(new ArdeaError("BAD_MESSAGE", `${this.label}: cannot decode message ${m.seq} of "${this.options.stream}": ${(e as Error).message}`, { cause: e }));
   }
 
   nextTuple(): void | Promise<void> {
@@ -302,11 +567,15 @@ export class JetStreamSpout extends BaseRichSpout {
     });
   }
 
-  /** Bounded mode: finishes when the consumer has nothing undelivered or unacked anywhere. */
+  /**
+   * Bounded mode: finishes when the consumer has nothing undelivered or
+   * unacked anywhere (EFFECTIVELY_ONCE: when this task's consumer has
+   * delivered the whole stream).
+   */
   private async finishIfDrained(): Promise<void> {
     let info;
     try {
-      info = await this.jsm!.consumers.info(this.options.stream, this.options.durable);
+      info = await this.jsm!.consumers.info(this.options.stream, this.positions !== null ? this.eoConsumer : this.options.durable);
     } catch {
       return; // try again later
     }
@@ -335,9 +604,10 @@ export class JetStreamSpout extends BaseRichSpout {
   }
 
   override deactivate(): void {
-    // Held messages would outlive the ack wait: give the buffered ones back.
     this.paused = true;
-    this.nakBuffered();
+    // Held messages would outlive the ack wait: give the buffered ones back.
+    // (EFFECTIVELY_ONCE keeps them: they are ahead of the saved position.)
+    if (this.positions === null) this.nakBuffered();
   }
 
   override activate(): void {
@@ -349,7 +619,11 @@ export class JetStreamSpout extends BaseRichSpout {
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.nakBuffered();
+    const eo = this.positions !== null;
+    if (eo) {
+      this.buffer.length = 0;
+      this.head = 0;
+    } else this.nakBuffered();
     this.wakePuller();
     this.arrival?.();
     // Trees in flight die with this instance: redeliver now rather than after the ack wait.
@@ -358,6 +632,15 @@ export class JetStreamSpout extends BaseRichSpout {
     const nc = this.nc;
     this.nc = null;
     if (nc !== null && !nc.isClosed()) {
+      if (eo) {
+        // Would expire on its own; the next start of this task replaces it anyway.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.jsm!.consumers.delete(this.options.stream, this.eoConsumer).catch(() => {}),
+          new Promise((r) => (timer = setTimeout(r, 1000))),
+        ]);
+        clearTimeout(timer);
+      }
       try {
         await nc.drain();
       } catch {

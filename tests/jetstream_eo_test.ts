@@ -1,0 +1,426 @@
+// timeout: 300
+// JetStreamSpout in EFFECTIVELY_ONCE, against a real nats-server with
+// JetStream: exact sums through rollbacks (a stateful bolt that throws), a
+// run stopped and started again from the state directory (it continues from
+// the saved stream sequence), restarts with another spout parallelism, the
+// stream positions' partitioning, the refusals (work-queue stream, other
+// spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { type NatsConnection, RetentionPolicy } from "nats";
+import {
+  BaseRichBolt,
+  BaseStatefulBolt,
+  bolt,
+  Fields,
+  iterableSpout,
+  JetStreamSpout,
+  type KeyValueState,
+  type OutputCollector,
+  parseNatsFlags,
+  submit,
+  TopologyBuilder,
+  type Tuple,
+} from "../mod.ts";
+import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
+import { mergePositions, partitionOfSequence, partitionOfSubject, StreamPositions } from "../transport/jetstream_positions.ts";
+import { assertRewindable } from "../engine/restore.ts";
+import { FileStateBackend } from "../state/file_state_backend.ts";
+import { decodeState, State } from "../state/keyed_state.ts";
+import { makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
+import { type NatsHandle, startNats } from "./nats_server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+let nats: NatsHandle;
+let nc: NatsConnection;
+let settings: NatsSettings;
+
+test.before(async () => {
+  nats = await startNats({ servers: 1, jetstream: true });
+  settings = parseNatsFlags({ nats: nats.urls[0]! }, {});
+  nc = await connectNats(settings, { name: "jetstream_eo_test" });
+});
+
+test.after(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+/** Stream `<name>` on `eo.<name>.>`; publishes ids from..to-1 as text on `eo.<name>.<id % 4>`. */
+async function publish(name: string, from: number, to: number, retention = RetentionPolicy.Limits): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.info(name).catch(() => jsm.streams.add({ name, subjects: [`eo.${name}.>`], retention }));
+  const js = nc.jetstream();
+  for (let i = from; i < to; i += 500) {
+    const chunk = [];
+    for (let k = i; k < Math.min(to, i + 500); k++) chunk.push(js.publish(`eo.${name}.${k % 4}`, enc.encode(String(k))));
+    await Promise.all(chunk);
+  }
+}
+
+const KEYS = 13;
+
+function truth(count: number): Map<number, [number, number]> {
+  const m = new Map<number, [number, number]>();
+  for (let i = 0; i < count; i++) {
+    const [n, sum] = m.get(i % KEYS) ?? [0, 0];
+    m.set(i % KEYS, [n + 1, sum + i]);
+  }
+  return m;
+}
+
+/** Planned crashes (global execute counts) and counters shared by the tasks of one run. */
+const run = { crashAt: new Set<number>(), seen: 0, fired: 0, killAt: Infinity, onKill: () => {} };
+
+/** Count and sum of the ids per key (id mod 13), in state; emits them at the end. */
+class KeyedSum extends BaseStatefulBolt<number, [number, number]> {
+  st!: KeyValueState<number, [number, number]>;
+  c!: OutputCollector;
+  initState(s: KeyValueState<number, [number, number]>) {
+    this.st = s;
+  }
+  override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
+    this.c = c;
+  }
+  execute(t: Tuple) {
+    const id = t.getInteger(1);
+    const seen = ++run.seen;
+    if (run.crashAt.delete(seen)) {
+      run.fired++;
+      throw new Error(`planned crash at ${seen}`);
+    }
+    if (seen === run.killAt) run.onKill();
+    const [n, sum] = this.st.get(t.getInteger(0)) ?? [0, 0];
+    this.st.put(t.getInteger(0), [n + 1, sum + id]);
+  }
+  override finish() {
+    for (const [k, v] of this.st.entries()) this.c.emit([k, v[0], v[1]]);
+  }
+  declareOutputFields(d: { declare(f: string[]): void }) {
+    d.declare(["key", "n", "sum"]);
+  }
+}
+
+interface RunOptions {
+  stream: string;
+  dir: string;
+  spouts: number;
+  crashAt?: number[];
+  /** Kill the run (from outside) once this many tuples were counted and a checkpoint is committed. */
+  killAfter?: number;
+  partition?: "sequence" | "subject";
+}
+
+async function lastCommitted(dir: string, name: string): Promise<number> {
+  const b = new FileStateBackend(dir);
+  try {
+    return (await b.lastCommitted(name))?.checkpointId ?? 0;
+  } finally {
+    await b.close();
+  }
+}
+
+/** Runs spout → parse → KeyedSum(2) → out in EFFECTIVELY_ONCE; returns the final sums and the state of the run. */
+async function runEo(o: RunOptions) {
+  run.crashAt = new Set(o.crashAt ?? []);
+  run.seen = 0;
+  run.fired = 0;
+  run.killAt = Infinity;
+  const out = new Map<number, [number, number]>();
+  const b = new TopologyBuilder();
+  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition }), o.spouts);
+  b.setBolt("parse", bolt((t, c) => {
+    const id = Number(dec.decode(t.getValue(1) as Uint8Array));
+    c.emit([id % KEYS, id]);
+  }, { fields: ["key", "id"] }), 2).shuffleGrouping("in");
+  b.setBolt("sum", () => new KeyedSum(), 2).fieldsGrouping("parse", new Fields("key"));
+  b.setBolt("out", bolt((t) => void out.set(t.getInteger(0), [t.getInteger(1), t.getInteger(2)]))).globalGrouping("sum");
+  const logs: string[] = [];
+  const h = await submit(`js-eo-${o.stream}`, {
+    "topology.reliability.mode": "EFFECTIVELY_ONCE",
+    "topology.state.dir": o.dir,
+    "topology.stateful.checkpoint.interval.seconds": 0.05,
+  }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  if (o.killAfter !== undefined) {
+    const before = await lastCommitted(o.dir, h.name);
+    run.killAt = o.killAfter;
+    run.onKill = () => {
+      void (async () => {
+        const until = Date.now() + 20_000;
+        while (Date.now() < until && (await lastCommitted(o.dir, h.name)) <= before) await new Promise((r) => setTimeout(r, 10));
+        await h.kill();
+      })();
+    };
+  }
+  const summary = await h.done;
+  return { out, summary, logs, name: h.name };
+}
+
+/**
+ * How many of the stream's first `total` messages (id = sequence - 1, on
+ * subject `eo.<stream>.<id % 4>`) no position of the last checkpoint covers:
+ * exactly what the next run must emit.
+ */
+async function uncovered(dir: string, name: string, stream: string, total: number): Promise<number> {
+  const backend = new FileStateBackend(dir);
+  try {
+    const last = (await backend.lastCommitted(name))!;
+    const keys: Array<[string, number, number, number]> = [];
+    for (const k of last.meta.tasks.filter((t) => t.startsWith("in#"))) {
+      for (const [key, value] of decodeState<string, unknown>((await backend.load(name, last.checkpointId, k))!).entries()) {
+        const m = /^(sequence|subject)\/(\d+)\/(\d+)$/.exec(key);
+        if (m) keys.push([m[1]!, Number(m[2]), Number(m[3]), value as number]);
+      }
+    }
+    let n = 0;
+    for (let seq = 1; seq <= total; seq++) {
+      const subject = `eo.${stream}.${(seq - 1) % 4}`;
+      const covered = keys.some(([mode, parts, index, upTo]) =>
+        seq <= upTo && (mode === "sequence" ? partitionOfSequence(seq, parts) : partitionOfSubject(subject, parts)) === index
+      );
+      if (!covered) n++;
+    }
+    return n;
+  } finally {
+    await backend.close();
+  }
+}
+
+function assertExact(out: Map<number, [number, number]>, count: number, what: string) {
+  const want = truth(count);
+  assert.is(out.size, want.size, `${what}: keys`);
+  for (const [k, [n, sum]] of want) {
+    const got = out.get(k);
+    assert.equal(got, [n, sum], `${what}: key ${k} counted ${got?.[0]} ids summing to ${got?.[1]}, want ${n} and ${sum}`);
+  }
+}
+
+test("positions: partitions are even and deterministic; a rescale covers exactly what was emitted", () => {
+  for (const n of [2, 3, 4]) {
+    const counts = new Array(n).fill(0);
+    // Every other sequence (two interleaved subjects, one filtered out) must still spread evenly.
+    for (let s = 2; s <= 40_000; s += 2) counts[partitionOfSequence(s, n)]++;
+    for (const c of counts) assert.ok(Math.abs(c - 20_000 / n) < 20_000 / n * 0.05, `n=${n}: ${counts}`);
+    assert.is(partitionOfSequence(12345, n), partitionOfSequence(12345, n));
+    assert.ok(partitionOfSubject("orders.eu", n) < n);
+  }
+  // Two tasks emitted their partitions up to 100 and 140; three new tasks then
+  // must emit every sequence in 1…200 exactly once between them and the old ones.
+  const old = [new State<string, unknown>(), new State<string, unknown>()];
+  const saved = [100, 140];
+  for (let i = 0; i < 2; i++) new StreamPositions(old[i]!, "sequence", 2, i).save(saved[i]!);
+  const emitted = new Map<number, number>();
+  for (let s = 1; s <= 200; s++) {
+    const owner = partitionOfSequence(s, 2);
+    if (s <= saved[owner]!) emitted.set(s, 1);
+  }
+  const fresh = [0, 1, 2].map(() => new State<string, unknown>());
+  mergePositions(old, fresh);
+  for (let j = 0; j < 3; j++) {
+    const p = new StreamPositions(fresh[j]!, "sequence", 3, j);
+    assert.is(p.start, 101);
+    for (let s = p.start; s <= 200; s++) {
+      if (p.owns(s, "x") && !p.covered(s, "x")) emitted.set(s, (emitted.get(s) ?? 0) + 1);
+    }
+    p.save(200);
+    assert.equal([...fresh[j]!.keys()], [`sequence/3/${j}`], "old keys are dropped once passed");
+  }
+  for (let s = 1; s <= 200; s++) assert.is(emitted.get(s), 1, `sequence ${s}`);
+});
+
+test("EFFECTIVELY_ONCE: rollbacks (a stateful bolt throws) keep the sums exact; positions are saved per task", async () => {
+  const count = 20_000;
+  const stream = "ROLLBACK";
+  await publish(stream, 0, count);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    const started = performance.now();
+    const { out, summary, logs, name } = await runEo({ stream, dir, spouts: 2, crashAt: [3_000, 9_000, 15_000] });
+    assert.is(summary.state, "FINISHED", logs.join("\n"));
+    assert.is(run.fired, 3, "every planned crash fired");
+    assert.ok(run.seen > count, "the rollbacks replayed tuples");
+    assertExact(out, count, "after 3 rollbacks");
+    // The last checkpoint holds each spout task's position: the end of the stream.
+    const backend = new FileStateBackend(dir);
+    try {
+      const last = (await backend.lastCommitted(name))!;
+      for (const task of [0, 1]) {
+        const st = decodeState<string, unknown>((await backend.load(name, last.checkpointId, `in#${task}`))!);
+        assert.is(st.get("stream"), stream);
+        assert.is(st.get(`sequence/2/${task}`), count, `task ${task} read up to the last sequence`);
+      }
+    } finally {
+      await backend.close();
+    }
+    console.log(`js eo (${runtimeName()}): ${count} messages, 3 rollbacks, exact, in ${(performance.now() - started).toFixed(0)} ms (400 ms idle finish included)`);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE: a stopped run starts again from the saved sequence; more messages, another parallelism, no double counts", async () => {
+  const stream = "RESTART";
+  await publish(stream, 0, 30_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    // Run 1: two spout tasks, killed after a checkpoint past 10k tuples.
+    const first = await runEo({ stream, dir, spouts: 2, killAfter: 10_000 });
+    assert.is(first.summary.state, "KILLED");
+    const firstSeen = run.seen;
+    assert.ok(firstSeen < 30_000, `run 1 was killed early (${firstSeen})`);
+    // Run 2: more messages meanwhile; three spout tasks (partitioned by subject), killed again.
+    await publish(stream, 30_000, 40_000);
+    const left2 = await uncovered(dir, first.name, stream, 40_000);
+    assert.ok(left2 < 40_000 - 5_000, `run 1's checkpoint covers its progress (${left2} left)`);
+    const second = await runEo({ stream, dir, spouts: 3, killAfter: 8_000, partition: "subject" });
+    assert.is(second.summary.state, "KILLED");
+    const secondSeen = run.seen;
+    const left3 = await uncovered(dir, first.name, stream, 40_000);
+    assert.ok(left3 < left2, "run 2's checkpoint covers more");
+    // Run 3: one spout task, to the end: it emits exactly what no saved position covers.
+    const third = await runEo({ stream, dir, spouts: 1 });
+    assert.is(third.summary.state, "FINISHED", third.logs.join("\n"));
+    assert.is(run.seen, left3, "run 3 emitted exactly the messages after run 2's saved positions");
+    assertExact(third.out, 40_000, "after two stops and restarts with 2, 3 and 1 spout tasks");
+    console.log(`js eo restart (${runtimeName()}): counted ${firstSeen}, ${secondSeen}, ${run.seen} tuples in the three runs for 40000 messages (${40_000 - left2} and ${40_000 - left3} covered by the checkpoints)`);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE: start.clean reads from the deliver policy again; by_start_sequence starts there", async () => {
+  const stream = "CLEAN";
+  await publish(stream, 0, 3_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    const topo = (spout: JetStreamSpout) => {
+      const b = new TopologyBuilder();
+      b.setSpout("in", spout, 1);
+      b.setBolt("sum", () => new KeyedSumOfAll(), 1).globalGrouping("in");
+      return b.createTopology();
+    };
+    const conf = { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir, "topology.stateful.checkpoint.interval.seconds": 0.05 } as const;
+    const spout = () => new JetStreamSpout({ stream, durable: "clean", nats: settings, finishWhenIdleMs: 300 });
+    KeyedSumOfAll.total = 0;
+    assert.is((await (await submit("js-clean", conf, topo(spout()), { handleSignals: false })).done).state, "FINISHED");
+    assert.is(KeyedSumOfAll.total, 3_000);
+    // Again from the state directory: nothing new.
+    KeyedSumOfAll.total = 0;
+    await (await submit("js-clean", conf, topo(spout()), { handleSignals: false })).done;
+    assert.is(KeyedSumOfAll.total, 0, "restored at the end of the stream");
+    // Clean: everything again.
+    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(spout()), { handleSignals: false })).done;
+    assert.is(KeyedSumOfAll.total, 3_000);
+    // Clean, from sequence 2001.
+    KeyedSumOfAll.total = 0;
+    const from = new JetStreamSpout({ stream, durable: "clean", nats: settings, finishWhenIdleMs: 300, deliverPolicy: "by_start_sequence", optStartSeq: 2_001 });
+    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(from), { handleSignals: false })).done;
+    assert.is(KeyedSumOfAll.total, 1_000);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+/** Counts every tuple it gets, in a static (the tests read it), and in state. */
+class KeyedSumOfAll extends BaseStatefulBolt<string, number> {
+  static total = 0;
+  st!: KeyValueState<string, number>;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  execute() {
+    KeyedSumOfAll.total++;
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+  }
+  declareOutputFields() {}
+}
+
+test("EFFECTIVELY_ONCE refuses a work-queue stream; assertRewindable accepts JetStreamSpout and still refuses other spouts", async () => {
+  const b = new TopologyBuilder();
+  b.setSpout("in", new JetStreamSpout({ stream: "S", durable: "d" }), 2);
+  b.setBolt("x", bolt(() => {}), 1).shuffleGrouping("in");
+  assertRewindable(b.createTopology());
+  const other = new TopologyBuilder();
+  other.setSpout("nums", iterableSpout(() => [1, 2, 3], { fields: ["n"] }), 1);
+  other.setBolt("x", bolt(() => {}), 1).shuffleGrouping("nums");
+  assert.throws(() => assertRewindable(other.createTopology()), /spout "nums" keeps no state/);
+
+  await publish("WQ", 0, 10, RetentionPolicy.Workqueue);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    const wq = new TopologyBuilder();
+    wq.setSpout("in", new JetStreamSpout({ stream: "WQ", durable: "wq", nats: settings }), 1);
+    wq.setBolt("x", bolt(() => {}), 1).shuffleGrouping("in");
+    const h = await submit("js-wq", { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir }, wq.createTopology(), {
+      handleSignals: false,
+      log: () => {},
+    });
+    const err = await h.done.then(() => null, (e: Error) => e);
+    assert.ok(err !== null, "the run must fail");
+    assert.match(String(err!.message) + String((err!.cause as Error | undefined)?.message), /retention "workqueue".*needs retention "limits"/);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+/** Counts tuples; calls `done` at `target`. ATLEAST_ONCE: acks each. */
+class Counter extends BaseRichBolt {
+  static n = 0;
+  static target = 0;
+  static done: () => void = () => {};
+  c!: OutputCollector;
+  override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
+    this.c = c;
+  }
+  execute(t: Tuple) {
+    this.c.ack(t);
+    if (++Counter.n === Counter.target) Counter.done();
+  }
+  declareOutputFields() {}
+}
+
+class StatefulCounter extends BaseStatefulBolt<string, number> {
+  st!: KeyValueState<string, number>;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  execute() {
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+    if (++Counter.n === Counter.target) Counter.done();
+  }
+  declareOutputFields() {}
+}
+
+test("throughput: JetStreamSpout EFFECTIVELY_ONCE vs ATLEAST_ONCE (one spout task, one counting bolt)", async () => {
+  const count = 60_000;
+  await publish("SPEED", 0, count);
+  const dir = await makeTempDir("ardea-js-eo-");
+  const rates: Record<string, number> = {};
+  try {
+    for (const mode of ["ATLEAST_ONCE", "EFFECTIVELY_ONCE"] as const) {
+      const eo = mode === "EFFECTIVELY_ONCE";
+      Counter.n = 0;
+      Counter.target = count;
+      const reached = new Promise<void>((r) => (Counter.done = r));
+      const b = new TopologyBuilder();
+      b.setSpout("in", new JetStreamSpout({ stream: "SPEED", durable: `speed-${mode}`, nats: settings, batch: 512 }), 1);
+      b.setBolt("count", () => (eo ? new StatefulCounter() : new Counter()), 1).shuffleGrouping("in");
+      const started = performance.now();
+      const h = await submit(`js-speed-${mode}`, { "topology.reliability.mode": mode, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false });
+      await reached;
+      rates[mode] = count / ((performance.now() - started) / 1000);
+      await h.kill();
+      assert.is(Counter.n, count, `${mode}: counted each message once`);
+    }
+    console.log(
+      `js spout throughput (${runtimeName()}, ${count} messages, incl. connect): ATLEAST_ONCE ${Math.round(rates.ATLEAST_ONCE!)} msg/s, ` +
+        `EFFECTIVELY_ONCE ${Math.round(rates.EFFECTIVELY_ONCE!)} msg/s`,
+    );
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test.run();
