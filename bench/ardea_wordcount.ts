@@ -6,6 +6,7 @@ import {
   BaseRichBolt,
   BaseRichSpout,
   Fields,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
@@ -15,7 +16,7 @@ import {
 } from "../mod.ts";
 
 /** Delivery modes benchmarked (topology.reliability.mode). */
-export type WordCountMode = "ATMOST_ONCE" | "ATLEAST_ONCE";
+export type WordCountMode = "ATMOST_ONCE" | "ATLEAST_ONCE" | "EFFECTIVELY_ONCE";
 
 /** Options of {@link runWordCount}. */
 export interface WordCountOptions {
@@ -24,11 +25,15 @@ export interface WordCountOptions {
   splitParallelism: number;
   /** Instances of the count bolt (fields grouping on "word"). */
   countParallelism: number;
+  /** EFFECTIVELY_ONCE: checkpoint interval (s) and state directory (file backend). */
+  checkpointSecs?: number;
+  stateDir?: string;
 }
 
 class LinesSpout extends BaseRichSpout {
   #c!: SpoutOutputCollector;
   #i = 0;
+  #state: KeyValueState<string, number> | null = null;
   #replay: number[] = [];
   constructor(readonly lines: readonly string[], readonly reliable: boolean) {
     super();
@@ -49,6 +54,14 @@ class LinesSpout extends BaseRichSpout {
   }
   override fail(msgId: unknown): void {
     this.#replay.push(msgId as number);
+  }
+  /** EFFECTIVELY_ONCE: the position is the state (a spout that can rewind). */
+  initState(state: KeyValueState<string, number>): void {
+    this.#state = state;
+    this.#i = state.get("pos") ?? 0;
+  }
+  preSave(): void {
+    this.#state!.put("pos", this.#i);
   }
   declareOutputFields(d: OutputFieldsDeclarer): void {
     d.declare(["line"]);
@@ -78,20 +91,26 @@ class SplitBolt extends BaseRichBolt {
 
 class CountBolt extends BaseRichBolt {
   #c!: OutputCollector;
-  #counts = new Map<string, number>();
+  #counts: Map<string, number> | KeyValueState<string, number> = new Map<string, number>();
   constructor(readonly result: Map<string, number>) {
     super();
+  }
+  /** EFFECTIVELY_ONCE: the counts are the state. */
+  initState(state: KeyValueState<string, number>): void {
+    this.#counts = state;
   }
   override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
     this.#c = c;
   }
   execute(t: Tuple): void {
     const w = t.getValue(0) as string;
-    this.#counts.set(w, (this.#counts.get(w) ?? 0) + 1);
+    const c = this.#counts;
+    if (c instanceof Map) c.set(w, (c.get(w) ?? 0) + 1);
+    else c.put(w, (c.get(w) ?? 0) + 1);
     this.#c.ack(t);
   }
   finish(): void {
-    for (const [w, n] of this.#counts) this.result.set(w, (this.result.get(w) ?? 0) + n);
+    for (const [w, n] of this.#counts.entries()) this.result.set(w, (this.result.get(w) ?? 0) + n);
   }
   declareOutputFields(): void {}
 }
@@ -110,7 +129,15 @@ export async function runWordCount(
   b.setSpout("lines", () => new LinesSpout(lines, reliable), 1);
   b.setBolt("split", () => new SplitBolt(), opts.splitParallelism).shuffleGrouping("lines");
   b.setBolt("count", () => new CountBolt(result), opts.countParallelism).fieldsGrouping("split", new Fields("word"));
-  const handle = await submit("bench-wordcount", { "topology.reliability.mode": opts.mode }, b.createTopology(), {
+  const eo = opts.mode === "EFFECTIVELY_ONCE";
+  const config: Record<string, unknown> = { "topology.reliability.mode": opts.mode };
+  if (eo) {
+    config["topology.stateful.checkpoint.interval.seconds"] = opts.checkpointSecs ?? 1;
+    if (opts.stateDir === undefined) throw new Error("EFFECTIVELY_ONCE needs a state directory");
+    config["topology.state.dir"] = opts.stateDir;
+    config["topology.stateful.start.clean"] = true;
+  }
+  const handle = await submit("bench-wordcount", config, b.createTopology(), {
     handleSignals: false,
   });
   await handle.done;
