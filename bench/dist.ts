@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { ardeaRoot, type ChildHandle, commandFor, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { topologyKey } from "../transport/wire.ts";
+import { Records } from "../engine/records.ts";
 
 const dec = new TextDecoder();
 
@@ -112,6 +113,10 @@ export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<Sub
     return { code: exit.code, lines: out.lines, seen, masterSec: m ? Number(m[1]) : undefined, t0, tExit, during: d };
   } catch (e) {
     child.kill("SIGKILL");
+    // Its containers stop with it (they watch their parent); its records go too,
+    // so the next run of the same topology name starts clean.
+    await child.exited.catch(() => {});
+    await Records.bind(o.nc).then((r) => r?.deleteTopology(o.topology)).catch(() => {});
     throw e;
   } finally {
     watch.stop();
