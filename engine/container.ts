@@ -26,7 +26,7 @@ import type { KeyValueState } from "../topology/stateful.ts";
 import type { StateBackend } from "../state/state_backend.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
 import { LatencyHistogram } from "../metrics/latency.ts";
-import { DEFAULT_WINDOW_MS, SlidingLatency } from "../metrics/sliding.ts";
+import { DEFAULT_WINDOW_MS, SlidingLatency, totals } from "../metrics/sliding.ts";
 import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
 import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 
@@ -200,6 +200,8 @@ export class Container implements TaskHost {
   readonly #log: (line: string) => void;
   /** Sampled latencies per task over a sliding window: execute and process (bolts) or complete (spouts). */
   readonly #latency = new Map<number, { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }>();
+  /** Where a component's latency windows are merged for a snapshot. */
+  readonly #scratch = new LatencyHistogram();
   /** User metrics per task (what its context registers). */
   readonly #userMetrics = new Map<number, TaskMetrics>();
   /** Capacity per bolt task, and the busy time and clock of its last measurement. */
@@ -789,7 +791,6 @@ export class Container implements TaskHost {
       if (isSpout) {
         t.timedOut = a.timedOut;
         t.nextTupleCount = a.nextTupleCalls;
-        t.completeLatency = l?.complete?.window() ?? null;
         c.nextTupleCount = (c.nextTupleCount ?? 0) + a.nextTupleCalls;
         c.timedOut += a.timedOut;
         c.pending += a.pending;
@@ -808,8 +809,6 @@ export class Container implements TaskHost {
         t.executed = b.executed;
         t.queued = b.mailbox.size;
         t.capacity = this.#capacity[b.taskId] ?? 0;
-        t.executeLatency = l?.execute?.window() ?? null;
-        t.processLatency = l?.process?.window() ?? null;
         c.executed += b.executed;
         c.queued += b.mailbox.size;
         c.capacity = Math.max(c.capacity ?? 0, t.capacity);
@@ -818,23 +817,24 @@ export class Container implements TaskHost {
     }
     for (const [name, p] of parts) {
       const c = components[name]!;
-      const merged = (pick: (l: { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }) => SlidingLatency | undefined, total: boolean) => {
-        const h = new LatencyHistogram();
-        for (const l of p.latency) {
-          const w = pick(l);
-          if (w === undefined) continue;
-          if (total) w.addTotalTo(h);
-          else w.addWindowTo(h);
-        }
+      type Windows = { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency };
+      const windows = (pick: (l: Windows) => SlidingLatency | undefined) => p.latency.map(pick).filter((w) => w !== undefined);
+      const merged = (ws: SlidingLatency[]) => {
+        const h = this.#scratch;
+        h.reset();
+        for (const w of ws) w.addWindowTo(h);
         return h.summary();
       };
       if (c.kind === "bolt") {
-        c.executeLatency = merged((l) => l.execute, false);
-        c.processLatency = merged((l) => l.process, false);
-        c.allTime = { executeLatency: merged((l) => l.execute, true), processLatency: merged((l) => l.process, true) };
+        const execute = windows((l) => l.execute);
+        const process = windows((l) => l.process);
+        c.executeLatency = merged(execute);
+        c.processLatency = merged(process);
+        c.allTime = { executeLatency: totals(execute), processLatency: totals(process) };
       } else {
-        c.completeLatency = merged((l) => l.complete, false);
-        c.allTime = { completeLatency: merged((l) => l.complete, true) };
+        const complete = windows((l) => l.complete);
+        c.completeLatency = merged(complete);
+        c.allTime = { completeLatency: totals(complete) };
       }
       const user = sumUserMetrics(p.snaps, p.user);
       if (user !== undefined) c.userMetrics = user;

@@ -1,13 +1,22 @@
 /**
  * Histograms: HdrHistogram (hdr-histogram-js) of sampled latencies,
  * recorded in microseconds with two significant digits (1 % error), and
- * their percentiles; and of plain values (user histograms). The actors sample one tuple in N (actors/task_actor.ts
+ * their percentiles; and of plain values (user histograms). Means are
+ * exact (running sums). The actors sample one tuple in N (actors/task_actor.ts
  * `LATENCY_SAMPLE_EVERY`), so the hot path pays a counter per tuple; a
- * histogram keeps no per-value memory (packed buckets, a few KB).
+ * histogram keeps no per-value memory (buckets of 32-bit counts, a few KB).
  *
  * @module
  */
 import hdr, { type Histogram } from "hdr-histogram-js";
+
+/** Totals of sampled latencies over a whole run (ms). */
+export interface LatencyTotals {
+  count: number;
+  sumMs: number;
+  meanMs: number;
+  maxMs: number;
+}
 
 /** Percentiles of sampled latencies (ms); `count` is the number of samples. */
 export interface LatencySummary {
@@ -22,13 +31,18 @@ export interface LatencySummary {
 /** Largest latency kept (1 hour, in µs); longer ones count as this. */
 const HIGHEST_US = 3_600_000_000;
 
+/**
+ * An hdr histogram of 32-bit counts that starts small and grows to the
+ * largest value recorded. Plain typed arrays: merging and percentiles cost
+ * tens of µs (the "packed" arrays cost ms), at a few KB each.
+ */
 function build(): Histogram {
   return hdr.build({
     lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_US,
+    highestTrackableValue: 2,
     numberOfSignificantValueDigits: 2,
-    bitBucketSize: "packed",
-    autoResize: false,
+    bitBucketSize: 32,
+    autoResize: true,
     useWebAssembly: false,
   });
 }
@@ -36,7 +50,8 @@ function build(): Histogram {
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /**
- * A histogram of latencies in milliseconds.
+ * A histogram of latencies in milliseconds. The mean is exact (a running
+ * sum): hdr's own mean walks every bucket.
  *
  * @example
  * ```ts
@@ -47,11 +62,13 @@ const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
  */
 export class LatencyHistogram {
   readonly #h: Histogram = build();
+  #sumMs = 0;
 
   /** Records one latency (ms; negative counts as 0). */
   record(ms: number): void {
     const us = Math.round(ms * 1000);
     this.#h.recordValue(us < 1 ? 1 : us > HIGHEST_US ? HIGHEST_US : us);
+    if (ms > 0) this.#sumMs += ms;
   }
 
   /** Number of recorded values. */
@@ -61,12 +78,15 @@ export class LatencyHistogram {
 
   /** Adds every value of `other` to this one. */
   add(other: LatencyHistogram): void {
-    if (other.count > 0) this.#h.add(other.#h);
+    if (other.count === 0) return;
+    this.#h.add(other.#h);
+    this.#sumMs += other.#sumMs;
   }
 
   /** Forgets every value. */
   reset(): void {
     this.#h.reset();
+    this.#sumMs = 0;
   }
 
   /** Percentiles, or null when nothing was recorded. */
@@ -75,7 +95,7 @@ export class LatencyHistogram {
     if (h.totalCount === 0) return null;
     return {
       count: h.totalCount,
-      meanMs: round3(h.mean / 1000),
+      meanMs: round3(this.#sumMs / h.totalCount),
       p50Ms: round3(h.getValueAtPercentile(50) / 1000),
       p99Ms: round3(h.getValueAtPercentile(99) / 1000),
       p999Ms: round3(h.getValueAtPercentile(99.9) / 1000),
@@ -124,19 +144,15 @@ export interface ValueSummary {
  * ```
  */
 export class ValueHistogram {
-  readonly #h: Histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 2,
-    numberOfSignificantValueDigits: 2,
-    bitBucketSize: "packed",
-    autoResize: true,
-    useWebAssembly: false,
-  });
+  readonly #h: Histogram = build();
+  #sum = 0;
 
   /** Records one value. */
   record(v: number): void {
     const n = Math.round(v);
-    this.#h.recordValue(n > 0 ? n : 0);
+    const x = n > 0 ? n : 0;
+    this.#h.recordValue(x);
+    this.#sum += x;
   }
 
   /** Number of recorded values. */
@@ -146,22 +162,24 @@ export class ValueHistogram {
 
   /** Adds every value of `other` to this one. */
   add(other: ValueHistogram): void {
-    if (other.count > 0) this.#h.add(other.#h);
+    if (other.count === 0) return;
+    this.#h.add(other.#h);
+    this.#sum += other.#sum;
   }
 
   /** Forgets every value. */
   reset(): void {
     this.#h.reset();
+    this.#sum = 0;
   }
 
   /** Percentiles, or null when nothing was recorded. */
   summary(): ValueSummary | null {
     const h = this.#h;
     if (h.totalCount === 0) return null;
-    const r = (v: number) => Math.round(v * 1000) / 1000;
     return {
       count: h.totalCount,
-      mean: r(h.mean),
+      mean: Math.round((this.#sum / h.totalCount) * 1000) / 1000,
       min: h.getValueAtPercentile(0),
       p50: h.getValueAtPercentile(50),
       p99: h.getValueAtPercentile(99),

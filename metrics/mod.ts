@@ -17,8 +17,8 @@ export {
   TOPOLOGY_METRICS,
   userMetricName,
 } from "./prometheus.ts";
-export { LatencyHistogram, type LatencySummary, ValueHistogram, type ValueSummary } from "./latency.ts";
-export { DEFAULT_WINDOW_MS, DEFAULT_WINDOW_SLOTS, SlidingLatency, SlidingRate, SlidingValues, type WindowOptions } from "./sliding.ts";
+export { LatencyHistogram, type LatencySummary, type LatencyTotals, ValueHistogram, type ValueSummary } from "./latency.ts";
+export { DEFAULT_WINDOW_MS, DEFAULT_WINDOW_SLOTS, SlidingLatency, SlidingRate, SlidingValues, totals, type WindowOptions } from "./sliding.ts";
 export { type HistogramSnapshot, type MeterSnapshot, sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "./task_metrics.ts";
 export { type ComponentSeries, MetricsHistory, SERIES_FIELDS, type SeriesField, type TopologySeries } from "./history.ts";
 export { type ComponentPlan, type GroupingJson, groupingJson, jsonSafe, type LogicalPlan, logicalPlan, type StreamEdge } from "./plan.ts";

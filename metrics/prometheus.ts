@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LatencySummary } from "./latency.ts";
+import type { LatencySummary, LatencyTotals } from "./latency.ts";
 import type { ContainerInfo } from "./physical.ts";
 import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "./snapshot.ts";
 
@@ -98,8 +98,8 @@ interface LatencyMetric {
   help: string;
   /** Percentiles over the recent window. */
   value: (c: ComponentSnapshot) => LatencySummary | null | undefined;
-  /** The same over the whole run (for `_sum` and `_count`, which must not go down). */
-  total: (c: ComponentSnapshot) => LatencySummary | null | undefined;
+  /** Totals over the whole run (for `_sum` and `_count`, which must not go down). */
+  total: (c: ComponentSnapshot) => LatencyTotals | null | undefined;
 }
 
 /**
@@ -235,12 +235,15 @@ export function renderPrometheusSeries(
     for (const { stats: s, labels } of entries) {
       for (const [component, c] of Object.entries(s.components)) {
         const l = m.value(c);
-        const t = m.total(c) ?? l;
-        if (t === undefined || t === null) continue;
+        const t = m.total(c);
+        // A producer without totals: the window's figures stand in.
+        const count = t?.count ?? l?.count;
+        if (count === undefined) continue;
+        const sumMs = t?.sumMs ?? (l ? l.meanMs * l.count : 0);
         const base = { topology: s.name, component, ...labels };
         for (const [q, f] of QUANTILES) rows.push(`${m.name}${labelText({ ...base, quantile: q })} ${l ? num(f(l) / 1000) : "NaN"}`);
-        rows.push(`${m.name}_sum${labelText(base)} ${num(t.meanMs * t.count / 1000)}`);
-        rows.push(`${m.name}_count${labelText(base)} ${t.count}`);
+        rows.push(`${m.name}_sum${labelText(base)} ${num(sumMs / 1000)}`);
+        rows.push(`${m.name}_count${labelText(base)} ${count}`);
       }
     }
     if (rows.length === 0) continue;

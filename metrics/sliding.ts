@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { LatencyHistogram, type LatencySummary, ValueHistogram, type ValueSummary } from "./latency.ts";
+import { LatencyHistogram, type LatencySummary, type LatencyTotals, ValueHistogram, type ValueSummary } from "./latency.ts";
 
 /** Default length of a sliding window (ms). */
 export const DEFAULT_WINDOW_MS = 60_000;
@@ -43,9 +43,11 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
   readonly #slots: H[];
   /** The intervals of the window but the current one, merged (kept between ticks). */
   readonly #closed: H;
-  /** Every interval that closed, merged. */
-  readonly #total: H;
   readonly #scratch: H;
+  /** Values recorded over the run, their sum and the largest. */
+  count = 0;
+  sum = 0;
+  max = 0;
   readonly #slotMs: number;
   #head = 0;
   #current: H;
@@ -56,7 +58,6 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
     this.#slotMs = Math.max(1, (opts.windowMs ?? DEFAULT_WINDOW_MS) / n);
     this.#slots = Array.from({ length: n }, make);
     this.#closed = make();
-    this.#total = make();
     this.#scratch = make();
     this.#current = this.#slots[0]!;
     this.#slotStart = opts.startMs ?? 0;
@@ -70,12 +71,15 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
   /** Records one value into the current interval (no clock read). */
   record(v: number): void {
     this.#current.record(v);
+    this.count++;
+    this.sum += v;
+    if (v > this.max) this.max = v;
   }
 
   /**
    * Moves the window to `now`: every interval that ended since the last
-   * tick closes (it joins the whole-run total), and intervals older than the
-   * window are forgotten. Cheap when no interval ended.
+   * tick closes, and intervals older than the window are forgotten. Cheap
+   * when no interval ended.
    */
   tick(now: number): void {
     const steps = Math.floor((now - this.#slotStart) / this.#slotMs);
@@ -83,7 +87,6 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
     this.#slotStart += steps * this.#slotMs;
     const n = this.#slots.length;
     for (let i = 0; i < Math.min(steps, n); i++) {
-      if (this.#current.count > 0) this.#total.add(this.#current);
       this.#head = (this.#head + 1) % n;
       this.#current = this.#slots[this.#head]!;
       this.#current.reset();
@@ -98,26 +101,11 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
     if (this.#current.count > 0) into.add(this.#current);
   }
 
-  /** Adds every value recorded since the start to `into`. */
-  addTotalTo(into: H): void {
-    if (this.#total.count > 0) into.add(this.#total);
-    if (this.#current.count > 0) into.add(this.#current);
-  }
-
   /** Summary of the window, or null when it holds nothing. */
   window(): S | null {
-    return this.#summarize((h) => this.addWindowTo(h));
-  }
-
-  /** Summary of the whole run, or null when nothing was recorded. */
-  total(): S | null {
-    return this.#summarize((h) => this.addTotalTo(h));
-  }
-
-  #summarize(fill: (h: H) => void): S | null {
     const h = this.#scratch;
     h.reset();
-    fill(h);
+    this.addWindowTo(h);
     return this.summarize(h);
   }
 
@@ -143,6 +131,34 @@ export class SlidingLatency extends SlidingHistogram<LatencyHistogram, LatencySu
   protected summarize(h: LatencyHistogram): LatencySummary | null {
     return h.summary();
   }
+
+  /** Count, sum, mean and maximum over the whole run, or null when nothing was recorded. */
+  total(): LatencyTotals | null {
+    return totals([this]);
+  }
+}
+
+/**
+ * Whole-run totals of several latency windows (e.g. a component's tasks),
+ * or null when none recorded anything.
+ *
+ * @example
+ * ```ts
+ * totals([a, b])?.meanMs;
+ * ```
+ */
+export function totals(ls: Iterable<SlidingLatency>): LatencyTotals | null {
+  let count = 0;
+  let sum = 0;
+  let max = 0;
+  for (const l of ls) {
+    count += l.count;
+    sum += l.sum;
+    if (l.max > max) max = l.max;
+  }
+  if (count === 0) return null;
+  const r = (ms: number) => Math.round(ms * 1000) / 1000;
+  return { count, sumMs: r(sum), meanMs: r(sum / count), maxMs: r(max) };
 }
 
 /**

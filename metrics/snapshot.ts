@@ -8,18 +8,19 @@
  *
  * Latency percentiles (`executeLatency`, `processLatency`,
  * `completeLatency`) cover the recent window (`latencyWindowMs`, a minute
- * by default); `allTime` has the same figures over the whole run.
+ * by default), per component; `allTime` has the count, mean and maximum
+ * over the whole run.
  *
  * @module
  */
-import type { LatencySummary } from "./latency.ts";
+import type { LatencySummary, LatencyTotals } from "./latency.ts";
 import type { UserMetricsSnapshot } from "./task_metrics.ts";
 
-/** Latency percentiles over the whole run. */
+/** Sampled latencies over the whole run: count, sum, mean, maximum (no percentiles). */
 export interface AllTimeLatency {
-  executeLatency?: LatencySummary | null;
-  processLatency?: LatencySummary | null;
-  completeLatency?: LatencySummary | null;
+  executeLatency?: LatencyTotals | null;
+  processLatency?: LatencyTotals | null;
+  completeLatency?: LatencyTotals | null;
 }
 
 /** Counters of one component, summed over its tasks. */
@@ -74,10 +75,6 @@ export interface TaskSnapshot {
   capacity: number;
   /** Calls of `nextTuple` (spouts). */
   nextTupleCount?: number;
-  /** This task's latency percentiles over the recent window (as in {@link ComponentSnapshot}). */
-  executeLatency?: LatencySummary | null;
-  processLatency?: LatencySummary | null;
-  completeLatency?: LatencySummary | null;
   /** This task's user metrics. */
   userMetrics?: UserMetricsSnapshot;
 }
