@@ -12,7 +12,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "master", "container", "help"] as const;
+export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "ui", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -61,6 +61,14 @@ const logsSchema = z.object({
   /** One container, or every one. */
   container: z.number().int().nonnegative().optional(),
   lines: z.number().int().positive().max(100_000),
+  nats: natsFlagsSchema,
+});
+
+const uiSchema = z.object({
+  type: z.literal("ui"),
+  /** Interface to listen on (default 127.0.0.1; anything else is an explicit choice). */
+  host: z.string().min(1, "--host is empty"),
+  port: z.number().int().min(0).max(65535),
   nats: natsFlagsSchema,
 });
 
@@ -115,6 +123,7 @@ const commandSchema = z.discriminatedUnion("type", [
   killSchema,
   tapSchema,
   logsSchema,
+  uiSchema,
   z.object({ type: z.literal("help"), topic: z.enum(COMMANDS).optional() }),
   z.object({ type: z.literal("version") }),
 ]);
@@ -138,6 +147,8 @@ export type KillCommand = z.infer<typeof killSchema>;
 export type TapCommand = z.infer<typeof tapSchema>;
 /** Options of `ardea logs`. */
 export type LogsCommand = z.infer<typeof logsSchema>;
+/** Options of `ardea ui`. */
+export type UiCommand = z.infer<typeof uiSchema>;
 
 /**
  * A command line that cannot be understood. `command` says whose usage line
@@ -288,6 +299,21 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     }
     const lines = countFlag("logs", "--lines", f.values["--lines"], 100, 1);
     return { type: "logs", topology: f.positionals[0], ...(container === undefined ? {} : { container }), lines, nats: f.nats };
+  },
+  ui: (rest) => {
+    const f = parseFlags("ui", rest, { "--port": "string", "--host": "string" });
+    if (f.help) return { type: "help", topic: "ui" };
+    if (f.positionals.length > 0) throw new UsageError(`unexpected argument "${f.positionals[0]}" for "ardea ui"`, "ui");
+    const rawPort = f.values["--port"];
+    let port = DEFAULT_UI_PORT;
+    if (rawPort !== undefined) {
+      port = Number(rawPort);
+      if (typeof rawPort !== "string" || rawPort.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`--port expects a port number 0-65535, got "${String(rawPort)}"`, "ui");
+      }
+    }
+    const host = f.values["--host"] ?? "127.0.0.1";
+    return { type: "ui", host, port, nats: f.nats };
   },
   activate: (rest) => parseSteer("activate", rest),
   deactivate: (rest) => parseSteer("deactivate", rest),

@@ -40,7 +40,7 @@ const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
  * records → `ardea: …` on stderr and 1.
  */
 export async function withControl(
-  command: "list" | "status" | "activate" | "deactivate" | "kill" | "tap" | "logs",
+  command: "list" | "status" | "activate" | "deactivate" | "kill" | "tap" | "logs" | "ui",
   nats: NatsFlags,
   fn: (ctx: ControlContext) => Promise<number>,
 ): Promise<number> {

@@ -22,6 +22,7 @@ export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   kill: "usage: ardea kill <topology> [--wait-secs N] [NATS flags]",
   tap: "usage: ardea tap <topology> <component>[:stream] [--sample N] [--limit K] [--json] [NATS flags]",
   logs: "usage: ardea logs <topology> [container] [--lines N] [NATS flags]",
+  ui: "usage: ardea ui [--port P] [--host H] [NATS flags]",
   help: "usage: ardea help [command]",
 };
 
@@ -55,6 +56,7 @@ Commands:
   update <topology>           change components' parallelism of a running topology
   tap <topology> <component>  print live tuples a component emits (sampled)
   logs <topology> [c]         print the recent log lines of the containers
+  ui                          serve the tracker (web page, REST API, /metrics) for a NATS cluster
   help [command]              show help for a command
   master, container           internal: started by submit's scheduler
 
@@ -106,7 +108,7 @@ const HELP = `ardea help — show help
 Usage:
   ardea help [command]
 
-Commands: run, submit, worker, list, status, activate, deactivate, kill, restart, update, tap, logs, help.
+Commands: run, submit, worker, list, status, activate, deactivate, kill, restart, update, tap, logs, ui, help.
 `;
 
 const LIST = `ardea list — list the topologies on a NATS cluster
@@ -270,6 +272,30 @@ replay what was not acked, so every tuple is still processed at least once.
 
 ${NATS_FLAGS_HELP}`;
 
+const UI = `ardea ui — the tracker of a NATS cluster: web page, REST API and Prometheus
+
+Usage:
+  ardea ui [--port P] [--host H] [NATS flags]
+
+Serves, for every topology submitted to the cluster (ones submitted or
+deleted later come and go), the same web page, REST API (/api/v1/) and
+Prometheus endpoint (/metrics) as \`ardea run --ui\`, from what the
+containers publish each second: counters per component, task and
+container, the logical and physical plans, exceptions with stacks, and
+backpressure episodes. Activate, Deactivate and Kill steer the topology as
+the commands of those names do. Prints the URL on stderr and runs until
+interrupted. See docs/tracker.md.
+
+Flags:
+      --port P   port to listen on (default 8889; 0 picks a free one)
+      --host H   interface to listen on (default 127.0.0.1); any other
+                 makes the tracker reachable from other machines, with no
+                 authentication
+
+${NATS_FLAGS_HELP}
+Exit status: 0 stopped by a signal, 1 NATS unreachable or port taken, 2 bad command line.
+`;
+
 const MASTER = `ardea master — supervise a submitted topology's containers (started by submit)
 
 Usage:
@@ -297,6 +323,7 @@ const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   kill: KILL,
   tap: TAP,
   logs: LOGS,
+  ui: UI,
   help: HELP,
 };
 

@@ -67,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import("./observe.ts")).runTap(command);
       case "logs":
         return await (await import("./observe.ts")).runLogs(command);
+      case "ui":
+        return await (await import("./ui.ts")).runUi(command);
     }
   } catch (e) {
     // A usage error found while running (e.g. no --nats and no ARDEA_NATS_URL).

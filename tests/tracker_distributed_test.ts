@@ -1,0 +1,287 @@
+// timeout: 300
+// The distributed tracker (`ardea ui --nats`) against a real nats-server and
+// topologies submitted with `ardea submit` over 2 containers: topologies
+// listed as they appear and go away, logical and physical plans, exact
+// counters once a bounded topology finished, moving counters while one runs,
+// exceptions with stacks, Prometheus with container labels, kill through
+// REST, garbage on the metrics subject, and the command line itself.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import process from "node:process";
+import { connect, type NatsConnection } from "nats";
+import { Records } from "../engine/records.ts";
+import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
+import { type NatsHandle, startNats } from "./nats_server.ts";
+
+let nats: NatsHandle;
+let nc: NatsConnection;
+let ui: RemoteUi;
+
+const N = 400; // tests/fixtures/dist_tracked.ts
+
+function ardeaCmd(args: string[]): [string, string[]] {
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+}
+
+async function collect(lines: AsyncIterable<string>): Promise<string> {
+  const out: string[] = [];
+  for await (const line of lines) out.push(line);
+  return out.join("\n");
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function ardea(args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }): Promise<Result> {
+  const [cmd, argv] = ardeaCmd(args);
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
+  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
+  return { code: exit.code, stdout, stderr };
+}
+
+const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
+// deno-lint-ignore no-explicit-any
+async function get(path: string, init?: RequestInit, base = ui.url): Promise<{ status: number; body: any }> {
+  const res = await fetch(new URL(path, base), init);
+  const text = await res.text();
+  return { status: res.status, body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+test.before(async () => {
+  nats = await startNats({ servers: 1, jetstream: true });
+  nc = await connect({ servers: nats.urls[0] });
+  ui = await startRemoteUi(nc, { port: 0, pollMs: 250, log: () => {} });
+});
+
+test.after(async () => {
+  await ui?.close();
+  await nc?.close();
+  await nats?.stop();
+});
+
+test("listens on 127.0.0.1 and lists nothing before a submission", async () => {
+  assert.match(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const r = await get("/api/v1/topologies");
+  assert.is(r.status, 200);
+  assert.equal(r.body.topologies, []);
+  const api = await get("/api/v1");
+  assert.ok(api.body.endpoints.includes("/api/v1/topologies/:name/containers"));
+});
+
+test("a bounded topology over 2 containers: plans, exact counters, exceptions, Prometheus, then it goes away", async () => {
+  const submitted = ardea(["submit", "tests/fixtures/dist_tracked.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  // It shows up while it runs.
+  await until("dist-tracked listed", async () => (await get("/api/v1/topologies")).body.topologies.some((t: { name: string }) => t.name === "dist-tracked"));
+  const r = await submitted;
+  assert.is(r.code, 0, show(r));
+
+  const detail = await until("FINISHED", async () => {
+    const d = await get("/api/v1/topologies/dist-tracked");
+    return d.body.state === "FINISHED" ? d.body : undefined;
+  });
+  assert.is(detail.mode, "distributed");
+  assert.equal(detail.plan.components.map((c: { id: string }) => c.id), ["double", "numbers", "sink"]);
+  assert.equal(detail.plan.spouts, ["numbers"]);
+  assert.equal(
+    detail.plan.edges.map((e: { from: string; to: string; grouping: { type: string } }) => `${e.from}>${e.to}:${e.grouping.type}`).sort(),
+    ["double>sink:fields", "numbers>double:shuffle"],
+  );
+  assert.is(detail.plan.taskCount, 5);
+  assert.is(detail.config["topology.containers"], 2);
+  const allTasks: number[] = detail.plan.components.flatMap((c: { tasks: number[] }) => c.tasks).sort((a: number, b: number) => a - b);
+  assert.is(allTasks.length, 5);
+
+  // Physical plan: both containers, every task exactly once, host and pid.
+  const phys = (await get("/api/v1/topologies/dist-tracked/containers")).body.containers;
+  assert.is(phys.length, 2);
+  assert.equal(phys.map((c: { id: number }) => c.id), [0, 1]);
+  assert.equal(phys.flatMap((c: { tasks: Array<{ id: number }> }) => c.tasks.map((t) => t.id)).sort((a: number, b: number) => a - b), allTasks);
+  for (const c of phys) {
+    assert.ok(c.pid > 0, `container ${c.id} pid`);
+    assert.ok(c.host.length > 0, `container ${c.id} host`);
+    assert.is(c.state, "FINISHED");
+    assert.ok(c.framesOut > 0 || c.framesIn > 0, `container ${c.id} exchanged frames`);
+    for (const t of c.tasks) assert.ok(["numbers", "double", "sink"].includes(t.component));
+  }
+  assert.ok(phys.some((c: { tasks: Array<{ component: string }> }) => c.tasks.some((t) => t.component === "numbers")));
+
+  // Counters: exact once finished (the containers' last reports).
+  const m = await until("final counts", async () => {
+    const x = (await get("/api/v1/topologies/dist-tracked/metrics")).body;
+    return x.components.sink?.executed === N && x.components.numbers?.acked === N ? x : undefined;
+  }, 15_000);
+  assert.is(m.components.numbers.kind, "spout");
+  assert.is(m.components.numbers.emitted, N);
+  assert.is(m.components.numbers.acked, N);
+  assert.is(m.components.numbers.failed, 0);
+  assert.is(m.components.numbers.pending, 0);
+  assert.is(m.components.double.executed, N);
+  assert.is(m.components.double.emitted, N);
+  assert.is(m.components.double.tasks, 2);
+  assert.is(m.components.sink.executed, N);
+  assert.is(m.components.sink.errors, 1);
+  assert.is(m.components.sink.lastError, "sink saw twenty");
+  assert.is(m.topology.acked, N);
+  assert.is(m.topology.emitted, 2 * N);
+  assert.is(m.topology.executed, 2 * N);
+  assert.is(Object.keys(m.tasks).length, 5);
+  const sinkTasks = Object.values(m.tasks as Record<string, { component: string; executed: number }>).filter((t) => t.component === "sink");
+  assert.is(sinkTasks.length, 2);
+  assert.is(sinkTasks.reduce((a, t) => a + t.executed, 0), N);
+  assert.ok(m.components.double.executeLatency === null || m.components.double.executeLatency.count > 0);
+
+  const ex = (await get("/api/v1/topologies/dist-tracked/exceptions")).body.exceptions;
+  const sinkEx = ex.find((e: { component: string }) => e.component === "sink");
+  assert.is(sinkEx.count, 1);
+  assert.is(sinkEx.lastError, "sink saw twenty");
+  assert.match(sinkEx.stack, /sink saw twenty[\s\S]*dist_tracked/);
+  assert.ok(sinkEx.container === 0 || sinkEx.container === 1);
+  assert.ok(typeof sinkEx.lastErrorAt === "number");
+
+  const bp = (await get("/api/v1/topologies/dist-tracked/backpressure")).body;
+  assert.type(bp.active, "boolean");
+  assert.ok(Array.isArray(bp.history));
+
+  const prom = (await get("/metrics")).body as string;
+  for (const c of ["0", "1"]) {
+    assert.match(prom, new RegExp(`ardea_container_frames_out\\{topology="dist-tracked",container="${c}",host="[^"]+"\\} \\d+`));
+  }
+  const taskLines = prom.split("\n").filter((l) => l.startsWith("ardea_task_execute_count{topology=\"dist-tracked\",component=\"sink\""));
+  assert.is(taskLines.length, 2, prom);
+  assert.is(taskLines.reduce((a, l) => a + Number(l.split(" ").at(-1)), 0), N);
+  for (const l of taskLines) assert.match(l, /task="\d+",container="[01]"\}/);
+  const emitLines = prom.split("\n").filter((l) => l.startsWith("ardea_emit_count{topology=\"dist-tracked\",component=\"numbers\""));
+  assert.is(emitLines.length, 1);
+  assert.is(Number(emitLines[0]!.split(" ").at(-1)), N);
+
+  // Deleting the record makes it go away.
+  await (await Records.bind(nc))!.deleteTopology("dist-tracked");
+  await until("dist-tracked gone", async () => (await get("/api/v1/topologies/dist-tracked")).status === 404, 10_000);
+});
+
+test("garbage on a metrics subject is dropped and counted; the tracker keeps answering", async () => {
+  const before = ui.remote.dropped;
+  nc.publish("ardea.dist-garbage.metrics", new Uint8Array([0xc1, 0xff, 0x00]));
+  nc.publish("ardea.dist-garbage.metrics", new TextEncoder().encode("not msgpack at all"));
+  nc.publish("ardea.dist-garbage.ctl", new Uint8Array([0x93, 1, 2, 3]));
+  await nc.flush();
+  await until("dropped counted", async () => ui.remote.dropped >= before + 2, 5000);
+  assert.is((await get("/api/v1/topologies")).status, 200);
+});
+
+test("a running topology: counters move monotonically, a throwing bolt shows up in exceptions, kill through REST", async () => {
+  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_throwing.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const submitterErr = collect(submitter.lines("stderr"));
+  try {
+    await until("RUNNING in the tracker", async () => (await get("/api/v1/topologies/dist-throwing")).body.state === "RUNNING");
+    const emitted = async () => (await get("/api/v1/topologies/dist-throwing/metrics")).body.components.numbers?.emitted ?? 0;
+    const a = await until("emits", async () => {
+      const n = await emitted();
+      return n > 0 ? n : undefined;
+    });
+    const b = await until("more emits", async () => {
+      const n = await emitted();
+      return n > a ? n : undefined;
+    }, 15_000);
+    assert.ok(b > a);
+    const ex = await until("the crash in exceptions", async () => {
+      const e = (await get("/api/v1/topologies/dist-throwing/exceptions")).body.exceptions.find((x: { component: string }) => x.component === "flaky");
+      return e?.count >= 1 ? e : undefined;
+    }, 30_000);
+    assert.match(ex.lastError, /flaky threw at \d+/);
+    assert.match(ex.stack, /flaky threw at[\s\S]*dist_throwing/);
+    const m = (await get("/api/v1/topologies/dist-throwing/metrics")).body;
+    assert.ok(m.components.flaky.restarts >= 1, "the supervisor restarted it");
+    const phys = (await get("/api/v1/topologies/dist-throwing/containers")).body.containers;
+    assert.equal(phys.map((c: { state: string }) => c.state), ["RUNNING", "RUNNING"]);
+
+    // A POST from another origin is refused; a plain one kills it.
+    const cross = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST", headers: { origin: "http://evil.example" } });
+    assert.is(cross.status, 403);
+    const killed = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST" });
+    assert.is(killed.status, 200, JSON.stringify(killed.body));
+    assert.is(killed.body.state, "KILLED");
+    const exit = await submitter.exited;
+    assert.is(exit.code, 1, "submit --wait of a killed topology exits 1");
+    assert.is((await (await Records.bind(nc))!.getTopology("dist-throwing"))?.state, "KILLED");
+    const again = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST" });
+    assert.is(again.status, 409);
+  } finally {
+    submitter.kill("SIGKILL");
+    await submitterErr;
+  }
+});
+
+test("ardea ui --nats: prints its URL, serves the topologies, stops on SIGTERM", async () => {
+  const [cmd, argv] = ardeaCmd(["ui", "--nats", nats.urls[0]!, "--port", "0"]);
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: {} });
+  const stderr = child.lines("stderr");
+  try {
+    let url = "";
+    // next() rather than for-await: a break would close the stream.
+    for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
+      const m = /UI of the topologies on NATS at .*: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(line.value);
+      if (m) {
+        url = m[1]!;
+        break;
+      }
+    }
+    assert.ok(url !== "", "printed its URL");
+    const r = await until("dist-throwing listed", async () => {
+      const x = await get("/api/v1/topologies", undefined, url);
+      return x.body.topologies.find((t: { name: string }) => t.name === "dist-throwing");
+    }, 10_000);
+    assert.is(r.state, "KILLED");
+    const phys = await get("/api/v1/topologies/dist-throwing/containers", undefined, url);
+    assert.is(phys.body.containers.length, 2);
+    // Not child.kill(): Deno's node:child_process then reports a signal even when the child exits 0.
+    process.kill(child.pid!, "SIGTERM");
+    const rest = await collect(stderr);
+    const exit = await child.exited;
+    assert.is(exit.code, 0, rest);
+    assert.match(rest, /ardea: UI stopped/);
+  } finally {
+    child.kill("SIGKILL");
+  }
+});
+
+test("bad flags of ardea ui are clear usage errors (exit 2)", async () => {
+  const port = await ardea(["ui", "--nats", nats.urls[0]!, "--port", "99999"]);
+  assert.is(port.code, 2, show(port));
+  assert.match(port.stderr, /--port expects a port number 0-65535, got "99999"/);
+  const unknown = await ardea(["ui", "--bogus"]);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown flag "--bogus" for "ardea ui"/);
+  const extra = await ardea(["ui", "word-count"]);
+  assert.is(extra.code, 2);
+  assert.match(extra.stderr, /unexpected argument "word-count" for "ardea ui"/);
+  const noNats = await ardea(["ui"], {});
+  assert.is(noNats.code, 2);
+  assert.match(noNats.stderr, /no NATS server: pass --nats/);
+  const unreachable = await ardea(["ui", "--nats", "nats://127.0.0.1:1", "--port", "0"], {});
+  assert.is(unreachable.code, 1, show(unreachable));
+});
+
+test.run();
