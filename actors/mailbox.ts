@@ -28,6 +28,8 @@ export class Pressure {
   since = 0;
   /** Number of episodes so far. */
   episodes = 0;
+  /** Called when an episode begins (distributed mode announces it at once). */
+  onRaise: (() => void) | null = null;
 
   constructor(
     private readonly onRelease: () => void,
@@ -44,6 +46,7 @@ export class Pressure {
     if (this.count++ === 0) {
       this.since = this.now();
       this.episodes++;
+      this.onRaise?.();
     }
   }
 

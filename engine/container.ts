@@ -225,6 +225,7 @@ export class Container implements TaskHost {
     this.scheduler = new Scheduler(opts.yielder, 5, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
     this.pressure = new Pressure(() => {
       for (const s of this.spouts) this.scheduler.schedule(s);
+      if (this.pressure?.onRaise) this.#announceSoon(); // distributed, started
     });
     this.ledger = new XorLedger({
       onComplete: (owner, msgId, latency) => this.spouts[owner]!.complete(msgId, true, latency, false),
@@ -335,6 +336,9 @@ export class Container implements TaskHost {
     if (ck !== undefined && ck.lastId > 0 && ck.restore.size > 0) for (const a of this.#all) a.postSave(ck.lastId);
     this.#timers.push(setInterval(() => this.#tickMetrics(performance.now()), METRICS_TICK_MS));
     if (this.#remote !== null) {
+      // Changes are announced as they happen (after the current task, so the
+      // remote and lost tallies are settled); the interval renews the lease.
+      this.pressure.onRaise = () => this.#announceSoon();
       this.#timers.push(setInterval(() => this.#announce(), 25));
       // Markers crossing NATS can be lost (a server fails over); bolts count
       // each upstream task once, so finished tasks repeat theirs.
@@ -546,6 +550,16 @@ export class Container implements TaskHost {
   /** The component whose mailbox holds backpressure up here ("" when none). */
   pressureSource(): string {
     return this.bolts.find((b) => b.mailbox.over)?.component ?? "";
+  }
+
+  #announcePending = false;
+  #announceSoon(): void {
+    if (this.#announcePending) return;
+    this.#announcePending = true;
+    queueMicrotask(() => {
+      this.#announcePending = false;
+      if (!this.#ended) this.#announce();
+    });
   }
 
   /** Announces this container's own backpressure, renewing the lease while it lasts. */

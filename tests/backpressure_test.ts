@@ -115,7 +115,7 @@ test("backpressure time does not count toward tuple timeouts", async () => {
     self.collector.ack(t);
   }), 1).shuffleGrouping("fast");
   const r = await runTopology(b.createTopology(), {
-    "topology.message.timeout.secs": 0.5,
+    "topology.message.timeout.secs": 1, // the queue (40 × 5 ms) takes 200 ms; the run over 1.5 s
     "topology.mailbox.high.watermark": 40,
     "topology.max.spout.pending": 100_000,
   }, { timeoutMs: 20_000 });
