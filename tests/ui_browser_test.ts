@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdirSync } from "node:fs";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { type NatsHandle, startNats } from "./nats_server.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,6 +94,8 @@ if (runtimeName() !== "node") {
       await waitFor(`/\\/s/.test(document.querySelector('#graph .node[data-component="split"] .live')?.textContent ?? "")`, 15_000);
       // The counter's errors reach the exceptions panel.
       await waitFor(`/count: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 20_000);
+      // The physical plan: one container, this process.
+      await waitFor(`document.querySelector('#containers-table tr[data-container="0"] td[data-field="state"]')?.textContent === "RUNNING"`, 10_000);
 
       // Deactivate and activate, each after a confirmation.
       await page.click("#btn-deactivate");
@@ -120,6 +123,52 @@ if (runtimeName() !== "node") {
     } finally {
       await browser.close();
       child.kill("SIGKILL");
+    }
+  });
+
+  test("the web page against ardea ui --nats: two containers, the graph, a thrown error with its stack, kill", async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+    const { chromium } = await import("playwright-core");
+    const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+    const nats: NatsHandle = await startNats({ servers: 1, jetstream: true });
+    const env = { ARDEA_NATS_URL: nats.urls[0]!, ARDEA_DEBUG: "" };
+    const submitter = spawnProcess(execPath(), [bin, "submit", "tests/fixtures/dist_throwing.ts", "--containers", "2", "--wait"], { cwd: ardeaRoot(), stdio: "pipe", env });
+    const ui = spawnProcess(execPath(), [bin, "ui", "--port", "0"], { cwd: ardeaRoot(), stdio: "pipe", env });
+    const stderr: string[] = [];
+    const submitErr: string[] = [];
+    const reading = Promise.all([collect(ui.lines("stderr"), stderr), collect(submitter.lines("stderr"), submitErr)]);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      await until("the UI line", () => stderr.some((l) => l.includes("UI of the topologies")), 30_000);
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/)$/.exec(stderr.find((l) => l.includes("UI of the topologies"))!)?.[1];
+      assert.ok(url, stderr.join("\n"));
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1250 } });
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      page.on("dialog", (d) => void d.accept());
+      const waitFor = (expr: string, ms: number) => page.waitForFunction(expr, undefined, { timeout: ms });
+      await page.goto(url!);
+      await page.waitForSelector('#topology-list li[data-topology="dist-throwing"]', { timeout: 30_000 });
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "RUNNING"`, 30_000);
+      await waitFor(`document.querySelectorAll("#graph .node").length === 2`, 10_000);
+      await waitFor(`document.querySelectorAll('#containers-table tbody tr td[data-field="state"]').length === 2 && [...document.querySelectorAll('#containers-table tbody td[data-field="state"]')].every((e) => e.textContent === "RUNNING")`, 20_000);
+      await waitFor(`/flaky: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 30_000);
+      const stack = await page.textContent('#exceptions li[data-component="flaky"] pre');
+      assert.match(stack ?? "", /flaky threw at \d+/);
+      await waitFor(`Number(document.querySelector('#components-table tr[data-component="numbers"] td[data-field="emitted"]')?.getAttribute("title")) > 0`, 15_000);
+      await sleep(2000);
+      mkdirSync(resolvePath(ardeaRoot(), "tests", "artifacts"), { recursive: true });
+      await page.screenshot({ path: resolvePath(ardeaRoot(), "tests", "artifacts", "ui_distributed.png"), fullPage: true });
+      await page.click("#btn-kill");
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "KILLED"`, 20_000);
+      assert.is((await submitter.exited).code, 1, submitErr.join("\n"));
+      assert.equal(pageErrors, []);
+    } finally {
+      await browser.close();
+      submitter.kill("SIGKILL");
+      ui.kill("SIGKILL");
+      await reading.catch(() => {});
+      await nats.stop();
     }
   });
 }

@@ -13,6 +13,7 @@ const ui = {
   plan: null,
   charts: { throughput: null, queue: null, key: "" },
   metrics: null,
+  distributed: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -270,27 +271,86 @@ function updateSummary(m) {
   }));
   $("backpressure").textContent =
     `${t.backpressure ? "ON now" : "off now"}; raised ${t.backpressureEpisodes} time(s), ${formatCount(t.backpressureMs / 1000)} s held back in total.`;
-  const errs = Object.entries(m.components).filter(([, c]) => c.errors > 0 || c.restarts > 0 || c.lastError);
-  if (errs.length === 0) {
+}
+
+function muted(text) {
+  const li = document.createElement("li");
+  li.className = "muted";
+  li.textContent = text;
+  return li;
+}
+
+/** Exceptions per component (GET …/exceptions): counts, the last error, its stack and container. */
+function updateExceptions(list, distributed) {
+  const errs = list.filter((e) => e.count > 0 || e.restarts > 0 || e.lastError);
+  if (errs.length === 0) return $("exceptions").replaceChildren(muted("none"));
+  $("exceptions").replaceChildren(...errs.map((e) => {
     const li = document.createElement("li");
-    li.className = "muted";
-    li.textContent = "none";
-    $("exceptions").replaceChildren(li);
-  } else {
-    $("exceptions").replaceChildren(...errs.map(([id, c]) => {
-      const li = document.createElement("li");
-      const head = document.createElement("strong");
-      head.textContent = `${id}: ${c.errors} error(s), ${c.restarts} restart(s)`;
-      li.append(head);
-      if (c.lastError) {
-        const msg = document.createElement("div");
-        msg.className = "error";
-        msg.textContent = c.lastError;
-        li.append(msg);
-      }
-      return li;
-    }));
-  }
+    li.dataset.component = e.component;
+    const head = document.createElement("strong");
+    head.textContent = `${e.component}: ${e.count} error(s), ${e.restarts} restart(s)`;
+    li.append(head);
+    if (e.lastError) {
+      const where = [distributed && e.container !== null ? `container ${e.container}` : "", e.lastErrorAt ? new Date(e.lastErrorAt).toLocaleTimeString() : ""].filter(Boolean).join(", ");
+      const msg = document.createElement(e.stack ? "details" : "div");
+      msg.className = "error";
+      if (e.stack) {
+        const summary = document.createElement("summary");
+        summary.textContent = `${e.lastError}${where ? ` (${where})` : ""}`;
+        const pre = document.createElement("pre");
+        pre.textContent = e.stack;
+        msg.append(summary, pre);
+      } else msg.textContent = `${e.lastError}${where ? ` (${where})` : ""}`;
+      li.append(msg);
+    }
+    return li;
+  }));
+}
+
+/** The latest backpressure episodes (GET …/backpressure), newest first. */
+function updateEpisodes(bp) {
+  const recent = bp.history.slice(-8).reverse();
+  $("backpressure-episodes").replaceChildren(...recent.map((e) => {
+    const li = document.createElement("li");
+    const by = e.component ? ` by ${e.component}` : "";
+    const span = e.end === null ? `since ${new Date(e.start).toLocaleTimeString()} (ongoing)` : `${new Date(e.start).toLocaleTimeString()}, ${(e.durationMs / 1000).toFixed(1)} s`;
+    li.textContent = `container ${e.container}${by}: ${span}`;
+    return li;
+  }));
+}
+
+/** The physical plan (GET …/containers): one row per container. */
+function updateContainers(containers, distributed) {
+  $("containers-mode").textContent = distributed ? "" : "(embedded: this process)";
+  const rows = containers.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.container = String(c.id);
+    const queued = Object.values(c.mailboxes).reduce((a, b) => a + b, 0);
+    const tasks = c.tasks.map((t) => `${t.component}:${t.id}`).join(" ");
+    const values = [
+      ["id", String(c.id)],
+      ["state", c.state],
+      ["host", c.host],
+      ["pid", String(c.pid)],
+      ["tasks", tasks],
+      ["queued", formatCount(queued)],
+      ["backpressure", c.backpressure ? `ON${c.backpressureBy ? ` (${c.backpressureBy})` : ""}` : "off"],
+      ["dropped", formatCount(c.dropped)],
+      ["framesIn", formatCount(c.framesIn)],
+      ["framesOut", formatCount(c.framesOut)],
+      ["bytesIn", formatCount(c.bytesIn)],
+      ["bytesOut", formatCount(c.bytesOut)],
+      ["restarts", String(c.restarts)],
+      ["reportAge", c.reportAgeMs === null ? "–" : (c.reportAgeMs / 1000).toFixed(1)],
+    ];
+    for (const [f, v] of values) {
+      const td = cell(f, v);
+      if (f === "state") td.className = `state ${c.state}`;
+      tr.append(td);
+    }
+    return tr;
+  });
+  document.querySelector("#containers-table tbody").replaceChildren(...rows);
 }
 
 function makeChart(target, components, yLabel) {
@@ -346,11 +406,13 @@ async function refresh() {
     if (ui.planFor !== name) {
       const detail = await api(`/api/v1/topologies/${encodeURIComponent(name)}`);
       ui.plan = detail.plan;
+      ui.distributed = detail.mode === "distributed";
       ui.planFor = name;
       if (ui.plan) renderGraph(ui.plan);
       else $("graph").textContent = "This topology's plan is not available.";
     }
-    const m = await api(`/api/v1/topologies/${encodeURIComponent(name)}/metrics`);
+    const base = `/api/v1/topologies/${encodeURIComponent(name)}`;
+    const [m, phys, bp, ex] = await Promise.all([api(`${base}/metrics`), api(`${base}/containers`), api(`${base}/backpressure`), api(`${base}/exceptions`)]);
     if (ui.selected !== name) return;
     ui.metrics = m;
     updateSummary(m);
@@ -358,6 +420,9 @@ async function refresh() {
     updateTable(m);
     updateTasks(m);
     updateCharts(m);
+    updateContainers(phys.containers, ui.distributed);
+    updateEpisodes(bp);
+    updateExceptions(ex.exceptions, ui.distributed);
   } catch (e) {
     setConnection(false, String(e.message ?? e));
   }
