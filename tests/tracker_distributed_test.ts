@@ -12,6 +12,8 @@ import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
+import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
+import { type ContainerMetrics, runEpoch, type TopologyRecord } from "../transport/wire.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 let nats: NatsHandle;
@@ -178,6 +180,54 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
   // Deleting the record makes it go away.
   await (await Records.bind(nc))!.deleteTopology("dist-tracked");
   await until("dist-tracked gone", async () => (await get("/api/v1/topologies/dist-tracked")).status === 404, 10_000);
+});
+
+test("RemoteTopology: sums containers, keeps counters of a replaced process, merges latencies, records bp episodes", () => {
+  const submittedAt = Date.now() - 10_000;
+  const rec: TopologyRecord = {
+    version: 1, name: "unit", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
+    packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
+    ardeaVersion: "0", submittedAt, updatedAt: submittedAt,
+  };
+  const t = new RemoteTopology(rec, {} as RemoteTracking, 5000);
+  const lat = (count: number, p50: number, p99: number, max: number) => ({ count, meanMs: p50, p50Ms: p50, p99Ms: p99, p999Ms: p99, maxMs: max });
+  const task = (component: string, kind: "spout" | "bolt", n: number) => ({ component, kind, emitted: kind === "spout" ? n : 0, executed: kind === "bolt" ? n : 0, acked: n, failed: 0, timedOut: 0, queued: 1, restarts: 0, errors: 0, capacity: 0.1 });
+  const comp = (kind: "spout" | "bolt", n: number, latency: ReturnType<typeof lat> | null, extra = {}) => ({
+    kind, tasks: 1, emitted: kind === "spout" ? n : 0, executed: kind === "bolt" ? n : 0, acked: n, failed: 0, timedOut: 0, pending: 0,
+    restarts: 0, errors: 0, lastError: null, lastErrorAt: null, completeLatencyMs: 2, queued: 1, capacity: 0.1,
+    executeLatency: kind === "bolt" ? latency : null, completeLatency: kind === "spout" ? latency : null, ...extra,
+  });
+  const report = (container: number, pid: number, uptimeMs: number, tasks: ContainerMetrics["tasks"], components: ContainerMetrics["components"]): ContainerMetrics => ({
+    version: 1, topology: "unit", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
+    tasks, components, backpressure: false, backpressureBy: "", backpressureEpisodes: 0, backpressureMs: 0, dropped: 0,
+    framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
+  });
+  t.report(report(0, 100, 5000, { "1": task("b", "bolt", 30), "3": task("s", "spout", 50) }, { b: comp("bolt", 30, lat(10, 1, 4, 5), { futureCounter: 7 }), s: comp("spout", 50, null) }));
+  t.report(report(1, 200, 5000, { "2": task("b", "bolt", 20) }, { b: comp("bolt", 20, lat(30, 3, 8, 9)) }));
+  let s = t.stats();
+  assert.is(s.components.b!.executed, 50);
+  assert.is(s.components.b!.tasks, 2);
+  assert.is(s.components.s!.emitted, 50);
+  assert.is(s.acked, 50);
+  assert.is(s.executed, 50);
+  assert.equal(s.components.b!.executeLatency, { count: 40, meanMs: 2.5, p50Ms: 2.5, p99Ms: 7, p999Ms: 7, maxMs: 9 });
+  assert.is((t.containerStats()[0]!.stats.components.b as unknown as { futureCounter: number }).futureCounter, 7, "unknown fields pass through");
+  // Container 1's process is replaced: its new counters start from 0, the totals do not go back.
+  t.report(report(1, 201, 800, { "2": task("b", "bolt", 5) }, { b: comp("bolt", 5, null) }));
+  s = t.stats();
+  assert.is(s.components.b!.executed, 55);
+  assert.is(s.tasks!["2"]!.executed, 25);
+  assert.equal(t.containers().map((c) => c.tasks.map((x) => `${x.component}:${x.id}`)), [["b:1", "s:3"], ["b:2"]]);
+  // Backpressure: an episode per bp on/off, and one that a lease ends.
+  t.pressure(1, true, "b", 1500);
+  assert.is(t.stats().backpressure, true);
+  t.pressure(1, false, "b", 0);
+  t.pressure(0, true, "b", 1);
+  const eps = t.backpressureHistory();
+  assert.is(eps.length, 2);
+  assert.is(eps[0]!.container, 1);
+  assert.is(eps[0]!.component, "b");
+  assert.ok(eps[0]!.end !== null);
 });
 
 test("garbage on a metrics subject is dropped and counted; the tracker keeps answering", async () => {

@@ -2,6 +2,7 @@
 // The tracker's REST API against running embedded topologies: in this process
 // (Tracker + serveTracker on a free port), and through `ardea run --ui --port 0`.
 import { test } from "uvu";
+import process from "node:process";
 import * as assert from "uvu/assert";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder, type TopologyHandle } from "../mod.ts";
 import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
@@ -88,6 +89,25 @@ test("GET /api/v1/topologies/:name has the logical plan, config, packing and sta
     { from: "lines", to: "split", stream: "default", grouping: { type: "shuffle" } },
   ]);
   assert.equal(r.body.packing.containers[0].tasks, [1, 2, 3, 4, 5]);
+});
+
+test("GET .../containers: the embedded tracker answers with one container, this process, holding every task", async () => {
+  const r = await getJson(`${base}/api/v1/topologies/rest/containers`);
+  assert.is(r.status, 200);
+  assert.is(r.body.containers.length, 1);
+  const c = r.body.containers[0];
+  assert.is(c.id, 0);
+  assert.is(c.pid, process.pid);
+  assert.is(c.state, "RUNNING");
+  assert.equal(c.tasks.map((t: { id: number }) => t.id), [1, 2, 3, 4, 5]);
+  assert.equal([...new Set(c.tasks.map((t: { component: string }) => t.component))].sort(), ["lines", "sink", "split"]);
+  assert.equal(Object.keys(c.mailboxes).length, 4, "one mailbox per bolt task");
+  const bp = await getJson(`${base}/api/v1/topologies/rest/backpressure`);
+  assert.is(bp.status, 200);
+  assert.type(bp.body.active, "boolean");
+  assert.ok(Array.isArray(bp.body.history));
+  const ex = await getJson(`${base}/api/v1/topologies/rest/exceptions`);
+  for (const e of ex.body.exceptions) assert.ok("stack" in e && "container" in e && "lastErrorAt" in e);
 });
 
 test("GET .../metrics: current counters move and the series fills up", async () => {
