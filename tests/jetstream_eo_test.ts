@@ -27,7 +27,10 @@ import { mergePositions, partitionOfSequence, partitionOfSubject, StreamPosition
 import { assertRewindable } from "../engine/restore.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
-import { makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
+import { NatsStateBackend } from "../state/nats_state_backend.ts";
+import { Records } from "../engine/records.ts";
+import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import process from "node:process";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 const enc = new TextEncoder();
@@ -72,7 +75,7 @@ function truth(count: number): Map<number, [number, number]> {
 }
 
 /** Planned crashes (global execute counts) and counters shared by the tasks of one run. */
-const run = { crashAt: new Set<number>(), seen: 0, fired: 0, killAt: Infinity, onKill: () => {} };
+const run = { crashAt: new Set<number>(), seen: 0, fired: 0, killAt: Infinity, onKill: () => {}, slowEvery: 0 };
 
 /** Count and sum of the ids per key (id mod 13), in state; emits them at the end. */
 class KeyedSum extends BaseStatefulBolt<number, [number, number]> {
@@ -84,7 +87,7 @@ class KeyedSum extends BaseStatefulBolt<number, [number, number]> {
   override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
     this.c = c;
   }
-  execute(t: Tuple) {
+  execute(t: Tuple): void | Promise<void> {
     const id = t.getInteger(1);
     const seen = ++run.seen;
     if (run.crashAt.delete(seen)) {
@@ -94,6 +97,7 @@ class KeyedSum extends BaseStatefulBolt<number, [number, number]> {
     if (seen === run.killAt) run.onKill();
     const [n, sum] = this.st.get(t.getInteger(0)) ?? [0, 0];
     this.st.put(t.getInteger(0), [n + 1, sum + id]);
+    if (run.slowEvery > 0 && seen % run.slowEvery === 0) return new Promise((r) => setTimeout(r, 1));
   }
   override finish() {
     for (const [k, v] of this.st.entries()) this.c.emit([k, v[0], v[1]]);
@@ -108,9 +112,11 @@ interface RunOptions {
   dir: string;
   spouts: number;
   crashAt?: number[];
-  /** Kill the run (from outside) once this many tuples were counted and a checkpoint is committed. */
+  /** Kill the run (from outside) once this many tuples were counted and a checkpoint covering them is committed. */
   killAfter?: number;
   partition?: "sequence" | "subject";
+  /** Sleep 1 ms every this many tuples (0: never). */
+  slowEvery?: number;
 }
 
 async function lastCommitted(dir: string, name: string): Promise<number> {
@@ -128,6 +134,7 @@ async function runEo(o: RunOptions) {
   run.seen = 0;
   run.fired = 0;
   run.killAt = Infinity;
+  run.slowEvery = o.slowEvery ?? 0;
   const out = new Map<number, [number, number]>();
   const b = new TopologyBuilder();
   b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition }), o.spouts);
@@ -144,12 +151,13 @@ async function runEo(o: RunOptions) {
     "topology.stateful.checkpoint.interval.seconds": 0.05,
   }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
   if (o.killAfter !== undefined) {
-    const before = await lastCommitted(o.dir, h.name);
     run.killAt = o.killAfter;
     run.onKill = () => {
       void (async () => {
+        // Two commits on: the second checkpoint begins after this point, so its positions cover every tuple counted so far.
+        const at = await lastCommitted(o.dir, h.name);
         const until = Date.now() + 20_000;
-        while (Date.now() < until && (await lastCommitted(o.dir, h.name)) <= before) await new Promise((r) => setTimeout(r, 10));
+        while (Date.now() < until && (await lastCommitted(o.dir, h.name)) < at + 2) await new Promise((r) => setTimeout(r, 10));
         await h.kill();
       })();
     };
@@ -265,20 +273,20 @@ test("EFFECTIVELY_ONCE: a stopped run starts again from the saved sequence; more
   await publish(stream, 0, 30_000);
   const dir = await makeTempDir("ardea-js-eo-");
   try {
-    // Run 1: two spout tasks, killed after a checkpoint past 10k tuples.
-    const first = await runEo({ stream, dir, spouts: 2, killAfter: 10_000 });
+    // Run 1: two spout tasks, killed after a checkpoint past 6k tuples (the sums are slowed down, so that it is mid-stream).
+    const first = await runEo({ stream, dir, spouts: 2, killAfter: 6_000, slowEvery: 10 });
     assert.is(first.summary.state, "KILLED");
     const firstSeen = run.seen;
     assert.ok(firstSeen < 30_000, `run 1 was killed early (${firstSeen})`);
     // Run 2: more messages meanwhile; three spout tasks (partitioned by subject), killed again.
     await publish(stream, 30_000, 40_000);
     const left2 = await uncovered(dir, first.name, stream, 40_000);
-    assert.ok(left2 < 40_000 - 5_000, `run 1's checkpoint covers its progress (${left2} left)`);
-    const second = await runEo({ stream, dir, spouts: 3, killAfter: 8_000, partition: "subject" });
+    assert.ok(40_000 - left2 >= 6_000, `run 1's last checkpoint covers the 6000 tuples it had counted (covers ${40_000 - left2})`);
+    const second = await runEo({ stream, dir, spouts: 3, killAfter: 6_000, partition: "subject", slowEvery: 10 });
     assert.is(second.summary.state, "KILLED");
     const secondSeen = run.seen;
     const left3 = await uncovered(dir, first.name, stream, 40_000);
-    assert.ok(left3 < left2, "run 2's checkpoint covers more");
+    assert.ok(left2 - left3 >= 6_000, `run 2's last checkpoint covers the 6000 new tuples it had counted (covers ${left2 - left3})`);
     // Run 3: one spout task, to the end: it emits exactly what no saved position covers.
     const third = await runEo({ stream, dir, spouts: 1 });
     assert.is(third.summary.state, "FINISHED", third.logs.join("\n"));
@@ -419,6 +427,49 @@ test("throughput: JetStreamSpout EFFECTIVELY_ONCE vs ATLEAST_ONCE (one spout tas
         `EFFECTIVELY_ONCE ${Math.round(rates.EFFECTIVELY_ONCE!)} msg/s`,
     );
   } finally {
+    await removePath(dir);
+  }
+});
+
+test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts rewind to their saved sequences, sums exact", async () => {
+  const count = 30_000;
+  const stream = "DIST";
+  await publish(stream, 0, count);
+  const dir = await makeTempDir("ardea-js-eo-dist-");
+  const out = resolvePath(dir, "out.json");
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const args = ["submit", "tests/fixtures/js_eo.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out", out];
+  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const logs: string[] = [];
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+  ]);
+  try {
+    const backend = new NatsStateBackend(nc);
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && !(await backend.lastCommitted("js-eo").catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+    await backend.close();
+    const victim = (await (await Records.bind(nc))?.listContainers("js-eo"))?.find((c) => c.container === 1);
+    assert.ok(victim && victim.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
+    const killedAt = performance.now();
+    process.kill(victim!.pid, "SIGKILL");
+    const exit = await child.exited;
+    await reading;
+    assert.is(exit.code, 0, logs.join("\n"));
+    assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
+    const got = new Map(Object.entries(JSON.parse(await readTextFile(out)) as Record<string, [number, number]>).map(([k, v]) => [Number(k), v]));
+    assertExact(got, count, "after kill -9 of container 1");
+    console.log(`js eo distributed (${runtimeName()}): ${count} messages exact; run ended ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  } finally {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
     await removePath(dir);
   }
 });
