@@ -255,6 +255,16 @@ export class RemoteTracking {
   }
 }
 
+/** Component fields summed or chosen by name in {@link RemoteTopology.stats}; others are handled by their type. */
+const KNOWN_COMPONENT_FIELDS = new Set([
+  "kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "pending", "restarts", "errors", "queued", "capacity",
+  "lastError", "lastErrorAt", "lastErrorStack", "completeLatencyMs",
+]);
+
+function isLatency(v: unknown): v is LatencySummary {
+  return typeof v === "object" && v !== null && typeof (v as LatencySummary).count === "number" && typeof (v as LatencySummary).p50Ms === "number";
+}
+
 /** The latest report of one container, and what earlier processes of it counted. */
 interface Reported {
   m: ContainerMetrics;
@@ -429,7 +439,7 @@ export class RemoteTopology implements TrackedTopology {
     const perContainer = [...this.#reports.values()].map((r) => this.#containerSnapshot(r));
     const components: Record<string, ComponentSnapshot & { lastErrorAt?: number | null }> = {};
     const tasks: Record<string, TaskSnapshot> = {};
-    const latencies = new Map<string, { exec: Array<LatencySummary | null | undefined>; complete: Array<LatencySummary | null | undefined>; sum: number; n: number }>();
+    const latencies = new Map<string, { summaries: Map<string, Array<LatencySummary | null>>; sum: number; n: number }>();
     for (const id of Object.keys(this.record.components)) {
       const kind = this.#kindOf(id);
       if (kind !== null) components[id] = zeroComponent(kind);
@@ -454,19 +464,27 @@ export class RemoteTopology implements TrackedTopology {
           x.lastError = c.lastError;
           x.lastErrorAt = at;
         }
-        const l = latencies.get(name) ?? { exec: [], complete: [], sum: 0, n: 0 };
-        l.exec.push(c.executeLatency);
-        l.complete.push(c.completeLatency);
+        const l = latencies.get(name) ?? { summaries: new Map(), sum: 0, n: 0 };
         l.sum += c.completeLatencyMs * c.acked;
         l.n += c.acked;
         latencies.set(name, l);
+        // Fields this module does not know (added to the engine's stats later): numbers are
+        // summed (counters), latency summaries merged; other shapes stay in the per-container views.
+        const xr = x as unknown as Record<string, unknown>;
+        for (const [key, v] of Object.entries(c)) {
+          if (KNOWN_COMPONENT_FIELDS.has(key)) continue;
+          if (isLatency(v) || (v === null && key.endsWith("Latency"))) {
+            const list = l.summaries.get(key) ?? [];
+            list.push(v);
+            l.summaries.set(key, list);
+          } else if (typeof v === "number") xr[key] = (typeof xr[key] === "number" ? xr[key] as number : 0) + v;
+        }
       }
     }
     for (const [name, l] of latencies) {
       const x = components[name]!;
       x.completeLatencyMs = l.n > 0 ? l.sum / l.n : 0;
-      if (x.kind === "bolt") x.executeLatency = mergeLatency(l.exec);
-      else x.completeLatency = mergeLatency(l.complete);
+      for (const [key, list] of l.summaries) (x as unknown as Record<string, unknown>)[key] = mergeLatency(list);
     }
     // Tasks not reported yet show as zeros, so the plan's every task is there.
     for (const [component, ids] of Object.entries(this.record.components)) {

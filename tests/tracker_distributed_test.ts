@@ -203,7 +203,7 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
     framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
   });
   t.report(report(0, 100, 5000, { "1": task("b", "bolt", 30), "3": task("s", "spout", 50) }, { b: comp("bolt", 30, lat(10, 1, 4, 5), { futureCounter: 7 }), s: comp("spout", 50, null) }));
-  t.report(report(1, 200, 5000, { "2": task("b", "bolt", 20) }, { b: comp("bolt", 20, lat(30, 3, 8, 9)) }));
+  t.report(report(1, 200, 5000, { "2": task("b", "bolt", 20) }, { b: comp("bolt", 20, lat(30, 3, 8, 9), { futureCounter: 5, processLatency: lat(2, 1, 1, 1) }) }));
   let s = t.stats();
   assert.is(s.components.b!.executed, 50);
   assert.is(s.components.b!.tasks, 2);
@@ -212,6 +212,9 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
   assert.is(s.executed, 50);
   assert.equal(s.components.b!.executeLatency, { count: 40, meanMs: 2.5, p50Ms: 2.5, p99Ms: 7, p999Ms: 7, maxMs: 9 });
   assert.is((t.containerStats()[0]!.stats.components.b as unknown as { futureCounter: number }).futureCounter, 7, "unknown fields pass through");
+  const b = s.components.b as unknown as { futureCounter: number; processLatency: { count: number } };
+  assert.is(b.futureCounter, 12, "unknown counters are summed over containers");
+  assert.is(b.processLatency.count, 2, "unknown latency summaries are merged");
   // Container 1's process is replaced: its new counters start from 0, the totals do not go back.
   t.report(report(1, 201, 800, { "2": task("b", "bolt", 5) }, { b: comp("bolt", 5, null) }));
   s = t.stats();
