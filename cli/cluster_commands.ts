@@ -72,7 +72,8 @@ const say = (line: string) => writeStderr(`${line}\n`);
  */
 export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
   const settings = parseNatsFlags(o.nats, env);
-  const nc = await connectNats(settings, { name: "ardea submit" });
+  // With --wait this process is the master: it rides out a server restart like one.
+  const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
   try {
     const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
     const runtime = o.runtime ?? "node";
@@ -220,7 +221,7 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  */
 export async function containerCommand(topology: string, index: number, nats: NatsFlags): Promise<number> {
   const settings = parseNatsFlags(nats, env);
-  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true });
+  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true, retryFirstMs: 30_000 });
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {

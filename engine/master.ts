@@ -315,11 +315,16 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     relaunchWhenAllStopped();
   };
 
-  /** Stops every container: SIGTERM, then SIGKILL for one that is still there after 10 s. */
+  /**
+   * Stops every container: SIGTERM, then SIGKILL for one that is still there
+   * after 10 s. Only the processes stopped now: by then their slots may hold
+   * the next incarnation, which must live.
+   */
   const stopAll = () => {
-    for (const s of slots) s.child?.kill("SIGTERM");
+    const stopping = slots.map((s) => s.child).filter((c): c is ChildHandle => c !== null);
+    for (const c of stopping) c.kill("SIGTERM");
     const grace = setTimeout(() => {
-      for (const s of slots) s.child?.kill("SIGKILL");
+      for (const c of stopping) if (slots.some((s) => s.child === c)) c.kill("SIGKILL");
     }, 10_000);
     timers.push(grace);
   };

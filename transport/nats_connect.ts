@@ -183,6 +183,11 @@ export interface ConnectNatsOptions {
   reconnectForever?: boolean;
   /** Timeout of the first connection, in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Keep trying an unreachable server this long before giving up (ms; a
+   * container started while its server restarts). Default 0: fail at once.
+   */
+  retryFirstMs?: number;
 }
 
 async function readFileFor(flag: NatsFlagName, path: string): Promise<string> {
@@ -202,7 +207,11 @@ async function connectionOptions(settings: NatsSettings, options: ConnectNatsOpt
     reconnect: true,
     timeout: options.timeoutMs ?? 5000,
   };
-  if (options.reconnectForever === true) o.maxReconnectAttempts = -1;
+  if (options.reconnectForever === true) {
+    o.maxReconnectAttempts = -1;
+    // A long-lived process is back soon after its server (default: 2 s between attempts).
+    o.reconnectTimeWait = 250;
+  }
   const enc = new TextEncoder();
   if (settings.creds !== undefined) o.authenticator = credsAuthenticator(enc.encode(await readFileFor("creds", settings.creds)));
   if (settings.nkey !== undefined) {
@@ -291,10 +300,15 @@ export function describeConnectError(error: unknown, settings: NatsSettings): Na
  */
 export async function connectNats(settings: NatsSettings, options: ConnectNatsOptions): Promise<NatsConnection> {
   const o = await connectionOptions(settings, options);
-  try {
-    return await connect(o);
-  } catch (e) {
-    throw describeConnectError(e, settings);
+  const until = Date.now() + (options.retryFirstMs ?? 0);
+  for (;;) {
+    try {
+      return await connect(o);
+    } catch (e) {
+      const error = describeConnectError(e, settings);
+      if (error.code !== "NATS_UNREACHABLE" || Date.now() >= until) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
