@@ -349,14 +349,15 @@ export class Tracker {
 
   async #act(t: TrackedTopology, action: Action): Promise<Response> {
     if (!LIVE.has(t.state)) return problem(409, "ENDED", `topology "${t.name}" has ended (${t.state})`);
-    if (action === "activate") await t.activate();
-    else if (action === "deactivate") await t.deactivate();
-    else {
-      try {
-        await t.kill();
-      } catch {
-        // A run that failed while being killed: its state says so.
-      }
+    try {
+      if (action === "activate") await t.activate();
+      else if (action === "deactivate") await t.deactivate();
+      else await t.kill();
+    } catch (e) {
+      // Embedded: a run that failed while being killed; its state says so.
+      if (action === "kill" && (t.mode ?? "embedded") === "embedded") return json({ name: t.name, action, state: t.state });
+      const code = typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : "ACTION_FAILED";
+      return problem(code === "ENDED" ? 409 : 502, code, `${action} of "${t.name}" failed: ${(e as Error).message ?? String(e)}`);
     }
     return json({ name: t.name, action, state: t.state });
   }
