@@ -11,18 +11,23 @@ import {
   commandFor,
   cwd,
   env,
+  isTTY,
   makeTempDir,
   onSignal,
   resolvePath,
   runtimeName,
   type RuntimeName,
   spawnDetached,
+  terminalColumns,
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
 import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
+import { RemoteTracking } from "../engine/remote_tracking.ts";
+import type { TrackedTopology } from "../metrics/tracker.ts";
+import { LiveView } from "./live_view.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
@@ -98,19 +103,66 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       return 0;
     }
     const started = performance.now();
-    const state = await runMaster({
-      nc,
-      records,
-      record,
-      spawn: spawnerFor(nc, records, record, settings),
-      log: say,
-      onState: (s, error) => say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
-    });
+    const live = await watchLive(nc, record.name);
+    let state: Awaited<ReturnType<typeof runMaster>>;
+    try {
+      state = await runMaster({
+        nc,
+        records,
+        record,
+        spawn: spawnerFor(nc, records, record, settings),
+        log: live.say,
+        onState: (s, error) => live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
+      });
+    } finally {
+      await live.stop();
+    }
     say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return state === "FINISHED" ? 0 : 1;
   } finally {
     await nc.drain().catch(() => {});
   }
+}
+
+/**
+ * The live view of `submit --wait`: the counters every container publishes
+ * (read as the tracker of `ardea ui --nats` reads them), as a table on a
+ * terminal or a status line every 10 s in a log. `say` writes a line above
+ * the table.
+ */
+async function watchLive(nc: NatsConnection, name: string): Promise<{ say: (line: string) => void; stop: () => Promise<void> }> {
+  const found = new Map<string, TrackedTopology>();
+  const sink = {
+    add: (t: TrackedTopology) => void found.set(t.name, t),
+    remove: (n: string) => found.delete(n),
+  };
+  let remote: RemoteTracking;
+  try {
+    remote = await RemoteTracking.start(nc, sink, { log: () => {} });
+  } catch {
+    return { say, stop: async () => {} };
+  }
+  const tty = isTTY("stderr");
+  const view = new LiveView({
+    stats: () => {
+      const t = found.get(name);
+      return t !== undefined && (t.state === "RUNNING" || t.state === "PAUSED") ? [t.stats()] : [];
+    },
+    write: writeStderr,
+    columns: () => (tty ? terminalColumns("stderr") : 200),
+    mode: tty ? "table" : "plain",
+  });
+  view.start();
+  return {
+    say: (line) => {
+      view.clear();
+      say(line);
+    },
+    stop: async () => {
+      view.stop();
+      await remote.close();
+    },
+  };
 }
 
 /**

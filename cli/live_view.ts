@@ -1,10 +1,14 @@
 /**
- * The status line `ardea run` keeps refreshed in place on a terminal, and the
- * number formatting it shares with the end-of-run summary.
+ * The live view of `ardea run` and `ardea submit --wait`: on a terminal, a
+ * status line and a compact table per component (rate, acked, failed, p99
+ * latency over the recent window, backpressure) redrawn in place; without
+ * one, a plain status line per topology now and then. The rendering is pure
+ * ({@link liveTable}); {@link LiveView} only keeps time and writes. Also the
+ * number formatting the end-of-run summary shares.
  *
  * @module
  */
-import type { TopologyStats } from "../engine/container.ts";
+import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 
 /** Counters summed over every topology being watched. */
 export interface Totals {
@@ -115,6 +119,197 @@ export function statusLine(t: Totals, ratePerSec: number, label: string, width =
   return short.length <= width ? short : `${short.slice(0, Math.max(0, width - 1))}…`;
 }
 
+/**
+ * A latency for a narrow column: `0.12`, `4.56`, `78.9`, `1234`, `12.3s`.
+ *
+ * @example
+ * ```ts
+ * formatMs(0.1234); // "0.12"
+ * ```
+ */
+export function formatMs(ms: number): string {
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  if (ms < 10_000) return String(Math.round(ms));
+  return `${(ms / 1000).toPrecision(3)}s`;
+}
+
+/** One component of the live table. */
+export interface ComponentRow {
+  /** `component`, or `topology/component` when several topologies are shown. */
+  name: string;
+  kind: "spout" | "bolt";
+  tasks: number;
+  /** Spouts: emits per second; bolts: executes per second. */
+  ratePerSec: number;
+  acked: number;
+  failed: number;
+  /** Recent p99 (ms): complete latency for spouts, execute latency for bolts; null without samples. */
+  p99Ms: number | null;
+  /** `ON` for the component whose queues hold backpressure up, `held` for spouts held back, "" otherwise. */
+  backpressure: string;
+}
+
+/** What a component counts for its rate: emits for spouts, executes for bolts. */
+function throughput(c: TopologyStats["components"][string]): number {
+  return c.kind === "spout" ? c.emitted : c.executed;
+}
+
+/** Where a rate is measured from: recent counts at their uptimes, and the rate found. */
+export interface RateBase {
+  samples: ReadonlyArray<{ uptimeMs: number; count: number }>;
+  ratePerSec: number;
+}
+
+/** Span of uptime a live rate covers (ms): counters that arrive in steps still give steady rates. */
+export const RATE_SPAN_MS = 3000;
+
+/**
+ * Rates per second of every topology's emits (key: its name) and of every
+ * component's emits (spouts) or executes (bolts) (key: `topology/component`),
+ * over about the last `spanMs` of each snapshot's own uptime, from `before`
+ * (what the previous call returned). Measured on uptime, not the wall
+ * clock, and over a few seconds, because a distributed topology's counters
+ * come in steps, each container's once a second; a snapshot with no newer
+ * uptime, or a count that went down (a report missing), changes nothing.
+ * Without a base, the average since the start.
+ *
+ * @example
+ * ```ts
+ * let rates = measureRates([h.stats()]);
+ * rates = measureRates([h.stats()], rates);
+ * rates.get("wc/split")?.ratePerSec;
+ * ```
+ */
+export function measureRates(stats: readonly TopologyStats[], before?: ReadonlyMap<string, RateBase>, spanMs = RATE_SPAN_MS): Map<string, RateBase> {
+  const out = new Map<string, RateBase>();
+  const measure = (key: string, count: number, uptimeMs: number) => {
+    const prev = before?.get(key);
+    const samples = prev === undefined ? [{ uptimeMs: 0, count: 0 }] : prev.samples.slice();
+    const last = samples[samples.length - 1]!;
+    if (uptimeMs <= last.uptimeMs || count < last.count) {
+      out.set(key, prev ?? { samples, ratePerSec: 0 });
+      return;
+    }
+    samples.push({ uptimeMs, count });
+    // Keep the newest sample at least `spanMs` old as the start.
+    while (samples.length > 2 && samples[1]!.uptimeMs <= uptimeMs - spanMs) samples.shift();
+    const from = samples[0]!;
+    out.set(key, { samples, ratePerSec: ((count - from.count) * 1000) / (uptimeMs - from.uptimeMs) });
+  };
+  for (const s of stats) {
+    measure(s.name, s.emitted, s.uptimeMs);
+    for (const [name, c] of Object.entries(s.components)) measure(`${s.name}/${name}`, throughput(c), s.uptimeMs);
+  }
+  return out;
+}
+
+/**
+ * The rows of the live table, spouts first, with the rates of `rates`
+ * ({@link measureRates}; 0 where missing).
+ *
+ * @example
+ * ```ts
+ * componentRows([h.stats()], measureRates([h.stats()]));
+ * ```
+ */
+export function componentRows(stats: readonly TopologyStats[], rates: ReadonlyMap<string, RateBase> = new Map()): ComponentRow[] {
+  const rows: ComponentRow[] = [];
+  for (const s of stats) {
+    // Spouts first, as the tuples flow; otherwise in the snapshot's order.
+    const components = Object.entries(s.components).sort(([, a], [, b]) => (a.kind === b.kind ? 0 : a.kind === "spout" ? -1 : 1));
+    for (const [name, c] of components) {
+      const key = `${s.name}/${name}`;
+      const latency = c.kind === "spout" ? c.completeLatency : c.executeLatency;
+      const source = s.backpressure && s.backpressureBy === name;
+      rows.push({
+        name: stats.length > 1 ? key : name,
+        kind: c.kind,
+        tasks: c.tasks,
+        ratePerSec: rates.get(key)?.ratePerSec ?? 0,
+        acked: c.acked,
+        failed: c.failed,
+        p99Ms: latency?.p99Ms ?? null,
+        backpressure: source ? "ON" : s.backpressure && c.kind === "spout" ? "held" : "",
+      });
+    }
+  }
+  return rows;
+}
+
+interface Column {
+  title: string;
+  /** Lower goes first when the width is short. */
+  keep: number;
+  right: boolean;
+  cell: (r: ComponentRow) => string;
+}
+
+const COLUMNS: readonly Column[] = [
+  { title: "component", keep: 9, right: false, cell: (r) => r.name },
+  { title: "kind", keep: 1, right: false, cell: (r) => r.kind },
+  { title: "tasks", keep: 2, right: true, cell: (r) => String(r.tasks) },
+  { title: "rate/s", keep: 8, right: true, cell: (r) => formatCount(r.ratePerSec) },
+  { title: "acked", keep: 7, right: true, cell: (r) => formatCount(r.acked) },
+  { title: "failed", keep: 6, right: true, cell: (r) => formatCount(r.failed) },
+  { title: "p99 ms", keep: 5, right: true, cell: (r) => (r.p99Ms === null ? "-" : formatMs(r.p99Ms)) },
+  { title: "bp", keep: 4, right: false, cell: (r) => r.backpressure },
+];
+
+/** Widest a component name is shown. */
+const NAME_MAX = 28;
+
+const fit = (text: string, width: number) => (text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`);
+
+/**
+ * The live table as lines of at most `width` characters: a header and one
+ * row per component (at most `maxRows`, then a line saying how many more).
+ * Columns go, least needed first (kind, tasks), when the width is short.
+ *
+ * @example
+ * ```ts
+ * renderTable(componentRows([h.stats()], rates), 100);
+ * // ["component  kind   tasks  rate/s  acked  failed  p99 ms  bp", "split      bolt       4    520k  …"]
+ * ```
+ */
+export function renderTable(rows: readonly ComponentRow[], width: number, maxRows = 20): string[] {
+  const shown = rows.slice(0, maxRows);
+  const cells = shown.map((r) => COLUMNS.map((c) => c.cell(r)));
+  let cols = COLUMNS.map((c, i) => ({
+    ...c,
+    i,
+    width: Math.max(c.title.length, ...cells.map((row) => row[i]!.length)),
+  }));
+  cols[0]!.width = Math.min(cols[0]!.width, NAME_MAX);
+  const total = (cs: typeof cols) => cs.reduce((n, c) => n + c.width, 0) + 2 * (cs.length - 1);
+  while (total(cols) > width && cols.length > 1) {
+    const drop = cols.filter((c) => c.i !== 0).reduce((a, b) => (b.keep < a.keep ? b : a));
+    cols = cols.filter((c) => c !== drop);
+  }
+  const line = (texts: readonly string[]) =>
+    fit(cols.map((c) => (c.right ? fit(texts[c.i]!, c.width).padStart(c.width) : fit(texts[c.i]!, c.width).padEnd(c.width))).join("  ").trimEnd(), width);
+  const out = [line(COLUMNS.map((c) => c.title)), ...cells.map(line)];
+  if (rows.length > shown.length) out.push(fit(`… ${rows.length - shown.length} more component(s)`, width));
+  return out;
+}
+
+/**
+ * Everything the live view shows on a terminal for `stats`: the status line
+ * of the totals, then the table.
+ *
+ * @example
+ * ```ts
+ * liveTable([h.stats()], { ratePerSec: 52_000, rows: componentRows([h.stats()], rates), width: 100 });
+ * ```
+ */
+export function liveTable(
+  stats: readonly TopologyStats[],
+  o: { ratePerSec: number; rows: readonly ComponentRow[]; width: number; maxRows?: number },
+): string[] {
+  const label = stats.length === 1 ? stats[0]!.name : `${stats.length} topologies`;
+  return [statusLine(sumStats(stats), o.ratePerSec, label, o.width), ...renderTable(o.rows, o.width, o.maxRows)];
+}
+
 /** Options of {@link LiveView}. */
 export interface LiveViewOptions {
   /** Current stats of every topology to show (empty: nothing is drawn). */
@@ -123,16 +318,30 @@ export interface LiveViewOptions {
   write: (text: string) => void;
   /** Terminal width now. */
   columns: () => number;
-  /** Refresh period (default 250 ms). */
+  /**
+   * `table` (default): a terminal, redrawn in place every `intervalMs`;
+   * `plain`: not a terminal, one status line per topology every `intervalMs`.
+   */
+  mode?: "table" | "plain";
+  /** Refresh period (default 250 ms for a table, 10 s for plain lines). */
   intervalMs?: number;
+  /** Components shown at most (default 20). */
+  maxRows?: number;
 }
 
 /** Moves to the start of the line and erases it. */
 const CLEAR = "\r\x1b[2K";
 
+/** Erases `n` lines drawn last, the cursor being at the end of the last one. */
+function erase(n: number): string {
+  return n <= 1 ? CLEAR : `\r\x1b[${n - 1}A\x1b[J`;
+}
+
 /**
- * Redraws one status line in place every `intervalMs`; {@link LiveView.stop}
- * erases it, so nothing is left behind on the terminal.
+ * Redraws the status line and the component table in place every
+ * `intervalMs` (or, in `plain` mode, writes status lines);
+ * {@link LiveView.stop} erases what it drew, so nothing is left behind on
+ * the terminal.
  *
  * @example
  * ```ts
@@ -144,46 +353,50 @@ const CLEAR = "\r\x1b[2K";
 export class LiveView {
   readonly #opts: LiveViewOptions;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #drawn = false;
-  #last: { at: number; emitted: number } | undefined;
-  #rate = 0;
+  /** Lines on the terminal now (0: none). */
+  #drawn = 0;
+  #rates: Map<string, RateBase> | undefined;
 
   constructor(opts: LiveViewOptions) {
     this.#opts = opts;
   }
 
+  get #plain(): boolean {
+    return this.#opts.mode === "plain";
+  }
+
   /** Starts refreshing. */
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.draw(), this.#opts.intervalMs ?? 250);
+    this.#timer = setInterval(() => this.draw(), this.#opts.intervalMs ?? (this.#plain ? 10_000 : 250));
   }
 
-  /** Draws the line once now. */
+  /** Draws once now. */
   draw(): void {
     const stats = this.#opts.stats();
     if (stats.length === 0) return;
-    const totals = sumStats(stats);
-    const now = performance.now();
-    if (this.#last !== undefined && now > this.#last.at) {
-      this.#rate = Math.max(0, (totals.emitted - this.#last.emitted) * 1000 / (now - this.#last.at));
-    } else if (totals.uptimeMs > 0) {
-      this.#rate = totals.emitted * 1000 / totals.uptimeMs; // first sample: the average so far
-    }
-    this.#last = { at: now, emitted: totals.emitted };
-    const label = stats.length === 1 ? stats[0]!.name : `${stats.length} topologies`;
+    const rates = measureRates(stats, this.#rates);
+    this.#rates = rates;
+    const rate = (s: TopologyStats) => rates.get(s.name)?.ratePerSec ?? 0;
     const width = Math.max(20, this.#opts.columns() - 1);
-    this.#opts.write(`${CLEAR}${statusLine(totals, this.#rate, label, width)}`);
-    this.#drawn = true;
+    if (this.#plain) {
+      this.#opts.write(stats.map((s) => `ardea: ${statusLine(sumStats([s]), rate(s), s.name, width)}\n`).join(""));
+      return;
+    }
+    const total = stats.reduce((n, s) => n + rate(s), 0);
+    const lines = liveTable(stats, { ratePerSec: total, rows: componentRows(stats, rates), width, maxRows: this.#opts.maxRows });
+    this.#opts.write(`${this.#drawn > 0 ? erase(this.#drawn) : CLEAR}${lines.join("\n")}`);
+    this.#drawn = lines.length;
   }
 
-  /** Erases the line before other output (it comes back at the next refresh). */
+  /** Erases what was drawn before other output (it comes back at the next refresh). */
   clear(): void {
-    if (!this.#drawn) return;
-    this.#opts.write(CLEAR);
-    this.#drawn = false;
+    if (this.#drawn === 0) return;
+    this.#opts.write(erase(this.#drawn));
+    this.#drawn = 0;
   }
 
-  /** Stops refreshing and erases the line. */
+  /** Stops refreshing and erases the table. */
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
@@ -195,7 +408,7 @@ export class LiveView {
   #restoreConsole: (() => void) | undefined;
 
   /**
-   * Until {@link LiveView.stop}, erases the line before each `console.*`
+   * Until {@link LiveView.stop}, erases the table before each `console.*`
    * call (the script's prints, the engine's logs), so they do not start in
    * the middle of it; the next refresh draws it again below them.
    */

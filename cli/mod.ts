@@ -24,4 +24,19 @@ export {
 export { ControlError, formatAge, runKill, runList, runSteer } from "./control.ts";
 export { type ContainerStatus, runStatus, statusText, topologyStatus, type TopologyStatus } from "./status.ts";
 export { describeError, runScript, type RunOutcome, summaryLine } from "./run.ts";
-export { formatCount, formatUptime, LiveView, type LiveViewOptions, statusLine, sumStats, type Totals } from "./live_view.ts";
+export {
+  componentRows,
+  type ComponentRow,
+  formatCount,
+  formatMs,
+  formatUptime,
+  LiveView,
+  liveTable,
+  type LiveViewOptions,
+  measureRates,
+  type RateBase,
+  renderTable,
+  statusLine,
+  sumStats,
+  type Totals,
+} from "./live_view.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { RunState, RunSummary, TopologyStats } from "../engine/container.ts";
+import type { RunState, RunSummary } from "../engine/container.ts";
+import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import { onSubmit, type TopologyHandle } from "../engine/submit.ts";
 import {
   cwd,
@@ -134,14 +135,17 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   if (ui === null) return 1;
 
   const watched: Watched[] = [];
-  const live = !cmd.quiet && isTTY("stderr")
+  // A terminal gets the live table; a log (no terminal) a status line now and then.
+  const tty = isTTY("stderr");
+  const live = !cmd.quiet && (tty || !cmd.json)
     ? new LiveView({
       stats: () => watched.filter((w) => w.outcome === undefined).map((w) => w.handle.stats()),
       write: writeStderr,
-      columns: () => terminalColumns("stderr"),
+      columns: () => (tty ? terminalColumns("stderr") : 200),
+      mode: tty ? "table" : "plain",
     })
     : undefined;
-  live?.interceptConsole();
+  if (tty) live?.interceptConsole();
   const offSubmit = onSubmit((handle) => {
     watched.push(watch(handle));
     ui?.tracker.add(handle);

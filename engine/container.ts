@@ -743,6 +743,7 @@ export class Container implements TaskHost {
       backpressure: this.pressure.active,
       backpressureEpisodes: this.pressure.episodes,
       backpressureMs: this.pressure.throttledMs(now),
+      backpressureBy: this.pressureSource(),
       latencyWindowMs: DEFAULT_WINDOW_MS,
       components,
       tasks,

@@ -101,6 +101,8 @@ export interface StatsSnapshot {
   backpressure: boolean;
   backpressureEpisodes: number;
   backpressureMs: number;
+  /** The component whose queues hold this process's backpressure up ("" when none). */
+  backpressureBy?: string;
   /** Length of the window the latency percentiles cover (ms). */
   latencyWindowMs?: number;
   components: Record<string, ComponentSnapshot>;
