@@ -93,13 +93,16 @@ export class LatencyHistogram {
   summary(): LatencySummary | null {
     const h = this.#h;
     if (h.totalCount === 0) return null;
+    // A percentile is the top of its bucket, which may pass the largest value recorded.
+    const max = h.maxValue;
+    const at = (p: number) => round3(Math.min(h.getValueAtPercentile(p), max) / 1000);
     return {
       count: h.totalCount,
       meanMs: round3(this.#sumMs / h.totalCount),
-      p50Ms: round3(h.getValueAtPercentile(50) / 1000),
-      p99Ms: round3(h.getValueAtPercentile(99) / 1000),
-      p999Ms: round3(h.getValueAtPercentile(99.9) / 1000),
-      maxMs: round3(h.maxValue / 1000),
+      p50Ms: at(50),
+      p99Ms: at(99),
+      p999Ms: at(99.9),
+      maxMs: round3(max / 1000),
     };
   }
 
@@ -177,14 +180,16 @@ export class ValueHistogram {
   summary(): ValueSummary | null {
     const h = this.#h;
     if (h.totalCount === 0) return null;
+    const max = h.maxValue;
+    const at = (p: number) => Math.min(h.getValueAtPercentile(p), max);
     return {
       count: h.totalCount,
       mean: Math.round((this.#sum / h.totalCount) * 1000) / 1000,
-      min: h.getValueAtPercentile(0),
-      p50: h.getValueAtPercentile(50),
-      p99: h.getValueAtPercentile(99),
-      p999: h.getValueAtPercentile(99.9),
-      max: h.maxValue,
+      min: at(0),
+      p50: at(50),
+      p99: at(99),
+      p999: at(99.9),
+      max,
     };
   }
 }

@@ -23,7 +23,7 @@ import {
   TopologyBuilder,
   type Tuple,
 } from "../mod.ts";
-import { renderPrometheus, SlidingLatency, SlidingRate, SlidingValues, TaskMetrics, Tracker, userMetricName } from "../metrics/mod.ts";
+import { LatencyHistogram, renderPrometheus, SlidingLatency, SlidingRate, SlidingValues, TaskMetrics, Tracker, userMetricName } from "../metrics/mod.ts";
 import { LATENCY_SAMPLE_EVERY } from "../actors/task_actor.ts";
 
 /** Sentences each spout task emits. */
@@ -299,6 +299,22 @@ test("sliding window: percentiles forget samples older than the window; the run 
   assert.is(v.window()!.count, 2);
   v.tick(10_000);
   assert.is(v.window(), null);
+});
+
+test("percentiles never pass the maximum (a bucket's top may), merged or not", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 300; k++) {
+    const hs = [new LatencyHistogram(), new LatencyHistogram(), new LatencyHistogram()];
+    for (const h of hs) for (let i = 0; i < 10 + (k % 30); i++) h.record(rand() ** 3 * (k % 7 === 0 ? 50 : 0.5));
+    for (const l of [LatencyHistogram.merged(hs)!, hs[0]!.summary()!]) {
+      assert.ok(l.p50Ms <= l.p99Ms && l.p99Ms <= l.p999Ms && l.p999Ms <= l.maxMs, JSON.stringify(l));
+    }
+    const v = new SlidingValues();
+    for (let i = 0; i < 20; i++) v.record(rand() * 10_000);
+    const w = v.window()!;
+    assert.ok(w.min <= w.p50 && w.p50 <= w.p99 && w.p99 <= w.p999 && w.p999 <= w.max, JSON.stringify(w));
+  }
 });
 
 test.run();
