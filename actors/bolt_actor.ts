@@ -57,10 +57,15 @@ export class BoltActor extends TaskActor {
   /** Sampled process latencies, execute to ack (set by the container; `__process-latency`). */
   processLatency: LatencySink | null = null;
   /**
-   * Inputs whose process latency is being measured → when their execute
-   * began (at most {@link MAX_SAMPLES}; the oldest gives way once older than
-   * {@link STALE_SAMPLE_MS}: a bolt may never ack some inputs).
+   * Process-latency samples waiting for their ack: the input in `sampled`
+   * (when its execute began: `sampledAt`), the others in `samples` (at most
+   * {@link MAX_SAMPLES}; the oldest gives way once older than
+   * {@link STALE_SAMPLE_MS}: a bolt may never ack some inputs). A bolt that
+   * acks in `execute` only ever uses the slot.
    */
+  sampling = 0;
+  sampled: TupleImpl | null = null;
+  sampledAt = 0;
   readonly samples = new Map<TupleImpl, number>();
   #bolt: IRichBolt | IBasicBolt | null = null;
   #basic: boolean;
@@ -391,21 +396,36 @@ export class BoltActor extends TaskActor {
     if (this.executeLatency === null) return -1;
     const now = performance.now();
     if (this.processLatency === null) return now;
+    if (this.sampled === null || now - this.sampledAt > STALE_SAMPLE_MS) {
+      if (this.sampled === null) this.sampling++;
+      this.sampled = x;
+      this.sampledAt = now;
+      return now;
+    }
     const s = this.samples;
     if (s.size >= MAX_SAMPLES) {
       const [oldest, at] = s.entries().next().value!;
       if (now - at < STALE_SAMPLE_MS) return now;
       s.delete(oldest);
+      this.sampling--;
     }
     s.set(x, now);
+    this.sampling++;
     return now;
   }
 
-  /** `t` was acked (`ok`: a sampled one's process latency counts) or failed. */
+  /** `t` was acked (`ok`: a sampled one's process latency counts) or failed; called while `sampling` > 0. */
   endSample(t: TupleImpl, ok: boolean): void {
-    const at = this.samples.get(t);
-    if (at === undefined) return;
-    this.samples.delete(t);
+    let at: number | undefined;
+    if (t === this.sampled) {
+      at = this.sampledAt;
+      this.sampled = null;
+    } else {
+      at = this.samples.get(t);
+      if (at === undefined) return;
+      this.samples.delete(t);
+    }
+    this.sampling--;
     if (ok) this.processLatency!.record(performance.now() - at);
   }
 

@@ -161,8 +161,8 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
 
 /** What the bolt collector needs from its actor besides the owner state. */
 export interface BoltCollectorOwner extends CollectorOwner {
-  /** Inputs whose process latency is being sampled (execute → ack). */
-  readonly samples: { readonly size: number };
+  /** Inputs whose process latency is being sampled (execute → ack), how many. */
+  readonly sampling: number;
   /** `t` was acked (`ok`) or failed: ends its sample, if it has one. */
   endSample(t: TupleImpl, ok: boolean): void;
 }
@@ -271,7 +271,7 @@ export class BoltCollector implements OutputCollector {
     if (t.state === 2) o.held.delete(t);
     t.state = 1;
     o.acked++;
-    if (o.samples.size !== 0) o.endSample(t, true);
+    if (o.sampling !== 0) o.endSample(t, true);
     if (t.root === -1) return;
     const host = o.host;
     host.xorTree(t.root, t.eh ^ t.ah, t.el ^ t.al);
@@ -286,7 +286,7 @@ export class BoltCollector implements OutputCollector {
     if (t.state === 2) o.held.delete(t);
     t.state = 1;
     o.failed++;
-    if (o.samples.size !== 0) o.endSample(t, false);
+    if (o.sampling !== 0) o.endSample(t, false);
     if (t.root === -1) return;
     o.host.failTree(t.root);
     const more = t.more;

@@ -76,6 +76,16 @@ export class LatencyHistogram {
     return this.#h.totalCount;
   }
 
+  /** Sum of the recorded values (ms). */
+  get sum(): number {
+    return this.#sumMs;
+  }
+
+  /** Largest recorded value (ms, 1 % precision), 0 when none. */
+  get max(): number {
+    return this.#h.maxValue / 1000;
+  }
+
   /** Adds every value of `other` to this one. */
   add(other: LatencyHistogram): void {
     if (other.count === 0) return;
@@ -161,6 +171,16 @@ export class ValueHistogram {
   /** Number of recorded values. */
   get count(): number {
     return this.#h.totalCount;
+  }
+
+  /** Sum of the recorded values. */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /** Largest recorded value, 0 when none. */
+  get max(): number {
+    return this.#h.maxValue;
   }
 
   /** Adds every value of `other` to this one. */

@@ -30,6 +30,8 @@ export interface WindowOptions {
 /** What a histogram of the ring must do (both histogram kinds of latency.ts do). */
 interface Mergeable<H> {
   readonly count: number;
+  readonly sum: number;
+  readonly max: number;
   record(v: number): void;
   add(other: H): void;
   reset(): void;
@@ -44,10 +46,10 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
   /** The intervals of the window but the current one, merged (kept between ticks). */
   readonly #closed: H;
   readonly #scratch: H;
-  /** Values recorded over the run, their sum and the largest. */
-  count = 0;
-  sum = 0;
-  max = 0;
+  /** Count, sum and largest of the values of the intervals forgotten so far. */
+  #goneCount = 0;
+  #goneSum = 0;
+  #goneMax = 0;
   readonly #slotMs: number;
   #head = 0;
   #current: H;
@@ -71,9 +73,27 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
   /** Records one value into the current interval (no clock read). */
   record(v: number): void {
     this.#current.record(v);
-    this.count++;
-    this.sum += v;
-    if (v > this.max) this.max = v;
+  }
+
+  /** Values recorded over the run. */
+  get count(): number {
+    let n = this.#goneCount;
+    for (const h of this.#slots) n += h.count;
+    return n;
+  }
+
+  /** Their sum. */
+  get sum(): number {
+    let n = this.#goneSum;
+    for (const h of this.#slots) n += h.sum;
+    return n;
+  }
+
+  /** The largest of them (0 when none). */
+  get max(): number {
+    let m = this.#goneMax;
+    for (const h of this.#slots) if (h.max > m) m = h.max;
+    return m;
   }
 
   /**
@@ -88,8 +108,15 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
     const n = this.#slots.length;
     for (let i = 0; i < Math.min(steps, n); i++) {
       this.#head = (this.#head + 1) % n;
-      this.#current = this.#slots[this.#head]!;
-      this.#current.reset();
+      const next = this.#slots[this.#head]!;
+      // Leaving the window: what the run's totals must keep of it.
+      if (next.count > 0) {
+        this.#goneCount += next.count;
+        this.#goneSum += next.sum;
+        if (next.max > this.#goneMax) this.#goneMax = next.max;
+        next.reset();
+      }
+      this.#current = next;
     }
     this.#closed.reset();
     for (const h of this.#slots) if (h !== this.#current && h.count > 0) this.#closed.add(h);
