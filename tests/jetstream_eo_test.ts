@@ -117,6 +117,10 @@ interface RunOptions {
   partition?: "sequence" | "subject";
   /** Sleep 1 ms every this many tuples (0: never). */
   slowEvery?: number;
+  /** The spout's pull expiry. */
+  fetchExpiresMs?: number;
+  /** Calls `fn` once `at` tuples were counted. */
+  onSeen?: { at: number; fn: () => void };
 }
 
 async function lastCommitted(dir: string, name: string): Promise<number> {
@@ -137,7 +141,7 @@ async function runEo(o: RunOptions) {
   run.slowEvery = o.slowEvery ?? 0;
   const out = new Map<number, [number, number]>();
   const b = new TopologyBuilder();
-  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition }), o.spouts);
+  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
   b.setBolt("parse", bolt((t, c) => {
     const id = Number(dec.decode(t.getValue(1) as Uint8Array));
     c.emit([id % KEYS, id]);
@@ -150,6 +154,10 @@ async function runEo(o: RunOptions) {
     "topology.state.dir": o.dir,
     "topology.stateful.checkpoint.interval.seconds": 0.05,
   }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  if (o.onSeen !== undefined) {
+    run.killAt = o.onSeen.at;
+    run.onKill = o.onSeen.fn;
+  }
   if (o.killAfter !== undefined) {
     run.killAt = o.killAfter;
     run.onKill = () => {
@@ -293,6 +301,33 @@ test("EFFECTIVELY_ONCE: a stopped run starts again from the saved sequence; more
     assert.is(run.seen, left3, "run 3 emitted exactly the messages after run 2's saved positions");
     assertExact(third.out, 40_000, "after two stops and restarts with 2, 3 and 1 spout tasks");
     console.log(`js eo restart (${runtimeName()}): counted ${firstSeen}, ${secondSeen}, ${run.seen} tuples in the three runs for 40000 messages (${40_000 - left2} and ${40_000 - left3} covered by the checkpoints)`);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE: a task's consumer deleted on the server mid-run is made again where reading stopped (after the pull in flight expires)", async () => {
+  const count = 20_000;
+  const stream = "GONE";
+  await publish(stream, 0, count);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    let deleted = false;
+    const jsm = await nc.jetstreamManager();
+    const started = performance.now();
+    const { out, summary, logs } = await runEo({
+      stream,
+      dir,
+      spouts: 1,
+      fetchExpiresMs: 1000,
+      slowEvery: 10,
+      onSeen: { at: 5_000, fn: () => void jsm.consumers.delete(stream, `eo-${stream}-eo-0`).then((ok) => (deleted = ok)) },
+    });
+    assert.is(summary.state, "FINISHED", logs.join("\n"));
+    assert.ok(deleted, "the consumer was deleted");
+    assert.is(run.seen, count, "no rollback: each message counted once");
+    assertExact(out, count, "after the consumer was deleted");
+    console.log(`js eo consumer deleted (${runtimeName()}): ${count} messages exact in ${(performance.now() - started).toFixed(0)} ms; ${logs.filter((l) => l.includes("JETSTREAM_PULL") || l.includes("pull from")).length} pull errors logged`);
   } finally {
     await removePath(dir);
   }

@@ -445,14 +445,19 @@ export class JetStreamSpout extends BaseRichSpout {
       }
       try {
         const messages = await this.consumer!.fetch({ max_messages: Math.min(batch, room), expires });
-        for await (const m of messages) this.arrive(m);
+        let got = 0;
+        for await (const m of messages) {
+          got++;
+          this.arrive(m);
+        }
+        // An empty pull may mean the server deleted the consumer under it: no error is raised then, the
+        // pull just runs to its expiry (a stall of up to `fetchExpiresMs`, after which reading resumes).
+        if (got === 0 && this.positions !== null && !this.closed) await this.remakeReaderIfGone();
       } catch (e) {
         if (this.closed) return;
-        if (this.positions !== null && isNotFound(e)) {
-          // The server dropped this task's consumer (idle past its threshold): make it again where reading stopped.
+        if (this.positions !== null) {
           try {
-            await this.makeReader(this.readUpTo >= 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readUpTo + 1 } : this.deliverConfig());
-            continue;
+            if (await this.remakeReaderIfGone()) continue;
           } catch (e2) {
             e = e2;
           }
@@ -461,6 +466,22 @@ export class JetStreamSpout extends BaseRichSpout {
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
+  }
+
+  /**
+   * EFFECTIVELY_ONCE, after a failed pull: when the server no longer has this
+   * task's consumer (idle past its inactive threshold, or deleted), makes it
+   * again where reading stopped. Returns whether it did.
+   */
+  private async remakeReaderIfGone(): Promise<boolean> {
+    try {
+      await this.jsm!.consumers.info(this.options.stream, this.eoConsumer);
+      return false;
+    } catch (e) {
+      if (!isNotFound(e) || this.closed) throw e;
+    }
+    await this.makeReader(this.readUpTo >= 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readUpTo + 1 } : this.deliverConfig());
+    return true;
   }
 
   private arrive(m: JsMsg): void {
