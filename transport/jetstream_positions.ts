@@ -24,10 +24,24 @@
  */
 import type { KeyValueState } from "../topology/stateful.ts";
 
-/** How messages are spread over the spout's tasks. */
+/**
+ * How messages are spread over the spout's tasks.
+ *
+ * @example
+ * ```ts
+ * const mode: PartitionMode = "subject"; // all messages of a subject from one task
+ * ```
+ */
 export type PartitionMode = "sequence" | "subject";
 
-/** The state key that names the stream the positions belong to. */
+/**
+ * The state key that names the stream the positions belong to.
+ *
+ * @example
+ * ```ts
+ * if (state.get(STREAM_KEY) !== "ORDERS") throw new Error("positions of another stream");
+ * ```
+ */
 export const STREAM_KEY = "stream";
 
 /**
