@@ -18,6 +18,7 @@ import {
   toFileUrl,
 } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
+import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
 import { logicalPlan } from "../metrics/plan.ts";
@@ -122,6 +123,10 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   const packing = packRoundRobin(req.topology, containers);
   const bundle = await bundleScript(o.script);
   const sha = await storeBundle(o.nc, bundle, { replicas: o.replicas ?? 1 });
+  if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
+    // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
+    await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);
+  }
   const components: Record<string, number[]> = {};
   for (const [id, tasks] of req.topology.componentTasks) components[id] = [...tasks];
   const now = Date.now();

@@ -260,6 +260,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       void container!.kill();
     });
     container.done.then(unwatch, unwatch);
+    // EFFECTIVELY_ONCE: frames, markers or control messages may be lost while
+    // the connection is down; roll back rather than count on them.
+    if (checkpoints !== undefined) void watchConnection(nc, (why) => container!.rollback(new Error(why)), container.done);
     const host = hostname();
     const logsSub = nc.subscribe(subj.logs(index), {
       callback: (err, msg) => {
@@ -320,6 +323,19 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     nc.flush().then(() => sm.event({ type: "ready", container: index, pid: pid(), host }));
   });
   return await stopped;
+}
+
+/** Calls `onLost` once when `nc` disconnects before `until` settles. */
+async function watchConnection(nc: NatsConnection, onLost: (why: string) => void, until: Promise<unknown>): Promise<void> {
+  let over = false;
+  until.then(() => (over = true), () => (over = true));
+  for await (const s of nc.status()) {
+    if (over) return;
+    if (s.type === "disconnect") {
+      onLost(`the NATS connection to ${String(s.data)} was lost`);
+      return;
+    }
+  }
 }
 
 function summarize(s: TopologyStats) {

@@ -383,6 +383,15 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     if (ending === null) void end(killing ? "KILLED" : slots.every((s) => s.finished) ? "FINISHED" : "FAILED");
   };
 
+  if (eo) {
+    // Events sent while the master was away (saved, finished, ready) are lost: start over from the checkpoint.
+    void (async () => {
+      for await (const s of o.nc.status()) {
+        if (ending !== null) return;
+        if (s.type === "reconnect") rollbackAll(`the master's NATS connection was re-established (${String(s.data)})`);
+      }
+    })().catch(() => {});
+  }
   subs.push(o.nc.subscribe(subj.events, {
     callback: (err, msg) => {
       if (err) return;

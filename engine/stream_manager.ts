@@ -93,6 +93,9 @@ export class StreamManager implements RemoteLink {
   readonly #subs: Subscription[] = [];
   #container: Container | null = null;
   #flushQueued = false;
+  /** Sequence number of the last data frame sent to (out) or received from (in) each container. */
+  readonly #seqOut: number[] = [];
+  readonly #seqIn: number[] = [];
   #maxPayload: number;
   #lastDropLog = 0;
 
@@ -229,7 +232,7 @@ export class StreamManager implements RemoteLink {
   #publishData(c: number, flat: unknown[]): void {
     let bytes: Uint8Array;
     try {
-      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, flat });
+      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, seq: (this.#seqOut[c] ?? 0) + 1, flat });
     } catch (e) {
       this.#unencodable(flat, e);
       return;
@@ -246,6 +249,7 @@ export class StreamManager implements RemoteLink {
       this.#publishData(c, flat.slice(half));
       return;
     }
+    this.#seqOut[c] = (this.#seqOut[c] ?? 0) + 1;
     this.framesOut++;
     this.bytesOut += bytes.length;
     this.#o.nc.publish(this.#subjects.data(c), bytes);
@@ -293,6 +297,10 @@ export class StreamManager implements RemoteLink {
     try {
       const frame = decodeDataFrame(bytes);
       if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+      const last = this.#seqIn[frame.from] ?? 0;
+      this.#seqIn[frame.from] = frame.seq;
+      // Frame 1 again: the sender restarted (at-least-once restarts one container alone).
+      if (frame.seq !== last + 1 && frame.seq !== 1) this.#gap(frame.from, last, frame.seq);
       flat = frame.flat;
     } catch (e) {
       return this.#drop("data frame", (e as Error).message);
@@ -333,6 +341,13 @@ export class StreamManager implements RemoteLink {
       }
       container.deliver(dest, t);
     }
+  }
+
+  /** Frames from container `from` were lost between `last` and `seq`. */
+  #gap(from: number, last: number, seq: number): void {
+    const error = new Error(`data frames ${last + 1}…${seq - 1} from container ${from} were lost in NATS`);
+    if (this.#container?.effectivelyOnce) return this.#container.rollback(error);
+    this.#o.log(`[ardea] ${error.message} (at least once: their tuple trees time out and replay)`);
   }
 
   #onAcks(bytes: Uint8Array): void {

@@ -8,7 +8,7 @@
 //
 // Each file runs in its own process (and process group) with a timeout:
 // env ARDEA_TEST_TIMEOUT seconds (default 180), or `// timeout: <s>` on the
-// file's first line. uvu's summary is parsed; a crash, non-zero exit or
+// file's first line (a larger ARDEA_TEST_TIMEOUT still wins). uvu's summary is parsed; a crash, non-zero exit or
 // timeout counts as at least one failure. The last line of output is always
 // `N passed, N failed`; the exit code is 1 if anything failed.
 import { spawn, spawnSync } from "node:child_process";
@@ -81,9 +81,11 @@ function findTests(dir) {
 function timeoutSeconds(file) {
   const firstLine = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
   const declared = /^\s*\/\/\s*timeout:\s*(\d+)\s*$/.exec(firstLine);
-  if (declared) return Number(declared[1]);
   const fromEnv = Number(process.env.ARDEA_TEST_TIMEOUT);
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 180;
+  const envSecs = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 0;
+  // A larger ARDEA_TEST_TIMEOUT wins over a file's own (long seeded runs).
+  if (declared) return Math.max(Number(declared[1]), envSecs);
+  return envSecs || 180;
 }
 
 function command(runtime, file) {

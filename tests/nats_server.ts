@@ -55,6 +55,12 @@ export interface NatsHandle {
   readonly urls: string[];
   /** Stops one server (for failover tests); its store folder is kept until stop(). */
   stopServer(index: number): Promise<void>;
+  /**
+   * Stops one server (SIGTERM, or SIGKILL with `kill9`) and starts it again
+   * on the same ports with the same JetStream store folder; resolves when it
+   * accepts clients again. `downMs`: how long it stays down in between.
+   */
+  restartServer(index: number, options?: { kill9?: boolean; downMs?: number }): Promise<void>;
   /** Stops every server and removes the temp folders. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -165,11 +171,51 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsHan
   const stopped = new Set<number>();
   let allStopped = false;
 
-  const stopServer = async (index: number): Promise<void> => {
+  const stopServer = async (index: number, kill9 = false): Promise<void> => {
     const server = servers[index];
     if (server === undefined || stopped.has(index)) return;
     stopped.add(index);
+    if (kill9) server.process.kill("SIGKILL");
     await stopProcess(server.process);
+  };
+  const argsOf: string[][] = [];
+  const launch = (i: number, info: Omit<NatsServerInfo, "process" | "log">): void => {
+    const log: string[] = [];
+    const child = spawnProcess(natsServerBinary(), argsOf[i]!, {
+      stdio: "pipe",
+      onLine: (line) => {
+        log.push(line);
+        if (log.length > LOG_LINES) log.shift();
+      },
+    });
+    servers[i] = { ...info, process: child, log };
+  };
+  const waitReady = async (indexes: Iterable<number>, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const waiting = new Set(indexes);
+    const exits = [...waiting].map((i) =>
+      servers[i]!.process.exited.then(
+        (e) => new Error(`nats-server ${i} exited early (code ${e.code}, signal ${e.signal})`),
+        (e: Error) => e,
+      )
+    );
+    while (waiting.size > 0) {
+      const early = await Promise.race([...exits, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
+      if (early !== undefined) throw early;
+      for (const i of [...waiting]) if (await isReady(servers[i]!, size)) waiting.delete(i);
+      if (waiting.size > 0 && Date.now() > deadline) {
+        throw new Error(`nats-server ${[...waiting].join(", ")} not ready after ${timeoutMs} ms`);
+      }
+    }
+  };
+  const restartServer = async (index: number, o: { kill9?: boolean; downMs?: number } = {}): Promise<void> => {
+    const old = servers[index];
+    if (old === undefined || allStopped) throw new Error(`no nats-server ${index} to restart`);
+    await stopServer(index, o.kill9 ?? false);
+    if ((o.downMs ?? 0) > 0) await new Promise((r) => setTimeout(r, o.downMs));
+    stopped.delete(index);
+    launch(index, old);
+    await waitReady([index], options.readyTimeoutMs ?? 20_000);
   };
   const stop = async (): Promise<void> => {
     if (allStopped) return;
@@ -193,33 +239,10 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsHan
         args.push("--routes", routes.join(","));
       }
       args.push(...(options.args ?? []));
-      const log: string[] = [];
-      const child = spawnProcess(natsServerBinary(), args, {
-        stdio: "pipe",
-        onLine: (line) => {
-          log.push(line);
-          if (log.length > LOG_LINES) log.shift();
-        },
-      });
-      servers.push({ name, url: `nats://${HOST}:${port}`, port, clusterPort, monitorPort, storeDir, process: child, log });
+      argsOf[i] = args;
+      launch(i, { name, url: `nats://${HOST}:${port}`, port, clusterPort, monitorPort, storeDir });
     }
-
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
-    const exits = servers.map((s, i) =>
-      s.process.exited.then(
-        (e) => new Error(`nats-server ${i} exited early (code ${e.code}, signal ${e.signal})`),
-        (e: Error) => e,
-      )
-    );
-    const waiting = new Set(servers.keys());
-    while (waiting.size > 0) {
-      const early = await Promise.race([...exits, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
-      if (early !== undefined) throw early;
-      for (const i of [...waiting]) if (await isReady(servers[i]!, size)) waiting.delete(i);
-      if (waiting.size > 0 && Date.now() > deadline) {
-        throw new Error(`nats-server ${[...waiting].join(", ")} not ready after ${options.readyTimeoutMs ?? 20_000} ms`);
-      }
-    }
+    await waitReady(servers.keys(), options.readyTimeoutMs ?? 20_000);
   } catch (error) {
     const logs = servers.map((s) => `--- ${s.name}\n${s.log.join("\n")}`).join("\n");
     await stop();
@@ -227,5 +250,5 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsHan
     throw new Error(`startNats: ${message}${logs ? `\n${logs}` : ""}`, { cause: error });
   }
 
-  return { servers, urls: servers.map((s) => s.url), stopServer, stop };
+  return { servers, urls: servers.map((s) => s.url), stopServer: (i) => stopServer(i), restartServer, stop };
 }

@@ -36,7 +36,11 @@
  *   container and flushes a `DataFrame` at its byte budget or at the end of
  *   the scheduler slice. A finished task's end-of-input marker travels in the
  *   same frames, after its last tuple (per-publisher order is kept by NATS),
- *   and so does a drained task's drain marker.
+ *   and so does a drained task's drain marker. Frames from one container to
+ *   another are numbered; a gap means NATS lost some (a server restarted, a
+ *   client reconnected): in EFFECTIVELY_ONCE the receiver asks for a
+ *   rollback, and so does any container or master whose NATS connection
+ *   was re-established (what it sent or was sent meanwhile may be lost).
  * - **Acks.** An ack, fail or timeout reset for a root held by container c is
  *   appended to the `AckFrame` for c (root's local slot id, 60-bit delta);
  *   c's ledger applies it exactly as in embedded mode.
@@ -185,10 +189,16 @@ export const TUPLE_WIDTH = 8;
  * `root` is -1 for untracked tuples; `more` is null or [root, hi, lo, …]).
  * An end-of-input marker is `destTask, srcTask, -1, null, -1, 0, 0, null`;
  * a drain marker the same with stream index -3.
+ *
+ * `seq` numbers the frames from one container to another within a run
+ * (1, 2, 3, …): core NATS may lose messages when a server restarts or a
+ * client reconnects, and a receiver that sees a gap knows tuples are missing
+ * (in EFFECTIVELY_ONCE it rolls every container back).
  */
 export interface DataFrame {
   readonly from: number;
   readonly epoch: number;
+  readonly seq: number;
   readonly flat: unknown[];
 }
 
@@ -214,11 +224,11 @@ const packr = createPackr();
  *
  * @example
  * ```ts
- * const bytes = encodeDataFrame({ from: 0, epoch: 0, flat: [5, 1, 0, ["the"], -1, 0, 0, null] });
+ * const bytes = encodeDataFrame({ from: 0, epoch: 0, seq: 1, flat: [5, 1, 0, ["the"], -1, 0, 0, null] });
  * ```
  */
 export function encodeDataFrame(f: DataFrame): Uint8Array {
-  return packr.pack([WIRE_VERSION, f.from, f.epoch, f.flat]);
+  return packr.pack([WIRE_VERSION, f.from, f.epoch, f.flat, f.seq]);
 }
 
 /**
@@ -238,11 +248,12 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
   } catch (e) {
     throw new WireError(`data frame is not msgpack: ${(e as Error).message}`);
   }
-  if (!Array.isArray(v) || v.length !== 4) throw new WireError("data frame is not [version, from, epoch, flat]");
-  const [version, from, epoch, flat] = v;
+  if (!Array.isArray(v) || v.length !== 5) throw new WireError("data frame is not [version, from, epoch, flat, seq]");
+  const [version, from, epoch, flat, seq] = v;
   if (version !== WIRE_VERSION) throw new WireError(`data frame of wire version ${String(version)}, expected ${WIRE_VERSION}`);
   if (!Number.isInteger(from) || (from as number) < 0) throw new WireError("data frame: bad sender container");
   if (!Number.isInteger(epoch)) throw new WireError("data frame: bad epoch");
+  if (!Number.isInteger(seq) || (seq as number) < 1) throw new WireError("data frame: bad sequence number");
   if (!Array.isArray(flat) || flat.length % TUPLE_WIDTH !== 0) throw new WireError("data frame: tuples are not a flat list of 8-entry records");
   for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
     const dest = flat[i], src = flat[i + 1], stream = flat[i + 2], values = flat[i + 3];
@@ -263,7 +274,7 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
       throw new WireError(`data frame: tuple ${i / TUPLE_WIDTH} has bad extra roots`);
     }
   }
-  return { from: from as number, epoch: epoch as number, flat };
+  return { from: from as number, epoch: epoch as number, seq: seq as number, flat };
 }
 
 // ---------------------------------------------------------------- ack frames

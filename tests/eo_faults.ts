@@ -1,0 +1,634 @@
+/**
+ * Seeded fault schedules for EFFECTIVELY_ONCE runs of
+ * `examples/word_count.ts`, and the runners that apply them: a seed picks
+ * the faults (kinds and moments), the runner applies them to a real run and
+ * reports whether the counts are exactly the truth, with how long each
+ * recovery took. A failing seed is reproduced by running that seed alone
+ * (`ARDEA_EO_SEED_BASE=<seed> ARDEA_EO_DIST_SEEDS=1`).
+ *
+ * Faults, distributed (2 containers over NATS, `ardea submit --wait`):
+ * - `kill`: container c killed with SIGKILL at a random moment;
+ * - `nats`: a NATS server stopped (SIGTERM or SIGKILL) and started again on
+ *   the same port with its JetStream store kept, after a random time down;
+ *   on a 3-server cluster (KV and state with 3 replicas) one server is
+ *   stopped and started again, or lost for good (`lose`);
+ * - bolt throws: `--chaos P` makes `split` crash on purpose now and then.
+ *
+ * Faults, embedded (one process, `--state-dir`): the process is killed with
+ * SIGKILL at random moments and started again with the same state folder,
+ * with bolt throws as above.
+ *
+ * @example
+ * ```ts
+ * import { distSchedule, runDistributed } from "./eo_faults.ts";
+ * const r = await runDistributed(distSchedule(7));
+ * if (!r.exact) throw new Error(r.report);
+ * ```
+ *
+ * @module
+ */
+import process from "node:process";
+import { readdirSync } from "node:fs";
+import { connect, type NatsConnection } from "nats";
+import { Records } from "../engine/records.ts";
+import { decodeControl, decodeEvent, subjects } from "../transport/wire.ts";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  execPath,
+  fileExists,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  scriptCommand,
+  spawnProcess,
+  writeTextFile,
+} from "../runtime/mod.ts";
+import { type NatsHandle, startNats } from "./nats_server.ts";
+
+/**
+ * A small seeded PRNG (mulberry32): the same seed gives the same numbers on
+ * every runtime.
+ *
+ * @example
+ * ```ts
+ * const r = prng(1); r(); // a number in [0, 1)
+ * ```
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One fault of a distributed run; `atMs` counts from the first committed checkpoint. */
+export type DistFault =
+  | { kind: "kill"; atMs: number; container: number }
+  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean };
+
+/** What a seed picks for a distributed run. */
+export interface DistSchedule {
+  seed: number;
+  /** A 3-server cluster (records and state with 3 replicas) instead of one server. */
+  cluster: boolean;
+  /** Lines of 10 words in the input. */
+  lines: number;
+  /** `--chaos`: probability that `split` throws on a line. */
+  chaos: number;
+  /** `--checkpoint-secs`. */
+  checkpointSecs: number;
+  faults: DistFault[];
+}
+
+/**
+ * The schedule of seed `seed`: one to three faults (container kill -9 or
+ * NATS server restart) within 4 s after the first checkpoint, bolt throws
+ * half of the time, a 3-server cluster one time in four.
+ *
+ * @example
+ * ```ts
+ * distSchedule(3).faults; // e.g. [{ kind: "kill", atMs: 812, container: 1 }, …]
+ * ```
+ */
+export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats"]): DistSchedule {
+  const r = prng(seed * 7919 + 1);
+  const cluster = r() < 0.25;
+  const chaos = r() < 0.5 ? 0 : Math.round((0.0005 + r() * 0.003) * 1e5) / 1e5;
+  const checkpointSecs = [0.1, 0.5, 2][Math.floor(r() * 3)]!;
+  const faults: DistFault[] = [];
+  const n = 1 + Math.floor(r() * 3);
+  for (let i = 0; i < n; i++) {
+    const atMs = Math.round(r() * 2500);
+    const kill = r() < 0.55;
+    if (kinds.includes("kill") && (kill || !kinds.includes("nats"))) faults.push({ kind: "kill", atMs, container: Math.floor(r() * 2) });
+    else {
+      const server = cluster ? Math.floor(r() * 3) : 0;
+      const f: DistFault = { kind: "nats", atMs, server, downMs: Math.round(100 + r() * 2500), kill9: r() < 0.5 };
+      // On a cluster, one server may be lost for good (at most one).
+      if (cluster && r() < 0.3 && !faults.some((x) => x.kind === "nats" && x.lose)) f.lose = true;
+      faults.push(f);
+    }
+  }
+  faults.sort((a, b) => a.atMs - b.atMs);
+  return { seed, cluster, lines: 500_000, chaos, checkpointSecs, faults };
+}
+
+/** What happened to one fault of a run. */
+export interface FaultOutcome {
+  fault: DistFault | EmbeddedFault;
+  /** False when the run ended first, or the target was not there (a container between lives). */
+  fired: boolean;
+  note: string;
+  /** Fault applied (ms since the epoch); for `nats`, when the server was back up is `upAt`. */
+  at: number;
+  upAt?: number;
+  /** From the fault (kill) or the server's return (nats) to processing seen again (a heartbeat showing progress). */
+  resumedMs?: number;
+  /** From the fault (kill) or the server's return (nats) to the next checkpoint committed. */
+  commitMs?: number;
+}
+
+/** The result of one seeded run. */
+export interface RunResult {
+  seed: number;
+  exact: boolean;
+  exitCode: number | null;
+  durationMs: number;
+  outcomes: FaultOutcome[];
+  /** Seed, schedule, outcomes, and on failure the mismatch and the last log lines. */
+  report: string;
+  /** Every output line of the run's processes. */
+  logs: string[];
+}
+
+/** Writes `lines` generated lines of 10 words to `path`; returns the true counts. */
+export async function writeCorpus(path: string, lines: number, seed: number): Promise<Map<string, number>> {
+  const out: string[] = [];
+  const truth = new Map<string, number>();
+  const r = prng(seed);
+  for (let i = 0; i < lines; i++) {
+    const ws: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      // Skewed: a few words are frequent, many are rare.
+      const w = `w${Math.floor(r() * r() * 2000)}`;
+      ws.push(w);
+      truth.set(w, (truth.get(w) ?? 0) + 1);
+    }
+    out.push(ws.join(" "));
+  }
+  await writeTextFile(path, out.join("\n") + "\n");
+  return truth;
+}
+
+/** Compares `--out` with the truth; "" when exact, else what differs. */
+export async function compareCounts(outPath: string, truth: Map<string, number>): Promise<string> {
+  if (!(await fileExists(outPath))) return `no output file ${outPath}`;
+  let got: Record<string, number>;
+  try {
+    got = JSON.parse(await readTextFile(outPath)) as Record<string, number>;
+  } catch (e) {
+    return `output is not JSON: ${(e as Error).message}`;
+  }
+  const diffs: string[] = [];
+  let sumGot = 0, sumWant = 0;
+  for (const [w, n] of truth) {
+    sumWant += n;
+    if (got[w] !== n) diffs.push(`${w}: got ${got[w]}, want ${n}`);
+  }
+  for (const [w, n] of Object.entries(got)) {
+    sumGot += n;
+    if (!truth.has(w)) diffs.push(`${w}: got ${n}, want none`);
+  }
+  if (diffs.length === 0) return "";
+  return `${diffs.length} words differ (total ${sumGot}, want ${sumWant}; ${sumGot - sumWant > 0 ? "+" : ""}${sumGot - sumWant}): ${diffs.slice(0, 5).join("; ")}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolves with `p`'s value, or with `null` after `ms`; the timer never outlives it. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<null>((r) => (timer = setTimeout(r, ms, null)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string {
+  const o = outcomes.map((x) => {
+    const f = JSON.stringify(x.fault);
+    const t = [x.resumedMs !== undefined ? `resumed ${x.resumedMs} ms` : "", x.commitMs !== undefined ? `commit ${x.commitMs} ms` : ""]
+      .filter(Boolean).join(", ");
+    return `  ${x.fired ? "fired" : "not fired"} ${f}${x.note ? ` (${x.note})` : ""}${t ? `: ${t}` : ""}`;
+  });
+  return `seed ${seed}: ${JSON.stringify(what)}\n${o.join("\n")}`;
+}
+
+/** Watches a topology's events and control messages: heartbeats, checkpoint triggers and commits. */
+class Watcher {
+  /** Last heartbeat per container. */
+  readonly beats = new Map<number, { pid: number; executed: number; at: number }>();
+  lastTrigger = 0;
+  readonly #waiters: Array<() => boolean> = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly commits: Array<{ id: number; at: number }> = [];
+
+  constructor(nc: NatsConnection, topology: string) {
+    const s = subjects(topology);
+    nc.subscribe(s.events, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const e = decodeEvent(msg.data);
+          if (e.type === "heartbeat") this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now() });
+        } catch {
+          return;
+        }
+        this.#poke();
+      },
+    });
+    nc.subscribe(s.ctl, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const m = decodeControl(msg.data);
+          if (m.type === "checkpoint") this.lastTrigger = Math.max(this.lastTrigger, m.id);
+          else if (m.type === "committed") this.commits.push({ id: m.id, at: Date.now() });
+        } catch {
+          return;
+        }
+        this.#poke();
+      },
+    });
+  }
+
+  #poke(): void {
+    for (let i = this.#waiters.length - 1; i >= 0; i--) if (this.#waiters[i]!()) this.#waiters.splice(i, 1);
+  }
+
+  /** Resolves when `done` returns true (checked at each event), or with false after `ms`. */
+  until(done: () => boolean, ms: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        const i = this.#waiters.indexOf(check);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        resolve(false);
+      }, ms);
+      this.#timers.add(timer);
+      const check = () => {
+        if (!done()) return false;
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+        resolve(true);
+        return true;
+      };
+      this.#waiters.push(check);
+    });
+  }
+
+  /** Stops waiting: pending measurements stay unmeasured. */
+  close(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#waiters.length = 0;
+  }
+
+  /**
+   * Measures a recovery in the background: from `from` to the first
+   * heartbeat showing progress past `before`, and to the first commit of a
+   * checkpoint triggered after the fault.
+   */
+  measure(outcome: FaultOutcome, from: () => number, before: Map<number, { pid: number; executed: number }>, triggerAtFault: number): void {
+    const t0 = outcome.at;
+    void this.until(() => {
+      for (const [c, b] of this.beats) {
+        if (b.at <= t0) continue;
+        const p = before.get(c);
+        if (p === undefined || (b.pid !== p.pid ? b.executed > 0 : b.executed > p.executed)) {
+          outcome.resumedMs = Math.max(0, b.at - from());
+          return true;
+        }
+      }
+      return false;
+    }, 120_000);
+    void this.until(() => {
+      const c = this.commits.find((x) => x.id > triggerAtFault && x.at > t0);
+      if (c === undefined) return false;
+      outcome.commitMs = Math.max(0, c.at - from());
+      return true;
+    }, 120_000);
+  }
+}
+
+/** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
+function ardea(urls: string[], args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
+  const t0 = Date.now();
+  const stamp = (l: string) => logs.push(`${String(Date.now() - t0).padStart(6)} ms ${l}`);
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: urls.join(",") } });
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) stamp(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) stamp(l); })(),
+  ]);
+  return { child, reading };
+}
+
+/**
+ * The pid of container `index` once it runs (a recorded pid that is alive
+ * and not one killed before), or 0 after 20 s or when the run ends.
+ */
+async function livePid(nc: NatsConnection, index: number, killed: Set<number>, ended: () => boolean): Promise<number> {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until && !ended()) {
+    try {
+      const recs = await (await Records.bind(nc))?.listContainers("word-count");
+      const pid = recs?.find((c) => c.container === index)?.pid ?? 0;
+      if (pid > 0 && !killed.has(pid)) {
+        process.kill(pid, 0);
+        return pid;
+      }
+    } catch {
+      // Not recorded yet, not alive yet, or NATS is between servers: look again.
+    }
+    await sleep(50);
+  }
+  return 0;
+}
+
+/** How long one run may take before it counts as stuck (ms). */
+const RUN_TIMEOUT_MS = 150_000;
+
+/**
+ * Runs word count EFFECTIVELY_ONCE on 2 containers over NATS, applies the
+ * schedule's faults, and checks `--out` against the truth.
+ *
+ * @example
+ * ```ts
+ * const r = await runDistributed(distSchedule(1));
+ * console.log(r.report);
+ * ```
+ */
+export async function runDistributed(s: DistSchedule): Promise<RunResult> {
+  const started = Date.now();
+  const nats: NatsHandle = await startNats({ servers: s.cluster ? 3 : 1, jetstream: true });
+  const nc = await connect({ servers: nats.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const dir = await makeTempDir("ardea-eo-faults-");
+  const outcomes: FaultOutcome[] = [];
+  const logs: string[] = [];
+  let run: ReturnType<typeof ardea> | undefined;
+  let watcher: Watcher | undefined;
+  try {
+    const truth = await writeCorpus(resolvePath(dir, "in.txt"), s.lines, s.seed);
+    const w = watcher = new Watcher(nc, "word-count");
+    const args = [
+      "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--wait",
+      ...(s.cluster ? ["--replicas", "3"] : []),
+      "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"),
+      "--mode", "effectively-once", "--checkpoint-secs", String(s.checkpointSecs), ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
+    ];
+    run = ardea(nats.urls, args, logs);
+    let ended = false;
+    const exited = run.child.exited.then((e) => {
+      ended = true;
+      return e;
+    });
+    await w.until(() => w.commits.length > 0 || ended, 60_000);
+    const t0 = Date.now();
+    const lost = new Set<number>();
+    const killed = new Set<number>();
+    for (const f of s.faults) {
+      const wait = t0 + f.atMs - Date.now();
+      if (wait > 0) await within(exited, wait);
+      const outcome: FaultOutcome = { fault: f, fired: false, note: "", at: Date.now() };
+      outcomes.push(outcome);
+      if (ended) {
+        outcome.note = "the run had ended";
+        continue;
+      }
+      logs.push(`[eo_faults] ${new Date().toISOString()} fault ${JSON.stringify(f)}`);
+      const before = new Map(w.beats);
+      const trigger = w.lastTrigger;
+      if (f.kind === "kill") {
+        const pid = await livePid(nc, f.container, killed, () => ended);
+        try {
+          if (pid <= 0) throw new Error("no live process recorded within 20 s");
+          process.kill(pid, "SIGKILL");
+          killed.add(pid);
+          outcome.fired = true;
+          outcome.at = Date.now();
+          outcome.note = `pid ${pid}`;
+        } catch (e) {
+          outcome.note = `container ${f.container} not killed: ${(e as Error).message}`;
+          continue;
+        }
+        w.measure(outcome, () => outcome.at, before, trigger);
+      } else if (lost.has(f.server)) {
+        outcome.note = `server ${f.server} was lost for good earlier`;
+      } else if (f.lose) {
+        outcome.at = Date.now();
+        if (f.kill9) nats.servers[f.server]!.process.kill("SIGKILL");
+        await nats.stopServer(f.server);
+        lost.add(f.server);
+        outcome.fired = true;
+        const upAt = outcome.upAt = Date.now();
+        outcome.note = "lost for good";
+        w.measure(outcome, () => upAt, before, trigger);
+      } else {
+        outcome.at = Date.now();
+        await nats.restartServer(f.server, { kill9: f.kill9, downMs: f.downMs });
+        outcome.fired = true;
+        const upAt = outcome.upAt = Date.now();
+        outcome.note = `down ${upAt - outcome.at} ms`;
+        w.measure(outcome, () => upAt, before, trigger);
+      }
+    }
+    const exit = await within(exited, RUN_TIMEOUT_MS);
+    if (exit === null) {
+      run.child.kill("SIGKILL");
+      logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
+    }
+    await within(run.reading, 5000);
+    const mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    const exact = mismatch === "";
+    // Let the recovery measurements finish when the run ended right after a fault.
+    await sleep(50);
+    const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
+      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+    return { seed: s.seed, exact, exitCode: exit?.code ?? null, durationMs: Date.now() - started, outcomes, report, logs };
+  } finally {
+    watcher?.close();
+    run?.child.kill("SIGKILL");
+    await nc.close().catch(() => {});
+    await nats.stop();
+    await removePath(dir);
+  }
+}
+
+/** One fault of an embedded run: the process is killed with SIGKILL `atMs` after it started. */
+export interface EmbeddedFault {
+  kind: "kill9";
+  atMs: number;
+}
+
+/** What a seed picks for an embedded run. */
+export interface EmbeddedSchedule {
+  seed: number;
+  lines: number;
+  chaos: number;
+  faults: EmbeddedFault[];
+}
+
+/**
+ * The embedded schedule of seed `seed`: the process is killed one to three
+ * times, each at a random moment of its life (0.15 to 1.5 s after it started),
+ * and bolt throws half of the time.
+ *
+ * @example
+ * ```ts
+ * embeddedSchedule(2).faults.length; // 1 to 3
+ * ```
+ */
+export function embeddedSchedule(seed: number): EmbeddedSchedule {
+  const r = prng(seed * 104729 + 3);
+  const chaos = r() < 0.5 ? 0 : Math.round((0.001 + r() * 0.01) * 1e5) / 1e5;
+  const n = 1 + Math.floor(r() * 3);
+  const faults: EmbeddedFault[] = Array.from({ length: n }, () => ({ kind: "kill9", atMs: Math.round(150 + r() * 1350) }));
+  return { seed, lines: 500_000, chaos, faults };
+}
+
+function committedIds(stateDir: string): number[] {
+  try {
+    const topo = resolvePath(stateDir, "word-count");
+    return readdirSync(topo).filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try {
+        return readdirSync(resolvePath(topo, d)).includes("commit.json");
+      } catch {
+        return false;
+      }
+    }).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs word count EFFECTIVELY_ONCE in one process with a state folder,
+ * kills it with SIGKILL at each fault's moment and starts it again, then
+ * lets the last start finish; checks `--out` against the truth. Recovery:
+ * from the restart to the first new checkpoint committed.
+ *
+ * @example
+ * ```ts
+ * const r = await runEmbedded(embeddedSchedule(1));
+ * ```
+ */
+export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
+  const started = Date.now();
+  const dir = await makeTempDir("ardea-eo-emb-");
+  const outcomes: FaultOutcome[] = [];
+  const logs: string[] = [];
+  const children: ChildHandle[] = [];
+  const stopMeasuring = { value: false };
+  try {
+    const input = resolvePath(dir, "in.txt");
+    const out = resolvePath(dir, "out.json");
+    const state = resolvePath(dir, "state");
+    const truth = await writeCorpus(input, s.lines, s.seed);
+    const args = [
+      "--input", input, "--out", out, "--mode", "effectively-once", "--state-dir", state,
+      "--checkpoint-secs", "0.05", ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
+    ];
+    const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), args);
+    const launch = () => {
+      const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe" });
+      children.push(child);
+      const reading = Promise.all([
+        (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+        (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+      ]);
+      return { child, reading };
+    };
+    let exit: Awaited<ChildHandle["exited"]> | null = null;
+    let previous: FaultOutcome | undefined;
+    for (const f of s.faults) {
+      const p = launch();
+      const bornAt = Date.now();
+      if (previous !== undefined) measureEmbedded(previous, state, bornAt, stopMeasuring);
+      const outcome: FaultOutcome = { fault: f, fired: false, note: "", at: 0 };
+      outcomes.push(outcome);
+      const done = await within(p.child.exited, f.atMs);
+      if (done !== null) {
+        exit = done;
+        outcome.note = "the run had ended";
+        break;
+      }
+      const ids = committedIds(state);
+      p.child.kill("SIGKILL");
+      await p.child.exited;
+      await p.reading;
+      outcome.fired = true;
+      outcome.at = Date.now();
+      outcome.note = `after ${outcome.at - bornAt} ms, ${ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"}`;
+      previous = outcome;
+    }
+    if (exit === null) {
+      const p = launch();
+      if (previous !== undefined) measureEmbedded(previous, state, Date.now(), stopMeasuring);
+      exit = await within(p.child.exited, RUN_TIMEOUT_MS);
+      if (exit === null) {
+        p.child.kill("SIGKILL");
+        logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
+      }
+      await within(p.reading, 5000);
+    }
+    const mismatch = exit?.code === 0 ? await compareCounts(out, truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    const exact = mismatch === "";
+    const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
+      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+    return { seed: s.seed, exact, exitCode: exit?.code ?? null, durationMs: Date.now() - started, outcomes, report, logs };
+  } finally {
+    stopMeasuring.value = true;
+    for (const c of children) c.kill("SIGKILL");
+    await removePath(dir);
+  }
+}
+
+/** Recovery of an embedded kill: from the restart to the first checkpoint committed by the new process. */
+function measureEmbedded(outcome: FaultOutcome, stateDir: string, restartedAt: number, stop: { value: boolean }): void {
+  const known = new Set(committedIds(stateDir));
+  outcome.upAt = restartedAt;
+  void (async () => {
+    const until = restartedAt + 60_000;
+    while (Date.now() < until && !stop.value) {
+      if (committedIds(stateDir).some((id) => !known.has(id))) {
+        outcome.commitMs = Date.now() - restartedAt;
+        return;
+      }
+      await sleep(10);
+    }
+  })();
+}
+
+/**
+ * Recovery figures of many runs: for each kind of fault, how many fired and
+ * the median and worst times to resume and to commit again.
+ *
+ * @example
+ * ```ts
+ * console.log(summarize(results));
+ * ```
+ */
+export function summarize(results: RunResult[]): string {
+  const byKind = new Map<string, { resumed: number[]; commit: number[]; fired: number }>();
+  for (const r of results) {
+    for (const o of r.outcomes) {
+      if (!o.fired) continue;
+      const k = o.fault.kind;
+      const e = byKind.get(k) ?? { resumed: [], commit: [], fired: 0 };
+      e.fired++;
+      if (o.resumedMs !== undefined) e.resumed.push(o.resumedMs);
+      if (o.commitMs !== undefined) e.commit.push(o.commitMs);
+      byKind.set(k, e);
+    }
+  }
+  const stat = (xs: number[]) => {
+    if (xs.length === 0) return "n/a";
+    const s = [...xs].sort((a, b) => a - b);
+    return `median ${s[Math.floor(s.length / 2)]} ms, max ${s[s.length - 1]} ms (${s.length})`;
+  };
+  const exact = results.filter((r) => r.exact).length;
+  const lines = [`${exact}/${results.length} runs exact`];
+  for (const [k, e] of byKind) lines.push(`  ${k}: ${e.fired} fired; resumed ${stat(e.resumed)}; next commit ${stat(e.commit)}`);
+  return lines.join("\n");
+}
