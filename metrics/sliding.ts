@@ -75,6 +75,15 @@ abstract class SlidingHistogram<H extends Mergeable<H>, S> {
     this.#current.record(v);
   }
 
+  /**
+   * The current interval's histogram: recording into it is recording into
+   * the window (one call less), until the next {@link SlidingHistogram.tick}
+   * that moves to another interval.
+   */
+  get current(): H {
+    return this.#current;
+  }
+
   /** Values recorded over the run. */
   get count(): number {
     let n = this.#goneCount;

@@ -287,9 +287,19 @@ test("sliding window: percentiles forget samples older than the window; the run 
   assert.is(l.window(), null, "nothing recent");
   assert.is(l.total()!.count, 200);
   assert.is(l.windowMs, 60_000);
+  // Recording into `current` (what the actors do) is recording into the window, until a tick moves on.
+  const cur = l.current;
+  cur.record(3);
+  assert.is(l.window()!.count, 1);
+  l.tick(210_000);
+  assert.ok(l.current !== cur, "a new interval");
+  assert.is(l.window()!.count, 1, "the previous interval is still in the window");
+  l.tick(280_000);
+  assert.is(l.window(), null);
+  assert.is(l.total()!.count, 201);
   // A jump of many windows at once and values recorded after it.
   l.record(7);
-  l.tick(200_500);
+  l.tick(280_500);
   assert.is(l.window()!.count, 1);
   const v = new SlidingValues({ windowMs: 10_000, slots: 2, startMs: 0 });
   v.record(-5);
