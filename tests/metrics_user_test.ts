@@ -204,6 +204,9 @@ test("user metrics: exact counts per task and summed, gauges, histograms, meters
   assert.is(body.components.late.processLatency.count, late.processLatency!.count);
   assert.is(body.tasks[split[0]![0]].userMetrics.counters.words, split[0]![1].emitted);
   assert.is(typeof body.tasks[spouts[0]![0]].nextTupleCount, "number");
+  const prom = await (await tracker.handle(new Request("http://127.0.0.1/metrics"))).text();
+  assert.match(prom, /^ardea_user_words\{topology="um",component="split",task="\d+",container="0"\} \d+$/m);
+  assert.match(prom, /^ardea_process_latency_seconds\{topology="um",component="late",container="0",quantile="0\.99"\} /m);
 });
 
 test("registering: same name returns the same metric, another kind is an error, no registry throws", async () => {
