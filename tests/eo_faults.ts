@@ -12,6 +12,9 @@
  *   the same port with its JetStream store kept, after a random time down;
  *   on a 3-server cluster (KV and state with 3 replicas) one server is
  *   stopped and started again, or lost for good (`lose`);
+ * - `stall`: container c frozen (SIGSTOP) for a while, then thawed;
+ * - `gap`: a data frame lost in NATS with no disconnect anywhere: container
+ *   c receives a frame whose sequence number skips (a forged, empty one);
  * - bolt throws: `--chaos P` makes `split` crash on purpose now and then.
  *
  * Faults, embedded (one process, `--state-dir`): the process is killed with
@@ -31,7 +34,7 @@ import process from "node:process";
 import { readdirSync } from "node:fs";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
-import { decodeControl, decodeEvent, subjects } from "../transport/wire.ts";
+import { decodeControl, decodeEvent, encodeDataFrame, runEpoch, subjects } from "../transport/wire.ts";
 import {
   ardeaRoot,
   type ChildHandle,
@@ -71,6 +74,8 @@ export function prng(seed: number): () => number {
 /** One fault of a distributed run; `atMs` counts from the first committed checkpoint. */
 export type DistFault =
   | { kind: "kill"; atMs: number; container: number }
+  | { kind: "gap"; atMs: number; container: number }
+  | { kind: "stall"; atMs: number; container: number; forMs: number }
   | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean };
 
 /** What a seed picks for a distributed run. */
@@ -97,7 +102,7 @@ export interface DistSchedule {
  * distSchedule(3).faults; // e.g. [{ kind: "kill", atMs: 812, container: 1 }, …]
  * ```
  */
-export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats"]): DistSchedule {
+export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats", "gap", "stall"]): DistSchedule {
   const r = prng(seed * 7919 + 1);
   const cluster = r() < 0.25;
   const chaos = r() < 0.5 ? 0 : Math.round((0.0005 + r() * 0.003) * 1e5) / 1e5;
@@ -106,8 +111,9 @@ export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"
   const n = 1 + Math.floor(r() * 3);
   for (let i = 0; i < n; i++) {
     const atMs = Math.round(r() * 2500);
-    const kill = r() < 0.55;
-    if (kinds.includes("kill") && (kill || !kinds.includes("nats"))) faults.push({ kind: "kill", atMs, container: Math.floor(r() * 2) });
+    const kind = kinds[Math.floor(r() * kinds.length)]!;
+    if (kind === "kill" || kind === "gap") faults.push({ kind, atMs, container: Math.floor(r() * 2) });
+    else if (kind === "stall") faults.push({ kind, atMs, container: Math.floor(r() * 2), forMs: Math.round(200 + r() * 4000) });
     else {
       const server = cluster ? Math.floor(r() * 3) : 0;
       const f: DistFault = { kind: "nats", atMs, server, downMs: Math.round(100 + r() * 2500), kill9: r() < 0.5 };
@@ -129,7 +135,7 @@ export interface FaultOutcome {
   /** Fault applied (ms since the epoch); for `nats`, when the server was back up is `upAt`. */
   at: number;
   upAt?: number;
-  /** From the fault (kill) or the server's return (nats) to processing seen again (a heartbeat showing progress). */
+  /** From the fault (kill, gap) or the server's return (nats) to processing seen again (a heartbeat of a new process showing progress). */
   resumedMs?: number;
   /** From the fault (kill) or the server's return (nats) to the next checkpoint committed. */
   commitMs?: number;
@@ -217,6 +223,8 @@ class Watcher {
   /** Last heartbeat per container. */
   readonly beats = new Map<number, { pid: number; executed: number; at: number }>();
   lastTrigger = 0;
+  /** Every container pid seen in a heartbeat. */
+  readonly pids = new Set<number>();
   readonly #waiters: Array<() => boolean> = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly commits: Array<{ id: number; at: number }> = [];
@@ -228,7 +236,10 @@ class Watcher {
         if (err) return;
         try {
           const e = decodeEvent(msg.data);
-          if (e.type === "heartbeat") this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now() });
+          if (e.type === "heartbeat") {
+            this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now() });
+            this.pids.add(e.pid);
+          }
         } catch {
           return;
         }
@@ -285,16 +296,16 @@ class Watcher {
 
   /**
    * Measures a recovery in the background: from `from` to the first
-   * heartbeat showing progress past `before`, and to the first commit of a
-   * checkpoint triggered after the fault.
+   * heartbeat of a process not seen before the fault showing progress, and
+   * to the first commit of a checkpoint triggered after the fault.
    */
-  measure(outcome: FaultOutcome, from: () => number, before: Map<number, { pid: number; executed: number }>, triggerAtFault: number): void {
+  measure(outcome: FaultOutcome, from: () => number, triggerAtFault: number): void {
     const t0 = outcome.at;
+    const old = new Set(this.pids);
     void this.until(() => {
-      for (const [c, b] of this.beats) {
-        if (b.at <= t0) continue;
-        const p = before.get(c);
-        if (p === undefined || (b.pid !== p.pid ? b.executed > 0 : b.executed > p.executed)) {
+      for (const b of this.beats.values()) {
+        // Every fault that loses data restarts every container: progress counts from a new process.
+        if (b.at > t0 && !old.has(b.pid) && b.executed > 0) {
           outcome.resumedMs = Math.max(0, b.at - from());
           return true;
         }
@@ -397,9 +408,25 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         continue;
       }
       logs.push(`[eo_faults] ${new Date().toISOString()} fault ${JSON.stringify(f)}`);
-      const before = new Map(w.beats);
       const trigger = w.lastTrigger;
-      if (f.kind === "kill") {
+      if (f.kind === "stall") {
+        // Frozen (SIGSTOP), then thawed: it misses heartbeats, and NATS may cut it off as a slow consumer.
+        const pid = await livePid(nc, f.container, killed, () => ended);
+        try {
+          if (pid <= 0) throw new Error("no live process recorded within 20 s");
+          process.kill(pid, "SIGSTOP");
+          outcome.at = Date.now();
+          await sleep(f.forMs);
+          process.kill(pid, "SIGCONT");
+          outcome.fired = true;
+          outcome.note = `pid ${pid}`;
+        } catch (e) {
+          outcome.note = `container ${f.container} not stalled: ${(e as Error).message}`;
+          continue;
+        }
+        const thawedAt = outcome.upAt = Date.now();
+        w.measure(outcome, () => thawedAt, trigger);
+      } else if (f.kind === "kill") {
         const pid = await livePid(nc, f.container, killed, () => ended);
         try {
           if (pid <= 0) throw new Error("no live process recorded within 20 s");
@@ -412,7 +439,19 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
           outcome.note = `container ${f.container} not killed: ${(e as Error).message}`;
           continue;
         }
-        w.measure(outcome, () => outcome.at, before, trigger);
+        w.measure(outcome, () => outcome.at, trigger);
+      } else if (f.kind === "gap") {
+        // A frame lost in NATS without any disconnect: container c sees the next one skip a number.
+        const rec = await (await Records.bind(nc).catch(() => undefined))?.getTopology("word-count").catch(() => undefined);
+        if (rec === undefined) {
+          outcome.note = "no topology record";
+          continue;
+        }
+        const frame = encodeDataFrame({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt), seq: 1_000_000_000, flat: [] });
+        nc.publish(subjects("word-count").data(f.container), frame);
+        outcome.fired = true;
+        outcome.at = Date.now();
+        w.measure(outcome, () => outcome.at, trigger);
       } else if (lost.has(f.server)) {
         outcome.note = `server ${f.server} was lost for good earlier`;
       } else if (f.lose) {
@@ -423,14 +462,14 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         outcome.fired = true;
         const upAt = outcome.upAt = Date.now();
         outcome.note = "lost for good";
-        w.measure(outcome, () => upAt, before, trigger);
+        w.measure(outcome, () => upAt, trigger);
       } else {
         outcome.at = Date.now();
         await nats.restartServer(f.server, { kill9: f.kill9, downMs: f.downMs });
         outcome.fired = true;
         const upAt = outcome.upAt = Date.now();
         outcome.note = `down ${upAt - outcome.at} ms`;
-        w.measure(outcome, () => upAt, before, trigger);
+        w.measure(outcome, () => upAt, trigger);
       }
     }
     const exit = await within(exited, RUN_TIMEOUT_MS);
@@ -446,6 +485,11 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
     const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
       (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
     return { seed: s.seed, exact, exitCode: exit?.code ?? null, durationMs: Date.now() - started, outcomes, report, logs };
+  } catch (e) {
+    // A harness failure (a server that does not come back…) still names the seed.
+    const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
+      `\n  HARNESS ERROR: ${(e as Error).stack ?? e}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`;
+    return { seed: s.seed, exact: false, exitCode: null, durationMs: Date.now() - started, outcomes, report, logs };
   } finally {
     watcher?.close();
     run?.child.kill("SIGKILL");

@@ -125,13 +125,14 @@ async function fetchJson(url: string): Promise<Record<string, unknown> | undefin
   }
 }
 
-async function isReady(server: NatsServerInfo, clusterSize: number): Promise<boolean> {
+/** Healthy, with at least `peers` routes (the other servers that are up). */
+async function isReady(server: NatsServerInfo, peers: number): Promise<boolean> {
   const base = `http://${HOST}:${server.monitorPort}`;
   const health = await fetchJson(`${base}/healthz`);
   if (health?.["status"] !== "ok") return false;
-  if (clusterSize > 1) {
+  if (peers > 0) {
     const routes = await fetchJson(`${base}/routez`);
-    if (typeof routes?.["num_routes"] !== "number" || routes["num_routes"] < clusterSize - 1) return false;
+    if (typeof routes?.["num_routes"] !== "number" || routes["num_routes"] < peers) return false;
   }
   return true;
 }
@@ -202,7 +203,8 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsHan
     while (waiting.size > 0) {
       const early = await Promise.race([...exits, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
       if (early !== undefined) throw early;
-      for (const i of [...waiting]) if (await isReady(servers[i]!, size)) waiting.delete(i);
+      const peers = size - stopped.size - 1;
+      for (const i of [...waiting]) if (await isReady(servers[i]!, peers)) waiting.delete(i);
       if (waiting.size > 0 && Date.now() > deadline) {
         throw new Error(`nats-server ${[...waiting].join(", ")} not ready after ${timeoutMs} ms`);
       }
