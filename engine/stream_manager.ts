@@ -347,6 +347,8 @@ export class StreamManager implements RemoteLink {
   #gap(from: number, last: number, seq: number): void {
     const error = new Error(`data frames ${last + 1}…${seq - 1} from container ${from} were lost in NATS`);
     if (this.#container?.effectivelyOnce) return this.#container.rollback(error);
+    // Nothing received yet: this container restarted alone (at least once), the sender did not.
+    if (last === 0) return;
     this.#o.log(`[ardea] ${error.message} (at least once: their tuple trees time out and replay)`);
   }
 
