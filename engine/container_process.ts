@@ -196,7 +196,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       topology,
       index,
       log,
-      epoch: runEpoch(rec.submittedAt),
+      epoch: runEpoch(rec.submittedAt, rec.generation),
       onControl: (m) => {
         const c = container!;
         switch (m.type) {
@@ -276,7 +276,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         }
       },
     });
-    const epoch = runEpoch(rec.submittedAt);
+    const epoch = runEpoch(rec.submittedAt, rec.generation);
     const beat = () => {
       const st = container!.stats();
       // For trackers (ardea ui --nats): every counter, per task and component.

@@ -189,7 +189,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }, (e: Error) => void end("FAILED", `container ${i} could not be started: ${e.message}`));
   };
 
-  const epoch = runEpoch(rec.submittedAt);
+  let epoch = runEpoch(rec.submittedAt, rec.generation);
   const onEvent = (e: ContainerEvent) => {
     const s = slots[e.container];
     // A container of another run (left over from an earlier submission of this name) is not ours.
@@ -370,11 +370,31 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     if (!updating || slots.some((s) => s.child !== null)) return;
     updating = false;
     started = false;
-    for (let i = 0; i < n; i++) {
-      const s = slots[i]!;
-      s.finished = false;
-      s.stats = null;
-      start(i);
+    void nextGeneration().then(() => {
+      if (ending !== null) return;
+      for (let i = 0; i < n; i++) {
+        const s = slots[i]!;
+        s.finished = false;
+        s.stats = null;
+        start(i);
+      }
+    });
+  };
+
+  /**
+   * A new generation of the run, recorded before any container starts (they
+   * read it): frames and events of the stopped processes no longer count. If
+   * the record cannot be written, the generation stays (every container
+   * still agrees on the epoch).
+   */
+  const nextGeneration = async () => {
+    const generation = (rec.generation ?? 0) + 1;
+    try {
+      const next = await o.records.updateTopology(rec.name, (r) => ({ ...r, generation, updatedAt: Date.now() }));
+      rec = { ...rec, ...(next ?? {}), generation };
+      epoch = runEpoch(rec.submittedAt, generation);
+    } catch (e) {
+      log(`[ardea] master: cannot record generation ${generation} of "${rec.name}": ${(e as Error).message}`);
     }
   };
 

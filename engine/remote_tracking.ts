@@ -316,7 +316,6 @@ export class RemoteTopology implements TrackedTopology {
   record: TopologyRecord;
   containerRecords: ContainerRecord[] = [];
   containersRead = false;
-  readonly epoch: number;
   readonly #owner: RemoteTracking;
   readonly #silentMs: number;
   readonly #reports = new Map<number, Reported>();
@@ -324,13 +323,17 @@ export class RemoteTopology implements TrackedTopology {
 
   constructor(record: TopologyRecord, owner: RemoteTracking, silentMs: number) {
     this.record = record;
-    this.epoch = runEpoch(record.submittedAt);
     this.#owner = owner;
     this.#silentMs = silentMs;
   }
 
   get name(): string {
     return this.record.name;
+  }
+
+  /** The epoch of the run's current generation (it changes when the master relaunches every container). */
+  get epoch(): number {
+    return runEpoch(this.record.submittedAt, this.record.generation);
   }
 
   get state(): string {

@@ -8,6 +8,7 @@ import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
+import { runEpoch } from "../transport/wire.ts";
 import {
   ardeaRoot,
   type ChildHandle,
@@ -87,6 +88,16 @@ async function withCluster(fn: (nats: NatsHandle, nc: NatsConnection, dir: strin
   }
 }
 
+test("runEpoch: every generation of a run has its own epoch; generation 0 is the run's", () => {
+  const at = 1_764_350_000_123;
+  assert.is(runEpoch(at), runEpoch(at, 0));
+  const seen = new Set<number>();
+  for (let g = 0; g < 1000; g++) seen.add(runEpoch(at, g));
+  assert.is(seen.size, 1000, "no two generations share an epoch");
+  assert.not.ok(seen.has(runEpoch(at + 1)), "nor one of a run submitted a millisecond later");
+  for (const e of seen) assert.ok(Number.isInteger(e) && e >= -(2 ** 31) && e < 2 ** 31, "an int32");
+});
+
 test("distributed effectively-once word count: chaos and kill -9, exact counts", () =>
   withCluster(async (nats, nc, dir) => {
     const truth = await corpus(dir, 3, "w");
@@ -100,6 +111,8 @@ test("distributed effectively-once word count: chaos and kill -9, exact counts",
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
     assert.ok(logs.some((l) => l.includes("rolls back")), "the kill caused a rollback");
+    const rec = await (await Records.bind(nc))!.getTopology("word-count");
+    assert.ok((rec?.generation ?? 0) >= 1, `the rollback relaunched a new generation (record: ${rec?.generation})`);
     await assertExact(dir, truth);
   }));
 

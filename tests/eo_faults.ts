@@ -447,7 +447,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
           outcome.note = "no topology record";
           continue;
         }
-        const frame = encodeDataFrame({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt), seq: 1_000_000_000, flat: [] });
+        const frame = encodeDataFrame({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt, rec.generation), seq: 1_000_000_000, flat: [] });
         nc.publish(subjects("word-count").data(f.container), frame);
         outcome.fired = true;
         outcome.at = Date.now();

@@ -288,15 +288,20 @@ const ACK_HEADER = 2;
 /**
  * The epoch of one run of a topology: every data and ack frame and every
  * container event carries it, and a receiver drops those of another run (a
- * container left over from an earlier submission of the same name).
+ * container left over from an earlier submission of the same name) or of an
+ * earlier generation of this run (the master relaunches every container
+ * after an EFFECTIVELY_ONCE rollback or an update, and bumps the record's
+ * `generation` first: a process of the previous generation still draining
+ * cannot reach the new one).
  *
  * @example
  * ```ts
- * const epoch = runEpoch(record.submittedAt);
+ * const epoch = runEpoch(record.submittedAt, record.generation);
  * ```
  */
-export function runEpoch(submittedAt: number): number {
-  return (submittedAt % 0x7fffffff) | 0;
+export function runEpoch(submittedAt: number, generation = 0): number {
+  const base = (submittedAt % 0x7fffffff) | 0;
+  return generation === 0 ? base : (base ^ Math.imul(generation, 0x9e3779b1)) | 0;
 }
 
 /**
@@ -723,6 +728,8 @@ const topologyRecordSchema = z.object({
   plan: logicalPlanSchema.optional(),
   ardeaVersion: z.string(),
   submittedAt: z.number(),
+  /** Relaunches of every container so far (rollbacks, updates); part of the epoch ({@link runEpoch}). */
+  generation: z.number().int().nonnegative().optional(),
   updatedAt: z.number(),
   error: z.string().optional(),
 });
