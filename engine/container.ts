@@ -731,8 +731,11 @@ export class Container implements TaskHost {
     else this.#resolve(summary);
   }
 
-  /** A snapshot of every counter. */
-  stats(): StatsSnapshot {
+  /**
+   * A snapshot of every counter; with `buckets`, each component's recent
+   * latency and user-histogram windows as buckets too (a metrics report).
+   */
+  stats(opts: { buckets?: boolean } = {}): StatsSnapshot {
     const components: Record<string, ComponentSnapshot> = {};
     const tasks: Record<string, TaskSnapshot> = {};
     const latency = new Map<string, { sum: number; n: number }>();
@@ -853,18 +856,22 @@ export class Container implements TaskHost {
         for (const w of ws) w.addWindowTo(h);
         return h.summary();
       };
+      const bucketsOf = () => (opts.buckets ? this.#scratch.buckets() : undefined);
       if (c.kind === "bolt") {
         const execute = windows((l) => l.execute);
         const process = windows((l) => l.process);
         c.executeLatency = merged(execute);
+        const executeBuckets = bucketsOf();
         c.processLatency = merged(process);
+        if (opts.buckets) c.latencyBuckets = { executeLatency: executeBuckets, processLatency: bucketsOf() };
         c.allTime = { executeLatency: totals(execute), processLatency: totals(process) };
       } else {
         const complete = windows((l) => l.complete);
         c.completeLatency = merged(complete);
+        if (opts.buckets) c.latencyBuckets = { completeLatency: bucketsOf() };
         c.allTime = { completeLatency: totals(complete) };
       }
-      const user = sumUserMetrics(p.snaps, p.user);
+      const user = sumUserMetrics(p.snaps, p.user, opts.buckets);
       if (user !== undefined) c.userMetrics = user;
     }
     return s;

@@ -278,7 +278,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     });
     const epoch = runEpoch(rec.submittedAt, rec.generation);
     const beat = () => {
-      const st = container!.stats();
+      const st = container!.stats({ buckets: true });
       // For trackers (ardea ui --nats): every counter, per task and component.
       const source = { topology: rec.name, container: index, epoch, pid: pid(), host };
       nc.publish(subj.metrics, encodeMetrics(metricsReport(source, st, sm, container!.pressureSource(), errors)));

@@ -4,7 +4,9 @@
  * runs shows up or goes away within a poll), reads what every container
  * publishes on its `metrics` subject and the `bp` messages on `ctl`, and
  * presents each topology as a metrics/ `TrackedTopology`: counters summed
- * per component, per task and per container, the logical plan the record
+ * per component, per task and per container (a component's latency
+ * percentiles merged exactly from the containers' window histograms, its
+ * run totals and user metrics summed), the logical plan the record
  * keeps, the physical plan (containers → tasks, host, pid, state),
  * exceptions with their stacks, backpressure episodes. Activate, deactivate
  * and kill send the same control messages as the CLI commands.
@@ -15,10 +17,11 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import type { LatencySummary } from "../metrics/latency.ts";
+import { LatencyHistogram, type LatencySummary, type LatencyTotals } from "../metrics/latency.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
 import type { LogicalPlan } from "../metrics/plan.ts";
-import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import type { AllTimeLatency, ComponentSnapshot, LatencyBuckets, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import { mergeUserMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import {
@@ -54,7 +57,9 @@ export interface RemoteTrackingOptions {
 
 const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
 /** Counters that only grow, carried over when a container's process is replaced. */
-const TASK_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "restarts", "errors"] as const;
+const TASK_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "restarts", "errors", "nextTupleCount"] as const;
+/** The three latency summaries of a component. */
+const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as const;
 
 /**
  * Watches the topologies of a NATS cluster and keeps `sink` up to date.
@@ -258,11 +263,32 @@ export class RemoteTracking {
 /** Component fields summed or chosen by name in {@link RemoteTopology.stats}; others are handled by their type. */
 const KNOWN_COMPONENT_FIELDS = new Set([
   "kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "pending", "restarts", "errors", "queued", "capacity",
-  "lastError", "lastErrorAt", "lastErrorStack", "completeLatencyMs",
+  "lastError", "lastErrorAt", "lastErrorStack", "completeLatencyMs", "nextTupleCount", ...LATENCIES, "allTime", "latencyBuckets",
+  "userMetrics",
 ]);
 
-function isLatency(v: unknown): v is LatencySummary {
-  return typeof v === "object" && v !== null && typeof (v as LatencySummary).count === "number" && typeof (v as LatencySummary).p50Ms === "number";
+/** Run totals of several containers: counts and sums add up, the max is the largest. */
+function mergeTotals(parts: ReadonlyArray<LatencyTotals | null | undefined>): LatencyTotals | null {
+  let count = 0;
+  let sumMs = 0;
+  let maxMs = 0;
+  for (const p of parts) {
+    if (p == null || p.count === 0) continue;
+    count += p.count;
+    sumMs += p.sumMs;
+    maxMs = Math.max(maxMs, p.maxMs);
+  }
+  if (count === 0) return null;
+  const r = (ms: number) => Math.round(ms * 1000) / 1000;
+  return { count, sumMs: r(sumMs), meanMs: r(sumMs / count), maxMs: r(maxMs) };
+}
+
+/** A component's user metrics without the histograms' buckets (they are for merging, not for showing). */
+function withoutBuckets(u: UserMetricsSnapshot): UserMetricsSnapshot {
+  if (u.histograms === undefined) return u;
+  const histograms: NonNullable<UserMetricsSnapshot["histograms"]> = {};
+  for (const [k, h] of Object.entries(u.histograms)) histograms[k] = { count: h.count, sum: h.sum, window: h.window };
+  return { ...u, histograms };
 }
 
 /** The latest report of one container, and what earlier processes of it counted. */
@@ -297,14 +323,21 @@ function zeroComponent(kind: "spout" | "bolt"): ComponentSnapshot & { lastErrorA
 }
 
 /**
- * Merges the latency summaries of several containers. Counts add up, the
- * mean and max are exact; the percentiles are the count-weighted means of
- * the containers' (exact when one container holds every sample).
+ * Merges the latency summaries of several containers, exactly from their
+ * window histograms when every container with samples sent its buckets.
+ * Otherwise (an older container) counts add up, the mean and max are exact
+ * and the percentiles are the count-weighted means of the containers'.
  */
-function mergeLatency(parts: ReadonlyArray<LatencySummary | null | undefined>): LatencySummary | null {
-  const ps = parts.filter((p): p is LatencySummary => p !== null && p !== undefined && p.count > 0);
-  if (ps.length === 0) return null;
-  if (ps.length === 1) return { ...ps[0]! };
+function mergeLatency(parts: ReadonlyArray<{ summary: LatencySummary | null | undefined; buckets: LatencyBuckets[keyof LatencyBuckets] }>, scratch: LatencyHistogram): LatencySummary | null {
+  const withSamples = parts.filter((p) => p.summary != null && p.summary.count > 0);
+  if (withSamples.length === 0) return null;
+  if (withSamples.length === 1) return { ...withSamples[0]!.summary! };
+  if (withSamples.every((p) => p.buckets != null)) {
+    scratch.reset();
+    for (const p of withSamples) scratch.addBuckets(p.buckets!);
+    return scratch.summary();
+  }
+  const ps = withSamples.map((p) => p.summary!);
   const n = ps.reduce((a, p) => a + p.count, 0);
   const w = (f: (p: LatencySummary) => number) => Math.round(ps.reduce((a, p) => a + f(p) * p.count, 0) / n * 1000) / 1000;
   return { count: n, meanMs: w((p) => p.meanMs), p50Ms: w((p) => p.p50Ms), p99Ms: w((p) => p.p99Ms), p999Ms: w((p) => p.p999Ms), maxMs: Math.max(...ps.map((p) => p.maxMs)) };
@@ -352,8 +385,8 @@ export class RemoteTopology implements TrackedTopology {
     if (prev !== undefined && (prev.m.pid !== m.pid || m.uptimeMs < prev.m.uptimeMs - 1000)) {
       // A new process of this container: its counters start again from 0.
       for (const [id, t] of Object.entries(prev.m.tasks)) {
-        const r = retired.get(id) ?? { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0 };
-        for (const f of TASK_COUNTERS) r[f] += t[f];
+        const r = retired.get(id) ?? { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0, nextTupleCount: 0 };
+        for (const f of TASK_COUNTERS) r[f] += t[f] ?? 0;
         retired.set(id, r);
       }
     }
@@ -384,14 +417,22 @@ export class RemoteTopology implements TrackedTopology {
     const m = r.m;
     const tasks: Record<string, TaskSnapshot> = {};
     const components: Record<string, ComponentSnapshot> = {};
-    for (const [name, c] of Object.entries(m.components)) components[name] = { ...c } as ComponentSnapshot;
+    for (const [name, c] of Object.entries(m.components)) {
+      const x = { ...c } as ComponentSnapshot;
+      delete x.latencyBuckets;
+      if (x.userMetrics !== undefined) x.userMetrics = withoutBuckets(x.userMetrics);
+      components[name] = x;
+    }
     for (const [id, t] of Object.entries(m.tasks)) {
       const x = { ...t } as TaskSnapshot;
       const old = r.retired.get(id);
       if (old !== undefined) {
-        for (const f of TASK_COUNTERS) x[f] += old[f];
+        const add = (into: Partial<Record<(typeof TASK_COUNTERS)[number], number>>) => {
+          for (const f of TASK_COUNTERS) if (into[f] !== undefined || old[f] !== 0) into[f] = (into[f] ?? 0) + old[f];
+        };
+        add(x);
         const c = components[x.component];
-        if (c !== undefined) for (const f of TASK_COUNTERS) c[f] += old[f];
+        if (c !== undefined) add(c);
       }
       tasks[id] = x;
     }
@@ -439,16 +480,26 @@ export class RemoteTopology implements TrackedTopology {
 
   /** The counters of every container summed per component and task. */
   stats(): StatsSnapshot {
-    const perContainer = [...this.#reports.values()].map((r) => this.#containerSnapshot(r));
+    const reports = [...this.#reports.values()];
+    const perContainer = reports.map((r) => this.#containerSnapshot(r));
     const components: Record<string, ComponentSnapshot & { lastErrorAt?: number | null }> = {};
     const tasks: Record<string, TaskSnapshot> = {};
-    const latencies = new Map<string, { summaries: Map<string, Array<LatencySummary | null>>; sum: number; n: number }>();
+    /** Per component: what is merged rather than summed, one entry per container. */
+    interface Parts {
+      sum: number;
+      n: number;
+      latency: Map<(typeof LATENCIES)[number], Array<{ summary: LatencySummary | null | undefined; buckets: LatencyBuckets[keyof LatencyBuckets] }>>;
+      allTime: Array<AllTimeLatency>;
+      user: UserMetricsSnapshot[];
+    }
+    const parts = new Map<string, Parts>();
     for (const id of Object.keys(this.record.components)) {
       const kind = this.#kindOf(id);
       if (kind !== null) components[id] = zeroComponent(kind);
     }
-    for (const cs of perContainer) {
+    perContainer.forEach((cs, i) => {
       Object.assign(tasks, cs.tasks);
+      const raw = reports[i]!.m.components;
       for (const [name, c] of Object.entries(cs.components)) {
         const x = components[name] ??= zeroComponent(c.kind);
         x.tasks += c.tasks;
@@ -462,32 +513,50 @@ export class RemoteTopology implements TrackedTopology {
         x.errors += c.errors;
         x.queued += c.queued;
         x.capacity = Math.max(x.capacity ?? 0, c.capacity ?? 0);
+        if (c.nextTupleCount !== undefined) x.nextTupleCount = (x.nextTupleCount ?? 0) + c.nextTupleCount;
         const at = (c as { lastErrorAt?: number | null }).lastErrorAt ?? null;
         if (c.lastError !== null && (x.lastError === null || (at ?? 0) >= (x.lastErrorAt ?? 0))) {
           x.lastError = c.lastError;
           x.lastErrorAt = at;
         }
-        const l = latencies.get(name) ?? { summaries: new Map(), sum: 0, n: 0 };
-        l.sum += c.completeLatencyMs * c.acked;
-        l.n += c.acked;
-        latencies.set(name, l);
+        let p = parts.get(name);
+        if (p === undefined) parts.set(name, p = { sum: 0, n: 0, latency: new Map(), allTime: [], user: [] });
+        p.sum += c.completeLatencyMs * c.acked;
+        p.n += c.acked;
+        const buckets = (raw[name] as { latencyBuckets?: LatencyBuckets } | undefined)?.latencyBuckets;
+        for (const key of LATENCIES) {
+          if (!(key in c)) continue;
+          const list = p.latency.get(key) ?? [];
+          list.push({ summary: c[key], buckets: buckets?.[key] });
+          p.latency.set(key, list);
+        }
+        if (c.allTime !== undefined) p.allTime.push(c.allTime);
+        const user = (raw[name] as { userMetrics?: UserMetricsSnapshot } | undefined)?.userMetrics;
+        if (user !== undefined) p.user.push(user);
         // Fields this module does not know (added to the engine's stats later): numbers are
-        // summed (counters), latency summaries merged; other shapes stay in the per-container views.
+        // summed (counters); other shapes stay in the per-container views.
         const xr = x as unknown as Record<string, unknown>;
         for (const [key, v] of Object.entries(c)) {
           if (KNOWN_COMPONENT_FIELDS.has(key)) continue;
-          if (isLatency(v) || (v === null && key.endsWith("Latency"))) {
-            const list = l.summaries.get(key) ?? [];
-            list.push(v);
-            l.summaries.set(key, list);
-          } else if (typeof v === "number") xr[key] = (typeof xr[key] === "number" ? xr[key] as number : 0) + v;
+          if (typeof v === "number") xr[key] = (typeof xr[key] === "number" ? xr[key] as number : 0) + v;
         }
       }
-    }
-    for (const [name, l] of latencies) {
+    });
+    const scratch = new LatencyHistogram();
+    for (const [name, p] of parts) {
       const x = components[name]!;
-      x.completeLatencyMs = l.n > 0 ? l.sum / l.n : 0;
-      for (const [key, list] of l.summaries) (x as unknown as Record<string, unknown>)[key] = mergeLatency(list);
+      x.completeLatencyMs = p.n > 0 ? p.sum / p.n : 0;
+      for (const [key, list] of p.latency) x[key] = mergeLatency(list, scratch);
+      if (p.allTime.length > 0) {
+        const all: AllTimeLatency = {};
+        for (const key of LATENCIES) {
+          const list = p.allTime.filter((a) => key in a).map((a) => a[key]);
+          if (list.length > 0) all[key] = mergeTotals(list);
+        }
+        x.allTime = all;
+      }
+      const user = mergeUserMetrics(p.user);
+      if (user !== undefined) x.userMetrics = withoutBuckets(user);
     }
     // Tasks not reported yet show as zeros, so the plan's every task is there.
     for (const [component, ids] of Object.entries(this.record.components)) {

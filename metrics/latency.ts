@@ -32,6 +32,74 @@ export interface LatencySummary {
 const HIGHEST_US = 3_600_000_000;
 
 /**
+ * A histogram's non-empty buckets, compact enough to ship each second (a
+ * container's recent window, merged exactly by a tracker). `counts` is flat:
+ * the gap from the previous non-empty bucket's index (the first one's is its
+ * index + 1), then that bucket's count, for every non-empty bucket in order; the
+ * indexes are those of the histograms built here (two significant digits,
+ * lowest value 1), a few bytes per bucket in msgpack. `max` is the largest
+ * recorded value (µs for latencies), `sum` the values' sum (ms for
+ * latencies).
+ */
+export interface HistogramBuckets {
+  sum: number;
+  max: number;
+  counts: number[];
+}
+
+/** Most non-empty buckets a {@link HistogramBuckets} may name (the whole range to an hour at 1 %). */
+export const MAX_BUCKETS = 4096;
+
+/** What the buckets need of a (plain JS) hdr histogram. */
+interface Indexed {
+  maxValue: number;
+  getCountAtIndex(i: number): number;
+  countsArrayIndex(v: number): number;
+  valueFromIndex(i: number): number;
+  recordValueWithCount(v: number, n: number): void;
+}
+
+function bucketsOf(h: Histogram, sum: number): HistogramBuckets | null {
+  if (h.totalCount === 0) return null;
+  const x = h as unknown as Indexed;
+  const last = x.countsArrayIndex(x.maxValue);
+  const counts: number[] = [];
+  let prev = -1;
+  for (let i = 0; i <= last; i++) {
+    const n = x.getCountAtIndex(i);
+    if (n === 0) continue;
+    counts.push(i - prev, n);
+    prev = i;
+  }
+  return { sum, max: x.maxValue, counts };
+}
+
+/**
+ * Adds `b` (read from the network: anything malformed is skipped) to `h`;
+ * returns the count added.
+ */
+function addBucketsTo(h: Histogram, b: HistogramBuckets, highest: number): number {
+  const x = h as unknown as Indexed;
+  const c = b.counts;
+  if (!Array.isArray(c) || c.length % 2 !== 0 || c.length > 2 * MAX_BUCKETS) return 0;
+  const max = Number.isInteger(b.max) && b.max >= 0 && b.max <= highest ? b.max : -1;
+  const maxIndex = max >= 0 ? x.countsArrayIndex(max) : -1;
+  let index = -1;
+  let added = 0;
+  for (let k = 0; k < c.length; k += 2) {
+    const gap = c[k]!;
+    const n = c[k + 1]!;
+    if (!Number.isInteger(gap) || gap < 1 || !Number.isInteger(n) || n < 1) return added;
+    index += gap;
+    const v = index === maxIndex ? max : x.valueFromIndex(index);
+    if (!(v <= highest)) return added;
+    x.recordValueWithCount(v, n);
+    added += n;
+  }
+  return added;
+}
+
+/**
  * An hdr histogram of 32-bit counts that starts small and grows to the
  * largest value recorded. Plain typed arrays: merging and percentiles cost
  * tens of µs (the "packed" arrays cost ms), at a few KB each.
@@ -97,6 +165,24 @@ export class LatencyHistogram {
   reset(): void {
     this.#h.reset();
     this.#sumMs = 0;
+  }
+
+  /**
+   * The non-empty buckets (µs), or null when nothing was recorded; a
+   * {@link LatencyHistogram.addBuckets} elsewhere gets the same percentiles.
+   *
+   * @example
+   * ```ts
+   * other.addBuckets(h.buckets()!);
+   * ```
+   */
+  buckets(): HistogramBuckets | null {
+    return bucketsOf(this.#h, this.#sumMs);
+  }
+
+  /** Adds buckets made by {@link LatencyHistogram.buckets} (malformed ones are skipped). */
+  addBuckets(b: HistogramBuckets): void {
+    if (addBucketsTo(this.#h, b, HIGHEST_US) > 0 && Number.isFinite(b.sum) && b.sum > 0) this.#sumMs += b.sum;
   }
 
   /** Percentiles, or null when nothing was recorded. */
@@ -194,6 +280,23 @@ export class ValueHistogram {
   reset(): void {
     this.#h.reset();
     this.#sum = 0;
+  }
+
+  /**
+   * The non-empty buckets, or null when nothing was recorded.
+   *
+   * @example
+   * ```ts
+   * other.addBuckets(h.buckets()!);
+   * ```
+   */
+  buckets(): HistogramBuckets | null {
+    return bucketsOf(this.#h, this.#sum);
+  }
+
+  /** Adds buckets made by {@link ValueHistogram.buckets} (malformed ones are skipped). */
+  addBuckets(b: HistogramBuckets): void {
+    if (addBucketsTo(this.#h, b, Number.MAX_SAFE_INTEGER) > 0 && Number.isFinite(b.sum) && b.sum > 0) this.#sum += b.sum;
   }
 
   /** Percentiles, or null when nothing was recorded. */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { LatencySummary, LatencyTotals } from "./latency.ts";
+import type { HistogramBuckets, LatencySummary, LatencyTotals } from "./latency.ts";
 import type { UserMetricsSnapshot } from "./task_metrics.ts";
 
 /** Sampled latencies over the whole run: count, sum, mean, maximum (no percentiles). */
@@ -21,6 +21,16 @@ export interface AllTimeLatency {
   executeLatency?: LatencyTotals | null;
   processLatency?: LatencyTotals | null;
   completeLatency?: LatencyTotals | null;
+}
+
+/**
+ * The recent window's latency histograms of a component, for a tracker to
+ * merge over containers exactly (keys as the summaries they come from).
+ */
+export interface LatencyBuckets {
+  executeLatency?: HistogramBuckets | null;
+  processLatency?: HistogramBuckets | null;
+  completeLatency?: HistogramBuckets | null;
 }
 
 /** Counters of one component, summed over its tasks. */
@@ -56,6 +66,8 @@ export interface ComponentSnapshot {
   allTime?: AllTimeLatency;
   /** User metrics (`context.registerCounter` …), summed over the tasks. */
   userMetrics?: UserMetricsSnapshot;
+  /** The windows' histograms, only when asked for (a container's metrics report). */
+  latencyBuckets?: LatencyBuckets;
 }
 
 /** Counters of one task. */

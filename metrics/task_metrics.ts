@@ -9,7 +9,7 @@
  */
 import { ArdeaError } from "../topology/errors.ts";
 import type { Counter, Gauge, Histogram, IMetric, Meter, MetricRegistry } from "../topology/metrics.ts";
-import { ValueHistogram, type ValueSummary } from "./latency.ts";
+import { type HistogramBuckets, ValueHistogram, type ValueSummary } from "./latency.ts";
 import { SlidingRate, SlidingValues, type WindowOptions } from "./sliding.ts";
 
 /** A user histogram in a snapshot: run totals and the window's percentiles. */
@@ -20,6 +20,8 @@ export interface HistogramSnapshot {
   sum: number;
   /** Percentiles over the recent window (null when it holds no value). */
   window: ValueSummary | null;
+  /** The window's histogram (a component's, when asked for), for a tracker to merge exactly. */
+  buckets?: HistogramBuckets | null;
 }
 
 /** A user meter in a snapshot. */
@@ -243,14 +245,19 @@ export class TaskMetrics implements MetricRegistry {
 
 /**
  * The user metrics of a component: `snapshots` (its tasks', taken at the
- * same moment) summed, with the windows of `registries`' histograms merged.
+ * same moment) summed, with the windows of `registries`' histograms merged
+ * (and their buckets kept, with `buckets`).
  *
  * @example
  * ```ts
  * const c = sumUserMetrics(tasks.map((t) => t.snapshot(now)!), tasks);
  * ```
  */
-export function sumUserMetrics(snapshots: readonly UserMetricsSnapshot[], registries: readonly TaskMetrics[]): UserMetricsSnapshot | undefined {
+export function sumUserMetrics(
+  snapshots: readonly UserMetricsSnapshot[],
+  registries: readonly TaskMetrics[],
+  buckets = false,
+): UserMetricsSnapshot | undefined {
   if (snapshots.length === 0) return undefined;
   const out: UserMetricsSnapshot = {};
   const add = (into: Record<string, number>, k: string, v: number) => (into[k] = (into[k] ?? 0) + v);
@@ -288,7 +295,44 @@ export function sumUserMetrics(snapshots: readonly UserMetricsSnapshot[], regist
       const merged = new ValueHistogram();
       for (const r of registries) r.histograms.get(k)?.values.addWindowTo(merged);
       out.histograms[k]!.window = merged.summary();
+      if (buckets) out.histograms[k]!.buckets = merged.buckets();
     }
+  }
+  return out;
+}
+
+/**
+ * The user metrics of one component over several processes (each part the
+ * component's sum in one container): counters, gauges, meters and Storm 1
+ * metrics add up; histogram windows merge exactly from their buckets when
+ * every part carries them, else the merged window keeps exact count, mean,
+ * min and max and count-weighted percentiles. No part carries buckets out.
+ *
+ * @example
+ * ```ts
+ * mergeUserMetrics([a, b])?.counters?.words; // a's words + b's
+ * ```
+ */
+export function mergeUserMetrics(parts: readonly UserMetricsSnapshot[]): UserMetricsSnapshot | undefined {
+  if (parts.length === 0) return undefined;
+  const out = sumUserMetrics(parts, []) ?? {};
+  if (out.histograms === undefined) return out;
+  for (const [k, h] of Object.entries(out.histograms)) {
+    const own = parts.map((p) => p.histograms?.[k]).filter((x): x is HistogramSnapshot => x !== undefined && x.window !== null);
+    if (own.length === 0) {
+      h.window = null;
+      continue;
+    }
+    if (own.every((x) => x.buckets != null)) {
+      const merged = new ValueHistogram();
+      for (const x of own) merged.addBuckets(x.buckets!);
+      h.window = merged.summary();
+      continue;
+    }
+    const ws = own.map((x) => x.window!);
+    const n = ws.reduce((a, w) => a + w.count, 0);
+    const w = (f: (v: ValueSummary) => number) => Math.round(ws.reduce((a, v) => a + f(v) * v.count, 0) / n * 1000) / 1000;
+    h.window = { count: n, mean: w((v) => v.mean), min: Math.min(...ws.map((v) => v.min)), p50: w((v) => v.p50), p99: w((v) => v.p99), p999: w((v) => v.p999), max: Math.max(...ws.map((v) => v.max)) };
   }
   return out;
 }

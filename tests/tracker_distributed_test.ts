@@ -152,6 +152,23 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
   assert.is(sinkTasks.length, 2);
   assert.is(sinkTasks.reduce((a, t) => a + t.executed, 0), N);
   assert.ok(m.components.double.executeLatency === null || m.components.double.executeLatency.count > 0);
+  // Summed and merged over the containers per component: user metrics, run totals, next-tuple count.
+  const doubleTasks = Object.values(m.tasks as Record<string, { component: string; userMetrics?: { counters?: Record<string, number> } }>)
+    .filter((t) => t.component === "double");
+  assert.is(doubleTasks.reduce((a, t) => a + (t.userMetrics?.counters?.doubled ?? 0), 0), N, "per task");
+  assert.is(m.components.double.userMetrics.counters.doubled, N, "per component, over the containers");
+  assert.is(m.components.double.userMetrics.histograms.value.count, N);
+  assert.is(m.components.double.userMetrics.histograms.value.sum, (N * (N - 1)) / 2);
+  assert.is(m.components.double.userMetrics.histograms.value.window.max, N - 1);
+  assert.is(m.components.double.userMetrics.histograms.value.window.count, N);
+  assert.is(m.components.double.userMetrics.histograms.value.buckets, undefined, "buckets are not shown");
+  assert.is(m.components.double.latencyBuckets, undefined);
+  assert.ok(m.components.numbers.nextTupleCount > 0, `nextTupleCount ${m.components.numbers.nextTupleCount}`);
+  const perContainer = (await get("/api/v1/topologies/dist-tracked/containers")).body.containers;
+  assert.is(perContainer.length, 2);
+  if (m.components.double.allTime?.executeLatency != null) {
+    assert.ok(m.components.double.allTime.executeLatency.count >= m.components.double.executeLatency.count);
+  }
 
   const ex = (await get("/api/v1/topologies/dist-tracked/exceptions")).body.exceptions;
   const sinkEx = ex.find((e: { component: string }) => e.component === "sink");

@@ -90,8 +90,11 @@
  *   stops; a CLI that dies stops the tap when its lease expires.
  * - **Metrics.** Every container publishes a {@link ContainerMetrics} on
  *   `metrics` each second (and a last one when it stops): its counters per
- *   task and component, latency summaries, backpressure, mailbox depths and
- *   its stream manager's frame counters. Nobody needs to listen; a tracker
+ *   task and component, latency summaries with the recent window's
+ *   histograms behind them (`latencyBuckets`, and `buckets` of the user
+ *   histograms, so a tracker merges percentiles over containers exactly),
+ *   user metrics, backpressure, mailbox depths and its stream manager's
+ *   frame counters. Nobody needs to listen; a tracker
  *   subscribes to {@link METRICS_WILDCARD} and to the `bp` messages on `ctl`
  *   (backpressure episodes). Per-task and per-component objects pass unknown
  *   fields through, so counters added later reach the tracker unchanged.
@@ -582,6 +585,44 @@ const latencySummarySchema = z.object({
   maxMs: z.number(),
 }).passthrough();
 
+/** Run totals of sampled latencies (`allTime`). */
+const latencyTotalsSchema = z.object({ count: z.number(), sumMs: z.number(), meanMs: z.number(), maxMs: z.number() }).passthrough();
+
+/**
+ * A histogram's non-empty buckets (metrics/latency.ts `HistogramBuckets`):
+ * `counts` holds pairs (gap from the previous bucket index, count).
+ */
+const bucketsSchema = z.object({
+  sum: z.number(),
+  max: z.number(),
+  counts: z.array(z.number()).max(2 * 4096),
+});
+
+const userMetricsSchema = z.object({
+  counters: z.record(z.string(), z.number()).optional(),
+  gauges: z.record(z.string(), z.number()).optional(),
+  histograms: z.record(
+    z.string(),
+    z.object({
+      count: z.number(),
+      sum: z.number(),
+      window: z.object({
+        count: z.number(),
+        mean: z.number(),
+        min: z.number(),
+        p50: z.number(),
+        p99: z.number(),
+        p999: z.number(),
+        max: z.number(),
+      }).nullable(),
+      /** The window's buckets (components only). */
+      buckets: bucketsSchema.nullable().optional(),
+    }),
+  ).optional(),
+  meters: z.record(z.string(), z.object({ count: z.number(), ratePerSec: z.number() })).optional(),
+  metrics: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])).optional(),
+});
+
 const kindSchema = z.enum(["spout", "bolt"]);
 
 /** Counters of one task (the engine's `TaskStats`); fields added later pass through. */
@@ -597,6 +638,8 @@ const taskMetricsSchema = z.object({
   restarts: z.number(),
   errors: z.number(),
   capacity: z.number(),
+  nextTupleCount: z.number().optional(),
+  userMetrics: userMetricsSchema.optional(),
 }).passthrough();
 
 /** Counters of one component over this container's tasks (the engine's `ComponentStats`). */
@@ -618,8 +661,22 @@ const componentMetricsSchema = z.object({
   completeLatencyMs: z.number(),
   queued: z.number(),
   capacity: z.number().optional(),
+  nextTupleCount: z.number().optional(),
   executeLatency: latencySummarySchema.nullable().optional(),
+  processLatency: latencySummarySchema.nullable().optional(),
   completeLatency: latencySummarySchema.nullable().optional(),
+  allTime: z.object({
+    executeLatency: latencyTotalsSchema.nullable().optional(),
+    processLatency: latencyTotalsSchema.nullable().optional(),
+    completeLatency: latencyTotalsSchema.nullable().optional(),
+  }).optional(),
+  /** The recent window's histograms behind the three latency summaries, for trackers to merge exactly. */
+  latencyBuckets: z.object({
+    executeLatency: bucketsSchema.nullable().optional(),
+    processLatency: bucketsSchema.nullable().optional(),
+    completeLatency: bucketsSchema.nullable().optional(),
+  }).optional(),
+  userMetrics: userMetricsSchema.optional(),
 }).passthrough();
 
 const containerMetricsSchema = z.object({
