@@ -25,6 +25,45 @@ async function collect(lines: AsyncIterable<string>, into: string[]): Promise<vo
   for await (const line of lines) into.push(line);
 }
 
+/** Where to look for the columns of user metrics, process latency and next-tuple count. */
+interface NewColumns {
+  spout: string;
+  bolt: string;
+  /** A component with a user counter `counter` in each of its `userTasks` tasks. */
+  user: string;
+  counter: string;
+  userTasks: number;
+}
+
+/**
+ * The components and tasks tables show user metrics, the process latency's
+ * p99 (a bolt that acks) and the spout's next-tuple count; numbers, not dashes.
+ */
+async function checkNewColumns(
+  waitFor: (expr: string, ms: number) => Promise<unknown>,
+  page: { evaluate<T>(expr: string): Promise<T> },
+  w: NewColumns,
+): Promise<void> {
+  const headers = await page.evaluate<string[]>(`[...document.querySelectorAll("#components-table th")].map((e) => e.textContent)`);
+  for (const h of ["process p99 ms", "next-tuple calls", "user metrics"]) assert.ok(headers.includes(h), `components header ${h}: ${headers}`);
+  const taskHeaders = await page.evaluate<string[]>(`[...document.querySelectorAll("#tasks-table th")].map((e) => e.textContent)`);
+  for (const h of ["next-tuple calls", "user metrics"]) assert.ok(taskHeaders.includes(h), `tasks header ${h}: ${taskHeaders}`);
+  const comp = (c: string, f: string) => `document.querySelector('#components-table tr[data-component="${c}"] td[data-field="${f}"]')`;
+  await waitFor(`new RegExp("^${w.counter}=\\\\d").test(${comp(w.user, "userMetrics")}?.textContent ?? "")`, 15_000);
+  await waitFor(`/^\\d+(\\.\\d+)?$/.test(${comp(w.bolt, "processP99")}?.textContent ?? "")`, 15_000);
+  await waitFor(`Number(${comp(w.spout, "nextTupleCount")}?.getAttribute("title")) > 0`, 15_000);
+  assert.is(await page.evaluate<string>(`${comp(w.bolt, "nextTupleCount")}?.textContent`), "–");
+  const perTask = await page.evaluate<string[]>(
+    `[...document.querySelectorAll('#tasks-table tbody tr')].filter((tr) => tr.querySelector('td[data-field="component"]')?.textContent === "${w.user}").map((tr) => tr.querySelector('td[data-field="userMetrics"]')?.textContent ?? "")`,
+  );
+  assert.is(perTask.length, w.userTasks, String(perTask));
+  for (const t of perTask) assert.match(t, new RegExp(`^${w.counter}=\\d`));
+  const spoutTask = await page.evaluate<string>(
+    `[...document.querySelectorAll('#tasks-table tbody tr')].find((tr) => tr.querySelector('td[data-field="component"]')?.textContent === "${w.spout}")?.querySelector('td[data-field="nextTupleCount"]')?.getAttribute("title") ?? ""`,
+  );
+  assert.ok(Number(spoutTask) > 0, `spout task next-tuple calls: ${spoutTask}`);
+}
+
 if (runtimeName() !== "node") {
   console.log("ui_browser_test: skipped on this runtime; playwright-core drives the browser from Node only (npm test runs it under Node)");
   test.skip("the web page in headless Chromium (skipped: playwright-core drives the browser from Node only; run this suite under Node)", () => {});
@@ -92,6 +131,8 @@ if (runtimeName() !== "node") {
       await page.waitForSelector("#chart-throughput canvas", { timeout: 15_000 });
       await page.waitForSelector("#chart-queue canvas", { timeout: 15_000 });
       await waitFor(`/\\/s/.test(document.querySelector('#graph .node[data-component="split"] .live')?.textContent ?? "")`, 15_000);
+      // User metrics (per component, per task), process latency and next-tuple count.
+      await checkNewColumns(waitFor, page, { spout: "sentences", bolt: "count", user: "split", counter: "words", userTasks: 2 });
       // The counter's errors reach the exceptions panel.
       await waitFor(`/count: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 20_000);
       // The physical plan: one container, this process.
@@ -156,6 +197,7 @@ if (runtimeName() !== "node") {
       const stack = await page.textContent('#exceptions li[data-component="flaky"] pre');
       assert.match(stack ?? "", /flaky threw at \d+/);
       await waitFor(`Number(document.querySelector('#components-table tr[data-component="numbers"] td[data-field="emitted"]')?.getAttribute("title")) > 0`, 15_000);
+      await checkNewColumns(waitFor, page, { spout: "numbers", bolt: "flaky", user: "numbers", counter: "sent", userTasks: 1 });
       await sleep(2000);
       mkdirSync(resolvePath(ardeaRoot(), "tests", "artifacts"), { recursive: true });
       await page.screenshot({ path: resolvePath(ardeaRoot(), "tests", "artifacts", "ui_distributed.png"), fullPage: true });

@@ -167,8 +167,38 @@ function updateGraph(m) {
   }
 }
 
-const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "p50", "p99", "capacity", "restarts", "lastError"];
-const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "capacity", "restarts", "errors"];
+const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "p50", "p99", "processP99", "nextTupleCount", "capacity", "restarts", "userMetrics", "lastError"];
+const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "nextTupleCount", "capacity", "restarts", "errors", "userMetrics"];
+
+// User metrics in one line ("words=1.2k · depth=3 · size p99=7 (40) · hits 12/s"); every value in the title.
+function formatUserMetrics(u) {
+  if (!u) return { text: "", title: "" };
+  const parts = [];
+  const full = [];
+  for (const [k, v] of Object.entries(u.counters ?? {})) {
+    parts.push(`${k}=${formatCount(v)}`);
+    full.push(`counter ${k} = ${v}`);
+  }
+  for (const [k, v] of Object.entries(u.gauges ?? {})) {
+    parts.push(`${k}=${Number.isInteger(v) ? formatCount(v) : v.toFixed(3)}`);
+    full.push(`gauge ${k} = ${v}`);
+  }
+  for (const [k, v] of Object.entries(u.meters ?? {})) {
+    parts.push(`${k} ${v.ratePerSec.toFixed(1)}/s`);
+    full.push(`meter ${k}: ${v.count} events, ${v.ratePerSec.toFixed(3)}/s`);
+  }
+  for (const [k, v] of Object.entries(u.histograms ?? {})) {
+    const w = v.window;
+    parts.push(w ? `${k} p99=${w.p99}` : `${k} (${formatCount(v.count)})`);
+    full.push(`histogram ${k}: ${v.count} values, sum ${v.sum}` + (w ? `; window: ${w.count} values, min ${w.min}, p50 ${w.p50}, p99 ${w.p99}, p99.9 ${w.p999}, max ${w.max}` : ""));
+  }
+  for (const [k, v] of Object.entries(u.metrics ?? {})) {
+    const text = typeof v === "number" ? String(v) : Object.entries(v).map(([kk, x]) => `${kk}:${x}`).join(",");
+    parts.push(`${k}=${text}`);
+    full.push(`metric ${k} = ${text}`);
+  }
+  return { text: parts.join(" · "), title: full.join("\n") };
+}
 
 // Sampled percentiles: execute latency for bolts, complete latency for spouts.
 function latencyOf(c) {
@@ -191,7 +221,11 @@ function updateTasks(m) {
     for (const f of TASK_FIELDS) {
       const v = t[f];
       if ((f === "executed" || f === "queued" || f === "capacity") && t.kind === "spout") tr.append(cell(f, "–"));
-      else if (f === "timedOut" && t.kind === "bolt") tr.append(cell(f, "–"));
+      else if ((f === "timedOut" || f === "nextTupleCount") && t.kind === "bolt") tr.append(cell(f, "–"));
+      else if (f === "userMetrics") {
+        const u = formatUserMetrics(v);
+        tr.append(cell(f, u.text, u.title));
+      } else if (v === undefined) tr.append(cell(f, "–"));
       else if (f === "capacity") tr.append(cell(f, v.toFixed(3), String(v)));
       else if (typeof v === "number") tr.append(cell(f, formatCount(v), String(v)));
       else tr.append(cell(f, String(v)));
@@ -213,7 +247,17 @@ function updateTable(m) {
       td.dataset.field = f;
       let v = c[f];
       if (f === "executed" && c.kind === "spout") v = "–";
-      else if ((f === "timedOut" || f === "pending" || f === "completeLatencyMs") && c.kind === "bolt") v = "–";
+      else if ((f === "timedOut" || f === "pending" || f === "completeLatencyMs" || f === "nextTupleCount") && c.kind === "bolt") v = "–";
+      else if (f === "processP99") {
+        const l = c.kind === "bolt" ? c.processLatency : null;
+        v = l ? l.p99Ms.toFixed(3) : "–";
+        if (l) td.title = `${l.count} samples; p50 ${l.p50Ms} ms, p99.9 ${l.p999Ms} ms, max ${l.maxMs} ms`;
+      } else if (f === "userMetrics") {
+        const u = formatUserMetrics(v);
+        v = u.text;
+        td.className = "user";
+        td.title = u.title;
+      } else if (v === undefined) v = "–";
       else if (f === "queued" && c.kind === "spout") v = "–";
       else if (f === "completeLatencyMs") v = v.toFixed(2);
       else if (f === "p50" || f === "p99") {
