@@ -116,6 +116,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let ending: Terminal | null = null;
   let killing = false;
   let updating = false;
+  /** Between the last container's stop and the start of the next generation. */
+  let relaunching = false;
   /** Deactivated by the user (ardea deactivate), not by an update's drain. */
   let paused = false;
   const timers: Array<ReturnType<typeof setTimeout>> = [];
@@ -367,10 +369,15 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   };
 
   const relaunchWhenAllStopped = () => {
-    if (!updating || slots.some((s) => s.child !== null)) return;
-    updating = false;
+    if (!updating || relaunching || slots.some((s) => s.child !== null)) return;
+    // Still updating until every container is started again: a rollback asked
+    // for meanwhile (the write of the generation may take seconds) must not
+    // start a second set of containers over the first.
+    relaunching = true;
     started = false;
     void nextGeneration().then(() => {
+      relaunching = false;
+      updating = false;
       if (ending !== null) return;
       for (let i = 0; i < n; i++) {
         const s = slots[i]!;
