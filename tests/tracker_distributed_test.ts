@@ -3,8 +3,9 @@
 // topologies submitted with `ardea submit` over 2 containers: topologies
 // listed as they appear and go away, logical and physical plans, exact
 // counters once a bounded topology finished, moving counters while one runs,
-// exceptions with stacks, Prometheus with container labels, kill through
-// REST, garbage on the metrics subject, and the command line itself.
+// exceptions with stacks, Prometheus with container labels, kill,
+// deactivate and activate through REST, a backpressure episode between
+// containers, garbage on the metrics subject, and the command line itself.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
@@ -298,6 +299,73 @@ test("a running topology: counters move monotonically, a throwing bolt shows up 
     assert.is((await (await Records.bind(nc))!.getTopology("dist-throwing"))?.state, "KILLED");
     const again = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST" });
     assert.is(again.status, 409);
+  } finally {
+    submitter.kill("SIGKILL");
+    await submitterErr;
+  }
+});
+
+test("through the REST API: deactivate stops the spouts, activate resumes them; a slow bolt in another container is a backpressure episode", async () => {
+  // fast (container 0) → slow (container 1, ~1 ms a tuple): the slow bolt's mailbox fills.
+  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_pressure.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const submitterErr = collect(submitter.lines("stderr"));
+  const base = "/api/v1/topologies/dist-pressure";
+  const records = (await Records.bind(nc))!;
+  try {
+    await until("RUNNING in the tracker", async () => (await get(base)).body.state === "RUNNING");
+    const phys = await until("both containers report", async () => {
+      const c = (await get(`${base}/containers`)).body.containers;
+      return c.every((x: { state: string }) => x.state === "RUNNING") ? c : undefined;
+    });
+    assert.equal(phys.map((c: { tasks: Array<{ component: string }> }) => c.tasks.map((t) => t.component)), [["fast"], ["slow"]]);
+
+    // Backpressure: an episode, announced by container 1, naming the slow bolt.
+    const bp = await until("a backpressure episode", async () => {
+      const b = (await get(`${base}/backpressure`)).body;
+      return b.history.length > 0 ? b : undefined;
+    }, 30_000);
+    const ep = bp.history[0];
+    assert.is(ep.component, "slow", JSON.stringify(bp));
+    assert.is(ep.container, 1, JSON.stringify(bp));
+    assert.ok(ep.start > 0);
+    assert.ok(bp.episodes >= 1);
+    const m0 = await until("the slow bolt's user counter", async () => {
+      const m = (await get(`${base}/metrics`)).body;
+      return m.components.slow.userMetrics?.counters?.seen > 0 ? m : undefined;
+    }, 15_000);
+    assert.ok(m0.topology.backpressureEpisodes >= 1);
+
+    // Deactivate: the record says PAUSED, the tracker too, and the spout's counters stop.
+    const emitted = async () => (await get(`${base}/metrics`)).body.components.fast.emitted as number;
+    const off = await get(`${base}/deactivate`, { method: "POST" });
+    assert.is(off.status, 200, JSON.stringify(off.body));
+    assert.is(off.body.state, "PAUSED");
+    assert.is((await records.getTopology("dist-pressure"))?.state, "PAUSED");
+    assert.is((await get(base)).body.state, "PAUSED");
+    await until("containers paused", async () => (await get(`${base}/containers`)).body.containers.every((c: { state: string }) => c.state === "PAUSED"), 15_000);
+    await new Promise((r) => setTimeout(r, 1500)); // the last report before the pause has arrived
+    const paused = await emitted();
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.is(await emitted(), paused, "no emits while paused");
+    const again = await get(`${base}/deactivate`, { method: "POST" });
+    assert.is(again.status, 200, "deactivating a paused topology is a no-op");
+
+    // Activate: RUNNING again, the counters move.
+    const on = await get(`${base}/activate`, { method: "POST" });
+    assert.is(on.status, 200, JSON.stringify(on.body));
+    assert.is(on.body.state, "RUNNING");
+    assert.is((await records.getTopology("dist-pressure"))?.state, "RUNNING");
+    await until("emits again", async () => (await emitted()) > paused, 15_000).catch(async (e) => {
+      const m = (await get(`${base}/metrics`)).body;
+      const c = (await get(`${base}/containers`)).body.containers;
+      throw new Error(`${(e as Error).message}; fast ${JSON.stringify(m.components.fast)}; topology ${JSON.stringify(m.topology)}; containers ${JSON.stringify(c)}`);
+    });
+
+    const killed = await get(`${base}/kill`, { method: "POST" });
+    assert.is(killed.status, 200, JSON.stringify(killed.body));
+    assert.is((await get(`${base}/activate`, { method: "POST" })).status, 409, "an ended topology cannot be activated");
+    await submitter.exited;
   } finally {
     submitter.kill("SIGKILL");
     await submitterErr;
