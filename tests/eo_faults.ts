@@ -478,7 +478,10 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
     }
     await within(run.reading, 5000);
-    const mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    let mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    // Each container prints its summary when the run ends; more means a duplicate generation ran alongside.
+    const summaries = logs.filter((l) => / word-count: FINISHED in /.test(l)).length;
+    if (mismatch === "" && summaries !== 2) mismatch = `${summaries} containers reported the end of the run, not 2`;
     const exact = mismatch === "";
     // Let the recovery measurements finish when the run ended right after a fault.
     await sleep(50);
