@@ -134,6 +134,25 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }
   };
 
+  /**
+   * Records PAUSED or RUNNING after a deactivate or activate, unless the
+   * other one came since (the write is checked against the latest request
+   * when it lands: a slow write of an older request must not undo a newer).
+   */
+  const setPaused = async (p: boolean) => {
+    const state = p ? "PAUSED" : "RUNNING";
+    o.onState?.(state);
+    try {
+      await o.records.updateTopology(rec.name, (r) =>
+        paused === p && ending === null && (r.state === "RUNNING" || r.state === "PAUSED") && r.state !== state
+          ? { ...r, state, updatedAt: Date.now() }
+          : undefined
+      );
+    } catch (e) {
+      log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
+    }
+  };
+
   const writeContainer = (i: number) => {
     const s = slots[i]!;
     o.records.putContainer({
@@ -448,10 +467,10 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         }
         else if (m.type === "deactivate" && ending === null && !updating) {
           paused = true;
-          void setState("PAUSED");
+          void setPaused(true);
         } else if (m.type === "activate" && ending === null && started) {
           paused = false;
-          void setState("RUNNING");
+          void setPaused(false);
         }
       } catch {
         // Malformed control messages are the containers' to count.

@@ -73,6 +73,12 @@ const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as con
  * await remote.close();
  * ```
  */
+/**
+ * For this long after a steer (ms), a listed record older than the steered
+ * one is a read that started before the steer landed, and is ignored.
+ */
+const STEER_GRACE_MS = 3000;
+
 export class RemoteTracking {
   /** Malformed or stale messages dropped. */
   dropped = 0;
@@ -163,7 +169,7 @@ export class RemoteTracking {
         this.#early.delete(token);
         for (const m of early?.values() ?? []) if (m.epoch === t.epoch) t.report(m);
         this.#sink.add(t);
-      } else t.record = rec;
+      } else if (performance.now() - t.steeredAt > STEER_GRACE_MS || rec.updatedAt >= t.record.updatedAt) t.record = rec;
       if (!TERMINAL.has(rec.state) || !t.containersRead) {
         try {
           t.containerRecords = await records.listContainers(rec.name);
@@ -221,6 +227,7 @@ export class RemoteTracking {
     if (records === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${t.name}" on this NATS`);
     const target = action === "activate" ? "RUNNING" : "PAUSED";
     let refused: string | undefined;
+    t.steeredAt = performance.now();
     t.record = await records.updateTopology(t.name, (r) => {
       refused = undefined;
       if (r.state === "RUNNING" || r.state === "PAUSED") return r.state === target ? undefined : { ...r, state: target };
@@ -349,6 +356,8 @@ export class RemoteTopology implements TrackedTopology {
   record: TopologyRecord;
   containerRecords: ContainerRecord[] = [];
   containersRead = false;
+  /** When this tracker last steered it (a list read before that may be stale). */
+  steeredAt = -Infinity;
   readonly #owner: RemoteTracking;
   readonly #silentMs: number;
   readonly #reports = new Map<number, Reported>();

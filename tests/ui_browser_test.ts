@@ -119,7 +119,7 @@ if (runtimeName() !== "node") {
         `[...document.querySelectorAll("#graph .edge")].map((e) => e.getAttribute("data-from") + "->" + e.getAttribute("data-to") + ": " + e.textContent).sort()`,
       );
       assert.equal(edges, ["sentences->split: shuffle", "split->count: fields(word)"]);
-      assert.is(await page.textContent("#topology-state"), "RUNNING");
+      await waitFor(`document.querySelector("#topology-state")?.textContent === "RUNNING"`, 10_000);
 
       // Live numbers move: the spout's emitted count in the table grows between polls.
       const emitted = () => page.getAttribute('#components-table tr[data-component="sentences"] td[data-field="emitted"]', "title").then(Number);
