@@ -154,7 +154,15 @@ export interface RunResult {
   logs: string[];
 }
 
-/** Writes `lines` generated lines of 10 words to `path`; returns the true counts. */
+/**
+ * Writes `lines` generated lines of 10 words (skewed: a few frequent, many
+ * rare) to `path`; returns the true counts.
+ *
+ * @example
+ * ```ts
+ * const truth = await writeCorpus("/tmp/in.txt", 1000, 7);
+ * ```
+ */
 export async function writeCorpus(path: string, lines: number, seed: number): Promise<Map<string, number>> {
   const out: string[] = [];
   const truth = new Map<string, number>();
@@ -173,7 +181,14 @@ export async function writeCorpus(path: string, lines: number, seed: number): Pr
   return truth;
 }
 
-/** Compares `--out` with the truth; "" when exact, else what differs. */
+/**
+ * Compares `--out` with the truth; "" when exact, else what differs.
+ *
+ * @example
+ * ```ts
+ * const diff = await compareCounts("/tmp/out.json", truth); // "" when exact
+ * ```
+ */
 export async function compareCounts(outPath: string, truth: Map<string, number>): Promise<string> {
   if (!(await fileExists(outPath))) return `no output file ${outPath}`;
   let got: Record<string, number>;
