@@ -70,6 +70,12 @@ export interface RemoteLink {
   checkpointSaved(id: number, tasks: string[]): void;
   /** EFFECTIVELY_ONCE failure: every container must roll back. */
   requestRollback(error: Error): void;
+  /** Destinations this container is holding its spouts for, out of credit (flow control). */
+  readonly creditBlocked: number;
+  /** This container's mailboxes drained below their marks: credit what was held back. */
+  grantCredits(): void;
+  /** Container `c` was lost or rejoined: what was in flight to it is forgotten. */
+  resetCredits(c: number): void;
 }
 
 /** Root ids of one container's ledger are below this; the container index is the quotient. */
@@ -226,6 +232,7 @@ export class Container implements TaskHost {
     this.pressure = new Pressure(() => {
       for (const s of this.spouts) this.scheduler.schedule(s);
       if (this.pressure?.onRaise) this.#announceSoon(); // distributed, started
+      this.#remote?.grantCredits();
     });
     this.ledger = new XorLedger({
       onComplete: (owner, msgId, latency) => this.spouts[owner]!.complete(msgId, true, latency, false),
@@ -532,6 +539,7 @@ export class Container implements TaskHost {
   /** Container `c` died: hold the spouts until it rejoins. */
   containerLost(c: number): void {
     if (c === this.index || this.#ended || this.#lost.has(c)) return;
+    this.#remote?.resetCredits(c);
     this.#lost.add(c);
     this.pressure.raise();
   }
@@ -543,6 +551,7 @@ export class Container implements TaskHost {
    */
   containerRejoined(c: number): void {
     if (c === this.index || this.#ended) return;
+    this.#remote?.resetCredits(c);
     this.#resendEnds(c);
     this.scheduler.now = performance.now();
     this.ledger.expire(Infinity);
@@ -575,9 +584,19 @@ export class Container implements TaskHost {
     });
   }
 
+  /**
+   * Whether this container's own queues are over their marks (not counting
+   * what it holds its spouts for: other containers' leases, lost containers,
+   * destinations out of credit).
+   */
+  ownPressure(): boolean {
+    const others = this.#remotePressure.size + this.#lost.size + (this.#remote?.creditBlocked ?? 0);
+    return this.pressure.count - others > 0;
+  }
+
   /** Announces this container's own backpressure, renewing the lease while it lasts. */
   #announce(): void {
-    const on = this.pressure.count - this.#remotePressure.size - this.#lost.size > 0;
+    const on = this.ownPressure();
     const now = performance.now();
     if (on === this.#announced && (!on || now - this.#announcedAt < PRESSURE_LEASE_MS / 3)) return;
     this.#announced = on;

@@ -52,6 +52,9 @@ export interface FrameCounters {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Destinations out of credit now, and times one ran out (flow control). */
+  creditBlocked?: number;
+  creditStalls?: number;
 }
 
 /** Who sends the report. */
@@ -103,5 +106,7 @@ export function metricsReport(
     framesOut: frames.framesOut,
     bytesIn: frames.bytesIn,
     bytesOut: frames.bytesOut,
+    creditBlocked: frames.creditBlocked ?? 0,
+    creditStalls: frames.creditStalls ?? 0,
   };
 }

@@ -14,6 +14,7 @@ import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import {
   AckFrameWriter,
+  AckOp,
   type ContainerEvent,
   type ControlMessage,
   decodeAckFrame,
@@ -34,6 +35,24 @@ import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.
 
 /** Bytes of tuples (estimated) that trigger a flush before the end of the turn. */
 const BYTE_BUDGET = 32 * 1024;
+/**
+ * Credit window: bytes of data frames to one container not credited yet past
+ * which this container holds its spouts back (until half is credited).
+ */
+export const CREDIT_WINDOW_BYTES = 1024 * 1024;
+/** A receiver credits a sender once this many bytes came since its last credit (or at the next tick). */
+const CREDIT_EVERY_BYTES = CREDIT_WINDOW_BYTES / 8;
+/** Credits still owed are sent at least this often (ms) while this container's queues are below their marks. */
+const CREDIT_TICK_MS = 10;
+
+/** Frames sent to one container and not credited yet. */
+interface Flight {
+  /** Flat queue of [seq, bytes] pairs, oldest first, from `head`. */
+  frames: number[];
+  head: number;
+  bytes: number;
+  blocked: boolean;
+}
 
 interface Outbox {
   flat: unknown[];
@@ -96,6 +115,16 @@ export class StreamManager implements RemoteLink {
   /** Sequence number of the last data frame sent to (out) or received from (in) each container. */
   readonly #seqOut: number[] = [];
   readonly #seqIn: number[] = [];
+  /** Flow control: per destination, what is in flight; per sender, bytes taken in since the last credit. */
+  readonly #flight: Flight[] = [];
+  readonly #owed: number[] = [];
+  readonly #owing: number[] = [];
+  #creditQueued = false;
+  #creditTimer: ReturnType<typeof setInterval> | null = null;
+  /** Destinations out of credit (spouts held back for them). */
+  creditBlocked = 0;
+  /** Times a destination ran out of credit. */
+  creditStalls = 0;
   #maxPayload: number;
   #lastDropLog = 0;
 
@@ -119,6 +148,7 @@ export class StreamManager implements RemoteLink {
     this.#subs.push(nc.subscribe(s.data(this.#o.index), { callback: (err, msg) => !err && this.#onData(msg.data) }));
     this.#subs.push(nc.subscribe(s.acks(this.#o.index), { callback: (err, msg) => !err && this.#onAcks(msg.data) }));
     this.#subs.push(nc.subscribe(s.ctl, { callback: (err, msg) => !err && this.#onControl(msg.data) }));
+    this.#creditTimer = setInterval(() => this.grantCredits(), CREDIT_TICK_MS);
   }
 
   /** Publishes a container event to the master. */
@@ -128,6 +158,8 @@ export class StreamManager implements RemoteLink {
 
   /** Flushes what is queued and unsubscribes. */
   async close(): Promise<void> {
+    if (this.#creditTimer !== null) clearInterval(this.#creditTimer);
+    this.#creditTimer = null;
     this.#flush();
     for (const s of this.#subs) s.unsubscribe();
     await this.#o.nc.flush().catch(() => {});
@@ -249,10 +281,99 @@ export class StreamManager implements RemoteLink {
       this.#publishData(c, flat.slice(half));
       return;
     }
-    this.#seqOut[c] = (this.#seqOut[c] ?? 0) + 1;
+    const seq = this.#seqOut[c] = (this.#seqOut[c] ?? 0) + 1;
     this.framesOut++;
     this.bytesOut += bytes.length;
     this.#o.nc.publish(this.#subjects.data(c), bytes);
+    this.#inFlight(c, seq, bytes.length);
+  }
+
+  /** A frame went to `c`: past the window, hold the spouts back until `c` credits it. */
+  #inFlight(c: number, seq: number, bytes: number): void {
+    let f = this.#flight[c];
+    if (f === undefined) this.#flight[c] = f = { frames: [], head: 0, bytes: 0, blocked: false };
+    f.frames.push(seq, bytes);
+    f.bytes += bytes;
+    if (!f.blocked && f.bytes > CREDIT_WINDOW_BYTES) {
+      f.blocked = true;
+      this.creditBlocked++;
+      this.creditStalls++;
+      this.#container?.pressure.raise();
+    }
+  }
+
+  /** `c` has taken in our frames up to `seq`. */
+  #credited(c: number, seq: number): void {
+    const f = this.#flight[c];
+    if (f === undefined) return;
+    const q = f.frames;
+    let h = f.head;
+    while (h < q.length && q[h]! <= seq) {
+      f.bytes -= q[h + 1]!;
+      h += 2;
+    }
+    if (h === q.length) {
+      q.length = 0;
+      h = 0;
+    } else if (h > 1024) {
+      q.splice(0, h);
+      h = 0;
+    }
+    f.head = h;
+    if (f.blocked && f.bytes <= CREDIT_WINDOW_BYTES / 2) this.#unblock(f);
+  }
+
+  #unblock(f: Flight): void {
+    f.blocked = false;
+    this.creditBlocked--;
+    this.#container?.pressure.lower();
+  }
+
+  resetCredits(c: number): void {
+    const f = this.#flight[c];
+    if (f !== undefined) {
+      f.frames.length = 0;
+      f.head = 0;
+      f.bytes = 0;
+      if (f.blocked) this.#unblock(f);
+    }
+    this.#owed[c] = 0;
+  }
+
+  /**
+   * Credits the senders owed (all of them, or those past
+   * {@link CREDIT_EVERY_BYTES} when `all` is false), unless this container's
+   * own queues are over their marks.
+   */
+  grantCredits(all = true): void {
+    const container = this.#container;
+    if (container === null || this.#owing.length === 0 || container.ownPressure()) return;
+    let kept = 0;
+    for (const from of this.#owing) {
+      if (!all && (this.#owed[from] ?? 0) < CREDIT_EVERY_BYTES) {
+        this.#owing[kept++] = from;
+        continue;
+      }
+      this.#owed[from] = 0;
+      const o = this.#outbox(from);
+      this.#touch(from, o);
+      o.acks.add(AckOp.CREDIT, this.#o.index, this.#seqIn[from] ?? 0, 0);
+    }
+    this.#owing.length = kept;
+  }
+
+  /** Data came from `from`: it is owed credit, sent at the end of this turn when enough. */
+  #owe(from: number, bytes: number): void {
+    const owed = this.#owed[from] ?? 0;
+    if (owed === 0) this.#owing.push(from);
+    this.#owed[from] = owed + bytes;
+    if (!this.#creditQueued && owed + bytes >= CREDIT_EVERY_BYTES) {
+      this.#creditQueued = true;
+      queueMicrotask(() => {
+        this.#creditQueued = false;
+        this.grantCredits(false);
+      });
+    }
   }
 
   /** A frame msgpack refused: name the value that cannot cross and fail the run. */
@@ -299,6 +420,7 @@ export class StreamManager implements RemoteLink {
       if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
       const last = this.#seqIn[frame.from] ?? 0;
       this.#seqIn[frame.from] = frame.seq;
+      this.#owe(frame.from, bytes.length);
       // Frame 1 again: the sender restarted (at-least-once restarts one container alone).
       if (frame.seq !== last + 1 && frame.seq !== 1) this.#gap(frame.from, last, frame.seq);
       flat = frame.flat;
@@ -365,7 +487,10 @@ export class StreamManager implements RemoteLink {
     } catch (e) {
       return this.#drop("ack frame", (e as Error).message);
     }
-    for (let i = 0; i < q.length; i += 4) container.applyAck(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
+    for (let i = 0; i < q.length; i += 4) {
+      if (q[i] === AckOp.CREDIT) this.#credited(q[i + 1]!, q[i + 2]!);
+      else container.applyAck(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
+    }
   }
 
   #onControl(bytes: Uint8Array): void {

@@ -127,7 +127,7 @@ test("backpressure time does not count toward tuple timeouts", async () => {
 });
 
 test("a long synchronous execute does not starve timers", async () => {
-  const N = 30;
+  const N = 60;
   const log = spoutLog();
   let executed = 0;
   const b = new TopologyBuilder();
@@ -147,9 +147,10 @@ test("a long synchronous execute does not starve timers", async () => {
   const during = [t0, ...fired.filter((t) => t <= t0 + r.ms), t0 + r.ms];
   let maxGap = 0;
   for (let i = 1; i < during.length; i++) maxGap = Math.max(maxGap, during[i]! - during[i - 1]!);
-  // 30 × 20 ms of work; each execute is 20 ms, so timers should get a turn at least every few executes
-  assert.ok(fired.length >= 10, `a 5 ms interval fired ${fired.length} times during ${Math.round(r.ms)} ms`);
-  assert.ok(maxGap < 150, `timers starved for ${Math.round(maxGap)} ms (a single execute takes 20 ms)`);
+  // 60 × 20 ms of work; each execute is 20 ms, so timers should get a turn at least every few executes
+  // (the bound is generous: a loaded machine deschedules the process now and then; starved, the gap is the whole run)
+  assert.ok(fired.length >= 20, `a 5 ms interval fired ${fired.length} times during ${Math.round(r.ms)} ms`);
+  assert.ok(maxGap < 400, `timers starved for ${Math.round(maxGap)} ms (a single execute takes 20 ms)`);
 });
 
 test("a long async execute does not block other bolts or timers", async () => {

@@ -49,6 +49,13 @@
  *   leaseMs/3 while it lasts; `on:false` when it drains. Every container
  *   throttles its spouts while any unexpired lease is on, so a container that
  *   dies while throttling stalls the topology for at most one lease.
+ *   Beneath the leases, credits bound what is in flight between two
+ *   containers: data frames are numbered per destination, the receiver
+ *   sends `CREDIT` quads in its ack frames for the frames it has taken in
+ *   (none while its own mailboxes are over the mark), and a sender with more
+ *   than a window of uncredited bytes to one container holds its spouts back
+ *   until half of it is credited. A lease that arrives late can no longer
+ *   let a fast spout flood a slow container.
  * - **End.** A container whose tasks have all finished sends `finished`;
  *   when all have, the master marks the record `FINISHED` and publishes
  *   `stop`. A container that cannot go on sends `failed` with the error; the
@@ -282,8 +289,14 @@ export function decodeDataFrame(bytes: Uint8Array): DataFrame {
 
 // ---------------------------------------------------------------- ack frames
 
-/** Ack-frame operations. */
-export const AckOp = { XOR: 0, FAIL: 1, TOUCH: 2 } as const;
+/**
+ * Ack-frame operations. `CREDIT` is flow control, not acking: the quad
+ * `CREDIT, fromContainer, seq, 0` says "container `fromContainer` has taken in
+ * your data frames up to `seq`": the sender may have at most a window of
+ * bytes in frames not credited yet, and holds its spouts back past it. A
+ * receiver whose mailboxes are over their high-water mark withholds credit.
+ */
+export const AckOp = { XOR: 0, FAIL: 1, TOUCH: 2, CREDIT: 3 } as const;
 const ACK_MAGIC = 0x314b5241; // "ARK1" little-endian
 /** Words before the deltas: magic, epoch. */
 const ACK_HEADER = 2;
@@ -376,7 +389,7 @@ export function decodeAckFrame(bytes: Uint8Array): { epoch: number; deltas: Int3
   if (copy[0] !== ACK_MAGIC) throw new WireError("ack frame has a bad magic word");
   const q = copy.subarray(ACK_HEADER);
   for (let i = 0; i < q.length; i += 4) {
-    if (q[i]! < 0 || q[i]! > 2) throw new WireError(`ack frame: unknown operation ${q[i]}`);
+    if (q[i]! < 0 || q[i]! > 3) throw new WireError(`ack frame: unknown operation ${q[i]}`);
     if (q[i + 1]! < 0) throw new WireError("ack frame: negative root");
   }
   return { epoch: copy[1]!, deltas: q };
@@ -705,6 +718,9 @@ const containerMetricsSchema = z.object({
   framesOut: z.number(),
   bytesIn: z.number(),
   bytesOut: z.number(),
+  /** Destinations out of credit now, and how many times one ran out (flow control). */
+  creditBlocked: z.number().optional(),
+  creditStalls: z.number().optional(),
 }).passthrough();
 
 /** What a container publishes on `metrics` each second. */
