@@ -421,6 +421,17 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       epoch = runEpoch(rec.submittedAt, generation);
     } catch (e) {
       log(`[ardea] master: cannot record generation ${generation} of "${rec.name}": ${(e as Error).message}`);
+      // A timed-out write may still have landed: use what the record holds,
+      // as the containers will (an epoch of its own would drop all their events).
+      for (let i = 0; i < 10 && ending === null; i++) {
+        const held = await o.records.getTopology(rec.name).catch(() => null);
+        if (held) {
+          rec = { ...rec, generation: held.generation };
+          epoch = runEpoch(rec.submittedAt, held.generation);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
   };
 
