@@ -27,7 +27,7 @@ import type { StateBackend } from "../state/state_backend.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
 import { LatencyHistogram } from "../metrics/latency.ts";
 import { DEFAULT_WINDOW_MS, SlidingLatency, totals } from "../metrics/sliding.ts";
-import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import { type ComponentSnapshot, emptyComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 
 /** How a run ended. */
@@ -786,21 +786,7 @@ export class Container implements TaskHost {
     for (const a of this.#all) {
       const isSpout = a instanceof SpoutActor;
       const c = components[a.component] ??= {
-        kind: isSpout ? "spout" : "bolt",
-        tasks: 0,
-        emitted: 0,
-        executed: 0,
-        acked: 0,
-        failed: 0,
-        timedOut: 0,
-        pending: 0,
-        restarts: 0,
-        errors: 0,
-        lastError: null,
-        lastErrorAt: null,
-        completeLatencyMs: 0,
-        queued: 0,
-        capacity: 0,
+        ...emptyComponentSnapshot(isSpout ? "spout" : "bolt"),
         ...(isSpout ? { nextTupleCount: 0, completeLatency: null } : { executeLatency: null, processLatency: null }),
       };
       const p = parts.get(a.component) ?? { latency: [], user: [], snaps: [] };

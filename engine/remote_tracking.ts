@@ -20,7 +20,7 @@ import type { NatsConnection, Subscription } from "nats";
 import { LatencyHistogram, type LatencySummary, type LatencyTotals } from "../metrics/latency.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
 import type { LogicalPlan } from "../metrics/plan.ts";
-import type { AllTimeLatency, ComponentSnapshot, LatencyBuckets, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { mergeUserMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { ArdeaError } from "../topology/errors.ts";
@@ -308,25 +308,7 @@ interface Reported {
 }
 
 function zeroComponent(kind: "spout" | "bolt"): ComponentSnapshot & { lastErrorAt: number | null } {
-  return {
-    kind,
-    tasks: 0,
-    emitted: 0,
-    executed: 0,
-    acked: 0,
-    failed: 0,
-    timedOut: 0,
-    pending: 0,
-    restarts: 0,
-    errors: 0,
-    lastError: null,
-    lastErrorAt: null,
-    completeLatencyMs: 0,
-    queued: 0,
-    capacity: 0,
-    executeLatency: null,
-    completeLatency: null,
-  };
+  return { ...emptyComponentSnapshot(kind), executeLatency: null, completeLatency: null };
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { type AllTimeLatency, type ComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
+export { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
 export {
   COMPONENT_METRICS,
   CONTAINER_METRICS,

@@ -70,6 +70,34 @@ export interface ComponentSnapshot {
   latencyBuckets?: LatencyBuckets;
 }
 
+/**
+ * A component's counters before any task adds to them.
+ *
+ * @example
+ * ```ts
+ * const c = emptyComponentSnapshot("bolt"); // every count 0, no error
+ * ```
+ */
+export function emptyComponentSnapshot(kind: "spout" | "bolt"): ComponentSnapshot & { lastErrorAt: number | null } {
+  return {
+    kind,
+    tasks: 0,
+    emitted: 0,
+    executed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    errors: 0,
+    lastError: null,
+    lastErrorAt: null,
+    completeLatencyMs: 0,
+    queued: 0,
+    capacity: 0,
+  };
+}
+
 /** Counters of one task. */
 export interface TaskSnapshot {
   component: string;
