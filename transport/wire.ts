@@ -440,9 +440,8 @@ const componentErrorsSchema = z.object({
   lastErrorAt: z.number().nullable(),
 });
 
-const statsSchema = z.object({
-  /** Per component, when the container hosts tasks of it. */
-  components: z.record(z.string(), componentErrorsSchema).optional(),
+/** The tuple counters a heartbeat and a component's metrics share. */
+const tupleCounters = {
   emitted: z.number(),
   executed: z.number(),
   acked: z.number(),
@@ -450,6 +449,12 @@ const statsSchema = z.object({
   timedOut: z.number(),
   pending: z.number(),
   restarts: z.number(),
+};
+
+const statsSchema = z.object({
+  /** Per component, when the container hosts tasks of it. */
+  components: z.record(z.string(), componentErrorsSchema).optional(),
+  ...tupleCounters,
   dropped: z.number(),
   backpressure: z.boolean(),
 }).passthrough();
@@ -659,13 +664,7 @@ const taskMetricsSchema = z.object({
 const componentMetricsSchema = z.object({
   kind: kindSchema,
   tasks: z.number(),
-  emitted: z.number(),
-  executed: z.number(),
-  acked: z.number(),
-  failed: z.number(),
-  timedOut: z.number(),
-  pending: z.number(),
-  restarts: z.number(),
+  ...tupleCounters,
   errors: z.number(),
   lastError: z.string().nullable(),
   lastErrorAt: z.number().nullable().optional(),
