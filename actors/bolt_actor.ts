@@ -83,6 +83,8 @@ export class BoltActor extends TaskActor {
   /** Upstream task ids (the sources whose markers a checkpoint waits for). */
   readonly #sources: readonly number[];
   readonly #sourceSet: ReadonlySet<number>;
+  /** The tasks whose end of input this bolt waits for (not those feeding it back along a cycle). */
+  readonly #waitFor: ReadonlySet<number>;
   #aligning: Set<number> | null = null;
   #alignId = 0;
   #parked: Message[] = [];
@@ -101,10 +103,13 @@ export class BoltActor extends TaskActor {
     routes: ReadonlyMap<string, Route>,
     /** Upstream tasks whose end-of-input (and checkpoint markers) this bolt waits for. */
     sources: readonly number[],
+    /** Every task it takes input from (default `sources`; more when it is on a cycle). */
+    inputs: readonly number[] = sources,
   ) {
     super(host, def, taskId, conf, context, routes);
     this.#sources = sources;
-    this.#sourceSet = new Set(sources);
+    this.#sourceSet = new Set(inputs);
+    this.#waitFor = new Set(sources);
     this.upstreamTasks = sources.length;
     const hwm = conf["topology.mailbox.high.watermark"];
     this.mailbox = new Mailbox<Message>(host.pressure, hwm, conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2));
@@ -252,6 +257,7 @@ export class BoltActor extends TaskActor {
     }
     const end = x as EndOfInput;
     const from = end.fromTask;
+    if (!this.#waitFor.has(from)) return false; // along a cycle's back edge: not waited for
     if (this.#aligning !== null && this.#aligning.has(from)) {
       // Ends after its marker: keep its order behind the parked tuples.
       this.#park(x);

@@ -20,7 +20,7 @@ import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
 import { assertSerializable, createPackr } from "../transport/codec.ts";
-import { compileRoutes, downstreamTasks, upstreamTasks } from "./groupings.ts";
+import { compileRoutes, downstreamTasks, inputTasks, upstreamTasks } from "./groupings.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import type { StateBackend } from "../state/state_backend.ts";
@@ -289,7 +289,7 @@ export class Container implements TaskHost {
         this.spouts.push(a);
         this.#all.push(a);
       } else {
-        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component));
+        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component), inputTasks(topology, component));
         const l = { execute: new SlidingLatency({ startMs: performance.now() }), process: new SlidingLatency({ startMs: performance.now() }) };
         this.#latency.set(task, l);
         a.executeLatency = l.execute.current;

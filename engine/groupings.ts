@@ -269,9 +269,68 @@ export function downstreamTasks(topology: StormTopology, task: number): number[]
  * ```
  */
 export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
-  // A bolt that subscribes to itself does not wait for its own end of input.
-  const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component).filter((c) => c !== bolt));
+  // Along a cycle (a bolt subscribing to itself, or to a bolt downstream of
+  // it), a bolt does not wait for the end of input of what it feeds: the
+  // cycle's back edges do not count.
+  const back = backEdges(topology);
+  const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component).filter((c) => !back.has(`${c}\u0000${bolt}`)));
   const out: number[] = [];
   for (const s of sources) out.push(...topology.componentTasks.get(s)!);
   return out.sort((a, b) => a - b);
+}
+
+/**
+ * Every task `bolt` takes input from, back edges of cycles included (what it
+ * accepts from the network).
+ *
+ * @example
+ * ```ts
+ * inputTasks(topology, "count"); // task ids of every component "count" subscribes to
+ * ```
+ */
+export function inputTasks(topology: StormTopology, bolt: string): number[] {
+  const out: number[] = [];
+  for (const s of new Set(topology.components.get(bolt)!.inputs.map((i) => i.component))) out.push(...topology.componentTasks.get(s)!);
+  return out.sort((a, b) => a - b);
+}
+
+const backEdgeCache = new WeakMap<StormTopology, Set<string>>();
+
+/**
+ * The edges that close cycles ("from\u0000to"), found by a depth-first walk
+ * from the spouts in declaration order (then from any component left): an
+ * edge to a component still on the walk's path. End of input flows along
+ * the other edges, so every component of a cycle ends.
+ *
+ * @example
+ * ```ts
+ * backEdges(topology).has("b\u0000a"); // a → b → a: the edge b → a closes the cycle
+ * ```
+ */
+export function backEdges(topology: StormTopology): Set<string> {
+  const cached = backEdgeCache.get(topology);
+  if (cached !== undefined) return cached;
+  const out = new Set<string>();
+  const downstream = new Map<string, string[]>();
+  for (const c of topology.components.values()) {
+    for (const i of c.inputs) {
+      const l = downstream.get(i.component) ?? [];
+      if (!l.includes(c.id)) l.push(c.id);
+      downstream.set(i.component, l);
+    }
+  }
+  const state = new Map<string, 1 | 2>(); // 1 on the path, 2 done
+  const visit = (id: string): void => {
+    state.set(id, 1);
+    for (const d of downstream.get(id) ?? []) {
+      const s = state.get(d);
+      if (s === 1) out.add(`${id}\u0000${d}`);
+      else if (s === undefined) visit(d);
+    }
+    state.set(id, 2);
+  };
+  const order = [...topology.components.values()].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "spout" ? -1 : 1));
+  for (const c of order) if (!state.has(c.id)) visit(c.id);
+  backEdgeCache.set(topology, out);
+  return out;
 }

@@ -140,4 +140,36 @@ test("ATMOST_ONCE and basic bolts keep their end of input: finish runs once, aft
   }
 });
 
+test("a cycle ends: end of input flows along the forward edges, the back edge is not waited for (and a self-loop)", async () => {
+  // numbers → dec ⇄ loop: dec sends k-1 round the loop until it reaches 0; dec also feeds itself on "self".
+  const run = async (mode: string) => {
+    let executed = 0;
+    let finishes = 0;
+    const log = spoutLog();
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", numberSpout(60, log), 1);
+    b.setBolt("dec", richBolt((self, t) => {
+      executed++;
+      const k = t.getInteger(0);
+      if (k > 0) self.collector.emit(t.getSourceStreamId() === "self" ? "default" : "self", t, [k - 1]);
+      self.collector.ack(t);
+    }, { fields: ["k"], streams: { self: ["k"] }, finish: () => void finishes++ }), 2)
+      .shuffleGrouping("numbers").shuffleGrouping("loop").shuffleGrouping("dec", "self");
+    b.setBolt("loop", richBolt((self, t) => {
+      self.collector.emit(t, [t.getInteger(0)]);
+      self.collector.ack(t);
+    }, { fields: ["k"], finish: () => void finishes++ }), 2).shuffleGrouping("dec");
+    const r = await runTopology(b.createTopology(), { "topology.reliability.mode": mode }, { timeoutMs: 20_000 });
+    finished(r);
+    return { executed, finishes, acked: log.acked.size };
+  };
+  const atLeast = await run("ATLEAST_ONCE");
+  // n goes round until 0: n+1 executes of dec per number.
+  assert.is(atLeast.executed, range(60).reduce((s, n) => s + n + 1, 0), "every step of every loop executed");
+  assert.is(atLeast.acked, 60);
+  assert.is(atLeast.finishes, 4, "every task of both bolts finished");
+  const atMost = await run("ATMOST_ONCE");
+  assert.is(atMost.finishes, 4, "at most once ends too");
+});
+
 test.run();
