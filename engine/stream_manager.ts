@@ -44,6 +44,12 @@ export const CREDIT_WINDOW_BYTES = 1024 * 1024;
 const CREDIT_EVERY_BYTES = CREDIT_WINDOW_BYTES / 8;
 /** Credits still owed are sent at least this often (ms) while this container's queues are below their marks. */
 const CREDIT_TICK_MS = 10;
+/**
+ * A destination out of credit that has credited nothing for this long (ms)
+ * is trusted again: frames lost in NATS (a restart) are never credited, and
+ * a receiver that is really behind still holds the spouts with its lease.
+ */
+const CREDIT_STALE_MS = 5000;
 
 /** Frames sent to one container and not credited yet. */
 interface Flight {
@@ -52,6 +58,8 @@ interface Flight {
   head: number;
   bytes: number;
   blocked: boolean;
+  /** When it last ran out of credit or was credited (ms, performance clock). */
+  heardAt: number;
 }
 
 interface Outbox {
@@ -148,7 +156,25 @@ export class StreamManager implements RemoteLink {
     this.#subs.push(nc.subscribe(s.data(this.#o.index), { callback: (err, msg) => !err && this.#onData(msg.data) }));
     this.#subs.push(nc.subscribe(s.acks(this.#o.index), { callback: (err, msg) => !err && this.#onAcks(msg.data) }));
     this.#subs.push(nc.subscribe(s.ctl, { callback: (err, msg) => !err && this.#onControl(msg.data) }));
-    this.#creditTimer = setInterval(() => this.grantCredits(), CREDIT_TICK_MS);
+    this.#creditTimer = setInterval(() => {
+      this.grantCredits();
+      if (this.creditBlocked > 0) this.#expireCredits();
+    }, CREDIT_TICK_MS);
+    // Frames in flight when the connection dropped may be gone: trust every destination again.
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "reconnect") for (let c = 0; c < this.#flight.length; c++) this.resetCredits(c);
+    })().catch(() => {});
+  }
+
+  /** Destinations silent past {@link CREDIT_STALE_MS} while out of credit are trusted again. */
+  #expireCredits(): void {
+    const now = performance.now();
+    for (let c = 0; c < this.#flight.length; c++) {
+      const f = this.#flight[c];
+      if (f === undefined || !f.blocked || now - f.heardAt < CREDIT_STALE_MS) continue;
+      this.#o.log(`[ardea] container ${c} credited nothing for ${CREDIT_STALE_MS} ms; what was in flight to it is forgotten`);
+      this.resetCredits(c);
+    }
   }
 
   /** Publishes a container event to the master. */
@@ -291,11 +317,12 @@ export class StreamManager implements RemoteLink {
   /** A frame went to `c`: past the window, hold the spouts back until `c` credits it. */
   #inFlight(c: number, seq: number, bytes: number): void {
     let f = this.#flight[c];
-    if (f === undefined) this.#flight[c] = f = { frames: [], head: 0, bytes: 0, blocked: false };
+    if (f === undefined) this.#flight[c] = f = { frames: [], head: 0, bytes: 0, blocked: false, heardAt: 0 };
     f.frames.push(seq, bytes);
     f.bytes += bytes;
     if (!f.blocked && f.bytes > CREDIT_WINDOW_BYTES) {
       f.blocked = true;
+      f.heardAt = performance.now();
       this.creditBlocked++;
       this.creditStalls++;
       this.#container?.pressure.raise();
@@ -306,6 +333,7 @@ export class StreamManager implements RemoteLink {
   #credited(c: number, seq: number): void {
     const f = this.#flight[c];
     if (f === undefined) return;
+    f.heardAt = performance.now();
     const q = f.frames;
     let h = f.head;
     while (h < q.length && q[h]! <= seq) {
