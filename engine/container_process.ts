@@ -111,13 +111,12 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     sink(l);
   };
   const { nc, index } = opts;
-  const records = await Records.bind(nc);
-  const rec = await records?.getTopology(opts.topology);
+  const rec = await patiently("reading the topology record", log, async () => (await Records.bind(nc))?.getTopology(opts.topology));
   if (rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
   if (index < 0 || index >= rec.containers) {
     throw new ArdeaError("BAD_CONTAINER", `topology "${rec.name}" has ${rec.containers} containers; there is no container ${index}`);
   }
-  const file = await loadBundle(nc, rec.bundle);
+  const file = await patiently("loading the bundle", log, () => loadBundle(nc, rec.bundle));
 
   // The script builds its topology and calls submit(): capture it here.
   let container: Container | null = null;
@@ -173,9 +172,11 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   let checkpoints: CheckpointSetup | undefined;
   if (config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     const backend = new NatsStateBackend(nc);
-    const last = await backend.lastCommitted(rec.name);
+    const last = await patiently("reading the last checkpoint", log, () => backend.lastCommitted(rec.name));
     const mine = [...packing].filter(([, where]) => where === index).map(([task]) => task);
-    const restore = last ? await restoreStates(backend, rec.name, last, topology, mine) : new Map<string, Uint8Array>();
+    const restore = last
+      ? await patiently("restoring the checkpoint", log, () => restoreStates(backend, rec.name, last, topology, mine))
+      : new Map<string, Uint8Array>();
     checkpoints = { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
   }
 
@@ -277,7 +278,14 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       },
     });
     const epoch = runEpoch(rec.submittedAt, rec.generation);
+    let readyAt = 0;
+    const sayReady = () => {
+      readyAt = performance.now();
+      sm.event({ type: "ready", container: index, pid: pid(), host });
+    };
     const beat = () => {
+      // `ready` or `start` may be lost (a NATS server restart): ready again until started.
+      if (!started && readyAt > 0 && performance.now() - readyAt >= 2000) sayReady();
       const st = container!.stats({ buckets: true });
       // For trackers (ardea ui --nats): every counter, per task and component.
       const source = { topology: rec.name, container: index, epoch, pid: pid(), host };
@@ -320,9 +328,39 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         resolveExit(1);
       },
     );
-    nc.flush().then(() => sm.event({ type: "ready", container: index, pid: pid(), host }));
+    nc.flush().then(sayReady);
   });
   return await stopped;
+}
+
+/** How long start-up reads keep retrying a JetStream timeout (ms). */
+const PATIENCE_MS = 30_000;
+
+/**
+ * A start-up read from JetStream, retried while it times out or finds no
+ * responder (after a NATS restart the servers may still be electing leaders)
+ * for up to {@link PATIENCE_MS}; any other error is thrown at once.
+ */
+async function patiently<T>(what: string, log: (line: string) => void, read: () => Promise<T>): Promise<T> {
+  const until = performance.now() + PATIENCE_MS;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!isTransient(e) || performance.now() > until) throw e;
+      if (attempt === 1) log(`[ardea] container: ${what} timed out (${(e as Error).message}); retrying for up to ${PATIENCE_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 250 * attempt)));
+    }
+  }
+}
+
+/** A JetStream timeout or a missing responder, anywhere in the cause chain. */
+function isTransient(e: unknown): boolean {
+  for (let x = e, depth = 0; x !== undefined && x !== null && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    const code = String((x as { code?: unknown }).code ?? "");
+    if (code === "TIMEOUT" || code === "503" || /timeout|timed out|no responders/i.test((x as Error).message ?? "")) return true;
+  }
+  return false;
 }
 
 /** Calls `onLost` once when `nc` disconnects before `until` settles. */

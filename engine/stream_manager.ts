@@ -129,6 +129,7 @@ export class StreamManager implements RemoteLink {
   readonly #owing: number[] = [];
   #creditQueued = false;
   #creditTimer: ReturnType<typeof setInterval> | null = null;
+  #finishedTimer: ReturnType<typeof setInterval> | null = null;
   /** Destinations out of credit (spouts held back for them). */
   creditBlocked = 0;
   /** Times a destination ran out of credit. */
@@ -185,7 +186,8 @@ export class StreamManager implements RemoteLink {
   /** Flushes what is queued and unsubscribes. */
   async close(): Promise<void> {
     if (this.#creditTimer !== null) clearInterval(this.#creditTimer);
-    this.#creditTimer = null;
+    if (this.#finishedTimer !== null) clearInterval(this.#finishedTimer);
+    this.#creditTimer = this.#finishedTimer = null;
     this.#flush();
     for (const s of this.#subs) s.unsubscribe();
     await this.#o.nc.flush().catch(() => {});
@@ -263,6 +265,8 @@ export class StreamManager implements RemoteLink {
   finished(): void {
     this.#flush();
     this.event({ type: "finished", container: this.#o.index });
+    // The master may miss it (a NATS server restart): said again until the master stops this container.
+    this.#finishedTimer ??= setInterval(() => this.event({ type: "finished", container: this.#o.index }), 2000);
   }
 
   failed(error: Error): void {
