@@ -27,7 +27,7 @@ import type { StateBackend } from "../state/state_backend.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
 import { LatencyHistogram } from "../metrics/latency.ts";
 import { DEFAULT_WINDOW_MS, SlidingLatency, totals } from "../metrics/sliding.ts";
-import { type ComponentSnapshot, emptyComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
+import { type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 
 /** How a run ended. */
@@ -764,17 +764,8 @@ export class Container implements TaskHost {
     if (this.#started !== 0 && !this.#ended) this.#measureCapacity(now);
     this.#tickMetrics(now);
     const s: StatsSnapshot = {
-      name: this.#opts.name,
-      state: this.state,
+      ...emptyStatsSnapshot(this.#opts.name, this.state),
       uptimeMs: this.#started === 0 ? 0 : now - this.#started,
-      spoutEmitted: 0,
-      emitted: 0,
-      executed: 0,
-      acked: 0,
-      failed: 0,
-      timedOut: 0,
-      pending: 0,
-      restarts: 0,
       backpressure: this.pressure.active,
       backpressureEpisodes: this.pressure.episodes,
       backpressureMs: this.pressure.throttledMs(now),

@@ -17,6 +17,7 @@ import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
 import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { restoreStates } from "./restore.ts";
 import { rescale } from "./packing.ts";
@@ -36,24 +37,6 @@ export interface ContainerProcessOptions {
   submitTimeoutMs?: number;
 }
 
-const EMPTY_STATS = (name: string): TopologyStats => ({
-  name,
-  state: "RUNNING",
-  uptimeMs: 0,
-  spoutEmitted: 0,
-  emitted: 0,
-  executed: 0,
-  acked: 0,
-  failed: 0,
-  timedOut: 0,
-  pending: 0,
-  restarts: 0,
-  backpressure: false,
-  backpressureEpisodes: 0,
-  backpressureMs: 0,
-  components: {},
-  tasks: {},
-});
 
 /**
  * Runs container `index` of `topology` until the master stops it.
@@ -131,7 +114,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       return container?.state ?? "RUNNING";
     },
     done,
-    stats: () => container?.stats() ?? EMPTY_STATS(rec.name),
+    stats: () => container?.stats() ?? emptyStatsSnapshot(rec.name, "RUNNING"),
     kill: () => container?.kill() ?? done,
     drain: (ms?: number) => container?.drain(ms) ?? done,
     activate: () => container?.setActive(true),

@@ -20,7 +20,7 @@ import type { NatsConnection, Subscription } from "nats";
 import { LatencyHistogram, type LatencySummary, type LatencyTotals } from "../metrics/latency.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
 import type { LogicalPlan } from "../metrics/plan.ts";
-import { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
+import { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { mergeUserMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { ArdeaError } from "../topology/errors.ts";
@@ -441,25 +441,12 @@ export class RemoteTopology implements TrackedTopology {
     tasks: Record<string, TaskSnapshot>,
     bp: { backpressure: boolean; backpressureEpisodes: number; backpressureMs: number },
   ): StatsSnapshot {
-    const s: StatsSnapshot = {
-      name: this.name,
-      state,
-      uptimeMs,
-      emitted: 0,
-      executed: 0,
-      acked: 0,
-      failed: 0,
-      timedOut: 0,
-      pending: 0,
-      restarts: 0,
-      ...bp,
-      components,
-      tasks,
-    };
+    const s = { ...emptyStatsSnapshot(this.name, state), uptimeMs, ...bp, components, tasks };
     for (const c of Object.values(components)) {
       s.emitted += c.emitted;
       s.restarts += c.restarts;
       if (c.kind === "spout") {
+        s.spoutEmitted += c.emitted;
         s.acked += c.acked;
         s.failed += c.failed;
         s.timedOut += c.timedOut;

@@ -149,3 +149,33 @@ export interface StatsSnapshot {
   /** Counters per task id (absent from producers that keep none). */
   tasks?: Record<string, TaskSnapshot>;
 }
+
+/**
+ * A topology's counters before anything ran: every count 0, no components.
+ *
+ * @example
+ * ```ts
+ * const s = emptyStatsSnapshot("word-count", "RUNNING");
+ * s.components.count = emptyComponentSnapshot("bolt");
+ * ```
+ */
+export function emptyStatsSnapshot(name: string, state: string): StatsSnapshot & { spoutEmitted: number } {
+  return {
+    name,
+    state,
+    uptimeMs: 0,
+    spoutEmitted: 0,
+    emitted: 0,
+    executed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    backpressure: false,
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
+    components: {},
+    tasks: {},
+  };
+}
