@@ -305,6 +305,19 @@ interface Reported {
   at: number;
   /** Counters of earlier processes of this container (restarts), per task. */
   retired: Map<string, Record<(typeof TASK_COUNTERS)[number], number>>;
+  /** User counters of earlier processes of this container, per task. */
+  retiredUser: Map<string, Record<string, number>>;
+}
+
+/** The user counters of `component`'s tasks in a container's earlier processes, summed (null: none). */
+function retiredCounters(r: Reported, component: string): Record<string, number> | null {
+  let out: Record<string, number> | null = null;
+  for (const [id, counters] of r.retiredUser) {
+    if (r.m.tasks[id]?.component !== component) continue;
+    out ??= {};
+    for (const [k, v] of Object.entries(counters)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
 }
 
 function zeroComponent(kind: "spout" | "bolt"): ComponentSnapshot & { lastErrorAt: number | null } {
@@ -373,15 +386,22 @@ export class RemoteTopology implements TrackedTopology {
     const prev = this.#reports.get(m.container);
     if (prev !== undefined && m.ts < prev.m.ts && m.pid === prev.m.pid) return; // out of order
     const retired = prev?.retired ?? new Map<string, Record<(typeof TASK_COUNTERS)[number], number>>();
+    const retiredUser = prev?.retiredUser ?? new Map<string, Record<string, number>>();
     if (prev !== undefined && (prev.m.pid !== m.pid || m.uptimeMs < prev.m.uptimeMs - 1000)) {
       // A new process of this container: its counters start again from 0.
       for (const [id, t] of Object.entries(prev.m.tasks)) {
         const r = retired.get(id) ?? { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0, nextTupleCount: 0 };
         for (const f of TASK_COUNTERS) r[f] += t[f] ?? 0;
         retired.set(id, r);
+        const counters = t.userMetrics?.counters;
+        if (counters !== undefined) {
+          const u = retiredUser.get(id) ?? {};
+          for (const [k, v] of Object.entries(counters)) u[k] = (u[k] ?? 0) + v;
+          retiredUser.set(id, u);
+        }
       }
     }
-    this.#reports.set(m.container, { m, at: Date.now(), retired });
+    this.#reports.set(m.container, { m, at: Date.now(), retired, retiredUser });
     // Not held back at all: its own episode is over too (in case its `bp` off was missed).
     if (!m.backpressure) this.#pressure.off(m.container, Date.now());
   }
@@ -420,6 +440,18 @@ export class RemoteTopology implements TrackedTopology {
       if (old !== undefined) {
         const add = (into: Partial<Record<(typeof TASK_COUNTERS)[number], number>>) => {
           for (const f of TASK_COUNTERS) if (into[f] !== undefined || old[f] !== 0) into[f] = (into[f] ?? 0) + old[f];
+        };
+        add(x);
+        const c = components[x.component];
+        if (c !== undefined) add(c);
+      }
+      const oldUser = r.retiredUser.get(id);
+      if (oldUser !== undefined) {
+        // User counters count on across processes too (gauges, histograms and meters are the new process's).
+        const add = (into: { userMetrics?: UserMetricsSnapshot }) => {
+          const um = into.userMetrics = { ...into.userMetrics };
+          const counters = um.counters = { ...um.counters };
+          for (const [k, v] of Object.entries(oldUser)) counters[k] = (counters[k] ?? 0) + v;
         };
         add(x);
         const c = components[x.component];
@@ -511,6 +543,9 @@ export class RemoteTopology implements TrackedTopology {
         if (c.allTime !== undefined) p.allTime.push(c.allTime);
         const user = (raw[name] as { userMetrics?: UserMetricsSnapshot } | undefined)?.userMetrics;
         if (user !== undefined) p.user.push(user);
+        // User counters of this container's earlier processes count on.
+        const retired = retiredCounters(reports[i]!, name);
+        if (retired !== null) p.user.push({ counters: retired });
         // Fields this module does not know (added to the engine's stats later): numbers are
         // summed (counters); other shapes stay in the per-container views.
         const xr = x as unknown as Record<string, unknown>;

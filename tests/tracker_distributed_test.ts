@@ -221,7 +221,9 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
     framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
   });
   t.report(report(0, 100, 5000, { "1": task("b", "bolt", 30), "3": task("s", "spout", 50) }, { b: comp("bolt", 30, lat(10, 1, 4, 5), { futureCounter: 7 }), s: comp("spout", 50, null) }));
-  t.report(report(1, 200, 5000, { "2": task("b", "bolt", 20) }, { b: comp("bolt", 20, lat(30, 3, 8, 9), { futureCounter: 5, processLatency: lat(2, 1, 1, 1) }) }));
+  t.report(report(1, 200, 5000, { "2": { ...task("b", "bolt", 20), userMetrics: { counters: { seen: 20 } } } }, {
+    b: comp("bolt", 20, lat(30, 3, 8, 9), { futureCounter: 5, processLatency: lat(2, 1, 1, 1), userMetrics: { counters: { seen: 20 } } }),
+  }));
   let s = t.stats();
   assert.is(s.components.b!.executed, 50);
   assert.is(s.components.b!.tasks, 2);
@@ -234,10 +236,14 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
   assert.is(b.futureCounter, 12, "unknown counters are summed over containers");
   assert.is(b.processLatency.count, 2, "unknown latency summaries are merged");
   // Container 1's process is replaced: its new counters start from 0, the totals do not go back.
-  t.report(report(1, 201, 800, { "2": task("b", "bolt", 5) }, { b: comp("bolt", 5, null) }));
+  t.report(report(1, 201, 800, { "2": { ...task("b", "bolt", 5), userMetrics: { counters: { seen: 5 } } } }, {
+    b: comp("bolt", 5, null, { userMetrics: { counters: { seen: 5 } } }),
+  }));
   s = t.stats();
   assert.is(s.components.b!.executed, 55);
   assert.is(s.tasks!["2"]!.executed, 25);
+  assert.is(s.tasks!["2"]!.userMetrics?.counters?.seen, 25, "a user counter counts on across processes");
+  assert.is(s.components.b!.userMetrics?.counters?.seen, 25);
   assert.equal(t.containers().map((c) => c.tasks.map((x) => `${x.component}:${x.id}`)), [["b:1", "s:3"], ["b:2"]]);
   // Backpressure: an episode per bp on/off, and one that a lease ends.
   t.pressure(1, true, "b", 1500);
