@@ -423,6 +423,44 @@ export class RemoteTopology implements TrackedTopology {
     return null;
   }
 
+  /**
+   * No container has reported to this tracker (it started after the run
+   * ended): the coarse counters of the containers' last heartbeats, kept in
+   * their records (totals, and errors per component).
+   */
+  #fromRecords(): StatsSnapshot {
+    const s = emptyStatsSnapshot(this.name, this.record.state);
+    const components: Record<string, ComponentSnapshot & { lastErrorAt: number | null }> = {};
+    for (const id of Object.keys(this.record.components)) {
+      const kind = this.#kindOf(id);
+      if (kind !== null) components[id] = { ...zeroComponent(kind), tasks: this.record.components[id]!.length };
+    }
+    for (const c of this.containerRecords) {
+      const st = c.stats;
+      if (st === undefined) continue;
+      s.emitted += st.emitted;
+      s.executed += st.executed;
+      s.acked += st.acked;
+      s.failed += st.failed;
+      s.timedOut += st.timedOut;
+      s.pending += st.pending;
+      s.restarts += st.restarts;
+      s.uptimeMs = Math.max(s.uptimeMs, c.heartbeatAt - c.startedAt);
+      for (const [name, e] of Object.entries(st.components ?? {})) {
+        const x = components[name];
+        if (x === undefined) continue;
+        x.errors += e.errors;
+        x.restarts += e.restarts;
+        if (e.lastError !== null && (x.lastError === null || (e.lastErrorAt ?? 0) >= (x.lastErrorAt ?? 0))) {
+          x.lastError = e.lastError;
+          x.lastErrorAt = e.lastErrorAt;
+        }
+      }
+    }
+    s.components = components;
+    return s;
+  }
+
   /** Counters of one container (retired processes included), as a snapshot. */
   #containerSnapshot(r: Reported): StatsSnapshot {
     const m = r.m;
@@ -491,6 +529,7 @@ export class RemoteTopology implements TrackedTopology {
   /** The counters of every container summed per component and task. */
   stats(): StatsSnapshot {
     const reports = [...this.#reports.values()];
+    if (reports.length === 0 && this.containerRecords.some((c) => c.stats !== undefined)) return this.#fromRecords();
     const perContainer = reports.map((r) => this.#containerSnapshot(r));
     const components: Record<string, ComponentSnapshot & { lastErrorAt?: number | null }> = {};
     const tasks: Record<string, TaskSnapshot> = {};

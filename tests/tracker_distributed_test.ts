@@ -257,6 +257,40 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
   assert.ok(eps[0]!.end !== null);
 });
 
+test("RemoteTopology: a run that ended before the tracker started shows its containers' last heartbeat counters", () => {
+  const at = Date.now() - 60_000;
+  const rec: TopologyRecord = {
+    version: 1, name: "old", state: "FINISHED", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
+    packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
+    ardeaVersion: "0", submittedAt: at, updatedAt: at,
+    plan: {
+      spouts: ["s"], bolts: ["b"], taskCount: 3, edges: [],
+      components: [
+        { id: "s", kind: "spout", parallelism: 1, tasks: [3], config: {}, streams: [], inputs: [] },
+        { id: "b", kind: "bolt", parallelism: 2, tasks: [1, 2], config: {}, streams: [], inputs: [] },
+      ],
+    },
+  };
+  const t = new RemoteTopology(rec, {} as RemoteTracking, 5000);
+  const stats = (n: number, errors: Record<string, { errors: number; restarts: number; lastError: string | null; lastErrorAt: number | null }>) => ({
+    emitted: n, executed: n, acked: n, failed: 1, timedOut: 0, pending: 0, restarts: 0, dropped: 0, backpressure: false, components: errors,
+  });
+  t.containerRecords = [
+    { version: 1, topology: "old", container: 0, pid: 1, host: "h", tasks: [1, 3], startedAt: at, heartbeatAt: at + 9000, restarts: 0, backpressure: false, stats: stats(300, { b: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: at + 5000 } }) },
+    { version: 1, topology: "old", container: 1, pid: 2, host: "h", tasks: [2], startedAt: at, heartbeatAt: at + 8000, restarts: 0, backpressure: false, stats: stats(200, {}) },
+  ] as typeof t.containerRecords;
+  const s = t.stats();
+  assert.is(s.state, "FINISHED");
+  assert.is(s.emitted, 500);
+  assert.is(s.acked, 500);
+  assert.is(s.failed, 2);
+  assert.is(s.uptimeMs, 9000);
+  assert.is(s.components.b!.errors, 2);
+  assert.is(s.components.b!.lastError, "boom");
+  assert.is(s.components.b!.tasks, 2);
+  assert.is(s.components.s!.kind, "spout");
+});
+
 test("garbage on a metrics subject is dropped and counted; the tracker keeps answering", async () => {
   const before = ui.remote.dropped;
   nc.publish("ardea.dist-garbage.metrics", new Uint8Array([0xc1, 0xff, 0x00]));
