@@ -118,6 +118,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let updating = false;
   /** Between the last container's stop and the start of the next generation. */
   let relaunching = false;
+  /** An update asked for while a relaunch was under way. */
+  let updatePending = false;
   /** Deactivated by the user (ardea deactivate), not by an update's drain. */
   let paused = false;
   const timers: Array<ReturnType<typeof setTimeout>> = [];
@@ -234,6 +236,10 @@ function supervise(o: MasterOptions): Promise<Terminal> {
           if (!started) {
             started = true;
             void setState("RUNNING");
+            if (updatePending) {
+              updatePending = false;
+              void update();
+            }
           }
         }
         break;
@@ -371,7 +377,13 @@ function supervise(o: MasterOptions): Promise<Terminal> {
 
   /** `ardea update`: drain, stop every container, start them on the record's new plan. */
   const update = async () => {
-    if (updating || ending !== null) return;
+    if (ending !== null) return;
+    if (updating) {
+      // A rollback or another update is under way: this one follows once the topology runs again.
+      if (!updatePending) log(`[ardea] master: "${rec.name}": the update waits for the relaunch under way`);
+      updatePending = true;
+      return;
+    }
     updating = true;
     log(`[ardea] master: updating "${rec.name}": draining, then restarting every container on the new plan`);
     o.nc.publish(subj.ctl, encodeMessage({ type: "deactivate" }));

@@ -12,6 +12,7 @@ import { runEpoch } from "../transport/wire.ts";
 import {
   ardeaRoot,
   type ChildHandle,
+  env,
   execPath,
   makeTempDir,
   readTextFile,
@@ -132,6 +133,29 @@ test("distributed effectively-once: a live rescale of the stateful count bolt ke
     const rec = await (await Records.bind(nc))!.getTopology("word-count");
     assert.is(rec?.components.count?.length, 3, "count runs 3 tasks after the update");
     assert.ok(logs.some((l) => l.includes("committed before the update")), `the update went through a fresh checkpoint\n${logs.join("\n")}`);
+    await assertExact(dir, truth);
+  }));
+
+test("distributed effectively-once: an update asked for during a rollback follows it, counts exact", () =>
+  withCluster(async (nats, nc, dir) => {
+    const truth = await corpus(dir, 7, "u");
+    const logs: string[] = [];
+    const run = ardea(nats, submitArgs(dir, ["--counters", "2"]), logs);
+    await firstCommit(nc);
+    const c1 = (await (await Records.bind(nc))?.listContainers("word-count"))?.find((c) => c.container === 1);
+    assert.ok(c1 && c1.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
+    process.kill(c1!.pid, "SIGKILL");
+    const upLogs: string[] = [];
+    const up = ardea(nats, ["update", "word-count", "--component-parallelism", "count:3"], upLogs);
+    await up.reading;
+    assert.is((await up.child.exited).code, 0, upLogs.join("\n"));
+    const exit = await run.child.exited;
+    await run.reading;
+    assert.is(exit.code, 0, logs.join("\n"));
+    const rec = await (await Records.bind(nc))!.getTopology("word-count");
+    assert.is(rec?.components.count?.length, 3, `count runs 3 tasks after the update\n${logs.join("\n")}`);
+    assert.ok(logs.some((l) => l.includes(`updating "word-count"`)), `the master carried the update out\n${logs.join("\n")}`);
+    if (env("ARDEA_TEST_VERBOSE")) console.log(logs.filter((l) => l.includes("master")).join("\n"));
     await assertExact(dir, truth);
   }));
 
