@@ -445,6 +445,19 @@ function parseHelp(rest: readonly string[]): unknown {
   return { type: "help", topic };
 }
 
+/** `--port` or `--host` of `ardea run --ui`. */
+function setUiFlag(ui: { host?: string; port?: number }, name: string, value: string | undefined): void {
+  if (value === undefined) throw new UsageError(`flag "--${name}" needs a value`, "run");
+  if (name === "host") {
+    ui.host = value;
+    return;
+  }
+  ui.port = Number(value);
+  if (value.trim() === "" || !Number.isInteger(ui.port) || ui.port < 0 || ui.port > 65535) {
+    throw new UsageError(`--port expects a port number 0-65535, got "${value}"`, "run");
+  }
+}
+
 function parseRun(rest: readonly string[]): unknown {
   const options = { quiet: false, json: false };
   const ui: { on: boolean; host?: string; port?: number } = { on: false };
@@ -464,14 +477,7 @@ function parseRun(rest: readonly string[]): unknown {
     const uiFlag = /^--(port|host)(?:=(.*))?$/.exec(word);
     if (uiFlag !== null) {
       const value = uiFlag[2] ?? rest[++i];
-      if (value === undefined) throw new UsageError(`flag "--${uiFlag[1]}" needs a value`, "run");
-      if (uiFlag[1] === "host") ui.host = value;
-      else {
-        ui.port = Number(value);
-        if (value.trim() === "" || !Number.isInteger(ui.port) || ui.port < 0 || ui.port > 65535) {
-          throw new UsageError(`--port expects a port number 0-65535, got "${value}"`, "run");
-        }
-      }
+      setUiFlag(ui, uiFlag[1]!, value);
       continue;
     }
     const option = RUN_FLAGS[word];
@@ -480,8 +486,28 @@ function parseRun(rest: readonly string[]): unknown {
   }
   const script = rest[i];
   if (script === undefined) throw new UsageError("missing the topology script to run", "run");
-  const scriptArgs = rest.slice(i + 1);
-  if (scriptArgs[0] === "--") scriptArgs.shift();
+  // `ardea run topo.ts --ui` works too: after the script, `--ui` (and then its
+  // `--port`/`--host`) is ardea's; everything after `--` is the script's, untouched.
+  const scriptArgs: string[] = [];
+  let lifted = false;
+  for (let j = i + 1; j < rest.length; j++) {
+    const word = rest[j]!;
+    if (word === "--") {
+      scriptArgs.push(...rest.slice(j + 1));
+      break;
+    }
+    if (word === "--ui") {
+      ui.on = lifted = true;
+      continue;
+    }
+    const uiFlag = lifted ? /^--(port|host)(?:=(.*))?$/.exec(word) : null;
+    if (uiFlag !== null) {
+      const value = uiFlag[2] ?? rest[++j];
+      setUiFlag(ui, uiFlag[1]!, value);
+      continue;
+    }
+    scriptArgs.push(word);
+  }
   if (!ui.on && (ui.host !== undefined || ui.port !== undefined)) {
     throw new UsageError(`--${ui.host !== undefined ? "host" : "port"} needs --ui`, "run");
   }

@@ -73,12 +73,15 @@ const RUN = `ardea run — run a topology script in this process (embedded mode)
 Usage:
   ardea run [--quiet] [--json] <topology.ts> [--] [script args…]
   ardea run --ui [--port P] [--host H] [--quiet] [--json] <topology.ts> …
+  ardea run <topology.ts> [script args…] --ui [--port P] [--host H]
 
 Imports the script, which builds a topology and calls submit(), and waits
 until every topology it submitted has ended. Words after the script path
-belong to the script (runtime args(), process.argv); a "--" right after the
-path is dropped. Ctrl-C drains the topologies, a second Ctrl-C kills them, a
-third exits at once.
+belong to the script (runtime args(), process.argv), except --ui (and after
+it --port/--host); everything after a "--" is the script's, untouched.
+Ctrl-C drains the topologies, a second Ctrl-C kills them, a third exits at
+once. With --ui on a terminal, the UI stays up with the final figures after
+the run ends, until Ctrl-C.
 
 On a terminal, a status line on stderr shows uptime, tuples emitted per
 second, acked, failed, in flight, backpressure and restarts. A summary of

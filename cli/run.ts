@@ -189,6 +189,17 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   offSubmit();
   for (const off of offSignals) off();
   live?.stop();
+  if (ui !== undefined && tty && watched.length > 0) {
+    // Someone at a terminal asked to watch: a short run must not take the page away.
+    writeStderr(`ardea: the run ended; the UI stays at ${ui.server.url} with its final figures (Ctrl-C to exit)\n`);
+    await new Promise<void>((resolve) => {
+      const offs = [onSignal("SIGINT", () => done()), onSignal("SIGTERM", () => done())];
+      function done() {
+        for (const off of offs) off();
+        resolve();
+      }
+    });
+  }
   await ui?.server.close();
 
   const outcomes = watched.map((w) => w.outcome!);

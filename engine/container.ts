@@ -217,6 +217,8 @@ export class Container implements TaskHost {
   readonly #lastErrorAt: number[] = [];
   #unfinished = 0;
   #started = 0;
+  /** When the run ended (0: running); the uptime stops there. */
+  #endedAt = 0;
   #ended = false;
   #resolve!: (s: RunSummary) => void;
   #reject!: (e: Error) => void;
@@ -723,6 +725,7 @@ export class Container implements TaskHost {
   async #end(state: RunState, error?: Error): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#endedAt = performance.now();
     this.state = state;
     for (const t of this.#timers) clearInterval(t);
     for (const t of this.#remotePressure.values()) clearTimeout(t);
@@ -765,7 +768,7 @@ export class Container implements TaskHost {
     this.#tickMetrics(now);
     const s: StatsSnapshot = {
       ...emptyStatsSnapshot(this.#opts.name, this.state),
-      uptimeMs: this.#started === 0 ? 0 : now - this.#started,
+      uptimeMs: this.#started === 0 ? 0 : (this.#endedAt || now) - this.#started,
       backpressure: this.pressure.active,
       backpressureEpisodes: this.pressure.episodes,
       backpressureMs: this.pressure.throttledMs(now),

@@ -186,7 +186,7 @@ test("SIGINT drains an endless topology; a stray timer does not keep ardea alive
   assert.ok(r.stderr.some((l) => /^ardea: "cli-endless" KILLED in /.test(l)), show(r));
 });
 
-test("parseArgs: run flags before the script, everything after it for the script", () => {
+test("parseArgs: run flags before the script, everything after it for the script (but --ui)", () => {
   assert.equal(parseArgs(["run", "-q", "--json", "x.ts", "--json", "a"]), {
     type: "run",
     script: "x.ts",
@@ -201,6 +201,23 @@ test("parseArgs: run flags before the script, everything after it for the script
     quiet: false,
     json: false,
   });
+  // `--ui` may follow the script (ardea run topo.ts --ui); after `--` it is the script's.
+  assert.equal(parseArgs(["run", "x.ts", "--input", "a", "--ui", "--port", "0", "--out", "b"]), {
+    type: "run",
+    script: "x.ts",
+    scriptArgs: ["--input", "a", "--out", "b"],
+    quiet: false,
+    json: false,
+    ui: { host: "127.0.0.1", port: 0 },
+  });
+  assert.equal(parseArgs(["run", "x.ts", "--port", "1", "--", "--ui"]), {
+    type: "run",
+    script: "x.ts",
+    scriptArgs: ["--port", "1", "--ui"],
+    quiet: false,
+    json: false,
+  });
+  assert.throws(() => parseArgs(["run", "x.ts", "--ui", "--port", "http"]), (e: unknown) => e instanceof UsageError && /--port expects/.test(e.message));
   assert.equal(parseArgs([]), { type: "help" });
   assert.equal(parseArgs(["help", "run"]), { type: "help", topic: "run" });
   assert.equal(parseArgs(["run", "--help", "x.ts"]), { type: "help", topic: "run" });
