@@ -309,6 +309,14 @@ interface Reported {
   retiredUser: Map<string, Record<string, number>>;
 }
 
+const TUPLE_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "pending", "restarts"] as const;
+type TupleCounters = Record<(typeof TUPLE_COUNTERS)[number], number>;
+
+/** Adds `from`'s tuple counters into `into`. */
+function addCounters(into: TupleCounters, from: TupleCounters): void {
+  for (const k of TUPLE_COUNTERS) into[k] += from[k];
+}
+
 /** The user counters of `component`'s tasks in a container's earlier processes, summed (null: none). */
 function retiredCounters(r: Reported, component: string): Record<string, number> | null {
   let out: Record<string, number> | null = null;
@@ -438,13 +446,7 @@ export class RemoteTopology implements TrackedTopology {
     for (const c of this.containerRecords) {
       const st = c.stats;
       if (st === undefined) continue;
-      s.emitted += st.emitted;
-      s.executed += st.executed;
-      s.acked += st.acked;
-      s.failed += st.failed;
-      s.timedOut += st.timedOut;
-      s.pending += st.pending;
-      s.restarts += st.restarts;
+      addCounters(s, st);
       s.uptimeMs = Math.max(s.uptimeMs, c.heartbeatAt - c.startedAt);
       for (const [name, e] of Object.entries(st.components ?? {})) {
         const x = components[name];
@@ -552,13 +554,7 @@ export class RemoteTopology implements TrackedTopology {
       for (const [name, c] of Object.entries(cs.components)) {
         const x = components[name] ??= zeroComponent(c.kind);
         x.tasks += c.tasks;
-        x.emitted += c.emitted;
-        x.executed += c.executed;
-        x.acked += c.acked;
-        x.failed += c.failed;
-        x.timedOut += c.timedOut;
-        x.pending += c.pending;
-        x.restarts += c.restarts;
+        addCounters(x, c);
         x.errors += c.errors;
         x.queued += c.queued;
         x.capacity = Math.max(x.capacity ?? 0, c.capacity ?? 0);
