@@ -19,6 +19,7 @@ import { Taps } from "./taps.ts";
 import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
+import type { CommittedCheckpoint } from "../state/state_backend.ts";
 import { restoreStates } from "./restore.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
@@ -155,7 +156,21 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   let checkpoints: CheckpointSetup | undefined;
   if (config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     const backend = new NatsStateBackend(nc);
-    const last = await patiently("reading the last checkpoint", log, () => backend.lastCommitted(rec.name));
+    // After a relaunch the master names the checkpoint every container restores.
+    const last = await patiently("reading the last checkpoint", log, async () => {
+      if (rec.restoreFrom === undefined) return await backend.lastCommitted(rec.name);
+      if (rec.restoreFrom === 0) return undefined;
+      let pinned: CommittedCheckpoint | undefined;
+      // A listing right after a server restart may still miss it: look again a few times.
+      for (let attempt = 0; attempt < 6 && pinned === undefined; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+        pinned = (await backend.committed(rec.name)).find((c) => c.checkpointId === rec.restoreFrom);
+      }
+      if (pinned === undefined) {
+        throw new ArdeaError("CHECKPOINT_GONE", `topology "${rec.name}": checkpoint ${rec.restoreFrom}, which this generation restores, is not committed in the state store`);
+      }
+      return pinned;
+    });
     const mine = [...packing].filter(([, where]) => where === index).map(([task]) => task);
     const restore = last
       ? await patiently("restoring the checkpoint", log, () => restoreStates(backend, rec.name, last, topology, mine))

@@ -312,7 +312,14 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     timers.push(trigger);
   }
 
-  const commit = async (c: { id: number; tasks: string[] }) => {
+  /** The commit being written, if any: a relaunch picks its checkpoint after it. */
+  let committing: Promise<void> = Promise.resolve();
+  const commit = (c: { id: number; tasks: string[] }): Promise<void> => {
+    const p = writeCommit(c);
+    committing = p;
+    return p;
+  };
+  const writeCommit = async (c: { id: number; tasks: string[] }) => {
     try {
       await backend!.commit(rec.name, c.id, { tasks: c.tasks });
       if (ck?.id === c.id) ck = null;
@@ -427,8 +434,14 @@ function supervise(o: MasterOptions): Promise<Terminal> {
    */
   const nextGeneration = async () => {
     const generation = (rec.generation ?? 0) + 1;
+    const restoreFrom = await restorePoint();
     try {
-      const next = await o.records.updateTopology(rec.name, (r) => ({ ...r, generation, updatedAt: Date.now() }));
+      const next = await o.records.updateTopology(rec.name, (r) => ({
+        ...r,
+        generation,
+        ...(restoreFrom === undefined ? {} : { restoreFrom }),
+        updatedAt: Date.now(),
+      }));
       rec = { ...rec, ...(next ?? {}), generation };
       epoch = runEpoch(rec.submittedAt, generation);
     } catch (e) {
@@ -445,6 +458,29 @@ function supervise(o: MasterOptions): Promise<Terminal> {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  };
+
+  /**
+   * EFFECTIVELY_ONCE: the checkpoint the next generation restores, read once
+   * no commit is in flight (a commit landing while containers start would let
+   * some restore it and others the one before). Undefined when it cannot be
+   * read: the record keeps its previous choice.
+   */
+  const restorePoint = async (): Promise<number | undefined> => {
+    if (backend === null) return undefined;
+    await Promise.race([committing, new Promise((r) => setTimeout(r, 15_000))]);
+    for (let attempt = 0; attempt < 10 && ending === null; attempt++) {
+      try {
+        const last = await backend.lastCommitted(rec.name);
+        const id = last?.checkpointId ?? 0;
+        lastId = Math.max(lastId, id);
+        return id;
+      } catch (e) {
+        log(`[ardea] master: cannot read the last checkpoint of "${rec.name}" (${(e as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    return undefined;
   };
 
   const maybeDone = () => {

@@ -802,6 +802,12 @@ const topologyRecordSchema = z.object({
   submittedAt: z.number(),
   /** Relaunches of every container so far (rollbacks, updates); part of the epoch ({@link runEpoch}). */
   generation: z.number().int().nonnegative().optional(),
+  /**
+   * EFFECTIVELY_ONCE: the committed checkpoint every container of this
+   * generation restores (0: none), chosen by the master once no commit is in
+   * flight; absent, each container takes the last committed one.
+   */
+  restoreFrom: z.number().int().nonnegative().optional(),
   updatedAt: z.number(),
   error: z.string().optional(),
 });
