@@ -263,19 +263,15 @@ export class BoltActor extends TaskActor {
       this.#park(x);
       return false;
     }
-    if (!end.final) {
-      this.#drained.add(from);
-      if (this.#drained.size < this.upstreamTasks) return false;
-      this.#due = 1;
-      return true;
-    }
     this.#drained.add(from);
-    if (this.#endFrom(from)) {
-      this.#due = 2;
-      return true;
+    if (end.final) {
+      if (this.#endFrom(from)) {
+        this.#due = 2;
+        return true;
+      }
+      if (this.#aligning !== null) this.#maybeAligned();
     }
-    if (this.#aligning !== null) this.#maybeAligned();
-    // The last one to drain may end instead (the others drained before).
+    // Every input drained (the last one may have ended instead), some still open.
     if (this.#drained.size === this.upstreamTasks && this.#drained.size > this.#ended.size) {
       this.#due = 1;
       return true;

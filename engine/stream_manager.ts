@@ -369,7 +369,6 @@ export class StreamManager implements RemoteLink {
       f.bytes = 0;
       if (f.blocked) this.#unblock(f);
     }
-    this.#owed[c] = 0;
   }
 
   /**

@@ -447,7 +447,7 @@ export class WindowedExecutor {
     if (this.#busy !== null) return this.#busy.then(() => this.accept(t));
     if (isTick(t)) {
       this.#onTime();
-      return this.#drain();
+      return this.#runQueue();
     }
     const wm = this.#watermarks;
     if (wm !== null) {
@@ -476,7 +476,7 @@ export class WindowedExecutor {
         this.#manager.advanceTo(++this.#seq);
       }
     }
-    const r = this.#drain();
+    const r = this.#runQueue();
     this.#arm();
     return r;
   }
@@ -490,7 +490,7 @@ export class WindowedExecutor {
     if (this.#busy !== null) return this.#busy.then(() => this.drain());
     this.#watermarks?.advance((t, ts) => this.#settle(t, ts), Infinity);
     this.#manager.flush();
-    const r = this.#drain();
+    const r = this.#runQueue();
     this.#arm();
     return r;
   }
@@ -537,9 +537,7 @@ export class WindowedExecutor {
     if (this.#failure !== null) throw this.#failure;
     if (this.#busy !== null) return this.#busy.then(() => this.finish());
     this.stop();
-    this.#watermarks?.advance((t, ts) => this.#settle(t, ts), Infinity);
-    this.#manager.flush();
-    const r = this.#drain();
+    const r = this.drain(); // stopped: fires every window without arming a timer
     this.out.context = null;
     return isPromise(r) ? r.then(() => call(this.#bolt, "finish")) : call(this.#bolt, "finish");
   }
@@ -591,7 +589,7 @@ export class WindowedExecutor {
     }
     try {
       this.#onTime();
-      const r = this.#drain();
+      const r = this.#runQueue();
       if (isPromise(r)) r.catch((e) => this.#fail(e));
     } catch (e) {
       this.#fail(e);
@@ -612,7 +610,7 @@ export class WindowedExecutor {
   }
 
   /** Runs queued window executions and acks in order; a Promise from execute pauses the queue. */
-  #drain(): MaybePromise {
+  #runQueue(): MaybePromise {
     const q = this.#queue;
     while (this.#qHead < q.length) {
       const task = q[this.#qHead++]!;
@@ -626,7 +624,7 @@ export class WindowedExecutor {
         const p = r.then(() => {
           this.out.context = null;
           this.#busy = null;
-          return this.#drain();
+          return this.#runQueue();
         });
         this.#busy = p;
         return p;
