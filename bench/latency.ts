@@ -22,16 +22,8 @@
  * spout's container prints one `LATENCY {json}` line (exact quantiles over the
  * trees after a half-second warm-up), parsed from submit's output.
  */
-import {
-  BaseRichBolt,
-  BaseRichSpout,
-  type OutputCollector,
-  type OutputFieldsDeclarer,
-  type SpoutOutputCollector,
-  submit,
-  TopologyBuilder,
-  type Tuple,
-} from "../mod.ts";
+import { submit, TopologyBuilder } from "../mod.ts";
+import { PacedSpout, type PaceSink, PassBolt } from "./latency_components.ts";
 import { type NatsConnection, connect } from "nats";
 import { ardeaRoot, type ChildHandle, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { join } from "node:path";
@@ -100,71 +92,21 @@ interface TreeRun {
   target: number;
 }
 
-class PacedSpout extends BaseRichSpout {
-  #c!: SpoutOutputCollector;
-  #next = 0;
-  #t0 = -1;
-  #finished = false;
-  readonly #emitAt: Float64Array;
-  constructor(readonly run: TreeRun, readonly rate: number) {
-    super();
-    this.#emitAt = new Float64Array(run.trees);
-  }
-  override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector): void {
-    this.#c = c;
-  }
-  nextTuple(): void {
-    const i = this.#next;
-    if (i >= this.run.trees) {
-      if (!this.#finished) {
-        this.#finished = true;
-        this.#c.finish();
-      }
-      return;
-    }
-    const now = performance.now();
-    if (this.#t0 < 0) this.#t0 = now;
-    if (this.rate > 0 && i >= ((now - this.#t0) * this.rate) / 1000) return; // nothing due yet
-    this.#next++;
-    this.#emitAt[i] = now;
-    this.#c.emit([i], i);
-  }
-  override ack(id: unknown): void {
-    const now = performance.now();
-    this.run.hist.record(now - this.#emitAt[id as number]!);
-    this.run.acked++;
-    this.run.activeMs = now - this.#t0;
-  }
-  override fail(_id: unknown): void {
-    this.run.failed++;
-  }
-  declareOutputFields(d: OutputFieldsDeclarer): void {
-    d.declare(["n"]);
-  }
-}
-
-class PassBolt extends BaseRichBolt {
-  #c!: OutputCollector;
-  constructor(readonly last: boolean) {
-    super();
-  }
-  override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
-    this.#c = c;
-  }
-  execute(t: Tuple): void {
-    if (!this.last) this.#c.emit(t, [t.getValue(0)]);
-    this.#c.ack(t);
-  }
-  declareOutputFields(d: OutputFieldsDeclarer): void {
-    if (!this.last) d.declare(["n"]);
-  }
-}
-
 /** One embedded ATLEAST_ONCE run of `trees` trees at `rate` trees/s (0: as fast as it goes). */
 export async function runTrees(trees: number, rate: number): Promise<TreeRun> {
   const run: TreeRun = { trees, acked: 0, failed: 0, activeMs: 0, hist: new Histogram(), target: rate };
   const b = new TopologyBuilder();
-  b.setSpout("spout", () => new PacedSpout(run, rate), 1);
+  const sink: PaceSink = {
+    acked(_i, ms, at) {
+      run.hist.record(ms);
+      run.acked++;
+      run.activeMs = at;
+    },
+    failed() {
+      run.failed++;
+    },
+  };
+  b.setSpout("spout", () => new PacedSpout(trees, rate, sink), 1);
   b.setBolt("a", () => new PassBolt(false), 1).shuffleGrouping("spout");
   b.setBolt("b", () => new PassBolt(true), 1).shuffleGrouping("a");
   const handle = await submit("bench-latency", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), {
