@@ -6,9 +6,13 @@
  * "rejoined after N ms", come out on submit's stderr).
  */
 import { join } from "node:path";
-import { type KV, KvWatchInclude, type NatsConnection } from "nats";
-import { ardeaRoot, type ChildHandle, commandFor, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { topologyKey } from "../transport/wire.ts";
+import { connect, type KV, KvWatchInclude, type NatsConnection } from "nats";
+import { ardeaRoot, type ChildHandle, commandFor, makeTempDir, removePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { type NatsHandle, startNats } from "../tests/nats_server.ts";
+import { KV_BUCKET, topologyKey } from "../transport/wire.ts";
+import type { BenchOptions } from "./harness.ts";
+import { readInputFile, writeInputFile } from "./input.ts";
+import { countPlain } from "./wordcount_embedded.ts";
 import { Records } from "../engine/records.ts";
 
 const dec = new TextDecoder();
@@ -122,5 +126,55 @@ export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<Sub
     watch.stop();
     terminal();
     await watching.catch(() => {});
+  }
+}
+
+/** What a word-count benchmark over NATS starts from ({@link withNatsWordCount}). */
+export interface NatsWordCount {
+  /** Temporary folder (removed afterwards). */
+  dir: string;
+  /** The input file and its lines. */
+  input: string;
+  lines: string[];
+  /** The true counts, and how many words. */
+  reference: Map<string, number>;
+  words: number;
+  /** A fresh nats-server with JetStream, a connection to it and the Ardea KV bucket. */
+  url: string;
+  nc: NatsConnection;
+  kv: KV;
+}
+
+/**
+ * Runs `fn` with the input (`--input`, or generated into a temporary folder)
+ * and its true counts, a fresh nats-server and the Ardea KV bucket; stops
+ * and removes them afterwards.
+ *
+ * @example
+ * ```ts
+ * return withNatsWordCount("scale", opts, async ({ input, reference, nc, kv, url }) => measure({ … }, opts));
+ * ```
+ */
+export async function withNatsWordCount<T>(name: string, opts: BenchOptions, fn: (s: NatsWordCount) => Promise<T>): Promise<T> {
+  const dir = await makeTempDir(`ardea-bench-${name}-`);
+  let nats: NatsHandle | undefined;
+  let nc: NatsConnection | undefined;
+  try {
+    const input = opts.input ?? join(dir, "input.txt");
+    if (opts.input === undefined) writeInputFile(input, { words: opts.words, seed: opts.seed });
+    const lines = readInputFile(input);
+    const reference = countPlain(lines);
+    let words = 0;
+    for (const n of reference.values()) words += n;
+    nats = await startNats({ servers: 1, jetstream: true });
+    const url = nats.urls[0]!;
+    nc = await connect({ servers: url, name: `bench ${name}` });
+    await Records.open(nc); // creates the bucket, so a watch can bind to it
+    const kv = await nc.jetstream().views.kv(KV_BUCKET);
+    return await fn({ dir, input, lines, reference, words, url, nc, kv });
+  } finally {
+    await nc?.close().catch(() => {});
+    await nats?.stop();
+    await removePath(dir).catch(() => {});
   }
 }

@@ -13,15 +13,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
-import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
-import { makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "../tests/nats_server.ts";
-import { KV_BUCKET } from "../transport/wire.ts";
-import { type SubmitResult, submitRun } from "./dist.ts";
+import { runtimeName } from "../runtime/mod.ts";
+import { type SubmitResult, submitRun, withNatsWordCount } from "./dist.ts";
 import { type Benchmark, type BenchOptions, type BenchReport, measure, median, type Variant } from "./harness.ts";
-import { readInputFile, writeInputFile } from "./input.ts";
-import { assertSameCounts, countPlain } from "./wordcount_embedded.ts";
+import { assertSameCounts } from "./wordcount_embedded.ts";
 
 /** Container counts measured, smallest first (the first is the baseline). */
 export const CONTAINERS = [1, 2, 4];
@@ -56,23 +51,7 @@ const benchmark: Benchmark = {
   name: "scale",
   description: `Distributed word count (ATLEAST_ONCE over NATS) with ${CONTAINERS.join(", ")} containers, split×C count×C: words/s and scaling efficiency`,
   async run(opts: BenchOptions) {
-    const dir = await makeTempDir("ardea-bench-scale-");
-    let nats: NatsHandle | undefined;
-    let nc: NatsConnection | undefined;
-    try {
-      const input = opts.input ?? join(dir, "input.txt");
-      if (opts.input === undefined) writeInputFile(input, { words: opts.words, seed: opts.seed });
-      const lines = readInputFile(input);
-      const reference = countPlain(lines);
-      let words = 0;
-      for (const n of reference.values()) words += n;
-
-      nats = await startNats({ servers: 1, jetstream: true });
-      const url = nats.urls[0]!;
-      nc = await connect({ servers: url, name: "bench scale" });
-      await Records.open(nc);
-      const kv = await nc.jetstream().views.kv(KV_BUCKET);
-      const conn = nc;
+    return withNatsWordCount("scale", opts, async ({ dir, input, lines, reference, words, url, nc: conn, kv }) => {
       let outNo = 0;
 
       const variant = (c: number): Variant<Run> => ({
@@ -126,11 +105,7 @@ const benchmark: Benchmark = {
       }, opts);
       addEfficiency(report, (name) => Number(name.slice("containers-".length)));
       return report;
-    } finally {
-      await nc?.close().catch(() => {});
-      await nats?.stop();
-      await removePath(dir).catch(() => {});
-    }
+    });
   },
 };
 

@@ -16,24 +16,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { type KV, KvWatchInclude, type NatsConnection, connect } from "nats";
+import { type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { unpack } from "msgpackr";
-import { Records } from "../engine/records.ts";
 import {
   ardeaRoot,
   type ChildHandle,
   commandFor,
-  makeTempDir,
-  removePath,
   runtimeName,
   scriptCommand,
   spawnProcess,
 } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "../tests/nats_server.ts";
-import { decodeControl, KV_BUCKET, subjects, topologyKey } from "../transport/wire.ts";
+import { decodeControl, subjects, topologyKey } from "../transport/wire.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
-import { readInputFile, writeInputFile } from "./input.ts";
-import { assertSameCounts, countPlain } from "./wordcount_embedded.ts";
+import { assertSameCounts } from "./wordcount_embedded.ts";
+import { withNatsWordCount } from "./dist.ts";
 
 /** Containers of the Ardea runs; splitters and counters of both pipelines. */
 const CONTAINERS = 2;
@@ -211,23 +207,7 @@ const benchmark: Benchmark = {
   name: "wordcount-nats",
   description: "Word count over NATS, 2 containers (ardea submit --wait) vs a hand-rolled nats.js pipeline",
   async run(opts: BenchOptions) {
-    const dir = await makeTempDir("ardea-bench-nats-");
-    let nats: NatsHandle | undefined;
-    let nc: NatsConnection | undefined;
-    try {
-      const input = opts.input ?? join(dir, "input.txt");
-      if (opts.input === undefined) writeInputFile(input, { words: opts.words, seed: opts.seed });
-      const lines = readInputFile(input);
-      const reference = countPlain(lines);
-      let words = 0;
-      for (const n of reference.values()) words += n;
-
-      nats = await startNats({ servers: 1, jetstream: true });
-      const url = nats.urls[0]!;
-      nc = await connect({ servers: url, name: "bench wordcount-nats" });
-      await Records.open(nc); // creates the bucket, so the watch below can bind to it
-      const kv = await nc.jetstream().views.kv(KV_BUCKET);
-      const conn = nc;
+    return withNatsWordCount("nats", opts, async ({ dir, input, lines, reference, words, url, nc: conn, kv }) => {
       let outNo = 0;
 
       const ardea = (name: string, mode: "atmost" | "atleast"): Variant<ArdeaRun> => ({
@@ -311,11 +291,7 @@ const benchmark: Benchmark = {
           runtime: runtimeName(),
         },
       }, opts);
-    } finally {
-      await nc?.close().catch(() => {});
-      await nats?.stop();
-      await removePath(dir).catch(() => {});
-    }
+    });
   },
 };
 
