@@ -70,6 +70,21 @@ async function firstCommit(nc: NatsConnection): Promise<void> {
   await backend.close();
 }
 
+/** kill -9 of container 1 of "word-count". */
+async function killContainer1(nc: NatsConnection, logs: string[]): Promise<void> {
+  const c1 = (await (await Records.bind(nc))?.listContainers("word-count"))?.find((c) => c.container === 1);
+  assert.ok(c1 && c1.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
+  process.kill(c1!.pid, "SIGKILL");
+}
+
+/** `ardea update word-count --component-parallelism count:N`, which must succeed. */
+async function rescaleCount(nats: NatsHandle, n: number): Promise<void> {
+  const upLogs: string[] = [];
+  const up = ardea(nats, ["update", "word-count", "--component-parallelism", `count:${n}`], upLogs);
+  await up.reading;
+  assert.is((await up.child.exited).code, 0, upLogs.join("\n"));
+}
+
 async function assertExact(dir: string, truth: Map<string, number>): Promise<void> {
   const got = JSON.parse(await readTextFile(resolvePath(dir, "out.json"))) as Record<string, number>;
   assert.is(Object.keys(got).length, truth.size);
@@ -105,9 +120,7 @@ test("distributed effectively-once word count: chaos and kill -9, exact counts",
     const logs: string[] = [];
     const run = ardea(nats, submitArgs(dir, ["--chaos", "0.001"]), logs);
     await firstCommit(nc);
-    const c1 = (await (await Records.bind(nc))?.listContainers("word-count"))?.find((c) => c.container === 1);
-    assert.ok(c1 && c1.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
-    process.kill(c1!.pid, "SIGKILL");
+    await killContainer1(nc, logs);
     const exit = await run.child.exited;
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
@@ -123,10 +136,7 @@ test("distributed effectively-once: a live rescale of the stateful count bolt ke
     const logs: string[] = [];
     const run = ardea(nats, submitArgs(dir, ["--counters", "2"]), logs);
     await firstCommit(nc);
-    const upLogs: string[] = [];
-    const up = ardea(nats, ["update", "word-count", "--component-parallelism", "count:3"], upLogs);
-    await up.reading;
-    assert.is((await up.child.exited).code, 0, upLogs.join("\n"));
+    await rescaleCount(nats, 3);
     const exit = await run.child.exited;
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
@@ -142,13 +152,8 @@ test("distributed effectively-once: an update asked for during a rollback follow
     const logs: string[] = [];
     const run = ardea(nats, submitArgs(dir, ["--counters", "2"]), logs);
     await firstCommit(nc);
-    const c1 = (await (await Records.bind(nc))?.listContainers("word-count"))?.find((c) => c.container === 1);
-    assert.ok(c1 && c1.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
-    process.kill(c1!.pid, "SIGKILL");
-    const upLogs: string[] = [];
-    const up = ardea(nats, ["update", "word-count", "--component-parallelism", "count:3"], upLogs);
-    await up.reading;
-    assert.is((await up.child.exited).code, 0, upLogs.join("\n"));
+    await killContainer1(nc, logs);
+    await rescaleCount(nats, 3);
     const exit = await run.child.exited;
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
