@@ -133,7 +133,7 @@ export class BoltActor extends TaskActor {
       this.state = "running";
       if (this.#ended.size >= this.upstreamTasks) this.#finish();
     };
-    if (isPromise(r)) this.await(r, ready, "prepare");
+    if (isPromise(r)) this.awaitStart(r, ready, "prepare");
     else {
       ready();
       this.host.scheduler.schedule(this);
@@ -467,7 +467,7 @@ export class BoltActor extends TaskActor {
   protected discard(): void {
     const bolt = this.#bolt;
     this.#bolt = null;
-    if (bolt) this.quietly(() => bolt.cleanup?.());
+    if (bolt) this.quietly(() => this.afterStart(() => bolt.cleanup?.()));
   }
 
   /** A stateless bolt whose failed execute emitted nothing gets the same input again. */
@@ -524,6 +524,7 @@ export class BoltActor extends TaskActor {
   /** Runs `cleanup` on the current instance. */
   async shutdown(): Promise<void> {
     this.halt();
-    await this.#bolt?.cleanup?.();
+    const bolt = this.#bolt;
+    await this.afterStart(() => bolt?.cleanup?.());
   }
 }

@@ -75,7 +75,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     const ready = () => {
       this.state = "running";
     };
-    if (isPromise(r)) this.await(r, ready, "open");
+    if (isPromise(r)) this.awaitStart(r, ready, "open");
     else {
       ready();
       this.host.scheduler.schedule(this);
@@ -205,7 +205,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   protected discard(): void {
     const spout = this.#spout;
     this.#spout = null;
-    if (spout) this.quietly(() => spout.close?.());
+    if (spout) this.quietly(() => this.afterStart(() => spout.close?.()));
   }
 
   protected failHeld(): void {
@@ -221,6 +221,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   /** Runs `close` on the current instance. */
   async shutdown(): Promise<void> {
     this.halt();
-    await this.#spout?.close?.();
+    const spout = this.#spout;
+    await this.afterStart(() => spout?.close?.());
   }
 }

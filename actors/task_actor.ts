@@ -83,6 +83,8 @@ export abstract class TaskActor implements Runnable {
   readonly policy: RestartPolicy;
   readonly component: string;
   #restartTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The current instance's open/prepare while it runs (see {@link afterStart}). */
+  #starting: Promise<void> | null = null;
 
   constructor(
     readonly host: TaskHost,
@@ -161,6 +163,30 @@ export abstract class TaskActor implements Runnable {
   }
 
   /** Calls `cleanup`/`close`-like `fn` and ignores what it throws or rejects with. */
+  /**
+   * Awaits the instance's open/prepare result `r` like {@link await}, and
+   * remembers it until it settles so that {@link afterStart} can wait for it.
+   */
+  protected awaitStart(r: PromiseLike<unknown>, ready: () => void, phase: string): void {
+    const started = Promise.resolve(r).then(() => {}, () => {});
+    this.#starting = started;
+    void started.then(() => {
+      if (this.#starting === started) this.#starting = null;
+    });
+    this.await(r, ready, phase);
+  }
+
+  /**
+   * Runs `end` (close/cleanup) once the current instance's open/prepare has
+   * settled: closing an instance whose open still runs would miss what that
+   * open makes afterwards (a connection that then outlives the task).
+   */
+  protected afterStart(end: () => unknown): unknown {
+    const starting = this.#starting;
+    this.#starting = null;
+    return starting === null ? end() : starting.then(end);
+  }
+
   protected quietly(fn: () => unknown): void {
     try {
       const r = fn();

@@ -34,6 +34,7 @@ import type { NatsConnection } from "nats";
 import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire.ts";
 import { Records } from "../engine/records.ts";
 import {
+  closeNats,
   connectNats,
   type NatsFlags,
   type NatsSettings,
@@ -120,7 +121,7 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
     say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return state === "FINISHED" ? 0 : 1;
   } finally {
-    await nc.drain().catch(() => {});
+    await closeNats(nc);
   }
 }
 
@@ -205,7 +206,7 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
     await nc.flush();
     return 0;
   } finally {
-    await nc.drain().catch(() => {});
+    await closeNats(nc);
   }
 }
 
@@ -234,7 +235,7 @@ export async function workerCommand(slots: number, id: string | undefined, nats:
     return 0;
   } finally {
     for (const off of offs) off();
-    await nc.drain().catch(() => {});
+    await closeNats(nc);
   }
 }
 
@@ -259,7 +260,7 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
     writeStdout(`${topology} ${state}\n`);
     return state === "FINISHED" || state === "KILLED" ? 0 : 1;
   } finally {
-    await nc.drain().catch(() => {});
+    await closeNats(nc);
   }
 }
 
@@ -277,7 +278,7 @@ export async function containerCommand(topology: string, index: number, nats: Na
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {
-    await nc.drain().catch(() => {});
+    await closeNats(nc);
   }
 }
 

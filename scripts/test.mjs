@@ -149,7 +149,9 @@ function runOne(runtime, file) {
       let failed = total === undefined ? 0 : Math.max(0, total - passed);
       const problems = [];
       if (spawnError) problems.push(`could not start: ${spawnError.message}`);
-      if (timedOut) problems.push(`timed out after ${seconds} s`);
+      if (timedOut && total !== undefined) {
+        problems.push(`timed out after ${seconds} s, after its uvu summary: something it left open (a connection, timer or child) kept it alive`);
+      } else if (timedOut) problems.push(`timed out after ${seconds} s`);
       else if (signal) problems.push(`killed by ${signal}`);
       else if (code !== 0) problems.push(`exit code ${code}`);
       if (total === undefined && problems.length === 0) problems.push("no uvu summary (did it call .run()?)");

@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { nkeys } from "nats";
 import {
+  closeNats,
   connectNats,
   NatsConnectError,
   natsSettingsEnv,
@@ -161,6 +162,21 @@ test("nobody listening: connection refused; a cluster list connects when the fir
   } finally {
     await nats.stop();
   }
+});
+
+test("closeNats ends a connection that reconnects forever to a server that is gone, within its bound", async () => {
+  const nats = await startNats({ jetstream: false });
+  const nc = await connectNats(parseNatsFlags({ nats: nats.urls[0] }, {}), { name: "test", reconnectForever: true });
+  nc.subscribe("x.>", { callback: () => {} });
+  nc.publish("x.1", new Uint8Array(10));
+  await nats.stop(); // the connection now tries to reconnect, forever
+  nc.publish("x.2", new Uint8Array(10)); // pending: a drain would wait for a server to flush to
+  const started = performance.now();
+  await closeNats(nc, 500);
+  const ms = performance.now() - started;
+  assert.ok(nc.isClosed(), "closed");
+  assert.ok(ms < 3000, `closeNats took ${Math.round(ms)} ms`);
+  await closeNats(nc, 500); // again: a no-op
 });
 
 test("TLS with certificates made here: no CA, wrong CA, client certificate", async () => {

@@ -1,7 +1,7 @@
 // Supervision: the RestartPolicy unit, and crashing bolts and spouts end to end.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ComponentFailedError, TopologyBuilder } from "../mod.ts";
+import { BaseRichBolt, BaseRichSpout, ComponentFailedError, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { RestartPolicy, type RestartSettings } from "../actors/supervisor.ts";
 import { finished, numberSpout, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
 
@@ -219,6 +219,55 @@ test("a crashing spout restarts and its pending tuples are failed into the new i
   for (const id of secondFails) assert.ok(id < 100, `failed id ${id} was emitted before the crash`);
   assert.is(log.acked.size, N, "every tuple acked in the end");
   assert.is(processed.size, N);
+});
+
+test("a run that ends while a prepare or open is still pending cleans that instance up once it is ready", async () => {
+  // A connection opened by a slow prepare/open must not outlive the run (it
+  // used to: cleanup ran before prepare had made it, then nothing closed it).
+  const events: string[] = [];
+  class SlowBolt extends BaseRichBolt {
+    override async prepare() {
+      await sleep(300);
+      events.push("bolt prepared");
+    }
+    execute() {}
+    override cleanup() {
+      events.push("bolt cleaned up");
+    }
+    declareOutputFields() {}
+  }
+  class SlowSpout extends BaseRichSpout {
+    override async open() {
+      await sleep(300);
+      events.push("spout opened");
+    }
+    nextTuple() {}
+    override close() {
+      events.push("spout closed");
+    }
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["n"]);
+    }
+  }
+  class FailingSpout extends BaseRichSpout {
+    override async open() {
+      await sleep(50);
+      throw new Error("cannot open");
+    }
+    nextTuple() {}
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["n"]);
+    }
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("fails", new FailingSpout(), 1);
+  b.setSpout("slow", new SlowSpout(), 1);
+  b.setBolt("slow-bolt", new SlowBolt(), 1).shuffleGrouping("fails").shuffleGrouping("slow");
+  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 1 }, { timeoutMs: 10_000 });
+  assert.instance(r.error, ComponentFailedError);
+  await sleep(400);
+  assert.equal(events.filter((e) => e.startsWith("bolt")), ["bolt prepared", "bolt cleaned up"]);
+  assert.equal(events.filter((e) => e.startsWith("spout")), ["spout opened", "spout closed"]);
 });
 
 test.run();

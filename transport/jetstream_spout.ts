@@ -29,7 +29,7 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
-import { connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
+import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
 import { mergePositions, type PartitionMode, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
@@ -662,11 +662,7 @@ export class JetStreamSpout extends BaseRichSpout {
         ]);
         clearTimeout(timer);
       }
-      try {
-        await nc.drain();
-      } catch {
-        await nc.close();
-      }
+      await closeNats(nc);
     }
     // The pull loop ends with the connection; do not hang a shutdown on it.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -312,6 +312,34 @@ export async function connectNats(settings: NatsSettings, options: ConnectNatsOp
   }
 }
 
+/** How long {@link closeNats} lets a drain run before it closes outright (ms). */
+export const CLOSE_DRAIN_MS = 5000;
+
+/**
+ * Drains `nc` (pending publishes flushed, subscriptions finished) and closes
+ * it, but never hangs: a drain that has not ended after `timeoutMs` (the
+ * server is gone and the connection reconnects forever) or that fails is cut
+ * short by `close()`. Safe on a closed connection. Every process and
+ * component that ends a connection goes through here, so that a NATS server
+ * stopped at the wrong moment cannot keep a process alive.
+ *
+ * @example
+ * ```ts
+ * const nc = await connectNats(settings, { name: "ardea list" });
+ * await closeNats(nc);
+ * ```
+ */
+export async function closeNats(nc: NatsConnection, timeoutMs = CLOSE_DRAIN_MS): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([
+    nc.drain().then(() => true, () => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!drained && !nc.isClosed()) await nc.close().catch(() => {});
+}
+
 /**
  * `settings` as `ARDEA_NATS_*` environment variables, for a child process
  * that reads them back with {@link parseNatsFlags}. Every variable is

@@ -16,7 +16,7 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { Tuple } from "../topology/tuple.ts";
 import { env } from "../runtime/mod.ts";
-import { connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
+import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
 
 /** Options of {@link NatsSinkBolt}. */
 export interface NatsSinkOptions {
@@ -196,13 +196,7 @@ export class NatsSinkBolt extends BaseRichBolt {
     if (!nc.isClosed()) await this.flushNow().catch(() => {});
     this.nc = null;
     this.js = null;
-    if (!nc.isClosed()) {
-      try {
-        await nc.drain();
-      } catch {
-        await nc.close();
-      }
-    }
+    await closeNats(nc);
   }
 
   declareOutputFields(_declarer: OutputFieldsDeclarer): void {}
