@@ -273,13 +273,17 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     if (ending !== null) return;
     ending = state;
     if (error) log(`[ardea] topology "${rec.name}" ${state}: ${error}`);
-    o.nc.publish(subj.ctl, encodeMessage({ type: "stop", state }));
+    const stop = encodeMessage({ type: "stop", state });
+    o.nc.publish(subj.ctl, stop);
     await setState(state, error);
+    // `stop` may be lost (a NATS server restart): say it again until every container is gone.
+    const again = setInterval(() => o.nc.publish(subj.ctl, stop), 2000);
     const grace = setTimeout(() => {
       for (const s of slots) s.child?.kill("SIGKILL");
     }, 10_000);
     await Promise.allSettled(slots.map((s) => s.child?.exited));
     clearTimeout(grace);
+    clearInterval(again);
     for (const x of subs) x.unsubscribe();
     clearInterval(watch);
     for (const t of timers) clearTimeout(t);
