@@ -324,7 +324,7 @@ export class BasicCollector implements BasicOutputCollector {
 
   emit(a: unknown, b?: unknown): void {
     if (b !== undefined) this.out.emit(a as string, this.input, b as unknown[]);
-    else this.out.emit(DEFAULT_STREAM, this.input, a as unknown[]);
+    else this.out.emit(this.input, a); // (anchors, values): the collector's fast path when it applies
   }
   emitDirect(task: number, a: unknown, b?: unknown): void {
     if (b !== undefined) this.out.emitDirect(task, a as string, this.input, b as unknown[]);
