@@ -25,6 +25,7 @@ import {
   topologyKey,
 } from "../transport/wire.ts";
 import { ArdeaError } from "../topology/errors.ts";
+import { acrossReconnects } from "../transport/nats_connect.ts";
 
 /** Revisions kept per key. */
 const HISTORY = 5;
@@ -159,7 +160,7 @@ export class Records {
 
   async #get(key: string): Promise<KvEntry | null> {
     try {
-      const e = await this.#kv.get(key);
+      const e = await acrossReconnects(this.#nc, () => this.#kv.get(key));
       return isLive(e) ? e : null;
     } catch (e) {
       throw jetStreamError(e, this.#nc);
@@ -168,7 +169,7 @@ export class Records {
 
   async #keys(filter?: string): Promise<string[]> {
     try {
-      return await drain(await this.#kv.keys(filter));
+      return await acrossReconnects(this.#nc, async () => await drain(await this.#kv.keys(filter)));
     } catch (e) {
       throw jetStreamError(e, this.#nc);
     }
@@ -176,7 +177,7 @@ export class Records {
 
   async #put(key: string, value: unknown): Promise<number> {
     try {
-      return await this.#kv.put(key, json(value));
+      return await acrossReconnects(this.#nc, () => this.#kv.put(key, json(value)));
     } catch (e) {
       throw jetStreamError(e, this.#nc);
     }

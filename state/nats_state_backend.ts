@@ -20,6 +20,7 @@
  */
 import type { JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore } from "nats";
 import { createPackr } from "../transport/codec.ts";
+import { acrossReconnects } from "../transport/nats_connect.ts";
 import { type CheckpointMeta, type CommittedCheckpoint, type StateBackend, StateError } from "./state_backend.ts";
 import {
   alreadyCommitted,
@@ -194,7 +195,7 @@ export class NatsStateBackend implements StateBackend {
 
   async #get(b: Buckets, key: string): Promise<KvEntry | undefined> {
     try {
-      const e = await b.kv.get(key);
+      const e = await acrossReconnects(this.#nc, () => b.kv.get(key));
       return isLive(e) ? e : undefined;
     } catch (e) {
       throw this.#error(`reading key "${key}" of KV "${STATE_BUCKET}"`, e);
@@ -203,7 +204,7 @@ export class NatsStateBackend implements StateBackend {
 
   async #keys(b: Buckets, filter: string): Promise<string[]> {
     try {
-      return await drain(await b.kv.keys(filter));
+      return await acrossReconnects(this.#nc, async () => await drain(await b.kv.keys(filter)));
     } catch (e) {
       throw this.#error(`listing keys "${filter}" of KV "${STATE_BUCKET}"`, e);
     }
@@ -305,7 +306,7 @@ export class NatsStateBackend implements StateBackend {
     const key = natsStateKeys.state(topology, checkpointId, taskKey);
     const envelope = packr.pack([STATE_FORMAT_VERSION, sha256, state.length, object === null ? state : null, object]);
     try {
-      await b.kv.put(key, envelope);
+      await acrossReconnects(this.#nc, () => b.kv.put(key, envelope));
     } catch (e) {
       throw this.#error(`saving key "${key}" of KV "${STATE_BUCKET}"`, e);
     }
@@ -326,7 +327,7 @@ export class NatsStateBackend implements StateBackend {
     const rec: CommitRecord = { version: STATE_FORMAT_VERSION, topology, checkpointId, committedAt: Date.now(), meta: m, states };
     const key = natsStateKeys.commit(topology, checkpointId);
     try {
-      await b.kv.create(key, enc.encode(JSON.stringify(rec)));
+      await acrossReconnects(this.#nc, () => b.kv.create(key, enc.encode(JSON.stringify(rec))));
     } catch (e) {
       if (!isConflict(e) && !/key exists/i.test((e as Error)?.message ?? "")) throw this.#error(`writing commit record "${key}"`, e);
       // Another commit of the same checkpoint won the race: fine if it committed the same tasks.

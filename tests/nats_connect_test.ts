@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { nkeys } from "nats";
 import {
+  acrossReconnects,
   closeNats,
   connectNats,
   NatsConnectError,
@@ -177,6 +178,28 @@ test("closeNats ends a connection that reconnects forever to a server that is go
   assert.ok(nc.isClosed(), "closed");
   assert.ok(ms < 3000, `closeNats took ${Math.round(ms)} ms`);
   await closeNats(nc, 500); // again: a no-op
+});
+
+test("acrossReconnects: a KV write issued while the server is down is answered soon after it is back, not at the request timeout", async () => {
+  const nats = await startNats({ jetstream: true });
+  const nc = await connectNats(parseNatsFlags({ nats: nats.urls[0] }, {}), { name: "test", reconnectForever: true });
+  try {
+    const kv = await nc.jetstream().views.kv("across", { history: 1 });
+    await kv.put("k", new TextEncoder().encode("before"));
+    const restarted = nats.restartServer(0, { downMs: 800 });
+    await new Promise((r) => setTimeout(r, 300)); // the server is down now
+    const started = performance.now();
+    await acrossReconnects(nc, () => kv.put("k", new TextEncoder().encode("after")));
+    const ms = performance.now() - started;
+    await restarted;
+    // A bare kv.put here waits out its 5 s request timeout: its request went out while the server was away.
+    assert.ok(ms < 4000, `the write took ${Math.round(ms)} ms`);
+    const e = await acrossReconnects(nc, () => kv.get("k"));
+    assert.is(new TextDecoder().decode(e!.value), "after");
+  } finally {
+    await closeNats(nc);
+    await nats.stop();
+  }
 });
 
 test("TLS with certificates made here: no CA, wrong CA, client certificate", async () => {

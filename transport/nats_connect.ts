@@ -340,6 +340,60 @@ export async function closeNats(nc: NatsConnection, timeoutMs = CLOSE_DRAIN_MS):
   if (!drained && !nc.isClosed()) await nc.close().catch(() => {});
 }
 
+/** Per connection, what waits for its next reconnect (see {@link acrossReconnects}). */
+const reconnectWaiters = new WeakMap<NatsConnection, Set<() => void>>();
+
+function waitersOf(nc: NatsConnection): Set<() => void> {
+  let waiters = reconnectWaiters.get(nc);
+  if (waiters === undefined) {
+    const set = waiters = new Set();
+    reconnectWaiters.set(nc, set);
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== "reconnect") continue;
+        const woken = [...set];
+        set.clear();
+        for (const wake of woken) wake();
+      }
+    })().catch(() => {});
+  }
+  return waiters;
+}
+
+const AGAIN = Symbol("again");
+
+/**
+ * Runs the request `op` (a JetStream or KV call) and starts it again when
+ * the connection reconnects before it has settled: a request published
+ * while the server was away, or whose reply was lost with it, gets no answer
+ * and would only end at its timeout (5 s by default, for every such call
+ * after a NATS server restart), while a request sent after the reconnect is
+ * answered at once. The earlier attempt's outcome is ignored. Only for
+ * requests that may safely run twice: reads, unconditional writes, and
+ * creates whose "already exists" the caller handles.
+ *
+ * @example
+ * ```ts
+ * const entry = await acrossReconnects(nc, () => kv.get("topology.wc"));
+ * ```
+ */
+export async function acrossReconnects<T>(nc: NatsConnection, op: () => Promise<T>): Promise<T> {
+  const waiters = waitersOf(nc);
+  for (;;) {
+    let wake!: () => void;
+    const reconnected = new Promise<typeof AGAIN>((r) => (wake = () => r(AGAIN)));
+    waiters.add(wake);
+    const attempt = op();
+    try {
+      const r = await Promise.race([attempt, reconnected]);
+      if (r !== AGAIN) return r as T;
+    } finally {
+      waiters.delete(wake);
+    }
+    attempt.catch(() => {}); // lost with the old connection: its timeout no longer matters
+  }
+}
+
 /**
  * `settings` as `ARDEA_NATS_*` environment variables, for a child process
  * that reads them back with {@link parseNatsFlags}. Every variable is
