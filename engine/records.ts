@@ -215,7 +215,8 @@ export class Records {
       if (next === undefined) return current;
       const checked = parseTopologyRecord({ ...next, updatedAt: Date.now() });
       try {
-        await this.#kv.update(key, json(checked), entry.revision);
+        // Sent again across a reconnect: if the first landed, the second conflicts and `fn` runs on what it wrote.
+        await acrossReconnects(this.#nc, () => this.#kv.update(key, json(checked), entry.revision));
         return checked;
       } catch (e) {
         if (!isConflict(e)) throw jetStreamError(e, this.#nc);
