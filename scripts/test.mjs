@@ -9,7 +9,8 @@
 // Each file runs in its own process (and process group) with a timeout:
 // env ARDEA_TEST_TIMEOUT seconds (default 180), or `// timeout: <s>` on the
 // file's first line (a larger ARDEA_TEST_TIMEOUT still wins). uvu's summary is parsed; a crash, non-zero exit or
-// timeout counts as at least one failure. The last line of output is always
+// timeout counts as at least one failure, and so does a file still running
+// 30 s after its summary (it left something open). The last line of output is always
 // `N passed, N failed`; the exit code is 1 if anything failed.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -112,6 +113,9 @@ function killGroup(pid, signal) {
   }
 }
 
+/** How long a test file may run on after uvu's summary before it is stopped (ms). */
+const LINGER_MS = 30_000;
+
 const running = new Set();
 
 function runOne(runtime, file) {
@@ -130,16 +134,33 @@ function runOne(runtime, file) {
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
     });
     running.add(child);
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
+    // A file whose tests are over (uvu printed its summary) but that does not
+    // exit has left something open: stop it soon rather than at its timeout.
+    let lingered = false;
+    let lingering;
+    const onOutput = (chunk) => {
+      output += chunk;
+      if (lingering === undefined && /^\s*Duration:/m.test(output)) {
+        lingering = setTimeout(() => {
+          lingered = true;
+          stop();
+        }, LINGER_MS);
+      }
+    };
+    child.stdout.on("data", onOutput);
+    child.stderr.on("data", onOutput);
+    const stop = () => {
       killGroup(child.pid, "SIGTERM");
       setTimeout(() => killGroup(child.pid, "SIGKILL"), 5000).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
     }, seconds * 1000);
     child.on("error", (error) => (spawnError = error));
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(lingering);
       running.delete(child);
       if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
       const text = output.replace(ANSI, "");
@@ -149,8 +170,8 @@ function runOne(runtime, file) {
       let failed = total === undefined ? 0 : Math.max(0, total - passed);
       const problems = [];
       if (spawnError) problems.push(`could not start: ${spawnError.message}`);
-      if (timedOut && total !== undefined) {
-        problems.push(`timed out after ${seconds} s, after its uvu summary: something it left open (a connection, timer or child) kept it alive`);
+      if (lingered) {
+        problems.push(`still running ${LINGER_MS / 1000} s after its uvu summary: something it left open (a connection, timer or child) kept it alive`);
       } else if (timedOut) problems.push(`timed out after ${seconds} s`);
       else if (signal) problems.push(`killed by ${signal}`);
       else if (code !== 0) problems.push(`exit code ${code}`);
