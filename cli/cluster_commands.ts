@@ -188,18 +188,16 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
       nc.publish(ctl, encodeMessage({ type: "restart", container: cmd.container }));
       say(`ardea: asked the master of "${cmd.topology}" to restart ${cmd.container === undefined ? "every container" : `container ${cmd.container}`}`);
     } else {
-      const components = Object.fromEntries(Object.entries(rec.components).map(([id, t]) => [id, t.length]));
       for (const id of Object.keys(cmd.parallelism)) {
-        if (!(id in components)) throw new ArdeaError("UNKNOWN_COMPONENT", `topology "${cmd.topology}" has no component "${id}" (it has ${Object.keys(components).join(", ")})`);
+        if (!(id in rec.components)) throw new ArdeaError("UNKNOWN_COMPONENT", `topology "${cmd.topology}" has no component "${id}" (it has ${Object.keys(rec.components).join(", ")})`);
       }
-      const counts = { ...components, ...cmd.parallelism };
-      const plan = planFor(counts, rec.containers);
-      await records.updateTopology(cmd.topology, (r) => ({
-        ...r,
-        parallelism: { ...r.parallelism, ...cmd.parallelism },
-        components: plan.components,
-        packing: plan.packing,
-      }));
+      // The next plan, over one asked for earlier and not yet running; the master takes it up.
+      await records.updateTopology(cmd.topology, (r) => {
+        const base = r.nextPlan ?? { components: r.components, parallelism: r.parallelism ?? {} };
+        const counts = { ...Object.fromEntries(Object.entries(base.components).map(([id, t]) => [id, t.length])), ...cmd.parallelism };
+        const plan = planFor(counts, r.containers);
+        return { ...r, nextPlan: { packing: plan.packing, components: plan.components, parallelism: { ...base.parallelism, ...cmd.parallelism } } };
+      });
       nc.publish(ctl, encodeMessage({ type: "update" }));
       say(`ardea: "${cmd.topology}" will run ${Object.entries(cmd.parallelism).map(([c, k]) => `${c}×${k}`).join(", ")}; the master restarts its containers on the new plan`);
     }

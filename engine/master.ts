@@ -440,13 +440,15 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     const generation = (rec.generation ?? 0) + 1;
     const restoreFrom = await restorePoint();
     try {
-      const next = await o.records.updateTopology(rec.name, (r) => ({
+      // A plan `ardea update` wrote starts with this generation, for all its containers at once.
+      const next = await o.records.updateTopology(rec.name, ({ nextPlan, ...r }) => ({
         ...r,
+        ...(nextPlan ?? {}),
         generation,
         ...(restoreFrom === undefined ? {} : { restoreFrom }),
         updatedAt: Date.now(),
       }));
-      rec = { ...rec, ...(next ?? {}), generation };
+      rec = { ...next, generation };
       epoch = runEpoch(rec.submittedAt, generation);
     } catch (e) {
       log(`[ardea] master: cannot record generation ${generation} of "${rec.name}": ${(e as Error).message}`);

@@ -41,11 +41,15 @@ async function corpus(dir: string, seed: number, prefix: string): Promise<Map<st
   return truth;
 }
 
+/** Children of the current test, killed when it ends (a failed assertion leaves a run going). */
+const children = new Set<ChildHandle>();
+
 /** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
 function ardea(nats: NatsHandle, args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
   const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  children.add(child);
   const reading = Promise.all([
     (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
     (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
@@ -85,10 +89,15 @@ async function rescaleCount(nats: NatsHandle, n: number): Promise<void> {
   assert.is((await up.child.exited).code, 0, upLogs.join("\n"));
 }
 
-async function assertExact(dir: string, truth: Map<string, number>): Promise<void> {
+async function assertExact(dir: string, truth: Map<string, number>, logs: string[]): Promise<void> {
   const got = JSON.parse(await readTextFile(resolvePath(dir, "out.json"))) as Record<string, number>;
-  assert.is(Object.keys(got).length, truth.size);
-  for (const [w, n] of truth) assert.is(got[w], n, w);
+  const wrong = [...truth].filter(([w, n]) => got[w] !== n);
+  const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
+  const why = () =>
+    `${wrong.length} of ${truth.size} words miscounted (${sum(Object.values(got))} counted, ${sum(truth.values())} true), e.g. ` +
+    wrong.slice(0, 5).map(([w, n]) => `${w}: ${got[w]} for ${n}`).join(", ") + `\n${logs.filter((l) => l.includes("[ardea]") || l.includes("ardea:")).join("\n")}`;
+  assert.is(Object.keys(got).length, truth.size, why());
+  assert.ok(wrong.length === 0, wrong.length === 0 ? "" : why());
 }
 
 async function withCluster(fn: (nats: NatsHandle, nc: NatsConnection, dir: string) => Promise<void>): Promise<void> {
@@ -98,6 +107,8 @@ async function withCluster(fn: (nats: NatsHandle, nc: NatsConnection, dir: strin
   try {
     await fn(nats, nc, dir);
   } finally {
+    for (const c of children) c.kill("SIGKILL");
+    children.clear();
     await nc.close();
     await nats.stop();
     await removePath(dir);
@@ -127,7 +138,7 @@ test("distributed effectively-once word count: chaos and kill -9, exact counts",
     assert.ok(logs.some((l) => l.includes("rolls back")), "the kill caused a rollback");
     const rec = await (await Records.bind(nc))!.getTopology("word-count");
     assert.ok((rec?.generation ?? 0) >= 1, `the rollback relaunched a new generation (record: ${rec?.generation})`);
-    await assertExact(dir, truth);
+    await assertExact(dir, truth, logs);
   }));
 
 test("distributed effectively-once: a live rescale of the stateful count bolt keeps counts exact", () =>
@@ -136,14 +147,23 @@ test("distributed effectively-once: a live rescale of the stateful count bolt ke
     const logs: string[] = [];
     const run = ardea(nats, submitArgs(dir, ["--counters", "2"]), logs);
     await firstCommit(nc);
+    const records = (await Records.bind(nc))!;
+    const before = (await records.getTopology("word-count"))!;
     await rescaleCount(nats, 3);
+    // The plan changes only with the generation (every container of one generation runs one plan).
+    const asked = (await records.getTopology("word-count"))!;
+    assert.ok(
+      (asked.generation ?? 0) > (before.generation ?? 0) || asked.components.count?.length === 2,
+      `the running plan changed without a relaunch: generation ${asked.generation}, count tasks ${asked.components.count}`,
+    );
     const exit = await run.child.exited;
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
-    const rec = await (await Records.bind(nc))!.getTopology("word-count");
+    const rec = await records.getTopology("word-count");
     assert.is(rec?.components.count?.length, 3, "count runs 3 tasks after the update");
+    assert.is(rec?.nextPlan, undefined, "the asked plan was taken up");
     assert.ok(logs.some((l) => l.includes("committed before the update")), `the update went through a fresh checkpoint\n${logs.join("\n")}`);
-    await assertExact(dir, truth);
+    await assertExact(dir, truth, logs);
   }));
 
 test("distributed effectively-once: an update asked for during a rollback follows it, counts exact", () =>
@@ -161,7 +181,7 @@ test("distributed effectively-once: an update asked for during a rollback follow
     assert.is(rec?.components.count?.length, 3, `count runs 3 tasks after the update\n${logs.join("\n")}`);
     assert.ok(logs.some((l) => l.includes(`updating "word-count"`)), `the master carried the update out\n${logs.join("\n")}`);
     if (env("ARDEA_TEST_VERBOSE")) console.log(logs.filter((l) => l.includes("master")).join("\n"));
-    await assertExact(dir, truth);
+    await assertExact(dir, truth, logs);
   }));
 
 test.run();

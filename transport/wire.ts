@@ -808,6 +808,17 @@ const topologyRecordSchema = z.object({
    * flight; absent, each container takes the last committed one.
    */
   restoreFrom: z.number().int().nonnegative().optional(),
+  /**
+   * A plan `ardea update` asked for, not yet running: the master takes it up
+   * when it next relaunches every container, in the same write as the new
+   * generation, so that all containers of a generation run one plan (a
+   * container starting while the plan changed under it would not).
+   */
+  nextPlan: z.object({
+    packing: z.record(z.string(), z.number().int().nonnegative()),
+    components: z.record(z.string(), z.array(z.number().int().positive())),
+    parallelism: z.record(z.string(), z.number().int().positive()),
+  }).optional(),
   updatedAt: z.number(),
   error: z.string().optional(),
 });
