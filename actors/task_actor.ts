@@ -162,7 +162,6 @@ export abstract class TaskActor implements Runnable {
     }
   }
 
-  /** Calls `cleanup`/`close`-like `fn` and ignores what it throws or rejects with. */
   /**
    * Awaits the instance's open/prepare result `r` like {@link await}, and
    * remembers it until it settles so that {@link afterStart} can wait for it.
@@ -187,6 +186,7 @@ export abstract class TaskActor implements Runnable {
     return starting === null ? end() : starting.then(end);
   }
 
+  /** Calls `cleanup`/`close`-like `fn` and ignores what it throws or rejects with. */
   protected quietly(fn: () => unknown): void {
     try {
       const r = fn();

@@ -313,7 +313,7 @@ export async function connectNats(settings: NatsSettings, options: ConnectNatsOp
 }
 
 /** How long {@link closeNats} lets a drain run before it closes outright (ms). */
-export const CLOSE_DRAIN_MS = 5000;
+const CLOSE_DRAIN_MS = 5000;
 
 /**
  * Drains `nc` (pending publishes flushed, subscriptions finished) and closes
