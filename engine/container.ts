@@ -802,6 +802,10 @@ export class Container implements TaskHost {
         errors: a.errors,
         capacity: 0,
       };
+      if (l !== undefined) {
+        // Whole-run totals cost two sums per window: cheap enough for every task.
+        t.allTime = isSpout ? { completeLatency: l.complete!.total() } : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };
+      }
       const user = this.#userMetrics.get(a.taskId);
       const snap = user?.snapshot(now);
       if (snap !== undefined) {

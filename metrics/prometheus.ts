@@ -91,6 +91,24 @@ export const TASK_METRICS: readonly TaskMetric[] = [
     help: "Share of wall time a bolt task spent executing over the last interval (Storm __capacity).",
     value: (t) => (t.kind === "bolt" ? t.capacity : undefined),
   },
+  {
+    name: "ardea_task_execute_latency_mean_ms",
+    type: "gauge",
+    help: "Mean sampled execute latency of a bolt task over the whole run, in ms (Heron __execute-latency per instance).",
+    value: (t) => t.allTime?.executeLatency?.meanMs,
+  },
+  {
+    name: "ardea_task_process_latency_mean_ms",
+    type: "gauge",
+    help: "Mean sampled time from a bolt task's execute of a tuple to its ack over the whole run, in ms (Heron __process-latency per instance).",
+    value: (t) => t.allTime?.processLatency?.meanMs,
+  },
+  {
+    name: "ardea_task_complete_latency_mean_ms",
+    type: "gauge",
+    help: "Mean sampled complete latency of a spout task's trees over the whole run, in ms (Heron __complete-latency per instance).",
+    value: (t) => t.allTime?.completeLatency?.meanMs,
+  },
 ];
 
 interface LatencyMetric {

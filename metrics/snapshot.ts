@@ -117,6 +117,8 @@ export interface TaskSnapshot {
   nextTupleCount?: number;
   /** This task's user metrics. */
   userMetrics?: UserMetricsSnapshot;
+  /** This task's sampled latencies over the whole run (count, mean, max): execute and process (bolts), complete (spouts). */
+  allTime?: AllTimeLatency;
 }
 
 /** Counters of one topology at one moment. */

@@ -74,6 +74,17 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
   assert.ok(Math.abs(cl.count - SENTENCES / LATENCY_SAMPLE_EVERY) <= 2, `${cl.count} samples`);
   assert.is(stats.components.sentences!.executeLatency, undefined);
   assert.is(stats.components.split!.completeLatency, undefined);
+  // Per task, whole-run totals of the samples; they add up to the component's.
+  for (const [name, c] of Object.entries(stats.components)) {
+    const mine = tasks.filter(([, t]) => t.component === name).map(([, t]) => t.allTime!);
+    const keys = c.kind === "bolt" ? ["executeLatency", "processLatency"] as const : ["completeLatency"] as const;
+    for (const k of keys) {
+      const all = c.allTime![k]!;
+      assert.is(mine.reduce((n, a) => n + (a[k]?.count ?? 0), 0), all.count, `${name} ${k} samples`);
+      assert.ok(Math.abs(mine.reduce((n, a) => n + (a[k]?.sumMs ?? 0), 0) - all.sumMs) < 0.01 * mine.length, `${name} ${k} sum`);
+      assert.ok(mine.every((a) => (a[k]?.maxMs ?? 0) <= all.maxMs), `${name} ${k} max`);
+    }
+  }
 
   const text = renderPrometheus(stats, { container: "0" });
   const m = parse(text);
@@ -82,6 +93,9 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
     assert.is(m.get(`ardea_task_emit_count${labels}`), t.emitted, `task ${task} emitted`);
     assert.is(m.has(`ardea_task_execute_count${labels}`), t.kind === "bolt");
     assert.is(m.has(`ardea_task_capacity${labels}`), t.kind === "bolt");
+    const mean = t.kind === "bolt" ? t.allTime?.executeLatency?.meanMs : t.allTime?.completeLatency?.meanMs;
+    const series = t.kind === "bolt" ? "ardea_task_execute_latency_mean_ms" : "ardea_task_complete_latency_mean_ms";
+    assert.is(m.get(`${series}${labels}`), mean, `task ${task} mean latency`);
   }
   const q = (name: string, component: string, quantile: string) => m.get(`${name}{topology="tasks",component="${component}",container="0",quantile="${quantile}"}`);
   assert.ok(Math.abs(q("ardea_execute_latency_seconds", "count", "0.99")! - el.p99Ms / 1000) < 1e-6);

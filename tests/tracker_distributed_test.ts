@@ -153,6 +153,12 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
   assert.is(sinkTasks.length, 2);
   assert.is(sinkTasks.reduce((a, t) => a + t.executed, 0), N);
   assert.ok(m.components.double.executeLatency === null || m.components.double.executeLatency.count > 0);
+  // Per task over the containers: whole-run latency samples that add up to the component's.
+  const samples = (c: string) =>
+    Object.values(m.tasks as Record<string, { component: string; allTime?: { executeLatency?: { count: number } | null } }>)
+      .filter((t) => t.component === c).reduce((a, t) => a + (t.allTime?.executeLatency?.count ?? 0), 0);
+  assert.is(samples("double"), m.components.double.allTime.executeLatency?.count ?? 0, "double's execute samples, per task");
+  assert.is(samples("sink"), m.components.sink.allTime.executeLatency?.count ?? 0, "sink's execute samples, per task");
   // Summed and merged over the containers per component: user metrics, run totals, next-tuple count.
   const doubleTasks = Object.values(m.tasks as Record<string, { component: string; userMetrics?: { counters?: Record<string, number> } }>)
     .filter((t) => t.component === "double");

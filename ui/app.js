@@ -168,7 +168,7 @@ function updateGraph(m) {
 }
 
 const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "p50", "p99", "processP99", "nextTupleCount", "capacity", "restarts", "userMetrics", "lastError"];
-const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "nextTupleCount", "capacity", "restarts", "errors", "userMetrics"];
+const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "nextTupleCount", "capacity", "meanLatency", "restarts", "errors", "userMetrics"];
 
 // User metrics in one line ("words=1.2k · depth=3 · size p99=7 (40) · hits 12/s"); every value in the title.
 function formatUserMetrics(u) {
@@ -225,6 +225,10 @@ function updateTasks(m) {
       else if (f === "userMetrics") {
         const u = formatUserMetrics(v);
         tr.append(cell(f, u.text, u.title));
+      } else if (f === "meanLatency") {
+        // Whole-run mean of the samples: execute latency (bolts), complete latency (spouts).
+        const l = t.kind === "bolt" ? t.allTime?.executeLatency : t.allTime?.completeLatency;
+        tr.append(l ? cell(f, l.meanMs.toFixed(3), `${l.count} samples, max ${l.maxMs} ms`) : cell(f, "–"));
       } else if (v === undefined) tr.append(cell(f, "–"));
       else if (f === "capacity") tr.append(cell(f, v.toFixed(3), String(v)));
       else if (typeof v === "number") tr.append(cell(f, formatCount(v), String(v)));
