@@ -81,10 +81,12 @@
  *   they restore the last committed checkpoint and spouts rewind.
  * - **Restart and update.** \`restart\` (one container or all) makes the master
  *   stop and start containers as after a death, without using the restart
- *   budget. \`update\` follows a new plan written in the record (parallelism
- *   per component, packing): the master deactivates the spouts, lets
- *   pending trees drain (up to 10 s), stops every container, and starts them
- *   again on the new plan.
+ *   budget. \`update\` follows the plan `ardea update` wrote in the record's
+ *   `nextPlan` (parallelism per component, tasks, packing): the master
+ *   deactivates the spouts, lets pending trees drain (up to 10 s; in
+ *   EFFECTIVELY_ONCE it then takes a checkpoint), stops every container, makes
+ *   `nextPlan` the running plan in the write of the next generation, and
+ *   starts them again on it.
  * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
  *   published on `ctl` by the CLI.
  * - **Tap.** `ardea tap` picks a random id, subscribes to `tap.<id>`, and
