@@ -136,6 +136,14 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
       ? `on (${s.containers.filter((c) => c.backpressure).map((c) => `container ${c.id}${c.backpressureBy ? ` by ${c.backpressureBy}` : ""}`).join(", ")})`
       : "off"],
   ];
+  if ((rec.generation ?? 0) > 0) head.push(["relaunches", `${rec.generation} (rollbacks and updates that restarted every container)`]);
+  const asked = rec.nextPlan;
+  if (asked !== undefined) {
+    const changes = Object.entries(asked.components)
+      .filter(([id, t]) => t.length !== (rec.components[id]?.length ?? 0))
+      .map(([id, t]) => `${id} ${rec.components[id]?.length ?? 0}→${t.length}`);
+    head.push(["update", `asked for, not running yet: ${changes.join(", ") || "same parallelism, new packing"}`]);
+  }
   if (s.error !== undefined) head.push(["error", s.error]);
   let text = table(head);
   if (s.containers.length > 0) {

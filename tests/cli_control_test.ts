@@ -184,6 +184,17 @@ test("status --json prints exactly one object of the documented shape; pid only 
   assert.match(out, /^backpressure\s+on\b/m);
   assert.match(out, /^error\s+bolt count threw$/m);
   assert.match(out, /^0\s+4000\s+127\.0\.0\.1\s+1-2\s+\d+\.\d s ago\s+0\s+off, \d+\.\d s total$/m);
+  assert.not.match(out, /^update\s/m);
+  assert.not.match(out, /^relaunches\s/m);
+
+  // An update asked for and not running yet, after two relaunches: the text says so; the JSON keeps its shape.
+  const nextPlan = { packing: { "1": 0, "2": 0, "3": 1, "4": 1, "5": 0 }, components: { words: [1, 2], count: [3, 4, 5] }, parallelism: { count: 3 } };
+  await records.putTopology(topology("st", { generation: 2, nextPlan }));
+  const pending = await ardea(["status", "st", "--nats", url]);
+  assert.match(pending.stdout.join("\n"), /^update\s+asked for, not running yet: count 1→3$/m);
+  assert.match(pending.stdout.join("\n"), /^relaunches\s+2 /m);
+  const json = await ardea(["status", "st", "--json", "--nats", url]);
+  assert.equal(Object.keys(JSON.parse(json.stdout[0]!)).sort(), ["backpressure", "components", "containers", "state", "topology"]);
   await records.deleteTopology("st");
 });
 
