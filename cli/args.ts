@@ -305,13 +305,7 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     if (f.help) return { type: "help", topic: "ui" };
     if (f.positionals.length > 0) throw new UsageError(`unexpected argument "${f.positionals[0]}" for "ardea ui"`, "ui");
     const rawPort = f.values["--port"];
-    let port = DEFAULT_UI_PORT;
-    if (rawPort !== undefined) {
-      port = Number(rawPort);
-      if (typeof rawPort !== "string" || rawPort.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new UsageError(`--port expects a port number 0-65535, got "${String(rawPort)}"`, "ui");
-      }
-    }
+    const port = rawPort === undefined ? DEFAULT_UI_PORT : portFlag(String(rawPort), "ui");
     const host = f.values["--host"] ?? "127.0.0.1";
     return { type: "ui", host, port, nats: f.nats };
   },
@@ -452,10 +446,16 @@ function setUiFlag(ui: { host?: string; port?: number }, name: string, value: st
     ui.host = value;
     return;
   }
-  ui.port = Number(value);
-  if (value.trim() === "" || !Number.isInteger(ui.port) || ui.port < 0 || ui.port > 65535) {
-    throw new UsageError(`--port expects a port number 0-65535, got "${value}"`, "run");
+  ui.port = portFlag(value, "run");
+}
+
+/** The value of a `--port` flag of `command`: a port number 0-65535. */
+function portFlag(value: string, command: CommandName): number {
+  const port = Number(value);
+  if (value.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port expects a port number 0-65535, got "${value}"`, command);
   }
+  return port;
 }
 
 function parseRun(rest: readonly string[]): unknown {

@@ -25,7 +25,7 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
+import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
 import type { RunCommand } from "./args.ts";
 import { formatCount, LiveView } from "./live_view.ts";
 
@@ -102,7 +102,7 @@ export function summaryLine(o: RunOutcome): string {
 
 /** Starts the tracker of `--ui`; null (reported) when it cannot listen. */
 async function startUi(opts: { host: string; port: number }): Promise<{ tracker: Tracker; server: TrackerServer } | null> {
-  const loopback = opts.host === "localhost" || opts.host === "::1" || opts.host.startsWith("127.");
+  const loopback = isLoopbackInterface(opts.host);
   const tracker = new Tracker({ assets: uiAssets(), loopbackOnly: loopback });
   try {
     const server = await serveTracker(tracker, { hostname: opts.host, port: opts.port });

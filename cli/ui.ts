@@ -8,7 +8,7 @@
  */
 import type { NatsConnection } from "nats";
 import { RemoteTracking } from "../engine/remote_tracking.ts";
-import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
+import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
 import { onSignal, writeStderr } from "../runtime/mod.ts";
 import type { UiCommand } from "./args.ts";
 import { ControlError, withControl } from "./control.ts";
@@ -33,11 +33,6 @@ export interface RemoteUi {
   readonly server: TrackerServer;
   /** Stops serving and watching (the NATS connection stays open). */
   close(): Promise<void>;
-}
-
-/** Whether `host` is a loopback interface (then the tracker also refuses other Host headers). */
-export function isLoopbackInterface(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 /**

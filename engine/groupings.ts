@@ -273,10 +273,7 @@ export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
   // it), a bolt does not wait for the end of input of what it feeds: the
   // cycle's back edges do not count.
   const back = backEdges(topology);
-  const sources = new Set(topology.components.get(bolt)!.inputs.map((i) => i.component).filter((c) => !back.has(`${c}\u0000${bolt}`)));
-  const out: number[] = [];
-  for (const s of sources) out.push(...topology.componentTasks.get(s)!);
-  return out.sort((a, b) => a - b);
+  return tasksFeeding(topology, bolt, (c) => !back.has(`${c}\u0000${bolt}`));
 }
 
 /**
@@ -289,8 +286,15 @@ export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
  * ```
  */
 export function inputTasks(topology: StormTopology, bolt: string): number[] {
+  return tasksFeeding(topology, bolt, () => true);
+}
+
+/** The sorted task ids of the components `bolt` subscribes to that `keep` accepts. */
+function tasksFeeding(topology: StormTopology, bolt: string, keep: (component: string) => boolean): number[] {
   const out: number[] = [];
-  for (const s of new Set(topology.components.get(bolt)!.inputs.map((i) => i.component))) out.push(...topology.componentTasks.get(s)!);
+  for (const s of new Set(topology.components.get(bolt)!.inputs.map((i) => i.component))) {
+    if (keep(s)) out.push(...topology.componentTasks.get(s)!);
+  }
   return out.sort((a, b) => a - b);
 }
 

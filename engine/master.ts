@@ -24,6 +24,7 @@ import {
   WireError,
 } from "../transport/wire.ts";
 import type { Records } from "./records.ts";
+import { onReconnect } from "../transport/nats_connect.ts";
 
 /** Options of {@link runMaster}. */
 export interface MasterOptions {
@@ -496,12 +497,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
 
   if (eo) {
     // Events sent while the master was away (saved, finished, ready) are lost: start over from the checkpoint.
-    void (async () => {
-      for await (const s of o.nc.status()) {
-        if (ending !== null) return;
-        if (s.type === "reconnect") rollbackAll(`the master's NATS connection was re-established (${String(s.data)})`);
-      }
-    })().catch(() => {});
+    const off = onReconnect(o.nc, () => rollbackAll(`the master's NATS connection to ${o.nc.getServer()} was re-established`));
+    void ended.then(off);
   }
   subs.push(o.nc.subscribe(subj.events, {
     callback: (err, msg) => {

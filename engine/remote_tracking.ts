@@ -17,7 +17,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import { LatencyHistogram, type LatencySummary, type LatencyTotals } from "../metrics/latency.ts";
+import { LatencyHistogram, type LatencySummary, type LatencyTotals, latencyTotals } from "../metrics/latency.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
 import type { LogicalPlan } from "../metrics/plan.ts";
 import { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
@@ -62,6 +62,12 @@ const TASK_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "re
 const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as const;
 
 /**
+ * For this long after a steer (ms), a listed record older than the steered
+ * one is a read that started before the steer landed, and is ignored.
+ */
+const STEER_GRACE_MS = 3000;
+
+/**
  * Watches the topologies of a NATS cluster and keeps `sink` up to date.
  *
  * @example
@@ -73,12 +79,6 @@ const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as con
  * await remote.close();
  * ```
  */
-/**
- * For this long after a steer (ms), a listed record older than the steered
- * one is a read that started before the steer landed, and is ignored.
- */
-const STEER_GRACE_MS = 3000;
-
 export class RemoteTracking {
   /** Malformed or stale messages dropped. */
   dropped = 0;
@@ -285,9 +285,7 @@ function mergeTotals(parts: ReadonlyArray<LatencyTotals | null | undefined>): La
     sumMs += p.sumMs;
     maxMs = Math.max(maxMs, p.maxMs);
   }
-  if (count === 0) return null;
-  const r = (ms: number) => Math.round(ms * 1000) / 1000;
-  return { count, sumMs: r(sumMs), meanMs: r(sumMs / count), maxMs: r(maxMs) };
+  return latencyTotals(count, sumMs, maxMs);
 }
 
 /** A component's user metrics without the histograms' buckets (they are for merging, not for showing). */

@@ -31,6 +31,7 @@ import {
   WireError,
 } from "../transport/wire.ts";
 import { assertSerializable } from "../transport/codec.ts";
+import { onReconnect } from "../transport/nats_connect.ts";
 import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
 
 /** Bytes of tuples (estimated) that trigger a flush before the end of the turn. */
@@ -130,6 +131,7 @@ export class StreamManager implements RemoteLink {
   #creditQueued = false;
   #creditTimer: ReturnType<typeof setInterval> | null = null;
   #finishedTimer: ReturnType<typeof setInterval> | null = null;
+  #offReconnect: () => void = () => {};
   /** Destinations out of credit (spouts held back for them). */
   creditBlocked = 0;
   /** Times a destination ran out of credit. */
@@ -162,9 +164,9 @@ export class StreamManager implements RemoteLink {
       if (this.creditBlocked > 0) this.#expireCredits();
     }, CREDIT_TICK_MS);
     // Frames in flight when the connection dropped may be gone: trust every destination again.
-    void (async () => {
-      for await (const s of nc.status()) if (s.type === "reconnect") for (let c = 0; c < this.#flight.length; c++) this.resetCredits(c);
-    })().catch(() => {});
+    this.#offReconnect = onReconnect(nc, () => {
+      for (let c = 0; c < this.#flight.length; c++) this.resetCredits(c);
+    });
   }
 
   /** Destinations silent past {@link CREDIT_STALE_MS} while out of credit are trusted again. */
@@ -188,6 +190,7 @@ export class StreamManager implements RemoteLink {
     if (this.#creditTimer !== null) clearInterval(this.#creditTimer);
     if (this.#finishedTimer !== null) clearInterval(this.#finishedTimer);
     this.#creditTimer = this.#finishedTimer = null;
+    this.#offReconnect();
     this.#flush();
     for (const s of this.#subs) s.unsubscribe();
     await this.#o.nc.flush().catch(() => {});

@@ -18,6 +18,22 @@ export interface LatencyTotals {
   maxMs: number;
 }
 
+/**
+ * The totals of `count` samples summing to `sumMs` with the largest `maxMs`
+ * (ms, rounded to µs), or null when there are none: one run, or several
+ * runs' totals added together.
+ *
+ * @example
+ * ```ts
+ * latencyTotals(4, 10, 5); // { count: 4, sumMs: 10, meanMs: 2.5, maxMs: 5 }
+ * ```
+ */
+export function latencyTotals(count: number, sumMs: number, maxMs: number): LatencyTotals | null {
+  if (count === 0) return null;
+  const r = (ms: number) => Math.round(ms * 1000) / 1000;
+  return { count, sumMs: r(sumMs), meanMs: r(sumMs / count), maxMs: r(maxMs) };
+}
+
 /** Percentiles of sampled latencies (ms); `count` is the number of samples. */
 export interface LatencySummary {
   count: number;

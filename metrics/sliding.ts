@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { LatencyHistogram, type LatencySummary, type LatencyTotals, ValueHistogram, type ValueSummary } from "./latency.ts";
+import { LatencyHistogram, type LatencySummary, type LatencyTotals, latencyTotals, ValueHistogram, type ValueSummary } from "./latency.ts";
 
 /** Default length of a sliding window (ms). */
 export const DEFAULT_WINDOW_MS = 60_000;
@@ -192,9 +192,7 @@ export function totals(ls: Iterable<SlidingLatency>): LatencyTotals | null {
     sum += l.sum;
     if (l.max > max) max = l.max;
   }
-  if (count === 0) return null;
-  const r = (ms: number) => Math.round(ms * 1000) / 1000;
-  return { count, sumMs: r(sum), meanMs: r(sum / count), maxMs: r(max) };
+  return latencyTotals(count, sum, max);
 }
 
 /**

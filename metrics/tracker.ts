@@ -75,6 +75,20 @@ function problem(status: number, code: string, message: string, headers: Record<
   return json({ error: { code, message } }, status, headers);
 }
 
+/**
+ * Whether the interface `host` a tracker listens on is a loopback one (then
+ * it also refuses requests naming another Host).
+ *
+ * @example
+ * ```ts
+ * isLoopbackInterface("127.0.0.1"); // true
+ * isLoopbackInterface("0.0.0.0"); // false: reachable from other machines
+ * ```
+ */
+export function isLoopbackInterface(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
 function isLoopbackHost(hostHeader: string): boolean {
   const host = hostHeader.startsWith("[") ? hostHeader.slice(0, hostHeader.indexOf("]") + 1) : hostHeader.replace(/:\d+$/, "");
   return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);

@@ -50,26 +50,8 @@ import {
   writeTextFile,
 } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
-
-/**
- * A small seeded PRNG (mulberry32): the same seed gives the same numbers on
- * every runtime.
- *
- * @example
- * ```ts
- * const r = prng(1); r(); // a number in [0, 1)
- * ```
- */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG of the benchmark inputs: a seed gives the same schedule on every runtime.
+import { mulberry32 as prng } from "../bench/input.ts";
 
 /** One fault of a distributed run; `atMs` counts from the first committed checkpoint. */
 export type DistFault =

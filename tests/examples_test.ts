@@ -19,6 +19,7 @@ import {
   toFileUrl,
   writeTextFile,
 } from "../runtime/mod.ts";
+import { mulberry32 as prng } from "../bench/input.ts";
 
 const ROOT = ardeaRoot();
 const CHILD_TIMEOUT_MS = 90_000;
@@ -64,16 +65,6 @@ function assertOk(r: Run): void {
 }
 
 // ---------------------------------------------------------------- input
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCABULARY = [
   "naïve", "café", "日本語", "中文", "Ärger", "straße", "🦩", "👍🏽", "🇯🇵", "heron", "Heron", "HERON",

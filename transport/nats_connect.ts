@@ -340,24 +340,31 @@ export async function closeNats(nc: NatsConnection, timeoutMs = CLOSE_DRAIN_MS):
   if (!drained && !nc.isClosed()) await nc.close().catch(() => {});
 }
 
-/** Per connection, what waits for its next reconnect (see {@link acrossReconnects}). */
-const reconnectWaiters = new WeakMap<NatsConnection, Set<() => void>>();
+/** Per connection, who listens for its reconnects (see {@link onReconnect}). */
+const reconnectListeners = new WeakMap<NatsConnection, Set<() => void>>();
 
-function waitersOf(nc: NatsConnection): Set<() => void> {
-  let waiters = reconnectWaiters.get(nc);
-  if (waiters === undefined) {
-    const set = waiters = new Set();
-    reconnectWaiters.set(nc, set);
+/**
+ * Calls `fn` each time `nc` reconnects (one status reader per connection,
+ * shared by every listener); returns the function that stops it.
+ *
+ * @example
+ * ```ts
+ * const off = onReconnect(nc, () => console.log("back"));
+ * off();
+ * ```
+ */
+export function onReconnect(nc: NatsConnection, fn: () => void): () => void {
+  let listeners = reconnectListeners.get(nc);
+  if (listeners === undefined) {
+    const set = listeners = new Set();
+    reconnectListeners.set(nc, set);
     void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type !== "reconnect") continue;
-        const woken = [...set];
-        set.clear();
-        for (const wake of woken) wake();
-      }
+      for await (const s of nc.status()) if (s.type === "reconnect") for (const f of [...set]) f();
     })().catch(() => {});
   }
-  return waiters;
+  const listener = () => fn();
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 const AGAIN = Symbol("again");
@@ -378,17 +385,15 @@ const AGAIN = Symbol("again");
  * ```
  */
 export async function acrossReconnects<T>(nc: NatsConnection, op: () => Promise<T>): Promise<T> {
-  const waiters = waitersOf(nc);
   for (;;) {
-    let wake!: () => void;
-    const reconnected = new Promise<typeof AGAIN>((r) => (wake = () => r(AGAIN)));
-    waiters.add(wake);
+    let off!: () => void;
+    const reconnected = new Promise<typeof AGAIN>((r) => (off = onReconnect(nc, () => r(AGAIN))));
     const attempt = op();
     try {
       const r = await Promise.race([attempt, reconnected]);
       if (r !== AGAIN) return r as T;
     } finally {
-      waiters.delete(wake);
+      off();
     }
     attempt.catch(() => {}); // lost with the old connection: its timeout no longer matters
   }
