@@ -412,7 +412,11 @@ export class Container implements TaskHost {
     if (state !== null) {
       const key = stateKey(this.#opts.topology, task);
       this.#ckKeys.push(key);
-      this.#ckSaves.push(this.#opts.checkpoints!.backend.save(this.#opts.name, id, key, encodeState(state as State<unknown, unknown>)));
+      const saving = this.#opts.checkpoints!.backend.save(this.#opts.name, id, key, encodeState(state as State<unknown, unknown>));
+      // Handled at once: a save may fail before the last task has saved and
+      // anything awaits it, and an unhandled rejection would end the process.
+      saving.catch((e) => this.rollback(e));
+      this.#ckSaves.push(saving);
     }
     expected.delete(task);
     this.#maybeCommit();

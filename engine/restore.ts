@@ -13,6 +13,7 @@ import type { CommittedCheckpoint, StateBackend } from "../state/state_backend.t
 import { ArdeaError } from "../topology/errors.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { isStateful } from "../topology/stateful.ts";
+import { faultPoint } from "../runtime/mod.ts";
 import { stateKey } from "./container.ts";
 import { WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
 
@@ -67,6 +68,7 @@ export async function restoreStates(
       if (!saved.has(key)) continue;
       const bytes = await backend.load(name, last.checkpointId, key);
       if (bytes !== undefined) out.set(key, bytes);
+      faultPoint("restore");
       continue;
     }
     let parts = repartitioned.get(component);

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { onSignal, resolvePath, yieldNow } from "../runtime/mod.ts";
+import { onSignal, resolvePath, runtimeName, yieldNow } from "../runtime/mod.ts";
 import { type ConfigInput, parseConfig, type TopologyConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
+import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
 
 /**
@@ -194,6 +195,15 @@ async function runWithRollback(
   log: (line: string) => void,
 ): Promise<RunSummary> {
   const backend = new FileStateBackend(resolvePath(conf["topology.state.dir"]));
+  const stateFailure = (e: unknown, advice: string) =>
+    new ArdeaError("STATE_FAILED", `topology "${name}" cannot keep its checkpoints in ${backend.dir}: ${e instanceof Error ? e.message : String(e)}; ${advice}`, {
+      cause: e,
+    });
+  const lock = await backend.lock(name, `an EFFECTIVELY_ONCE run on ${runtimeName()}`).catch(async (e) => {
+    await backend.close();
+    const advice = permanentStateFailure(e);
+    throw advice === undefined || (e as { code?: unknown }).code === "STATE_LOCKED" ? e : stateFailure(e, advice);
+  });
   try {
     if (conf["topology.stateful.start.clean"]) await backend.drop(name);
     const budget = conf["topology.supervisor.max.consecutive.failures"];
@@ -211,6 +221,8 @@ async function runWithRollback(
         if (!(e instanceof RollbackRequest)) throw e;
         // A write of the dead run must not land in the next run's checkpoints.
         await container.checkpointWrites();
+        const advice = permanentStateFailure(e.reason);
+        if (advice !== undefined) throw stateFailure(e.reason, advice);
         failures = container.checkpointsCommitted > 0 ? 1 : failures + 1;
         if (failures >= budget) {
           throw new ArdeaError("ROLLBACK_BUDGET", `topology "${name}" failed ${failures} times without completing a checkpoint: ${e.message}`, { cause: e.reason });
@@ -219,7 +231,12 @@ async function runWithRollback(
         await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** failures)));
       }
     }
+  } catch (e) {
+    // A checkpoint that cannot be read or written for good fails with what to do.
+    const advice = (e as { code?: unknown }).code === "STATE_FAILED" ? undefined : permanentStateFailure(e);
+    throw advice === undefined ? e : stateFailure(e, advice);
   } finally {
+    await lock.release();
     await backend.close();
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, link, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -225,5 +225,32 @@ export async function listDir(path: string): Promise<string[]> {
   } catch (error) {
     if ((error as { code?: unknown }).code === "ENOENT") return [];
     throw error;
+  }
+}
+
+/**
+ * Creates file `path` holding `text` unless it exists, atomically: the text
+ * is written beside it and hard-linked into place, so no reader ever sees the
+ * file empty or half written. Missing parent folders are created. Resolves
+ * false when `path` already exists. Lock files are made with it.
+ *
+ * @example
+ * ```ts
+ * import { createFileExclusive } from "./mod.ts";
+ * if (!(await createFileExclusive("/tmp/state/wc.lock", "pid 42"))) console.log("taken");
+ * ```
+ */
+export async function createFileExclusive(path: string, text: string): Promise<boolean> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, text);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
 }

@@ -28,6 +28,7 @@ export {
   commandFor,
   hostname,
   pid,
+  processAlive,
   watchParent,
   setScriptArgs,
   type RuntimeName,
@@ -39,6 +40,7 @@ export {
 } from "./process.ts";
 export {
   appendTextFile,
+  createFileExclusive,
   fileExists,
   listDir,
   makeTempDir,
@@ -52,6 +54,7 @@ export {
   writeTextFile,
   writeTextFileAtomic,
 } from "./files.ts";
+export { faultPoint, FaultPointError } from "./fault_points.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
 export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";
 export { type HttpHandler, type HttpServer, serveHttp, type ServeOptions } from "./http.ts";

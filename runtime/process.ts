@@ -395,6 +395,25 @@ export function pid(): number {
 }
 
 /**
+ * Whether a process with id `id` runs on this machine (one we may not
+ * signal counts as running).
+ *
+ * @example
+ * ```ts
+ * import { processAlive } from "./mod.ts";
+ * if (!processAlive(4242)) console.log("its lock is stale");
+ * ```
+ */
+export function processAlive(id: number): boolean {
+  try {
+    process.kill(id, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: unknown }).code === "EPERM";
+  }
+}
+
+/**
  * Calls `onGone` once when this process's parent has ended (the process was
  * re-parented), checking every `everyMs`; returns a function that stops
  * watching. Containers use it so that none outlives its scheduler.

@@ -7,6 +7,7 @@
  * ```text
  * <dir>/<topology>/<checkpointId>/<task>.state   "ARDS", version, 3 zero bytes, sha256 (32 bytes), state
  * <dir>/<topology>/<checkpointId>/commit.json    the commit record, written last
+ * <dir>/<topology>.lock                          who runs the topology on this folder ({@link FileStateBackend.lock})
  * ```
  *
  * Every file is written to a temporary name, flushed and renamed, so a crash
@@ -16,7 +17,12 @@
  * @module
  */
 import {
+  createFileExclusive,
+  faultPoint,
   fileExists,
+  hostname,
+  pid,
+  processAlive,
   listDir,
   readBinaryFile,
   readTextFile,
@@ -70,6 +76,22 @@ function bytesToHex(bytes: Uint8Array): string {
   let hex = "";
   for (const b of bytes) hex += b.toString(16).padStart(2, "0");
   return hex;
+}
+
+/** The content of a topology's lock file. */
+interface LockRecord {
+  pid: number;
+  host: string;
+  since: string;
+  what: string;
+}
+
+/** A lock taken with {@link FileStateBackend.lock}. */
+export interface StateLock {
+  /** The lock file. */
+  readonly file: string;
+  /** Removes the lock file if it is still this lock's. */
+  release(): Promise<void>;
 }
 
 function isMissing(e: unknown): boolean {
@@ -171,6 +193,75 @@ export class FileStateBackend implements StateBackend {
     return { bytes, sha256: actual };
   }
 
+  /** The lock file of `topology`'s checkpoints. */
+  lockFile(topology: string): string {
+    return resolvePath(this.dir, encodeName(topology) + ".lock");
+  }
+
+  /**
+   * Takes the lock of `topology`'s checkpoints in this folder: one run at a
+   * time writes them. A lock left by a process of this machine that is gone
+   * (killed) is taken over; a lock held by a live process is a
+   * {@link StateError} `STATE_LOCKED` that names it.
+   *
+   * @example
+   * ```ts
+   * const lock = await backend.lock("wc", "ardea run examples/word_count.ts");
+   * try { /* run *\/ } finally { await lock.release(); }
+   * ```
+   */
+  async lock(topology: string, what: string): Promise<StateLock> {
+    checkName("topology", topology);
+    this.#open();
+    const file = this.lockFile(topology);
+    const mine: LockRecord = { pid: pid(), host: hostname(), since: new Date().toISOString(), what };
+    const text = JSON.stringify(mine);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let created: boolean;
+      try {
+        created = await createFileExclusive(file, text);
+      } catch (e) {
+        throw this.#storage(`creating the lock ${file}`, e);
+      }
+      if (created) {
+        return {
+          file,
+          release: async () => {
+            const now = await readTextFile(file).catch(() => undefined);
+            if (now === text) await removePath(file).catch(() => {});
+          },
+        };
+      }
+      let held: LockRecord | undefined;
+      try {
+        held = JSON.parse(await readTextFile(file)) as LockRecord;
+      } catch (e) {
+        if (isMissing(e)) continue; // released meanwhile
+        held = undefined;
+      }
+      if (held === undefined || typeof held.pid !== "number" || typeof held.host !== "string") {
+        throw new StateError(
+          "STATE_LOCKED",
+          `the checkpoints of topology "${topology}" in ${this.dir} are locked by ${file}, which cannot be read; ` +
+            `if no run uses this state folder, remove that file`,
+        );
+      }
+      if (held.host === mine.host && held.pid !== mine.pid && !processAlive(held.pid)) {
+        // Its process was killed: the lock is stale. Removing it races with
+        // another starter doing the same; the exclusive create decides.
+        await removePath(file).catch(() => {});
+        continue;
+      }
+      throw new StateError(
+        "STATE_LOCKED",
+        `the state folder ${this.dir} is in use: topology "${topology}" is being run there by process ${held.pid} on ${held.host} ` +
+          `since ${held.since} (${held.what}); wait for that run to end or stop it, or give this run another state folder ` +
+          `(--state-dir, topology.state.dir). If that process is not an Ardea run, remove ${file}`,
+      );
+    }
+    throw new StateError("STATE_LOCKED", `could not take the lock ${file} of topology "${topology}": it keeps changing hands`);
+  }
+
   async save(topology: string, checkpointId: number, taskKey: string, state: Uint8Array): Promise<void> {
     checkTask(topology, checkpointId, taskKey);
     checkState(topology, checkpointId, taskKey, state);
@@ -183,11 +274,13 @@ export class FileStateBackend implements StateBackend {
     raw.set(hexToBytes(sha256), 8);
     raw.set(state, HEADER);
     const file = this.stateFile(topology, checkpointId, taskKey);
+    faultPoint("save");
     try {
       await writeBinaryFileAtomic(file, raw, { sync: this.#sync });
     } catch (e) {
       throw this.#storage(`saving ${file}`, e);
     }
+    faultPoint("saved");
     const key = this.checkpointDir(topology, checkpointId);
     let shas = this.#saved.get(key);
     if (shas === undefined) this.#saved.set(key, (shas = new Map()));
@@ -218,12 +311,14 @@ export class FileStateBackend implements StateBackend {
     if (absent.length > 0) throw incomplete(topology, checkpointId, absent);
     const rec: CommitRecord = { version: STATE_FORMAT_VERSION, topology, checkpointId, committedAt: Date.now(), meta: m, states };
     const file = resolvePath(dir, COMMIT_FILE);
+    faultPoint("commit");
     try {
       await writeBinaryFileAtomic(file, new TextEncoder().encode(JSON.stringify(rec, null, 1)), { sync: this.#sync });
     } catch (e) {
       throw this.#storage(`writing ${file}`, e);
     }
     this.#saved.delete(dir);
+    faultPoint("committed");
   }
 
   async lastCommitted(topology: string): Promise<CommittedCheckpoint | undefined> {
@@ -275,6 +370,7 @@ export class FileStateBackend implements StateBackend {
       try {
         // The commit record goes first: a half-removed checkpoint is never seen as committed.
         await removePath(resolvePath(dir, COMMIT_FILE));
+        faultPoint("prune");
         await removePath(dir);
       } catch (e) {
         throw this.#storage(`removing ${dir}`, e);

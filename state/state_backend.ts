@@ -117,7 +117,7 @@ export interface StateBackend {
  * `CORRUPT_STATE`, `MISSING_STATE`, `CORRUPT_COMMIT`, `BAD_STATE` (keyed
  * state that does not decode), `DUPLICATE_KEY` (the same key in two states
  * being repartitioned), `STORAGE_ERROR` (the file system or NATS failed),
- * `CLOSED`.
+ * `CLOSED`, `STATE_LOCKED` (another run holds the topology's state).
  *
  * @example
  * ```ts
@@ -131,4 +131,46 @@ export class StateError extends ArdeaError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
+}
+
+/** File-system error codes that a retry or a rollback cannot cure. */
+const PERMANENT_IO: Readonly<Record<string, string>> = {
+  EACCES: "the state folder is not writable by this process: fix its permissions, or choose another state folder",
+  EPERM: "the state folder is not writable by this process: fix its permissions, or choose another state folder",
+  EROFS: "the state folder is on a read-only file system: choose another state folder",
+  ENOSPC: "the disk holding the state folder is full: free some space, or choose another state folder",
+  EDQUOT: "the disk quota of the state folder is used up: free some space, or choose another state folder",
+  ENOTDIR: "a part of the state folder's path is a file, not a folder: choose another state folder",
+  EISDIR: "the state folder holds a folder where a file belongs: choose another state folder",
+  ENAMETOOLONG: "the state folder's path is too long: choose a shorter one",
+  ELOOP: "the state folder's path loops through symbolic links: choose another state folder",
+};
+
+/**
+ * What to do about a state error that retrying cannot cure (a state folder
+ * that is read-only or locked by another run, checkpoints written by
+ * another process), or `undefined` for a failure worth a rollback (a
+ * timeout, a crash, a NATS outage). Runners end the run at once on the
+ * former instead of rolling back until the restart budget is spent.
+ *
+ * @example
+ * ```ts
+ * const advice = permanentStateFailure(error);
+ * if (advice !== undefined) throw new Error(`${error.message}; ${advice}`);
+ * ```
+ */
+export function permanentStateFailure(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (code === "STATE_LOCKED") return "one run at a time may use a topology's checkpoints";
+    if (code === "CHECKPOINT_COMMITTED") {
+      return "another process wrote checkpoints of this topology in the same state folder at the same time; " +
+        "make sure one run at a time uses it (a run stops only when its own process ends: a SIGKILL sent to " +
+        "`npx` or a shell does not reach it)";
+    }
+    const io = PERMANENT_IO[code];
+    if (io !== undefined) return io;
+  }
+  return undefined;
 }

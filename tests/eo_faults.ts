@@ -18,8 +18,10 @@
  * - bolt throws: `--chaos P` makes `split` crash on purpose now and then.
  *
  * Faults, embedded (one process, `--state-dir`): the process is killed with
- * SIGKILL at random moments and started again with the same state folder,
- * with bolt throws as above.
+ * SIGKILL at random moments, or at a named fault point of its state
+ * (`ARDEA_FAULT_AT`: before a save, between saves, during a commit, right
+ * after it, during a prune, during the restore), and started again with the
+ * same state folder, with bolt throws as above.
  *
  * @example
  * ```ts
@@ -499,11 +501,16 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
   }
 }
 
-/** One fault of an embedded run: the process is killed with SIGKILL `atMs` after it started. */
-export interface EmbeddedFault {
-  kind: "kill9";
-  atMs: number;
-}
+/**
+ * One fault of an embedded run: the process is killed with SIGKILL `atMs`
+ * after it started (`kill9`), or at a named fault point (`point`: it runs
+ * with `ARDEA_FAULT_AT=<at>`, e.g. `commit:2`, and must be seen to reach it;
+ * see runtime/fault_points.ts for the points).
+ */
+export type EmbeddedFault = { kind: "kill9"; atMs: number } | { kind: "point"; at: string };
+
+/** The named fault points of a run's state, in the order a checkpoint meets them (runtime/fault_points.ts). */
+export const STATE_FAULT_POINTS = ["save", "saved", "commit", "committed", "prune", "restore"] as const;
 
 /** What a seed picks for an embedded run. */
 export interface EmbeddedSchedule {
@@ -515,8 +522,10 @@ export interface EmbeddedSchedule {
 
 /**
  * The embedded schedule of seed `seed`: the process is killed one to three
- * times, each at a random moment of its life (0.15 to 1.5 s after it started),
- * and bolt throws half of the time.
+ * times in a row, each at a random moment of its life (0.15 to 1.5 s after
+ * it started) or, half of the time, at a random named fault point (its
+ * first to third hit; `restore` only once a checkpoint can exist), and bolt
+ * throws half of the time.
  *
  * @example
  * ```ts
@@ -527,7 +536,16 @@ export function embeddedSchedule(seed: number): EmbeddedSchedule {
   const r = prng(seed * 104729 + 3);
   const chaos = r() < 0.5 ? 0 : Math.round((0.001 + r() * 0.01) * 1e5) / 1e5;
   const n = 1 + Math.floor(r() * 3);
-  const faults: EmbeddedFault[] = Array.from({ length: n }, () => ({ kind: "kill9", atMs: Math.round(150 + r() * 1350) }));
+  const faults: EmbeddedFault[] = [];
+  for (let i = 0; i < n; i++) {
+    const atMs = Math.round(150 + r() * 1350);
+    const named = r() < 0.5;
+    // The first process has nothing to restore.
+    const points = i === 0 ? STATE_FAULT_POINTS.filter((p) => p !== "restore") : STATE_FAULT_POINTS;
+    const point = points[Math.floor(r() * points.length)]!;
+    const hit = point === "restore" ? 1 : 1 + Math.floor(r() * 3);
+    faults.push(named ? { kind: "point", at: `${point}:${hit}` } : { kind: "kill9", atMs });
+  }
   return { seed, lines: 500_000, chaos, faults };
 }
 
@@ -574,8 +592,10 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       "--checkpoint-secs", "0.05", ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
     ];
     const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), args);
-    const launch = () => {
-      const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe" });
+    const faultLog = resolvePath(dir, "faults.log");
+    const launch = (faultAt?: string) => {
+      const env: Record<string, string> = faultAt === undefined ? {} : { ARDEA_FAULT_AT: faultAt, ARDEA_FAULT_LOG: faultLog };
+      const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
       children.push(child);
       const reading = Promise.all([
         (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
@@ -585,12 +605,31 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
     };
     let exit: Awaited<ChildHandle["exited"]> | null = null;
     let previous: FaultOutcome | undefined;
+    let missed = "";
     for (const f of s.faults) {
-      const p = launch();
+      const p = launch(f.kind === "point" ? f.at : undefined);
       const bornAt = Date.now();
       if (previous !== undefined) measureEmbedded(previous, state, bornAt, stopMeasuring);
       const outcome: FaultOutcome = { fault: f, fired: false, note: "", at: 0 };
       outcomes.push(outcome);
+      if (f.kind === "point") {
+        // The process kills itself at the point; it must be seen to get there.
+        const ended = await within(p.child.exited, RUN_TIMEOUT_MS);
+        await within(p.reading, 5000);
+        const reached = (await fileExists(faultLog)) && (await readTextFile(faultLog)).split("\n").some((l) => l.startsWith(`${f.at} `));
+        if (ended === null || ended.signal !== "SIGKILL" || !reached) {
+          p.child.kill("SIGKILL");
+          missed = `fault point ${f.at} was not reached: the process ${ended === null ? "did not end" : `ended with ${ended.signal ?? `code ${ended.code}`}`}`;
+          outcome.note = missed;
+          break;
+        }
+        const ids = committedIds(state);
+        outcome.fired = true;
+        outcome.at = Date.now();
+        outcome.note = `killed at ${f.at} after ${outcome.at - bornAt} ms, ${ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"}`;
+        previous = outcome;
+        continue;
+      }
       const done = await within(p.child.exited, f.atMs);
       if (done !== null) {
         exit = done;
@@ -606,7 +645,7 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       outcome.note = `after ${outcome.at - bornAt} ms, ${ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"}`;
       previous = outcome;
     }
-    if (exit === null) {
+    if (exit === null && missed === "") {
       const p = launch();
       if (previous !== undefined) measureEmbedded(previous, state, Date.now(), stopMeasuring);
       exit = await within(p.child.exited, RUN_TIMEOUT_MS);
@@ -616,7 +655,7 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       }
       await within(p.reading, 5000);
     }
-    const mismatch = exit?.code === 0 ? await compareCounts(out, truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    const mismatch = missed !== "" ? missed : exit?.code === 0 ? await compareCounts(out, truth) : `the run exited ${exit === null ? "never" : exit.code}`;
     const exact = mismatch === "";
     const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
       (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
