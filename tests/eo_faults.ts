@@ -218,7 +218,17 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
 }
 
 /** Watches a topology's events and control messages: heartbeats, checkpoint triggers and commits. */
-class Watcher {
+/**
+ * Follows a distributed run on NATS: heartbeats, checkpoint triggers and
+ * commits, with waits on them.
+ *
+ * @example
+ * ```ts
+ * const w = new Watcher(nc, "word-count");
+ * await w.until(() => w.commits.length > 0, 60_000);
+ * ```
+ */
+export class Watcher {
   /** Last heartbeat per container. */
   readonly beats = new Map<number, { pid: number; executed: number; at: number }>();
   lastTrigger = 0;
@@ -320,8 +330,15 @@ class Watcher {
   }
 }
 
-/** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
-function ardea(urls: string[], args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
+/**
+ * `ardea <args>` as a child on this runtime; its output lines collect into `logs`.
+ *
+ * @example
+ * ```ts
+ * const run = ardea(nats.urls, ["submit", "examples/word_count.ts", "--wait"], logs);
+ * ```
+ */
+export function ardea(urls: string[], args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
   const t0 = Date.now();
   const stamp = (l: string) => logs.push(`${String(Date.now() - t0).padStart(6)} ms ${l}`);
   const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
@@ -335,14 +352,19 @@ function ardea(urls: string[], args: string[], logs: string[]): { child: ChildHa
 }
 
 /**
- * The pid of container `index` once it runs (a recorded pid that is alive
- * and not one killed before), or 0 after 20 s or when the run ends.
+ * The pid of container `index` of `topology` once it runs (a recorded pid
+ * that is alive and not one killed before), or 0 after 20 s or when the run ends.
+ *
+ * @example
+ * ```ts
+ * const pid = await livePid(nc, 1, new Set(), () => false, "event-windows");
+ * ```
  */
-async function livePid(nc: NatsConnection, index: number, killed: Set<number>, ended: () => boolean): Promise<number> {
+export async function livePid(nc: NatsConnection, index: number, killed: Set<number>, ended: () => boolean, topology = "word-count"): Promise<number> {
   const until = Date.now() + 20_000;
   while (Date.now() < until && !ended()) {
     try {
-      const recs = await (await Records.bind(nc))?.listContainers("word-count");
+      const recs = await (await Records.bind(nc))?.listContainers(topology);
       const pid = recs?.find((c) => c.container === index)?.pid ?? 0;
       if (pid > 0 && !killed.has(pid)) {
         process.kill(pid, 0);
