@@ -11,7 +11,11 @@
  *   instead (the caller sees a failed write or read).
  * - `ARDEA_FAULT_LOG=FILE`: a line `<point>:<n> <pid>` is appended to FILE,
  *   synchronously, before the fault acts, so a test can assert that its
- *   point was reached and the schedule did not silently miss.
+ *   point was reached and the schedule did not silently miss. With a log,
+ *   each fault fires once across every process that shares the log (the
+ *   containers and master of a distributed run inherit the variables; the
+ *   first process to reach the point takes it, and a process started again
+ *   does not fire it a second time).
  *
  * Without `ARDEA_FAULT_AT` a call costs one comparison. The points the
  * engine has: `save`, `saved`, `commit`, `committed`, `prune`, `restore`
@@ -19,7 +23,7 @@
  *
  * @module
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import process from "node:process";
 
 /** The error a fault point throws under `ARDEA_FAULT_ACTION=throw`. */
@@ -73,7 +77,15 @@ export function faultPoint(name: string): void {
   const hit = (armed.hits.get(name) ?? 0) + 1;
   armed.hits.set(name, hit);
   if (hit !== target) return;
-  if (armed.log !== undefined) appendFileSync(armed.log, `${name}:${hit} ${process.pid}\n`);
+  if (armed.log !== undefined) {
+    // Exclusive create: of all the processes sharing the log, one takes the fault.
+    try {
+      closeSync(openSync(`${armed.log}.${name}-${hit}`, "wx"));
+    } catch {
+      return;
+    }
+    appendFileSync(armed.log, `${name}:${hit} ${process.pid}\n`);
+  }
   if (armed.action === "throw") throw new FaultPointError(name, hit);
   process.kill(process.pid, "SIGKILL");
 }

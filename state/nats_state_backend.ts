@@ -21,6 +21,7 @@
 import type { JetStreamManager, KV, KvEntry, NatsConnection, ObjectStore } from "nats";
 import { createPackr } from "../transport/codec.ts";
 import { acrossReconnects } from "../transport/nats_connect.ts";
+import { faultPoint } from "../runtime/mod.ts";
 import { type CheckpointMeta, type CommittedCheckpoint, type StateBackend, StateError } from "./state_backend.ts";
 import {
   alreadyCommitted,
@@ -294,6 +295,7 @@ export class NatsStateBackend implements StateBackend {
       throw alreadyCommitted(topology, checkpointId, taskKey);
     }
     const sha256 = await sha256Hex(state);
+    faultPoint("save");
     let object: string | null = null;
     if (state.length > this.#inlineLimit) {
       object = natsStateKeys.object(topology, checkpointId, taskKey);
@@ -310,6 +312,7 @@ export class NatsStateBackend implements StateBackend {
     } catch (e) {
       throw this.#error(`saving key "${key}" of KV "${STATE_BUCKET}"`, e);
     }
+    faultPoint("saved");
   }
 
   async commit(topology: string, checkpointId: number, meta: CheckpointMeta): Promise<void> {
@@ -326,6 +329,7 @@ export class NatsStateBackend implements StateBackend {
     m.tasks.forEach((t, i) => (states[t] = this.#readEnvelope(entries[i]!, topology, checkpointId, t).sha256));
     const rec: CommitRecord = { version: STATE_FORMAT_VERSION, topology, checkpointId, committedAt: Date.now(), meta: m, states };
     const key = natsStateKeys.commit(topology, checkpointId);
+    faultPoint("commit");
     try {
       await acrossReconnects(this.#nc, () => b.kv.create(key, enc.encode(JSON.stringify(rec))));
     } catch (e) {
@@ -333,6 +337,7 @@ export class NatsStateBackend implements StateBackend {
       // Another commit of the same checkpoint won the race: fine if it committed the same tasks.
       commitDecision(topology, checkpointId, m, await this.#readCommit(b, topology, checkpointId), undefined);
     }
+    faultPoint("committed");
   }
 
   async lastCommitted(topology: string): Promise<CommittedCheckpoint | undefined> {
@@ -406,6 +411,7 @@ export class NatsStateBackend implements StateBackend {
     for (const id of drop) {
       // The commit record goes first: a half-removed checkpoint is never seen as committed.
       await this.#purge(b, stream, `$KV.${STATE_BUCKET}.${natsStateKeys.commit(topology, id)}`);
+      faultPoint("prune");
       await this.#purge(b, stream, `$KV.${STATE_BUCKET}.${t}.state.${id}.*`);
     }
     if (drop.length > 0) {

@@ -60,7 +60,15 @@ export type DistFault =
   | { kind: "kill"; atMs: number; container: number }
   | { kind: "gap"; atMs: number; container: number }
   | { kind: "stall"; atMs: number; container: number; forMs: number }
-  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean };
+  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean }
+  /**
+   * A container killed by itself at a named fault point of its state
+   * (`ARDEA_FAULT_AT`, every process of the run inherits it; the first to
+   * reach the point takes it): `save`, `saved` or, once a rollback happened,
+   * `restore`. The master's points (`commit`, `committed`, `prune`) need a
+   * scheduler that replaces a master.
+   */
+  | { kind: "point"; atMs: number; at: string };
 
 /** What a seed picks for a distributed run. */
 export interface DistSchedule {
@@ -86,7 +94,7 @@ export interface DistSchedule {
  * distSchedule(3).faults; // e.g. [{ kind: "kill", atMs: 812, container: 1 }, …]
  * ```
  */
-export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats", "gap", "stall"]): DistSchedule {
+export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats", "gap", "stall", "point"]): DistSchedule {
   const r = prng(seed * 7919 + 1);
   const cluster = r() < 0.25;
   const chaos = r() < 0.5 ? 0 : Math.round((0.0005 + r() * 0.003) * 1e5) / 1e5;
@@ -96,7 +104,13 @@ export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"
   for (let i = 0; i < n; i++) {
     const atMs = Math.round(r() * 2500);
     const kind = kinds[Math.floor(r() * kinds.length)]!;
-    if (kind === "kill" || kind === "gap") faults.push({ kind, atMs, container: Math.floor(r() * 2) });
+    if (kind === "point") {
+      const hasEarlier = faults.length > 0;
+      const points = hasEarlier ? ["save", "saved", "restore"] : ["save", "saved"];
+      const point = points[Math.floor(r() * points.length)]!;
+      const at = `${point}:${point === "restore" ? 1 : 2 + Math.floor(r() * 3)}`;
+      if (!faults.some((f) => f.kind === "point" && f.at.split(":")[0] === point)) faults.push({ kind, atMs: 0, at });
+    } else if (kind === "kill" || kind === "gap") faults.push({ kind, atMs, container: Math.floor(r() * 2) });
     else if (kind === "stall") faults.push({ kind, atMs, container: Math.floor(r() * 2), forMs: Math.round(200 + r() * 4000) });
     else {
       const server = cluster ? Math.floor(r() * 3) : 0;
@@ -338,12 +352,12 @@ export class Watcher {
  * const run = ardea(nats.urls, ["submit", "examples/word_count.ts", "--wait"], logs);
  * ```
  */
-export function ardea(urls: string[], args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
+export function ardea(urls: string[], args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
   const t0 = Date.now();
   const stamp = (l: string) => logs.push(`${String(Date.now() - t0).padStart(6)} ms ${l}`);
   const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: urls.join(",") } });
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: urls.join(","), ...env } });
   const reading = Promise.all([
     (async () => { for await (const l of child.lines("stderr")) stamp(l); })(),
     (async () => { for await (const l of child.lines("stdout")) stamp(l); })(),
@@ -409,7 +423,10 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"),
       "--mode", "effectively-once", "--checkpoint-secs", String(s.checkpointSecs), ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
     ];
-    run = ardea(nats.urls, args, logs);
+    const points = s.faults.filter((f): f is Extract<DistFault, { kind: "point" }> => f.kind === "point");
+    const faultLog = resolvePath(dir, "faults.log");
+    const faultEnv: Record<string, string> = points.length === 0 ? {} : { ARDEA_FAULT_AT: points.map((f) => f.at).join(","), ARDEA_FAULT_LOG: faultLog };
+    run = ardea(nats.urls, args, logs, faultEnv);
     let ended = false;
     const exited = run.child.exited.then((e) => {
       ended = true;
@@ -424,6 +441,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       if (wait > 0) await within(exited, wait);
       const outcome: FaultOutcome = { fault: f, fired: false, note: "", at: Date.now() };
       outcomes.push(outcome);
+      if (f.kind === "point") continue; // the run's own processes fire it; checked at the end
       if (ended) {
         outcome.note = "the run had ended";
         continue;
@@ -500,6 +518,17 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
     }
     await within(run.reading, 5000);
     let mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
+    for (const o of outcomes) {
+      if (o.fault.kind !== "point") continue;
+      const line = reached.split("\n").find((l) => l.startsWith(`${(o.fault as { at: string }).at} `));
+      o.fired = line !== undefined;
+      o.note = line !== undefined ? `pid ${line.split(" ")[1]} killed itself there` : "not reached";
+      // `restore` needs a rollback before it, which the other faults may not have caused.
+      if (line === undefined && !(o.fault as { at: string }).at.startsWith("restore") && mismatch === "") {
+        mismatch = `fault point ${(o.fault as { at: string }).at} was not reached`;
+      }
+    }
     // Each container prints its summary when the run ends; more means a duplicate generation ran alongside.
     const summaries = logs.filter((l) => / word-count: FINISHED in /.test(l)).length;
     if (mismatch === "" && summaries !== 2) mismatch = `${summaries} containers reported the end of the run, not 2`;
@@ -614,8 +643,10 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       "--checkpoint-secs", "0.05", ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
     ];
     const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), args);
-    const faultLog = resolvePath(dir, "faults.log");
+    // A log per process: a fault fires once per log (runtime/fault_points.ts), and two kills may name one point.
+    let faultLog = "";
     const launch = (faultAt?: string) => {
+      faultLog = resolvePath(dir, `faults-${children.length}.log`);
       const env: Record<string, string> = faultAt === undefined ? {} : { ARDEA_FAULT_AT: faultAt, ARDEA_FAULT_LOG: faultLog };
       const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
       children.push(child);

@@ -8,7 +8,8 @@
 //   ARDEA_EO_DIST_SEEDS=200 ARDEA_EO_EMB_SEEDS=200 ARDEA_TEST_TIMEOUT=20000 npm test -- eo_faults --node
 // A failure prints its seed and schedule; rerun it alone with
 //   ARDEA_EO_SEED_BASE=<seed> ARDEA_EO_DIST_SEEDS=1 ARDEA_EO_EMB_SEEDS=0 npm test -- eo_faults --node
-// (same ARDEA_EO_FAULTS, which picks the kinds: kill,nats,gap,stall by default)
+// (same ARDEA_EO_FAULTS, which picks the kinds: kill,nats,gap,stall,point by default;
+// point: a container kills itself at a named fault point of its state)
 // (ARDEA_EO_VERBOSE=1 prints every run's logs.)
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -19,7 +20,8 @@ const base = Number(env("ARDEA_EO_SEED_BASE") ?? 1);
 const distSeeds = Number(env("ARDEA_EO_DIST_SEEDS") ?? 3);
 const embSeeds = Number(env("ARDEA_EO_EMB_SEEDS") ?? 2);
 /** Fault kinds of the distributed runs (e.g. ARDEA_EO_FAULTS=nats for one kind). */
-const kinds = (env("ARDEA_EO_FAULTS") ?? "kill,nats,gap,stall").split(",").filter((k): k is DistFault["kind"] => ["kill", "nats", "gap", "stall"].includes(k));
+const kinds = (env("ARDEA_EO_FAULTS") ?? "kill,nats,gap,stall,point").split(",")
+  .filter((k): k is DistFault["kind"] => ["kill", "nats", "gap", "stall", "point"].includes(k));
 
 async function seeded(n: number, run: (seed: number) => Promise<RunResult>): Promise<void> {
   const results: RunResult[] = [];
