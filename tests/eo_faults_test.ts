@@ -1,4 +1,4 @@
-// timeout: 420
+// timeout: 600
 // EFFECTIVELY_ONCE under seeded random faults: word count on 2 containers
 // over NATS with container kill -9, NATS server restarts (one server, or
 // one of a 3-server cluster, restarted or lost), frames lost without a
@@ -68,6 +68,20 @@ test("embedded: a kill at each named fault point, then a resume, is exact", asyn
   const wrong = results.filter((r) => !r.exact);
   assert.equal(wrong.map((r) => r.seed), [], wrong.map((r) => r.report).join("\n\n"));
   assert.ok(results.every((r) => r.outcomes.every((o) => o.fired)), "every fault point fired");
+});
+
+test("distributed: a container killed at named points (between its saves, then during the resume of every container) is exact", async () => {
+  const r = await runDistributed({
+    seed: 9100,
+    cluster: false,
+    lines: 300_000,
+    chaos: 0,
+    checkpointSecs: 0.1,
+    faults: [{ kind: "point", atMs: 0, at: "saved:3" }, { kind: "point", atMs: 0, at: "restore:1" }],
+  });
+  console.log(`${r.exact ? "exact" : "WRONG"} in ${(r.durationMs / 1000).toFixed(1)} s — ${r.report}`);
+  assert.ok(r.exact, r.report);
+  assert.ok(r.outcomes.every((o) => o.fired), `every fault point fired: ${r.report}`);
 });
 
 test.run();
