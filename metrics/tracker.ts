@@ -60,6 +60,13 @@ export interface TrackerOptions {
   loopbackOnly?: boolean;
 }
 
+/**
+ * The header a control request (activate, deactivate, kill) must carry. A
+ * form on another site can POST here, but cannot add a header without the
+ * browser asking first (a CORS preflight, which this tracker never grants).
+ */
+const CONTROL_HEADER = "x-ardea-control";
+
 const LIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 const ACTIONS = ["activate", "deactivate", "kill"] as const;
 type Action = typeof ACTIONS[number];
@@ -215,7 +222,12 @@ export class Tracker {
   }
 
   async #api(request: Request, rest: string, hostHeader: string): Promise<Response> {
-    const parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+    let parts: string[];
+    try {
+      parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+    } catch {
+      return problem(400, "BAD_REQUEST", "malformed percent-encoding in the path");
+    }
     if (parts.length === 0) {
       return json({
         version: "v1",
@@ -241,10 +253,8 @@ export class Tracker {
     const what = parts[2];
     if ((ACTIONS as readonly string[]).includes(what ?? "")) {
       if (request.method !== "POST") return this.#notAllowed("POST");
-      const origin = request.headers.get("origin");
-      if (origin !== null && origin !== "null" && new URL(origin).host !== hostHeader) {
-        return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
-      }
+      const refused = this.#refuseControl(request, what!, hostHeader);
+      if (refused !== null) return refused;
       return await this.#act(t, what as Action);
     }
     if (request.method !== "GET") return this.#notAllowed("GET");
@@ -254,6 +264,30 @@ export class Tracker {
     if (what === "containers") return json({ name: t.name, containers: this.#containers(t) });
     if (what === "backpressure") return json(this.#backpressure(t));
     return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
+  }
+
+  /**
+   * Why a control request cannot be from this tracker's own page (null if it
+   * can): an `Origin` of another site, or the opaque `null` of a sandboxed
+   * frame or a redirect; no {@link CONTROL_HEADER}, which a plain form
+   * cannot send.
+   */
+  #refuseControl(request: Request, what: string, hostHeader: string): Response | null {
+    const origin = request.headers.get("origin");
+    if (origin !== null) {
+      if (origin === "null") return problem(403, "CROSS_ORIGIN", `a ${what} from an opaque origin (null) is refused`);
+      let host: string;
+      try {
+        host = new URL(origin).host;
+      } catch {
+        return problem(400, "BAD_REQUEST", "malformed Origin header");
+      }
+      if (host !== hostHeader) return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
+    }
+    if (request.headers.get(CONTROL_HEADER) === null) {
+      return problem(403, "CONTROL_HEADER_MISSING", `a ${what} needs the header "X-Ardea-Control: 1" (a cross-site form cannot send it)`);
+    }
+    return null;
   }
 
   #summary(t: TrackedTopology) {
