@@ -67,6 +67,9 @@ export interface TrackerOptions {
  */
 const CONTROL_HEADER = "x-ardea-control";
 
+/** Largest body a control request may carry (it needs none); more is refused (413) unread. */
+const CONTROL_BODY_BYTES = 1024;
+
 const LIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 const ACTIONS = ["activate", "deactivate", "kill"] as const;
 type Action = typeof ACTIONS[number];
@@ -255,6 +258,8 @@ export class Tracker {
       if (request.method !== "POST") return this.#notAllowed("POST");
       const refused = this.#refuseControl(request, what!, hostHeader);
       if (refused !== null) return refused;
+      const body = await this.#refuseBody(request);
+      if (body !== null) return body;
       return await this.#act(t, what as Action);
     }
     if (request.method !== "GET") return this.#notAllowed("GET");
@@ -288,6 +293,30 @@ export class Tracker {
       return problem(403, "CONTROL_HEADER_MISSING", `a ${what} needs the header "X-Ardea-Control: 1" (a cross-site form cannot send it)`);
     }
     return null;
+  }
+
+  /** A control request takes no body: more than {@link CONTROL_BODY_BYTES} is refused (413) and not read further. */
+  async #refuseBody(request: Request): Promise<Response | null> {
+    const tooLarge = () => problem(413, "BODY_TOO_LARGE", `a control request takes no body (at most ${CONTROL_BODY_BYTES} bytes)`, { connection: "close" });
+    const declared = request.headers.get("content-length");
+    if (declared !== null && !(Number(declared) <= CONTROL_BODY_BYTES)) return tooLarge();
+    if (request.body === null) return null;
+    const reader = request.body.getReader();
+    let seen = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        seen += value.byteLength;
+        if (seen > CONTROL_BODY_BYTES) {
+          void reader.cancel().catch(() => {});
+          return tooLarge();
+        }
+      }
+    } catch (e) {
+      // The server's own bound (runtime/http.ts), or a client that went away.
+      return (e as Error)?.name === "BodyTooLargeError" ? tooLarge() : problem(400, "BAD_REQUEST", "the request body could not be read");
+    }
   }
 
   #summary(t: TrackedTopology) {

@@ -220,7 +220,8 @@ function nodeBody(req: IncomingMessage, limit: number): ReadableStream<Uint8Arra
   const length = declaredLength(req.headers["content-length"]);
   if (req.method === "GET" || req.method === "HEAD" || (length === 0 && req.headers["transfer-encoding"] === undefined)) return null;
   if (length === null && req.headers["transfer-encoding"] === undefined) return null;
-  const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // Stopping early must leave the socket open for the answer.
+  const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
   let seen = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
