@@ -8,7 +8,7 @@
  * @module
  */
 import type { StormTopology } from "../topology/topology.ts";
-import { hostname, pid } from "../runtime/mod.ts";
+import { BodyTooLargeError, hostname, pid } from "../runtime/mod.ts";
 import { MetricsHistory } from "./history.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";
 import { jsonSafe, type LogicalPlan, logicalPlan } from "./plan.ts";
@@ -315,7 +315,7 @@ export class Tracker {
       }
     } catch (e) {
       // The server's own bound (runtime/http.ts), or a client that went away.
-      return (e as Error)?.name === "BodyTooLargeError" ? tooLarge() : problem(400, "BAD_REQUEST", "the request body could not be read");
+      return e instanceof BodyTooLargeError ? tooLarge() : problem(400, "BAD_REQUEST", "the request body could not be read");
     }
   }
 

@@ -29,7 +29,7 @@ import { Readable } from "node:stream";
 export type HttpHandler = (request: Request) => Response | Promise<Response>;
 
 /** Largest request body {@link serveHttp} accepts unless told otherwise (bytes). */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** Options of {@link serveHttp}. */
 export interface ServeOptions {
@@ -41,7 +41,7 @@ export interface ServeOptions {
   /** Called with a handler's exception (default: logged to stderr); the client gets a 500. */
   onError?: (error: unknown) => void;
   /**
-   * Largest request body, in bytes (default {@link DEFAULT_MAX_BODY_BYTES}):
+   * Largest request body, in bytes (default 1 MiB):
    * a larger declared `Content-Length` is answered 413 before the handler
    * runs; a longer body without one fails the handler's read with
    * {@link BodyTooLargeError}, answered 413.
@@ -64,7 +64,14 @@ export interface HttpServer {
  *
  * @example
  * ```ts
- * try { await request.text(); } catch (e) { if (e instanceof BodyTooLargeError) return new Response(null, { status: 413 }); }
+ * const handler = async (request: Request) => {
+ *   try {
+ *     return new Response(`${(await request.text()).length} characters`);
+ *   } catch (e) {
+ *     if (e instanceof BodyTooLargeError) return new Response("too large", { status: 413 });
+ *     throw e;
+ *   }
+ * };
  * ```
  */
 export class BodyTooLargeError extends Error {

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import { Tracker } from "../metrics/mod.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
-import { ardeaRoot, type ChildHandle, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, type ChildHandle, execPath, resolvePath, runtimeName, serveHttp, spawnProcess } from "../runtime/mod.ts";
 import { connectNats, NatsConnectError, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
 import { freePorts, startNats } from "./nats_server.ts";
 
@@ -188,6 +188,37 @@ test("large bodies: 413 (or 403) at once, not read whole; the tracker's memory d
   const small = await call("/api/v1/topologies/stub/deactivate", { method: "POST", headers: { "x-ardea-control": "1" }, body: "{}" });
   assert.is(small.status, 200);
   await call("/api/v1/topologies/stub/activate", { method: "POST", headers: { "x-ardea-control": "1" } });
+});
+
+test("serveHttp: a handler reads a body within maxBodyBytes; past it the read fails and the answer is 413", async () => {
+  const server = await serveHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxBodyBytes: 1000,
+    handler: async (request) => new Response(`read ${(await request.text()).length}`),
+  });
+  try {
+    const at = `http://127.0.0.1:${server.port}/`;
+    const small = await fetch(at, { method: "POST", body: "x".repeat(999) });
+    assert.is(await small.text(), "read 999");
+    const declared = await fetch(at, { method: "POST", body: "x".repeat(1001) });
+    assert.is(declared.status, 413);
+    await declared.body?.cancel();
+    // No Content-Length: the bound holds while the handler reads.
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new Uint8Array(400).fill(97));
+        c.close();
+      },
+    });
+    const chunked = await fetch(at, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    assert.is(chunked.status, 413);
+    await chunked.body?.cancel();
+    const again = await fetch(at, { method: "POST", body: "y".repeat(10) });
+    assert.is(await again.text(), "read 10");
+  } finally {
+    await server.close();
+  }
 });
 
 // ----------------------------------------------------------- bad requests
