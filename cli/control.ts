@@ -10,7 +10,7 @@ import type { NatsConnection } from "nats";
 import { Records, RecordsError } from "../engine/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags } from "../transport/nats_connect.ts";
+import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
 import { encodeMessage, subjects, type TopologyRecord, WireError } from "../transport/wire.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
@@ -27,7 +27,7 @@ export interface ControlContext {
   readonly nc: NatsConnection;
   /** The records, or undefined when the cluster has no KV bucket yet (no topology was ever submitted). */
   readonly records: Records | undefined;
-  /** The servers, for messages. */
+  /** The servers, for messages (credentials hidden). */
   readonly where: string;
 }
 
@@ -55,7 +55,7 @@ export async function withControl(
   try {
     nc = await connectNats(settings, { name: `ardea ${command}` });
     const records = await Records.bind(nc);
-    return await fn({ nc, records, where: settings.servers.join(", ") });
+    return await fn({ nc, records, where: settings.servers.map(redactUrl).join(", ") });
   } catch (e) {
     if (e instanceof NatsConnectError || e instanceof RecordsError || e instanceof ControlError || e instanceof WireError) {
       writeStderr(`ardea: ${e.message}\n`);

@@ -74,6 +74,12 @@ export interface TrackerServer {
   close(): Promise<void>;
 }
 
+/**
+ * Largest request body the tracker accepts (bytes): nothing it serves takes
+ * one, so a larger one is refused (413) before anything is read.
+ */
+const MAX_BODY_BYTES = 16 * 1024;
+
 /** The port `ardea run --ui` listens on unless told otherwise (Heron UI's). */
 export const DEFAULT_UI_PORT = 8889;
 
@@ -90,7 +96,7 @@ export const DEFAULT_UI_PORT = 8889;
  */
 export async function serveTracker(tracker: Tracker, opts: ServeTrackerOptions = {}): Promise<TrackerServer> {
   const hostname = opts.hostname ?? "127.0.0.1";
-  const server: HttpServer = await serveHttp({ hostname, port: opts.port ?? DEFAULT_UI_PORT, handler: tracker.handle });
+  const server: HttpServer = await serveHttp({ hostname, port: opts.port ?? DEFAULT_UI_PORT, handler: tracker.handle, maxBodyBytes: MAX_BODY_BYTES });
   tracker.start();
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   return {

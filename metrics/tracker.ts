@@ -8,7 +8,7 @@
  * @module
  */
 import type { StormTopology } from "../topology/topology.ts";
-import { hostname, pid } from "../runtime/mod.ts";
+import { BodyTooLargeError, hostname, pid } from "../runtime/mod.ts";
 import { MetricsHistory } from "./history.ts";
 import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";
 import { jsonSafe, type LogicalPlan, logicalPlan } from "./plan.ts";
@@ -59,6 +59,16 @@ export interface TrackerOptions {
    */
   loopbackOnly?: boolean;
 }
+
+/**
+ * The header a control request (activate, deactivate, kill) must carry. A
+ * form on another site can POST here, but cannot add a header without the
+ * browser asking first (a CORS preflight, which this tracker never grants).
+ */
+const CONTROL_HEADER = "x-ardea-control";
+
+/** Largest body a control request may carry (it needs none); more is refused (413) unread. */
+const CONTROL_BODY_BYTES = 1024;
 
 const LIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 const ACTIONS = ["activate", "deactivate", "kill"] as const;
@@ -215,7 +225,12 @@ export class Tracker {
   }
 
   async #api(request: Request, rest: string, hostHeader: string): Promise<Response> {
-    const parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+    let parts: string[];
+    try {
+      parts = rest.split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+    } catch {
+      return problem(400, "BAD_REQUEST", "malformed percent-encoding in the path");
+    }
     if (parts.length === 0) {
       return json({
         version: "v1",
@@ -241,10 +256,10 @@ export class Tracker {
     const what = parts[2];
     if ((ACTIONS as readonly string[]).includes(what ?? "")) {
       if (request.method !== "POST") return this.#notAllowed("POST");
-      const origin = request.headers.get("origin");
-      if (origin !== null && origin !== "null" && new URL(origin).host !== hostHeader) {
-        return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
-      }
+      const refused = this.#refuseControl(request, what!, hostHeader);
+      if (refused !== null) return refused;
+      const body = await this.#refuseBody(request);
+      if (body !== null) return body;
       return await this.#act(t, what as Action);
     }
     if (request.method !== "GET") return this.#notAllowed("GET");
@@ -254,6 +269,54 @@ export class Tracker {
     if (what === "containers") return json({ name: t.name, containers: this.#containers(t) });
     if (what === "backpressure") return json(this.#backpressure(t));
     return problem(404, "NOT_FOUND", `no API at /api/v1${rest}`);
+  }
+
+  /**
+   * Why a control request cannot be from this tracker's own page (null if it
+   * can): an `Origin` of another site, or the opaque `null` of a sandboxed
+   * frame or a redirect; no {@link CONTROL_HEADER}, which a plain form
+   * cannot send.
+   */
+  #refuseControl(request: Request, what: string, hostHeader: string): Response | null {
+    const origin = request.headers.get("origin");
+    if (origin !== null) {
+      if (origin === "null") return problem(403, "CROSS_ORIGIN", `a ${what} from an opaque origin (null) is refused`);
+      let host: string;
+      try {
+        host = new URL(origin).host;
+      } catch {
+        return problem(400, "BAD_REQUEST", "malformed Origin header");
+      }
+      if (host !== hostHeader) return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
+    }
+    if (request.headers.get(CONTROL_HEADER) === null) {
+      return problem(403, "CONTROL_HEADER_MISSING", `a ${what} needs the header "X-Ardea-Control: 1" (a cross-site form cannot send it)`);
+    }
+    return null;
+  }
+
+  /** A control request takes no body: more than {@link CONTROL_BODY_BYTES} is refused (413) and not read further. */
+  async #refuseBody(request: Request): Promise<Response | null> {
+    const tooLarge = () => problem(413, "BODY_TOO_LARGE", `a control request takes no body (at most ${CONTROL_BODY_BYTES} bytes)`, { connection: "close" });
+    const declared = request.headers.get("content-length");
+    if (declared !== null && !(Number(declared) <= CONTROL_BODY_BYTES)) return tooLarge();
+    if (request.body === null) return null;
+    const reader = request.body.getReader();
+    let seen = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        seen += value.byteLength;
+        if (seen > CONTROL_BODY_BYTES) {
+          void reader.cancel().catch(() => {});
+          return tooLarge();
+        }
+      }
+    } catch (e) {
+      // The server's own bound (runtime/http.ts), or a client that went away.
+      return e instanceof BodyTooLargeError ? tooLarge() : problem(400, "BAD_REQUEST", "the request body could not be read");
+    }
   }
 
   #summary(t: TrackedTopology) {

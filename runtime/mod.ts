@@ -57,4 +57,4 @@ export {
 export { faultPoint, FaultPointError } from "./fault_points.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
 export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";
-export { type HttpHandler, type HttpServer, serveHttp, type ServeOptions } from "./http.ts";
+export { BodyTooLargeError, type HttpHandler, type HttpServer, serveHttp, type ServeOptions } from "./http.ts";

@@ -50,6 +50,9 @@ async function ardea(args: string[], env: Record<string, string> = { ARDEA_NATS_
 const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 // deno-lint-ignore no-explicit-any
+/** A control POST as the web page sends it (the tracker refuses one without the header). */
+const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
+
 async function get(path: string, init?: RequestInit, base = ui.url): Promise<{ status: number; body: any }> {
   const res = await fetch(new URL(path, base), init);
   const text = await res.text();
@@ -335,15 +338,15 @@ test("a running topology: counters move monotonically, a throwing bolt shows up 
     assert.equal(phys.map((c: { state: string }) => c.state), ["RUNNING", "RUNNING"]);
 
     // A POST from another origin is refused; a plain one kills it.
-    const cross = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST", headers: { origin: "http://evil.example" } });
+    const cross = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST", headers: { origin: "http://evil.example", "x-ardea-control": "1" } });
     assert.is(cross.status, 403);
-    const killed = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST" });
+    const killed = await get("/api/v1/topologies/dist-throwing/kill", CONTROL);
     assert.is(killed.status, 200, JSON.stringify(killed.body));
     assert.is(killed.body.state, "KILLED");
     const exit = await submitter.exited;
     assert.is(exit.code, 1, "submit --wait of a killed topology exits 1");
     assert.is((await (await Records.bind(nc))!.getTopology("dist-throwing"))?.state, "KILLED");
-    const again = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST" });
+    const again = await get("/api/v1/topologies/dist-throwing/kill", CONTROL);
     assert.is(again.status, 409);
   } finally {
     submitter.kill("SIGKILL");
@@ -384,7 +387,7 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
 
     // Deactivate: the record says PAUSED, the tracker too, and the spout's counters stop.
     const emitted = async () => (await get(`${base}/metrics`)).body.components.fast.emitted as number;
-    const off = await get(`${base}/deactivate`, { method: "POST" });
+    const off = await get(`${base}/deactivate`, CONTROL);
     assert.is(off.status, 200, JSON.stringify(off.body));
     assert.is(off.body.state, "PAUSED");
     assert.is((await records.getTopology("dist-pressure"))?.state, "PAUSED");
@@ -394,11 +397,11 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
     const paused = await emitted();
     await new Promise((r) => setTimeout(r, 2500));
     assert.is(await emitted(), paused, "no emits while paused");
-    const again = await get(`${base}/deactivate`, { method: "POST" });
+    const again = await get(`${base}/deactivate`, CONTROL);
     assert.is(again.status, 200, "deactivating a paused topology is a no-op");
 
     // Activate: RUNNING again, the counters move.
-    const on = await get(`${base}/activate`, { method: "POST" });
+    const on = await get(`${base}/activate`, CONTROL);
     assert.is(on.status, 200, JSON.stringify(on.body));
     assert.is(on.body.state, "RUNNING");
     // The master records the state too, after the second (no-op) deactivate it may briefly lag.
@@ -409,9 +412,9 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
       throw new Error(`${(e as Error).message}; fast ${JSON.stringify(m.components.fast)}; topology ${JSON.stringify(m.topology)}; containers ${JSON.stringify(c)}`);
     });
 
-    const killed = await get(`${base}/kill`, { method: "POST" });
+    const killed = await get(`${base}/kill`, CONTROL);
     assert.is(killed.status, 200, JSON.stringify(killed.body));
-    assert.is((await get(`${base}/activate`, { method: "POST" })).status, 409, "an ended topology cannot be activated");
+    assert.is((await get(`${base}/activate`, CONTROL)).status, 409, "an ended topology cannot be activated");
     await submitter.exited;
   } finally {
     submitter.kill("SIGKILL");

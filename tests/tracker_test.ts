@@ -9,6 +9,8 @@ import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A control POST as the web page sends it (the tracker refuses one without the header). */
+const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
 
 async function* endless(): AsyncGenerator<string> {
   for (let i = 0;; i++) {
@@ -166,7 +168,7 @@ test("the web page and its libraries are served", async () => {
   }
 });
 
-test("errors: unknown topology 404, wrong method 405, unknown path 404, cross-origin POST 403, foreign Host 403", async () => {
+test("errors: unknown topology 404, wrong method 405, unknown path 404, cross-origin or header-less POST 403, foreign Host 403", async () => {
   const unknown = await getJson(`${base}/api/v1/topologies/nope`);
   assert.is(unknown.status, 404);
   assert.is(unknown.body.error.code, "UNKNOWN_TOPOLOGY");
@@ -179,9 +181,14 @@ test("errors: unknown topology 404, wrong method 405, unknown path 404, cross-or
   await post.body?.cancel();
   assert.is((await getJson(`${base}/api/v1/nothing`)).status, 404);
   assert.is((await getJson(`${base}/api/v2/topologies`)).status, 404);
-  const cross = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST", headers: { origin: "http://example.invalid" } });
+  const cross = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST", headers: { origin: "http://example.invalid", "x-ardea-control": "1" } });
   assert.is(cross.status, 403);
   assert.is(cross.body.error.code, "CROSS_ORIGIN");
+  const sandboxed = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST", headers: { origin: "null", "x-ardea-control": "1" } });
+  assert.is(sandboxed.status, 403);
+  const form = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST" });
+  assert.is(form.status, 403);
+  assert.is(form.body.error.code, "CONTROL_HEADER_MISSING");
   assert.is(handle.state, "RUNNING");
   // A page that rebinds its own name to 127.0.0.1 sends its own Host header.
   const tracker = new Tracker();
@@ -190,17 +197,17 @@ test("errors: unknown topology 404, wrong method 405, unknown path 404, cross-or
 });
 
 test("POST deactivate, activate and kill steer the topology", async () => {
-  const d = await getJson(`${base}/api/v1/topologies/rest/deactivate`, { method: "POST" });
+  const d = await getJson(`${base}/api/v1/topologies/rest/deactivate`, CONTROL);
   assert.is(d.status, 200);
   assert.is(d.body.state, "PAUSED");
   assert.is(handle.state, "PAUSED");
-  const a = await getJson(`${base}/api/v1/topologies/rest/activate`, { method: "POST", headers: { origin: base } });
+  const a = await getJson(`${base}/api/v1/topologies/rest/activate`, { method: "POST", headers: { origin: base, "x-ardea-control": "1" } });
   assert.is(a.body.state, "RUNNING");
-  const k = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST" });
+  const k = await getJson(`${base}/api/v1/topologies/rest/kill`, CONTROL);
   assert.is(k.status, 200);
   assert.is(k.body.state, "KILLED");
   assert.is((await handle.done).state, "KILLED");
-  const again = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST" });
+  const again = await getJson(`${base}/api/v1/topologies/rest/kill`, CONTROL);
   assert.is(again.status, 409);
   assert.is(again.body.error.code, "ENDED");
   const list = await getJson(`${base}/api/v1/topologies`);
@@ -233,7 +240,7 @@ test("ardea run --ui --port 0 prints the URL, serves the API, and a REST kill en
     assert.equal(detail.body.plan.spouts, ["sentences"]);
     const page = await fetch(`${url}/`);
     assert.match(await page.text(), /<title>Ardea tracker<\/title>/);
-    const k = await getJson(`${url}/api/v1/topologies/ui-demo/kill`, { method: "POST" });
+    const k = await getJson(`${url}/api/v1/topologies/ui-demo/kill`, CONTROL);
     assert.is(k.status, 200);
     assert.is(k.body.state, "KILLED");
     const exit = await child.exited;

@@ -114,6 +114,40 @@ function lookup(env: EnvSource, name: string): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
+const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s@/,]*)@/gi;
+
+/**
+ * `url` with the credentials of its user-info hidden, for messages and logs:
+ * `nats://admin:s3cret@host:4222` reads `nats://admin:***@host:4222`, a
+ * token (`nats://tok@host`) `nats://***@host`. Applied to any text, it hides
+ * the user-info of every URL in it. Every message that shows a NATS server
+ * goes through here.
+ *
+ * @example
+ * ```ts
+ * redactUrl("nats://admin:s3cret@127.0.0.1:4222"); // "nats://admin:***@127.0.0.1:4222"
+ * redactUrl("nats://127.0.0.1:4222"); // unchanged
+ * ```
+ */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO_RE, (_all, scheme: string, info: string) => {
+    const colon = info.indexOf(":");
+    return `${scheme}${colon < 0 ? "***" : `${info.slice(0, colon)}:***`}@`;
+  });
+}
+
+/** The servers of `settings` for a message, credentials hidden. */
+function serversShown(settings: NatsSettings): string {
+  return settings.servers.map(redactUrl).join(", ");
+}
+
+/** `text` without the secrets of `settings` (URL user-info, password, token). */
+function scrub(text: string, settings: NatsSettings): string {
+  let out = redactUrl(text);
+  for (const secret of [settings.password, settings.token]) if (secret !== undefined && secret.length >= 3) out = out.split(secret).join("***");
+  return out;
+}
+
 const flagName = (f: NatsFlagName) => `--${f} (or ${ENV[f]})`;
 
 /**
@@ -138,7 +172,7 @@ export function parseNatsFlags(flags: NatsFlags, env: EnvSource): NatsSettings {
   const url = get("nats");
   if (url === undefined) throw new NatsSettingsError(`no NATS server: pass --nats nats://host:4222 or set ${ENV.nats}`);
   const servers = url.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (servers.length === 0) throw new NatsSettingsError(`--nats "${url}" names no server`);
+  if (servers.length === 0) throw new NatsSettingsError(`--nats "${redactUrl(url)}" names no server`);
 
   const user = get("user"), password = get("password");
   if (user !== undefined && password === undefined) throw new NatsSettingsError(`${flagName("user")} needs ${flagName("password")}`);
@@ -169,7 +203,7 @@ export function parseNatsFlags(flags: NatsFlags, env: EnvSource): NatsSettings {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const [field, index] = issue.path;
-    if (field === "servers" && typeof index === "number") throw new NatsSettingsError(`--nats: "${servers[index]}" ${issue.message}`);
+    if (field === "servers" && typeof index === "number") throw new NatsSettingsError(`--nats: "${redactUrl(servers[index]!)}" ${issue.message}`);
     throw new NatsSettingsError(`NATS setting ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   return r.data;
@@ -253,16 +287,25 @@ function hasCredentials(s: NatsSettings): boolean {
 
 const TLS_HINT = /certificate|self[- ]signed|tls|ssl|handshake|x509|unable to verify|wrong version number|EPROTO|ERR_TLS|alert/i;
 
-/** Turns a nats.js or socket error into a one-line {@link NatsConnectError}. */
+/**
+ * Turns a nats.js or socket error into a one-line {@link NatsConnectError};
+ * its message shows no credentials (see {@link redactUrl}).
+ */
 export function describeConnectError(error: unknown, settings: NatsSettings): NatsConnectError {
-  const where = settings.servers.join(", ");
+  const e = describeConnectErrorRaw(error, settings);
+  return new NatsConnectError(e.code, scrub(e.message, settings), { cause: error });
+}
+
+function describeConnectErrorRaw(error: unknown, settings: NatsSettings): NatsConnectError {
+  const where = serversShown(settings);
   const err = error instanceof Error ? error : new Error(String(error));
   const code = error instanceof NatsError ? error.code : (error as { code?: unknown }).code;
   const detail = (err.message || String(code ?? "unknown error")).split("\n")[0]!.replace(/^'|'$/g, "");
   if (code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired || code === ErrorCode.BadAuthentication || /authoriz|authentic/i.test(detail)) {
+    const inUrl = settings.servers.some((server) => redactUrl(server) !== server);
     const fix = hasCredentials(settings)
       ? "check --user/--password, --token, --creds or --nkey"
-      : "pass --user/--password, --token, --creds or --nkey";
+      : `pass --user/--password, --token, --creds or --nkey${inUrl ? "; credentials in the URL are not used" : ""}`;
     return new NatsConnectError("NATS_AUTH", `NATS at ${where} refused the credentials: ${detail.toLowerCase()} (${fix})`, { cause: error });
   }
   if (code === ErrorCode.ServerOptionNotAvailable && /tls/i.test(detail)) {

@@ -486,7 +486,11 @@ async function act(action) {
   };
   if (!confirm(questions[action])) return;
   try {
-    const r = await api(`/api/v1/topologies/${encodeURIComponent(name)}/${action}`, { method: "POST" });
+    const r = await api(`/api/v1/topologies/${encodeURIComponent(name)}/${action}`, {
+      method: "POST",
+      // The tracker refuses a control POST without it: a cross-site form cannot send a custom header.
+      headers: { "x-ardea-control": "1" },
+    });
     // Shown at once: after a kill that ends its last topology, `ardea run` exits and the next poll fails.
     const state = $("topology-state");
     state.textContent = r.state;
