@@ -28,6 +28,7 @@ import { runMaster } from "../engine/master.ts";
 import { RemoteTracking } from "../engine/remote_tracking.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { LiveView } from "./live_view.ts";
+import { scriptPathProblem } from "./run.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
@@ -79,6 +80,11 @@ const say = (line: string) => writeStderr(`${line}\n`);
  * ```
  */
 export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
+  const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
+  if (problem !== null) {
+    say(`ardea: ${problem}`);
+    return 2;
+  }
   const settings = parseNatsFlags(o.nats, env);
   // With --wait this process is the master: it rides out a server restart like one.
   const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
