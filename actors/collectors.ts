@@ -83,9 +83,14 @@ export interface CollectorOwner {
   readonly incarnation: number;
   /** Drops an emit of a dead instance (or one after the task finished). */
   dropStale(stream: string): void;
+  /** Names the component of a task, for error messages (absent in some tests). */
+  readonly context?: { getComponentId(taskId: number): string };
 }
 
 const targets: number[] = [];
+
+/** The `direct` argument of a plain emit: not a number anyone can pass to emitDirect. */
+const NOT_DIRECT = Number.MIN_SAFE_INTEGER;
 
 /**
  * What a route may offer for the fast emit path: its one single-target
@@ -135,8 +140,42 @@ function checkValues(o: CollectorOwner, kind: string, route: Route, values: unkn
   return rt === null ? values : rt(values, route);
 }
 
+/** The tasks that subscribe to a direct stream, by component: `"count" tasks 3, 4`. */
+function directTargetsText(o: CollectorOwner, route: Route): string {
+  const tasks = (route as Route & { readonly directTargets?: ReadonlySet<number> }).directTargets;
+  if (tasks === undefined || tasks.size === 0) return "no task subscribes to it with directGrouping";
+  const byComponent = new Map<string, number[]>();
+  for (const t of [...tasks].sort((a, b) => a - b)) {
+    let c = "?";
+    try {
+      c = o.context?.getComponentId(t) ?? "?";
+    } catch {
+      // A task the context does not know: listed under "?".
+    }
+    let list = byComponent.get(c);
+    if (list === undefined) byComponent.set(c, list = []);
+    list.push(t);
+  }
+  return "valid tasks: " + [...byComponent].map(([c, ts]) => `${c === "?" ? "" : `"${c}" `}${ts.length === 1 ? "task" : "tasks"} ${ts.join(", ")}`).join("; ");
+}
+
+/** The error of an emitDirect to `task`, which is not a task subscribing to the direct stream. */
+function badDirectTask(o: CollectorOwner, kind: string, route: Route, task: unknown): EmitError {
+  const shown = typeof task === "number" ? String(task) : `${typeof task} ${JSON.stringify(task) ?? String(task)}`;
+  const why = typeof task === "number" && Number.isInteger(task) && task >= 0 ? "which does not subscribe to it with directGrouping" : "which is not a task id";
+  return new EmitError(
+    "BAD_DIRECT_TASK",
+    `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}" to task ${shown}, ${why} (${directTargetsText(o, route)})`,
+  );
+}
+
+/**
+ * Target tasks of an emit: `direct` is the task of an emitDirect, or
+ * {@link NOT_DIRECT} for a plain emit (any other value, -1 included, is a
+ * task id the caller asked for).
+ */
 function selectTargets(o: CollectorOwner, kind: string, route: Route, values: unknown[], direct: number): number {
-  if (direct < 0) {
+  if (direct === NOT_DIRECT) {
     if (route.direct) {
       throw new EmitError("DIRECT_STREAM", `${kind} "${o.component}" emitted on direct stream "${route.info.stream}" without emitDirect`);
     }
@@ -149,12 +188,7 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
   if (!route.direct) {
     throw new EmitError("NOT_DIRECT", `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}", which is not declared direct`);
   }
-  if (!route.acceptsDirect(direct)) {
-    throw new EmitError(
-      "BAD_DIRECT_TASK",
-      `${kind} "${o.component}" called emitDirect to task ${direct}, which does not subscribe to stream "${route.info.stream}" with directGrouping`,
-    );
-  }
+  if (!route.acceptsDirect(direct)) throw badDirectTask(o, kind, route, direct);
   targets[0] = direct;
   return 1;
 }
@@ -207,14 +241,14 @@ export class BoltCollector implements OutputCollector {
       if (b === undefined) return this.#fast(null, a);
       if (typeof a !== "string") return this.#fast(a as Anchors, b);
     }
-    this.#dispatch(a, b, c, -1);
+    this.#dispatch(a, b, c, NOT_DIRECT);
   }
 
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(anchors: Anchors, values: unknown): void {
     const o = this.#o;
     if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
-      return this.#emit(DEFAULT_STREAM, anchors, values as unknown[], -1);
+      return this.#emit(DEFAULT_STREAM, anchors, values as unknown[], NOT_DIRECT);
     }
     let task: number;
     try {
@@ -377,16 +411,16 @@ export class SpoutCollector implements SpoutOutputCollector {
   }
 
   emit(a: unknown, b?: unknown, c?: unknown): void {
-    if (typeof a === "string") this.#emit(a, b as unknown[], c, -1);
+    if (typeof a === "string") this.#emit(a, b as unknown[], c, NOT_DIRECT);
     else if (this.#one !== null) this.#fast(a, b);
-    else this.#emit(DEFAULT_STREAM, a as unknown[], b, -1);
+    else this.#emit(DEFAULT_STREAM, a as unknown[], b, NOT_DIRECT);
   }
 
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(values: unknown, msgId: unknown): void {
     const o = this.#o;
     if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
-      return this.#emit(DEFAULT_STREAM, values as unknown[], msgId, -1);
+      return this.#emit(DEFAULT_STREAM, values as unknown[], msgId, NOT_DIRECT);
     }
     let task: number;
     try {

@@ -10,6 +10,7 @@ import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import type { ComponentDef } from "../topology/topology.ts";
 import type { TupleImpl } from "../topology/tuple.ts";
+import { thrownByConstructor } from "../topology/instantiate.ts";
 import { type IStatefulComponent, isStateful, type KeyValueState } from "../topology/stateful.ts";
 import type { Runnable } from "./scheduler.ts";
 import { RestartPolicy } from "./supervisor.ts";
@@ -202,12 +203,17 @@ export abstract class TaskActor implements Runnable {
     try {
       this.start();
     } catch (e) {
-      this.crash(e, this.startPhase);
+      this.crash(e, this.startPhaseOf(e));
     }
   }
 
   /** Name of the lifecycle call `start` makes, for error messages. */
   protected abstract readonly startPhase: string;
+
+  /** Where `start` failed with `e`: making the instance, or its open/prepare. */
+  private startPhaseOf(e: unknown): string {
+    return thrownByConstructor(e) ? "its constructor" : this.startPhase;
+  }
 
   /**
    * Awaits a component call that returned a Promise: the actor runs nothing
@@ -275,7 +281,7 @@ export abstract class TaskActor implements Runnable {
       try {
         this.start();
       } catch (e) {
-        this.crash(e, this.startPhase);
+        this.crash(e, this.startPhaseOf(e));
       }
     };
     if (decision.delayMs <= 0) go();

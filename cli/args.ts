@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_UI_PORT } from "../metrics/server.ts";
+import { taskCountProblem } from "../topology/builder.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
@@ -247,7 +248,13 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     for (const part of raw.split(",")) {
       const m = /^([^:]+):(\d+)$/.exec(part.trim());
       if (!m || Number(m[2]) < 1) throw new UsageError(`--component-parallelism expects name:N with N >= 1, got "${part}"`, "update");
-      parallelism[m[1]!] = Number(m[2]);
+      const id = m[1]!;
+      if (Object.hasOwn(parallelism, id)) {
+        throw new UsageError(`--component-parallelism names component "${id}" twice (${id}:${parallelism[id]} and ${id}:${m[2]}); give it once`, "update");
+      }
+      const problem = taskCountProblem(id, Number(m[2]));
+      if (problem !== null) throw new UsageError(`--component-parallelism: ${problem}`, "update");
+      parallelism[id] = Number(m[2]);
     }
     return { type: "update", topology: oneTopology("update", f.positionals), parallelism, nats: f.nats };
   },

@@ -28,6 +28,7 @@ import { runMaster } from "../engine/master.ts";
 import { RemoteTracking } from "../engine/remote_tracking.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { LiveView } from "./live_view.ts";
+import { scriptPathProblem } from "./run.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
@@ -51,6 +52,8 @@ type UpdateCommand = Extract<Command, { type: "update" }>;
 type MasterCommand = Extract<Command, { type: "master" }>;
 type ContainerCommand = Extract<Command, { type: "container" }>;
 import { ArdeaError } from "../topology/errors.ts";
+import { totalTasksProblem } from "../topology/builder.ts";
+import { configWarnings } from "../topology/config.ts";
 
 /** Options of `ardea submit`. */
 export interface SubmitCommandOptions {
@@ -77,6 +80,11 @@ const say = (line: string) => writeStderr(`${line}\n`);
  * ```
  */
 export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
+  const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
+  if (problem !== null) {
+    say(`ardea: ${problem}`);
+    return 2;
+  }
   const settings = parseNatsFlags(o.nats, env);
   // With --wait this process is the master: it rides out a server restart like one.
   const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
@@ -94,6 +102,7 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       runtime,
       cwd: cwd(),
     });
+    for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
     say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
     if (!o.wait) {
       const logDir = await makeTempDir("ardea-master-");
@@ -195,6 +204,8 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
       await records.updateTopology(cmd.topology, (r) => {
         const base = r.nextPlan ?? { components: r.components, parallelism: r.parallelism ?? {} };
         const counts = { ...Object.fromEntries(Object.entries(base.components).map(([id, t]) => [id, t.length])), ...cmd.parallelism };
+        const tooMany = totalTasksProblem(Object.values(counts).reduce((n, k) => n + k, 0));
+        if (tooMany !== null) throw new ArdeaError("TOO_MANY_TASKS", `topology "${cmd.topology}": ${tooMany}`);
         const plan = planFor(counts, r.containers);
         return { ...r, nextPlan: { packing: plan.packing, components: plan.components, parallelism: { ...base.parallelism, ...cmd.parallelism } } };
       });

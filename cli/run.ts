@@ -15,9 +15,9 @@ import {
   cwd,
   env,
   exit,
-  fileExists,
   isTTY,
   onSignal,
+  readTextFile,
   resolvePath,
   setScriptArgs,
   terminalColumns,
@@ -115,6 +115,28 @@ async function startUi(opts: { host: string; port: number }): Promise<{ tracker:
 }
 
 /**
+ * What is wrong with `script` (resolved to `path`) as a topology script to
+ * import, as one line, or null when it is a readable file.
+ *
+ * @example
+ * ```ts
+ * await scriptPathProblem("examples", resolvePath("examples")); // "examples is a directory, not a topology script"
+ * ```
+ */
+export async function scriptPathProblem(script: string, path: string): Promise<string | null> {
+  try {
+    await readTextFile(path);
+    return null;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const shown = `${script}${path !== script ? ` (${path})` : ""}`;
+    if (code === "ENOENT" || code === "ENOTDIR") return `no such topology script: ${shown}`;
+    if (code === "EISDIR") return `${shown} is a directory, not a topology script`;
+    return `cannot read the topology script ${shown}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/**
  * Runs `ardea run` and returns the exit code. Does not return until every
  * submitted topology has ended (Ctrl-C drains them, a second Ctrl-C kills
  * them, a third exits at once with 130).
@@ -126,8 +148,9 @@ async function startUi(opts: { host: string; port: number }): Promise<{ tracker:
  */
 export async function runScript(cmd: RunCommand): Promise<number> {
   const path = resolvePath(cwd(), cmd.script);
-  if (!(await fileExists(path))) {
-    writeStderr(`ardea: no such topology script: ${cmd.script}${path !== cmd.script ? ` (${path})` : ""}\n`);
+  const problem = await scriptPathProblem(cmd.script, path);
+  if (problem !== null) {
+    writeStderr(`ardea: ${problem}\n`);
     return 1;
   }
 

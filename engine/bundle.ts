@@ -90,6 +90,46 @@ export class BundleError extends ArdeaError {
   }
 }
 
+/**
+ * A topology script that threw (or rejected) while it was being imported.
+ * The message is one line: the script, the error's name and message, and
+ * where in the script it was thrown when the stack says so.
+ *
+ * @example
+ * ```ts
+ * try { await import(url); } catch (e) { throw new ScriptError("topo.ts", "/abs/topo.ts", e); }
+ * // ScriptError: topo.ts failed while loading: TypeError: x is not a function (at topo.ts:12:5)
+ * ```
+ */
+export class ScriptError extends ArdeaError {
+  /**
+   * @param script the script as the user named it
+   * @param path its absolute path, to find its frames in the stack
+   */
+  constructor(script: string, path: string, error: unknown) {
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const at = scriptFrame(error, path);
+    super("SCRIPT_FAILED", `${script} failed while loading: ${what.replace(/\s*\n\s*/g, " ")}${at === null ? "" : ` (at ${script}${at})`}`, { cause: error });
+  }
+}
+
+/** `:line:column` of the top frame of `error`'s stack that lies in the file at `path`, or null. */
+function scriptFrame(error: unknown, path: string): string | null {
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (stack === undefined) return null;
+  const url = toFileUrl(path);
+  for (const line of stack.split("\n")) {
+    if (!/^\s+at /.test(line)) continue;
+    for (const file of [url, path]) {
+      const i = line.indexOf(`${file}:`);
+      if (i < 0) continue;
+      const m = /^:(\d+):(\d+)/.exec(line.slice(i + file.length));
+      if (m !== null) return `:${m[1]}:${m[2]}`;
+    }
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------- version
 
 let cachedVersion: string | undefined;

@@ -22,7 +22,7 @@ import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
 import { logicalPlan } from "../metrics/plan.ts";
-import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
+import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
 import type { RunSummary } from "./container.ts";
 import { packRoundRobin } from "./packing.ts";
 import { assertRewindable } from "./restore.ts";
@@ -50,6 +50,9 @@ export interface SubmissionOptions {
 }
 
 const ACTIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
+
+/** How long a script that has finished loading may still take to call submit(). */
+const NO_SUBMIT_GRACE_MS = 1000;
 
 /**
  * Runs `script` with its `submit()` intercepted and captures the request.
@@ -85,11 +88,26 @@ export async function captureTopology(script: string, scriptArgs: string[], time
   const path = resolvePath(script);
   setScriptArgs(path, scriptArgs);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  let settled = false;
   try {
-    const imported = import(toFileUrl(path));
+    // A script that has finished loading without calling submit() gets a short
+    // grace (for a submit() a moment later) instead of the whole timeout.
+    const imported = import(toFileUrl(path)).then(
+      () =>
+        new Promise<never>((_, reject) => {
+          if (!settled) grace = setTimeout(
+            () => reject(new ArdeaError("NO_SUBMIT", `${script} finished loading without calling submit()`)),
+            NO_SUBMIT_GRACE_MS,
+          );
+        }),
+      (e: unknown) => {
+        throw e instanceof ArdeaError ? e : new ScriptError(script, path, e);
+      },
+    );
     return await Promise.race([
       request,
-      imported.then(() => request),
+      imported,
       new Promise<never>((_, reject) =>
         timer = setTimeout(
           () => reject(new ArdeaError("NO_SUBMIT", `${script} did not call submit() within ${timeoutMs} ms`)),
@@ -98,7 +116,9 @@ export async function captureTopology(script: string, scriptArgs: string[], time
       ),
     ]);
   } finally {
+    settled = true;
     clearTimeout(timer);
+    clearTimeout(grace);
     off();
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { onSignal, resolvePath, runtimeName, yieldNow } from "../runtime/mod.ts";
-import { type ConfigInput, parseConfig, type TopologyConfig } from "../topology/config.ts";
+import { type ConfigInput, configWarnings, parseConfig, type TopologyConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
@@ -141,6 +141,9 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
     for (const l of listeners) l(h);
     return h;
   }
+  // Embedded only: `ardea submit` warns once in the CLI, not in every container.
+  const log = options.log ?? ((l: string) => console.error(l));
+  for (const w of configWarnings(config)) log(`[ardea] warning: ${w}`);
   let current!: Container;
   const make = (checkpoints?: CheckpointSetup) => {
     current = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log, checkpoints });
@@ -149,7 +152,7 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
   const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
   if (effectivelyOnce) assertRewindable(topology);
   else make();
-  const done = effectivelyOnce ? runWithRollback(name, topology, conf, make, options.log ?? ((l) => console.error(l))) : current.done;
+  const done = effectivelyOnce ? runWithRollback(name, topology, conf, make, log) : current.done;
   done.catch(() => {});
   const handle: TopologyHandle = {
     name,

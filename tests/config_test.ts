@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Config, ConfigError, parseConfig, submit, TopologyBuilder } from "../mod.ts";
 import { bolt, iterableSpout } from "../mod.ts";
-import { tickIntervalMs } from "../topology/config.ts";
+import { configWarnings, MAX_DURATION_MS, MAX_DURATION_SECS, tickIntervalMs } from "../topology/config.ts";
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -173,6 +173,90 @@ test("per-component configuration: only component keys are accepted", () => {
   );
   // non-topology keys are free
   b.setBolt("c", bolt(() => {})).addConfiguration("my.key", 1).shuffleGrouping("s");
+});
+
+test("durations are bounded to what a timer can wait (2^31-1 ms), naming the key and the range", () => {
+  const secsKeys = [
+    "topology.message.timeout.secs",
+    "topology.tick.tuple.freq.secs",
+    "topology.supervisor.restart.window.secs",
+    "topology.drain.timeout.secs",
+    "topology.stateful.checkpoint.interval.seconds",
+  ];
+  const msKeys = [
+    "topology.tick.tuple.freq.ms",
+    "topology.supervisor.backoff.initial.ms",
+    "topology.supervisor.backoff.max.ms",
+    "topology.sleep.spout.wait.strategy.time.ms",
+  ];
+  for (const key of secsKeys) {
+    const e = configError(() => parseConfig({ [key]: 1e7 }));
+    assert.is(e.key, key);
+    assert.match(e.message, `must be at most ${MAX_DURATION_SECS} seconds`);
+    assert.match(e.message, "24.8 days");
+    assert.match(e.message, "10000000");
+    // the largest allowed value passes, and becomes a timer that does not overflow
+    assert.is(parseConfig({ [key]: MAX_DURATION_SECS })[key], MAX_DURATION_SECS);
+    assert.ok(MAX_DURATION_SECS * 1000 <= 2 ** 31 - 1);
+    configError(() => parseConfig({ [key]: Infinity }));
+  }
+  for (const key of msKeys) {
+    const e = configError(() => parseConfig({ [key]: 2 ** 31 }));
+    assert.is(e.key, key);
+    assert.match(e.message, `must be at most ${MAX_DURATION_MS} ms`);
+    assert.is(parseConfig({ [key]: MAX_DURATION_MS })[key], MAX_DURATION_MS);
+  }
+  // Storm users' large timeouts still pass: a day
+  assert.is(parseConfig({ "topology.message.timeout.secs": 86_400 })["topology.message.timeout.secs"], 86_400);
+});
+
+test("per-component durations go through the same bounds (addConfiguration and getComponentConfiguration)", () => {
+  const b = new TopologyBuilder();
+  b.setSpout("s", iterableSpout(() => [1], { fields: ["n"] })).addConfiguration("topology.tick.tuple.freq.secs", 1e7);
+  b.setBolt("b", bolt(() => {})).shuffleGrouping("s");
+  const e = configError(() => b.createTopology());
+  assert.is(e.key, "topology.tick.tuple.freq.secs");
+  assert.match(e.message, /component "s"/);
+  assert.match(e.message, `at most ${MAX_DURATION_SECS} seconds`);
+  const b2 = new TopologyBuilder();
+  b2.setSpout("s", iterableSpout(() => [1], { fields: ["n"] }));
+  b2.setBolt("b", bolt(() => {})).addConfiguration("topology.tick.tuple.freq.ms", 2 ** 32).shuffleGrouping("s");
+  assert.is(configError(() => b2.createTopology()).key, "topology.tick.tuple.freq.ms");
+});
+
+test("configWarnings: unknown topology.* keys warn once each, with the nearest known key; user keys do not", () => {
+  const w = configWarnings({
+    "topology.relability.mode": "ATMOST_ONCE",
+    "topology.max.spout.pendin": 10,
+    "topology.some.storm.key": 7,
+    "my.app.key": 1,
+    "topologyish": 2,
+    "topology.reliability.mode": "ATLEAST_ONCE",
+    "topology.workers": 2,
+  });
+  assert.is(w.length, 3, w.join("\n"));
+  assert.match(w[0]!, /"topology\.relability\.mode".*did you mean "topology\.reliability\.mode"\?/);
+  assert.match(w[1]!, /"topology\.max\.spout\.pendin".*did you mean "topology\.max\.spout\.pending"\?/);
+  assert.match(w[2]!, /"topology\.some\.storm\.key"/);
+  assert.not.match(w[2]!, /did you mean/);
+  assert.equal(configWarnings({}), []);
+  // still passed through, not thrown
+  assert.is(parseConfig({ "topology.relability.mode": "ATMOST_ONCE" })["topology.relability.mode"], "ATMOST_ONCE");
+});
+
+test("submit (embedded) logs each unknown topology key once through the run's log", async () => {
+  const b = new TopologyBuilder();
+  b.setSpout("s", iterableSpout(() => [1, 2], { fields: ["n"] }));
+  b.setBolt("b", bolt(() => {}), 1).shuffleGrouping("s");
+  const lines: string[] = [];
+  const h = await submit("cfg-warn", { "topology.relability.mode": "ATMOST_ONCE", "my.key": 1 }, b.createTopology(), {
+    handleSignals: false,
+    log: (l) => lines.push(l),
+  });
+  await h.done;
+  const warnings = lines.filter((l) => l.includes("warning"));
+  assert.is(warnings.length, 1, lines.join("\n"));
+  assert.match(warnings[0]!, /"topology\.relability\.mode".*did you mean "topology\.reliability\.mode"/);
 });
 
 test.run();

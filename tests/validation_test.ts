@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   ArdeaError,
+  BaseRichBolt,
   BaseRichSpout,
   bolt,
   EmitError,
@@ -18,6 +19,7 @@ import {
   type TopologyContext,
 } from "../mod.ts";
 import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
+import { MAX_COMPONENT_TASKS, MAX_TOPOLOGY_TASKS } from "../topology/builder.ts";
 
 function invalid(fn: () => unknown, code: string, ...parts: string[]): InvalidTopologyError {
   try {
@@ -108,6 +110,28 @@ test("parallelism and task counts: < 1 or non-integer", () => {
   ok.setSpout("s", spout(), 1);
   ok.setBolt("b", sink(), 2).setNumTasks(5).shuffleGrouping("s");
   assert.is(ok.createTopology().componentTasks.get("b")!.length, 5);
+});
+
+test("parallelism and task counts are bounded up front: per component and in all", () => {
+  const t0 = performance.now();
+  for (const p of [1e9, MAX_COMPONENT_TASKS + 1]) {
+    const b = new TopologyBuilder();
+    invalid(() => b.setSpout("s", spout(), p), "BAD_PARALLELISM", '"s"', `at most ${MAX_COMPONENT_TASKS}`, String(p));
+    invalid(() => b.setBolt("b", sink(), 1).setNumTasks(p), "BAD_PARALLELISM", '"b"', "tasks", `at most ${MAX_COMPONENT_TASKS}`);
+  }
+  // the largest count per component builds
+  const ok = new TopologyBuilder();
+  ok.setSpout("s", spout(), 1);
+  ok.setBolt("b", sink(), MAX_COMPONENT_TASKS).shuffleGrouping("s");
+  assert.is(ok.createTopology().taskCount, MAX_COMPONENT_TASKS + 1);
+  // in all
+  const many = new TopologyBuilder();
+  many.setSpout("s", spout(), MAX_COMPONENT_TASKS);
+  many.setBolt("b", sink(), MAX_COMPONENT_TASKS).shuffleGrouping("s");
+  many.setBolt("c", sink(), 1).shuffleGrouping("s");
+  assert.ok(2 * MAX_COMPONENT_TASKS + 1 > MAX_TOPOLOGY_TASKS);
+  invalid(() => many.createTopology(), "TOO_MANY_TASKS", String(2 * MAX_COMPONENT_TASKS + 1), `at most ${MAX_TOPOLOGY_TASKS}`, "s×10000");
+  assert.ok(performance.now() - t0 < 5000, "refused at once, not after building the tasks");
 });
 
 test("direct grouping on a non-direct stream, and a non-direct grouping on a direct stream", () => {
@@ -241,6 +265,64 @@ test("emitting with the wrong arity fails the run with an EmitError naming compo
   const r2 = await runTopology(b2.createTopology(), {}, { timeoutMs: 5000 });
   assert.instance(r2.error, EmitError);
   assert.match((r2.error as Error).message, '"scalar"');
+});
+
+test("emitDirect to -1 or to a task not subscribed names the bolt, the stream and the valid tasks", async () => {
+  for (const bad of [-1, 0, 999, 1.5]) {
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", numberSpout(10, spoutLog()));
+    b.setBolt("router", richBolt((self, t) => {
+      self.collector.emitDirect(bad, "picked", t, [1]);
+      self.collector.ack(t);
+    }, { directStreams: { picked: ["n"] } })).shuffleGrouping("numbers");
+    b.setBolt("target", sink(), 2).directGrouping("router", "picked");
+    const topology = b.createTopology();
+    const r = await runTopology(topology, {}, { timeoutMs: 5000 });
+    assert.instance(r.error, EmitError, String(r.error));
+    const e = r.error as EmitError;
+    assert.is(e.code, "BAD_DIRECT_TASK", e.message);
+    assert.not.match(e.message, "without emitDirect");
+    assert.match(e.message, '"router"');
+    assert.match(e.message, '"picked"');
+    assert.match(e.message, `task ${bad}`);
+    assert.match(e.message, `"target" tasks ${topology.componentTasks.get("target")!.join(", ")}`);
+  }
+});
+
+test("a component constructor that throws in a task is reported as in its constructor, not in prepare", async () => {
+  let made = 0;
+  class Fragile extends BaseRichBolt {
+    constructor() {
+      super();
+      // The builder makes one to read its declarations; the tasks' copies fail.
+      if (made++ > 0) throw new Error("no database handle");
+    }
+    execute() {}
+    declareOutputFields() {}
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("numbers", numberSpout(10, spoutLog()));
+  b.setBolt("fragile", Fragile).shuffleGrouping("numbers");
+  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, { timeoutMs: 10_000 });
+  assert.instance(r.error, Error, String(r.error));
+  const msg = (r.error as Error).message;
+  assert.match(msg, "fragile");
+  assert.match(msg, "(in its constructor)");
+  assert.not.match(msg, "(in prepare)");
+  assert.match(msg, "no database handle");
+  // and prepare still says prepare
+  const b2 = new TopologyBuilder();
+  b2.setSpout("numbers", numberSpout(10, spoutLog()));
+  b2.setBolt("prep", () =>
+    new (class extends BaseRichBolt {
+      override prepare() {
+        throw new Error("prepare broke");
+      }
+      execute() {}
+      declareOutputFields() {}
+    })()).shuffleGrouping("numbers");
+  const r2 = await runTopology(b2.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, { timeoutMs: 10_000 });
+  assert.match((r2.error as Error).message, "(in prepare)");
 });
 
 // ---------------------------------------------------------------- always.try.serialize

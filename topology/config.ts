@@ -18,31 +18,48 @@ export const ReliabilityMode = {
 export type ReliabilityMode = typeof ReliabilityMode[keyof typeof ReliabilityMode];
 
 const posInt = z.number().int().positive();
-const posNum = z.number().positive();
-const nonNegNum = z.number().nonnegative();
+
+/**
+ * The longest duration a key may ask for: 2^31-1 ms (about 24.8 days), the
+ * most `setTimeout`/`setInterval` can wait. Longer delays are not refused by
+ * them but become 1 ms: a tick or a checkpoint every millisecond.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** {@link MAX_DURATION_MS} in whole seconds (2147483 s). */
+export const MAX_DURATION_SECS = Math.floor(MAX_DURATION_MS / 1000);
+
+const DURATION_LIMIT = "about 24.8 days, the longest timer Ardea can set";
+/** A duration in seconds: positive (or ≥ 0) and at most {@link MAX_DURATION_SECS}. */
+const secs = (min: "positive" | "nonnegative" = "positive") =>
+  (min === "positive" ? z.number().positive() : z.number().nonnegative())
+    .max(MAX_DURATION_SECS, `must be at most ${MAX_DURATION_SECS} seconds (${DURATION_LIMIT})`);
+/** A duration in milliseconds: positive (or ≥ 0) and at most {@link MAX_DURATION_MS}. */
+const ms = (min: "positive" | "nonnegative" = "positive") =>
+  (min === "positive" ? z.number().positive() : z.number().nonnegative())
+    .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (${DURATION_LIMIT})`);
 
 /** The known keys, their types and defaults. */
 const schema = z.object({
   "topology.name": z.string().min(1).optional(),
   "topology.reliability.mode": z.enum(["ATMOST_ONCE", "ATLEAST_ONCE", "EFFECTIVELY_ONCE"]).default("ATLEAST_ONCE"),
-  "topology.message.timeout.secs": posNum.default(30),
+  "topology.message.timeout.secs": secs().default(30),
   "topology.max.spout.pending": posInt.default(1024),
   "topology.containers": posInt.default(1),
   "topology.debug": z.boolean().default(false),
   "topology.mailbox.high.watermark": posInt.default(2048),
   "topology.mailbox.low.watermark": posInt.optional(),
-  "topology.tick.tuple.freq.secs": posNum.optional(),
-  "topology.tick.tuple.freq.ms": posNum.optional(),
+  "topology.tick.tuple.freq.secs": secs().optional(),
+  "topology.tick.tuple.freq.ms": ms().optional(),
   "topology.supervisor.max.consecutive.failures": posInt.default(20),
   "topology.supervisor.max.restarts": posInt.default(1000),
-  "topology.supervisor.restart.window.secs": posNum.default(60),
+  "topology.supervisor.restart.window.secs": secs().default(60),
   "topology.supervisor.max.failure.ratio": z.number().gt(0).lte(1).default(0.5),
-  "topology.supervisor.backoff.initial.ms": nonNegNum.default(1),
-  "topology.supervisor.backoff.max.ms": nonNegNum.default(200),
+  "topology.supervisor.backoff.initial.ms": ms("nonnegative").default(1),
+  "topology.supervisor.backoff.max.ms": ms("nonnegative").default(200),
   "topology.testing.always.try.serialize": z.boolean().default(false),
-  "topology.sleep.spout.wait.strategy.time.ms": nonNegNum.default(1),
-  "topology.drain.timeout.secs": posNum.default(30),
-  "topology.stateful.checkpoint.interval.seconds": posNum.default(1),
+  "topology.sleep.spout.wait.strategy.time.ms": ms("nonnegative").default(1),
+  "topology.drain.timeout.secs": secs().default(30),
+  "topology.stateful.checkpoint.interval.seconds": secs().default(1),
   "topology.stateful.start.clean": z.boolean().default(false),
   /** Ardea: where embedded EFFECTIVELY_ONCE runs keep their checkpoints. */
   "topology.state.dir": z.string().min(1).default(".ardea/state"),
@@ -114,6 +131,60 @@ export function parseConfig(input: ConfigInput = {}): TopologyConfig {
     throw new ConfigError("topology.mailbox.low.watermark", `must be below the high watermark (${hwm}), got ${lwm}`);
   }
   return conf;
+}
+
+/** Edit distance between `a` and `b` (insertions, deletions, substitutions), given up past `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(d);
+      if (d < best) best = d;
+    }
+    if (best > limit) return limit + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** How far (in edits) a mistyped key may be from a known one to be suggested. */
+const SUGGEST_DISTANCE = 3;
+
+/**
+ * Warnings for a configuration as given: one per key in the `topology.`
+ * namespace that Ardea does not know (a known key or a Storm alias), with
+ * the nearest known key when one is within a few edits. Such keys still
+ * pass through to components, as in Storm; keys outside `topology.` are the
+ * user's own and never warned about.
+ *
+ * @example
+ * ```ts
+ * configWarnings({ "topology.relability.mode": "ATMOST_ONCE", "my.key": 1 });
+ * // ['config key "topology.relability.mode" is not one Ardea knows; it is passed to components as given (did you mean "topology.reliability.mode"?)']
+ * ```
+ */
+export function configWarnings(input: ConfigInput | undefined): string[] {
+  if (input === null || typeof input !== "object") return [];
+  const known = [...Object.keys(schema.shape), ...Object.keys(ALIASES)];
+  const out: string[] = [];
+  for (const key of Object.keys(input)) {
+    if (!key.startsWith("topology.") || known.includes(key)) continue;
+    let nearest: string | undefined;
+    let distance = SUGGEST_DISTANCE + 1;
+    for (const k of known) {
+      const d = editDistance(key, k, SUGGEST_DISTANCE);
+      if (d < distance) [nearest, distance] = [k, d];
+    }
+    out.push(
+      `config key "${key}" is not one Ardea knows; it is passed to components as given` +
+        (nearest === undefined ? "" : ` (did you mean "${nearest}"?)`),
+    );
+  }
+  return out;
 }
 
 /**

@@ -80,6 +80,36 @@ function isClass(f: unknown): f is new () => unknown {
   return typeof f === "function" && /^class[\s{]/.test(Function.prototype.toString.call(f));
 }
 
+/** Errors thrown while a component object was being made (its constructor or factory). */
+const constructing = new WeakSet<object>();
+
+/**
+ * Whether `error` was thrown while a factory of {@link componentFactory}
+ * made the component object (its constructor, or the user's factory), not
+ * by one of the component's methods: error messages say "in its constructor".
+ *
+ * @example
+ * ```ts
+ * try { make(); } catch (e) { if (thrownByConstructor(e)) console.error("the constructor failed"); }
+ * ```
+ */
+export function thrownByConstructor(error: unknown): boolean {
+  return typeof error === "object" && error !== null && constructing.has(error);
+}
+
+/** `make` with what it throws marked as thrown by the constructor. */
+function marking<T>(make: () => T): () => T {
+  return () => {
+    try {
+      return make();
+    } catch (e) {
+      const error = typeof e === "object" && e !== null ? e : new Error(String(e));
+      constructing.add(error);
+      throw error;
+    }
+  };
+}
+
 /**
  * Turns a component source into a factory that makes a fresh object per call.
  *
@@ -90,8 +120,8 @@ function isClass(f: unknown): f is new () => unknown {
  * ```
  */
 export function componentFactory<T extends object>(src: ComponentSource<T>): () => T {
-  if (isClass(src)) return () => new (src as new () => T)();
-  if (typeof src === "function") return src as () => T;
+  if (isClass(src)) return marking(() => new (src as new () => T)());
+  if (typeof src === "function") return marking(src as () => T);
   if (typeof src !== "object" || src === null) {
     throw new TypeError(`expected a component object, class or factory, got ${src === null ? "null" : typeof src}`);
   }
@@ -102,5 +132,5 @@ export function componentFactory<T extends object>(src: ComponentSource<T>): () 
         `pass a factory instead: () => new ${ctor.name}(…)`,
     );
   }
-  return () => copyObject(src, new Map(), true) as T;
+  return marking(() => copyObject(src, new Map(), true) as T);
 }
