@@ -401,16 +401,8 @@ export abstract class TaskActor implements Runnable {
   }
 }
 
-/**
- * The stuck-task bounds of a configuration in ms (0: off):
- * `topology.task.stuck.warn.secs` and `topology.task.stuck.restart.secs`.
- *
- * @example
- * ```ts
- * stuckBounds(parseConfig({ "topology.task.stuck.restart.secs": 0 })); // { warnMs: 10000, restartMs: 0 }
- * ```
- */
-export function stuckBounds(conf: TopologyConfig): { warnMs: number; restartMs: number } {
+/** The stuck-task bounds of a configuration in ms (0: off): `topology.task.stuck.warn.secs` and `….restart.secs`. */
+function stuckBounds(conf: TopologyConfig): { warnMs: number; restartMs: number } {
   return {
     warnMs: (conf["topology.task.stuck.warn.secs"] ?? 0) * 1000,
     restartMs: (conf["topology.task.stuck.restart.secs"] ?? 0) * 1000,

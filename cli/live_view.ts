@@ -55,7 +55,7 @@ export function sumStats(stats: readonly TopologyStats[]): Totals {
     t.restarts += s.restarts;
     t.backpressure ||= s.backpressure;
     t.paused &&= s.state === "PAUSED";
-    for (const c of Object.values(s.components)) t.stuck += c.stuckTasks ?? 0;
+    for (const c of Object.values(s.components ?? {})) t.stuck += c.stuckTasks ?? 0;
   }
   return t;
 }

@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   BaseRichBolt,
+  BaseRichSpout,
   BaseStatefulBolt,
   BaseStatefulSpout,
   bolt,
@@ -149,6 +150,76 @@ test("a prepare that never settles is restarted too, and the run finishes", asyn
   assert.is(s.stats.components["slow-start"]!.restarts, 1);
   assert.is(executed, N);
   assert.is(log.acked.size, N);
+});
+
+test("a spout whose async nextTuple never settles is restarted; its pending trees fail into the new instance and replay", async () => {
+  const N = 100;
+  const state = { next: 0, opens: 0, hung: false };
+  const acked = new Set<number>();
+  const failedInto = new Map<number, number[]>();
+  const processed = new Set<number>();
+  class Hangs extends BaseRichSpout {
+    c!: SpoutOutputCollector;
+    instance = 0;
+    replay: number[] = [];
+    override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector) {
+      this.c = c;
+      this.instance = ++state.opens;
+    }
+    nextTuple(): void | Promise<void> {
+      if (state.next === 30 && !state.hung) {
+        state.hung = true;
+        return new Promise<void>(() => {});
+      }
+      const r = this.replay.shift();
+      if (r !== undefined) return this.c.emit([r], r);
+      if (state.next >= N) {
+        if (acked.size === N) this.c.finish();
+        return;
+      }
+      const i = state.next++;
+      this.c.emit([i], i);
+    }
+    override ack(id: unknown) {
+      acked.add(id as number);
+    }
+    override fail(id: unknown) {
+      failedInto.set(this.instance, [...(failedInto.get(this.instance) ?? []), id as number]);
+      this.replay.push(id as number);
+    }
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["n"]);
+    }
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("hangs", () => new Hangs(), 1);
+  // Holds every tuple until the spout hangs, so that trees are pending when it is restarted.
+  const held: Array<() => void> = [];
+  b.setBolt("sink", richBolt((self, t) => {
+    const n = t.getInteger(0);
+    const done = () => {
+      processed.add(n);
+      self.collector.ack(t);
+    };
+    if (state.opens === 1) held.push(done);
+    else {
+      for (const f of held.splice(0)) f();
+      done();
+    }
+  }), 1).shuffleGrouping("hangs");
+  const r = await runTopology(b.createTopology(), {
+    "topology.message.timeout.secs": 60,
+    "topology.task.stuck.warn.secs": 0.2,
+    "topology.task.stuck.restart.secs": 0.5,
+  }, { timeoutMs: 20_000 });
+  const s = finished(r);
+  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*nextTuple has not settled/.test(l)), r.logs.join("\n"));
+  assert.is(state.opens, 2);
+  assert.is(s.stats.components.hangs!.restarts, 1);
+  assert.is((failedInto.get(2) ?? []).length, 30, "the 30 trees pending at the restart were failed into the new instance");
+  assert.is(failedInto.get(1), undefined, "the stuck instance gets no fail calls");
+  assert.is(acked.size, N);
+  assert.is(processed.size, N);
 });
 
 test("a slow execute that settles within the bounds is neither warned about nor restarted", async () => {
