@@ -27,6 +27,7 @@ import { metricsReport, ErrorLog } from "../engine/metrics_report.ts";
 import { decodeMetrics, encodeMetrics } from "../transport/wire.ts";
 import { componentRows, liveTable, measureRates } from "../cli/live_view.ts";
 import type { StatsSnapshot } from "../metrics/mod.ts";
+import { serveTracker, Tracker } from "../metrics/mod.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
 import { finished, numberSpout, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
 
@@ -251,7 +252,7 @@ test("a slow execute that settles within the bounds is neither warned about nor 
   assert.is(log.acked.size, N);
 });
 
-test("restart off (0): a stuck execute is only warned about", async () => {
+test("restart off (0): a stuck execute is only warned about; the tracker's REST API shows stuckMs and stuckTasks", async () => {
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(5, log), 1);
@@ -263,9 +264,22 @@ test("restart off (0): a stuck execute is only warned about", async () => {
     "topology.task.stuck.restart.secs": 0,
   }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
   watchStuck(h, seen);
+  const tracker = new Tracker();
+  tracker.add(h);
+  const server = await serveTracker(tracker, { port: 0 });
   await sleep(2500);
   const s = h.stats();
-  await h.kill().catch(() => {});
+  let rest: { tasks: Record<string, { component: string; stuckMs?: number }>; components: Record<string, { stuckTasks?: number }> };
+  try {
+    const res = await fetch(`${server.url.replace(/\/$/, "")}/api/v1/topologies/off/metrics`);
+    rest = await res.json();
+  } finally {
+    await h.kill().catch(() => {});
+    await server.close();
+  }
+  const restTask = Object.values(rest.tasks).find((x) => x.component === "hangs")!;
+  assert.ok(restTask.stuckMs! >= 1500, `REST stuckMs ${restTask.stuckMs}`);
+  assert.is(rest.components.hangs!.stuckTasks, 1);
   assert.is(s.restarts, 0);
   assert.ok(seen.length > 0);
   assert.is(logs.filter((l) => l.includes("(stuck?)")).length, 1, `warned once per call; logs:\n${logs.join("\n")}`);
