@@ -252,10 +252,12 @@ export abstract class TaskActor implements Runnable {
 
   /**
    * Awaits a component call that returned a Promise: the actor runs nothing
-   * else until it settles, then `then` runs, or a crash is handled.
+   * else until it settles, then `then` runs, or a crash is handled. Unless
+   * `watched` is false (a call that may wait for input as long as it likes:
+   * a spout's `nextTuple`), {@link checkStuck} watches it.
    */
-  protected await(p: PromiseLike<unknown>, then: () => void, phase: string): void {
-    const inc = this.awaiting(phase);
+  protected await(p: PromiseLike<unknown>, then: () => void, phase: string, watched = true): void {
+    const inc = this.awaiting(phase, watched);
     p.then(
       () => {
         if (!this.settled(inc)) return;
@@ -276,12 +278,13 @@ export abstract class TaskActor implements Runnable {
   }
 
   /**
-   * Marks the actor busy with an awaited `phase` call from now on (for
-   * {@link checkStuck}); returns the incarnation to hand to {@link settled}.
+   * Marks the actor busy with an awaited `phase` call from now on (watched by
+   * {@link checkStuck} unless `watched` is false); returns the incarnation to
+   * hand to {@link settled}.
    */
-  protected awaiting(phase: string): number {
+  protected awaiting(phase: string, watched = true): number {
     this.busy = true;
-    this.awaitingSince = performance.now();
+    this.awaitingSince = watched ? performance.now() : 0;
     this.awaitingPhase = phase;
     this.#stuckWarned = false;
     return this.incarnation;

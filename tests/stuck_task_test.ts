@@ -12,6 +12,7 @@ import {
   BaseStatefulSpout,
   bolt,
   Fields,
+  iterableSpout,
   type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -153,25 +154,21 @@ test("a prepare that never settles is restarted too, and the run finishes", asyn
   assert.is(log.acked.size, N);
 });
 
-test("a spout whose async nextTuple never settles is restarted; its pending trees fail into the new instance and replay", async () => {
+test("a spout whose async open, then async ack, never settles is restarted each time; every tree completes", async () => {
   const N = 100;
-  const state = { next: 0, opens: 0, hung: false };
+  const state = { next: 0, opens: 0 };
   const acked = new Set<number>();
-  const failedInto = new Map<number, number[]>();
   const processed = new Set<number>();
   class Hangs extends BaseRichSpout {
     c!: SpoutOutputCollector;
     instance = 0;
     replay: number[] = [];
-    override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector) {
+    override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector): void | Promise<void> {
       this.c = c;
       this.instance = ++state.opens;
+      if (this.instance === 1) return new Promise<void>(() => {});
     }
-    nextTuple(): void | Promise<void> {
-      if (state.next === 30 && !state.hung) {
-        state.hung = true;
-        return new Promise<void>(() => {});
-      }
+    nextTuple() {
       const r = this.replay.shift();
       if (r !== undefined) return this.c.emit([r], r);
       if (state.next >= N) {
@@ -181,11 +178,11 @@ test("a spout whose async nextTuple never settles is restarted; its pending tree
       const i = state.next++;
       this.c.emit([i], i);
     }
-    override ack(id: unknown) {
+    override ack(id: unknown): void | Promise<void> {
       acked.add(id as number);
+      if (id === 10 && this.instance === 2) return new Promise<void>(() => {});
     }
     override fail(id: unknown) {
-      failedInto.set(this.instance, [...(failedInto.get(this.instance) ?? []), id as number]);
       this.replay.push(id as number);
     }
     declareOutputFields(d: OutputFieldsDeclarer) {
@@ -194,19 +191,9 @@ test("a spout whose async nextTuple never settles is restarted; its pending tree
   }
   const b = new TopologyBuilder();
   b.setSpout("hangs", () => new Hangs(), 1);
-  // Holds every tuple until the spout hangs, so that trees are pending when it is restarted.
-  const held: Array<() => void> = [];
   b.setBolt("sink", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    const done = () => {
-      processed.add(n);
-      self.collector.ack(t);
-    };
-    if (state.opens === 1) held.push(done);
-    else {
-      for (const f of held.splice(0)) f();
-      done();
-    }
+    processed.add(t.getInteger(0));
+    self.collector.ack(t);
   }), 1).shuffleGrouping("hangs");
   const r = await runTopology(b.createTopology(), {
     "topology.message.timeout.secs": 60,
@@ -214,13 +201,35 @@ test("a spout whose async nextTuple never settles is restarted; its pending tree
     "topology.task.stuck.restart.secs": 0.5,
   }, { timeoutMs: 20_000 });
   const s = finished(r);
-  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*nextTuple has not settled/.test(l)), r.logs.join("\n"));
-  assert.is(state.opens, 2);
-  assert.is(s.stats.components.hangs!.restarts, 1);
-  assert.is((failedInto.get(2) ?? []).length, 30, "the 30 trees pending at the restart were failed into the new instance");
-  assert.is(failedInto.get(1), undefined, "the stuck instance gets no fail calls");
+  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*open has not settled/.test(l)), r.logs.join("\n"));
+  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*ack has not settled/.test(l)), r.logs.join("\n"));
+  assert.is(state.opens, 3);
+  assert.is(s.stats.components.hangs!.restarts, 2);
   assert.is(acked.size, N);
   assert.is(processed.size, N);
+});
+
+test("an async nextTuple that waits for input longer than the bounds is not stuck", async () => {
+  async function* slowly() {
+    for (let i = 0; i < 3; i++) {
+      await sleep(1200);
+      yield i;
+    }
+  }
+  const got: number[] = [];
+  const b = new TopologyBuilder();
+  b.setSpout("waits", iterableSpout(() => slowly(), { fields: ["n"] }), 1);
+  b.setBolt("sink", bolt((t) => {
+    got.push(t.getInteger(0));
+  }), 1).shuffleGrouping("waits");
+  const r = await runTopology(b.createTopology(), {
+    "topology.task.stuck.warn.secs": 0.2,
+    "topology.task.stuck.restart.secs": 0.5,
+  }, { timeoutMs: 20_000 });
+  const s = finished(r);
+  assert.equal(got, [0, 1, 2]);
+  assert.is(s.stats.restarts, 0);
+  assert.ok(!r.logs.some((l) => l.includes("stuck") || l.includes("crashed")), r.logs.join("\n"));
 });
 
 test("a slow execute that settles within the bounds is neither warned about nor restarted", async () => {
