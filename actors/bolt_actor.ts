@@ -509,14 +509,11 @@ export class BoltActor extends TaskActor {
       this.host.taskFinished(this.taskId);
     };
     if (isPromise(r)) {
-      this.busy = true;
+      const inc = this.awaiting("finish");
       r.then(() => {
-        if (this.state === "stopped") return;
-        this.busy = false;
-        end();
+        if (this.settled(inc)) end();
       }, (e) => {
-        this.busy = false;
-        this.crash(e, "finish");
+        if (this.settled(inc)) this.crash(e, "finish");
       });
     } else end();
   }

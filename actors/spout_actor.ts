@@ -158,9 +158,10 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
         this.nextTupleCalls++;
         const r = spout.nextTuple();
         if (isPromise(r)) {
+          // Not watched for being stuck: an async nextTuple may wait for input (an async iterable's next item).
           this.await(r, () => {
             if (this.emitted === before) this.#idle();
-          }, "nextTuple");
+          }, "nextTuple", false);
           return;
         }
         if (this.emitted === before) {

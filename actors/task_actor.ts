@@ -1,7 +1,8 @@
 /**
  * What spout and bolt actors share: identity, counters, supervision (crash →
- * fail what the instance held → restart with backoff, or give up), and the
- * rule that only a returned Promise is awaited.
+ * fail what the instance held → restart with backoff, or give up), the rule
+ * that only a returned Promise is awaited, and the watch on awaited calls
+ * that never settle (a stuck task is warned about, then restarted).
  *
  * @module
  */
@@ -30,6 +31,30 @@ export class ComponentFailedError extends Error {
       { cause },
     );
     this.name = "ComponentFailedError";
+  }
+}
+
+/**
+ * An awaited component call (execute, prepare, open, …) has not settled
+ * within `topology.task.stuck.restart.secs`: the instance is restarted as if
+ * it had crashed with this error.
+ *
+ * @example
+ * ```ts
+ * new StuckTaskError("split", 3, "execute", 61_000).message;
+ * // "execute has not settled for 61.0 s (topology.task.stuck.restart.secs); restarting the instance"
+ * ```
+ */
+export class StuckTaskError extends Error {
+  readonly code = "TASK_STUCK";
+  constructor(
+    readonly component: string,
+    readonly task: number,
+    readonly phase: string,
+    readonly stuckMs: number,
+  ) {
+    super(`${phase} has not settled for ${(stuckMs / 1000).toFixed(1)} s (topology.task.stuck.restart.secs); restarting the instance`);
+    this.name = "StuckTaskError";
   }
 }
 
@@ -86,6 +111,19 @@ export abstract class TaskActor implements Runnable {
   #restartTimer: ReturnType<typeof setTimeout> | null = null;
   /** The current instance's open/prepare while it runs (see {@link afterStart}). */
   #starting: Promise<void> | null = null;
+  /**
+   * When the awaited call in progress began (`performance.now()`), 0 when
+   * none: set only when a component method returned a Promise, read by
+   * {@link checkStuck} from the host's periodic timer.
+   */
+  awaitingSince = 0;
+  /** The lifecycle call being awaited (execute, prepare, …), for messages. */
+  awaitingPhase = "";
+  /** Whether the awaited call in progress was warned about already. */
+  #stuckWarned = false;
+  /** `topology.task.stuck.warn.secs` and `….restart.secs` in ms (0: off). */
+  readonly #stuckWarnMs: number;
+  readonly #stuckRestartMs: number;
 
   constructor(
     readonly host: TaskHost,
@@ -97,6 +135,9 @@ export abstract class TaskActor implements Runnable {
   ) {
     this.component = def.id;
     this.policy = new RestartPolicy(host.restart);
+    const stuck = stuckBounds(conf);
+    this.#stuckWarnMs = stuck.warnMs;
+    this.#stuckRestartMs = stuck.restartMs;
   }
 
   abstract run(deadline: number): void;
@@ -217,15 +258,15 @@ export abstract class TaskActor implements Runnable {
 
   /**
    * Awaits a component call that returned a Promise: the actor runs nothing
-   * else until it settles, then `then` runs, or a crash is handled.
+   * else until it settles, then `then` runs, or a crash is handled. Unless
+   * `watched` is false (a call that may wait for input as long as it likes:
+   * a spout's `nextTuple`), {@link checkStuck} watches it.
    */
-  protected await(p: PromiseLike<unknown>, then: () => void, phase: string): void {
-    this.busy = true;
-    const inc = this.incarnation;
+  protected await(p: PromiseLike<unknown>, then: () => void, phase: string, watched = true): void {
+    const inc = this.awaiting(phase, watched);
     p.then(
       () => {
-        if (this.state === "stopped" || inc !== this.incarnation) return;
-        this.busy = false;
+        if (!this.settled(inc)) return;
         this.host.scheduler.now = performance.now();
         try {
           then();
@@ -236,11 +277,73 @@ export abstract class TaskActor implements Runnable {
         this.host.scheduler.schedule(this);
       },
       (e) => {
-        if (this.state === "stopped" || inc !== this.incarnation) return;
-        this.busy = false;
+        if (!this.settled(inc)) return;
         this.crash(e, phase);
       },
     );
+  }
+
+  /**
+   * Marks the actor busy with an awaited `phase` call from now on (watched by
+   * {@link checkStuck} unless `watched` is false); returns the incarnation to
+   * hand to {@link settled}.
+   */
+  protected awaiting(phase: string, watched = true): number {
+    this.busy = true;
+    this.awaitingSince = watched ? performance.now() : 0;
+    this.awaitingPhase = phase;
+    this.#stuckWarned = false;
+    return this.incarnation;
+  }
+
+  /**
+   * The awaited call of incarnation `inc` settled: false when it is to be
+   * ignored (the actor stopped, or that instance crashed or was restarted as
+   * stuck: its late emits and acks are dropped), else the actor is free again.
+   */
+  protected settled(inc: number): boolean {
+    if (this.state === "stopped" || inc !== this.incarnation) return false;
+    this.busy = false;
+    this.awaitingSince = 0;
+    return true;
+  }
+
+  /** How long the awaited call in progress has not settled at `now` (ms), once past the warning bound; else 0. */
+  stuckMs(now: number): number {
+    const since = this.awaitingSince;
+    if (since === 0 || this.#stuckWarnMs <= 0) return 0;
+    const ms = now - since;
+    return ms >= this.#stuckWarnMs ? ms : 0;
+  }
+
+  /**
+   * The stuck-task watch, called from the host's periodic timer (never per
+   * tuple): when the awaited call in progress has not settled for
+   * `topology.task.stuck.warn.secs`, returns a warning line (once per call);
+   * past `topology.task.stuck.restart.secs` the instance is restarted as if it
+   * had crashed with a {@link StuckTaskError} (its tuples fail and replay;
+   * EFFECTIVELY_ONCE rolls back), which the host reports. Else null.
+   *
+   * @example
+   * ```ts
+   * const warning = actor.checkStuck(performance.now());
+   * if (warning !== null) log(`[ardea] topology "wc": ${warning}`);
+   * ```
+   */
+  checkStuck(now: number): string | null {
+    const since = this.awaitingSince;
+    if (since === 0 || this.state === "stopped" || this.state === "finished") return null;
+    const ms = now - since;
+    const phase = this.awaitingPhase;
+    if (this.#stuckRestartMs > 0 && ms >= this.#stuckRestartMs) {
+      this.awaitingSince = 0;
+      this.crash(new StuckTaskError(this.component, this.taskId, phase, ms), phase);
+      return null;
+    }
+    if (this.#stuckWarned || this.#stuckWarnMs <= 0 || ms < this.#stuckWarnMs) return null;
+    this.#stuckWarned = true;
+    const restart = this.#stuckRestartMs > 0 ? `; it is restarted at ${this.#stuckRestartMs / 1000} s` : "";
+    return `${this.component} (task ${this.taskId}): ${phase} has not settled for ${(ms / 1000).toFixed(1)} s (stuck?)${restart}`;
   }
 
   /** A component method threw or rejected. */
@@ -263,6 +366,7 @@ export abstract class TaskActor implements Runnable {
     this.host.reportError(this.component, this.taskId, error, true);
     this.failHeld();
     this.incarnation++;
+    this.awaitingSince = 0;
     this.discard();
     const decision = this.policy.onFailure(performance.now());
     if (!decision.restart) {
@@ -300,7 +404,16 @@ export abstract class TaskActor implements Runnable {
   /** Stops the actor for good (no more runs, no restart). */
   halt(): void {
     this.state = "stopped";
+    this.awaitingSince = 0;
     if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
     this.#restartTimer = null;
   }
+}
+
+/** The stuck-task bounds of a configuration in ms (0: off): `topology.task.stuck.warn.secs` and `….restart.secs`. */
+function stuckBounds(conf: TopologyConfig): { warnMs: number; restartMs: number } {
+  return {
+    warnMs: (conf["topology.task.stuck.warn.secs"] ?? 0) * 1000,
+    restartMs: (conf["topology.task.stuck.restart.secs"] ?? 0) * 1000,
+  };
 }

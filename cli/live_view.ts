@@ -1,7 +1,7 @@
 /**
  * The live view of `ardea run` and `ardea submit --wait`: on a terminal, a
  * status line and a compact table per component (rate, acked, failed, p99
- * latency over the recent window, backpressure) redrawn in place; without
+ * latency over the recent window, backpressure, stuck tasks) redrawn in place; without
  * one, a plain status line per topology now and then. The rendering is pure
  * ({@link liveTable}); {@link LiveView} only keeps time and writes. Also the
  * number formatting the end-of-run summary shares.
@@ -21,6 +21,8 @@ export interface Totals {
   restarts: number;
   backpressure: boolean;
   paused: boolean;
+  /** Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs`. */
+  stuck: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export function sumStats(stats: readonly TopologyStats[]): Totals {
     restarts: 0,
     backpressure: false,
     paused: stats.length > 0,
+    stuck: 0,
   };
   for (const s of stats) {
     t.uptimeMs = Math.max(t.uptimeMs, s.uptimeMs);
@@ -52,6 +55,7 @@ export function sumStats(stats: readonly TopologyStats[]): Totals {
     t.restarts += s.restarts;
     t.backpressure ||= s.backpressure;
     t.paused &&= s.state === "PAUSED";
+    for (const c of Object.values(s.components ?? {})) t.stuck += c.stuckTasks ?? 0;
   }
   return t;
 }
@@ -113,6 +117,7 @@ export function statusLine(t: Totals, ratePerSec: number, label: string, width =
     [`backpressure ${t.backpressure ? "ON" : "off"}`, false],
     [`restarts ${t.restarts}`, t.restarts === 0],
   ];
+  if (t.stuck > 0) segments.push([`STUCK ${t.stuck} task(s)`, false]);
   const all = segments.map(([text]) => text).join("  ");
   for (const line of [`${label}  ${all}`, all]) if (line.length <= width) return line;
   const short = segments.filter(([, optional]) => !optional).map(([text]) => text).join("  ");
@@ -148,6 +153,8 @@ export interface ComponentRow {
   p99Ms: number | null;
   /** `ON` for the component whose queues hold backpressure up, `held` for spouts held back, "" otherwise. */
   backpressure: string;
+  /** Tasks stuck in an awaited call (`ComponentSnapshot.stuckTasks`); the column shows only when one is. */
+  stuck: number;
 }
 
 /** What a component counts for its rate: emits for spouts, executes for bolts. */
@@ -231,6 +238,7 @@ export function componentRows(stats: readonly TopologyStats[], rates: ReadonlyMa
         failed: c.failed,
         p99Ms: latency?.p99Ms ?? null,
         backpressure: source ? "ON" : s.backpressure && c.kind === "spout" ? "held" : "",
+        stuck: c.stuckTasks ?? 0,
       });
     }
   }
@@ -254,7 +262,11 @@ const COLUMNS: readonly Column[] = [
   { title: "failed", keep: 6, right: true, cell: (r) => formatCount(r.failed) },
   { title: "p99 ms", keep: 5, right: true, cell: (r) => (r.p99Ms === null ? "-" : formatMs(r.p99Ms)) },
   { title: "bp", keep: 4, right: false, cell: (r) => r.backpressure },
+  { title: "stuck", keep: 10, right: true, cell: (r) => (r.stuck > 0 ? String(r.stuck) : "") },
 ];
+
+/** The `stuck` column, shown only while a task is stuck. */
+const STUCK_COLUMN = COLUMNS.length - 1;
 
 /** Widest a component name is shown. */
 const NAME_MAX = 28;
@@ -264,7 +276,8 @@ const fit = (text: string, width: number) => (text.length <= width ? text : `${t
 /**
  * The live table as lines of at most `width` characters: a header and one
  * row per component (at most `maxRows`, then a line saying how many more).
- * Columns go, least needed first (kind, tasks), when the width is short.
+ * Columns go, least needed first (kind, tasks), when the width is short; the
+ * `stuck` column (tasks stuck in an awaited call) shows only while one is.
  *
  * @example
  * ```ts
@@ -280,6 +293,7 @@ export function renderTable(rows: readonly ComponentRow[], width: number, maxRow
     i,
     width: Math.max(c.title.length, ...cells.map((row) => row[i]!.length)),
   }));
+  if (!shown.some((r) => r.stuck > 0)) cols = cols.filter((c) => c.i !== STUCK_COLUMN);
   cols[0]!.width = Math.min(cols[0]!.width, NAME_MAX);
   const total = (cs: typeof cols) => cs.reduce((n, c) => n + c.width, 0) + 2 * (cs.length - 1);
   while (total(cols) > width && cols.length > 1) {

@@ -327,6 +327,18 @@ export class Container implements TaskHost {
     for (const m of this.#userMetrics.values()) if (!m.empty) m.tick(now);
   }
 
+  /**
+   * Warns about tasks whose awaited call (execute, prepare, …) has not
+   * settled for `topology.task.stuck.warn.secs`; past `….restart.secs` the
+   * actor restarts its instance itself (actors/task_actor.ts `checkStuck`).
+   */
+  #checkStuck(now: number): void {
+    for (const a of this.#all) {
+      const warning = a.checkStuck(now);
+      if (warning !== null) this.#log(`[ardea] topology "${this.#opts.name}": ${warning}`);
+    }
+  }
+
   /** Measures each bolt task's capacity when the last measurement is at least an interval old. */
   #measureCapacity(now: number): void {
     if (this.#capAt === 0) {
@@ -356,7 +368,11 @@ export class Container implements TaskHost {
     // (N was committed, but the run may have ended before they heard of it).
     const ck = this.#opts.checkpoints;
     if (ck !== undefined && ck.lastId > 0 && ck.restore.size > 0) for (const a of this.#all) a.postSave(ck.lastId);
-    this.#timers.push(setInterval(() => this.#tickMetrics(performance.now()), METRICS_TICK_MS));
+    this.#timers.push(setInterval(() => {
+      const now = performance.now();
+      this.#tickMetrics(now);
+      this.#checkStuck(now);
+    }, METRICS_TICK_MS));
     if (this.#remote !== null) {
       // Changes are announced as they happen (after the current task, so the
       // remote and lost tallies are settled); the interval renews the lease.
@@ -805,7 +821,9 @@ export class Container implements TaskHost {
         restarts: a.restarts,
         errors: a.errors,
         capacity: 0,
+        stuckMs: Math.round(a.stuckMs(now)),
       };
+      if (t.stuckMs! > 0) c.stuckTasks = (c.stuckTasks ?? 0) + 1;
       if (l !== undefined) {
         // Whole-run totals cost two sums per window: cheap enough for every task.
         t.allTime = isSpout ? { completeLatency: l.complete!.total() } : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };

@@ -68,6 +68,8 @@ export interface ComponentSnapshot {
   userMetrics?: UserMetricsSnapshot;
   /** The windows' histograms, only when asked for (a container's metrics report). */
   latencyBuckets?: LatencyBuckets;
+  /** Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs` (see `TaskSnapshot.stuckMs`). */
+  stuckTasks?: number;
 }
 
 /**
@@ -119,6 +121,12 @@ export interface TaskSnapshot {
   userMetrics?: UserMetricsSnapshot;
   /** This task's sampled latencies over the whole run (count, mean, max): execute and process (bolts), complete (spouts). */
   allTime?: AllTimeLatency;
+  /**
+   * How long the task's awaited call (a Promise-returning execute, prepare,
+   * open, …) has not settled (ms), once past `topology.task.stuck.warn.secs`;
+   * 0 otherwise. Past `topology.task.stuck.restart.secs` the instance is restarted.
+   */
+  stuckMs?: number;
 }
 
 /** Counters of one topology at one moment. */

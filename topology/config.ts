@@ -65,6 +65,10 @@ const schema = z.object({
   "topology.state.dir": z.string().min(1).default(".ardea/state"),
   /** Ardea: committed checkpoints kept (older ones are pruned). */
   "topology.stateful.checkpoints.kept": posInt.default(2),
+  /** Ardea: an awaited execute/prepare/open/… pending this long is logged as stuck (0: never). */
+  "topology.task.stuck.warn.secs": nonNegNum.max(86_400).default(10),
+  /** Ardea: … and past this long its instance is restarted as if it had crashed (0: never). */
+  "topology.task.stuck.restart.secs": nonNegNum.max(86_400).default(60),
 }).passthrough();
 
 /** Storm key → Ardea key, accepted as aliases. */
@@ -85,6 +89,8 @@ export const COMPONENT_KEYS: readonly string[] = [
   "topology.tick.tuple.freq.secs",
   "topology.tick.tuple.freq.ms",
   "topology.debug",
+  "topology.task.stuck.warn.secs",
+  "topology.task.stuck.restart.secs",
 ];
 
 function describe(v: unknown): string {
@@ -246,6 +252,8 @@ export class Config {
   static readonly TOPOLOGY_DEBUG = "topology.debug";
   static readonly TOPOLOGY_TICK_TUPLE_FREQ_SECS = "topology.tick.tuple.freq.secs";
   static readonly TOPOLOGY_TESTING_ALWAYS_TRY_SERIALIZE = "topology.testing.always.try.serialize";
+  static readonly TOPOLOGY_TASK_STUCK_WARN_SECS = "topology.task.stuck.warn.secs";
+  static readonly TOPOLOGY_TASK_STUCK_RESTART_SECS = "topology.task.stuck.restart.secs";
 
   /** Sets `topology.debug`. */
   setDebug(on: boolean): this {

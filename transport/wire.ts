@@ -660,6 +660,8 @@ const taskMetricsSchema = z.object({
   capacity: z.number(),
   nextTupleCount: z.number().optional(),
   userMetrics: userMetricsSchema.optional(),
+  /** How long the task's awaited call has not settled (ms), once past `topology.task.stuck.warn.secs`; else 0. */
+  stuckMs: z.number().optional(),
 }).passthrough();
 
 /** Counters of one component over this container's tasks (the engine's `ComponentStats`). */
