@@ -66,9 +66,9 @@ const schema = z.object({
   /** Ardea: committed checkpoints kept (older ones are pruned). */
   "topology.stateful.checkpoints.kept": posInt.default(2),
   /** Ardea: an awaited execute/prepare/open/… pending this long is logged as stuck (0: never). */
-  "topology.task.stuck.warn.secs": nonNegNum.max(86_400).default(10),
+  "topology.task.stuck.warn.secs": secs("nonnegative").default(10),
   /** Ardea: … and past this long its instance is restarted as if it had crashed (0: never). */
-  "topology.task.stuck.restart.secs": nonNegNum.max(86_400).default(60),
+  "topology.task.stuck.restart.secs": secs("nonnegative").default(60),
 }).passthrough();
 
 /** Storm key → Ardea key, accepted as aliases. */
