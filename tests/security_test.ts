@@ -267,6 +267,7 @@ test("redactUrl hides user-info in URLs and in text", () => {
   assert.is(redactUrl("tls://tok-123@host:4222"), "tls://***@host:4222");
   assert.is(redactUrl("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
   assert.is(redactUrl("at nats://a:b@h:1, nats://c:d@h:2"), "at nats://a:***@h:1, nats://c:***@h:2");
+  assert.is(redactUrl("nats://a:p@ss@h:1"), "nats://a:***@h:1", "an @ in the password");
 });
 
 async function connectMessage(nats: string, extra: Record<string, string> = {}): Promise<string> {

@@ -114,7 +114,7 @@ function lookup(env: EnvSource, name: string): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s@/,]*)@/gi;
+const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/,]*)@/gi;
 
 /**
  * `url` with the credentials of its user-info hidden, for messages and logs:
