@@ -113,7 +113,7 @@ test("submit of a directory or a missing script exits 2 with one line, before co
   assert.match(missing.stderr[0]!, /^ardea: no such topology script: tests\/fixtures\/no_such_script\.ts/);
 });
 
-test("update --component-parallelism: a duplicate or a count over the bound is a usage error naming the component", async () => {
+test("update --component-parallelism: a duplicate or a count over the bound is a usage error naming the component; so is a kill --wait-secs no timer can wait", async () => {
   const dup = await ardea(["update", "t", "--component-parallelism", "a:2,b:1,a:3", "--nats", "nats://127.0.0.1:1"]);
   assert.is(dup.code, 2, show(dup));
   assert.match(dup.stderr[0]!, /^ardea: --component-parallelism names component "a" twice \(a:2 and a:3\)/);
@@ -121,6 +121,9 @@ test("update --component-parallelism: a duplicate or a count over the bound is a
   assert.is(big.code, 2, show(big));
   assert.match(big.stderr[0]!, /component "a": parallelism must be at most 10000 tasks.*got 999999/);
   assert.throws(() => parseArgs(["update", "t", "--component-parallelism", "x:1,x:1"]), (e: Error) => e instanceof UsageError && /"x" twice/.test(e.message));
+  // a drain time a timer cannot wait is refused too
+  assert.throws(() => parseArgs(["kill", "t", "--wait-secs", "1e7"]), (e: Error) => e instanceof UsageError && /--wait-secs must be at most 2147483/.test(e.message));
+  assert.is((parseArgs(["kill", "t", "--wait-secs", "2147483"]) as { waitSecs?: number }).waitSecs, 2147483);
   const ok = parseArgs(["update", "t", "--component-parallelism", "a:10000,b:2"]);
   assert.equal(ok.type === "update" ? ok.parallelism : null, { a: 10000, b: 2 });
 });
