@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { DEFAULT_UI_PORT } from "../metrics/server.ts";
 import { taskCountProblem } from "../topology/builder.ts";
+import { MAX_DURATION_SECS } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
@@ -327,6 +328,9 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
       waitSecs = Number(raw);
       if (raw.trim() === "" || !Number.isFinite(waitSecs) || waitSecs < 0) {
         throw new UsageError(`--wait-secs expects a number of seconds >= 0, got "${raw}"`, "kill");
+      }
+      if (waitSecs > MAX_DURATION_SECS) {
+        throw new UsageError(`--wait-secs must be at most ${MAX_DURATION_SECS} (about 24.8 days, the longest timer Ardea can set), got "${raw}"`, "kill");
       }
     }
     return { type: "kill", topology: oneTopology("kill", f.positionals), waitSecs, nats: f.nats };

@@ -272,4 +272,51 @@ test("kill without a master marks KILLED after the drain time; a FAILED topology
   await records.deleteTopology("k2");
 });
 
+test("submit: a script that throws at import is one line with its error and the line in the script, exit 1", async () => {
+  const r = await ardea(["submit", "tests/fixtures/submit_throws.ts", "--nats", url]);
+  assert.is(r.code, 1, show(r));
+  assert.is(r.stderr.length, 1, show(r));
+  assert.match(r.stderr[0]!, /^ardea: ScriptError: tests\/fixtures\/submit_throws\.ts failed while loading: TypeError: cannot reach the database \(at tests\/fixtures\/submit_throws\.ts:3:\d+\)$/);
+});
+
+test("submit: a script that never calls submit() is reported as soon as it has loaded, exit 1", async () => {
+  const started = Date.now();
+  const r = await ardea(["submit", "tests/fixtures/submit_none.ts", "--nats", url]);
+  assert.is(r.code, 1, show(r));
+  assert.equal(r.stderr, ["ardea: ArdeaError: tests/fixtures/submit_none.ts finished loading without calling submit()"], show(r));
+  assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms (the old timeout was 60 s)`);
+});
+
+test("submit: a mistyped topology key is a warning line with a suggestion, and the topology still runs", async () => {
+  // --wait: this process is the master, and the (finite) topology ends with it.
+  const r = await ardea(["submit", "tests/fixtures/submit_typo.ts", "--wait", "--nats", url]);
+  assert.is(r.code, 0, show(r));
+  // once: not again from the container, which imports the script too
+  const warnings = r.stderr.filter((l) => l.includes("warning"));
+  assert.equal(warnings, [
+    'ardea: warning: config key "topology.relability.mode" is not one Ardea knows; it is passed to components as given (did you mean "topology.reliability.mode"?)',
+  ], show(r));
+  assert.ok(r.stderr.some((l) => /"submit-typo" ended FINISHED/.test(l)), show(r));
+});
+
+test("update --component-parallelism: a total over the bound and an unknown component are refused, naming them", async () => {
+  const records = await Records.open(nc);
+  await records.putTopology(topology("u1", { packing: { "1": 0, "2": 0, "3": 1, "4": 1 }, components: { words: [1, 2], count: [3], extra: [4] } }));
+  assert.ok(await records.acquireLease("u1", "stand-in", 60_000));
+  try {
+    // each within the per-component bound, together over the total
+    const big = await ardea(["update", "u1", "--component-parallelism", "words:10000,count:10000", "--nats", url]);
+    assert.is(big.code, 1, show(big));
+    assert.is(big.stderr.length, 1, show(big));
+    assert.match(big.stderr[0]!, /20001 tasks; at most 20000/);
+    assert.match(big.stderr[0]!, /"u1"/);
+    assert.is((await records.getTopology("u1"))?.nextPlan, undefined, "nothing written");
+    const unknown = await ardea(["update", "u1", "--component-parallelism", "wrods:2", "--nats", url]);
+    assert.is(unknown.code, 1, show(unknown));
+    assert.match(unknown.stderr[0]!, /no component "wrods" \(it has words, count, extra\)/);
+  } finally {
+    await records.deleteTopology("u1");
+  }
+});
+
 test.run();

@@ -94,6 +94,40 @@ test("run with a script that does not exist exits 1 and names it", async () => {
   assert.match(r.stderr[0]!, /^ardea: no such topology script: tests\/fixtures\/no_such_script\.ts/);
 });
 
+test("run of a directory is one clear line, not a module-resolution error", async () => {
+  const r = await ardea(["run", "tests/fixtures"]);
+  assert.is(r.code, 1, show(r));
+  assert.is(r.stderr.length, 1, show(r));
+  assert.match(r.stderr[0]!, /^ardea: tests\/fixtures \(.*\) is a directory, not a topology script$/);
+});
+
+test("submit of a directory or a missing script exits 2 with one line, before connecting", async () => {
+  // port 1: nothing listens; the script is checked first
+  const dir = await ardea(["submit", "tests/fixtures", "--nats", "nats://127.0.0.1:1"]);
+  assert.is(dir.code, 2, show(dir));
+  assert.is(dir.stderr.length, 1, show(dir));
+  assert.match(dir.stderr[0]!, /^ardea: tests\/fixtures \(.*\) is a directory, not a topology script$/);
+  const missing = await ardea(["submit", "tests/fixtures/no_such_script.ts", "--nats", "nats://127.0.0.1:1"]);
+  assert.is(missing.code, 2, show(missing));
+  assert.is(missing.stderr.length, 1, show(missing));
+  assert.match(missing.stderr[0]!, /^ardea: no such topology script: tests\/fixtures\/no_such_script\.ts/);
+});
+
+test("update --component-parallelism: a duplicate or a count over the bound is a usage error naming the component; so is a kill --wait-secs no timer can wait", async () => {
+  const dup = await ardea(["update", "t", "--component-parallelism", "a:2,b:1,a:3", "--nats", "nats://127.0.0.1:1"]);
+  assert.is(dup.code, 2, show(dup));
+  assert.match(dup.stderr[0]!, /^ardea: --component-parallelism names component "a" twice \(a:2 and a:3\)/);
+  const big = await ardea(["update", "t", "--component-parallelism", "a:999999", "--nats", "nats://127.0.0.1:1"]);
+  assert.is(big.code, 2, show(big));
+  assert.match(big.stderr[0]!, /component "a": parallelism must be at most 10000 tasks.*got 999999/);
+  assert.throws(() => parseArgs(["update", "t", "--component-parallelism", "x:1,x:1"]), (e: Error) => e instanceof UsageError && /"x" twice/.test(e.message));
+  // a drain time a timer cannot wait is refused too
+  assert.throws(() => parseArgs(["kill", "t", "--wait-secs", "1e7"]), (e: Error) => e instanceof UsageError && /--wait-secs must be at most 2147483/.test(e.message));
+  assert.is((parseArgs(["kill", "t", "--wait-secs", "2147483"]) as { waitSecs?: number }).waitSecs, 2147483);
+  const ok = parseArgs(["update", "t", "--component-parallelism", "a:10000,b:2"]);
+  assert.equal(ok.type === "update" ? ok.parallelism : null, { a: 10000, b: 2 });
+});
+
 test("a finite topology exits 0; the script's output and the summary are there", async () => {
   const r = await ardea(["run", fixture("cli_finite.ts")]);
   assert.is(r.code, 0, show(r));
