@@ -1,8 +1,9 @@
 /**
  * The codec of values that cross a process boundary: msgpackr with Ardea's
- * options, and the check that names a value that cannot cross (a function, a
- * symbol, a class instance without a registered extension) before msgpackr
- * would silently turn it into a plain map.
+ * options, a strict variant for data frames that throws (from msgpackr's own
+ * hooks) where msgpackr would silently change a value, and the checks that
+ * name a value that cannot cross (a function, a symbol, a class instance
+ * without a registered extension).
  *
  * @module
  */

@@ -9,7 +9,7 @@
  *
  * | subject | direction | payload |
  * | --- | --- | --- |
- * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack |
+ * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack; or the {@link DataChunk}s of one frame above `max_payload` |
  * | `acks.<c>` | any container → container c (holder of the roots) | {@link AckFrame}: raw little-endian int32 quads |
  * | `ctl` | master/CLI → every container | {@link ControlMessage}, msgpack |
  * | `events` | container → master | {@link ContainerEvent}, msgpack |
@@ -39,7 +39,11 @@
  *   container and flushes a `DataFrame` at its byte budget or at the end of
  *   the scheduler slice. A finished task's end-of-input marker travels in the
  *   same frames, after its last tuple (per-publisher order is kept by NATS),
- *   and so does a drained task's drain marker. Frames from one container to
+ *   and so does a drained task's drain marker. A frame of one tuple above
+ *   the server's `max_payload` goes as {@link DataChunk}s in a row, up to
+ *   {@link MAX_FRAME_BYTES}; past that the sender fails the run. A value the
+ *   frame encoder would change (a function, an unregistered class) fails
+ *   the run too, naming component, stream and field. Frames from one container to
  *   another are numbered; a gap means NATS lost some (a server restarted, a
  *   client reconnected): in EFFECTIVELY_ONCE the receiver asks for a
  *   rollback, and so does any container or master whose NATS connection
