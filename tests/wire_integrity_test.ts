@@ -16,6 +16,7 @@ import {
   subjects,
   subjectToken,
   topologyKey,
+  unencodableField,
 } from "../transport/wire.ts";
 import { createPackr, createStrictPackr, registerType } from "../transport/codec.ts";
 import { StreamManager } from "../engine/stream_manager.ts";
@@ -77,6 +78,14 @@ test("the data-frame encoder writes plain values byte for byte as before and ref
   }
   // after a refusal the encoder is as good as new
   assert.equal(strict.unpack(strict.pack([{ a: 1 }, { a: 2 }])), [{ a: 1 }, { a: 2 }]);
+  // the error path names the field, whatever msgpack threw
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  const names = (i: number) => ["a", "b"][i]!;
+  assert.is(unencodableField(["ok", 1], names, "x"), null);
+  assert.match(unencodableField(["ok", Symbol("s")], names, "x")!.message, 'x: field "b" (index 1) holds a symbol');
+  assert.match(unencodableField([circular, 1], names, "x")!.message, 'field "a" (index 0) holds a circular reference');
+  assert.match(unencodableField([1, new Point(1)], names, "x")!.message, "an instance of Point");
 });
 
 // ---------------------------------------------------------------- two stream managers over NATS
