@@ -11,10 +11,10 @@
 import type { JetStreamManager, KV, KvEntry, NatsConnection } from "nats";
 import {
   type ContainerRecord,
-  containerKey,
+  containerKey as wireContainerKey,
   KV_BUCKET,
   type LeaseRecord,
-  leaseKey,
+  leaseKey as wireLeaseKey,
   parseWorkerRecord,
   type WorkerRecord,
   workerKey,
@@ -22,10 +22,28 @@ import {
   parseLeaseRecord,
   parseTopologyRecord,
   type TopologyRecord,
-  topologyKey,
+  topologyKey as wireTopologyKey,
 } from "../transport/wire.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { acrossReconnects } from "../transport/nats_connect.ts";
+
+/**
+ * A KV key function of the wire contract whose bad-name error (a name
+ * outside the topology-name rule, `checkTopologyName`) becomes a
+ * {@link RecordsError}, which the CLI reports as it reports a missing record.
+ */
+function keyed<A extends unknown[]>(key: (name: string, ...rest: A) => string): (name: string, ...rest: A) => string {
+  return (name, ...rest) => {
+    try {
+      return key(name, ...rest);
+    } catch (e) {
+      throw e instanceof ArdeaError && e.code === "BAD_NAME" ? new RecordsError("BAD_NAME", e.message) : e;
+    }
+  };
+}
+const topologyKey = keyed(wireTopologyKey);
+const containerKey = keyed(wireContainerKey);
+const leaseKey = keyed(wireLeaseKey);
 
 /** Revisions kept per key. */
 const HISTORY = 5;

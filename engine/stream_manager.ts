@@ -19,18 +19,24 @@ import {
   type ControlMessage,
   decodeAckFrame,
   decodeControl,
+  type DataChunk,
+  type DataFrame,
   decodeDataFrame,
+  decodeDataMessage,
+  encodeDataChunks,
   encodeDataFrame,
   encodeMessage,
   CHECKPOINT_MARKER,
   DRAIN_MARKER,
   END_OF_INPUT,
+  MAX_FRAME_BYTES,
   streamTable,
   subjects,
   TUPLE_WIDTH,
+  unencodableField,
   WireError,
 } from "../transport/wire.ts";
-import { assertSerializable } from "../transport/codec.ts";
+import { EmitError } from "../topology/errors.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
 
@@ -89,6 +95,17 @@ export interface StreamManagerOptions {
   log: (line: string) => void;
   /** This run's epoch ({@link runEpoch}): frames and events of other runs are dropped. */
   epoch: number;
+  /** Largest data frame carried (in chunks past the server's max_payload); default {@link MAX_FRAME_BYTES}. */
+  maxFrameBytes?: number;
+}
+
+/** A data frame arriving in chunks from one sender. */
+interface Assembly {
+  seq: number;
+  parts: number;
+  next: number;
+  bytes: number;
+  slices: Uint8Array[];
 }
 
 /** A container event without its epoch, which the stream manager stamps. */
@@ -137,6 +154,9 @@ export class StreamManager implements RemoteLink {
   /** Times a destination ran out of credit. */
   creditStalls = 0;
   #maxPayload: number;
+  readonly #maxFrame: number;
+  /** Per sender container, the chunked frame being reassembled (one at a time: a sender sends its chunks in a row). */
+  readonly #assembly = new Map<number, Assembly>();
   #lastDropLog = 0;
 
   constructor(opts: StreamManagerOptions) {
@@ -149,6 +169,7 @@ export class StreamManager implements RemoteLink {
       return new StreamInfo(c, s, decl.fields, decl.direct);
     });
     this.#maxPayload = opts.nc.info?.max_payload ?? 1024 * 1024;
+    this.#maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
   /** Subscribes to this container's subjects and starts delivering to `container`. */
@@ -296,25 +317,43 @@ export class StreamManager implements RemoteLink {
 
   #publishData(c: number, flat: unknown[]): void {
     let bytes: Uint8Array;
+    const seq = (this.#seqOut[c] ?? 0) + 1;
     try {
-      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, seq: (this.#seqOut[c] ?? 0) + 1, flat });
+      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, seq, flat });
     } catch (e) {
       this.#unencodable(flat, e);
       return;
     }
     if (bytes.length > this.#maxPayload) {
       const tuples = flat.length / TUPLE_WIDTH;
-      if (tuples <= 1) {
-        this.#o.log(`[ardea] a tuple of ${bytes.length} bytes exceeds the server's max_payload (${this.#maxPayload}) and was dropped`);
-        this.dropped++;
+      if (tuples > 1) {
+        const half = Math.floor(tuples / 2) * TUPLE_WIDTH;
+        this.#publishData(c, flat.slice(0, half));
+        this.#publishData(c, flat.slice(half));
         return;
       }
-      const half = Math.floor(tuples / 2) * TUPLE_WIDTH;
-      this.#publishData(c, flat.slice(0, half));
-      this.#publishData(c, flat.slice(half));
+      if (bytes.length > this.#maxFrame) {
+        // Failing the tuple would only replay it: the run cannot go on.
+        const s = flat[2] as number;
+        const info = this.#streams[s];
+        const who = info === undefined ? "a tuple" : `"${info.component}" emitting on stream "${info.stream}"`;
+        this.#container?.fatal(new EmitError(
+          "TUPLE_TOO_LARGE",
+          `${who}: a tuple of ${bytes.length} bytes (encoded) to container ${c} exceeds the largest frame carried between containers (${this.#maxFrame} bytes; the NATS server's max_payload is ${this.#maxPayload})`,
+        ));
+        return;
+      }
+      this.#seqOut[c] = seq;
+      const subject = this.#subjects.data(c);
+      for (const m of encodeDataChunks(bytes, { from: this.#o.index, epoch: this.#o.epoch, seq }, this.#maxPayload)) {
+        this.framesOut++;
+        this.bytesOut += m.length;
+        this.#o.nc.publish(subject, m);
+      }
+      this.#inFlight(c, seq, bytes.length);
       return;
     }
-    const seq = this.#seqOut[c] = (this.#seqOut[c] ?? 0) + 1;
+    this.#seqOut[c] = seq;
     this.framesOut++;
     this.bytesOut += bytes.length;
     this.#o.nc.publish(this.#subjects.data(c), bytes);
@@ -410,17 +449,21 @@ export class StreamManager implements RemoteLink {
     }
   }
 
-  /** A frame msgpack refused: name the value that cannot cross and fail the run. */
+  /**
+   * A frame the encoder refused (a value it would change: a function, an
+   * unregistered class): name the component, stream and field, and fail the
+   * run, as an emit of it fails embedded under
+   * `topology.testing.always.try.serialize`.
+   */
   #unencodable(flat: unknown[], e: unknown): void {
     for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
       const values = flat[i + 3];
       const s = flat[i + 2] as number;
       if (!Array.isArray(values) || s < 0) continue;
       const info = this.#streams[s]!;
-      try {
-        assertSerializable(values, (k) => info.fields.get(k), `"${info.component}" emitting on stream "${info.stream}"`);
-      } catch (err) {
-        this.#container?.fatal(err as Error);
+      const err = unencodableField(values, (k) => info.fields.get(k), `"${info.component}" emitting on stream "${info.stream}"`);
+      if (err !== null) {
+        this.#container?.fatal(err);
         return;
       }
     }
@@ -448,19 +491,69 @@ export class StreamManager implements RemoteLink {
     if (container === null) return;
     this.framesIn++;
     this.bytesIn += bytes.length;
-    let flat: unknown[];
+    let frame: DataFrame | DataChunk;
     try {
-      const frame = decodeDataFrame(bytes);
-      if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
-      const last = this.#seqIn[frame.from] ?? 0;
-      this.#seqIn[frame.from] = frame.seq;
-      this.#owe(frame.from, bytes.length);
-      // Frame 1 again: the sender restarted (at-least-once restarts one container alone).
-      if (frame.seq !== last + 1 && frame.seq !== 1) this.#gap(frame.from, last, frame.seq);
-      flat = frame.flat;
+      frame = decodeDataMessage(bytes);
     } catch (e) {
       return this.#drop("data frame", (e as Error).message);
     }
+    if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+    if ("part" in frame) return this.#onChunk(frame);
+    // A sender's chunks come in a row: a frame after an incomplete set means one was lost.
+    if (this.#assembly.size > 0) this.#assembly.delete(frame.from);
+    this.#onFrame(frame, bytes.length);
+  }
+
+  /**
+   * A slice of a frame too large for one message: kept until the last one
+   * comes, then delivered as the frame. A slice out of order gives up the
+   * frame (a lost slice loses the frame, as a lost message would, and the
+   * sequence gap says so when the next frame comes).
+   */
+  #onChunk(ch: DataChunk): void {
+    let a = this.#assembly.get(ch.from);
+    if (ch.part === 0) {
+      a = { seq: ch.seq, parts: ch.parts, next: 0, bytes: 0, slices: [] };
+      this.#assembly.set(ch.from, a);
+    } else if (a === undefined || a.seq !== ch.seq || a.parts !== ch.parts || a.next !== ch.part) {
+      this.#assembly.delete(ch.from);
+      return this.#drop("data chunk", `part ${ch.part}/${ch.parts} of frame ${ch.seq} from container ${ch.from} came without the parts before it`);
+    }
+    a.slices.push(ch.bytes);
+    a.bytes += ch.bytes.length;
+    a.next++;
+    if (a.bytes > this.#maxFrame) {
+      this.#assembly.delete(ch.from);
+      return this.#drop("data chunk", `frame ${ch.seq} from container ${ch.from} is larger than ${this.#maxFrame} bytes`);
+    }
+    if (a.next < a.parts) return;
+    this.#assembly.delete(ch.from);
+    const whole = new Uint8Array(a.bytes);
+    let at = 0;
+    for (const s of a.slices) {
+      whole.set(s, at);
+      at += s.length;
+    }
+    let frame: DataFrame;
+    try {
+      frame = decodeDataFrame(whole);
+    } catch (e) {
+      return this.#drop("data frame", (e as Error).message);
+    }
+    if (frame.from !== ch.from || frame.epoch !== ch.epoch || frame.seq !== ch.seq) {
+      return this.#drop("data frame", `reassembled frame ${frame.seq} of container ${frame.from} came in chunks of frame ${ch.seq} of container ${ch.from}`);
+    }
+    this.#onFrame(frame, whole.length);
+  }
+
+  #onFrame(frame: DataFrame, size: number): void {
+    const container = this.#container!;
+    const last = this.#seqIn[frame.from] ?? 0;
+    this.#seqIn[frame.from] = frame.seq;
+    this.#owe(frame.from, size);
+    // Frame 1 again: the sender restarted (at-least-once restarts one container alone).
+    if (frame.seq !== last + 1 && frame.seq !== 1) this.#gap(frame.from, last, frame.seq);
+    const flat = frame.flat;
     const topo = this.#o.topology;
     const streams = this.#streams;
     for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {

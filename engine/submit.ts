@@ -12,6 +12,7 @@ import { type CheckpointSetup, Container, RollbackRequest, type RunState, type R
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
+import { checkTopologyName } from "../transport/wire.ts";
 
 /**
  * A running topology.
@@ -102,8 +103,6 @@ export function onSubmit(fn: SubmitListener): () => void {
   return () => listeners.delete(fn);
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
 /**
  * Runs `topology` under `name` with `config`. Throws `ConfigError` for a bad
  * configuration and `ArdeaError` for a bad name.
@@ -129,9 +128,7 @@ export function submit(
 }
 
 function submitNow(name: string, config: ConfigInput | undefined, topology: StormTopology, options: SubmitOptions): TopologyHandle {
-  if (typeof name !== "string" || !NAME.test(name)) {
-    throw new ArdeaError("BAD_NAME", `topology name ${JSON.stringify(name)} must be 1-128 letters, digits, "_", "." or "-"`);
-  }
+  checkTopologyName(name);
   if (!(topology instanceof StormTopology)) {
     throw new ArdeaError("BAD_TOPOLOGY", "submit() expects the result of TopologyBuilder.createTopology()");
   }

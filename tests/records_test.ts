@@ -94,6 +94,46 @@ test("topology and container records: put, get, list, delete", async () => {
   await r.deleteTopology("other");
 });
 
+test("names that differ only in . and _ are two records: kill-like deletes and updates touch one; old keys stay", async () => {
+  const r = await Records.open(nc);
+  const kv = await nc.jetstream().views.kv(KV_BUCKET);
+  await r.putTopology(topology("x.y"));
+  await r.putTopology(topology("x_y", { state: "PAUSED" }));
+  await r.putContainer(container("x.y", 0));
+  await r.putContainer(container("x_y", 0));
+  await r.putContainer(container("x_y", 1));
+  await r.acquireLease("x.y", "m1", 60_000);
+  assert.is((await r.getTopology("x.y"))?.state, "RUNNING");
+  assert.is((await r.getTopology("x_y"))?.state, "PAUSED");
+  assert.is((await r.listContainers("x.y")).length, 1);
+  assert.is((await r.listContainers("x_y")).length, 2);
+  assert.equal((await r.listTopologies()).map((t) => t.name), ["x.y", "x_y"]);
+  // ardea kill x_y: an update of x_y's record, and its removal, leave x.y alone
+  await r.updateTopology("x_y", (t) => ({ ...t, state: "KILLED" }));
+  assert.is((await r.getTopology("x.y"))?.state, "RUNNING");
+  await r.deleteTopology("x_y");
+  assert.is(await r.getTopology("x_y"), undefined);
+  assert.is((await r.getTopology("x.y"))?.name, "x.y");
+  assert.is((await r.listContainers("x.y")).length, 1);
+  assert.is((await r.getLease("x.y"))?.holder, "m1");
+  // names of letters, digits, _ and - keep the keys they always had
+  await r.putTopology(topology("Word-count_2"));
+  assert.ok(await kv.get("Word-count_2"));
+  await r.deleteTopology("Word-count_2");
+  await r.deleteTopology("x.y");
+  // a name outside the rule is refused with the rule
+  for (const bad of ["a b", "", "-x", "a*b", "a>b"]) {
+    try {
+      await r.getTopology(bad);
+      assert.unreachable(`name ${JSON.stringify(bad)} accepted`);
+    } catch (e) {
+      assert.instance(e, RecordsError, String(e));
+      assert.is((e as RecordsError).code, "BAD_NAME");
+      assert.match((e as Error).message, /letters, digits/);
+    }
+  }
+});
+
 test("a garbage value is an error naming the key; list skips it and reports it", async () => {
   const r = await Records.open(nc);
   const kv = await nc.jetstream().views.kv(KV_BUCKET);

@@ -1,8 +1,9 @@
 /**
  * The codec of values that cross a process boundary: msgpackr with Ardea's
- * options, and the check that names a value that cannot cross (a function, a
- * symbol, a class instance without a registered extension) before msgpackr
- * would silently turn it into a plain map.
+ * options, a strict variant for data frames that throws (from msgpackr's own
+ * hooks) where msgpackr would silently change a value, and the checks that
+ * name a value that cannot cross (a function, a symbol, a class instance
+ * without a registered extension).
  *
  * @module
  */
@@ -113,6 +114,83 @@ function problem(v: unknown, seen: Set<object>): string | null {
     default:
       return null;
   }
+}
+
+/** Thrown from a strict encoder's hooks; `message` says what the value is. */
+class Refused extends Error {}
+
+function refuseFunction(): never {
+  throw new Refused("a function");
+}
+
+/**
+ * msgpackr asks this of every object it would write as a map: a plain
+ * object, or an instance of a class that no extension claims (which it would
+ * write as a plain map, losing its class). Arrays, primitives, `Map`, `Date`,
+ * typed arrays and registered classes never get here, so the check costs
+ * nothing for them.
+ */
+function plainOnly(o: object): boolean {
+  const proto = Object.getPrototypeOf(o);
+  if (proto === Object.prototype || proto === null) return true;
+  const ctor = (proto as { constructor?: { name?: string } }).constructor;
+  throw new Refused(`an instance of ${ctor?.name || "an unnamed class"} (register it with registerType)`);
+}
+
+/**
+ * A msgpackr encoder/decoder with Ardea's options that throws instead of
+ * changing a value silently: a function (msgpackr would write `undefined`),
+ * an instance of an unregistered class or a class with its own `toJSON`
+ * (it would write a plain map or the `toJSON` result). The checks live in
+ * msgpackr's own hooks, so values that need none (primitives, arrays, `Map`,
+ * `Set`, `Date`, bytes) cost nothing more to encode. Data frames use it;
+ * {@link findUnencodable} names the value when it throws.
+ *
+ * @example
+ * ```ts
+ * const c = createStrictPackr();
+ * c.pack([new Date(0), new Map([[1, "a"]])]); // fine
+ * c.pack([() => 1]); // throws
+ * ```
+ */
+export function createStrictPackr(): Packr {
+  return new Packr({
+    ...PACKR_OPTIONS,
+    useToJSON: false,
+    useRecords: plainOnly,
+    writeFunction: refuseFunction as () => never,
+  });
+}
+
+/**
+ * After `packr` refused to encode tuples: the `EmitError` naming the first
+ * field of `values` it cannot encode, or `null` when every field encodes on
+ * its own. `where` describes the emit (`"split" emitting on stream "default"`).
+ *
+ * @example
+ * ```ts
+ * findUnencodable(createStrictPackr(), ["ok", () => 1], (i) => ["a", "f"][i]!, '"x" emitting on stream "default"');
+ * // EmitError NOT_SERIALIZABLE: … field "f" (index 1) holds a function …
+ * ```
+ */
+export function findUnencodable(
+  packr: Packr,
+  values: readonly unknown[],
+  fieldName: (i: number) => string,
+  where: string,
+): EmitError | null {
+  for (let i = 0; i < values.length; i++) {
+    try {
+      packr.pack(values[i]);
+    } catch (e) {
+      const p = e instanceof Refused ? e.message : (problem(values[i], new Set()) ?? `a value msgpack cannot encode (${(e as Error).message})`);
+      return new EmitError(
+        "NOT_SERIALIZABLE",
+        `${where}: field "${fieldName(i)}" (index ${i}) holds ${p}, which cannot cross a process boundary`,
+      );
+    }
+  }
+  return null;
 }
 
 /**

@@ -9,7 +9,7 @@
  *
  * | subject | direction | payload |
  * | --- | --- | --- |
- * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack |
+ * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack; or the {@link DataChunk}s of one frame above `max_payload` |
  * | `acks.<c>` | any container → container c (holder of the roots) | {@link AckFrame}: raw little-endian int32 quads |
  * | `ctl` | master/CLI → every container | {@link ControlMessage}, msgpack |
  * | `events` | container → master | {@link ContainerEvent}, msgpack |
@@ -20,6 +20,9 @@
  * Control-plane records live in the JetStream KV bucket {@link KV_BUCKET}
  * (key `<topology>` → {@link TopologyRecord}, `<topology>.c<i>` →
  * {@link ContainerRecord}, `<topology>.master` → {@link LeaseRecord});
+ * `<topology>` there and in subjects is the name through
+ * {@link topologyKey} / {@link subjectToken}: as it is when it has only
+ * letters, digits, `_` and `-`, else with each other byte as `=XX`;
  * topology bundles live in the object store
  * {@link CODE_BUCKET} under their sha256.
  *
@@ -36,7 +39,11 @@
  *   container and flushes a `DataFrame` at its byte budget or at the end of
  *   the scheduler slice. A finished task's end-of-input marker travels in the
  *   same frames, after its last tuple (per-publisher order is kept by NATS),
- *   and so does a drained task's drain marker. Frames from one container to
+ *   and so does a drained task's drain marker. A frame of one tuple above
+ *   the server's `max_payload` goes as {@link DataChunk}s in a row, up to
+ *   {@link MAX_FRAME_BYTES}; past that the sender fails the run. A value the
+ *   frame encoder would change (a function, an unregistered class) fails
+ *   the run too, naming component, stream and field. Frames from one container to
  *   another are numbered; a gap means NATS lost some (a server restarted, a
  *   client reconnected): in EFFECTIVELY_ONCE the receiver asks for a
  *   rollback, and so does any container or master whose NATS connection
@@ -114,8 +121,8 @@
  * @module
  */
 import { z } from "zod";
-import { createPackr } from "./codec.ts";
-import { ArdeaError } from "../topology/errors.ts";
+import { createPackr, createStrictPackr, findUnencodable } from "./codec.ts";
+import { ArdeaError, type EmitError } from "../topology/errors.ts";
 
 /** KV bucket of topology and container records. */
 export const KV_BUCKET = "ardea";
@@ -138,7 +145,27 @@ export class WireError extends ArdeaError {
   }
 }
 
+/** The topology-name rule (also that of worker ids): 1-128 letters, digits, `_`, `.` or `-`, not starting with a sign. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Checks a topology name against the one rule every part applies (submit,
+ * records, subjects); throws `ArdeaError` `BAD_NAME` naming the rule.
+ *
+ * @example
+ * ```ts
+ * checkTopologyName("word-count.v2"); // ok
+ * checkTopologyName("a b"); // throws BAD_NAME
+ * ```
+ */
+export function checkTopologyName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || !NAME.test(name)) {
+    throw new ArdeaError(
+      "BAD_NAME",
+      `topology name ${JSON.stringify(name)} must be 1-128 letters, digits, "_", "." or "-", starting with a letter or digit`,
+    );
+  }
+}
 
 /**
  * Subject names of one topology.
@@ -167,16 +194,35 @@ export const METRICS_WILDCARD = "ardea.*.metrics";
 /** Subject that matches the `ctl` subject of every topology (a tracker reads `bp` there). */
 export const CONTROL_WILDCARD = "ardea.*.ctl";
 
+const utf8 = new TextEncoder();
+
 /**
- * The subject token of a topology name (`subjects(name)` uses it after `ardea.`).
+ * A name as one NATS subject token or KV key part, one to one: ASCII
+ * letters, digits, `_` and `-` stay as they are (so names of those keep
+ * their keys and subjects), every other UTF-8 byte becomes `=XX` (`.` is
+ * `=2E`). The same encoding as the state backends' keys.
+ */
+function nameToken(name: string): string {
+  if (/^[A-Za-z0-9_-]*$/.test(name)) return name;
+  let out = "";
+  for (const b of utf8.encode(name)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/**
+ * The subject token of a topology name (`subjects(name)` uses it after
+ * `ardea.`); two names never share one.
  *
  * @example
  * ```ts
- * subjectToken("wc.v2"); // "wc_v2"
+ * subjectToken("wc.v2"); // "wc=2Ev2" (and "wc_v2" stays "wc_v2")
  * ```
  */
 export function subjectToken(topology: string): string {
-  return topology.replaceAll(".", "_");
+  return nameToken(topology);
 }
 
 // ---------------------------------------------------------------- data frames
@@ -230,9 +276,17 @@ export function streamTable(components: Iterable<[string, Iterable<string>]>): A
 }
 
 const packr = createPackr();
+/**
+ * Data frames carry user values: this encoder throws on a value it would
+ * change (a function, an unregistered class instance) instead of writing
+ * `undefined` or a plain map; the stream manager names it
+ * ({@link findUnencodable}).
+ */
+const framePackr = createStrictPackr();
 
 /**
- * Encodes a data frame.
+ * Encodes a data frame. Throws when a tuple holds a value that cannot cross
+ * unchanged (see `createStrictPackr` in codec.ts).
  *
  * @example
  * ```ts
@@ -240,7 +294,105 @@ const packr = createPackr();
  * ```
  */
 export function encodeDataFrame(f: DataFrame): Uint8Array {
-  return packr.pack([WIRE_VERSION, f.from, f.epoch, f.flat, f.seq]);
+  return framePackr.pack([WIRE_VERSION, f.from, f.epoch, f.flat, f.seq]);
+}
+
+/**
+ * The first field of `values` that {@link encodeDataFrame} refuses, as an
+ * `EmitError` naming the field and what it holds (`where` names the emit),
+ * or `null`. For the error path only.
+ *
+ * @example
+ * ```ts
+ * unencodableField([() => 1], (i) => "f", '"x" emitting on stream "default"'); // EmitError NOT_SERIALIZABLE
+ * ```
+ */
+export function unencodableField(values: readonly unknown[], fieldName: (i: number) => string, where: string): EmitError | null {
+  return findUnencodable(framePackr, values, fieldName, where);
+}
+
+/**
+ * Largest data frame (bytes, encoded) sent between containers: a frame
+ * (one large tuple) above the server's `max_payload` travels as
+ * {@link DataChunk}s, and one above this ends the run FAILED; a receiver
+ * holds at most this much per sender while it reassembles one. Kept below
+ * nats-server's default `max_pending` (64 MB), past which it would cut off
+ * a receiver that reads a burst of chunks too slowly.
+ */
+export const MAX_FRAME_BYTES = 56 * 1024 * 1024;
+/** Bytes of a chunk message beyond its slice of the frame (version, ids, bin header), rounded up. */
+export const CHUNK_OVERHEAD = 64;
+
+/**
+ * One slice of an encoded data frame too large for one NATS message, on
+ * the same `data.<c>` subject: `[version, from, epoch, seq, part, parts,
+ * bytes]` (7 entries; a frame has 5). A sender publishes the `parts` slices
+ * of frame `seq` one after another; the receiver keeps one reassembly per
+ * sender and gives it up at any message out of that order, so a lost
+ * slice loses its frame and nothing else (the sequence gap is seen as for
+ * any lost frame).
+ */
+export interface DataChunk {
+  readonly from: number;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly part: number;
+  readonly parts: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Splits an encoded data frame into chunk messages of at most `maxPayload`
+ * bytes each.
+ *
+ * @example
+ * ```ts
+ * for (const m of encodeDataChunks(frameBytes, { from: 0, epoch, seq }, 1024 * 1024)) nc.publish(subject, m);
+ * ```
+ */
+export function encodeDataChunks(frame: Uint8Array, id: { from: number; epoch: number; seq: number }, maxPayload: number): Uint8Array[] {
+  const size = Math.max(1, maxPayload - CHUNK_OVERHEAD);
+  const parts = Math.ceil(frame.length / size);
+  const out: Uint8Array[] = [];
+  for (let p = 0; p < parts; p++) {
+    out.push(packr.pack([WIRE_VERSION, id.from, id.epoch, id.seq, p, parts, frame.subarray(p * size, (p + 1) * size)]));
+  }
+  return out;
+}
+
+/**
+ * Decodes and checks a message of a `data.<c>` subject: a data frame or a
+ * chunk of one ({@link DataChunk}, told apart by `"part" in m`); throws
+ * `WireError`.
+ *
+ * @example
+ * ```ts
+ * const m = decodeDataMessage(bytes);
+ * if ("part" in m) reassemble(m); else deliver(m.flat);
+ * ```
+ */
+export function decodeDataMessage(bytes: Uint8Array): DataFrame | DataChunk {
+  let v: unknown;
+  try {
+    v = framePackr.unpack(bytes);
+  } catch (e) {
+    throw new WireError(`data frame is not msgpack: ${(e as Error).message}`);
+  }
+  if (Array.isArray(v) && v.length === 7) return checkChunk(v);
+  return checkFrame(v);
+}
+
+function checkChunk(v: unknown[]): DataChunk {
+  const [version, from, epoch, seq, part, parts, data] = v;
+  if (version !== WIRE_VERSION) throw new WireError(`data chunk of wire version ${String(version)}, expected ${WIRE_VERSION}`);
+  if (!Number.isInteger(from) || (from as number) < 0) throw new WireError("data chunk: bad sender container");
+  if (!Number.isInteger(epoch)) throw new WireError("data chunk: bad epoch");
+  if (!Number.isInteger(seq) || (seq as number) < 1) throw new WireError("data chunk: bad sequence number");
+  if (!Number.isInteger(parts) || (parts as number) < 2 || !Number.isInteger(part) || (part as number) < 0 || (part as number) >= (parts as number)) {
+    throw new WireError("data chunk: bad part number");
+  }
+  if (!(data instanceof Uint8Array)) throw new WireError("data chunk: no bytes");
+  return { from: from as number, epoch: epoch as number, seq: seq as number, part: part as number, parts: parts as number, bytes: data };
 }
 
 /**
@@ -256,10 +408,14 @@ export function encodeDataFrame(f: DataFrame): Uint8Array {
 export function decodeDataFrame(bytes: Uint8Array): DataFrame {
   let v: unknown;
   try {
-    v = packr.unpack(bytes);
+    v = framePackr.unpack(bytes);
   } catch (e) {
     throw new WireError(`data frame is not msgpack: ${(e as Error).message}`);
   }
+  return checkFrame(v);
+}
+
+function checkFrame(v: unknown): DataFrame {
   if (!Array.isArray(v) || v.length !== 5) throw new WireError("data frame is not [version, from, epoch, flat, seq]");
   const [version, from, epoch, flat, seq] = v;
   if (version !== WIRE_VERSION) throw new WireError(`data frame of wire version ${String(version)}, expected ${WIRE_VERSION}`);
@@ -905,9 +1061,22 @@ export function parseLeaseRecord(v: unknown): LeaseRecord {
   return r.data;
 }
 
-/** KV key of a topology's record. */
+/**
+ * KV key of a topology's record: the name as it is when it has only
+ * letters, digits, `_` and `-`; otherwise each other byte is `=XX` (a `.`
+ * is `=2E`), so two names never share a record. (Before, `.` became `_`,
+ * and `x.y` and `x_y` shared one.) Throws `ArdeaError` `BAD_NAME` for a
+ * name outside the rule ({@link checkTopologyName}).
+ *
+ * @example
+ * ```ts
+ * topologyKey("word-count"); // "word-count"
+ * topologyKey("wc.v2"); // "wc=2Ev2"
+ * ```
+ */
 export function topologyKey(name: string): string {
-  return name.replaceAll(".", "_");
+  checkTopologyName(name);
+  return nameToken(name);
 }
 
 /** KV key of a container's record. */
