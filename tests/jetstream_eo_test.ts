@@ -4,10 +4,12 @@
 // run stopped and started again from the state directory (it continues from
 // the saved stream sequence), restarts with another spout parallelism, the
 // stream positions' partitioning, the refusals (work-queue stream, other
-// spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE.
+// spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE; NatsSinkBolt's
+// two-phase output (JetStream in → JetStream out, each record once, through
+// rollbacks embedded and a kill -9 of a container on a cluster).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type NatsConnection, RetentionPolicy } from "nats";
+import { AckPolicy, DeliverPolicy, nanos, type NatsConnection, RetentionPolicy } from "nats";
 import {
   BaseRichBolt,
   BaseStatefulBolt,
@@ -16,6 +18,7 @@ import {
   iterableSpout,
   JetStreamSpout,
   type KeyValueState,
+  NatsSinkBolt,
   type OutputCollector,
   parseNatsFlags,
   submit,
@@ -506,6 +509,194 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
       }
     }
     await removePath(dir);
+  }
+});
+
+/** Every message of stream `name`, as text, in stream order. */
+async function readStream(name: string): Promise<string[]> {
+  const jsm = await nc.jetstreamManager();
+  const last = (await jsm.streams.info(name)).state.last_seq;
+  const out: string[] = [];
+  if (last === 0) return out;
+  const ci = await jsm.consumers.add(name, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: nanos(30_000) });
+  try {
+    const c = await nc.jetstream().consumers.get(name, ci.name);
+    while (out.length < last) {
+      const batch = await c.fetch({ max_messages: 1000, expires: 2000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        out.push(dec.decode(m.data));
+        if (m.seq >= last) break;
+      }
+      if (got === 0) break;
+    }
+  } finally {
+    await jsm.consumers.delete(name, ci.name).catch(() => {});
+  }
+  return out;
+}
+
+/** An output stream on `<subject>` that drops duplicates for `windowMs`. */
+async function outputStream(name: string, subject: string, windowMs: number): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name, subjects: [subject], duplicate_window: nanos(windowMs) });
+}
+
+/** Each of `r<from>`…`r<to-1>` exactly once in `got`, and nothing else. */
+function assertEachOnce(got: readonly string[], from: number, to: number, what: string): void {
+  const seen = new Map<string, number>();
+  for (const x of got) seen.set(x, (seen.get(x) ?? 0) + 1);
+  const twice = [...seen].filter(([, n]) => n > 1).map(([x, n]) => `${x}×${n}`);
+  const missing: number[] = [];
+  for (let i = from; i < to; i++) if (!seen.has(`r${i}`)) missing.push(i);
+  const extra = [...seen.keys()].filter((x) => !/^r\d+$/.test(x) || Number(x.slice(1)) < from || Number(x.slice(1)) >= to);
+  assert.ok(
+    twice.length === 0 && missing.length === 0 && extra.length === 0,
+    `${what}: ${got.length} messages for ${to - from} records; ${twice.length} duplicated (${twice.slice(0, 5).join(", ")}), ` +
+      `${missing.length} missing (${missing.slice(0, 5).join(", ")}), ${extra.length} unexpected (${extra.slice(0, 5).join(", ")})`,
+  );
+}
+
+/** Stateful pass-through: emits `r<id>` for each input; throws at planned global counts (each throw rolls every task back). */
+class ResultBolt extends BaseStatefulBolt<string, number> {
+  st!: KeyValueState<string, number>;
+  c!: OutputCollector;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
+    this.c = c;
+  }
+  execute(t: Tuple): void | Promise<void> {
+    const seen = ++run.seen;
+    if (run.crashAt.delete(seen)) {
+      run.fired++;
+      throw new Error(`planned crash at ${seen}`);
+    }
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+    this.c.emit([`r${dec.decode(t.getValue(1) as Uint8Array)}`]);
+    if (run.slowEvery > 0 && seen % run.slowEvery === 0) return new Promise((r) => setTimeout(r, 1));
+  }
+  declareOutputFields(d: { declare(f: string[]): void }) {
+    d.declare(["data"]);
+  }
+}
+
+async function waitFor(what: string, until: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await until())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test.only("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through rollbacks, each record exactly once (by content)", async () => {
+  const count = 12_000;
+  const stream = "SINKIN";
+  await publish(stream, 0, count);
+  const conf = {
+    "topology.reliability.mode": "EFFECTIVELY_ONCE",
+    "topology.stateful.checkpoint.interval.seconds": 0.05,
+    "topology.supervisor.max.consecutive.failures": 3,
+  } as const;
+  await outputStream("SINKOUT", "sinkout.>", 300_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  run.crashAt = new Set([2_000, 5_000, 9_000]);
+  run.seen = 0;
+  run.fired = 0;
+  run.slowEvery = 20;
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "sink-eo", nats: settings }), 2);
+    b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
+    b.setBolt("out", () => new NatsSinkBolt({ subject: (t) => `sinkout.${t.getString(0).length}`, stream: "SINKOUT", jetstream: true, nats: settings }), 2)
+      .shuffleGrouping("results");
+    const logs: string[] = [];
+    const h = await submit("js-eo-sink-embedded", { ...conf, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    const jsm = await nc.jetstreamManager();
+    await waitFor("the output", async () => (await jsm.streams.info("SINKOUT")).state.messages >= count, 120_000);
+    // Anything published twice would land by now.
+    await new Promise((r) => setTimeout(r, 1000));
+    await h.kill();
+    assert.is(run.fired, 3, `every planned crash fired\n${logs.join("\n")}`);
+    assertEachOnce(await readStream("SINKOUT"), 0, count, "after 3 rollbacks");
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE NatsSinkBolt refuses core NATS and a duplicate window shorter than the longest recovery", async () => {
+  await outputStream("SHORTWIN", "shortwin.>", 120_000);
+  await publish("SHORTIN", 0, 10);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    for (const [sink, want] of [
+      [new NatsSinkBolt({ subject: "shortwin.x", jetstream: true, nats: settings }), /stream "SHORTWIN" drops duplicates for 120 s.*at least 164 s/],
+      [new NatsSinkBolt({ subject: "shortwin.x", nats: settings }), /set jetstream: true/],
+    ] as const) {
+      const b = new TopologyBuilder();
+      b.setSpout("in", new JetStreamSpout({ stream: "SHORTIN", durable: "shortwin", nats: settings }), 1);
+      b.setBolt("out", sink, 1).shuffleGrouping("in");
+      const h = await submit("js-eo-shortwin", {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.supervisor.max.consecutive.failures": 3,
+        "topology.stateful.start.clean": true,
+      }, b.createTopology(), { handleSignals: false, log: () => {} });
+      const err = await h.done.then(() => null, (e: Error) => e);
+      assert.ok(err !== null, "the run must fail");
+      assert.match(String(err!.message) + String((err!.cause as Error | undefined)?.message), want, String(err!.message) + String((err!.cause as Error | undefined)?.message));
+    }
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test.only("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 of a container; each record's result exactly once (by content)", async () => {
+  const first = 20_000, more = 5_000;
+  const stream = "DISTSINK";
+  await publish(stream, 0, first);
+  await outputStream("DISTOUT", "distout.>", 300_000);
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const ardea = (args: string[]) => {
+    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  };
+  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distout.r"]);
+  const logs: string[] = [];
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+  ]);
+  const jsm = await nc.jetstreamManager();
+  const published = async () => (await jsm.streams.info("DISTOUT")).state.messages;
+  try {
+    // Kill container 1 once part of the output is out (committed batches published, more in flight).
+    await waitFor(`a quarter of the output\n${logs.join("\n")}`, async () => (await published()) >= first / 4, 120_000);
+    const victim = (await (await Records.bind(nc))?.listContainers("js-eo-sink"))?.find((c) => c.container === 1);
+    assert.ok(victim && victim.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
+    const before = await published();
+    process.kill(victim!.pid, "SIGKILL");
+    // More input while the run recovers.
+    await publish(stream, first, first + more);
+    await waitFor(`the whole output (${first + more})\n${logs.join("\n")}`, async () => (await published()) >= first + more, 180_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const kill = ardea(["kill", "js-eo-sink", "--wait-secs", "1"]);
+    await kill.exited;
+    await child.exited;
+    await reading;
+    assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
+    assertEachOnce(await readStream("DISTOUT"), 0, first + more, `after kill -9 of container 1 (${before} results were out at the kill)`);
+    console.log(`js eo sink distributed (${runtimeName()}): ${first + more} records → ${first + more} results exactly once; ${before} were out at the kill`);
+  } finally {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
   }
 });
 
