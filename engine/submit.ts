@@ -11,6 +11,7 @@ import { StormTopology } from "../topology/topology.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
+import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
 
 /**
  * A running topology.
@@ -196,6 +197,9 @@ async function runWithRollback(
   const backend = new FileStateBackend(resolvePath(conf["topology.state.dir"]));
   try {
     if (conf["topology.stateful.start.clean"]) await backend.drop(name);
+    // Spout starts such as "new" mean this moment for every task and every rollback of this run.
+    const starts = await resolveStartSequences(topology, conf);
+    if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
     const budget = conf["topology.supervisor.max.consecutive.failures"];
     let failures = 0;
     for (;;) {

@@ -369,6 +369,61 @@ test("EFFECTIVELY_ONCE: start.clean reads from the deliver policy again; by_star
   }
 });
 
+/** Records the ids it gets (in a static); throws at its first tuple when `failFirst` is set (a rollback before any checkpoint). */
+class IdsSeen extends BaseStatefulBolt<string, number> {
+  static ids = new Set<number>();
+  static failFirst = false;
+  st!: KeyValueState<string, number>;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  execute(t: Tuple) {
+    if (IdsSeen.failFirst) {
+      IdsSeen.failFirst = false;
+      throw new Error("planned crash before the first checkpoint");
+    }
+    IdsSeen.ids.add(Number(dec.decode(t.getValue(1) as Uint8Array)));
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+  }
+  declareOutputFields() {}
+}
+
+test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollback before the first checkpoint still reads what came after the start", async () => {
+  const stream = "NEWSTART";
+  await publish(stream, 0, 100);
+  const dir = await makeTempDir("ardea-js-eo-");
+  const jsm = await nc.jetstreamManager();
+  try {
+    IdsSeen.ids = new Set();
+    IdsSeen.failFirst = true;
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "newstart", nats: settings, deliverPolicy: "new" }), 2);
+    b.setBolt("seen", () => new IdsSeen(), 1).shuffleGrouping("in");
+    const logs: string[] = [];
+    const h = await submit("js-eo-new", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      // No checkpoint before the rollback.
+      "topology.stateful.checkpoint.interval.seconds": 60,
+    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    // Once both tasks read, 50 new messages: the first one crashes the bolt, and the run rolls back with no checkpoint.
+    await waitFor("the spout's readers", async () => {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(stream)) names.push(c.name);
+      return names.includes("newstart-eo-0") && names.includes("newstart-eo-1");
+    }, 20_000);
+    await publish(stream, 100, 150);
+    await waitFor(`the 50 new messages\n${logs.join("\n")}`, async () => IdsSeen.ids.size >= 49, 10_000).catch(() => {});
+    await new Promise((r) => setTimeout(r, 500));
+    await h.kill();
+    assert.ok(logs.some((l) => l.includes("planned crash")), `the bolt crashed\n${logs.join("\n")}`);
+    const want = Array.from({ length: 50 }, (_, i) => 100 + i);
+    assert.equal([...IdsSeen.ids].sort((a, b) => a - b), want, "every message published after the start, none before, after the rollback");
+  } finally {
+    await removePath(dir);
+  }
+});
+
 /** Counts every tuple it gets, in a static (the tests read it), and in state. */
 class KeyedSumOfAll extends BaseStatefulBolt<string, number> {
   static total = 0;
@@ -591,7 +646,7 @@ async function waitFor(what: string, until: () => Promise<boolean>, ms: number):
   }
 }
 
-test.only("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through rollbacks, each record exactly once (by content)", async () => {
+test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through rollbacks, each record exactly once (by content)", async () => {
   const count = 12_000;
   const stream = "SINKIN";
   await publish(stream, 0, count);
@@ -653,7 +708,7 @@ test("EFFECTIVELY_ONCE NatsSinkBolt refuses core NATS and a duplicate window sho
   }
 });
 
-test.only("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 of a container; each record's result exactly once (by content)", async () => {
+test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 of a container; each record's result exactly once (by content)", async () => {
   const first = 20_000, more = 5_000;
   const stream = "DISTSINK";
   await publish(stream, 0, first);
@@ -689,6 +744,45 @@ test.only("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kil
     assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
     assertEachOnce(await readStream("DISTOUT"), 0, first + more, `after kill -9 of container 1 (${before} results were out at the kill)`);
     console.log(`js eo sink distributed (${runtimeName()}): ${first + more} records → ${first + more} results exactly once; ${before} were out at the kill`);
+  } finally {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
+  }
+});
+
+test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit, stored in the topology record, and read by every task", async () => {
+  const stream = "DISTNEW";
+  await publish(stream, 0, 30);
+  await outputStream("DISTNEWOUT", "distnew.>", 300_000);
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const ardea = (args: string[]) => {
+    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  };
+  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new"]);
+  const logs: string[] = [];
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+  ]);
+  const jsm = await nc.jetstreamManager();
+  try {
+    const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-sink").catch(() => null)) ?? null;
+    await waitFor(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
+    const rec = (await record())!;
+    assert.equal(rec.config["ardea.jetstream.start.sequences"], { in: 31 }, "the start after the 30 messages there at submit");
+    await publish(stream, 30, 50);
+    await waitFor(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await ardea(["kill", "js-eo-sink", "--wait-secs", "1"]).exited;
+    await child.exited;
+    await reading;
+    assertEachOnce(await readStream("DISTNEWOUT"), 30, 50, "deliverPolicy new");
   } finally {
     if (child.pid !== undefined) {
       try {

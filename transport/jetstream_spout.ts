@@ -25,6 +25,7 @@ import { BaseRichSpout } from "../topology/components.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
+import type { StormTopology } from "../topology/topology.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
@@ -48,10 +49,10 @@ export interface JetStreamSpoutOptions {
    * Where reading starts when there is no position yet: the deliver policy
    * of the durable consumer when the spout creates it (ATLEAST_ONCE), or of
    * a clean EFFECTIVELY_ONCE start (`topology.stateful.start.clean`, or no
-   * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"` and
-   * `"last"` are resolved when a task opens, so a rollback before the first
-   * checkpoint resolves them again; `"all"` and the start sequence or time
-   * are the same every time.
+   * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"`, `"last"`
+   * and `"by_start_time"` are resolved to a stream sequence once per
+   * submission ({@link resolveStartSequences}: at `ardea submit`, or when an
+   * embedded run starts), so every task and every rollback start there.
    */
   deliverPolicy?: "all" | "new" | "last" | "by_start_sequence" | "by_start_time";
   /** First stream sequence, with `deliverPolicy: "by_start_sequence"`. */
@@ -114,6 +115,73 @@ export interface JetStreamSpoutOptions {
  * ```
  */
 export class JetStreamSpoutError extends ArdeaError {}
+
+/**
+ * The configuration key that carries the start sequences resolved at
+ * submission (component → first stream sequence) to every task; on a
+ * cluster it is stored in the topology record's `config`.
+ *
+ * @example
+ * ```ts
+ * const first = (conf[START_SEQUENCES_KEY] as Record<string, number> | undefined)?.["events"];
+ * ```
+ */
+export const START_SEQUENCES_KEY = "ardea.jetstream.start.sequences";
+
+/**
+ * A spout whose start position is resolved once per submission, before any
+ * task runs, so that all its tasks and every rollback agree on it.
+ *
+ * @example
+ * ```ts
+ * if (isResolvingStart(spout)) starts[id] = await spout.resolveStart(id, conf, nc);
+ * ```
+ */
+export interface ResolvesStart {
+  /** The first stream sequence to read on a clean start, or undefined when the start needs no resolving. */
+  resolveStart(component: string, conf: TopologyConfig, nc?: NatsConnection): Promise<number | undefined>;
+}
+
+/**
+ * Whether a component resolves its start at submission ({@link ResolvesStart}).
+ *
+ * @example
+ * ```ts
+ * isResolvingStart(new JetStreamSpout({ stream: "S", durable: "d" })); // true
+ * ```
+ */
+export function isResolvingStart(c: unknown): c is ResolvesStart {
+  return typeof (c as { resolveStart?: unknown } | null)?.resolveStart === "function";
+}
+
+/**
+ * EFFECTIVELY_ONCE: resolves the start of every spout that needs it
+ * (`JetStreamSpout` with `deliverPolicy` `"new"`, `"last"` or
+ * `"by_start_time"`) to a stream sequence, once: `ardea submit` stores the
+ * result in the topology record's config under {@link START_SEQUENCES_KEY},
+ * an embedded run keeps it in its configuration for every rollback. A task
+ * with no saved position starts there; from the first checkpoint on, each
+ * task's position is in the checkpoint. `nc` serves spouts without a `nats`
+ * option (default: their `ARDEA_NATS_*` environment).
+ *
+ * @example
+ * ```ts
+ * const starts = await resolveStartSequences(topology, conf, nc);
+ * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
+ * ```
+ */
+export async function resolveStartSequences(topology: StormTopology, conf: TopologyConfig, nc?: NatsConnection): Promise<Record<string, number>> {
+  const starts: Record<string, number> = {};
+  if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE") return starts;
+  for (const def of topology.components.values()) {
+    if (def.kind !== "spout") continue;
+    const spout = def.create();
+    if (!isResolvingStart(spout)) continue;
+    const first = await spout.resolveStart(def.id, conf, nc);
+    if (first !== undefined) starts[def.id] = first;
+  }
+  return starts;
+}
 
 /** Least time between two consumer-info checks of bounded mode. */
 const DRAIN_CHECK_MS = 250;
@@ -204,6 +272,38 @@ export class JetStreamSpout extends BaseRichSpout {
   /** Resolves the pull loop waiting for room or for activation. */
   private room: (() => void) | null = null;
   private pulling: Promise<void> | null = null;
+  /**
+   * EFFECTIVELY_ONCE: the first stream sequence that `deliverPolicy` means
+   * now, found with a throwaway consumer of that policy (its delivered
+   * stream sequence + 1). Called once per submission (see
+   * {@link resolveStartSequences}); undefined for `"all"` and
+   * `"by_start_sequence"`, which need no resolving.
+   */
+  async resolveStart(component: string, conf: TopologyConfig, shared?: NatsConnection): Promise<number | undefined> {
+    const o = this.options;
+    const policy = o.deliverPolicy ?? "all";
+    if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE" || policy === "all" || policy === "by_start_sequence") return undefined;
+    this.label = `JetStreamSpout "${component}"`;
+    const nc = o.nats === undefined && shared !== undefined ? shared : await connectNats(o.nats ?? parseNatsFlags({}, env), { name: `ardea resolve ${component}` });
+    try {
+      const jsm = await nc.jetstreamManager();
+      this.jsm = jsm;
+      await this.streamInfo();
+      const ci = await jsm.consumers.add(o.stream, {
+        ack_policy: AckPolicy.None,
+        mem_storage: true,
+        inactive_threshold: nanos(10_000),
+        ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+        ...this.deliverConfig(),
+      });
+      await jsm.consumers.delete(o.stream, ci.name).catch(() => {});
+      return ci.delivered.stream_seq + 1;
+    } finally {
+      this.jsm = null;
+      if (nc !== shared) await closeNats(nc);
+    }
+  }
+
   /** EFFECTIVELY_ONCE: the checkpointed state (set by `initState` before `open`). */
   private state: KeyValueState<string, unknown> | null = null;
   /** EFFECTIVELY_ONCE: this task's partition and saved positions (null in other modes). */
@@ -274,7 +374,8 @@ export class JetStreamSpout extends BaseRichSpout {
       this.jsm = await nc.jetstreamManager();
       const info = await this.streamInfo();
       if (effectivelyOnce) {
-        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex());
+        const starts = conf[START_SEQUENCES_KEY] as Record<string, unknown> | undefined;
+        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex(), starts?.[component]);
       } else {
         await this.bindConsumer(ackWaitMs, this.limit * context.getComponentTasks(component).length);
         this.consumer = await nc.jetstream().consumers.get(o.stream, o.durable);
@@ -320,8 +421,11 @@ export class JetStreamSpout extends BaseRichSpout {
     }
   }
 
-  /** EFFECTIVELY_ONCE: reads the saved position (or the deliver policy) and makes this task's consumer. */
-  private async openPositions(info: StreamInfo, tasks: number, index: number): Promise<void> {
+  /**
+   * EFFECTIVELY_ONCE: reads the saved position (or else the start resolved
+   * at submission, or else the deliver policy) and makes this task's consumer.
+   */
+  private async openPositions(info: StreamInfo, tasks: number, index: number, resolved: unknown): Promise<void> {
     const o = this.options;
     if (info.config.retention !== RetentionPolicy.Limits) {
       throw new JetStreamSpoutError(
@@ -356,6 +460,10 @@ export class JetStreamSpout extends BaseRichSpout {
       }
       this.readUpTo = p.start - 1;
       from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.start };
+    } else if (typeof resolved === "number" && Number.isSafeInteger(resolved) && resolved >= 1) {
+      // Resolved once, at submission: every task and every rollback start here.
+      this.readUpTo = resolved - 1;
+      from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resolved };
     } else {
       from = this.deliverConfig();
       const policy = o.deliverPolicy ?? "all";
