@@ -26,7 +26,7 @@ import {
   type Tuple,
 } from "../mod.ts";
 import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
-import { mergePositions, partitionOfSequence, partitionOfSubject, StreamPositions } from "../transport/jetstream_positions.ts";
+import { mergePositions, partitionOfSequence, partitionOfSubject, partitionOfToken, type PartitionMode, StreamPositions } from "../transport/jetstream_positions.ts";
 import { assertRewindable } from "../engine/restore.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
@@ -117,7 +117,8 @@ interface RunOptions {
   crashAt?: number[];
   /** Kill the run (from outside) once this many tuples were counted and a checkpoint covering them is committed. */
   killAfter?: number;
-  partition?: "sequence" | "subject";
+  partition?: PartitionMode;
+  filterSubject?: string;
   /** Sleep 1 ms every this many tuples (0: never). */
   slowEvery?: number;
   /** The spout's pull expiry. */
@@ -144,7 +145,7 @@ async function runEo(o: RunOptions) {
   run.slowEvery = o.slowEvery ?? 0;
   const out = new Map<number, [number, number]>();
   const b = new TopologyBuilder();
-  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
+  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, filterSubject: o.filterSubject, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
   b.setBolt("parse", bolt((t, c) => {
     const id = Number(dec.decode(t.getValue(1) as Uint8Array));
     c.emit([id % KEYS, id]);
@@ -247,6 +248,64 @@ test("positions: partitions are even and deterministic; a rescale covers exactly
     assert.equal([...fresh[j]!.keys()], [`sequence/3/${j}`], "old keys are dropped once passed");
   }
   for (let s = 1; s <= 200; s++) assert.is(emitted.get(s), 1, `sequence ${s}`);
+  // A partition written in a subject token.
+  assert.is(partitionOfToken("orders.2.eu", 1, 4), 2);
+  assert.is(partitionOfToken("orders.2", 1, 4), 2);
+  for (const bad of ["orders.4.eu", "orders.02.eu", "orders.x.eu", "orders", "orders..eu"]) assert.is(partitionOfToken(bad, 1, 4), -1, bad);
+});
+
+test("EFFECTIVELY_ONCE partition \"token<k>\": each task's consumer filters its own partition; exact through rollbacks", async () => {
+  const count = 12_000;
+  const stream = "TOKEN";
+  await publish(stream, 0, count);
+  const dir = await makeTempDir("ardea-js-eo-");
+  const jsm = await nc.jetstreamManager();
+  const filters = new Map<string, string>();
+  try {
+    const { out, summary, logs, name } = await runEo({
+      stream,
+      dir,
+      spouts: 4,
+      partition: "token2",
+      filterSubject: `eo.${stream}.*`,
+      crashAt: [2_000, 7_000],
+      slowEvery: 20,
+      onSeen: {
+        at: 4_000,
+        fn: () =>
+          void (async () => {
+            for await (const c of jsm.consumers.list(stream)) filters.set(c.name, c.config.filter_subject ?? "");
+          })(),
+      },
+    });
+    assert.is(summary.state, "FINISHED", logs.join("\n"));
+    assert.is(run.fired, 2, "every planned crash fired");
+    for (let i = 0; i < 4; i++) assert.is(filters.get(`eo-${stream}-eo-${i}`), `eo.${stream}.${i}`, `task ${i} reads only partition ${i}`);
+    assertExact(out, count, "partition token2, after 2 rollbacks");
+    const backend = new FileStateBackend(dir);
+    try {
+      const last = (await backend.lastCommitted(name))!;
+      for (let i = 0; i < 4; i++) {
+        const st = decodeState<string, unknown>((await backend.load(name, last.checkpointId, `in#${i}`))!);
+        // Ids k with k % 4 === i sit at sequence k + 1: the last of partition i is count - 4 + i + 1.
+        assert.is(st.get(`token2/4/${i}`), count - 4 + i + 1, `task ${i}'s position`);
+      }
+    } finally {
+      await backend.close();
+    }
+    // Without a "*" at the token, the spout refuses.
+    const b = new TopologyBuilder();
+    b.setSpout("in", new JetStreamSpout({ stream, durable: "badtoken", nats: settings, partition: "token1", filterSubject: `eo.${stream}.*` }), 1);
+    b.setBolt("x", () => new KeyedSumOfAll(), 1).shuffleGrouping("in");
+    const h = await submit("js-eo-badtoken", { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir, "topology.supervisor.max.consecutive.failures": 1 }, b.createTopology(), {
+      handleSignals: false,
+      log: () => {},
+    });
+    const err = await h.done.then(() => null, (e: Error) => e);
+    assert.match(String(err?.message) + String((err?.cause as Error | undefined)?.message), /partition "token1" needs a filterSubject whose token 1/);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test("EFFECTIVELY_ONCE: rollbacks (a stateful bolt throws) keep the sums exact; positions are saved per task", async () => {

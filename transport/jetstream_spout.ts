@@ -31,7 +31,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
-import { mergePositions, type PartitionMode, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
+import { mergePositions, type PartitionMode, partitionToken, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
 export interface JetStreamSpoutOptions {
@@ -60,11 +60,17 @@ export interface JetStreamSpoutOptions {
   /** First message time (ISO 8601), with `deliverPolicy: "by_start_time"`. */
   optStartTime?: string;
   /**
-   * EFFECTIVELY_ONCE: how the tasks share the stream. Each reads all of it
-   * and keeps the messages whose partition is its index: `"sequence"` (the
-   * default) hashes the stream sequence, an even spread whatever the
-   * subjects; `"subject"` hashes the subject, so one task emits all the
-   * messages of a subject, in stream order.
+   * EFFECTIVELY_ONCE: how the tasks share the stream. `"sequence"` (the
+   * default) and `"subject"`: each task reads all of it and keeps the
+   * messages whose partition is its index: `"sequence"` hashes the stream
+   * sequence, an even spread whatever the subjects; `"subject"` hashes the
+   * subject, so one task emits all the messages of a subject, in stream
+   * order. `"token<k>"` (e.g. `"token1"`): the partition is the decimal
+   * number in subject token k (from 0), and task i reads only the messages
+   * whose token k is `i`, through a consumer filtering `filterSubject` with
+   * token k (which must be `*`) set to `i`; publishers write partition p of
+   * n (n = the spout's parallelism) as that token, and a message whose
+   * token is not a task index is read by no task.
    */
   partition?: PartitionMode;
   /** Messages asked for per pull request. Default 256. */
@@ -207,15 +213,18 @@ function isNotFound(e: unknown): boolean {
  * tuple tree completes and naks it (redelivery) when the tree fails.
  *
  * EFFECTIVELY_ONCE (a replayable source, accepted with stateful bolts):
- * - Partitioning. Every task reads the whole stream in order through its own
+ * - Partitioning. Every task reads the stream in order through its own
  *   ack-less consumer (`<durable>-eo-<task index>`, starting at a sequence)
  *   and emits only the messages of its partition: a hash of the stream
- *   sequence (default) or of the subject, modulo the task count. Which task
- *   emits a message depends only on the message and the task count, so a
- *   replay emits the same messages from the same tasks. The price: each of
- *   the n tasks receives every message and drops n-1 of n (cheap next to
- *   the downstream work at a parallelism of a few; use separate spouts with
- *   `filterSubject`s to split a very busy stream).
+ *   sequence (default) or of the subject, modulo the task count, or the
+ *   partition number written in a subject token (`partition: "token<k>"`).
+ *   Which task emits a message depends only on the message and the task
+ *   count, so a replay emits the same messages from the same tasks. With a
+ *   hash, each of the n tasks receives every message and drops n-1 of n
+ *   (nats-server 2.9 gives a consumer one filter subject, so a hash cannot
+ *   be filtered on the server; cheap next to the downstream work at a
+ *   parallelism of a few). With a token, task i's consumer filters token
+ *   k = i, so it receives only its own partition.
  * - Position. At each checkpoint a task saves the stream sequence up to
  *   which it has emitted its partition (`"<mode>/<n>/<index>"` → sequence,
  *   and the stream name). On a rollback or a restart from the state
@@ -310,6 +319,8 @@ export class JetStreamSpout extends BaseRichSpout {
   private positions: StreamPositions | null = null;
   /** EFFECTIVELY_ONCE: this task's consumer. */
   private eoConsumer = "";
+  /** EFFECTIVELY_ONCE, partition `"token<k>"`: this task's filter subject (the server sends only its partition); else null. */
+  private ownFilter: string | null = null;
   /**
    * EFFECTIVELY_ONCE: the last stream sequence received (buffered or not
    * this task's), or the sequence before the start; -1 while the start is
@@ -356,6 +367,7 @@ export class JetStreamSpout extends BaseRichSpout {
     this.pending = new Map();
     this.closed = this.paused = this.finished = false;
     this.positions = null;
+    this.ownFilter = null;
     this.readUpTo = -1;
     this.limit = o.maxAckPendingPerTask ?? conf["topology.max.spout.pending"];
     const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
@@ -435,8 +447,10 @@ export class JetStreamSpout extends BaseRichSpout {
     }
     const state = this.state;
     if (state === null) throw new JetStreamSpoutError("NO_STATE", `${this.label}: EFFECTIVELY_ONCE, but the engine gave this task no state`);
+    const mode = o.partition ?? "sequence";
+    this.ownFilter = this.partitionFilter(mode, index);
     const savedStream = state.get(STREAM_KEY);
-    const p = new StreamPositions(state, o.partition ?? "sequence", tasks, index);
+    const p = new StreamPositions(state, mode, tasks, index);
     if (p.saved && savedStream !== undefined && savedStream !== o.stream) {
       throw new JetStreamSpoutError(
         "OTHER_STREAM",
@@ -479,6 +493,25 @@ export class JetStreamSpout extends BaseRichSpout {
     await this.makeReader(from);
   }
 
+  /**
+   * Partition `"token<k>"`: `filterSubject` with token k set to this task's
+   * index (null for the hashed modes, which read the whole stream).
+   */
+  private partitionFilter(mode: PartitionMode, index: number): string | null {
+    if (mode === "sequence" || mode === "subject") return null;
+    const k = partitionToken(mode);
+    const tokens = this.options.filterSubject?.split(".") ?? [];
+    if (!Number.isSafeInteger(k) || k < 0 || tokens[k] !== "*") {
+      throw new JetStreamSpoutError(
+        "BAD_PARTITION",
+        `${this.label}: partition "${mode}" needs a filterSubject whose token ${Number.isSafeInteger(k) ? k : "k"} (from 0) is "*" ` +
+          `(e.g. "orders.*.>" with "token1"), got ${JSON.stringify(this.options.filterSubject ?? null)}`,
+      );
+    }
+    tokens[k] = String(index);
+    return tokens.join(".");
+  }
+
   /** EFFECTIVELY_ONCE: (re)makes this task's ack-less consumer, starting at `from`. */
   private async makeReader(from: Partial<ConsumerConfig>): Promise<void> {
     const o = this.options, jsm = this.jsm!;
@@ -491,7 +524,7 @@ export class JetStreamSpout extends BaseRichSpout {
           ack_policy: AckPolicy.None,
           mem_storage: true,
           inactive_threshold: nanos(EO_INACTIVE_MS),
-          ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+          ...(this.ownFilter !== null ? { filter_subject: this.ownFilter } : o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
           ...from,
         });
         break;
@@ -615,7 +648,8 @@ export class JetStreamSpout extends BaseRichSpout {
     if (seq <= this.readUpTo) return; // a consumer made again delivered it already
     this.readUpTo = seq;
     this.lastActivity = performance.now();
-    if (!p.owns(seq, m.subject) || (p.hasOlder && p.covered(seq, m.subject))) return;
+    // Partition "token<k>": the server sent only this task's partition.
+    if ((this.ownFilter === null && !p.owns(seq, m.subject)) || (p.hasOlder && p.covered(seq, m.subject))) return;
     this.buffer.push(m);
     const wake = this.arrival;
     this.arrival = null;
