@@ -823,7 +823,7 @@ test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit,
     const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
     return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   };
-  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new"]);
+  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new", "--name", "js-eo-new-dist"]);
   const logs: string[] = [];
   const reading = Promise.all([
     (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
@@ -831,14 +831,14 @@ test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit,
   ]);
   const jsm = await nc.jetstreamManager();
   try {
-    const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-sink").catch(() => null)) ?? null;
+    const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-new-dist").catch(() => null)) ?? null;
     await waitFor(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
     const rec = (await record())!;
     assert.equal(rec.config["ardea.jetstream.start.sequences"], { in: 31 }, "the start after the 30 messages there at submit");
     await publish(stream, 30, 50);
     await waitFor(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
     await new Promise((r) => setTimeout(r, 1000));
-    await ardea(["kill", "js-eo-sink", "--wait-secs", "1"]).exited;
+    await ardea(["kill", "js-eo-new-dist", "--wait-secs", "1"]).exited;
     await child.exited;
     await reading;
     assertEachOnce(await readStream("DISTNEWOUT"), 30, 50, "deliverPolicy new");
