@@ -32,6 +32,8 @@ import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { Records } from "../engine/records.ts";
+import { parseConfig } from "../topology/config.ts";
+import { TopologyContext } from "../topology/context.ts";
 import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import process from "node:process";
 import { type NatsHandle, startNats } from "./nats_server.ts";
@@ -738,6 +740,37 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through roll
   } finally {
     await removePath(dir);
   }
+});
+
+test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is published again at prepare; the duplicate window drops what had arrived", async () => {
+  await outputStream("RESTOREOUT", "restoreout.>", 300_000);
+  const b = new TopologyBuilder();
+  b.setSpout("in", iterableSpout(() => [1], { fields: ["n"] }), 1);
+  b.setBolt("out", bolt(() => {}), 1).shuffleGrouping("in");
+  const topology = b.createTopology();
+  const conf = parseConfig({ "topology.name": "t", "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.supervisor.max.consecutive.failures": 3 });
+  const errors: unknown[] = [];
+  const collector = { reportError: (e: unknown) => errors.push(e) } as unknown as OutputCollector;
+  // Checkpoint 3 of task 2 held two messages, committed; whether they were confirmed is not known.
+  const restored = () => {
+    const st = new State<string, unknown>();
+    st.put("t/2/3", [3, null, [enc.encode("a"), enc.encode("b")]]);
+    return st;
+  };
+  const jsm = await nc.jetstreamManager();
+  for (const round of [1, 2]) {
+    const state = restored();
+    const sink = new NatsSinkBolt({ subject: "restoreout.x", jetstream: true, nats: settings });
+    sink.initState(state as never);
+    await sink.prepare(conf, new TopologyContext(topology, "t", 2), collector);
+    await waitFor(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
+    await sink.cleanup();
+    assert.is((await jsm.streams.info("RESTOREOUT")).state.messages, 2, `round ${round}: each message once in the stream`);
+  }
+  const first = await jsm.streams.getMessage("RESTOREOUT", { seq: 1 });
+  assert.is(first.header.get("Nats-Msg-Id"), "t/2/3/0");
+  assert.equal(await readStream("RESTOREOUT"), ["a", "b"]);
+  assert.equal(errors, []);
 });
 
 test("EFFECTIVELY_ONCE NatsSinkBolt refuses core NATS and a duplicate window shorter than the longest recovery", async () => {

@@ -208,6 +208,7 @@ export class NatsSinkBolt extends BaseRichBolt {
    */
   postSave(checkpointId: number): void {
     const state = this.state;
+    // Before `prepare` has connected (a restored run's first postSave), `prepare` publishes instead.
     if (!this.effectivelyOnce || state === null || this.js === null) return;
     for (const [key, batch] of state.entries()) {
       if (batch[0] <= checkpointId && !this.publishing.has(key)) {
@@ -272,6 +273,9 @@ export class NatsSinkBolt extends BaseRichBolt {
         await closeNats(nc);
         throw e;
       }
+      // The state is that of the last committed checkpoint (a stateful bolt that fails rolls every task back,
+      // it is never prepared again on live state): every batch in it is committed, and may not be confirmed.
+      this.postSave(Number.MAX_SAFE_INTEGER);
     }
   }
 
