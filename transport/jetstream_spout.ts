@@ -230,7 +230,9 @@ function isNotFound(e: unknown): boolean {
  *   and the stream name). On a rollback or a restart from the state
  *   directory it reads again from the saved sequence + 1; what it had
  *   fetched but not emitted is dropped with the old instance. With no
- *   position (a clean start), it starts at `deliverPolicy`.
+ *   position (a clean start), it starts at `deliverPolicy`, resolved to a
+ *   sequence once per submission ({@link resolveStartSequences}), so that
+ *   all tasks and a rollback before the first checkpoint agree.
  * - Rescaling. When the spout's task count changed since the checkpoint
  *   (`ardea update`, or a restart with another parallelism), every new task
  *   gets the positions of all the old ones: it starts after the smallest,
