@@ -742,6 +742,36 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through roll
   }
 });
 
+test("EFFECTIVELY_ONCE NatsSinkBolt, bounded run: the spouts idle past a checkpoint before they finish, so all output is committed and published", async () => {
+  const count = 3_000;
+  const stream = "BOUNDIN";
+  await publish(stream, 0, count);
+  await outputStream("BOUNDOUT", "boundout.>", 300_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  run.crashAt = new Set([1_000]);
+  run.seen = 0;
+  run.fired = 0;
+  run.slowEvery = 0;
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "bound", nats: settings, finishWhenIdleMs: 1000 }), 2);
+    b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
+    b.setBolt("out", () => new NatsSinkBolt({ subject: "boundout.r", jetstream: true, nats: settings }), 2).shuffleGrouping("results");
+    const logs: string[] = [];
+    const h = await submit("js-eo-bound", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      "topology.stateful.checkpoint.interval.seconds": 0.1,
+      "topology.supervisor.max.consecutive.failures": 3,
+    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    assert.is((await h.done).state, "FINISHED", logs.join("\n"));
+    assert.is(run.fired, 1);
+    assertEachOnce(await readStream("BOUNDOUT"), 0, count, "bounded run, one rollback");
+  } finally {
+    await removePath(dir);
+  }
+});
+
 test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is published again at prepare; the duplicate window drops what had arrived", async () => {
   await outputStream("RESTOREOUT", "restoreout.>", 300_000);
   const b = new TopologyBuilder();
