@@ -791,7 +791,7 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is 
   for (const round of [1, 2]) {
     const state = restored();
     const sink = new NatsSinkBolt({ subject: "restoreout.x", jetstream: true, nats: settings });
-    sink.initState(state as never);
+    sink.initState(state);
     await sink.prepare(conf, new TopologyContext(topology, "t", 2), collector);
     await waitFor(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
     await sink.cleanup();

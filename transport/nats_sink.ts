@@ -188,8 +188,8 @@ export class NatsSinkBolt extends BaseRichBolt {
   }
 
   /** EFFECTIVELY_ONCE: the state of the last committed checkpoint (the batches it holds are published at `postSave`). */
-  initState(state: KeyValueState<string, Batch>): void {
-    this.state = state;
+  initState(state: KeyValueState<string, unknown>): void {
+    this.state = state as KeyValueState<string, Batch>;
   }
 
   /** EFFECTIVELY_ONCE: the output since the last checkpoint becomes this checkpoint's batch, in the state. */
