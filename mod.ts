@@ -29,11 +29,13 @@ export {
 export { registerType, type TypeCodec } from "./transport/mod.ts";
 export { FileStateBackend, MemoryStateBackend, NatsStateBackend, type StateBackend, State, StateError } from "./state/mod.ts";
 export {
+  effectivelyOnceRecoveryMs,
   encodeForNats,
   JetStreamSpout,
   JetStreamSpoutError,
   type JetStreamSpoutOptions,
   NatsSinkBolt,
+  NatsSinkError,
   type NatsSinkOptions,
 } from "./transport/mod.ts";
 export { type NatsSettings, parseNatsFlags } from "./transport/nats_connect.ts";

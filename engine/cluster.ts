@@ -23,6 +23,7 @@ import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
+import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
 import type { RunSummary } from "./container.ts";
 import { packRoundRobin } from "./packing.ts";
 import { assertRewindable } from "./restore.ts";
@@ -147,6 +148,9 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
     await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);
   }
+  // Spout starts such as "new" are resolved once, here: every container and every rollback reads them from the record.
+  const starts = await resolveStartSequences(req.topology, req.config, o.nc);
+  const config = { ...req.config, ...(Object.keys(starts).length > 0 ? { [START_SEQUENCES_KEY]: starts } : {}) };
   const components: Record<string, number[]> = {};
   for (const [id, tasks] of req.topology.componentTasks) components[id] = [...tasks];
   const now = Date.now();
@@ -154,7 +158,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     version: WIRE_VERSION,
     name: req.name,
     state: "SUBMITTED",
-    config: JSON.parse(JSON.stringify(req.config)),
+    config: JSON.parse(JSON.stringify(config)),
     bundle: sha,
     args: o.scriptArgs,
     cwd: o.cwd,

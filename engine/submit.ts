@@ -13,6 +13,7 @@ import { FileStateBackend } from "../state/file_state_backend.ts";
 import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
 import { checkTopologyName } from "../transport/wire.ts";
+import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
 
 /**
  * A running topology.
@@ -206,6 +207,9 @@ async function runWithRollback(
   });
   try {
     if (conf["topology.stateful.start.clean"]) await backend.drop(name);
+    // Spout starts such as "new" mean this moment for every task and every rollback of this run.
+    const starts = await resolveStartSequences(topology, conf);
+    if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
     const budget = conf["topology.supervisor.max.consecutive.failures"];
     let failures = 0;
     for (;;) {

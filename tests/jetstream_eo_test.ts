@@ -4,10 +4,12 @@
 // run stopped and started again from the state directory (it continues from
 // the saved stream sequence), restarts with another spout parallelism, the
 // stream positions' partitioning, the refusals (work-queue stream, other
-// spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE.
+// spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE; NatsSinkBolt's
+// two-phase output (JetStream in → JetStream out, each record once, through
+// rollbacks embedded and a kill -9 of a container on a cluster).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type NatsConnection, RetentionPolicy } from "nats";
+import { AckPolicy, DeliverPolicy, nanos, type NatsConnection, RetentionPolicy } from "nats";
 import {
   BaseRichBolt,
   BaseStatefulBolt,
@@ -16,6 +18,7 @@ import {
   iterableSpout,
   JetStreamSpout,
   type KeyValueState,
+  NatsSinkBolt,
   type OutputCollector,
   parseNatsFlags,
   submit,
@@ -23,12 +26,14 @@ import {
   type Tuple,
 } from "../mod.ts";
 import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
-import { mergePositions, partitionOfSequence, partitionOfSubject, StreamPositions } from "../transport/jetstream_positions.ts";
+import { mergePositions, partitionOfSequence, partitionOfSubject, partitionOfToken, type PartitionMode, StreamPositions } from "../transport/jetstream_positions.ts";
 import { assertRewindable } from "../engine/restore.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { Records } from "../engine/records.ts";
+import { parseConfig } from "../topology/config.ts";
+import { TopologyContext } from "../topology/context.ts";
 import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import process from "node:process";
 import { type NatsHandle, startNats } from "./nats_server.ts";
@@ -114,7 +119,8 @@ interface RunOptions {
   crashAt?: number[];
   /** Kill the run (from outside) once this many tuples were counted and a checkpoint covering them is committed. */
   killAfter?: number;
-  partition?: "sequence" | "subject";
+  partition?: PartitionMode;
+  filterSubject?: string;
   /** Sleep 1 ms every this many tuples (0: never). */
   slowEvery?: number;
   /** The spout's pull expiry. */
@@ -141,7 +147,7 @@ async function runEo(o: RunOptions) {
   run.slowEvery = o.slowEvery ?? 0;
   const out = new Map<number, [number, number]>();
   const b = new TopologyBuilder();
-  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
+  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, filterSubject: o.filterSubject, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
   b.setBolt("parse", bolt((t, c) => {
     const id = Number(dec.decode(t.getValue(1) as Uint8Array));
     c.emit([id % KEYS, id]);
@@ -244,6 +250,64 @@ test("positions: partitions are even and deterministic; a rescale covers exactly
     assert.equal([...fresh[j]!.keys()], [`sequence/3/${j}`], "old keys are dropped once passed");
   }
   for (let s = 1; s <= 200; s++) assert.is(emitted.get(s), 1, `sequence ${s}`);
+  // A partition written in a subject token.
+  assert.is(partitionOfToken("orders.2.eu", 1, 4), 2);
+  assert.is(partitionOfToken("orders.2", 1, 4), 2);
+  for (const bad of ["orders.4.eu", "orders.02.eu", "orders.x.eu", "orders", "orders..eu"]) assert.is(partitionOfToken(bad, 1, 4), -1, bad);
+});
+
+test("EFFECTIVELY_ONCE partition \"token<k>\": each task's consumer filters its own partition; exact through rollbacks", async () => {
+  const count = 12_000;
+  const stream = "TOKEN";
+  await publish(stream, 0, count);
+  const dir = await makeTempDir("ardea-js-eo-");
+  const jsm = await nc.jetstreamManager();
+  const filters = new Map<string, string>();
+  try {
+    const { out, summary, logs, name } = await runEo({
+      stream,
+      dir,
+      spouts: 4,
+      partition: "token2",
+      filterSubject: `eo.${stream}.*`,
+      crashAt: [2_000, 7_000],
+      slowEvery: 20,
+      onSeen: {
+        at: 4_000,
+        fn: () =>
+          void (async () => {
+            for await (const c of jsm.consumers.list(stream)) filters.set(c.name, c.config.filter_subject ?? "");
+          })(),
+      },
+    });
+    assert.is(summary.state, "FINISHED", logs.join("\n"));
+    assert.is(run.fired, 2, "every planned crash fired");
+    for (let i = 0; i < 4; i++) assert.is(filters.get(`eo-${stream}-eo-${i}`), `eo.${stream}.${i}`, `task ${i} reads only partition ${i}`);
+    assertExact(out, count, "partition token2, after 2 rollbacks");
+    const backend = new FileStateBackend(dir);
+    try {
+      const last = (await backend.lastCommitted(name))!;
+      for (let i = 0; i < 4; i++) {
+        const st = decodeState<string, unknown>((await backend.load(name, last.checkpointId, `in#${i}`))!);
+        // Ids k with k % 4 === i sit at sequence k + 1: the last of partition i is count - 4 + i + 1.
+        assert.is(st.get(`token2/4/${i}`), count - 4 + i + 1, `task ${i}'s position`);
+      }
+    } finally {
+      await backend.close();
+    }
+    // Without a "*" at the token, the spout refuses.
+    const b = new TopologyBuilder();
+    b.setSpout("in", new JetStreamSpout({ stream, durable: "badtoken", nats: settings, partition: "token1", filterSubject: `eo.${stream}.*` }), 1);
+    b.setBolt("x", () => new KeyedSumOfAll(), 1).shuffleGrouping("in");
+    const h = await submit("js-eo-badtoken", { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir, "topology.supervisor.max.consecutive.failures": 1 }, b.createTopology(), {
+      handleSignals: false,
+      log: () => {},
+    });
+    const err = await h.done.then(() => null, (e: Error) => e);
+    assert.match(String(err?.message) + String((err?.cause as Error | undefined)?.message), /partition "token1" needs a filterSubject whose token 1/);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test("EFFECTIVELY_ONCE: rollbacks (a stateful bolt throws) keep the sums exact; positions are saved per task", async () => {
@@ -361,6 +425,61 @@ test("EFFECTIVELY_ONCE: start.clean reads from the deliver policy again; by_star
     const from = new JetStreamSpout({ stream, durable: "clean", nats: settings, finishWhenIdleMs: 300, deliverPolicy: "by_start_sequence", optStartSeq: 2_001 });
     await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(from), { handleSignals: false })).done;
     assert.is(KeyedSumOfAll.total, 1_000);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+/** Records the ids it gets (in a static); throws at its first tuple when `failFirst` is set (a rollback before any checkpoint). */
+class IdsSeen extends BaseStatefulBolt<string, number> {
+  static ids = new Set<number>();
+  static failFirst = false;
+  st!: KeyValueState<string, number>;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  execute(t: Tuple) {
+    if (IdsSeen.failFirst) {
+      IdsSeen.failFirst = false;
+      throw new Error("planned crash before the first checkpoint");
+    }
+    IdsSeen.ids.add(Number(dec.decode(t.getValue(1) as Uint8Array)));
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+  }
+  declareOutputFields() {}
+}
+
+test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollback before the first checkpoint still reads what came after the start", async () => {
+  const stream = "NEWSTART";
+  await publish(stream, 0, 100);
+  const dir = await makeTempDir("ardea-js-eo-");
+  const jsm = await nc.jetstreamManager();
+  try {
+    IdsSeen.ids = new Set();
+    IdsSeen.failFirst = true;
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "newstart", nats: settings, deliverPolicy: "new" }), 2);
+    b.setBolt("seen", () => new IdsSeen(), 1).shuffleGrouping("in");
+    const logs: string[] = [];
+    const h = await submit("js-eo-new", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      // No checkpoint before the rollback.
+      "topology.stateful.checkpoint.interval.seconds": 60,
+    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    // Once both tasks read, 50 new messages: the first one crashes the bolt, and the run rolls back with no checkpoint.
+    await waitFor("the spout's readers", async () => {
+      const names: string[] = [];
+      for await (const c of jsm.consumers.list(stream)) names.push(c.name);
+      return names.includes("newstart-eo-0") && names.includes("newstart-eo-1");
+    }, 20_000);
+    await publish(stream, 100, 150);
+    await waitFor(`the 50 new messages\n${logs.join("\n")}`, async () => IdsSeen.ids.size >= 49, 10_000).catch(() => {});
+    await new Promise((r) => setTimeout(r, 500));
+    await h.kill();
+    assert.ok(logs.some((l) => l.includes("planned crash")), `the bolt crashed\n${logs.join("\n")}`);
+    const want = Array.from({ length: 50 }, (_, i) => 100 + i);
+    assert.equal([...IdsSeen.ids].sort((a, b) => a - b), want, "every message published after the start, none before, after the rollback");
   } finally {
     await removePath(dir);
   }
@@ -506,6 +625,294 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
       }
     }
     await removePath(dir);
+  }
+});
+
+/** Every message of stream `name`, as text, in stream order. */
+async function readStream(name: string): Promise<string[]> {
+  const jsm = await nc.jetstreamManager();
+  const last = (await jsm.streams.info(name)).state.last_seq;
+  const out: string[] = [];
+  if (last === 0) return out;
+  const ci = await jsm.consumers.add(name, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: nanos(30_000) });
+  try {
+    const c = await nc.jetstream().consumers.get(name, ci.name);
+    while (out.length < last) {
+      const batch = await c.fetch({ max_messages: 1000, expires: 2000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        out.push(dec.decode(m.data));
+        if (m.seq >= last) break;
+      }
+      if (got === 0) break;
+    }
+  } finally {
+    await jsm.consumers.delete(name, ci.name).catch(() => {});
+  }
+  return out;
+}
+
+/** An output stream on `<subject>` that drops duplicates for `windowMs`. */
+async function outputStream(name: string, subject: string, windowMs: number): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name, subjects: [subject], duplicate_window: nanos(windowMs) });
+}
+
+/** Each of `r<from>`…`r<to-1>` exactly once in `got`, and nothing else. */
+function assertEachOnce(got: readonly string[], from: number, to: number, what: string): void {
+  const seen = new Map<string, number>();
+  for (const x of got) seen.set(x, (seen.get(x) ?? 0) + 1);
+  const twice = [...seen].filter(([, n]) => n > 1).map(([x, n]) => `${x}×${n}`);
+  const missing: number[] = [];
+  for (let i = from; i < to; i++) if (!seen.has(`r${i}`)) missing.push(i);
+  const extra = [...seen.keys()].filter((x) => !/^r\d+$/.test(x) || Number(x.slice(1)) < from || Number(x.slice(1)) >= to);
+  assert.ok(
+    twice.length === 0 && missing.length === 0 && extra.length === 0,
+    `${what}: ${got.length} messages for ${to - from} records; ${twice.length} duplicated (${twice.slice(0, 5).join(", ")}), ` +
+      `${missing.length} missing (${missing.slice(0, 5).join(", ")}), ${extra.length} unexpected (${extra.slice(0, 5).join(", ")})`,
+  );
+}
+
+/** Stateful pass-through: emits `r<id>` for each input; throws at planned global counts (each throw rolls every task back). */
+class ResultBolt extends BaseStatefulBolt<string, number> {
+  st!: KeyValueState<string, number>;
+  c!: OutputCollector;
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  override prepare(_a: unknown, _b: unknown, c: OutputCollector) {
+    this.c = c;
+  }
+  execute(t: Tuple): void | Promise<void> {
+    const seen = ++run.seen;
+    if (run.crashAt.delete(seen)) {
+      run.fired++;
+      throw new Error(`planned crash at ${seen}`);
+    }
+    this.st.put("n", (this.st.get("n") ?? 0) + 1);
+    this.c.emit([`r${dec.decode(t.getValue(1) as Uint8Array)}`]);
+    if (run.slowEvery > 0 && seen % run.slowEvery === 0) return new Promise((r) => setTimeout(r, 1));
+  }
+  declareOutputFields(d: { declare(f: string[]): void }) {
+    d.declare(["data"]);
+  }
+}
+
+async function waitFor(what: string, until: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await until())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through rollbacks, each record exactly once (by content)", async () => {
+  const count = 12_000;
+  const stream = "SINKIN";
+  await publish(stream, 0, count);
+  const conf = {
+    "topology.reliability.mode": "EFFECTIVELY_ONCE",
+    "topology.stateful.checkpoint.interval.seconds": 0.05,
+    "topology.supervisor.max.consecutive.failures": 3,
+  } as const;
+  await outputStream("SINKOUT", "sinkout.>", 300_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  run.crashAt = new Set([2_000, 5_000, 9_000]);
+  run.seen = 0;
+  run.fired = 0;
+  run.slowEvery = 20;
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "sink-eo", nats: settings }), 2);
+    b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
+    b.setBolt("out", () => new NatsSinkBolt({ subject: (t) => `sinkout.${t.getString(0).length}`, stream: "SINKOUT", jetstream: true, nats: settings }), 2)
+      .shuffleGrouping("results");
+    const logs: string[] = [];
+    const h = await submit("js-eo-sink-embedded", { ...conf, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    const jsm = await nc.jetstreamManager();
+    await waitFor("the output", async () => (await jsm.streams.info("SINKOUT")).state.messages >= count, 120_000);
+    // Anything published twice would land by now.
+    await new Promise((r) => setTimeout(r, 1000));
+    await h.kill();
+    assert.is(run.fired, 3, `every planned crash fired\n${logs.join("\n")}`);
+    assertEachOnce(await readStream("SINKOUT"), 0, count, "after 3 rollbacks");
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE NatsSinkBolt, bounded run: the spouts idle past a checkpoint before they finish, so all output is committed and published", async () => {
+  const count = 3_000;
+  const stream = "BOUNDIN";
+  await publish(stream, 0, count);
+  await outputStream("BOUNDOUT", "boundout.>", 300_000);
+  const dir = await makeTempDir("ardea-js-eo-");
+  run.crashAt = new Set([1_000]);
+  run.seen = 0;
+  run.fired = 0;
+  run.slowEvery = 0;
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "bound", nats: settings, finishWhenIdleMs: 1000 }), 2);
+    b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
+    b.setBolt("out", () => new NatsSinkBolt({ subject: "boundout.r", jetstream: true, nats: settings }), 2).shuffleGrouping("results");
+    const logs: string[] = [];
+    const h = await submit("js-eo-bound", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      "topology.stateful.checkpoint.interval.seconds": 0.1,
+      "topology.supervisor.max.consecutive.failures": 3,
+    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    assert.is((await h.done).state, "FINISHED", logs.join("\n"));
+    assert.is(run.fired, 1);
+    assertEachOnce(await readStream("BOUNDOUT"), 0, count, "bounded run, one rollback");
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is published again at prepare; the duplicate window drops what had arrived", async () => {
+  await outputStream("RESTOREOUT", "restoreout.>", 300_000);
+  const b = new TopologyBuilder();
+  b.setSpout("in", iterableSpout(() => [1], { fields: ["n"] }), 1);
+  b.setBolt("out", bolt(() => {}), 1).shuffleGrouping("in");
+  const topology = b.createTopology();
+  const conf = parseConfig({ "topology.name": "t", "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.supervisor.max.consecutive.failures": 3 });
+  const errors: unknown[] = [];
+  const collector = { reportError: (e: unknown) => errors.push(e) } as unknown as OutputCollector;
+  // Checkpoint 3 of task 2 held two messages, committed; whether they were confirmed is not known.
+  const restored = () => {
+    const st = new State<string, unknown>();
+    st.put("t/2/3", [3, null, [enc.encode("a"), enc.encode("b")]]);
+    return st;
+  };
+  const jsm = await nc.jetstreamManager();
+  for (const round of [1, 2]) {
+    const state = restored();
+    const sink = new NatsSinkBolt({ subject: "restoreout.x", jetstream: true, nats: settings });
+    sink.initState(state);
+    await sink.prepare(conf, new TopologyContext(topology, "t", 2), collector);
+    await waitFor(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
+    await sink.cleanup();
+    assert.is((await jsm.streams.info("RESTOREOUT")).state.messages, 2, `round ${round}: each message once in the stream`);
+  }
+  const first = await jsm.streams.getMessage("RESTOREOUT", { seq: 1 });
+  assert.is(first.header.get("Nats-Msg-Id"), "t/2/3/0");
+  assert.equal(await readStream("RESTOREOUT"), ["a", "b"]);
+  assert.equal(errors, []);
+});
+
+test("EFFECTIVELY_ONCE NatsSinkBolt refuses core NATS and a duplicate window shorter than the longest recovery", async () => {
+  await outputStream("SHORTWIN", "shortwin.>", 120_000);
+  await publish("SHORTIN", 0, 10);
+  const dir = await makeTempDir("ardea-js-eo-");
+  try {
+    for (const [sink, want] of [
+      [new NatsSinkBolt({ subject: "shortwin.x", jetstream: true, nats: settings }), /stream "SHORTWIN" drops duplicates for 120 s.*at least 164 s/],
+      [new NatsSinkBolt({ subject: "shortwin.x", nats: settings }), /set jetstream: true/],
+    ] as const) {
+      const b = new TopologyBuilder();
+      b.setSpout("in", new JetStreamSpout({ stream: "SHORTIN", durable: "shortwin", nats: settings }), 1);
+      b.setBolt("out", sink, 1).shuffleGrouping("in");
+      const h = await submit("js-eo-shortwin", {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.supervisor.max.consecutive.failures": 3,
+        "topology.stateful.start.clean": true,
+      }, b.createTopology(), { handleSignals: false, log: () => {} });
+      const err = await h.done.then(() => null, (e: Error) => e);
+      assert.ok(err !== null, "the run must fail");
+      assert.match(String(err!.message) + String((err!.cause as Error | undefined)?.message), want, String(err!.message) + String((err!.cause as Error | undefined)?.message));
+    }
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 of a container; each record's result exactly once (by content)", async () => {
+  const first = 20_000, more = 5_000;
+  const stream = "DISTSINK";
+  await publish(stream, 0, first);
+  await outputStream("DISTOUT", "distout.>", 300_000);
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const ardea = (args: string[]) => {
+    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  };
+  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distout.r"]);
+  const logs: string[] = [];
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+  ]);
+  const jsm = await nc.jetstreamManager();
+  const published = async () => (await jsm.streams.info("DISTOUT")).state.messages;
+  try {
+    // Kill container 1 once part of the output is out (committed batches published, more in flight).
+    await waitFor(`a quarter of the output\n${logs.join("\n")}`, async () => (await published()) >= first / 4, 120_000);
+    const victim = (await (await Records.bind(nc))?.listContainers("js-eo-sink"))?.find((c) => c.container === 1);
+    assert.ok(victim && victim.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
+    const before = await published();
+    process.kill(victim!.pid, "SIGKILL");
+    // More input while the run recovers.
+    await publish(stream, first, first + more);
+    await waitFor(`the whole output (${first + more})\n${logs.join("\n")}`, async () => (await published()) >= first + more, 180_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const kill = ardea(["kill", "js-eo-sink", "--wait-secs", "1"]);
+    await kill.exited;
+    await child.exited;
+    await reading;
+    assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
+    assertEachOnce(await readStream("DISTOUT"), 0, first + more, `after kill -9 of container 1 (${before} results were out at the kill)`);
+    console.log(`js eo sink distributed (${runtimeName()}): ${first + more} records → ${first + more} results exactly once; ${before} were out at the kill`);
+  } finally {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
+  }
+});
+
+test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit, stored in the topology record, and read by every task", async () => {
+  const stream = "DISTNEW";
+  await publish(stream, 0, 30);
+  await outputStream("DISTNEWOUT", "distnew.>", 300_000);
+  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
+  const ardea = (args: string[]) => {
+    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  };
+  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new", "--name", "js-eo-new-dist"]);
+  const logs: string[] = [];
+  const reading = Promise.all([
+    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+  ]);
+  const jsm = await nc.jetstreamManager();
+  try {
+    const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-new-dist").catch(() => null)) ?? null;
+    await waitFor(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
+    const rec = (await record())!;
+    assert.equal(rec.config["ardea.jetstream.start.sequences"], { in: 31 }, "the start after the 30 messages there at submit");
+    await publish(stream, 30, 50);
+    await waitFor(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await ardea(["kill", "js-eo-new-dist", "--wait-secs", "1"]).exited;
+    await child.exited;
+    await reading;
+    assertEachOnce(await readStream("DISTNEWOUT"), 30, 50, "deliverPolicy new");
+  } finally {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
   }
 });
 

@@ -3,11 +3,16 @@
  * messages of a stream a spout task owns, how far it has read them, and how
  * that survives a change of the spout's parallelism.
  *
- * Every task reads the whole stream (its own ordered reader) and keeps the
- * messages of its partition: `partition(message, n) === index`, where the
- * partition is a hash of the stream sequence (the default: balanced whatever
- * the subjects) or of the subject (every message of a subject goes to one
- * task, in order). The position saved at a checkpoint is one number per
+ * Every task reads the stream in order (its own ordered reader) and keeps
+ * the messages of its partition: `partition(message, n) === index`, where
+ * the partition is a hash of the stream sequence (the default: balanced
+ * whatever the subjects) or of the subject (every message of a subject goes
+ * to one task, in order): with these each task reads the whole stream. Or
+ * the partition is written in the subject, as the decimal number in token
+ * k (`token<k>`; publishers put partition p of n on e.g. `orders.<p>.…`):
+ * then task i reads only its partition, through a consumer that filters
+ * token k = i (nats-server 2.9 gives a consumer one filter subject, which is
+ * why the hashed modes cannot be filtered on the server). The position saved at a checkpoint is one number per
  * task: the stream sequence up to which every message of its partition was
  * emitted. Its key names the partitioning, `"<mode>/<n>/<index>"`, so a key
  * says exactly which messages it covers: those `m` with
@@ -25,14 +30,16 @@
 import type { KeyValueState } from "../topology/stateful.ts";
 
 /**
- * How messages are spread over the spout's tasks.
+ * How messages are spread over the spout's tasks: a hash of the sequence or
+ * of the subject, or the partition number in subject token k (`token<k>`).
  *
  * @example
  * ```ts
  * const mode: PartitionMode = "subject"; // all messages of a subject from one task
+ * const written: PartitionMode = "token1"; // orders.<partition>.… (tokens count from 0)
  * ```
  */
-export type PartitionMode = "sequence" | "subject";
+export type PartitionMode = "sequence" | "subject" | `token${number}`;
 
 /**
  * The state key that names the stream the positions belong to.
@@ -80,6 +87,48 @@ export function partitionOfSubject(subject: string, n: number): number {
 }
 
 /**
+ * The partition written in token `k` (from 0) of a subject: its decimal
+ * number, or -1 (no task's) when the token is missing, not a canonical
+ * decimal, or not below `n`.
+ *
+ * @example
+ * ```ts
+ * partitionOfToken("orders.2.eu", 1, 4); // 2
+ * partitionOfToken("orders.7.eu", 1, 4); // -1
+ * ```
+ */
+export function partitionOfToken(subject: string, k: number, n: number): number {
+  let start = 0;
+  for (let i = 0; i < k; i++) {
+    const dot = subject.indexOf(".", start);
+    if (dot < 0) return -1;
+    start = dot + 1;
+  }
+  let end = subject.indexOf(".", start);
+  if (end < 0) end = subject.length;
+  if (end === start || end - start > 9 || (end - start > 1 && subject.charCodeAt(start) === 48)) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = subject.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v < n ? v : -1;
+}
+
+/**
+ * The subject token that `mode` reads the partition from, or -1 for the hashed modes.
+ *
+ * @example
+ * ```ts
+ * partitionToken("token2"); // 2
+ * ```
+ */
+export function partitionToken(mode: PartitionMode): number {
+  return mode.startsWith("token") ? Number(mode.slice(5)) : -1;
+}
+
+/**
  * The partition of a message under `mode`.
  *
  * @example
@@ -88,7 +137,9 @@ export function partitionOfSubject(subject: string, n: number): number {
  * ```
  */
 export function partitionOf(mode: PartitionMode, seq: number, subject: string, n: number): number {
-  return mode === "sequence" ? partitionOfSequence(seq, n) : partitionOfSubject(subject, n);
+  if (mode === "sequence") return partitionOfSequence(seq, n);
+  if (mode === "subject") return partitionOfSubject(subject, n);
+  return partitionOfToken(subject, partitionToken(mode), n);
 }
 
 /** A parsed position key: the messages `m` with `partition(m, n) === index` and `m.seq <= seq` are done. */
@@ -102,7 +153,7 @@ interface Cover {
 
 function parseKey(key: unknown, value: unknown): Cover | null {
   if (typeof key !== "string" || typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return null;
-  const m = /^(sequence|subject)\/(\d+)\/(\d+)$/.exec(key);
+  const m = /^(sequence|subject|token\d+)\/(\d+)\/(\d+)$/.exec(key);
   if (m === null) return null;
   const n = Number(m[2]), index = Number(m[3]);
   if (n < 1 || index >= n) return null;

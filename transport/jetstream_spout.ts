@@ -25,12 +25,13 @@ import { BaseRichSpout } from "../topology/components.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
+import type { StormTopology } from "../topology/topology.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
-import { mergePositions, type PartitionMode, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
+import { mergePositions, type PartitionMode, partitionToken, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
 export interface JetStreamSpoutOptions {
@@ -48,10 +49,10 @@ export interface JetStreamSpoutOptions {
    * Where reading starts when there is no position yet: the deliver policy
    * of the durable consumer when the spout creates it (ATLEAST_ONCE), or of
    * a clean EFFECTIVELY_ONCE start (`topology.stateful.start.clean`, or no
-   * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"` and
-   * `"last"` are resolved when a task opens, so a rollback before the first
-   * checkpoint resolves them again; `"all"` and the start sequence or time
-   * are the same every time.
+   * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"`, `"last"`
+   * and `"by_start_time"` are resolved to a stream sequence once per
+   * submission ({@link resolveStartSequences}: at `ardea submit`, or when an
+   * embedded run starts), so every task and every rollback start there.
    */
   deliverPolicy?: "all" | "new" | "last" | "by_start_sequence" | "by_start_time";
   /** First stream sequence, with `deliverPolicy: "by_start_sequence"`. */
@@ -59,11 +60,17 @@ export interface JetStreamSpoutOptions {
   /** First message time (ISO 8601), with `deliverPolicy: "by_start_time"`. */
   optStartTime?: string;
   /**
-   * EFFECTIVELY_ONCE: how the tasks share the stream. Each reads all of it
-   * and keeps the messages whose partition is its index: `"sequence"` (the
-   * default) hashes the stream sequence, an even spread whatever the
-   * subjects; `"subject"` hashes the subject, so one task emits all the
-   * messages of a subject, in stream order.
+   * EFFECTIVELY_ONCE: how the tasks share the stream. `"sequence"` (the
+   * default) and `"subject"`: each task reads all of it and keeps the
+   * messages whose partition is its index: `"sequence"` hashes the stream
+   * sequence, an even spread whatever the subjects; `"subject"` hashes the
+   * subject, so one task emits all the messages of a subject, in stream
+   * order. `"token<k>"` (e.g. `"token1"`): the partition is the decimal
+   * number in subject token k (from 0), and task i reads only the messages
+   * whose token k is `i`, through a consumer filtering `filterSubject` with
+   * token k (which must be `*`) set to `i`; publishers write partition p of
+   * n (n = the spout's parallelism) as that token, and a message whose
+   * token is not a task index is read by no task.
    */
   partition?: PartitionMode;
   /** Messages asked for per pull request. Default 256. */
@@ -115,6 +122,73 @@ export interface JetStreamSpoutOptions {
  */
 export class JetStreamSpoutError extends ArdeaError {}
 
+/**
+ * The configuration key that carries the start sequences resolved at
+ * submission (component → first stream sequence) to every task; on a
+ * cluster it is stored in the topology record's `config`.
+ *
+ * @example
+ * ```ts
+ * const first = (conf[START_SEQUENCES_KEY] as Record<string, number> | undefined)?.["events"];
+ * ```
+ */
+export const START_SEQUENCES_KEY = "ardea.jetstream.start.sequences";
+
+/**
+ * A spout whose start position is resolved once per submission, before any
+ * task runs, so that all its tasks and every rollback agree on it.
+ *
+ * @example
+ * ```ts
+ * if (isResolvingStart(spout)) starts[id] = await spout.resolveStart(id, conf, nc);
+ * ```
+ */
+export interface ResolvesStart {
+  /** The first stream sequence to read on a clean start, or undefined when the start needs no resolving. */
+  resolveStart(component: string, conf: TopologyConfig, nc?: NatsConnection): Promise<number | undefined>;
+}
+
+/**
+ * Whether a component resolves its start at submission ({@link ResolvesStart}).
+ *
+ * @example
+ * ```ts
+ * isResolvingStart(new JetStreamSpout({ stream: "S", durable: "d" })); // true
+ * ```
+ */
+export function isResolvingStart(c: unknown): c is ResolvesStart {
+  return typeof (c as { resolveStart?: unknown } | null)?.resolveStart === "function";
+}
+
+/**
+ * EFFECTIVELY_ONCE: resolves the start of every spout that needs it
+ * (`JetStreamSpout` with `deliverPolicy` `"new"`, `"last"` or
+ * `"by_start_time"`) to a stream sequence, once: `ardea submit` stores the
+ * result in the topology record's config under {@link START_SEQUENCES_KEY},
+ * an embedded run keeps it in its configuration for every rollback. A task
+ * with no saved position starts there; from the first checkpoint on, each
+ * task's position is in the checkpoint. `nc` serves spouts without a `nats`
+ * option (default: their `ARDEA_NATS_*` environment).
+ *
+ * @example
+ * ```ts
+ * const starts = await resolveStartSequences(topology, conf, nc);
+ * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
+ * ```
+ */
+export async function resolveStartSequences(topology: StormTopology, conf: TopologyConfig, nc?: NatsConnection): Promise<Record<string, number>> {
+  const starts: Record<string, number> = {};
+  if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE") return starts;
+  for (const def of topology.components.values()) {
+    if (def.kind !== "spout") continue;
+    const spout = def.create();
+    if (!isResolvingStart(spout)) continue;
+    const first = await spout.resolveStart(def.id, conf, nc);
+    if (first !== undefined) starts[def.id] = first;
+  }
+  return starts;
+}
+
 /** Least time between two consumer-info checks of bounded mode. */
 const DRAIN_CHECK_MS = 250;
 /** Longest a `nextTuple` waits for a message before handing the task back. */
@@ -139,21 +213,26 @@ function isNotFound(e: unknown): boolean {
  * tuple tree completes and naks it (redelivery) when the tree fails.
  *
  * EFFECTIVELY_ONCE (a replayable source, accepted with stateful bolts):
- * - Partitioning. Every task reads the whole stream in order through its own
+ * - Partitioning. Every task reads the stream in order through its own
  *   ack-less consumer (`<durable>-eo-<task index>`, starting at a sequence)
  *   and emits only the messages of its partition: a hash of the stream
- *   sequence (default) or of the subject, modulo the task count. Which task
- *   emits a message depends only on the message and the task count, so a
- *   replay emits the same messages from the same tasks. The price: each of
- *   the n tasks receives every message and drops n-1 of n (cheap next to
- *   the downstream work at a parallelism of a few; use separate spouts with
- *   `filterSubject`s to split a very busy stream).
+ *   sequence (default) or of the subject, modulo the task count, or the
+ *   partition number written in a subject token (`partition: "token<k>"`).
+ *   Which task emits a message depends only on the message and the task
+ *   count, so a replay emits the same messages from the same tasks. With a
+ *   hash, each of the n tasks receives every message and drops n-1 of n
+ *   (nats-server 2.9 gives a consumer one filter subject, so a hash cannot
+ *   be filtered on the server; cheap next to the downstream work at a
+ *   parallelism of a few). With a token, task i's consumer filters token
+ *   k = i, so it receives only its own partition.
  * - Position. At each checkpoint a task saves the stream sequence up to
  *   which it has emitted its partition (`"<mode>/<n>/<index>"` → sequence,
  *   and the stream name). On a rollback or a restart from the state
  *   directory it reads again from the saved sequence + 1; what it had
  *   fetched but not emitted is dropped with the old instance. With no
- *   position (a clean start), it starts at `deliverPolicy`.
+ *   position (a clean start), it starts at `deliverPolicy`, resolved to a
+ *   sequence once per submission ({@link resolveStartSequences}), so that
+ *   all tasks and a rollback before the first checkpoint agree.
  * - Rescaling. When the spout's task count changed since the checkpoint
  *   (`ardea update`, or a restart with another parallelism), every new task
  *   gets the positions of all the old ones: it starts after the smallest,
@@ -204,12 +283,46 @@ export class JetStreamSpout extends BaseRichSpout {
   /** Resolves the pull loop waiting for room or for activation. */
   private room: (() => void) | null = null;
   private pulling: Promise<void> | null = null;
+  /**
+   * EFFECTIVELY_ONCE: the first stream sequence that `deliverPolicy` means
+   * now, found with a throwaway consumer of that policy (its delivered
+   * stream sequence + 1). Called once per submission (see
+   * {@link resolveStartSequences}); undefined for `"all"` and
+   * `"by_start_sequence"`, which need no resolving.
+   */
+  async resolveStart(component: string, conf: TopologyConfig, shared?: NatsConnection): Promise<number | undefined> {
+    const o = this.options;
+    const policy = o.deliverPolicy ?? "all";
+    if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE" || policy === "all" || policy === "by_start_sequence") return undefined;
+    this.label = `JetStreamSpout "${component}"`;
+    const nc = o.nats === undefined && shared !== undefined ? shared : await connectNats(o.nats ?? parseNatsFlags({}, env), { name: `ardea resolve ${component}` });
+    try {
+      const jsm = await nc.jetstreamManager();
+      this.jsm = jsm;
+      await this.streamInfo();
+      const ci = await jsm.consumers.add(o.stream, {
+        ack_policy: AckPolicy.None,
+        mem_storage: true,
+        inactive_threshold: nanos(10_000),
+        ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+        ...this.deliverConfig(),
+      });
+      await jsm.consumers.delete(o.stream, ci.name).catch(() => {});
+      return ci.delivered.stream_seq + 1;
+    } finally {
+      this.jsm = null;
+      if (nc !== shared) await closeNats(nc);
+    }
+  }
+
   /** EFFECTIVELY_ONCE: the checkpointed state (set by `initState` before `open`). */
   private state: KeyValueState<string, unknown> | null = null;
   /** EFFECTIVELY_ONCE: this task's partition and saved positions (null in other modes). */
   private positions: StreamPositions | null = null;
   /** EFFECTIVELY_ONCE: this task's consumer. */
   private eoConsumer = "";
+  /** EFFECTIVELY_ONCE, partition `"token<k>"`: this task's filter subject (the server sends only its partition); else null. */
+  private ownFilter: string | null = null;
   /**
    * EFFECTIVELY_ONCE: the last stream sequence received (buffered or not
    * this task's), or the sequence before the start; -1 while the start is
@@ -256,6 +369,7 @@ export class JetStreamSpout extends BaseRichSpout {
     this.pending = new Map();
     this.closed = this.paused = this.finished = false;
     this.positions = null;
+    this.ownFilter = null;
     this.readUpTo = -1;
     this.limit = o.maxAckPendingPerTask ?? conf["topology.max.spout.pending"];
     const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
@@ -274,7 +388,8 @@ export class JetStreamSpout extends BaseRichSpout {
       this.jsm = await nc.jetstreamManager();
       const info = await this.streamInfo();
       if (effectivelyOnce) {
-        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex());
+        const starts = conf[START_SEQUENCES_KEY] as Record<string, unknown> | undefined;
+        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex(), starts?.[component]);
       } else {
         await this.bindConsumer(ackWaitMs, this.limit * context.getComponentTasks(component).length);
         this.consumer = await nc.jetstream().consumers.get(o.stream, o.durable);
@@ -320,8 +435,11 @@ export class JetStreamSpout extends BaseRichSpout {
     }
   }
 
-  /** EFFECTIVELY_ONCE: reads the saved position (or the deliver policy) and makes this task's consumer. */
-  private async openPositions(info: StreamInfo, tasks: number, index: number): Promise<void> {
+  /**
+   * EFFECTIVELY_ONCE: reads the saved position (or else the start resolved
+   * at submission, or else the deliver policy) and makes this task's consumer.
+   */
+  private async openPositions(info: StreamInfo, tasks: number, index: number, resolved: unknown): Promise<void> {
     const o = this.options;
     if (info.config.retention !== RetentionPolicy.Limits) {
       throw new JetStreamSpoutError(
@@ -331,8 +449,10 @@ export class JetStreamSpout extends BaseRichSpout {
     }
     const state = this.state;
     if (state === null) throw new JetStreamSpoutError("NO_STATE", `${this.label}: EFFECTIVELY_ONCE, but the engine gave this task no state`);
+    const mode = o.partition ?? "sequence";
+    this.ownFilter = this.partitionFilter(mode, index);
     const savedStream = state.get(STREAM_KEY);
-    const p = new StreamPositions(state, o.partition ?? "sequence", tasks, index);
+    const p = new StreamPositions(state, mode, tasks, index);
     if (p.saved && savedStream !== undefined && savedStream !== o.stream) {
       throw new JetStreamSpoutError(
         "OTHER_STREAM",
@@ -356,6 +476,10 @@ export class JetStreamSpout extends BaseRichSpout {
       }
       this.readUpTo = p.start - 1;
       from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.start };
+    } else if (typeof resolved === "number" && Number.isSafeInteger(resolved) && resolved >= 1) {
+      // Resolved once, at submission: every task and every rollback start here.
+      this.readUpTo = resolved - 1;
+      from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resolved };
     } else {
       from = this.deliverConfig();
       const policy = o.deliverPolicy ?? "all";
@@ -371,6 +495,25 @@ export class JetStreamSpout extends BaseRichSpout {
     await this.makeReader(from);
   }
 
+  /**
+   * Partition `"token<k>"`: `filterSubject` with token k set to this task's
+   * index (null for the hashed modes, which read the whole stream).
+   */
+  private partitionFilter(mode: PartitionMode, index: number): string | null {
+    if (mode === "sequence" || mode === "subject") return null;
+    const k = partitionToken(mode);
+    const tokens = this.options.filterSubject?.split(".") ?? [];
+    if (!Number.isSafeInteger(k) || k < 0 || tokens[k] !== "*") {
+      throw new JetStreamSpoutError(
+        "BAD_PARTITION",
+        `${this.label}: partition "${mode}" needs a filterSubject whose token ${Number.isSafeInteger(k) ? k : "k"} (from 0) is "*" ` +
+          `(e.g. "orders.*.>" with "token1"), got ${JSON.stringify(this.options.filterSubject ?? null)}`,
+      );
+    }
+    tokens[k] = String(index);
+    return tokens.join(".");
+  }
+
   /** EFFECTIVELY_ONCE: (re)makes this task's ack-less consumer, starting at `from`. */
   private async makeReader(from: Partial<ConsumerConfig>): Promise<void> {
     const o = this.options, jsm = this.jsm!;
@@ -383,7 +526,7 @@ export class JetStreamSpout extends BaseRichSpout {
           ack_policy: AckPolicy.None,
           mem_storage: true,
           inactive_threshold: nanos(EO_INACTIVE_MS),
-          ...(o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+          ...(this.ownFilter !== null ? { filter_subject: this.ownFilter } : o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
           ...from,
         });
         break;
@@ -507,7 +650,8 @@ export class JetStreamSpout extends BaseRichSpout {
     if (seq <= this.readUpTo) return; // a consumer made again delivered it already
     this.readUpTo = seq;
     this.lastActivity = performance.now();
-    if (!p.owns(seq, m.subject) || (p.hasOlder && p.covered(seq, m.subject))) return;
+    // Partition "token<k>": the server sent only this task's partition.
+    if ((this.ownFilter === null && !p.owns(seq, m.subject)) || (p.hasOlder && p.covered(seq, m.subject))) return;
     this.buffer.push(m);
     const wake = this.arrival;
     this.arrival = null;

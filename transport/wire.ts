@@ -935,7 +935,12 @@ const topologyRecordSchema = z.object({
   version: z.literal(WIRE_VERSION),
   name: z.string().regex(NAME),
   state: z.enum(TopologyStates),
-  /** Parsed topology configuration (plain JSON-able values). */
+  /**
+   * Parsed topology configuration (plain JSON-able values). Submission may
+   * add `ardea.jetstream.start.sequences` (component → first stream
+   * sequence): spout starts resolved once, at submit, for every container
+   * and every rollback (transport/jetstream_spout.ts `resolveStartSequences`).
+   */
   config: z.record(z.string(), z.unknown()),
   /** sha256 (hex) of the bundle in the code object store. */
   bundle: z.string().regex(/^[0-9a-f]{64}$/),
