@@ -297,6 +297,9 @@ function withConnectionClose(response: Response): Response {
   return r;
 }
 
+/** How long a connection whose request body was left unread is drained before it is cut. */
+const LINGER_MS = 2000;
+
 /** How long close() waits for requests in progress before cutting their connections. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -314,7 +317,18 @@ function serveNode(options: ServeOptions): Promise<HttpServer> {
       // A body left unread is not read: the answer ends the connection.
       if (!req.complete) {
         response = withConnectionClose(response);
-        res.on("finish", () => req.socket.destroySoon());
+        // Node ends such a connection with destroySoon() once the answer is
+        // written; with the client's unread bytes still arriving, the kernel
+        // then resets it and the client may lose the answer. A lingering
+        // close instead: end our side, read and drop what the client still
+        // sends for a moment (nothing is kept), then cut it.
+        const socket = req.socket;
+        socket.destroySoon = () => {
+          socket.end();
+          socket.on("data", () => {});
+          socket.resume();
+          setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        };
       }
       try {
         await writeResponse(res, response, req.method === "HEAD");
