@@ -91,6 +91,8 @@ export async function runMaster(o: MasterOptions): Promise<Terminal> {
 
 /** How long a master's lease lasts without renewal (ms). */
 const LEASE_MS = 6000;
+/** How long the master keeps trying to record a state while NATS is away (ms). */
+const STATE_WRITE_MS = 10 * 60_000;
 
 function supervise(o: MasterOptions): Promise<Terminal> {
   const log = o.log ?? ((l: string) => console.error(l));
@@ -128,12 +130,31 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let resolveEnd!: (s: Terminal) => void;
   const ended = new Promise<Terminal>((r) => (resolveEnd = r));
 
+  /**
+   * Records `state`, retrying while NATS is away (a final state must reach
+   * the record once NATS is back) for up to {@link STATE_WRITE_MS}. A
+   * RUNNING write still pending when the run ends gives way to the final one.
+   */
   const setState = async (state: TopologyRecord["state"], error?: string) => {
     o.onState?.(state, error);
-    try {
-      await o.records.updateTopology(rec.name, (r) => ({ ...r, state, updatedAt: Date.now(), ...(error ? { error } : {}) }));
-    } catch (e) {
-      log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
+    const final = state === "FINISHED" || state === "KILLED" || state === "FAILED";
+    const until = Date.now() + STATE_WRITE_MS;
+    for (let attempt = 1;; attempt++) {
+      if (!final && ending !== null) return;
+      try {
+        await o.records.updateTopology(rec.name, (r) =>
+          !final && ending !== null ? undefined : { ...r, state, updatedAt: Date.now(), ...(error ? { error } : {}) }
+        );
+        if (attempt > 1) log(`[ardea] master: recorded state ${state} of "${rec.name}" after ${attempt} attempts`);
+        return;
+      } catch (e) {
+        if (attempt === 1) log(`[ardea] master: cannot record state ${state} of "${rec.name}" (${(e as Error).message}); retrying`);
+        if (Date.now() >= until) {
+          log(`[ardea] master: gave up recording state ${state}${error ? ` (${error})` : ""} of "${rec.name}": ${(e as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
   };
 
@@ -221,6 +242,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     switch (e.type) {
       case "ready":
         s.ready = true;
+        // A container without tasks (a plan with more containers than tasks) has nothing to finish.
+        if (tasksOf(e.container).length === 0) s.finished = true;
         s.pid = e.pid;
         s.host = e.host;
         s.heartbeatAt = Date.now();
@@ -242,6 +265,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
               void update();
             }
           }
+          // The others may have finished while this (empty) one restarted.
+          if (slots.every((x) => x.finished)) void end("FINISHED");
         }
         break;
       case "heartbeat":
@@ -276,7 +301,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     if (error) log(`[ardea] topology "${rec.name}" ${state}: ${error}`);
     const stop = encodeMessage({ type: "stop", state });
     o.nc.publish(subj.ctl, stop);
-    await setState(state, error);
+    // Recorded while the containers stop: with NATS away it may take until NATS is back.
+    const recorded = setState(state, error);
     // `stop` may be lost (a NATS server restart): say it again until every container is gone.
     const again = setInterval(() => o.nc.publish(subj.ctl, stop), 2000);
     const grace = setTimeout(() => {
@@ -288,6 +314,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     for (const x of subs) x.unsubscribe();
     clearInterval(watch);
     for (const t of timers) clearTimeout(t);
+    await recorded;
     resolveEnd(state);
   };
 
@@ -458,8 +485,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       for (let i = 0; i < 10 && ending === null; i++) {
         const held = await o.records.getTopology(rec.name).catch(() => null);
         if (held) {
-          rec = { ...rec, generation: held.generation };
-          epoch = runEpoch(rec.submittedAt, held.generation);
+          // The whole record: a write that landed also made its nextPlan the running plan.
+          rec = held;
+          epoch = runEpoch(held.submittedAt, held.generation);
           return;
         }
         await new Promise((r) => setTimeout(r, 500));
@@ -540,7 +568,22 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     },
   }));
 
+  // Silence is measured only while the master itself is connected: its own
+  // outage is no container's fault, and the clocks start again when it is back.
+  let connected = !o.nc.isClosed();
+  void (async () => {
+    for await (const st of o.nc.status()) {
+      if (st.type === "disconnect") connected = false;
+      else if (st.type === "reconnect") {
+        connected = true;
+        const now = Date.now();
+        for (const x of slots) x.heartbeatAt = Math.max(x.heartbeatAt, now);
+      }
+      if (ending !== null) break;
+    }
+  })().catch(() => {});
   const watch = setInterval(() => {
+    if (!connected) return;
     const now = Date.now();
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
