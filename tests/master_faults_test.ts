@@ -6,6 +6,7 @@
 // real process must die.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { runMaster } from "../engine/master.ts";
 import { Records, RecordsError } from "../engine/records.ts";
@@ -333,6 +334,113 @@ test("submit --containers N with fewer than N tasks clips to the task count and 
   const rec = await records.getTopology("word-count");
   assert.is(rec?.containers, 4);
   assert.is(rec?.state, "FINISHED");
+});
+
+async function ardea(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [cmd, argv] = ardeaCmd(args);
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const out: string[] = [];
+  const err: string[] = [];
+  await Promise.all([collect(child.lines("stdout"), out), collect(child.lines("stderr"), err)]);
+  return { code: (await child.exited).code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+const alive = (p: number) => {
+  try {
+    process.kill(p, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Submits dist-endless (2 containers) and waits until both report; returns the master's pid and the containers' pids. */
+async function submitEndless(extra: string[], wait: boolean) {
+  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), ...extra, ...(wait ? ["--wait"] : [])]);
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const stderr: string[] = [];
+  void collect(child.lines("stderr"), stderr);
+  void collect(child.lines("stdout"), []);
+  let masterPid = child.pid!;
+  if (!wait) {
+    await child.exited;
+    const m = /runs as pid (\d+)/.exec(stderr.join("\n"));
+    assert.ok(m, stderr.join("\n"));
+    masterPid = Number(m![1]);
+  }
+  const containers = await until("two running containers", async () => {
+    const rec = await records.getTopology("dist-endless");
+    if (rec?.state !== "RUNNING") return undefined;
+    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= rec.submittedAt);
+    return cs.length === 2 ? cs.map((c) => c.pid) : undefined;
+  }, 60_000);
+  return { masterPid, containers, stderr, child };
+}
+
+test("a local master killed with SIGKILL: its containers record the topology FAILED, master lost", async () => {
+  const { masterPid, containers } = await submitEndless([], false);
+  process.kill(masterPid, "SIGKILL");
+  await until("containers to stop", async () => (containers.every((p) => !alive(p)) ? true : undefined), 30_000);
+  const rec = await until("the record FAILED", async () => {
+    const r = await records.getTopology("dist-endless");
+    return r?.state === "FAILED" ? r : undefined;
+  }, 10_000).catch(async () => await records.getTopology("dist-endless"));
+  assert.is(rec?.state, "FAILED");
+  assert.match(rec?.error ?? "", /master lost/);
+  const s = await ardea(["status", "dist-endless"]);
+  assert.match(s.stdout, /FAILED/);
+  assert.match(s.stdout, /master lost/);
+});
+
+test("a local master and its containers all killed with SIGKILL: ardea status says master lost and records FAILED", async () => {
+  const { masterPid, containers } = await submitEndless([], false);
+  for (const p of [masterPid, ...containers]) process.kill(p, "SIGKILL");
+  await sleep(7000); // the lease runs out
+  assert.is((await records.getTopology("dist-endless"))?.state, "RUNNING", "nobody was left to record it");
+  const s = await ardea(["status", "dist-endless"]);
+  assert.is(s.code, 0, s.stderr);
+  assert.match(s.stdout, /state\s+FAILED/);
+  assert.match(s.stdout, /master lost: its lease expired/);
+  const rec = await records.getTopology("dist-endless");
+  assert.is(rec?.state, "FAILED");
+  const json = JSON.parse((await ardea(["status", "dist-endless", "--json"])).stdout);
+  assert.is(json.state, "FAILED");
+  assert.match(json.error, /master lost/);
+});
+
+test("a pool master killed with SIGKILL is replaced by a worker; the containers run on", async () => {
+  const workers: ChildHandle[] = [];
+  const logs: string[] = [];
+  try {
+    for (const i of [0, 1]) {
+      const [cmd, argv] = ardeaCmd(["worker", "--slots", "2", "--id", `fw${i}`]);
+      const w = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+      void collect(w.lines("stderr"), logs);
+      void collect(w.lines("stdout"), logs);
+      workers.push(w);
+    }
+    await until("both workers", async () => ((await records.listWorkers()).filter((w) => w.id.startsWith("fw")).length === 2 ? true : undefined));
+    const { child, containers } = await submitEndless(["--scheduler", "pool"], true);
+    const before = await records.getLease("dist-endless");
+    child.kill("SIGKILL");
+    await child.exited;
+    const lease = await until("another master", async () => {
+      const l = await records.getLease("dist-endless");
+      return l !== undefined && l.holder !== before?.holder && l.expiresAt > Date.now() ? l : undefined;
+    }, 40_000).catch(() => undefined);
+    assert.ok(lease, `no worker took over:\n${logs.join("\n")}`);
+    const rec = await records.getTopology("dist-endless");
+    assert.is(rec?.state, "RUNNING");
+    assert.ok(containers.every(alive), "the containers ran on");
+    // The new master is in charge: it kills the topology.
+    const k = await ardea(["kill", "dist-endless", "--wait-secs", "0"]);
+    assert.is(k.code, 0, k.stderr);
+    await until("KILLED", async () => ((await records.getTopology("dist-endless"))?.state === "KILLED" ? true : undefined));
+  } finally {
+    await records.updateTopology("dist-endless", (r) => (r.state === "RUNNING" ? { ...r, state: "KILLED" } : undefined)).catch(() => {});
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.allSettled(workers.map((w) => w.exited));
+  }
 });
 
 test.run();
