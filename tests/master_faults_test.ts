@@ -354,6 +354,14 @@ const alive = (p: number) => {
   }
 };
 
+/** Ends what a test of dist-endless left running (a failed assertion), so the next can submit it again. */
+async function cleanUp(pids: number[]) {
+  for (const p of pids) if (alive(p)) process.kill(p, "SIGKILL");
+  await records.updateTopology("dist-endless", (r) => (["SUBMITTED", "RUNNING", "PAUSED"].includes(r.state) ? { ...r, state: "KILLED" } : undefined))
+    .catch(() => {});
+  await sleep(7000); // its lease runs out
+}
+
 /** Submits dist-endless (2 containers) and waits until both report; returns the master's pid and the containers' pids. */
 async function submitEndless(extra: string[], wait: boolean) {
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), ...extra, ...(wait ? ["--wait"] : [])]);
@@ -379,33 +387,43 @@ async function submitEndless(extra: string[], wait: boolean) {
 
 test("a local master killed with SIGKILL: its containers record the topology FAILED, master lost", async () => {
   const { masterPid, containers } = await submitEndless([], false);
-  process.kill(masterPid, "SIGKILL");
-  await until("containers to stop", async () => (containers.every((p) => !alive(p)) ? true : undefined), 30_000);
-  const rec = await until("the record FAILED", async () => {
-    const r = await records.getTopology("dist-endless");
-    return r?.state === "FAILED" ? r : undefined;
-  }, 10_000).catch(async () => await records.getTopology("dist-endless"));
-  assert.is(rec?.state, "FAILED");
-  assert.match(rec?.error ?? "", /master lost/);
-  const s = await ardea(["status", "dist-endless"]);
-  assert.match(s.stdout, /FAILED/);
-  assert.match(s.stdout, /master lost/);
+  try {
+    process.kill(masterPid, "SIGKILL");
+    await until("containers to stop", async () => (containers.every((p) => !alive(p)) ? true : undefined), 30_000);
+    const rec = await until("the record FAILED", async () => {
+      const r = await records.getTopology("dist-endless");
+      return r?.state === "FAILED" ? r : undefined;
+    }, 10_000).catch(async () => await records.getTopology("dist-endless"));
+    assert.is(rec?.state, "FAILED");
+    assert.match(rec?.error ?? "", /master lost/);
+    const s = await ardea(["status", "dist-endless"]);
+    assert.match(s.stdout, /FAILED/);
+    assert.match(s.stdout, /master lost/);
+  } catch (e) {
+    await cleanUp([masterPid, ...containers]);
+    throw e;
+  }
 });
 
 test("a local master and its containers all killed with SIGKILL: ardea status says master lost and records FAILED", async () => {
   const { masterPid, containers } = await submitEndless([], false);
-  for (const p of [masterPid, ...containers]) process.kill(p, "SIGKILL");
-  await sleep(7000); // the lease runs out
-  assert.is((await records.getTopology("dist-endless"))?.state, "RUNNING", "nobody was left to record it");
-  const s = await ardea(["status", "dist-endless"]);
-  assert.is(s.code, 0, s.stderr);
-  assert.match(s.stdout, /state\s+FAILED/);
-  assert.match(s.stdout, /master lost: its lease expired/);
-  const rec = await records.getTopology("dist-endless");
-  assert.is(rec?.state, "FAILED");
-  const json = JSON.parse((await ardea(["status", "dist-endless", "--json"])).stdout);
-  assert.is(json.state, "FAILED");
-  assert.match(json.error, /master lost/);
+  try {
+    for (const p of [masterPid, ...containers]) process.kill(p, "SIGKILL");
+    await sleep(7000); // the lease runs out
+    assert.is((await records.getTopology("dist-endless"))?.state, "RUNNING", "nobody was left to record it");
+    const s = await ardea(["status", "dist-endless"]);
+    assert.is(s.code, 0, s.stderr);
+    assert.match(s.stdout, /state\s+FAILED/);
+    assert.match(s.stdout, /master lost: its lease expired/);
+    const rec = await records.getTopology("dist-endless");
+    assert.is(rec?.state, "FAILED");
+    const json = JSON.parse((await ardea(["status", "dist-endless", "--json"])).stdout);
+    assert.is(json.state, "FAILED");
+    assert.match(json.error, /master lost/);
+  } catch (e) {
+    await cleanUp([masterPid, ...containers]);
+    throw e;
+  }
 });
 
 test("a pool master killed with SIGKILL is replaced by a worker; the containers run on", async () => {
