@@ -426,6 +426,28 @@ test("a local master and its containers all killed with SIGKILL: ardea status sa
   }
 });
 
+test("NATS down for 35 s under a running topology: no container is restarted, it stays RUNNING, and ends KILLED after", async () => {
+  const { child, containers, stderr } = await submitEndless([], true);
+  try {
+    await nats.restartServer(0, { downMs: 35_000 });
+    await sleep(15_000);
+    const rec = await records.getTopology("dist-endless");
+    assert.is(rec?.state, "RUNNING", stderr.join("\n"));
+    const cs = await records.listContainers("dist-endless");
+    assert.equal(cs.map((c) => c.restarts), [0, 0], stderr.join("\n"));
+    assert.ok(containers.every(alive), "the same container processes");
+    assert.not.match(stderr.join("\n"), /silent for/);
+    const k = await ardea(["kill", "dist-endless", "--wait-secs", "0"]);
+    assert.is(k.code, 0, k.stderr);
+    await child.exited;
+    assert.is((await records.getTopology("dist-endless"))?.state, "KILLED");
+  } catch (e) {
+    child.kill("SIGKILL");
+    await cleanUp(containers);
+    throw e;
+  }
+});
+
 test("a pool master killed with SIGKILL is replaced by a worker; the containers run on", async () => {
   const workers: ChildHandle[] = [];
   const logs: string[] = [];
