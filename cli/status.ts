@@ -5,7 +5,8 @@
  * @module
  */
 import { writeStdout } from "../runtime/mod.ts";
-import type { ContainerRecord, TopologyRecord } from "../transport/wire.ts";
+import { endLostMaster } from "../engine/master.ts";
+import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire.ts";
 import type { StatusCommand } from "./args.ts";
 import { formatAge, requireTopology, table, withControl } from "./control.ts";
 
@@ -125,8 +126,33 @@ function oneLine(m: string): string {
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
-/** The readable form of a status. */
-export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number): string {
+const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
+/** A pool master whose lease expired this long ago and that no worker replaced is lost (ms). */
+const POOL_TAKEOVER_MS = 30_000;
+/** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
+const NO_MASTER_MS = 60_000;
+
+/**
+ * What the master row says: its lease (`undefined`: none was ever taken) at
+ * time `now`, for an active topology; null for one that ended.
+ *
+ * @example
+ * ```ts
+ * masterText(rec, await records.getLease(rec.name), Date.now()); // "lease held by host:42:ab12cd (expires in 4.1 s)"
+ * ```
+ */
+export function masterText(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): string | null {
+  if (!ACTIVE.has(rec.state)) return null;
+  if (lease === undefined) return rec.state === "SUBMITTED" ? "starting (no lease yet)" : "no lease: master lost";
+  if (lease.expiresAt > now) return `lease held by ${lease.holder} (expires in ${((lease.expiresAt - now) / 1000).toFixed(1)} s)`;
+  const ago = formatAge(now - lease.expiresAt);
+  return rec.scheduler === "pool" && now - lease.expiresAt < POOL_TAKEOVER_MS
+    ? `lease expired ${ago} ago: master lost; a pool worker running its containers takes over`
+    : `lease expired ${ago} ago: master lost`;
+}
+
+/** The readable form of a status; `master`: what {@link masterText} says. */
+export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, master: string | null = null): string {
   const head: string[][] = [
     ["topology", s.topology],
     ["state", s.state],
@@ -144,6 +170,7 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
       .map(([id, t]) => `${id} ${rec.components[id]?.length ?? 0}→${t.length}`);
     head.push(["update", `asked for, not running yet: ${changes.join(", ") || "same parallelism, new packing"}`]);
   }
+  if (master !== null) head.push(["master", master]);
   if (s.error !== undefined) head.push(["error", s.error]);
   let text = table(head);
   if (s.containers.length > 0) {
@@ -179,11 +206,28 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number):
 /** `ardea status`. */
 export function runStatus(cmd: StatusCommand): Promise<number> {
   return withControl("status", cmd.nats, async (ctx) => {
-    const rec = await requireTopology(ctx, cmd.topology);
-    const containers = await ctx.records!.listContainers(cmd.topology);
+    let rec = await requireTopology(ctx, cmd.topology);
+    const records = ctx.records!;
+    let master: string | null = null;
+    if (ACTIVE.has(rec.state)) {
+      const lease = await records.getLease(cmd.topology);
+      const now = Date.now();
+      master = masterText(rec, lease, now);
+      // Nothing replaces a local master, and a pool master only for a while:
+      // a lost one leaves the record active forever unless someone ends it.
+      const lostFor = now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
+      if (lostFor > 0 && (rec.scheduler === "local" || lostFor > POOL_TAKEOVER_MS)) {
+        // confirmMs: a master back from a NATS outage renews its lease within 2 s.
+        if (await endLostMaster(records, cmd.topology, { who: "ardea status", confirmMs: 4000, nc: ctx.nc })) {
+          rec = await requireTopology(ctx, cmd.topology);
+          master = null;
+        }
+      }
+    }
+    const containers = await records.listContainers(cmd.topology);
     const now = Date.now();
     const s = topologyStatus(rec, containers, now);
-    writeStdout(cmd.json ? `${JSON.stringify(s)}\n` : statusText(rec, s, now));
+    writeStdout(cmd.json ? `${JSON.stringify(s)}\n` : statusText(rec, s, now, master));
     return 0;
   });
 }

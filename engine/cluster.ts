@@ -48,6 +48,8 @@ export interface SubmissionOptions {
   cwd: string;
   /** How long the script may take to call submit() (ms). */
   submitTimeoutMs?: number;
+  /** Where a warning goes (default: stderr). */
+  log?: (line: string) => void;
 }
 
 const ACTIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
@@ -127,6 +129,7 @@ export async function captureTopology(script: string, scriptArgs: string[], time
 /**
  * Captures the script's topology, stores its bundle and writes its record
  * (state SUBMITTED). Throws if a topology of that name is still active.
+ * More containers than tasks are clipped to the task count, with a warning.
  *
  * @example
  * ```ts
@@ -140,7 +143,15 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     throw new ArdeaError("ALREADY_RUNNING", `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`);
   }
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") assertRewindable(req.topology);
-  const containers = o.containers ?? req.config["topology.containers"];
+  let containers = o.containers ?? req.config["topology.containers"];
+  const tasks = req.topology.taskCount;
+  if (containers > tasks) {
+    // As Storm and Heron, no empty container: it would have nothing to run or finish.
+    (o.log ?? ((l: string) => console.error(l)))(
+      `ardea: topology "${req.name}" has ${tasks} task(s); ${containers} containers would leave some empty, so it runs in ${tasks}`,
+    );
+    containers = tasks;
+  }
   const packing = packRoundRobin(req.topology, containers);
   const bundle = await bundleScript(o.script);
   const sha = await storeBundle(o.nc, bundle, { replicas: o.replicas ?? 1 });

@@ -23,6 +23,7 @@ import type { CommittedCheckpoint } from "../state/state_backend.ts";
 import { restoreStates } from "./restore.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
+import { endLostMaster, MASTER_LEASE_MS } from "./master.ts";
 import { StreamManager } from "./stream_manager.ts";
 import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
 
@@ -95,8 +96,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     sink(l);
   };
   const { nc, index } = opts;
-  const rec = await patiently("reading the topology record", log, async () => (await Records.bind(nc))?.getTopology(opts.topology));
-  if (rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
+  const records = await patiently("opening the records", log, () => Records.bind(nc));
+  const rec = await patiently("reading the topology record", log, async () => records?.getTopology(opts.topology));
+  if (records === undefined || rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
   if (index < 0 || index >= rec.containers) {
     throw new ArdeaError("BAD_CONTAINER", `topology "${rec.name}" has ${rec.containers} containers; there is no container ${index}`);
   }
@@ -254,11 +256,29 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     });
     sm.attach(container);
     // No container outlives its scheduler (a master or worker killed with SIGKILL).
+    // Under the local scheduler that is the master: nothing replaces it, so
+    // the record must say the run FAILED (once the dead master's lease runs out).
+    let recorded: Promise<unknown> = Promise.resolve();
     const unwatch = watchParent(() => {
       log(`[ardea] ${rec.name} container ${index}: its scheduler process is gone; stopping`);
+      if (rec.scheduler === "local") {
+        recorded = endLostMaster(records, rec.name, { who: `container ${index}`, submittedAt: rec.submittedAt, waitMs: MASTER_LEASE_MS + 3000 })
+          .catch((e: Error) => log(`[ardea] ${rec.name} container ${index}: cannot record that the master is lost: ${e.message}`));
+      }
       void container!.kill();
     });
-    container.done.then(unwatch, unwatch);
+    // A master gone for good (its lease expired and no master took over
+    // within MASTER_GRACE_MS, as a pool worker would): the run ends FAILED.
+    const unwatchLease = watchMasterLease(records, rec.name, log, async () => {
+      if (await endLostMaster(records, rec.name, { who: `container ${index}`, submittedAt: rec.submittedAt, nc })) {
+        log(`[ardea] ${rec.name} container ${index}: the master is lost and none took over; the topology FAILED`);
+      }
+    });
+    const unwatchAll = () => {
+      unwatch();
+      unwatchLease();
+    };
+    container.done.then(unwatchAll, unwatchAll);
     // EFFECTIVELY_ONCE: frames, markers or control messages may be lost while
     // the connection is down; roll back rather than count on them.
     if (checkpoints !== undefined) void watchConnection(nc, (why) => container!.rollback(new Error(why)), container.done);
@@ -314,6 +334,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         beat();
         logsSub.unsubscribe();
         await sm.close();
+        await recorded;
         settle.resolve(s);
         resolveExit(0);
       },
@@ -322,6 +343,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         taps.close();
         logsSub.unsubscribe();
         await sm.close();
+        await recorded;
         settle.reject(e);
         resolveExit(1);
       },
@@ -329,6 +351,44 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     nc.flush().then(sayReady);
   });
   return await stopped;
+}
+
+/** How long a master may stay lost (lease expired, unrenewed) before its containers end the run (ms). */
+const MASTER_GRACE_MS = 30_000;
+
+/**
+ * Reads the master lease of `name` every 5 s and calls `onLost` once it has
+ * stayed expired at one revision for {@link MASTER_GRACE_MS} of this
+ * container's own readings (a failed reading, as while NATS is away, starts
+ * the clock again: a master back from an outage renews within a third of its
+ * lease). Returns the stop.
+ */
+function watchMasterLease(records: Records, name: string, log: (line: string) => void, onLost: () => Promise<void>): () => void {
+  let expired: { revision: number; since: number } | null = null;
+  let busy = false;
+  const check = async () => {
+    const lease = await records.getLease(name);
+    if (lease !== undefined && lease.expiresAt > Date.now()) {
+      expired = null;
+      return;
+    }
+    const revision = lease?.revision ?? 0;
+    if (expired === null || expired.revision !== revision) {
+      expired = { revision, since: Date.now() };
+      log(`[ardea] ${name}: the master's lease expired${lease ? ` (${lease.holder})` : ""}; waiting up to ${MASTER_GRACE_MS / 1000} s for a master`);
+      return;
+    }
+    if (Date.now() - expired.since >= MASTER_GRACE_MS) {
+      expired = null;
+      await onLost();
+    }
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    check().catch(() => (expired = null)).finally(() => (busy = false));
+  }, 5000);
+  return () => clearInterval(timer);
 }
 
 /** How long start-up reads keep retrying a JetStream timeout (ms). */

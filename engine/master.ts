@@ -41,6 +41,12 @@ export interface MasterOptions {
   silenceMs?: number;
   /** Called when the state changes. */
   onState?: (state: TopologyRecord["state"], error?: string) => void;
+  /**
+   * A takeover (the previous master is gone, the record RUNNING or PAUSED):
+   * the containers still running, by index. The master follows them instead
+   * of starting them, and starts the missing ones as after a death.
+   */
+  adopted?: ReadonlyMap<number, ChildHandle>;
 }
 
 type Terminal = "FINISHED" | "KILLED" | "FAILED";
@@ -71,28 +77,122 @@ interface Slot {
  * ```
  */
 export async function runMaster(o: MasterOptions): Promise<Terminal> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const name = o.record.name;
   const holder = `${hostname()}:${pid()}:${Math.random().toString(36).slice(2, 8)}`;
-  const lease = await o.records.acquireLease(o.record.name, holder, LEASE_MS);
+  const lease = await o.records.acquireLease(name, holder, LEASE_MS);
   if (lease === undefined) {
-    throw new ArdeaError("MASTER_EXISTS", `topology "${o.record.name}" already has a live master`);
+    throw new ArdeaError("MASTER_EXISTS", `topology "${name}" already has a live master`);
   }
+  let lostTo!: (holder: string) => void;
+  const lost = new Promise<string>((r) => (lostTo = r));
   const renew = setInterval(() => {
-    o.records.renewLease(o.record.name, holder, LEASE_MS).then((l) => {
-      if (l === undefined) (o.log ?? console.error)(`[ardea] master: lost the lease of "${o.record.name}"`);
-    }, () => {});
+    o.records.renewLease(name, holder, LEASE_MS).then(async (l) => {
+      if (l !== undefined) return;
+      // A renewal that landed while its reply was lost conflicts with itself: only another holder means lost.
+      const now = await o.records.getLease(name);
+      if (now === undefined || now.holder === holder) await o.records.acquireLease(name, holder, LEASE_MS);
+      else {
+        log(`[ardea] master: lost the lease of "${name}" to ${now.holder}`);
+        lostTo(now.holder);
+      }
+    }).catch(() => {});
   }, LEASE_MS / 3);
   try {
-    return await supervise(o);
+    return await supervise(o, lost);
   } finally {
     clearInterval(renew);
-    await o.records.releaseLease(o.record.name, holder).catch(() => false);
+    await o.records.releaseLease(name, holder).catch(() => false);
   }
 }
 
-/** How long a master's lease lasts without renewal (ms). */
-const LEASE_MS = 6000;
+/** How long a master's lease lasts without renewal (ms); it is renewed every third of that. */
+export const MASTER_LEASE_MS = 6000;
+const LEASE_MS = MASTER_LEASE_MS;
+/** How long the master keeps trying to record a state while NATS is away (ms). */
+const STATE_WRITE_MS = 10 * 60_000;
+/** Holder of a lease taken to end a topology whose master is gone ({@link endLostMaster}). */
+const LOST_HOLDER = "lost:";
+const ACTIVE_STATES: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 
-function supervise(o: MasterOptions): Promise<Terminal> {
+/** Options of {@link endLostMaster}. */
+export interface EndLostMasterOptions {
+  /** Who notices (in the record's error), e.g. `container 1` or `ardea status`. */
+  who: string;
+  /** Only a record of this run (its `submittedAt`); default any. */
+  submittedAt?: number;
+  /** How long to wait for a live lease to expire (a master known dead); default 0. */
+  waitMs?: number;
+  /**
+   * How long an expired lease must stay expired before it counts (a master
+   * back from a NATS outage renews within {@link LEASE_MS}/3); default 0.
+   */
+  confirmMs?: number;
+  /** Publishes `stop` (FAILED) on the topology's `ctl` so its containers end. */
+  nc?: NatsConnection;
+}
+
+/**
+ * Ends topology `name` FAILED "master lost" when its master's lease has
+ * expired and nobody took it over: takes the lease itself (so no master
+ * can go on or take over meanwhile), records FAILED, gives the lease up,
+ * and with `nc` tells the containers to stop. Resolves true when it ended
+ * the topology; false when a master holds the lease, the topology already
+ * ended, or another caller won.
+ *
+ * @example
+ * ```ts
+ * if (await endLostMaster(records, "wc", { who: "ardea status", confirmMs: 4000 })) console.log("master lost");
+ * ```
+ */
+export async function endLostMaster(records: Records, name: string, opts: EndLostMasterOptions): Promise<boolean> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const until = Date.now() + (opts.waitMs ?? 0);
+  let lease = await records.getLease(name);
+  while (lease !== undefined && lease.expiresAt > Date.now()) {
+    if (Date.now() >= until) return false;
+    await sleep(Math.min(500, Math.max(1, lease.expiresAt - Date.now() + 1)));
+    lease = await records.getLease(name);
+  }
+  const seen = lease?.revision;
+  if ((opts.confirmMs ?? 0) > 0) {
+    await sleep(opts.confirmMs!);
+    lease = await records.getLease(name);
+    if (lease?.revision !== seen) return false;
+  }
+  const rec = await records.getTopology(name);
+  const ours = (r: TopologyRecord) => ACTIVE_STATES.has(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
+  if (rec === undefined || !ours(rec)) return false;
+  const holder = `${LOST_HOLDER}${opts.who}`;
+  if ((await records.acquireLease(name, holder, LEASE_MS)) === undefined) return false;
+  try {
+    const expired = lease === undefined ? "it holds no lease" : `its lease expired ${new Date(lease.expiresAt).toISOString()}`;
+    let wrote = false;
+    await records.updateTopology(name, (r) => {
+      wrote = ours(r);
+      return wrote ? { ...r, state: "FAILED", error: `${MASTER_LOST}: ${expired} and no master took over (noticed by ${opts.who})` } : undefined;
+    });
+    if (wrote && opts.nc !== undefined) {
+      opts.nc.publish(subjects(name).ctl, encodeMessage({ type: "stop", state: "FAILED" }));
+      await opts.nc.flush().catch(() => {});
+    }
+    return wrote;
+  } finally {
+    await records.releaseLease(name, holder).catch(() => false);
+  }
+}
+
+/**
+ * The start of the error of a topology that {@link endLostMaster} ended.
+ *
+ * @example
+ * ```ts
+ * rec.error?.startsWith(MASTER_LOST);
+ * ```
+ */
+export const MASTER_LOST = "master lost";
+
+function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
   const log = o.log ?? ((l: string) => console.error(l));
   let rec = o.record;
   const n = rec.containers;
@@ -128,12 +228,31 @@ function supervise(o: MasterOptions): Promise<Terminal> {
   let resolveEnd!: (s: Terminal) => void;
   const ended = new Promise<Terminal>((r) => (resolveEnd = r));
 
+  /**
+   * Records `state`, retrying while NATS is away (a final state must reach
+   * the record once NATS is back) for up to {@link STATE_WRITE_MS}. A
+   * RUNNING write still pending when the run ends gives way to the final one.
+   */
   const setState = async (state: TopologyRecord["state"], error?: string) => {
     o.onState?.(state, error);
-    try {
-      await o.records.updateTopology(rec.name, (r) => ({ ...r, state, updatedAt: Date.now(), ...(error ? { error } : {}) }));
-    } catch (e) {
-      log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
+    const final = state === "FINISHED" || state === "KILLED" || state === "FAILED";
+    const until = Date.now() + STATE_WRITE_MS;
+    for (let attempt = 1;; attempt++) {
+      if (!final && ending !== null) return;
+      try {
+        await o.records.updateTopology(rec.name, (r) =>
+          !final && ending !== null ? undefined : { ...r, state, updatedAt: Date.now(), ...(error ? { error } : {}) }
+        );
+        if (attempt > 1) log(`[ardea] master: recorded state ${state} of "${rec.name}" after ${attempt} attempts`);
+        return;
+      } catch (e) {
+        if (attempt === 1) log(`[ardea] master: cannot record state ${state} of "${rec.name}" (${(e as Error).message}); retrying`);
+        if (Date.now() >= until) {
+          log(`[ardea] master: gave up recording state ${state}${error ? ` (${error})` : ""} of "${rec.name}": ${(e as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
   };
 
@@ -173,12 +292,13 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }).catch((e: Error) => log(`[ardea] master: cannot record container ${i}: ${e.message}`));
   };
 
-  const start = (i: number) => {
+  const start = (i: number) => follow(i, o.spawn(i), false);
+  /** Watches container `i`'s process `child` (just started, or adopted from a previous master: `ready`). */
+  const follow = (i: number, child: ChildHandle, ready: boolean) => {
     const s = slots[i]!;
-    s.ready = false;
+    s.ready = ready;
     s.startedAt = Date.now();
     s.heartbeatAt = Date.now();
-    const child = o.spawn(i);
     s.child = child;
     child.exited.then((exit) => {
       if (s.child !== child) return;
@@ -221,6 +341,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     switch (e.type) {
       case "ready":
         s.ready = true;
+        // A container without tasks (a plan with more containers than tasks) has nothing to finish.
+        if (tasksOf(e.container).length === 0) s.finished = true;
         s.pid = e.pid;
         s.host = e.host;
         s.heartbeatAt = Date.now();
@@ -242,6 +364,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
               void update();
             }
           }
+          // The others may have finished while this (empty) one restarted.
+          if (slots.every((x) => x.finished)) void end("FINISHED");
         }
         break;
       case "heartbeat":
@@ -276,7 +400,8 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     if (error) log(`[ardea] topology "${rec.name}" ${state}: ${error}`);
     const stop = encodeMessage({ type: "stop", state });
     o.nc.publish(subj.ctl, stop);
-    await setState(state, error);
+    // Recorded while the containers stop: with NATS away it may take until NATS is back.
+    const recorded = setState(state, error);
     // `stop` may be lost (a NATS server restart): say it again until every container is gone.
     const again = setInterval(() => o.nc.publish(subj.ctl, stop), 2000);
     const grace = setTimeout(() => {
@@ -288,6 +413,7 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     for (const x of subs) x.unsubscribe();
     clearInterval(watch);
     for (const t of timers) clearTimeout(t);
+    await recorded;
     resolveEnd(state);
   };
 
@@ -458,8 +584,9 @@ function supervise(o: MasterOptions): Promise<Terminal> {
       for (let i = 0; i < 10 && ending === null; i++) {
         const held = await o.records.getTopology(rec.name).catch(() => null);
         if (held) {
-          rec = { ...rec, generation: held.generation };
-          epoch = runEpoch(rec.submittedAt, held.generation);
+          // The whole record: a write that landed also made its nextPlan the running plan.
+          rec = held;
+          epoch = runEpoch(held.submittedAt, held.generation);
           return;
         }
         await new Promise((r) => setTimeout(r, 500));
@@ -540,7 +667,22 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     },
   }));
 
+  // Silence is measured only while the master itself is connected: its own
+  // outage is no container's fault, and the clocks start again when it is back.
+  let connected = !o.nc.isClosed();
+  void (async () => {
+    for await (const st of o.nc.status()) {
+      if (st.type === "disconnect") connected = false;
+      else if (st.type === "reconnect") {
+        connected = true;
+        const now = Date.now();
+        for (const x of slots) x.heartbeatAt = Math.max(x.heartbeatAt, now);
+      }
+      if (ending !== null) break;
+    }
+  })().catch(() => {});
   const watch = setInterval(() => {
+    if (!connected) return;
     const now = Date.now();
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
@@ -553,10 +695,42 @@ function supervise(o: MasterOptions): Promise<Terminal> {
     }
   }, 2000);
 
+  // Another master took the lease (this one was cut off and presumed dead):
+  // leave the containers to it. A lease taken to end the topology ends it here too.
+  void lost.then((by) => {
+    if (ending !== null) return;
+    if (by.startsWith(LOST_HOLDER)) return void end("FAILED", `${MASTER_LOST}: the lease expired and ${by.slice(LOST_HOLDER.length)} ended the topology`);
+    log(`[ardea] master: "${rec.name}" has another master (${by}); this one steps down and leaves its containers running`);
+    ending = "FAILED";
+    for (const x of subs) x.unsubscribe();
+    clearInterval(watch);
+    for (const t of timers) clearTimeout(t);
+    resolveEnd("FAILED");
+  });
+
   const newest = backend ? backend.lastCommitted(rec.name).catch(() => undefined) : Promise.resolve(undefined);
   Promise.all([o.nc.flush(), newest]).then(([, c]) => {
     lastId = Math.max(lastId, c?.checkpointId ?? 0);
-    for (let i = 0; i < n; i++) start(i);
+    if (o.adopted === undefined) {
+      for (let i = 0; i < n; i++) start(i);
+      return;
+    }
+    // A takeover: the run goes on; what was sent while nobody listened is lost.
+    started = true;
+    paused = rec.state === "PAUSED";
+    const missing: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const child = o.adopted.get(i);
+      if (child !== undefined) follow(i, child, true);
+      else missing.push(i);
+    }
+    log(`[ardea] master: took over "${rec.name}" (generation ${rec.generation ?? 0}): following ${n - missing.length} running container(s)${missing.length ? `, starting ${missing.join(", ")}` : ""}`);
+    if (eo) return rollbackAll("a new master took over (checkpoint events may be lost)", false);
+    for (const i of missing) {
+      slots[i]!.lostAt = Date.now();
+      o.nc.publish(subj.ctl, encodeMessage({ type: "lost", container: i }));
+      start(i);
+    }
   });
   return ended;
 }

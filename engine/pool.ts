@@ -31,11 +31,18 @@ import {
   workerSubjects,
 } from "../transport/wire.ts";
 import { ardeaVersion } from "./bundle.ts";
+import { MASTER_LEASE_MS, runMaster } from "./master.ts";
 import type { Records } from "./records.ts";
 
 /** A worker whose heartbeat is older than this is not offered work (ms). */
 const WORKER_STALE_MS = 6000;
 const HEARTBEAT_MS = 2000;
+/**
+ * How long a master lease must stay expired, unrenewed, before a worker
+ * takes it over (a master back from a NATS outage renews within a third
+ * of its lease).
+ */
+const TAKEOVER_CONFIRM_MS = MASTER_LEASE_MS * 2 / 3 + 1000;
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
@@ -130,9 +137,60 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     o.nc.publish(subj.exits, encodePool(ev));
     void beat();
   };
+  // A master that died (its lease expired and stays so) is replaced by a
+  // worker that runs containers of its topology; they run on meanwhile.
+  const mastering = new Set<string>();
+  const expiredSeen = new Map<string, { revision: number; at: number }>();
+  let checking = false;
+  const watchMasters = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      for (const name of new Set(running.map((r) => r.topology))) {
+        if (mastering.has(name)) continue;
+        const lease = await o.records.getLease(name).catch(() => null);
+        if (lease === null) continue;
+        if (lease !== undefined && lease.expiresAt > Date.now()) {
+          expiredSeen.delete(name);
+          continue;
+        }
+        const revision = lease?.revision ?? 0;
+        const seen = expiredSeen.get(name);
+        if (seen === undefined || seen.revision !== revision) {
+          expiredSeen.set(name, { revision, at: Date.now() });
+          continue;
+        }
+        if (Date.now() - seen.at < TAKEOVER_CONFIRM_MS) continue;
+        expiredSeen.delete(name);
+        const rec = await o.records.getTopology(name).catch(() => undefined);
+        if (rec === undefined || rec.scheduler !== "pool" || (rec.state !== "RUNNING" && rec.state !== "PAUSED")) continue;
+        mastering.add(name);
+        void takeOver(rec).finally(() => mastering.delete(name));
+      }
+    } finally {
+      checking = false;
+    }
+  };
+  const takeOver = async (rec: TopologyRecord) => {
+    const pool = poolScheduler(o.nc, o.records, rec);
+    try {
+      const adopted = await pool.running();
+      log(`[ardea] worker ${id}: the master of "${rec.name}" is gone; taking over`);
+      const state = await runMaster({ nc: o.nc, records: o.records, record: rec, spawn: pool.spawn, adopted, log });
+      log(`[ardea] worker ${id}: "${rec.name}" ended ${state} under this worker's master`);
+    } catch (e) {
+      // MASTER_EXISTS: another worker (or the master, back) was first.
+      if ((e as ArdeaError).code !== "MASTER_EXISTS") log(`[ardea] worker ${id}: taking over "${rec.name}" failed: ${(e as Error).message}`);
+    } finally {
+      pool.close();
+    }
+  };
   await beat();
   log(`[ardea] worker ${id} offers ${o.slots} slot(s)`);
-  const timer = setInterval(beat, HEARTBEAT_MS);
+  const timer = setInterval(() => {
+    void beat();
+    void watchMasters();
+  }, HEARTBEAT_MS);
   await o.stop;
   clearInterval(timer);
   for (const s of subs) s.unsubscribe();
@@ -153,8 +211,37 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
  * ```
  */
 export function poolSpawner(nc: NatsConnection, records: Records, record: TopologyRecord): (index: number) => ChildHandle {
+  return poolScheduler(nc, records, record).spawn;
+}
+
+/** What {@link poolScheduler} gives a master. */
+export interface PoolScheduler {
+  /** Starts container `index` on the live worker with the most free slots. */
+  spawn(index: number): ChildHandle;
+  /**
+   * Handles of the containers of the record's topology that workers run now
+   * (from their records), by index: what a master taking over follows.
+   */
+  running(): Promise<Map<number, ChildHandle>>;
+  /** Stops listening for exit reports. */
+  close(): void;
+}
+
+/**
+ * The pool scheduler of one topology: starts its containers on workers and
+ * follows them (also those a previous master started) through the
+ * workers' exit reports.
+ *
+ * @example
+ * ```ts
+ * const pool = poolScheduler(nc, records, record);
+ * await runMaster({ nc, records, record, spawn: pool.spawn, adopted: await pool.running() });
+ * pool.close();
+ * ```
+ */
+export function poolScheduler(nc: NatsConnection, records: Records, record: TopologyRecord): PoolScheduler {
   const waiting = new Map<string, (e: ExitEvent) => void>();
-  nc.subscribe(workerSubjects("").exits, {
+  const sub = nc.subscribe(workerSubjects("").exits, {
     callback: (err, msg) => {
       if (err) return;
       try {
@@ -165,11 +252,43 @@ export function poolSpawner(nc: NatsConnection, records: Records, record: Topolo
       }
     },
   });
-  return (index) => {
+  /** A handle of container `index`, placed (now or later) on a worker. */
+  const remote = (index: number) => {
     let resolveExit!: (e: ChildExit) => void;
     const exited = new Promise<ChildExit>((r) => (resolveExit = r));
     let placed: { worker: string; pid: number } | null = null;
     let killed: ProcessSignal | null = null;
+    const sendKill = (signal: ProcessSignal) =>
+      nc.publish(workerSubjects(placed!.worker).kill, encodePool({ topology: record.name, index, signal: signal === "SIGKILL" ? "SIGKILL" : "SIGTERM" }));
+    const place = (worker: string, pid: number) => {
+      placed = { worker, pid };
+      waiting.set(`${index}:${pid}`, (e) => {
+        waiting.delete(`${index}:${pid}`);
+        resolveExit({ code: e.code, signal: e.signal });
+      });
+      if (killed) sendKill(killed);
+    };
+    const handle: ChildHandle = {
+      get pid() {
+        return placed?.pid;
+      },
+      exited,
+      kill(signal: ProcessSignal = "SIGTERM") {
+        killed = signal;
+        if (placed === null) return false;
+        sendKill(signal);
+        return true;
+      },
+      lines() {
+        throw new ArdeaError("REMOTE", "the output of a pool container is on its worker");
+      },
+      writeStdin: () => Promise.reject(new ArdeaError("REMOTE", "a pool container has no stdin here")),
+      closeStdin() {},
+    };
+    return { handle, place, fail: (e: Error) => resolveExit({ code: null, signal: e.message }) };
+  };
+  const spawn = (index: number): ChildHandle => {
+    const r = remote(index);
     const place = async () => {
       const now = Date.now();
       const workers = (await records.listWorkers())
@@ -181,12 +300,7 @@ export function poolSpawner(nc: NatsConnection, records: Records, record: Topolo
             (await nc.request(workerSubjects(w.id).run, encodePool({ topology: record.name, index, runtime: record.runtime }), { timeout: 5000 })).data,
           );
           if (!reply.ok) continue;
-          placed = { worker: w.id, pid: reply.pid };
-          waiting.set(`${index}:${reply.pid}`, (e) => {
-            waiting.delete(`${index}:${reply.pid}`);
-            resolveExit({ code: e.code, signal: e.signal });
-          });
-          if (killed) nc.publish(workerSubjects(w.id).kill, encodePool({ topology: record.name, index, signal: killed === "SIGKILL" ? "SIGKILL" : "SIGTERM" }));
+          r.place(w.id, reply.pid);
           return;
         } catch {
           // Try the next worker.
@@ -194,24 +308,22 @@ export function poolSpawner(nc: NatsConnection, records: Records, record: Topolo
       }
       throw new ArdeaError("NO_WORKER", `no pool worker has a free slot for container ${index} of "${record.name}" (start one with: ardea worker)`);
     };
-    const handle: ChildHandle = {
-      get pid() {
-        return placed?.pid;
-      },
-      exited,
-      kill(signal: ProcessSignal = "SIGTERM") {
-        killed = signal;
-        if (placed === null) return false;
-        nc.publish(workerSubjects(placed.worker).kill, encodePool({ topology: record.name, index, signal: signal === "SIGKILL" ? "SIGKILL" : "SIGTERM" }));
-        return true;
-      },
-      lines() {
-        throw new ArdeaError("REMOTE", "the output of a pool container is on its worker");
-      },
-      writeStdin: () => Promise.reject(new ArdeaError("REMOTE", "a pool container has no stdin here")),
-      closeStdin() {},
-    };
-    place().catch((e: Error) => resolveExit({ code: null, signal: e.message }));
-    return handle;
+    place().catch(r.fail);
+    return r.handle;
   };
+  const running = async () => {
+    const out = new Map<number, ChildHandle>();
+    const now = Date.now();
+    for (const w of await records.listWorkers()) {
+      if (now - w.heartbeatAt >= WORKER_STALE_MS) continue;
+      for (const c of w.running) {
+        if (c.topology !== record.name || c.index >= record.containers || out.has(c.index)) continue;
+        const r = remote(c.index);
+        r.place(w.id, c.pid);
+        out.set(c.index, r.handle);
+      }
+    }
+    return out;
+  };
+  return { spawn, running, close: () => sub.unsubscribe() };
 }

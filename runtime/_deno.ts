@@ -19,6 +19,27 @@ export interface DenoNamespace {
   consoleSize(): { columns: number; rows: number };
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
+  readonly Command: new (cmd: string, options: DenoCommandOptions) => { spawn(): DenoChildProcess };
+}
+
+/** Options of `new Deno.Command` (the subset runtime/spawn.ts uses). */
+export interface DenoCommandOptions {
+  args: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin: "piped" | "inherit" | "null";
+  stdout: "piped" | "inherit" | "null";
+  stderr: "piped" | "inherit" | "null";
+}
+
+/** `Deno.ChildProcess` (the subset runtime/spawn.ts uses). */
+export interface DenoChildProcess {
+  readonly pid: number;
+  readonly status: Promise<{ success: boolean; code: number; signal: string | null }>;
+  readonly stdin: WritableStream<Uint8Array>;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  kill(signal?: string): void;
 }
 
 /** `Deno.stdout` / `Deno.stderr`. */

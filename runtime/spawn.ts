@@ -9,6 +9,7 @@ import { closeSync, openSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import process from "node:process";
 import type { Readable } from "node:stream";
+import { type DenoChildProcess, denoGlobal, type DenoNamespace } from "./_deno.ts";
 
 /** How a child ended: its exit code, or the signal that killed it. */
 export interface ChildExit {
@@ -108,31 +109,47 @@ class LineQueue {
   }
 }
 
+/** Cuts decoded chunks into lines (a trailing `\r` dropped); `end()` emits an unterminated last line. */
+class LineSplitter {
+  readonly #decoder = new TextDecoder();
+  readonly #emit: (line: string) => void;
+  #pending = "";
+
+  constructor(emit: (line: string) => void) {
+    this.#emit = emit;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    let nl = this.#pending.indexOf("\n");
+    while (nl >= 0) {
+      const line = this.#pending.slice(0, nl);
+      this.#emit(line.endsWith("\r") ? line.slice(0, -1) : line);
+      this.#pending = this.#pending.slice(nl + 1);
+      nl = this.#pending.indexOf("\n");
+    }
+  }
+
+  end(): void {
+    this.#pending += this.#decoder.decode();
+    if (this.#pending.length > 0) this.#emit(this.#pending.endsWith("\r") ? this.#pending.slice(0, -1) : this.#pending);
+    this.#pending = "";
+  }
+}
+
 function splitLines(stream: Readable | null, emit: (line: string) => void, done: () => void): Promise<void> {
   if (stream === null) {
     done();
     return Promise.resolve();
   }
-  const decoder = new TextDecoder();
-  let pending = "";
+  const splitter = new LineSplitter(emit);
   return new Promise((resolve) => {
-    stream.on("data", (chunk: Uint8Array) => {
-      pending += decoder.decode(chunk, { stream: true });
-      let nl = pending.indexOf("\n");
-      while (nl >= 0) {
-        const line = pending.slice(0, nl);
-        emit(line.endsWith("\r") ? line.slice(0, -1) : line);
-        pending = pending.slice(nl + 1);
-        nl = pending.indexOf("\n");
-      }
-    });
+    stream.on("data", (chunk: Uint8Array) => splitter.push(chunk));
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      pending += decoder.decode();
-      if (pending.length > 0) emit(pending.endsWith("\r") ? pending.slice(0, -1) : pending);
-      pending = "";
+      splitter.end();
       done();
       resolve();
     };
@@ -140,6 +157,25 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
     stream.on("error", finish);
     stream.on("close", finish);
   });
+}
+
+/** Reads a web stream into lines until it ends, fails, or `reader.cancel()` is called. */
+async function splitWebLines(stream: ReadableStream<Uint8Array>, emit: (line: string) => void, done: () => void, readers: Array<ReadableStreamDefaultReader<Uint8Array>>): Promise<void> {
+  const splitter = new LineSplitter(emit);
+  const reader = stream.getReader();
+  readers.push(reader);
+  try {
+    for (;;) {
+      const { value, done: over } = await reader.read();
+      if (over) break;
+      splitter.push(value);
+    }
+  } catch {
+    // Cancelled after the grace period, or the pipe broke: what was read counts.
+  } finally {
+    splitter.end();
+    done();
+  }
 }
 
 /**
@@ -157,18 +193,97 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
  * ```
  */
 export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {}): ChildHandle {
-  const piped = opts.stdio === "pipe";
-  const child: ChildProcess = spawn(cmd, args, {
-    cwd: opts.cwd,
-    env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
-    stdio: piped ? "pipe" : "inherit",
-  });
+  // Deno's node:child_process reports a child that trapped a signal and exited
+  // with a code of its own as killed by that signal: use Deno.Command there.
+  const deno = denoGlobal();
+  return deno === undefined ? spawnNode(cmd, args, opts) : spawnDeno(deno, cmd, args, opts);
+}
+
+function lineQueues(opts: SpawnOptions) {
   const max = opts.maxBufferedLines ?? 10_000;
   const queues = { stdout: new LineQueue(max), stderr: new LineQueue(max) };
   const emitter = (stream: ChildStream) =>
     opts.onLine === undefined
       ? (line: string) => queues[stream].push(line)
       : (line: string) => opts.onLine!(line, stream);
+  return { queues, emitter };
+}
+
+function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: SpawnOptions): ChildHandle {
+  const piped = opts.stdio === "pipe";
+  const { queues, emitter } = lineQueues(opts);
+  const io = piped ? "piped" : "inherit";
+  let child: DenoChildProcess;
+  try {
+    child = new deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdin: io, stdout: io, stderr: io }).spawn();
+  } catch (error) {
+    queues.stdout.end();
+    queues.stderr.end();
+    const exited = Promise.reject(new Error(`SpawnError: could not start "${cmd}": ${(error as Error).message}`, { cause: error }));
+    exited.catch(() => {});
+    return {
+      pid: undefined,
+      exited,
+      kill: () => false,
+      lines: (stream) => queues[stream].iterate(),
+      writeStdin: () => Promise.reject(new Error(`ChildHandle.writeStdin: "${cmd}" did not start`)),
+      closeStdin() {},
+    };
+  }
+  let ended = false;
+  const readers: Array<ReadableStreamDefaultReader<Uint8Array>> = [];
+  const outputRead = piped
+    ? Promise.all([
+      splitWebLines(child.stdout, emitter("stdout"), () => queues.stdout.end(), readers),
+      splitWebLines(child.stderr, emitter("stderr"), () => queues.stderr.end(), readers),
+    ])
+    : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
+  const exited = child.status.then(async (status) => {
+    ended = true;
+    // As with Node: a grandchild holding the output pipe open is not waited for long.
+    const grace = setTimeout(() => {
+      for (const r of readers) r.cancel().catch(() => {});
+    }, OUTPUT_GRACE_MS);
+    await outputRead;
+    clearTimeout(grace);
+    return status.signal !== null ? { code: null, signal: status.signal } : { code: status.code, signal: null };
+  });
+  exited.catch(() => {});
+  const stdin = piped ? child.stdin.getWriter() : null;
+  return {
+    pid: child.pid,
+    exited,
+    kill(signal: ProcessSignal = "SIGTERM"): boolean {
+      if (ended) return false;
+      try {
+        child.kill(signal);
+        return true;
+      } catch {
+        return false; // it ended meanwhile
+      }
+    },
+    lines(stream: ChildStream): AsyncIterableIterator<string> {
+      if (!piped) throw new Error(`ChildHandle.lines: "${cmd}" was started with stdio "inherit"`);
+      return queues[stream].iterate();
+    },
+    writeStdin(text: string): Promise<void> {
+      if (stdin === null) return Promise.reject(new Error(`ChildHandle.writeStdin: "${cmd}" has no piped stdin`));
+      return stdin.write(new TextEncoder().encode(text));
+    },
+    closeStdin(): void {
+      stdin?.close().catch(() => {});
+    },
+  };
+}
+
+function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle {
+  const piped = opts.stdio === "pipe";
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+    stdio: piped ? "pipe" : "inherit",
+  });
+  const { queues, emitter } = lineQueues(opts);
   const outputRead = piped
     ? Promise.all([
       splitLines(child.stdout, emitter("stdout"), () => queues.stdout.end()),

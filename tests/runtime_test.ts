@@ -318,4 +318,17 @@ proc("spawnProcess: env, cwd, stdin, stderr, kill, missing command", async () =>
   );
 });
 
+proc("spawnProcess: a child that traps a signal and exits with its own code reports that code", async () => {
+  // The shell traps SIGINT only once it runs the trap line: wait for its "ready".
+  const child = spawnProcess("sh", ["-c", "trap 'exit 3' INT; echo ready; sleep 5 & wait"], { stdio: "pipe" });
+  const out = child.lines("stdout");
+  assert.is((await out.next()).value, "ready");
+  assert.ok(child.kill("SIGINT"));
+  assert.equal(await child.exited, { code: 3, signal: null });
+  const plain = spawnProcess("sh", ["-c", "echo ready; exec sleep 5"], { stdio: "pipe" });
+  assert.is((await plain.lines("stdout").next()).value, "ready");
+  assert.ok(plain.kill("SIGINT"));
+  assert.equal(await plain.exited, { code: null, signal: "SIGINT" }, "a child the signal kills still reports the signal");
+});
+
 proc.run();

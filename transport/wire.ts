@@ -94,6 +94,16 @@
  *   EFFECTIVELY_ONCE it then takes a checkpoint), stops every container, makes
  *   `nextPlan` the running plan in the write of the next generation, and
  *   starts them again on it.
+ * - **Master lease.** The master holds {@link LeaseRecord} (renewed every
+ *   third of its 6 s) and measures container silence only while it is itself
+ *   connected. A lease that stays expired is a lost master: a pool worker
+ *   running containers of the topology takes the lease and follows them
+ *   (starting the missing ones as after a death); otherwise a container whose
+ *   local master process is gone, a container that saw the lease expired for
+ *   30 s, or `ardea status` takes the lease under holder `lost:<who>`, records
+ *   FAILED "master lost", gives the lease up and publishes `stop`. A master
+ *   that finds its lease held by another steps down (a `lost:` holder: it
+ *   ends the run).
  * - **Steering.** `activate`, `deactivate`, `kill` (with `drainMs`) are
  *   published on `ctl` by the CLI.
  * - **Tap.** `ardea tap` picks a random id, subscribes to `tap.<id>`, and
