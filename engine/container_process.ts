@@ -9,14 +9,26 @@
  */
 import type { NatsConnection } from "nats";
 import { hostname, pid, setScriptArgs, toFileUrl, watchParent, yieldNow } from "../runtime/mod.ts";
-import { parseConfig } from "../topology/config.ts";
+import { parseConfig, type TopologyConfig } from "../topology/config.ts";
+import type { StormTopology } from "../topology/topology.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { decodeObservation, encodeMetrics, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
+import {
+  type ContainerStats,
+  type ControlMessage,
+  decodeControl,
+  decodeObservation,
+  encodeMetrics,
+  encodeObservation,
+  runEpoch,
+  subjects,
+  type TopologyRecord,
+  WireError,
+} from "../transport/wire.ts";
 import { loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
-import { type CheckpointSetup, Container, type RunSummary, type TopologyStats } from "./container.ts";
+import { type CheckpointSetup, Container, RollbackRequest, type RunSummary, type TopologyStats } from "./container.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import type { CommittedCheckpoint } from "../state/state_backend.ts";
@@ -146,6 +158,48 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   if (req.name !== rec.name) {
     throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${req.name}", but this container belongs to "${rec.name}"`);
   }
+  const subj = subjects(rec.name);
+  const errors = new ErrorLog();
+  const eo = parseConfig({ ...req.config, ...rec.config })["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
+  // EFFECTIVELY_ONCE rollback in place: the master names a new generation and
+  // its checkpoint; this process resets its tasks without exiting.
+  const rollbacks = new RollbackWatch(nc, subj.ctl, rec.generation ?? 0);
+  try {
+    let current = rec;
+    for (;;) {
+      const generation: Generation = { rec: current, ...planOf(current, req, index) };
+      const checkpoints = eo ? await restoreFor(nc, generation, index, log) : undefined;
+      const outcome = await runGeneration({ nc, index, log, ring, req, errors, records, generation, checkpoints, rollbacks, set: (c) => (container = c) });
+      if (outcome.kind === "exit") {
+        if (outcome.error === undefined) settle.resolve(outcome.summary!);
+        else settle.reject(outcome.error);
+        return outcome.code;
+      }
+      log(`[ardea] ${rec.name} container ${index}: rolling back in place to checkpoint ${outcome.restoreFrom} (generation ${outcome.generation})`);
+      current = await patiently("reading the topology record", log, async () => {
+        const next = await records.getTopology(rec.name);
+        if (next === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `topology "${rec.name}" is gone`);
+        return next;
+      });
+      // The record holds the generation the master announced (written before it said so); a later one is fine too.
+      if ((current.generation ?? 0) < outcome.generation) current = { ...current, generation: outcome.generation, restoreFrom: outcome.restoreFrom };
+      rollbacks.running = current.generation ?? 0;
+    }
+  } finally {
+    rollbacks.close();
+  }
+}
+
+/** What one generation of this container runs: the record it started from and its plan. */
+interface Generation {
+  rec: TopologyRecord;
+  packing: Map<number, number>;
+  topology: StormTopology;
+  config: TopologyConfig;
+}
+
+/** The plan of `rec` for the topology the script built; throws when they disagree. */
+function planOf(rec: TopologyRecord, req: SubmitRequest, index: number): Omit<Generation, "rec"> {
   const packing = new Map<number, number>(Object.entries(rec.packing).map(([t, c]) => [Number(t), c]));
   const topology = rec.parallelism ? rescale(req.topology, rec.parallelism) : req.topology;
   for (const [id, tasks] of topology.componentTasks) {
@@ -153,42 +207,128 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       throw new ArdeaError("PLAN_MISMATCH", `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`);
     }
   }
-  const config = parseConfig({ ...req.config, ...rec.config });
-  // EFFECTIVELY_ONCE: restore this container's tasks from the last committed checkpoint.
-  let checkpoints: CheckpointSetup | undefined;
-  if (config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
-    const backend = new NatsStateBackend(nc);
-    // After a relaunch the master names the checkpoint every container restores.
-    const last = await patiently("reading the last checkpoint", log, async () => {
-      if (rec.restoreFrom === undefined) return await backend.lastCommitted(rec.name);
-      if (rec.restoreFrom === 0) return undefined;
-      let pinned: CommittedCheckpoint | undefined;
-      // A listing right after a server restart may still miss it: look again a few times.
-      for (let attempt = 0; attempt < 6 && pinned === undefined; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-        pinned = (await backend.committed(rec.name)).find((c) => c.checkpointId === rec.restoreFrom);
-      }
-      if (pinned === undefined) {
-        throw new ArdeaError("CHECKPOINT_GONE", `topology "${rec.name}": checkpoint ${rec.restoreFrom}, which this generation restores, is not committed in the state store`);
-      }
-      return pinned;
+  void index;
+  return { packing, topology, config: parseConfig({ ...req.config, ...rec.config }) };
+}
+
+/** EFFECTIVELY_ONCE: this container's tasks' states in the checkpoint its generation restores. */
+async function restoreFor(nc: NatsConnection, g: Generation, index: number, log: (line: string) => void): Promise<CheckpointSetup> {
+  const { rec, packing, topology } = g;
+  const backend = new NatsStateBackend(nc);
+  // After a relaunch the master names the checkpoint every container restores.
+  const last = await patiently("reading the last checkpoint", log, async () => {
+    if (rec.restoreFrom === undefined) return await backend.lastCommitted(rec.name);
+    if (rec.restoreFrom === 0) return undefined;
+    let pinned: CommittedCheckpoint | undefined;
+    // A listing right after a server restart may still miss it: look again a few times.
+    for (let attempt = 0; attempt < 6 && pinned === undefined; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+      pinned = (await backend.committed(rec.name)).find((c) => c.checkpointId === rec.restoreFrom);
+    }
+    if (pinned === undefined) {
+      throw new ArdeaError("CHECKPOINT_GONE", `topology "${rec.name}": checkpoint ${rec.restoreFrom}, which this generation restores, is not committed in the state store`);
+    }
+    return pinned;
+  });
+  const mine = [...packing].filter(([, where]) => where === index).map(([task]) => task);
+  const restore = last
+    ? await patiently("restoring the checkpoint", log, () => restoreStates(backend, rec.name, last, topology, mine))
+    : new Map<string, Uint8Array>();
+  return { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
+}
+
+/**
+ * The master's `rollback` messages: the newest generation asked for, and a
+ * wait for one newer than the one running.
+ */
+class RollbackWatch {
+  /** The generation this process runs (or is about to). */
+  running: number;
+  #asked: { generation: number; restoreFrom: number } | null = null;
+  #waiters: Array<() => void> = [];
+  readonly #sub: ReturnType<NatsConnection["subscribe"]>;
+
+  constructor(nc: NatsConnection, subject: string, running: number) {
+    this.running = running;
+    this.#sub = nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        let m: ControlMessage;
+        try {
+          m = decodeControl(msg.data);
+        } catch {
+          return; // the stream manager counts malformed control messages
+        }
+        if (m.type !== "rollback" || m.generation <= this.running) return;
+        if (this.#asked === null || m.generation > this.#asked.generation) this.#asked = { generation: m.generation, restoreFrom: m.restoreFrom };
+        for (const w of this.#waiters.splice(0)) w();
+      },
     });
-    const mine = [...packing].filter(([, where]) => where === index).map(([task]) => task);
-    const restore = last
-      ? await patiently("restoring the checkpoint", log, () => restoreStates(backend, rec.name, last, topology, mine))
-      : new Map<string, Uint8Array>();
-    checkpoints = { backend, lastId: last?.checkpointId ?? 0, restore, coordinated: true };
   }
 
+  /** A rollback to a generation newer than the running one, if asked for. */
+  get pending(): { generation: number; restoreFrom: number } | null {
+    return this.#asked !== null && this.#asked.generation > this.running ? this.#asked : null;
+  }
+
+  /** Resolves when a rollback newer than the running generation is asked for, or after `ms` if given (null). */
+  next(ms?: number): Promise<{ generation: number; restoreFrom: number } | null> {
+    if (this.pending !== null) return Promise.resolve(this.pending);
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => resolve(this.pending), ms);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve(this.pending);
+      });
+    });
+  }
+
+  close(): void {
+    this.#sub.unsubscribe();
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+/** How long a container whose run asked the master for a rollback waits for it before exiting (ms). */
+const ROLLBACK_WAIT_MS = 20_000;
+
+/** How one generation of a container ended. */
+type GenerationOutcome =
+  | { kind: "exit"; code: number; summary?: RunSummary; error?: Error }
+  | { kind: "rollback"; generation: number; restoreFrom: number };
+
+interface GenerationOptions {
+  nc: NatsConnection;
+  index: number;
+  log: (line: string) => void;
+  ring: LogRing;
+  req: SubmitRequest;
+  errors: ErrorLog;
+  records: Records;
+  generation: Generation;
+  checkpoints: CheckpointSetup | undefined;
+  rollbacks: RollbackWatch;
+  /** Makes `c` the container the script's handle steers. */
+  set: (c: Container) => void;
+}
+
+/**
+ * Runs one generation: a stream manager on the generation's epoch, a
+ * container of the tasks its plan gives this process, until the master
+ * stops the run, or (EFFECTIVELY_ONCE) asks every container to roll back.
+ */
+function runGeneration(o: GenerationOptions): Promise<GenerationOutcome> {
+  const { nc, index, log, ring, req, errors, records, checkpoints, rollbacks } = o;
+  const { rec, packing, topology, config } = o.generation;
   const subj = subjects(rec.name);
-  const errors = new ErrorLog();
-  const stopped = new Promise<number>((resolveExit) => {
+  let container!: Container;
+  return new Promise<GenerationOutcome>((resolveOutcome) => {
     let started = false;
     const taps = new Taps(
       index,
       (id, t) => nc.publish(subj.tap(id), encodeObservation(t)),
       (fn) => {
-        if (container !== null) container.tap = fn ?? req.options.tap ?? null;
+        container.tap = fn ?? req.options.tap ?? null;
       },
     );
     const sm = new StreamManager({
@@ -199,7 +339,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       log,
       epoch: runEpoch(rec.submittedAt, rec.generation),
       onControl: (m) => {
-        const c = container!;
+        const c = container;
         switch (m.type) {
           case "start":
             if (!started) {
@@ -254,18 +394,21 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       checkpoints,
       onError: errors.record,
     });
+    o.set(container);
     sm.attach(container);
     // No container outlives its scheduler (a master or worker killed with SIGKILL).
     // Under the local scheduler that is the master: nothing replaces it, so
     // the record must say the run FAILED (once the dead master's lease runs out).
     let recorded: Promise<unknown> = Promise.resolve();
+    let orphaned = false;
     const unwatch = watchParent(() => {
+      orphaned = true;
       log(`[ardea] ${rec.name} container ${index}: its scheduler process is gone; stopping`);
       if (rec.scheduler === "local") {
         recorded = endLostMaster(records, rec.name, { who: `container ${index}`, submittedAt: rec.submittedAt, waitMs: MASTER_LEASE_MS + 3000 })
           .catch((e: Error) => log(`[ardea] ${rec.name} container ${index}: cannot record that the master is lost: ${e.message}`));
       }
-      void container!.kill();
+      void container.kill();
     });
     // A master gone for good (its lease expired and no master took over
     // within MASTER_GRACE_MS, as a pool worker would): the run ends FAILED.
@@ -274,6 +417,13 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         log(`[ardea] ${rec.name} container ${index}: the master is lost and none took over; the topology FAILED`);
       }
     });
+    // The master asks every container to roll back: this one resets in place.
+    let rollingBack = false;
+    void rollbacks.next().then((asked) => {
+      if (asked === null || rollingBack) return;
+      rollingBack = true;
+      container.rollback(new Error(`the master rolls every container back to checkpoint ${asked.restoreFrom}`));
+    });
     const unwatchAll = () => {
       unwatch();
       unwatchLease();
@@ -281,7 +431,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     container.done.then(unwatchAll, unwatchAll);
     // EFFECTIVELY_ONCE: frames, markers or control messages may be lost while
     // the connection is down; roll back rather than count on them.
-    if (checkpoints !== undefined) void watchConnection(nc, (why) => container!.rollback(new Error(why)), container.done);
+    if (checkpoints !== undefined) void watchConnection(nc, (why) => container.rollback(new Error(why)), container.done);
     const host = hostname();
     const logsSub = nc.subscribe(subj.logs(index), {
       callback: (err, msg) => {
@@ -304,10 +454,10 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     const beat = () => {
       // `ready` or `start` may be lost (a NATS server restart): ready again until started.
       if (!started && readyAt > 0 && performance.now() - readyAt >= 2000) sayReady();
-      const st = container!.stats({ buckets: true });
+      const st = container.stats({ buckets: true });
       // For trackers (ardea ui --nats): every counter, per task and component.
       const source = { topology: rec.name, container: index, epoch, pid: pid(), host };
-      nc.publish(subj.metrics, encodeMetrics(metricsReport(source, st, sm, container!.pressureSource(), errors)));
+      nc.publish(subj.metrics, encodeMetrics(metricsReport(source, st, sm, container.pressureSource(), errors)));
       sm.event({
         type: "heartbeat",
         container: index,
@@ -318,7 +468,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
           ...summarize(st),
           components: componentErrors(st),
           dropped: sm.dropped,
-          backpressureBy: container!.pressureSource(),
+          backpressureBy: container.pressureSource(),
           framesIn: sm.framesIn,
           framesOut: sm.framesOut,
           bytesIn: sm.bytesIn,
@@ -327,30 +477,34 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       });
     };
     const hb = setInterval(beat, 1000);
+    const close = async () => {
+      clearInterval(hb);
+      taps.close();
+      logsSub.unsubscribe();
+      await sm.close();
+      await recorded;
+    };
     container.done.then(
       async (s) => {
-        clearInterval(hb);
-        taps.close();
         beat();
-        logsSub.unsubscribe();
-        await sm.close();
-        await recorded;
-        settle.resolve(s);
-        resolveExit(0);
+        await close();
+        resolveOutcome({ kind: "exit", code: 0, summary: s });
       },
-      async (e) => {
-        clearInterval(hb);
-        taps.close();
-        logsSub.unsubscribe();
-        await sm.close();
-        await recorded;
-        settle.reject(e);
-        resolveExit(1);
+      async (e: Error) => {
+        await close();
+        // A rollback (asked by the master, or by this container, which told
+        // the master): the next generation runs in this process, unless the
+        // master does not answer or the process lost its scheduler.
+        if (e instanceof RollbackRequest && !orphaned) {
+          const asked = await rollbacks.next(rollingBack ? 0 : ROLLBACK_WAIT_MS);
+          if (asked !== null) return resolveOutcome({ kind: "rollback", ...asked });
+          log(`[ardea] ${rec.name} container ${index}: no rollback from the master within ${ROLLBACK_WAIT_MS / 1000} s; exiting`);
+        }
+        resolveOutcome({ kind: "exit", code: 1, error: e });
       },
     );
     nc.flush().then(sayReady);
   });
-  return await stopped;
 }
 
 /** How long a master may stay lost (lease expired, unrenewed) before its containers end the run (ms). */

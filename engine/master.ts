@@ -26,6 +26,9 @@ import {
 import type { Records } from "./records.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 
+/** How long the containers of an in-place rollback have to say they are ready before the laggards are killed (ms). */
+const ROLLBACK_READY_MS = 30_000;
+
 /** Options of {@link runMaster}. */
 export interface MasterOptions {
   nc: NatsConnection;
@@ -476,8 +479,69 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
     log(`[ardea] master: "${rec.name}": ${why}; every container rolls back to the last committed checkpoint`);
     ck = null;
     updating = true;
-    stopAll();
-    relaunchWhenAllStopped();
+    void rollbackInPlace();
+  };
+
+  /**
+   * The next generation, in place: live containers reset their tasks from
+   * the checkpoint without exiting (`rollback` on ctl, said again until
+   * each is ready); only a container whose process is gone is started
+   * again. One that stays unready is killed, and its death rolls back again.
+   */
+  const rollbackInPlace = async () => {
+    relaunching = true;
+    started = false;
+    const plan = JSON.stringify([rec.packing, rec.components, rec.parallelism]);
+    await nextGeneration();
+    if (ending !== null) return void (relaunching = false);
+    if (JSON.stringify([rec.packing, rec.components, rec.parallelism]) !== plan) {
+      // The generation also started a plan `ardea update` asked for: new processes run it.
+      log(`[ardea] master: "${rec.name}": generation ${rec.generation} runs a new plan; restarting every container`);
+      const stopping = slots.filter((x) => x.child !== null).map((x) => x.child!.exited);
+      stopAll();
+      await Promise.allSettled(stopping);
+      relaunching = false;
+      updating = false;
+      for (let i = 0; i < n; i++) if (slots[i]!.child === null && ending === null) restartSlot(i);
+      return;
+    }
+    relaunching = false;
+    updating = false;
+    const generation = rec.generation ?? 0;
+    const say = encodeMessage({ type: "rollback", generation, restoreFrom: rec.restoreFrom ?? 0 });
+    for (let i = 0; i < n; i++) {
+      const s = slots[i]!;
+      s.ready = false;
+      s.finished = false;
+      s.stats = null;
+      s.lostAt = 0;
+      if (s.child === null) restartSlot(i);
+    }
+    o.nc.publish(subj.ctl, say);
+    const since = Date.now();
+    const again = setInterval(() => {
+      const superseded = ending !== null || (rec.generation ?? 0) !== generation;
+      if (superseded || slots.every((x) => x.ready)) return clearInterval(again);
+      if (Date.now() - since > ROLLBACK_READY_MS) {
+        clearInterval(again);
+        for (const [i, x] of slots.entries()) {
+          if (x.ready || x.child === null) continue;
+          log(`[ardea] master: container ${i} did not reset within ${ROLLBACK_READY_MS / 1000} s; killing it`);
+          x.child.kill("SIGKILL");
+        }
+        return;
+      }
+      o.nc.publish(subj.ctl, say);
+    }, 2000);
+    timers.push(again);
+  };
+
+  /** Starts slot `i` of a new generation afresh. */
+  const restartSlot = (i: number) => {
+    const s = slots[i]!;
+    s.finished = false;
+    s.stats = null;
+    start(i);
   };
 
   /**

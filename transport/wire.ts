@@ -84,8 +84,17 @@
  *   saved (or finished) sends \`saved\` {id, tasks}; when every container has,
  *   the master commits the checkpoint in the backend and publishes
  *   \`committed\` (two-phase sinks commit then). A container that fails sends
- *   \`rollback\`: the master stops every container and starts them again;
- *   they restore the last committed checkpoint and spouts rewind.
+ *   \`rollback\` and waits. The master then picks the checkpoint (the last
+ *   committed, once no commit is in flight), writes the next generation
+ *   with it in the record (`generation`, `restoreFrom`) and publishes
+ *   \`rollback\` {generation, restoreFrom} on `ctl` (again every 2 s until
+ *   every container is ready): each live container resets in place (its
+ *   tasks end, a new stream manager on the new epoch, its tasks restored
+ *   from that checkpoint, spouts rewound) and says `ready`; a container
+ *   whose process died is started again and reads the same from the record;
+ *   once all are ready the master publishes \`start\`. A container that asked
+ *   for a rollback and hears none within 20 s exits (and the master restarts
+ *   it as after a death). Only a process that died pays a start-up.
  * - **Restart and update.** \`restart\` (one container or all) makes the master
  *   stop and start containers as after a death, without using the restart
  *   budget. \`update\` follows the plan `ardea update` wrote in the record's
@@ -577,6 +586,7 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("update") }),
   z.object({ type: z.literal("checkpoint"), id: z.number().int().positive() }),
   z.object({ type: z.literal("committed"), id: z.number().int().positive() }),
+  z.object({ type: z.literal("rollback"), generation: z.number().int().positive(), restoreFrom: z.number().int().nonnegative() }),
   z.object({
     type: z.literal("tap"),
     id: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
