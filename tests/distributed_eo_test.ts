@@ -45,10 +45,10 @@ async function corpus(dir: string, seed: number, prefix: string): Promise<Map<st
 const children = new Set<ChildHandle>();
 
 /** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
-function ardea(nats: NatsHandle, args: string[], logs: string[]): { child: ChildHandle; reading: Promise<unknown> } {
+function ardea(nats: NatsHandle, args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
   const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]!, ...env } });
   children.add(child);
   const reading = Promise.all([
     (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
@@ -138,6 +138,33 @@ test("distributed effectively-once word count: chaos and kill -9, exact counts",
     assert.ok(logs.some((l) => l.includes("rolls back")), "the kill caused a rollback");
     const rec = await (await Records.bind(nc))!.getTopology("word-count");
     assert.ok((rec?.generation ?? 0) >= 1, `the rollback relaunched a new generation (record: ${rec?.generation})`);
+    await assertExact(dir, truth, logs);
+  }));
+
+test("distributed effectively-once: rollbacks run in place (a failed save: no process restarts; a kill: only the dead one starts again), counts exact", () =>
+  withCluster(async (nats, nc, dir) => {
+    const truth = await corpus(dir, 5, "p");
+    const logs: string[] = [];
+    // A state save that fails (once, in whichever container gets there first) makes that container ask for a rollback.
+    const faults = { ARDEA_FAULT_AT: "saved:3", ARDEA_FAULT_ACTION: "throw", ARDEA_FAULT_LOG: resolvePath(dir, "faults.log") };
+    const run = ardea(nats, submitArgs(dir, []), logs, faults);
+    const pids = async () => new Map(((await (await Records.bind(nc))?.listContainers("word-count")) ?? []).map((c) => [c.container, c.pid]));
+    await firstCommit(nc);
+    // Wait for the rollback the failed save causes, then compare the processes.
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && !logs.some((l) => l.includes("rolling back in place"))) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(logs.some((l) => l.includes("rolling back in place")), `the failed save's rollback ran in place\n${logs.join("\n")}`);
+    const before = await pids();
+    assert.is(before.size, 2);
+    await killContainer1(nc, logs);
+    const exit = await run.child.exited;
+    await run.reading;
+    assert.is(exit.code, 0, logs.join("\n"));
+    const spawned = logs.filter((l) => / container \d+: rolling back in place/.test(l));
+    assert.ok(spawned.some((l) => l.includes("container 0:")), "container 0 rolled back in place after the kill of container 1");
+    const after = await pids();
+    assert.is(after.get(0), before.get(0), "container 0 is the same process from start to end");
+    assert.is.not(after.get(1), before.get(1), "container 1, killed, is a new process");
     await assertExact(dir, truth, logs);
   }));
 
