@@ -244,7 +244,7 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
  */
 export class Watcher {
   /** Last heartbeat per container. */
-  readonly beats = new Map<number, { pid: number; executed: number; at: number }>();
+  readonly beats = new Map<number, { pid: number; executed: number; at: number; epoch: number }>();
   lastTrigger = 0;
   /** Every container pid seen in a heartbeat. */
   readonly pids = new Set<number>();
@@ -260,7 +260,7 @@ export class Watcher {
         try {
           const e = decodeEvent(msg.data);
           if (e.type === "heartbeat") {
-            this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now() });
+            this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now(), epoch: e.epoch });
             this.pids.add(e.pid);
           }
         } catch {
@@ -319,16 +319,18 @@ export class Watcher {
 
   /**
    * Measures a recovery in the background: from `from` to the first
-   * heartbeat of a process not seen before the fault showing progress, and
-   * to the first commit of a checkpoint triggered after the fault.
+   * heartbeat showing progress of a new generation (a process not seen
+   * before the fault, or one that rolled back in place: its epoch changed
+   * and its counters start again), and to the first commit of a checkpoint
+   * triggered after the fault.
    */
   measure(outcome: FaultOutcome, from: () => number, triggerAtFault: number): void {
     const t0 = outcome.at;
     const old = new Set(this.pids);
+    const epochs = new Set([...this.beats.values()].map((b) => b.epoch));
     void this.until(() => {
       for (const b of this.beats.values()) {
-        // Every fault that loses data restarts every container: progress counts from a new process.
-        if (b.at > t0 && !old.has(b.pid) && b.executed > 0) {
+        if (b.at > t0 && (!old.has(b.pid) || !epochs.has(b.epoch)) && b.executed > 0) {
           outcome.resumedMs = Math.max(0, b.at - from());
           return true;
         }
