@@ -105,12 +105,16 @@ export function formatUptime(ms: number): string {
  * statusLine(sumStats([h.stats()]), 52_000, "wc", 120);
  * // "wc  0:12  52k tuples/s  acked 1.2M  failed 0  in flight 2.05k  backpressure off  restarts 0"
  * ```
+ *
+ * With `staleMs` (the counters have not moved for that long: no report
+ * came), the rate is replaced by `no reports for N s`.
  */
-export function statusLine(t: Totals, ratePerSec: number, label: string, width = Infinity): string {
+export function statusLine(t: Totals, ratePerSec: number, label: string, width = Infinity, staleMs = 0): string {
   // [text, may be left out when space is short (a zero nobody needs to see)]
   const segments: Array<[string, boolean]> = [
     [`${formatUptime(t.uptimeMs)}${t.paused ? " paused" : ""}`, false],
-    [`${formatCount(ratePerSec)} tuples/s`, false],
+    // Counters that stopped coming (NATS away) have no rate: say how old they are instead.
+    [staleMs > 0 ? `no reports for ${Math.round(staleMs / 1000)} s` : `${formatCount(ratePerSec)} tuples/s`, false],
     [`acked ${formatCount(t.acked)}`, false],
     [`failed ${formatCount(t.failed)}`, t.failed === 0],
     [`in flight ${formatCount(t.pending)}`, false],
@@ -166,10 +170,17 @@ function throughput(c: TopologyStats["components"][string]): number {
 export interface RateBase {
   samples: ReadonlyArray<{ uptimeMs: number; count: number }>;
   ratePerSec: number;
+  /** Wall clock (ms) when a newer report last came. */
+  advancedAt?: number;
+  /** No newer report for longer than {@link STALE_REPORTS_MS}: for how long (ms); the rate is then 0. */
+  staleMs?: number;
 }
 
 /** Span of uptime a live rate covers (ms): counters that arrive in steps still give steady rates. */
 export const RATE_SPAN_MS = 3000;
+
+/** Counters that have not moved for this long (ms) are stale: reports stopped coming (NATS away, containers frozen). */
+export const STALE_REPORTS_MS = 5000;
 
 /**
  * Rates per second of every topology's emits (key: its name) and of every
@@ -178,7 +189,9 @@ export const RATE_SPAN_MS = 3000;
  * (what the previous call returned). Measured on uptime, not the wall
  * clock, and over a few seconds, because a distributed topology's counters
  * come in steps, each container's once a second; a snapshot with no newer
- * uptime, or a count that went down (a report missing), changes nothing.
+ * uptime, or a count that went down (a report missing), changes nothing,
+ * until no newer report has come for {@link STALE_REPORTS_MS} of the wall
+ * clock (`now`): the rate is then 0 and `staleMs` says for how long.
  * Without a base, the average since the start.
  *
  * @example
@@ -188,21 +201,28 @@ export const RATE_SPAN_MS = 3000;
  * rates.get("wc/split")?.ratePerSec;
  * ```
  */
-export function measureRates(stats: readonly TopologyStats[], before?: ReadonlyMap<string, RateBase>, spanMs = RATE_SPAN_MS): Map<string, RateBase> {
+export function measureRates(
+  stats: readonly TopologyStats[],
+  before?: ReadonlyMap<string, RateBase>,
+  spanMs = RATE_SPAN_MS,
+  now = Date.now(),
+): Map<string, RateBase> {
   const out = new Map<string, RateBase>();
   const measure = (key: string, count: number, uptimeMs: number) => {
     const prev = before?.get(key);
     const samples = prev === undefined ? [{ uptimeMs: 0, count: 0 }] : prev.samples.slice();
     const last = samples[samples.length - 1]!;
     if (uptimeMs <= last.uptimeMs || count < last.count) {
-      out.set(key, prev ?? { samples, ratePerSec: 0 });
+      const since = prev?.advancedAt;
+      if (prev !== undefined && since !== undefined && now - since > STALE_REPORTS_MS) out.set(key, { ...prev, ratePerSec: 0, staleMs: now - since });
+      else out.set(key, prev ?? { samples, ratePerSec: 0, advancedAt: now });
       return;
     }
     samples.push({ uptimeMs, count });
     // Keep the newest sample at least `spanMs` old as the start.
     while (samples.length > 2 && samples[1]!.uptimeMs <= uptimeMs - spanMs) samples.shift();
     const from = samples[0]!;
-    out.set(key, { samples, ratePerSec: ((count - from.count) * 1000) / (uptimeMs - from.uptimeMs) });
+    out.set(key, { samples, ratePerSec: ((count - from.count) * 1000) / (uptimeMs - from.uptimeMs), advancedAt: now });
   };
   for (const s of stats) {
     measure(s.name, s.emitted, s.uptimeMs);
@@ -318,10 +338,10 @@ export function renderTable(rows: readonly ComponentRow[], width: number, maxRow
  */
 export function liveTable(
   stats: readonly TopologyStats[],
-  o: { ratePerSec: number; rows: readonly ComponentRow[]; width: number; maxRows?: number },
+  o: { ratePerSec: number; rows: readonly ComponentRow[]; width: number; maxRows?: number; staleMs?: number },
 ): string[] {
   const label = stats.length === 1 ? stats[0]!.name : `${stats.length} topologies`;
-  return [statusLine(sumStats(stats), o.ratePerSec, label, o.width), ...renderTable(o.rows, o.width, o.maxRows)];
+  return [statusLine(sumStats(stats), o.ratePerSec, label, o.width, o.staleMs), ...renderTable(o.rows, o.width, o.maxRows)];
 }
 
 /** Options of {@link LiveView}. */
@@ -392,13 +412,15 @@ export class LiveView {
     const rates = measureRates(stats, this.#rates);
     this.#rates = rates;
     const rate = (s: TopologyStats) => rates.get(s.name)?.ratePerSec ?? 0;
+    const stale = (s: TopologyStats) => rates.get(s.name)?.staleMs ?? 0;
     const width = Math.max(20, this.#opts.columns() - 1);
     if (this.#plain) {
-      this.#opts.write(stats.map((s) => `ardea: ${statusLine(sumStats([s]), rate(s), s.name, width)}\n`).join(""));
+      this.#opts.write(stats.map((s) => `ardea: ${statusLine(sumStats([s]), rate(s), s.name, width, stale(s))}\n`).join(""));
       return;
     }
     const total = stats.reduce((n, s) => n + rate(s), 0);
-    const lines = liveTable(stats, { ratePerSec: total, rows: componentRows(stats, rates), width, maxRows: this.#opts.maxRows });
+    const staleMs = stats.every((s) => stale(s) > 0) ? Math.min(...stats.map(stale)) : 0;
+    const lines = liveTable(stats, { ratePerSec: total, rows: componentRows(stats, rates), width, maxRows: this.#opts.maxRows, staleMs });
     this.#opts.write(`${this.#drawn > 0 ? erase(this.#drawn) : CLEAR}${lines.join("\n")}`);
     this.#drawn = lines.length;
   }

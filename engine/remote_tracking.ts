@@ -393,8 +393,9 @@ export class RemoteTopology implements TrackedTopology {
     if (prev !== undefined && m.ts < prev.m.ts && m.pid === prev.m.pid) return; // out of order
     const retired = prev?.retired ?? new Map<string, Record<(typeof TASK_COUNTERS)[number], number>>();
     const retiredUser = prev?.retiredUser ?? new Map<string, Record<string, number>>();
-    if (prev !== undefined && (prev.m.pid !== m.pid || m.uptimeMs < prev.m.uptimeMs - 1000)) {
-      // A new process of this container: its counters start again from 0.
+    if (prev !== undefined && (prev.m.pid !== m.pid || prev.m.epoch !== m.epoch || m.uptimeMs < prev.m.uptimeMs - 1000)) {
+      // A new process of this container, or a new generation in the same
+      // process (an in-place rollback): its counters start again from 0.
       for (const [id, t] of Object.entries(prev.m.tasks)) {
         const r = retired.get(id) ?? { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0, nextTupleCount: 0 };
         for (const f of TASK_COUNTERS) r[f] += t[f] ?? 0;

@@ -2,7 +2,7 @@
 // a pure function of stats snapshots; LiveView is driven with a fake clock.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { componentRows, formatMs, LiveView, liveTable, measureRates, renderTable } from "../cli/live_view.ts";
+import { componentRows, formatMs, LiveView, liveTable, measureRates, renderTable, statusLine, sumStats } from "../cli/live_view.ts";
 import type { ComponentSnapshot, StatsSnapshot } from "../metrics/mod.ts";
 
 function component(kind: "spout" | "bolt", o: Partial<ComponentSnapshot> = {}): ComponentSnapshot {
@@ -26,6 +26,26 @@ function snapshot(name: string, emitted: number, o: Partial<StatsSnapshot> = {})
     ...o,
   };
 }
+
+test("measureRates: counters that stop coming (NATS away) are stale after 5 s: rate 0 and 'no reports for N s', not the last rate", () => {
+  const at = (uptimeMs: number, emitted: number) => snapshot("wc", emitted, { uptimeMs });
+  const t0 = 1_000_000;
+  const a = measureRates([at(10_000, 1000)], undefined, 0, t0);
+  const b = measureRates([at(11_000, 3000)], a, 0, t0 + 1000);
+  assert.is(b.get("wc/lines")!.ratePerSec, 2000);
+  // The same report again and again: the rate stands for a while…
+  assert.is(measureRates([at(11_000, 3000)], b, 0, t0 + 4000).get("wc/lines")!.ratePerSec, 2000);
+  // …and past 5 s without a newer one it is stale.
+  const stale = measureRates([at(11_000, 3000)], b, 0, t0 + 8000);
+  assert.is(stale.get("wc/lines")!.ratePerSec, 0);
+  assert.is(stale.get("wc")!.staleMs, 7000);
+  assert.match(statusLine(sumStats([at(11_000, 3000)]), 0, "wc", 200, stale.get("wc")!.staleMs), "no reports for 7 s");
+  assert.not.match(statusLine(sumStats([at(11_000, 3000)]), 0, "wc", 200, stale.get("wc")!.staleMs), "tuples/s");
+  // Reports again: a rate again.
+  const back = measureRates([at(12_000, 4000)], stale, 0, t0 + 9000);
+  assert.is(back.get("wc/lines")!.ratePerSec, 1000 / 1);
+  assert.is(back.get("wc")!.staleMs, undefined);
+});
 
 test("measureRates and componentRows: rates over the snapshots' uptime, steady between reports; p99 per kind; backpressure", () => {
   const at = (uptimeMs: number, emitted: number, o: Partial<StatsSnapshot> = {}) => snapshot("wc", emitted, { uptimeMs, ...o });
