@@ -770,3 +770,76 @@ export function summarize(results: RunResult[]): string {
   for (const [k, e] of byKind) lines.push(`  ${k}: ${e.fired} fired; resumed ${stat(e.resumed)}; next commit ${stat(e.commit)}`);
   return lines.join("\n");
 }
+
+/**
+ * The master of a pool-scheduled EFFECTIVELY_ONCE word count (2 containers
+ * on 2 `ardea worker`s; the master runs in `ardea submit --wait`) kills
+ * itself at the named fault point `at` (`commit:3`, `committed:2`, …); a
+ * worker must take the master over, and the run must end FINISHED with
+ * exact counts.
+ *
+ * @example
+ * ```ts
+ * const r = await runPoolMasterKill("commit:3", 1);
+ * if (!r.exact) throw new Error(r.report);
+ * ```
+ */
+export async function runPoolMasterKill(at: string, seed: number, lines = 300_000): Promise<RunResult> {
+  const started = Date.now();
+  const nats: NatsHandle = await startNats({ servers: 1, jetstream: true });
+  const nc = await connect({ servers: nats.urls });
+  const dir = await makeTempDir("ardea-eo-pool-");
+  const logs: string[] = [];
+  const workers: Array<ReturnType<typeof ardea>> = [];
+  let run: ReturnType<typeof ardea> | undefined;
+  const outcome: FaultOutcome = { fault: { kind: "point", atMs: 0, at }, fired: false, note: "", at: 0 };
+  try {
+    const truth = await writeCorpus(resolvePath(dir, "in.txt"), lines, seed);
+    for (const i of [0, 1]) workers.push(ardea(nats.urls, ["worker", "--slots", "2", "--id", `pw${i}`], logs));
+    const records = await Records.open(nc);
+    const until = async <T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const v = await f().catch(() => undefined);
+        if (v !== undefined) return v;
+        if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+        await sleep(100);
+      }
+    };
+    await until("two workers", async () => ((await records.listWorkers()).length === 2 ? true : undefined), 30_000);
+    const faultLog = resolvePath(dir, "faults.log");
+    run = ardea(nats.urls, [
+      "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--scheduler", "pool", "--wait",
+      "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"), "--mode", "effectively-once", "--checkpoint-secs", "0.1",
+    ], logs, { ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog });
+    const exit = await within(run.child.exited, RUN_TIMEOUT_MS);
+    const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
+    outcome.fired = exit?.signal === "SIGKILL" && reached.split("\n").some((l) => l.startsWith(`${at} `));
+    outcome.at = Date.now();
+    let mismatch = "";
+    if (!outcome.fired) mismatch = `the master was not killed at ${at} (submit ended with ${exit === null ? "nothing" : exit.signal ?? `code ${exit.code}`})`;
+    else {
+      const lease = await records.getLease("word-count");
+      const state = await until("the run ends", async () => {
+        const r = await records.getTopology("word-count");
+        return r !== undefined && ["FINISHED", "FAILED", "KILLED"].includes(r.state) ? r.state : undefined;
+      }, RUN_TIMEOUT_MS).catch((e: Error) => e.message);
+      const after = await records.getLease("word-count");
+      outcome.note = `master killed at ${at}; lease ${lease?.holder ?? "?"} → ${after?.holder ?? "?"}; run ${state}`;
+      mismatch = state !== "FINISHED" ? `the run ended ${state}, not FINISHED` : await compareCounts(resolvePath(dir, "out.json"), truth);
+      if (mismatch === "" && after?.holder === lease?.holder) mismatch = "no other master took over";
+    }
+    const exact = mismatch === "";
+    const report = describe(seed, { at, lines, scheduler: "pool", runtime: runtimeName() }, [outcome]) +
+      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+    return { seed, exact, exitCode: null, durationMs: Date.now() - started, outcomes: [outcome], report, logs };
+  } finally {
+    run?.child.kill("SIGKILL");
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.allSettled(workers.map((w) => within(w.child.exited, 15_000)));
+    for (const w of workers) w.child.kill("SIGKILL");
+    await nc.close().catch(() => {});
+    await nats.stop();
+    await removePath(dir);
+  }
+}

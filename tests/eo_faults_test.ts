@@ -14,7 +14,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { env } from "../runtime/mod.ts";
-import { type DistFault, distSchedule, type EmbeddedFault, embeddedSchedule, type RunResult, runDistributed, runEmbedded, summarize } from "./eo_faults.ts";
+import { type DistFault, distSchedule, type EmbeddedFault, embeddedSchedule, type RunResult, runDistributed, runEmbedded, runPoolMasterKill, summarize } from "./eo_faults.ts";
 
 const base = Number(env("ARDEA_EO_SEED_BASE") ?? 1);
 const distSeeds = Number(env("ARDEA_EO_DIST_SEEDS") ?? 3);
@@ -82,6 +82,14 @@ test("distributed: a container killed at named points (between its saves, then d
   console.log(`${r.exact ? "exact" : "WRONG"} in ${(r.durationMs / 1000).toFixed(1)} s — ${r.report}`);
   assert.ok(r.exact, r.report);
   assert.ok(r.outcomes.every((o) => o.fired), `every fault point fired: ${r.report}`);
+});
+
+test("distributed, pool scheduler: the master killed during a commit and right after one is replaced by a worker; counts exact", async () => {
+  for (const [i, at] of ["commit:3", "committed:2"].entries()) {
+    const r = await runPoolMasterKill(at, 9200 + i);
+    console.log(`${r.exact ? "exact" : "WRONG"} in ${(r.durationMs / 1000).toFixed(1)} s — ${r.report}`);
+    assert.ok(r.exact, r.report);
+  }
 });
 
 test.run();
