@@ -195,6 +195,8 @@ export class Container implements TaskHost {
   #ckKeys: string[] = [];
   /** Checkpoints committed by this container. */
   checkpointsCommitted = 0;
+  /** The last checkpoint this (embedded) container committed. */
+  #committedId = 0;
   #announced = false;
   #announcedAt = 0;
   readonly #opts: ContainerOptions;
@@ -495,6 +497,7 @@ export class Container implements TaskHost {
       .then(() => {
         if (this.#ended) return;
         this.checkpointsCommitted++;
+        this.#committedId = id;
         this.#ckExpected = null;
         for (const a of this.#all) a.postSave(id);
         // Housekeeping: a failed prune is retried at the next commit.
@@ -671,7 +674,28 @@ export class Container implements TaskHost {
     if (this.#ckExpected?.has(task)) this.#all.find((a) => a.taskId === task)?.snapshot(this.#ckId);
     if (--this.#unfinished > 0) return;
     if (this.#remote !== null) this.#remote.finished();
+    else if (this.effectivelyOnce) void this.#finalCheckpoint().then(() => this.#end("FINISHED"));
     else void this.#end("FINISHED");
+  }
+
+  /**
+   * EFFECTIVELY_ONCE, embedded, every task finished: one last checkpoint of
+   * the final states, committed before the run ends, so that two-phase
+   * sinks publish what came after the previous one (their `postSave`).
+   */
+  async #finalCheckpoint(): Promise<void> {
+    // A checkpoint in progress completes (or fails into a rollback) first.
+    while (!this.#ended && this.#ckExpected !== null) {
+      await this.checkpointWrites();
+      if (this.#ckExpected !== null) await new Promise((r) => setTimeout(r, 5));
+    }
+    if (this.#ended) return;
+    const id = this.#ckId + 1;
+    this.beginCheckpoint(id);
+    while (!this.#ended && this.#committedId < id && this.#ckExpected !== null) {
+      await this.checkpointWrites();
+      if (this.#committedId < id && this.#ckExpected !== null) await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   fatal(error: Error): void {

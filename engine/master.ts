@@ -26,6 +26,9 @@ import {
 import type { Records } from "./records.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 
+/** How long the final checkpoint of a finished EFFECTIVELY_ONCE run may take before the run ends without it (ms). */
+const FINAL_CHECKPOINT_MS = 30_000;
+
 /** How long the containers of an in-place rollback have to say they are ready before the laggards are killed (ms). */
 const ROLLBACK_READY_MS = 30_000;
 
@@ -368,7 +371,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
             }
           }
           // The others may have finished while this (empty) one restarted.
-          if (slots.every((x) => x.finished)) void end("FINISHED");
+          if (slots.every((x) => x.finished)) void finish();
         }
         break;
       case "heartbeat":
@@ -379,7 +382,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
         break;
       case "finished":
         s.finished = true;
-        if (slots.every((x) => x.finished)) void end("FINISHED");
+        if (slots.every((x) => x.finished)) void finish();
         break;
       case "saved":
         if (ck !== null && e.id === ck.id) {
@@ -395,6 +398,36 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
         void end("FAILED", `container ${e.container}: ${e.error}`);
         break;
     }
+  };
+
+  /**
+   * Every container finished: EFFECTIVELY_ONCE first commits one last
+   * checkpoint of the final states (its `committed` reaches the containers
+   * before `stop`, so two-phase sinks publish what came after the previous
+   * one), then the run ends FINISHED.
+   */
+  let finishing = false;
+  const finish = async () => {
+    if (finishing || ending !== null) return;
+    finishing = true;
+    if (eo && backend !== null) {
+      const until = Date.now() + FINAL_CHECKPOINT_MS;
+      const wait = () => new Promise((r) => setTimeout(r, 20));
+      while (ck !== null && Date.now() < until && ending === null) await wait();
+      if (ending !== null) return;
+      if (ck === null) {
+        const id = ++lastId;
+        ck = { id, saved: new Set(), tasks: [] };
+        ckStarted = Date.now();
+        o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id }));
+        while (ck?.id === id && Date.now() < until && ending === null) await wait();
+        await committing;
+      }
+      if (ending !== null) return;
+      // A rollback meanwhile (a container died) starts the run again: it finishes later.
+      if (!slots.every((x) => x.finished)) return void (finishing = false);
+    }
+    void end("FINISHED");
   };
 
   const end = async (state: Terminal, error?: string) => {

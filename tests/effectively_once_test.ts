@@ -312,6 +312,54 @@ test("a spout task that finished early keeps its state in later checkpoints (rol
   }
 });
 
+/** A two-phase sink: what came since the last checkpoint is kept in state at preSave and "published" at postSave. */
+class TwoPhaseSink extends BaseStatefulBolt<string, number[]> {
+  st!: KeyValueState<string, number[]>;
+  buffer: number[] = [];
+  constructor(readonly published: number[]) {
+    super();
+  }
+  initState(s: KeyValueState<string, number[]>) {
+    this.st = s;
+  }
+  execute(t: Tuple) {
+    this.buffer.push(t.getInteger(0));
+  }
+  override preSave(id: number) {
+    this.st.put(`batch-${String(id).padStart(8, "0")}`, this.buffer);
+    this.buffer = [];
+  }
+  override postSave(id: number) {
+    for (const [k, batch] of [...this.st.entries()]) {
+      if (Number(k.slice(6)) > id) continue;
+      this.published.push(...batch);
+      this.st.delete(k);
+    }
+  }
+  declareOutputFields() {}
+}
+
+test("a finished EFFECTIVELY_ONCE run commits a last checkpoint: a two-phase sink publishes everything, once", async () => {
+  const dir = await makeTempDir("ardea-eo-final-");
+  try {
+    const published: number[] = [];
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", () => new Numbers(), 1);
+    b.setBolt("sink", () => new TwoPhaseSink(published), 1).globalGrouping("numbers");
+    const h = await submit("eo-final", {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      // Longer than the run: only the final checkpoint publishes.
+      "topology.stateful.checkpoint.interval.seconds": 600,
+    }, b.createTopology(), { handleSignals: false, log: () => {} });
+    assert.is((await h.done).state, "FINISHED");
+    assert.is(published.length, N, "every number published");
+    assert.is(new Set(published).size, N, "each once");
+  } finally {
+    await removePath(dir);
+  }
+});
+
 test("a spout that keeps no state is refused in EFFECTIVELY_ONCE", async () => {
   const b = new TopologyBuilder();
   b.setSpout("plain", iterableSpout(() => [1, 2, 3], { fields: ["n"] }));
