@@ -51,6 +51,7 @@ export function rewriteSpecifiers(code) {
 }
 
 function build() {
+  const withTypes = !process.argv.includes("--no-types");
   rmSync(outDir, { recursive: true, force: true });
   let count = 0;
   const failures = [];
@@ -60,6 +61,9 @@ function build() {
     const mapName = `${outFile.slice(dirname(outFile).length + 1)}.map`;
     try {
       const { code, map } = transformSync(readFileSync(file, "utf8"), {
+        // Deno type-checks a .js file imported by path (a deno.json import
+        // map to node_modules/ardea/dist/mod.js) against the declaration this names.
+        banner: withTypes ? `/* @ts-self-types="./${mapName.replace(/\.m?js\.map$/, ".d.ts")}" */` : undefined,
         loader: "ts",
         format: "esm",
         target: "es2022",
@@ -78,7 +82,7 @@ function build() {
   for (const failure of failures) process.stderr.write(`build: ${failure}\n`);
   process.stdout.write(`build: ${count} files -> ${relative(root, outDir)}/${failures.length ? `, ${failures.length} failed` : ""}\n`);
   if (failures.length > 0) return 1;
-  return process.argv.includes("--no-types") ? 0 : declarations();
+  return withTypes ? declarations() : 0;
 }
 
 function* declarationFiles(dir) {
