@@ -6,7 +6,8 @@
 // install prints no warning, `npm start` (`ardea run topology.ts`),
 // `npm test` (completeTopology), plain `node topo.mjs`, the public surface
 // and `ardea/internal`, `tsc --noEmit` of the strict project (and a type
-// error caught), a 2-container `ardea submit --wait`. Under Deno: `deno run
+// error caught), a 2-container `ardea submit --wait`, and one on the pool
+// scheduler run by an `ardea worker` started in the project. Under Deno: `deno run
 // -A topology.ts` and `deno check` in the npm project, a Deno project whose
 // deno.json maps `ardea` to the installed package, a 2-container submit.
 import { test } from "uvu";
@@ -15,6 +16,8 @@ import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { connect } from "nats";
+import { Records } from "../engine/records.ts";
 import { ardeaRoot, execPath, makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
@@ -168,6 +171,38 @@ console.log(JSON.stringify({ words: r.emitted("split").length, public: hidden.fi
     });
     assert.match(r.stdout + r.stderr, /"word-count" ended FINISHED/);
     assert.match(r.stdout, /word-count: FINISHED, 2 lines acked/);
+  });
+  test("node: a worker in the project runs the pool containers of a submit", async () => {
+    const env = { ARDEA_NATS_URL: nats!.urls[0]! };
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_") && v !== undefined) clean[k] = v;
+    const worker = spawn(join(project, "node_modules", ".bin", "ardea"), ["worker", "--slots", "2", "--id", "w0"], {
+      cwd: project,
+      env: { ...clean, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    worker.stdout.on("data", (d) => (log += d));
+    worker.stderr.on("data", (d) => (log += d));
+    const exited = new Promise((resolve) => worker.on("close", resolve));
+    const nc = await connect({ servers: nats!.urls[0]! });
+    try {
+      const deadline = Date.now() + 30_000;
+      let records: Records | undefined;
+      while (Date.now() < deadline) {
+        records ??= await Records.bind(nc);
+        if (records && (await records.listWorkers()).length === 1) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.is((await records!.listWorkers()).length, 1, `the worker registered:\n${log}`);
+      const r = await ok(join(project, "node_modules", ".bin", "ardea"), ["submit", "topology.ts", "--scheduler", "pool", "--containers", "2", "--wait"], project, env);
+      assert.match(r.stdout + r.stderr, /"word-count" ended FINISHED/);
+      assert.match(log, /running word-count container/);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited;
+      await nc.close();
+    }
   });
 } else {
   test("deno: deno run -A topology.ts and the test, and deno check, in the npm project", async () => {
