@@ -7,9 +7,59 @@
  * import { TopologyBuilder, Fields, submit } from "ardea";
  * ```
  *
+ * This is the public API, exported by name. What tools and tests need beyond
+ * it (the tuple implementation, the logical plan, the fields hash, …) is in
+ * `ardea/internal` (internal.ts), which may change in any release.
+ *
  * @module
  */
-export * from "./topology/mod.ts";
+export { ArdeaError, ConfigError, EmitError, InvalidTopologyError } from "./topology/errors.ts";
+export { Fields, type FieldsLike, Values } from "./topology/fields.ts";
+export { Config, type ConfigInput, parseConfig, ReliabilityMode, type TopologyConfig } from "./topology/config.ts";
+export { DEFAULT_STREAM, isTick, type MessageId, StreamInfo, TICK_STREAM, type Tuple } from "./topology/tuple.ts";
+export { type OutputFieldsDeclarer, type StreamDecl } from "./topology/declarer.ts";
+export { type Anchors, type BasicOutputCollector, type OutputCollector, type SpoutOutputCollector } from "./topology/collectors.ts";
+export {
+  BaseBasicBolt,
+  BaseRichBolt,
+  BaseRichSpout,
+  FailedException,
+  type IBasicBolt,
+  type IBolt,
+  type IComponent,
+  type IRichBolt,
+  type ISpout,
+  type MaybePromise,
+} from "./topology/components.ts";
+export { type CustomStreamGrouping, type Grouping } from "./topology/grouping.ts";
+export { TopologyContext } from "./topology/context.ts";
+export {
+  type Counter,
+  CountMetric,
+  type Gauge,
+  type Histogram,
+  type IMetric,
+  type Meter,
+  type MetricRegistry,
+  MultiCountMetric,
+} from "./topology/metrics.ts";
+export { type StormTopology } from "./topology/topology.ts";
+export { type BoltDeclarer, type ComponentDeclarer, type SpoutDeclarer, TopologyBuilder } from "./topology/builder.ts";
+export { bolt, type BoltOptions, iterableSpout, type IterableSpoutOptions, type Outputs } from "./topology/functional.ts";
+export { BaseStatefulBolt, BaseStatefulSpout, type IStatefulComponent, type KeyValueState } from "./topology/stateful.ts";
+export {
+  BaseWindowedBolt,
+  Count,
+  Duration,
+  type DurationLike,
+  type Extent,
+  LATE_TUPLE_FIELDS,
+  type ManualClock,
+  manualClock,
+  type TupleWindow,
+  type WindowLength,
+  type WindowSpec,
+} from "./topology/windowing/mod.ts";
 export { ComponentFailedError } from "./actors/mod.ts";
 export {
   type CompletedTopology,

@@ -14,7 +14,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlags } from "../transport/nats_connect.ts";
 
 /** The commands this build implements (the help lists exactly these). */
-export const COMMANDS = ["run", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "ui", "master", "container", "help"] as const;
+export const COMMANDS = ["run", "init", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "ui", "master", "container", "help"] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -35,6 +35,11 @@ const natsFlagsSchema = z.object(Object.fromEntries(NATS_FLAGS.map((f) => [f, z.
 const topologyName = z.string().min(1, "the topology name is empty");
 
 const listSchema = z.object({ type: z.literal("list"), nats: natsFlagsSchema });
+const initSchema = z.object({
+  type: z.literal("init"),
+  dir: z.string().min(1, { error: "ardea init needs a folder name" }),
+  ardea: z.string().min(1, { error: "--ardea needs a package spec" }).optional(),
+});
 const statusSchema = z.object({ type: z.literal("status"), topology: topologyName, json: z.boolean(), nats: natsFlagsSchema });
 const steerSchema = z.object({ type: z.enum(["activate", "deactivate"]), topology: topologyName, nats: natsFlagsSchema });
 const killSchema = z.object({
@@ -113,6 +118,7 @@ const containerSchema = z.object({
 
 const commandSchema = z.discriminatedUnion("type", [
   runSchema,
+  initSchema,
   submitSchema,
   workerSchema,
   restartSchema,
@@ -139,6 +145,8 @@ export type RunCommand = z.infer<typeof runSchema>;
 export type SubmitCommand = z.infer<typeof submitSchema>;
 /** Options of `ardea list`. */
 export type ListCommand = z.infer<typeof listSchema>;
+/** `ardea init <dir> [--ardea SPEC]`. */
+export type InitCommand = z.infer<typeof initSchema>;
 /** Options of `ardea status`. */
 export type StatusCommand = z.infer<typeof statusSchema>;
 /** Options of `ardea activate` and `ardea deactivate`. */
@@ -216,6 +224,13 @@ export function parseArgs(argv: readonly string[]): Command {
 const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown>> = {
   run: parseRun,
   help: parseHelp,
+  init: (rest) => {
+    const f = parseFlags("init", rest, { "--ardea": "string" });
+    if (f.help) return { type: "help", topic: "init" };
+    if (f.positionals.length !== 1) throw new UsageError(`"ardea init" takes one folder name, got ${f.positionals.length}`, "init");
+    const ardea = f.values["--ardea"];
+    return { type: "init", dir: f.positionals[0], ...(typeof ardea === "string" ? { ardea } : {}) };
+  },
   list: (rest) => {
     const f = parseFlags("list", rest, {});
     if (f.help) return { type: "help", topic: "list" };

@@ -9,6 +9,7 @@ import type { CommandName } from "./args.ts";
 export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   ardea: "usage: ardea <command> [flags] (see ardea --help)",
   run: "usage: ardea run [--quiet] [--json] [--ui [--port P] [--host H]] <topology.ts> [--] [script args…]",
+  init: "usage: ardea init <folder> [--ardea SPEC]",
   submit: "usage: ardea submit <topology.ts> [--containers N] [--scheduler local|pool] [--replicas R] [--runtime node|deno] [--wait] [NATS flags] [-- script args…]",
   worker: "usage: ardea worker [--slots N] [--id ID] [NATS flags]",
   restart: "usage: ardea restart <topology> [container] [NATS flags]",
@@ -45,6 +46,7 @@ Usage:
 
 Commands:
   run <topology.ts> [args…]   run a topology script in this process
+  init <folder>               create a starter project (word count, test, README)
   submit <topology.ts>        run a topology on a NATS cluster (--wait to follow it)
   worker                      offer this machine's slots to the pool scheduler
   list                        list the topologies on a NATS cluster
@@ -111,7 +113,27 @@ const HELP = `ardea help — show help
 Usage:
   ardea help [command]
 
-Commands: run, submit, worker, list, status, activate, deactivate, kill, restart, update, tap, logs, ui, help.
+Commands: run, init, submit, worker, list, status, activate, deactivate, kill, restart, update, tap, logs, ui, help.
+`;
+
+const INIT = `ardea init — create a starter project that depends on Ardea
+
+Usage:
+  ardea init <folder> [--ardea SPEC]
+
+Writes into <folder> (created; it must be new or empty): package.json (with
+Ardea, and the allowScripts decisions for its dependencies), tsconfig.json,
+word_count.ts (a word count topology), topology.ts (runs it),
+word_count_test.ts (a test with completeTopology) and README.md. Then:
+
+  cd <folder> && npm install && npm start
+  npm test
+
+Flags:
+      --ardea SPEC   the Ardea dependency in package.json (default ^<this
+                     version>; e.g. a path to a tarball of npm pack)
+
+Exit status: 0 written, 1 the folder is not empty, 2 bad command line.
 `;
 
 const LIST = `ardea list — list the topologies on a NATS cluster
@@ -313,6 +335,7 @@ Usage:
 
 const HELP_TEXT: Readonly<Record<CommandName, string>> = {
   run: RUN,
+  init: INIT,
   submit: SUBMIT,
   worker: WORKER,
   restart: RESTART,

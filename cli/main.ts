@@ -46,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "run":
         return await runScript(command);
+      case "init":
+        return await (await import("./init.ts")).runInit(command);
       case "submit":
       case "worker":
       case "restart":

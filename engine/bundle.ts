@@ -231,7 +231,8 @@ async function resolveBareArdea(root: string, specifier: string): Promise<string
   const candidates = target !== undefined && !target.startsWith("./dist/") ? [target] : [sub, `${sub}.ts`, `${sub}/mod.ts`];
   for (const candidate of candidates) {
     const rel = insideRoot(root, resolvePath(root, candidate));
-    if (rel !== undefined && !rel.endsWith("/") && (await fileExists(resolvePath(root, rel)))) {
+    // Installed from npm, the package holds dist/<rel>.js, not <rel>.ts.
+    if (rel !== undefined && !rel.endsWith("/") && (await fileExists(installedModule(root, rel).path))) {
       // A directory "exists" too; only files are importable.
       if (/\.[cm]?[jt]s$/.test(rel)) return rel;
     }

@@ -3,9 +3,11 @@
 //
 // - load: `.ts` / `.mts` files are transpiled from source with esbuild
 //   (esm, es2022, inline source map), so Node runs the same files Deno does.
-// - resolve: the bare specifier `ardea` (and `ardea/<sub>`) resolves to this
-//   repository's source, so a user script and the CLI share one module
-//   instance of the engine.
+// - resolve: the bare specifier `ardea` (and `ardea/<sub>`) resolves to the
+//   modules the CLI runs, so a user script and the CLI share one module
+//   instance of the engine: this repository's .ts sources in a checkout
+//   (mod.ts present), the package's dist/ JavaScript when installed from npm
+//   (which ships no sources).
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -37,12 +39,15 @@ function exportsMap() {
   return packageExports;
 }
 
-/** The source target of an `exports` entry: the `deno` (source) condition first. */
-function sourceTarget(entry) {
+/** Whether this is a checkout (sources present) rather than an installed package (dist/ only). */
+const fromSource = isFile(new URL("mod.ts", rootUrl));
+
+/** The target of an `exports` entry: the JavaScript one (`import`, then `default`). */
+function jsTarget(entry) {
   if (typeof entry === "string") return entry;
   if (entry !== null && typeof entry === "object") {
-    for (const condition of ["deno", "types", "import", "default"]) {
-      const target = sourceTarget(entry[condition]);
+    for (const condition of ["import", "default"]) {
+      const target = jsTarget(entry[condition]);
       if (target !== undefined) return target;
     }
   }
@@ -59,12 +64,16 @@ function isFile(url) {
 
 /** file: URL of `ardea` or `ardea/<sub>`, or undefined if nothing matches. */
 function mapArdea(specifier) {
-  if (specifier === "ardea") return new URL("mod.ts", rootUrl).href;
-  const sub = specifier.slice("ardea/".length);
-  const target = sourceTarget(exportsMap()[`./${sub}`]);
-  const candidates = target !== undefined && !target.startsWith("./dist/")
-    ? [target]
-    : [sub, `${sub}.ts`, `${sub}/mod.ts`];
+  const sub = specifier === "ardea" ? "" : specifier.slice("ardea/".length);
+  let candidates;
+  if (fromSource) {
+    // dist/ targets in `exports` are built from <sub>.ts / <sub>/mod.ts.
+    candidates = sub === "" ? ["mod.ts"] : [sub, `${sub}.ts`, `${sub}/mod.ts`];
+  } else {
+    const target = jsTarget(exportsMap()[sub === "" ? "." : `./${sub}`]);
+    if (target === undefined) return undefined;
+    candidates = [target];
+  }
   for (const candidate of candidates) {
     const url = new URL(candidate, rootUrl);
     if (url.href.startsWith(rootUrl.href) && isFile(url)) {
@@ -75,8 +84,9 @@ function mapArdea(specifier) {
 }
 
 /**
- * Resolve hook: `ardea` → <root>/mod.ts, `ardea/<sub>` → the package
- * export `./<sub>` (source condition) or <root>/<sub>[.ts|/mod.ts].
+ * Resolve hook. In a checkout: `ardea` → <root>/mod.ts, `ardea/<sub>` →
+ * <root>/<sub>[.ts|/mod.ts]. Installed: the package export's JavaScript
+ * (`ardea` → <root>/dist/mod.js).
  *
  * @example
  * ```ts

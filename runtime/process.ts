@@ -350,7 +350,7 @@ export function scriptCommand(script: string, scriptArgs: string[] = []): { cmd:
  * The command that runs the TypeScript file `script` on a chosen runtime:
  * `node` (through the Ardea loader; the current binary when running on
  * Node, else `node` from PATH) or `deno` (the current binary on Deno, else
- * the one the `deno` npm package ships).
+ * the one the `deno` npm package ships in a checkout, else `deno` from PATH).
  *
  * @example
  * ```ts
@@ -362,7 +362,9 @@ export function scriptCommand(script: string, scriptArgs: string[] = []): { cmd:
 export function commandFor(runtime: RuntimeName, script: string, scriptArgs: string[] = []): { cmd: string; args: string[] } {
   if (runtime === runtimeName()) return scriptCommand(script, scriptArgs);
   if (runtime === "deno") {
-    return { cmd: join(ardeaRoot(), "node_modules", ".bin", "deno"), args: ["run", "-A", script, ...scriptArgs] };
+    // A checkout has the `deno` npm package; an installed Ardea uses the one on PATH.
+    const local = join(ardeaRoot(), "node_modules", ".bin", "deno");
+    return { cmd: existsSync(local) ? local : "deno", args: ["run", "-A", script, ...scriptArgs] };
   }
   const loader = join(ardeaRoot(), "runtime", "node_loader.mjs");
   return { cmd: "node", args: ["--import", pathToFileURL(loader).href, script, ...scriptArgs] };
