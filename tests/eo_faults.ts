@@ -669,9 +669,16 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       outcomes.push(outcome);
       if (f.kind === "point") {
         // The process kills itself at the point; it must be seen to get there.
+        const nothingToRestore = f.at.startsWith("restore") && committedIds(state).length === 0;
         const ended = await within(p.child.exited, RUN_TIMEOUT_MS);
         await within(p.reading, 5000);
         const reached = (await fileExists(faultLog)) && (await readTextFile(faultLog)).split("\n").some((l) => l.startsWith(`${f.at} `));
+        if (nothingToRestore && !reached && ended !== null && ended.signal === null) {
+          // No checkpoint was committed before this start: a resume that restores nothing has no restore point.
+          exit = ended;
+          outcome.note = "no checkpoint to restore, so no restore point: the run went on to its end";
+          break;
+        }
         if (ended === null || ended.signal !== "SIGKILL" || !reached) {
           p.child.kill("SIGKILL");
           missed = `fault point ${f.at} was not reached: the process ${ended === null ? "did not end" : `ended with ${ended.signal ?? `code ${ended.code}`}`}`;
