@@ -37,6 +37,11 @@ export interface ComponentErrors {
   /** When it happened (ms since the epoch), and in which container. */
   lastErrorAt: number | null;
   lastErrorContainer: number | null;
+  /**
+   * Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs`,
+   * over the containers; present only when there are some.
+   */
+  stuckTasks?: number;
 }
 
 /** What `ardea status --json` prints. `pid` appears only in containers. */
@@ -90,6 +95,7 @@ export function topologyStatus(rec: TopologyRecord, containers: readonly Contain
       }
       agg.errors += e.errors;
       agg.restarts += e.restarts;
+      if ((e.stuckTasks ?? 0) > 0) agg.stuckTasks = (agg.stuckTasks ?? 0) + e.stuckTasks!;
       if (e.lastError !== null && (agg.lastError === null || (e.lastErrorAt ?? 0) > (agg.lastErrorAt ?? 0))) {
         agg.lastError = e.lastError;
         agg.lastErrorAt = e.lastErrorAt;
@@ -188,12 +194,15 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, 
     ]);
   }
   if (s.components.length > 0) {
+    // The STUCK column shows only while a task is stuck.
+    const stuck = s.components.some((c) => (c.stuckTasks ?? 0) > 0);
     text += "\n" + table([
-      ["COMPONENT", "ERRORS", "RESTARTS", "LAST ERROR"],
+      ["COMPONENT", "ERRORS", "RESTARTS", ...(stuck ? ["STUCK"] : []), "LAST ERROR"],
       ...s.components.map((c) => [
         c.component,
         String(c.errors),
         String(c.restarts),
+        ...(stuck ? [c.stuckTasks ? `${c.stuckTasks} task${c.stuckTasks === 1 ? "" : "s"}` : "-"] : []),
         c.lastError === null
           ? "-"
           : `${oneLine(c.lastError)}${c.lastErrorAt !== null ? ` (${formatAge(now - c.lastErrorAt)} ago, container ${c.lastErrorContainer})` : ""}`,

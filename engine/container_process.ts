@@ -448,11 +448,20 @@ function summarize(s: TopologyStats) {
   };
 }
 
-/** Errors and restarts per component, for the heartbeat (`ardea status` shows the last error). */
-function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
+/**
+ * Errors, restarts and stuck tasks per component, for the heartbeat
+ * (`ardea status` shows them).
+ *
+ * @example
+ * ```ts
+ * componentErrors(container.stats()); // { count: { errors: 0, restarts: 0, lastError: null, lastErrorAt: null, stuckTasks: 1 } }
+ * ```
+ */
+export function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
   const out: NonNullable<ContainerStats["components"]> = {};
   for (const [name, c] of Object.entries(s.components)) {
     out[name] = { errors: c.errors, restarts: c.restarts, lastError: c.lastError, lastErrorAt: c.lastErrorAt ?? null };
+    if ((c.stuckTasks ?? 0) > 0) out[name]!.stuckTasks = c.stuckTasks;
   }
   return out;
 }
