@@ -8,11 +8,11 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { hostname, pid, setScriptArgs, toFileUrl, watchParent, yieldNow } from "../runtime/mod.ts";
+import { hostname, pid, setScriptArgs, watchParent, yieldNow } from "../runtime/mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { decodeObservation, encodeMetrics, encodeObservation, runEpoch, subjects, type ContainerStats, WireError } from "../transport/wire.ts";
-import { loadBundle } from "./bundle.ts";
+import { importBundle, loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
@@ -128,20 +128,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     return handle;
   });
   setScriptArgs(file, rec.args);
-  const imported = import(toFileUrl(file)).catch((e) => {
-    throw new ArdeaError("SCRIPT_FAILED", `the topology script failed while loading: ${(e as Error).message}`, { cause: e });
-  });
-  const timeoutMs = opts.submitTimeoutMs ?? 60_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const req = await Promise.race([
-    request,
-    imported.then(() => request),
-    new Promise<never>((_, reject) =>
-      timer = setTimeout(() => reject(new ArdeaError("NO_SUBMIT", `the topology script did not call submit() within ${timeoutMs} ms`)), timeoutMs)
-    ),
-  ]).finally(() => clearTimeout(timer));
-  off();
-  imported.catch((e) => log(`[ardea] ${(e as Error).message}`));
+  // Thrown while loading: a ScriptError naming the script and its frame; loaded without submit(): NO_SUBMIT.
+  const { request: req, loaded } = await importBundle(file, request, opts.submitTimeoutMs).finally(off);
+  loaded.catch((e) => log(`[ardea] ${(e as Error).message}`));
 
   if (req.name !== rec.name) {
     throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${req.name}", but this container belongs to "${rec.name}"`);
