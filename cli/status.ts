@@ -8,7 +8,7 @@ import { writeStdout } from "../runtime/mod.ts";
 import { endLostMaster } from "../engine/master.ts";
 import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire.ts";
 import type { StatusCommand } from "./args.ts";
-import { formatAge, requireTopology, table, withControl } from "./control.ts";
+import { formatAge, masterLostFor, POOL_TAKEOVER_MS, requireTopology, table, withControl } from "./control.ts";
 
 /** One container in {@link TopologyStatus}. */
 export interface ContainerStatus {
@@ -133,10 +133,6 @@ function oneLine(m: string): string {
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
-/** A pool master whose lease expired this long ago and that no worker replaced is lost (ms). */
-const POOL_TAKEOVER_MS = 30_000;
-/** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
-const NO_MASTER_MS = 60_000;
 
 /**
  * What the master row says: its lease (`undefined`: none was ever taken) at
@@ -224,7 +220,7 @@ export function runStatus(cmd: StatusCommand): Promise<number> {
       master = masterText(rec, lease, now);
       // Nothing replaces a local master, and a pool master only for a while:
       // a lost one leaves the record active forever unless someone ends it.
-      const lostFor = now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
+      const lostFor = masterLostFor(rec, lease, now);
       if (lostFor > 0 && (rec.scheduler === "local" || lostFor > POOL_TAKEOVER_MS)) {
         // confirmMs: a master back from a NATS outage renews its lease within 2 s.
         if (await endLostMaster(records, cmd.topology, { who: "ardea status", confirmMs: 4000, nc: ctx.nc })) {
