@@ -11,7 +11,7 @@ import { Records, RecordsError } from "../engine/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
-import { encodeMessage, subjects, type TopologyRecord, WireError } from "../transport/wire.ts";
+import { encodeMessage, type LeaseRecord, subjects, type TopologyRecord, WireError } from "../transport/wire.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
 
@@ -98,8 +98,48 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
+const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
+/** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
+export const NO_MASTER_MS = 60_000;
+/** A pool master whose lease expired this long ago and that no worker replaced is lost for good (ms). */
+export const POOL_TAKEOVER_MS = 30_000;
+
 /**
- * `ardea list`: one line per topology — name, state, containers, age.
+ * How long the master of an active topology has been lost at time `now`
+ * (ms), from its lease (`undefined`: none was ever taken): since the lease
+ * expired, or since {@link NO_MASTER_MS} after the record's last update when
+ * there is no lease. Zero or less: not lost (or the topology ended).
+ * `ardea status` ends such a run after confirming; `ardea list` only says so.
+ *
+ * @example
+ * ```ts
+ * if (masterLostFor(rec, await records.getLease(rec.name), Date.now()) > 0) console.log("master lost");
+ * ```
+ */
+export function masterLostFor(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): number {
+  if (!ACTIVE.has(rec.state)) return 0;
+  return now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
+}
+
+/**
+ * What `ardea list` says of an active topology whose master is lost (read
+ * only; `ardea status` records the end), or null.
+ *
+ * @example
+ * ```ts
+ * listMasterNote(rec, lease, Date.now()); // "master lease expired 42s ago"
+ * ```
+ */
+export function listMasterNote(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): string | null {
+  const lostFor = masterLostFor(rec, lease, now);
+  if (lostFor <= 0) return null;
+  const note = lease === undefined ? "no master lease: master lost" : `master lease expired ${formatAge(lostFor)} ago`;
+  return rec.scheduler === "pool" && lease !== undefined && lostFor < POOL_TAKEOVER_MS ? `${note} (a pool worker may take over)` : note;
+}
+
+/**
+ * `ardea list`: one line per topology — name, state, containers, age, and
+ * a note when an active topology's master lease has expired.
  */
 export function runList(cmd: ListCommand): Promise<number> {
   return withControl("list", cmd.nats, async (ctx) => {
@@ -110,13 +150,20 @@ export function runList(cmd: ListCommand): Promise<number> {
       writeStderr(`no topologies on NATS at ${ctx.where}\n`);
       return 0;
     }
+    // One lease read per active topology, at once; a failed read says nothing.
+    const leases = await Promise.all(recs.map((r) => (ACTIVE.has(r.state) ? ctx.records!.getLease(r.name).catch(() => null) : null)));
     const now = Date.now();
-    writeStdout(table(recs.map((r) => [
-      r.name,
-      r.state,
-      `${r.containers} container${r.containers === 1 ? "" : "s"}`,
-      formatAge(now - r.submittedAt),
-    ])));
+    writeStdout(table(recs.map((r, i) => {
+      const lease = leases[i];
+      const note = lease === null ? null : listMasterNote(r, lease, now);
+      return [
+        r.name,
+        r.state,
+        `${r.containers} container${r.containers === 1 ? "" : "s"}`,
+        formatAge(now - r.submittedAt),
+        ...(note === null ? [] : [note]),
+      ];
+    })));
     return 0;
   });
 }

@@ -8,7 +8,7 @@ import { writeStdout } from "../runtime/mod.ts";
 import { endLostMaster } from "../engine/master.ts";
 import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire.ts";
 import type { StatusCommand } from "./args.ts";
-import { formatAge, requireTopology, table, withControl } from "./control.ts";
+import { formatAge, masterLostFor, POOL_TAKEOVER_MS, requireTopology, table, withControl } from "./control.ts";
 
 /** One container in {@link TopologyStatus}. */
 export interface ContainerStatus {
@@ -37,6 +37,11 @@ export interface ComponentErrors {
   /** When it happened (ms since the epoch), and in which container. */
   lastErrorAt: number | null;
   lastErrorContainer: number | null;
+  /**
+   * Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs`,
+   * over the containers; present only when there are some.
+   */
+  stuckTasks?: number;
 }
 
 /** What `ardea status --json` prints. `pid` appears only in containers. */
@@ -90,6 +95,7 @@ export function topologyStatus(rec: TopologyRecord, containers: readonly Contain
       }
       agg.errors += e.errors;
       agg.restarts += e.restarts;
+      if ((e.stuckTasks ?? 0) > 0) agg.stuckTasks = (agg.stuckTasks ?? 0) + e.stuckTasks!;
       if (e.lastError !== null && (agg.lastError === null || (e.lastErrorAt ?? 0) > (agg.lastErrorAt ?? 0))) {
         agg.lastError = e.lastError;
         agg.lastErrorAt = e.lastErrorAt;
@@ -127,10 +133,6 @@ function oneLine(m: string): string {
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
-/** A pool master whose lease expired this long ago and that no worker replaced is lost (ms). */
-const POOL_TAKEOVER_MS = 30_000;
-/** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
-const NO_MASTER_MS = 60_000;
 
 /**
  * What the master row says: its lease (`undefined`: none was ever taken) at
@@ -188,12 +190,15 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, 
     ]);
   }
   if (s.components.length > 0) {
+    // The STUCK column shows only while a task is stuck.
+    const stuck = s.components.some((c) => (c.stuckTasks ?? 0) > 0);
     text += "\n" + table([
-      ["COMPONENT", "ERRORS", "RESTARTS", "LAST ERROR"],
+      ["COMPONENT", "ERRORS", "RESTARTS", ...(stuck ? ["STUCK"] : []), "LAST ERROR"],
       ...s.components.map((c) => [
         c.component,
         String(c.errors),
         String(c.restarts),
+        ...(stuck ? [c.stuckTasks ? `${c.stuckTasks} task${c.stuckTasks === 1 ? "" : "s"}` : "-"] : []),
         c.lastError === null
           ? "-"
           : `${oneLine(c.lastError)}${c.lastErrorAt !== null ? ` (${formatAge(now - c.lastErrorAt)} ago, container ${c.lastErrorContainer})` : ""}`,
@@ -215,7 +220,7 @@ export function runStatus(cmd: StatusCommand): Promise<number> {
       master = masterText(rec, lease, now);
       // Nothing replaces a local master, and a pool master only for a while:
       // a lost one leaves the record active forever unless someone ends it.
-      const lostFor = now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
+      const lostFor = masterLostFor(rec, lease, now);
       if (lostFor > 0 && (rec.scheduler === "local" || lostFor > POOL_TAKEOVER_MS)) {
         // confirmMs: a master back from a NATS outage renews its lease within 2 s.
         if (await endLostMaster(records, cmd.topology, { who: "ardea status", confirmMs: 4000, nc: ctx.nc })) {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { hostname, pid, setScriptArgs, toFileUrl, watchParent, yieldNow } from "../runtime/mod.ts";
+import { hostname, pid, setScriptArgs, watchParent, yieldNow } from "../runtime/mod.ts";
 import { parseConfig, type TopologyConfig } from "../topology/config.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { ArdeaError } from "../topology/errors.ts";
@@ -24,7 +24,7 @@ import {
   type TopologyRecord,
   WireError,
 } from "../transport/wire.ts";
-import { loadBundle } from "./bundle.ts";
+import { importBundle, loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
@@ -140,20 +140,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
     return handle;
   });
   setScriptArgs(file, rec.args);
-  const imported = import(toFileUrl(file)).catch((e) => {
-    throw new ArdeaError("SCRIPT_FAILED", `the topology script failed while loading: ${(e as Error).message}`, { cause: e });
-  });
-  const timeoutMs = opts.submitTimeoutMs ?? 60_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const req = await Promise.race([
-    request,
-    imported.then(() => request),
-    new Promise<never>((_, reject) =>
-      timer = setTimeout(() => reject(new ArdeaError("NO_SUBMIT", `the topology script did not call submit() within ${timeoutMs} ms`)), timeoutMs)
-    ),
-  ]).finally(() => clearTimeout(timer));
-  off();
-  imported.catch((e) => log(`[ardea] ${(e as Error).message}`));
+  // Thrown while loading: a ScriptError naming the script and its frame; loaded without submit(): NO_SUBMIT.
+  const { request: req, loaded } = await importBundle(file, request, opts.submitTimeoutMs).finally(off);
+  loaded.catch((e) => log(`[ardea] ${(e as Error).message}`));
 
   if (req.name !== rec.name) {
     throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${req.name}", but this container belongs to "${rec.name}"`);
@@ -167,7 +156,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   try {
     let current = rec;
     for (;;) {
-      const generation: Generation = { rec: current, ...planOf(current, req, index) };
+      const generation: Generation = { rec: current, ...planOf(current, req) };
       const checkpoints = eo ? await restoreFor(nc, generation, index, log) : undefined;
       const outcome = await runGeneration({ nc, index, log, ring, req, errors, records, generation, checkpoints, rollbacks, set: (c) => (container = c) });
       if (outcome.kind === "exit") {
@@ -199,7 +188,7 @@ interface Generation {
 }
 
 /** The plan of `rec` for the topology the script built; throws when they disagree. */
-function planOf(rec: TopologyRecord, req: SubmitRequest, index: number): Omit<Generation, "rec"> {
+function planOf(rec: TopologyRecord, req: SubmitRequest): Omit<Generation, "rec"> {
   const packing = new Map<number, number>(Object.entries(rec.packing).map(([t, c]) => [Number(t), c]));
   const topology = rec.parallelism ? rescale(req.topology, rec.parallelism) : req.topology;
   for (const [id, tasks] of topology.componentTasks) {
@@ -207,7 +196,6 @@ function planOf(rec: TopologyRecord, req: SubmitRequest, index: number): Omit<Ge
       throw new ArdeaError("PLAN_MISMATCH", `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`);
     }
   }
-  void index;
   return { packing, topology, config: parseConfig({ ...req.config, ...rec.config }) };
 }
 
@@ -602,11 +590,20 @@ function summarize(s: TopologyStats) {
   };
 }
 
-/** Errors and restarts per component, for the heartbeat (`ardea status` shows the last error). */
-function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
+/**
+ * Errors, restarts and stuck tasks per component, for the heartbeat
+ * (`ardea status` shows them).
+ *
+ * @example
+ * ```ts
+ * componentErrors(container.stats()); // { count: { errors: 0, restarts: 0, lastError: null, lastErrorAt: null, stuckTasks: 1 } }
+ * ```
+ */
+export function componentErrors(s: TopologyStats): NonNullable<ContainerStats["components"]> {
   const out: NonNullable<ContainerStats["components"]> = {};
   for (const [name, c] of Object.entries(s.components)) {
     out[name] = { errors: c.errors, restarts: c.restarts, lastError: c.lastError, lastErrorAt: c.lastErrorAt ?? null };
+    if ((c.stuckTasks ?? 0) > 0) out[name]!.stuckTasks = c.stuckTasks;
   }
   return out;
 }

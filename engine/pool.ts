@@ -38,6 +38,14 @@ import type { Records } from "./records.ts";
 const WORKER_STALE_MS = 6000;
 const HEARTBEAT_MS = 2000;
 /**
+ * A worker whose record stayed stale (older than {@link WORKER_STALE_MS}, or
+ * gone) at one heartbeat over the master's own readings for this long is
+ * lost (killed with SIGKILL, its machine gone): its containers count as
+ * exited (ms). A worker back from a NATS outage writes its record within
+ * {@link HEARTBEAT_MS}.
+ */
+const WORKER_LOST_CONFIRM_MS = 6000;
+/**
  * How long a master lease must stay expired, unrenewed, before a worker
  * takes it over (a master back from a NATS outage renews within a third
  * of its lease).
@@ -230,7 +238,8 @@ export interface PoolScheduler {
 /**
  * The pool scheduler of one topology: starts its containers on workers and
  * follows them (also those a previous master started) through the
- * workers' exit reports.
+ * workers' exit reports; the containers of a worker whose record stops
+ * being renewed (killed with SIGKILL: no report comes) count as exited.
  *
  * @example
  * ```ts
@@ -252,6 +261,61 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
       }
     },
   });
+  // A worker killed with SIGKILL sends no exit reports: its containers end
+  // when its record stops being renewed (see watchWorkers).
+  const followed = new Map<string, { index: number; worker: string; lost: (why: string) => void }>();
+  const staleSeen = new Map<string, { heartbeatAt: number; at: number }>();
+  let checking = false;
+  const watchWorkers = async () => {
+    if (checking || followed.size === 0) return;
+    checking = true;
+    try {
+      const workers = new Map((await records.listWorkers()).map((w) => [w.id, w]));
+      const now = Date.now();
+      for (const id of new Set([...followed.values()].map((f) => f.worker))) {
+        const w = workers.get(id);
+        if (w !== undefined && now - w.heartbeatAt < WORKER_STALE_MS) {
+          staleSeen.delete(id);
+          continue;
+        }
+        const heartbeatAt = w?.heartbeatAt ?? -1;
+        const seen = staleSeen.get(id);
+        if (seen === undefined || seen.heartbeatAt !== heartbeatAt) {
+          staleSeen.set(id, { heartbeatAt, at: now });
+          continue;
+        }
+        if (now - seen.at < WORKER_LOST_CONFIRM_MS) continue;
+        staleSeen.delete(id);
+        const why = w === undefined
+          ? `worker ${id} lost: its record is gone`
+          : `worker ${id} lost: no heartbeat for ${((now - w.heartbeatAt) / 1000).toFixed(0)} s`;
+        for (const [key, f] of [...followed]) {
+          if (f.worker !== id) continue;
+          unfollow(key);
+          // Should the worker be alive after all (cut off), its container must not run twice.
+          nc.publish(workerSubjects(id).kill, encodePool({ topology: record.name, index: f.index, signal: "SIGKILL" }));
+          f.lost(why);
+        }
+      }
+    } catch {
+      // The records are out of reach (NATS away): look again at the next tick.
+    } finally {
+      checking = false;
+    }
+  };
+  // Runs only while containers are followed: a master that ended keeps no timer.
+  let watchTimer: ReturnType<typeof setInterval> | undefined;
+  const follow = (key: string, f: { index: number; worker: string; lost: (why: string) => void }) => {
+    followed.set(key, f);
+    watchTimer ??= setInterval(() => void watchWorkers(), HEARTBEAT_MS);
+  };
+  const unfollow = (key: string) => {
+    followed.delete(key);
+    if (followed.size === 0 && watchTimer !== undefined) {
+      clearInterval(watchTimer);
+      watchTimer = undefined;
+    }
+  };
   /** A handle of container `index`, placed (now or later) on a worker. */
   const remote = (index: number) => {
     let resolveExit!: (e: ChildExit) => void;
@@ -262,9 +326,19 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
       nc.publish(workerSubjects(placed!.worker).kill, encodePool({ topology: record.name, index, signal: signal === "SIGKILL" ? "SIGKILL" : "SIGTERM" }));
     const place = (worker: string, pid: number) => {
       placed = { worker, pid };
-      waiting.set(`${index}:${pid}`, (e) => {
-        waiting.delete(`${index}:${pid}`);
+      const key = `${index}:${pid}`;
+      waiting.set(key, (e) => {
+        waiting.delete(key);
+        unfollow(key);
         resolveExit({ code: e.code, signal: e.signal });
+      });
+      follow(key, {
+        index,
+        worker,
+        lost: (why) => {
+          waiting.delete(key);
+          resolveExit({ code: null, signal: why });
+        },
       });
       if (killed) sendKill(killed);
     };
@@ -325,5 +399,13 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
     }
     return out;
   };
-  return { spawn, running, close: () => sub.unsubscribe() };
+  return {
+    spawn,
+    running,
+    close: () => {
+      clearInterval(watchTimer);
+      watchTimer = undefined;
+      sub.unsubscribe();
+    },
+  };
 }

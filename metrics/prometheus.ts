@@ -55,6 +55,12 @@ export const COMPONENT_METRICS: readonly ComponentMetric[] = [
   { name: "ardea_error_count", type: "counter", help: "Errors a component reported (collector.reportError and similar).", value: (c) => c.errors },
   { name: "ardea_tasks", type: "gauge", help: "Tasks (instances) of a component.", value: (c) => c.tasks },
   {
+    name: "ardea_component_stuck_tasks",
+    type: "gauge",
+    help: "Tasks of a component whose awaited call has not settled for topology.task.stuck.warn.secs (0 when none).",
+    value: (c) => c.stuckTasks ?? 0,
+  },
+  {
     name: "ardea_capacity",
     type: "gauge",
     help: "Busiest task's share of wall time spent executing over the last interval (Storm __capacity); near 1: add tasks.",

@@ -139,6 +139,33 @@ test("list: one line per topology with name, state, containers and age (URL from
   await records.deleteTopology("etl.nightly");
 });
 
+test("list: an active topology whose master lease expired says so, and list writes nothing", async () => {
+  const records = await Records.open(nc);
+  const names = ["lost", "alive", "pooled", "never", "done"];
+  await records.putTopology(topology("lost"));
+  await records.acquireLease("lost", "gone:1", -12_000);
+  await records.putTopology(topology("alive"));
+  await records.acquireLease("alive", "here:2", 60_000);
+  await records.putTopology(topology("pooled", { scheduler: "pool" }));
+  await records.acquireLease("pooled", "gone:3", -5_000);
+  await records.putTopology(topology("never", { state: "SUBMITTED", updatedAt: Date.now() - 120_000 }));
+  await records.putTopology(topology("done", { state: "FINISHED" }));
+  await records.acquireLease("done", "gone:4", -12_000);
+  const r = await ardea(["list", "--nats", url]);
+  assert.is(r.code, 0, show(r));
+  const line = (name: string) => r.stdout.find((l) => l.startsWith(`${name} `)) ?? "";
+  assert.match(line("lost"), /^lost\s+RUNNING\s+2 containers\s+2m \ds\s+master lease expired 1\ds ago$/, show(r));
+  assert.match(line("alive"), /^alive\s+RUNNING\s+2 containers\s+2m \ds$/, show(r));
+  assert.match(line("pooled"), /^pooled\s+RUNNING\s+2 containers\s+2m \ds\s+master lease expired \ds ago \(a pool worker may take over\)$/, show(r));
+  assert.match(line("never"), /^never\s+SUBMITTED\s+2 containers\s+2m \ds\s+no master lease: master lost$/, show(r));
+  assert.match(line("done"), /^done\s+FINISHED\s+2 containers\s+2m \ds$/, show(r));
+  // Only status ends a lost run: list left the records as they were.
+  assert.is((await records.getTopology("lost"))?.state, "RUNNING");
+  assert.is((await records.getLease("lost"))?.holder, "gone:1");
+  assert.is((await records.getTopology("never"))?.state, "SUBMITTED");
+  for (const n of names) await records.deleteTopology(n);
+});
+
 test("status --json prints exactly one object of the documented shape; pid only in containers", async () => {
   const records = await Records.open(nc);
   await records.putTopology(topology("st", { error: "bolt count threw" }));

@@ -82,4 +82,80 @@ test("a pool topology lands on both workers and counts exactly", async () => {
   }
 });
 
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test("a worker killed with SIGKILL: the master counts its containers as exited and starts them on the other worker", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  const nc = await connect({ servers: nats.urls[0] });
+  const env = { ARDEA_NATS_URL: nats.urls[0]! };
+  const workers: ChildHandle[] = [];
+  const logs: string[] = [];
+  let submit: ChildHandle | undefined;
+  const stderr: string[] = [];
+  try {
+    for (const i of [0, 1]) {
+      const [cmd, argv] = ardeaCmd(["worker", "--slots", "2", "--id", `kw${i}`]);
+      const w = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
+      void collect(w.lines("stderr"), logs);
+      void collect(w.lines("stdout"), logs);
+      workers.push(w);
+    }
+    let records: Records | undefined;
+    await until("both workers", async () => {
+      records ??= await Records.bind(nc);
+      return records && (await records.listWorkers()).length === 2 ? true : undefined;
+    });
+    const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--scheduler", "pool", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+    submit = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
+    void collect(submit.lines("stderr"), stderr);
+    void collect(submit.lines("stdout"), []);
+    const r = records!;
+    const running = (w: { running: Array<{ topology: string }> }) => w.running.filter((c) => c.topology === "dist-endless").length;
+    // Both containers placed and reporting.
+    const victim = await until("two running containers", async () => {
+      const rec = await r.getTopology("dist-endless");
+      if (rec?.state !== "RUNNING") return undefined;
+      const ws = await r.listWorkers();
+      if (ws.reduce((n, w) => n + running(w), 0) !== 2) return undefined;
+      return ws.find((w) => running(w) > 0);
+    }, 90_000);
+    const survivor = victim.id === "kw0" ? "kw1" : "kw0";
+    process.kill(victim.pid, "SIGKILL");
+    // The master restarts the lost containers on the survivor (about 12 s to notice).
+    await until("both containers on the surviving worker", async () => {
+      const w = (await r.listWorkers()).find((x) => x.id === survivor);
+      return w !== undefined && running(w) === 2 ? true : undefined;
+    }, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- master\n${stderr.join("\n")}\n--- workers\n${logs.join("\n")}`);
+    });
+    assert.match(stderr.join("\n"), new RegExp(`worker ${victim.id} lost`));
+    // Both report again (fresh heartbeats), and the run ends when killed.
+    await until("fresh heartbeats of both containers", async () => {
+      const cs = await r.listContainers("dist-endless");
+      return cs.length === 2 && cs.every((c) => Date.now() - c.heartbeatAt < 3000 && c.restarts <= 1) && cs.some((c) => c.restarts === 1) ? true : undefined;
+    }, 30_000);
+    const [kcmd, kargv] = ardeaCmd(["kill", "dist-endless", "--wait-secs", "0"]);
+    const k = spawnProcess(kcmd, kargv, { cwd: ardeaRoot(), stdio: "pipe", env });
+    await Promise.all([collect(k.lines("stderr"), []), collect(k.lines("stdout"), [])]);
+    assert.is((await k.exited).code, 0);
+    const exit = await Promise.race([submit.exited, new Promise<null>((res) => setTimeout(() => res(null), 30_000))]);
+    assert.ok(exit !== null, `the master did not end:\n${stderr.join("\n")}`);
+    assert.is((await r.getTopology("dist-endless"))?.state, "KILLED");
+  } finally {
+    submit?.kill("SIGKILL");
+    for (const w of workers) w.kill("SIGTERM");
+    await Promise.allSettled(workers.map((w) => w.exited));
+    await nc.close();
+    await nats.stop();
+  }
+});
+
 test.run();

@@ -616,6 +616,11 @@ const componentErrorsSchema = z.object({
   lastError: z.string().nullable(),
   /** When the last error happened (ms since the epoch), or null. */
   lastErrorAt: z.number().nullable(),
+  /**
+   * Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs`
+   * (absent when none, and from containers older than this field).
+   */
+  stuckTasks: z.number().int().nonnegative().optional(),
 });
 
 /** The tuple counters a heartbeat and a component's metrics share. */
