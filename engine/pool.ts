@@ -365,8 +365,11 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
     const r = remote(index);
     const place = async () => {
       const now = Date.now();
-      const workers = (await records.listWorkers())
-        .filter((w) => now - w.heartbeatAt < WORKER_STALE_MS && w.running.length < w.slots)
+      const live = (await records.listWorkers()).filter((w) => now - w.heartbeatAt < WORKER_STALE_MS);
+      // A worker on another Ardea version cannot load the topology's bundle (its container would fail at once).
+      const other = live.filter((w) => w.ardeaVersion !== record.ardeaVersion);
+      const workers = live
+        .filter((w) => w.ardeaVersion === record.ardeaVersion && w.running.length < w.slots)
         .sort((a, b) => (b.slots - b.running.length) - (a.slots - a.running.length));
       for (const w of workers) {
         try {
@@ -380,7 +383,11 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
           // Try the next worker.
         }
       }
-      throw new ArdeaError("NO_WORKER", `no pool worker has a free slot for container ${index} of "${record.name}" (start one with: ardea worker)`);
+      const refused = other.length === 0
+        ? ""
+        : `; refused ${other.map((w) => `${w.id} (Ardea ${w.ardeaVersion})`).join(", ")}: the topology was submitted with Ardea ${record.ardeaVersion}, ` +
+          "so its workers must run that version (install it where they run)";
+      throw new ArdeaError("NO_WORKER", `no pool worker has a free slot for container ${index} of "${record.name}" (start one with: ardea worker)${refused}`);
     };
     place().catch(r.fail);
     return r.handle;

@@ -5,6 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { Records } from "../engine/records.ts";
+import { poolScheduler } from "../engine/pool.ts";
+import { WIRE_VERSION, type TopologyRecord } from "../transport/wire.ts";
 import {
   ardeaRoot,
   type ChildHandle,
@@ -153,6 +155,31 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
     submit?.kill("SIGKILL");
     for (const w of workers) w.kill("SIGTERM");
     await Promise.allSettled(workers.map((w) => w.exited));
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+test("a worker on another Ardea version is not given containers: the error names it and both versions", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  const nc = await connect({ servers: nats.urls[0] });
+  try {
+    const records = await Records.open(nc);
+    await records.putWorker({
+      version: WIRE_VERSION, id: "old1", host: "elsewhere", pid: 1, slots: 4, running: [], heartbeatAt: Date.now(), ardeaVersion: "0.0.1",
+    });
+    const record = { name: "versioned", ardeaVersion: "0.1.0", runtime: runtimeName() } as unknown as TopologyRecord;
+    const pool = poolScheduler(nc, records, record);
+    const child = pool.spawn(0);
+    // A container that cannot be placed "exits" with the reason (the master reports it as the container's end).
+    const exit = await child.exited;
+    pool.close();
+    const why = exit.signal ?? "";
+    assert.is(exit.code, null);
+    assert.match(why, "no pool worker has a free slot");
+    assert.match(why, "old1 (Ardea 0.0.1)");
+    assert.match(why, "submitted with Ardea 0.1.0");
+  } finally {
     await nc.close();
     await nats.stop();
   }
