@@ -60,7 +60,12 @@ export type DistFault =
   | { kind: "kill"; atMs: number; container: number }
   | { kind: "gap"; atMs: number; container: number }
   | { kind: "stall"; atMs: number; container: number; forMs: number }
-  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean }
+  /**
+   * `leader` (with `lose`): the server lost is the one leading the most
+   * JetStream streams at that moment (ties: the lowest index), not
+   * `server`; the outcome then gets {@link FaultOutcome.leaderMs}.
+   */
+  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean; leader?: boolean }
   /**
    * A container killed by itself at a named fault point of its state
    * (`ARDEA_FAULT_AT`, every process of the run inherits it; the first to
@@ -137,6 +142,19 @@ export interface FaultOutcome {
   resumedMs?: number;
   /** From the fault (kill) or the server's return (nats) to the next checkpoint committed. */
   commitMs?: number;
+  /**
+   * From `from` (as for `resumedMs`) to the first heartbeat of a generation
+   * (epoch) not seen before the fault showing progress: processing resumed,
+   * whether the process is new or rolled back in place.
+   */
+  generationResumedMs?: number;
+  /**
+   * A server lost for good (`lose`): from the fault to the moment every
+   * JetStream stream has a leader among the servers left (stream info polled
+   * every 50 ms); `leaders` names each stream's leader before and after.
+   */
+  leaderMs?: number;
+  leaders?: string;
 }
 
 /** The result of one seeded run. */
@@ -224,7 +242,12 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
 function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string {
   const o = outcomes.map((x) => {
     const f = JSON.stringify(x.fault);
-    const t = [x.resumedMs !== undefined ? `resumed ${x.resumedMs} ms` : "", x.commitMs !== undefined ? `commit ${x.commitMs} ms` : ""]
+    const t = [
+      x.resumedMs !== undefined ? `resumed ${x.resumedMs} ms` : "",
+      x.generationResumedMs !== undefined ? `new generation processing ${x.generationResumedMs} ms` : "",
+      x.leaderMs !== undefined ? `stream leaders ${x.leaderMs} ms (${x.leaders})` : "",
+      x.commitMs !== undefined ? `commit ${x.commitMs} ms` : "",
+    ]
       .filter(Boolean).join(", ");
     return `  ${x.fired ? "fired" : "not fired"} ${f}${x.note ? ` (${x.note})` : ""}${t ? `: ${t}` : ""}`;
   });
@@ -244,7 +267,9 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
  */
 export class Watcher {
   /** Last heartbeat per container. */
-  readonly beats = new Map<number, { pid: number; executed: number; at: number }>();
+  readonly beats = new Map<number, { pid: number; executed: number; at: number; epoch: number }>();
+  /** Every run epoch (generation) seen in a heartbeat. */
+  readonly epochs = new Set<number>();
   lastTrigger = 0;
   /** Every container pid seen in a heartbeat. */
   readonly pids = new Set<number>();
@@ -260,8 +285,9 @@ export class Watcher {
         try {
           const e = decodeEvent(msg.data);
           if (e.type === "heartbeat") {
-            this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now() });
+            this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now(), epoch: e.epoch });
             this.pids.add(e.pid);
+            this.epochs.add(e.epoch);
           }
         } catch {
           return;
@@ -319,12 +345,23 @@ export class Watcher {
 
   /**
    * Measures a recovery in the background: from `from` to the first
-   * heartbeat of a process not seen before the fault showing progress, and
+   * heartbeat of a process not seen before the fault showing progress, to
+   * the first such heartbeat of a generation not seen before the fault, and
    * to the first commit of a checkpoint triggered after the fault.
    */
   measure(outcome: FaultOutcome, from: () => number, triggerAtFault: number): void {
     const t0 = outcome.at;
     const old = new Set(this.pids);
+    const oldEpochs = new Set(this.epochs);
+    void this.until(() => {
+      for (const b of this.beats.values()) {
+        if (b.at > t0 && !oldEpochs.has(b.epoch) && b.executed > 0) {
+          outcome.generationResumedMs = Math.max(0, b.at - from());
+          return true;
+        }
+      }
+      return false;
+    }, 120_000);
     void this.until(() => {
       for (const b of this.beats.values()) {
         // Every fault that loses data restarts every container: progress counts from a new process.
@@ -390,6 +427,66 @@ export async function livePid(nc: NatsConnection, index: number, killed: Set<num
     await sleep(50);
   }
   return 0;
+}
+
+/**
+ * The leader of every JetStream stream (server name; "" when it has none),
+ * or undefined when stream info cannot be had.
+ */
+async function streamLeaders(nc: NatsConnection, timeout = 2000): Promise<Map<string, string> | undefined> {
+  try {
+    const jsm = await nc.jetstreamManager({ timeout });
+    const out = new Map<string, string>();
+    for await (const si of jsm.streams.list()) out.set(si.config.name, si.cluster?.leader ?? "");
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Index of the server (not lost before) leading the most streams; ties: the lowest index. */
+function busiestLeader(nats: NatsHandle, leaders: Map<string, string>, lost: Set<number>): number {
+  let best = -1, most = -1;
+  for (const [i, srv] of nats.servers.entries()) {
+    if (lost.has(i)) continue;
+    const n = [...leaders.values()].filter((l) => l === srv.name).length;
+    if (n > most) [best, most] = [i, n];
+  }
+  return best;
+}
+
+/**
+ * Polls (every 50 ms, over a connection to the servers left) the leader of
+ * each stream in `before` until every one has a leader other than server
+ * `lostIndex`; sets `outcome.leaderMs` (from `outcome.at`) and `leaders`.
+ */
+function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: number, before: Map<string, string>, ended: () => boolean): void {
+  const lostName = nats.servers[lostIndex]!.name;
+  const urls = nats.servers.filter((_, i) => i !== lostIndex).map((s) => s.url);
+  const short = (n: string) => n === "" ? "none" : n.slice(n.lastIndexOf("-") + 1);
+  void (async () => {
+    const pc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    try {
+      const jsm = await pc.jetstreamManager({ timeout: 1000 });
+      const after = new Map<string, string>();
+      const until = outcome.at + 60_000;
+      while (Date.now() < until && !ended()) {
+        await Promise.all([...before.keys()].map(async (name) => {
+          if (after.has(name)) return;
+          const leader = await jsm.streams.info(name).then((si) => si.cluster?.leader ?? "", () => "");
+          if (leader !== "" && leader !== lostName) after.set(name, leader);
+        }));
+        if (after.size === before.size) {
+          outcome.leaderMs = Date.now() - outcome.at;
+          break;
+        }
+        await sleep(50);
+      }
+      outcome.leaders = [...before].map(([n, l]) => `${n} ${short(l)}→${after.has(n) ? short(after.get(n)!) : "?"}`).join(", ");
+    } finally {
+      await pc.close().catch(() => {});
+    }
+  })().catch(() => {});
 }
 
 /** How long one run may take before it counts as stuck (ms). */
@@ -494,13 +591,17 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       } else if (lost.has(f.server)) {
         outcome.note = `server ${f.server} was lost for good earlier`;
       } else if (f.lose) {
+        const leaders = f.leader ? await streamLeaders(nc) : undefined;
+        const server = leaders === undefined ? f.server : busiestLeader(nats, leaders, lost);
+        outcome.note = "";
         outcome.at = Date.now();
-        if (f.kill9) nats.servers[f.server]!.process.kill("SIGKILL");
-        await nats.stopServer(f.server);
-        lost.add(f.server);
+        if (f.kill9) nats.servers[server]!.process.kill("SIGKILL");
+        if (leaders !== undefined) measureLeaders(outcome, nats, server, leaders, () => ended);
+        await nats.stopServer(server);
+        lost.add(server);
         outcome.fired = true;
         const upAt = outcome.upAt = Date.now();
-        outcome.note = "lost for good";
+        outcome.note = `server ${server} lost for good`;
         w.measure(outcome, () => upAt, trigger);
       } else {
         outcome.at = Date.now();
