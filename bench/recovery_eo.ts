@@ -35,6 +35,11 @@ import { type Benchmark, type BenchOptions, type Goal, measure, type Variant } f
 
 /** Lines of 10 words per run (~3 M words: a run takes 15-30 s on a loaded 2-core machine). */
 const LINES = 300_000;
+/**
+ * Lines of `eo-cluster-lose`: the run must still process after the new
+ * leaders (4-9 s after the kill) to commit again (~30-40 s a run).
+ */
+const CLUSTER_LINES = 1_500_000;
 /** The fault comes this long after the first committed checkpoint (ms). */
 const FAULT_AT_MS = 500;
 /** How long the single nats-server stays down (ms). */
@@ -47,7 +52,7 @@ interface Rep {
 }
 
 function schedule(seed: number, cluster: boolean, fault: DistFault): DistSchedule {
-  return { seed, cluster, lines: LINES, chaos: 0, checkpointSecs: CHECKPOINT_SECS, faults: [fault] };
+  return { seed, cluster, lines: cluster ? CLUSTER_LINES : LINES, chaos: 0, checkpointSecs: CHECKPOINT_SECS, faults: [fault] };
 }
 
 async function runOnce(s: DistSchedule): Promise<Rep> {
@@ -141,7 +146,7 @@ const benchmark: Benchmark = {
       goals: goals.filter((g) => selected.some((v) => v.name === g.variant)),
       input: {
         lines: LINES,
-        words: LINES * 10,
+        "cluster lines": CLUSTER_LINES,
         "corpus seed": seed,
         "checkpoint": `${CHECKPOINT_SECS} s`,
         "fault at": `${FAULT_AT_MS} ms after the first commit`,

@@ -52,6 +52,7 @@ import {
   writeTextFile,
 } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
+import { STATE_BUCKET } from "../state/nats_state_backend.ts";
 // The seeded PRNG of the benchmark inputs: a seed gives the same schedule on every runtime.
 import { mulberry32 as prng } from "../bench/input.ts";
 
@@ -61,9 +62,10 @@ export type DistFault =
   | { kind: "gap"; atMs: number; container: number }
   | { kind: "stall"; atMs: number; container: number; forMs: number }
   /**
-   * `leader` (with `lose`): the server lost is the one leading the most
-   * JetStream streams at that moment (ties: the lowest index), not
-   * `server`; the outcome then gets {@link FaultOutcome.leaderMs}.
+   * `leader` (with `lose`): the server lost is the one leading the most KV
+   * streams (records `KV_ardea`, state `KV_ardea_state`) at that moment
+   * (ties: the state stream's leader), not `server`; the outcome then gets
+   * {@link FaultOutcome.leaderMs}.
    */
   | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean; leader?: boolean }
   /**
@@ -149,9 +151,10 @@ export interface FaultOutcome {
    */
   generationResumedMs?: number;
   /**
-   * A server lost for good (`lose`): from the fault to the moment every
-   * JetStream stream has a leader among the servers left (stream info polled
-   * every 50 ms); `leaders` names each stream's leader before and after.
+   * A server lost for good (`lose` with `leader`): from the fault to the
+   * moment every KV stream (records and state) has a leader among the
+   * servers left (stream info polled every 50 ms); `leaders` names each
+   * stream's leader before and after.
    */
   leaderMs?: number;
   leaders?: string;
@@ -430,26 +433,29 @@ export async function livePid(nc: NatsConnection, index: number, killed: Set<num
 }
 
 /**
- * The leader of every JetStream stream (server name; "" when it has none),
- * or undefined when stream info cannot be had.
+ * The leader of every KV stream (server name; "" when it has none): the
+ * records and the state buckets, what a commit writes; undefined when stream
+ * info cannot be had.
  */
 async function streamLeaders(nc: NatsConnection, timeout = 2000): Promise<Map<string, string> | undefined> {
   try {
     const jsm = await nc.jetstreamManager({ timeout });
     const out = new Map<string, string>();
-    for await (const si of jsm.streams.list()) out.set(si.config.name, si.cluster?.leader ?? "");
+    for await (const si of jsm.streams.list()) {
+      if (si.config.name.startsWith("KV_")) out.set(si.config.name, si.cluster?.leader ?? "");
+    }
     return out;
   } catch {
     return undefined;
   }
 }
 
-/** Index of the server (not lost before) leading the most streams; ties: the lowest index. */
+/** Index of the server (not lost before) leading the most streams; ties: the state stream's leader, then the lowest index. */
 function busiestLeader(nats: NatsHandle, leaders: Map<string, string>, lost: Set<number>): number {
   let best = -1, most = -1;
   for (const [i, srv] of nats.servers.entries()) {
     if (lost.has(i)) continue;
-    const n = [...leaders.values()].filter((l) => l === srv.name).length;
+    const n = [...leaders.values()].filter((l) => l === srv.name).length + (leaders.get(`KV_${STATE_BUCKET}`) === srv.name ? 0.5 : 0);
     if (n > most) [best, most] = [i, n];
   }
   return best;
