@@ -473,7 +473,8 @@ function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: numb
   void (async () => {
     const pc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
     try {
-      const jsm = await pc.jetstreamManager({ timeout: 1000 });
+      // No API check: it asks the JetStream meta leader, which may be the server just lost.
+      const jsm = await pc.jetstreamManager({ timeout: 1000, checkAPI: false });
       const after = new Map<string, string>();
       const until = outcome.at + 60_000;
       while (Date.now() < until && !ended()) {
