@@ -271,10 +271,10 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
 export class Watcher {
   /** Last heartbeat per container. */
   readonly beats = new Map<number, { pid: number; executed: number; at: number; epoch: number }>();
-  /** Every run epoch (generation) seen in a heartbeat. */
+  /** Every run epoch (generation) seen in an event. */
   readonly epochs = new Set<number>();
   lastTrigger = 0;
-  /** Every container pid seen in a heartbeat. */
+  /** Every container pid seen in a heartbeat or `ready`. */
   readonly pids = new Set<number>();
   readonly #waiters: Array<() => boolean> = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -287,6 +287,10 @@ export class Watcher {
         if (err) return;
         try {
           const e = decodeEvent(msg.data);
+          // Every event names its generation; `ready` its process too: a process or generation
+          // that has not sent a heartbeat yet (they are 1 s apart) is still known before a fault.
+          this.epochs.add(e.epoch);
+          if (e.type === "ready") this.pids.add(e.pid);
           if (e.type === "heartbeat") {
             this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now(), epoch: e.epoch });
             this.pids.add(e.pid);
@@ -477,18 +481,22 @@ function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: numb
       const jsm = await pc.jetstreamManager({ timeout: 1000, checkAPI: false });
       const after = new Map<string, string>();
       const until = outcome.at + 60_000;
-      while (Date.now() < until && !ended()) {
-        await Promise.all([...before.keys()].map(async (name) => {
-          if (after.has(name)) return;
-          const leader = await jsm.streams.info(name).then((si) => si.cluster?.leader ?? "", () => "");
-          if (leader !== "" && leader !== lostName) after.set(name, leader);
-        }));
-        if (after.size === before.size) {
-          outcome.leaderMs = Date.now() - outcome.at;
-          break;
+      // A request to a stream without a leader hangs until its timeout: a new one goes out
+      // every 50 ms without waiting for the last, so an election is seen within ~50 ms.
+      const polls: Promise<void>[] = [];
+      while (Date.now() < until && !ended() && outcome.leaderMs === undefined) {
+        for (const name of before.keys()) {
+          if (after.has(name)) continue;
+          polls.push(jsm.streams.info(name).then((si) => {
+            const leader = si.cluster?.leader ?? "";
+            if (leader === "" || leader === lostName || after.has(name)) return;
+            after.set(name, leader);
+            if (after.size === before.size && outcome.leaderMs === undefined) outcome.leaderMs = Date.now() - outcome.at;
+          }, () => {}));
         }
         await sleep(50);
       }
+      await Promise.all(polls);
       outcome.leaders = [...before].map(([n, l]) => `${n} ${short(l)}→${after.has(n) ? short(after.get(n)!) : "?"}`).join(", ");
     } finally {
       await pc.close().catch(() => {});
@@ -571,8 +579,11 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         w.measure(outcome, () => thawedAt, trigger);
       } else if (f.kind === "kill") {
         const pid = await livePid(nc, f.container, killed, () => ended);
+        let killTrigger = trigger;
         try {
           if (pid <= 0) throw new Error("no live process recorded within 20 s");
+          // Checkpoints triggered while the pid was looked up were not triggered after the kill.
+          killTrigger = w.lastTrigger;
           process.kill(pid, "SIGKILL");
           killed.add(pid);
           outcome.fired = true;
@@ -582,7 +593,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
           outcome.note = `container ${f.container} not killed: ${(e as Error).message}`;
           continue;
         }
-        w.measure(outcome, () => outcome.at, trigger);
+        w.measure(outcome, () => outcome.at, killTrigger);
       } else if (f.kind === "gap") {
         // A frame lost in NATS without any disconnect: container c sees the next one skip a number.
         const rec = await (await Records.bind(nc).catch(() => undefined))?.getTopology("word-count").catch(() => undefined);
@@ -601,6 +612,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         const leaders = f.leader ? await streamLeaders(nc) : undefined;
         const server = leaders === undefined ? f.server : busiestLeader(nats, leaders, lost);
         outcome.note = "";
+        const loseTrigger = w.lastTrigger;
         outcome.at = Date.now();
         if (f.kill9) nats.servers[server]!.process.kill("SIGKILL");
         if (leaders !== undefined) measureLeaders(outcome, nats, server, leaders, () => ended);
@@ -609,7 +621,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         outcome.fired = true;
         const upAt = outcome.upAt = Date.now();
         outcome.note = `server ${server} lost for good`;
-        w.measure(outcome, () => upAt, trigger);
+        w.measure(outcome, () => upAt, loseTrigger);
       } else {
         outcome.at = Date.now();
         await nats.restartServer(f.server, { kill9: f.kill9, downMs: f.downMs });
