@@ -18,10 +18,11 @@ import latency from "./latency.ts";
 import startup from "./startup.ts";
 import instances from "./instances.ts";
 import recovery from "./recovery.ts";
+import recoveryEo from "./recovery_eo.ts";
 import scale from "./scale.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, scale];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale];
 
 const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;

@@ -52,6 +52,7 @@ import {
   writeTextFile,
 } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
+import { STATE_BUCKET } from "../state/nats_state_backend.ts";
 // The seeded PRNG of the benchmark inputs: a seed gives the same schedule on every runtime.
 import { mulberry32 as prng } from "../bench/input.ts";
 
@@ -60,7 +61,13 @@ export type DistFault =
   | { kind: "kill"; atMs: number; container: number }
   | { kind: "gap"; atMs: number; container: number }
   | { kind: "stall"; atMs: number; container: number; forMs: number }
-  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean }
+  /**
+   * `leader` (with `lose`): the server lost is the one leading the most KV
+   * streams (records `KV_ardea`, state `KV_ardea_state`) at that moment
+   * (ties: the state stream's leader), not `server`; the outcome then gets
+   * {@link FaultOutcome.leaderMs}.
+   */
+  | { kind: "nats"; atMs: number; server: number; downMs: number; kill9: boolean; lose?: boolean; leader?: boolean }
   /**
    * A container killed by itself at a named fault point of its state
    * (`ARDEA_FAULT_AT`, every process of the run inherits it; the first to
@@ -137,6 +144,20 @@ export interface FaultOutcome {
   resumedMs?: number;
   /** From the fault (kill) or the server's return (nats) to the next checkpoint committed. */
   commitMs?: number;
+  /**
+   * From `from` (as for `resumedMs`) to the first heartbeat of a generation
+   * (epoch) not seen before the fault showing progress: processing resumed,
+   * whether the process is new or rolled back in place.
+   */
+  generationResumedMs?: number;
+  /**
+   * A server lost for good (`lose` with `leader`): from the fault to the
+   * moment every KV stream (records and state) has a leader among the
+   * servers left (stream info polled every 50 ms); `leaders` names each
+   * stream's leader before and after.
+   */
+  leaderMs?: number;
+  leaders?: string;
 }
 
 /** The result of one seeded run. */
@@ -224,7 +245,12 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
 function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string {
   const o = outcomes.map((x) => {
     const f = JSON.stringify(x.fault);
-    const t = [x.resumedMs !== undefined ? `resumed ${x.resumedMs} ms` : "", x.commitMs !== undefined ? `commit ${x.commitMs} ms` : ""]
+    const t = [
+      x.resumedMs !== undefined ? `resumed ${x.resumedMs} ms` : "",
+      x.generationResumedMs !== undefined ? `new generation processing ${x.generationResumedMs} ms` : "",
+      x.leaderMs !== undefined ? `stream leaders ${x.leaderMs} ms (${x.leaders})` : "",
+      x.commitMs !== undefined ? `commit ${x.commitMs} ms` : "",
+    ]
       .filter(Boolean).join(", ");
     return `  ${x.fired ? "fired" : "not fired"} ${f}${x.note ? ` (${x.note})` : ""}${t ? `: ${t}` : ""}`;
   });
@@ -245,8 +271,10 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
 export class Watcher {
   /** Last heartbeat per container. */
   readonly beats = new Map<number, { pid: number; executed: number; at: number; epoch: number }>();
+  /** Every run epoch (generation) seen in an event. */
+  readonly epochs = new Set<number>();
   lastTrigger = 0;
-  /** Every container pid seen in a heartbeat. */
+  /** Every container pid seen in a heartbeat or `ready`. */
   readonly pids = new Set<number>();
   readonly #waiters: Array<() => boolean> = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -259,9 +287,14 @@ export class Watcher {
         if (err) return;
         try {
           const e = decodeEvent(msg.data);
+          // Every event names its generation; `ready` its process too: a process or generation
+          // that has not sent a heartbeat yet (they are 1 s apart) is still known before a fault.
+          this.epochs.add(e.epoch);
+          if (e.type === "ready") this.pids.add(e.pid);
           if (e.type === "heartbeat") {
             this.beats.set(e.container, { pid: e.pid, executed: e.stats.executed, at: Date.now(), epoch: e.epoch });
             this.pids.add(e.pid);
+            this.epochs.add(e.epoch);
           }
         } catch {
           return;
@@ -319,18 +352,28 @@ export class Watcher {
 
   /**
    * Measures a recovery in the background: from `from` to the first
-   * heartbeat showing progress of a new generation (a process not seen
-   * before the fault, or one that rolled back in place: its epoch changed
-   * and its counters start again), and to the first commit of a checkpoint
-   * triggered after the fault.
+   * heartbeat showing progress of a process not seen before the fault or
+   * of a generation not seen before it (a container that rolled back in
+   * place: its epoch changed and its counters start again), to the first
+   * such heartbeat of a new generation alone, and to the first commit of a
+   * checkpoint triggered after the fault.
    */
   measure(outcome: FaultOutcome, from: () => number, triggerAtFault: number): void {
     const t0 = outcome.at;
     const old = new Set(this.pids);
-    const epochs = new Set([...this.beats.values()].map((b) => b.epoch));
+    const oldEpochs = new Set(this.epochs);
     void this.until(() => {
       for (const b of this.beats.values()) {
-        if (b.at > t0 && (!old.has(b.pid) || !epochs.has(b.epoch)) && b.executed > 0) {
+        if (b.at > t0 && !oldEpochs.has(b.epoch) && b.executed > 0) {
+          outcome.generationResumedMs = Math.max(0, b.at - from());
+          return true;
+        }
+      }
+      return false;
+    }, 120_000);
+    void this.until(() => {
+      for (const b of this.beats.values()) {
+        if (b.at > t0 && (!old.has(b.pid) || !oldEpochs.has(b.epoch)) && b.executed > 0) {
           outcome.resumedMs = Math.max(0, b.at - from());
           return true;
         }
@@ -392,6 +435,74 @@ export async function livePid(nc: NatsConnection, index: number, killed: Set<num
     await sleep(50);
   }
   return 0;
+}
+
+/**
+ * The leader of every KV stream (server name; "" when it has none): the
+ * records and the state buckets, what a commit writes; undefined when stream
+ * info cannot be had.
+ */
+async function streamLeaders(nc: NatsConnection, timeout = 2000): Promise<Map<string, string> | undefined> {
+  try {
+    const jsm = await nc.jetstreamManager({ timeout });
+    const out = new Map<string, string>();
+    for await (const si of jsm.streams.list()) {
+      if (si.config.name.startsWith("KV_")) out.set(si.config.name, si.cluster?.leader ?? "");
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Index of the server (not lost before) leading the most streams; ties: the state stream's leader, then the lowest index. */
+function busiestLeader(nats: NatsHandle, leaders: Map<string, string>, lost: Set<number>): number {
+  let best = -1, most = -1;
+  for (const [i, srv] of nats.servers.entries()) {
+    if (lost.has(i)) continue;
+    const n = [...leaders.values()].filter((l) => l === srv.name).length + (leaders.get(`KV_${STATE_BUCKET}`) === srv.name ? 0.5 : 0);
+    if (n > most) [best, most] = [i, n];
+  }
+  return best;
+}
+
+/**
+ * Polls (every 50 ms, over a connection to the servers left) the leader of
+ * each stream in `before` until every one has a leader other than server
+ * `lostIndex`; sets `outcome.leaderMs` (from `outcome.at`) and `leaders`.
+ */
+function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: number, before: Map<string, string>, ended: () => boolean): void {
+  const lostName = nats.servers[lostIndex]!.name;
+  const urls = nats.servers.filter((_, i) => i !== lostIndex).map((s) => s.url);
+  const short = (n: string) => n === "" ? "none" : n.slice(n.lastIndexOf("-") + 1);
+  void (async () => {
+    const pc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    try {
+      // No API check: it asks the JetStream meta leader, which may be the server just lost.
+      const jsm = await pc.jetstreamManager({ timeout: 1000, checkAPI: false });
+      const after = new Map<string, string>();
+      const until = outcome.at + 60_000;
+      // A request to a stream without a leader hangs until its timeout: a new one goes out
+      // every 50 ms without waiting for the last, so an election is seen within ~50 ms.
+      const polls: Promise<void>[] = [];
+      while (Date.now() < until && !ended() && outcome.leaderMs === undefined) {
+        for (const name of before.keys()) {
+          if (after.has(name)) continue;
+          polls.push(jsm.streams.info(name).then((si) => {
+            const leader = si.cluster?.leader ?? "";
+            if (leader === "" || leader === lostName || after.has(name)) return;
+            after.set(name, leader);
+            if (after.size === before.size && outcome.leaderMs === undefined) outcome.leaderMs = Date.now() - outcome.at;
+          }, () => {}));
+        }
+        await sleep(50);
+      }
+      await Promise.all(polls);
+      outcome.leaders = [...before].map(([n, l]) => `${n} ${short(l)}→${after.has(n) ? short(after.get(n)!) : "?"}`).join(", ");
+    } finally {
+      await pc.close().catch(() => {});
+    }
+  })().catch(() => {});
 }
 
 /** How long one run may take before it counts as stuck (ms). */
@@ -469,8 +580,11 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         w.measure(outcome, () => thawedAt, trigger);
       } else if (f.kind === "kill") {
         const pid = await livePid(nc, f.container, killed, () => ended);
+        let killTrigger = trigger;
         try {
           if (pid <= 0) throw new Error("no live process recorded within 20 s");
+          // Checkpoints triggered while the pid was looked up were not triggered after the kill.
+          killTrigger = w.lastTrigger;
           process.kill(pid, "SIGKILL");
           killed.add(pid);
           outcome.fired = true;
@@ -480,7 +594,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
           outcome.note = `container ${f.container} not killed: ${(e as Error).message}`;
           continue;
         }
-        w.measure(outcome, () => outcome.at, trigger);
+        w.measure(outcome, () => outcome.at, killTrigger);
       } else if (f.kind === "gap") {
         // A frame lost in NATS without any disconnect: container c sees the next one skip a number.
         const rec = await (await Records.bind(nc).catch(() => undefined))?.getTopology("word-count").catch(() => undefined);
@@ -496,14 +610,19 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       } else if (lost.has(f.server)) {
         outcome.note = `server ${f.server} was lost for good earlier`;
       } else if (f.lose) {
+        const leaders = f.leader ? await streamLeaders(nc) : undefined;
+        const server = leaders === undefined ? f.server : busiestLeader(nats, leaders, lost);
+        outcome.note = "";
+        const loseTrigger = w.lastTrigger;
         outcome.at = Date.now();
-        if (f.kill9) nats.servers[f.server]!.process.kill("SIGKILL");
-        await nats.stopServer(f.server);
-        lost.add(f.server);
+        if (f.kill9) nats.servers[server]!.process.kill("SIGKILL");
+        if (leaders !== undefined) measureLeaders(outcome, nats, server, leaders, () => ended);
+        await nats.stopServer(server);
+        lost.add(server);
         outcome.fired = true;
         const upAt = outcome.upAt = Date.now();
-        outcome.note = "lost for good";
-        w.measure(outcome, () => upAt, trigger);
+        outcome.note = `server ${server} lost for good`;
+        w.measure(outcome, () => upAt, loseTrigger);
       } else {
         outcome.at = Date.now();
         await nats.restartServer(f.server, { kill9: f.kill9, downMs: f.downMs });
