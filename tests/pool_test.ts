@@ -102,6 +102,7 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
   const logs: string[] = [];
   let submit: ChildHandle | undefined;
   const stderr: string[] = [];
+  const orphans: number[] = [];
   try {
     for (const i of [0, 1]) {
       const [cmd, argv] = ardeaCmd(["worker", "--slots", "2", "--id", `kw${i}`]);
@@ -130,6 +131,8 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
       return ws.find((w) => running(w) > 0);
     }, 90_000);
     const survivor = victim.id === "kw0" ? "kw1" : "kw0";
+    // Its containers outlive it (they notice their parent is gone); they are ended below in any case.
+    orphans.push(...victim.running.map((c) => c.pid));
     process.kill(victim.pid, "SIGKILL");
     // The master restarts the lost containers on the survivor (about 12 s to notice).
     await until("both containers on the surviving worker", async () => {
@@ -153,6 +156,13 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
     assert.is((await r.getTopology("dist-endless"))?.state, "KILLED");
   } finally {
     submit?.kill("SIGKILL");
+    for (const p of orphans) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     for (const w of workers) w.kill("SIGTERM");
     await Promise.allSettled(workers.map((w) => w.exited));
     await nc.close();
