@@ -214,11 +214,12 @@ function fig(r: Result, variant: string, metrics: string[] = []): string {
 /** One Markdown table: benchmark, variant, median figures, goals. */
 export function markdownSummary(dir: string): string {
   const rows: string[] = ["| benchmark | variant | median | goals |", "| --- | --- | --- | --- |"];
-  const names = ["wordcount-embedded", "wordcount-nats", "latency", "startup", "instances", "recovery", "scale"];
+  const names = ["wordcount-embedded", "wordcount-nats", "latency", "startup", "instances", "recovery", "recovery-eo", "scale"];
   const extra: Record<string, string[]> = {
     "latency": ["p50", "p99", "p99.9"],
     "instances": ["start-ms", "heap-per-task"],
     "recovery": ["resumed-ms", "victim-resumed-ms", "rejoin-ms", "lost", "duplicates", "restart-to-finished-ms", "lost-time-ms", "run-ms"],
+    "recovery-eo": ["commit-ms", "resumed-ms", "leader-ms", "leader-to-commit-ms"],
     "scale": ["processing", "efficiency"],
     "wordcount-nats": ["processing"],
   };

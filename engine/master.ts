@@ -552,9 +552,13 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
     }
     o.nc.publish(subj.ctl, say);
     const since = Date.now();
+    let ticks = 0;
+    // Said again every 250 ms for 2 s (a container reconnecting after a NATS restart
+    // may miss the first), then every 2 s.
     const again = setInterval(() => {
       const superseded = ending !== null || (rec.generation ?? 0) !== generation;
       if (superseded || slots.every((x) => x.ready)) return clearInterval(again);
+      if (++ticks > 8 && ticks % 8 !== 0) return;
       if (Date.now() - since > ROLLBACK_READY_MS) {
         clearInterval(again);
         for (const [i, x] of slots.entries()) {
@@ -565,7 +569,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
         return;
       }
       o.nc.publish(subj.ctl, say);
-    }, 2000);
+    }, 250);
     timers.push(again);
   };
 

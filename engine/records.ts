@@ -95,7 +95,8 @@ function jetStreamError(e: unknown, nc: NatsConnection): RecordsError {
   const code = (e as { code?: unknown })?.code;
   const server = nc.getServer();
   if (code === "503" || /jetstream not enabled|no responders/i.test(msg)) {
-    return new RecordsError("NO_JETSTREAM", `JetStream is not enabled on NATS at ${server} (start nats-server with -js)`, { cause: e });
+    // 503 also comes from a cluster that has lost a server and not yet elected its JetStream leaders.
+    return new RecordsError("NO_JETSTREAM", `JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`, { cause: e });
   }
   return new RecordsError("KV_ERROR", `KV bucket "${KV_BUCKET}" on NATS at ${server}: ${msg}`, { cause: e });
 }

@@ -159,7 +159,8 @@ export class NatsStateBackend implements StateBackend {
     const code = (e as { code?: unknown })?.code;
     const server = this.#nc.getServer();
     if (code === "503" || /jetstream not enabled|no responders/i.test(msg)) {
-      return new StateError("STORAGE_ERROR", `${what}: JetStream is not enabled on NATS at ${server} (start nats-server with -js)`, { cause: e });
+      // 503 also comes from a cluster that has lost a server and not yet elected its JetStream leaders.
+      return new StateError("STORAGE_ERROR", `${what}: JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`, { cause: e });
     }
     return new StateError("STORAGE_ERROR", `${what} (NATS at ${server}): ${msg}`, { cause: e });
   }
