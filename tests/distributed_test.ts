@@ -173,14 +173,19 @@ test("submitting a topology that is already running is refused", async () => {
 test("containers stop when their master is killed with SIGKILL (no orphans)", async () => {
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
   const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
-  void collect(submitter.lines("stderr"));
+  const said: string[] = [];
+  void (async () => { for await (const l of submitter.lines("stderr")) said.push(l); })();
   void collect(submitter.lines("stdout"));
   const records = await until("records", async () => await Records.bind(nc));
+  let seen = "";
   const pids = await until("two running containers", async () => {
     const rec = await records.getTopology("dist-endless");
+    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= (rec?.submittedAt ?? 0));
+    seen = `record ${rec?.state} (submitted ${rec?.submittedAt}), containers ${JSON.stringify(cs.map((c) => [c.container, c.pid, c.startedAt]))}`;
     if (rec?.state !== "RUNNING") return undefined;
-    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= rec.submittedAt);
     return cs.length === 2 ? cs.map((c) => c.pid) : undefined;
+  }, 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${seen}\n--- ardea submit\n${said.join("\n")}`);
   });
   submitter.kill("SIGKILL");
   await submitter.exited;
