@@ -2,7 +2,7 @@
  * `ardea init <dir>`: writes a starter project that depends on Ardea (a word
  * count topology, a test of it with `completeTopology`, a README), runnable
  * with `npm install && npm start` and `npm test` on Node, and with
- * `deno run -A topology.ts` on Deno.
+ * `deno run -A topology.ts` under Deno (the file touches no runtime API itself).
  *
  * @module
  */
