@@ -411,18 +411,8 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
     if (finishing || ending !== null) return;
     finishing = true;
     if (eo && backend !== null) {
-      const until = Date.now() + FINAL_CHECKPOINT_MS;
-      const wait = () => new Promise((r) => setTimeout(r, 20));
-      while (ck !== null && Date.now() < until && ending === null) await wait();
-      if (ending !== null) return;
-      if (ck === null) {
-        const id = ++lastId;
-        ck = { id, saved: new Set(), tasks: [] };
-        ckStarted = Date.now();
-        o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id }));
-        while (ck?.id === id && Date.now() < until && ending === null) await wait();
-        await committing;
-      }
+      await checkpointNow(Date.now() + FINAL_CHECKPOINT_MS, "the end of the run");
+      await committing;
       if (ending !== null) return;
       // A rollback meanwhile (a container died) starts the run again: it finishes later.
       if (!slots.every((x) => x.finished)) return void (finishing = false);
@@ -600,7 +590,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
    * for its commit, until `until` (ms since the epoch); false if it did not
    * commit in time (the update then starts from the last committed one).
    */
-  const checkpointNow = async (until: number): Promise<boolean> => {
+  const checkpointNow = async (until: number, before = "the update"): Promise<boolean> => {
     const wait = () => new Promise((r) => setTimeout(r, 20));
     while (ck !== null && Date.now() < until) await wait();
     if (ck !== null || ending !== null) return false;
@@ -610,7 +600,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
     o.nc.publish(subj.ctl, encodeMessage({ type: "checkpoint", id }));
     while (ck?.id === id && Date.now() < until && ending === null) await wait();
     const done = (await backend!.lastCommitted(rec.name).catch(() => undefined))?.checkpointId === id;
-    log(`[ardea] master: "${rec.name}": ${done ? `checkpoint ${id} committed before the update` : `checkpoint ${id} did not commit in time; the update restarts from the last committed one`}`);
+    log(`[ardea] master: "${rec.name}": ${done ? `checkpoint ${id} committed before ${before}` : `checkpoint ${id} did not commit in time before ${before}; the last committed one stands`}`);
     return done;
   };
 
