@@ -2,6 +2,7 @@
 // EFFECTIVELY_ONCE, embedded: exact counts under bolt crashes (stateless
 // retry and stateful rollback), aligned markers across a diamond, a process
 // killed with SIGKILL and started again, corrupted state refused.
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
@@ -33,29 +34,6 @@ import {
 
 const N = 60_000;
 
-/** Numbers 0…N-1; its position is its state. */
-class Numbers extends BaseStatefulSpout<string, number> {
-  st!: KeyValueState<string, number>;
-  pos = 0;
-  c!: SpoutOutputCollector;
-  initState(s: KeyValueState<string, number>) {
-    this.st = s;
-    this.pos = s.get("pos") ?? 0;
-  }
-  override preSave() {
-    this.st.put("pos", this.pos);
-  }
-  override open(_a: unknown, _b: unknown, c: SpoutOutputCollector) {
-    this.c = c;
-  }
-  nextTuple() {
-    if (this.pos >= N) return this.c.finish();
-    for (let k = 0; k < 20 && this.pos < N; k++) this.c.emit([this.pos++]);
-  }
-  declareOutputFields(d: { declare(f: string[]): void }) {
-    d.declare(["n"]);
-  }
-}
 
 /** Sums its input by key (n mod 7) in state; fails on given global counts, once each. */
 const crashes = { at: new Set<number>(), seen: 0, fired: 0 };
@@ -98,7 +76,7 @@ async function runSums(dir: string, crashAt: number[], diamond: boolean, interva
   crashes.fired = 0;
   const out = new Map<number, number>();
   const b = new TopologyBuilder();
-  b.setSpout("numbers", () => new Numbers(), 1);
+  b.setSpout("numbers", () => new NumbersSpout(N, 20), 1);
   let flaky = 0;
   // A stateless stage that fails now and then before emitting: retried in place.
   b.setBolt("relay", bolt((t, c) => {
@@ -344,7 +322,7 @@ test("a finished EFFECTIVELY_ONCE run commits a last checkpoint: a two-phase sin
   try {
     const published: number[] = [];
     const b = new TopologyBuilder();
-    b.setSpout("numbers", () => new Numbers(), 1);
+    b.setSpout("numbers", () => new NumbersSpout(N, 20), 1);
     b.setBolt("sink", () => new TwoPhaseSink(published), 1).globalGrouping("numbers");
     const h = await submit("eo-final", {
       "topology.reliability.mode": "EFFECTIVELY_ONCE",

@@ -12,33 +12,12 @@ import * as assert from "uvu/assert";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { ardeaRoot, type ChildHandle, fileExists, makeTempDir, readTextFile, removePath, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
-import { BaseStatefulSpout, bolt, type KeyValueState, type SpoutOutputCollector, submit, TopologyBuilder } from "../mod.ts";
+import { bolt, submit, TopologyBuilder } from "../mod.ts";
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 import { compareCounts, writeCorpus } from "./eo_faults.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Numbers without end, one per call; its position is its state. */
-class Numbers extends BaseStatefulSpout<string, number> {
-  st!: KeyValueState<string, number>;
-  pos = 0;
-  c!: SpoutOutputCollector;
-  initState(s: KeyValueState<string, number>) {
-    this.st = s;
-    this.pos = s.get("pos") ?? 0;
-  }
-  override preSave() {
-    this.st.put("pos", this.pos);
-  }
-  override open(_a: unknown, _b: unknown, c: SpoutOutputCollector) {
-    this.c = c;
-  }
-  nextTuple() {
-    this.c.emit([this.pos++]);
-  }
-  declareOutputFields(d: { declare(f: string[]): void }) {
-    d.declare(["n"]);
-  }
-}
 
 function wordCount(args: string[], env: Record<string, string> = {}): { child: ChildHandle; output: Promise<string> } {
   const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), ["--mode", "effectively-once", ...args]);
@@ -137,7 +116,7 @@ test("a state folder that cannot be used fails the run at once, saying what to d
     // file system) fails the run at its first save, not after a rollback
     // per restart until the budget is spent.
     const builder = new TopologyBuilder();
-    builder.setSpout("n".repeat(250), new Numbers(), 1);
+    builder.setSpout("n".repeat(250), new NumbersSpout(Infinity, 1), 1);
     builder.setBolt("sink", bolt(() => {}), 1).shuffleGrouping("n".repeat(250));
     const t0 = Date.now();
     const handle = await submit("long-names", {

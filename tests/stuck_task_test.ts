@@ -3,13 +3,13 @@
 // instance is restarted like a crash (topology.task.stuck.restart.secs); the
 // abandoned promise's late emits are dropped. A slow execute that settles
 // within the bounds is left alone.
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   BaseRichBolt,
   BaseRichSpout,
   BaseStatefulBolt,
-  BaseStatefulSpout,
   bolt,
   Fields,
   iterableSpout,
@@ -319,29 +319,6 @@ test("the distributed metrics report carries a task's stuckMs and a component's 
 const EO_N = 3000;
 const eo = { hangAt: 0, seen: 0, hung: 0 };
 
-/** Numbers 0…EO_N-1; its position is its state. */
-class Numbers extends BaseStatefulSpout<string, number> {
-  st!: KeyValueState<string, number>;
-  pos = 0;
-  c!: SpoutOutputCollector;
-  initState(s: KeyValueState<string, number>) {
-    this.st = s;
-    this.pos = s.get("pos") ?? 0;
-  }
-  override preSave() {
-    this.st.put("pos", this.pos);
-  }
-  override open(_a: unknown, _b: unknown, c: SpoutOutputCollector) {
-    this.c = c;
-  }
-  nextTuple() {
-    if (this.pos >= EO_N) return this.c.finish();
-    for (let k = 0; k < 10 && this.pos < EO_N; k++) this.c.emit([this.pos++]);
-  }
-  declareOutputFields(d: { declare(f: string[]): void }) {
-    d.declare(["n"]);
-  }
-}
 
 /** Sums by key (n mod 5) in state; its execute hangs once, at the `eo.hangAt`-th call. */
 class HangingSum extends BaseStatefulBolt<number, number> {
@@ -378,7 +355,7 @@ test("EFFECTIVELY_ONCE: a never-settling execute rolls back like a crash, and th
     const out = new Map<number, number>();
     const logs: string[] = [];
     const b = new TopologyBuilder();
-    b.setSpout("numbers", () => new Numbers(), 1);
+    b.setSpout("numbers", () => new NumbersSpout(EO_N, 10), 1);
     b.setBolt("sum", () => new HangingSum(), 1).fieldsGrouping("numbers", new Fields("n"));
     b.setBolt("out", bolt((t) => {
       out.set(t.getInteger(0), (out.get(t.getInteger(0)) ?? 0) + t.getInteger(1));
