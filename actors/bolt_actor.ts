@@ -31,6 +31,13 @@ const MAX_SAMPLES = 256;
  * never acks some inputs (allowed without tracking) must not stop the sampling.
  */
 const STALE_SAMPLE_MS = 60_000;
+/**
+ * A bolt whose sampled execute takes longer than this (ms) is not handed
+ * tuples directly (see {@link BoltActor.takesNow}): its input queues in its
+ * mailbox, so that a slow bolt neither holds its caller's turn nor hides its
+ * time in the caller's.
+ */
+export const DIRECT_MAX_EXECUTE_MS = 0.05;
 import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskHost } from "./task_host.ts";
 
 /**
@@ -93,6 +100,14 @@ export class BoltActor extends TaskActor {
   #retryable = false;
   /** Tuples between clock checks: starts at 1, grows as executes prove fast. */
   #checkEvery = 1;
+  /** Whether `run` or {@link executeNow} is on the stack (a direct hand-over never re-enters it). */
+  #inRun = false;
+  /** Sampled executes took longer than {@link DIRECT_MAX_EXECUTE_MS}: input queues (see {@link #timed}). */
+  #slow = false;
+  /** Time the next direct execute (a slow sample to confirm, or a fast one after slow ones). */
+  #probe = false;
+  /** Tuples executed through {@link executeNow} (one in {@link LATENCY_SAMPLE_EVERY} is timed). */
+  #direct = 0;
 
   constructor(
     host: TaskHost,
@@ -140,12 +155,110 @@ export class BoltActor extends TaskActor {
     }
   }
 
+  /**
+   * Whether a tuple may be handed over at once, on the caller's stack,
+   * instead of waiting for the scheduler: the bolt is running, idle (not on
+   * the stack already, not awaiting, not aligning a checkpoint) and fast.
+   * Co-located tasks share one thread, so this is the mailbox hand-over
+   * without the queue and with the same semantics: with an empty mailbox the
+   * tuple is executed ({@link executeNow}), else it is queued behind what
+   * waits and the mailbox is run now, in order.
+   */
+  takesNow(): boolean {
+    return !this.#inRun && !this.busy && !this.#slow && this.state === "running" && this.#aligning === null;
+  }
+
+  /**
+   * Executes `x` now, on the caller's stack (only after {@link takesNow},
+   * with nothing queued):
+   * ack, hold, latency samples and crash handling exactly as in `run`. Its
+   * time is counted by sampling (one in {@link LATENCY_SAMPLE_EVERY}, timed
+   * with direct hand-overs below it held back, times that many): the
+   * caller's `run` subtracts it from its own ({@link TaskHost.busyMs}).
+   */
+  executeNow(x: TupleImpl): void {
+    this.#inRun = true;
+    const host = this.host;
+    const hold = host.directHold;
+    const emitted = this.emitted;
+    try {
+      const sample = (this.#direct++ & SAMPLE_MASK) === 0;
+      const ts = sample || this.#probe ? this.#sampleStart(x) : -1;
+      if (ts >= 0) host.directHold = hold + 1;
+      const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
+      host.directHold = hold;
+      if (r !== undefined && isPromise(r)) {
+        this.#current = x;
+        this.#awaitExecute(r, x, 0, 0, ts, 0);
+      } else {
+        if (ts >= 0) {
+          const ms = this.#timed(performance.now() - ts);
+          if (sample) {
+            // A sample past the bound is a pause (a collection, the OS) or a
+            // bolt about to be found slow: it counts as the bound, not ×64.
+            const est = Math.min(ms, DIRECT_MAX_EXECUTE_MS) * LATENCY_SAMPLE_EVERY;
+            this.busyMs += est;
+            host.busyMs += est;
+          }
+        }
+        this.executed++;
+        this.policy.onSuccess(1);
+        if (this.#basic) this.collector.ack(x);
+        else if (x.state === 0 && x.root !== -1) {
+          x.state = 2;
+          this.held.add(x);
+        }
+      }
+    } catch (e) {
+      host.directHold = hold;
+      this.#current = x;
+      this.#retryable = this.emitted === emitted;
+      this.#inRun = false;
+      this.#onThrow(e);
+      return;
+    }
+    this.#inRun = false;
+  }
+
+  /**
+   * A sampled execute took `ms`: recorded, and the bolt is found slow (no
+   * longer handed tuples directly) or fast again. One slow sample is
+   * confirmed by timing the next direct execute (a collection pause must
+   * not turn the hand-over off), and so is a fast one after slow ones.
+   */
+  #timed(ms: number): number {
+    this.executeLatency!.record(ms);
+    if (ms > DIRECT_MAX_EXECUTE_MS) {
+      if (this.#slow || this.#probe) {
+        this.#slow = true;
+        this.#probe = false;
+      } else this.#probe = true;
+    } else {
+      this.#probe = this.#slow;
+      this.#slow = false;
+    }
+    return ms;
+  }
+
   run(deadline: number): void {
+    this.#inRun = true;
+    try {
+      this.#run(deadline);
+    } finally {
+      this.#inRun = false;
+    }
+  }
+
+  #run(deadline: number): void {
     if (this.busy || this.state !== "running") return;
     const box = this.mailbox;
     const bolt = this.#bolt!;
     const every = this.#checkEvery;
-    const t0 = this.host.scheduler.now;
+    const host = this.host;
+    const t0 = host.scheduler.now;
+    // Busy time the tasks this run hands tuples to count themselves (not this bolt's).
+    const direct0 = host.busyMs;
+    const hold = host.directHold;
     let n = 0;
     let done = 0;
     const base = this.executed;
@@ -171,19 +284,22 @@ export class BoltActor extends TaskActor {
             basic.input = x;
             // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
             const ts = ((base + done) & mask) === 0 ? this.#sampleStart(x) : -1;
+            if (ts >= 0) host.directHold = hold + 1;
             const r = (bolt as IBasicBolt).execute(x, basic);
+            host.directHold = hold;
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
-              this.#awaitExecute(r, x, t0, done, ts);
+              this.#awaitExecute(r, x, t0, done, ts, direct0);
               return;
             }
-            if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
+            if (ts >= 0) this.#timed(performance.now() - ts);
             m = null;
             collector.ack(x);
             done++;
+            if (this.state !== "running") break; // a task it handed a tuple to ended the run
           } else {
             if (this.#control(x)) {
-              this.#settle(t0, done);
+              this.#settle(t0, done, direct0);
               this.#afterControl();
               return;
             }
@@ -207,22 +323,25 @@ export class BoltActor extends TaskActor {
             emitted = this.emitted;
             // Sampling reads the execute count the loop keeps anyway: no per-tuple store.
             const ts = ((base + done) & mask) === 0 ? this.#sampleStart(x) : -1;
+            if (ts >= 0) host.directHold = hold + 1;
             const r = (bolt as IRichBolt).execute(x);
+            host.directHold = hold;
             if (r !== undefined && isPromise(r)) {
               this.#current = x;
-              this.#awaitExecute(r, x, t0, done, ts);
+              this.#awaitExecute(r, x, t0, done, ts, direct0);
               return;
             }
-            if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
+            if (ts >= 0) this.#timed(performance.now() - ts);
             m = null;
             if (x.state === 0 && x.root !== -1) {
               x.state = 2;
               held.add(x);
             }
             done++;
+            if (this.state !== "running") break; // a task it handed a tuple to ended the run
           } else {
             if (this.#control(x)) {
-              this.#settle(t0, done);
+              this.#settle(t0, done, direct0);
               this.#afterControl();
               return;
             }
@@ -235,14 +354,15 @@ export class BoltActor extends TaskActor {
         }
       }
     } catch (e) {
+      host.directHold = hold;
       this.#current = m;
       this.#retryable = m !== null && this.emitted === emitted;
-      this.#settle(t0, done);
+      this.#settle(t0, done, direct0);
       this.#onThrow(e);
       return;
     }
-    this.#settle(t0, done);
-    if (box.size > 0) this.host.scheduler.schedule(this);
+    this.#settle(t0, done, direct0);
+    if (box.size > 0 && this.state === "running") host.scheduler.schedule(this);
   }
 
   /**
@@ -381,12 +501,19 @@ export class BoltActor extends TaskActor {
     return this.#ended.size === this.upstreamTasks;
   }
 
-  #settle(t0: number, done: number): void {
+  /**
+   * Counts `done` executes of a run that began at `t0`; its time, less what
+   * the tasks it handed tuples to counted as their own since (the host's
+   * busy total was `direct0`), is this bolt's busy time.
+   */
+  #settle(t0: number, done: number, direct0: number): void {
     if (done === 0) return;
     this.executed += done;
     this.policy.onSuccess(done);
     const elapsed = performance.now() - t0;
-    this.busyMs += elapsed;
+    const own = elapsed - (this.host.busyMs - direct0);
+    this.busyMs += own;
+    this.host.busyMs += own;
     // Check the clock about every half millisecond of work.
     const per = elapsed / done;
     const fit = per <= 0 ? 256 : Math.max(1, Math.min(256, Math.floor(0.5 / per)));
@@ -431,11 +558,11 @@ export class BoltActor extends TaskActor {
     if (ok) this.processLatency!.record(performance.now() - at);
   }
 
-  #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number, ts: number): void {
-    this.#settle(t0, done);
+  #awaitExecute(p: PromiseLike<unknown>, m: TupleImpl, t0: number, done: number, ts: number, direct0: number): void {
+    this.#settle(t0, done, direct0);
     this.#retryable = false;
     this.await(p, () => {
-      if (ts >= 0) this.executeLatency!.record(performance.now() - ts);
+      if (ts >= 0) this.#timed(performance.now() - ts);
       this.#current = null;
       this.executed++;
       this.policy.onSuccess(1);

@@ -1,7 +1,9 @@
 /**
  * The collectors handed to components. Emitting builds one `TupleImpl` per
  * target task, extends the tuple trees of its anchors, and delivers it; no
- * await, no allocation beyond the tuple itself.
+ * await, no allocation beyond the tuple itself (and, for an emit to several
+ * tasks, a copy of their ids: a delivery may run its target at once, and
+ * the target's emits reuse the scratch array).
  *
  * @module
  */
@@ -288,13 +290,15 @@ export class BoltCollector implements OutputCollector {
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;
     const track = host.tracking && anchors !== null && anchors !== undefined;
+    // A delivery may run the target at once, whose emits reuse `targets`.
+    const to = n === 1 ? null : targets.slice(0, n);
     for (let i = 0; i < n; i++) {
       const t = new TupleImpl(values, route.info, o.taskId);
       if (track) {
         if (anchors instanceof TupleImpl) anchorOne(t, anchors, o, stream);
         else for (const a of anchors as readonly Tuple[]) anchorOne(t, a, o, stream);
       }
-      host.deliver(targets[i]!, t);
+      host.deliver(to === null ? targets[0]! : to[i]!, t);
     }
   }
 
@@ -465,8 +469,10 @@ export class SpoutCollector implements SpoutOutputCollector {
     const host = o.host;
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;
+    // A delivery may run the target at once, whose emits reuse `targets`.
+    const to = n === 1 ? null : targets.slice(0, n);
     if (!host.tracking || msgId === undefined || msgId === null) {
-      for (let i = 0; i < n; i++) host.deliver(targets[i]!, new TupleImpl(values, route.info, o.taskId));
+      for (let i = 0; i < n; i++) host.deliver(to === null ? targets[0]! : to[i]!, new TupleImpl(values, route.info, o.taskId));
       // Untracked (ATMOST_ONCE) with a message id: acked at once, as Storm does without ackers.
       if (msgId !== undefined && msgId !== null) {
         o.pending++;
@@ -478,6 +484,10 @@ export class SpoutCollector implements SpoutOutputCollector {
     const local = ledger.begin(o.ownerIndex, msgId, host.treeClock());
     const root = local + host.rootBase;
     o.pending++;
+    if (n === 0) return ledger.settle(local, host.treeClock());
+    // Every edge is in the tree before any target runs: a target that runs
+    // at once and acks must not complete a tree whose other edges are not in yet.
+    const made: TupleImpl[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const t = new TupleImpl(values, route.info, o.taskId);
       const h = edgeHalf();
@@ -486,9 +496,9 @@ export class SpoutCollector implements SpoutOutputCollector {
       t.eh = h;
       t.el = l;
       ledger.seed(local, h, l);
-      host.deliver(targets[i]!, t);
+      made[i] = t;
     }
-    if (n === 0) ledger.settle(local, host.treeClock());
+    for (let i = 0; i < n; i++) host.deliver(to === null ? targets[0]! : to[i]!, made[i]!);
   }
 
   finish(): void {

@@ -34,6 +34,8 @@ export class Scheduler {
   #stopped = false;
   /** The time at the start of the current actor run; a cheap clock for the hot path. */
   now = performance.now();
+  /** The end of the current slice (ms; in the past between slices): what a run handed work outside its turn may use. */
+  deadline = 0;
   /** Number of slices run. */
   slices = 0;
 
@@ -93,6 +95,7 @@ export class Scheduler {
     this.slices++;
     let now = performance.now();
     const deadline = now + this.sliceMs;
+    this.deadline = deadline;
     try {
       while (this.#size > 0 && now < deadline) {
         const a = this.#pop()!;

@@ -164,6 +164,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
           }, "nextTuple", false);
           return;
         }
+        if (this.state !== "running") return; // a task it handed a tuple to ended the run
         if (this.emitted === before) {
           this.#idle();
           return;

@@ -85,8 +85,25 @@ export interface TaskHost {
   touchTree(root: number): void;
   /** The tuple-tree clock: milliseconds not counting time under backpressure. */
   treeClock(): number;
-  /** Puts a message in task `task`'s mailbox. */
+  /**
+   * Hands a message to task `task`: a tuple for an idle co-located bolt is
+   * executed at once on the caller's stack (a bounded depth of such calls;
+   * see `BoltActor.takesNow`), anything else goes into its mailbox (or to
+   * its container). Callers must not rely on it returning before the
+   * target has run: nested emits may happen inside it.
+   */
   deliver(task: number, msg: Message): void;
+  /**
+   * While above zero, {@link deliver} queues instead of executing at once:
+   * set around a timed (sampled) execute so that its time is its own.
+   */
+  directHold: number;
+  /**
+   * Busy time (ms) every bolt has counted so far (a direct hand-over's
+   * estimated from samples): a bolt's `run` subtracts what accrued while it
+   * ran, the time of the tasks it handed tuples to.
+   */
+  busyMs: number;
   /** `task` will emit nothing more: tells every downstream task. */
   endOfInput(task: number): void;
   /** `task` has emitted all its new input, with trees still open: tells every downstream task. */

@@ -153,6 +153,11 @@ const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate
 const CAPACITY_INTERVAL_MS = 1000;
 /** How often latency windows move and Storm 1 metric buckets are checked (ms). */
 const METRICS_TICK_MS = 1000;
+/**
+ * Most direct hand-overs (a tuple executed on its emitter's stack) nested in
+ * one another; deeper ones are queued. Bounds the stack along a chain.
+ */
+const MAX_DIRECT_DEPTH = 8;
 /** Crashes logged in full per component before only counting. */
 const LOGGED_CRASHES = 3;
 
@@ -405,6 +410,7 @@ export class Container implements TaskHost {
     for (const [ms, bolts] of byInterval) {
       const secs = ms / 1000;
       this.#timers.push(setInterval(() => {
+        this.scheduler.now = performance.now();
         for (const b of bolts) if (b.state === "running" || b.state === "restarting") this.deliver(b.taskId, new TupleImpl([secs], TICK_INFO, -1));
       }, ms));
     }
@@ -634,9 +640,25 @@ export class Container implements TaskHost {
     return now - this.pressure.throttledMs(now);
   }
 
+  directHold = 0;
+  busyMs = 0;
+  /** Direct hand-overs on the stack now (at most {@link MAX_DIRECT_DEPTH}). */
+  #directDepth = 0;
+
   deliver(task: number, msg: Message): void {
     const a = this.#byTask[task];
     if (a === undefined) return this.#deliverRemote(task, msg);
+    if (this.#directDepth < MAX_DIRECT_DEPTH && this.directHold === 0 && msg instanceof TupleImpl && a.takesNow()) {
+      this.#directDepth++;
+      if (a.mailbox.size === 0) a.executeNow(msg);
+      else {
+        // Behind what waits (it was held back or arrived early): run it all now, in order.
+        a.mailbox.push(msg);
+        a.run(this.scheduler.deadline);
+      }
+      this.#directDepth--;
+      return;
+    }
     if (a.state === "finished" || a.state === "stopped") return this.#undeliverable(a, msg);
     a.mailbox.push(msg);
     if (!a.scheduled) this.scheduler.schedule(a);
@@ -775,6 +797,9 @@ export class Container implements TaskHost {
     for (const t of this.#remotePressure.values()) clearTimeout(t);
     this.scheduler.stop();
     for (const a of this.#all) a.halt();
+    // The end may be asked for from inside a direct hand-over: the tasks on
+    // the stack (halted now) run close/cleanup only once it has unwound.
+    await null;
     const closing = Promise.allSettled(this.#all.map(async (a) => {
       try {
         await a.shutdown();
