@@ -471,7 +471,7 @@ export class BoltActor extends TaskActor {
     this.#parked = [];
     if (this.#parkedOver) {
       this.#parkedOver = false;
-      this.host.pressure.lower();
+      this.host.pressure.lower("parked");
     }
     if (parked.length > 0) this.mailbox.unshiftAll(parked);
   }
@@ -485,7 +485,7 @@ export class BoltActor extends TaskActor {
     this.#parked.push(x);
     if (!this.#parkedOver && this.#parked.length > this.mailbox.highWater) {
       this.#parkedOver = true;
-      this.host.pressure.raise();
+      this.host.pressure.raise("parked");
     }
   }
 

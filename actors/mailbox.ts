@@ -8,20 +8,30 @@
  */
 
 /**
- * Counts the queues above their high-water mark. While any is, spouts are
- * not asked for tuples. The time spent throttled is accounted so that tuple
- * timeouts do not count it.
+ * Why spouts are held back: a mailbox over its high-water mark, tuples
+ * parked behind a checkpoint marker over it, another container's
+ * backpressure lease, a lost container, a destination out of credit.
+ */
+export type PressureSource = "mailbox" | "parked" | "lease" | "lost" | "credit";
+
+/**
+ * Counts the causes of backpressure, by source. While any is on, spouts
+ * are not asked for tuples. The time spent throttled is accounted so that
+ * tuple timeouts do not count it.
  *
  * @example
  * ```ts
  * const p = new Pressure(() => wakeSpouts());
- * p.raise(); p.active; // true
- * p.lower(); // calls wakeSpouts()
+ * p.raise("mailbox"); p.active; // true
+ * p.own; // true: this process's own queues
+ * p.lower("mailbox"); // calls wakeSpouts()
  * ```
  */
 export class Pressure {
-  /** Number of queues above their high-water mark. */
+  /** Number of causes on, every source together. */
   count = 0;
+  /** Number of causes on, per source. */
+  readonly by: Record<PressureSource, number> = { mailbox: 0, parked: 0, lease: 0, lost: 0, credit: 0 };
   /** Total milliseconds spent under backpressure, not counting an active episode. */
   totalMs = 0;
   /** Start of the current episode (ms). */
@@ -41,8 +51,17 @@ export class Pressure {
     return this.count > 0;
   }
 
-  /** A queue passed its high-water mark. */
-  raise(): void {
+  /**
+   * Whether this process's own queues hold the spouts back (a mailbox or
+   * parked tuples over the mark), not what it waits for elsewhere.
+   */
+  get own(): boolean {
+    return this.by.mailbox + this.by.parked > 0;
+  }
+
+  /** A cause of backpressure from `source` began (a queue passed its high-water mark, …). */
+  raise(source: PressureSource): void {
+    this.by[source]++;
     if (this.count++ === 0) {
       this.since = this.now();
       this.episodes++;
@@ -50,8 +69,9 @@ export class Pressure {
     }
   }
 
-  /** A queue drained to its low-water mark. */
-  lower(): void {
+  /** A cause of backpressure from `source` ended (a queue drained to its low-water mark, …). */
+  lower(source: PressureSource): void {
+    this.by[source]--;
     if (--this.count === 0) {
       this.totalMs += this.now() - this.since;
       this.onRelease();
@@ -106,7 +126,7 @@ export class Mailbox<T> {
     if (++this.size > this.highWater && !this.over) {
       this.over = true;
       if (this.size > this.peak) this.peak = this.size;
-      this.pressure.raise();
+      this.pressure.raise("mailbox");
     }
   }
 
@@ -118,7 +138,7 @@ export class Mailbox<T> {
     this.#head = (this.#head + 1) & this.#mask;
     if (--this.size <= this.lowWater && this.over) {
       this.over = false;
-      this.pressure.lower();
+      this.pressure.lower("mailbox");
     }
     return item;
   }

@@ -1,8 +1,12 @@
 /**
  * A container: one process's share of a topology. It hosts the task actors,
- * routes tuples between them (same container: straight into the mailbox),
- * keeps the ack ledger of its spouts, sweeps timeouts, sends ticks, and ends
- * the run when every task has finished, is killed, or cannot go on.
+ * hands tuples between them (same container: executed at once by an idle,
+ * fast bolt, else into its mailbox; other containers: to the stream
+ * manager), routes acks to the ledger that holds their root, sweeps
+ * timeouts, sends ticks, and ends the run when every task has finished, is
+ * killed, or cannot go on. Beside it, each with one job: checkpoint
+ * coordination (`container_checkpoints.ts`), backpressure between
+ * containers (`container_pressure.ts`) and its metrics (`container_stats.ts`).
  *
  * @module
  */
@@ -20,15 +24,17 @@ import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
 import { assertSerializable, createPackr } from "../transport/codec.ts";
+import { AckOp } from "../transport/wire.ts";
 import { compileRoutes, downstreamTasks, inputTasks, upstreamTasks } from "./groupings.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
-import type { StateBackend } from "../state/state_backend.ts";
-import { decodeState, encodeState, State } from "../state/keyed_state.ts";
-import { LatencyHistogram } from "../metrics/latency.ts";
-import { DEFAULT_WINDOW_MS, SlidingLatency, totals } from "../metrics/sliding.ts";
-import { type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
-import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
+import type { StatsSnapshot } from "../metrics/snapshot.ts";
+import { type CheckpointSetup, ContainerCheckpoints, RollbackRequest } from "./container_checkpoints.ts";
+import { RemotePressure } from "./container_pressure.ts";
+import { ContainerStats } from "./container_stats.ts";
+
+export { type CheckpointSetup, RollbackRequest, stateKey } from "./container_checkpoints.ts";
+export { PRESSURE_LEASE_MS } from "./container_pressure.ts";
 
 /** How a run ended. */
 export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
@@ -104,53 +110,10 @@ export interface ContainerOptions {
   onError?: (component: string, task: number, error: unknown, crashed: boolean) => void;
 }
 
-/** The checkpoint side of an EFFECTIVELY_ONCE container. */
-export interface CheckpointSetup {
-  backend: StateBackend;
-  /** The last committed checkpoint (0: none); new ones count from it. */
-  lastId: number;
-  /** Task key → saved state of that checkpoint. */
-  restore: ReadonlyMap<string, Uint8Array>;
-  /**
-   * Distributed: the master triggers checkpoints and commits them; this
-   * container reports when its tasks have saved.
-   */
-  coordinated?: boolean;
-}
-
-/**
- * A failure in EFFECTIVELY_ONCE mode: the run is to be restarted from the
- * last committed checkpoint (the embedded runner does it).
- */
-export class RollbackRequest extends Error {
-  constructor(readonly reason: unknown) {
-    super(`rolling back to the last checkpoint: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
-    this.name = "RollbackRequest";
-  }
-}
-
-/**
- * The key of a task's state in a checkpoint: component and index, so that it
- * survives a renumbering of tasks.
- *
- * @example
- * ```ts
- * stateKey(topology, 3); // "count#1"
- * ```
- */
-export function stateKey(topology: StormTopology, task: number): string {
-  const c = topology.taskToComponent.get(task)!;
-  return `${c}#${topology.componentTasks.get(c)!.indexOf(task)}`;
-}
-
-/** How long another container's backpressure announcement holds without renewal. */
-export const PRESSURE_LEASE_MS = 1500;
 /** How often finished tasks repeat their end-of-input markers to other containers (ms). */
 const END_RESEND_MS = 2000;
 
 const TICK_INFO = new StreamInfo(SYSTEM_COMPONENT, TICK_STREAM, new Fields("rate_secs"), false);
-/** Capacity covers at least this much wall time (ms) since its previous measurement. */
-const CAPACITY_INTERVAL_MS = 1000;
 /** How often latency windows move and Storm 1 metric buckets are checked (ms). */
 const METRICS_TICK_MS = 1000;
 /**
@@ -190,20 +153,11 @@ export class Container implements TaskHost {
   readonly #remote: RemoteLink | null;
   /** Container index of each remote task (-1 or undefined: local). */
   readonly #remoteOf: number[] = [];
-  readonly #remotePressure = new Map<number, ReturnType<typeof setTimeout>>();
-  readonly #lost = new Set<number>();
+  /** Other containers' leases and lost containers; this one's announcements (distributed). */
+  readonly #remotePressure: RemotePressure;
   readonly effectivelyOnce: boolean;
-  /** Id of the checkpoint in progress, or of the last one begun. */
-  #ckId = 0;
-  #ckExpected: Set<number> | null = null;
-  #ckSaves: Array<Promise<void>> = [];
-  #ckKeys: string[] = [];
-  /** Checkpoints committed by this container. */
-  checkpointsCommitted = 0;
-  /** The last checkpoint this (embedded) container committed. */
-  #committedId = 0;
-  #announced = false;
-  #announcedAt = 0;
+  readonly #checkpoints: ContainerCheckpoints;
+  readonly #stats = new ContainerStats();
   readonly #opts: ContainerOptions;
   readonly #byTask: Array<BoltActor | undefined> = [];
   readonly #all: TaskActor[] = [];
@@ -211,17 +165,6 @@ export class Container implements TaskHost {
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   readonly #crashesLogged = new Map<string, number>();
   readonly #log: (line: string) => void;
-  /** Sampled latencies per task over a sliding window: execute and process (bolts) or complete (spouts). */
-  readonly #latency = new Map<number, { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }>();
-  /** Where a component's latency windows are merged for a snapshot. */
-  readonly #scratch = new LatencyHistogram();
-  /** User metrics per task (what its context registers). */
-  readonly #userMetrics = new Map<number, TaskMetrics>();
-  /** Capacity per bolt task, and the busy time and clock of its last measurement. */
-  readonly #capacity: number[] = [];
-  readonly #capBusy: number[] = [];
-  #capAt = 0;
-  readonly #lastErrorAt: number[] = [];
   #unfinished = 0;
   #started = 0;
   /** When the run ended (0: running); the uptime stops there. */
@@ -240,8 +183,18 @@ export class Container implements TaskHost {
     this.scheduler = new Scheduler(opts.yielder, 5, (e) => this.fatal(e instanceof Error ? e : new Error(String(e))));
     this.pressure = new Pressure(() => {
       for (const s of this.spouts) this.scheduler.schedule(s);
-      if (this.pressure?.onRaise) this.#announceSoon(); // distributed, started
+      if (this.pressure?.onRaise) this.#remotePressure.announceSoon(); // distributed, started
       this.#remote?.grantCredits();
+    });
+    const container = this;
+    this.#remotePressure = new RemotePressure({
+      index: this.index,
+      pressure: this.pressure,
+      get ended() {
+        return container.#ended;
+      },
+      announce: (on, component) => this.#remote!.announcePressure(on, component),
+      source: () => this.pressureSource(),
     });
     this.ledger = new XorLedger({
       onComplete: (owner, msgId, latency) => this.spouts[owner]!.complete(msgId, true, latency, false),
@@ -252,7 +205,20 @@ export class Container implements TaskHost {
     if (this.effectivelyOnce && opts.checkpoints === undefined) {
       throw new ArdeaError("NO_STATE_BACKEND", "EFFECTIVELY_ONCE needs a state backend");
     }
-    this.#ckId = opts.checkpoints?.lastId ?? 0;
+    const remote = this.#remote;
+    this.#checkpoints = new ContainerCheckpoints({
+      name: opts.name,
+      topology: opts.topology,
+      config: conf,
+      tasks: this.#all,
+      spouts: this.spouts,
+      get ended() {
+        return container.#ended;
+      },
+      rollback: (e) => this.rollback(e),
+      reportSaved: opts.checkpoints?.coordinated && remote !== null ? (id, keys) => remote.checkpointSaved(id, keys) : null,
+      log: this.#log,
+    }, opts.checkpoints);
     this.restart = {
       maxConsecutive: conf["topology.supervisor.max.consecutive.failures"],
       maxRestarts: conf["topology.supervisor.max.restarts"],
@@ -285,53 +251,24 @@ export class Container implements TaskHost {
       }
       const def = topology.components.get(component)!;
       const conf = { ...config, ...def.config } as TopologyConfig;
-      const userMetrics = new TaskMetrics({ startMs: performance.now() });
-      this.#userMetrics.set(task, userMetrics);
+      const userMetrics = this.#stats.userMetrics(task);
       const context = new TopologyContext(topology, name, task, this.index, taskContainer, userMetrics);
       const routes: Map<string, Route> = compileRoutes(task, { topology, taskContainer, context });
       this.#downstream[task] = downstreamTasks(topology, task);
       if (def.kind === "spout") {
         const a = new SpoutActor(this, def, task, conf, context, routes, this.spouts.length);
-        const complete = new SlidingLatency({ startMs: performance.now() });
-        this.#latency.set(task, { complete });
-        a.completeLatency = complete.current;
+        this.#stats.track(a);
         this.spouts.push(a);
         this.#all.push(a);
       } else {
         const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component), inputTasks(topology, component));
-        const l = { execute: new SlidingLatency({ startMs: performance.now() }), process: new SlidingLatency({ startMs: performance.now() }) };
-        this.#latency.set(task, l);
-        a.executeLatency = l.execute.current;
-        a.processLatency = l.process.current;
+        this.#stats.track(a);
         this.bolts.push(a);
         this.#byTask[task] = a;
         this.#all.push(a);
       }
     }
     this.#unfinished = this.#all.length;
-  }
-
-  /**
-   * Moves every latency window and user metric to `now` (cheap between
-   * intervals). The actors record straight into each window's current
-   * interval (one call less per sample), so they are pointed at the new one.
-   */
-  #tickMetrics(now: number): void {
-    for (const s of this.spouts) {
-      const w = this.#latency.get(s.taskId)?.complete;
-      if (w === undefined) continue;
-      w.tick(now);
-      s.completeLatency = w.current;
-    }
-    for (const b of this.bolts) {
-      const l = this.#latency.get(b.taskId);
-      if (l === undefined) continue;
-      l.execute!.tick(now);
-      l.process!.tick(now);
-      b.executeLatency = l.execute!.current;
-      b.processLatency = l.process!.current;
-    }
-    for (const m of this.#userMetrics.values()) if (!m.empty) m.tick(now);
   }
 
   /**
@@ -346,52 +283,32 @@ export class Container implements TaskHost {
     }
   }
 
-  /** Measures each bolt task's capacity when the last measurement is at least an interval old. */
-  #measureCapacity(now: number): void {
-    if (this.#capAt === 0) {
-      this.#capAt = now;
-      for (const b of this.bolts) this.#capBusy[b.taskId] = b.busyMs;
-      return;
-    }
-    const dt = now - this.#capAt;
-    if (dt < CAPACITY_INTERVAL_MS) return;
-    this.#capAt = now;
-    for (const b of this.bolts) {
-      const busy = b.busyMs;
-      this.#capacity[b.taskId] = Math.min(1, Math.max(0, (busy - (this.#capBusy[b.taskId] ?? 0)) / dt));
-      this.#capBusy[b.taskId] = busy;
-    }
-  }
-
   /** Prepares bolts, opens spouts, starts the timers. */
   start(): void {
     this.#started = performance.now();
-    this.#measureCapacity(this.#started);
+    this.#stats.measureCapacity(this.bolts, this.#started);
     const conf = this.#opts.config;
     for (const b of this.bolts) if (!this.#ended) b.boot();
     for (const s of this.spouts) if (!this.#ended) s.boot();
     if (this.#ended) return;
-    // Restored from checkpoint N: what two-phase sinks kept for N is committed now
-    // (N was committed, but the run may have ended before they heard of it).
-    const ck = this.#opts.checkpoints;
-    if (ck !== undefined && ck.lastId > 0 && ck.restore.size > 0) for (const a of this.#all) a.postSave(ck.lastId);
+    this.#checkpoints.resumed();
     this.#timers.push(setInterval(() => {
       const now = performance.now();
-      this.#tickMetrics(now);
+      this.#stats.tick(this.#all, now);
       this.#checkStuck(now);
     }, METRICS_TICK_MS));
     if (this.#remote !== null) {
       // Changes are announced as they happen (after the current task, so the
       // remote and lost tallies are settled); the interval renews the lease.
-      this.pressure.onRaise = () => this.#announceSoon();
-      this.#timers.push(setInterval(() => this.#announce(), 25));
+      this.pressure.onRaise = () => this.#remotePressure.announceSoon();
+      this.#timers.push(setInterval(() => this.#remotePressure.announce(), 25));
       // Markers crossing NATS can be lost (a server fails over); bolts count
       // each upstream task once, so finished tasks repeat theirs.
       this.#timers.push(setInterval(() => this.#resendEnds(-1), END_RESEND_MS));
     }
-    if (this.effectivelyOnce && !this.#opts.checkpoints?.coordinated) {
+    if (this.effectivelyOnce && !this.#checkpoints.coordinated) {
       const every = conf["topology.stateful.checkpoint.interval.seconds"] * 1000;
-      this.#timers.push(setInterval(() => this.beginCheckpoint(this.#ckId + 1), every));
+      this.#timers.push(setInterval(() => this.#checkpoints.begin(this.#checkpoints.id + 1), every));
     }
     if (this.tracking) {
       const timeoutMs = conf["topology.message.timeout.secs"] * 1000;
@@ -417,8 +334,7 @@ export class Container implements TaskHost {
   }
 
   openState(task: number): KeyValueState {
-    const bytes = this.#opts.checkpoints?.restore.get(stateKey(this.#opts.topology, task));
-    return bytes === undefined ? new State() : decodeState(bytes);
+    return this.#checkpoints.openState(task);
   }
 
   forwardMarker(task: number, id: number): void {
@@ -426,29 +342,17 @@ export class Container implements TaskHost {
   }
 
   stateSaved(task: number, id: number, state: KeyValueState | null): void {
-    if (id > this.#ckId && this.#opts.checkpoints?.coordinated && !this.#ended) {
-      // A marker of a checkpoint whose trigger this container missed: join it.
-      this.#ckExpected = null;
-      this.beginCheckpoint(id);
-    }
-    const expected = this.#ckExpected;
-    if (expected === null || id !== this.#ckId || this.#ended) return;
-    if (state !== null) {
-      const key = stateKey(this.#opts.topology, task);
-      this.#ckKeys.push(key);
-      const saving = this.#opts.checkpoints!.backend.save(this.#opts.name, id, key, encodeState(state as State<unknown, unknown>));
-      // Handled at once: a save may fail before the last task has saved and
-      // anything awaits it, and an unhandled rejection would end the process.
-      saving.catch((e) => this.rollback(e));
-      this.#ckSaves.push(saving);
-    }
-    expected.delete(task);
-    this.#maybeCommit();
+    this.#checkpoints.stateSaved(task, id, state);
   }
 
   /** Settles once every checkpoint write this container started has ended (before a rollback restarts). */
-  async checkpointWrites(): Promise<void> {
-    await Promise.allSettled(this.#ckSaves);
+  checkpointWrites(): Promise<void> {
+    return this.#checkpoints.writes();
+  }
+
+  /** Checkpoints committed by this container (embedded) or committed by the master and heard of here. */
+  get checkpointsCommitted(): number {
+    return this.#checkpoints.committedCount;
   }
 
   rollback(error: unknown): void {
@@ -458,76 +362,32 @@ export class Container implements TaskHost {
     void this.#end("FAILED", new RollbackRequest(error));
   }
 
-  /** Begins checkpoint `id` unless one is in progress. */
+  /** Begins checkpoint `id` unless one is in progress (the master's trigger, distributed). */
   beginCheckpoint(id: number): void {
-    if (this.#ckExpected !== null || this.#ended) return;
-    // Finished tasks take part too: their (final) state must stay in every checkpoint.
-    const part = this.#all.filter((a) => a.state !== "stopped");
-    if (part.length === 0) {
-      if (this.#opts.checkpoints?.coordinated) this.#remote?.checkpointSaved(id, []);
-      return;
-    }
-    this.#ckId = id;
-    this.#ckExpected = new Set(part.map((a) => a.taskId));
-    this.#ckSaves = [];
-    this.#ckKeys = [];
-    for (const a of part) if (a.state === "finished") a.snapshot(id);
-    for (const s of this.spouts) if (s.state !== "finished") s.requestCheckpoint(id);
+    this.#checkpoints.begin(id);
   }
 
   /** The master committed checkpoint `id` (distributed): two-phase sinks commit now. */
   checkpointCommitted(id: number): void {
-    if (this.#ended) return;
-    this.checkpointsCommitted++;
-    for (const a of this.#all) a.postSave(id);
-  }
-
-  #maybeCommit(): void {
-    if (this.#ckExpected === null || this.#ckExpected.size > 0) return;
-    const id = this.#ckId;
-    const saves = this.#ckSaves;
-    const tasks = this.#ckKeys;
-    if (this.#opts.checkpoints?.coordinated) {
-      this.#ckExpected = null;
-      this.#ckSaves = [Promise.all(saves).then(
-        () => this.#remote!.checkpointSaved(id, tasks),
-        (e) => this.rollback(e),
-      )];
-      return;
-    }
-    const backend = this.#opts.checkpoints!.backend;
-    const name = this.#opts.name;
-    const keep = this.#opts.config["topology.stateful.checkpoints.kept"];
-    const committing = Promise.all(saves)
-      .then(() => backend.commit(name, id, { tasks }))
-      .then(() => {
-        if (this.#ended) return;
-        this.checkpointsCommitted++;
-        this.#committedId = id;
-        this.#ckExpected = null;
-        for (const a of this.#all) a.postSave(id);
-        // Housekeeping: a failed prune is retried at the next commit.
-        return backend.prune(name, keep).catch((e: Error) => this.#log(`[ardea] pruning old checkpoints failed: ${e.message}`));
-      }, (e) => this.rollback(e));
-    this.#ckSaves = [committing];
+    this.#checkpoints.committed(id);
   }
 
   xorTree(root: number, hi: number, lo: number): void {
     const local = root - this.rootBase;
     if (local >= 0 && local < ROOT_SPACE) this.ledger.xor(local, hi, lo, this.treeClock());
-    else this.#remoteAck(root, 0, hi, lo);
+    else this.#remoteAck(root, AckOp.XOR, hi, lo);
   }
 
   failTree(root: number): void {
     const local = root - this.rootBase;
     if (local >= 0 && local < ROOT_SPACE) this.ledger.fail(local);
-    else this.#remoteAck(root, 1, 0, 0);
+    else this.#remoteAck(root, AckOp.FAIL, 0, 0);
   }
 
   touchTree(root: number): void {
     const local = root - this.rootBase;
     if (local >= 0 && local < ROOT_SPACE) this.ledger.touch(local, this.treeClock());
-    else this.#remoteAck(root, 2, 0, 0);
+    else this.#remoteAck(root, AckOp.TOUCH, 0, 0);
   }
 
   #remoteAck(root: number, op: number, hi: number, lo: number): void {
@@ -538,8 +398,8 @@ export class Container implements TaskHost {
   /** Applies an ack-frame operation from another container to this ledger. */
   applyAck(op: number, localRoot: number, hi: number, lo: number): void {
     if (this.#ended) return;
-    if (op === 0) this.ledger.xor(localRoot, hi, lo, this.treeClock());
-    else if (op === 1) this.ledger.fail(localRoot);
+    if (op === AckOp.XOR) this.ledger.xor(localRoot, hi, lo, this.treeClock());
+    else if (op === AckOp.FAIL) this.ledger.fail(localRoot);
     else this.ledger.touch(localRoot, this.treeClock());
   }
 
@@ -555,24 +415,14 @@ export class Container implements TaskHost {
 
   /** Another container's backpressure lease: on (renewed for `leaseMs`) or off. */
   setRemotePressure(container: number, on: boolean, leaseMs: number): void {
-    if (container === this.index || this.#ended) return;
-    const timer = this.#remotePressure.get(container);
-    if (timer !== undefined) clearTimeout(timer);
-    else if (on) this.pressure.raise();
-    if (on) {
-      this.#remotePressure.set(container, setTimeout(() => this.setRemotePressure(container, false, 0), leaseMs));
-    } else if (timer !== undefined) {
-      this.#remotePressure.delete(container);
-      this.pressure.lower();
-    }
+    this.#remotePressure.lease(container, on, leaseMs);
   }
 
   /** Container `c` died: hold the spouts until it rejoins. */
   containerLost(c: number): void {
-    if (c === this.index || this.#ended || this.#lost.has(c)) return;
+    if (c === this.index || this.#ended) return;
     this.#remote?.resetCredits(c);
-    this.#lost.add(c);
-    this.pressure.raise();
+    this.#remotePressure.lost(c);
   }
 
   /**
@@ -586,7 +436,7 @@ export class Container implements TaskHost {
     this.#resendEnds(c);
     this.scheduler.now = performance.now();
     this.ledger.expire(Infinity);
-    if (this.#lost.delete(c)) this.pressure.lower();
+    this.#remotePressure.rejoined(c);
   }
 
   /** Re-sends the end-of-input markers of finished local tasks to container `only` (-1: every remote one). */
@@ -605,34 +455,13 @@ export class Container implements TaskHost {
     return this.bolts.find((b) => b.mailbox.over)?.component ?? "";
   }
 
-  #announcePending = false;
-  #announceSoon(): void {
-    if (this.#announcePending) return;
-    this.#announcePending = true;
-    queueMicrotask(() => {
-      this.#announcePending = false;
-      if (!this.#ended) this.#announce();
-    });
-  }
-
   /**
    * Whether this container's own queues are over their marks (not counting
    * what it holds its spouts for: other containers' leases, lost containers,
    * destinations out of credit).
    */
   ownPressure(): boolean {
-    const others = this.#remotePressure.size + this.#lost.size + (this.#remote?.creditBlocked ?? 0);
-    return this.pressure.count - others > 0;
-  }
-
-  /** Announces this container's own backpressure, renewing the lease while it lasts. */
-  #announce(): void {
-    const on = this.ownPressure();
-    const now = performance.now();
-    if (on === this.#announced && (!on || now - this.#announcedAt < PRESSURE_LEASE_MS / 3)) return;
-    this.#announced = on;
-    this.#announcedAt = now;
-    this.#remote!.announcePressure(on, this.pressureSource());
+    return this.pressure.own;
   }
 
   treeClock(): number {
@@ -692,32 +521,11 @@ export class Container implements TaskHost {
   }
 
   taskFinished(task: number): void {
-    // A task finishing during a checkpoint saves its final state into it.
-    if (this.#ckExpected?.has(task)) this.#all.find((a) => a.taskId === task)?.snapshot(this.#ckId);
+    this.#checkpoints.taskFinished(task);
     if (--this.#unfinished > 0) return;
     if (this.#remote !== null) this.#remote.finished();
-    else if (this.effectivelyOnce) void this.#finalCheckpoint().then(() => this.#end("FINISHED"));
+    else if (this.effectivelyOnce) void this.#checkpoints.final().then(() => this.#end("FINISHED"));
     else void this.#end("FINISHED");
-  }
-
-  /**
-   * EFFECTIVELY_ONCE, embedded, every task finished: one last checkpoint of
-   * the final states, committed before the run ends, so that two-phase
-   * sinks publish what came after the previous one (their `postSave`).
-   */
-  async #finalCheckpoint(): Promise<void> {
-    // A checkpoint in progress completes (or fails into a rollback) first.
-    while (!this.#ended && this.#ckExpected !== null) {
-      await this.checkpointWrites();
-      if (this.#ckExpected !== null) await new Promise((r) => setTimeout(r, 5));
-    }
-    if (this.#ended) return;
-    const id = this.#ckId + 1;
-    this.beginCheckpoint(id);
-    while (!this.#ended && this.#committedId < id && this.#ckExpected !== null) {
-      await this.checkpointWrites();
-      if (this.#committedId < id && this.#ckExpected !== null) await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   fatal(error: Error): void {
@@ -734,7 +542,7 @@ export class Container implements TaskHost {
   }
 
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
-    this.#lastErrorAt[task] = Date.now();
+    this.#stats.errorAt(task, Date.now());
     this.#opts.onError?.(component, task, error, crashed);
     const n = (this.#crashesLogged.get(component) ?? 0) + 1;
     this.#crashesLogged.set(component, n);
@@ -794,7 +602,7 @@ export class Container implements TaskHost {
     this.#endedAt = performance.now();
     this.state = state;
     for (const t of this.#timers) clearInterval(t);
-    for (const t of this.#remotePressure.values()) clearTimeout(t);
+    this.#remotePressure.close();
     this.scheduler.stop();
     for (const a of this.#all) a.halt();
     // The end may be asked for from inside a direct hand-over: the tasks on
@@ -827,128 +635,19 @@ export class Container implements TaskHost {
    * latency and user-histogram windows as buckets too (a metrics report).
    */
   stats(opts: { buckets?: boolean } = {}): StatsSnapshot {
-    const components: Record<string, ComponentSnapshot> = {};
-    const tasks: Record<string, TaskSnapshot> = {};
-    const latency = new Map<string, { sum: number; n: number }>();
-    /** Per component: its tasks' latency windows and user metrics. */
-    const parts = new Map<string, { latency: Array<{ execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency }>; user: TaskMetrics[]; snaps: UserMetricsSnapshot[] }>();
-    const now = performance.now();
-    if (this.#started !== 0 && !this.#ended) this.#measureCapacity(now);
-    this.#tickMetrics(now);
-    const s: StatsSnapshot = {
-      ...emptyStatsSnapshot(this.#opts.name, this.state),
-      uptimeMs: this.#started === 0 ? 0 : (this.#endedAt || now) - this.#started,
-      backpressure: this.pressure.active,
-      backpressureEpisodes: this.pressure.episodes,
-      backpressureMs: this.pressure.throttledMs(now),
-      backpressureBy: this.pressureSource(),
-      latencyWindowMs: DEFAULT_WINDOW_MS,
-      components,
-      tasks,
-    };
-    for (const a of this.#all) {
-      const isSpout = a instanceof SpoutActor;
-      const c = components[a.component] ??= {
-        ...emptyComponentSnapshot(isSpout ? "spout" : "bolt"),
-        ...(isSpout ? { nextTupleCount: 0, completeLatency: null } : { executeLatency: null, processLatency: null }),
-      };
-      const p = parts.get(a.component) ?? { latency: [], user: [], snaps: [] };
-      parts.set(a.component, p);
-      const errorAt = this.#lastErrorAt[a.taskId];
-      if (a.lastError !== null && errorAt !== undefined && errorAt >= (c.lastErrorAt ?? 0)) c.lastErrorAt = errorAt;
-      const l = this.#latency.get(a.taskId);
-      if (l !== undefined) p.latency.push(l);
-      const t: TaskSnapshot = tasks[a.taskId] = {
-        component: a.component,
-        kind: isSpout ? "spout" : "bolt",
-        emitted: a.emitted,
-        executed: 0,
-        acked: a.acked,
-        failed: a.failed,
-        timedOut: 0,
-        queued: 0,
-        restarts: a.restarts,
-        errors: a.errors,
-        capacity: 0,
-        stuckMs: Math.round(a.stuckMs(now)),
-      };
-      if (t.stuckMs! > 0) c.stuckTasks = (c.stuckTasks ?? 0) + 1;
-      if (l !== undefined) {
-        // Whole-run totals cost two sums per window: cheap enough for every task.
-        t.allTime = isSpout ? { completeLatency: l.complete!.total() } : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };
-      }
-      const user = this.#userMetrics.get(a.taskId);
-      const snap = user?.snapshot(now);
-      if (snap !== undefined) {
-        t.userMetrics = snap;
-        p.user.push(user!);
-        p.snaps.push(snap);
-      }
-      c.tasks++;
-      c.emitted += a.emitted;
-      c.acked += a.acked;
-      c.failed += a.failed;
-      c.restarts += a.restarts;
-      c.errors += a.errors;
-      c.lastError = a.lastError ?? c.lastError;
-      s.emitted += a.emitted;
-      s.restarts += a.restarts;
-      if (isSpout) {
-        t.timedOut = a.timedOut;
-        t.nextTupleCount = a.nextTupleCalls;
-        c.nextTupleCount = (c.nextTupleCount ?? 0) + a.nextTupleCalls;
-        c.timedOut += a.timedOut;
-        c.pending += a.pending;
-        const m = latency.get(a.component) ?? { sum: 0, n: 0 };
-        m.sum += a.latencySum;
-        m.n += a.completed;
-        latency.set(a.component, m);
-        c.completeLatencyMs = m.n > 0 ? m.sum / m.n : 0;
-        s.spoutEmitted! += a.emitted;
-        s.acked += a.acked;
-        s.failed += a.failed;
-        s.timedOut += a.timedOut;
-        s.pending += a.pending;
-      } else {
-        const b = a as BoltActor;
-        t.executed = b.executed;
-        t.queued = b.mailbox.size;
-        t.capacity = this.#capacity[b.taskId] ?? 0;
-        c.executed += b.executed;
-        c.queued += b.mailbox.size;
-        c.capacity = Math.max(c.capacity ?? 0, t.capacity);
-        s.executed += b.executed;
-      }
-    }
-    for (const [name, p] of parts) {
-      const c = components[name]!;
-      type Windows = { execute?: SlidingLatency; process?: SlidingLatency; complete?: SlidingLatency };
-      const windows = (pick: (l: Windows) => SlidingLatency | undefined) => p.latency.map(pick).filter((w) => w !== undefined);
-      const merged = (ws: SlidingLatency[]) => {
-        const h = this.#scratch;
-        h.reset();
-        for (const w of ws) w.addWindowTo(h);
-        return h.summary();
-      };
-      const bucketsOf = () => (opts.buckets ? this.#scratch.buckets() : undefined);
-      if (c.kind === "bolt") {
-        const execute = windows((l) => l.execute);
-        const process = windows((l) => l.process);
-        c.executeLatency = merged(execute);
-        const executeBuckets = bucketsOf();
-        c.processLatency = merged(process);
-        if (opts.buckets) c.latencyBuckets = { executeLatency: executeBuckets, processLatency: bucketsOf() };
-        c.allTime = { executeLatency: totals(execute), processLatency: totals(process) };
-      } else {
-        const complete = windows((l) => l.complete);
-        c.completeLatency = merged(complete);
-        if (opts.buckets) c.latencyBuckets = { completeLatency: bucketsOf() };
-        c.allTime = { completeLatency: totals(complete) };
-      }
-      const user = sumUserMetrics(p.snaps, p.user, opts.buckets);
-      if (user !== undefined) c.userMetrics = user;
-    }
-    return s;
+    const container = this;
+    return this.#stats.snapshot({
+      name: this.#opts.name,
+      state: this.state,
+      tasks: this.#all,
+      bolts: this.bolts,
+      pressure: this.pressure,
+      startedAt: this.#started,
+      get endedAt() {
+        return container.#endedAt;
+      },
+      pressureSource: () => this.pressureSource(),
+    }, opts);
   }
 }
 

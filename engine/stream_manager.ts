@@ -371,7 +371,7 @@ export class StreamManager implements RemoteLink {
       f.heardAt = performance.now();
       this.creditBlocked++;
       this.creditStalls++;
-      this.#container?.pressure.raise();
+      this.#container?.pressure.raise("credit");
     }
   }
 
@@ -400,7 +400,7 @@ export class StreamManager implements RemoteLink {
   #unblock(f: Flight): void {
     f.blocked = false;
     this.creditBlocked--;
-    this.#container?.pressure.lower();
+    this.#container?.pressure.lower("credit");
   }
 
   resetCredits(c: number): void {

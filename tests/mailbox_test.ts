@@ -25,6 +25,25 @@ test("Mailbox: FIFO order, peek, shift on empty", () => {
   assert.is(box.shift(), undefined);
 });
 
+test("Pressure: each cause counts under its source; own pressure is mailboxes and parked tuples only", () => {
+  const { p, releases } = gauge();
+  p.raise("lease");
+  p.raise("credit");
+  assert.ok(p.active);
+  assert.not.ok(p.own, "another container's lease and a destination out of credit are not this container's own");
+  const box = new Mailbox<number>(p, 2, 1);
+  for (let i = 0; i < 3; i++) box.push(i);
+  assert.ok(p.own);
+  assert.equal(p.by, { mailbox: 1, parked: 0, lease: 1, lost: 0, credit: 1 });
+  box.shift();
+  box.shift();
+  assert.not.ok(p.own);
+  p.lower("lease");
+  p.lower("credit");
+  assert.not.ok(p.active);
+  assert.is(releases(), 1);
+});
+
 test("Mailbox: grows past its initial capacity, FIFO kept across wrap-around", () => {
   const { p } = gauge();
   const box = new Mailbox<number>(p, 1_000_000, undefined, 16);
