@@ -72,7 +72,7 @@ export function readStat(pid: number | "self"): ProcStat | undefined {
   return { state: f[0]!, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]), start: Number(f[19]) };
 }
 
-function readArgv(pid: number): string[] {
+function readArgv(pid: number | "self"): string[] {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
   } catch {
@@ -83,7 +83,7 @@ function readArgv(pid: number): string[] {
 /** One process a {@link CpuWatch} follows. */
 export interface WatchedProcess {
   pid: number;
-  /** What {@link Classify} made of it (e.g. "master", "containers", "nats"). */
+  /** What {@link Classify} made of it (e.g. "master", "containers", "nats"); "" until it has exec'd its program. */
   group: string;
   /** Finer name within the group (e.g. "c0" for container 0). */
   label: string;
@@ -176,7 +176,7 @@ export class CpuWatch {
     const me = readStat("self");
     if (me === undefined) throw new Error("cpu-per-word needs Linux /proc (no /proc/self/stat here)");
     this.#baseChildTicks = me.childTicks;
-    for (const [group, pid] of Object.entries(o.fixed ?? {})) this.#add(pid, { group, label: group }, { direct: false, fixed: true, parent: 0 });
+    for (const [group, pid] of Object.entries(o.fixed ?? {})) this.#add(pid, { direct: false, fixed: true, parent: 0 }, { group });
     this.#timer = setInterval(() => {
       if (performance.now() - this.#lastScan >= (o.scanMs ?? 250)) this.#scan();
       this.#poll();
@@ -185,7 +185,7 @@ export class CpuWatch {
 
   /** Follows `pid`, a child this process just spawned for the run. */
   addChild(pid: number): void {
-    this.#add(pid, this.#o.classify(readArgv(pid), undefined), { direct: true, fixed: false, parent: 0 });
+    this.#add(pid, { direct: true, fixed: false, parent: 0 });
   }
 
   /**
@@ -208,7 +208,9 @@ export class CpuWatch {
     const snap: CpuSnapshot = new Map();
     for (const p of this.#procs.values()) {
       const ms = (p.final ?? p.ticks) * this.#msPerTick;
-      snap.set(p.pid, { group: p.group, label: p.label, fixed: p.fixed, ms, stale: p.gone && p.final === undefined });
+      // Still unnamed: it exited (or is reaped) before its program ran.
+      const group = p.group || "unnamed";
+      snap.set(p.pid, { group, label: p.label || group, fixed: p.fixed, ms, stale: p.gone && p.final === undefined });
     }
     return snap;
   }
@@ -230,10 +232,28 @@ export class CpuWatch {
     return { exactMs: exact * this.#msPerTick, polledMs: polled * this.#msPerTick, processes, orphans };
   }
 
-  #add(pid: number, name: { group: string; label?: string }, at: Pick<WatchedProcess, "direct" | "fixed" | "parent">): void {
+  #add(pid: number, at: Pick<WatchedProcess, "direct" | "fixed" | "parent">, name?: { group: string }): void {
     const st = readStat(pid);
     if (st === undefined || this.#procs.has(pid)) return;
-    this.#procs.set(pid, { pid, group: name.group, label: name.label ?? name.group, ...at, start: st.start, ticks: st.ticks, gone: false, ppid: st.ppid, orphan: false });
+    const p: WatchedProcess = { pid, group: name?.group ?? "", label: name?.group ?? "", ...at, start: st.start, ticks: st.ticks, gone: false, ppid: st.ppid, orphan: false };
+    this.#procs.set(pid, p);
+    this.#name(p);
+  }
+
+  /**
+   * Classifies `p` once it runs its own program: a child just spawned may
+   * not have exec'd yet (Deno returns from spawn before that), its command
+   * line then empty or its parent's.
+   */
+  #name(p: WatchedProcess): void {
+    if (p.group !== "") return;
+    const parent = p.direct ? undefined : this.#procs.get(p.parent);
+    if (parent !== undefined && parent.group === "") return;
+    const argv = readArgv(p.pid);
+    if (argv.length === 0 || argv.join("\0") === readArgv(p.direct ? "self" : p.parent).join("\0")) return;
+    const n = this.#o.classify(argv, parent);
+    p.group = n.group;
+    p.label = n.label ?? n.group;
   }
 
   /** Adds the descendants of the run's processes that /proc shows now. */
@@ -258,10 +278,7 @@ export class CpuWatch {
       for (const [pid, ppid] of parentOf) {
         const parent = this.#procs.get(ppid);
         if (parent === undefined || parent.fixed || parent.gone) continue;
-        const argv = readArgv(pid);
-        // Forked, not exec'd yet: it still shows its parent's command line. The next scan names it.
-        if (argv.join("\0") === readArgv(ppid).join("\0")) continue;
-        this.#add(pid, this.#o.classify(argv, parent), { direct: false, fixed: false, parent: ppid });
+        this.#add(pid, { direct: false, fixed: false, parent: ppid });
         parentOf.delete(pid);
         added = true;
       }
@@ -276,6 +293,7 @@ export class CpuWatch {
       else {
         p.ticks = st.ticks;
         if (st.ppid !== p.ppid) p.orphan = true;
+        this.#name(p);
       }
     }
   }
