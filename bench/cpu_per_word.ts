@@ -98,6 +98,8 @@ function figures(c: CpuRun, words: number): Record<string, number> {
   const run = (p: { fixed: boolean }) => !p.fixed;
   const nats = (p: { fixed: boolean }) => p.fixed;
   out["startup-cpu-ms"] = sumMs(R) - sumMs(c.spawn);
+  out["startup-workers-ms"] = sumMs(R, (p) => WORKERS.has(p.group));
+  if ([...R.values()].some((p) => p.group === "master")) out["startup-master-ms"] = sumMs(R, (p) => p.group === "master");
   out["shutdown-cpu-ms"] = c.totals.exactMs - sumMs(F, run) + sumMs(c.exited, nats) - sumMs(F, nats);
   out["processing-ms"] = c.processingMs!;
   out["cores"] = total / c.processingMs!;
@@ -131,6 +133,8 @@ const METRICS: MetricSpec[] = [
   { name: "split/Mw", unit: "ms/Mw", lowerIsBetter: true },
   { name: "count/Mw", unit: "ms/Mw", lowerIsBetter: true },
   { name: "startup-cpu-ms", unit: "ms", lowerIsBetter: true },
+  { name: "startup-workers-ms", unit: "ms", lowerIsBetter: true },
+  { name: "startup-master-ms", unit: "ms", lowerIsBetter: true },
   { name: "shutdown-cpu-ms", unit: "ms", lowerIsBetter: true },
   { name: "processing-ms", unit: "ms", lowerIsBetter: true },
   { name: "cores", unit: "cores", lowerIsBetter: true },
@@ -141,7 +145,8 @@ const METRICS: MetricSpec[] = [
 function breakdown(r: BenchReport): string {
   const cols: [string, string][] = [
     ["cpu/Mw", "all"], ["workers/Mw", "workers"], ["busiest-worker/Mw", "busiest"], ["master/Mw", "master"],
-    ["nats/Mw", "nats"], ["other/Mw", "other"], ["startup-cpu-ms", "start-up"], ["shutdown-cpu-ms", "shut-down"],
+    ["nats/Mw", "nats"], ["other/Mw", "other"], ["startup-cpu-ms", "start-up"], ["startup-workers-ms", "(workers"],
+    ["startup-master-ms", "master)"], ["shutdown-cpu-ms", "shut-down"],
     ["cores", "cores"], ["poll-miss-ms", "poll-miss"],
   ];
   const cell = (x: number | undefined) => (x === undefined ? "–" : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
