@@ -214,13 +214,14 @@ function fig(r: Result, variant: string, metrics: string[] = []): string {
 /** One Markdown table: benchmark, variant, median figures, goals. */
 export function markdownSummary(dir: string): string {
   const rows: string[] = ["| benchmark | variant | median | goals |", "| --- | --- | --- | --- |"];
-  const names = ["wordcount-embedded", "wordcount-nats", "latency", "startup", "instances", "recovery", "recovery-eo", "scale"];
+  const names = ["wordcount-embedded", "wordcount-nats", "latency", "startup", "instances", "recovery", "recovery-eo", "scale", "cpu-per-word"];
   const extra: Record<string, string[]> = {
     "latency": ["p50", "p99", "p99.9"],
     "instances": ["start-ms", "heap-per-task"],
     "recovery": ["resumed-ms", "victim-resumed-ms", "rejoin-ms", "lost", "duplicates", "restart-to-finished-ms", "lost-time-ms", "run-ms"],
     "recovery-eo": ["commit-ms", "resumed-ms", "leader-ms", "leader-to-commit-ms"],
     "scale": ["processing", "efficiency"],
+    "cpu-per-word": ["cpu/Mw", "workers/Mw", "master/Mw", "nats/Mw", "startup-cpu-ms"],
     "wordcount-nats": ["processing"],
   };
   for (const n of names) {
@@ -229,7 +230,7 @@ export function markdownSummary(dir: string): string {
     for (const v of r.variants) {
       const goals = r.goals.filter((g) => g.variant === v.name).map((g) => {
         const got = g.pass === undefined ? "n/a" : `${g.ratio !== undefined ? `${g.ratio.toFixed(2)}×` : short(g.value!)} ${g.pass ? "ok" : "**MISSED**"}`;
-        return `${g.label ?? `${g.metric ?? ""} ${g.min !== undefined ? `≥${g.min}×` : ""}${g.atMost !== undefined ? `≤${g.atMost}` : ""} ${g.against ?? ""}`.trim()}: ${got}`;
+        return `${g.label ?? `${g.metric ?? ""} ${g.min !== undefined ? `≥${g.min}×` : ""}${g.max !== undefined ? `≤${g.max}×` : ""}${g.atMost !== undefined ? `≤${g.atMost}` : ""} ${g.against ?? ""}`.trim()}: ${got}`;
       }).join("; ");
       const m = extra[n] ?? [];
       const main = fig(r, v.name);

@@ -80,6 +80,8 @@ export interface SubmitOptions<D> {
   timeoutMs: number;
   /** Runs alongside the submit (e.g. kills a container); awaited before returning. */
   during?: (ctx: RunContext) => Promise<D>;
+  /** Called in the KV watcher the moment each topology state is first seen (e.g. to sample CPU right then). */
+  onState?: (state: string) => void;
 }
 
 /**
@@ -96,7 +98,10 @@ export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<Sub
     for await (const e of watch) {
       if (e.operation !== "PUT") continue;
       const rec = JSON.parse(dec.decode(e.value)) as { state: string };
-      if (!(rec.state in seen)) seen[rec.state] = performance.now();
+      if (!(rec.state in seen)) {
+        seen[rec.state] = performance.now();
+        o.onState?.(rec.state);
+      }
       if (rec.state === "FINISHED" || rec.state === "FAILED" || rec.state === "KILLED") terminal();
     }
   })();
@@ -141,6 +146,8 @@ export interface NatsWordCount {
   words: number;
   /** A fresh nats-server with JetStream, a connection to it and the Ardea KV bucket. */
   url: string;
+  /** The nats-server's process id. */
+  natsPid: number;
   nc: NatsConnection;
   kv: KV;
 }
@@ -168,10 +175,12 @@ export async function withNatsWordCount<T>(name: string, opts: BenchOptions, fn:
     for (const n of reference.values()) words += n;
     nats = await startNats({ servers: 1, jetstream: true });
     const url = nats.urls[0]!;
+    const natsPid = nats.servers[0]!.process.pid;
+    if (natsPid === undefined) throw new Error("nats-server has no pid");
     nc = await connect({ servers: url, name: `bench ${name}` });
     await Records.open(nc); // creates the bucket, so a watch can bind to it
     const kv = await nc.jetstream().views.kv(KV_BUCKET);
-    return await fn({ dir, input, lines, reference, words, url, nc, kv });
+    return await fn({ dir, input, lines, reference, words, url, natsPid, nc, kv });
   } finally {
     await nc?.close().catch(() => {});
     await nats?.stop();

@@ -146,6 +146,8 @@ export interface BenchReport {
 export interface Benchmark {
   name: string;
   description: string;
+  /** `--words` when the command line gives none (default 1 000 000). */
+  defaultWords?: number;
   run(opts: BenchOptions): Promise<BenchReport>;
 }
 

@@ -20,12 +20,16 @@ import instances from "./instances.ts";
 import recovery from "./recovery.ts";
 import recoveryEo from "./recovery_eo.ts";
 import scale from "./scale.ts";
+import cpuPerWord from "./cpu_per_word.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale, cpuPerWord];
 
 const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;
+
+/** `--words` of a benchmark without its own {@link Benchmark.defaultWords}. */
+const DEFAULT_WORDS = 1_000_000;
 
 function int(name: string, v: string, min: number): number {
   const n = Number(v);
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
       reps: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
       input: { type: "string" },
-      words: { type: "string", default: "1000000" },
+      words: { type: "string" },
       seed: { type: "string", default: "42" },
       out: { type: "string", default: fileURLToPath(new URL("./results/", import.meta.url)) },
       charts: { type: "string", default: fileURLToPath(new URL("../docs/bench/", import.meta.url)) },
@@ -118,11 +122,11 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) return void console.log(USAGE);
-  const opts: BenchOptions = {
+  const words = values.words === undefined ? undefined : int("words", values.words, 1);
+  const common: Omit<BenchOptions, "words"> = {
     reps: int("reps", values.reps!, 1),
     warmup: int("warmup", values.warmup!, 0),
     input: values.input,
-    words: int("words", values.words!, 1),
     seed: int("seed", values.seed!, 0),
   };
   const unknown = positionals.filter((n) => !BENCHMARKS.some((b) => b.name === n));
@@ -132,6 +136,7 @@ async function main(): Promise<void> {
   mkdirSync(values.out!, { recursive: true });
 
   for (const b of selected) {
+    const opts: BenchOptions = { ...common, words: words ?? b.defaultWords ?? DEFAULT_WORDS };
     console.log(`\n# ${b.name}: ${b.description}\n  ${opts.reps} reps + ${opts.warmup} warm-up, variants alternating`);
     const report = await b.run(opts);
     console.log(formatReport(b.name, report));

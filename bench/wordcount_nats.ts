@@ -33,8 +33,8 @@ import { withNatsWordCount } from "./dist.ts";
 
 /** Containers of the Ardea runs; splitters and counters of both pipelines. */
 const CONTAINERS = 2;
-const SPLITTERS = 2;
-const COUNTERS = 2;
+export const SPLITTERS = 2;
+export const COUNTERS = 2;
 /** Topology name of examples/word_count.ts. */
 const TOPOLOGY = "word-count";
 /** Upper bound of one run (ms): a run that takes longer is killed and reported n/a. */
@@ -133,7 +133,8 @@ async function runArdea(nc: NatsConnection, kv: KV, url: string, input: string, 
   }
 }
 
-interface HandRun {
+/** The outcome of one hand-rolled run; times are performance.now(). */
+export interface HandRun {
   counts: Map<string, number>;
   totals: number[];
   t0: number;
@@ -145,8 +146,26 @@ interface HandRun {
 
 let runNo = 0;
 
-/** One run of the hand-rolled pipeline: 2 counters, 2 splitters, 1 source. */
-async function runHandRolled(nc: NatsConnection, url: string, input: string): Promise<HandRun> {
+/** Moments of a hand-rolled run, for a caller that samples its processes (cpu-per-word). */
+export interface HandRolledHooks {
+  /** Right after its processes were spawned, with their pids. */
+  spawned?(pids: number[]): void;
+  /** Right after "go" (every process subscribed): the counterpart of RUNNING. */
+  go?(): void;
+  /** When the last counter's totals arrived: the counterpart of FINISHED. */
+  done?(): void;
+}
+
+/**
+ * One run of the hand-rolled pipeline: 2 counters, 2 splitters, 1 source.
+ *
+ * @example
+ * ```ts
+ * const r = await runHandRolled(nc, url, "/tmp/words.txt");
+ * verifyHandRolled(r, words, reference);
+ * ```
+ */
+export async function runHandRolled(nc: NatsConnection, url: string, input: string, hooks: HandRolledHooks = {}): Promise<HandRun> {
   const prefix = `handrolled${process.pid}_${runNo++}`;
   const ready = nc.subscribe(`${prefix}.ready`);
   const results = nc.subscribe(`${prefix}.result`);
@@ -163,6 +182,7 @@ async function runHandRolled(nc: NatsConnection, url: string, input: string): Pr
     ...Array.from({ length: SPLITTERS }, () => spawnRole("split")),
     spawnRole("source", ["--file", input]),
   ];
+  hooks.spawned?.(procs.map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined));
   // A process that exits non-zero fails the run at once.
   const crashed = Promise.race(procs.map((p) =>
     p.child.exited.then(async (e) => {
@@ -180,6 +200,7 @@ async function runHandRolled(nc: NatsConnection, url: string, input: string): Pr
     const tReady = performance.now();
     const tGo = performance.now();
     nc.publish(`${prefix}.go`);
+    hooks.go?.();
     const counts = new Map<string, number>();
     const totals: number[] = [];
     const waitResults = (async () => {
@@ -192,6 +213,7 @@ async function runHandRolled(nc: NatsConnection, url: string, input: string): Pr
     })();
     await within(Promise.race([waitResults, crashed]), RUN_TIMEOUT_MS, "hand-rolled totals");
     const tDone = performance.now();
+    hooks.done?.();
     nc.publish(`${prefix}.stop`);
     await within(Promise.all(procs.map((p) => p.child.exited)), 30_000, "hand-rolled processes exit");
     const tExit = performance.now();
@@ -201,6 +223,21 @@ async function runHandRolled(nc: NatsConnection, url: string, input: string): Pr
     results.unsubscribe();
     for (const p of procs) p.child.kill("SIGKILL");
   }
+}
+
+/**
+ * Throws unless the counters of a hand-rolled run counted `words` words in
+ * all and exactly the `reference` counts.
+ *
+ * @example
+ * ```ts
+ * verifyHandRolled(await runHandRolled(nc, url, input), words, reference);
+ * ```
+ */
+export function verifyHandRolled(r: HandRun, words: number, reference: Map<string, number>): void {
+  const sum = r.totals.reduce((a, b) => a + b, 0);
+  if (sum !== words) throw new Error(`counters report ${sum} words, input has ${words}`);
+  assertSameCounts(reference, r.counts);
 }
 
 const benchmark: Benchmark = {
@@ -245,11 +282,7 @@ const benchmark: Benchmark = {
           name: "hand-rolled",
           description: `nats.js + msgpackr: source → split×${SPLITTERS} (queue group) → count×${COUNTERS} (hash partitions), no acking`,
           run: () => runHandRolled(conn, url, input),
-          verify: (r: HandRun) => {
-            const sum = r.totals.reduce((a, b) => a + b, 0);
-            if (sum !== words) throw new Error(`counters report ${sum} words, input has ${words}`);
-            assertSameCounts(reference, r.counts);
-          },
+          verify: (r: HandRun) => verifyHandRolled(r, words, reference),
           metrics: (r: HandRun) => ({
             processing: words / ((r.tDone - r.tGo) / 1000),
             "processing-ms": r.tDone - r.tGo,
