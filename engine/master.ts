@@ -22,7 +22,7 @@ import {
   subjects,
   type TopologyRecord,
   WireError,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import type { Records } from "./records.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 

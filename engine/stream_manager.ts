@@ -35,7 +35,7 @@ import {
   TUPLE_WIDTH,
   unencodableField,
   WireError,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { EmitError } from "../topology/errors.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";

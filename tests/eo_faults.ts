@@ -36,7 +36,7 @@ import process from "node:process";
 import { readdirSync } from "node:fs";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
-import { decodeControl, decodeEvent, encodeDataFrame, runEpoch, subjects } from "../transport/wire.ts";
+import { decodeControl, decodeEvent, encodeDataFrame, runEpoch, subjects } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,

@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { decodeMetrics, subjects } from "../transport/wire.ts";
+import { decodeMetrics, subjects } from "../transport/wire/mod.ts";
 import { CREDIT_WINDOW_BYTES, StreamManager } from "../engine/stream_manager.ts";
 import type { Container } from "../engine/container.ts";
 import { Pressure } from "../actors/mailbox.ts";

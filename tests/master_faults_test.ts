@@ -18,7 +18,7 @@ import {
   subjects,
   type TopologyRecord,
   WIRE_VERSION,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { Records, RecordsError } from "../engine/records.ts";
-import { type ContainerRecord, KV_BUCKET, type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { type ContainerRecord, KV_BUCKET, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 function topology(name: string, over: Partial<TopologyRecord> = {}): TopologyRecord {

@@ -14,7 +14,7 @@ import { Records } from "../engine/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
 import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
-import { type ContainerMetrics, runEpoch, type TopologyRecord } from "../transport/wire.ts";
+import { type ContainerMetrics, runEpoch, type TopologyRecord } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 let nats: NatsHandle;

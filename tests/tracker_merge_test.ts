@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { LatencyHistogram, ValueHistogram } from "../metrics/latency.ts";
 import { mergeUserMetrics } from "../metrics/task_metrics.ts";
 import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
-import { type ContainerMetrics, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord } from "../transport/wire.ts";
+import { type ContainerMetrics, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord } from "../transport/wire/mod.ts";
 
 /** A deterministic generator (LCG) so every run sees the same samples. */
 function rng(seed: number): () => number {

@@ -17,7 +17,7 @@ import {
   subjectToken,
   topologyKey,
   unencodableField,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { createPackr, createStrictPackr, registerType } from "../transport/codec.ts";
 import { StreamManager } from "../engine/stream_manager.ts";
 import type { Container } from "../engine/container.ts";
