@@ -20,9 +20,10 @@ import instances from "./instances.ts";
 import recovery from "./recovery.ts";
 import recoveryEo from "./recovery_eo.ts";
 import scale from "./scale.ts";
+import frames from "./frames.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale, frames];
 
 const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;

@@ -9,7 +9,6 @@ import { connect } from "nats";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { decodeMetrics, subjects } from "../transport/wire/mod.ts";
 import { CREDIT_WINDOW_BYTES, StreamManager } from "../engine/stream_manager.ts";
-import type { Container } from "../engine/container.ts";
 import { Pressure } from "../actors/mailbox.ts";
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
@@ -109,8 +108,8 @@ test("credits: a receiver over its marks withholds them, the sender holds its sp
   const common = { topologyName: "credit", topology, onControl() {}, log() {}, epoch: 7 };
   const sm0 = new StreamManager({ ...common, nc: nc0, index: 0 });
   const sm1 = new StreamManager({ ...common, nc: nc1, index: 1 });
-  sm0.attach(sender as unknown as Container);
-  sm1.attach(receiver as unknown as Container);
+  sm0.attach(sender);
+  sm1.attach(receiver);
   await nc0.flush();
   await nc1.flush();
   const info = new StreamInfo("s", "default", topology.components.get("s")!.streams.get("default")!.fields, false);

@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { WIRE_VERSION } from "./names.ts";
 import { decodeWith, fromFields as from, packr, statsSchema } from "./_shared.ts";
 
 const controlSchema = z.discriminatedUnion("type", [
@@ -44,7 +45,18 @@ const controlSchema = z.discriminatedUnion("type", [
 export type ControlMessage = z.infer<typeof controlSchema>;
 
 const eventSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ready"), ...from, pid: z.number().int(), host: z.string() }),
+  z.object({
+    type: z.literal("ready"),
+    ...from,
+    pid: z.number().int(),
+    host: z.string(),
+    /**
+     * The wire version the container speaks; the master refuses a container
+     * of another ({@link wireMismatch}). Containers from before this field
+     * spoke version 1.
+     */
+    wire: z.number().int().default(1),
+  }),
   z.object({ type: z.literal("finished"), ...from }),
   z.object({ type: z.literal("failed"), ...from, error: z.string() }),
   z.object({ type: z.literal("saved"), ...from, id: z.number().int().positive(), tasks: z.array(z.string()) }),
@@ -101,3 +113,16 @@ export function decodeEvent(bytes: Uint8Array): ContainerEvent {
 }
 
 
+/**
+ * Why the master refuses a container whose `ready` names another wire
+ * version than this ardea's (its frames would be misread): the error the
+ * run ends FAILED with.
+ *
+ * @example
+ * ```ts
+ * if (e.wire !== WIRE_VERSION) fail(wireMismatch(e)); // "container 1 speaks wire version 1; this master speaks wire version 2 …"
+ * ```
+ */
+export function wireMismatch(ready: { container: number; wire: number }): string {
+  return `container ${ready.container} speaks wire version ${ready.wire}; this master speaks wire version ${WIRE_VERSION} (run one ardea version on every machine of a topology)`;
+}

@@ -22,7 +22,7 @@
  *
  * | subject | direction | payload |
  * | --- | --- | --- |
- * | `data.<c>` | any container → container c | {@link DataFrame}: tuples and end-of-input markers, msgpack; or the {@link DataChunk}s of one frame above `max_payload` |
+ * | `data.<c>` | any container → container c | {@link DataFrame}: tuples by column and markers in their place among them, msgpack; or the {@link DataChunk}s of one frame above `max_payload` |
  * | `acks.<c>` | any container → container c (holder of the roots) | ack frame ({@link AckFrameWriter}): raw little-endian int32 quads |
  * | `ctl` | master/CLI → every container | {@link ControlMessage}, msgpack |
  * | `events` | container → master | {@link ContainerEvent}, msgpack |
@@ -44,15 +44,19 @@
  * - **Start.** `ardea submit` stores the bundle and a `SUBMITTED` record, the
  *   scheduler starts containers 0…N-1; each loads the bundle, builds its
  *   tasks, subscribes to its `data` and `acks` subjects, writes its
- *   container record and sends `ready`. When all N are ready the master
+ *   container record and sends `ready` (naming its wire version: the
+ *   master ends the run FAILED, naming both versions, if it is not its
+ *   own). When all N are ready the master
  *   publishes `start` on `ctl`, marks the record `RUNNING`, and containers
  *   open spouts. (No tuple is published before every subscriber exists: core
  *   NATS does not buffer for absent subscribers.)
  * - **Data.** A container batches cross-container tuples per destination
  *   container and flushes a `DataFrame` at its byte budget or at the end of
  *   the scheduler slice. A finished task's end-of-input marker travels in the
- *   same frames, after its last tuple (per-publisher order is kept by NATS),
- *   and so does a drained task's drain marker. A frame of one tuple above
+ *   same frames, after its last tuple (a marker keeps its place among the
+ *   tuples of a frame, and per-publisher order is kept by NATS), and so
+ *   does a drained task's drain marker. A frame of another wire version is
+ *   dropped with an error naming both versions. A frame of one tuple above
  *   the server's `max_payload` goes as {@link DataChunk}s in a row, up to
  *   {@link MAX_FRAME_BYTES}; past that the sender fails the run. A value the
  *   frame encoder would change (a function, an unregistered class) fails
@@ -62,7 +66,7 @@
  *   rollback, and so does any container or master whose NATS connection
  *   was re-established (what it sent or was sent meanwhile may be lost).
  * - **Acks.** An ack, fail or timeout reset for a root held by container c is
- *   appended to the `AckFrame` for c (root's local slot id, 60-bit delta);
+ *   appended to the ack frame for c ({@link AckFrameWriter}) (root's local slot id, 60-bit delta);
  *   c's ledger applies it exactly as in embedded mode.
  * - **Backpressure.** A container whose mailboxes pass the high-water mark
  *   sends `{type:"bp", on:true, leaseMs}` on `ctl`, renewing it every
@@ -92,7 +96,7 @@
  * - **Checkpoints (EFFECTIVELY_ONCE).** The master publishes \`checkpoint\`
  *   {id} every interval (one at a time); each container's spouts save their
  *   state to the NATS state backend and send markers, which cross containers
- *   in data frames (stream index {@link CHECKPOINT_MARKER}) behind the tuples
+ *   in data frames ({@link MarkerKind} `CHECKPOINT`) behind the tuples
  *   before them; bolts align and save. A container whose tasks have all
  *   saved (or finished) sends \`saved\` {id, tasks}; when every container has,
  *   the master commits the checkpoint in the backend and publishes
@@ -167,19 +171,20 @@ export {
   WireError,
 } from "./names.ts";
 export {
-  CHECKPOINT_MARKER,
   CHUNK_OVERHEAD,
+  type Column,
   type DataChunk,
   type DataFrame,
+  DataFrameWriter,
   decodeDataFrame,
   decodeDataMessage,
-  DRAIN_MARKER,
   encodeDataChunks,
   encodeDataFrame,
-  END_OF_INPUT,
+  type FrameId,
+  type FrameMarker,
+  MarkerKind,
   MAX_FRAME_BYTES,
   streamTable,
-  TUPLE_WIDTH,
   unencodableField,
 } from "./data.ts";
 export { AckFrameWriter, AckOp, decodeAckFrame, runEpoch } from "./acks.ts";
@@ -190,6 +195,7 @@ export {
   decodeControl,
   decodeEvent,
   encodeMessage,
+  wireMismatch,
 } from "./control.ts";
 export { decodeObservation, encodeObservation, type LogsReply, type LogsRequest, TAP_MAX_PER_SECOND, type TapTuple } from "./observation.ts";
 export { type ContainerMetrics, decodeMetrics, encodeMetrics } from "./metrics.ts";

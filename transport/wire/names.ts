@@ -11,8 +11,12 @@ import { ArdeaError } from "../../topology/errors.ts";
 export const KV_BUCKET = "ardea";
 /** Object store of topology bundles, named by sha256. */
 export const CODE_BUCKET = "ardea_code";
-/** Version of this contract; a frame or record of another version is refused with an error naming both. */
-export const WIRE_VERSION = 1;
+/**
+ * Version of this contract; a frame, record or container of another version
+ * is refused with an error naming both. 2: data frames by column
+ * (data.ts); the `ready` event names its container's version.
+ */
+export const WIRE_VERSION = 2;
 
 /**
  * A message from the network that does not follow the contract.
