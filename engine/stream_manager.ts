@@ -647,7 +647,7 @@ export class StreamManager implements RemoteLink {
     const host = this.#host!;
     for (; m < markers.length && markers[m]!.at <= before; m++) {
       const { kind, dest, src, id } = markers[m]!;
-      if (!host.localBolt(dest)?.acceptsFrom(src) || !this.#o.topology.taskToComponent.has(src)) {
+      if (!host.localBolt(dest)?.acceptsFrom(src)) {
         this.#drop("marker", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
         continue;
       }
