@@ -153,6 +153,7 @@ export class StreamManager implements RemoteLink {
   readonly #dirty: number[] = [];
   readonly #streams: StreamInfo[];
   readonly #byName = new Map<string, number>();
+  readonly #streamIndex = new Map<StreamInfo, number>();
   /** The last stream looked up and its index (emits come in runs of one stream). */
   #lastInfo: StreamInfo | null = null;
   #lastStream = -1;
@@ -199,7 +200,9 @@ export class StreamManager implements RemoteLink {
     });
     this.#maxPayload = opts.nc.info?.max_payload ?? 1024 * 1024;
     this.#maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#checkedIn = new Int32Array(Math.max(0, ...opts.topology.taskToComponent.keys()) + 1);
+    let maxTask = 0;
+    for (const t of opts.topology.taskToComponent.keys()) maxTask = Math.max(maxTask, t);
+    this.#checkedIn = new Int32Array(maxTask + 1);
   }
 
   /** Subscribes to this container's subjects and starts delivering to `host`. */
@@ -272,8 +275,12 @@ export class StreamManager implements RemoteLink {
 
   #streamOf(info: StreamInfo): number {
     if (info === this.#lastInfo) return this.#lastStream;
-    const i = this.#byName.get(`${info.component}\u0000${info.stream}`);
-    if (i === undefined) throw new Error(`stream "${info.stream}" of "${info.component}" is not in the plan`);
+    let i = this.#streamIndex.get(info);
+    if (i === undefined) {
+      i = this.#byName.get(`${info.component}\u0000${info.stream}`);
+      if (i === undefined) throw new Error(`stream "${info.stream}" of "${info.component}" is not in the plan`);
+      this.#streamIndex.set(info, i);
+    }
     this.#lastInfo = info;
     return (this.#lastStream = i);
   }
@@ -619,6 +626,7 @@ export class StreamManager implements RemoteLink {
         if (checked[d] !== run) {
           if (!host.localBolt(d)?.acceptsFrom(src)) {
             this.#drop("tuple", `task ${d} is not a bolt of this container, or task ${src} is not one of its sources`);
+            while (more !== null && x < more.length && more[x] === i) x += 4;
             continue;
           }
           if (d < checked.length) checked[d] = run;

@@ -105,8 +105,12 @@ test.after(async () => {
   await nats?.stop();
 });
 
+/** A task no container of the tests hosts. */
+const NOT_HERE = 999;
+
 /**
- * Just what a stream manager asks of its container, recording deliveries
+ * Just what a stream manager asks of its container (every task but
+ * {@link NOT_HERE} is one of its bolts), recording deliveries
  * (tuples in `got`; tuples and markers in order in `seen`) and the fatal error.
  */
 function fakeContainer() {
@@ -119,7 +123,7 @@ function fakeContainer() {
     state,
     pressure: new Pressure(() => {}),
     ownPressure: () => false,
-    localBolt: () => ({ acceptsFrom: () => true }),
+    localBolt: (task: number) => (task === NOT_HERE ? undefined : { acceptsFrom: () => true }),
     deliver: (dest: number, m: Message) => {
       if (m instanceof TupleImpl) {
         got.push(m);
@@ -465,6 +469,14 @@ test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots 
     const [u, r] = p.receiver.got as [TupleImpl, TupleImpl];
     assert.equal([u.root, u.more], [-1, null]);
     assert.equal([r.values, r.root, r.eh, r.el, r.more], [["w", 1], t.root, t.eh, t.el, t.more]);
+    // A tuple dropped (its task is not here) takes its extra roots with it, not the next tuple's.
+    const w = new DataFrameWriter();
+    w.tuple(NOT_HERE, p.spoutTask, p.stream, ["lost", 2], 7, 1, 1, [8, 2, 2]);
+    w.tuple(p.boltTask, p.spoutTask, p.stream, ["kept", 3], 9, 3, 3, [10, 4, 4]);
+    p.nc0.publish(subjects("integrity").data(1), w.encode({ from: 0, epoch: 3, seq: p.sm0.framesOut + 1 }));
+    await waitFor("the kept one arrived", () => p.receiver.got.length === 3);
+    assert.equal([p.receiver.got[2]!.values[0], p.receiver.got[2]!.more], ["kept", [10, 4, 4]]);
+    assert.is(p.sm1.dropped, 1);
   } finally {
     await p.close();
   }
