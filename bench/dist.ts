@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { connect, type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { ardeaRoot, type ChildHandle, commandFor, makeTempDir, removePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "../tests/nats_server.ts";
-import { KV_BUCKET, topologyKey } from "../transport/wire.ts";
+import { KV_BUCKET, topologyKey } from "../transport/wire/mod.ts";
 import type { BenchOptions } from "./harness.ts";
 import { readInputFile, writeInputFile } from "./input.ts";
 import { countPlain } from "./wordcount_embedded.ts";

@@ -31,7 +31,7 @@ import process from "node:process";
 import { type NatsHandle, startNats } from "../tests/nats_server.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
 import { submitRun } from "./dist.ts";
-import { KV_BUCKET } from "../transport/wire.ts";
+import { KV_BUCKET } from "../transport/wire/mod.ts";
 
 /** Trees of the calibration (unpaced) run. */
 export const CALIBRATION_TREES = 200_000;

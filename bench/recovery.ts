@@ -31,7 +31,7 @@ import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
 import { ardeaRoot, makeTempDir, removePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "../tests/nats_server.ts";
-import { KV_BUCKET } from "../transport/wire.ts";
+import { KV_BUCKET } from "../transport/wire/mod.ts";
 import { collectLines, sleep, submitRun, within } from "./dist.ts";
 import { type Benchmark, type BenchOptions, measure, median, type Variant } from "./harness.ts";
 import { readInputFile, writeInputFile } from "./input.ts";

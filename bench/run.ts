@@ -21,9 +21,10 @@ import recovery from "./recovery.ts";
 import recoveryEo from "./recovery_eo.ts";
 import scale from "./scale.ts";
 import cpuPerWord from "./cpu_per_word.ts";
+import frames from "./frames.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale, cpuPerWord];
+export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale, cpuPerWord, frames];
 
 const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;

@@ -26,7 +26,7 @@ import {
   scriptCommand,
   spawnProcess,
 } from "../runtime/mod.ts";
-import { decodeControl, subjects, topologyKey } from "../transport/wire.ts";
+import { decodeControl, subjects, topologyKey } from "../transport/wire/mod.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
 import { assertSameCounts } from "./wordcount_embedded.ts";
 import { withNatsWordCount } from "./dist.ts";

@@ -32,7 +32,7 @@ import { scriptPathProblem } from "./run.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
-import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire.ts";
+import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
 import { Records } from "../engine/records.ts";
 import {
   closeNats,

@@ -11,7 +11,7 @@ import { Records, RecordsError } from "../engine/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
-import { encodeMessage, type LeaseRecord, subjects, type TopologyRecord, WireError } from "../transport/wire.ts";
+import { encodeMessage, type LeaseRecord, subjects, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
 

@@ -1,13 +1,13 @@
 /**
  * Watching a running distributed topology from the command line:
  * `ardea tap` (live sampled tuples of one component's stream) and
- * `ardea logs` (the containers' recent log lines). wire.ts describes both
+ * `ardea logs` (the containers' recent log lines). transport/wire/mod.ts describes both
  * exchanges.
  *
  * @module
  */
 import { onSignal, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { decodeObservation, encodeMessage, encodeObservation, type LogsReply, subjects, type TapTuple, WireError } from "../transport/wire.ts";
+import { decodeObservation, encodeMessage, encodeObservation, type LogsReply, subjects, type TapTuple, WireError } from "../transport/wire/mod.ts";
 import type { LogsCommand, TapCommand } from "./args.ts";
 import { ControlError, requireTopology, withControl } from "./control.ts";
 

@@ -6,7 +6,7 @@
  */
 import { writeStdout } from "../runtime/mod.ts";
 import { endLostMaster } from "../engine/master.ts";
-import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire.ts";
+import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire/mod.ts";
 import type { StatusCommand } from "./args.ts";
 import { formatAge, masterLostFor, POOL_TAKEOVER_MS, requireTopology, table, withControl } from "./control.ts";
 

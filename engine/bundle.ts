@@ -23,7 +23,7 @@ import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
 import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFileAtomic } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { CODE_BUCKET } from "../transport/wire.ts";
+import { CODE_BUCKET } from "../transport/wire/mod.ts";
 
 /** Prefix of an import of an Ardea library module inside a bundle. */
 export const ARDEA_PLACEHOLDER = "ardea:/";

@@ -20,7 +20,7 @@ import {
 import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
-import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
 import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";

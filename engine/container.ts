@@ -24,7 +24,7 @@ import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
 import { assertSerializable, createPackr } from "../transport/codec.ts";
-import { AckOp } from "../transport/wire.ts";
+import { AckOp } from "../transport/wire/mod.ts";
 import { compileRoutes, downstreamTasks, inputTasks, upstreamTasks } from "./groupings.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";

@@ -23,7 +23,7 @@ import {
   subjects,
   type TopologyRecord,
   WireError,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { importBundle, loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";

@@ -4,7 +4,7 @@
  * watches heartbeats and exits, restarts a container that dies or falls
  * silent (within a restart budget), records the physical plan and state in
  * KV, and ends the run (FINISHED, KILLED or FAILED). The protocol is the one
- * written down in `transport/wire.ts`.
+ * written down in `transport/wire/`.
  *
  * @module
  */
@@ -21,8 +21,10 @@ import {
   runEpoch,
   subjects,
   type TopologyRecord,
+  WIRE_VERSION,
   WireError,
-} from "../transport/wire.ts";
+  wireMismatch,
+} from "../transport/wire/mod.ts";
 import type { Records } from "./records.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 
@@ -284,7 +286,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
   const writeContainer = (i: number) => {
     const s = slots[i]!;
     o.records.putContainer({
-      version: 1,
+      version: WIRE_VERSION,
       topology: rec.name,
       container: i,
       pid: s.pid,
@@ -346,6 +348,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
     if (s === undefined || e.epoch !== epoch) return;
     switch (e.type) {
       case "ready":
+        if (e.wire !== WIRE_VERSION) return void end("FAILED", wireMismatch(e));
         s.ready = true;
         // A container without tasks (a plan with more containers than tasks) has nothing to finish.
         if (tasksOf(e.container).length === 0) s.finished = true;

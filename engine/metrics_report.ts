@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type ContainerMetrics, WIRE_VERSION } from "../transport/wire.ts";
+import { type ContainerMetrics, WIRE_VERSION } from "../transport/wire/mod.ts";
 import type { TopologyStats } from "./container.ts";
 
 /** The last error of a component, with its stack. */

@@ -2,7 +2,7 @@
  * The pool scheduler: `ardea worker` daemons on any number of machines
  * offer slots; a master places each container on the worker with the most
  * free slots and follows it through the worker's exit reports. The protocol
- * is in `transport/wire.ts` (worker pool section).
+ * is in `transport/wire/pool.ts`.
  *
  * @module
  */
@@ -29,7 +29,7 @@ import {
   WIRE_VERSION,
   type WorkerRecord,
   workerSubjects,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { ardeaVersion } from "./bundle.ts";
 import { MASTER_LEASE_MS, runMaster } from "./master.ts";
 import type { Records } from "./records.ts";

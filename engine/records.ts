@@ -23,7 +23,7 @@ import {
   parseTopologyRecord,
   type TopologyRecord,
   topologyKey as wireTopologyKey,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { acrossReconnects } from "../transport/nats_connect.ts";
 

@@ -11,7 +11,7 @@
  * exceptions with their stacks, backpressure episodes. Activate, deactivate
  * and kill send the same control messages as the CLI commands.
  *
- * Anything read from the network is checked at the boundary (wire.ts); a
+ * Anything read from the network is checked at the boundary (transport/wire/); a
  * malformed message is dropped and counted, never thrown.
  *
  * @module
@@ -37,7 +37,7 @@ import {
   subjectToken,
   type TopologyRecord,
   WireError,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { Records } from "./records.ts";
 
 /** Where a {@link RemoteTracking} puts the topologies it finds (a metrics/ `Tracker`). */

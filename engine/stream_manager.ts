@@ -9,7 +9,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "nats";
-import { CheckpointMarker, EndOfInput } from "../actors/task_host.ts";
+import { CheckpointMarker, EndOfInput, type Message } from "../actors/task_host.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import {
@@ -17,28 +17,58 @@ import {
   AckOp,
   type ContainerEvent,
   type ControlMessage,
-  decodeAckFrame,
-  decodeControl,
   type DataChunk,
   type DataFrame,
+  DataFrameWriter,
+  decodeAckFrame,
+  decodeControl,
   decodeDataFrame,
   decodeDataMessage,
   encodeDataChunks,
-  encodeDataFrame,
   encodeMessage,
-  CHECKPOINT_MARKER,
-  DRAIN_MARKER,
-  END_OF_INPUT,
+  type FrameMarker,
+  MarkerKind,
   MAX_FRAME_BYTES,
   streamTable,
   subjects,
-  TUPLE_WIDTH,
   unencodableField,
+  WIRE_VERSION,
   WireError,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { EmitError } from "../topology/errors.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
-import { type Container, PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
+import type { Pressure } from "../actors/mailbox.ts";
+import { PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
+
+/**
+ * What a stream manager needs of the container it connects (engine/container.ts
+ * `Container` is one): where frames from the network go, the ledger that
+ * takes ack operations, and the pressure its credits and leases hold.
+ */
+export interface StreamHost {
+  /** The local bolt task `task`, if it runs here: tuples from the network are checked against its inputs. */
+  localBolt(task: number): { acceptsFrom(task: number): boolean } | undefined;
+  /** Hands a tuple or marker from another container to local task `task`. */
+  deliver(task: number, msg: Message): void;
+  /** Applies an ack-frame operation ({@link AckOp}) from another container to this container's ledger. */
+  applyAck(op: number, localRoot: number, hi: number, lo: number): void;
+  /** Another container's backpressure lease: on (renewed for `leaseMs`) or off. */
+  setRemotePressure(container: number, on: boolean, leaseMs: number): void;
+  /** Holds the spouts while raised (once per destination out of credit: source "credit"). */
+  readonly pressure: Pick<Pressure, "raise" | "lower">;
+  /**
+   * The hot path's clock: set once per frame, since a tuple handed over may
+   * run its bolt (and end trees) at once, outside any scheduler turn.
+   */
+  readonly scheduler: { now: number };
+  /** Whether this container's own queues are over their marks (then it withholds credit). */
+  ownPressure(): boolean;
+  /** This container cannot go on (a tuple that cannot cross). */
+  fatal(error: Error): void;
+  /** EFFECTIVELY_ONCE: frames lost in NATS roll every container back. */
+  readonly effectivelyOnce: boolean;
+  rollback(error: unknown): void;
+}
 
 /** Bytes of tuples (estimated) that trigger a flush before the end of the turn. */
 const BYTE_BUDGET = 32 * 1024;
@@ -70,18 +100,13 @@ interface Flight {
 }
 
 interface Outbox {
-  flat: unknown[];
-  bytes: number;
+  data: DataFrameWriter;
+  /** The writer of the frame before, cleared, for the next (null while that frame is being published). */
+  spare: DataFrameWriter | null;
   acks: AckFrameWriter;
-}
-
-function estimate(values: unknown[]): number {
-  let n = 24;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    n += typeof v === "string" ? v.length + 2 : 9;
-  }
-  return n;
+  /** The destination's subjects, built once. */
+  dataSubject: string;
+  acksSubject: string;
 }
 
 /** Options of a {@link StreamManager}. */
@@ -108,15 +133,15 @@ interface Assembly {
   slices: Uint8Array[];
 }
 
-/** A container event without its epoch, which the stream manager stamps. */
-export type EventBody = ContainerEvent extends infer E ? E extends unknown ? Omit<E, "epoch"> : never : never;
+/** A container event without its epoch (and, for `ready`, the wire version), which the stream manager stamps. */
+export type EventBody = ContainerEvent extends infer E ? E extends unknown ? Omit<E, "epoch" | "wire"> : never : never;
 
 /**
  * Connects one container to the others over NATS.
  *
  * @example
  * ```ts
- * const sm = new StreamManager({ nc, topologyName: "wc", topology, index: 0, onControl, log });
+ * const sm = new StreamManager({ nc, topologyName: "wc", topology, index: 0, onControl, log, epoch });
  * const container = new Container({ …, remote: sm, containerIndex: 0, packing });
  * sm.attach(container);
  * ```
@@ -133,11 +158,18 @@ export class StreamManager implements RemoteLink {
   readonly #out: Outbox[] = [];
   readonly #dirty: number[] = [];
   readonly #streams: StreamInfo[];
-  readonly #streamIndex = new Map<StreamInfo, number>();
   readonly #byName = new Map<string, number>();
+  readonly #streamIndex = new Map<StreamInfo, number>();
+  /** The last stream looked up and its index (emits come in runs of one stream). */
+  #lastInfo: StreamInfo | null = null;
+  #lastStream = -1;
+  /** Receive path: per destination task, the run whose source it was last checked against (see #onFrame). */
+  readonly #checkedIn: Int32Array;
+  #run = 0;
   readonly #subs: Subscription[] = [];
-  #container: Container | null = null;
+  #host: StreamHost | null = null;
   #flushQueued = false;
+  readonly #flushNow = () => this.#flush();
   /** Sequence number of the last data frame sent to (out) or received from (in) each container. */
   readonly #seqOut: number[] = [];
   readonly #seqIn: number[] = [];
@@ -146,6 +178,10 @@ export class StreamManager implements RemoteLink {
   readonly #owed: number[] = [];
   readonly #owing: number[] = [];
   #creditQueued = false;
+  readonly #creditNow = () => {
+    this.#creditQueued = false;
+    this.grantCredits(false);
+  };
   #creditTimer: ReturnType<typeof setInterval> | null = null;
   #finishedTimer: ReturnType<typeof setInterval> | null = null;
   #offReconnect: () => void = () => {};
@@ -170,11 +206,14 @@ export class StreamManager implements RemoteLink {
     });
     this.#maxPayload = opts.nc.info?.max_payload ?? 1024 * 1024;
     this.#maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    let maxTask = 0;
+    for (const t of opts.topology.taskToComponent.keys()) maxTask = Math.max(maxTask, t);
+    this.#checkedIn = new Int32Array(maxTask + 1);
   }
 
-  /** Subscribes to this container's subjects and starts delivering to `container`. */
-  attach(container: Container): void {
-    this.#container = container;
+  /** Subscribes to this container's subjects and starts delivering to `host`. */
+  attach(host: StreamHost): void {
+    this.#host = host;
     const nc = this.#o.nc;
     const s = this.#subjects;
     this.#subs.push(nc.subscribe(s.data(this.#o.index), { callback: (err, msg) => !err && this.#onData(msg.data) }));
@@ -201,9 +240,10 @@ export class StreamManager implements RemoteLink {
     }
   }
 
-  /** Publishes a container event to the master. */
+  /** Publishes a container event to the master (a `ready` names this container's wire version). */
   event(e: EventBody): void {
-    this.#o.nc.publish(this.#subjects.events, encodeMessage({ ...e, epoch: this.#o.epoch } as ContainerEvent));
+    const stamped = e.type === "ready" ? { ...e, epoch: this.#o.epoch, wire: WIRE_VERSION } : { ...e, epoch: this.#o.epoch };
+    this.#o.nc.publish(this.#subjects.events, encodeMessage(stamped as ContainerEvent));
   }
 
   /** Flushes what is queued and unsubscribes. */
@@ -219,47 +259,56 @@ export class StreamManager implements RemoteLink {
 
   #outbox(c: number): Outbox {
     let o = this.#out[c];
-    if (o === undefined) this.#out[c] = o = { flat: [], bytes: 0, acks: new AckFrameWriter(this.#o.epoch) };
+    if (o === undefined) {
+      this.#out[c] = o = {
+        data: new DataFrameWriter(),
+        spare: new DataFrameWriter(),
+        acks: new AckFrameWriter(this.#o.epoch),
+        dataSubject: this.#subjects.data(c),
+        acksSubject: this.#subjects.acks(c),
+      };
+    }
     return o;
   }
 
   #touch(c: number, o: Outbox): void {
-    if (o.flat.length === 0 && o.acks.size === 0) this.#dirty.push(c);
+    if (o.data.empty && o.acks.size === 0) this.#dirty.push(c);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      queueMicrotask(this.#flushNow);
     }
   }
 
   #streamOf(info: StreamInfo): number {
+    if (info === this.#lastInfo) return this.#lastStream;
     let i = this.#streamIndex.get(info);
     if (i === undefined) {
       i = this.#byName.get(`${info.component}\u0000${info.stream}`);
       if (i === undefined) throw new Error(`stream "${info.stream}" of "${info.component}" is not in the plan`);
       this.#streamIndex.set(info, i);
     }
-    return i;
+    this.#lastInfo = info;
+    return (this.#lastStream = i);
   }
 
   sendTuple(container: number, dest: number, t: TupleImpl): void {
     const o = this.#outbox(container);
     this.#touch(container, o);
-    const info = t.src;
-    o.flat.push(dest, t.sourceTask, this.#streamOf(info), t.values, t.root, t.eh, t.el, t.more);
-    o.bytes += estimate(t.values);
-    if (o.bytes >= BYTE_BUDGET) this.#flushData(container, o);
+    const w = o.data;
+    w.tuple(dest, t.sourceTask, this.#streamOf(t.src), t.values, t.root, t.eh, t.el, t.more);
+    if (w.bytes >= BYTE_BUDGET) this.#flushData(container, o);
   }
 
   sendEnd(container: number, dest: number, from: number, final = true): void {
     const o = this.#outbox(container);
     this.#touch(container, o);
-    o.flat.push(dest, from, final ? END_OF_INPUT : DRAIN_MARKER, null, -1, 0, 0, null);
+    o.data.marker(final ? MarkerKind.END : MarkerKind.DRAIN, dest, from, 0);
   }
 
   sendMarker(container: number, dest: number, from: number, id: number): void {
     const o = this.#outbox(container);
     this.#touch(container, o);
-    o.flat.push(dest, from, CHECKPOINT_MARKER, null, id, 0, 0, null);
+    o.data.marker(MarkerKind.CHECKPOINT, dest, from, id);
   }
 
   checkpointSaved(id: number, tasks: string[]): void {
@@ -276,7 +325,7 @@ export class StreamManager implements RemoteLink {
     const o = this.#outbox(container);
     this.#touch(container, o);
     o.acks.add(op, localRoot, hi, lo);
-    if (o.acks.size >= 4096) this.#flushAcks(container, o);
+    if (o.acks.size >= 4096) this.#flushAcks(o);
   }
 
   announcePressure(on: boolean, component: string): void {
@@ -302,50 +351,52 @@ export class StreamManager implements RemoteLink {
     this.#flushQueued = false;
     for (const c of this.#dirty) {
       const o = this.#out[c]!;
-      if (o.flat.length > 0) this.#flushData(c, o);
-      if (o.acks.size > 0) this.#flushAcks(c, o);
+      if (!o.data.empty) this.#flushData(c, o);
+      if (o.acks.size > 0) this.#flushAcks(o);
     }
     this.#dirty.length = 0;
   }
 
   #flushData(c: number, o: Outbox): void {
-    const flat = o.flat;
-    o.flat = [];
-    o.bytes = 0;
-    this.#publishData(c, flat);
+    // What publishing may set off (a run that fails flushes again) writes to the next frame.
+    const w = o.data;
+    o.data = o.spare ?? new DataFrameWriter();
+    o.spare = null;
+    this.#publishData(c, o.dataSubject, w, 0, w.size);
+    w.clear();
+    o.spare = w;
   }
 
-  #publishData(c: number, flat: unknown[]): void {
-    let bytes: Uint8Array;
+  /** Publishes tuples `first` to `last` of frame `w` (halves of it, or chunks of one tuple, above max_payload). */
+  #publishData(c: number, subject: string, w: DataFrameWriter, first: number, last: number): void {
     const seq = (this.#seqOut[c] ?? 0) + 1;
+    const id = { from: this.#o.index, epoch: this.#o.epoch, seq };
+    let bytes: Uint8Array;
     try {
-      bytes = encodeDataFrame({ from: this.#o.index, epoch: this.#o.epoch, seq, flat });
+      bytes = w.encode(id, first, last);
     } catch (e) {
-      this.#unencodable(flat, e);
+      this.#unencodable(w, first, last, e);
       return;
     }
     if (bytes.length > this.#maxPayload) {
-      const tuples = flat.length / TUPLE_WIDTH;
-      if (tuples > 1) {
-        const half = Math.floor(tuples / 2) * TUPLE_WIDTH;
-        this.#publishData(c, flat.slice(0, half));
-        this.#publishData(c, flat.slice(half));
+      if (last - first > 1) {
+        const half = (first + last) >> 1;
+        this.#publishData(c, subject, w, first, half);
+        this.#publishData(c, subject, w, half, last);
         return;
       }
       if (bytes.length > this.#maxFrame) {
         // Failing the tuple would only replay it: the run cannot go on.
-        const s = flat[2] as number;
-        const info = this.#streams[s];
+        const info = last > first ? this.#streams[w.tupleAt(first).stream] : undefined;
         const who = info === undefined ? "a tuple" : `"${info.component}" emitting on stream "${info.stream}"`;
-        this.#container?.fatal(new EmitError(
+        this.#host?.fatal(new EmitError(
           "TUPLE_TOO_LARGE",
           `${who}: a tuple of ${bytes.length} bytes (encoded) to container ${c} exceeds the largest frame carried between containers (${this.#maxFrame} bytes; the NATS server's max_payload is ${this.#maxPayload})`,
         ));
         return;
       }
       this.#seqOut[c] = seq;
-      const subject = this.#subjects.data(c);
-      for (const m of encodeDataChunks(bytes, { from: this.#o.index, epoch: this.#o.epoch, seq }, this.#maxPayload)) {
+      for (const m of encodeDataChunks(bytes, id, this.#maxPayload)) {
         this.framesOut++;
         this.bytesOut += m.length;
         this.#o.nc.publish(subject, m);
@@ -356,7 +407,7 @@ export class StreamManager implements RemoteLink {
     this.#seqOut[c] = seq;
     this.framesOut++;
     this.bytesOut += bytes.length;
-    this.#o.nc.publish(this.#subjects.data(c), bytes);
+    this.#o.nc.publish(subject, bytes);
     this.#inFlight(c, seq, bytes.length);
   }
 
@@ -371,7 +422,7 @@ export class StreamManager implements RemoteLink {
       f.heardAt = performance.now();
       this.creditBlocked++;
       this.creditStalls++;
-      this.#container?.pressure.raise("credit");
+      this.#host?.pressure.raise("credit");
     }
   }
 
@@ -400,7 +451,7 @@ export class StreamManager implements RemoteLink {
   #unblock(f: Flight): void {
     f.blocked = false;
     this.creditBlocked--;
-    this.#container?.pressure.lower("credit");
+    this.#host?.pressure.lower("credit");
   }
 
   resetCredits(c: number): void {
@@ -419,8 +470,8 @@ export class StreamManager implements RemoteLink {
    * own queues are over their marks.
    */
   grantCredits(all = true): void {
-    const container = this.#container;
-    if (container === null || this.#owing.length === 0 || container.ownPressure()) return;
+    const host = this.#host;
+    if (host === null || this.#owing.length === 0 || host.ownPressure()) return;
     let kept = 0;
     for (const from of this.#owing) {
       if (!all && (this.#owed[from] ?? 0) < CREDIT_EVERY_BYTES) {
@@ -442,10 +493,7 @@ export class StreamManager implements RemoteLink {
     this.#owed[from] = owed + bytes;
     if (!this.#creditQueued && owed + bytes >= CREDIT_EVERY_BYTES) {
       this.#creditQueued = true;
-      queueMicrotask(() => {
-        this.#creditQueued = false;
-        this.grantCredits(false);
-      });
+      queueMicrotask(this.#creditNow);
     }
   }
 
@@ -455,26 +503,24 @@ export class StreamManager implements RemoteLink {
    * run, as an emit of it fails embedded under
    * `topology.testing.always.try.serialize`.
    */
-  #unencodable(flat: unknown[], e: unknown): void {
-    for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
-      const values = flat[i + 3];
-      const s = flat[i + 2] as number;
-      if (!Array.isArray(values) || s < 0) continue;
-      const info = this.#streams[s]!;
+  #unencodable(w: DataFrameWriter, first: number, last: number, e: unknown): void {
+    for (let i = first; i < last; i++) {
+      const { stream, values } = w.tupleAt(i);
+      const info = this.#streams[stream]!;
       const err = unencodableField(values, (k) => info.fields.get(k), `"${info.component}" emitting on stream "${info.stream}"`);
       if (err !== null) {
-        this.#container?.fatal(err);
+        this.#host?.fatal(err);
         return;
       }
     }
-    this.#container?.fatal(e instanceof Error ? e : new Error(String(e)));
+    this.#host?.fatal(e instanceof Error ? e : new Error(String(e)));
   }
 
-  #flushAcks(c: number, o: Outbox): void {
+  #flushAcks(o: Outbox): void {
     const bytes = o.acks.take();
     this.framesOut++;
     this.bytesOut += bytes.length;
-    this.#o.nc.publish(this.#subjects.acks(c), bytes);
+    this.#o.nc.publish(o.acksSubject, bytes);
   }
 
   #drop(what: string, why: string): void {
@@ -487,8 +533,7 @@ export class StreamManager implements RemoteLink {
   }
 
   #onData(bytes: Uint8Array): void {
-    const container = this.#container;
-    if (container === null) return;
+    if (this.#host === null) return;
     this.framesIn++;
     this.bytesIn += bytes.length;
     let frame: DataFrame | DataChunk;
@@ -547,63 +592,97 @@ export class StreamManager implements RemoteLink {
   }
 
   #onFrame(frame: DataFrame, size: number): void {
-    const container = this.#container!;
+    const host = this.#host!;
+    host.scheduler.now = performance.now();
     const last = this.#seqIn[frame.from] ?? 0;
     this.#seqIn[frame.from] = frame.seq;
     this.#owe(frame.from, size);
     // Frame 1 again: the sender restarted (at-least-once restarts one container alone).
     if (frame.seq !== last + 1 && frame.seq !== 1) this.#gap(frame.from, last, frame.seq);
-    const flat = frame.flat;
-    const topo = this.#o.topology;
-    const streams = this.#streams;
-    for (let i = 0; i < flat.length; i += TUPLE_WIDTH) {
-      const dest = flat[i] as number;
-      const src = flat[i + 1] as number;
-      const s = flat[i + 2] as number;
-      const bolt = container.localBolt(dest);
-      const srcComponent = topo.taskToComponent.get(src);
-      if (bolt === undefined || srcComponent === undefined || !bolt.acceptsFrom(src)) {
-        this.#drop("tuple", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
-        continue;
+    const { dest, runs, trees, more, markers } = frame;
+    const text = typeof frame.values === "string" ? frame.values : null;
+    const values = text === null ? frame.values as readonly unknown[] : null;
+    const lengths = frame.lengths!;
+    const total = text === null ? values!.length : lengths.length;
+    const taskOf = this.#o.topology.taskToComponent;
+    const checked = this.#checkedIn;
+    /** Tuple, value (index and text offset), marker and extra-root cursors. */
+    let i = 0, k = 0, at = 0, m = 0, x = 0;
+    for (let r = 0; r < runs.length; r += 3) {
+      const count = runs[r]!, src = runs[r + 1]!, s = runs[r + 2]!;
+      const info = this.#streams[s];
+      const arity = info === undefined ? 0 : info.fields.size();
+      if (info === undefined || info.component !== taskOf.get(src) || k + count * arity > total) {
+        // Without the stream's arity the values of the rest cannot be told apart.
+        this.#drop("data frame", `stream ${s} does not match source task ${src}, or its values run short`);
+        this.#deliverMarkers(markers, m, Infinity);
+        return;
       }
-      if (s === END_OF_INPUT || s === DRAIN_MARKER) {
-        container.deliver(dest, new EndOfInput(src, s === END_OF_INPUT));
-        continue;
+      // Destinations are checked once per run (a run has one source).
+      const run = ++this.#run;
+      for (const end = i + count; i < end; i++) {
+        if (m < markers.length && markers[m]!.at === i) m = this.#deliverMarkers(markers, m, i);
+        let vs: unknown[];
+        if (text !== null) {
+          vs = new Array(arity);
+          for (let j = 0; j < arity; j++, k++) vs[j] = text.substring(at, at += lengths[k]!);
+        } else {
+          vs = values!.slice(k, k += arity);
+        }
+        const d = dest[i]!;
+        if (checked[d] !== run) {
+          if (!host.localBolt(d)?.acceptsFrom(src)) {
+            this.#drop("tuple", `task ${d} is not a bolt of this container, or task ${src} is not one of its sources`);
+            while (more !== null && x < more.length && more[x] === i) x += 4;
+            continue;
+          }
+          if (d < checked.length) checked[d] = run;
+        }
+        const t = new TupleImpl(vs, info, src);
+        if (trees !== null && trees[4 * i] !== -1) {
+          const q = 4 * i;
+          t.root = trees[q]! * 0x100000000 + (trees[q + 1]! >>> 0);
+          t.eh = trees[q + 2]!;
+          t.el = trees[q + 3]!;
+        }
+        if (more !== null && x < more.length && more[x] === i) {
+          const roots: number[] = [];
+          for (; x < more.length && more[x] === i; x += 4) roots.push(more[x + 1]!, more[x + 2]!, more[x + 3]!);
+          t.more = roots;
+        }
+        host.deliver(d, t);
       }
-      if (s === CHECKPOINT_MARKER) {
-        container.deliver(dest, new CheckpointMarker(flat[i + 4] as number, src));
-        continue;
-      }
-      const info = streams[s];
-      const values = flat[i + 3] as unknown[];
-      if (info === undefined || info.component !== srcComponent || values.length !== info.fields.size()) {
-        this.#drop("tuple", `stream ${s} does not match source task ${src} or its arity`);
-        continue;
-      }
-      const t = new TupleImpl(values, info, src);
-      const root = flat[i + 4] as number;
-      if (root !== -1) {
-        t.root = root;
-        t.eh = flat[i + 5] as number;
-        t.el = flat[i + 6] as number;
-        t.more = flat[i + 7] as number[] | null;
-      }
-      container.deliver(dest, t);
     }
+    if (k !== total) this.#drop("data frame", `${total - k} values are left over after its tuples`);
+    this.#deliverMarkers(markers, m, Infinity);
+  }
+
+  /** Delivers markers from index `m` on while they come before tuple `before`; returns the next marker's index. */
+  #deliverMarkers(markers: readonly FrameMarker[], m: number, before: number): number {
+    const host = this.#host!;
+    for (; m < markers.length && markers[m]!.at <= before; m++) {
+      const { kind, dest, src, id } = markers[m]!;
+      if (!host.localBolt(dest)?.acceptsFrom(src)) {
+        this.#drop("marker", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
+        continue;
+      }
+      host.deliver(dest, kind === MarkerKind.CHECKPOINT ? new CheckpointMarker(id, src) : new EndOfInput(src, kind === MarkerKind.END));
+    }
+    return m;
   }
 
   /** Frames from container `from` were lost between `last` and `seq`. */
   #gap(from: number, last: number, seq: number): void {
     const error = new Error(`data frames ${last + 1}…${seq - 1} from container ${from} were lost in NATS`);
-    if (this.#container?.effectivelyOnce) return this.#container.rollback(error);
+    if (this.#host?.effectivelyOnce) return this.#host.rollback(error);
     // Nothing received yet: this container restarted alone (at least once), the sender did not.
     if (last === 0) return;
     this.#o.log(`[ardea] ${error.message} (at least once: their tuple trees time out and replay)`);
   }
 
   #onAcks(bytes: Uint8Array): void {
-    const container = this.#container;
-    if (container === null) return;
+    const host = this.#host;
+    if (host === null) return;
     this.framesIn++;
     this.bytesIn += bytes.length;
     let q: Int32Array;
@@ -616,7 +695,7 @@ export class StreamManager implements RemoteLink {
     }
     for (let i = 0; i < q.length; i += 4) {
       if (q[i] === AckOp.CREDIT) this.#credited(q[i + 1]!, q[i + 2]!);
-      else container.applyAck(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
+      else host.applyAck(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
     }
   }
 
@@ -628,7 +707,7 @@ export class StreamManager implements RemoteLink {
       if (e instanceof WireError) return this.#drop("control message", e.message);
       throw e;
     }
-    if (m.type === "bp") this.#container?.setRemotePressure(m.container, m.on, m.leaseMs);
+    if (m.type === "bp") this.#host?.setRemotePressure(m.container, m.on, m.leaseMs);
     else this.#o.onControl(m);
   }
 }

@@ -12,7 +12,7 @@ import { type CheckpointSetup, Container, RollbackRequest, type RunState, type R
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
-import { checkTopologyName } from "../transport/wire.ts";
+import { checkTopologyName } from "../transport/wire/mod.ts";
 import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
 
 /**

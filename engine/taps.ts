@@ -4,11 +4,11 @@
  * While at least one lease holds, the container's tap function is set and
  * every emit passes through {@link Taps.onEmit}; when the last expires or is
  * cancelled it is unset again and emits take the fast path. The values are
- * only read: acking is unchanged. wire.ts describes the sequence.
+ * only read: acking is unchanged. transport/wire/mod.ts describes the sequence.
  *
  * @module
  */
-import { TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire.ts";
+import { TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
 
 /** A tap request as it arrives on `ctl`. */
 export interface TapLease {

@@ -20,7 +20,7 @@ import {
   sha256Hex,
   storeBundle,
 } from "../engine/bundle.ts";
-import { CODE_BUCKET } from "../transport/wire.ts";
+import { CODE_BUCKET } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   pid,

@@ -11,7 +11,7 @@ import { Records } from "../engine/records.ts";
 import { LogRing } from "../engine/log_ring.ts";
 import { Taps } from "../engine/taps.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { decodeObservation, encodeMessage, subjects, TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire.ts";
+import { decodeObservation, encodeMessage, subjects, TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 interface Result {

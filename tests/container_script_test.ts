@@ -12,7 +12,7 @@ import { bundleScript, storeBundle } from "../engine/bundle.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { Records } from "../engine/records.ts";
 import { runtimeName } from "../runtime/mod.ts";
-import { type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 let nats: NatsHandle;

@@ -8,7 +8,7 @@ import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
-import { runEpoch } from "../transport/wire.ts";
+import { runEpoch } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,

@@ -18,7 +18,7 @@ import {
   spawnProcess,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { subjects } from "../transport/wire.ts";
+import { subjects } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 let nats: NatsHandle;

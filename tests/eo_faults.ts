@@ -36,7 +36,7 @@ import process from "node:process";
 import { readdirSync } from "node:fs";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../engine/records.ts";
-import { decodeControl, decodeEvent, encodeDataFrame, runEpoch, subjects } from "../transport/wire.ts";
+import { DataFrameWriter, decodeControl, decodeEvent, runEpoch, subjects } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,
@@ -602,7 +602,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
           outcome.note = "no topology record";
           continue;
         }
-        const frame = encodeDataFrame({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt, rec.generation), seq: 1_000_000_000, flat: [] });
+        const frame = new DataFrameWriter().encode({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt, rec.generation), seq: 1_000_000_000 });
         nc.publish(subjects("word-count").data(f.container), frame);
         outcome.fired = true;
         outcome.at = Date.now();

@@ -18,7 +18,7 @@ import {
   subjects,
   type TopologyRecord,
   WIRE_VERSION,
-} from "../transport/wire.ts";
+} from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +59,8 @@ function record(name: string, containers: number, packing: Record<string, number
 /** A fake container process: it says ready and beats (from the test's connection) until it exits. */
 interface Fake extends ChildHandle {
   readonly index: number;
+  /** The wire version its `ready` names. */
+  readonly wire: number;
   readonly kills: string[];
   exit(e: ChildExit): void;
 }
@@ -66,9 +68,10 @@ interface Fake extends ChildHandle {
 /**
  * Fake containers for `name`: each spawned one sends `ready` (with the
  * epoch the record holds when it starts) and a heartbeat every second; on
- * `stop` every live one exits with code 0.
+ * `stop` every live one exits with code 0. `wireOf` gives the wire version
+ * a container's `ready` names (default: this one).
  */
-function fakes(nc: NatsConnection, records: Records, name: string) {
+function fakes(nc: NatsConnection, records: Records, name: string, wireOf: (index: number) => number = () => WIRE_VERSION) {
   const all: Fake[] = [];
   const live = new Set<Fake>();
   const subj = subjects(name);
@@ -98,6 +101,7 @@ function fakes(nc: NatsConnection, records: Records, name: string) {
     const exited = new Promise<ChildExit>((r) => (resolve = r));
     const f: Fake = {
       index,
+      wire: wireOf(index),
       kills: [],
       pid: ++pid,
       exited,
@@ -124,7 +128,7 @@ function fakes(nc: NatsConnection, records: Records, name: string) {
       if (!live.has(f) || r === undefined) return;
       const epoch = runEpoch(r.submittedAt, r.generation);
       beats.set(f, epoch);
-      nc.publish(subj.events, encodeMessage({ type: "ready", container: index, epoch, pid: f.pid!, host: "fake" }));
+      nc.publish(subj.events, encodeMessage({ type: "ready", container: index, epoch, pid: f.pid!, host: "fake", wire: f.wire }));
     }, () => {}); // NATS away: this fake never says ready (as a real container might not)
     return f;
   };
@@ -192,6 +196,24 @@ test("a container without tasks counts as finished at once", async () => {
     const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
     assert.is(state, "FINISHED");
     assert.is((await records.getTopology(rec.name))?.state, "FINISHED");
+  } finally {
+    await stopMaster(rec.name, f, ended, mnc);
+  }
+});
+
+test("a container of another wire version is refused: the run ends FAILED naming both versions", async () => {
+  const rec = record("other-wire", 2, { "1": 0, "2": 1 }, { a: [1], b: [2] });
+  await records.putTopology(rec);
+  const f = fakes(nc, records, rec.name, (i) => (i === 1 ? 1 : WIRE_VERSION));
+  const mnc = await reconnecting(nats.urls[0]!);
+  let ended: Promise<string> | undefined;
+  try {
+    ended = runMaster({ nc: mnc, records: await Records.open(mnc), record: rec, spawn: f.spawn, log: () => {} });
+    const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
+    assert.is(state, "FAILED");
+    const held = await records.getTopology(rec.name);
+    assert.is(held?.state, "FAILED");
+    assert.match(held?.error ?? "", `container 1 speaks wire version 1; this master speaks wire version ${WIRE_VERSION}`);
   } finally {
     await stopMaster(rec.name, f, ended, mnc);
   }

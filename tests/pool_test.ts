@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { Records } from "../engine/records.ts";
 import { poolScheduler } from "../engine/pool.ts";
-import { WIRE_VERSION, type TopologyRecord } from "../transport/wire.ts";
+import { WIRE_VERSION, type TopologyRecord } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,

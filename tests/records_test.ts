@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { Records, RecordsError } from "../engine/records.ts";
-import { type ContainerRecord, KV_BUCKET, type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { type ContainerRecord, KV_BUCKET, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 function topology(name: string, over: Partial<TopologyRecord> = {}): TopologyRecord {
@@ -138,7 +138,8 @@ test("a garbage value is an error naming the key; list skips it and reports it",
   const r = await Records.open(nc);
   const kv = await nc.jetstream().views.kv(KV_BUCKET);
   await kv.put("junk", new TextEncoder().encode("{not json"));
-  await kv.put("half", new TextEncoder().encode(JSON.stringify({ version: 1, name: "half" })));
+  await kv.put("half", new TextEncoder().encode(JSON.stringify({ version: WIRE_VERSION, name: "half" })));
+  await kv.put("older", new TextEncoder().encode(JSON.stringify({ ...topology("older"), version: 1 })));
   await r.putTopology(topology("good"));
   try {
     await r.getTopology("junk");
@@ -154,16 +155,23 @@ test("a garbage value is an error naming the key; list skips it and reports it",
     assert.instance(e, RecordsError);
     assert.match((e as Error).message, /key "half": topology record: .* at state/);
   }
+  try {
+    await r.getTopology("older");
+    assert.unreachable("a record of another wire version parsed");
+  } catch (e) {
+    assert.instance(e, RecordsError);
+    assert.match((e as Error).message, `key "older": topology record of wire version 1; this ardea speaks wire version ${WIRE_VERSION}`);
+  }
   const bad: string[] = [];
   assert.equal((await r.listTopologies((e) => bad.push(e.message))).map((t) => t.name), ["good"]);
-  assert.is(bad.length, 2);
+  assert.is(bad.length, 3);
   try {
     await r.putTopology({ ...topology("x"), state: "DANCING" as never });
     assert.unreachable("bad record written");
   } catch (e) {
     assert.match((e as Error).message, /state/);
   }
-  for (const k of ["junk", "half", "good"]) await kv.delete(k);
+  for (const k of ["junk", "half", "older", "good"]) await kv.delete(k);
 });
 
 test("updateTopology retries on a compare-and-set conflict and sets updatedAt", async () => {

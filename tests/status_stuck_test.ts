@@ -9,7 +9,7 @@ import { componentErrors } from "../engine/container_process.ts";
 import type { TopologyStats } from "../engine/container.ts";
 import { renderPrometheus } from "../metrics/prometheus.ts";
 import type { StatsSnapshot } from "../metrics/snapshot.ts";
-import { type ContainerRecord, decodeEvent, encodeMessage, type TopologyRecord, WIRE_VERSION } from "../transport/wire.ts";
+import { type ContainerRecord, decodeEvent, encodeMessage, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 
 const bolt = { kind: "bolt" as const, tasks: 2, emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0, lastError: null, completeLatencyMs: 0, queued: 0 };
 

@@ -25,7 +25,7 @@ import {
 import { parseConfig } from "../topology/config.ts";
 import { ConfigError } from "../topology/errors.ts";
 import { metricsReport, ErrorLog } from "../engine/metrics_report.ts";
-import { decodeMetrics, encodeMetrics } from "../transport/wire.ts";
+import { decodeMetrics, encodeMetrics } from "../transport/wire/mod.ts";
 import { componentRows, liveTable, measureRates } from "../cli/live_view.ts";
 import type { StatsSnapshot } from "../metrics/mod.ts";
 import { serveTracker, Tracker } from "../metrics/mod.ts";

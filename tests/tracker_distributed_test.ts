@@ -14,7 +14,7 @@ import { Records } from "../engine/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
 import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
-import { type ContainerMetrics, runEpoch, type TopologyRecord } from "../transport/wire.ts";
+import { type ContainerMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 
 let nats: NatsHandle;
@@ -212,7 +212,7 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
 test("RemoteTopology: sums containers, keeps counters of a replaced process, merges latencies, records bp episodes", () => {
   const submittedAt = Date.now() - 10_000;
   const rec: TopologyRecord = {
-    version: 1, name: "unit", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
+    version: WIRE_VERSION, name: "unit", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
     packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
     ardeaVersion: "0", submittedAt, updatedAt: submittedAt,
   };
@@ -225,7 +225,7 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
     executeLatency: kind === "bolt" ? latency : null, completeLatency: kind === "spout" ? latency : null, ...extra,
   });
   const report = (container: number, pid: number, uptimeMs: number, tasks: ContainerMetrics["tasks"], components: ContainerMetrics["components"]): ContainerMetrics => ({
-    version: 1, topology: "unit", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
+    version: WIRE_VERSION, topology: "unit", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
     tasks, components, backpressure: false, backpressureBy: "", backpressureEpisodes: 0, backpressureMs: 0, dropped: 0,
     framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
   });
@@ -269,7 +269,7 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
 test("RemoteTopology: a run that ended before the tracker started shows its containers' last heartbeat counters", () => {
   const at = Date.now() - 60_000;
   const rec: TopologyRecord = {
-    version: 1, name: "old", state: "FINISHED", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
+    version: WIRE_VERSION, name: "old", state: "FINISHED", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
     packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
     ardeaVersion: "0", submittedAt: at, updatedAt: at,
     plan: {
@@ -285,8 +285,8 @@ test("RemoteTopology: a run that ended before the tracker started shows its cont
     emitted: n, executed: n, acked: n, failed: 1, timedOut: 0, pending: 0, restarts: 0, dropped: 0, backpressure: false, components: errors,
   });
   t.containerRecords = [
-    { version: 1, topology: "old", container: 0, pid: 1, host: "h", tasks: [1, 3], startedAt: at, heartbeatAt: at + 9000, restarts: 0, backpressure: false, stats: stats(300, { b: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: at + 5000 } }) },
-    { version: 1, topology: "old", container: 1, pid: 2, host: "h", tasks: [2], startedAt: at, heartbeatAt: at + 8000, restarts: 0, backpressure: false, stats: stats(200, {}) },
+    { version: WIRE_VERSION, topology: "old", container: 0, pid: 1, host: "h", tasks: [1, 3], startedAt: at, heartbeatAt: at + 9000, restarts: 0, backpressure: false, stats: stats(300, { b: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: at + 5000 } }) },
+    { version: WIRE_VERSION, topology: "old", container: 1, pid: 2, host: "h", tasks: [2], startedAt: at, heartbeatAt: at + 8000, restarts: 0, backpressure: false, stats: stats(200, {}) },
   ] as typeof t.containerRecords;
   const s = t.stats();
   assert.is(s.state, "FINISHED");

@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { LatencyHistogram, ValueHistogram } from "../metrics/latency.ts";
 import { mergeUserMetrics } from "../metrics/task_metrics.ts";
 import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
-import { type ContainerMetrics, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord } from "../transport/wire.ts";
+import { type ContainerMetrics, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 
 /** A deterministic generator (LCG) so every run sees the same samples. */
 function rng(seed: number): () => number {
@@ -62,7 +62,7 @@ test("malformed buckets are skipped, never thrown", () => {
 
 const submittedAt = Date.now() - 10_000;
 const rec: TopologyRecord = {
-  version: 1, name: "merge", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
+  version: WIRE_VERSION, name: "merge", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
   packing: { "1": 0, "2": 1, "3": 0, "4": 1 }, components: { s: [3, 4], b: [1, 2] }, scheduler: "local", runtime: "node",
   ardeaVersion: "0", submittedAt, updatedAt: submittedAt,
 };
@@ -85,7 +85,7 @@ function report(container: number, pid: number, uptimeMs: number, parts: {
   };
   const totals = (h: LatencyHistogram) => ({ count: h.count, sumMs: h.sum, meanMs: h.sum / h.count, maxMs: h.max });
   const m: ContainerMetrics = {
-    version: 1, topology: "merge", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
+    version: WIRE_VERSION, topology: "merge", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
     tasks: {
       [bolt]: { component: "b", kind: "bolt", emitted: 0, executed: n, acked: n, failed: 0, timedOut: 0, queued: 0, restarts: 0, errors: 0, capacity: 0, userMetrics: user },
       [spout]: { component: "s", kind: "spout", emitted: n, executed: 0, acked: n, failed: 0, timedOut: 0, queued: 0, restarts: 0, errors: 0, capacity: 0, nextTupleCount: 2 * n },

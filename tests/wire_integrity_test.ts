@@ -9,19 +9,24 @@ import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import {
   checkTopologyName,
+  DataFrameWriter,
   decodeDataFrame,
+  decodeDataMessage,
   encodeDataChunks,
-  encodeDataFrame,
+  MarkerKind,
   MAX_FRAME_BYTES,
+  streamTable,
   subjects,
   subjectToken,
   topologyKey,
   unencodableField,
-} from "../transport/wire.ts";
+  WIRE_VERSION,
+  WireError,
+} from "../transport/wire/mod.ts";
 import { createPackr, createStrictPackr, registerType } from "../transport/codec.ts";
 import { StreamManager } from "../engine/stream_manager.ts";
-import type { Container } from "../engine/container.ts";
 import { Pressure } from "../actors/mailbox.ts";
+import { CheckpointMarker, EndOfInput, type Message } from "../actors/task_host.ts";
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { EmitError } from "../topology/errors.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
@@ -100,22 +105,32 @@ test.after(async () => {
   await nats?.stop();
 });
 
-interface Delivered {
-  values: unknown[];
-}
+/** A task no container of the tests hosts. */
+const NOT_HERE = 999;
 
-/** Just what a stream manager asks of its container, recording deliveries and the fatal error. */
+/**
+ * Just what a stream manager asks of its container (every task but
+ * {@link NOT_HERE} is one of its bolts), recording deliveries
+ * (tuples in `got`; tuples and markers in order in `seen`) and the fatal error.
+ */
 function fakeContainer() {
-  const got: Delivered[] = [];
+  const got: TupleImpl[] = [];
+  const seen: string[] = [];
   const state = { fatal: null as Error | null };
   return {
     got,
+    seen,
     state,
     pressure: new Pressure(() => {}),
+    scheduler: { now: 0 },
     ownPressure: () => false,
-    localBolt: () => ({ acceptsFrom: () => true }),
-    deliver: (_dest: number, t: unknown) => {
-      if (t instanceof TupleImpl) got.push({ values: t.values });
+    localBolt: (task: number) => (task === NOT_HERE ? undefined : { acceptsFrom: () => true }),
+    deliver: (dest: number, m: Message) => {
+      if (m instanceof TupleImpl) {
+        got.push(m);
+        seen.push(`${m.sourceTask}→${dest} ${String(m.values[0]).slice(0, 8)}`);
+      } else if (m instanceof EndOfInput) seen.push(`${m.fromTask}→${dest} ${m.final ? "end" : "drain"}`);
+      else if (m instanceof CheckpointMarker) seen.push(`${m.fromTask}→${dest} checkpoint ${m.id}`);
     },
     applyAck() {},
     setRemotePressure() {},
@@ -127,13 +142,13 @@ function fakeContainer() {
   };
 }
 
-/** Two stream managers (containers 0 and 1) over one nats-server, spout "s" (fields text, n) → bolt "b". */
+/** Two stream managers (containers 0 and 1) over one nats-server, spout "s" (fields text, n; 2 tasks) → bolt "b" (2 tasks). */
 async function pair(opts: { maxFrameBytes?: number } = {}) {
   const nc0 = await connect({ servers: nats.urls[0] });
   const nc1 = await connect({ servers: nats.urls[0] });
   const b = new TopologyBuilder();
-  b.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text", "n"]) }), 1);
-  b.setBolt("b", bolt(() => {}), 1).shuffleGrouping("s");
+  b.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text", "n"]) }), 2);
+  b.setBolt("b", bolt(() => {}), 2).shuffleGrouping("s");
   const topology = b.createTopology();
   const spoutTask = topology.componentTasks.get("s")![0]!;
   const boltTask = topology.componentTasks.get("b")![0]!;
@@ -142,8 +157,8 @@ async function pair(opts: { maxFrameBytes?: number } = {}) {
   const sender = fakeContainer(), receiver = fakeContainer();
   const sm0 = new StreamManager({ ...common, nc: nc0, index: 0 });
   const sm1 = new StreamManager({ ...common, nc: nc1, index: 1 });
-  sm0.attach(sender as unknown as Container);
-  sm1.attach(receiver as unknown as Container);
+  sm0.attach(sender);
+  sm1.attach(receiver);
   await nc0.flush();
   await nc1.flush();
   const info = new StreamInfo("s", "default", topology.components.get("s")!.streams.get("default")!.fields, false);
@@ -154,9 +169,14 @@ async function pair(opts: { maxFrameBytes?: number } = {}) {
     sender,
     receiver,
     logs,
-    send: (values: unknown[]) => sm0.sendTuple(1, boltTask, new TupleImpl(values, info, spoutTask)),
+    send: (values: unknown[], from = spoutTask, to = boltTask) => sm0.sendTuple(1, to, new TupleImpl(values, info, from)),
+    info,
+    /** The stream's index in the stream table, as frames name it. */
+    stream: streamTable([...topology.components].map(([id, c]) => [id, [...c.streams.keys()]])).findIndex(([c, s]) => c === "s" && s === "default"),
     boltTask,
     spoutTask,
+    spoutTasks: topology.componentTasks.get("s")!,
+    boltTasks: topology.componentTasks.get("b")!,
     async close() {
       await sm0.close();
       await sm1.close();
@@ -244,8 +264,11 @@ test("a lost chunk loses its frame only: the next frame is delivered and the gap
   const p = await pair();
   try {
     const subject = subjects("integrity").data(1);
-    const frame = (seq: number, text: string) =>
-      encodeDataFrame({ from: 0, epoch: 3, seq, flat: [p.boltTask, p.spoutTask, 0, [text, seq], -1, 0, 0, null] });
+    const frame = (seq: number, text: string) => {
+      const w = new DataFrameWriter();
+      w.tuple(p.boltTask, p.spoutTask, p.stream, [text, seq], -1, 0, 0, null);
+      return w.encode({ from: 0, epoch: 3, seq });
+    };
     p.nc0.publish(subject, frame(1, "one"));
     const chunks = encodeDataChunks(frame(2, "x".repeat(300_000)), { from: 0, epoch: 3, seq: 2 }, 100_000);
     assert.ok(chunks.length >= 3);
@@ -286,9 +309,178 @@ test("a tuple above the largest frame ends the run with an error naming componen
   }
 });
 
-test("decodeDataFrame still reads what encodeDataFrame writes", () => {
-  const f = { from: 1, epoch: 2, seq: 3, flat: [5, 1, 0, ["the", new Map([[1, 2]])], -1, 0, 0, null] };
-  assert.equal(decodeDataFrame(encodeDataFrame(f)), f);
+// ---------------------------------------------------------------- data frames
+
+test("a data frame keeps what was written: values by column (strings joined), trees only when tracked, markers in their place", () => {
+  const w = new DataFrameWriter();
+  w.tuple(5, 1, 0, ["the"], -1, 0, 0, null);
+  w.marker(MarkerKind.END, 6, 2, 0);
+  w.tuple(5, 1, 0, ["cat"], -1, 0, 0, null);
+  w.tuple(6, 2, 1, ["sät"], -1, 0, 0, null);
+  w.marker(MarkerKind.CHECKPOINT, 5, 1, 9);
+  const f = decodeDataFrame(w.encode({ from: 1, epoch: 2, seq: 3 }));
+  assert.equal([f.from, f.epoch, f.seq], [1, 2, 3]);
+  assert.equal([...f.dest], [5, 5, 6]);
+  assert.equal([...f.runs], [2, 1, 0, 1, 2, 1], "runs of (count, source, stream)");
+  assert.is(f.values, "thecatsät");
+  assert.equal([...f.lengths!], [3, 3, 3]);
+  assert.is(f.trees, null, "no tree column without a tracked tuple");
+  assert.is(f.more, null);
+  assert.equal(f.markers, [{ at: 1, kind: MarkerKind.END, dest: 6, src: 2, id: 0 }, { at: 3, kind: MarkerKind.CHECKPOINT, dest: 5, src: 1, id: 9 }]);
+
+  w.clear();
+  const root = 3 * 2 ** 30 + 17; // past 2^31: a root of container 3
+  w.tuple(5, 1, 0, ["a", new Map([[1, 2]])], -1, 0, 0, null);
+  w.tuple(5, 1, 0, ["b", 2], root, 0x3fffffff, 12345, [2 ** 40 + 1, 7, 8]);
+  const g = decodeDataFrame(w.encode({ from: 1, epoch: 2, seq: 4 }));
+  assert.equal(g.values, ["a", new Map([[1, 2]]), "b", 2], "values that are not all strings go as a list");
+  assert.is(g.lengths, null);
+  assert.is(g.trees![0], -1, "the first tuple is untracked");
+  assert.is(g.trees![4]! * 2 ** 32 + (g.trees![5]! >>> 0), root, "root = high × 2^32 + low");
+  assert.equal([...g.trees!.subarray(6)], [0x3fffffff, 12345]);
+  assert.equal(g.more, [1, 2 ** 40 + 1, 7, 8]);
+  assert.equal(g.markers, []);
+});
+
+test("a frame encoded in two ranges keeps each marker between the same tuples", () => {
+  const w = new DataFrameWriter();
+  w.tuple(5, 1, 0, ["x"], -1, 0, 0, null);
+  w.marker(MarkerKind.DRAIN, 5, 1, 0);
+  w.tuple(5, 2, 0, ["y"], -1, 0, 0, null);
+  w.tuple(5, 2, 0, ["z"], 9, 1, 2, null);
+  w.marker(MarkerKind.END, 5, 2, 0);
+  const a = decodeDataFrame(w.encode({ from: 0, epoch: 0, seq: 1 }, 0, 1));
+  const b = decodeDataFrame(w.encode({ from: 0, epoch: 0, seq: 2 }, 1, 3));
+  assert.equal([a.values, a.markers, a.trees], ["x", [], null]);
+  assert.equal([...b.runs], [2, 2, 0]);
+  assert.is(b.values, "yz");
+  assert.equal(b.markers.map((m) => [m.at, m.kind]), [[0, MarkerKind.DRAIN], [2, MarkerKind.END]], "the drain before y, the end after z");
+  assert.equal([...b.trees!], [-1, b.trees![1]!, b.trees![2]!, b.trees![3]!, 0, 9, 1, 2]);
+});
+
+test("a data message of another wire version is refused naming both versions, never misread", () => {
+  const loose = createPackr();
+  const v1Frame = loose.pack([1, 0, 3, [5, 1, 0, ["the"], -1, 0, 0, null], 1]);
+  const v1Chunk = loose.pack([1, 0, 3, 1, 0, 2, new Uint8Array(4)]);
+  const later = loose.pack([WIRE_VERSION + 1, 0, 3, 1, [Int32Array.of(5)]]);
+  for (const [bytes, version] of [[v1Frame, 1], [v1Chunk, 1], [later, WIRE_VERSION + 1]] as const) {
+    assert.throws(() => decodeDataMessage(bytes), (e: Error) =>
+      e instanceof WireError && e.message.includes(`data frame of wire version ${version}; this ardea speaks wire version ${WIRE_VERSION}`));
+  }
+});
+
+/** Messages on a data subject that are not data frames of this version, each a WireError. */
+function garbage(): Uint8Array[] {
+  const p = createPackr();
+  const frame = (body: unknown[]) => p.pack([WIRE_VERSION, 0, 3, 1, body]);
+  const ok = { dest: Int32Array.of(1, 1), runs: Int32Array.of(2, 1, 0), values: ["a", "b"], lengths: null, trees: null, more: null, markers: null };
+  const cols = (o: Partial<Record<keyof typeof ok, unknown>>) => {
+    const c = { ...ok, ...o };
+    return frame([c.dest, c.runs, c.values, c.lengths, c.trees, c.more, c.markers]);
+  };
+  return [
+    new Uint8Array([0xc1, 0xff, 0x00]),
+    p.pack("hello"),
+    p.pack([]),
+    p.pack([WIRE_VERSION, 0, 3, 1]),
+    frame([1, 2, 3]),
+    cols({ dest: [1, 1] }),
+    cols({ runs: Int32Array.of(1, 1, 0) }),
+    cols({ runs: Int32Array.of(0, 1, 0, 2, 1, 0) }),
+    cols({ values: "ab", lengths: Int32Array.of(1, 2) }),
+    cols({ values: "ab" }),
+    cols({ trees: Int32Array.of(1, 2, 3) }),
+    cols({ more: [5, 1, 2, 3] }),
+    cols({ markers: [1, 0, 1, 1, 0, 0, 0, 1, 1, 0] }),
+    cols({ markers: [0, 7, 1, 1, 0] }),
+    cols({ markers: [0, MarkerKind.CHECKPOINT, 1, 1, 0] }),
+    cols({ markers: [0, 0, "x", 1, 0] }),
+  ];
+}
+
+test("garbage on a data subject is a WireError, dropped and counted by the receiver, never a crash", async () => {
+  for (const bytes of garbage()) assert.throws(() => decodeDataMessage(bytes), (e: Error) => e instanceof WireError, String(bytes));
+  const p = await pair();
+  try {
+    const subject = subjects("integrity").data(1);
+    const bad = garbage();
+    for (const bytes of bad) p.nc0.publish(subject, bytes);
+    p.send(["after", 1]);
+    await waitFor("the good tuple arrived", () => p.receiver.got.length === 1);
+    assert.is(p.sm1.dropped, bad.length);
+    assert.ok(p.logs.some((l) => /dropped a malformed data frame/.test(l)), p.logs.join("\n"));
+  } finally {
+    await p.close();
+  }
+});
+
+test("markers keep their place among the tuples of a frame, also when a frame above max_payload is split", async () => {
+  const p = await pair();
+  try {
+    const [s1, s2] = p.spoutTasks as [number, number];
+    const [b1, b2] = p.boltTasks as [number, number];
+    const sendAll = (middle: string) => {
+      p.send(["a1", 1], s1, b1);
+      p.sm0.sendEnd(1, b1, s1, false);
+      p.send(["b1", 2], s2, b1);
+      p.sm0.sendMarker(1, b2, s2, 7);
+      p.send([middle, 3], s1, b2);
+      p.sm0.sendEnd(1, b1, s1);
+      p.send(["b2", 4], s2, b2);
+      p.sm0.sendEnd(1, b2, s2);
+    };
+    const expected = (middle: string) => [
+      `${s1}→${b1} a1`,
+      `${s1}→${b1} drain`,
+      `${s2}→${b1} b1`,
+      `${s2}→${b2} checkpoint 7`,
+      `${s1}→${b2} ${middle.slice(0, 8)}`,
+      `${s1}→${b1} end`,
+      `${s2}→${b2} b2`,
+      `${s2}→${b2} end`,
+    ];
+    sendAll("a2");
+    await waitFor("one frame arrived", () => p.receiver.seen.length === 8);
+    assert.equal(p.receiver.seen, expected("a2"));
+    assert.is(p.sm0.framesOut, 1, "all in one frame");
+    p.receiver.seen.length = 0;
+    const big = "m".repeat(Math.ceil(p.nc0.info!.max_payload * 1.5));
+    sendAll(big);
+    await waitFor("the split frame arrived", () => p.receiver.seen.length === 8);
+    assert.equal(p.receiver.seen, expected(big));
+    assert.is(p.receiver.got.find((t) => t.values[1] === 3 && t.values[0] !== "a2")?.values[0], big);
+    assert.ok(p.sm0.framesOut >= 4, `split and chunked (${p.sm0.framesOut} messages)`);
+    assert.is(p.sm1.dropped, 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots included", async () => {
+  const p = await pair();
+  try {
+    const t = new TupleImpl(["w", 1], p.info, p.spoutTask);
+    t.root = 3 * 2 ** 30 + 5;
+    t.eh = 0x3fffffff;
+    t.el = 1;
+    t.more = [2 ** 31 + 9, 4, 5, 7, 8, 9];
+    p.send(["untracked", 0]);
+    p.sm0.sendTuple(1, p.boltTask, t);
+    await waitFor("both arrived", () => p.receiver.got.length === 2);
+    const [u, r] = p.receiver.got as [TupleImpl, TupleImpl];
+    assert.equal([u.root, u.more], [-1, null]);
+    assert.equal([r.values, r.root, r.eh, r.el, r.more], [["w", 1], t.root, t.eh, t.el, t.more]);
+    // A tuple dropped (its task is not here) takes its extra roots with it, not the next tuple's.
+    const w = new DataFrameWriter();
+    w.tuple(NOT_HERE, p.spoutTask, p.stream, ["lost", 2], 7, 1, 1, [8, 2, 2]);
+    w.tuple(p.boltTask, p.spoutTask, p.stream, ["kept", 3], 9, 3, 3, [10, 4, 4]);
+    p.nc0.publish(subjects("integrity").data(1), w.encode({ from: 0, epoch: 3, seq: p.sm0.framesOut + 1 }));
+    await waitFor("the kept one arrived", () => p.receiver.got.length === 3);
+    assert.equal([p.receiver.got[2]!.values[0], p.receiver.got[2]!.more], ["kept", [10, 4, 4]]);
+    assert.is(p.sm1.dropped, 1);
+  } finally {
+    await p.close();
+  }
 });
 
 // ---------------------------------------------------------------- end to end: ardea submit --containers 2

@@ -6,6 +6,6 @@
  * @module
  */
 export * from "./codec.ts";
-export * from "./wire.ts";
+export * from "./wire/mod.ts";
 export * from "./jetstream_spout.ts";
 export * from "./nats_sink.ts";
