@@ -62,7 +62,7 @@ export interface RemoteLink {
   sendTuple(container: number, dest: number, t: TupleImpl): void;
   /** `from` has ended: tells task `dest` in `container`. */
   sendEnd(container: number, dest: number, from: number, final?: boolean): void;
-  /** An ack-frame operation (wire.ts `AckOp`) for a root held by `container`. */
+  /** An ack-frame operation (transport/wire/acks.ts `AckOp`) for a root held by `container`. */
   sendAck(container: number, op: number, localRoot: number, hi: number, lo: number): void;
   /** This container's queues passed (true) or drained below (false) their watermarks. */
   announcePressure(on: boolean, component: string): void;

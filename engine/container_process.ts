@@ -2,7 +2,7 @@
  * A container process of a distributed topology: loads the topology's
  * bundle, lets the script build the topology (its `submit()` is intercepted),
  * runs the tasks the packing plan gives this container, and talks to the
- * other containers and the master over NATS (wire.ts describes the
+ * other containers and the master over NATS (transport/wire/ describes the
  * sequence). Resolves with the process exit code.
  *
  * @module
