@@ -106,8 +106,8 @@ export class BoltActor extends TaskActor {
   #slow = false;
   /** Time the next direct execute (a slow sample to confirm, or a fast one after slow ones). */
   #probe = false;
-  /** Tuples executed through {@link executeNow} (one in {@link LATENCY_SAMPLE_EVERY} is timed). */
-  #direct = 0;
+  /** Executes begun, by `run` and {@link executeNow} alike: one in {@link LATENCY_SAMPLE_EVERY} is timed. */
+  #nth = 0;
 
   constructor(
     host: TaskHost,
@@ -177,13 +177,31 @@ export class BoltActor extends TaskActor {
    * caller's `run` subtracts it from its own ({@link TaskHost.busyMs}).
    */
   executeNow(x: TupleImpl): void {
+    if ((this.#nth++ & SAMPLE_MASK) === 0 || this.#probe) return this.#executeTimed(x);
+    this.#inRun = true;
+    const emitted = this.emitted;
+    try {
+      const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
+      if (r !== undefined && isPromise(r)) {
+        this.#current = x;
+        this.#awaitExecute(r, x, 0, 0, -1, 0);
+      } else this.#executed(x);
+    } catch (e) {
+      this.#threw(x, emitted, e);
+      return;
+    }
+    this.#inRun = false;
+  }
+
+  /** {@link executeNow} of a sampled (or probing) execute: timed, with direct hand-overs below it held back. */
+  #executeTimed(x: TupleImpl): void {
+    const sample = ((this.#nth - 1) & SAMPLE_MASK) === 0;
     this.#inRun = true;
     const host = this.host;
     const hold = host.directHold;
     const emitted = this.emitted;
     try {
-      const sample = (this.#direct++ & SAMPLE_MASK) === 0;
-      const ts = sample || this.#probe ? this.#sampleStart(x) : -1;
+      const ts = this.#sampleStart(x);
       if (ts >= 0) host.directHold = hold + 1;
       const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
       host.directHold = hold;
@@ -192,7 +210,8 @@ export class BoltActor extends TaskActor {
         this.#awaitExecute(r, x, 0, 0, ts, 0);
       } else {
         if (ts >= 0) {
-          const ms = this.#timed(performance.now() - ts);
+          // A probe only tells fast from slow: the latency histogram keeps one sample in 64.
+          const ms = this.#timed(performance.now() - ts, sample);
           if (sample) {
             // A sample past the bound is a pause (a collection, the OS) or a
             // bolt about to be found slow: it counts as the bound, not ×64.
@@ -201,23 +220,33 @@ export class BoltActor extends TaskActor {
             host.busyMs += est;
           }
         }
-        this.executed++;
-        this.policy.onSuccess(1);
-        if (this.#basic) this.collector.ack(x);
-        else if (x.state === 0 && x.root !== -1) {
-          x.state = 2;
-          this.held.add(x);
-        }
+        this.#executed(x);
       }
     } catch (e) {
       host.directHold = hold;
-      this.#current = x;
-      this.#retryable = this.emitted === emitted;
-      this.#inRun = false;
-      this.#onThrow(e);
+      this.#threw(x, emitted, e);
       return;
     }
     this.#inRun = false;
+  }
+
+  /** A direct execute returned: counted, and the input acked (basic) or held (rich, tracked). */
+  #executed(x: TupleImpl): void {
+    this.executed++;
+    this.policy.onSuccess(1);
+    if (this.#basic) this.collector.ack(x);
+    else if (x.state === 0 && x.root !== -1) {
+      x.state = 2;
+      this.held.add(x);
+    }
+  }
+
+  /** A direct execute threw: the crash is this bolt's (its caller goes on). */
+  #threw(x: TupleImpl, emitted: number, e: unknown): void {
+    this.#current = x;
+    this.#retryable = this.emitted === emitted;
+    this.#inRun = false;
+    this.#onThrow(e);
   }
 
   /**
@@ -226,8 +255,8 @@ export class BoltActor extends TaskActor {
    * confirmed by timing the next direct execute (a collection pause must
    * not turn the hand-over off), and so is a fast one after slow ones.
    */
-  #timed(ms: number): number {
-    this.executeLatency!.record(ms);
+  #timed(ms: number, record = true): number {
+    if (record) this.executeLatency!.record(ms);
     if (ms > DIRECT_MAX_EXECUTE_MS) {
       if (this.#slow || this.#probe) {
         this.#slow = true;
@@ -261,7 +290,7 @@ export class BoltActor extends TaskActor {
     const hold = host.directHold;
     let n = 0;
     let done = 0;
-    const base = this.executed;
+    const base = this.#nth;
     const mask = SAMPLE_MASK;
     // Sources whose checkpoint marker arrived while others' did not (EFFECTIVELY_ONCE).
     let aligning = this.#aligning;
@@ -509,6 +538,7 @@ export class BoltActor extends TaskActor {
   #settle(t0: number, done: number, direct0: number): void {
     if (done === 0) return;
     this.executed += done;
+    this.#nth += done;
     this.policy.onSuccess(done);
     const elapsed = performance.now() - t0;
     const own = elapsed - (this.host.busyMs - direct0);
