@@ -14,6 +14,7 @@ import {
   isTTY,
   makeTempDir,
   onSignal,
+  readStdinLine,
   resolvePath,
   runtimeName,
   type RuntimeName,
@@ -22,17 +23,18 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
+import { localSpawner, prepareSubmission, type Standbys, startStandbys } from "../engine/cluster.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
-import { RemoteTracking } from "../engine/remote_tracking.ts";
+import { containerRecordsSnapshot, RemoteTracking } from "../engine/remote_tracking.ts";
+import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { LiveView } from "./live_view.ts";
 import { scriptPathProblem } from "./run.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
-import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire.ts";
+import { type ContainerRecord, encodeMessage, subjects, type TopologyRecord } from "../transport/wire.ts";
 import { Records } from "../engine/records.ts";
 import {
   closeNats,
@@ -86,78 +88,104 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
     return 2;
   }
   const settings = parseNatsFlags(o.nats, env);
-  // With --wait this process is the master: it rides out a server restart like one.
-  const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
+  const runtime = o.runtime ?? "node";
+  const scheduler = o.scheduler ?? "local";
+  // With --wait the containers run under this process: they start now and
+  // load the engine while the topology is built, bundled and recorded.
+  const standbys = o.wait && scheduler === "local" ? startStandbys({ count: o.containers ?? 1, runtime, cwd: cwd(), settings }) : undefined;
   try {
-    const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
-    const runtime = o.runtime ?? "node";
-    const record = await prepareSubmission({
-      nc,
-      records,
-      script: o.script,
-      scriptArgs: o.scriptArgs,
-      containers: o.containers,
-      replicas: o.replicas ?? 1,
-      scheduler: o.scheduler ?? "local",
-      runtime,
-      cwd: cwd(),
-    });
-    for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
-    say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
-    if (!o.wait) {
-      const logDir = await makeTempDir("ardea-master-");
-      const logFile = resolvePath(logDir, `${record.name}.log`);
-      const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
-      const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
-      say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
-      return 0;
-    }
-    const started = performance.now();
-    const live = await watchLive(nc, record.name);
-    let state: Awaited<ReturnType<typeof runMaster>>;
+    // With --wait this process is the master: it rides out a server restart like one.
+    const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
     try {
-      state = await runMaster({
+      const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
+      const record = await prepareSubmission({
         nc,
         records,
-        record,
-        spawn: spawnerFor(nc, records, record, settings),
-        log: live.say,
-        onState: (s, error) => live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
+        script: o.script,
+        scriptArgs: o.scriptArgs,
+        containers: o.containers,
+        replicas: o.replicas ?? 1,
+        scheduler,
+        runtime,
+        cwd: cwd(),
       });
+      for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
+      say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
+      if (!o.wait) {
+        const logDir = await makeTempDir("ardea-master-");
+        const logFile = resolvePath(logDir, `${record.name}.log`);
+        const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
+        const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
+        say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
+        return 0;
+      }
+      const started = performance.now();
+      const live = watchLive(nc, record);
+      let state: Awaited<ReturnType<typeof runMaster>>;
+      try {
+        state = await runMaster({
+          nc,
+          records,
+          record,
+          spawn: spawnerFor(nc, records, record, settings, standbys),
+          log: live.say,
+          onState: (s, error) => {
+            live.onState(s);
+            live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`);
+          },
+          onContainer: live.onContainer,
+        });
+      } finally {
+        await live.stop();
+      }
+      say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      return state === "FINISHED" ? 0 : 1;
     } finally {
-      await live.stop();
+      await closeNats(nc);
     }
-    say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return state === "FINISHED" ? 0 : 1;
   } finally {
-    await closeNats(nc);
+    standbys?.release();
   }
 }
 
+/** The live view of `submit --wait`, and what it needs to hear from the master. */
+interface LiveWatch {
+  /** Writes a line above the table. */
+  say: (line: string) => void;
+  onState: (state: TopologyRecord["state"]) => void;
+  onContainer: (record: ContainerRecord) => void;
+  stop: () => Promise<void>;
+}
+
 /**
- * The live view of `submit --wait`: the counters every container publishes
- * (read as the tracker of `ardea ui --nats` reads them), as a table on a
- * terminal or a status line every 10 s in a log. `say` writes a line above
- * the table.
+ * The live view of `submit --wait`. On a terminal, a table per component:
+ * the counters every container publishes, read as the tracker of
+ * `ardea ui --nats` reads them (this topology only). In a log, a status
+ * line every 10 s from the counters of the containers' heartbeats, which
+ * the master reads anyway (no reports to decode, no records to poll).
  */
-async function watchLive(nc: NatsConnection, name: string): Promise<{ say: (line: string) => void; stop: () => Promise<void> }> {
-  const found = new Map<string, TrackedTopology>();
-  const sink = {
-    add: (t: TrackedTopology) => void found.set(t.name, t),
-    remove: (n: string) => found.delete(n),
-  };
-  let remote: RemoteTracking;
-  try {
-    remote = await RemoteTracking.start(nc, sink, { log: () => {} });
-  } catch {
-    return { say, stop: async () => {} };
-  }
+function watchLive(nc: NatsConnection, record: TopologyRecord): LiveWatch {
+  const name = record.name;
+  let state = record.state;
+  const containers = new Map<number, ContainerRecord>();
+  const running = () => state === "RUNNING" || state === "PAUSED";
+  let stats = (): TopologyStats[] => running() ? [containerRecordsSnapshot({ ...record, state }, containers.values())] : [];
+  let remote: Promise<RemoteTracking | undefined> = Promise.resolve(undefined);
   const tty = isTTY("stderr");
-  const view = new LiveView({
-    stats: () => {
+  if (tty) {
+    const found = new Map<string, TrackedTopology>();
+    const sink = {
+      add: (t: TrackedTopology) => void found.set(t.name, t),
+      remove: (n: string) => found.delete(n),
+    };
+    remote = RemoteTracking.start(nc, sink, { log: () => {}, topology: name }).catch(() => undefined);
+    stats = () => {
       const t = found.get(name);
       return t !== undefined && (t.state === "RUNNING" || t.state === "PAUSED") ? [t.stats()] : [];
-    },
+    };
+  }
+  const view = new LiveView({
+    stats: () => stats(),
     write: writeStderr,
     columns: () => (tty ? terminalColumns("stderr") : 200),
     mode: tty ? "table" : "plain",
@@ -168,9 +196,11 @@ async function watchLive(nc: NatsConnection, name: string): Promise<{ say: (line
       view.clear();
       say(line);
     },
+    onState: (s) => void (state = s),
+    onContainer: (c) => void containers.set(c.container, c),
     stop: async () => {
       view.stop();
-      await remote.close();
+      await (await remote)?.close();
     },
   };
 }
@@ -219,8 +249,8 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
   }
 }
 
-function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings) {
-  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, settings);
+function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings, standbys?: Standbys) {
+  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, settings, standbys);
 }
 
 /**
@@ -281,9 +311,32 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  * await containerCommand("word-count", 0, {});
  * ```
  */
-export async function containerCommand(topology: string, index: number, nats: NatsFlags): Promise<number> {
+export async function containerCommand(topology: string | null, index: number, nats: NatsFlags): Promise<number> {
   const settings = parseNatsFlags(nats, env);
-  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true, retryFirstMs: 30_000 });
+  const connecting = connectNats(settings, {
+    name: topology === null ? `ardea container ${index}` : `ardea ${topology} container ${index}`,
+    reconnectForever: true,
+    retryFirstMs: 30_000,
+  });
+  if (topology === null) {
+    // A standby: connects, and loads what the topology's bundle imports, while its name is not known yet.
+    const name = readStdinLine();
+    const loading = import("../mod.ts");
+    // Stdin ends first when the scheduler needs no such container (or is gone).
+    const nc = await Promise.race([connecting, name.then((n) => (n === null ? null : connecting))]);
+    if (nc === null) {
+      connecting.then(closeNats, () => {});
+      return 0;
+    }
+    try {
+      await loading;
+      const n = await name;
+      return n === null ? 0 : await runContainer({ nc, topology: n, index, log: say });
+    } finally {
+      await closeNats(nc);
+    }
+  }
+  const nc = await connecting;
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {

@@ -385,7 +385,7 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   const version = await ardeaVersion();
   const banner = BANNER_PREFIX + JSON.stringify({ ardeaVersion: version, entry });
   // Loaded here, not at the top: containers load bundles without esbuild.
-  const { build } = await import("esbuild");
+  const { build, stop } = await import("esbuild");
   let result: esbuild.BuildResult<{ write: false }>;
   try {
     result = await build({
@@ -420,6 +420,9 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
       `cannot bundle ${entry}: ${messages.length > 0 ? messages.join("; ") : String(error)}`,
       { cause: error },
     );
+  } finally {
+    // esbuild's service process would otherwise live (and wake up) as long as this one: a submit bundles once.
+    await stop();
   }
   const code = result.outputFiles[0]!.text;
   return { code, sha256: await sha256Hex(code), entry, ardeaVersion: version };

@@ -15,6 +15,7 @@
 export {
   args,
   ardeaRoot,
+  builtArdeaCommand,
   cwd,
   env,
   execPath,
@@ -29,6 +30,7 @@ export {
   hostname,
   pid,
   processAlive,
+  readStdinLine,
   watchParent,
   setScriptArgs,
   type RuntimeName,

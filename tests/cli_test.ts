@@ -261,6 +261,23 @@ test("parseArgs: run flags before the script, everything after it for the script
   }
 });
 
+test("container --standby: the topology comes on stdin; stdin ending first exits 0 at once, NATS or not", async () => {
+  assert.equal(parseArgs(["container", "wc", "--index", "1"]), { type: "container", topology: "wc", index: 1, nats: {} });
+  assert.equal(parseArgs(["container", "--standby", "--index", "0"]), { type: "container", topology: null, index: 0, nats: {} });
+  for (const bad of [["container", "--standby", "wc", "--index", "0"], ["container", "--standby"], ["container", "--index", "0"]]) {
+    assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof UsageError, bad.join(" "));
+  }
+  // Nothing listens on port 1: a container would retry connecting for 30 s.
+  const child = start(["container", "--standby", "--index", "0", "--nats", "nats://127.0.0.1:1"]);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const [stdout, stderr] = [collect(child.lines("stdout")), collect(child.lines("stderr"))];
+  child.closeStdin();
+  const exit = await child.exited;
+  clearTimeout(timer);
+  assert.equal(exit, { code: 0, signal: null }, (await stderr).join("\n"));
+  assert.equal(await stdout, []);
+});
+
 test("statusLine fits the width: the label goes first, then zero failed/restarts", () => {
   const stats = {
     name: "wc", state: "RUNNING", uptimeMs: 75_000, emitted: 1_234_567, acked: 99_999, failed: 0, pending: 2048,
