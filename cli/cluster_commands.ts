@@ -23,7 +23,8 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { localSpawner, prepareSubmission, type Standbys, startStandbys } from "../engine/cluster.ts";
+import { prepareSubmission } from "../engine/cluster.ts";
+import { localSpawner, type Standbys } from "../engine/container_spawn.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
 import { containerRecordsSnapshot, RemoteTracking } from "../engine/remote_tracking.ts";
@@ -68,6 +69,11 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
+  /**
+   * Containers started ahead for this submit (`--wait`, local scheduler):
+   * the master hands them their topology; released when submit ends.
+   */
+  standbys?: Standbys | undefined;
 }
 
 const say = (line: string) => writeStderr(`${line}\n`);
@@ -82,6 +88,14 @@ const say = (line: string) => writeStderr(`${line}\n`);
  * ```
  */
 export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
+  try {
+    return await submitWith(o);
+  } finally {
+    o.standbys?.release();
+  }
+}
+
+async function submitWith(o: SubmitCommandOptions): Promise<number> {
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
@@ -90,61 +104,54 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
-  // With --wait the containers run under this process: they start now and
-  // load the engine while the topology is built, bundled and recorded.
-  const standbys = o.wait && scheduler === "local" ? startStandbys({ count: o.containers ?? 1, runtime, cwd: cwd(), settings }) : undefined;
+  // With --wait this process is the master: it rides out a server restart like one.
+  const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
   try {
-    // With --wait this process is the master: it rides out a server restart like one.
-    const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
+    const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
+    const record = await prepareSubmission({
+      nc,
+      records,
+      script: o.script,
+      scriptArgs: o.scriptArgs,
+      containers: o.containers,
+      replicas: o.replicas ?? 1,
+      scheduler,
+      runtime,
+      cwd: cwd(),
+    });
+    for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
+    say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
+    if (!o.wait) {
+      const logDir = await makeTempDir("ardea-master-");
+      const logFile = resolvePath(logDir, `${record.name}.log`);
+      const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
+      const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
+      say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
+      return 0;
+    }
+    const started = performance.now();
+    const live = watchLive(nc, record);
+    let state: Awaited<ReturnType<typeof runMaster>>;
     try {
-      const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
-      const record = await prepareSubmission({
+      state = await runMaster({
         nc,
         records,
-        script: o.script,
-        scriptArgs: o.scriptArgs,
-        containers: o.containers,
-        replicas: o.replicas ?? 1,
-        scheduler,
-        runtime,
-        cwd: cwd(),
+        record,
+        spawn: spawnerFor(nc, records, record, settings, o.standbys),
+        log: live.say,
+        onState: (s, error) => {
+          live.onState(s);
+          live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`);
+        },
+        onContainer: live.onContainer,
       });
-      for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
-      say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
-      if (!o.wait) {
-        const logDir = await makeTempDir("ardea-master-");
-        const logFile = resolvePath(logDir, `${record.name}.log`);
-        const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
-        const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
-        say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
-        return 0;
-      }
-      const started = performance.now();
-      const live = watchLive(nc, record);
-      let state: Awaited<ReturnType<typeof runMaster>>;
-      try {
-        state = await runMaster({
-          nc,
-          records,
-          record,
-          spawn: spawnerFor(nc, records, record, settings, standbys),
-          log: live.say,
-          onState: (s, error) => {
-            live.onState(s);
-            live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`);
-          },
-          onContainer: live.onContainer,
-        });
-      } finally {
-        await live.stop();
-      }
-      say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      return state === "FINISHED" ? 0 : 1;
     } finally {
-      await closeNats(nc);
+      await live.stop();
     }
+    say(`ardea: "${record.name}" ended ${state} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return state === "FINISHED" ? 0 : 1;
   } finally {
-    standbys?.release();
+    await closeNats(nc);
   }
 }
 
@@ -355,6 +362,7 @@ export async function containerCommand(topology: string | null, index: number, n
  */
 export async function runCluster(
   cmd: SubmitCommand | WorkerCommand | RestartCommand | UpdateCommand | MasterCommand | ContainerCommand,
+  standbys?: Standbys,
 ): Promise<number> {
   try {
     switch (cmd.type) {
@@ -364,7 +372,7 @@ export async function runCluster(
       case "worker":
         return await workerCommand(cmd.slots, cmd.id, cmd.nats);
       case "submit":
-        return await submitCommand(cmd);
+        return await submitCommand({ ...cmd, standbys });
       case "master":
         return await masterCommand(cmd.topology, cmd.nats);
       case "container":

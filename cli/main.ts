@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { parseArgs, UsageError } from "./args.ts";
+import { ardeaRoot, args, cwd, env, exit, flushOutput, readTextFile, resolvePath, writeStderr, writeStdout } from "../runtime/mod.ts";
+import { type Command, parseArgs, UsageError } from "./args.ts";
 import { helpText, USAGE } from "./help.ts";
-import { runScript } from "./run.ts";
 
 async function version(): Promise<string> {
   const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
@@ -45,10 +44,15 @@ export async function main(argv: string[]): Promise<number> {
         writeStdout(`ardea ${await version()}\n`);
         return 0;
       case "run":
-        return await runScript(command);
+        return await (await import("./run.ts")).runScript(command);
       case "init":
         return await (await import("./init.ts")).runInit(command);
-      case "submit":
+      case "submit": {
+        // With --wait on this machine the containers run under this process:
+        // they start now, and load the engine while this process does.
+        const standbys = command.wait && command.scheduler === "local" ? await startStandbysFor(command) : undefined;
+        return await (await import("./cluster_commands.ts")).runCluster(command, standbys);
+      }
       case "worker":
       case "restart":
       case "update":
@@ -78,6 +82,18 @@ export async function main(argv: string[]): Promise<number> {
     writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
     return 2;
   }
+}
+
+/** The standbys of `submit --wait` (none when its NATS flags are bad: submit says so). */
+async function startStandbysFor(command: Extract<Command, { type: "submit" }>) {
+  const [{ startStandbys }, { parseNatsFlags }] = await Promise.all([import("../engine/container_spawn.ts"), import("../transport/nats_connect.ts")]);
+  let settings;
+  try {
+    settings = parseNatsFlags(command.nats, env);
+  } catch {
+    return undefined;
+  }
+  return startStandbys({ count: command.containers ?? 1, runtime: command.runtime, cwd: cwd(), settings });
 }
 
 if ((import.meta as { main?: boolean }).main === true) {

@@ -28,7 +28,7 @@ import {
   workerSubjects,
 } from "../transport/wire.ts";
 import { ardeaVersion } from "./bundle.ts";
-import { containerCommand } from "./cluster.ts";
+import { containerCommand } from "./container_spawn.ts";
 import { MASTER_LEASE_MS, runMaster } from "./master.ts";
 import type { Records } from "./records.ts";
 

@@ -428,31 +428,27 @@ export function commandFor(runtime: RuntimeName, script: string, scriptArgs: str
  * JavaScript build (`dist/`) without the TypeScript loader
  * (runtime/node_dist.mjs), for a process that runs only JavaScript (a
  * container); undefined when that build is not current: in a checkout, a
- * `.ts` file at the root or in one of `sourceDirs` without its `.js` in
- * `dist/`, or changed after it, means the sources run (through the loader).
- * An installed package has only the build. `root` is the package root
- * (default {@link ardeaRoot}).
+ * `.ts` file at the root or in a folder the build has (`dist/engine` →
+ * `engine/`) without its `.js`, or changed after it, means the sources run
+ * (through the loader). An installed package has only the build. `root` is
+ * the package root (default {@link ardeaRoot}).
  *
  * @example
  * ```ts
  * import { builtArdeaCommand, commandFor } from "./mod.ts";
  * const args = ["container", "wc", "--index", "0"];
- * const { cmd, args: argv } = builtArdeaCommand(args, ["engine", "runtime"]) ?? commandFor("node", "bin/ardea.mjs", args);
+ * const { cmd, args: argv } = builtArdeaCommand(args) ?? commandFor("node", "bin/ardea.mjs", args);
  * ```
  */
-export function builtArdeaCommand(
-  ardeaArgs: string[],
-  sourceDirs: Iterable<string>,
-  root: string = ardeaRoot(),
-): { cmd: string; args: string[] } | undefined {
+export function builtArdeaCommand(ardeaArgs: string[], root: string = ardeaRoot()): { cmd: string; args: string[] } | undefined {
   const entry = join(root, "runtime", "node_dist.mjs");
   if (!existsSync(entry) || !existsSync(join(root, "dist", "cli", "main.js"))) return undefined;
-  if (existsSync(join(root, "mod.ts")) && !buildIsCurrent(root, sourceDirs)) return undefined;
+  if (existsSync(join(root, "mod.ts")) && !buildIsCurrent(root)) return undefined;
   return { cmd: runtimeName() === "node" ? execPath() : "node", args: [entry, ...ardeaArgs] };
 }
 
 /** Whether every library `.ts` file of the checkout at `root` has its `.js` in `dist/`, written after it. */
-function buildIsCurrent(root: string, sourceDirs: Iterable<string>): boolean {
+function buildIsCurrent(root: string): boolean {
   const current = (dir: string, recurse: boolean): boolean => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const rel = dir === "" ? entry.name : join(dir, entry.name);
@@ -468,7 +464,9 @@ function buildIsCurrent(root: string, sourceDirs: Iterable<string>): boolean {
   };
   try {
     if (!current("", false)) return false;
-    for (const dir of sourceDirs) if (!current(dir, true)) return false;
+    for (const d of readdirSync(join(root, "dist"), { withFileTypes: true })) {
+      if (d.isDirectory() && existsSync(join(root, d.name)) && !current(d.name, true)) return false;
+    }
     return true;
   } catch {
     return false;
