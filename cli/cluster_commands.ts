@@ -24,7 +24,7 @@ import {
   writeStdout,
 } from "../runtime/mod.ts";
 import { prepareSubmission } from "../engine/cluster.ts";
-import { localSpawner, type Standbys } from "../engine/container_spawn.ts";
+import { localSpawner, type StandbyAssignment, type Standbys } from "../engine/container_spawn.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
 import { containerRecordsSnapshot, RemoteTracking } from "../engine/remote_tracking.ts";
@@ -40,6 +40,7 @@ import { Records } from "../engine/records.ts";
 import {
   closeNats,
   connectNats,
+  type EnvSource,
   type NatsFlags,
   type NatsSettings,
   NatsSettingsError,
@@ -47,6 +48,7 @@ import {
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
+import { z } from "zod";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
 type WorkerCommand = Extract<Command, { type: "worker" }>;
@@ -104,6 +106,8 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
+  // Standbys started on a quick look at the command line that the parse did not confirm.
+  if (!o.wait || scheduler !== "local") o.standbys?.release();
   // With --wait this process is the master: it rides out a server restart like one.
   const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
   try {
@@ -119,6 +123,8 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       runtime,
       cwd: cwd(),
     });
+    // Containers beyond those of the record (clipped to its task count) are not needed.
+    o.standbys?.release(record.containers);
     for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
     say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
     if (!o.wait) {
@@ -257,7 +263,7 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
 }
 
 function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings, standbys?: Standbys) {
-  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, settings, standbys);
+  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, natsSettingsEnv(settings), standbys);
 }
 
 /**
@@ -319,36 +325,41 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  * ```
  */
 export async function containerCommand(topology: string | null, index: number, nats: NatsFlags): Promise<number> {
-  const settings = parseNatsFlags(nats, env);
-  const connecting = connectNats(settings, {
-    name: topology === null ? `ardea container ${index}` : `ardea ${topology} container ${index}`,
-    reconnectForever: true,
-    retryFirstMs: 30_000,
-  });
+  let source: EnvSource = env;
   if (topology === null) {
-    // A standby: connects, and loads what the topology's bundle imports, while its name is not known yet.
-    const name = readStdinLine();
-    const loading = import("../mod.ts");
+    // A standby: loads what the topology's bundle imports, then learns which
+    // topology it runs, and how to reach NATS (engine/container_spawn.ts).
+    const [line] = await Promise.all([readStdinLine(), import("../mod.ts")]);
     // Stdin ends first when the scheduler needs no such container (or is gone).
-    const nc = await Promise.race([connecting, name.then((n) => (n === null ? null : connecting))]);
-    if (nc === null) {
-      connecting.then(closeNats, () => {});
-      return 0;
-    }
-    try {
-      await loading;
-      const n = await name;
-      return n === null ? 0 : await runContainer({ nc, topology: n, index, log: say });
-    } finally {
-      await closeNats(nc);
-    }
+    if (line === null) return 0;
+    const assignment = parseStandbyAssignment(line);
+    topology = assignment.topology;
+    source = assignment.env;
   }
-  const nc = await connecting;
+  const settings = parseNatsFlags(nats, source);
+  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true, retryFirstMs: 30_000 });
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {
     await closeNats(nc);
   }
+}
+
+const standbyAssignmentSchema = z.object({ topology: z.string().min(1), env: z.record(z.string(), z.string()) });
+
+/** A standby's stdin line ({@link StandbyAssignment}); a malformed one is an error that names it. */
+function parseStandbyAssignment(line: string): StandbyAssignment {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container expects one JSON line on stdin, got ${JSON.stringify(line.slice(0, 80))}: ${(e as Error).message}`);
+  }
+  const r = standbyAssignmentSchema.safeParse(v);
+  if (!r.success) {
+    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container's stdin line: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".") || "the top"}`);
+  }
+  return r.data;
 }
 
 /**
