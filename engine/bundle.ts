@@ -21,7 +21,7 @@
  */
 import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
-import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFileAtomic } from "../runtime/mod.ts";
+import { ardeaRoot, fileExists, readBinaryFile, readTextFile, resolvePath, toFileUrl, writeBinaryFileAtomic, writeTextFileAtomic } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { CODE_BUCKET } from "../transport/wire.ts";
 
@@ -61,14 +61,43 @@ export interface ScriptBundle {
 export interface StoreBundleOptions {
   /** Replicas of the object store when this call creates it (default 1). */
   replicas?: number;
+  /** This machine's bundle folder, where a copy is kept for {@link loadBundle} (default `<ardeaRoot>/.ardea/bundles`). */
+  cacheDir?: string;
 }
 
 /** Options of {@link loadBundle}. */
 export interface LoadBundleOptions {
   /** The Ardea version the bundle must have been made by (default: this installation's). */
   expectVersion?: string;
-  /** Where the linked file is written (default `<ardeaRoot>/.ardea/bundles`). Keep it inside the installation. */
+  /**
+   * This machine's bundle folder (default `<ardeaRoot>/.ardea/bundles`):
+   * the linked file is written there, beside a copy of the bundle that a
+   * later load reads instead of the object store. Keep it inside the
+   * installation.
+   */
   cacheDir?: string;
+}
+
+/** This installation's bundle folder. */
+function bundleDir(cacheDir: string | undefined): string {
+  return cacheDir ?? resolvePath(ardeaRoot(), ".ardea", "bundles");
+}
+
+/** The bundle's own bytes, kept beside its linked module (not importable: its `ardea:/` imports are not linked). */
+function keptCopy(dir: string, sha256: string): string {
+  return resolvePath(dir, `${sha256}.bundle`);
+}
+
+/** The kept copy of bundle `sha256`, if this machine has one with those very bytes. */
+async function readKeptCopy(dir: string, sha256: string): Promise<Uint8Array | null> {
+  const bytes = await readBinaryFile(keptCopy(dir, sha256)).catch(() => null);
+  return bytes !== null && (await sha256Hex(bytes)) === sha256 ? bytes : null;
+}
+
+/** Keeps a copy of a bundle on this machine; a folder that cannot be written only costs the next load a fetch. */
+async function keepCopy(dir: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  if ((await readKeptCopy(dir, sha256)) !== null) return;
+  await writeBinaryFileAtomic(keptCopy(dir, sha256), bytes).catch(() => {});
 }
 
 /**
@@ -454,6 +483,8 @@ export async function storeBundle(
     replicas: options.replicas ?? 1,
     description: "Ardea topology bundles, named by sha256",
   });
+  // The containers this machine starts find it here, without the object store.
+  await keepCopy(bundleDir(options.cacheDir), sha, bytes);
   const existing = await store.info(sha);
   if (existing !== null && !existing.deleted && existing.digest === natsDigest(sha)) return sha;
   await store.putBlob(
@@ -534,9 +565,11 @@ export async function linkBundle(code: string): Promise<string> {
 }
 
 /**
- * Fetches the bundle named `sha256` from {@link CODE_BUCKET}, verifies its
- * hash and the Ardea version that made it, links its `ardea:/` imports to
- * this installation and writes it to `<ardeaRoot>/.ardea/bundles/<sha256>.mjs`.
+ * Fetches the bundle named `sha256` from {@link CODE_BUCKET} (or takes
+ * this machine's copy, kept by an earlier store or load, when its bytes
+ * still hash to that name), verifies its hash and the Ardea version that
+ * made it, links its `ardea:/` imports to this installation and writes it
+ * to `<ardeaRoot>/.ardea/bundles/<sha256>.mjs`.
  * Returns that file's absolute path, ready for `import(toFileUrl(path))`.
  *
  * @example
@@ -549,19 +582,11 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
   if (!SHA256_HEX.test(sha256)) {
     throw new BundleError("BUNDLE_NOT_FOUND", `${JSON.stringify(sha256)} is not a bundle name (64 lowercase hex digits)`);
   }
-  // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
-  try {
-    await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
-  } catch (error) {
-    if ((error as Error).message !== "stream not found") throw error;
-    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
-  }
-  const store = await nc.jetstream().views.os(CODE_BUCKET);
-  const bytes = await store.getBlob(sha256);
-  if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
-  const actual = await sha256Hex(bytes);
-  if (actual !== sha256) {
-    throw new BundleError("BUNDLE_CORRUPT", `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`);
+  const dir = bundleDir(options.cacheDir);
+  let bytes = await readKeptCopy(dir, sha256);
+  if (bytes === null) {
+    bytes = await fetchBundle(nc, sha256);
+    await keepCopy(dir, sha256, bytes);
   }
   let code: string;
   try {
@@ -579,10 +604,29 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
     );
   }
   const linked = await linkBundle(code);
-  const file = resolvePath(options.cacheDir ?? resolvePath(ardeaRoot(), ".ardea", "bundles"), `${sha256}.mjs`);
+  const file = resolvePath(dir, `${sha256}.mjs`);
   // Containers on one machine load the same bundle at once: only write when
   // the file is missing or differs, so a complete file is never rewritten
   // under a reader.
   if (!(await fileExists(file)) || (await readTextFile(file)) !== linked) await writeTextFileAtomic(file, linked);
   return file;
+}
+
+/** Bundle `sha256`'s bytes from {@link CODE_BUCKET}, their hash checked. */
+async function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Array> {
+  // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
+  try {
+    await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
+  } catch (error) {
+    if ((error as Error).message !== "stream not found") throw error;
+    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
+  }
+  const store = await nc.jetstream().views.os(CODE_BUCKET);
+  const bytes = await store.getBlob(sha256);
+  if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
+  const actual = await sha256Hex(bytes);
+  if (actual !== sha256) {
+    throw new BundleError("BUNDLE_CORRUPT", `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`);
+  }
+  return bytes;
 }

@@ -245,6 +245,20 @@ store("a bundle of another Ardea version is refused, naming both versions", asyn
   assert.ok(expected.message.includes("9.9.9") && expected.message.includes(local), expected.message);
 });
 
+store("this machine's copy serves later loads without the object store; a copy whose bytes changed does not", async () => {
+  const cacheDir = resolvePath(ardeaRoot(), ".ardea", `test-bundles-${runtimeName()}-${pid()}`);
+  const good = await bundleScript(FIXTURE);
+  const b = await rawBundle(`${good.code}// kept copy ${Math.random()}\n`, good.ardeaVersion);
+  await storeBundle(conn(), b, { cacheDir });
+  const os = await conn().jetstream().views.os(CODE_BUCKET);
+  await os.delete(b.sha256);
+  const file = await load(b.sha256);
+  assert.ok((await readTextFile(file)).startsWith("// ardea-bundle "), "loaded from the copy storeBundle kept");
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(resolvePath(cacheDir, `${b.sha256}.bundle`), `${b.code}// changed`);
+  assert.is((await rejection(load(b.sha256))).code, "BUNDLE_NOT_FOUND", "a copy that no longer hashes to its name is not used");
+});
+
 store("text without a bundle banner is refused", async () => {
   const forged = await rawBundle("export const x = 1;\n", await ardeaVersion());
   await storeBundle(conn(), forged);
