@@ -21,7 +21,17 @@
  */
 import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
-import { ardeaRoot, fileExists, readBinaryFile, readTextFile, resolvePath, toFileUrl, writeBinaryFileAtomic, writeTextFileAtomic } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  fileExists,
+  fileStamp,
+  readBinaryFile,
+  readTextFile,
+  resolvePath,
+  toFileUrl,
+  writeBinaryFileAtomic,
+  writeTextFileAtomic,
+} from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { CODE_BUCKET } from "../transport/wire.ts";
 
@@ -398,7 +408,9 @@ function ardeaExternals(root: string): esbuild.Plugin {
  * (relative ones into the package, and the bare `ardea` / `ardea/<sub>`)
  * become `ardea:/<path>` placeholders; npm packages, `node:`, `npm:`,
  * `jsr:` and URL imports stay as they are. The same script and imports give
- * the same bytes, hence the same sha256.
+ * the same bytes, hence the same sha256: while none of the files the last
+ * build read (nor their folders) has changed, that build's bundle is
+ * returned without esbuild.
  *
  * @example
  * ```ts
@@ -412,10 +424,15 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   if (!(await fileExists(absolute))) throw new BundleError("BUNDLE_FAILED", `topology script not found: ${absolute}`);
   const entry = insideRoot(root, absolute) ?? absolute.replace(/\\/g, "/");
   const version = await ardeaVersion();
+  const dir = bundleDir(undefined);
+  const record = resolvePath(dir, "scripts", `${await sha256Hex(absolute)}.json`);
+  const previous = await previousBuild(record, dir, absolute, version);
+  if (previous !== undefined) return { code: previous.code, sha256: previous.sha256, entry, ardeaVersion: version };
   const banner = BANNER_PREFIX + JSON.stringify({ ardeaVersion: version, entry });
   // Loaded here, not at the top: containers load bundles without esbuild.
   const { build, stop } = await import("esbuild");
-  let result: esbuild.BuildResult<{ write: false }>;
+  const startedMs = Date.now();
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await build({
       entryPoints: [absolute],
@@ -438,6 +455,7 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
       logLevel: "silent",
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
       plugins: [ardeaExternals(root)],
+      metafile: true,
     });
   } catch (error) {
     const failure = error as { errors?: esbuild.Message[] };
@@ -454,7 +472,58 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
     await stop();
   }
   const code = result.outputFiles[0]!.text;
-  return { code, sha256: await sha256Hex(code), entry, ardeaVersion: version };
+  const sha256 = await sha256Hex(code);
+  const inputs = Object.keys(result.metafile.inputs).map((p) => resolvePath(root, p));
+  await rememberBuild(record, dir, { script: absolute, ardeaVersion: version, sha256, inputs, startedMs }, code).catch(() => {});
+  return { code, sha256, entry, ardeaVersion: version };
+}
+
+/**
+ * What a build of a script read, in `<bundles>/scripts/<sha256 of its
+ * path>.json`: every file esbuild bundled and their folders (a file added
+ * beside them may change how an import resolves), each with its
+ * `fileStamp`, and the bundle it made (kept as `<sha256>.bundle`). While
+ * none of them changed, the script bundles to the same bytes.
+ */
+interface BuildRecord {
+  script: string;
+  ardeaVersion: string;
+  sha256: string;
+  stamps: Record<string, string>;
+}
+
+/** The bundle of the last build of `script`, if nothing it read has changed since. */
+async function previousBuild(record: string, dir: string, script: string, version: string): Promise<{ code: string; sha256: string } | undefined> {
+  let r: Partial<BuildRecord>;
+  try {
+    r = JSON.parse(await readTextFile(record)) as Partial<BuildRecord>;
+  } catch {
+    return undefined; // none, or unreadable: build
+  }
+  if (r.script !== script || r.ardeaVersion !== version || typeof r.sha256 !== "string" || typeof r.stamps !== "object" || r.stamps === null) return undefined;
+  const stamps = Object.entries(r.stamps);
+  const now = await Promise.all(stamps.map(([path]) => fileStamp(path)));
+  if (stamps.some(([, stamp], i) => now[i]?.stamp !== stamp)) return undefined;
+  const bytes = await readKeptCopy(dir, r.sha256);
+  return bytes === null ? undefined : { code: new TextDecoder().decode(bytes), sha256: r.sha256 };
+}
+
+/**
+ * Records a build (and keeps its bundle) unless something it read changed
+ * after the build started: a later build could then make other bytes.
+ */
+async function rememberBuild(
+  record: string,
+  dir: string,
+  b: { script: string; ardeaVersion: string; sha256: string; inputs: string[]; startedMs: number },
+  code: string,
+): Promise<void> {
+  const paths = [...new Set([...b.inputs, ...b.inputs.map((p) => resolvePath(p, ".."))])];
+  const stamps = await Promise.all(paths.map((p) => fileStamp(p)));
+  if (stamps.some((s) => s === undefined || s.changedMs >= b.startedMs)) return;
+  await keepCopy(dir, b.sha256, new TextEncoder().encode(code));
+  const r: BuildRecord = { script: b.script, ardeaVersion: b.ardeaVersion, sha256: b.sha256, stamps: Object.fromEntries(paths.map((p, i) => [p, stamps[i]!.stamp])) };
+  await writeTextFileAtomic(record, JSON.stringify(r));
 }
 
 // ---------------------------------------------------------------- store

@@ -44,6 +44,8 @@ export {
   appendTextFile,
   createFileExclusive,
   fileExists,
+  type FileStamp,
+  fileStamp,
   listDir,
   makeTempDir,
   readBinaryFile,
