@@ -111,7 +111,8 @@ const updateSchema = z.object({
 const masterSchema = z.object({ type: z.literal("master"), topology: topologyName, nats: natsFlagsSchema });
 const containerSchema = z.object({
   type: z.literal("container"),
-  topology: topologyName,
+  /** Null with `--standby`: the process starts, then reads the name from its stdin. */
+  topology: topologyName.nullable(),
   index: z.number().int().nonnegative(),
   nats: natsFlagsSchema,
 });
@@ -288,12 +289,16 @@ const PARSERS: Readonly<Record<CommandName, (rest: readonly string[]) => unknown
     return { type: "master", topology: oneTopology("master", f.positionals), nats: f.nats };
   },
   container: (rest) => {
-    const f = parseFlags("container", rest, { "--index": "string" });
+    const f = parseFlags("container", rest, { "--index": "string", "--standby": "bool" });
     if (f.help) return { type: "help", topic: "container" };
     const raw = f.values["--index"];
     const index = Number(raw);
     if (typeof raw !== "string" || raw.trim() === "" || !Number.isInteger(index) || index < 0) {
       throw new UsageError(`--index expects a container number >= 0, got ${raw === undefined ? "nothing" : `"${raw}"`}`, "container");
+    }
+    if (f.values["--standby"] === true) {
+      if (f.positionals.length > 0) throw new UsageError(`"ardea container --standby" reads the topology name from stdin; got "${f.positionals[0]}"`, "container");
+      return { type: "container", topology: null, index, nats: f.nats };
     }
     return { type: "container", topology: oneTopology("container", f.positionals), index, nats: f.nats };
   },

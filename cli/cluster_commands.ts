@@ -14,6 +14,7 @@ import {
   isTTY,
   makeTempDir,
   onSignal,
+  readStdinLine,
   resolvePath,
   runtimeName,
   type RuntimeName,
@@ -22,21 +23,24 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { prepareSubmission, localSpawner } from "../engine/cluster.ts";
+import { prepareSubmission } from "../engine/cluster.ts";
+import { localSpawner, type StandbyAssignment, type Standbys } from "../engine/container_spawn.ts";
 import { runContainer } from "../engine/container_process.ts";
 import { runMaster } from "../engine/master.ts";
-import { RemoteTracking } from "../engine/remote_tracking.ts";
+import { containerRecordsSnapshot, RemoteTracking } from "../engine/remote_tracking.ts";
+import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import type { TrackedTopology } from "../metrics/tracker.ts";
 import { LiveView } from "./live_view.ts";
 import { scriptPathProblem } from "./run.ts";
 import { planFor } from "../engine/packing.ts";
 import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
-import { encodeMessage, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
+import { type ContainerRecord, encodeMessage, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
 import { Records } from "../engine/records.ts";
 import {
   closeNats,
   connectNats,
+  type EnvSource,
   type NatsFlags,
   type NatsSettings,
   NatsSettingsError,
@@ -44,6 +48,7 @@ import {
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
+import { z } from "zod";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
 type WorkerCommand = Extract<Command, { type: "worker" }>;
@@ -66,6 +71,11 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
+  /**
+   * Containers started ahead for this submit (`--wait`, local scheduler):
+   * the master hands them their topology; released when submit ends.
+   */
+  standbys?: Standbys | undefined;
 }
 
 const say = (line: string) => writeStderr(`${line}\n`);
@@ -80,17 +90,28 @@ const say = (line: string) => writeStderr(`${line}\n`);
  * ```
  */
 export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
+  try {
+    return await submitWith(o);
+  } finally {
+    o.standbys?.release();
+  }
+}
+
+async function submitWith(o: SubmitCommandOptions): Promise<number> {
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
     return 2;
   }
   const settings = parseNatsFlags(o.nats, env);
+  const runtime = o.runtime ?? "node";
+  const scheduler = o.scheduler ?? "local";
+  // Standbys started on a quick look at the command line that the parse did not confirm.
+  if (!o.wait || scheduler !== "local") o.standbys?.release();
   // With --wait this process is the master: it rides out a server restart like one.
   const nc = await connectNats(settings, { name: "ardea submit", reconnectForever: o.wait });
   try {
     const records = await Records.open(nc, { replicas: o.replicas ?? 1 });
-    const runtime = o.runtime ?? "node";
     const record = await prepareSubmission({
       nc,
       records,
@@ -98,10 +119,12 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       scriptArgs: o.scriptArgs,
       containers: o.containers,
       replicas: o.replicas ?? 1,
-      scheduler: o.scheduler ?? "local",
+      scheduler,
       runtime,
       cwd: cwd(),
     });
+    // Containers beyond those of the record (clipped to its task count) are not needed.
+    o.standbys?.release(record.containers);
     for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
     say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
     if (!o.wait) {
@@ -113,16 +136,20 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
       return 0;
     }
     const started = performance.now();
-    const live = await watchLive(nc, record.name);
+    const live = watchLive(nc, record);
     let state: Awaited<ReturnType<typeof runMaster>>;
     try {
       state = await runMaster({
         nc,
         records,
         record,
-        spawn: spawnerFor(nc, records, record, settings),
+        spawn: spawnerFor(nc, records, record, settings, o.standbys),
         log: live.say,
-        onState: (s, error) => live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`),
+        onState: (s, error) => {
+          live.onState(s);
+          live.say(`ardea: "${record.name}" ${s}${error ? `: ${error}` : ""}`);
+        },
+        onContainer: live.onContainer,
       });
     } finally {
       await live.stop();
@@ -134,30 +161,44 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
   }
 }
 
+/** The live view of `submit --wait`, and what it needs to hear from the master. */
+interface LiveWatch {
+  /** Writes a line above the table. */
+  say: (line: string) => void;
+  onState: (state: TopologyRecord["state"]) => void;
+  onContainer: (record: ContainerRecord) => void;
+  stop: () => Promise<void>;
+}
+
 /**
- * The live view of `submit --wait`: the counters every container publishes
- * (read as the tracker of `ardea ui --nats` reads them), as a table on a
- * terminal or a status line every 10 s in a log. `say` writes a line above
- * the table.
+ * The live view of `submit --wait`. On a terminal, a table per component:
+ * the counters every container publishes, read as the tracker of
+ * `ardea ui --nats` reads them (this topology only). In a log, a status
+ * line every 10 s from the counters of the containers' heartbeats, which
+ * the master reads anyway (no reports to decode, no records to poll).
  */
-async function watchLive(nc: NatsConnection, name: string): Promise<{ say: (line: string) => void; stop: () => Promise<void> }> {
-  const found = new Map<string, TrackedTopology>();
-  const sink = {
-    add: (t: TrackedTopology) => void found.set(t.name, t),
-    remove: (n: string) => found.delete(n),
-  };
-  let remote: RemoteTracking;
-  try {
-    remote = await RemoteTracking.start(nc, sink, { log: () => {} });
-  } catch {
-    return { say, stop: async () => {} };
-  }
+function watchLive(nc: NatsConnection, record: TopologyRecord): LiveWatch {
+  const name = record.name;
+  let state = record.state;
+  const containers = new Map<number, ContainerRecord>();
+  const running = () => state === "RUNNING" || state === "PAUSED";
+  let stats = (): TopologyStats[] => running() ? [containerRecordsSnapshot({ ...record, state }, containers.values())] : [];
+  let remote: Promise<RemoteTracking | undefined> = Promise.resolve(undefined);
   const tty = isTTY("stderr");
-  const view = new LiveView({
-    stats: () => {
+  if (tty) {
+    const found = new Map<string, TrackedTopology>();
+    const sink = {
+      add: (t: TrackedTopology) => void found.set(t.name, t),
+      remove: (n: string) => found.delete(n),
+    };
+    remote = RemoteTracking.start(nc, sink, { log: () => {}, topology: name }).catch(() => undefined);
+    stats = () => {
       const t = found.get(name);
       return t !== undefined && (t.state === "RUNNING" || t.state === "PAUSED") ? [t.stats()] : [];
-    },
+    };
+  }
+  const view = new LiveView({
+    stats: () => stats(),
     write: writeStderr,
     columns: () => (tty ? terminalColumns("stderr") : 200),
     mode: tty ? "table" : "plain",
@@ -168,9 +209,11 @@ async function watchLive(nc: NatsConnection, name: string): Promise<{ say: (line
       view.clear();
       say(line);
     },
+    onState: (s) => void (state = s),
+    onContainer: (c) => void containers.set(c.container, c),
     stop: async () => {
       view.stop();
-      await remote.close();
+      await (await remote)?.close();
     },
   };
 }
@@ -219,8 +262,8 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
   }
 }
 
-function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings) {
-  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, settings);
+function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings, standbys?: Standbys) {
+  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, natsSettingsEnv(settings), standbys);
 }
 
 /**
@@ -281,14 +324,42 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  * await containerCommand("word-count", 0, {});
  * ```
  */
-export async function containerCommand(topology: string, index: number, nats: NatsFlags): Promise<number> {
-  const settings = parseNatsFlags(nats, env);
+export async function containerCommand(topology: string | null, index: number, nats: NatsFlags): Promise<number> {
+  let source: EnvSource = env;
+  if (topology === null) {
+    // A standby: loads what the topology's bundle imports, then learns which
+    // topology it runs, and how to reach NATS (engine/container_spawn.ts).
+    const [line] = await Promise.all([readStdinLine(), import("../mod.ts")]);
+    // Stdin ends first when the scheduler needs no such container (or is gone).
+    if (line === null) return 0;
+    const assignment = parseStandbyAssignment(line);
+    topology = assignment.topology;
+    source = assignment.env;
+  }
+  const settings = parseNatsFlags(nats, source);
   const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true, retryFirstMs: 30_000 });
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {
     await closeNats(nc);
   }
+}
+
+const standbyAssignmentSchema = z.object({ topology: z.string().min(1), env: z.record(z.string(), z.string()) });
+
+/** A standby's stdin line ({@link StandbyAssignment}); a malformed one is an error that names it. */
+function parseStandbyAssignment(line: string): StandbyAssignment {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container expects one JSON line on stdin, got ${JSON.stringify(line.slice(0, 80))}: ${(e as Error).message}`);
+  }
+  const r = standbyAssignmentSchema.safeParse(v);
+  if (!r.success) {
+    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container's stdin line: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".") || "the top"}`);
+  }
+  return r.data;
 }
 
 /**
@@ -302,6 +373,7 @@ export async function containerCommand(topology: string, index: number, nats: Na
  */
 export async function runCluster(
   cmd: SubmitCommand | WorkerCommand | RestartCommand | UpdateCommand | MasterCommand | ContainerCommand,
+  standbys?: Standbys,
 ): Promise<number> {
   try {
     switch (cmd.type) {
@@ -311,7 +383,7 @@ export async function runCluster(
       case "worker":
         return await workerCommand(cmd.slots, cmd.id, cmd.nats);
       case "submit":
-        return await submitCommand(cmd);
+        return await submitCommand({ ...cmd, standbys });
       case "master":
         return await masterCommand(cmd.topology, cmd.nats);
       case "container":

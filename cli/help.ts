@@ -15,7 +15,7 @@ export const USAGE: Readonly<Record<CommandName | "ardea", string>> = {
   restart: "usage: ardea restart <topology> [container] [NATS flags]",
   update: "usage: ardea update <topology> --component-parallelism name:N[,name:N…] [NATS flags]",
   master: "usage: ardea master <topology> [NATS flags]",
-  container: "usage: ardea container <topology> --index I [NATS flags]",
+  container: "usage: ardea container <topology> --index I [NATS flags] | ardea container --standby --index I [NATS flags]",
   list: "usage: ardea list [NATS flags]",
   status: "usage: ardea status <topology> [--json] [NATS flags]",
   activate: "usage: ardea activate <topology> [NATS flags]",
@@ -331,6 +331,11 @@ const CONTAINER = `ardea container — one container process of a topology (star
 
 Usage:
   ardea container <topology> --index I [NATS flags]
+  ardea container --standby --index I [NATS flags]
+
+With --standby it loads the engine and connects to NATS first, then reads
+the topology name from its stdin (ardea submit --wait starts its containers
+so while it builds the topology); it exits quietly when stdin ends first.
 `;
 
 const HELP_TEXT: Readonly<Record<CommandName, string>> = {

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { ardeaRoot, args, exit, flushOutput, readTextFile, resolvePath, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { parseArgs, UsageError } from "./args.ts";
-import { helpText, USAGE } from "./help.ts";
-import { runScript } from "./run.ts";
+// Only the runtime at first: `ardea submit --wait` starts its containers
+// before this process loads the rest (the parser alone loads zod).
+import { ardeaRoot, args, cwd, exit, flushOutput, readTextFile, resolvePath, type RuntimeName, writeStderr, writeStdout } from "../runtime/mod.ts";
+import type { Standbys } from "../engine/container_spawn.ts";
 
 async function version(): Promise<string> {
   const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
@@ -28,6 +28,19 @@ async function version(): Promise<string> {
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
+  // `submit --wait` runs its containers on this machine: they start first,
+  // and load the engine while this process does.
+  const hint = standbyHint(argv);
+  const standbys = hint === undefined ? undefined : (await import("../engine/container_spawn.ts")).startStandbys({ ...hint, cwd: cwd() });
+  try {
+    return await dispatch(argv, standbys);
+  } finally {
+    standbys?.release();
+  }
+}
+
+async function dispatch(argv: string[], standbys: Standbys | undefined): Promise<number> {
+  const [{ parseArgs, UsageError }, { helpText, USAGE }] = await Promise.all([import("./args.ts"), import("./help.ts")]);
   let command;
   try {
     command = parseArgs(argv);
@@ -45,10 +58,11 @@ export async function main(argv: string[]): Promise<number> {
         writeStdout(`ardea ${await version()}\n`);
         return 0;
       case "run":
-        return await runScript(command);
+        return await (await import("./run.ts")).runScript(command);
       case "init":
         return await (await import("./init.ts")).runInit(command);
       case "submit":
+        return await (await import("./cluster_commands.ts")).runCluster(command, standbys);
       case "worker":
       case "restart":
       case "update":
@@ -78,6 +92,29 @@ export async function main(argv: string[]): Promise<number> {
     writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
     return 2;
   }
+}
+
+/**
+ * `ardea submit … --wait` on the local scheduler, by a quick look at the
+ * words before `--`: how many containers, on which runtime. Only a hint:
+ * the parser decides, and submit releases the standbys it does not use.
+ */
+function standbyHint(argv: readonly string[]): { count: number; runtime: RuntimeName } | undefined {
+  if (argv[0] !== "submit") return undefined;
+  const cut = argv.indexOf("--");
+  const own = argv.slice(1, cut < 0 ? undefined : cut);
+  const value = (flag: string): string | undefined => {
+    for (let i = 0; i < own.length; i++) {
+      if (own[i] === flag) return own[i + 1];
+      if (own[i]!.startsWith(`${flag}=`)) return own[i]!.slice(flag.length + 1);
+    }
+    return undefined;
+  };
+  if (!own.includes("--wait") || (value("--scheduler") ?? "local") !== "local") return undefined;
+  const count = Number(value("--containers") ?? 1);
+  const runtime = value("--runtime") ?? "node";
+  if (!Number.isInteger(count) || count < 1 || (runtime !== "node" && runtime !== "deno")) return undefined;
+  return { count, runtime };
 }
 
 if ((import.meta as { main?: boolean }).main === true) {

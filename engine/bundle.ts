@@ -21,7 +21,17 @@
  */
 import type * as esbuild from "esbuild";
 import type { NatsConnection } from "nats";
-import { ardeaRoot, fileExists, readTextFile, resolvePath, toFileUrl, writeTextFileAtomic } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  fileExists,
+  fileStamp,
+  readBinaryFile,
+  readTextFile,
+  resolvePath,
+  toFileUrl,
+  writeBinaryFileAtomic,
+  writeTextFileAtomic,
+} from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { CODE_BUCKET } from "../transport/wire/mod.ts";
 
@@ -61,14 +71,43 @@ export interface ScriptBundle {
 export interface StoreBundleOptions {
   /** Replicas of the object store when this call creates it (default 1). */
   replicas?: number;
+  /** This machine's bundle folder, where a copy is kept for {@link loadBundle} (default `<ardeaRoot>/.ardea/bundles`). */
+  cacheDir?: string;
 }
 
 /** Options of {@link loadBundle}. */
 export interface LoadBundleOptions {
   /** The Ardea version the bundle must have been made by (default: this installation's). */
   expectVersion?: string;
-  /** Where the linked file is written (default `<ardeaRoot>/.ardea/bundles`). Keep it inside the installation. */
+  /**
+   * This machine's bundle folder (default `<ardeaRoot>/.ardea/bundles`):
+   * the linked file is written there, beside a copy of the bundle that a
+   * later load reads instead of the object store. Keep it inside the
+   * installation.
+   */
   cacheDir?: string;
+}
+
+/** This installation's bundle folder. */
+function bundleDir(cacheDir: string | undefined): string {
+  return cacheDir ?? resolvePath(ardeaRoot(), ".ardea", "bundles");
+}
+
+/** The bundle's own bytes, kept beside its linked module (not importable: its `ardea:/` imports are not linked). */
+function keptCopy(dir: string, sha256: string): string {
+  return resolvePath(dir, `${sha256}.bundle`);
+}
+
+/** The kept copy of bundle `sha256`, if this machine has one with those very bytes. */
+async function readKeptCopy(dir: string, sha256: string): Promise<Uint8Array | null> {
+  const bytes = await readBinaryFile(keptCopy(dir, sha256)).catch(() => null);
+  return bytes !== null && (await sha256Hex(bytes)) === sha256 ? bytes : null;
+}
+
+/** Keeps a copy of a bundle on this machine; a folder that cannot be written only costs the next load a fetch. */
+async function keepCopy(dir: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  if ((await readKeptCopy(dir, sha256)) !== null) return;
+  await writeBinaryFileAtomic(keptCopy(dir, sha256), bytes).catch(() => {});
 }
 
 /**
@@ -369,7 +408,9 @@ function ardeaExternals(root: string): esbuild.Plugin {
  * (relative ones into the package, and the bare `ardea` / `ardea/<sub>`)
  * become `ardea:/<path>` placeholders; npm packages, `node:`, `npm:`,
  * `jsr:` and URL imports stay as they are. The same script and imports give
- * the same bytes, hence the same sha256.
+ * the same bytes, hence the same sha256: while none of the files the last
+ * build read (nor their folders) has changed, that build's bundle is
+ * returned without esbuild.
  *
  * @example
  * ```ts
@@ -383,10 +424,15 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   if (!(await fileExists(absolute))) throw new BundleError("BUNDLE_FAILED", `topology script not found: ${absolute}`);
   const entry = insideRoot(root, absolute) ?? absolute.replace(/\\/g, "/");
   const version = await ardeaVersion();
+  const dir = bundleDir(undefined);
+  const record = resolvePath(dir, "scripts", `${await sha256Hex(absolute)}.json`);
+  const previous = await previousBuild(record, dir, absolute, version);
+  if (previous !== undefined) return { code: previous.code, sha256: previous.sha256, entry, ardeaVersion: version };
   const banner = BANNER_PREFIX + JSON.stringify({ ardeaVersion: version, entry });
   // Loaded here, not at the top: containers load bundles without esbuild.
-  const { build } = await import("esbuild");
-  let result: esbuild.BuildResult<{ write: false }>;
+  const { build, stop } = await import("esbuild");
+  const startedMs = Date.now();
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await build({
       entryPoints: [absolute],
@@ -409,6 +455,7 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
       logLevel: "silent",
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
       plugins: [ardeaExternals(root)],
+      metafile: true,
     });
   } catch (error) {
     const failure = error as { errors?: esbuild.Message[] };
@@ -420,9 +467,63 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
       `cannot bundle ${entry}: ${messages.length > 0 ? messages.join("; ") : String(error)}`,
       { cause: error },
     );
+  } finally {
+    // esbuild's service process would otherwise live (and wake up) as long as this one: a submit bundles once.
+    await stop();
   }
   const code = result.outputFiles[0]!.text;
-  return { code, sha256: await sha256Hex(code), entry, ardeaVersion: version };
+  const sha256 = await sha256Hex(code);
+  const inputs = Object.keys(result.metafile.inputs).map((p) => resolvePath(root, p));
+  await rememberBuild(record, dir, { script: absolute, ardeaVersion: version, sha256, inputs, startedMs }, code).catch(() => {});
+  return { code, sha256, entry, ardeaVersion: version };
+}
+
+/**
+ * What a build of a script read, in `<bundles>/scripts/<sha256 of its
+ * path>.json`: every file esbuild bundled and their folders (a file added
+ * beside them may change how an import resolves), each with its
+ * `fileStamp`, and the bundle it made (kept as `<sha256>.bundle`). While
+ * none of them changed, the script bundles to the same bytes.
+ */
+interface BuildRecord {
+  script: string;
+  ardeaVersion: string;
+  sha256: string;
+  stamps: Record<string, string>;
+}
+
+/** The bundle of the last build of `script`, if nothing it read has changed since. */
+async function previousBuild(record: string, dir: string, script: string, version: string): Promise<{ code: string; sha256: string } | undefined> {
+  let r: Partial<BuildRecord>;
+  try {
+    r = JSON.parse(await readTextFile(record)) as Partial<BuildRecord>;
+  } catch {
+    return undefined; // none, or unreadable: build
+  }
+  if (r.script !== script || r.ardeaVersion !== version || typeof r.sha256 !== "string" || typeof r.stamps !== "object" || r.stamps === null) return undefined;
+  const stamps = Object.entries(r.stamps);
+  const now = await Promise.all(stamps.map(([path]) => fileStamp(path)));
+  if (stamps.some(([, stamp], i) => now[i]?.stamp !== stamp)) return undefined;
+  const bytes = await readKeptCopy(dir, r.sha256);
+  return bytes === null ? undefined : { code: new TextDecoder().decode(bytes), sha256: r.sha256 };
+}
+
+/**
+ * Records a build (and keeps its bundle) unless something it read changed
+ * after the build started: a later build could then make other bytes.
+ */
+async function rememberBuild(
+  record: string,
+  dir: string,
+  b: { script: string; ardeaVersion: string; sha256: string; inputs: string[]; startedMs: number },
+  code: string,
+): Promise<void> {
+  const paths = [...new Set([...b.inputs, ...b.inputs.map((p) => resolvePath(p, ".."))])];
+  const stamps = await Promise.all(paths.map((p) => fileStamp(p)));
+  if (stamps.some((s) => s === undefined || s.changedMs >= b.startedMs)) return;
+  await keepCopy(dir, b.sha256, new TextEncoder().encode(code));
+  const r: BuildRecord = { script: b.script, ardeaVersion: b.ardeaVersion, sha256: b.sha256, stamps: Object.fromEntries(paths.map((p, i) => [p, stamps[i]!.stamp])) };
+  await writeTextFileAtomic(record, JSON.stringify(r));
 }
 
 // ---------------------------------------------------------------- store
@@ -451,6 +552,8 @@ export async function storeBundle(
     replicas: options.replicas ?? 1,
     description: "Ardea topology bundles, named by sha256",
   });
+  // The containers this machine starts find it here, without the object store.
+  await keepCopy(bundleDir(options.cacheDir), sha, bytes);
   const existing = await store.info(sha);
   if (existing !== null && !existing.deleted && existing.digest === natsDigest(sha)) return sha;
   await store.putBlob(
@@ -531,9 +634,11 @@ export async function linkBundle(code: string): Promise<string> {
 }
 
 /**
- * Fetches the bundle named `sha256` from {@link CODE_BUCKET}, verifies its
- * hash and the Ardea version that made it, links its `ardea:/` imports to
- * this installation and writes it to `<ardeaRoot>/.ardea/bundles/<sha256>.mjs`.
+ * Fetches the bundle named `sha256` from {@link CODE_BUCKET} (or takes
+ * this machine's copy, kept by an earlier store or load, when its bytes
+ * still hash to that name), verifies its hash and the Ardea version that
+ * made it, links its `ardea:/` imports to this installation and writes it
+ * to `<ardeaRoot>/.ardea/bundles/<sha256>.mjs`.
  * Returns that file's absolute path, ready for `import(toFileUrl(path))`.
  *
  * @example
@@ -546,19 +651,11 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
   if (!SHA256_HEX.test(sha256)) {
     throw new BundleError("BUNDLE_NOT_FOUND", `${JSON.stringify(sha256)} is not a bundle name (64 lowercase hex digits)`);
   }
-  // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
-  try {
-    await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
-  } catch (error) {
-    if ((error as Error).message !== "stream not found") throw error;
-    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
-  }
-  const store = await nc.jetstream().views.os(CODE_BUCKET);
-  const bytes = await store.getBlob(sha256);
-  if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
-  const actual = await sha256Hex(bytes);
-  if (actual !== sha256) {
-    throw new BundleError("BUNDLE_CORRUPT", `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`);
+  const dir = bundleDir(options.cacheDir);
+  let bytes = await readKeptCopy(dir, sha256);
+  if (bytes === null) {
+    bytes = await fetchBundle(nc, sha256);
+    await keepCopy(dir, sha256, bytes);
   }
   let code: string;
   try {
@@ -576,10 +673,29 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
     );
   }
   const linked = await linkBundle(code);
-  const file = resolvePath(options.cacheDir ?? resolvePath(ardeaRoot(), ".ardea", "bundles"), `${sha256}.mjs`);
+  const file = resolvePath(dir, `${sha256}.mjs`);
   // Containers on one machine load the same bundle at once: only write when
   // the file is missing or differs, so a complete file is never rewritten
   // under a reader.
   if (!(await fileExists(file)) || (await readTextFile(file)) !== linked) await writeTextFileAtomic(file, linked);
   return file;
+}
+
+/** Bundle `sha256`'s bytes from {@link CODE_BUCKET}, their hash checked. */
+async function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Array> {
+  // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
+  try {
+    await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
+  } catch (error) {
+    if ((error as Error).message !== "stream not found") throw error;
+    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
+  }
+  const store = await nc.jetstream().views.os(CODE_BUCKET);
+  const bytes = await store.getBlob(sha256);
+  if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
+  const actual = await sha256Hex(bytes);
+  if (actual !== sha256) {
+    throw new BundleError("BUNDLE_CORRUPT", `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`);
+  }
+  return bytes;
 }

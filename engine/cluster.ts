@@ -1,16 +1,14 @@
 /**
  * Submitting to a NATS cluster (Storm's `storm jar`): run the script here
  * with `submit()` intercepted to learn its topology, pack the tasks into
- * containers, store the script's bundle and the topology record, and start
- * the containers (local scheduler) under a master.
+ * containers, store the script's bundle and the topology record. (The
+ * local scheduler's containers start in container_spawn.ts.)
  *
  * @module
  */
 import type { NatsConnection } from "nats";
 import {
-  ardeaRoot,
   type ChildHandle,
-  commandFor,
   resolvePath,
   type RuntimeName,
   setScriptArgs,
@@ -19,7 +17,6 @@ import {
 } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
-import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
@@ -137,6 +134,9 @@ export async function captureTopology(script: string, scriptArgs: string[], time
  * ```
  */
 export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyRecord> {
+  // esbuild bundles in its own process while the script runs here; an error of the script comes first.
+  const bundling = bundleScript(o.script);
+  bundling.catch(() => {});
   const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
   const existing = await o.records.getTopology(req.name).catch(() => null);
   if (existing && ACTIVE.has(existing.state)) {
@@ -153,8 +153,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     containers = tasks;
   }
   const packing = packRoundRobin(req.topology, containers);
-  const bundle = await bundleScript(o.script);
-  const sha = await storeBundle(o.nc, bundle, { replicas: o.replicas ?? 1 });
+  const sha = await storeBundle(o.nc, await bundling, { replicas: o.replicas ?? 1 });
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
     await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);
@@ -185,24 +184,4 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   };
   await o.records.putTopology(record);
   return record;
-}
-
-/**
- * The local scheduler's way to start container `index` of `record`: a child
- * process of this machine running `ardea container`, on the record's
- * runtime, in its working directory, with the NATS settings in its
- * environment.
- *
- * @example
- * ```ts
- * const spawn = localSpawner(record, settings);
- * const child = spawn(0);
- * ```
- */
-export function localSpawner(record: TopologyRecord, settings: NatsSettings): (index: number) => ChildHandle {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return (index) => {
-    const { cmd, args } = commandFor(record.runtime, bin, ["container", record.name, "--index", String(index)]);
-    return spawnProcess(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), stdio: "inherit" });
-  };
 }

@@ -151,8 +151,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   const errors = new ErrorLog();
   const eo = parseConfig({ ...req.config, ...rec.config })["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
   // EFFECTIVELY_ONCE rollback in place: the master names a new generation and
-  // its checkpoint; this process resets its tasks without exiting.
-  const rollbacks = new RollbackWatch(nc, subj.ctl, rec.generation ?? 0);
+  // its checkpoint; this process resets its tasks without exiting. (Only
+  // then: every message on ctl would be decoded a second time for nothing.)
+  const rollbacks = eo ? new RollbackWatch(nc, subj.ctl, rec.generation ?? 0) : null;
   try {
     let current = rec;
     for (;;) {
@@ -172,10 +173,10 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
       });
       // The record holds the generation the master announced (written before it said so); a later one is fine too.
       if ((current.generation ?? 0) < outcome.generation) current = { ...current, generation: outcome.generation, restoreFrom: outcome.restoreFrom };
-      rollbacks.running = current.generation ?? 0;
+      rollbacks!.running = current.generation ?? 0;
     }
   } finally {
-    rollbacks.close();
+    rollbacks?.close();
   }
 }
 
@@ -295,7 +296,8 @@ interface GenerationOptions {
   records: Records;
   generation: Generation;
   checkpoints: CheckpointSetup | undefined;
-  rollbacks: RollbackWatch;
+  /** EFFECTIVELY_ONCE only. */
+  rollbacks: RollbackWatch | null;
   /** Makes `c` the container the script's handle steers. */
   set: (c: Container) => void;
 }
@@ -407,7 +409,7 @@ function runGeneration(o: GenerationOptions): Promise<GenerationOutcome> {
     });
     // The master asks every container to roll back: this one resets in place.
     let rollingBack = false;
-    void rollbacks.next().then((asked) => {
+    void rollbacks?.next().then((asked) => {
       if (asked === null || rollingBack) return;
       rollingBack = true;
       container.rollback(new Error(`the master rolls every container back to checkpoint ${asked.restoreFrom}`));
@@ -483,7 +485,7 @@ function runGeneration(o: GenerationOptions): Promise<GenerationOutcome> {
         // A rollback (asked by the master, or by this container, which told
         // the master): the next generation runs in this process, unless the
         // master does not answer or the process lost its scheduler.
-        if (e instanceof RollbackRequest && !orphaned) {
+        if (e instanceof RollbackRequest && rollbacks !== null && !orphaned) {
           const asked = await rollbacks.next(rollingBack ? 0 : ROLLBACK_WAIT_MS);
           if (asked !== null) return resolveOutcome({ kind: "rollback", ...asked });
           log(`[ardea] ${rec.name} container ${index}: no rollback from the master within ${ROLLBACK_WAIT_MS / 1000} s; exiting`);

@@ -14,6 +14,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import {
   type ContainerEvent,
+  type ContainerRecord,
   type ContainerStats,
   decodeControl,
   decodeEvent,
@@ -49,6 +50,8 @@ export interface MasterOptions {
   silenceMs?: number;
   /** Called when the state changes. */
   onState?: (state: TopologyRecord["state"], error?: string) => void;
+  /** Called with each container record the master writes (on ready, then every 2 s with the last heartbeat's counters). */
+  onContainer?: (record: ContainerRecord) => void;
   /**
    * A takeover (the previous master is gone, the record RUNNING or PAUSED):
    * the containers still running, by index. The master follows them instead
@@ -285,7 +288,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
 
   const writeContainer = (i: number) => {
     const s = slots[i]!;
-    o.records.putContainer({
+    const record: ContainerRecord = {
       version: WIRE_VERSION,
       topology: rec.name,
       container: i,
@@ -297,7 +300,9 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
       restarts: s.restarts,
       backpressure: s.stats?.backpressure ?? false,
       stats: s.stats ?? undefined,
-    }).catch((e: Error) => log(`[ardea] master: cannot record container ${i}: ${e.message}`));
+    };
+    o.onContainer?.(record);
+    o.records.putContainer(record).catch((e: Error) => log(`[ardea] master: cannot record container ${i}: ${e.message}`));
   };
 
   const start = (i: number) => follow(i, o.spawn(i), false);

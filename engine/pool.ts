@@ -8,15 +8,12 @@
  */
 import type { NatsConnection, Subscription } from "nats";
 import {
-  ardeaRoot,
   type ChildExit,
   type ChildHandle,
-  commandFor,
   cwd,
   hostname,
   pid,
   type ProcessSignal,
-  resolvePath,
   spawnProcess,
 } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
@@ -31,6 +28,7 @@ import {
   workerSubjects,
 } from "../transport/wire/mod.ts";
 import { ardeaVersion } from "./bundle.ts";
+import { containerCommand } from "./container_spawn.ts";
 import { MASTER_LEASE_MS, runMaster } from "./master.ts";
 import type { Records } from "./records.ts";
 
@@ -85,7 +83,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const subj = workerSubjects(id);
   const running: Running[] = [];
   const version = await ardeaVersion();
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const record = (): WorkerRecord => ({
     version: WIRE_VERSION,
     id,
@@ -107,7 +104,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           msg.respond(encodePool({ ok: false, error: `worker ${id} has no free slot (${o.slots} in use)` }));
           return;
         }
-        const { cmd, args } = commandFor(req.runtime, bin, ["container", req.topology, "--index", String(req.index)]);
+        const { cmd, args } = containerCommand(req.runtime, ["container", req.topology, "--index", String(req.index)]);
         const child = spawnProcess(cmd, args, { cwd: cwd(), env: natsSettingsEnv(o.settings), stdio: "inherit" });
         const entry: Running = { topology: req.topology, index: req.index, child };
         running.push(entry);

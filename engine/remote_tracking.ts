@@ -53,6 +53,11 @@ export interface RemoteTrackingOptions {
   /** A container silent this long is shown `SILENT` (default 5000 ms). */
   silentMs?: number;
   log?: (line: string) => void;
+  /**
+   * Only this topology, from its reports (one record read per poll, no
+   * container records): the live view of `ardea submit --wait`.
+   */
+  topology?: string;
 }
 
 const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
@@ -105,8 +110,9 @@ export class RemoteTracking {
   /** Subscribes, reads the records once, and keeps polling them until {@link RemoteTracking.close}. */
   static async start(nc: NatsConnection, sink: TrackerSink, o: RemoteTrackingOptions = {}): Promise<RemoteTracking> {
     const r = new RemoteTracking(nc, sink, o);
-    r.#subs.push(nc.subscribe(METRICS_WILDCARD, { callback: (err, msg) => !err && r.#onMetrics(msg.subject, msg.data) }));
-    r.#subs.push(nc.subscribe(CONTROL_WILDCARD, { callback: (err, msg) => !err && r.#onControl(msg.subject, msg.data) }));
+    const one = o.topology === undefined ? undefined : subjects(o.topology);
+    r.#subs.push(nc.subscribe(one?.metrics ?? METRICS_WILDCARD, { callback: (err, msg) => !err && r.#onMetrics(msg.subject, msg.data) }));
+    r.#subs.push(nc.subscribe(one?.ctl ?? CONTROL_WILDCARD, { callback: (err, msg) => !err && r.#onControl(msg.subject, msg.data) }));
     await nc.flush();
     await r.poll();
     r.#schedule();
@@ -156,7 +162,10 @@ export class RemoteTracking {
     this.#records ??= await Records.bind(this.#nc);
     const records = this.#records;
     if (records === undefined || this.#closed) return;
-    const recs = await records.listTopologies((e) => this.#log(`[ardea] ui: skipping ${e.message}`));
+    const only = this.#o.topology;
+    const recs = only === undefined
+      ? await records.listTopologies((e) => this.#log(`[ardea] ui: skipping ${e.message}`))
+      : [await records.getTopology(only)].filter((r) => r !== undefined);
     const seen = new Set<string>();
     for (const rec of recs) {
       const token = subjectToken(rec.name);
@@ -170,7 +179,7 @@ export class RemoteTracking {
         for (const m of early?.values() ?? []) if (m.epoch === t.epoch) t.report(m);
         this.#sink.add(t);
       } else if (performance.now() - t.steeredAt > STEER_GRACE_MS || rec.updatedAt >= t.record.updatedAt) t.record = rec;
-      if (!TERMINAL.has(rec.state) || !t.containersRead) {
+      if (only === undefined && (!TERMINAL.has(rec.state) || !t.containersRead)) {
         try {
           t.containerRecords = await records.listContainers(rec.name);
           t.containersRead = true;
@@ -351,6 +360,52 @@ function mergeLatency(parts: ReadonlyArray<{ summary: LatencySummary | null | un
   return { count: n, meanMs: w((p) => p.meanMs), p50Ms: w((p) => p.p50Ms), p99Ms: w((p) => p.p99Ms), p999Ms: w((p) => p.p999Ms), maxMs: Math.max(...ps.map((p) => p.maxMs)) };
 }
 
+/**
+ * A topology's counters from the coarse counters of its containers' last
+ * heartbeats, as their records keep them: totals, errors per component and,
+ * while it runs (RUNNING or PAUSED), backpressure and stuck tasks. Without
+ * `kindOf`, a component's kind comes from the record's logical plan.
+ *
+ * @example
+ * ```ts
+ * const s = containerRecordsSnapshot(record, await records.listContainers(record.name));
+ * s.acked;
+ * ```
+ */
+export function containerRecordsSnapshot(
+  record: TopologyRecord,
+  containers: Iterable<ContainerRecord>,
+  kindOf: (component: string) => "spout" | "bolt" | null = (id) => record.plan?.components.find((x) => x.id === id)?.kind ?? null,
+): StatsSnapshot {
+  const s = emptyStatsSnapshot(record.name, record.state);
+  const running = record.state === "RUNNING" || record.state === "PAUSED";
+  const components: Record<string, ComponentSnapshot & { lastErrorAt: number | null }> = {};
+  for (const id of Object.keys(record.components)) {
+    const kind = kindOf(id);
+    if (kind !== null) components[id] = { ...zeroComponent(kind), tasks: record.components[id]!.length };
+  }
+  for (const c of containers) {
+    const st = c.stats;
+    if (st === undefined) continue;
+    addCounters(s, st);
+    s.uptimeMs = Math.max(s.uptimeMs, c.heartbeatAt - c.startedAt);
+    if (running) s.backpressure ||= st.backpressure;
+    for (const [name, e] of Object.entries(st.components ?? {})) {
+      const x = components[name];
+      if (x === undefined) continue;
+      x.errors += e.errors;
+      x.restarts += e.restarts;
+      if (e.lastError !== null && (x.lastError === null || (e.lastErrorAt ?? 0) >= (x.lastErrorAt ?? 0))) {
+        x.lastError = e.lastError;
+        x.lastErrorAt = e.lastErrorAt;
+      }
+      if (running && (e.stuckTasks ?? 0) > 0) x.stuckTasks = (x.stuckTasks ?? 0) + e.stuckTasks!;
+    }
+  }
+  s.components = components;
+  return s;
+}
+
 /** One distributed topology as the tracker sees it. */
 export class RemoteTopology implements TrackedTopology {
   readonly mode = "distributed" as const;
@@ -433,33 +488,10 @@ export class RemoteTopology implements TrackedTopology {
   /**
    * No container has reported to this tracker (it started after the run
    * ended): the coarse counters of the containers' last heartbeats, kept in
-   * their records (totals, and errors per component).
+   * their records ({@link containerRecordsSnapshot}).
    */
   #fromRecords(): StatsSnapshot {
-    const s = emptyStatsSnapshot(this.name, this.record.state);
-    const components: Record<string, ComponentSnapshot & { lastErrorAt: number | null }> = {};
-    for (const id of Object.keys(this.record.components)) {
-      const kind = this.#kindOf(id);
-      if (kind !== null) components[id] = { ...zeroComponent(kind), tasks: this.record.components[id]!.length };
-    }
-    for (const c of this.containerRecords) {
-      const st = c.stats;
-      if (st === undefined) continue;
-      addCounters(s, st);
-      s.uptimeMs = Math.max(s.uptimeMs, c.heartbeatAt - c.startedAt);
-      for (const [name, e] of Object.entries(st.components ?? {})) {
-        const x = components[name];
-        if (x === undefined) continue;
-        x.errors += e.errors;
-        x.restarts += e.restarts;
-        if (e.lastError !== null && (x.lastError === null || (e.lastErrorAt ?? 0) >= (x.lastErrorAt ?? 0))) {
-          x.lastError = e.lastError;
-          x.lastErrorAt = e.lastErrorAt;
-        }
-      }
-    }
-    s.components = components;
-    return s;
+    return containerRecordsSnapshot(this.record, this.containerRecords, (id) => this.#kindOf(id));
   }
 
   /** Counters of one container (retired processes included), as a snapshot. */

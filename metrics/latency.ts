@@ -8,7 +8,11 @@
  *
  * @module
  */
-import hdr, { type Histogram } from "hdr-histogram-js";
+import type { Histogram } from "hdr-histogram-js";
+// The class alone: the package's index also loads its log writer (an
+// Intl.NumberFormat built at load), wasm and compression, ~50 ms of every
+// process's start-up.
+import int32Module from "hdr-histogram-js/dist/Int32Histogram.js";
 
 /** Totals of sampled latencies over a whole run (ms). */
 export interface LatencyTotals {
@@ -121,15 +125,14 @@ function addBucketsTo(h: Histogram, b: HistogramBuckets, highest: number): numbe
  * tens of µs (the "packed" arrays cost ms), at a few KB each.
  */
 function build(): Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 2,
-    numberOfSignificantValueDigits: 2,
-    bitBucketSize: 32,
-    autoResize: true,
-    useWebAssembly: false,
-  });
+  const h = new Int32Histogram(1, 2, 2);
+  h.autoResize = true;
+  return h;
 }
+
+type HistogramClass = new (lowest: number, highest: number, significantDigits: number) => Histogram;
+/** A CommonJS module's `exports.default`: Node and Deno import the whole `exports` as the default. */
+const Int32Histogram: HistogramClass = ((int32Module as unknown as { default?: HistogramClass }).default ?? int32Module) as HistogramClass;
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 

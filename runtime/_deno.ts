@@ -14,6 +14,7 @@ export interface DenoNamespace {
   exit(code?: number): never;
   cwd(): string;
   readonly env: { get(name: string): string | undefined };
+  readonly stdin: { readonly readable: ReadableStream<Uint8Array> };
   readonly stdout: DenoOutput;
   readonly stderr: DenoOutput;
   consoleSize(): { columns: number; rows: number };

@@ -114,6 +114,38 @@ export async function fileExists(path: string): Promise<boolean> {
   }
 }
 
+/** What {@link fileStamp} tells of a file or folder. */
+export interface FileStamp {
+  /** Changes whenever the file changes: inode, size, modification and change time (no tool can set a change time back). */
+  readonly stamp: string;
+  /** When it last changed (its change time, ms since the epoch): a write, a rename, for a folder an entry added or removed. */
+  readonly changedMs: number;
+}
+
+/**
+ * The {@link FileStamp} of the file or folder at `path`, or undefined when
+ * nothing is there. For caches keyed by their inputs.
+ *
+ * @example
+ * ```ts
+ * import { fileStamp } from "./mod.ts";
+ * const before = await fileStamp("topology.ts");
+ * // … later: unchanged if and only if nobody wrote it meanwhile
+ * const same = before?.stamp === (await fileStamp("topology.ts"))?.stamp;
+ * ```
+ */
+export async function fileStamp(path: string): Promise<FileStamp | undefined> {
+  try {
+    const s = await stat(path, { bigint: true });
+    // Deno reports the change time in whole seconds: the modification time (ms) tells apart what it cannot.
+    const changed = s.ctimeNs > s.mtimeNs ? s.ctimeNs : s.mtimeNs;
+    return { stamp: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, changedMs: Number(changed / 1_000_000n) };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
 /**
  * Joins and resolves `parts` into an absolute path (relative to the current
  * working directory), like `node:path` `resolve`.

@@ -9,16 +9,19 @@
 //   (mod.ts present), the package's dist/ JavaScript when installed from npm
 //   (which ships no sources).
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** esbuild is loaded only when a file is not in the transpile cache. */
 let esbuild;
-/** Transpiled files, by hash of path and source: every process after the first starts without esbuild. */
+/**
+ * Transpiled files, by path and file status (inode, size, change time: any
+ * write changes the change time, and no tool can set it back): every process
+ * after the first starts without esbuild, and without reading the source.
+ */
 const cacheDir = new URL(".ardea/ts-cache/", new URL("../", import.meta.url));
-const CACHE_VERSION = "1";
+const CACHE_VERSION = "2";
 
 const rootUrl = new URL("../", import.meta.url);
 const TS_FILE = /\.m?ts$/;
@@ -103,7 +106,10 @@ export async function resolve(specifier, context, nextResolve) {
 }
 
 /**
- * Load hook: transpiles `file:` URLs ending in .ts/.mts with esbuild.
+ * Load hook: transpiles `file:` URLs ending in .ts/.mts with esbuild. The
+ * files are read synchronously: this thread has nothing else to do while
+ * the main thread waits for it, and a promise per read costs more than the
+ * read.
  *
  * @example
  * ```ts
@@ -113,14 +119,15 @@ export async function resolve(specifier, context, nextResolve) {
 export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && TS_FILE.test(new URL(url).pathname)) {
     const filename = fileURLToPath(url);
-    const source = await readFile(filename, "utf8");
-    const key = createHash("sha256").update(`${CACHE_VERSION}\0${filename}\0${source}`).digest("hex");
+    const st = statSync(filename, { bigint: true });
+    const key = createHash("sha256").update(`${CACHE_VERSION}\0${filename}\0${st.ino}\0${st.size}\0${st.ctimeNs}`).digest("hex");
     const cached = new URL(`${key}.js`, cacheDir);
     try {
-      return { format: "module", source: await readFile(cached, "utf8"), shortCircuit: true };
+      return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };
     } catch {
       // Not cached yet.
     }
+    const source = readFileSync(filename, "utf8");
     esbuild ??= await import("esbuild");
     const { code } = esbuild.transformSync(source, {
       loader: "ts",
@@ -132,10 +139,10 @@ export async function load(url, context, nextLoad) {
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: true } },
     });
     try {
-      await mkdir(cacheDir, { recursive: true });
+      mkdirSync(cacheDir, { recursive: true });
       const tmp = new URL(`${key}.${process.pid}.tmp`, cacheDir);
-      await writeFile(tmp, code);
-      await rename(tmp, cached);
+      writeFileSync(tmp, code);
+      renameSync(tmp, cached);
     } catch {
       // A read-only installation transpiles every time.
     }

@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -313,6 +313,59 @@ export function yieldNow(cb: () => void): void {
 }
 
 /**
+ * Reads the first line of this process's stdin (without its line end), then
+ * stops reading stdin; null when stdin ends before a line.
+ *
+ * @example
+ * ```ts
+ * import { readStdinLine } from "./mod.ts";
+ * const name = await readStdinLine(); // the parent wrote "word-count\n"
+ * ```
+ */
+export async function readStdinLine(): Promise<string | null> {
+  const deno = denoGlobal();
+  const decoder = new TextDecoder();
+  let text = "";
+  const line = (): string | null => {
+    const nl = text.indexOf("\n");
+    return nl < 0 ? null : text.slice(0, nl).replace(/\r$/, "");
+  };
+  if (deno !== undefined) {
+    const reader = deno.stdin.readable.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text.length > 0 ? text : null;
+        text += decoder.decode(value, { stream: true });
+        const l = line();
+        if (l !== null) return l;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  const stdin = process.stdin;
+  return await new Promise((resolve) => {
+    const finish = (l: string | null) => {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      stdin.off("error", onEnd);
+      stdin.pause();
+      resolve(l);
+    };
+    const onData = (chunk: Uint8Array) => {
+      text += decoder.decode(chunk, { stream: true });
+      const l = line();
+      if (l !== null) finish(l);
+    };
+    const onEnd = () => finish(text.length > 0 ? text : null);
+    stdin.on("data", onData);
+    stdin.once("end", onEnd);
+    stdin.once("error", onEnd);
+  });
+}
+
+/**
  * Absolute path of the running `node` or `deno` executable.
  *
  * @example
@@ -368,6 +421,56 @@ export function commandFor(runtime: RuntimeName, script: string, scriptArgs: str
   }
   const loader = join(ardeaRoot(), "runtime", "node_loader.mjs");
   return { cmd: "node", args: ["--import", pathToFileURL(loader).href, script, ...scriptArgs] };
+}
+
+/**
+ * The command that runs `ardea <ardeaArgs>` on Node from the package's
+ * JavaScript build (`dist/`) without the TypeScript loader
+ * (runtime/node_dist.mjs), for a process that runs only JavaScript (a
+ * container); undefined when that build is not current: in a checkout, a
+ * `.ts` file at the root or in a folder the build has (`dist/engine` →
+ * `engine/`) without its `.js`, or changed after it, means the sources run
+ * (through the loader). An installed package has only the build. `root` is
+ * the package root (default {@link ardeaRoot}).
+ *
+ * @example
+ * ```ts
+ * import { builtArdeaCommand, commandFor } from "./mod.ts";
+ * const args = ["container", "wc", "--index", "0"];
+ * const { cmd, args: argv } = builtArdeaCommand(args) ?? commandFor("node", "bin/ardea.mjs", args);
+ * ```
+ */
+export function builtArdeaCommand(ardeaArgs: string[], root: string = ardeaRoot()): { cmd: string; args: string[] } | undefined {
+  const entry = join(root, "runtime", "node_dist.mjs");
+  if (!existsSync(entry) || !existsSync(join(root, "dist", "cli", "main.js"))) return undefined;
+  if (existsSync(join(root, "mod.ts")) && !buildIsCurrent(root)) return undefined;
+  return { cmd: runtimeName() === "node" ? execPath() : "node", args: [entry, ...ardeaArgs] };
+}
+
+/** Whether every library `.ts` file of the checkout at `root` has its `.js` in `dist/`, written after it. */
+function buildIsCurrent(root: string): boolean {
+  const current = (dir: string, recurse: boolean): boolean => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = dir === "" ? entry.name : join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (recurse && !current(rel, true)) return false;
+        continue;
+      }
+      if (!/\.m?ts$/.test(entry.name) || entry.name.endsWith(".d.ts") || /_test\.m?ts$/.test(entry.name)) continue;
+      const built = statSync(join(root, "dist", rel.replace(/\.(m?)ts$/, ".$1js")), { throwIfNoEntry: false });
+      if (built === undefined || built.mtimeMs < statSync(join(root, rel)).mtimeMs) return false;
+    }
+    return true;
+  };
+  try {
+    if (!current("", false)) return false;
+    for (const d of readdirSync(join(root, "dist"), { withFileTypes: true })) {
+      if (d.isDirectory() && existsSync(join(root, d.name)) && !current(d.name, true)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -32,8 +32,9 @@ export interface SpawnOptions {
   /**
    * "inherit" (default): the child shares our stdin/stdout/stderr.
    * "pipe": its stdin is writable and its output is read line by line.
+   * "stdin": its stdin is writable; it shares our stdout/stderr.
    */
-  stdio?: "inherit" | "pipe";
+  stdio?: "inherit" | "pipe" | "stdin";
   /**
    * Called for every output line when piped. Without it, lines are kept for
    * {@link ChildHandle.lines}, up to `maxBufferedLines` per stream.
@@ -61,9 +62,9 @@ export interface ChildHandle {
    * per stream.
    */
   lines(stream: ChildStream): AsyncIterableIterator<string>;
-  /** Writes to the child's stdin (piped only). */
+  /** Writes to the child's stdin (stdio "pipe" or "stdin" only). */
   writeStdin(text: string): Promise<void>;
-  /** Closes the child's stdin (piped only). */
+  /** Closes the child's stdin (stdio "pipe" or "stdin" only). */
   closeStdin(): void;
 }
 
@@ -213,9 +214,10 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
   const piped = opts.stdio === "pipe";
   const { queues, emitter } = lineQueues(opts);
   const io = piped ? "piped" : "inherit";
+  const input = piped || opts.stdio === "stdin" ? "piped" : "inherit";
   let child: DenoChildProcess;
   try {
-    child = new deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdin: io, stdout: io, stderr: io }).spawn();
+    child = new deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdin: input, stdout: io, stderr: io }).spawn();
   } catch (error) {
     queues.stdout.end();
     queues.stderr.end();
@@ -249,7 +251,7 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
     return status.signal !== null ? { code: null, signal: status.signal } : { code: status.code, signal: null };
   });
   exited.catch(() => {});
-  const stdin = piped ? child.stdin.getWriter() : null;
+  const stdin = input === "piped" ? child.stdin.getWriter() : null;
   return {
     pid: child.pid,
     exited,
@@ -281,7 +283,7 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
   const child: ChildProcess = spawn(cmd, args, {
     cwd: opts.cwd,
     env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
-    stdio: piped ? "pipe" : "inherit",
+    stdio: piped ? "pipe" : opts.stdio === "stdin" ? ["pipe", "inherit", "inherit"] : "inherit",
   });
   const { queues, emitter } = lineQueues(opts);
   const outputRead = piped
@@ -318,6 +320,8 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
   exited.catch(() => {});
 
   const stdin = child.stdin;
+  // A write to a child that has ended fails in its callback; the stream's own 'error' must not crash us.
+  stdin?.on("error", () => {});
   return {
     get pid() {
       return child.pid;

@@ -110,6 +110,29 @@ bundling("a script outside the Ardea root: its helper is inlined, bare `ardea` s
   }
 });
 
+bundling("a script bundles again when a file it read changes, or a file beside them may change an import", async () => {
+  const dir = await makeTempDir("ardea-bundle-");
+  const settle = () => new Promise((r) => setTimeout(r, 20)); // a file changed in the build's millisecond is not trusted
+  try {
+    const script = resolvePath(dir, "topo.ts");
+    await writeTextFile(script, 'import { n } from "./dep";\nconsole.log(n);\n');
+    await writeTextFile(resolvePath(dir, "dep.ts"), "export const n = 1;\n");
+    await settle();
+    const first = await bundleScript(script);
+    assert.equal(await bundleScript(script), first, "nothing changed: the same bundle");
+    await writeTextFile(resolvePath(dir, "dep.ts"), "export const n = 2;\n");
+    await settle();
+    const second = await bundleScript(script);
+    assert.ok(second.code.includes("n = 2"), "the helper's change is in");
+    // esbuild resolves "./dep" to dep.tsx before dep.ts: a new file, no changed input.
+    await writeTextFile(resolvePath(dir, "dep.tsx"), "export const n = 3;\n");
+    await settle();
+    assert.ok((await bundleScript(script)).code.includes("n = 3"), "the new file beside the helper is in");
+  } finally {
+    await removePath(dir);
+  }
+});
+
 bundling("a missing script or an unresolvable import is a BUNDLE_FAILED error naming it", async () => {
   const missing = await rejection(bundleScript(resolvePath(ROOT, "tests", "fixtures", "bundle_nope.ts")));
   assert.is(missing.code, "BUNDLE_FAILED");
@@ -243,6 +266,20 @@ store("a bundle of another Ardea version is refused, naming both versions", asyn
   const expected = await rejection(load(good.sha256, "9.9.9"));
   assert.is(expected.code, "BUNDLE_VERSION_MISMATCH");
   assert.ok(expected.message.includes("9.9.9") && expected.message.includes(local), expected.message);
+});
+
+store("this machine's copy serves later loads without the object store; a copy whose bytes changed does not", async () => {
+  const cacheDir = resolvePath(ardeaRoot(), ".ardea", `test-bundles-${runtimeName()}-${pid()}`);
+  const good = await bundleScript(FIXTURE);
+  const b = await rawBundle(`${good.code}// kept copy ${Math.random()}\n`, good.ardeaVersion);
+  await storeBundle(conn(), b, { cacheDir });
+  const os = await conn().jetstream().views.os(CODE_BUCKET);
+  await os.delete(b.sha256);
+  const file = await load(b.sha256);
+  assert.ok((await readTextFile(file)).startsWith("// ardea-bundle "), "loaded from the copy storeBundle kept");
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(resolvePath(cacheDir, `${b.sha256}.bundle`), `${b.code}// changed`);
+  assert.is((await rejection(load(b.sha256))).code, "BUNDLE_NOT_FOUND", "a copy that no longer hashes to its name is not used");
 });
 
 store("text without a bundle banner is refused", async () => {

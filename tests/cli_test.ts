@@ -261,6 +261,29 @@ test("parseArgs: run flags before the script, everything after it for the script
   }
 });
 
+test("container --standby: its assignment comes on stdin; stdin ending first exits 0, a malformed line is refused", async () => {
+  assert.equal(parseArgs(["container", "wc", "--index", "1"]), { type: "container", topology: "wc", index: 1, nats: {} });
+  assert.equal(parseArgs(["container", "--standby", "--index", "0"]), { type: "container", topology: null, index: 0, nats: {} });
+  for (const bad of [["container", "--standby", "wc", "--index", "0"], ["container", "--standby"], ["container", "--index", "0"]]) {
+    assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof UsageError, bad.join(" "));
+  }
+  const standby = async (input: string | null) => {
+    const child = start(["container", "--standby", "--index", "0"]);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const [stdout, stderr] = [collect(child.lines("stdout")), collect(child.lines("stderr"))];
+    if (input === null) child.closeStdin();
+    else await child.writeStdin(input);
+    const exit = await child.exited;
+    clearTimeout(timer);
+    return { code: exit.code, stdout: await stdout, stderr: await stderr };
+  };
+  const unneeded = await standby(null);
+  assert.equal([unneeded.code, unneeded.stdout], [0, []], show(unneeded));
+  const bad = await standby('{"topology": 7}\n');
+  assert.is(bad.code, 1, show(bad));
+  assert.match(bad.stderr.join("\n"), /standby container's stdin line: .* at topology/);
+});
+
 test("statusLine fits the width: the label goes first, then zero failed/restarts", () => {
   const stats = {
     name: "wc", state: "RUNNING", uptimeMs: 75_000, emitted: 1_234_567, acked: 99_999, failed: 0, pending: 2048,

@@ -4,6 +4,7 @@ import process from "node:process";
 import {
   args,
   ardeaRoot,
+  builtArdeaCommand,
   cwd,
   env,
   fileExists,
@@ -329,6 +330,54 @@ proc("spawnProcess: a child that traps a signal and exits with its own code repo
   assert.is((await plain.lines("stdout").next()).value, "ready");
   assert.ok(plain.kill("SIGINT"));
   assert.equal(await plain.exited, { code: null, signal: "SIGINT" }, "a child the signal kills still reports the signal");
+});
+
+proc("readStdinLine: the first line of stdin (stdio \"stdin\"), or null when stdin ends first", async () => {
+  const script = resolvePath(tmp, "stdin_child.ts");
+  const runtimeUrl = toFileUrl(resolvePath(ardeaRoot(), "runtime", "mod.ts"));
+  await writeTextFile(
+    script,
+    `import { args, exit, readStdinLine, writeTextFile } from ${JSON.stringify(runtimeUrl)};
+await writeTextFile(args()[0]!, JSON.stringify(await readStdinLine()));
+exit(0);
+`,
+  );
+  const read = async (input: string | null) => {
+    const out = resolvePath(tmp, `stdin-${Math.random().toString(36).slice(2)}.json`);
+    const { cmd, args } = scriptCommand(script, [out]);
+    const child = spawnProcess(cmd, args, { stdio: "stdin" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    if (input !== null) await child.writeStdin(input);
+    else child.closeStdin();
+    assert.equal(await child.exited, { code: 0, signal: null });
+    clearTimeout(timer);
+    return JSON.parse(await readTextFile(out)) as string | null;
+  };
+  // The line is read although stdin stays open (the parent holds it) and more follows.
+  assert.is(await read("word-count\r\nmore"), "word-count");
+  assert.is(await read(null), null);
+});
+
+proc("builtArdeaCommand: dist/ when it is current with the sources, or in an installed package", async () => {
+  const { utimesSync } = await import("node:fs");
+  const root = resolvePath(tmp, "pkg");
+  const files = ["mod.ts", "engine/a.ts", "engine/deep/b.ts", "engine/a_test.ts", "examples/x.ts", "runtime/node_dist.mjs", "dist/mod.js", "dist/cli/main.js", "dist/engine/a.js"];
+  for (const f of files) await writeTextFile(resolvePath(root, f), "");
+  const past = new Date(Date.now() - 60_000);
+  for (const f of ["mod.ts", "engine/a.ts", "engine/deep/b.ts", "engine/a_test.ts"]) utimesSync(resolvePath(root, f), past, past);
+  const command = () => builtArdeaCommand(["container", "wc", "--index", "0"], root);
+  assert.is(command(), undefined, "engine/deep/b.ts has no dist/engine/deep/b.js");
+  await writeTextFile(resolvePath(root, "dist/engine/deep/b.js"), "");
+  const built = command();
+  assert.ok(built !== undefined, "every source has its newer .js (a _test.ts, or a folder the build has not, needs none)");
+  assert.equal(built.args, [resolvePath(root, "runtime", "node_dist.mjs"), "container", "wc", "--index", "0"]);
+  const future = new Date(Date.now() + 60_000);
+  utimesSync(resolvePath(root, "engine/a.ts"), future, future);
+  assert.is(command(), undefined, "engine/a.ts changed after its build");
+  await removePath(resolvePath(root, "mod.ts"));
+  assert.ok(command() !== undefined, "an installed package (no sources) has only the build");
+  await removePath(resolvePath(root, "dist/cli/main.js"));
+  assert.is(command(), undefined, "no build");
 });
 
 proc.run();

@@ -8,8 +8,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LatencyHistogram, ValueHistogram } from "../metrics/latency.ts";
 import { mergeUserMetrics } from "../metrics/task_metrics.ts";
-import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
-import { type ContainerMetrics, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
+import { containerRecordsSnapshot, RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
+import { type ContainerMetrics, type ContainerRecord, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 
 /** A deterministic generator (LCG) so every run sees the same samples. */
 function rng(seed: number): () => number {
@@ -189,6 +189,30 @@ test("containers without buckets (older ones): percentiles fall back to the coun
     { histograms: { v: { count: 3, sum: 30, window: { count: 3, mean: 10, min: 5, p50: 10, p99: 15, p999: 15, max: 15 } } } },
   ])!.histograms!.v!;
   assert.equal(w, { count: 4, sum: 32, window: { count: 4, mean: 8, min: 2, p50: 8, p99: 11.75, p999: 11.75, max: 15 } });
+});
+
+test("the counters of the containers' last heartbeats (a record's view): summed; backpressure and stuck tasks only while it runs", () => {
+  const component = (id: string, kind: "spout" | "bolt", tasks: number[]) => ({ id, kind, parallelism: 2, tasks, config: {}, streams: [], inputs: [] });
+  const plan = { spouts: ["s"], bolts: ["b"], components: [component("s", "spout", [3, 4]), component("b", "bolt", [1, 2])], edges: [], taskCount: 4 };
+  const container = (i: number, backpressure: boolean, stuck: number): ContainerRecord => ({
+    version: WIRE_VERSION, topology: "merge", container: i, pid: 10 + i, host: "h", tasks: [i + 1, i + 3], startedAt: 1000, heartbeatAt: 1000 + 5000 * (i + 1), restarts: 0,
+    stats: {
+      emitted: 10, executed: 5, acked: 4, failed: 1, timedOut: 0, pending: 2, restarts: i, backpressure, dropped: 0,
+      components: { b: { errors: i, restarts: 0, lastError: i === 1 ? "boom" : null, lastErrorAt: i === 1 ? 5 : null, ...(stuck > 0 ? { stuckTasks: stuck } : {}) } },
+    },
+  });
+  const running: TopologyRecord = { ...rec, plan };
+  const s = containerRecordsSnapshot(running, [container(0, false, 1), container(1, true, 2)]);
+  assert.equal([s.emitted, s.executed, s.acked, s.failed, s.pending, s.restarts, s.uptimeMs], [20, 10, 8, 2, 4, 1, 10_000]);
+  assert.is(s.backpressure, true);
+  assert.is(s.components.b!.stuckTasks, 3);
+  assert.is(s.components.b!.errors, 1);
+  assert.is(s.components.b!.lastError, "boom");
+  assert.is(s.components.s!.kind, "spout");
+  const ended = containerRecordsSnapshot({ ...running, state: "FINISHED" }, [container(0, false, 1), container(1, true, 2)]);
+  assert.is(ended.backpressure, false);
+  assert.is(ended.components.b!.stuckTasks, undefined);
+  assert.is(ended.acked, 8);
 });
 
 test("a metrics message with too many buckets is refused at the boundary", () => {
