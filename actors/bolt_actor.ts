@@ -230,7 +230,7 @@ export class BoltActor extends TaskActor {
     this.#inRun = false;
   }
 
-  /** A direct execute returned: counted, and the input acked (basic) or held (rich, tracked). */
+  /** An execute outside the run loop returned (direct, or awaited): counted, and the input acked (basic) or held (rich, tracked). */
   #executed(x: TupleImpl): void {
     this.executed++;
     this.policy.onSuccess(1);
@@ -594,13 +594,7 @@ export class BoltActor extends TaskActor {
     this.await(p, () => {
       if (ts >= 0) this.#timed(performance.now() - ts);
       this.#current = null;
-      this.executed++;
-      this.policy.onSuccess(1);
-      if (this.#basic) this.collector.ack(m);
-      else if (m.state === 0 && m.root !== -1) {
-        m.state = 2;
-        this.held.add(m);
-      }
+      this.#executed(m);
     }, "execute");
   }
 

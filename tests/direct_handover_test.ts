@@ -4,10 +4,12 @@
 // crash attribution and busy time (capacity) keep their meaning.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { forever } from "./fixtures/forever.ts";
 import {
   BaseRichBolt,
   BaseRichSpout,
   bolt,
+  iterableSpout,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
@@ -180,13 +182,6 @@ test("a bolt that throws when handed a tuple directly crashes alone; its emitter
 
 test("capacity: a bolt's busy time leaves out the bolts it hands tuples to", async () => {
   const b = new TopologyBuilder();
-  async function* forever() {
-    for (let i = 0;; i++) {
-      if (i % 200 === 0) await new Promise((r) => setTimeout(r, 0));
-      yield i;
-    }
-  }
-  const { iterableSpout } = await import("../mod.ts");
   b.setSpout("n", iterableSpout(forever, { fields: ["n"] }));
   // "light" is too slow to be handed tuples directly (60 µs), so it runs from
   // its mailbox; each of its executes hands twenty tuples to "heavy" (20 µs

@@ -2,6 +2,7 @@
 // stats(), Prometheus series with a `task` label and summary quantiles.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { forever } from "./fixtures/forever.ts";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder } from "../mod.ts";
 import { LatencyHistogram, renderPrometheus } from "../metrics/mod.ts";
 import { LATENCY_SAMPLE_EVERY } from "../actors/task_actor.ts";
@@ -109,12 +110,6 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
 
 test("capacity: a saturated bolt task is near 1, an idle one near 0", async () => {
   const b = new TopologyBuilder();
-  async function* forever() {
-    for (let i = 0;; i++) {
-      if (i % 200 === 0) await new Promise((r) => setTimeout(r, 0));
-      yield i;
-    }
-  }
   b.setSpout("n", iterableSpout(forever, { fields: ["n"] }));
   b.setBolt("slow", bolt((t, c) => {
     const until = performance.now() + 0.5;
