@@ -201,7 +201,8 @@ export class BoltActor extends TaskActor {
     const hold = host.directHold;
     const emitted = this.emitted;
     try {
-      const ts = this.#sampleStart(x);
+      // A probe only times the execute: it is neither a latency sample nor a process-latency one.
+      const ts = sample ? this.#sampleStart(x) : performance.now();
       if (ts >= 0) host.directHold = hold + 1;
       const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
       host.directHold = hold;
