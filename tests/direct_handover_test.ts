@@ -4,6 +4,7 @@
 // crash attribution and busy time (capacity) keep their meaning.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { capacityStats } from "./fixtures/capacity.ts";
 import { forever } from "./fixtures/forever.ts";
 import {
   BaseRichBolt,
@@ -194,11 +195,7 @@ test("capacity: a bolt's busy time leaves out the bolts it hands tuples to", asy
   b.setBolt("heavy", bolt(() => busyFor(0.02)), 1).shuffleGrouping("light");
   const handle = await submit("capacity-direct", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet);
   try {
-    handle.stats();
-    await new Promise((r) => setTimeout(r, 1300));
-    handle.stats();
-    await new Promise((r) => setTimeout(r, 1300));
-    const s = handle.stats();
+    const s = await capacityStats(handle);
     const cap = (n: string) => Object.values(s.tasks!).find((t) => t.component === n)!.capacity;
     assert.ok(cap("heavy") > 0.1, `heavy: ${cap("heavy")}`);
     // Counted with heavy's time light would be near 1 (about 0.9 measured); its own share is near 0.15.

@@ -2,6 +2,7 @@
 // stats(), Prometheus series with a `task` label and summary quantiles.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { capacityStats } from "./fixtures/capacity.ts";
 import { forever } from "./fixtures/forever.ts";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder } from "../mod.ts";
 import { LatencyHistogram, renderPrometheus } from "../metrics/mod.ts";
@@ -119,11 +120,7 @@ test("capacity: a saturated bolt task is near 1, an idle one near 0", async () =
   b.setBolt("idle", bolt(() => {}), 1).shuffleGrouping("slow");
   const handle = await submit("capacity", { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 200 }, b.createTopology(), { handleSignals: false, log: () => {} });
   try {
-    handle.stats();
-    await new Promise((r) => setTimeout(r, 1300));
-    handle.stats();
-    await new Promise((r) => setTimeout(r, 1300));
-    const s = handle.stats();
+    const s = await capacityStats(handle);
     const byName = (n: string) => Object.values(s.tasks!).find((t) => t.component === n)!;
     assert.ok(byName("slow").capacity > 0.6, `slow: ${byName("slow").capacity}`);
     assert.ok(byName("idle").capacity < 0.3, `idle: ${byName("idle").capacity}`);
