@@ -13,7 +13,7 @@ import { KV_BUCKET, topologyKey } from "../transport/wire/mod.ts";
 import type { BenchOptions } from "./harness.ts";
 import { readInputFile, writeInputFile } from "./input.ts";
 import { countPlain } from "./wordcount_embedded.ts";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 
 const dec = new TextDecoder();
 

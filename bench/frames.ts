@@ -15,7 +15,7 @@
  * - `path-*`: every word sent through a sending stream manager to a
  *   receiving one, which builds the tuples and hands them to its container
  *   (a stand-in that sums them): frames at the stream manager's byte
- *   budget, credits included. `new-*` runs engine/stream_manager.ts over an
+ *   budget, credits included. `new-*` runs cluster/stream_manager.ts over an
  *   in-process stand-in for the NATS connection; `old-*` runs a copy of
  *   version 1's send and receive loops.
  *
@@ -27,7 +27,7 @@ import process from "node:process";
 import type { NatsConnection } from "nats";
 import { createStrictPackr } from "../transport/codec.ts";
 import { DataFrameWriter, decodeDataFrame, streamTable } from "../transport/wire/mod.ts";
-import { StreamManager } from "../engine/stream_manager.ts";
+import { StreamManager } from "../cluster/stream_manager.ts";
 import { Pressure } from "../actors/mailbox.ts";
 import type { Message } from "../actors/task_host.ts";
 import { bolt, Fields, TopologyBuilder } from "../mod.ts";
@@ -38,7 +38,7 @@ import { loadLines, mulberry32 } from "./input.ts";
 
 /** Tuples a frame of the codec variants (the stream manager's 32 KB budget holds about as many words). */
 const TUPLES_PER_FRAME = 1000;
-/** The stream manager's flush budget (engine/stream_manager.ts `BYTE_BUDGET`), for version 1's loop. */
+/** The stream manager's flush budget (cluster/stream_manager.ts `BYTE_BUDGET`), for version 1's loop. */
 const BYTE_BUDGET = 32 * 1024;
 
 /** The word count's topology: lines → split ×2 → count ×2 (fields "word"). */
@@ -200,7 +200,7 @@ function v1Codec(words: readonly Word[], stream: number): Omit<FrameRun, "cpuMs"
   return { tuples, bytes, check: 0 };
 }
 
-// ---------------------------------------------------------------- version 2 (transport/wire/data.ts, engine/stream_manager.ts)
+// ---------------------------------------------------------------- version 2 (transport/wire/data.ts, cluster/stream_manager.ts)
 
 const writer = new DataFrameWriter();
 
@@ -242,7 +242,7 @@ function loopback() {
   return { nc: nc as unknown as NatsConnection, stats };
 }
 
-/** A container that sums what it is handed (engine/stream_manager.ts `StreamHost`). */
+/** A container that sums what it is handed (cluster/stream_manager.ts `StreamHost`). */
 function summingHost(topology: StormTopology) {
   const splits = new Set(topology.componentTasks.get("split")!);
   const counts = new Set(topology.componentTasks.get("count")!);
@@ -311,7 +311,7 @@ const benchmark: Benchmark = {
         { name: `codec-old-${mode}`, description: `version 1 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`, run: () => timed(() => v1Codec(ws, stream)), verify: verify(true), metrics },
         { name: `codec-new-${mode}`, description: `version 2 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`, run: () => timed(() => v2Codec(ws, stream)), verify: verify(true), metrics },
         { name: `path-old-${mode}`, description: `version 1 stream manager loops, ${what} tuples`, run: () => timed(() => v1Path(ws, topology, streams, stream)), verify: verify(false), metrics },
-        { name: `path-new-${mode}`, description: `engine/stream_manager.ts to engine/stream_manager.ts, ${what} tuples`, run: () => timedAsync(() => v2Path(ws, topology)), verify: verify(false), metrics },
+        { name: `path-new-${mode}`, description: `cluster/stream_manager.ts to cluster/stream_manager.ts, ${what} tuples`, run: () => timedAsync(() => v2Path(ws, topology)), verify: verify(false), metrics },
       );
     }
     // 35 % less CPU a tuple is 1/0.65 = 1.54× the rate.

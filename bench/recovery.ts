@@ -28,7 +28,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, makeTempDir, removePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "../tests/nats_server.ts";
 import { KV_BUCKET } from "../transport/wire/mod.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { prepareSubmission, localSpawner, type StandbyAssignment, type Standbys, runContainer, runMaster, planFor, poolSpawner, runWorker, Records } from "../cluster/mod.ts";
 import {
   ardeaRoot,
   commandFor,
@@ -23,20 +24,13 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { prepareSubmission } from "../engine/cluster.ts";
-import { localSpawner, type StandbyAssignment, type Standbys } from "../engine/container_spawn.ts";
-import { runContainer } from "../engine/container_process.ts";
-import { runMaster } from "../engine/master.ts";
-import { containerRecordsSnapshot, RemoteTracking } from "../engine/remote_tracking.ts";
+import { containerRecordsSnapshot, RemoteTracking } from "../tracker/remote_tracking.ts";
 import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
-import type { TrackedTopology } from "../metrics/tracker.ts";
+import type { TrackedTopology } from "../tracker/tracker.ts";
 import { LiveView } from "./live_view.ts";
 import { scriptPathProblem } from "./run.ts";
-import { planFor } from "../engine/packing.ts";
-import { poolSpawner, runWorker } from "../engine/pool.ts";
 import type { NatsConnection } from "nats";
 import { type ContainerRecord, encodeMessage, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
-import { Records } from "../engine/records.ts";
 import {
   closeNats,
   connectNats,
@@ -328,7 +322,7 @@ export async function containerCommand(topology: string | null, index: number, n
   let source: EnvSource = env;
   if (topology === null) {
     // A standby: loads what the topology's bundle imports, then learns which
-    // topology it runs, and how to reach NATS (engine/container_spawn.ts).
+    // topology it runs, and how to reach NATS (cluster/container_spawn.ts).
     const [line] = await Promise.all([readStdinLine(), import("../mod.ts")]);
     // Stdin ends first when the scheduler needs no such container (or is gone).
     if (line === null) return 0;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import { Records, RecordsError } from "../engine/records.ts";
+import { Records, RecordsError } from "../cluster/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";

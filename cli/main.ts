@@ -8,7 +8,7 @@
 // Only the runtime at first: `ardea submit --wait` starts its containers
 // before this process loads the rest (the parser alone loads zod).
 import { ardeaRoot, args, cwd, exit, flushOutput, readTextFile, resolvePath, type RuntimeName, writeStderr, writeStdout } from "../runtime/mod.ts";
-import type { Standbys } from "../engine/container_spawn.ts";
+import type { Standbys } from "../cluster/container_spawn.ts";
 
 async function version(): Promise<string> {
   const text = await readTextFile(resolvePath(ardeaRoot(), "package.json"));
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   // `submit --wait` runs its containers on this machine: they start first,
   // and load the engine while this process does.
   const hint = standbyHint(argv);
-  const standbys = hint === undefined ? undefined : (await import("../engine/container_spawn.ts")).startStandbys({ ...hint, cwd: cwd() });
+  const standbys = hint === undefined ? undefined : (await import("../cluster/container_spawn.ts")).startStandbys({ ...hint, cwd: cwd() });
   try {
     return await dispatch(argv, standbys);
   } finally {

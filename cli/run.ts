@@ -25,7 +25,7 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
+import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../tracker/mod.ts";
 import type { RunCommand } from "./args.ts";
 import { formatCount, LiveView } from "./live_view.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { writeStdout } from "../runtime/mod.ts";
-import { endLostMaster } from "../engine/master.ts";
+import { endLostMaster } from "../cluster/master.ts";
 import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire/mod.ts";
 import type { StatusCommand } from "./args.ts";
 import { formatAge, masterLostFor, POOL_TAKEOVER_MS, requireTopology, table, withControl } from "./control.ts";

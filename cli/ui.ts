@@ -1,14 +1,14 @@
 /**
  * `ardea ui --nats URL [--port P] [--host H]`: the tracker of a NATS
- * cluster. The same tracker as `ardea run --ui` (metrics/tracker.ts: web
- * page, REST API, Prometheus), fed by engine/remote_tracking.ts with the
+ * cluster. The same tracker as `ardea run --ui` (tracker/tracker.ts: web
+ * page, REST API, Prometheus), fed by tracker/remote_tracking.ts with the
  * topologies in KV and what their containers publish.
  *
  * @module
  */
 import type { NatsConnection } from "nats";
-import { RemoteTracking } from "../engine/remote_tracking.ts";
-import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
+import { RemoteTracking } from "../tracker/remote_tracking.ts";
+import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../tracker/mod.ts";
 import { onSignal, writeStderr } from "../runtime/mod.ts";
 import type { UiCommand } from "./args.ts";
 import { ControlError, withControl } from "./control.ts";

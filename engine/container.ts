@@ -55,7 +55,7 @@ export interface RunSummary {
 
 /**
  * What a container of a distributed topology sends to the others; the NATS
- * stream manager implements it (`engine/stream_manager.ts`).
+ * stream manager implements it (`cluster/stream_manager.ts`).
  */
 export interface RemoteLink {
   /** A tuple for task `dest`, hosted by `container`. */

@@ -3,7 +3,7 @@
  * and the tasks each hosts), the exceptions of each component, and the
  * history of backpressure episodes. Plain JSON shapes, filled in by the
  * embedded tracker from one process, or by a NATS source from the
- * containers' reports (engine/remote_tracking.ts).
+ * containers' reports (tracker/remote_tracking.ts).
  *
  * @module
  */

@@ -191,7 +191,7 @@ export function pruneSelection(committed: readonly number[], uncommitted: readon
 }
 
 /**
- * sha256 of `bytes`, lowercase hex (as engine/bundle.ts `sha256Hex`, which
+ * sha256 of `bytes`, lowercase hex (as cluster/bundle.ts `sha256Hex`, which
  * this layer cannot import: engine depends on state).
  */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -1,6 +1,6 @@
 // timeout: 240
 /**
- * Topology bundles (engine/bundle.ts): bundling keeps Ardea's modules
+ * Topology bundles (cluster/bundle.ts): bundling keeps Ardea's modules
  * external and inlines the user's own files, deterministically; store and
  * load round-trip through a real nats-server; corrupt and foreign-version
  * bundles are refused; a loaded bundle imported by a child process (a
@@ -19,7 +19,7 @@ import {
   type ScriptBundle,
   sha256Hex,
   storeBundle,
-} from "../engine/bundle.ts";
+} from "../cluster/bundle.ts";
 import { CODE_BUCKET } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { type ContainerRecord, type ControlMessage, decodeControl, subjects, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { freePorts, type NatsHandle, startNats } from "./nats_server.ts";

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync } from "node:fs";
 import { connect } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startNats } from "./nats_server.ts";
 

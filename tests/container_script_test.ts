@@ -8,9 +8,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
-import { bundleScript, storeBundle } from "../engine/bundle.ts";
-import { runContainer } from "../engine/container_process.ts";
-import { Records } from "../engine/records.ts";
+import { bundleScript, storeBundle } from "../cluster/bundle.ts";
+import { runContainer } from "../cluster/container_process.ts";
+import { Records } from "../cluster/records.ts";
 import { runtimeName } from "../runtime/mod.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";

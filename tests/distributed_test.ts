@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import {
   ardeaRoot,
   execPath,

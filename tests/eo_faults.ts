@@ -35,7 +35,7 @@
 import process from "node:process";
 import { readdirSync } from "node:fs";
 import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { DataFrameWriter, decodeControl, decodeEvent, runEpoch, subjects } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { decodeMetrics, subjects } from "../transport/wire/mod.ts";
-import { CREDIT_WINDOW_BYTES, StreamManager } from "../engine/stream_manager.ts";
+import { CREDIT_WINDOW_BYTES, StreamManager } from "../cluster/stream_manager.ts";
 import { Pressure } from "../actors/mailbox.ts";
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";

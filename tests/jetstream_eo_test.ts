@@ -31,7 +31,7 @@ import { assertRewindable } from "../engine/restore.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { parseConfig } from "../topology/config.ts";
 import { TopologyContext } from "../topology/context.ts";
 import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";

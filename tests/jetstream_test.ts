@@ -18,7 +18,7 @@ import {
   type Tuple,
 } from "../mod.ts";
 import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 

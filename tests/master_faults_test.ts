@@ -1,5 +1,5 @@
 // timeout: 400
-// Faults of the distributed control plane: the master (engine/master.ts)
+// Faults of the distributed control plane: the master (cluster/master.ts)
 // driven in-process against a real nats-server, its containers played by
 // fake child processes that speak the wire protocol from the test's own
 // connection (NATS is never mocked); and `ardea submit` end to end where a
@@ -8,8 +8,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
-import { runMaster } from "../engine/master.ts";
-import { Records, RecordsError } from "../engine/records.ts";
+import { runMaster } from "../cluster/master.ts";
+import { Records, RecordsError } from "../cluster/records.ts";
 import { ardeaRoot, type ChildExit, type ChildHandle, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import {
   decodeControl,

@@ -5,7 +5,8 @@ import * as assert from "uvu/assert";
 import { capacityStats } from "./fixtures/capacity.ts";
 import { forever } from "./fixtures/forever.ts";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder } from "../mod.ts";
-import { LatencyHistogram, renderPrometheus } from "../metrics/mod.ts";
+import { LatencyHistogram } from "../metrics/mod.ts";
+import { renderPrometheus } from "../tracker/mod.ts";
 import { LATENCY_SAMPLE_EVERY } from "../actors/task_actor.ts";
 
 const SENTENCES = 3000;

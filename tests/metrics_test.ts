@@ -3,7 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder, type TopologyStats } from "../mod.ts";
-import { logicalPlan, MetricsHistory, renderPrometheus, type StatsSnapshot } from "../metrics/mod.ts";
+import { logicalPlan, type StatsSnapshot } from "../metrics/mod.ts";
+import { MetricsHistory, renderPrometheus } from "../tracker/mod.ts";
 
 const SENTENCES = 1000;
 const WORDS_EACH = 3;

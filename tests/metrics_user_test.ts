@@ -23,7 +23,8 @@ import {
   TopologyBuilder,
   type Tuple,
 } from "../mod.ts";
-import { LatencyHistogram, renderPrometheus, SlidingLatency, SlidingRate, SlidingValues, TaskMetrics, Tracker, userMetricName } from "../metrics/mod.ts";
+import { LatencyHistogram, SlidingLatency, SlidingRate, SlidingValues, TaskMetrics } from "../metrics/mod.ts";
+import { renderPrometheus, Tracker, userMetricName } from "../tracker/mod.ts";
 import { LATENCY_SAMPLE_EVERY } from "../actors/task_actor.ts";
 
 /** Sentences each spout task emits. */

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, 
 import { join } from "node:path";
 import process from "node:process";
 import { connect } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 

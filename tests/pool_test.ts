@@ -4,8 +4,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "nats";
-import { Records } from "../engine/records.ts";
-import { poolScheduler } from "../engine/pool.ts";
+import { Records } from "../cluster/records.ts";
+import { poolScheduler } from "../cluster/pool.ts";
 import { WIRE_VERSION, type TopologyRecord } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,

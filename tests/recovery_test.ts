@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { connect } from "nats";
 import { startNats } from "./nats_server.ts";

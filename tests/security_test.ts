@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import net from "node:net";
-import { Tracker } from "../metrics/mod.ts";
+import { Tracker } from "../tracker/mod.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { ardeaRoot, type ChildHandle, execPath, resolvePath, runtimeName, serveHttp, spawnProcess } from "../runtime/mod.ts";
 import { connectNats, NatsConnectError, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";

@@ -5,9 +5,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { topologyStatus, statusText } from "../cli/status.ts";
-import { componentErrors } from "../engine/container_process.ts";
+import { componentErrors } from "../cluster/container_process.ts";
 import type { TopologyStats } from "../engine/container.ts";
-import { renderPrometheus } from "../metrics/prometheus.ts";
+import { renderPrometheus } from "../tracker/prometheus.ts";
 import type { StatsSnapshot } from "../metrics/snapshot.ts";
 import { type ContainerRecord, decodeEvent, encodeMessage, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 

@@ -24,11 +24,11 @@ import {
 } from "../mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ConfigError } from "../topology/errors.ts";
-import { metricsReport, ErrorLog } from "../engine/metrics_report.ts";
+import { metricsReport, ErrorLog } from "../cluster/metrics_report.ts";
 import { decodeMetrics, encodeMetrics } from "../transport/wire/mod.ts";
 import { componentRows, liveTable, measureRates } from "../cli/live_view.ts";
 import type { StatsSnapshot } from "../metrics/mod.ts";
-import { serveTracker, Tracker } from "../metrics/mod.ts";
+import { serveTracker, Tracker } from "../tracker/mod.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
 import { finished, numberSpout, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
 

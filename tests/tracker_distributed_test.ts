@@ -10,10 +10,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
-import { Records } from "../engine/records.ts";
+import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
-import { RemoteTopology, type RemoteTracking } from "../engine/remote_tracking.ts";
+import { RemoteTopology, type RemoteTracking } from "../tracker/remote_tracking.ts";
 import { type ContainerMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import process from "node:process";
 import * as assert from "uvu/assert";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder, type TopologyHandle } from "../mod.ts";
-import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../metrics/mod.ts";
+import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../tracker/mod.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -24,7 +24,7 @@ import {
   WireError,
 } from "../transport/wire/mod.ts";
 import { createPackr, createStrictPackr, registerType } from "../transport/codec.ts";
-import { StreamManager } from "../engine/stream_manager.ts";
+import { StreamManager } from "../cluster/stream_manager.ts";
 import { Pressure } from "../actors/mailbox.ts";
 import { CheckpointMarker, EndOfInput, type Message } from "../actors/task_host.ts";
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
@@ -511,7 +511,7 @@ test("ardea submit --containers 2: a function in a tuple ends the run FAILED nam
   assert.match(r.out, /"numbers" emitting on stream "default": field "v" \(index 1\) holds a function/);
   const nc: NatsConnection = await connect({ servers: nats.urls[0] });
   try {
-    const { Records } = await import("../engine/records.ts");
+    const { Records } = await import("../cluster/records.ts");
     const rec = await (await Records.bind(nc))!.getTopology("dist-values-function");
     assert.is(rec?.state, "FAILED");
     assert.match(rec?.error ?? "", /holds a function/);

@@ -77,9 +77,9 @@ const REPORT_EVERY_MS = 1000;
  */
 export class NatsSinkError extends ArdeaError {}
 
-/** The master's silence limit before it kills a container, plus its 2 s watch (engine/master.ts). */
+/** The master's silence limit before it kills a container, plus its 2 s watch (cluster/master.ts). */
 const DETECT_MS = 12_000;
-/** The master's grace between SIGTERM and SIGKILL when it stops the containers for a rollback (engine/master.ts). */
+/** The master's grace between SIGTERM and SIGKILL when it stops the containers for a rollback (cluster/master.ts). */
 const STOP_GRACE_MS = 10_000;
 /** The longest pause between two embedded rollbacks (engine/submit.ts). */
 const ROLLBACK_BACKOFF_MS = 1_000;

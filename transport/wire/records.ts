@@ -2,7 +2,7 @@
  * The control-plane records in the KV bucket `KV_BUCKET` (names.ts): one
  * {@link TopologyRecord} per topology (key `topologyKey`), one
  * {@link ContainerRecord} per container (`containerKey`), and the master's
- * {@link LeaseRecord} (`leaseKey`). Values are JSON; engine/records.ts reads
+ * {@link LeaseRecord} (`leaseKey`). Values are JSON; cluster/records.ts reads
  * and writes them.
  *
  * @module

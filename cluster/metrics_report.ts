@@ -9,7 +9,7 @@
  * @module
  */
 import { type ContainerMetrics, WIRE_VERSION } from "../transport/wire/mod.ts";
-import type { TopologyStats } from "./container.ts";
+import type { TopologyStats } from "../engine/container.ts";
 
 /** The last error of a component, with its stack. */
 interface LastError {

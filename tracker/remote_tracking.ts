@@ -22,7 +22,7 @@ import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type Exc
 import type { LogicalPlan } from "../metrics/plan.ts";
 import { type AllTimeLatency, type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { mergeUserMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
-import type { TrackedTopology } from "../metrics/tracker.ts";
+import type { TrackedTopology } from "./tracker.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import {
   CONTROL_WILDCARD,
@@ -38,7 +38,7 @@ import {
   type TopologyRecord,
   WireError,
 } from "../transport/wire/mod.ts";
-import { Records } from "./records.ts";
+import { Records } from "../cluster/records.ts";
 
 /** Where a {@link RemoteTracking} puts the topologies it finds (a metrics/ `Tracker`). */
 export interface TrackerSink {

@@ -21,11 +21,11 @@ import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
 import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
-import type { RunSummary } from "./container.ts";
+import type { RunSummary } from "../engine/container.ts";
 import { packRoundRobin } from "./packing.ts";
-import { assertRewindable } from "./restore.ts";
+import { assertRewindable } from "../engine/restore.ts";
 import type { Records } from "./records.ts";
-import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
+import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "../engine/submit.ts";
 
 /** Options of {@link prepareSubmission}. */
 export interface SubmissionOptions {

@@ -2,7 +2,7 @@
  * The tracker: keeps the topologies of this process, samples their counters
  * into a short history, and answers the REST API (JSON under `/api/v1/`),
  * the Prometheus endpoint (`/metrics`) and, through `assets`, the web page.
- * It is a plain `Request → Response` function; metrics/server.ts puts it on
+ * It is a plain `Request → Response` function; tracker/server.ts puts it on
  * a port. The API is documented in docs/tracker.md.
  *
  * @module
@@ -10,15 +10,15 @@
 import type { StormTopology } from "../topology/topology.ts";
 import { BodyTooLargeError, hostname, pid } from "../runtime/mod.ts";
 import { MetricsHistory } from "./history.ts";
-import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "./physical.ts";
-import { jsonSafe, type LogicalPlan, logicalPlan } from "./plan.ts";
+import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
+import { jsonSafe, type LogicalPlan, logicalPlan } from "../metrics/plan.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderContainerPrometheus, renderPrometheusSeries } from "./prometheus.ts";
-import type { StatsSnapshot } from "./snapshot.ts";
+import type { StatsSnapshot } from "../metrics/snapshot.ts";
 
 /**
  * What the tracker needs of a topology. The engine's `TopologyHandle` (one
  * process) is one; a distributed topology watched over NATS
- * (engine/remote_tracking.ts) is another, and fills the optional members.
+ * (tracker/remote_tracking.ts) is another, and fills the optional members.
  */
 export interface TrackedTopology {
   readonly name: string;

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { LatencySummary, LatencyTotals } from "./latency.ts";
-import type { ContainerInfo } from "./physical.ts";
-import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "./snapshot.ts";
+import type { LatencySummary, LatencyTotals } from "../metrics/latency.ts";
+import type { ContainerInfo } from "../metrics/physical.ts";
+import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
 
 /** The Content-Type of {@link renderPrometheus}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StatsSnapshot } from "./snapshot.ts";
+import type { StatsSnapshot } from "../metrics/snapshot.ts";
 
 /** The counters kept per sample and component. */
 export const SERIES_FIELDS = ["emitted", "executed", "acked", "failed", "queued", "pending"] as const;

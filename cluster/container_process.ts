@@ -28,16 +28,16 @@ import { importBundle, loadBundle } from "./bundle.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
-import { type CheckpointSetup, Container, RollbackRequest, type RunSummary, type TopologyStats } from "./container.ts";
+import { type CheckpointSetup, Container, RollbackRequest, type RunSummary, type TopologyStats } from "../engine/container.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import type { CommittedCheckpoint } from "../state/state_backend.ts";
-import { restoreStates } from "./restore.ts";
+import { restoreStates } from "../engine/restore.ts";
 import { rescale } from "./packing.ts";
 import { Records } from "./records.ts";
 import { endLostMaster, MASTER_LEASE_MS } from "./master.ts";
 import { StreamManager } from "./stream_manager.ts";
-import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "./submit.ts";
+import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "../engine/submit.ts";
 
 /** Options of {@link runContainer}. */
 export interface ContainerProcessOptions {

@@ -38,7 +38,7 @@ import {
 import { EmitError } from "../topology/errors.ts";
 import { onReconnect } from "../transport/nats_connect.ts";
 import type { Pressure } from "../actors/mailbox.ts";
-import { PRESSURE_LEASE_MS, type RemoteLink } from "./container.ts";
+import { PRESSURE_LEASE_MS, type RemoteLink } from "../engine/container.ts";
 
 /**
  * What a stream manager needs of the container it connects (engine/container.ts

@@ -48,6 +48,8 @@ export const LIBRARY_DIRS: ReadonlySet<string> = new Set([
   "topology",
   "actors",
   "engine",
+  "cluster",
+  "tracker",
   "transport",
   "runtime",
   "metrics",
@@ -599,7 +601,7 @@ const PLACEHOLDER = /(["'`])ardea:\/([A-Za-z0-9_.\-/]+)\1/g;
  */
 function installedModule(root: string, rel: string): { path: string; url: string } {
   const self = import.meta.url;
-  const fromDist = /\/dist\/engine\/bundle\.js$/.test(self);
+  const fromDist = /\/dist\/cluster\/bundle\.js$/.test(self);
   const path = fromDist ? resolvePath(root, "dist", rel.replace(/\.(m?)ts$/, ".$1js")) : resolvePath(root, rel);
   return { path, url: toFileUrl(path) };
 }
