@@ -20,7 +20,7 @@ import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, ScriptError, storeBundle } from "./bundle.ts";
-import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
+import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/start_sequences.ts";
 import type { RunSummary } from "../engine/container.ts";
 import { packRoundRobin } from "./packing.ts";
 import { assertRewindable } from "../engine/restore.ts";

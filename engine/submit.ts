@@ -13,7 +13,7 @@ import { FileStateBackend } from "../state/file_state_backend.ts";
 import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
 import { checkTopologyName } from "../transport/wire/mod.ts";
-import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/jetstream_spout.ts";
+import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/start_sequences.ts";
 
 /**
  * A running topology.

@@ -25,12 +25,12 @@ import { BaseRichSpout } from "../topology/components.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
-import type { StormTopology } from "../topology/topology.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
+import { type ResolvesStart, START_SEQUENCES_KEY } from "./start_sequences.ts";
 import { mergePositions, type PartitionMode, partitionToken, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
@@ -51,7 +51,7 @@ export interface JetStreamSpoutOptions {
    * a clean EFFECTIVELY_ONCE start (`topology.stateful.start.clean`, or no
    * checkpoint yet). Default `"all"`. In EFFECTIVELY_ONCE, `"new"`, `"last"`
    * and `"by_start_time"` are resolved to a stream sequence once per
-   * submission ({@link resolveStartSequences}: at `ardea submit`, or when an
+   * submission (`resolveStartSequences` (start_sequences.ts): at `ardea submit`, or when an
    * embedded run starts), so every task and every rollback start there.
    */
   deliverPolicy?: "all" | "new" | "last" | "by_start_sequence" | "by_start_time";
@@ -122,73 +122,6 @@ export interface JetStreamSpoutOptions {
  */
 export class JetStreamSpoutError extends ArdeaError {}
 
-/**
- * The configuration key that carries the start sequences resolved at
- * submission (component → first stream sequence) to every task; on a
- * cluster it is stored in the topology record's `config`.
- *
- * @example
- * ```ts
- * const first = (conf[START_SEQUENCES_KEY] as Record<string, number> | undefined)?.["events"];
- * ```
- */
-export const START_SEQUENCES_KEY = "ardea.jetstream.start.sequences";
-
-/**
- * A spout whose start position is resolved once per submission, before any
- * task runs, so that all its tasks and every rollback agree on it.
- *
- * @example
- * ```ts
- * if (isResolvingStart(spout)) starts[id] = await spout.resolveStart(id, conf, nc);
- * ```
- */
-export interface ResolvesStart {
-  /** The first stream sequence to read on a clean start, or undefined when the start needs no resolving. */
-  resolveStart(component: string, conf: TopologyConfig, nc?: NatsConnection): Promise<number | undefined>;
-}
-
-/**
- * Whether a component resolves its start at submission ({@link ResolvesStart}).
- *
- * @example
- * ```ts
- * isResolvingStart(new JetStreamSpout({ stream: "S", durable: "d" })); // true
- * ```
- */
-export function isResolvingStart(c: unknown): c is ResolvesStart {
-  return typeof (c as { resolveStart?: unknown } | null)?.resolveStart === "function";
-}
-
-/**
- * EFFECTIVELY_ONCE: resolves the start of every spout that needs it
- * (`JetStreamSpout` with `deliverPolicy` `"new"`, `"last"` or
- * `"by_start_time"`) to a stream sequence, once: `ardea submit` stores the
- * result in the topology record's config under {@link START_SEQUENCES_KEY},
- * an embedded run keeps it in its configuration for every rollback. A task
- * with no saved position starts there; from the first checkpoint on, each
- * task's position is in the checkpoint. `nc` serves spouts without a `nats`
- * option (default: their `ARDEA_NATS_*` environment).
- *
- * @example
- * ```ts
- * const starts = await resolveStartSequences(topology, conf, nc);
- * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
- * ```
- */
-export async function resolveStartSequences(topology: StormTopology, conf: TopologyConfig, nc?: NatsConnection): Promise<Record<string, number>> {
-  const starts: Record<string, number> = {};
-  if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE") return starts;
-  for (const def of topology.components.values()) {
-    if (def.kind !== "spout") continue;
-    const spout = def.create();
-    if (!isResolvingStart(spout)) continue;
-    const first = await spout.resolveStart(def.id, conf, nc);
-    if (first !== undefined) starts[def.id] = first;
-  }
-  return starts;
-}
-
 /** Least time between two consumer-info checks of bounded mode. */
 const DRAIN_CHECK_MS = 250;
 /** Longest a `nextTuple` waits for a message before handing the task back. */
@@ -231,7 +164,7 @@ function isNotFound(e: unknown): boolean {
  *   directory it reads again from the saved sequence + 1; what it had
  *   fetched but not emitted is dropped with the old instance. With no
  *   position (a clean start), it starts at `deliverPolicy`, resolved to a
- *   sequence once per submission ({@link resolveStartSequences}), so that
+ *   sequence once per submission (`resolveStartSequences`, start_sequences.ts), so that
  *   all tasks and a rollback before the first checkpoint agree.
  * - Rescaling. When the spout's task count changed since the checkpoint
  *   (`ardea update`, or a restart with another parallelism), every new task
@@ -287,7 +220,7 @@ export class JetStreamSpout extends BaseRichSpout {
    * EFFECTIVELY_ONCE: the first stream sequence that `deliverPolicy` means
    * now, found with a throwaway consumer of that policy (its delivered
    * stream sequence + 1). Called once per submission (see
-   * {@link resolveStartSequences}); undefined for `"all"` and
+   * `resolveStartSequences` (start_sequences.ts)); undefined for `"all"` and
    * `"by_start_sequence"`, which need no resolving.
    */
   async resolveStart(component: string, conf: TopologyConfig, shared?: NatsConnection): Promise<number | undefined> {

@@ -8,4 +8,5 @@
 export * from "./codec.ts";
 export * from "./wire/mod.ts";
 export * from "./jetstream_spout.ts";
+export * from "./start_sequences.ts";
 export * from "./nats_sink.ts";

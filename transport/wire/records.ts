@@ -39,7 +39,7 @@ const topologyRecordSchema = z.object({
    * Parsed topology configuration (plain JSON-able values). Submission may
    * add `ardea.jetstream.start.sequences` (component → first stream
    * sequence): spout starts resolved once, at submit, for every container
-   * and every rollback (transport/jetstream_spout.ts `resolveStartSequences`).
+   * and every rollback (transport/start_sequences.ts `resolveStartSequences`).
    */
   config: z.record(z.string(), z.unknown()),
   /** sha256 (hex) of the bundle in the code object store. */
