@@ -24,7 +24,8 @@ import {
   type TopologyRecord,
   WireError,
 } from "../transport/wire/mod.ts";
-import { importBundle, loadBundle } from "./bundle.ts";
+import { loadBundle } from "./bundle.ts";
+import { importBundle } from "./script_import.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog, metricsReport } from "./metrics_report.ts";
 import { Taps } from "./taps.ts";
