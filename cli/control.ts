@@ -11,7 +11,7 @@ import { Records, RecordsError } from "../cluster/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
-import { encodeMessage, type LeaseRecord, subjects, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
+import { encodeMessage, isTerminal, type LeaseRecord, subjects, type TopologyRecord, type TopologyState, WireError } from "../transport/wire/mod.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
 
@@ -30,8 +30,6 @@ export interface ControlContext {
   /** The servers, for messages (credentials hidden). */
   readonly where: string;
 }
-
-const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
 
 /**
  * Connects with `nats` flags (and `ARDEA_NATS_*`), runs `fn`, closes, and
@@ -98,7 +96,6 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
-const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 /** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
 export const NO_MASTER_MS = 60_000;
 /** A pool master whose lease expired this long ago and that no worker replaced is lost for good (ms). */
@@ -117,7 +114,7 @@ export const POOL_TAKEOVER_MS = 30_000;
  * ```
  */
 export function masterLostFor(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): number {
-  if (!ACTIVE.has(rec.state)) return 0;
+  if (isTerminal(rec.state)) return 0;
   return now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
 }
 
@@ -151,7 +148,7 @@ export function runList(cmd: ListCommand): Promise<number> {
       return 0;
     }
     // One lease read per active topology, at once; a failed read says nothing.
-    const leases = await Promise.all(recs.map((r) => (ACTIVE.has(r.state) ? ctx.records!.getLease(r.name).catch(() => null) : null)));
+    const leases = await Promise.all(recs.map((r) => (!isTerminal(r.state) ? ctx.records!.getLease(r.name).catch(() => null) : null)));
     const now = Date.now();
     writeStdout(table(recs.map((r, i) => {
       const lease = leases[i];
@@ -213,7 +210,7 @@ export function runKill(cmd: KillCommand, pollMs = 100): Promise<number> {
   return withControl("kill", cmd.nats, async (ctx) => {
     const rec = await requireTopology(ctx, cmd.topology);
     const records = ctx.records!;
-    if (TERMINAL.has(rec.state)) {
+    if (isTerminal(rec.state)) {
       writeStdout(`${cmd.topology} already ${rec.state}\n`);
       return rec.state === "FAILED" ? 1 : 0;
     }
@@ -225,16 +222,16 @@ export function runKill(cmd: KillCommand, pollMs = 100): Promise<number> {
     const alive = await masterAlive();
     await publish(ctx, cmd.topology, { type: "kill", drainMs: Math.round(waitSecs * 1000) });
     const deadline = Date.now() + (alive ? waitSecs + 10 : waitSecs) * 1000;
-    let state = rec.state;
-    while (!TERMINAL.has(state) && Date.now() < deadline) {
+    let state: TopologyState = rec.state;
+    while (!isTerminal(state) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
       state = (await requireTopology(ctx, cmd.topology)).state;
     }
-    if (!TERMINAL.has(state)) {
+    if (!isTerminal(state)) {
       if (await masterAlive()) {
         throw new ControlError(`topology "${cmd.topology}" is still ${state} ${waitSecs + 10} s after kill`);
       }
-      const after = await records.updateTopology(cmd.topology, (r) => (TERMINAL.has(r.state) ? undefined : { ...r, state: "KILLED" }));
+      const after = await records.updateTopology(cmd.topology, (r) => (isTerminal(r.state) ? undefined : { ...r, state: "KILLED" }));
       state = after.state;
       if (state === "KILLED") writeStderr(`ardea: no topology master is running for "${cmd.topology}"; marked it KILLED\n`);
     }

@@ -31,11 +31,13 @@ import {
   decodeControl,
   decodeMetrics,
   encodeMessage,
+  isTerminal,
   METRICS_WILDCARD,
   runEpoch,
   subjects,
   subjectToken,
   type TopologyRecord,
+  type TopologyState,
   WireError,
 } from "../transport/wire/mod.ts";
 import { Records } from "../cluster/records.ts";
@@ -60,7 +62,6 @@ export interface RemoteTrackingOptions {
   topology?: string;
 }
 
-const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
 /** Counters that only grow, carried over when a container's process is replaced. */
 const TASK_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "restarts", "errors", "nextTupleCount"] as const;
 /** The three latency summaries of a component. */
@@ -179,7 +180,7 @@ export class RemoteTracking {
         for (const m of early?.values() ?? []) if (m.epoch === t.epoch) t.report(m);
         this.#sink.add(t);
       } else if (performance.now() - t.steeredAt > STEER_GRACE_MS || rec.updatedAt >= t.record.updatedAt) t.record = rec;
-      if (only === undefined && (!TERMINAL.has(rec.state) || !t.containersRead)) {
+      if (only === undefined && (!isTerminal(rec.state) || !t.containersRead)) {
         try {
           t.containerRecords = await records.listContainers(rec.name);
           t.containersRead = true;
@@ -265,14 +266,14 @@ export class RemoteTracking {
       const rec = await records.getTopology(t.name);
       if (rec === undefined) return;
       t.record = rec;
-      if (TERMINAL.has(rec.state)) return;
+      if (isTerminal(rec.state)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     const lease2 = await records.getLease(t.name);
     if (lease2 !== undefined && lease2.expiresAt > Date.now()) {
       throw new ArdeaError("KILL_TIMEOUT", `topology "${t.name}" is still ${t.record.state} 15 s after kill`);
     }
-    t.record = await records.updateTopology(t.name, (r) => (TERMINAL.has(r.state) ? undefined : { ...r, state: "KILLED" }));
+    t.record = await records.updateTopology(t.name, (r) => (isTerminal(r.state) ? undefined : { ...r, state: "KILLED" }));
   }
 }
 
@@ -434,7 +435,7 @@ export class RemoteTopology implements TrackedTopology {
     return runEpoch(this.record.submittedAt, this.record.generation);
   }
 
-  get state(): string {
+  get state(): TopologyState {
     return this.record.state;
   }
 
@@ -538,7 +539,7 @@ export class RemoteTopology implements TrackedTopology {
   }
 
   #totals(
-    state: string,
+    state: TopologyState,
     uptimeMs: number,
     components: Record<string, ComponentSnapshot>,
     tasks: Record<string, TaskSnapshot>,
@@ -712,7 +713,7 @@ export class RemoteTopology implements TrackedTopology {
         });
       const lastAt = Math.max(r?.at ?? 0, kv?.heartbeatAt ?? 0);
       let state: string;
-      if (TERMINAL.has(rec.state)) state = m !== undefined && TERMINAL.has(m.state) ? m.state : rec.state;
+      if (isTerminal(rec.state)) state = m !== undefined && isTerminal(m.state) ? m.state : rec.state;
       else if (lastAt === 0) state = "STARTING";
       else if (now - lastAt > this.#silentMs) state = "SILENT";
       else state = m?.state ?? "RUNNING";

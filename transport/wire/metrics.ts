@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { WIRE_VERSION } from "./names.ts";
 import { decodeWith, fromFields as from, kindSchema, packr, tupleCounters } from "./_shared.ts";
+import { topologyStateSchema } from "./states.ts";
 
 const latencySummarySchema = z.object({
   count: z.number(),
@@ -114,7 +115,7 @@ const containerMetricsSchema = z.object({
   /** Ms since the epoch when sent. */
   ts: z.number(),
   /** The container's run state (RUNNING, PAUSED, or how it ended). */
-  state: z.string(),
+  state: topologyStateSchema,
   uptimeMs: z.number(),
   tasks: z.record(z.string(), taskMetricsSchema),
   components: z.record(z.string(), componentMetricsSchema),

@@ -10,9 +10,7 @@
 import { z } from "zod";
 import { NAME, WIRE_VERSION } from "./names.ts";
 import { kindSchema, parseWith, statsSchema } from "./_shared.ts";
-
-/** Topology states, as in Heron. */
-export const TopologyStates = ["SUBMITTED", "RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
+import { topologyStateSchema } from "./states.ts";
 
 const groupingJsonSchema = z.object({ type: z.string(), fields: z.array(z.string()).optional(), name: z.string().optional() });
 const logicalPlanSchema = z.object({
@@ -34,7 +32,7 @@ const logicalPlanSchema = z.object({
 const topologyRecordSchema = z.object({
   version: z.literal(WIRE_VERSION),
   name: z.string().regex(NAME),
-  state: z.enum(TopologyStates),
+  state: topologyStateSchema,
   /**
    * Parsed topology configuration (plain JSON-able values). Submission may
    * add `ardea.jetstream.start.sequences` (component → first stream
