@@ -24,7 +24,8 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { containerRecordsSnapshot, RemoteTracking } from "../tracker/remote_tracking.ts";
+import { RemoteTracking } from "../tracker/remote_tracking.ts";
+import { containerRecordsSnapshot } from "../tracker/remote_stats.ts";
 import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import type { TrackedTopology } from "../tracker/tracker.ts";
 import { LiveView } from "./live_view.ts";

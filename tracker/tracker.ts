@@ -19,7 +19,7 @@ import { isTerminal, type TopologyState } from "../transport/wire/mod.ts";
 /**
  * What the tracker needs of a topology. The engine's `TopologyHandle` (one
  * process) is one; a distributed topology watched over NATS
- * (tracker/remote_tracking.ts) is another, and fills the optional members.
+ * (tracker/remote_topology.ts) is another, and fills the optional members.
  */
 export interface TrackedTopology {
   readonly name: string;
