@@ -146,7 +146,7 @@ export function runList(cmd: ListCommand): Promise<number> {
       return 0;
     }
     // One lease read per active topology, at once; a failed read says nothing.
-    const leases = await Promise.all(recs.map((r) => (!isTerminal(r.state) ? ctx.records!.getLease(r.name).catch(() => null) : null)));
+    const leases = await Promise.all(recs.map((r) => (isTerminal(r.state) ? null : ctx.records!.getLease(r.name).catch(() => null))));
     const now = Date.now();
     writeStdout(table(recs.map((r, i) => {
       const lease = leases[i];
