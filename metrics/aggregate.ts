@@ -163,8 +163,14 @@ export function topologySnapshot(
   return s;
 }
 
-/** Run totals of several parts: counts and sums add up, the max is the largest. */
+/**
+ * Run totals of several parts: counts and sums add up, the max is the
+ * largest. One part with samples is kept as it is (its mean was rounded
+ * from its exact sum, which a mean of the rounded sum could miss by 1 µs).
+ */
 function mergeTotals(parts: ReadonlyArray<LatencyTotals | null | undefined>): LatencyTotals | null {
+  const withSamples = parts.filter((p) => p != null && p.count > 0);
+  if (withSamples.length === 1) return { ...withSamples[0]! };
   let count = 0;
   let sumMs = 0;
   let maxMs = 0;
