@@ -3,7 +3,9 @@
 // compile time both ways (a field added to one only fails `tsc`, naming its
 // path), and at run time against a real snapshot with every optional part
 // filled but Storm 1 metrics, which need a run of a bucket's length (a field the engine emits that the schema does not declare fails
-// here, naming its path).
+// here, naming its path). The same compile-time check keeps the logical
+// plan a topology record carries (transport/wire/records.ts) and
+// metrics/plan.ts `LogicalPlan` alike.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { z } from "zod";
@@ -23,7 +25,8 @@ import { parseConfig } from "../topology/config.ts";
 import { yieldNow } from "../runtime/mod.ts";
 import { ErrorLog, metricsReport } from "../cluster/metrics_report.ts";
 import type { ComponentSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
-import { type ContainerMetrics, decodeMetrics, encodeMetrics } from "../transport/wire/mod.ts";
+import type { LogicalPlan } from "../metrics/plan.ts";
+import { type ContainerMetrics, decodeMetrics, encodeMetrics, type TopologyRecord } from "../transport/wire/mod.ts";
 import { containerMetricsSchema } from "../transport/wire/metrics.ts";
 
 // ---- compile time: the same fields, at every depth ----
@@ -55,6 +58,7 @@ type ReportedComponent = ComponentSnapshot & { lastErrorStack?: string | null };
 
 const taskFieldsAgree: Agree<FieldDiff<WireTask, TaskSnapshot, "task">> = true;
 const componentFieldsAgree: Agree<FieldDiff<WireComponent, ReportedComponent, "component">> = true;
+const planFieldsAgree: Agree<FieldDiff<TopologyRecord["plan"], LogicalPlan, "plan">> = true;
 
 test("the field check itself sees a field added to one side only, at any depth", () => {
   type Added = ComponentSnapshot & { allTime?: { executeLatency?: { extraMs: number } | null } };
@@ -63,7 +67,7 @@ test("the field check itself sees a field added to one side only, at any depth",
   const wireOnly: Agree<FieldDiff<WireTask & { extra: number }, TaskSnapshot, "task">> = "task.extra (only in the wire)";
   assert.is(differs, "component.allTime.executeLatency.extraMs (only in the snapshot)");
   assert.is(wireOnly, "task.extra (only in the wire)");
-  assert.ok(taskFieldsAgree && componentFieldsAgree);
+  assert.ok(taskFieldsAgree && componentFieldsAgree && planFieldsAgree);
 });
 
 // ---- run time: what the engine really emits is declared by the schema ----
