@@ -21,7 +21,7 @@ import { mergeUserMetrics, type UserMetricsSnapshot } from "./task_metrics.ts";
 import type { TopologyState } from "../transport/wire/states.ts";
 
 /** The three latency summaries of a component. */
-export const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as const;
+const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as const;
 
 /** What one part adds to a component: one task's counters, or one container's sums for the component. */
 export type ComponentPart = Pick<
