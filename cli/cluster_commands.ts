@@ -24,13 +24,14 @@ import {
   writeStderr,
   writeStdout,
 } from "../runtime/mod.ts";
-import { containerRecordsSnapshot, RemoteTracking } from "../tracker/remote_tracking.ts";
+import { RemoteTracking } from "../tracker/remote_tracking.ts";
+import { containerRecordsSnapshot } from "../tracker/remote_stats.ts";
 import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import type { TrackedTopology } from "../tracker/tracker.ts";
 import { LiveView } from "./live_view.ts";
 import { scriptPathProblem } from "./run.ts";
 import type { NatsConnection } from "nats";
-import { type ContainerRecord, encodeMessage, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
+import { type ContainerRecord, encodeMessage, isRunning, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
 import {
   closeNats,
   connectNats,
@@ -175,7 +176,7 @@ function watchLive(nc: NatsConnection, record: TopologyRecord): LiveWatch {
   const name = record.name;
   let state = record.state;
   const containers = new Map<number, ContainerRecord>();
-  const running = () => state === "RUNNING" || state === "PAUSED";
+  const running = () => isRunning(state);
   let stats = (): TopologyStats[] => running() ? [containerRecordsSnapshot({ ...record, state }, containers.values())] : [];
   let remote: Promise<RemoteTracking | undefined> = Promise.resolve(undefined);
   const tty = isTTY("stderr");
@@ -188,7 +189,7 @@ function watchLive(nc: NatsConnection, record: TopologyRecord): LiveWatch {
     remote = RemoteTracking.start(nc, sink, { log: () => {}, topology: name }).catch(() => undefined);
     stats = () => {
       const t = found.get(name);
-      return t !== undefined && (t.state === "RUNNING" || t.state === "PAUSED") ? [t.stats()] : [];
+      return t !== undefined && isRunning(t.state) ? [t.stats()] : [];
     };
   }
   const view = new LiveView({
@@ -223,7 +224,7 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
     const records = await Records.bind(nc);
     const rec = await records?.getTopology(cmd.topology);
     if (records === undefined || rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${cmd.topology}" (ardea list shows them)`);
-    if (rec.state !== "RUNNING" && rec.state !== "PAUSED") throw new ArdeaError("NOT_RUNNING", `topology "${cmd.topology}" is ${rec.state}`);
+    if (!isRunning(rec.state)) throw new ArdeaError("NOT_RUNNING", `topology "${cmd.topology}" is ${rec.state}`);
     const lease = await records.getLease(cmd.topology);
     if (lease === undefined || lease.expiresAt < Date.now()) throw new ArdeaError("NO_MASTER", `topology "${cmd.topology}" has no live master to do it`);
     const ctl = subjects(cmd.topology).ctl;

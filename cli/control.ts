@@ -1,26 +1,23 @@
 /**
  * The control commands of distributed mode — `ardea list`, `activate`,
  * `deactivate`, `kill` (and, in status.ts, `status`): each connects to NATS
- * with the command's flags, reads or updates the topology records in KV and
- * publishes control messages on the topology's `ctl` subject.
+ * with the command's flags and reads the topology records in KV or steers
+ * through the control client (cluster/control_client.ts, which the
+ * tracker's buttons use too).
  *
  * @module
  */
 import type { NatsConnection } from "nats";
+import { ControlClient, ControlError } from "../cluster/control_client.ts";
 import { Records, RecordsError } from "../cluster/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { ArdeaError } from "../topology/errors.ts";
 import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
-import { encodeMessage, type LeaseRecord, subjects, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
+import { isTerminal, type LeaseRecord, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
 
 /** A control command that cannot do what was asked (unknown topology, wrong state). Exit status 1. */
-export class ControlError extends ArdeaError {
-  constructor(message: string) {
-    super("CONTROL", message);
-  }
-}
+export { ControlError };
 
 /** What a control command works with. */
 export interface ControlContext {
@@ -29,9 +26,9 @@ export interface ControlContext {
   readonly records: Records | undefined;
   /** The servers, for messages (credentials hidden). */
   readonly where: string;
+  /** Steering, over the same connection and records. */
+  readonly control: ControlClient;
 }
-
-const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
 
 /**
  * Connects with `nats` flags (and `ARDEA_NATS_*`), runs `fn`, closes, and
@@ -55,7 +52,8 @@ export async function withControl(
   try {
     nc = await connectNats(settings, { name: `ardea ${command}` });
     const records = await Records.bind(nc);
-    return await fn({ nc, records, where: settings.servers.map(redactUrl).join(", ") });
+    const where = settings.servers.map(redactUrl).join(", ");
+    return await fn({ nc, records, where, control: new ControlClient(nc, records, where) });
   } catch (e) {
     if (e instanceof NatsConnectError || e instanceof RecordsError || e instanceof ControlError || e instanceof WireError) {
       writeStderr(`ardea: ${e.message}\n`);
@@ -68,10 +66,8 @@ export async function withControl(
 }
 
 /** The record of `name`, or a {@link ControlError} that says so. */
-export async function requireTopology(ctx: ControlContext, name: string): Promise<TopologyRecord> {
-  const rec = await ctx.records?.getTopology(name);
-  if (rec === undefined) throw new ControlError(`no topology "${name}" on NATS at ${ctx.where} (ardea list shows the topologies)`);
-  return rec;
+export function requireTopology(ctx: ControlContext, name: string): Promise<TopologyRecord> {
+  return ctx.control.topology(name);
 }
 
 /**
@@ -98,7 +94,6 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
-const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 /** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
 export const NO_MASTER_MS = 60_000;
 /** A pool master whose lease expired this long ago and that no worker replaced is lost for good (ms). */
@@ -117,7 +112,7 @@ export const POOL_TAKEOVER_MS = 30_000;
  * ```
  */
 export function masterLostFor(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): number {
-  if (!ACTIVE.has(rec.state)) return 0;
+  if (isTerminal(rec.state)) return 0;
   return now - (lease?.expiresAt ?? rec.updatedAt + NO_MASTER_MS);
 }
 
@@ -151,7 +146,7 @@ export function runList(cmd: ListCommand): Promise<number> {
       return 0;
     }
     // One lease read per active topology, at once; a failed read says nothing.
-    const leases = await Promise.all(recs.map((r) => (ACTIVE.has(r.state) ? ctx.records!.getLease(r.name).catch(() => null) : null)));
+    const leases = await Promise.all(recs.map((r) => (isTerminal(r.state) ? null : ctx.records!.getLease(r.name).catch(() => null))));
     const now = Date.now();
     writeStdout(table(recs.map((r, i) => {
       const lease = leases[i];
@@ -168,31 +163,14 @@ export function runList(cmd: ListCommand): Promise<number> {
   });
 }
 
-async function publish(ctx: ControlContext, name: string, message: Parameters<typeof encodeMessage>[0]): Promise<void> {
-  ctx.nc.publish(subjects(name).ctl, encodeMessage(message));
-  await ctx.nc.flush();
-}
-
 /**
  * `ardea activate|deactivate`: marks the record RUNNING/PAUSED (compare-and-set)
  * and publishes the control message on the topology's `ctl` subject.
  */
 export function runSteer(cmd: SteerCommand): Promise<number> {
   return withControl(cmd.type, cmd.nats, async (ctx) => {
-    await requireTopology(ctx, cmd.topology);
-    const target = cmd.type === "activate" ? "RUNNING" : "PAUSED";
-    let refused: string | undefined;
-    await ctx.records!.updateTopology(cmd.topology, (r) => {
-      refused = undefined;
-      if (r.state === "RUNNING" || r.state === "PAUSED") return r.state === target ? undefined : { ...r, state: target };
-      refused = r.state;
-      return undefined;
-    });
-    if (refused !== undefined) {
-      throw new ControlError(`topology "${cmd.topology}" is ${refused}; only a RUNNING or PAUSED topology can be ${cmd.type}d`);
-    }
-    await publish(ctx, cmd.topology, { type: cmd.type });
-    writeStdout(`${cmd.topology} ${target}\n`);
+    const rec = await ctx.control.steer(cmd.topology, cmd.type);
+    writeStdout(`${cmd.topology} ${rec.state}\n`);
     return 0;
   });
 }
@@ -211,33 +189,14 @@ function defaultWaitSecs(rec: TopologyRecord): number {
  */
 export function runKill(cmd: KillCommand, pollMs = 100): Promise<number> {
   return withControl("kill", cmd.nats, async (ctx) => {
-    const rec = await requireTopology(ctx, cmd.topology);
-    const records = ctx.records!;
-    if (TERMINAL.has(rec.state)) {
+    const rec = await ctx.control.topology(cmd.topology);
+    if (isTerminal(rec.state)) {
       writeStdout(`${cmd.topology} already ${rec.state}\n`);
       return rec.state === "FAILED" ? 1 : 0;
     }
-    const waitSecs = cmd.waitSecs ?? defaultWaitSecs(rec);
-    const masterAlive = async () => {
-      const lease = await records.getLease(cmd.topology);
-      return lease !== undefined && lease.expiresAt > Date.now();
-    };
-    const alive = await masterAlive();
-    await publish(ctx, cmd.topology, { type: "kill", drainMs: Math.round(waitSecs * 1000) });
-    const deadline = Date.now() + (alive ? waitSecs + 10 : waitSecs) * 1000;
-    let state = rec.state;
-    while (!TERMINAL.has(state) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
-      state = (await requireTopology(ctx, cmd.topology)).state;
-    }
-    if (!TERMINAL.has(state)) {
-      if (await masterAlive()) {
-        throw new ControlError(`topology "${cmd.topology}" is still ${state} ${waitSecs + 10} s after kill`);
-      }
-      const after = await records.updateTopology(cmd.topology, (r) => (TERMINAL.has(r.state) ? undefined : { ...r, state: "KILLED" }));
-      state = after.state;
-      if (state === "KILLED") writeStderr(`ardea: no topology master is running for "${cmd.topology}"; marked it KILLED\n`);
-    }
+    const out = await ctx.control.kill(cmd.topology, { drainSecs: cmd.waitSecs ?? defaultWaitSecs(rec), pollMs, record: rec });
+    const state = out.record.state;
+    if (out.markedKilled) writeStderr(`ardea: no topology master is running for "${cmd.topology}"; marked it KILLED\n`);
     writeStdout(`${cmd.topology} ${state}\n`);
     return state === "KILLED" || state === "FINISHED" ? 0 : 1;
   });

@@ -7,11 +7,9 @@
  * @module
  */
 import { onSignal, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { decodeObservation, encodeMessage, encodeObservation, type LogsReply, subjects, type TapTuple, WireError } from "../transport/wire/mod.ts";
+import { decodeObservation, encodeMessage, encodeObservation, isTerminal, type LogsReply, subjects, type TapTuple, WireError } from "../transport/wire/mod.ts";
 import type { LogsCommand, TapCommand } from "./args.ts";
 import { ControlError, requireTopology, withControl } from "./control.ts";
-
-const TERMINAL = new Set(["FINISHED", "KILLED", "FAILED"]);
 
 /** JSON text of emitted values: bigints as strings, bytes as arrays of numbers. */
 function valuesJson(v: unknown): string {
@@ -52,7 +50,7 @@ function randomId(): string {
 export function runTap(cmd: TapCommand, leaseMs = 3000): Promise<number> {
   return withControl("tap", cmd.nats, async (ctx) => {
     const rec = await requireTopology(ctx, cmd.topology);
-    if (TERMINAL.has(rec.state)) throw new ControlError(`topology "${cmd.topology}" has ended (${rec.state}); only a running topology can be tapped`);
+    if (isTerminal(rec.state)) throw new ControlError(`topology "${cmd.topology}" has ended (${rec.state}); only a running topology can be tapped`);
     if (!(cmd.component in rec.components)) {
       throw new ControlError(`topology "${cmd.topology}" has no component "${cmd.component}" (it has ${Object.keys(rec.components).sort().join(", ")})`);
     }
@@ -90,7 +88,7 @@ export function runTap(cmd: TapCommand, leaseMs = 3000): Promise<number> {
     const renew = setInterval(request, leaseMs / 3);
     const watch = setInterval(() => {
       ctx.records?.getTopology(cmd.topology).then((r) => {
-        if (r !== undefined && TERMINAL.has(r.state)) {
+        if (r !== undefined && isTerminal(r.state)) {
           ended = r.state;
           finish();
         }

@@ -6,7 +6,7 @@
  */
 import { writeStdout } from "../runtime/mod.ts";
 import { endLostMaster } from "../cluster/master.ts";
-import type { ContainerRecord, LeaseRecord, TopologyRecord } from "../transport/wire/mod.ts";
+import { type ContainerRecord, isTerminal, type LeaseRecord, type TopologyRecord } from "../transport/wire/mod.ts";
 import type { StatusCommand } from "./args.ts";
 import { formatAge, masterLostFor, POOL_TAKEOVER_MS, requireTopology, table, withControl } from "./control.ts";
 
@@ -132,8 +132,6 @@ function oneLine(m: string): string {
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
-const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
-
 /**
  * What the master row says: its lease (`undefined`: none was ever taken) at
  * time `now`, for an active topology; null for one that ended.
@@ -144,7 +142,7 @@ const ACTIVE: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
  * ```
  */
 export function masterText(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): string | null {
-  if (!ACTIVE.has(rec.state)) return null;
+  if (isTerminal(rec.state)) return null;
   if (lease === undefined) return rec.state === "SUBMITTED" ? "starting (no lease yet)" : "no lease: master lost";
   if (lease.expiresAt > now) return `lease held by ${lease.holder} (expires in ${((lease.expiresAt - now) / 1000).toFixed(1)} s)`;
   const ago = formatAge(now - lease.expiresAt);
@@ -214,7 +212,7 @@ export function runStatus(cmd: StatusCommand): Promise<number> {
     let rec = await requireTopology(ctx, cmd.topology);
     const records = ctx.records!;
     let master: string | null = null;
-    if (ACTIVE.has(rec.state)) {
+    if (!isTerminal(rec.state)) {
       const lease = await records.getLease(cmd.topology);
       const now = Date.now();
       master = masterText(rec, lease, now);

@@ -19,8 +19,10 @@ import {
   decodeControl,
   decodeEvent,
   encodeMessage,
+  isTerminal,
   runEpoch,
   subjects,
+  type TerminalState,
   type TopologyRecord,
   WIRE_VERSION,
   WireError,
@@ -60,7 +62,7 @@ export interface MasterOptions {
   adopted?: ReadonlyMap<number, ChildHandle>;
 }
 
-type Terminal = "FINISHED" | "KILLED" | "FAILED";
+type Terminal = TerminalState;
 
 interface Slot {
   child: ChildHandle | null;
@@ -124,7 +126,6 @@ const LEASE_MS = MASTER_LEASE_MS;
 const STATE_WRITE_MS = 10 * 60_000;
 /** Holder of a lease taken to end a topology whose master is gone ({@link endLostMaster}). */
 const LOST_HOLDER = "lost:";
-const ACTIVE_STATES: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 
 /** Options of {@link endLostMaster}. */
 export interface EndLostMasterOptions {
@@ -172,7 +173,7 @@ export async function endLostMaster(records: Records, name: string, opts: EndLos
     if (lease?.revision !== seen) return false;
   }
   const rec = await records.getTopology(name);
-  const ours = (r: TopologyRecord) => ACTIVE_STATES.has(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
+  const ours = (r: TopologyRecord) => !isTerminal(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
   if (rec === undefined || !ours(rec)) return false;
   const holder = `${LOST_HOLDER}${opts.who}`;
   if ((await records.acquireLease(name, holder, LEASE_MS)) === undefined) return false;

@@ -22,6 +22,7 @@ import {
   decodePool,
   encodePool,
   type ExitEvent,
+  isRunning,
   type TopologyRecord,
   WIRE_VERSION,
   type WorkerRecord,
@@ -168,7 +169,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         if (Date.now() - seen.at < TAKEOVER_CONFIRM_MS) continue;
         expiredSeen.delete(name);
         const rec = await o.records.getTopology(name).catch(() => undefined);
-        if (rec === undefined || rec.scheduler !== "pool" || (rec.state !== "RUNNING" && rec.state !== "PAUSED")) continue;
+        if (rec === undefined || rec.scheduler !== "pool" || !isRunning(rec.state)) continue;
         mastering.add(name);
         void takeOver(rec).finally(() => mastering.delete(name));
       }

@@ -17,7 +17,7 @@ import {
 } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
-import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
+import { isTerminal, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
 import { ScriptError } from "./script_import.ts";
@@ -49,8 +49,6 @@ export interface SubmissionOptions {
   /** Where a warning goes (default: stderr). */
   log?: (line: string) => void;
 }
-
-const ACTIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 
 /** How long a script that has finished loading may still take to call submit(). */
 const NO_SUBMIT_GRACE_MS = 1000;
@@ -140,7 +138,7 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   bundling.catch(() => {});
   const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
   const existing = await o.records.getTopology(req.name).catch(() => null);
-  if (existing && ACTIVE.has(existing.state)) {
+  if (existing && !isTerminal(existing.state)) {
     throw new ArdeaError("ALREADY_RUNNING", `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`);
   }
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") assertRewindable(req.topology);

@@ -8,17 +8,10 @@
  *
  * @module
  */
-import { TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
+import { type ControlMessage, TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
 
-/** A tap request as it arrives on `ctl`. */
-export interface TapLease {
-  id: string;
-  component: string;
-  stream: string;
-  sample: number;
-  limit: number;
-  leaseMs: number;
-}
+/** A tap request as it arrives on `ctl` (the wire contract's `tap` message). */
+export type TapLease = Omit<Extract<ControlMessage, { type: "tap" }>, "type">;
 
 /** What the container calls on every emit while a tap is on. */
 export type TapFn = (component: string, stream: string, task: number, values: readonly unknown[]) => void;

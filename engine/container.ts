@@ -24,7 +24,7 @@ import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, SYSTEM_COMPONENT, TICK_STREAM, TupleImpl } from "../topology/tuple.ts";
 import { assertSerializable, createPackr } from "../transport/codec.ts";
-import { AckOp } from "../transport/wire/mod.ts";
+import { AckOp, type RunState, type TerminalState } from "../transport/wire/mod.ts";
 import { compileRoutes, downstreamTasks, inputTasks, upstreamTasks } from "./groupings.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
@@ -36,8 +36,8 @@ import { ContainerStats } from "./container_stats.ts";
 export { type CheckpointSetup, RollbackRequest, stateKey } from "./container_checkpoints.ts";
 export { PRESSURE_LEASE_MS } from "./container_pressure.ts";
 
-/** How a run ended. */
-export type RunState = "RUNNING" | "PAUSED" | "FINISHED" | "KILLED" | "FAILED";
+/** How a run stands or ended (one list, the wire contract's: transport/wire/states.ts). */
+export type { RunState };
 
 /**
  * The stats snapshot's public names: `TopologyStats` is metrics/'s
@@ -536,7 +536,7 @@ export class Container implements TaskHost {
   }
 
   /** Ends the run as the master says (distributed mode). */
-  stop(state: "FINISHED" | "KILLED" | "FAILED", error?: Error): Promise<RunSummary> {
+  stop(state: TerminalState, error?: Error): Promise<RunSummary> {
     void this.#end(state, error);
     return this.done;
   }

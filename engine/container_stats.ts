@@ -11,7 +11,8 @@ import { SpoutActor } from "../actors/spout_actor.ts";
 import type { TaskActor } from "../actors/task_actor.ts";
 import { LatencyHistogram } from "../metrics/latency.ts";
 import { DEFAULT_WINDOW_MS, SlidingLatency, totals } from "../metrics/sliding.ts";
-import { type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
+import { ComponentAggregator, topologySnapshot } from "../metrics/aggregate.ts";
+import { emptyComponentSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
 import { sumUserMetrics, TaskMetrics, type UserMetricsSnapshot } from "../metrics/task_metrics.ts";
 
 /** Capacity covers at least this much wall time (ms) since its previous measurement. */
@@ -130,40 +131,23 @@ export class ContainerStats {
    * latency and user-histogram windows as buckets too (a metrics report).
    */
   snapshot(src: StatsSource, opts: { buckets?: boolean } = {}): StatsSnapshot {
-    const components: Record<string, ComponentSnapshot> = {};
+    const agg = new ComponentAggregator();
     const tasks: Record<string, TaskSnapshot> = {};
-    const latency = new Map<string, { sum: number; n: number }>();
     /** Per component: its tasks' latency windows and user metrics. */
     const parts = new Map<string, { latency: Windows[]; user: TaskMetrics[]; snaps: UserMetricsSnapshot[] }>();
     const now = performance.now();
     if (src.startedAt !== 0 && src.endedAt === 0) this.measureCapacity(src.bolts, now);
     this.tick(src.tasks, now);
-    const s: StatsSnapshot = {
-      ...emptyStatsSnapshot(src.name, src.state),
-      uptimeMs: src.startedAt === 0 ? 0 : (src.endedAt || now) - src.startedAt,
-      backpressure: src.pressure.active,
-      backpressureEpisodes: src.pressure.episodes,
-      backpressureMs: src.pressure.throttledMs(now),
-      backpressureBy: src.pressureSource(),
-      latencyWindowMs: DEFAULT_WINDOW_MS,
-      components,
-      tasks,
-    };
     for (const a of src.tasks) {
       const isSpout = a instanceof SpoutActor;
-      const c = components[a.component] ??= {
-        ...emptyComponentSnapshot(isSpout ? "spout" : "bolt"),
-        ...(isSpout ? { nextTupleCount: 0, completeLatency: null } : { executeLatency: null, processLatency: null }),
-      };
+      const kind = isSpout ? "spout" : "bolt";
       const p = parts.get(a.component) ?? { latency: [], user: [], snaps: [] };
       parts.set(a.component, p);
-      const errorAt = this.#lastErrorAt[a.taskId];
-      if (a.lastError !== null && errorAt !== undefined && errorAt >= (c.lastErrorAt ?? 0)) c.lastErrorAt = errorAt;
       const l = this.#latency.get(a.taskId);
       if (l !== undefined) p.latency.push(l);
       const t: TaskSnapshot = tasks[a.taskId] = {
         component: a.component,
-        kind: isSpout ? "spout" : "bolt",
+        kind,
         emitted: a.emitted,
         executed: 0,
         acked: a.acked,
@@ -175,7 +159,6 @@ export class ContainerStats {
         capacity: 0,
         stuckMs: Math.round(a.stuckMs(now)),
       };
-      if (t.stuckMs! > 0) c.stuckTasks = (c.stuckTasks ?? 0) + 1;
       if (l !== undefined) {
         // Whole-run totals cost two sums per window: cheap enough for every task.
         t.allTime = isSpout ? { completeLatency: l.complete!.total() } : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };
@@ -187,42 +170,38 @@ export class ContainerStats {
         p.user.push(user!);
         p.snaps.push(snap);
       }
-      c.tasks++;
-      c.emitted += a.emitted;
-      c.acked += a.acked;
-      c.failed += a.failed;
-      c.restarts += a.restarts;
-      c.errors += a.errors;
-      c.lastError = a.lastError ?? c.lastError;
-      s.emitted += a.emitted;
-      s.restarts += a.restarts;
       if (isSpout) {
         t.timedOut = a.timedOut;
         t.nextTupleCount = a.nextTupleCalls;
-        c.nextTupleCount = (c.nextTupleCount ?? 0) + a.nextTupleCalls;
-        c.timedOut += a.timedOut;
-        c.pending += a.pending;
-        const m = latency.get(a.component) ?? { sum: 0, n: 0 };
-        m.sum += a.latencySum;
-        m.n += a.completed;
-        latency.set(a.component, m);
-        c.completeLatencyMs = m.n > 0 ? m.sum / m.n : 0;
-        s.spoutEmitted! += a.emitted;
-        s.acked += a.acked;
-        s.failed += a.failed;
-        s.timedOut += a.timedOut;
-        s.pending += a.pending;
       } else {
         const b = a as BoltActor;
         t.executed = b.executed;
         t.queued = b.mailbox.size;
         t.capacity = this.#capacity[b.taskId] ?? 0;
-        c.executed += b.executed;
-        c.queued += b.mailbox.size;
-        c.capacity = Math.max(c.capacity ?? 0, t.capacity);
-        s.executed += b.executed;
       }
+      agg.add(a.component, {
+        kind,
+        tasks: 1,
+        emitted: t.emitted,
+        executed: t.executed,
+        acked: t.acked,
+        failed: t.failed,
+        timedOut: t.timedOut,
+        pending: isSpout ? a.pending : 0,
+        restarts: t.restarts,
+        errors: t.errors,
+        queued: t.queued,
+        capacity: t.capacity,
+        nextTupleCount: t.nextTupleCount,
+        lastError: a.lastError,
+        lastErrorAt: this.#lastErrorAt[a.taskId] ?? null,
+        stuckTasks: t.stuckMs! > 0 ? 1 : 0,
+      }, () => ({
+        ...emptyComponentSnapshot(kind),
+        ...(isSpout ? { nextTupleCount: 0, completeLatency: null } : { executeLatency: null, processLatency: null }),
+      }), isSpout ? { sum: a.latencySum, n: a.completed } : { sum: 0, n: 0 });
     }
+    const components = agg.finish();
     for (const [name, p] of parts) {
       const c = components[name]!;
       const windows = (pick: (l: Windows) => SlidingLatency | undefined) => p.latency.map(pick).filter((w) => w !== undefined);
@@ -250,6 +229,13 @@ export class ContainerStats {
       const user = sumUserMetrics(p.snaps, p.user, opts.buckets);
       if (user !== undefined) c.userMetrics = user;
     }
-    return s;
+    return topologySnapshot(src.name, src.state, components, tasks, {
+      uptimeMs: src.startedAt === 0 ? 0 : (src.endedAt || now) - src.startedAt,
+      backpressure: src.pressure.active,
+      backpressureEpisodes: src.pressure.episodes,
+      backpressureMs: src.pressure.throttledMs(now),
+      backpressureBy: src.pressureSource(),
+      latencyWindowMs: DEFAULT_WINDOW_MS,
+    });
   }
 }

@@ -15,6 +15,7 @@
  */
 import type { HistogramBuckets, LatencySummary, LatencyTotals } from "./latency.ts";
 import type { UserMetricsSnapshot } from "./task_metrics.ts";
+import type { TopologyState } from "../transport/wire/states.ts";
 
 /** Sampled latencies over the whole run: count, sum, mean, maximum (no percentiles). */
 export interface AllTimeLatency {
@@ -132,8 +133,8 @@ export interface TaskSnapshot {
 /** Counters of one topology at one moment. */
 export interface StatsSnapshot {
   name: string;
-  /** `RUNNING`, `PAUSED`, or how the run ended (`FINISHED`, `KILLED`, `FAILED`). */
-  state: string;
+  /** `RUNNING`, `PAUSED`, or how the run ended (`FINISHED`, `KILLED`, `FAILED`); a tracker's view may be `SUBMITTED`. */
+  state: TopologyState;
   uptimeMs: number;
   /** Tuples emitted by spouts. */
   spoutEmitted?: number;
@@ -169,7 +170,7 @@ export interface StatsSnapshot {
  * s.components.count = emptyComponentSnapshot("bolt");
  * ```
  */
-export function emptyStatsSnapshot(name: string, state: string): StatsSnapshot & { spoutEmitted: number } {
+export function emptyStatsSnapshot(name: string, state: TopologyState): StatsSnapshot & { spoutEmitted: number } {
   return {
     name,
     state,

@@ -201,31 +201,9 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hex;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
 /**
- * A name as a token safe in a file name and in a NATS subject or KV key:
- * ASCII letters, digits, `_` and `-` stay; every other UTF-8 byte becomes
- * `=XX` (so the encoding is reversible and two names never collide).
+ * Names as tokens safe in a file name and in a NATS subject or KV key: the
+ * wire contract's one encoding (ASCII letters, digits, `_` and `-` stay;
+ * every other UTF-8 byte becomes `=XX`), and its inverse.
  */
-export function encodeName(name: string): string {
-  let out = "";
-  for (const b of enc.encode(name)) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9_-]/.test(c) ? c : `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
-
-/** The inverse of {@link encodeName}. */
-export function decodeName(token: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < token.length; i++) {
-    if (token[i] === "=") {
-      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(token.charCodeAt(i));
-  }
-  return dec.decode(new Uint8Array(bytes));
-}
+export { decodeName, encodeName } from "../transport/wire/names.ts";

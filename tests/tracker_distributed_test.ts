@@ -13,7 +13,8 @@ import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
-import { RemoteTopology, type RemoteTracking } from "../tracker/remote_tracking.ts";
+import type { RemoteTracking } from "../tracker/remote_tracking.ts";
+import { RemoteTopology } from "../tracker/remote_topology.ts";
 import { type ContainerMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 

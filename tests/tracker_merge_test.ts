@@ -8,7 +8,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LatencyHistogram, ValueHistogram } from "../metrics/latency.ts";
 import { mergeUserMetrics } from "../metrics/task_metrics.ts";
-import { containerRecordsSnapshot, RemoteTopology, type RemoteTracking } from "../tracker/remote_tracking.ts";
+import type { RemoteTracking } from "../tracker/remote_tracking.ts";
+import { containerRecordsSnapshot } from "../tracker/remote_stats.ts";
+import { RemoteTopology } from "../tracker/remote_topology.ts";
 import { type ContainerMetrics, type ContainerRecord, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 
 /** A deterministic generator (LCG) so every run sees the same samples. */

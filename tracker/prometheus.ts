@@ -8,6 +8,7 @@
 import type { LatencySummary, LatencyTotals } from "../metrics/latency.ts";
 import type { ContainerInfo } from "../metrics/physical.ts";
 import type { ComponentSnapshot, StatsSnapshot, TaskSnapshot } from "../metrics/snapshot.ts";
+import { isRunning, RunStates } from "../transport/wire/mod.ts";
 
 /** The Content-Type of {@link renderPrometheus}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -195,9 +196,6 @@ function num(v: number): string {
   return Number.isInteger(v) ? String(v) : String(Math.round(v * 1e6) / 1e6);
 }
 
-/** The states a topology can be in, each a series of `ardea_topology_state`. */
-const STATES = ["RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
-
 /**
  * Renders snapshots of one or more topologies as Prometheus text. Every
  * series has the labels `topology` and `component` (where it applies) plus
@@ -236,7 +234,7 @@ export function renderPrometheusSeries(
   const head = (name: string, type: Kind, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   head("ardea_topology_state", "gauge", "1 for the state the topology is in, 0 for the others.");
   for (const { stats: s, labels } of entries) {
-    for (const st of STATES) lines.push(`ardea_topology_state${labelText({ topology: s.name, ...labels, state: st })} ${s.state === st ? 1 : 0}`);
+    for (const st of RunStates) lines.push(`ardea_topology_state${labelText({ topology: s.name, ...labels, state: st })} ${s.state === st ? 1 : 0}`);
   }
   for (const m of TOPOLOGY_METRICS) {
     head(m.name, m.type, m.help);
@@ -364,7 +362,7 @@ interface ContainerMetric {
 
 /** Per-container series of the physical plan (labels `topology`, `container`, `host`). */
 export const CONTAINER_METRICS: readonly ContainerMetric[] = [
-  { name: "ardea_container_up", type: "gauge", help: "1 while the container reports (RUNNING or PAUSED), else 0.", value: (c) => (c.state === "RUNNING" || c.state === "PAUSED" ? 1 : 0) },
+  { name: "ardea_container_up", type: "gauge", help: "1 while the container reports (RUNNING or PAUSED), else 0.", value: (c) => (isRunning(c.state) ? 1 : 0) },
   { name: "ardea_container_restarts", type: "counter", help: "Times the scheduler restarted the container's process.", value: (c) => c.restarts },
   { name: "ardea_container_tasks", type: "gauge", help: "Tasks the container hosts.", value: (c) => c.tasks.length },
   { name: "ardea_container_queued", type: "gauge", help: "Tuples waiting in the container's bolt mailboxes.", value: (c) => Object.values(c.mailboxes).reduce((a, b) => a + b, 0) },

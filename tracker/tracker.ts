@@ -14,15 +14,16 @@ import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type Exc
 import { jsonSafe, type LogicalPlan, logicalPlan } from "../metrics/plan.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderContainerPrometheus, renderPrometheusSeries } from "./prometheus.ts";
 import type { StatsSnapshot } from "../metrics/snapshot.ts";
+import { isTerminal, type TopologyState } from "../transport/wire/mod.ts";
 
 /**
  * What the tracker needs of a topology. The engine's `TopologyHandle` (one
  * process) is one; a distributed topology watched over NATS
- * (tracker/remote_tracking.ts) is another, and fills the optional members.
+ * (tracker/remote_topology.ts) is another, and fills the optional members.
  */
 export interface TrackedTopology {
   readonly name: string;
-  readonly state: string;
+  readonly state: TopologyState;
   stats(): StatsSnapshot;
   kill(): Promise<unknown>;
   activate(): void | Promise<unknown>;
@@ -70,7 +71,6 @@ const CONTROL_HEADER = "x-ardea-control";
 /** Largest body a control request may carry (it needs none); more is refused (413) unread. */
 const CONTROL_BODY_BYTES = 1024;
 
-const LIVE = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 const ACTIONS = ["activate", "deactivate", "kill"] as const;
 type Action = typeof ACTIONS[number];
 
@@ -159,7 +159,7 @@ export class Tracker {
   /** Takes one sample of every running topology (and a last one of each that ended). */
   sample(at: number = Date.now()): void {
     for (const t of this.#topologies.values()) {
-      const live = LIVE.has(t.state);
+      const live = !isTerminal(t.state);
       if (!live && this.#finalSampled.has(t.name)) continue;
       const s = t.stats();
       this.history.record(s, at);
@@ -425,7 +425,7 @@ export class Tracker {
   }
 
   async #act(t: TrackedTopology, action: Action): Promise<Response> {
-    if (!LIVE.has(t.state)) return problem(409, "ENDED", `topology "${t.name}" has ended (${t.state})`);
+    if (isTerminal(t.state)) return problem(409, "ENDED", `topology "${t.name}" has ended (${t.state})`);
     try {
       if (action === "activate") await t.activate();
       else if (action === "deactivate") await t.deactivate();

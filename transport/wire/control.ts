@@ -8,13 +8,14 @@
 import { z } from "zod";
 import { WIRE_VERSION } from "./names.ts";
 import { decodeWith, fromFields as from, packr, statsSchema } from "./_shared.ts";
+import { terminalStateSchema } from "./states.ts";
 
 const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("start") }),
   z.object({ type: z.literal("activate") }),
   z.object({ type: z.literal("deactivate") }),
   z.object({ type: z.literal("kill"), drainMs: z.number().nonnegative().default(0) }),
-  z.object({ type: z.literal("stop"), state: z.enum(["FINISHED", "KILLED", "FAILED"]) }),
+  z.object({ type: z.literal("stop"), state: terminalStateSchema }),
   z.object({ type: z.literal("lost"), container: z.number().int().nonnegative() }),
   z.object({ type: z.literal("rejoin"), container: z.number().int().nonnegative() }),
   z.object({ type: z.literal("restart"), container: z.number().int().nonnegative().optional() }),

@@ -2,11 +2,18 @@
  * Metrics: the {@link ContainerMetrics} every container publishes on
  * `metrics` each second for trackers, msgpack.
  *
+ * Its tasks and components are the engine's stats snapshot
+ * (metrics/snapshot.ts `TaskSnapshot`, `ComponentSnapshot`, and the latency
+ * and user-metric types in them) plus `lastErrorStack`: the two are kept
+ * field for field the same by tests/metrics_wire_test.ts (at compile time
+ * both ways, and against a real snapshot at run time).
+ *
  * @module
  */
 import { z } from "zod";
 import { WIRE_VERSION } from "./names.ts";
 import { decodeWith, fromFields as from, kindSchema, packr, tupleCounters } from "./_shared.ts";
+import { topologyStateSchema } from "./states.ts";
 
 const latencySummarySchema = z.object({
   count: z.number(),
@@ -19,6 +26,13 @@ const latencySummarySchema = z.object({
 
 /** Run totals of sampled latencies (`allTime`). */
 const latencyTotalsSchema = z.object({ count: z.number(), sumMs: z.number(), meanMs: z.number(), maxMs: z.number() }).passthrough();
+
+/** The three latencies' run totals (metrics/snapshot.ts `AllTimeLatency`). */
+const allTimeSchema = z.object({
+  executeLatency: latencyTotalsSchema.nullable().optional(),
+  processLatency: latencyTotalsSchema.nullable().optional(),
+  completeLatency: latencyTotalsSchema.nullable().optional(),
+});
 
 /**
  * A histogram's non-empty buckets (metrics/latency.ts `HistogramBuckets`):
@@ -70,6 +84,8 @@ const taskMetricsSchema = z.object({
   capacity: z.number(),
   nextTupleCount: z.number().optional(),
   userMetrics: userMetricsSchema.optional(),
+  /** The task's sampled latencies over the whole run. */
+  allTime: allTimeSchema.optional(),
   /** How long the task's awaited call has not settled (ms), once past `topology.task.stuck.warn.secs`; else 0. */
   stuckMs: z.number().optional(),
 }).passthrough();
@@ -91,11 +107,7 @@ const componentMetricsSchema = z.object({
   executeLatency: latencySummarySchema.nullable().optional(),
   processLatency: latencySummarySchema.nullable().optional(),
   completeLatency: latencySummarySchema.nullable().optional(),
-  allTime: z.object({
-    executeLatency: latencyTotalsSchema.nullable().optional(),
-    processLatency: latencyTotalsSchema.nullable().optional(),
-    completeLatency: latencyTotalsSchema.nullable().optional(),
-  }).optional(),
+  allTime: allTimeSchema.optional(),
   /** The recent window's histograms behind the three latency summaries, for trackers to merge exactly. */
   latencyBuckets: z.object({
     executeLatency: bucketsSchema.nullable().optional(),
@@ -103,9 +115,22 @@ const componentMetricsSchema = z.object({
     completeLatency: bucketsSchema.nullable().optional(),
   }).optional(),
   userMetrics: userMetricsSchema.optional(),
+  /** Tasks whose awaited call has not settled for `topology.task.stuck.warn.secs` (absent when none). */
+  stuckTasks: z.number().optional(),
 }).passthrough();
 
-const containerMetricsSchema = z.object({
+/**
+ * The schema {@link decodeMetrics} checks a {@link ContainerMetrics} with;
+ * exported for the test that keeps it and the engine's snapshot types the
+ * same (tests/metrics_wire_test.ts), not for parsing elsewhere.
+ *
+ * @example
+ * ```ts
+ * const componentSchema = containerMetricsSchema.shape.components.valueType;
+ * Object.keys(componentSchema.shape); // ["kind", "tasks", "emitted", …]
+ * ```
+ */
+export const containerMetricsSchema = z.object({
   version: z.literal(WIRE_VERSION),
   topology: z.string(),
   ...from,
@@ -114,7 +139,7 @@ const containerMetricsSchema = z.object({
   /** Ms since the epoch when sent. */
   ts: z.number(),
   /** The container's run state (RUNNING, PAUSED, or how it ended). */
-  state: z.string(),
+  state: topologyStateSchema,
   uptimeMs: z.number(),
   tasks: z.record(z.string(), taskMetricsSchema),
   components: z.record(z.string(), componentMetricsSchema),

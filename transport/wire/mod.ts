@@ -10,6 +10,7 @@
  * | file | protocol |
  * | --- | --- |
  * | `names.ts` | version, {@link WireError}, buckets, subjects, KV keys, the topology-name rule |
+ * | `states.ts` | a topology's run states ({@link TopologyState}), which of them end a run ({@link isTerminal}) |
  * | `data.ts` | data frames and their chunks, the stream table |
  * | `acks.ts` | ack frames (XOR deltas, fails, touches, credits), the run epoch |
  * | `control.ts` | control messages on `ctl`, container events on `events` |
@@ -206,8 +207,20 @@ export {
   parseLeaseRecord,
   parseTopologyRecord,
   type TopologyRecord,
-  TopologyStates,
 } from "./records.ts";
+export {
+  isRunning,
+  isTerminal,
+  type RunState,
+  RunStates,
+  runStateSchema,
+  TERMINAL_STATES,
+  type TerminalState,
+  terminalStateSchema,
+  type TopologyState,
+  TopologyStates,
+  topologyStateSchema,
+} from "./states.ts";
 export {
   decodePool,
   encodePool,

@@ -82,14 +82,22 @@ export const METRICS_WILDCARD = "ardea.*.metrics";
 export const CONTROL_WILDCARD = "ardea.*.ctl";
 
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /**
- * A name as one NATS subject token or KV key part, one to one: ASCII
- * letters, digits, `_` and `-` stay as they are (so names of those keep
- * their keys and subjects), every other UTF-8 byte becomes `=XX` (`.` is
- * `=2E`). The same encoding as the state backends' keys.
+ * A name as one NATS subject token, KV key part or file name, one to one:
+ * ASCII letters, digits, `_` and `-` stay as they are (so names of those
+ * keep their keys and subjects), every other UTF-8 byte becomes `=XX` (`.`
+ * is `=2E`). Topology names in subjects and records, and the state
+ * backends' keys and files, all use it.
+ *
+ * @example
+ * ```ts
+ * encodeName("wc.v2"); // "wc=2Ev2"
+ * encodeName("word-count"); // "word-count"
+ * ```
  */
-function nameToken(name: string): string {
+export function encodeName(name: string): string {
   if (/^[A-Za-z0-9_-]*$/.test(name)) return name;
   let out = "";
   for (const b of utf8.encode(name)) {
@@ -97,6 +105,25 @@ function nameToken(name: string): string {
     out += /[A-Za-z0-9_-]/.test(c) ? c : `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
+}
+
+/**
+ * The inverse of {@link encodeName}.
+ *
+ * @example
+ * ```ts
+ * decodeName("wc=2Ev2"); // "wc.v2"
+ * ```
+ */
+export function decodeName(token: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === "=") {
+      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(token.charCodeAt(i));
+  }
+  return utf8Decoder.decode(new Uint8Array(bytes));
 }
 
 /**
@@ -109,7 +136,7 @@ function nameToken(name: string): string {
  * ```
  */
 export function subjectToken(topology: string): string {
-  return nameToken(topology);
+  return encodeName(topology);
 }
 
 /**
@@ -127,7 +154,7 @@ export function subjectToken(topology: string): string {
  */
 export function topologyKey(name: string): string {
   checkTopologyName(name);
-  return nameToken(name);
+  return encodeName(name);
 }
 
 /**

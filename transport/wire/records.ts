@@ -10,9 +10,7 @@
 import { z } from "zod";
 import { NAME, WIRE_VERSION } from "./names.ts";
 import { kindSchema, parseWith, statsSchema } from "./_shared.ts";
-
-/** Topology states, as in Heron. */
-export const TopologyStates = ["SUBMITTED", "RUNNING", "PAUSED", "FINISHED", "KILLED", "FAILED"] as const;
+import { topologyStateSchema } from "./states.ts";
 
 const groupingJsonSchema = z.object({ type: z.string(), fields: z.array(z.string()).optional(), name: z.string().optional() });
 const logicalPlanSchema = z.object({
@@ -31,10 +29,17 @@ const logicalPlanSchema = z.object({
   taskCount: z.number().int(),
 });
 
+/** Task id → container index (a packing plan). */
+const packingSchema = z.record(z.string(), z.number().int().nonnegative());
+/** Component id → task ids. */
+const componentTasksSchema = z.record(z.string(), z.array(z.number().int().positive()));
+/** Component id → parallelism. */
+const parallelismSchema = z.record(z.string(), z.number().int().positive());
+
 const topologyRecordSchema = z.object({
   version: z.literal(WIRE_VERSION),
   name: z.string().regex(NAME),
-  state: z.enum(TopologyStates),
+  state: topologyStateSchema,
   /**
    * Parsed topology configuration (plain JSON-able values). Submission may
    * add `ardea.jetstream.start.sequences` (component → first stream
@@ -50,12 +55,12 @@ const topologyRecordSchema = z.object({
   cwd: z.string(),
   containers: z.number().int().positive(),
   /** Task id → container index (the packing plan). */
-  packing: z.record(z.string(), z.number().int().nonnegative()),
+  packing: packingSchema,
   /** Component id → task ids (the logical plan's tasks). */
-  components: z.record(z.string(), z.array(z.number().int().positive())),
+  components: componentTasksSchema,
   scheduler: z.enum(["local", "pool"]),
   /** Parallelism set by \`ardea update\` (component → tasks), over the script's. */
-  parallelism: z.record(z.string(), z.number().int().positive()).optional(),
+  parallelism: parallelismSchema.optional(),
   runtime: z.enum(["node", "deno"]),
   /**
    * The logical plan as the tracker shows it (metrics/plan.ts `LogicalPlan`:
@@ -79,11 +84,7 @@ const topologyRecordSchema = z.object({
    * generation, so that all containers of a generation run one plan (a
    * container starting while the plan changed under it would not).
    */
-  nextPlan: z.object({
-    packing: z.record(z.string(), z.number().int().nonnegative()),
-    components: z.record(z.string(), z.array(z.number().int().positive())),
-    parallelism: z.record(z.string(), z.number().int().positive()),
-  }).optional(),
+  nextPlan: z.object({ packing: packingSchema, components: componentTasksSchema, parallelism: parallelismSchema }).optional(),
   updatedAt: z.number(),
   error: z.string().optional(),
 });
