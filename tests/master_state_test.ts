@@ -35,6 +35,23 @@ async function withMaster(name: string, o: ConstructorParameters<typeof MasterHa
   }
 }
 
+/**
+ * Checks that every generation the record held ran one plan (a plan
+ * `ardea update` wrote became the running plan only in the write of a new
+ * generation, never while a generation's containers were starting); returns
+ * the generations.
+ */
+function onePlanPerGeneration(h: MasterHarness): number[] {
+  const planOf = new Map<number, string>();
+  for (const r of h.records.history) {
+    const plan = JSON.stringify([r.packing, r.components, r.parallelism]);
+    const g = r.generation ?? 0;
+    assert.is(planOf.get(g) ?? plan, plan, `generation ${g} ran two plans`);
+    planOf.set(g, plan);
+  }
+  return [...planOf.keys()];
+}
+
 /** A running topology: every container ready. */
 async function running(h: MasterHarness): Promise<void> {
   h.readyAll();
@@ -406,6 +423,7 @@ test("update: drain (while tuples are pending), stop every process, next generat
     await settle();
     assert.equal(h.path, ["starting", "running", "draining", "stopping", "relaunching", "starting", "running"]);
     assert.equal(h.records.containers.get(0)?.tasks, [1, 3], "container records follow the new plan");
+    assert.equal(onePlanPerGeneration(h), [0, 1]);
   });
 });
 
@@ -476,6 +494,7 @@ test("(b) a generation write that timed out but landed: the master runs the reco
     await settle();
     assert.is(h.phase.kind, "running", "the containers' events of generation 1 count");
     assert.equal(h.records.containers.get(0)?.tasks, [1, 3], "the master holds the plan the write applied");
+    assert.equal(onePlanPerGeneration(h), [0, 1]);
   });
 });
 
@@ -597,6 +616,27 @@ test("rollback while the next generation is recorded: no second set of container
   });
 });
 
+test("a rollback asked for while an update records the next generation starts no second set of containers", async () => {
+  await withMaster("update-then-rollback", { config: EO }, async (h) => {
+    await running(h);
+    const held = deferred();
+    h.records.beforeWrite = (next) => (next.generation === 1 ? held.promise : undefined);
+    h.bus.control({ type: "update" });
+    h.savedAll(1);
+    await h.clock.advance(100);
+    assert.is(h.phase.kind, "relaunching");
+    // The master's connection comes back meanwhile: an EFFECTIVELY_ONCE master would roll back.
+    h.bus.connection(false);
+    h.bus.connection(true);
+    await settle();
+    held.resolve();
+    await h.clock.advance(100);
+    assert.is(h.records.topology.generation, 1);
+    assert.is(h.processes.length, 4, "one new process per container");
+    assert.is(h.live().length, 2);
+  });
+});
+
 test("(a) an update asked for during a rollback waits for it; the plan changes only with a generation", async () => {
   await withMaster("update-rollback", { config: EO }, async (h) => {
     await running(h);
@@ -625,15 +665,7 @@ test("(a) an update asked for during a rollback waits for it; the plan changes o
     h.readyAll();
     await settle();
     assert.is(h.phase.kind, "running");
-    // Every generation ran one plan: the plan never changed within a generation.
-    const planOf = new Map<number, string>();
-    for (const r of h.records.history) {
-      const plan = JSON.stringify([r.packing, r.components]);
-      const g = r.generation ?? 0;
-      assert.is(planOf.get(g) ?? plan, plan, `generation ${g} ran two plans`);
-      planOf.set(g, plan);
-    }
-    assert.equal([...planOf.keys()], [0, 1, 2]);
+    assert.equal(onePlanPerGeneration(h), [0, 1, 2]);
   });
 });
 
@@ -646,6 +678,7 @@ test("a rollback onto a plan an update wrote restarts every process (stopping, t
     assert.equal(h.path.slice(-3), ["relaunching", "stopping", "starting"]);
     assert.equal([h.spawned(0), h.spawned(1)], [2, 2]);
     assert.is(h.bus.count("rollback"), 0, "new processes read the record; nothing to reset in place");
+    assert.equal(onePlanPerGeneration(h), [0, 1]);
   });
 });
 
