@@ -818,19 +818,46 @@ test("EFFECTIVELY_ONCE while paused: a rollback keeps it paused; it may finish p
   });
 });
 
-test("EFFECTIVELY_ONCE: every container finished during an update's drain: the run finishes instead", async () => {
+test("every container finished during an update: EFFECTIVELY_ONCE, the update goes on (its generation finishes); else FINISHED", async () => {
   await withMaster("eo-drain-finish", { config: EO }, async (h) => {
+    await running(h);
+    h.bus.control({ type: "update" });
+    await settle();
+    assert.is(h.lastCheckpoint(), 1, "the update's checkpoint");
+    h.finished(0);
+    h.finished(1);
+    await settle();
+    assert.is(h.phase.kind, "draining");
+    h.savedAll(1);
+    await h.clock.advance(100);
+    assert.is(h.records.topology.generation, 1, "relaunched");
+    assert.is(h.records.topology.restoreFrom, 1, "from the drained topology's checkpoint");
+    h.readyAll();
+    h.finished(0);
+    h.finished(1);
+    await settle();
+    h.savedAll(h.lastCheckpoint());
+    assert.is(await h.end(), "FINISHED");
+  });
+  await withMaster("drain-finish", {}, async (h) => {
     await running(h);
     h.heartbeat(0, { pending: 1 });
     h.bus.control({ type: "update" });
     await settle();
     h.finished(0);
     h.finished(1);
-    await settle();
-    assert.equal(h.path.slice(-2), ["draining", "finishing"]);
-    h.savedAll(h.lastCheckpoint());
     assert.is(await h.end(), "FINISHED");
     assert.is(h.records.topology.generation, undefined, "no relaunch");
+    assert.equal(h.path.slice(-3), ["draining", "ending", "ended"]);
+  });
+  await withMaster("stopping-finish", { ignores: ["SIGTERM"] }, async (h) => {
+    await running(h);
+    h.bus.control({ type: "update" });
+    await h.clock.advance(100);
+    assert.is(h.phase.kind, "stopping");
+    h.finished(0);
+    h.finished(1);
+    assert.is(await h.end(), "FINISHED", "a run that is not EFFECTIVELY_ONCE would read its input again");
   });
 });
 

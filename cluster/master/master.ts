@@ -677,11 +677,12 @@ export class Master {
    */
   async #finish(): Promise<void> {
     const p = this.#phase;
-    if (!(p.kind === "starting" || p.kind === "running" || p.kind === "paused" || p.kind === "draining" || p.kind === "killing")) return;
+    if (isOver(p) || p.kind === "finishing" || p.kind === "relaunching") return;
     const ck = this.#checkpoints;
     if (ck === null) return void this.#end("FINISHED");
-    // Killing: the containers drain and exit; the run ends KILLED.
-    if (p.kind === "killing") return;
+    // Killing: the containers drain and exit, the run ends KILLED. An update
+    // under way goes on: its generation restores the final states and finishes in turn.
+    if (p.kind === "killing" || p.kind === "draining" || p.kind === "stopping") return;
     this.#enter({ kind: "finishing", paused: wantsPaused(p) ?? false });
     await ck.checkpointNow(this.#clock.now() + FINAL_CHECKPOINT_MS, "the end of the run");
     await ck.committing();

@@ -94,7 +94,7 @@ export const TRANSITIONS: { readonly [K in PhaseKind]: readonly PhaseKind[] } = 
   starting: ["running", "paused", "draining", "relaunching", "finishing", ...LIVE_EXITS],
   running: ["paused", "draining", "relaunching", "finishing", ...LIVE_EXITS],
   paused: ["running", "draining", "relaunching", "finishing", ...LIVE_EXITS],
-  draining: ["stopping", "finishing", ...LIVE_EXITS],
+  draining: ["stopping", ...LIVE_EXITS],
   stopping: ["relaunching", "starting", ...LIVE_EXITS],
   relaunching: ["starting", "stopping", ...LIVE_EXITS],
   finishing: ["relaunching", ...LIVE_EXITS],
