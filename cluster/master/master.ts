@@ -15,8 +15,8 @@
  * phase is still the one it started in, which is what a reducer's stale
  * effect would have to check too. Its parts have one job each: the
  * containers' state (container_slots.ts), the budgets and repeat schedules
- * (relaunch_policy.ts), checkpoints (checkpoint_coordinator.ts), the lease
- * (lease.ts); its I/O goes through ports.ts, so tests drive it with
+ * (relaunch_policy.ts), checkpoints (checkpoint_coordinator.ts), its
+ * record writes (record_writer.ts), the lease (lease.ts); its I/O goes through ports.ts, so tests drive it with
  * in-memory records and a fake clock.
  *
  * @module
@@ -47,6 +47,7 @@ import {
 } from "./phase.ts";
 import type { CheckpointStore, Clock, ContainerProcess, ControlBus, MasterRecords, Spawn, Timer } from "./ports.ts";
 import { sleep, systemClock } from "./ports.ts";
+import { RecordWriter } from "./record_writer.ts";
 import {
   DRAIN_MS,
   FINAL_CHECKPOINT_MS,
@@ -58,9 +59,6 @@ import {
   STOP_AGAIN_MS,
   WATCH_MS,
 } from "./relaunch_policy.ts";
-
-/** How long the master keeps trying to record a state while NATS is away (ms). */
-const STATE_WRITE_MS = 10 * 60_000;
 
 /** What a master supervises with: its topology, its ports, its budgets and observers. */
 export interface MasterParts {
@@ -145,6 +143,7 @@ export class Master {
   readonly #silenceMs: number;
   readonly #slots: ContainerSlots;
   readonly #policy: RelaunchPolicy;
+  readonly #writer: RecordWriter;
   /** EFFECTIVELY_ONCE only. */
   readonly #checkpoints: CheckpointCoordinator | null;
   #phase: Phase = { kind: "starting", after: { paused: false, update: false }, rollback: null };
@@ -166,6 +165,14 @@ export class Master {
     this.#rec = parts.record;
     this.#epoch = runEpoch(this.#rec.submittedAt, this.#rec.generation);
     this.#slots = new ContainerSlots(this.#rec.containers);
+    this.#writer = new RecordWriter({
+      records: parts.records,
+      topology: this.#rec.name,
+      clock: this.#clock,
+      log: this.#log,
+      onState: parts.onState,
+      onContainer: parts.onContainer,
+    });
     this.#policy = new RelaunchPolicy({
       maxRestarts: parts.maxRestarts ?? 3,
       maxRollbacks: Number(this.#rec.config["topology.supervisor.max.consecutive.failures"] ?? 20),
@@ -384,7 +391,8 @@ export class Master {
   /** Every container of the generation was told to start. */
   #runStarts(p: Phase): void {
     const paused = wantsPaused(p) ?? false;
-    void this.#setState(paused ? "PAUSED" : "RUNNING");
+    // Gives way to a final state, should the run end first.
+    void this.#writer.state(paused ? "PAUSED" : "RUNNING", undefined, () => isOver(this.#phase));
     if (p.kind === "draining" || p.kind === "killing") return this.#enter({ ...p, started: true });
     if (p.kind !== "starting") return;
     this.#enter(paused ? { kind: "paused" } : { kind: "running" });
@@ -419,9 +427,7 @@ export class Master {
   }
 
   #writeContainer(i: number): void {
-    const record = this.#slots.record(i, this.#rec);
-    this.#o.onContainer?.(record);
-    this.#o.records.putContainer(record).catch((e: Error) => this.#log(`[ardea] master: cannot record container ${i}: ${e.message}`));
+    this.#writer.container(this.#slots.record(i, this.#rec));
   }
 
   // ------------------------------------------------------------ steering
@@ -472,7 +478,7 @@ export class Master {
       default:
         return;
     }
-    void this.#setPaused(paused);
+    void this.#writer.paused(paused, () => wantsPaused(this.#phase) === paused);
   }
 
   #kill(): void {
@@ -629,37 +635,14 @@ export class Master {
 
   /**
    * A new generation of the run, recorded before any container starts (they
-   * read it): frames and events of the stopped processes no longer count. A
-   * plan `ardea update` wrote (`nextPlan`) becomes the running plan in the
-   * same write, for every container of the generation at once. If the
-   * record cannot be written, the generation stays (every container still
-   * agrees on the epoch).
+   * read it): frames and events of the stopped processes no longer count.
+   * If the record cannot be written, the generation stays (every container
+   * still agrees on the epoch).
    */
   async #nextGeneration(): Promise<void> {
-    const generation = (this.#rec.generation ?? 0) + 1;
     const restoreFrom = this.#checkpoints === null ? undefined : await this.#checkpoints.restorePoint();
-    try {
-      const next = await this.#o.records.updateTopology(this.#rec.name, ({ nextPlan, ...r }) => ({
-        ...r,
-        ...(nextPlan ?? {}),
-        generation,
-        ...(restoreFrom === undefined ? {} : { restoreFrom }),
-        updatedAt: this.#clock.now(),
-      }));
-      this.#adopt({ ...next, generation });
-    } catch (e) {
-      this.#log(`[ardea] master: cannot record generation ${generation} of "${this.#rec.name}": ${(e as Error).message}`);
-      // A timed-out write may still have landed: use what the record holds,
-      // as the containers will (an epoch of its own would drop all their events).
-      for (let i = 0; i < 10 && !isOver(this.#phase); i++) {
-        const held = await this.#o.records.getTopology(this.#rec.name).catch(() => null);
-        if (held) {
-          // The whole record: a write that landed also made its nextPlan the running plan.
-          return this.#adopt(held);
-        }
-        await sleep(this.#clock, 500);
-      }
-    }
+    const next = await this.#writer.generation((this.#rec.generation ?? 0) + 1, restoreFrom, () => isOver(this.#phase));
+    if (next !== undefined) this.#adopt(next);
   }
 
   #adopt(rec: TopologyRecord): void {
@@ -698,7 +681,7 @@ export class Master {
     const stop: ControlMessage = { type: "stop", state };
     this.#say(stop);
     // Recorded while the containers stop: with NATS away it may take until NATS is back.
-    const recorded = this.#setState(state, error);
+    const recorded = this.#writer.state(state, error, () => false);
     // `stop` may be lost (a NATS server restart): say it again until every container is gone.
     const again = this.#every(STOP_AGAIN_MS, () => this.#say(stop));
     const grace = this.#timeout(KILL_GRACE_MS, () => {
@@ -718,57 +701,6 @@ export class Master {
     for (const stop of this.#stops.splice(0)) stop();
     for (const t of this.#timers) this.#clock.clear(t);
     this.#timers.clear();
-  }
-
-  // ------------------------------------------------------------ records
-
-  /**
-   * Records `state`, retrying while NATS is away (a final state must reach
-   * the record once NATS is back) for up to {@link STATE_WRITE_MS}. A
-   * RUNNING write still pending when the run ends gives way to the final one.
-   */
-  async #setState(state: TopologyRecord["state"], error?: string): Promise<void> {
-    this.#o.onState?.(state, error);
-    const final = state === "FINISHED" || state === "KILLED" || state === "FAILED";
-    const name = this.#rec.name;
-    const until = this.#clock.now() + STATE_WRITE_MS;
-    const givesWay = () => !final && isOver(this.#phase);
-    for (let attempt = 1;; attempt++) {
-      if (givesWay()) return;
-      try {
-        await this.#o.records.updateTopology(name, (r) =>
-          givesWay() ? undefined : { ...r, state, updatedAt: this.#clock.now(), ...(error ? { error } : {}) }
-        );
-        if (attempt > 1) this.#log(`[ardea] master: recorded state ${state} of "${name}" after ${attempt} attempts`);
-        return;
-      } catch (e) {
-        if (attempt === 1) this.#log(`[ardea] master: cannot record state ${state} of "${name}" (${(e as Error).message}); retrying`);
-        if (this.#clock.now() >= until) {
-          this.#log(`[ardea] master: gave up recording state ${state}${error ? ` (${error})` : ""} of "${name}": ${(e as Error).message}`);
-          return;
-        }
-        await sleep(this.#clock, 1000);
-      }
-    }
-  }
-
-  /**
-   * Records PAUSED or RUNNING after a deactivate or activate, unless the
-   * other one came since (the write is checked against the latest request
-   * when it lands: a slow write of an older request must not undo a newer).
-   */
-  async #setPaused(paused: boolean): Promise<void> {
-    const state = paused ? "PAUSED" : "RUNNING";
-    this.#o.onState?.(state);
-    try {
-      await this.#o.records.updateTopology(this.#rec.name, (r) =>
-        wantsPaused(this.#phase) === paused && (r.state === "RUNNING" || r.state === "PAUSED") && r.state !== state
-          ? { ...r, state, updatedAt: this.#clock.now() }
-          : undefined
-      );
-    } catch (e) {
-      this.#log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
-    }
   }
 
   // ------------------------------------------------------------ plumbing

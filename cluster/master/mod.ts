@@ -2,8 +2,9 @@
  * The topology master, part by part: its phase and transitions
  * (phase.ts), the master itself (master.ts), the containers' state
  * (container_slots.ts), budgets and repeat schedules (relaunch_policy.ts),
- * EFFECTIVELY_ONCE checkpoints (checkpoint_coordinator.ts), the lease
- * (lease.ts), and the ports its I/O goes through (ports.ts).
+ * EFFECTIVELY_ONCE checkpoints (checkpoint_coordinator.ts), its record
+ * writes (record_writer.ts), the lease (lease.ts), and the ports its I/O
+ * goes through (ports.ts; the clock is ../clock.ts).
  * `cluster/master.ts` plugs NATS into them.
  *
  * @module
@@ -38,6 +39,7 @@ export {
   systemClock,
   type Timer,
 } from "./ports.ts";
+export { RecordWriter, type RecordWriterOptions, STATE_WRITE_MS } from "./record_writer.ts";
 export {
   type DeathVerdict,
   DRAIN_MS,

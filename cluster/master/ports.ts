@@ -1,7 +1,7 @@
 /**
  * What the master needs from the world, as small interfaces: the records
  * store, the topology's control subjects, the container processes, the
- * checkpoint store and a clock. `cluster/master.ts` plugs NATS, KV and
+ * checkpoint store, and a clock (../clock.ts). `cluster/master.ts` plugs NATS, KV and
  * real processes into them; the unit tests (tests/master_state_test.ts)
  * plug in-memory ones and a fake clock.
  *
@@ -46,45 +46,4 @@ export interface ControlBus {
   server(): string;
 }
 
-/** A timer of a {@link Clock}. */
-export type Timer = unknown;
-
-/** Time, as the master reads it and waits on it. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Calls `fn` once after `ms`. */
-  setTimeout(fn: () => void, ms: number): Timer;
-  /** Calls `fn` every `ms`. */
-  setInterval(fn: () => void, ms: number): Timer;
-  /** Cancels a timeout or an interval. */
-  clear(t: Timer): void;
-}
-
-/**
- * The real clock: `Date.now` and the runtime's timers.
- *
- * @example
- * ```ts
- * const t = systemClock.setTimeout(() => console.log("later"), 100);
- * systemClock.clear(t);
- * ```
- */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clear: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
-};
-
-/**
- * Resolves after `ms` on `clock`.
- *
- * @example
- * ```ts
- * await sleep(systemClock, 500);
- * ```
- */
-export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((r) => clock.setTimeout(r, ms));
-}
+export { type Clock, sleep, systemClock, type Timer } from "../clock.ts";
