@@ -22,7 +22,6 @@ import {
   captureConsole,
   captureScript,
   controlListener,
-  effectivelyOnce,
   generationOf,
   patiently,
   restoreFor,
@@ -76,14 +75,14 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   const script = await captureScript(file, rec, log, opts.submitTimeoutMs);
   // Generations.
   const errors = new ErrorLog();
-  const eo = effectivelyOnce(rec, script.request);
+  let generation = generationOf(rec, script.request);
+  const eo = generation.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
   // EFFECTIVELY_ONCE rollback in place: the master names a new generation and
   // its checkpoint; this process resets its tasks without exiting. (Only
   // then: every message on ctl would be decoded a second time for nothing.)
   const rollbacks = eo ? new RollbackWatch(controlListener(nc, subjects(rec.name).ctl), rec.generation ?? 0) : null;
   try {
-    for (let current = rec;;) {
-      const generation = generationOf(current, script.request);
+    for (;;) {
       const checkpoints = eo ? await restoreFor(nc, generation, index, log) : undefined;
       const outcome = await runGeneration({
         nc,
@@ -103,8 +102,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         return outcome.code;
       }
       log(`[ardea] ${rec.name} container ${index}: rolling back in place to checkpoint ${outcome.restoreFrom} (generation ${outcome.generation})`);
-      current = await nextRecord(records, rec.name, outcome, log);
-      rollbacks!.running = current.generation ?? 0;
+      const next = await nextRecord(records, rec.name, outcome, log);
+      rollbacks!.running = next.generation ?? 0;
+      generation = generationOf(next, script.request);
     }
   } finally {
     rollbacks?.close();

@@ -6,15 +6,7 @@
  */
 import type { ContainerStats } from "../../transport/wire/mod.ts";
 import type { TopologyStats } from "../../engine/container.ts";
-
-/** What the stream manager adds to a heartbeat. */
-export interface FrameCounters {
-  dropped: number;
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-}
+import type { FrameCounters } from "../metrics_report.ts";
 
 /**
  * The heartbeat's counters of snapshot `s`, with the stream manager's

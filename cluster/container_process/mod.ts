@@ -20,9 +20,9 @@ export {
   ROLLBACK_WAIT_MS,
   runGeneration,
 } from "./generation.ts";
-export { componentErrors, type FrameCounters, heartbeatStats } from "./heartbeat.ts";
+export { componentErrors, heartbeatStats } from "./heartbeat.ts";
 export { LEASE_CHECK_MS, MASTER_GRACE_MS, watchConnection, watchMasterLease } from "./master_watch.ts";
-export { effectivelyOnce, type Generation, generationOf, restoreFor } from "./plan.ts";
+export { type Generation, generationOf, restoreFor } from "./plan.ts";
 export { type ControlListener, controlListener, type RollbackAsked, RollbackWatch } from "./rollback_watch.ts";
 export { type CapturedScript, captureScript } from "./script.ts";
 export { isTransient, PATIENCE_MS, patiently } from "./startup.ts";

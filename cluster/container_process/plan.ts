@@ -49,18 +49,6 @@ export function generationOf(rec: TopologyRecord, req: SubmitRequest): Generatio
 }
 
 /**
- * Whether the topology runs EFFECTIVELY_ONCE (the script's config under the record's).
- *
- * @example
- * ```ts
- * if (effectivelyOnce(rec, request)) watchRollbacks();
- * ```
- */
-export function effectivelyOnce(rec: TopologyRecord, req: SubmitRequest): boolean {
-  return parseConfig({ ...req.config, ...rec.config })["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
-}
-
-/**
  * EFFECTIVELY_ONCE: container `index`'s tasks' states in the checkpoint
  * generation `g` restores (the one the master named in the record; absent,
  * the last committed one). Throws `CHECKPOINT_GONE` when the named one is

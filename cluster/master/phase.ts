@@ -89,6 +89,11 @@ const LIVE_EXITS = ["killing", "ending", "steppedDown"] as const;
 /**
  * Every transition the master may make, by the phase it leaves. A phase may
  * also be entered again with other fields (a deactivate while starting).
+ *
+ * @example
+ * ```ts
+ * TRANSITIONS.draining; // ["stopping", "killing", "ending", "steppedDown"]
+ * ```
  */
 export const TRANSITIONS: { readonly [K in PhaseKind]: readonly PhaseKind[] } = {
   starting: ["running", "paused", "draining", "relaunching", "finishing", ...LIVE_EXITS],
