@@ -312,13 +312,14 @@ export class Master {
     const s = this.#slots.at(i)!;
     if (s.child !== child) return;
     s.child = null;
+    // A restart asked for is this death's only: the next process's counts again.
+    const requested = s.requested;
+    s.requested = false;
     const p = this.#phase;
     if (isOver(p) || p.kind === "killing") return this.#maybeKilled();
     if (isRelaunching(p)) return this.#stoppedOne();
     if (exit.code === 0 && s.finished) return this.#endIfAllGone();
     const why = `container ${i} exited (${exit.signal ?? `code ${exit.code}`})`;
-    const requested = s.requested;
-    s.requested = false;
     if (this.#checkpoints !== null) {
       // Every container restarts together from the checkpoint; a requested restart uses no budget.
       return this.#rollback(requested ? `container ${i} restarted as requested` : why, !requested);
