@@ -382,7 +382,18 @@ export function parseCommand(spec: CommandSpec, words: readonly string[]): Recor
   return command;
 }
 
-function invalid(ctx: z.RefinementCtx, message: string): never {
+/**
+ * Inside a zod transform: records `message` as the issue (the usage error)
+ * and gives up on the value.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { invalid } from "./cli/command_table.ts";
+ * z.string().transform((raw, ctx) => raw === "yes" || invalid(ctx, `--sure expects yes, got "${raw}"`));
+ * ```
+ */
+export function invalid(ctx: z.RefinementCtx, message: string): never {
   ctx.addIssue({ code: "custom", message });
   return z.NEVER;
 }

@@ -11,7 +11,7 @@ import { DEFAULT_UI_PORT } from "../metrics/server.ts";
 import { taskCountProblem } from "../topology/builder.ts";
 import { MAX_DURATION_SECS } from "../topology/config.ts";
 import type { NatsFlagName } from "../transport/nats_connect.ts";
-import { type AnyCommandSpec, type CommandSpec, defineCommand, integer, numberWhere, oneOf, text } from "./command_table.ts";
+import { type AnyCommandSpec, type CommandSpec, defineCommand, integer, invalid, numberWhere, oneOf, text } from "./command_table.ts";
 
 /** The commands this build implements, in the order the help lists them. */
 export const COMMANDS = ["run", "init", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "ui", "master", "container", "help"] as const;
@@ -55,23 +55,17 @@ const parallelism = (flag: string) =>
     const out: Record<string, number> = {};
     for (const part of raw.split(",")) {
       const m = /^([^:]+):(\d+)$/.exec(part.trim());
-      const problem = !m || Number(m[2]) < 1
+      const [id, n] = m === null ? ["", 0] : [m[1]!, Number(m[2])];
+      const problem = n < 1
         ? `${flag} expects name:N with N >= 1, got "${part}"`
-        : Object.hasOwn(out, m[1]!)
-        ? `${flag} names component "${m[1]}" twice (${m[1]}:${out[m[1]!]} and ${m[1]}:${m[2]}); give it once`
-        : taskCountProblem(m[1]!, Number(m[2])) === null
-        ? null
-        : `${flag}: ${taskCountProblem(m[1]!, Number(m[2]))}`;
-      if (problem !== null) {
-        ctx.addIssue({ code: "custom", message: problem });
-        return z.NEVER;
-      }
-      out[m![1]!] = Number(m![2]);
+        : Object.hasOwn(out, id)
+        ? `${flag} names component "${id}" twice (${id}:${out[id]} and ${id}:${m![2]}); give it once`
+        : taskCountProblem(id, n);
+      if (problem !== null) return invalid(ctx, problem.startsWith(flag) ? problem : `${flag}: ${problem}`);
+      out[id] = n;
     }
     return out;
   });
-
-const NATS_STATUS = "2 bad command line.\n";
 
 const steer = <N extends "activate" | "deactivate">(name: N, title: string, state: string) =>
   defineCommand({
@@ -82,7 +76,7 @@ const steer = <N extends "activate" | "deactivate">(name: N, title: string, stat
     nats: true,
     positionals: { topology },
     about: `Sends "${name}" to the topology's containers and marks it ${state}.\n`,
-    exit: `Exit status: 0 done, 1 unknown or ended topology or NATS unreachable, ${NATS_STATUS}`,
+    exit: `Exit status: 0 done, 1 unknown or ended topology or NATS unreachable, 2 bad command line.\n`,
     build: ({ positionals, nats }) => ({ topology: positionals.topology, nats }),
   });
 
@@ -181,7 +175,7 @@ pool). The script runs again inside each container with the same arguments
 (local: in the same working directory; pool: in each worker's, so give file
 arguments as paths every worker can read).
 `,
-    exit: `Exit status: 0 submitted (with --wait: finished), 1 failed, ${NATS_STATUS}`,
+    exit: `Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.\n`,
     build: ({ flags, positionals, nats, scriptArgs }) => ({
       script: positionals.script,
       scriptArgs,
@@ -222,7 +216,7 @@ of \`ardea submit --scheduler pool\` topologies place here, up to N at once
     nats: true,
     positionals: {},
     about: "Prints one line per topology: name, state, containers, age.\n",
-    exit: `Exit status: 0 listed (perhaps none), 1 NATS unreachable, ${NATS_STATUS}`,
+    exit: `Exit status: 0 listed (perhaps none), 1 NATS unreachable, 2 bad command line.\n`,
     build: ({ nats }) => ({ nats }),
   }),
   status: defineCommand({
@@ -238,7 +232,7 @@ of \`ardea submit --scheduler pool\` topologies place here, up to N at once
     },
     nats: true,
     positionals: { topology },
-    exit: `Exit status: 0 shown, 1 unknown topology or NATS unreachable, ${NATS_STATUS}`,
+    exit: `Exit status: 0 shown, 1 unknown topology or NATS unreachable, 2 bad command line.\n`,
     build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, json: flags.json, nats }),
   }),
   activate: steer("activate", "resume a paused topology's spouts", "RUNNING"),
@@ -259,9 +253,7 @@ of \`ardea submit --scheduler pool\` topologies place here, up to N at once
               : n > MAX_DURATION_SECS
               ? `must be at most ${MAX_DURATION_SECS} (about 24.8 days, the longest timer Ardea can set)`
               : null;
-            if (problem === null) return n;
-            ctx.addIssue({ code: "custom", message: `${flag} ${problem}, got "${raw}"` });
-            return z.NEVER;
+            return problem === null ? n : invalid(ctx, `${flag} ${problem}, got "${raw}"`);
           }),
         help: "drain time in seconds (default: the topology's topology.message.timeout.secs, else 30)",
       },
@@ -274,7 +266,7 @@ Without a running topology master, marks the topology KILLED itself after
 N seconds.
 `,
     exit: `Exit status: 0 killed or finished, 1 failed, still running, unknown topology
-or NATS unreachable, ${NATS_STATUS}`,
+or NATS unreachable, 2 bad command line.\n`,
     /** `waitSecs` undefined: the topology's `topology.message.timeout.secs`. */
     build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, waitSecs: flags["wait-secs"], nats }),
   }),
@@ -340,7 +332,7 @@ second; a tap whose command died stops within 3 s), at most 200 tuples a
 second each.
 `,
     exit: `Exit status: 0 done, 1 unknown or ended topology, unknown component or NATS
-unreachable, ${NATS_STATUS}`,
+unreachable, 2 bad command line.\n`,
     build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, ...positionals.target, sample: flags.sample, limit: flags.limit, json: flags.json, nats }),
   }),
   logs: defineCommand({
@@ -366,7 +358,7 @@ and what the components print through console) and sends the newest N on
 request. Lines are prefixed with the container number and the time.
 `,
     exit: `Exit status: 0 printed, 1 unknown topology, a container did not answer, or
-NATS unreachable, ${NATS_STATUS}`,
+NATS unreachable, 2 bad command line.\n`,
     build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, container: positionals.container, lines: flags.lines, nats }),
   }),
   ui: defineCommand({
@@ -394,7 +386,7 @@ backpressure episodes. Activate, Deactivate and Kill steer the topology as
 the commands of those names do. Prints the URL on stderr and runs until
 interrupted. See docs/tracker.md.
 `,
-    exit: `Exit status: 0 stopped by a signal, 1 NATS unreachable or port taken, ${NATS_STATUS}`,
+    exit: `Exit status: 0 stopped by a signal, 1 NATS unreachable or port taken, 2 bad command line.\n`,
     build: ({ flags, nats }) => ({ host: flags.host, port: flags.port, nats }),
   }),
   master: defineCommand({
@@ -445,11 +437,7 @@ so while it builds the topology); it exits quietly when stdin ends first.
         label: "[command]",
         noun: "command name",
         optional: true,
-        parse: z.string().transform((word, ctx): CommandName => {
-          if (isCommand(word)) return word;
-          ctx.addIssue({ code: "custom", message: `no help for unknown command "${word}"` });
-          return z.NEVER;
-        }),
+        parse: z.string().transform((word, ctx): CommandName => isCommand(word) ? word : invalid(ctx, `no help for unknown command "${word}"`)),
       },
     },
     about: (): string => `Commands: ${COMMANDS.filter((c) => (COMMAND_SPECS[c] as { internal?: true }).internal !== true).join(", ")}.\n`,
