@@ -40,13 +40,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function dispatch(argv: string[], standbys: Standbys | undefined): Promise<number> {
-  const [{ parseArgs, UsageError }, { helpText, USAGE }] = await Promise.all([import("./args.ts"), import("./help.ts")]);
+  const [{ parseArgs, UsageError }, { helpText, usageLine }] = await Promise.all([import("./args.ts"), import("./help.ts")]);
   let command;
   try {
     command = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
+    writeStderr(`ardea: ${e.message}\n${usageLine(e.command)}\n`);
     return 2;
   }
   try {
@@ -89,7 +89,7 @@ async function dispatch(argv: string[], standbys: Standbys | undefined): Promise
   } catch (e) {
     // A usage error found while running (e.g. no --nats and no ARDEA_NATS_URL).
     if (!(e instanceof UsageError)) throw e;
-    writeStderr(`ardea: ${e.message}\n${USAGE[e.command ?? "ardea"]}\n`);
+    writeStderr(`ardea: ${e.message}\n${usageLine(e.command)}\n`);
     return 2;
   }
 }

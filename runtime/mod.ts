@@ -58,6 +58,7 @@ export {
   writeTextFile,
   writeTextFileAtomic,
 } from "./files.ts";
+export { type ArgToken, type ArgTokenOption, argTokens } from "./arg_tokens.ts";
 export { faultPoint, FaultPointError } from "./fault_points.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
 export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";
