@@ -12,7 +12,6 @@ import {
   bolt,
   Count,
   Duration,
-  type IRichBolt,
   type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -111,7 +110,7 @@ class Results extends BaseStatefulBolt<string, [number, number]> {
   declareOutputFields() {}
 }
 
-async function run(windowed: (b: WindowSum) => IRichBolt, byEnd: boolean, crashAt: number[]) {
+async function run(windowed: (b: WindowSum) => BaseWindowedBolt, byEnd: boolean, crashAt: number[]) {
   plan.at = new Set(crashAt);
   plan.windows = 0;
   plan.fired = 0;

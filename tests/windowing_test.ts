@@ -25,6 +25,7 @@ import {
 } from "../mod.ts";
 import { Fields } from "../topology/fields.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
+import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
 import { ardeaRoot, readTextFile, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 
 dayjs.extend(durationPlugin);
@@ -70,8 +71,12 @@ interface Emit {
   values: unknown[];
 }
 
-/** Prepares `bolt` with a collector that records emits (with anchors) and acks. */
-function harness(bolt: IRichBolt, conf: Record<string, unknown> = {}) {
+/**
+ * Runs `bolt` behind its executor (as setBolt does), prepared with a
+ * collector that records emits (with anchors) and acks; `x` is what the
+ * engine would call.
+ */
+function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}) {
   const emits: Emit[] = [];
   const acked: number[] = [];
   const errors: unknown[] = [];
@@ -104,8 +109,9 @@ function harness(bolt: IRichBolt, conf: Record<string, unknown> = {}) {
     getThisComponentId: () => "w",
     getThisSources: () => new Map([["src:default", "shuffle"]]),
   } as unknown as TopologyContext;
-  bolt.prepare(parseConfig(conf), context, collector);
-  return { emits, acked, errors };
+  const x = new WindowedBoltExecutor(bolt);
+  x.prepare(parseConfig(conf), context, collector);
+  return { x, emits, acked, errors };
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -115,27 +121,27 @@ const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => 
 test("count tumbling: windows of 10, eager acks, anchors, the partial window at finish", async () => {
   const b = new Recorder().withTumblingWindow(Count.of(10));
   const h = harness(b);
-  for (let i = 0; i < 25; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 25; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [range(0, 10), range(10, 20)]);
   assert.equal(b.windows[1]!.expired, range(0, 10), "a tumbling window's expired tuples are the previous window's");
   assert.equal(h.acked, range(0, 20), "tuples are acked as soon as they leave their last window");
   assert.equal(h.emits[0], { stream: "default", anchors: range(0, 10), values: [45, 10] });
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.map((w) => w.all), [range(0, 10), range(10, 20), range(20, 25)]);
   assert.equal(h.acked, range(0, 25));
   assert.is(b.finished, 1, "the subclass's finish runs after the flush");
-  b.cleanup!();
+  h.x.cleanup();
 });
 
 test("count sliding: length 4, slide 2; new and expired tuples; the tail drains at finish", async () => {
   const b = new Recorder().withWindow({ count: 4 }, Count.of(2));
   const h = harness(b);
-  for (let i = 0; i < 7; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 7; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [[0, 1], [0, 1, 2, 3], [2, 3, 4, 5]]);
   assert.equal(b.windows.map((w) => w.fresh), [[0, 1], [2, 3], [4, 5]]);
   assert.equal(b.windows.map((w) => w.expired), [[], [], [0, 1]]);
   assert.equal(h.acked, [0, 1, 2, 3]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(3).map((w) => w.all), [[4, 5, 6], [6]]);
   assert.equal(h.acked, range(0, 7));
   assert.equal(h.emits.map((e) => e.values[0]), [1, 6, 14, 15, 6]);
@@ -143,8 +149,8 @@ test("count sliding: length 4, slide 2; new and expired tuples; the tail drains 
 
 test("withWindow(Count) slides by one tuple by default", async () => {
   const b = new Recorder().withWindow(Count.of(3));
-  harness(b);
-  for (let i = 0; i < 4; i++) await b.execute(tuple(i));
+  const h = harness(b);
+  for (let i = 0; i < 4; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [[0], [0, 1], [0, 1, 2], [1, 2, 3]]);
 });
 
@@ -156,18 +162,18 @@ test("time tumbling on a manual clock: [start, end) windows fire as the clock pa
   const h = harness(b);
   for (const t of [100, 500, 999]) {
     clock.set(t);
-    await b.execute(tuple(t));
+    await h.x.execute(tuple(t));
   }
   assert.is(b.windows.length, 0);
   clock.set(1000);
   assert.equal(b.windows, [{ all: [100, 500, 999], fresh: [100, 500, 999], expired: [], start: 0, end: 1000 }]);
   assert.equal(h.acked, [100, 500, 999]);
   clock.set(1500);
-  await b.execute(tuple(1500));
+  await h.x.execute(tuple(1500));
   clock.set(3100); // arrives after [1000, 2000) and [2000, 3000) ended: the first fires, the empty one is skipped
-  await b.execute(tuple(3100));
+  await h.x.execute(tuple(3100));
   assert.equal(b.windows.slice(1).map((w) => [w.all, w.start, w.end]), [[[1500], 1000, 2000]]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(2).map((w) => [w.all, w.start, w.end]), [[[3100], 3000, 4000]]);
   assert.equal(h.acked, [100, 500, 999, 1500, 3100]);
 });
@@ -178,7 +184,7 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
   const h = harness(b);
   for (const t of [500, 1500, 2500, 3500]) {
     clock.set(t);
-    await b.execute(tuple(t));
+    await h.x.execute(tuple(t));
   }
   clock.set(4000);
   assert.equal(b.windows.map((w) => [w.start, w.end, w.all]), [
@@ -189,7 +195,7 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
   ]);
   assert.equal(b.windows[3]!.expired, [500]);
   assert.equal(h.acked, [500, 1500]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(4).map((w) => w.all), [[2500, 3500], [3500]]);
   assert.equal(h.acked, [500, 1500, 2500, 3500]);
 });
@@ -197,11 +203,11 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
 test("processing time on real timers: windows fire without further input", async () => {
   const b = new Recorder().withTumblingWindow(Duration.of(40));
   const h = harness(b);
-  for (let i = 0; i < 5; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 5; i++) await h.x.execute(tuple(i));
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(b.windows.flatMap((w) => w.all), range(0, 5));
   assert.equal(h.acked.length, 5);
-  await b.finish!();
+  await h.x.finish();
 });
 
 // ---------------------------------------------------------------- event time
@@ -210,7 +216,7 @@ test("event time: out-of-order tuples sorted into windows; late ones on the late
   const b = new Recorder().withTumblingWindow(Duration.seconds(1)).withTimestampField("ts").withLag(500)
     .withWatermarkInterval(0).withLateTupleStream("late");
   const h = harness(b);
-  const send = (n: number) => b.execute(tuple(n, n));
+  const send = (n: number) => h.x.execute(tuple(n, n));
   for (const ts of [100, 900, 400]) await send(ts);
   assert.is(b.windows.length, 0, "the watermark (400) has not passed the first window's end");
   await send(1600); // watermark 1100
@@ -226,7 +232,7 @@ test("event time: out-of-order tuples sorted into windows; late ones on the late
     { stream: "late", anchors: [1050], values: [[1050, 1050], 1050, "src", "default"] },
   ]);
   assert.ok(h.acked.includes(300) && h.acked.includes(1050), "late tuples are acked, not replayed");
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(2).map((w) => w.all), [[2700]]);
   assert.equal([...h.acked].sort((x, y) => x - y), [100, 300, 400, 900, 1050, 1200, 1600, 2700]);
 });
@@ -235,8 +241,8 @@ test("event time: the watermark moves on its interval of the clock", async () =>
   const clock = manualClock(0);
   const b = new Recorder().withTumblingWindow(1000).withTimestampField("ts").withWatermarkInterval(Duration.seconds(1))
     .withClock(clock);
-  harness(b);
-  for (const ts of [500, 1500, 2500]) await b.execute(tuple(ts, ts));
+  const h = harness(b);
+  for (const ts of [500, 1500, 2500]) await h.x.execute(tuple(ts, ts));
   assert.is(b.windows.length, 0, "the first watermark (500) came with the first tuple");
   clock.advance(1000);
   assert.equal(b.windows.map((w) => w.all), [[500], [1500]]);
@@ -244,10 +250,10 @@ test("event time: the watermark moves on its interval of the clock", async () =>
 
 test("event time with count windows: counted in timestamp order", async () => {
   const b = new Recorder().withTumblingWindow(Count.of(2)).withTimestampField("ts").withLag(3).withWatermarkInterval(0);
-  harness(b);
-  for (const ts of [3, 1, 2, 6, 5, 9]) await b.execute(tuple(ts, ts));
+  const h = harness(b);
+  for (const ts of [3, 1, 2, 6, 5, 9]) await h.x.execute(tuple(ts, ts));
   assert.equal(b.windows.map((w) => w.all), [[1, 2], [3, 5]]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.map((w) => w.all), [[1, 2], [3, 5], [6, 9]]);
 });
 
@@ -265,14 +271,14 @@ test("an async execute holds the next tuples back until it resolves", async () =
   }
   const b = new Slow().withTumblingWindow(Count.of(2));
   const h = harness(b);
-  const r1 = b.execute(tuple(0));
+  const r1 = h.x.execute(tuple(0));
   assert.is(r1, undefined);
-  const r2 = b.execute(tuple(1));
+  const r2 = h.x.execute(tuple(1));
   assert.instance(r2, Promise);
   await r2;
-  await b.execute(tuple(2));
-  await b.execute(tuple(3));
-  await b.finish!();
+  await h.x.execute(tuple(2));
+  await h.x.execute(tuple(3));
+  await h.x.finish();
   assert.equal(order, ["start 2", "end", "start 2", "end"]);
   assert.equal(h.acked, [0, 1, 2, 3]);
   assert.equal(h.emits.map((e) => e.anchors), [[0, 1], [2, 3]]);
