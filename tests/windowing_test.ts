@@ -13,6 +13,7 @@ import {
   Duration,
   type IRichBolt,
   InvalidTopologyError,
+  type KeyValueState,
   manualClock,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -25,7 +26,8 @@ import {
 } from "../mod.ts";
 import { Fields } from "../topology/fields.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
-import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
+import { savedWindows, tuplesHeld, WindowedBoltExecutor, WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { State } from "../state/keyed_state.ts";
 import { ardeaRoot, readTextFile, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 
 dayjs.extend(durationPlugin);
@@ -63,6 +65,13 @@ class Recorder extends BaseWindowedBolt {
 }
 
 const INFO = new StreamInfo("src", "default", new Fields(["n", "ts"]), false);
+/** A spout "src" emitting [n, ts] (on every test's input stream) and a windowed bolt "w" behind it. */
+const SOURCE_TOPOLOGY = (() => {
+  const b = new TopologyBuilder();
+  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setBolt("w", new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
+  return b.createTopology();
+})();
 const tuple = (n: number, ts = 0) => new TupleImpl([n, ts], INFO, 1);
 
 interface Emit {
@@ -76,7 +85,7 @@ interface Emit {
  * collector that records emits (with anchors) and acks; `x` is what the
  * engine would call.
  */
-function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}) {
+function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}, state?: KeyValueState) {
   const emits: Emit[] = [];
   const acked: number[] = [];
   const errors: unknown[] = [];
@@ -108,8 +117,10 @@ function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}) {
   const context = {
     getThisComponentId: () => "w",
     getThisSources: () => new Map([["src:default", "shuffle"]]),
+    topology: SOURCE_TOPOLOGY,
   } as unknown as TopologyContext;
   const x = new WindowedBoltExecutor(bolt);
+  if (state !== undefined) x.initState(state);
   x.prepare(parseConfig(conf), context, collector);
   return { x, emits, acked, errors };
 }
@@ -300,6 +311,109 @@ test("validation: no window, mixed kinds, a late stream without event time, a wi
     () => harness(new Recorder().withTumblingWindow(Duration.seconds(20)), { "topology.message.timeout.secs": 30 }),
     /exceeds topology.message.timeout.secs/,
   );
+});
+
+// ---------------------------------------------------------------- the executor
+
+test("setBolt runs each task of a windowed bolt (instance, factory or class) behind its executor; execute is the bolt's own", () => {
+  class Tumbling extends Recorder {
+    constructor() {
+      super();
+      this.withTumblingWindow(Count.of(2));
+    }
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  const instance = new Recorder().withTumblingWindow(Count.of(2));
+  b.setBolt("instance", instance, 2).shuffleGrouping("src");
+  b.setBolt("factory", () => new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
+  b.setBolt("class", Tumbling).shuffleGrouping("src");
+  const topology = b.createTopology();
+  for (const id of ["instance", "factory", "class"]) {
+    const task = topology.components.get(id)!.create();
+    assert.instance(task, WindowedBoltExecutor, id);
+    assert.instance((task as WindowedBoltExecutor).bolt, Recorder, id);
+  }
+  const tasks = [1, 2].map(() => topology.components.get("instance")!.create() as WindowedBoltExecutor);
+  assert.ok(tasks[0]!.bolt !== tasks[1]!.bolt && tasks[0]!.bolt !== instance, "each task gets its own copy of the instance");
+  assert.not.ok(Object.hasOwn(instance, "execute"), "nothing is installed on the bolt");
+  assert.is(instance.execute, Recorder.prototype.execute);
+  assert.equal(topology.components.get("instance")!.streams.get("default")!.fields.toList(), ["sum", "size"]);
+});
+
+/** The windows of a run over `ns` (n = ts) cut after `cut` tuples: snapshot, a new executor, restore, the rest. */
+async function resumed(make: () => Recorder, ns: number[], cut: number) {
+  const first = make();
+  const h1 = harness(first);
+  for (const n of ns.slice(0, cut)) await h1.x.execute(tuple(n, n));
+  const snap = h1.x.snapshot()!;
+  h1.x.cleanup();
+  const second = make();
+  const h2 = harness(second);
+  h2.x.restore(snap);
+  for (const n of ns.slice(cut)) await h2.x.execute(tuple(n, n));
+  await h2.x.finish();
+  return { windows: [...first.windows, ...second.windows], acked: [...h1.acked, ...h2.acked], held: tuplesHeld(snap), emits: [...h1.emits, ...h2.emits] };
+}
+
+async function uninterrupted(make: () => Recorder, ns: number[]) {
+  const b = make();
+  const h = harness(b);
+  for (const n of ns) await h.x.execute(tuple(n, n));
+  await h.x.finish();
+  return { windows: b.windows, acked: h.acked, emits: h.emits };
+}
+
+test("snapshot and restore: a new executor resumes count windows exactly", async () => {
+  const make = () => new Recorder().withWindow(Count.of(4), Count.of(2)).withClock(() => 7); // a fixed arrival time
+  const ns = range(0, 9);
+  const whole = await uninterrupted(make, ns);
+  const cut = await resumed(make, ns, 5);
+  assert.is(cut.held, 3, "tuples 2, 3 and 4 were in windows at the cut");
+  assert.equal(cut.windows, whole.windows);
+  assert.equal(cut.acked, whole.acked);
+  assert.equal(cut.acked, range(0, 9), "each tuple acked once");
+});
+
+test("snapshot and restore: event time keeps the watermark, the tuples waiting for it and the late count", async () => {
+  const make = () => new Recorder().withTumblingWindow(1000).withTimestampField("ts").withLag(500).withWatermarkInterval(0)
+    .withLateTupleStream("late");
+  const ns = [100, 900, 400, 1600, 300, 1200, 2700, 1050, 3900, 2000, 4100];
+  const whole = await uninterrupted(make, ns);
+  for (const cut of [3, 5, 8]) {
+    const r = await resumed(make, ns, cut);
+    assert.equal(r.windows, whole.windows, `cut after ${cut}`);
+    assert.equal(r.emits, whole.emits, `cut after ${cut}: window sums and late tuples`);
+    assert.equal([...r.acked].sort((a, b) => a - b), [...whole.acked].sort((a, b) => a - b));
+  }
+  assert.ok(whole.emits.some((e) => e.stream === "late"), "some tuples were late");
+});
+
+test("EFFECTIVELY_ONCE face: preSave puts the windows in the task's state, initState + prepare take them back; the bolt's own state never shows them", async () => {
+  class Own extends Recorder {
+    own!: KeyValueState;
+    initState(s: KeyValueState) {
+      this.own = s;
+    }
+  }
+  const state = new State<unknown, unknown>();
+  const b1 = new Own().withTumblingWindow(Count.of(3));
+  const h1 = harness(b1, {}, state);
+  for (let i = 0; i < 4; i++) await h1.x.execute(tuple(i));
+  b1.own.put("k", 1);
+  h1.x.preSave(1);
+  assert.is(tuplesHeld(savedWindows(state)!), 1, "tuple 3 is in the windows");
+  assert.not.ok(b1.own.has(WINDOWS_STATE_KEY));
+  assert.equal([...b1.own.entries()], [["k", 1]]);
+  assert.is(b1.own.size, 1);
+  assert.throws(() => b1.own.put(WINDOWS_STATE_KEY, 0), /reserved for the windows/);
+  const b2 = new Own().withTumblingWindow(Count.of(3));
+  const h2 = harness(b2, {}, state);
+  for (let i = 4; i < 6; i++) await h2.x.execute(tuple(i));
+  assert.equal(b2.windows.map((w) => w.all), [[3, 4, 5]]);
+  assert.equal(h2.acked, [3, 4, 5]);
+  state.put(WINDOWS_STATE_KEY, { v: 2 });
+  assert.throws(() => harness(new Own().withTumblingWindow(Count.of(3)), {}, state), /not a version 1 snapshot/);
 });
 
 // ---------------------------------------------------------------- end to end
