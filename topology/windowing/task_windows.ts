@@ -121,8 +121,35 @@ export class TaskWindows {
 
   /** A tuple arrives (or a tick): places it, fires what is due. */
   accept(t: Tuple): MaybePromise {
+    // The usual case first, without a closure per tuple.
+    return this.#busy === null && this.#failure === null ? this.#accept(t) : this.#whenIdle(() => this.#accept(t));
+  }
+
+  /**
+   * Every input drained (trees still open): every window holding tuples
+   * fires now and its tuples are acked.
+   */
+  drain(): MaybePromise {
+    return this.#whenIdle(() => this.#drain());
+  }
+
+  /** End of input: stops the timers and fires every remaining window. */
+  flush(): MaybePromise {
+    return this.#whenIdle(() => {
+      this.stop();
+      const r = this.#drain(); // stopped: fires every window without arming a timer
+      this.out.context = null;
+      return r;
+    });
+  }
+
+  /** Runs `step` once no window is executing; throws what a window executing on a timer threw. */
+  #whenIdle(step: () => MaybePromise): MaybePromise {
     if (this.#failure !== null) throw this.#failure;
-    if (this.#busy !== null) return this.#busy.then(() => this.accept(t));
+    return this.#busy === null ? step() : this.#busy.then(() => this.#whenIdle(step));
+  }
+
+  #accept(t: Tuple): MaybePromise {
     if (isTick(t)) {
       this.#onTime();
       return this.#runQueue();
@@ -145,32 +172,19 @@ export class TaskWindows {
       wm.hold(t, ts);
       this.#maybeWatermark(this.#wmInterval === 0);
     } else this.#settle(t, this.#clock());
-    const r = this.#runQueue();
-    this.#arm();
-    return r;
+    return this.#fire();
   }
 
-  /**
-   * Every input drained (trees still open): every window holding tuples
-   * fires now and its tuples are acked.
-   */
-  drain(): MaybePromise {
-    if (this.#failure !== null) throw this.#failure;
-    if (this.#busy !== null) return this.#busy.then(() => this.drain());
+  #drain(): MaybePromise {
     this.#watermarks?.advance((t, ts) => this.#settle(t, ts), Infinity);
     this.#manager.flush();
-    const r = this.#runQueue();
-    this.#arm();
-    return r;
+    return this.#fire();
   }
 
-  /** End of input: stops the timers and fires every remaining window. */
-  flush(): MaybePromise {
-    if (this.#failure !== null) throw this.#failure;
-    if (this.#busy !== null) return this.#busy.then(() => this.flush());
-    this.stop();
-    const r = this.drain(); // stopped: fires every window without arming a timer
-    this.out.context = null;
+  /** Runs what fired, then sets the timer for what is next. */
+  #fire(): MaybePromise {
+    const r = this.#runQueue();
+    this.#arm();
     return r;
   }
 
