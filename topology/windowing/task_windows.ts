@@ -20,6 +20,7 @@ import type { TopologyContext } from "../context.ts";
 import { InvalidTopologyError } from "../errors.ts";
 import { isTick, type Tuple } from "../tuple.ts";
 import type { ManualClock } from "./clock.ts";
+import type { Extent } from "./lengths.ts";
 import { type TupleWindow, TupleWindowImpl } from "./tuple_window.ts";
 import { Watermarks } from "./watermarks.ts";
 import { checkSpec, type WindowSpec } from "./windowed_bolt.ts";
@@ -91,15 +92,8 @@ export class TaskWindows {
     execute: (window: TupleWindow) => MaybePromise,
   ) {
     checkSpec(spec, `"${id}"`);
+    checkTimeout(spec, conf, id);
     const { length, slide } = spec;
-    const mode = conf["topology.reliability.mode"] ?? "ATLEAST_ONCE";
-    const timeoutMs = (conf["topology.message.timeout.secs"] ?? 30) * 1000;
-    if (mode === "ATLEAST_ONCE" && length.kind === "time" && length.value + slide.value > timeoutMs) {
-      throw new InvalidTopologyError(
-        "BAD_WINDOW",
-        `windowed bolt "${id}": window length + sliding interval (${length.value + slide.value} ms) exceeds topology.message.timeout.secs (${timeoutMs} ms); its tuples would time out`,
-      );
-    }
     this.#execute = execute;
     this.#collector = collector;
     this.out = new WindowedCollector(collector);
@@ -317,6 +311,19 @@ export class TaskWindows {
         this.#fromTimer();
       }, Math.max(0, due - Date.now()));
     }
+  }
+}
+
+/** Under ATLEAST_ONCE a tuple waits up to length + slide in a time window: that must fit in the message timeout. */
+function checkTimeout(spec: { length: Extent; slide: Extent }, conf: TopologyConfig, id: string): void {
+  const { length, slide } = spec;
+  const mode = conf["topology.reliability.mode"] ?? "ATLEAST_ONCE";
+  const timeoutMs = (conf["topology.message.timeout.secs"] ?? 30) * 1000;
+  if (mode === "ATLEAST_ONCE" && length.kind === "time" && length.value + slide.value > timeoutMs) {
+    throw new InvalidTopologyError(
+      "BAD_WINDOW",
+      `windowed bolt "${id}": window length + sliding interval (${length.value + slide.value} ms) exceeds topology.message.timeout.secs (${timeoutMs} ms); its tuples would time out`,
+    );
   }
 }
 
