@@ -18,7 +18,6 @@ export {
 } from "./windowed_bolt.ts";
 export { boltForTask, WindowedBoltExecutor } from "./windowed_bolt_executor.ts";
 export {
-  parseWindowsSnapshot,
   type SavedTuple,
   savedWindows,
   takeWindows,

@@ -331,7 +331,14 @@ function toTupleWindow(w: FiredWindow<Tuple>, time: boolean): TupleWindowImpl {
   return new TupleWindowImpl(w.items, w.fresh, w.expired, time ? w.start : w.firstTs, time ? w.end : w.lastTs);
 }
 
-/** `f()`, or undefined if it throws (a test's partial context). */
+/**
+ * `f()`, or undefined if it throws (a test's partial context).
+ *
+ * @example
+ * ```ts
+ * const id = safe(() => context.getThisComponentId()) ?? "bolt";
+ * ```
+ */
 export function safe<T>(f: () => T): T | undefined {
   try {
     return f();

@@ -19,13 +19,36 @@ import type { Tuple } from "../tuple.ts";
 import { durationMs, type DurationLike, type Extent, toExtent, type WindowLength } from "./lengths.ts";
 import type { TupleWindow } from "./tuple_window.ts";
 
-/** Fields of the late-tuple stream: the late tuple's values, its timestamp, where it came from. */
+/**
+ * Fields of the late-tuple stream: the late tuple's values, its timestamp,
+ * where it came from.
+ *
+ * @example
+ * ```ts
+ * execute(t: Tuple) { const [values, ts, component] = LATE_TUPLE_FIELDS.map((f) => t.getValueByField(f)); }
+ * ```
+ */
 export const LATE_TUPLE_FIELDS: readonly string[] = ["late_tuple", "timestamp", "source_component", "source_stream"];
 
-/** Default watermark interval (ms), as in Storm. */
+/**
+ * Default watermark interval (ms), as in Storm.
+ *
+ * @example
+ * ```ts
+ * new Totals().getWindowSpec().watermarkIntervalMs === DEFAULT_WATERMARK_INTERVAL_MS; // true until withWatermarkInterval
+ * ```
+ */
 export const DEFAULT_WATERMARK_INTERVAL_MS = 1000;
 
-/** How a windowed bolt windows; set through the `with…` methods. */
+/**
+ * How a windowed bolt windows; set through the `with…` methods.
+ *
+ * @example
+ * ```ts
+ * const spec: Readonly<WindowSpec> = bolt.getWindowSpec();
+ * spec.length; // { kind: "count", value: 10 } after withTumblingWindow(Count.of(10))
+ * ```
+ */
 export interface WindowSpec {
   length?: Extent;
   slide?: Extent;

@@ -27,7 +27,14 @@ import type { WindowManagerSnapshot } from "./window_manager.ts";
  */
 export const WINDOWS_STATE_KEY = "\u0000ardea.windows";
 
-/** A tuple in a checkpoint: [component, stream, source task, values]. */
+/**
+ * A tuple in a checkpoint: [component, stream, source task, values].
+ *
+ * @example
+ * ```ts
+ * const saved: SavedTuple = ["numbers", "default", 1, [42]];
+ * ```
+ */
 export type SavedTuple = [component: string, stream: string, task: number, values: unknown[]];
 
 /**
@@ -96,13 +103,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * `value` checked to be a {@link WindowsSnapshot}; throws a TypeError
  * otherwise (a checkpoint from another version, or damaged).
- *
- * @example
- * ```ts
- * const snap = parseWindowsSnapshot(state.get(WINDOWS_STATE_KEY));
- * ```
  */
-export function parseWindowsSnapshot(value: unknown): WindowsSnapshot {
+function parseWindowsSnapshot(value: unknown): WindowsSnapshot {
   const s = value as Partial<WindowsSnapshot> | null | undefined;
   const m = s?.manager;
   const w = s?.watermarks;
