@@ -15,7 +15,7 @@ import type { StormTopology } from "../topology/topology.ts";
 import { isStateful } from "../topology/stateful.ts";
 import { faultPoint } from "../runtime/mod.ts";
 import { stateKey } from "./container.ts";
-import { WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { takeWindows, tuplesHeld } from "../topology/windowing/mod.ts";
 
 /**
  * EFFECTIVELY_ONCE needs sources that can rewind: every spout must keep its
@@ -108,16 +108,14 @@ export async function restoreStates(
  */
 function takeEmptyWindows(component: string, states: readonly State<unknown, unknown>[]): void {
   for (const part of states) {
-    const w = part.get(WINDOWS_STATE_KEY) as { manager?: { entries?: unknown[] }; watermarks?: { held?: unknown[] } | null } | undefined;
-    if (w === undefined) continue;
-    if ((w.manager?.entries?.length ?? 0) + (w.watermarks?.held?.length ?? 0) > 0) {
+    const windows = takeWindows(part);
+    if (windows !== undefined && tuplesHeld(windows) > 0) {
       throw new ArdeaError(
         "CANNOT_RESCALE_WINDOWS",
         `windowed bolt "${component}" has tuples in its windows at the checkpoint; they cannot be split over a new number of tasks ` +
           "(rescale it when its windows are empty, or keep its parallelism)",
       );
     }
-    part.delete(WINDOWS_STATE_KEY);
   }
 }
 

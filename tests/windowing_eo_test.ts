@@ -12,7 +12,6 @@ import {
   bolt,
   Count,
   Duration,
-  type IRichBolt,
   type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -23,7 +22,10 @@ import {
   type TupleWindow,
 } from "../mod.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
-import { WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { savedWindows, tuplesHeld, WindowedBoltExecutor, WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { parseConfig, type TopologyContext } from "../topology/mod.ts";
+import { Fields } from "../topology/fields.ts";
+import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { MemoryStateBackend } from "../state/mod.ts";
 import { restoreStates } from "../engine/restore.ts";
 import { decodeState, encodeState, State } from "../state/keyed_state.ts";
@@ -111,7 +113,7 @@ class Results extends BaseStatefulBolt<string, [number, number]> {
   declareOutputFields() {}
 }
 
-async function run(windowed: (b: WindowSum) => IRichBolt, byEnd: boolean, crashAt: number[]) {
+async function run(windowed: (b: WindowSum) => BaseWindowedBolt, byEnd: boolean, crashAt: number[]) {
   plan.at = new Set(crashAt);
   plan.windows = 0;
   plan.fired = 0;
@@ -213,6 +215,55 @@ test("rescaling a windowed bolt whose windows hold tuples is refused; empty wind
   const wKeys = [...restored.keys()].filter((k) => k.startsWith("w#"));
   assert.equal(wKeys.sort(), ["w#0", "w#1", "w#2"]);
   for (const k of wKeys) assert.not.ok(decodeState(restored.get(k)!).has(WINDOWS_STATE_KEY), k);
+});
+
+test("restore reads the windows an executor saved: held tuples refuse a rescale, the windows leave the new tasks' states", async () => {
+  const b = new TopologyBuilder();
+  b.setSpout("numbers", () => new Numbers(), 1);
+  b.setBolt("w", () => new WindowSum(false).withTumblingWindow(Count.of(10)), 2).shuffleGrouping("numbers");
+  const topology = b.createTopology();
+  /** A task's state after `n` tuples and a checkpoint, written by the executor the engine runs. */
+  const checkpointed = (n: number) => {
+    const state = new State<unknown, unknown>();
+    const x = topology.components.get("w")!.create() as WindowedBoltExecutor;
+    const context = { getThisComponentId: () => "w", getThisSources: () => new Map(), topology } as unknown as TopologyContext;
+    const collector = { ack() {}, emit() {}, reportError() {} } as unknown as OutputCollector;
+    x.initState(state);
+    x.prepare(parseConfig({ "topology.reliability.mode": "EFFECTIVELY_ONCE" }), context, collector);
+    const info = new StreamInfo("numbers", "default", new Fields(["n", "ts"]), false);
+    for (let i = 0; i < n; i++) x.execute(new TupleImpl([i, i], info, 1));
+    x.preSave(1);
+    x.cleanup();
+    assert.is(tuplesHeld(savedWindows(state)!), n % 10);
+    return encodeState(state);
+  };
+  const backend = new MemoryStateBackend();
+  let id = 0;
+  const refused = async (held: number) => {
+    id++;
+    await backend.save("t", id, "w#0", checkpointed(20));
+    await backend.save("t", id, "w#1", checkpointed(held));
+    await backend.save("t", id, "numbers#0", encodeState(new State()));
+    await backend.commit("t", id, { tasks: ["w#0", "w#1", "numbers#0"] });
+    const three = (() => {
+      const b3 = new TopologyBuilder();
+      b3.setSpout("numbers", () => new Numbers(), 1);
+      b3.setBolt("w", () => new WindowSum(false).withTumblingWindow(Count.of(10)), 3).shuffleGrouping("numbers");
+      return b3.createTopology();
+    })();
+    const last = (await backend.lastCommitted("t"))!;
+    return restoreStates(backend, "t", last, three, three.taskToComponent.keys()).then(
+      (states) => {
+        for (const [k, bytes] of states) if (k.startsWith("w#")) assert.not.ok(decodeState(bytes).has(WINDOWS_STATE_KEY), k);
+        return null;
+      },
+      (e) => e as Error & { code?: string },
+    );
+  };
+  const err = await refused(3);
+  assert.is(err?.code, "CANNOT_RESCALE_WINDOWS");
+  assert.match(err!.message, /windowed bolt "w" has tuples in its windows/);
+  assert.is(await refused(0), null, "empty windows rescale");
 });
 
 test.run();

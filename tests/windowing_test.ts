@@ -13,6 +13,7 @@ import {
   Duration,
   type IRichBolt,
   InvalidTopologyError,
+  type KeyValueState,
   manualClock,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -25,6 +26,8 @@ import {
 } from "../mod.ts";
 import { Fields } from "../topology/fields.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
+import { savedWindows, tuplesHeld, WindowedBoltExecutor, WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { State } from "../state/keyed_state.ts";
 import { ardeaRoot, readTextFile, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 
 dayjs.extend(durationPlugin);
@@ -62,6 +65,13 @@ class Recorder extends BaseWindowedBolt {
 }
 
 const INFO = new StreamInfo("src", "default", new Fields(["n", "ts"]), false);
+/** A spout "src" emitting [n, ts] (on every test's input stream) and a windowed bolt "w" behind it. */
+const SOURCE_TOPOLOGY = (() => {
+  const b = new TopologyBuilder();
+  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setBolt("w", new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
+  return b.createTopology();
+})();
 const tuple = (n: number, ts = 0) => new TupleImpl([n, ts], INFO, 1);
 
 interface Emit {
@@ -70,8 +80,12 @@ interface Emit {
   values: unknown[];
 }
 
-/** Prepares `bolt` with a collector that records emits (with anchors) and acks. */
-function harness(bolt: IRichBolt, conf: Record<string, unknown> = {}) {
+/**
+ * Runs `bolt` behind its executor (as setBolt does), prepared with a
+ * collector that records emits (with anchors) and acks; `x` is what the
+ * engine would call.
+ */
+function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}, state?: KeyValueState) {
   const emits: Emit[] = [];
   const acked: number[] = [];
   const errors: unknown[] = [];
@@ -103,9 +117,12 @@ function harness(bolt: IRichBolt, conf: Record<string, unknown> = {}) {
   const context = {
     getThisComponentId: () => "w",
     getThisSources: () => new Map([["src:default", "shuffle"]]),
+    topology: SOURCE_TOPOLOGY,
   } as unknown as TopologyContext;
-  bolt.prepare(parseConfig(conf), context, collector);
-  return { emits, acked, errors };
+  const x = new WindowedBoltExecutor(bolt);
+  if (state !== undefined) x.initState(state);
+  x.prepare(parseConfig(conf), context, collector);
+  return { x, emits, acked, errors };
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -115,27 +132,27 @@ const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => 
 test("count tumbling: windows of 10, eager acks, anchors, the partial window at finish", async () => {
   const b = new Recorder().withTumblingWindow(Count.of(10));
   const h = harness(b);
-  for (let i = 0; i < 25; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 25; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [range(0, 10), range(10, 20)]);
   assert.equal(b.windows[1]!.expired, range(0, 10), "a tumbling window's expired tuples are the previous window's");
   assert.equal(h.acked, range(0, 20), "tuples are acked as soon as they leave their last window");
   assert.equal(h.emits[0], { stream: "default", anchors: range(0, 10), values: [45, 10] });
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.map((w) => w.all), [range(0, 10), range(10, 20), range(20, 25)]);
   assert.equal(h.acked, range(0, 25));
   assert.is(b.finished, 1, "the subclass's finish runs after the flush");
-  b.cleanup!();
+  h.x.cleanup();
 });
 
 test("count sliding: length 4, slide 2; new and expired tuples; the tail drains at finish", async () => {
   const b = new Recorder().withWindow({ count: 4 }, Count.of(2));
   const h = harness(b);
-  for (let i = 0; i < 7; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 7; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [[0, 1], [0, 1, 2, 3], [2, 3, 4, 5]]);
   assert.equal(b.windows.map((w) => w.fresh), [[0, 1], [2, 3], [4, 5]]);
   assert.equal(b.windows.map((w) => w.expired), [[], [], [0, 1]]);
   assert.equal(h.acked, [0, 1, 2, 3]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(3).map((w) => w.all), [[4, 5, 6], [6]]);
   assert.equal(h.acked, range(0, 7));
   assert.equal(h.emits.map((e) => e.values[0]), [1, 6, 14, 15, 6]);
@@ -143,8 +160,8 @@ test("count sliding: length 4, slide 2; new and expired tuples; the tail drains 
 
 test("withWindow(Count) slides by one tuple by default", async () => {
   const b = new Recorder().withWindow(Count.of(3));
-  harness(b);
-  for (let i = 0; i < 4; i++) await b.execute(tuple(i));
+  const h = harness(b);
+  for (let i = 0; i < 4; i++) await h.x.execute(tuple(i));
   assert.equal(b.windows.map((w) => w.all), [[0], [0, 1], [0, 1, 2], [1, 2, 3]]);
 });
 
@@ -156,18 +173,18 @@ test("time tumbling on a manual clock: [start, end) windows fire as the clock pa
   const h = harness(b);
   for (const t of [100, 500, 999]) {
     clock.set(t);
-    await b.execute(tuple(t));
+    await h.x.execute(tuple(t));
   }
   assert.is(b.windows.length, 0);
   clock.set(1000);
   assert.equal(b.windows, [{ all: [100, 500, 999], fresh: [100, 500, 999], expired: [], start: 0, end: 1000 }]);
   assert.equal(h.acked, [100, 500, 999]);
   clock.set(1500);
-  await b.execute(tuple(1500));
+  await h.x.execute(tuple(1500));
   clock.set(3100); // arrives after [1000, 2000) and [2000, 3000) ended: the first fires, the empty one is skipped
-  await b.execute(tuple(3100));
+  await h.x.execute(tuple(3100));
   assert.equal(b.windows.slice(1).map((w) => [w.all, w.start, w.end]), [[[1500], 1000, 2000]]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(2).map((w) => [w.all, w.start, w.end]), [[[3100], 3000, 4000]]);
   assert.equal(h.acked, [100, 500, 999, 1500, 3100]);
 });
@@ -178,7 +195,7 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
   const h = harness(b);
   for (const t of [500, 1500, 2500, 3500]) {
     clock.set(t);
-    await b.execute(tuple(t));
+    await h.x.execute(tuple(t));
   }
   clock.set(4000);
   assert.equal(b.windows.map((w) => [w.start, w.end, w.all]), [
@@ -189,7 +206,7 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
   ]);
   assert.equal(b.windows[3]!.expired, [500]);
   assert.equal(h.acked, [500, 1500]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(4).map((w) => w.all), [[2500, 3500], [3500]]);
   assert.equal(h.acked, [500, 1500, 2500, 3500]);
 });
@@ -197,11 +214,11 @@ test("time sliding (3 s every 1 s) with a dayjs duration; a tuple is acked after
 test("processing time on real timers: windows fire without further input", async () => {
   const b = new Recorder().withTumblingWindow(Duration.of(40));
   const h = harness(b);
-  for (let i = 0; i < 5; i++) await b.execute(tuple(i));
+  for (let i = 0; i < 5; i++) await h.x.execute(tuple(i));
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(b.windows.flatMap((w) => w.all), range(0, 5));
   assert.equal(h.acked.length, 5);
-  await b.finish!();
+  await h.x.finish();
 });
 
 // ---------------------------------------------------------------- event time
@@ -210,7 +227,7 @@ test("event time: out-of-order tuples sorted into windows; late ones on the late
   const b = new Recorder().withTumblingWindow(Duration.seconds(1)).withTimestampField("ts").withLag(500)
     .withWatermarkInterval(0).withLateTupleStream("late");
   const h = harness(b);
-  const send = (n: number) => b.execute(tuple(n, n));
+  const send = (n: number) => h.x.execute(tuple(n, n));
   for (const ts of [100, 900, 400]) await send(ts);
   assert.is(b.windows.length, 0, "the watermark (400) has not passed the first window's end");
   await send(1600); // watermark 1100
@@ -226,7 +243,7 @@ test("event time: out-of-order tuples sorted into windows; late ones on the late
     { stream: "late", anchors: [1050], values: [[1050, 1050], 1050, "src", "default"] },
   ]);
   assert.ok(h.acked.includes(300) && h.acked.includes(1050), "late tuples are acked, not replayed");
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.slice(2).map((w) => w.all), [[2700]]);
   assert.equal([...h.acked].sort((x, y) => x - y), [100, 300, 400, 900, 1050, 1200, 1600, 2700]);
 });
@@ -235,8 +252,8 @@ test("event time: the watermark moves on its interval of the clock", async () =>
   const clock = manualClock(0);
   const b = new Recorder().withTumblingWindow(1000).withTimestampField("ts").withWatermarkInterval(Duration.seconds(1))
     .withClock(clock);
-  harness(b);
-  for (const ts of [500, 1500, 2500]) await b.execute(tuple(ts, ts));
+  const h = harness(b);
+  for (const ts of [500, 1500, 2500]) await h.x.execute(tuple(ts, ts));
   assert.is(b.windows.length, 0, "the first watermark (500) came with the first tuple");
   clock.advance(1000);
   assert.equal(b.windows.map((w) => w.all), [[500], [1500]]);
@@ -244,10 +261,10 @@ test("event time: the watermark moves on its interval of the clock", async () =>
 
 test("event time with count windows: counted in timestamp order", async () => {
   const b = new Recorder().withTumblingWindow(Count.of(2)).withTimestampField("ts").withLag(3).withWatermarkInterval(0);
-  harness(b);
-  for (const ts of [3, 1, 2, 6, 5, 9]) await b.execute(tuple(ts, ts));
+  const h = harness(b);
+  for (const ts of [3, 1, 2, 6, 5, 9]) await h.x.execute(tuple(ts, ts));
   assert.equal(b.windows.map((w) => w.all), [[1, 2], [3, 5]]);
-  await b.finish!();
+  await h.x.finish();
   assert.equal(b.windows.map((w) => w.all), [[1, 2], [3, 5], [6, 9]]);
 });
 
@@ -265,14 +282,14 @@ test("an async execute holds the next tuples back until it resolves", async () =
   }
   const b = new Slow().withTumblingWindow(Count.of(2));
   const h = harness(b);
-  const r1 = b.execute(tuple(0));
+  const r1 = h.x.execute(tuple(0));
   assert.is(r1, undefined);
-  const r2 = b.execute(tuple(1));
+  const r2 = h.x.execute(tuple(1));
   assert.instance(r2, Promise);
   await r2;
-  await b.execute(tuple(2));
-  await b.execute(tuple(3));
-  await b.finish!();
+  await h.x.execute(tuple(2));
+  await h.x.execute(tuple(3));
+  await h.x.finish();
   assert.equal(order, ["start 2", "end", "start 2", "end"]);
   assert.equal(h.acked, [0, 1, 2, 3]);
   assert.equal(h.emits.map((e) => e.anchors), [[0, 1], [2, 3]]);
@@ -294,6 +311,109 @@ test("validation: no window, mixed kinds, a late stream without event time, a wi
     () => harness(new Recorder().withTumblingWindow(Duration.seconds(20)), { "topology.message.timeout.secs": 30 }),
     /exceeds topology.message.timeout.secs/,
   );
+});
+
+// ---------------------------------------------------------------- the executor
+
+test("setBolt runs each task of a windowed bolt (instance, factory or class) behind its executor; execute is the bolt's own", () => {
+  class Tumbling extends Recorder {
+    constructor() {
+      super();
+      this.withTumblingWindow(Count.of(2));
+    }
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  const instance = new Recorder().withTumblingWindow(Count.of(2));
+  b.setBolt("instance", instance, 2).shuffleGrouping("src");
+  b.setBolt("factory", () => new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
+  b.setBolt("class", Tumbling).shuffleGrouping("src");
+  const topology = b.createTopology();
+  for (const id of ["instance", "factory", "class"]) {
+    const task = topology.components.get(id)!.create();
+    assert.instance(task, WindowedBoltExecutor, id);
+    assert.instance((task as WindowedBoltExecutor).bolt, Recorder, id);
+  }
+  const tasks = [1, 2].map(() => topology.components.get("instance")!.create() as WindowedBoltExecutor);
+  assert.ok(tasks[0]!.bolt !== tasks[1]!.bolt && tasks[0]!.bolt !== instance, "each task gets its own copy of the instance");
+  assert.not.ok(Object.hasOwn(instance, "execute"), "nothing is installed on the bolt");
+  assert.is(instance.execute, Recorder.prototype.execute);
+  assert.equal(topology.components.get("instance")!.streams.get("default")!.fields.toList(), ["sum", "size"]);
+});
+
+/** The windows of a run over `ns` (n = ts) cut after `cut` tuples: snapshot, a new executor, restore, the rest. */
+async function resumed(make: () => Recorder, ns: number[], cut: number) {
+  const first = make();
+  const h1 = harness(first);
+  for (const n of ns.slice(0, cut)) await h1.x.execute(tuple(n, n));
+  const snap = h1.x.snapshot()!;
+  h1.x.cleanup();
+  const second = make();
+  const h2 = harness(second);
+  h2.x.restore(snap);
+  for (const n of ns.slice(cut)) await h2.x.execute(tuple(n, n));
+  await h2.x.finish();
+  return { windows: [...first.windows, ...second.windows], acked: [...h1.acked, ...h2.acked], held: tuplesHeld(snap), emits: [...h1.emits, ...h2.emits] };
+}
+
+async function uninterrupted(make: () => Recorder, ns: number[]) {
+  const b = make();
+  const h = harness(b);
+  for (const n of ns) await h.x.execute(tuple(n, n));
+  await h.x.finish();
+  return { windows: b.windows, acked: h.acked, emits: h.emits };
+}
+
+test("snapshot and restore: a new executor resumes count windows exactly", async () => {
+  const make = () => new Recorder().withWindow(Count.of(4), Count.of(2)).withClock(() => 7); // a fixed arrival time
+  const ns = range(0, 9);
+  const whole = await uninterrupted(make, ns);
+  const cut = await resumed(make, ns, 5);
+  assert.is(cut.held, 3, "tuples 2, 3 and 4 were in windows at the cut");
+  assert.equal(cut.windows, whole.windows);
+  assert.equal(cut.acked, whole.acked);
+  assert.equal(cut.acked, range(0, 9), "each tuple acked once");
+});
+
+test("snapshot and restore: event time keeps the watermark, the tuples waiting for it and the late count", async () => {
+  const make = () => new Recorder().withTumblingWindow(1000).withTimestampField("ts").withLag(500).withWatermarkInterval(0)
+    .withLateTupleStream("late");
+  const ns = [100, 900, 400, 1600, 300, 1200, 2700, 1050, 3900, 2000, 4100];
+  const whole = await uninterrupted(make, ns);
+  for (const cut of [3, 5, 8]) {
+    const r = await resumed(make, ns, cut);
+    assert.equal(r.windows, whole.windows, `cut after ${cut}`);
+    assert.equal(r.emits, whole.emits, `cut after ${cut}: window sums and late tuples`);
+    assert.equal([...r.acked].sort((a, b) => a - b), [...whole.acked].sort((a, b) => a - b));
+  }
+  assert.ok(whole.emits.some((e) => e.stream === "late"), "some tuples were late");
+});
+
+test("EFFECTIVELY_ONCE face: preSave puts the windows in the task's state, initState + prepare take them back; the bolt's own state never shows them", async () => {
+  class Own extends Recorder {
+    own!: KeyValueState;
+    initState(s: KeyValueState) {
+      this.own = s;
+    }
+  }
+  const state = new State<unknown, unknown>();
+  const b1 = new Own().withTumblingWindow(Count.of(3));
+  const h1 = harness(b1, {}, state);
+  for (let i = 0; i < 4; i++) await h1.x.execute(tuple(i));
+  b1.own.put("k", 1);
+  h1.x.preSave(1);
+  assert.is(tuplesHeld(savedWindows(state)!), 1, "tuple 3 is in the windows");
+  assert.not.ok(b1.own.has(WINDOWS_STATE_KEY));
+  assert.equal([...b1.own.entries()], [["k", 1]]);
+  assert.is(b1.own.size, 1);
+  assert.throws(() => b1.own.put(WINDOWS_STATE_KEY, 0), /reserved for the windows/);
+  const b2 = new Own().withTumblingWindow(Count.of(3));
+  const h2 = harness(b2, {}, state);
+  for (let i = 4; i < 6; i++) await h2.x.execute(tuple(i));
+  assert.equal(b2.windows.map((w) => w.all), [[3, 4, 5]]);
+  assert.equal(h2.acked, [3, 4, 5]);
+  state.put(WINDOWS_STATE_KEY, { v: 2 });
+  assert.throws(() => harness(new Own().withTumblingWindow(Count.of(3)), {}, state), /not a version 1 snapshot/);
 });
 
 // ---------------------------------------------------------------- end to end

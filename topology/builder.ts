@@ -11,6 +11,8 @@ import type { CustomStreamGrouping, Grouping, InputDecl } from "./grouping.ts";
 import { type ComponentSource, componentFactory } from "./instantiate.ts";
 import { buildTopology, type ComponentSpec, type StormTopology } from "./topology.ts";
 import { DEFAULT_STREAM } from "./tuple.ts";
+import type { BaseWindowedBolt } from "./windowing/windowed_bolt.ts";
+import { boltForTask } from "./windowing/windowed_bolt_executor.ts";
 
 /**
  * Per-component settings shared by spout and bolt declarers.
@@ -210,12 +212,14 @@ export class TopologyBuilder {
     }
     const tasks = parallelism ?? 1;
     checkCount(id, "parallelism", tasks);
-    let create: () => ISpout | IRichBolt | IBasicBolt;
+    let make: () => ISpout | IRichBolt | IBasicBolt;
     try {
-      create = componentFactory(src as object) as typeof create;
+      make = componentFactory(src as object) as typeof make;
     } catch (e) {
       throw new InvalidTopologyError("BAD_COMPONENT", `${kind} "${id}": ${(e as Error).message}`);
     }
+    // As Storm's setBolt(id, IWindowedBolt): each task runs a windowed bolt behind its executor.
+    const create = kind === "bolt" ? () => boltForTask(make()) : make;
     const spec: ComponentSpec = { id, kind, create, tasks, config: {}, inputs: [] };
     this.#specs.push(spec);
     return spec;
@@ -226,8 +230,12 @@ export class TopologyBuilder {
     return new SpoutDeclarer(this.#spec(id, "spout", spout, parallelism));
   }
 
-  /** Adds a bolt (rich or basic) with `parallelism` tasks (default 1). */
-  setBolt(id: string, bolt: ComponentSource<IRichBolt | IBasicBolt>, parallelism?: number): BoltDeclarer {
+  /**
+   * Adds a bolt (rich, basic or windowed) with `parallelism` tasks (default
+   * 1). A windowed bolt ({@link BaseWindowedBolt}) runs behind a windowed
+   * bolt executor, which keeps its windows and calls its `execute(window)`.
+   */
+  setBolt(id: string, bolt: ComponentSource<IRichBolt | IBasicBolt | BaseWindowedBolt>, parallelism?: number): BoltDeclarer {
     return new BoltDeclarer(this.#spec(id, "bolt", bolt, parallelism));
   }
 

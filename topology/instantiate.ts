@@ -1,15 +1,64 @@
 /**
- * Fresh component objects per task and per restart. A component given as an
- * instance is copied (Storm serialises it per task): the copy is built with
- * the class's constructor when that needs no arguments, so `#private` field
- * initialisers run, and then receives deep copies of the instance's own
- * properties. A factory (`() => new MyBolt(args)`) or a class is called per task.
+ * Fresh component objects per task and per restart. A factory
+ * (`() => new MyBolt(args)`) or a class is called per task; a component
+ * given as an instance is copied per task (Storm serialises it), by the
+ * copy contract of {@link ComponentSource}.
  *
  * @module
  */
 
-/** A component as given to `setSpout`/`setBolt`: an instance, a class or a factory. */
+/**
+ * A component as given to `setSpout`/`setBolt`: an instance, a class or a
+ * factory. A factory is the way to pass constructor arguments. An instance
+ * is copied once per task, as follows (the copy contract):
+ *
+ * - An object with a `clone()` method (the component, or anything it holds)
+ *   is copied by calling it: the explicit hook for whatever the rules below
+ *   cannot copy, such as `#private` fields set from constructor arguments.
+ * - Plain data (objects, arrays, Maps, Sets, Dates, RegExps, typed arrays,
+ *   ArrayBuffers) is copied deeply; functions, Promises, WeakMaps, WeakSets
+ *   and WeakRefs are shared.
+ * - Any other class instance whose constructor declares no parameters is
+ *   constructed anew (its field initialisers, `#private` ones included, run)
+ *   and then gets deep copies of the original's own properties.
+ * - The component itself, when its constructor takes arguments, gets deep
+ *   copies of its own properties on an object of its class (its constructor
+ *   does not run again: keep its state in properties, give it a `clone()`,
+ *   or pass a factory).
+ * - An object it holds whose constructor takes arguments and that has no
+ *   `clone()` cannot be copied safely (nothing says what state it keeps out
+ *   of sight): building the topology fails, naming it.
+ *
+ * @example
+ * ```ts
+ * builder.setBolt("split", new SplitBolt(), 4);                    // copied per task
+ * builder.setBolt("count", () => new CountBolt({ top: 10 }), 4);   // a factory: constructor arguments
+ * class Limiter { #left: number; constructor(n: number) { this.#left = n; } clone() { return new Limiter(this.#left); } }
+ * ```
+ */
 export type ComponentSource<T> = T | (() => T) | (new () => T);
+
+/** What a `clone()` hook looks like. */
+interface Cloneable {
+  clone(): unknown;
+}
+
+function hasClone(v: object): v is Cloneable {
+  return typeof (v as Partial<Cloneable>).clone === "function";
+}
+
+function viaClone(v: Cloneable): object {
+  const copy = v.clone();
+  if (typeof copy !== "object" || copy === null) {
+    throw new TypeError(`${nameOf(v)}.clone() returned ${copy === null ? "null" : typeof copy}, not a copy of the object`);
+  }
+  return copy;
+}
+
+function nameOf(v: object): string {
+  const ctor = Object.getPrototypeOf(v)?.constructor;
+  return typeof ctor === "function" && ctor.name !== "" ? ctor.name : "object";
+}
 
 function cloneValue(v: unknown, seen: Map<object, unknown>): unknown {
   if (typeof v !== "object" || v === null) return v;
@@ -33,27 +82,45 @@ function cloneValue(v: unknown, seen: Map<object, unknown>): unknown {
     for (const x of v) s.add(cloneValue(x, seen));
     return s;
   }
-  if (v instanceof Date) return new Date(v.getTime());
-  if (v instanceof RegExp) return new RegExp(v.source, v.flags);
-  if (ArrayBuffer.isView(v)) return (v as unknown as { slice(): unknown }).slice();
-  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet) return v;
+  const copy = copyLeaf(v);
+  if (copy !== undefined) {
+    seen.set(v, copy);
+    return copy;
+  }
   const ctor = Object.getPrototypeOf(v)?.constructor;
-  const privateNames = typeof ctor === "function" && ctor !== Object && usesPrivateNames(ctor);
-  if (privateNames && ctor.length > 0) {
+  if (typeof ctor === "function" && ctor !== Object && ctor.length > 0) {
     throw new TypeError(
-      `it holds a ${ctor.name} with #private fields whose constructor takes arguments, so it cannot be copied per task; ` +
-        `pass a factory instead: () => new …`,
+      `it holds a ${ctor.name} whose constructor takes arguments and that has no clone() method, so it cannot be copied per task; ` +
+        `give ${ctor.name} a clone() method, or pass a factory instead: () => new …`,
     );
   }
-  return copyObject(v, seen, privateNames);
+  return copyObject(v, seen);
 }
 
-function copyObject(src: object, seen: Map<object, unknown>, construct: boolean): object {
+/** The copy of an object copied as a whole (its `clone()`, a built-in value), the object itself if shared, else undefined. */
+function copyLeaf(v: object): object | undefined {
+  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) return v;
+  if (hasClone(v)) return viaClone(v);
+  if (v instanceof Date) return new Date(v.getTime());
+  if (v instanceof RegExp) return new RegExp(v.source, v.flags);
+  if (v instanceof ArrayBuffer) return v.slice(0);
+  if (v instanceof DataView) return new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  if (ArrayBuffer.isView(v)) return (v as unknown as { slice(): object }).slice();
+  return undefined;
+}
+
+/**
+ * A copy of a class instance or plain object: constructed anew when its
+ * constructor declares no parameters (so `#private` initialisers run), then
+ * given deep copies of the original's own properties.
+ */
+function copyObject(src: object, seen: Map<object, unknown>): object {
   const proto = Object.getPrototypeOf(src);
+  const ctor = proto?.constructor;
   let out: object | undefined;
-  if (construct && proto && typeof proto.constructor === "function" && proto.constructor.length === 0) {
+  if (typeof ctor === "function" && ctor !== Object && ctor.length === 0) {
     try {
-      out = Reflect.construct(proto.constructor, []) as object;
+      out = Reflect.construct(ctor, []) as object;
     } catch {
       out = undefined;
     }
@@ -68,16 +135,9 @@ function copyObject(src: object, seen: Map<object, unknown>, construct: boolean)
   return out;
 }
 
-/** Whether a class or one of its ancestors declares `#private` members. */
-function usesPrivateNames(ctor: unknown): boolean {
-  for (let c = ctor; typeof c === "function" && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    if (/#[A-Za-z_$]/.test(Function.prototype.toString.call(c))) return true;
-  }
-  return false;
-}
-
+/** Whether `f` is a class (its `prototype` is fixed, unlike a plain function's; an arrow function has none). */
 function isClass(f: unknown): f is new () => unknown {
-  return typeof f === "function" && /^class[\s{]/.test(Function.prototype.toString.call(f));
+  return typeof f === "function" && Object.getOwnPropertyDescriptor(f, "prototype")?.writable === false;
 }
 
 /** Errors thrown while a component object was being made (its constructor or factory). */
@@ -111,7 +171,8 @@ function marking<T>(make: () => T): () => T {
 }
 
 /**
- * Turns a component source into a factory that makes a fresh object per call.
+ * Turns a component source into a factory that makes a fresh object per
+ * call (an instance is copied by the contract of {@link ComponentSource}).
  *
  * @example
  * ```ts
@@ -120,17 +181,11 @@ function marking<T>(make: () => T): () => T {
  * ```
  */
 export function componentFactory<T extends object>(src: ComponentSource<T>): () => T {
-  if (isClass(src)) return marking(() => new (src as new () => T)());
+  if (isClass(src)) return marking(() => new src() as T);
   if (typeof src === "function") return marking(src as () => T);
   if (typeof src !== "object" || src === null) {
     throw new TypeError(`expected a component object, class or factory, got ${src === null ? "null" : typeof src}`);
   }
-  const ctor = Object.getPrototypeOf(src)?.constructor;
-  if (typeof ctor === "function" && ctor.length > 0 && usesPrivateNames(ctor)) {
-    throw new TypeError(
-      `${ctor.name} has #private fields and a constructor that takes arguments, so an instance cannot be copied per task; ` +
-        `pass a factory instead: () => new ${ctor.name}(…)`,
-    );
-  }
-  return marking(() => copyObject(src, new Map(), true) as T);
+  if (hasClone(src)) return marking(() => viaClone(src) as T);
+  return marking(() => copyObject(src, new Map()) as T);
 }
