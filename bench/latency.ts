@@ -28,7 +28,7 @@ import { type NatsConnection, connect } from "nats";
 import { ardeaRoot, type ChildHandle, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
-import { type NatsHandle, startNats } from "../tests/nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
 import { submitRun } from "./dist.ts";
 import { KV_BUCKET } from "../transport/wire/mod.ts";

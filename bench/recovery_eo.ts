@@ -30,7 +30,7 @@
  * `ARDEA_BENCH_VERBOSE=1` prints every run's process logs.
  */
 import { env } from "../runtime/mod.ts";
-import { type DistFault, type DistSchedule, type FaultOutcome, type RunResult, runDistributed } from "../tests/eo_faults.ts";
+import { type DistFault, type DistSchedule, type FaultOutcome, type RunResult, runDistributed } from "../testing/eo_faults.ts";
 import { type Benchmark, type BenchOptions, type Goal, measure, type Variant } from "./harness.ts";
 
 /** Lines of 10 words per run (~3 M words: a run takes 15-30 s on a loaded 2-core machine). */
