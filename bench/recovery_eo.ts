@@ -3,7 +3,7 @@
  * that a rollback runs in place (live containers reset their tasks from the
  * checkpoint without exiting; only a dead process starts again).
  *
- * Each repetition is one `runDistributed()` of tests/eo_faults.ts: `ardea
+ * Each repetition is one `runDistributed()` of testing/eo_faults.ts: `ardea
  * submit examples/word_count.ts --containers 2 --wait -- --mode
  * effectively-once --checkpoint-secs 0.1` on {@link LINES} generated lines
  * of 10 words, with one fault {@link FAULT_AT_MS} after the first committed

@@ -1,7 +1,7 @@
 /**
  * Child processes: start one, read its output line by line, signal it, and
  * wait for it to end. Used by distributed mode (containers, workers) and by
- * test harnesses such as tests/nats_server.ts.
+ * test harnesses such as testing/nats_server.ts.
  *
  * @module
  */
