@@ -11,7 +11,9 @@
  * - **A leak check.** What keeps the process alive (timers, sockets,
  *   servers, child processes: testing/leaks.ts) is counted before each test
  *   and again after it (waiting up to a second for what is closing); what a
- *   passing test left behind fails it, named by kind. The same check runs
+ *   passing test left behind fails it, named by kind (a connection that a
+ *   server of this process accepted is that server's, not the test's: see
+ *   testing/leaks.ts). The same check runs
  *   over a whole suite, from before its `before` hooks to after its `after`
  *   hooks, for what no single test was blamed for.
  *
@@ -36,7 +38,7 @@
 import { appendFileSync } from "node:fs";
 import process from "node:process";
 import { suite as uvuSuite } from "uvu";
-import { activeResources, describeResources, leftSince, type Resources } from "./leaks.ts";
+import { ACCEPTED, activeResources, describeResources, leftSince, type Resources, SETTLE_MS } from "./leaks.ts";
 
 /** A test, or a hook: what it does; a rejection or a throw fails it. */
 export type TestFn = () => unknown;
@@ -99,6 +101,9 @@ export class LeakError extends Error {
   }
 }
 
+/** What a test is not blamed for: connections its suite's servers accepted (testing/leaks.ts). */
+const NOT_A_TESTS_OWN: ReadonlySet<string> = new Set([ACCEPTED]);
+
 /** Suites queued but not finished; the report's `done` line is written when none is left. */
 let pending = 0;
 
@@ -136,7 +141,7 @@ export function suite(name = ""): Test {
       let failure: unknown;
       try {
         await fn();
-        const left = await leftSince(before);
+        const left = await leftSince(before, SETTLE_MS, NOT_A_TESTS_OWN);
         if (left.size > 0) {
           for (const [kind, n] of left) blamed.set(kind, (blamed.get(kind) ?? 0) + n);
           failure = new LeakError(left);
@@ -162,28 +167,26 @@ export function suite(name = ""): Test {
     inner.skip();
   };
 
+  /** Runs the hooks in order; a failed one is reported, and a failed `before` hook stops them (uvu then runs no test of the suite). */
+  const runHooks = async (kind: "before" | "after", hooks: TestFn[]) => {
+    for (const hook of hooks) {
+      try {
+        await hook();
+      } catch (error) {
+        process.stderr.write(`${kind} hook of ${name || "the suite"} failed: ${message(error)}\n`);
+        report({ type: "hook", suite: name, hook: kind, error: message(error) });
+        if (kind === "before") throw error;
+      }
+    }
+  };
+
   let atStart: Resources = new Map();
   inner.before(async () => {
     atStart = activeResources();
-    for (const hook of befores) {
-      try {
-        await hook();
-      } catch (error) {
-        process.stderr.write(`before hook of ${name || "the suite"} failed: ${message(error)}\n`);
-        report({ type: "hook", suite: name, hook: "before", error: message(error) });
-        throw error; // uvu then runs no test of this suite
-      }
-    }
+    await runHooks("before", befores);
   });
   inner.after(async () => {
-    for (const hook of afters) {
-      try {
-        await hook();
-      } catch (error) {
-        process.stderr.write(`after hook of ${name || "the suite"} failed: ${message(error)}\n`);
-        report({ type: "hook", suite: name, hook: "after", error: message(error) });
-      }
-    }
+    await runHooks("after", afters);
     for (const testName of names) {
       if (!ran.has(testName)) report({ type: "test", suite: name, name: testName, ok: false, ms: 0, error: "did not run: a before hook failed" });
     }

@@ -21,7 +21,7 @@ import {
 } from "../transport/wire/mod.ts";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
-import { sleep, until } from "../testing/wait.ts";
+import { sleep, until, withinOrNull } from "../testing/wait.ts";
 
 
 const reconnecting = (url: string) => connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
@@ -151,7 +151,7 @@ async function stopMaster(name: string, f: ReturnType<typeof fakes>, ended: Prom
       await nc.flush().catch(() => {});
       await sleep(300);
       f.close();
-      await Promise.race([ended.catch(() => {}), sleep(15_000)]);
+      await withinOrNull(ended.catch(() => {}), 15_000);
     }
   }
   f.close();
@@ -184,7 +184,7 @@ test("a container without tasks counts as finished at once", async () => {
     await until("RUNNING", async () => ((await records.getTopology(rec.name))?.state === "RUNNING" ? true : undefined));
     f.event(0, "finished");
     f.event(1, "finished");
-    const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
+    const state = (await withinOrNull(ended, 15_000)) ?? "still running";
     assert.is(state, "FINISHED");
     assert.is((await records.getTopology(rec.name))?.state, "FINISHED");
   } finally {
@@ -200,7 +200,7 @@ test("a container of another wire version is refused: the run ends FAILED naming
   let ended: Promise<string> | undefined;
   try {
     ended = runMaster({ nc: mnc, records: await Records.open(mnc), record: rec, spawn: f.spawn, log: () => {} });
-    const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
+    const state = (await withinOrNull(ended, 15_000)) ?? "still running";
     assert.is(state, "FAILED");
     const held = await records.getTopology(rec.name);
     assert.is(held?.state, "FAILED");

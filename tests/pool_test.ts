@@ -20,7 +20,7 @@ import {
 } from "../runtime/mod.ts";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { startNats } from "../testing/nats_server.ts";
-import { until } from "../testing/wait.ts";
+import { until, withinOrNull } from "../testing/wait.ts";
 
 test("a pool topology lands on both workers and counts exactly", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
@@ -133,10 +133,7 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
     const k = spawnProcess(kcmd, kargv, { cwd: ardeaRoot(), stdio: "pipe", env });
     await Promise.all([collect(k.lines("stderr"), []), collect(k.lines("stdout"), [])]);
     assert.is((await k.exited).code, 0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exit = await Promise.race([submit.exited, new Promise<null>((res) => (timer = setTimeout(() => res(null), 30_000)))]);
-    // A pending 30 s timer would keep this file running past its summary.
-    clearTimeout(timer);
+    const exit = await withinOrNull(submit.exited, 30_000);
     assert.ok(exit !== null, `the master did not end:\n${stderr.join("\n")}`);
     assert.is((await r.getTopology("dist-endless"))?.state, "KILLED");
   } finally {
