@@ -206,6 +206,8 @@ export async function writeCorpus(path: string, lines: number, seed: number): Pr
  *
  * @example
  * ```ts
+ * import { compareCounts, writeCorpus } from "./eo_faults.ts";
+ * const truth = await writeCorpus("/tmp/in.txt", 1000, 7);
  * const diff = await compareCounts("/tmp/out.json", truth); // "" when exact
  * ```
  */
@@ -253,6 +255,9 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
  *
  * @example
  * ```ts
+ * import { connect } from "nats";
+ * import { Watcher } from "./eo_faults.ts";
+ * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
  * const w = new Watcher(nc, "word-count");
  * await w.until(() => w.commits.length > 0, 60_000);
  * ```
@@ -383,7 +388,10 @@ export class Watcher {
  *
  * @example
  * ```ts
- * const run = ardea(nats.urls, ["submit", "examples/word_count.ts", "--wait"], logs);
+ * import { ardea } from "./eo_faults.ts";
+ * const logs: string[] = [];
+ * const run = ardea(["nats://127.0.0.1:4222"], ["submit", "examples/word_count.ts", "--wait"], logs);
+ * await run.child.exited;
  * ```
  */
 export function ardea(urls: string[], args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
@@ -404,6 +412,9 @@ export function ardea(urls: string[], args: string[], logs: string[], env: Recor
  *
  * @example
  * ```ts
+ * import { connect } from "nats";
+ * import { livePid } from "./eo_faults.ts";
+ * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
  * const pid = await livePid(nc, 1, new Set(), () => false, "event-windows");
  * ```
  */
@@ -858,7 +869,8 @@ function measureEmbedded(outcome: FaultOutcome, stateDir: string, restartedAt: n
  *
  * @example
  * ```ts
- * console.log(summarize(results));
+ * import { distSchedule, runDistributed, summarize } from "./eo_faults.ts";
+ * console.log(summarize([await runDistributed(distSchedule(7))]));
  * ```
  */
 export function summarize(results: RunResult[]): string {
