@@ -103,7 +103,7 @@ const LINGER_MS = 30_000;
 const reportDir = mkdtempSync(join(tmpdir(), "ardea-test-"));
 let reports = 0;
 
-/** The lines of a report file so far (testing/harness.ts ReportLine); a torn last line is left for later. */
+/** The lines of a report file so far (testing/harness.ts ReportLine); one that is not JSON (a write cut short) comes back as `{ type: "garbled" }`. */
 function readReport(path) {
   let text;
   try {
