@@ -8,7 +8,9 @@
 import { join } from "node:path";
 import { connect, type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { ardeaRoot, type ChildHandle, commandFor, makeTempDir, removePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "../tests/nats_server.ts";
+import { outputLines } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { within } from "../testing/wait.ts";
 import { KV_BUCKET, topologyKey } from "../transport/wire/mod.ts";
 import type { BenchOptions } from "./harness.ts";
 import { readInputFile, writeInputFile } from "./input.ts";
@@ -16,29 +18,6 @@ import { countPlain } from "./wordcount_embedded.ts";
 import { Records } from "../cluster/records.ts";
 
 const dec = new TextDecoder();
-
-/** Lines of a child's stdout and stderr (stderr prefixed "! "), at most `keep`. */
-export function collectLines(child: ChildHandle, keep = 5000): { lines: string[]; done: Promise<void> } {
-  const lines: string[] = [];
-  const read = async (s: "stdout" | "stderr") => {
-    for await (const l of child.lines(s)) {
-      if (lines.length < keep) lines.push(`${s === "stderr" ? "! " : ""}${l}`);
-    }
-  };
-  return { lines, done: Promise.all([read("stdout"), read("stderr")]).then(() => {}) };
-}
-
-/** Resolves `p`, or rejects after `ms` with "timed out: what". */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** What {@link submitRun} hands to its `during` callback. */
 export interface RunContext {
@@ -110,7 +89,7 @@ export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<Sub
   ]);
   const t0 = performance.now();
   const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: o.url } });
-  const out = collectLines(child);
+  const out = outputLines(child, 5000);
   try {
     const during = o.during?.({ child, lines: out.lines, seen, ended, t0 }) ?? Promise.resolve(undefined as D);
     const exit = await within(child.exited, o.timeoutMs, `ardea submit ${o.script}`);

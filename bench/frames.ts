@@ -34,7 +34,8 @@ import { bolt, Fields, TopologyBuilder } from "../mod.ts";
 import type { StormTopology } from "../topology/topology.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
-import { loadLines, mulberry32 } from "./input.ts";
+import { mulberry32 } from "../testing/random.ts";
+import { loadLines } from "./input.ts";
 
 /** Tuples a frame of the codec variants (the stream manager's 32 KB budget holds about as many words). */
 const TUPLES_PER_FRAME = 1000;

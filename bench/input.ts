@@ -3,6 +3,7 @@
  * with a seeded PRNG, so every run and every machine sees the same words.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { mulberry32 } from "../testing/random.ts";
 
 /** Options of {@link generateLines}. */
 export interface InputOptions {
@@ -14,18 +15,6 @@ export interface InputOptions {
   vocabulary?: number;
   /** Zipf exponent: weight of rank k is 1 / k^s (default 1). */
   zipf?: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SYLLABLES = (

@@ -28,7 +28,8 @@ import { type NatsConnection, connect } from "nats";
 import { ardeaRoot, type ChildHandle, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
-import { type NatsHandle, startNats } from "../tests/nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { withinOrNull } from "../testing/wait.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
 import { submitRun } from "./dist.ts";
 import { KV_BUCKET } from "../transport/wire/mod.ts";
@@ -201,7 +202,7 @@ const benchmark: Benchmark = {
       const { cmd, args } = scriptCommand(join(ardeaRoot(), "bench", "nats_echo.ts"), [url, subject]);
       echo = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe" });
       const out = echo.lines("stdout");
-      const first = await Promise.race([out.next(), new Promise<{ value: undefined }>((r) => setTimeout(r, 30_000, { value: undefined }))]);
+      const first = (await withinOrNull(out.next(), 30_000)) ?? { value: undefined };
       if (first.value !== "ready") throw new Error("nats echo process did not start");
       nc = await connect({ servers: url, name: "bench latency" });
       const conn = nc;

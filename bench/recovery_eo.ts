@@ -3,7 +3,7 @@
  * that a rollback runs in place (live containers reset their tasks from the
  * checkpoint without exiting; only a dead process starts again).
  *
- * Each repetition is one `runDistributed()` of tests/eo_faults.ts: `ardea
+ * Each repetition is one `runDistributed()` of testing/eo_faults.ts: `ardea
  * submit examples/word_count.ts --containers 2 --wait -- --mode
  * effectively-once --checkpoint-secs 0.1` on {@link LINES} generated lines
  * of 10 words, with one fault {@link FAULT_AT_MS} after the first committed
@@ -30,7 +30,7 @@
  * `ARDEA_BENCH_VERBOSE=1` prints every run's process logs.
  */
 import { env } from "../runtime/mod.ts";
-import { type DistFault, type DistSchedule, type FaultOutcome, type RunResult, runDistributed } from "../tests/eo_faults.ts";
+import { type DistFault, type DistSchedule, type FaultOutcome, type RunResult, runDistributed } from "../testing/eo_faults.ts";
 import { type Benchmark, type BenchOptions, type Goal, measure, type Variant } from "./harness.ts";
 
 /** Lines of 10 words per run (~3 M words: a run takes 15-30 s on a loaded 2-core machine). */

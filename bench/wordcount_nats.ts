@@ -20,7 +20,6 @@ import { type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { unpack } from "msgpackr";
 import {
   ardeaRoot,
-  type ChildHandle,
   commandFor,
   runtimeName,
   scriptCommand,
@@ -28,6 +27,8 @@ import {
 } from "../runtime/mod.ts";
 import { decodeControl, subjects, topologyKey } from "../transport/wire/mod.ts";
 import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { outputLines } from "../testing/child.ts";
+import { within } from "../testing/wait.ts";
 import { assertSameCounts } from "./wordcount_embedded.ts";
 import { withNatsWordCount } from "./dist.ts";
 
@@ -41,28 +42,6 @@ const TOPOLOGY = "word-count";
 const RUN_TIMEOUT_MS = 300_000;
 
 const dec = new TextDecoder();
-
-/** Output lines of a child, kept for error messages. */
-function tail(child: ChildHandle, keep = 40): { lines: string[]; done: Promise<void> } {
-  const lines: string[] = [];
-  const read = async (s: "stdout" | "stderr") => {
-    for await (const l of child.lines(s)) {
-      lines.push(`${s === "stderr" ? "! " : ""}${l}`);
-      if (lines.length > keep) lines.shift();
-    }
-  };
-  return { lines, done: Promise.all([read("stdout"), read("stderr")]).then(() => {}) };
-}
-
-/** Resolves `p`, or rejects after `ms` with "timed out: what". */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 interface ArdeaRun {
   code: number | null;
@@ -115,7 +94,8 @@ async function runArdea(nc: NatsConnection, kv: KV, url: string, input: string, 
   ]);
   const t0 = performance.now();
   const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: url } });
-  const t = tail(child);
+  // The last output lines, for error messages.
+  const t = outputLines(child, 40, { newest: true });
   try {
     const exit = await within(child.exited, RUN_TIMEOUT_MS, "ardea submit");
     const tExit = performance.now();
@@ -174,7 +154,7 @@ export async function runHandRolled(nc: NatsConnection, url: string, input: stri
   const spawnRole = (role: string, extra: string[] = []) => {
     const { cmd, args } = scriptCommand(script, [role, "--nats", url, "--prefix", prefix, "--counters", String(COUNTERS), ...extra]);
     const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe" });
-    return { role, child, out: tail(child) };
+    return { role, child, out: outputLines(child, 40, { newest: true }) };
   };
   const t0 = performance.now();
   const procs = [

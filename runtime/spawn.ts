@@ -1,7 +1,7 @@
 /**
  * Child processes: start one, read its output line by line, signal it, and
  * wait for it to end. Used by distributed mode (containers, workers) and by
- * test harnesses such as tests/nats_server.ts.
+ * test harnesses such as testing/nats_server.ts.
  *
  * @module
  */
@@ -240,8 +240,12 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
       splitWebLines(child.stderr, emitter("stderr"), () => queues.stderr.end(), readers),
     ])
     : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
+  const stdin = input === "piped" ? child.stdin.getWriter() : null;
   const exited = child.status.then(async (status) => {
     ended = true;
+    // Deno keeps a piped stdin's resource open after the child ended (Node
+    // closes it): close it, or each child leaks one.
+    stdin?.close().catch(() => {});
     // As with Node: a grandchild holding the output pipe open is not waited for long.
     const grace = setTimeout(() => {
       for (const r of readers) r.cancel().catch(() => {});
@@ -251,7 +255,6 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
     return status.signal !== null ? { code: null, signal: status.signal } : { code: status.code, signal: null };
   });
   exited.catch(() => {});
-  const stdin = input === "piped" ? child.stdin.getWriter() : null;
   return {
     pid: child.pid,
     exited,

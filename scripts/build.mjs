@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Transpiles every library .ts file (all but tests/, bench/, examples/,
+// Transpiles every library .ts file (all but tests/, testing/, bench/, examples/,
 // scripts/, node_modules/, dist/ and *_test.ts) to dist/ with esbuild,
 // rewriting relative `.ts` import specifiers to `.js`, so that plain Node
 // (no loader) and Deno (which will not strip types under node_modules) can
@@ -17,7 +17,7 @@ import { transformSync } from "esbuild";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const outDir = join(root, "dist");
-const SKIP_DIRS = new Set(["tests", "bench", "examples", "scripts", "node_modules", "dist", "coverage"]);
+const SKIP_DIRS = new Set(["tests", "testing", "bench", "examples", "scripts", "node_modules", "dist", "coverage"]);
 
 function* libraryFiles(dir, top) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -8,12 +8,17 @@
 //
 // Each file runs in its own process (and process group) with a timeout:
 // env ARDEA_TEST_TIMEOUT seconds (default 180), or `// timeout: <s>` on the
-// file's first line (a larger ARDEA_TEST_TIMEOUT still wins). uvu's summary is parsed; a crash, non-zero exit or
-// timeout counts as at least one failure, and so does a file still running
-// 30 s after its summary (it left something open). The last line of output is always
-// `N passed, N failed`; the exit code is 1 if anything failed.
+// file's first line (a larger ARDEA_TEST_TIMEOUT still wins). The counts come
+// from the file's report (testing/harness.ts appends one JSON line per
+// outcome to the file named by ARDEA_TEST_REPORT, and a last "done" line),
+// never from uvu's text. A crash, a non-zero exit, a timeout or a missing
+// "done" line counts as at least one failure, and so does a file still
+// running 30 s after its "done" line (it left something open). The last line
+// of output is always `N passed, N failed`; the exit code is 1 if anything
+// failed. System packages (nats-server, chromium) are .ci/run's to install.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -38,32 +43,15 @@ function parseArgs(argv) {
   return options;
 }
 
+/** Whether nats-server runs (Debian installs it to /usr/sbin, which a non-login PATH may lack). */
 function hasNatsServer() {
-  const bin = process.env.NATS_SERVER ?? "nats-server";
-  return spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0;
-}
-
-/** Ensures nats-server is runnable, installing Debian's package as root if possible. */
-function ensureNatsServer() {
-  // Debian installs to /usr/sbin, which a non-login PATH may lack.
   if (!process.env.PATH?.split(delimiter).includes("/usr/sbin")) {
     process.env.PATH = `${process.env.PATH ?? ""}${delimiter}/usr/sbin`;
   }
-  if (hasNatsServer()) return true;
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  const hasApt = spawnSync("apt-get", ["--version"], { stdio: "ignore" }).status === 0;
-  if (isRoot && hasApt) {
-    process.stderr.write("nats-server not found; installing it with apt-get…\n");
-    const update = spawnSync("apt-get", ["update"], { stdio: ["ignore", "ignore", "inherit"] });
-    const install = update.status === 0 &&
-      spawnSync("apt-get", ["install", "-y", "nats-server"], {
-        stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      });
-    if (install && install.status === 0 && hasNatsServer()) return true;
-  }
+  const bin = process.env.NATS_SERVER ?? "nats-server";
+  if (spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0) return true;
   out(
-    "nats-server is required: install it (`sudo apt-get install nats-server`, or a release from https://github.com/nats-io/nats-server/releases) so it is on PATH, or set NATS_SERVER=/path/to/nats-server",
+    "nats-server is required: install it (`.ci/run` does, or `sudo apt-get install nats-server`, or a release from https://github.com/nats-io/nats-server/releases) so it is on PATH, or set NATS_SERVER=/path/to/nats-server",
   );
   return false;
 }
@@ -99,11 +87,6 @@ function command(runtime, file) {
 
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
-function lastNumber(text, label) {
-  const matches = [...text.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, "gm"))];
-  return matches.length ? Number(matches.at(-1)[1]) : undefined;
-}
-
 /** Kills a test's whole process group (the test and anything it left behind). */
 function killGroup(pid, signal) {
   try {
@@ -113,8 +96,48 @@ function killGroup(pid, signal) {
   }
 }
 
-/** How long a test file may run on after uvu's summary before it is stopped (ms). */
+/** How long a test file may run on after its "done" line before it is stopped (ms). */
 const LINGER_MS = 30_000;
+
+/** Where the test processes write their reports (one file per run of a file). */
+const reportDir = mkdtempSync(join(tmpdir(), "ardea-test-"));
+let reports = 0;
+
+/** The lines of a report file so far (testing/harness.ts ReportLine); one that is not JSON (a write cut short) comes back as `{ type: "garbled" }`. */
+function readReport(path) {
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  const lines = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      lines.push({ type: "garbled", line });
+    }
+  }
+  return lines;
+}
+
+/** Passed, failed and skipped counts of a report, whether it ended ("done"), and what failed. */
+function tally(lines) {
+  const t = { passed: 0, failed: 0, skipped: 0, done: false, failures: [] };
+  for (const line of lines) {
+    if (line.type === "test" && line.ok) t.passed++;
+    else if (line.type === "test" || line.type === "hook") {
+      t.failed++;
+      const what = line.type === "test" ? line.name : `${line.hook} hook${line.suite ? ` of ${line.suite}` : ""}`;
+      t.failures.push(`${what}: ${String(line.error).split("\n", 1)[0]}`);
+    } else if (line.type === "skip") t.skipped++;
+    else if (line.type === "done") t.done = true;
+    else t.failures.push(`unreadable report line ${JSON.stringify(line.line)}`);
+  }
+  return t;
+}
 
 const running = new Set();
 
@@ -122,6 +145,7 @@ function runOne(runtime, file) {
   const rel = relative(root, file).split(sep).join("/");
   const seconds = timeoutSeconds(file);
   const [cmd, args] = command(runtime, file);
+  const reportFile = join(reportDir, `${++reports}.jsonl`);
   const started = Date.now();
   return new Promise((resolve) => {
     let output = "";
@@ -131,22 +155,10 @@ function runOne(runtime, file) {
       cwd: root,
       detached: true, // own process group, so leftovers can be killed
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ARDEA_TEST_REPORT: reportFile },
     });
     running.add(child);
-    // A file whose tests are over (uvu printed its summary) but that does not
-    // exit has left something open: stop it soon rather than at its timeout.
-    let lingered = false;
-    let lingering;
-    const onOutput = (chunk) => {
-      output += chunk;
-      if (lingering === undefined && /^\s*Duration:/m.test(output)) {
-        lingering = setTimeout(() => {
-          lingered = true;
-          stop();
-        }, LINGER_MS);
-      }
-    };
+    const onOutput = (chunk) => (output += chunk);
     child.stdout.on("data", onOutput);
     child.stderr.on("data", onOutput);
     const stop = () => {
@@ -157,33 +169,53 @@ function runOne(runtime, file) {
       timedOut = true;
       stop();
     }, seconds * 1000);
+    // A file whose tests are over (its "done" line) but that does not exit
+    // has left something open: stop it soon rather than at its timeout.
+    let lingered = false;
+    let lingering;
+    let reportSize = 0;
+    const watch = setInterval(() => {
+      let size = 0;
+      try {
+        size = statSync(reportFile).size;
+      } catch {
+        return;
+      }
+      if (size === reportSize) return;
+      reportSize = size;
+      if (lingering === undefined && readReport(reportFile).some((line) => line.type === "done")) {
+        clearInterval(watch);
+        lingering = setTimeout(() => {
+          lingered = true;
+          stop();
+        }, LINGER_MS);
+      }
+    }, 1000);
     child.on("error", (error) => (spawnError = error));
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       clearTimeout(lingering);
+      clearInterval(watch);
       running.delete(child);
       if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
-      const text = output.replace(ANSI, "");
-      const total = lastNumber(text, "Total");
-      const passed = lastNumber(text, "Passed") ?? 0;
-      const skipped = lastNumber(text, "Skipped") ?? 0;
-      let failed = total === undefined ? 0 : Math.max(0, total - passed);
+      const t = tally(readReport(reportFile));
+      rmSync(reportFile, { force: true });
       const problems = [];
       if (spawnError) problems.push(`could not start: ${spawnError.message}`);
       if (lingered) {
-        problems.push(`still running ${LINGER_MS / 1000} s after its uvu summary: something it left open (a connection, timer or child) kept it alive`);
+        problems.push(`still running ${LINGER_MS / 1000} s after its last test: something it left open (a connection, timer or child) kept it alive`);
       } else if (timedOut) problems.push(`timed out after ${seconds} s`);
       else if (signal) problems.push(`killed by ${signal}`);
       else if (code !== 0) problems.push(`exit code ${code}`);
-      if (total === undefined && problems.length === 0) problems.push("no uvu summary (did it call .run()?)");
-      if (problems.length > 0) failed = Math.max(failed, 1);
-      resolve({ runtime, rel, passed, failed, skipped, problems, output, secs: (Date.now() - started) / 1000 });
+      if (!t.done && problems.length === 0) problems.push("its tests did not all finish (no \"done\" in its report; did it call test.run()?)");
+      const failed = problems.length > 0 ? Math.max(t.failed, 1) : t.failed;
+      resolve({ runtime, rel, passed: t.passed, failed, skipped: t.skipped, failures: t.failures, problems, output, secs: (Date.now() - started) / 1000 });
     });
   });
 }
 
 function report(result) {
-  const { runtime, rel, passed, failed, skipped, problems, output, secs } = result;
+  const { runtime, rel, passed, failed, skipped, failures, problems, output, secs } = result;
   const mark = failed > 0 ? "FAIL" : "ok  ";
   const counts = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
   const extra = problems.length ? ` (${problems.join("; ")})` : "";
@@ -192,12 +224,13 @@ function report(result) {
     out(`---- output of ${runtime} ${rel}`);
     out((process.stdout.isTTY ? output : output.replace(ANSI, "")).trimEnd());
     out(`---- end of ${runtime} ${rel}`);
+    for (const failure of failures) out(`FAIL ${runtime.padEnd(4)} ${rel}: ${failure}`);
   }
 }
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  if (!ensureNatsServer()) return 1;
+  if (!hasNatsServer()) return 1;
 
   const files = findTests(join(root, "tests")).filter((file) => {
     const rel = relative(root, file);
@@ -231,6 +264,7 @@ async function main() {
     out("interrupted");
     totals.failed = Math.max(totals.failed, 1);
   }
+  rmSync(reportDir, { recursive: true, force: true });
   out(`${totals.passed} passed, ${totals.failed} failed`);
   return totals.failed > 0 ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 // Backpressure end to end: bounded mailboxes behind a slow bolt, no timeout
 // storm while throttled, and timers that keep firing during long executes.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { bolt, TopologyBuilder, type TopologyHandle } from "../mod.ts";
 import { finished, numberSpout, richBolt, runTopology, spin, spoutLog } from "./fixtures/engine_components.ts";

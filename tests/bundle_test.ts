@@ -6,7 +6,7 @@
  * bundles are refused; a loaded bundle imported by a child process (a
  * stand-in container) shares that process's engine module instance.
  */
-import { suite } from "uvu";
+import { suite } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import {
@@ -34,7 +34,7 @@ import {
   toFileUrl,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { startNats, type NatsHandle } from "./nats_server.ts";
+import { startNats, type NatsHandle } from "../testing/nats_server.ts";
 
 const ROOT = ardeaRoot();
 const WORD_COUNT = resolvePath(ROOT, "examples", "word_count.ts");

@@ -2,37 +2,15 @@
 // `ardea list / status / activate / deactivate / kill` end to end: bin/ardea.mjs
 // as a child process against a real nats-server, with records written
 // directly by the test (no engine); a kill is answered by a stand-in master.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { type ContainerRecord, type ControlMessage, decodeControl, subjects, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
-import { freePorts, type NatsHandle, startNats } from "./nats_server.ts";
+import { runArdea, show } from "../testing/child.ts";
+import { freePorts, type NatsHandle, startNats } from "../testing/nats_server.ts";
 
-interface Result {
-  code: number | null;
-  stdout: string[];
-  stderr: string[];
-}
-
-async function collect(lines: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const line of lines) out.push(line);
-  return out;
-}
-
-async function ardea(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_DEBUG: "", ARDEA_NATS_URL: "", ...env } });
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
-  return { code: exit.code, stdout, stderr };
-}
-
-function show(r: Result): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout.join("\n")}\n--- stderr\n${r.stderr.join("\n")}`;
-}
+const ardea = (args: string[], env: Record<string, string> = {}) => runArdea(args, { ARDEA_DEBUG: "", ARDEA_NATS_URL: "", ...env });
 
 function topology(name: string, over: Partial<TopologyRecord> = {}): TopologyRecord {
   const now = Date.now();

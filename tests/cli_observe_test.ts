@@ -3,56 +3,23 @@
 // leases that expire, no effect on acking), `ardea logs` (recent log lines,
 // crash stacks included) and the last error per component in `ardea status`;
 // plus the pieces on their own (argument parsing, the log ring, the taps).
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { Records } from "../cluster/records.ts";
 import { LogRing } from "../cluster/log_ring.ts";
 import { Taps } from "../cluster/taps.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { decodeObservation, encodeMessage, subjects, TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { encodeMessage, subjects, TAP_MAX_PER_SECOND, type TapTuple } from "../transport/wire/mod.ts";
+import { ardeaCmd, asText, collect, runArdea, show } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 let nats: NatsHandle | undefined;
 let nc: NatsConnection;
 
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>): Promise<string> {
-  const out: string[] = [];
-  for await (const line of lines) out.push(line);
-  return out.join("\n");
-}
-
-async function ardea(args: string[]): Promise<Result> {
-  const [cmd, argv] = ardeaCmd(args);
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats!.urls[0]! } });
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
-  return { code: exit.code, stdout, stderr };
-}
-
-const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const ardea = async (args: string[]) => asText(await runArdea(args, { ARDEA_NATS_URL: nats!.urls[0]! }));
 
 test("parseArgs: tap and logs", () => {
   assert.equal(parseArgs(["tap", "wc", "split"]), { type: "tap", topology: "wc", component: "split", stream: "default", sample: 1, limit: 0, json: false, nats: {} });
@@ -106,7 +73,7 @@ test("tap, logs and status against a running distributed topology", async () => 
   nc = await connect({ servers: nats.urls[0] });
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_observe.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
   const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
-  const submitterOut = collect(submitter.lines("stderr"));
+  const submitterOut = collect(submitter.lines("stderr")).then((lines) => lines.join("\n"));
   void collect(submitter.lines("stdout"));
   try {
     const records = await until("records", async () => await Records.bind(nc));

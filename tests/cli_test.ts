@@ -1,46 +1,20 @@
 // timeout: 300
 // The `ardea` command end to end: each test starts bin/ardea.mjs as a child
 // process on the runtime running this suite, with fixtures from tests/fixtures/.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { parseArgs, statusLine, sumStats, UsageError } from "../cli/mod.ts";
 import type { TopologyStats } from "../mod.ts";
-import { ardeaRoot, type ChildHandle, execPath, readTextFile, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, readTextFile, resolvePath } from "../runtime/mod.ts";
+import { collect, runArdea, show, spawnArdea } from "../testing/child.ts";
 
 const root = ardeaRoot();
 const fixture = (name: string) => `tests/fixtures/${name}`;
 
-interface Result {
-  code: number | null;
-  stdout: string[];
-  stderr: string[];
-}
-
-function start(args: string[], env: Record<string, string> = {}): ChildHandle {
-  const bin = resolvePath(root, "bin", "ardea.mjs");
-  const [cmd, argv] = runtimeName() === "deno"
-    ? [execPath(), ["run", "-A", bin, ...args]]
-    : [execPath(), [bin, ...args]];
-  // NO_COLOR/ARDEA_DEBUG unset so error output is the plain one-liner.
-  return spawnProcess(cmd, argv, { cwd: root, stdio: "pipe", env: { ARDEA_DEBUG: "", ...env } });
-}
-
-async function collect(lines: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const line of lines) out.push(line);
-  return out;
-}
-
-async function ardea(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const child = start(args, env);
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
-  return { code: exit.code, stdout, stderr };
-}
-
-function show(r: Result): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout.join("\n")}\n--- stderr\n${r.stderr.join("\n")}`;
-}
+// ARDEA_DEBUG unset so error output is the plain one-liner.
+const start = (args: string[], env: Record<string, string> = {}) => spawnArdea(args, { ARDEA_DEBUG: "", ...env });
+const ardea = (args: string[], env: Record<string, string> = {}) => runArdea(args, { ARDEA_DEBUG: "", ...env });
 
 test("--help exits 0 and lists run; help run and run --help show run's usage", async () => {
   const r = await ardea(["--help"]);
@@ -213,7 +187,7 @@ test("SIGINT drains an endless topology; a stray timer does not keep ardea alive
   const rest = await collect(stdout);
   const exit = await child.exited;
   clearTimeout(killer);
-  const r: Result = { code: exit.code, stdout: ["started", ...rest], stderr: await stderr };
+  const r = { code: exit.code, stdout: ["started", ...rest], stderr: await stderr };
   assert.is(r.code, 0, show(r));
   assert.ok(rest.includes("ended KILLED"), show(r));
   assert.ok(r.stderr.some((l) => l.startsWith('ardea: draining "cli-endless"')), show(r));

@@ -1,17 +1,14 @@
 // timeout: 300
 // A 3-server NATS cluster (KV and object store with 3 replicas): one server
 // is stopped mid-run; clients fail over, the run completes, nothing is lost.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { readdirSync } from "node:fs";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { startNats } from "./nats_server.ts";
-
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
+import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 
 test("stopping one server of a 3-server cluster mid-run loses nothing", async () => {
   const nats = await startNats({ servers: 3, jetstream: true });
@@ -19,12 +16,11 @@ test("stopping one server of a 3-server cluster mid-run loses nothing", async ()
   const dir = await makeTempDir("ardea-failover-");
   const count = 3000;
   try {
-    const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
     const args = [
       "submit", "tests/fixtures/dist_durable.ts", "--containers", "2", "--replicas", "3", "--runtime", runtimeName(), "--wait",
       "--", "--dir", dir, "--count", String(count),
     ];
-    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    const [cmd, argv] = ardeaCmd(args);
     // Every process knows all three servers, the stopped one first.
     const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls.join(",") } });
     const stderr: string[] = [];

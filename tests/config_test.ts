@@ -1,5 +1,5 @@
 // Topology configuration: parseConfig (zod schema), aliases, errors naming the key, Config setters.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { Config, ConfigError, parseConfig, submit, TopologyBuilder } from "../mod.ts";
 import { bolt, iterableSpout } from "../mod.ts";

@@ -5,7 +5,7 @@
 // script that loads without calling submit() ends after a short grace, not
 // the whole submit timeout. runContainer runs in this process, against a real
 // nats-server.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { bundleScript, storeBundle } from "../cluster/bundle.ts";
@@ -13,7 +13,7 @@ import { runContainer } from "../cluster/container_process.ts";
 import { Records } from "../cluster/records.ts";
 import { runtimeName } from "../runtime/mod.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 let nats: NatsHandle;
 let nc: NatsConnection;

@@ -2,7 +2,7 @@
 // executed at once on its emitter's stack; a slow bolt's input queues; the
 // order from one task, tree completion, nested emits to several tasks,
 // crash attribution and busy time (capacity) keep their meaning.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { capacityStats } from "./fixtures/capacity.ts";
 import { forever } from "./fixtures/forever.ts";

@@ -2,7 +2,7 @@
 // EFFECTIVELY_ONCE across containers: checkpoints coordinated by the master
 // in the NATS state backend; chaos in a bolt, a container killed with
 // SIGKILL mid-run, a live rescale; the word counts are exactly the truth.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
@@ -13,7 +13,6 @@ import {
   ardeaRoot,
   type ChildHandle,
   env,
-  execPath,
   makeTempDir,
   readTextFile,
   removePath,
@@ -22,7 +21,8 @@ import {
   spawnProcess,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 /** Writes 250k generated lines to `dir`/in.txt; returns the true counts. */
 async function corpus(dir: string, seed: number, prefix: string): Promise<Map<string, number>> {
@@ -46,13 +46,12 @@ const children = new Set<ChildHandle>();
 
 /** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
 function ardea(nats: NatsHandle, args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]!, ...env } });
   children.add(child);
   const reading = Promise.all([
-    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
-    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+    collect(child.lines("stderr"), logs),
+    collect(child.lines("stdout"), logs),
   ]);
   return { child, reading };
 }

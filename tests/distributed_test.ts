@@ -2,14 +2,13 @@
 // Distributed mode end to end: `ardea submit` against a real nats-server,
 // container processes on this machine, exact word counts across containers,
 // status/kill, garbage on the topology's subjects, a failing topology.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
 import {
   ardeaRoot,
-  execPath,
   makeTempDir,
   readTextFile,
   removePath,
@@ -19,47 +18,15 @@ import {
   writeTextFile,
 } from "../runtime/mod.ts";
 import { subjects } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaCmd, asText, collect, runArdea, show } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { until } from "../testing/wait.ts";
 
 let nats: NatsHandle;
 let nc: NatsConnection;
 let dir: string;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>): Promise<string> {
-  const out: string[] = [];
-  for await (const line of lines) out.push(line);
-  return out.join("\n");
-}
-
-async function ardea(args: string[]): Promise<Result> {
-  const [cmd, argv] = ardeaCmd(args);
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
-  return { code: exit.code, stdout, stderr };
-}
-
-const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const ardea = async (args: string[]) => asText(await runArdea(args, { ARDEA_NATS_URL: nats.urls[0]! }));
 
 test.before(async () => {
   nats = await startNats({ servers: 1, jetstream: true });
@@ -112,7 +79,7 @@ test("word count across containers is exact (submit --wait)", async () => {
 test("status --json shows both containers with pids; kill ends the run KILLED; garbage is dropped", async () => {
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
   const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
-  const submitterOut = collect(submitter.lines("stderr"));
+  const submitterOut = collect(submitter.lines("stderr")).then((lines) => lines.join("\n"));
   const records = await until("records", async () => await Records.bind(nc));
   await until("RUNNING", async () => ((await records.getTopology("dist-endless"))?.state === "RUNNING" ? true : undefined));
   const status = await until("both containers in status", async () => {
@@ -174,7 +141,7 @@ test("containers stop when their master is killed with SIGKILL (no orphans)", as
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
   const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const said: string[] = [];
-  void (async () => { for await (const l of submitter.lines("stderr")) said.push(l); })();
+  void collect(submitter.lines("stderr"), said);
   void collect(submitter.lines("stdout"));
   const records = await until("records", async () => await Records.bind(nc));
   let seen = "";

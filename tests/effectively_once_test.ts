@@ -3,7 +3,7 @@
 // retry and stateful rollback), aligned markers across a diamond, a process
 // killed with SIGKILL and started again, corrupted state refused.
 import { NumbersSpout } from "./fixtures/numbers_spout.ts";
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { readdirSync, writeFileSync, readFileSync } from "node:fs";
@@ -31,6 +31,7 @@ import {
   spawnProcess,
   writeTextFile,
 } from "../runtime/mod.ts";
+import { collect } from "../testing/child.ts";
 
 const N = 60_000;
 
@@ -183,8 +184,8 @@ test("word_count --mode effectively-once: chaos, then SIGKILL and a restart, exa
     const second = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe" });
     const logs: string[] = [];
     await Promise.all([
-      (async () => { for await (const l of second.lines("stdout")) logs.push(l); })(),
-      (async () => { for await (const l of second.lines("stderr")) logs.push(l); })(),
+      collect(second.lines("stdout"), logs),
+      collect(second.lines("stderr"), logs),
     ]);
     const exit = await second.exited;
     assert.is(exit.code, 0, logs.join("\n"));

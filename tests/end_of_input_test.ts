@@ -2,7 +2,7 @@
 // trees are still open send a drain marker; bolts that hold tuples release
 // them (drain hook, or an early finish) so the trees can complete and the
 // topology can end. Replays after a drain trigger another drain round.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { BaseBasicBolt, type BasicOutputCollector, type OutputFieldsDeclarer, TopologyBuilder, type Tuple } from "../mod.ts";
 import { finished, numberSpout, range, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";

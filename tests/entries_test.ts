@@ -1,6 +1,6 @@
 // The package's entries: `ardea` (mod.ts) exports the public API by name and
 // none of the internals; `ardea/internal` (internal.ts) exports both.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import * as internal from "../internal.ts";
 import * as ardea from "../mod.ts";

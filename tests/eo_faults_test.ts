@@ -11,10 +11,10 @@
 // (same ARDEA_EO_FAULTS, which picks the kinds: kill,nats,gap,stall,point by default;
 // point: a container kills itself at a named fault point of its state)
 // (ARDEA_EO_VERBOSE=1 prints every run's logs.)
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { env } from "../runtime/mod.ts";
-import { type DistFault, distSchedule, embeddedSchedule, type RunResult, runDistributed, runEmbedded, summarize } from "./eo_faults.ts";
+import { type DistFault, distSchedule, embeddedSchedule, type RunResult, runDistributed, runEmbedded, summarize } from "../testing/eo_faults.ts";
 
 const base = Number(env("ARDEA_EO_SEED_BASE") ?? 1);
 const distSeeds = Number(env("ARDEA_EO_DIST_SEEDS") ?? 3);

@@ -7,9 +7,9 @@
 // the pool scheduler, the master killed during a commit and right after one
 // and replaced by a worker. Each schedule checks that its point was
 // reached, and every run's counts must be exactly the truth.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { type EmbeddedFault, type RunResult, runDistributed, runEmbedded, runPoolMasterKill } from "./eo_faults.ts";
+import { type EmbeddedFault, type RunResult, runDistributed, runEmbedded, runPoolMasterKill } from "../testing/eo_faults.ts";
 
 /**
  * Every named fault point of the state folder (runtime/fault_points.ts),

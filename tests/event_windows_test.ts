@@ -6,7 +6,7 @@
 // process is killed with SIGKILL (at a random moment and at named fault
 // points, the resume included) and started again on the same state folder;
 // and over NATS with a container killed with SIGKILL mid-run.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect } from "nats";
@@ -23,15 +23,15 @@ import {
   spawnProcess,
 } from "../runtime/mod.ts";
 import { eventAt } from "../examples/event_windows_data.ts";
-import { ardea, livePid, Watcher } from "./eo_faults.ts";
-import { startNats } from "./nats_server.ts";
+import { ardea, livePid, Watcher } from "../testing/eo_faults.ts";
+import { startNats } from "../testing/nats_server.ts";
+import { sleep } from "../testing/wait.ts";
 
 const EVENTS = 400_000;
 const KEYS = 12;
 const DISORDER = 400;
 const LAG = 800;
 const WINDOW = 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The rows a plain computation gives: per key and window, count and sum. */
 function truth(seed: number): string[] {

@@ -5,7 +5,7 @@
  * what it prints and writes. The word count is checked word by word against
  * a plain JavaScript count of generated input.
  */
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   ardeaRoot,
@@ -19,7 +19,7 @@ import {
   toFileUrl,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { mulberry32 as prng } from "../bench/input.ts";
+import { mulberry32 as prng } from "../testing/random.ts";
 
 const ROOT = ardeaRoot();
 const CHILD_TIMEOUT_MS = 90_000;

@@ -3,23 +3,23 @@
 // (container 0) feeds a slow bolt (container 1). Credits bound the bytes in
 // flight to one container, so what the spout has emitted and the bolt has not
 // yet executed stays bounded, however late the backpressure leases arrive.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect } from "nats";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { decodeMetrics, subjects } from "../transport/wire/mod.ts";
 import { CREDIT_WINDOW_BYTES, StreamManager } from "../cluster/stream_manager.ts";
 import { Pressure } from "../actors/mailbox.ts";
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
-import { startNats } from "./nats_server.ts";
+import { ardeaCmd } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 
 test("a flooding spout in another container: in flight stays within the credit window, and the bolt keeps working", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
   const nc = await connect({ servers: nats.urls[0] });
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const args = ["submit", "tests/fixtures/dist_flood.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"];
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const [cmd, argv] = ardeaCmd(args);
   const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const errLines: string[] = [];
   const reading = (async () => {

@@ -1,5 +1,5 @@
 // Stream groupings: compiled routes (engine/groupings.ts), the fields hash, and groupings end to end.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   BaseRichSpout,

@@ -1,6 +1,6 @@
 // `ardea init` (cli/init.ts) and its command line, in process; the scaffold
 // installed and run from a tarball is tests/package_test.ts.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { runInit } from "../cli/init.ts";

@@ -7,7 +7,7 @@
 // spouts); throughput EFFECTIVELY_ONCE vs ATLEAST_ONCE; NatsSinkBolt's
 // two-phase output (JetStream in → JetStream out, each record once, through
 // rollbacks embedded and a kill -9 of a container on a cluster).
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { AckPolicy, DeliverPolicy, nanos, type NatsConnection, RetentionPolicy } from "nats";
 import {
@@ -34,9 +34,11 @@ import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { Records } from "../cluster/records.ts";
 import { parseConfig } from "../topology/config.ts";
 import { TopologyContext } from "../topology/context.ts";
-import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import process from "node:process";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { until } from "../testing/wait.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -468,13 +470,13 @@ test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollba
       "topology.stateful.checkpoint.interval.seconds": 60,
     }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
     // Once both tasks read, 50 new messages: the first one crashes the bolt, and the run rolls back with no checkpoint.
-    await waitFor("the spout's readers", async () => {
+    await until("the spout's readers", async () => {
       const names: string[] = [];
       for await (const c of jsm.consumers.list(stream)) names.push(c.name);
       return names.includes("newstart-eo-0") && names.includes("newstart-eo-1");
     }, 20_000);
     await publish(stream, 100, 150);
-    await waitFor(`the 50 new messages\n${logs.join("\n")}`, async () => IdsSeen.ids.size >= 49, 10_000).catch(() => {});
+    await until(`the 50 new messages\n${logs.join("\n")}`, async () => IdsSeen.ids.size >= 49, 10_000).catch(() => {});
     await new Promise((r) => setTimeout(r, 500));
     await h.kill();
     assert.ok(logs.some((l) => l.includes("planned crash")), `the bolt crashed\n${logs.join("\n")}`);
@@ -591,14 +593,13 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
   await publish(stream, 0, count);
   const dir = await makeTempDir("ardea-js-eo-dist-");
   const out = resolvePath(dir, "out.json");
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const args = ["submit", "tests/fixtures/js_eo.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out", out];
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const logs: string[] = [];
   const reading = Promise.all([
-    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
-    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+    collect(child.lines("stderr"), logs),
+    collect(child.lines("stdout"), logs),
   ]);
   try {
     const backend = new NatsStateBackend(nc);
@@ -699,14 +700,6 @@ class ResultBolt extends BaseStatefulBolt<string, number> {
   }
 }
 
-async function waitFor(what: string, until: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await until())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through rollbacks, each record exactly once (by content)", async () => {
   const count = 12_000;
   const stream = "SINKIN";
@@ -731,7 +724,7 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through roll
     const logs: string[] = [];
     const h = await submit("js-eo-sink-embedded", { ...conf, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
     const jsm = await nc.jetstreamManager();
-    await waitFor("the output", async () => (await jsm.streams.info("SINKOUT")).state.messages >= count, 120_000);
+    await until("the output", async () => (await jsm.streams.info("SINKOUT")).state.messages >= count, 120_000);
     // Anything published twice would land by now.
     await new Promise((r) => setTimeout(r, 1000));
     await h.kill();
@@ -793,7 +786,7 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is 
     const sink = new NatsSinkBolt({ subject: "restoreout.x", jetstream: true, nats: settings });
     sink.initState(state);
     await sink.prepare(conf, new TopologyContext(topology, "t", 2), collector);
-    await waitFor(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
+    await until(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
     await sink.cleanup();
     assert.is((await jsm.streams.info("RESTOREOUT")).state.messages, 2, `round ${round}: each message once in the stream`);
   }
@@ -835,29 +828,28 @@ test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 
   const stream = "DISTSINK";
   await publish(stream, 0, first);
   await outputStream("DISTOUT", "distout.>", 300_000);
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const ardea = (args: string[]) => {
-    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    const [cmd, argv] = ardeaCmd(args);
     return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   };
   const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distout.r"]);
   const logs: string[] = [];
   const reading = Promise.all([
-    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
-    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+    collect(child.lines("stderr"), logs),
+    collect(child.lines("stdout"), logs),
   ]);
   const jsm = await nc.jetstreamManager();
   const published = async () => (await jsm.streams.info("DISTOUT")).state.messages;
   try {
     // Kill container 1 once part of the output is out (committed batches published, more in flight).
-    await waitFor(`a quarter of the output\n${logs.join("\n")}`, async () => (await published()) >= first / 4, 120_000);
+    await until(`a quarter of the output\n${logs.join("\n")}`, async () => (await published()) >= first / 4, 120_000);
     const victim = (await (await Records.bind(nc))?.listContainers("js-eo-sink"))?.find((c) => c.container === 1);
     assert.ok(victim && victim.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
     const before = await published();
     process.kill(victim!.pid, "SIGKILL");
     // More input while the run recovers.
     await publish(stream, first, first + more);
-    await waitFor(`the whole output (${first + more})\n${logs.join("\n")}`, async () => (await published()) >= first + more, 180_000);
+    await until(`the whole output (${first + more})\n${logs.join("\n")}`, async () => (await published()) >= first + more, 180_000);
     await new Promise((r) => setTimeout(r, 2000));
     const kill = ardea(["kill", "js-eo-sink", "--wait-secs", "1"]);
     await kill.exited;
@@ -881,25 +873,24 @@ test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit,
   const stream = "DISTNEW";
   await publish(stream, 0, 30);
   await outputStream("DISTNEWOUT", "distnew.>", 300_000);
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const ardea = (args: string[]) => {
-    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    const [cmd, argv] = ardeaCmd(args);
     return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   };
   const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new", "--name", "js-eo-new-dist"]);
   const logs: string[] = [];
   const reading = Promise.all([
-    (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
-    (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
+    collect(child.lines("stderr"), logs),
+    collect(child.lines("stdout"), logs),
   ]);
   const jsm = await nc.jetstreamManager();
   try {
     const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-new-dist").catch(() => null)) ?? null;
-    await waitFor(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
+    await until(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
     const rec = (await record())!;
     assert.equal(rec.config["ardea.jetstream.start.sequences"], { in: 31 }, "the start after the 30 messages there at submit");
     await publish(stream, 30, 50);
-    await waitFor(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
+    await until(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
     await new Promise((r) => setTimeout(r, 1000));
     await ardea(["kill", "js-eo-new-dist", "--wait-secs", "1"]).exited;
     await child.exited;

@@ -2,7 +2,7 @@
 // JetStreamSpout and NatsSinkBolt against a real nats-server with JetStream:
 // embedded runs (exactly N out, redelivery of failed tuples, core NATS sink)
 // and a distributed run that loses a spout's container to kill -9.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { AckPolicy, type JsMsg, nanos, type NatsConnection } from "nats";
@@ -19,8 +19,10 @@ import {
 } from "../mod.ts";
 import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { collect } from "../testing/child.ts";
+import { ardeaCmd } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -184,16 +186,11 @@ test("open fails with a message naming the stream, or the ack wait against the m
   }
 });
 
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
-
 test("distributed: kill -9 of a container hosting a spout task; every message reaches the output stream", async () => {
   const count = 4000;
   const { input, output, outSubject } = await streams("dist", count);
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
   const args = ["submit", "tests/fixtures/js_durable.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", input, "--out", outSubject];
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const stderr: string[] = [];
   const reading = Promise.all([collect(child.lines("stderr"), stderr), collect(child.lines("stdout"), [])]);

@@ -1,5 +1,5 @@
 // The XOR ack ledger (actors/xor_ledger.ts): tuple trees over typed arrays.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { edgeHalf, type LedgerListener, XorLedger } from "../actors/xor_ledger.ts";
 

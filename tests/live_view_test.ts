@@ -1,6 +1,6 @@
 // The live view of `ardea run` / `ardea submit --wait`: the table renderer is
 // a pure function of stats snapshots; LiveView is driven with a fake clock.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { componentRows, formatMs, LiveView, liveTable, measureRates, renderTable, statusLine, sumStats } from "../cli/live_view.ts";
 import type { ComponentSnapshot, StatsSnapshot } from "../metrics/mod.ts";

@@ -1,5 +1,5 @@
 // Mailbox (bounded ring buffer with watermarks), Pressure and the Scheduler.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { Mailbox, Pressure } from "../actors/mailbox.ts";
 import { type Runnable, Scheduler } from "../actors/scheduler.ts";

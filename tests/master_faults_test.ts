@@ -4,13 +4,13 @@
 // fake child processes that speak the wire protocol from the test's own
 // connection (NATS is never mocked); and `ardea submit` end to end where a
 // real process must die.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { runMaster } from "../cluster/master.ts";
 import { Records, RecordsError } from "../cluster/records.ts";
-import { ardeaRoot, type ChildExit, type ChildHandle, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, type ChildExit, type ChildHandle, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import {
   decodeControl,
   encodeMessage,
@@ -19,19 +19,10 @@ import {
   type TopologyRecord,
   WIRE_VERSION,
 } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { sleep, until, withinOrNull } from "../testing/wait.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const reconnecting = (url: string) => connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 
@@ -160,7 +151,7 @@ async function stopMaster(name: string, f: ReturnType<typeof fakes>, ended: Prom
       await nc.flush().catch(() => {});
       await sleep(300);
       f.close();
-      await Promise.race([ended.catch(() => {}), sleep(15_000)]);
+      await withinOrNull(ended.catch(() => {}), 15_000);
     }
   }
   f.close();
@@ -193,7 +184,7 @@ test("a container without tasks counts as finished at once", async () => {
     await until("RUNNING", async () => ((await records.getTopology(rec.name))?.state === "RUNNING" ? true : undefined));
     f.event(0, "finished");
     f.event(1, "finished");
-    const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
+    const state = (await withinOrNull(ended, 15_000)) ?? "still running";
     assert.is(state, "FINISHED");
     assert.is((await records.getTopology(rec.name))?.state, "FINISHED");
   } finally {
@@ -209,7 +200,7 @@ test("a container of another wire version is refused: the run ends FAILED naming
   let ended: Promise<string> | undefined;
   try {
     ended = runMaster({ nc: mnc, records: await Records.open(mnc), record: rec, spawn: f.spawn, log: () => {} });
-    const state = await Promise.race([ended, sleep(15_000).then(() => "still running")]);
+    const state = (await withinOrNull(ended, 15_000)) ?? "still running";
     assert.is(state, "FAILED");
     const held = await records.getTopology(rec.name);
     assert.is(held?.state, "FAILED");
@@ -328,15 +319,6 @@ test("after a generation write that timed out (but landed), the master runs the 
 });
 
 // ------------------------------------------------------------ ardea submit
-
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
 
 test("submit --containers N with fewer than N tasks clips to the task count and FINISHES", async () => {
   const dir = resolvePath(ardeaRoot(), "tests", "fixtures");

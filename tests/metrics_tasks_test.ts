@@ -1,7 +1,8 @@
 // Per-task metrics (counters, capacity) and sampled latency histograms:
 // stats(), Prometheus series with a `task` label and summary quantiles.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
+import { parsePrometheus as parse } from "../testing/prometheus.ts";
 import { capacityStats } from "./fixtures/capacity.ts";
 import { forever } from "./fixtures/forever.ts";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder } from "../mod.ts";
@@ -19,16 +20,6 @@ function bounded() {
   }, { fields: ["word"] }), 2).shuffleGrouping("sentences");
   b.setBolt("count", bolt(() => {}), 3).fieldsGrouping("split", new Fields("word"));
   return b.createTopology();
-}
-
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
 }
 
 test("LatencyHistogram: percentiles within 1 %, merge, empty is null", () => {

@@ -1,7 +1,8 @@
 // metrics/: Prometheus text checked against a bounded run with known counts,
 // the rolling history and its rates, and the logical plan as JSON.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
+import { parsePrometheus as parse } from "../testing/prometheus.ts";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder, type TopologyStats } from "../mod.ts";
 import { logicalPlan, type StatsSnapshot } from "../metrics/mod.ts";
 import { MetricsHistory, renderPrometheus } from "../tracker/mod.ts";
@@ -18,17 +19,6 @@ function bounded() {
   }, { fields: ["word"] }), 2).shuffleGrouping("sentences");
   b.setBolt("count", bolt(() => {}), 3).fieldsGrouping("split", new Fields("word"));
   return b.createTopology();
-}
-
-/** `name{labels} value` lines → map from `name{labels}` to the value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
 }
 
 test("Prometheus counters of a bounded run equal the known counts exactly", async () => {

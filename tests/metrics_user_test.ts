@@ -1,8 +1,9 @@
 // User-defined metrics through TopologyContext (counters, gauges,
 // histograms, meters, Storm 1 registerMetric), __process-latency,
 // __next-tuple-count, and sliding-window percentiles driven by a fake clock.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
+import { parsePrometheus as parse } from "../testing/prometheus.ts";
 import {
   BaseBasicBolt,
   BaseRichBolt,
@@ -112,16 +113,6 @@ function topology() {
   b.setBolt("count", new CountBolt(), 3).fieldsGrouping("split", new Fields("word"));
   b.setBolt("late", new LateAckBolt(), 1).shuffleGrouping("sentences");
   return b.createTopology();
-}
-
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const cut = line.lastIndexOf(" ");
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
 }
 
 test("user metrics: exact counts per task and summed, gauges, histograms, meters; process latency; next-tuple count; Prometheus; tracker JSON", async () => {

@@ -3,7 +3,7 @@
 // connections to nats-server with user/password, token, nkey and TLS
 // (certificates made with openssl in a temp folder), with the one-line errors
 // a user sees when something is missing or wrong.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { nkeys } from "nats";
@@ -18,7 +18,7 @@ import {
   NatsSettingsError,
 } from "../transport/nats_connect.ts";
 import { makeTempDir, removePath, resolvePath, writeTextFile } from "../runtime/mod.ts";
-import { freePorts, startNats } from "./nats_server.ts";
+import { freePorts, startNats } from "../testing/nats_server.ts";
 
 // nats.js's node transport under Deno: when the server closes a refused
 // connection, a late read error (ECONNRESET) can reach a socket whose

@@ -10,7 +10,7 @@
 // scheduler run by an `ardea worker` started in the project. Under Deno: `deno run
 // -A topology.ts` and `deno check` in the npm project, a Deno project whose
 // deno.json maps `ardea` to the installed package, a 2-container submit.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -19,7 +19,7 @@ import process from "node:process";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
 import { ardeaRoot, execPath, makeTempDir, removePath, runtimeName } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 const root = ardeaRoot();
 const onNode = runtimeName() === "node";
@@ -65,7 +65,7 @@ async function ok(cmd: string, args: string[], cwd: string, env: Record<string, 
 }
 
 /** What a source folder of the repository holds that `npm pack` and its build need. */
-const PACK_SKIP = new Set(["node_modules", "dist", "tests", "bench", "examples", "scripts", "docs", "coverage", ".git", ".ardea", ".ci", "scratch"]);
+const PACK_SKIP = new Set(["node_modules", "dist", "tests", "testing", "bench", "examples", "scripts", "docs", "coverage", ".git", ".ardea", ".ci", "scratch"]);
 
 test.before(async () => {
   // uvu does not print an error thrown by a before hook.

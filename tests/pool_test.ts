@@ -1,7 +1,7 @@
 // timeout: 300
 // The pool scheduler: two `ardea worker` processes, a topology submitted
 // with --scheduler pool lands on both and its counts are exact.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
@@ -10,7 +10,6 @@ import { WIRE_VERSION, type TopologyRecord } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,
-  execPath,
   makeTempDir,
   readTextFile,
   removePath,
@@ -19,16 +18,9 @@ import {
   spawnProcess,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { startNats } from "./nats_server.ts";
-
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
+import { until, withinOrNull } from "../testing/wait.ts";
 
 test("a pool topology lands on both workers and counts exactly", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
@@ -83,16 +75,6 @@ test("a pool topology lands on both workers and counts exactly", async () => {
     await removePath(dir);
   }
 });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test("a worker killed with SIGKILL: the master counts its containers as exited and starts them on the other worker", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
@@ -151,10 +133,7 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
     const k = spawnProcess(kcmd, kargv, { cwd: ardeaRoot(), stdio: "pipe", env });
     await Promise.all([collect(k.lines("stderr"), []), collect(k.lines("stdout"), [])]);
     assert.is((await k.exited).code, 0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const exit = await Promise.race([submit.exited, new Promise<null>((res) => (timer = setTimeout(() => res(null), 30_000)))]);
-    // A pending 30 s timer would keep this file running past its summary.
-    clearTimeout(timer);
+    const exit = await withinOrNull(submit.exited, 30_000);
     assert.ok(exit !== null, `the master did not end:\n${stderr.join("\n")}`);
     assert.is((await r.getTopology("dist-endless"))?.state, "KILLED");
   } finally {

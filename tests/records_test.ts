@@ -2,12 +2,12 @@
 // cluster/records.ts against real nats-server processes: CRUD of topology and
 // container records, compare-and-set retries, the master lease, and a
 // bucket with 3 replicas on a 3-server cluster.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { Records, RecordsError } from "../cluster/records.ts";
 import { type ContainerRecord, KV_BUCKET, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 function topology(name: string, over: Partial<TopologyRecord> = {}): TopologyRecord {
   const now = Date.now();

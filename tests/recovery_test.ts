@@ -1,18 +1,15 @@
 // timeout: 300
 // kill -9 of a container mid-run: the master restarts it, the topology
 // recovers and every input tuple reaches the durable sink at least once.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { connect } from "nats";
-import { startNats } from "./nats_server.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 import { readdirSync } from "node:fs";
-
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
 
 test("kill -9 of a container: restarted, and every tuple reaches the sink at least once", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
@@ -20,9 +17,8 @@ test("kill -9 of a container: restarted, and every tuple reaches the sink at lea
   const dir = await makeTempDir("ardea-recovery-");
   const count = 3000;
   try {
-    const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
     const args = ["submit", "tests/fixtures/dist_durable.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--dir", dir, "--count", String(count)];
-    const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+    const [cmd, argv] = ardeaCmd(args);
     const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
     const stderr: string[] = [];
     const reading = Promise.all([collect(child.lines("stderr"), stderr), collect(child.lines("stdout"), [])]);

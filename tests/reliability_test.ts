@@ -1,7 +1,7 @@
 // Reliability end to end: exact results, anchoring, fail/replay, timeouts,
 // basic bolts, async components, finish hooks, ticks, handle controls,
 // completeTopology, max.spout.pending.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   BaseBasicBolt,
@@ -20,7 +20,8 @@ import {
   type TopologyHandle,
   type Tuple,
 } from "../mod.ts";
-import { finished, numberSpout, range, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
+import { finished, numberSpout, range, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
+import { sleep } from "../testing/wait.ts";
 
 // ---------------------------------------------------------------- word count
 

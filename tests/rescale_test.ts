@@ -1,22 +1,14 @@
 // timeout: 300
 // `ardea update --component-parallelism` and `ardea restart` during a run:
 // every tuple is still processed and new tasks take traffic.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { existsSync, readdirSync } from "node:fs";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { startNats } from "./nats_server.ts";
-
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>, sink: string[]): Promise<void> {
-  for await (const line of lines) sink.push(line);
-}
+import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaCmd, collect } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 
 async function run(args: string[], env: Record<string, string>) {
   const [cmd, argv] = ardeaCmd(args);

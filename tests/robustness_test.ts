@@ -1,7 +1,7 @@
 // Faults from a review of the engine: crashed instances cleaned up, late
 // emits dropped, bad anchors and unroutable values named, per-component
 // config checked, root ids not reused early.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   BaseBasicBolt,

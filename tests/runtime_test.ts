@@ -1,4 +1,4 @@
-import { suite } from "uvu";
+import { suite } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import {

@@ -6,15 +6,17 @@
 // before any check, requests that could not be parsed answered 500 with a
 // stack in the log. Then NATS passwords in error messages, through the
 // library and through the `ardea` command.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { Tracker } from "../tracker/mod.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
-import { ardeaRoot, type ChildHandle, execPath, resolvePath, runtimeName, serveHttp, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, type ChildHandle, resolvePath, scriptCommand, serveHttp, spawnProcess } from "../runtime/mod.ts";
 import { connectNats, NatsConnectError, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
-import { freePorts, startNats } from "./nats_server.ts";
+import { collect, runArdea } from "../testing/child.ts";
+import { freePorts, startNats } from "../testing/nats_server.ts";
+import { sleep } from "../testing/wait.ts";
 
 // nats.js's node transport under Deno: a late ECONNRESET of a refused
 // connection can reach a socket nats.js already let go (see nats_connect_test.ts).
@@ -23,20 +25,12 @@ deno.addEventListener?.("error", (e) => {
   if ((e.error as { code?: unknown } | undefined)?.code === "ECONNRESET") e.preventDefault();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECRET = "s3cret";
-
-async function collect(lines: AsyncIterable<string>, into: string[]): Promise<void> {
-  for await (const line of lines) into.push(line);
-}
 
 /** This runtime running `file` (TypeScript) as a child. */
 function runScript(file: string): ChildHandle {
-  const path = resolvePath(ardeaRoot(), file);
-  const args = runtimeName() === "deno"
-    ? ["run", "-A", path]
-    : ["--import", new URL("../runtime/node_loader.mjs", import.meta.url).href, path];
-  return spawnProcess(execPath(), args, { cwd: ardeaRoot(), stdio: "pipe" });
+  const { cmd, args } = scriptCommand(resolvePath(ardeaRoot(), file));
+  return spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe" });
 }
 
 let child: ChildHandle;
@@ -306,12 +300,8 @@ test("library: refused connection, refused credentials and bad URLs never print 
 });
 
 async function ardea(args: string[]): Promise<{ code: number | null; out: string }> {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  const argv = runtimeName() === "deno" ? ["run", "-A", bin, ...args] : [bin, ...args];
-  const c = spawnProcess(execPath(), argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_DEBUG: "", ARDEA_NATS_URL: "" } });
-  const stdout: string[] = [], stderr: string[] = [];
-  const [exit] = await Promise.all([c.exited, collect(c.lines("stdout"), stdout), collect(c.lines("stderr"), stderr)]);
-  return { code: exit.code, out: [...stdout, ...stderr].join("\n") };
+  const r = await runArdea(args, { ARDEA_DEBUG: "", ARDEA_NATS_URL: "" });
+  return { code: r.code, out: [...r.stdout, ...r.stderr].join("\n") };
 }
 
 test("ardea list / status / submit with a password in --nats: the messages hide it", async () => {

@@ -7,16 +7,16 @@
 // instead of escaping as an uncaught exception; a folder that cannot be
 // used fails the run at once with what to do, instead of rolling back until
 // the restart budget is spent.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { ardeaRoot, type ChildHandle, fileExists, makeTempDir, readTextFile, removePath, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { bolt, submit, TopologyBuilder } from "../mod.ts";
 import { NumbersSpout } from "./fixtures/numbers_spout.ts";
-import { compareCounts, writeCorpus } from "./eo_faults.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { collect } from "../testing/child.ts";
+import { compareCounts, writeCorpus } from "../testing/eo_faults.ts";
+import { sleep } from "../testing/wait.ts";
 
 
 function wordCount(args: string[], env: Record<string, string> = {}): { child: ChildHandle; output: Promise<string> } {
@@ -24,8 +24,8 @@ function wordCount(args: string[], env: Record<string, string> = {}): { child: C
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
   const lines: string[] = [];
   const output = Promise.all([
-    (async () => { for await (const l of child.lines("stdout")) lines.push(l); })(),
-    (async () => { for await (const l of child.lines("stderr")) lines.push(l); })(),
+    collect(child.lines("stdout"), lines),
+    collect(child.lines("stderr"), lines),
   ]).then(() => lines.join("\n"));
   return { child, output };
 }

@@ -2,7 +2,7 @@
 // state/: the memory, file and NATS state backends (save, commit, load,
 // prune, uncommitted checkpoints invisible, corrupted state refused, large
 // state through the object store) and keyed state (codec, repartitioning).
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import {
@@ -30,7 +30,7 @@ import { BaseRichBolt, BaseRichSpout } from "../topology/components.ts";
 import { TopologyContext } from "../topology/context.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { Fields } from "../topology/fields.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 let nats: NatsHandle;
 let nc: NatsConnection;

@@ -2,7 +2,7 @@
 // carries each component's stuckTasks, `ardea status` shows them (text; the
 // JSON's per-component object gains `stuckTasks` only when some are stuck),
 // and the Prometheus text has ardea_component_stuck_tasks.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { topologyStatus, statusText } from "../cli/status.ts";
 import { componentErrors } from "../cluster/container_process.ts";

@@ -4,7 +4,7 @@
 // abandoned promise's late emits are dropped. A slow execute that settles
 // within the bounds is left alone.
 import { NumbersSpout } from "./fixtures/numbers_spout.ts";
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   BaseRichBolt,
@@ -30,7 +30,8 @@ import { componentRows, liveTable, measureRates } from "../cli/live_view.ts";
 import type { StatsSnapshot } from "../metrics/mod.ts";
 import { serveTracker, Tracker } from "../tracker/mod.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
-import { finished, numberSpout, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
+import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
+import { sleep } from "../testing/wait.ts";
 
 /** Polls `h.stats()` until the run ends; keeps the snapshots in which a task was stuck. */
 function watchStuck(h: TopologyHandle, seen: StatsSnapshot[]): void {

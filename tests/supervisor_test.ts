@@ -1,9 +1,10 @@
 // Supervision: the RestartPolicy unit, and crashing bolts and spouts end to end.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { BaseRichBolt, BaseRichSpout, ComponentFailedError, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { RestartPolicy, type RestartSettings } from "../actors/supervisor.ts";
-import { finished, numberSpout, richBolt, runTopology, sleep, spoutLog } from "./fixtures/engine_components.ts";
+import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
+import { sleep } from "../testing/wait.ts";
 
 const settings = (o: Partial<RestartSettings> = {}): RestartSettings => ({
   maxConsecutive: 100,

@@ -6,17 +6,19 @@
 // exceptions with stacks, Prometheus with container labels, kill,
 // deactivate and activate through REST, a backpressure episode between
 // containers, garbage on the metrics subject, and the command line itself.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
 import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
 import type { RemoteTracking } from "../tracker/remote_tracking.ts";
 import { RemoteTopology } from "../tracker/remote_topology.ts";
 import { type ContainerMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaCmd, asText, collect, runArdea, show } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { until } from "../testing/wait.ts";
 
 let nats: NatsHandle;
 let nc: NatsConnection;
@@ -24,31 +26,7 @@ let ui: RemoteUi;
 
 const N = 400; // tests/fixtures/dist_tracked.ts
 
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
-
-async function collect(lines: AsyncIterable<string>): Promise<string> {
-  const out: string[] = [];
-  for await (const line of lines) out.push(line);
-  return out.join("\n");
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function ardea(args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }): Promise<Result> {
-  const [cmd, argv] = ardeaCmd(args);
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
-  return { code: exit.code, stdout, stderr };
-}
-
-const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const ardea = async (args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }) => asText(await runArdea(args, env));
 
 // deno-lint-ignore no-explicit-any
 /** A control POST as the web page sends it (the tracker refuses one without the header). */
@@ -58,21 +36,6 @@ async function get(path: string, init?: RequestInit, base = ui.url): Promise<{ s
   const res = await fetch(new URL(path, base), init);
   const text = await res.text();
   return { status: res.status, body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 test.before(async () => {
@@ -447,7 +410,7 @@ test("ardea ui --nats: prints its URL, serves the topologies, stops on SIGTERM",
     assert.is(phys.body.containers.length, 2);
     // Not child.kill(): Deno's node:child_process then reports a signal even when the child exits 0.
     process.kill(child.pid!, "SIGTERM");
-    const rest = await collect(stderr);
+    const rest = (await collect(stderr)).join("\n");
     const exit = await child.exited;
     assert.is(exit.code, 0, rest);
     assert.match(rest, /ardea: UI stopped/);

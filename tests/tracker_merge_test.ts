@@ -4,7 +4,7 @@
 // the wire codec), run totals, next-tuple counts and user metrics are summed
 // per component, a replaced process keeps its counts, and malformed buckets
 // are skipped.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { LatencyHistogram, ValueHistogram } from "../metrics/latency.ts";
 import { mergeUserMetrics } from "../metrics/task_metrics.ts";

@@ -1,14 +1,14 @@
 // timeout: 240
 // The tracker's REST API against running embedded topologies: in this process
 // (Tracker + serveTracker on a free port), and through `ardea run --ui --port 0`.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import process from "node:process";
 import * as assert from "uvu/assert";
 import { bolt, Fields, iterableSpout, submit, TopologyBuilder, type TopologyHandle } from "../mod.ts";
 import { serveTracker, Tracker, type TrackerServer, uiAssets } from "../tracker/mod.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { collect, spawnArdea } from "../testing/child.ts";
+import { sleep, until } from "../testing/wait.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A control POST as the web page sends it (the tracker refuses one without the header). */
 const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
 
@@ -35,14 +35,6 @@ function endlessTopology() {
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
   const res = await fetch(url, init);
   return { status: res.status, body: await res.json() };
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 let handle: TopologyHandle;
@@ -216,15 +208,7 @@ test("POST deactivate, activate and kill steer the topology", async () => {
 
 // ------------------------------------------------------------ ardea run --ui
 
-function ardea(args: string[]) {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  const argv = runtimeName() === "deno" ? ["run", "-A", bin, ...args] : [bin, ...args];
-  return spawnProcess(execPath(), argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_DEBUG: "" } });
-}
-
-async function collect(lines: AsyncIterable<string>, into: string[]): Promise<void> {
-  for await (const line of lines) into.push(line);
-}
+const ardea = (args: string[]) => spawnArdea(args, { ARDEA_DEBUG: "" });
 
 test("ardea run --ui --port 0 prints the URL, serves the API, and a REST kill ends the run with exit 0", async () => {
   const child = ardea(["run", "--ui", "--port", "0", "tests/fixtures/ui_topology.ts"]);

@@ -4,26 +4,15 @@
 // The page loads, the graph shows every component with its groupings, live
 // numbers move, deactivate/activate/kill work through their confirmations.
 // Leaves a screenshot in tests/artifacts/ui.png.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { existsSync, mkdirSync } from "node:fs";
 import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { collect } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-async function collect(lines: AsyncIterable<string>, into: string[]): Promise<void> {
-  for await (const line of lines) into.push(line);
-}
 
 /** Where to look for the columns of user metrics, process latency and next-tuple count. */
 interface NewColumns {

@@ -1,6 +1,6 @@
 // Topology validation (createTopology / submit) and emit checks at run time
 // (undeclared streams, arity, topology.testing.always.try.serialize, registerType).
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   ArdeaError,

@@ -3,7 +3,7 @@
 // checkpointed state, so rollbacks (a window execute that throws, a crash
 // downstream) keep every window's result exact; a stateful subclass keeps its
 // own state beside them; rescaling a bolt whose windows hold tuples is refused.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   BaseStatefulBolt,

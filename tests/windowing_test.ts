@@ -2,7 +2,7 @@
 // rich-bolt face with a fake collector and a manual clock (exact, fast);
 // event time with out-of-order and late tuples; timers; async execute;
 // validation; completeTopology under ATLEAST_ONCE; the RollingTopWords example.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import dayjs from "dayjs";
 import durationPlugin from "dayjs/plugin/duration.js";

@@ -4,7 +4,7 @@
 // unregistered classes), tuples larger than the server's max_payload
 // (carried in chunks, or refused past MAX_FRAME_BYTES), and topology names
 // that map to KV keys and subjects one to one.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import {
@@ -30,8 +30,10 @@ import { CheckpointMarker, EndOfInput, type Message } from "../actors/task_host.
 import { bolt, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
 import { EmitError } from "../topology/errors.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
-import { ardeaRoot, execPath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { type NatsHandle, startNats } from "./nats_server.ts";
+import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import { ardeaCmd } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { until } from "../testing/wait.ts";
 
 // ---------------------------------------------------------------- names
 
@@ -186,12 +188,6 @@ async function pair(opts: { maxFrameBytes?: number } = {}) {
   };
 }
 
-async function waitFor(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(ok(), what);
-}
-
 test("a function or an unregistered class in a tuple fails the run naming component, stream and field; nothing arrives changed", async () => {
   class Point {
     constructor(readonly x: number) {}
@@ -201,7 +197,7 @@ test("a function or an unregistered class in a tuple fails the run naming compon
     try {
       p.send(["fine", 1]);
       p.send(["bad", value]);
-      await waitFor("the sender failed", () => p.sender.state.fatal !== null);
+      await until("the sender failed", () => p.sender.state.fatal !== null);
       const e = p.sender.state.fatal!;
       assert.instance(e, EmitError);
       assert.is((e as EmitError).code, "NOT_SERIALIZABLE");
@@ -228,7 +224,7 @@ test("an instance of a registered class crosses as an instance", async () => {
   const p = await pair();
   try {
     p.send(["m", new Money(250, "EUR")]);
-    await waitFor("it arrived", () => p.receiver.got.length === 1);
+    await until("it arrived", () => p.receiver.got.length === 1);
     const m = p.receiver.got[0]!.values[1];
     assert.instance(m, Money);
     assert.is((m as Money).cents, 250);
@@ -248,7 +244,7 @@ test("a tuple above max_payload travels in chunks and arrives whole, in order wi
     p.send([big, 2]);
     await new Promise((r) => setTimeout(r, 0));
     p.send(["after", 3]);
-    await waitFor("all three arrived", () => p.receiver.got.length === 3);
+    await until("all three arrived", () => p.receiver.got.length === 3);
     assert.equal(p.receiver.got.map((d) => d.values[1]), [1, 2, 3]);
     assert.ok(p.receiver.got[1]!.values[0] === big, "the big string arrived unchanged");
     assert.is(p.sender.state.fatal, null);
@@ -274,15 +270,15 @@ test("a lost chunk loses its frame only: the next frame is delivered and the gap
     assert.ok(chunks.length >= 3);
     for (const [i, c] of chunks.entries()) if (i !== 1) p.nc0.publish(subject, c); // chunk 1 lost
     p.nc0.publish(subject, frame(3, "three"));
-    await waitFor("frames 1 and 3 arrived", () => p.receiver.got.length === 2);
+    await until("frames 1 and 3 arrived", () => p.receiver.got.length === 2);
     assert.equal(p.receiver.got.map((d) => d.values[1]), [1, 3]);
     assert.ok(p.sm1.dropped >= 1, "the orphan chunks were dropped");
-    await waitFor("the gap was logged", () => p.logs.some((l) => /data frames 2…2 from container 0 were lost/.test(l)));
+    await until("the gap was logged", () => p.logs.some((l) => /data frames 2…2 from container 0 were lost/.test(l)));
     // chunks that add up past the limit are given up, not kept
     const q = await pair({ maxFrameBytes: 150_000 });
     try {
       for (const c of encodeDataChunks(frame(1, "y".repeat(300_000)), { from: 0, epoch: 3, seq: 1 }, 100_000)) q.nc0.publish(subject, c);
-      await waitFor("the oversized frame was given up", () => q.sm1.dropped >= 1);
+      await until("the oversized frame was given up", () => q.sm1.dropped >= 1);
       assert.is(q.receiver.got.length, 0);
     } finally {
       await q.close();
@@ -297,7 +293,7 @@ test("a tuple above the largest frame ends the run with an error naming componen
   const p = await pair({ maxFrameBytes: 2_000_000 });
   try {
     p.send(["z".repeat(3_000_000), 1]);
-    await waitFor("the sender failed", () => p.sender.state.fatal !== null);
+    await until("the sender failed", () => p.sender.state.fatal !== null);
     const e = p.sender.state.fatal!;
     assert.is((e as EmitError).code, "TUPLE_TOO_LARGE");
     assert.match(e.message, '"s" emitting on stream "default"');
@@ -406,7 +402,7 @@ test("garbage on a data subject is a WireError, dropped and counted by the recei
     const bad = garbage();
     for (const bytes of bad) p.nc0.publish(subject, bytes);
     p.send(["after", 1]);
-    await waitFor("the good tuple arrived", () => p.receiver.got.length === 1);
+    await until("the good tuple arrived", () => p.receiver.got.length === 1);
     assert.is(p.sm1.dropped, bad.length);
     assert.ok(p.logs.some((l) => /dropped a malformed data frame/.test(l)), p.logs.join("\n"));
   } finally {
@@ -440,13 +436,13 @@ test("markers keep their place among the tuples of a frame, also when a frame ab
       `${s2}→${b2} end`,
     ];
     sendAll("a2");
-    await waitFor("one frame arrived", () => p.receiver.seen.length === 8);
+    await until("one frame arrived", () => p.receiver.seen.length === 8);
     assert.equal(p.receiver.seen, expected("a2"));
     assert.is(p.sm0.framesOut, 1, "all in one frame");
     p.receiver.seen.length = 0;
     const big = "m".repeat(Math.ceil(p.nc0.info!.max_payload * 1.5));
     sendAll(big);
-    await waitFor("the split frame arrived", () => p.receiver.seen.length === 8);
+    await until("the split frame arrived", () => p.receiver.seen.length === 8);
     assert.equal(p.receiver.seen, expected(big));
     assert.is(p.receiver.got.find((t) => t.values[1] === 3 && t.values[0] !== "a2")?.values[0], big);
     assert.ok(p.sm0.framesOut >= 4, `split and chunked (${p.sm0.framesOut} messages)`);
@@ -466,7 +462,7 @@ test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots 
     t.more = [2 ** 31 + 9, 4, 5, 7, 8, 9];
     p.send(["untracked", 0]);
     p.sm0.sendTuple(1, p.boltTask, t);
-    await waitFor("both arrived", () => p.receiver.got.length === 2);
+    await until("both arrived", () => p.receiver.got.length === 2);
     const [u, r] = p.receiver.got as [TupleImpl, TupleImpl];
     assert.equal([u.root, u.more], [-1, null]);
     assert.equal([r.values, r.root, r.eh, r.el, r.more], [["w", 1], t.root, t.eh, t.el, t.more]);
@@ -475,7 +471,7 @@ test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots 
     w.tuple(NOT_HERE, p.spoutTask, p.stream, ["lost", 2], 7, 1, 1, [8, 2, 2]);
     w.tuple(p.boltTask, p.spoutTask, p.stream, ["kept", 3], 9, 3, 3, [10, 4, 4]);
     p.nc0.publish(subjects("integrity").data(1), w.encode({ from: 0, epoch: 3, seq: p.sm0.framesOut + 1 }));
-    await waitFor("the kept one arrived", () => p.receiver.got.length === 3);
+    await until("the kept one arrived", () => p.receiver.got.length === 3);
     assert.equal([p.receiver.got[2]!.values[0], p.receiver.got[2]!.more], ["kept", [10, 4, 4]]);
     assert.is(p.sm1.dropped, 1);
   } finally {
@@ -484,11 +480,6 @@ test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots 
 });
 
 // ---------------------------------------------------------------- end to end: ardea submit --containers 2
-
-function ardeaCmd(args: string[]): [string, string[]] {
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  return runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
-}
 
 async function submit(mode: string): Promise<{ code: number | null; out: string }> {
   const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_values.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", mode]);

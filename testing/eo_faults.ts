@@ -40,7 +40,6 @@ import { DataFrameWriter, decodeControl, decodeEvent, runEpoch, subjects } from 
 import {
   ardeaRoot,
   type ChildHandle,
-  execPath,
   fileExists,
   makeTempDir,
   readTextFile,
@@ -53,8 +52,10 @@ import {
 } from "../runtime/mod.ts";
 import { type NatsHandle, startNats } from "./nats_server.ts";
 import { STATE_BUCKET } from "../state/nats_state_backend.ts";
-// The seeded PRNG of the benchmark inputs: a seed gives the same schedule on every runtime.
-import { mulberry32 as prng } from "../bench/input.ts";
+import { ardeaCmd, collect } from "./child.ts";
+// A seed gives the same schedule on every runtime.
+import { mulberry32 as prng } from "./random.ts";
+import { sleep, until, withinOrNull } from "./wait.ts";
 
 /** One fault of a distributed run; `atMs` counts from the first committed checkpoint. */
 export type DistFault =
@@ -205,6 +206,8 @@ export async function writeCorpus(path: string, lines: number, seed: number): Pr
  *
  * @example
  * ```ts
+ * import { compareCounts, writeCorpus } from "./eo_faults.ts";
+ * const truth = await writeCorpus("/tmp/in.txt", 1000, 7);
  * const diff = await compareCounts("/tmp/out.json", truth); // "" when exact
  * ```
  */
@@ -230,18 +233,6 @@ export async function compareCounts(outPath: string, truth: Map<string, number>)
   return `${diffs.length} words differ (total ${sumGot}, want ${sumWant}; ${sumGot - sumWant > 0 ? "+" : ""}${sumGot - sumWant}): ${diffs.slice(0, 5).join("; ")}`;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Resolves with `p`'s value, or with `null` after `ms`; the timer never outlives it. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<null>((r) => (timer = setTimeout(r, ms, null)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string {
   const o = outcomes.map((x) => {
     const f = JSON.stringify(x.fault);
@@ -264,6 +255,9 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
  *
  * @example
  * ```ts
+ * import { connect } from "nats";
+ * import { Watcher } from "./eo_faults.ts";
+ * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
  * const w = new Watcher(nc, "word-count");
  * await w.until(() => w.commits.length > 0, 60_000);
  * ```
@@ -394,14 +388,16 @@ export class Watcher {
  *
  * @example
  * ```ts
- * const run = ardea(nats.urls, ["submit", "examples/word_count.ts", "--wait"], logs);
+ * import { ardea } from "./eo_faults.ts";
+ * const logs: string[] = [];
+ * const run = ardea(["nats://127.0.0.1:4222"], ["submit", "examples/word_count.ts", "--wait"], logs);
+ * await run.child.exited;
  * ```
  */
 export function ardea(urls: string[], args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
   const t0 = Date.now();
   const stamp = (l: string) => logs.push(`${String(Date.now() - t0).padStart(6)} ms ${l}`);
-  const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
-  const [cmd, argv] = runtimeName() === "deno" ? [execPath(), ["run", "-A", bin, ...args]] : [execPath(), [bin, ...args]];
+  const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: urls.join(","), ...env } });
   const reading = Promise.all([
     (async () => { for await (const l of child.lines("stderr")) stamp(l); })(),
@@ -416,12 +412,15 @@ export function ardea(urls: string[], args: string[], logs: string[], env: Recor
  *
  * @example
  * ```ts
+ * import { connect } from "nats";
+ * import { livePid } from "./eo_faults.ts";
+ * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
  * const pid = await livePid(nc, 1, new Set(), () => false, "event-windows");
  * ```
  */
 export async function livePid(nc: NatsConnection, index: number, killed: Set<number>, ended: () => boolean, topology = "word-count"): Promise<number> {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until && !ended()) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && !ended()) {
     try {
       const recs = await (await Records.bind(nc))?.listContainers(topology);
       const pid = recs?.find((c) => c.container === index)?.pid ?? 0;
@@ -481,11 +480,11 @@ function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: numb
       // No API check: it asks the JetStream meta leader, which may be the server just lost.
       const jsm = await pc.jetstreamManager({ timeout: 1000, checkAPI: false });
       const after = new Map<string, string>();
-      const until = outcome.at + 60_000;
+      const deadline = outcome.at + 60_000;
       // A request to a stream without a leader hangs until its timeout: a new one goes out
       // every 50 ms without waiting for the last, so an election is seen within ~50 ms.
       const polls: Promise<void>[] = [];
-      while (Date.now() < until && !ended() && outcome.leaderMs === undefined) {
+      while (Date.now() < deadline && !ended() && outcome.leaderMs === undefined) {
         for (const name of before.keys()) {
           if (after.has(name)) continue;
           polls.push(jsm.streams.info(name).then((si) => {
@@ -551,7 +550,7 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
     const killed = new Set<number>();
     for (const f of s.faults) {
       const wait = t0 + f.atMs - Date.now();
-      if (wait > 0) await within(exited, wait);
+      if (wait > 0) await withinOrNull(exited, wait);
       const outcome: FaultOutcome = { fault: f, fired: false, note: "", at: Date.now() };
       outcomes.push(outcome);
       if (f.kind === "point") continue; // the run's own processes fire it; checked at the end
@@ -632,12 +631,12 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         w.measure(outcome, () => upAt, trigger);
       }
     }
-    const exit = await within(exited, RUN_TIMEOUT_MS);
+    const exit = await withinOrNull(exited, RUN_TIMEOUT_MS);
     if (exit === null) {
       run.child.kill("SIGKILL");
       logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
     }
-    await within(run.reading, 5000);
+    await withinOrNull(run.reading, 5000);
     let mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
     const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
     for (const o of outcomes) {
@@ -772,8 +771,8 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
       children.push(child);
       const reading = Promise.all([
-        (async () => { for await (const l of child.lines("stdout")) logs.push(l); })(),
-        (async () => { for await (const l of child.lines("stderr")) logs.push(l); })(),
+        collect(child.lines("stdout"), logs),
+        collect(child.lines("stderr"), logs),
       ]);
       return { child, reading };
     };
@@ -789,8 +788,8 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       if (f.kind === "point") {
         // The process kills itself at the point; it must be seen to get there.
         const nothingToRestore = f.at.startsWith("restore") && committedIds(state).length === 0;
-        const ended = await within(p.child.exited, RUN_TIMEOUT_MS);
-        await within(p.reading, 5000);
+        const ended = await withinOrNull(p.child.exited, RUN_TIMEOUT_MS);
+        await withinOrNull(p.reading, 5000);
         const reached = (await fileExists(faultLog)) && (await readTextFile(faultLog)).split("\n").some((l) => l.startsWith(`${f.at} `));
         if (nothingToRestore && !reached && ended !== null && ended.signal === null) {
           // No checkpoint was committed before this start: a resume that restores nothing has no restore point.
@@ -811,7 +810,7 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
         previous = outcome;
         continue;
       }
-      const done = await within(p.child.exited, f.atMs);
+      const done = await withinOrNull(p.child.exited, f.atMs);
       if (done !== null) {
         exit = done;
         outcome.note = "the run had ended";
@@ -829,12 +828,12 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
     if (exit === null && missed === "") {
       const p = launch();
       if (previous !== undefined) measureEmbedded(previous, state, Date.now(), stopMeasuring);
-      exit = await within(p.child.exited, RUN_TIMEOUT_MS);
+      exit = await withinOrNull(p.child.exited, RUN_TIMEOUT_MS);
       if (exit === null) {
         p.child.kill("SIGKILL");
         logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
       }
-      await within(p.reading, 5000);
+      await withinOrNull(p.reading, 5000);
     }
     const mismatch = missed !== "" ? missed : exit?.code === 0 ? await compareCounts(out, truth) : `the run exited ${exit === null ? "never" : exit.code}`;
     const exact = mismatch === "";
@@ -853,8 +852,8 @@ function measureEmbedded(outcome: FaultOutcome, stateDir: string, restartedAt: n
   const known = new Set(committedIds(stateDir));
   outcome.upAt = restartedAt;
   void (async () => {
-    const until = restartedAt + 60_000;
-    while (Date.now() < until && !stop.value) {
+    const deadline = restartedAt + 60_000;
+    while (Date.now() < deadline && !stop.value) {
       if (committedIds(stateDir).some((id) => !known.has(id))) {
         outcome.commitMs = Date.now() - restartedAt;
         return;
@@ -870,7 +869,8 @@ function measureEmbedded(outcome: FaultOutcome, stateDir: string, restartedAt: n
  *
  * @example
  * ```ts
- * console.log(summarize(results));
+ * import { distSchedule, runDistributed, summarize } from "./eo_faults.ts";
+ * console.log(summarize([await runDistributed(distSchedule(7))]));
  * ```
  */
 export function summarize(results: RunResult[]): string {
@@ -923,22 +923,13 @@ export async function runPoolMasterKill(at: string, seed: number, lines = 300_00
     const truth = await writeCorpus(resolvePath(dir, "in.txt"), lines, seed);
     for (const i of [0, 1]) workers.push(ardea(nats.urls, ["worker", "--slots", "2", "--id", `pw${i}`], logs));
     const records = await Records.open(nc);
-    const until = async <T>(what: string, f: () => Promise<T | undefined>, ms: number): Promise<T> => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const v = await f().catch(() => undefined);
-        if (v !== undefined) return v;
-        if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-        await sleep(100);
-      }
-    };
     await until("two workers", async () => ((await records.listWorkers()).length === 2 ? true : undefined), 30_000);
     const faultLog = resolvePath(dir, "faults.log");
     run = ardea(nats.urls, [
       "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--scheduler", "pool", "--wait",
       "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"), "--mode", "effectively-once", "--checkpoint-secs", "0.1",
     ], logs, { ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog });
-    const exit = await within(run.child.exited, RUN_TIMEOUT_MS);
+    const exit = await withinOrNull(run.child.exited, RUN_TIMEOUT_MS);
     const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
     outcome.fired = exit?.signal === "SIGKILL" && reached.split("\n").some((l) => l.startsWith(`${at} `));
     outcome.at = Date.now();
@@ -962,7 +953,7 @@ export async function runPoolMasterKill(at: string, seed: number, lines = 300_00
   } finally {
     run?.child.kill("SIGKILL");
     for (const w of workers) w.child.kill("SIGTERM");
-    await Promise.allSettled(workers.map((w) => within(w.child.exited, 15_000)));
+    await Promise.allSettled(workers.map((w) => withinOrNull(w.child.exited, 15_000)));
     for (const w of workers) w.child.kill("SIGKILL");
     await nc.close().catch(() => {});
     await nats.stop();
