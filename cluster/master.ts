@@ -396,7 +396,7 @@ function supervise(o: MasterOptions, lost: Promise<string>): Promise<Terminal> {
         if (ck !== null && e.id === ck.id) {
           ck.saved.add(e.container);
           ck.tasks.push(...e.tasks);
-          if (slots.every((x, i) => ck!.saved.has(i))) void commit(ck);
+          if (slots.every((_, i) => ck!.saved.has(i))) void commit(ck);
         }
         break;
       case "rollback":

@@ -7,14 +7,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import {
-  type ChildHandle,
-  resolvePath,
-  type RuntimeName,
-  setScriptArgs,
-  spawnProcess,
-  toFileUrl,
-} from "../runtime/mod.ts";
+import { resolvePath, type RuntimeName, setScriptArgs, toFileUrl } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";

@@ -186,6 +186,7 @@ export class Container implements TaskHost {
       if (this.pressure?.onRaise) this.#remotePressure.announceSoon(); // distributed, started
       this.#remote?.grantCredits();
     });
+    // deno-lint-ignore no-this-alias -- the getter below has its own `this`
     const container = this;
     this.#remotePressure = new RemotePressure({
       index: this.index,
@@ -635,6 +636,7 @@ export class Container implements TaskHost {
    * latency and user-histogram windows as buckets too (a metrics report).
    */
   stats(opts: { buckets?: boolean } = {}): StatsSnapshot {
+    // deno-lint-ignore no-this-alias -- the getter below has its own `this`
     const container = this;
     return this.#stats.snapshot({
       name: this.#opts.name,

@@ -97,6 +97,7 @@ function command(runtime, file) {
   return [join(root, "node_modules", ".bin", "deno"), ["run", "-A", file]];
 }
 
+// deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 function lastNumber(text, label) {

@@ -49,10 +49,10 @@ async function ardea(args: string[], env: Record<string, string> = { ARDEA_NATS_
 
 const show = (r: Result) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
-// deno-lint-ignore no-explicit-any
 /** A control POST as the web page sends it (the tracker refuses one without the header). */
 const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
 
+// deno-lint-ignore no-explicit-any
 async function get(path: string, init?: RequestInit, base = ui.url): Promise<{ status: number; body: any }> {
   const res = await fetch(new URL(path, base), init);
   const text = await res.text();

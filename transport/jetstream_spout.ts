@@ -596,8 +596,9 @@ export class JetStreamSpout extends BaseRichSpout {
         // An empty pull may mean the server deleted the consumer under it: no error is raised then, the
         // pull just runs to its expiry (a stall of up to `fetchExpiresMs`, after which reading resumes).
         if (got === 0 && this.positions !== null && !this.closed) await this.remakeReaderIfGone();
-      } catch (e) {
+      } catch (pullError) {
         if (this.closed) return;
+        let e = pullError;
         if (this.positions !== null) {
           try {
             if (await this.remakeReaderIfGone()) continue;
