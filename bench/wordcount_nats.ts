@@ -161,6 +161,8 @@ export interface HandRolledHooks {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, url: string, words: number, reference: Map<string, number>;
  * const r = await runHandRolled(nc, url, "/tmp/words.txt");
  * verifyHandRolled(r, words, reference);
  * ```
@@ -231,6 +233,8 @@ export async function runHandRolled(nc: NatsConnection, url: string, input: stri
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, url: string, input: string, words: number, reference: Map<string, number>;
  * verifyHandRolled(await runHandRolled(nc, url, input), words, reference);
  * ```
  */

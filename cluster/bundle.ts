@@ -120,6 +120,8 @@ async function keepCopy(dir: string, sha256: string, bytes: Uint8Array): Promise
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, sha: string;
  * try { await loadBundle(nc, sha); } catch (e) {
  *   if (e instanceof BundleError && e.code === "BUNDLE_VERSION_MISMATCH") console.error(e.message);
  * }
@@ -138,6 +140,7 @@ export class BundleError extends ArdeaError {
  *
  * @example
  * ```ts
+ * const url = "file:///abs/topo.ts";
  * try { await import(url); } catch (e) { throw new ScriptError("topo.ts", "/abs/topo.ts", e); }
  * // ScriptError: topo.ts failed while loading: TypeError: x is not a function (at topo.ts:12:5)
  * ```
@@ -180,8 +183,12 @@ export interface ScriptImportOptions {
  *
  * @example
  * ```ts
- * const off = interceptSubmit((req) => { captured(req); return handle; });
- * const { request, loaded } = await importScript(requested, { script: "topo.ts", path: "/abs/topo.ts" });
+ * import type { TopologyHandle } from "ardea";
+ * import { interceptSubmit, type SubmitRequest } from "../engine/submit.ts";
+ * declare const handle: TopologyHandle;
+ * const requested = Promise.withResolvers<SubmitRequest>();
+ * const off = interceptSubmit((req) => { requested.resolve(req); return handle; });
+ * const { request, loaded } = await importScript(requested.promise, { script: "topo.ts", path: "/abs/topo.ts" });
  * off();
  * loaded.catch((e) => console.error(e.message));
  * ```
@@ -228,6 +235,10 @@ export async function importScript<T>(submitted: Promise<T>, o: ScriptImportOpti
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { SubmitRequest } from "../engine/submit.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const nc: NatsConnection, rec: TopologyRecord, requested: Promise<SubmitRequest>;
  * const { request, loaded } = await importBundle(await loadBundle(nc, rec.bundle), requested);
  * ```
  */
@@ -537,6 +548,8 @@ async function rememberBuild(
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const sha = await storeBundle(nc, await bundleScript("topo.ts"), { replicas: 3 });
  * ```
  */
@@ -645,6 +658,10 @@ export async function linkBundle(code: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { toFileUrl } from "../runtime/mod.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const nc: NatsConnection, record: TopologyRecord;
  * const file = await loadBundle(nc, record.bundle);
  * await import(toFileUrl(file)); // runs the script; its submit() reaches this engine
  * ```

@@ -57,6 +57,8 @@ export interface ContainerProcessOptions {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const code = await runContainer({ nc, topology: "word-count", index: 1 });
  * ```
  */
@@ -598,6 +600,8 @@ function summarize(s: TopologyStats) {
  *
  * @example
  * ```ts
+ * import type { Container } from "../engine/container.ts";
+ * declare const container: Container;
  * componentErrors(container.stats()); // { count: { errors: 0, restarts: 0, lastError: null, lastErrorAt: null, stuckTasks: 1 } }
  * ```
  */

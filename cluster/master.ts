@@ -84,6 +84,9 @@ interface Slot {
  *
  * @example
  * ```ts
+ * import { spawnProcess } from "../runtime/mod.ts";
+ * declare const o: MasterOptions, cmd: string, args: string[];
+ * const { nc, records, record } = o;
  * const state = await runMaster({ nc, records, record, spawn: (i) => spawnProcess(cmd, [...args, String(i)]) });
  * ```
  */
@@ -153,6 +156,8 @@ export interface EndLostMasterOptions {
  *
  * @example
  * ```ts
+ * import type { Records } from "./records.ts";
+ * declare const records: Records;
  * if (await endLostMaster(records, "wc", { who: "ardea status", confirmMs: 4000 })) console.log("master lost");
  * ```
  */
@@ -198,6 +203,8 @@ export async function endLostMaster(records: Records, name: string, opts: EndLos
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord;
  * rec.error?.startsWith(MASTER_LOST);
  * ```
  */

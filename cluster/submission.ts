@@ -123,6 +123,9 @@ export async function captureTopology(script: string, scriptArgs: string[], time
  *
  * @example
  * ```ts
+ * import { cwd } from "../runtime/mod.ts";
+ * declare const o: SubmissionOptions;
+ * const { nc, records } = o, script = "topo.ts", scriptArgs = ["--input", "words.txt"];
  * const record = await prepareSubmission({ nc, records, script, scriptArgs, runtime: "node", cwd: cwd() });
  * ```
  */

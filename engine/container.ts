@@ -129,6 +129,9 @@ const LOGGED_CRASHES = 3;
  *
  * @example
  * ```ts
+ * import { parseConfig, type StormTopology } from "ardea";
+ * import { yieldNow } from "../runtime/mod.ts";
+ * declare const topology: StormTopology;
  * const c = new Container({ name: "wc", topology, config: parseConfig({}), yielder: yieldNow });
  * c.start();
  * const summary = await c.done;

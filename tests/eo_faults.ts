@@ -205,6 +205,7 @@ export async function writeCorpus(path: string, lines: number, seed: number): Pr
  *
  * @example
  * ```ts
+ * const truth = new Map([["the", 2], ["cow", 1]]);
  * const diff = await compareCounts("/tmp/out.json", truth); // "" when exact
  * ```
  */
@@ -264,6 +265,8 @@ function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const w = new Watcher(nc, "word-count");
  * await w.until(() => w.commits.length > 0, 60_000);
  * ```
@@ -394,6 +397,9 @@ export class Watcher {
  *
  * @example
  * ```ts
+ * import type { NatsHandle } from "./nats_server.ts";
+ * declare const nats: NatsHandle;
+ * const logs: string[] = [];
  * const run = ardea(nats.urls, ["submit", "examples/word_count.ts", "--wait"], logs);
  * ```
  */
@@ -416,6 +422,8 @@ export function ardea(urls: string[], args: string[], logs: string[], env: Recor
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const pid = await livePid(nc, 1, new Set(), () => false, "event-windows");
  * ```
  */
@@ -870,6 +878,7 @@ function measureEmbedded(outcome: FaultOutcome, stateDir: string, restartedAt: n
  *
  * @example
  * ```ts
+ * declare const results: RunResult[];
  * console.log(summarize(results));
  * ```
  */

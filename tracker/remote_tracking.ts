@@ -77,6 +77,9 @@ const STEER_GRACE_MS = 3000;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { serveTracker, Tracker, uiAssets } from "./mod.ts";
+ * declare const nc: NatsConnection;
  * const tracker = new Tracker({ assets: uiAssets() });
  * const remote = await RemoteTracking.start(nc, tracker);
  * const server = await serveTracker(tracker, { port: 8889 });
@@ -368,6 +371,9 @@ function mergeLatency(parts: ReadonlyArray<{ summary: LatencySummary | null | un
  *
  * @example
  * ```ts
+ * import type { Records } from "../cluster/records.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const record: TopologyRecord, records: Records;
  * const s = containerRecordsSnapshot(record, await records.listContainers(record.name));
  * s.acked;
  * ```

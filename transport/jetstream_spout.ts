@@ -117,6 +117,8 @@ export interface JetStreamSpoutOptions {
  *
  * @example
  * ```ts
+ * import type { SpoutOutputCollector, TopologyConfig, TopologyContext } from "ardea";
+ * declare const spout: JetStreamSpout, conf: TopologyConfig, ctx: TopologyContext, collector: SpoutOutputCollector;
  * try { await spout.open(conf, ctx, collector); } catch (e) { if (e instanceof JetStreamSpoutError) console.error(e.code, e.message); }
  * ```
  */
@@ -129,6 +131,8 @@ export class JetStreamSpoutError extends ArdeaError {}
  *
  * @example
  * ```ts
+ * import type { TopologyConfig } from "ardea";
+ * declare const conf: TopologyConfig;
  * const first = (conf[START_SEQUENCES_KEY] as Record<string, number> | undefined)?.["events"];
  * ```
  */
@@ -140,6 +144,10 @@ export const START_SEQUENCES_KEY = "ardea.jetstream.start.sequences";
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { TopologyConfig } from "ardea";
+ * declare const spout: unknown, conf: TopologyConfig, nc: NatsConnection;
+ * const starts: Record<string, number | undefined> = {}, id = "events";
  * if (isResolvingStart(spout)) starts[id] = await spout.resolveStart(id, conf, nc);
  * ```
  */
@@ -172,6 +180,9 @@ export function isResolvingStart(c: unknown): c is ResolvesStart {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { StormTopology, TopologyConfig } from "ardea";
+ * declare const topology: StormTopology, conf: TopologyConfig, nc: NatsConnection;
  * const starts = await resolveStartSequences(topology, conf, nc);
  * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
  * ```
@@ -244,6 +255,8 @@ function isNotFound(e: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { Fields, type IRichBolt, submit, TopologyBuilder } from "ardea";
+ * declare const CountBolt: new () => IRichBolt;
  * const b = new TopologyBuilder();
  * b.setSpout("events", new JetStreamSpout({ stream: "EVENTS", durable: "ardea-events", partition: "subject" }), 2);
  * b.setBolt("count", () => new CountBolt(), 2).fieldsGrouping("events", new Fields("subject"));

@@ -50,6 +50,8 @@ export const DEFAULT_WATERMARK_INTERVAL_MS = 1000;
  *
  * @example
  * ```ts
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState<string, unknown>;
  * state.has(WINDOWS_STATE_KEY); // true after a windowed bolt's first checkpoint
  * ```
  */
@@ -61,6 +63,9 @@ export const WINDOWS_STATE_KEY = "\u0000ardea.windows";
  *
  * @example
  * ```ts
+ * import { Duration, TopologyBuilder } from "ardea";
+ * declare const Sum: new () => BaseWindowedBolt;
+ * const builder = new TopologyBuilder();
  * const clock = manualClock(0);
  * builder.setBolt("w", new Sum().withTumblingWindow(Duration.seconds(5)).withClock(clock)).shuffleGrouping("n");
  * clock.advance(5000); // windows ending by 5 s fire now
@@ -128,9 +133,11 @@ const STATE: unique symbol = Symbol.for("ardea.windowing.state");
  *
  * @example
  * ```ts
+ * import { Count, type OutputCollector, type OutputFieldsDeclarer, type TopologyConfig, type TopologyContext, TopologyBuilder, type TupleWindow } from "ardea";
+ * const builder = new TopologyBuilder();
  * class Sum extends BaseWindowedBolt {
  *   collector!: OutputCollector;
- *   prepare(_c: TopologyConfig, _x: TopologyContext, collector: OutputCollector) { this.collector = collector; }
+ *   override prepare(_c: TopologyConfig, _x: TopologyContext, collector: OutputCollector) { this.collector = collector; }
  *   execute(w: TupleWindow) { this.collector.emit([w.get().reduce((s, t) => s + t.getInteger(0), 0)]); }
  *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(["sum"]); }
  * }

@@ -115,6 +115,8 @@ export type ContainerRecord = z.infer<typeof containerRecordSchema>;
  *
  * @example
  * ```ts
+ * import type { KvEntry } from "nats";
+ * declare const entry: KvEntry;
  * const rec = parseTopologyRecord(JSON.parse(new TextDecoder().decode(entry.value)));
  * ```
  */
@@ -127,6 +129,7 @@ export function parseTopologyRecord(v: unknown): TopologyRecord {
  *
  * @example
  * ```ts
+ * declare const text: string;
  * const c = parseContainerRecord(JSON.parse(text));
  * ```
  */
