@@ -45,6 +45,12 @@ import { CheckpointMarker, type EndOfInput, type Message, type Route, type TaskH
  *
  * @example
  * ```ts
+ * import type { TopologyConfig, TopologyContext } from "ardea";
+ * import type { ComponentDef } from "../topology/topology.ts";
+ * import type { TupleImpl } from "../topology/tuple.ts";
+ * import type { Route, TaskHost } from "./task_host.ts";
+ * declare const host: TaskHost, def: ComponentDef, conf: TopologyConfig, ctx: TopologyContext, tuple: TupleImpl;
+ * declare const routes: ReadonlyMap<string, Route>, upstreamTasks: number[];
  * const a = new BoltActor(host, def, 3, conf, ctx, routes, upstreamTasks);
  * a.boot(); host.deliver(3, tuple);
  * ```

@@ -208,6 +208,8 @@ export interface BoltCollectorOwner extends CollectorOwner {
  *
  * @example
  * ```ts
+ * import type { Tuple } from "ardea";
+ * declare const actor: BoltCollectorOwner, input: Tuple;
  * const c = new BoltCollector(actor);
  * c.emit(input, ["word"]); c.ack(input);
  * ```
@@ -351,6 +353,8 @@ export class BoltCollector implements OutputCollector {
  *
  * @example
  * ```ts
+ * import type { TupleImpl } from "../topology/tuple.ts";
+ * declare const actor: BoltCollectorOwner, tuple: TupleImpl;
  * const basic = new BasicCollector(new BoltCollector(actor));
  * basic.input = tuple; basic.emit(["x"]);
  * ```
@@ -388,6 +392,7 @@ export interface SpoutCollectorOwner extends CollectorOwner {
  *
  * @example
  * ```ts
+ * declare const collector: SpoutCollector;
  * collector.emit(["a line"], 42); // tracked: ack(42) or fail(42) follows
  * ```
  */

@@ -21,6 +21,7 @@ export type PressureSource = "mailbox" | "parked" | "lease" | "lost" | "credit";
  *
  * @example
  * ```ts
+ * declare function wakeSpouts(): void;
  * const p = new Pressure(() => wakeSpouts());
  * p.raise("mailbox"); p.active; // true
  * p.own; // true: this process's own queues
@@ -89,6 +90,7 @@ export class Pressure {
  *
  * @example
  * ```ts
+ * const pressure = new Pressure(() => {});
  * const box = new Mailbox<string>(pressure, 2048, 1024);
  * box.push("a");
  * box.shift(); // "a"

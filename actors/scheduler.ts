@@ -21,7 +21,8 @@ export type Yielder = (cb: () => void) => void;
  *
  * @example
  * ```ts
- * const s = new Scheduler((cb) => setImmediate(cb));
+ * declare const actor: Runnable;
+ * const s = new Scheduler((cb) => setTimeout(cb, 0));
  * s.schedule(actor); // runs actor.run(deadline) on a later turn
  * ```
  */

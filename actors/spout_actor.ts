@@ -22,6 +22,11 @@ const CALLS_PER_RUN = 64;
  *
  * @example
  * ```ts
+ * import type { TopologyConfig, TopologyContext } from "ardea";
+ * import type { ComponentDef } from "../topology/topology.ts";
+ * import type { Route, TaskHost } from "./task_host.ts";
+ * declare const host: TaskHost, def: ComponentDef, conf: TopologyConfig, ctx: TopologyContext;
+ * declare const routes: ReadonlyMap<string, Route>;
  * const a = new SpoutActor(host, def, 1, conf, ctx, routes, 0);
  * a.boot();
  * ```

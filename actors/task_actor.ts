@@ -84,7 +84,14 @@ export type ActorState = "created" | "starting" | "running" | "restarting" | "fi
  *
  * @example
  * ```ts
- * class MyActor extends TaskActor { run(deadline: number) {} protected start() {} }
+ * class MyActor extends TaskActor {
+ *   protected readonly startPhase = "open";
+ *   run(_deadline: number) {}
+ *   protected start() {}
+ *   protected failHeld() {}
+ *   async shutdown() {}
+ *   protected discard() {}
+ * }
  * ```
  */
 export abstract class TaskActor implements Runnable {
@@ -326,8 +333,9 @@ export abstract class TaskActor implements Runnable {
    *
    * @example
    * ```ts
+   * declare const actor: TaskActor;
    * const warning = actor.checkStuck(performance.now());
-   * if (warning !== null) log(`[ardea] topology "wc": ${warning}`);
+   * if (warning !== null) console.error(`[ardea] topology "wc": ${warning}`);
    * ```
    */
   checkStuck(now: number): string | null {

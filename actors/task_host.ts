@@ -38,6 +38,7 @@ export interface Route {
  *
  * @example
  * ```ts
+ * declare const host: TaskHost;
  * host.deliver(7, new EndOfInput(3, false)); // task 3 drained: flush what you hold
  * host.deliver(7, new EndOfInput(3)); // task 3 finished
  * ```

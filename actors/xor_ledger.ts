@@ -54,11 +54,13 @@ export interface LedgerListener {
  *
  * @example
  * ```ts
+ * declare const listener: LedgerListener;
  * const ledger = new XorLedger(listener);
+ * const now = performance.now();
  * const root = ledger.begin(0, "msg-1", now);
  * const h = edgeHalf(), l = edgeHalf();
- * ledger.xor(root, h, l);  // a tuple emitted with edge (h, l)
- * ledger.xor(root, h, l);  // … and acked: the tree completes
+ * ledger.xor(root, h, l, now); // a tuple emitted with edge (h, l)
+ * ledger.xor(root, h, l, now); // … and acked: the tree completes
  * ```
  */
 export class XorLedger {

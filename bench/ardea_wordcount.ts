@@ -109,7 +109,7 @@ class CountBolt extends BaseRichBolt {
     else c.put(w, (c.get(w) ?? 0) + 1);
     this.#c.ack(t);
   }
-  finish(): void {
+  override finish(): void {
     for (const [w, n] of this.#counts.entries()) this.result.set(w, (this.result.get(w) ?? 0) + n);
   }
   declareOutputFields(): void {}

@@ -138,7 +138,9 @@ export interface NatsWordCount {
  *
  * @example
  * ```ts
- * return withNatsWordCount("scale", opts, async ({ input, reference, nc, kv, url }) => measure({ … }, opts));
+ * import { type BenchOptions, measure, type MeasureSpec } from "./harness.ts";
+ * declare const opts: BenchOptions, specFor: (url: string, input: string) => MeasureSpec;
+ * const report = await withNatsWordCount("scale", opts, ({ input, url }) => measure(specFor(url, input), opts));
  * ```
  */
 export async function withNatsWordCount<T>(name: string, opts: BenchOptions, fn: (s: NatsWordCount) => Promise<T>): Promise<T> {

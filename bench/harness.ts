@@ -72,7 +72,7 @@ export interface MeasureSpec {
   unitsPerRun: number;
   /** Name of the variant ratios are computed against. */
   baseline: string;
-  variants: Variant<any>[];
+  variants: Variant<unknown>[];
   goals?: Goal[];
   /** Free-form facts about the input, stored in the results file. */
   input?: Record<string, unknown>;

@@ -22,6 +22,9 @@ export interface PaceSink {
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * declare const hist: { record(ms: number): void };
+ * const b = new TopologyBuilder();
  * b.setSpout("spout", () => new PacedSpout(10_000, 5_000, { acked: (_i, ms) => hist.record(ms), failed() {} }), 1);
  * ```
  */
@@ -73,6 +76,8 @@ export class PacedSpout extends BaseRichSpout {
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * const b = new TopologyBuilder();
  * b.setBolt("b", () => new PassBolt(true), 2).shuffleGrouping("a");
  * ```
  */

@@ -153,6 +153,8 @@ export interface CpuWatchOptions {
  *
  * @example
  * ```ts
+ * import { spawnProcess } from "../runtime/mod.ts";
+ * declare const natsPid: number, cmd: string, args: string[];
  * const w = new CpuWatch({ classify: () => ({ group: "worker" }), fixed: { nats: natsPid }, ticksPerSecond: clockTicks() });
  * const child = spawnProcess(cmd, args);
  * w.addChild(child.pid!);
@@ -323,6 +325,7 @@ export class CpuWatch {
  *
  * @example
  * ```ts
+ * declare const snap: CpuSnapshot;
  * const natsMs = sumMs(snap, (p) => p.group === "nats");
  * ```
  */

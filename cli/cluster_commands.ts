@@ -363,6 +363,7 @@ function parseStandbyAssignment(line: string): StandbyAssignment {
  *
  * @example
  * ```ts
+ * import { parseArgs, type SubmitCommand } from "./args.ts";
  * const code = await runCluster(parseArgs(["submit", "wc.ts", "--wait"]) as SubmitCommand);
  * ```
  */

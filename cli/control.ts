@@ -108,6 +108,9 @@ export const POOL_TAKEOVER_MS = 30_000;
  *
  * @example
  * ```ts
+ * import type { Records } from "../cluster/records.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord, records: Records;
  * if (masterLostFor(rec, await records.getLease(rec.name), Date.now()) > 0) console.log("master lost");
  * ```
  */
@@ -122,6 +125,8 @@ export function masterLostFor(rec: TopologyRecord, lease: LeaseRecord | undefine
  *
  * @example
  * ```ts
+ * import type { LeaseRecord, TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord, lease: LeaseRecord;
  * listMasterNote(rec, lease, Date.now()); // "master lease expired 42s ago"
  * ```
  */

@@ -30,6 +30,8 @@ export interface Totals {
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const handles: TopologyHandle[];
  * const t = sumStats(handles.map((h) => h.stats()));
  * ```
  */
@@ -102,6 +104,8 @@ export function formatUptime(ms: number): string {
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
  * statusLine(sumStats([h.stats()]), 52_000, "wc", 120);
  * // "wc  0:12  52k tuples/s  acked 1.2M  failed 0  in flight 2.05k  backpressure off  restarts 0"
  * ```
@@ -196,6 +200,8 @@ export const STALE_REPORTS_MS = 5000;
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
  * let rates = measureRates([h.stats()]);
  * rates = measureRates([h.stats()], rates);
  * rates.get("wc/split")?.ratePerSec;
@@ -237,6 +243,8 @@ export function measureRates(
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
  * componentRows([h.stats()], measureRates([h.stats()]));
  * ```
  */
@@ -301,6 +309,9 @@ const fit = (text: string, width: number) => (text.length <= width ? text : `${t
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
+ * const rates = measureRates([h.stats()]);
  * renderTable(componentRows([h.stats()], rates), 100);
  * // ["component  kind   tasks  rate/s  acked  failed  p99 ms  bp", "split      bolt       4    520k  …"]
  * ```
@@ -333,6 +344,9 @@ export function renderTable(rows: readonly ComponentRow[], width: number, maxRow
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
+ * const rates = measureRates([h.stats()]);
  * liveTable([h.stats()], { ratePerSec: 52_000, rows: componentRows([h.stats()], rates), width: 100 });
  * ```
  */
@@ -379,6 +393,9 @@ function erase(n: number): string {
  *
  * @example
  * ```ts
+ * import { terminalColumns, writeStderr } from "../runtime/mod.ts";
+ * import type { TopologyHandle } from "ardea";
+ * declare const h: TopologyHandle;
  * const view = new LiveView({ stats: () => [h.stats()], write: writeStderr, columns: terminalColumns });
  * view.start();
  * await h.done.finally(() => view.stop());

@@ -3,7 +3,6 @@
  *
  * @example
  * ```ts
- * import { main } from "./cli/mod.ts";
  * const code = await main(["run", "examples/word_count.ts"]);
  * ```
  *

@@ -86,6 +86,7 @@ function errorJson(e: unknown): { name: string; message: string; code?: string }
  *
  * @example
  * ```ts
+ * declare const outcome: RunOutcome;
  * summaryLine(outcome);
  * // 'ardea: "wc" FINISHED in 1.52 s: emitted 1.20M, acked 100k, failed 0, timed out 0, restarts 0, 789k tuples/s'
  * ```
@@ -120,6 +121,7 @@ async function startUi(opts: { host: string; port: number }): Promise<{ tracker:
  *
  * @example
  * ```ts
+ * import { resolvePath } from "../runtime/mod.ts";
  * await scriptPathProblem("examples", resolvePath("examples")); // "examples is a directory, not a topology script"
  * ```
  */

@@ -66,6 +66,9 @@ function containerBackpressure(c: ContainerRecord): boolean {
  *
  * @example
  * ```ts
+ * import type { Records } from "../cluster/records.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord, records: Records;
  * const s = topologyStatus(rec, await records.listContainers(rec.name), Date.now());
  * console.log(JSON.stringify(s));
  * ```
@@ -138,6 +141,9 @@ function oneLine(m: string): string {
  *
  * @example
  * ```ts
+ * import type { Records } from "../cluster/records.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord, records: Records;
  * masterText(rec, await records.getLease(rec.name), Date.now()); // "lease held by host:42:ab12cd (expires in 4.1 s)"
  * ```
  */

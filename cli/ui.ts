@@ -40,6 +40,8 @@ export interface RemoteUi {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const ui = await startRemoteUi(nc, { port: 0 });
  * console.log(ui.url); // http://127.0.0.1:41234/
  * await ui.close();

@@ -19,6 +19,10 @@ import type { TopologyRecord } from "../transport/wire/mod.ts";
  *
  * @example
  * ```ts
+ * import type { NatsSettings } from "ardea";
+ * import { natsSettingsEnv } from "../transport/nats_connect.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const record: TopologyRecord, settings: NatsSettings;
  * const spawn = localSpawner(record, natsSettingsEnv(settings));
  * const child = spawn(0);
  * ```
@@ -40,6 +44,7 @@ export function localSpawner(record: TopologyRecord, env: Record<string, string>
  *
  * @example
  * ```ts
+ * import { spawnProcess } from "../runtime/mod.ts";
  * const { cmd, args } = containerCommand("node", ["container", "wc", "--index", "0"]);
  * spawnProcess(cmd, args, { stdio: "inherit" });
  * ```
@@ -91,6 +96,12 @@ export interface Standbys {
  *
  * @example
  * ```ts
+ * import type { NatsSettings } from "ardea";
+ * import { cwd } from "../runtime/mod.ts";
+ * import { natsSettingsEnv } from "../transport/nats_connect.ts";
+ * import { type MasterOptions, runMaster } from "./master.ts";
+ * declare const settings: NatsSettings, o: MasterOptions;
+ * const { nc, records, record } = o;
  * const standbys = startStandbys({ count: 2, runtime: "node", cwd: cwd() });
  * try {
  *   await runMaster({ nc, records, record, spawn: localSpawner(record, natsSettingsEnv(settings), standbys) });

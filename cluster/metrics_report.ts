@@ -24,8 +24,10 @@ interface LastError {
  *
  * @example
  * ```ts
+ * import { Container, type ContainerOptions } from "../engine/container.ts";
+ * declare const options: ContainerOptions;
  * const errors = new ErrorLog();
- * new Container({ …, onError: errors.record });
+ * new Container({ ...options, onError: errors.record });
  * errors.stackOf("split"); // "Error: boom\n    at …"
  * ```
  */
@@ -71,6 +73,12 @@ export interface ReportSource {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { Container } from "../engine/container.ts";
+ * import { encodeMetrics, subjects } from "../transport/wire/mod.ts";
+ * import type { StreamManager } from "./stream_manager.ts";
+ * declare const nc: NatsConnection, src: ReportSource, container: Container, sm: StreamManager, errors: ErrorLog;
+ * const name = "wc";
  * nc.publish(subjects(name).metrics, encodeMetrics(metricsReport(src, container.stats(), sm, container.pressureSource(), errors)));
  * ```
  */

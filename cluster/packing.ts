@@ -38,6 +38,8 @@ export function planFor(counts: Readonly<Record<string, number>>, containers: nu
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * const plan = packRoundRobin(topology, 2); // Map { 1 => 0, 2 => 1, 3 => 0, … }
  * ```
  */
@@ -52,6 +54,8 @@ export function packRoundRobin(topology: StormTopology, containers: number): Map
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * const bigger = rescale(topology, { split: 8 });
  * bigger.componentTasks.get("split")!.length; // 8
  * ```

@@ -75,6 +75,8 @@ interface Running {
  *
  * @example
  * ```ts
+ * declare const o: WorkerOptions, signalled: Promise<void>;
+ * const { nc, records, settings } = o;
  * await runWorker({ nc, records, settings, slots: 4, stop: signalled });
  * ```
  */
@@ -212,6 +214,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
  *
  * @example
  * ```ts
+ * import { type MasterOptions, runMaster } from "./master.ts";
+ * declare const o: MasterOptions;
+ * const { nc, records, record } = o;
  * const spawn = poolSpawner(nc, records, record);
  * runMaster({ nc, records, record, spawn });
  * ```
@@ -241,6 +246,9 @@ export interface PoolScheduler {
  *
  * @example
  * ```ts
+ * import { type MasterOptions, runMaster } from "./master.ts";
+ * declare const o: MasterOptions;
+ * const { nc, records, record } = o;
  * const pool = poolScheduler(nc, records, record);
  * await runMaster({ nc, records, record, spawn: pool.spawn, adopted: await pool.running() });
  * pool.close();

@@ -57,6 +57,7 @@ const CAS_ATTEMPTS = 50;
  *
  * @example
  * ```ts
+ * declare const records: Records;
  * try { await records.getTopology("wc"); } catch (e) { if (e instanceof RecordsError) console.error(e.message); }
  * ```
  */
@@ -133,6 +134,8 @@ async function drain<T>(it: AsyncIterable<T>): Promise<T[]> {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const records = await Records.open(nc, { replicas: 3 });
  * await records.updateTopology("wc", (r) => ({ ...r, state: "PAUSED" }));
  * const lease = await records.acquireLease("wc", "host:42", 5000);

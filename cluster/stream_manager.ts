@@ -141,8 +141,13 @@ export type EventBody = ContainerEvent extends infer E ? E extends unknown ? Omi
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { Container, type ContainerOptions } from "../engine/container.ts";
+ * import type { StormTopology } from "../topology/topology.ts";
+ * declare const nc: NatsConnection, topology: StormTopology, epoch: number, options: ContainerOptions;
+ * const onControl = () => {}, log = console.log, packing = new Map([[0, 0]]);
  * const sm = new StreamManager({ nc, topologyName: "wc", topology, index: 0, onControl, log, epoch });
- * const container = new Container({ …, remote: sm, containerIndex: 0, packing });
+ * const container = new Container({ ...options, remote: sm, containerIndex: 0, packing });
  * sm.attach(container);
  * ```
  */

@@ -7,14 +7,7 @@
  * @module
  */
 import type { NatsConnection } from "nats";
-import {
-  type ChildHandle,
-  resolvePath,
-  type RuntimeName,
-  setScriptArgs,
-  spawnProcess,
-  toFileUrl,
-} from "../runtime/mod.ts";
+import { resolvePath, type RuntimeName, setScriptArgs, toFileUrl } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { isTerminal, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
@@ -129,6 +122,9 @@ export async function captureTopology(script: string, scriptArgs: string[], time
  *
  * @example
  * ```ts
+ * import { cwd } from "../runtime/mod.ts";
+ * declare const o: SubmissionOptions;
+ * const { nc, records } = o, script = "topo.ts", scriptArgs = ["--input", "words.txt"];
  * const record = await prepareSubmission({ nc, records, script, scriptArgs, runtime: "node", cwd: cwd() });
  * ```
  */

@@ -29,6 +29,11 @@ interface Tap extends TapLease {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { Container } from "../engine/container.ts";
+ * import { encodeObservation, subjects } from "../transport/wire/mod.ts";
+ * declare const nc: NatsConnection, container: Container;
+ * const name = "wc";
  * const taps = new Taps(0, (id, t) => nc.publish(subjects(name).tap(id), encodeObservation(t)), (fn) => (container.tap = fn));
  * taps.renew({ id: "a1", component: "split", stream: "default", sample: 10, limit: 100, leaseMs: 3000 });
  * ```

@@ -129,6 +129,9 @@ const LOGGED_CRASHES = 3;
  *
  * @example
  * ```ts
+ * import { parseConfig, type StormTopology } from "ardea";
+ * import { yieldNow } from "../runtime/mod.ts";
+ * declare const topology: StormTopology;
  * const c = new Container({ name: "wc", topology, config: parseConfig({}), yielder: yieldNow });
  * c.start();
  * const summary = await c.done;
@@ -186,6 +189,7 @@ export class Container implements TaskHost {
       if (this.pressure?.onRaise) this.#remotePressure.announceSoon(); // distributed, started
       this.#remote?.grantCredits();
     });
+    // deno-lint-ignore no-this-alias -- the getter below has its own `this`
     const container = this;
     this.#remotePressure = new RemotePressure({
       index: this.index,
@@ -635,6 +639,7 @@ export class Container implements TaskHost {
    * latency and user-histogram windows as buckets too (a metrics report).
    */
   stats(opts: { buckets?: boolean } = {}): StatsSnapshot {
+    // deno-lint-ignore no-this-alias -- the getter below has its own `this`
     const container = this;
     return this.#stats.snapshot({
       name: this.#opts.name,

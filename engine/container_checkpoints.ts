@@ -50,6 +50,8 @@ export class RollbackRequest extends Error {
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * stateKey(topology, 3); // "count#1"
  * ```
  */
@@ -81,6 +83,7 @@ export interface CheckpointHost {
  *
  * @example
  * ```ts
+ * declare const host: CheckpointHost, setup: CheckpointSetup;
  * const ck = new ContainerCheckpoints(host, setup);
  * ck.begin(ck.id + 1); // spouts save and emit their markers at their next turn
  * ```

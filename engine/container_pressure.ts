@@ -29,6 +29,7 @@ export interface RemotePressureHost {
  *
  * @example
  * ```ts
+ * declare const host: RemotePressureHost;
  * const rp = new RemotePressure(host);
  * rp.lease(2, true, PRESSURE_LEASE_MS); // container 2 is over its marks: hold the spouts
  * rp.lease(2, false, 0); // released

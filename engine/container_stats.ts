@@ -40,8 +40,10 @@ export interface StatsSource {
  *
  * @example
  * ```ts
+ * import type { TaskActor } from "../actors/task_actor.ts";
+ * declare const actor: TaskActor, container: StatsSource;
  * const m = new ContainerStats();
- * const user = m.track(actor); // before the run: windows and user metrics of a task
+ * m.track(actor); // before the run: windows and user metrics of a task
  * const snapshot = m.snapshot(container);
  * ```
  */

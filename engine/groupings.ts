@@ -211,6 +211,7 @@ class MultiRoute implements Route {
  *
  * @example
  * ```ts
+ * declare const rc: RouteContext;
  * const routes = compileRoutes(3, rc);
  * const out: number[] = [];
  * routes.get("default")!.select(["the"], out); // e.g. 1, out[0] === 7
@@ -246,6 +247,8 @@ export function compileRoutes(task: number, rc: RouteContext): Map<string, Route
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * downstreamTasks(topology, 1); // [3, 4]
  * ```
  */
@@ -265,6 +268,8 @@ export function downstreamTasks(topology: StormTopology, task: number): number[]
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * upstreamTasks(topology, "count"); // [3, 4, 5, 6] when "split" has those tasks
  * ```
  */
@@ -282,6 +287,8 @@ export function upstreamTasks(topology: StormTopology, bolt: string): number[] {
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * inputTasks(topology, "count"); // task ids of every component "count" subscribes to
  * ```
  */
@@ -308,6 +315,8 @@ const backEdgeCache = new WeakMap<StormTopology, Set<string>>();
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * backEdges(topology).has("b\u0000a"); // a → b → a: the edge b → a closes the cycle
  * ```
  */

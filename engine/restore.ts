@@ -24,6 +24,8 @@ import { takeWindows, tuplesHeld } from "../topology/windowing/mod.ts";
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * assertRewindable(topology); // before running EFFECTIVELY_ONCE
  * ```
  */
@@ -45,6 +47,9 @@ export function assertRewindable(topology: StormTopology): void {
  *
  * @example
  * ```ts
+ * import type { StateBackend, StormTopology } from "ardea";
+ * declare const backend: StateBackend, topology: StormTopology;
+ * const last = (await backend.lastCommitted("wc"))!;
  * const restore = await restoreStates(backend, "wc", last, topology, [...topology.taskToComponent.keys()]);
  * ```
  */
@@ -125,6 +130,8 @@ function takeEmptyWindows(component: string, states: readonly State<unknown, unk
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * assertAcyclic(topology);
  * ```
  */

@@ -20,6 +20,8 @@ import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/start_s
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * const h = await submit("wc", {}, topology);
  * setTimeout(() => h.deactivate(), 1000);
  * const summary = await h.done; // resolves when the run ends; rejects if it failed
@@ -79,8 +81,10 @@ let interceptor: SubmitInterceptor | null = null;
  *
  * @example
  * ```ts
+ * declare function pendingHandle(name: string): TopologyHandle;
+ * let captured: SubmitRequest | undefined;
  * const off = interceptSubmit((req) => { captured = req; return pendingHandle(req.name); });
- * await import(scriptUrl);
+ * await import("file:///abs/topo.ts");
  * ```
  */
 export function interceptSubmit(fn: SubmitInterceptor): () => void {
@@ -110,6 +114,8 @@ export function onSubmit(fn: SubmitListener): () => void {
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * declare const builder: TopologyBuilder;
  * const handle = await submit("word-count", { "topology.reliability.mode": "ATLEAST_ONCE" }, builder.createTopology());
  * const summary = await handle.done;
  * console.log(summary.state, summary.stats.acked);
@@ -250,6 +256,8 @@ async function runWithRollback(
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * const cluster = new LocalCluster();
  * await cluster.submitTopology("wc", {}, topology);
  * await cluster.killTopology("wc");

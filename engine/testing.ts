@@ -37,6 +37,8 @@ export interface CompletedTopology {
  *
  * @example
  * ```ts
+ * import type { StormTopology } from "ardea";
+ * declare const topology: StormTopology;
  * const r = await completeTopology(topology, { mockedSources: { lines: [["a b"], ["b"]] } });
  * r.emitted("split"); // [["a"], ["b"], ["b"]]
  * ```

@@ -192,6 +192,7 @@ export class LatencyHistogram {
    *
    * @example
    * ```ts
+   * declare const h: LatencyHistogram, other: LatencyHistogram;
    * other.addBuckets(h.buckets()!);
    * ```
    */
@@ -226,6 +227,7 @@ export class LatencyHistogram {
    *
    * @example
    * ```ts
+   * declare const a: LatencyHistogram, b: LatencyHistogram;
    * LatencyHistogram.merged([a, b])?.p50Ms;
    * ```
    */
@@ -306,6 +308,7 @@ export class ValueHistogram {
    *
    * @example
    * ```ts
+   * declare const h: ValueHistogram, other: ValueHistogram;
    * other.addBuckets(h.buckets()!);
    * ```
    */

@@ -50,6 +50,7 @@ export interface LogicalPlan {
  *
  * @example
  * ```ts
+ * import { Fields } from "ardea";
  * groupingJson({ type: "fields", fields: new Fields("word") }); // { type: "fields", fields: ["word"] }
  * ```
  */
@@ -74,6 +75,8 @@ export function jsonSafe(value: Readonly<Record<string, unknown>>): Record<strin
  *
  * @example
  * ```ts
+ * import type { TopologyBuilder } from "ardea";
+ * declare const builder: TopologyBuilder;
  * const plan = logicalPlan(builder.createTopology());
  * plan.edges; // [{ from: "sentences", to: "split", stream: "default", grouping: { type: "shuffle" } }, …]
  * ```

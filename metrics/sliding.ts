@@ -180,6 +180,7 @@ export class SlidingLatency extends SlidingHistogram<LatencyHistogram, LatencySu
  *
  * @example
  * ```ts
+ * declare const a: SlidingLatency, b: SlidingLatency;
  * totals([a, b])?.meanMs;
  * ```
  */

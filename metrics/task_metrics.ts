@@ -107,6 +107,8 @@ function numeric(v: unknown): number | Record<string, number> | undefined {
  *
  * @example
  * ```ts
+ * import { type StormTopology, TopologyContext } from "ardea";
+ * declare const topology: StormTopology;
  * const m = new TaskMetrics({ startMs: performance.now() });
  * const ctx = new TopologyContext(topology, "wc", 1, 0, () => 0, m);
  * ctx.registerCounter("words").inc();
@@ -250,6 +252,8 @@ export class TaskMetrics implements MetricRegistry {
  *
  * @example
  * ```ts
+ * declare const tasks: TaskMetrics[];
+ * const now = performance.now();
  * const c = sumUserMetrics(tasks.map((t) => t.snapshot(now)!), tasks);
  * ```
  */
@@ -310,6 +314,7 @@ export function sumUserMetrics(
  *
  * @example
  * ```ts
+ * declare const a: UserMetricsSnapshot, b: UserMetricsSnapshot;
  * mergeUserMetrics([a, b])?.counters?.words; // a's words + b's
  * ```
  */

@@ -56,7 +56,7 @@ export async function appendTextFile(path: string, text: string): Promise<void> 
  *
  * @example
  * ```ts
- * import { writeTextFileAtomic } from "./mod.ts";
+ * const code = "export {};\n";
  * await writeTextFileAtomic("/tmp/bundle.mjs", code);
  * ```
  */
@@ -204,7 +204,7 @@ export interface WriteAtomicOptions {
  *
  * @example
  * ```ts
- * import { writeBinaryFileAtomic } from "./mod.ts";
+ * const bytes = new TextEncoder().encode("state");
  * await writeBinaryFileAtomic("/tmp/ckpt/7/count.state", bytes, { sync: true });
  * ```
  */

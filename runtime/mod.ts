@@ -4,7 +4,6 @@
  *
  * @example
  * ```ts
- * import { onSignal, runtimeName, writeStdout } from "./runtime/mod.ts";
  * writeStdout(`ardea on ${runtimeName()}\n`);
  * const off = onSignal("SIGTERM", () => writeStdout("draining\n"));
  * off();

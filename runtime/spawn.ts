@@ -362,6 +362,8 @@ export interface DetachedOptions {
  *
  * @example
  * ```ts
+ * import { execPath } from "./process.ts";
+ * const cmd = execPath();
  * const pid = spawnDetached(cmd, ["master", "wc"], { logFile: "/tmp/wc-master.log" });
  * ```
  */

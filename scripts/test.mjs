@@ -85,6 +85,7 @@ function command(runtime, file) {
   return [join(root, "node_modules", ".bin", "deno"), ["run", "-A", file]];
 }
 
+// deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** Kills a test's whole process group (the test and anything it left behind). */

@@ -103,6 +103,7 @@ function isMissing(e: unknown): boolean {
  *
  * @example
  * ```ts
+ * const bytes = new Uint8Array([1, 2, 3]);
  * const backend = new FileStateBackend(".ardea/state");
  * await backend.save("wc", 3, "count.1", bytes);
  * await backend.commit("wc", 3, { tasks: ["count.1"] });
@@ -206,8 +207,13 @@ export class FileStateBackend implements StateBackend {
    *
    * @example
    * ```ts
+   * const backend = new FileStateBackend(".ardea/state");
    * const lock = await backend.lock("wc", "ardea run examples/word_count.ts");
-   * try { /* run *\/ } finally { await lock.release(); }
+   * try {
+   *   // run
+   * } finally {
+   *   await lock.release();
+   * }
    * ```
    */
   async lock(topology: string, what: string): Promise<StateLock> {

@@ -108,6 +108,8 @@ export function encodeState<K, V>(state: State<K, V>): Uint8Array {
  *
  * @example
  * ```ts
+ * import type { StateBackend } from "ardea";
+ * declare const backend: StateBackend;
  * const counts = decodeState<string, number>(await backend.load("wc", 7, "count.3") ?? encodeState(new State()));
  * ```
  */
@@ -163,6 +165,7 @@ export function partitionOf<K>(key: K, n: number, hash: (key: K) => number = def
  *
  * @example
  * ```ts
+ * declare const old0: State<string, number>, old1: State<string, number>;
  * const [a, b, c] = partition([old0, old1], 3); // 2 tasks → 3
  * ```
  */

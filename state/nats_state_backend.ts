@@ -114,6 +114,9 @@ function base64UrlPadded(s: string): string {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * const bytes = new Uint8Array([1, 2, 3]);
  * const backend = new NatsStateBackend(nc, { replicas: 3 });
  * await backend.save("wc", 3, "count.1", bytes);
  * await backend.commit("wc", 3, { tasks: ["count.1"] });

@@ -61,6 +61,9 @@ export interface CommittedCheckpoint {
  *
  * @example
  * ```ts
+ * import { FileStateBackend, State } from "ardea";
+ * import { encodeState } from "./keyed_state.ts";
+ * const counts = new State<string, number>();
  * const backend: StateBackend = new FileStateBackend(".ardea/state");
  * await backend.save("wc", 7, "count.3", encodeState(counts));
  * await backend.commit("wc", 7, { tasks: ["count.3"] });
@@ -121,6 +124,7 @@ export interface StateBackend {
  *
  * @example
  * ```ts
+ * declare const backend: StateBackend;
  * try { await backend.load("wc", 7, "count.3"); } catch (e) {
  *   if (e instanceof StateError && e.code === "CORRUPT_STATE") console.error(e.message);
  *   // state of task "count.3" in checkpoint 7 of topology "wc" is corrupt: …
@@ -155,6 +159,7 @@ const PERMANENT_IO: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * declare const error: Error;
  * const advice = permanentStateFailure(error);
  * if (advice !== undefined) throw new Error(`${error.message}; ${advice}`);
  * ```

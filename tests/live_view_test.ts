@@ -125,6 +125,7 @@ test("LiveView: redraws the table in place, erases it on stop; plain lines witho
   view.draw();
   assert.ok(out[1]!.startsWith("\r\x1b[4A\x1b[J"), "moves up over the 5 lines drawn and erases them");
   assert.match(out[1]!, /lines +spout +2 +2k /, "6000 emits in the last 3 s");
+  // deno-lint-ignore no-control-regex
   assert.match(out[1]!, /\x1b\[Jwc {2}0:13 {2}8k tuples\/s/, "the status line's rate too");
   view.clear();
   assert.is(out[2], "\r\x1b[4A\x1b[J");
@@ -140,6 +141,7 @@ test("LiveView: redraws the table in place, erases it on stop; plain lines witho
   assert.match(lines[0]!, /^ardea: wc {2}0:10 {2}400 tuples\/s/);
   assert.match(lines[1]!, /^ardea: other /);
   assert.is(lines[2], "");
+  // deno-lint-ignore no-control-regex
   assert.not.match(plain.join(""), /\x1b/, "no escape codes in a log");
   log.clear();
   assert.is(plain.length, 1);

@@ -57,6 +57,7 @@ test.after(() => {
 
 const url = (path: string) => `http://127.0.0.1:${port}${path}`;
 
+// deno-lint-ignore no-explicit-any
 async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(url(path), init);
   const text = await res.text();

@@ -28,10 +28,10 @@ const N = 400; // tests/fixtures/dist_tracked.ts
 
 const ardea = async (args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }) => asText(await runArdea(args, env));
 
-// deno-lint-ignore no-explicit-any
 /** A control POST as the web page sends it (the tracker refuses one without the header). */
 const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
 
+// deno-lint-ignore no-explicit-any
 async function get(path: string, init?: RequestInit, base = ui.url): Promise<{ status: number; body: any }> {
   const res = await fetch(new URL(path, base), init);
   const text = await res.text();

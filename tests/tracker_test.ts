@@ -32,6 +32,7 @@ function endlessTopology() {
   return b.createTopology();
 }
 
+// deno-lint-ignore no-explicit-any
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
   const res = await fetch(url, init);
   return { status: res.status, body: await res.json() };
@@ -130,12 +131,12 @@ test("GET .../metrics: current counters move and the series fills up", async () 
 });
 
 test("GET .../exceptions reports the last error and the count per component", async () => {
-  await until("the sink's error", async () => (await getJson(`${base}/api/v1/topologies/rest/exceptions`)).body.exceptions.some((e: any) => e.count > 0));
+  await until("the sink's error", async () => (await getJson(`${base}/api/v1/topologies/rest/exceptions`)).body.exceptions.some((e: { count: number }) => e.count > 0));
   const r = await getJson(`${base}/api/v1/topologies/rest/exceptions`);
-  const sink = r.body.exceptions.find((e: any) => e.component === "sink");
+  const sink = r.body.exceptions.find((e: { component: string }) => e.component === "sink");
   assert.ok(sink.count >= 1);
   assert.match(sink.lastError, /^tenth word was /);
-  assert.is(r.body.exceptions.find((e: any) => e.component === "lines").count, 0);
+  assert.is(r.body.exceptions.find((e: { component: string }) => e.component === "lines").count, 0);
 });
 
 test("GET /metrics is Prometheus text with the live counters", async () => {

@@ -19,6 +19,9 @@ import { boltForTask } from "./windowing/windowed_bolt_executor.ts";
  *
  * @example
  * ```ts
+ * import type { ISpout } from "ardea";
+ * declare const S: new () => ISpout;
+ * const builder = new TopologyBuilder();
  * builder.setSpout("s", new S(), 2).setMaxSpoutPending(100).setNumTasks(4);
  * ```
  */
@@ -70,6 +73,9 @@ export class SpoutDeclarer extends ComponentDeclarer<SpoutDeclarer> {}
  *
  * @example
  * ```ts
+ * import { Fields, type IRichBolt } from "ardea";
+ * declare const Count: new () => IRichBolt, Report: new () => IRichBolt;
+ * const builder = new TopologyBuilder();
  * builder.setBolt("count", new Count(), 4).fieldsGrouping("split", new Fields("word"));
  * builder.setBolt("report", new Report()).globalGrouping("count", "totals");
  * ```
@@ -134,6 +140,9 @@ export class BoltDeclarer extends ComponentDeclarer<BoltDeclarer> {
  *
  * @example
  * ```ts
+ * import type { IRichBolt } from "ardea";
+ * declare const CountBolt: new () => IRichBolt;
+ * const builder = new TopologyBuilder();
  * builder.setBolt("count", CountBolt, MAX_COMPONENT_TASKS); // the most allowed
  * ```
  */
@@ -146,6 +155,7 @@ export const MAX_COMPONENT_TASKS = 10_000;
  *
  * @example
  * ```ts
+ * const topology = new TopologyBuilder().createTopology();
  * topology.taskCount <= MAX_TOPOLOGY_TASKS; // true for every built topology
  * ```
  */
@@ -192,6 +202,8 @@ function checkCount(id: string, what: string, n: unknown): void {
  *
  * @example
  * ```ts
+ * import { Fields, type IRichBolt, type ISpout } from "ardea";
+ * declare const SentenceSpout: new () => ISpout, SplitBolt: new () => IRichBolt, CountBolt: new () => IRichBolt;
  * const b = new TopologyBuilder();
  * b.setSpout("sentences", new SentenceSpout(), 2);
  * b.setBolt("split", new SplitBolt(), 4).shuffleGrouping("sentences");

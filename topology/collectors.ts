@@ -14,9 +14,13 @@ export type Anchors = Tuple | readonly Tuple[] | null | undefined;
  *
  * @example
  * ```ts
- * execute(t: Tuple) {
- *   for (const w of t.getString(0).split(/\s+/)) this.collector.emit(t, [w]);
- *   this.collector.ack(t);
+ * import type { Tuple } from "ardea";
+ * class Split {
+ *   collector!: OutputCollector; // set in prepare
+ *   execute(t: Tuple) {
+ *     for (const w of t.getString(0).split(/\s+/)) this.collector.emit(t, [w]);
+ *     this.collector.ack(t);
+ *   }
  * }
  * ```
  */
@@ -50,10 +54,14 @@ export interface OutputCollector {
  *
  * @example
  * ```ts
- * nextTuple() {
- *   const line = this.lines.shift();
- *   if (line === undefined) return this.collector.finish();
- *   this.collector.emit([line], line);
+ * class Lines {
+ *   lines = ["a b", "c"];
+ *   collector!: SpoutOutputCollector; // set in open
+ *   nextTuple() {
+ *     const line = this.lines.shift();
+ *     if (line === undefined) return this.collector.finish();
+ *     this.collector.emit([line], line);
+ *   }
  * }
  * ```
  */
@@ -80,7 +88,10 @@ export interface SpoutOutputCollector {
  *
  * @example
  * ```ts
- * execute(t: Tuple, c: BasicOutputCollector) { c.emit([t.getString(0).toUpperCase()]); }
+ * import type { Tuple } from "ardea";
+ * class Upper {
+ *   execute(t: Tuple, c: BasicOutputCollector) { c.emit([t.getString(0).toUpperCase()]); }
+ * }
  * ```
  */
 export interface BasicOutputCollector {

@@ -25,11 +25,12 @@ export interface IComponent {
  *
  * @example
  * ```ts
+ * import type { OutputFieldsDeclarer, SpoutOutputCollector, TopologyConfig, TopologyContext } from "ardea";
  * class Numbers extends BaseRichSpout {
  *   n = 0; collector!: SpoutOutputCollector;
- *   open(_c, _ctx, collector) { this.collector = collector; }
+ *   override open(_c: TopologyConfig, _ctx: TopologyContext, collector: SpoutOutputCollector) { this.collector = collector; }
  *   nextTuple() { this.n < 10 ? this.collector.emit([this.n], this.n++) : this.collector.finish(); }
- *   declareOutputFields(d) { d.declare(["n"]); }
+ *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(["n"]); }
  * }
  * ```
  */
@@ -48,11 +49,12 @@ export interface ISpout extends IComponent {
  *
  * @example
  * ```ts
+ * import type { OutputCollector, OutputFieldsDeclarer, TopologyConfig, TopologyContext, Tuple } from "ardea";
  * class Upper extends BaseRichBolt {
  *   collector!: OutputCollector;
- *   prepare(_c, _ctx, collector) { this.collector = collector; }
- *   execute(t) { this.collector.emit(t, [t.getString(0).toUpperCase()]); this.collector.ack(t); }
- *   declareOutputFields(d) { d.declare(["word"]); }
+ *   override prepare(_c: TopologyConfig, _ctx: TopologyContext, collector: OutputCollector) { this.collector = collector; }
+ *   execute(t: Tuple) { this.collector.emit(t, [t.getString(0).toUpperCase()]); this.collector.ack(t); }
+ *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(["word"]); }
  * }
  * ```
  */
@@ -81,9 +83,10 @@ export interface IRichBolt extends IComponent {
  *
  * @example
  * ```ts
+ * import type { BasicOutputCollector, OutputFieldsDeclarer, Tuple } from "ardea";
  * class Split extends BaseBasicBolt {
- *   execute(t, c) { for (const w of t.getString(0).split(" ")) c.emit([w]); }
- *   declareOutputFields(d) { d.declare(["word"]); }
+ *   execute(t: Tuple, c: BasicOutputCollector) { for (const w of t.getString(0).split(" ")) c.emit([w]); }
+ *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(["word"]); }
  * }
  * ```
  */
@@ -127,7 +130,8 @@ export abstract class BaseRichSpout implements ISpout {
  *
  * @example
  * ```ts
- * class Sink extends BaseRichBolt { execute(t) { console.log(t.getValues()); } declareOutputFields() {} }
+ * import type { Tuple } from "ardea";
+ * class Sink extends BaseRichBolt { execute(t: Tuple) { console.log(t.getValues()); } declareOutputFields() {} }
  * ```
  */
 export abstract class BaseRichBolt implements IRichBolt {
@@ -147,7 +151,8 @@ export abstract class BaseRichBolt implements IRichBolt {
  *
  * @example
  * ```ts
- * class Print extends BaseBasicBolt { execute(t) { console.log(t.getValue(0)); } declareOutputFields() {} }
+ * import type { Tuple } from "ardea";
+ * class Print extends BaseBasicBolt { execute(t: Tuple) { console.log(t.getValue(0)); } declareOutputFields() {} }
  * ```
  */
 export abstract class BaseBasicBolt implements IBasicBolt {
@@ -169,6 +174,9 @@ export abstract class BaseBasicBolt implements IBasicBolt {
  *
  * @example
  * ```ts
+ * import type { Tuple } from "ardea";
+ * declare const t: Tuple;
+ * const valid = (t: Tuple) => t.size() === 2;
  * if (!valid(t)) throw new FailedException("bad record");
  * ```
  */
@@ -187,6 +195,7 @@ export type IBolt = IRichBolt | IBasicBolt;
  *
  * @example
  * ```ts
+ * class Split extends BaseBasicBolt { execute() {} declareOutputFields() {} }
  * isBasicBolt(new Split()); // true for a BaseBasicBolt
  * ```
  */

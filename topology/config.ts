@@ -238,6 +238,8 @@ export function tickIntervalMs(conf: Record<string, unknown>): number | undefine
  *
  * @example
  * ```ts
+ * import { submit, TopologyBuilder } from "ardea";
+ * declare const builder: TopologyBuilder;
  * const conf = new Config().setDebug(false).setMaxSpoutPending(500).setNumWorkers(2);
  * await submit("wc", conf, builder.createTopology());
  * ```

@@ -13,9 +13,13 @@ import type { StormTopology } from "./topology.ts";
  *
  * @example
  * ```ts
- * prepare(_conf, ctx: TopologyContext) {
- *   console.log(ctx.getThisComponentId(), ctx.getThisTaskIndex(), "of", ctx.getComponentTasks(ctx.getThisComponentId()).length);
- *   this.words = ctx.registerCounter("words");
+ * import type { Counter, TopologyConfig } from "ardea";
+ * class Split {
+ *   words!: Counter;
+ *   prepare(_conf: TopologyConfig, ctx: TopologyContext) {
+ *     console.log(ctx.getThisComponentId(), ctx.getThisTaskIndex(), "of", ctx.getComponentTasks(ctx.getThisComponentId()).length);
+ *     this.words = ctx.registerCounter("words");
+ *   }
  * }
  * ```
  */
@@ -43,6 +47,7 @@ export class TopologyContext {
    *
    * @example
    * ```ts
+   * declare const ctx: TopologyContext;
    * const words = ctx.registerCounter("words"); words.inc();
    * ```
    */
@@ -56,7 +61,9 @@ export class TopologyContext {
    *
    * @example
    * ```ts
-   * ctx.registerGauge("cache-size", () => this.cache.size);
+   * declare const ctx: TopologyContext;
+   * const cache = new Map<string, string>();
+   * ctx.registerGauge("cache-size", () => cache.size);
    * ```
    */
   registerGauge<T>(name: string, gauge: Gauge<T> | (() => T)): Gauge<T> | (() => T) {
@@ -70,6 +77,7 @@ export class TopologyContext {
    *
    * @example
    * ```ts
+   * declare const ctx: TopologyContext;
    * const sizes = ctx.registerHistogram("batch-size"); sizes.update(12);
    * ```
    */
@@ -82,6 +90,7 @@ export class TopologyContext {
    *
    * @example
    * ```ts
+   * declare const ctx: TopologyContext;
    * const hits = ctx.registerMeter("hits"); hits.mark();
    * ```
    */
@@ -96,6 +105,8 @@ export class TopologyContext {
    *
    * @example
    * ```ts
+   * import { CountMetric } from "ardea";
+   * declare const ctx: TopologyContext;
    * const n = ctx.registerMetric("emits", new CountMetric(), 10); n.incr();
    * ```
    */

@@ -18,10 +18,13 @@ export interface StreamDecl {
  *
  * @example
  * ```ts
- * declareOutputFields(d: OutputFieldsDeclarer) {
- *   d.declare(new Fields("word"));
- *   d.declareStream("errors", new Fields("line", "reason"));
- *   d.declare(true, new Fields("x")); // direct default stream
+ * import { Fields } from "ardea";
+ * class Split {
+ *   declareOutputFields(d: OutputFieldsDeclarer) {
+ *     d.declare(new Fields("word"));
+ *     d.declareStream("errors", new Fields("line", "reason"));
+ *     d.declare(true, new Fields("x")); // direct default stream
+ *   }
  * }
  * ```
  */

@@ -10,6 +10,8 @@
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * const builder = new TopologyBuilder();
  * try { builder.createTopology(); } catch (e) {
  *   if (e instanceof ArdeaError) console.error(e.code, e.message);
  * }

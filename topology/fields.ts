@@ -94,6 +94,9 @@ export type Values = unknown[];
  *
  * @example
  * ```ts
+ * import type { OutputCollector } from "ardea";
+ * declare const collector: OutputCollector;
+ * const word = "cow";
  * collector.emit(new Values(word, 1));
  * ```
  */

@@ -36,6 +36,8 @@ export interface BoltOptions extends Outputs {
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * const builder = new TopologyBuilder();
  * builder.setBolt("split", bolt((t, c) => { for (const w of t.getString(0).split(" ")) c.emit([w]); }, { fields: ["word"] }), 2)
  *   .shuffleGrouping("lines");
  * ```
@@ -69,6 +71,8 @@ export interface IterableSpoutOptions extends Outputs {
  *
  * @example
  * ```ts
+ * import { TopologyBuilder } from "ardea";
+ * const builder = new TopologyBuilder();
  * builder.setSpout("lines", iterableSpout((ctx) => ctx.getThisTaskIndex() === 0 ? ["a b", "c"] : [], { fields: ["line"] }));
  * ```
  */

@@ -12,10 +12,11 @@ import type { TopologyContext } from "./context.ts";
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
  * class FirstLetter implements CustomStreamGrouping {
- *   targets: number[] = [];
- *   prepare(_ctx, _stream, targets) { this.targets = targets; }
- *   chooseTasks(_task, values) { return [this.targets[String(values[0]).charCodeAt(0) % this.targets.length]]; }
+ *   targets: readonly number[] = [];
+ *   prepare(_ctx: TopologyContext, _stream: unknown, targets: readonly number[]) { this.targets = targets; }
+ *   chooseTasks(_task: number, values: readonly unknown[]) { return [this.targets[String(values[0]).charCodeAt(0) % this.targets.length]!]; }
  * }
  * ```
  */

@@ -150,6 +150,7 @@ const constructing = new WeakSet<object>();
  *
  * @example
  * ```ts
+ * declare const make: () => unknown;
  * try { make(); } catch (e) { if (thrownByConstructor(e)) console.error("the constructor failed"); }
  * ```
  */
@@ -176,6 +177,8 @@ function marking<T>(make: () => T): () => T {
  *
  * @example
  * ```ts
+ * import { BaseBasicBolt } from "ardea";
+ * class SplitBolt extends BaseBasicBolt { execute() {} declareOutputFields() {} }
  * const make = componentFactory(new SplitBolt());
  * make() !== make(); // true: each task gets its own copy
  * ```

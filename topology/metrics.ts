@@ -16,6 +16,8 @@
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const words = context.registerCounter("words");
  * words.inc();
  * ```
@@ -34,6 +36,7 @@ export interface Counter {
  *
  * @example
  * ```ts
+ * const cache = new Map<string, string>();
  * const g: Gauge<number> = { getValue: () => cache.size };
  * ```
  */
@@ -47,6 +50,9 @@ export interface Gauge<T = number> {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
+ * const batch = ["a", "b"];
  * const sizes = context.registerHistogram("batch-size");
  * sizes.update(batch.length);
  * ```
@@ -63,6 +69,8 @@ export interface Histogram {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const hits = context.registerMeter("cache-hits");
  * hits.mark();
  * ```
@@ -92,6 +100,8 @@ export interface IMetric {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const emitted = context.registerMetric("emitted", new CountMetric(), 10);
  * emitted.incr();
  * ```
@@ -119,6 +129,8 @@ export class CountMetric implements IMetric {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const byLang = context.registerMetric("by-lang", new MultiCountMetric(), 10);
  * byLang.scope("en").incr();
  * ```
@@ -146,6 +158,7 @@ export class MultiCountMetric implements IMetric {
  *
  * @example
  * ```ts
+ * declare const registry: MetricRegistry;
  * const c = registry.counter("words");
  * ```
  */

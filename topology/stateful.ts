@@ -14,8 +14,12 @@ import { BaseRichBolt, BaseRichSpout } from "./components.ts";
  *
  * @example
  * ```ts
- * initState(state: KeyValueState<string, number>) { this.counts = state; }
- * execute(t: Tuple) { const w = t.getString(0); this.counts.put(w, (this.counts.get(w) ?? 0) + 1); }
+ * import type { Tuple } from "ardea";
+ * class Count {
+ *   counts!: KeyValueState<string, number>;
+ *   initState(state: KeyValueState<string, number>) { this.counts = state; }
+ *   execute(t: Tuple) { const w = t.getString(0); this.counts.put(w, (this.counts.get(w) ?? 0) + 1); }
+ * }
  * ```
  */
 export interface KeyValueState<K = unknown, V = unknown> {
@@ -46,10 +50,11 @@ export interface KeyValueState<K = unknown, V = unknown> {
  *
  * @example
  * ```ts
- * class Counter extends BaseStatefulBolt<string, number> {
+ * import type { Tuple } from "ardea";
+ * class Counter implements IStatefulComponent<string, number> {
  *   counts!: KeyValueState<string, number>;
  *   initState(s: KeyValueState<string, number>) { this.counts = s; }
- *   execute(t: Tuple) { … }
+ *   execute(t: Tuple) { const w = t.getString(0); this.counts.put(w, (this.counts.get(w) ?? 0) + 1); }
  * }
  * ```
  */
@@ -66,6 +71,7 @@ export interface IStatefulComponent<K = unknown, V = unknown> {
  *
  * @example
  * ```ts
+ * declare const bolt: unknown, state: KeyValueState;
  * if (isStateful(bolt)) bolt.initState(state);
  * ```
  */
@@ -78,7 +84,13 @@ export function isStateful(c: unknown): c is IStatefulComponent {
  *
  * @example
  * ```ts
- * class WordCount extends BaseStatefulBolt<string, number> { … }
+ * import { Fields, type OutputFieldsDeclarer, type Tuple } from "ardea";
+ * class WordCount extends BaseStatefulBolt<string, number> {
+ *   counts!: KeyValueState<string, number>;
+ *   initState(s: KeyValueState<string, number>) { this.counts = s; }
+ *   execute(t: Tuple) { const w = t.getString(0); this.counts.put(w, (this.counts.get(w) ?? 0) + 1); }
+ *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(new Fields("word", "count")); }
+ * }
  * ```
  */
 export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRichBolt implements IStatefulComponent<K, V> {
@@ -94,9 +106,14 @@ export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRic
  *
  * @example
  * ```ts
+ * import { Fields, type OutputFieldsDeclarer } from "ardea";
  * class FileSpout extends BaseStatefulSpout<string, number> {
- *   initState(s) { this.state = s; this.offset = s.get("offset") ?? 0; }
- *   preSave() { this.state.put("offset", this.offset); }
+ *   state!: KeyValueState<string, number>;
+ *   offset = 0;
+ *   initState(s: KeyValueState<string, number>) { this.state = s; this.offset = s.get("offset") ?? 0; }
+ *   override preSave() { this.state.put("offset", this.offset); }
+ *   nextTuple() { this.offset++; }
+ *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(new Fields("line")); }
  * }
  * ```
  */

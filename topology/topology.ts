@@ -43,6 +43,8 @@ export interface ComponentSpec {
  *
  * @example
  * ```ts
+ * import type { TopologyBuilder } from "ardea";
+ * declare const builder: TopologyBuilder;
  * const topo = builder.createTopology();
  * topo.componentTasks.get("split"); // [3, 4, 5, 6]
  * ```
@@ -106,6 +108,7 @@ function err(code: string, msg: string): InvalidTopologyError {
  *
  * @example
  * ```ts
+ * declare const specs: ComponentSpec[];
  * const topo = buildTopology(specs); // what TopologyBuilder.createTopology() calls
  * ```
  */

@@ -42,10 +42,14 @@ export interface MessageId {
  *
  * @example
  * ```ts
- * execute(t: Tuple) {
- *   const word = t.getStringByField("word");
- *   this.collector.emit(t, [word, 1]);
- *   this.collector.ack(t);
+ * import type { OutputCollector } from "ardea";
+ * class Count {
+ *   collector!: OutputCollector; // set in prepare
+ *   execute(t: Tuple) {
+ *     const word = t.getStringByField("word");
+ *     this.collector.emit(t, [word, 1]);
+ *     this.collector.ack(t);
+ *   }
  * }
  * ```
  */
@@ -97,6 +101,8 @@ const isBin = (v: unknown) => v instanceof Uint8Array;
  *
  * @example
  * ```ts
+ * import { Fields } from "ardea";
+ * const info = new StreamInfo("words", "default", new Fields("word"), false);
  * const t = new TupleImpl(["hello"], info, 3);
  * t.getValue(0); // "hello"
  * ```
@@ -223,7 +229,10 @@ export class TupleImpl implements Tuple {
  *
  * @example
  * ```ts
- * execute(t: Tuple) { if (isTick(t)) return this.flush(); }
+ * class Batch {
+ *   flush() {}
+ *   execute(t: Tuple) { if (isTick(t)) return this.flush(); }
+ * }
  * ```
  */
 export function isTick(t: Tuple): boolean {

@@ -36,6 +36,8 @@ interface Ring {
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const handle: TopologyHandle;
  * const h = new MetricsHistory(120);
  * setInterval(() => h.record(handle.stats()), 1000);
  * h.series("wc")?.components.split.emitRate; // [null, 51234, 50987, …]

@@ -203,6 +203,8 @@ function num(v: number): string {
  *
  * @example
  * ```ts
+ * import type { TopologyHandle } from "ardea";
+ * declare const handle: TopologyHandle;
  * const text = renderPrometheus(handle.stats(), { container: "0" });
  * // # HELP ardea_emit_count Tuples emitted (Heron __emit-count).
  * // # TYPE ardea_emit_count counter
@@ -224,6 +226,8 @@ export function renderPrometheus(
  *
  * @example
  * ```ts
+ * import type { StatsSnapshot } from "../metrics/snapshot.ts";
+ * declare const c0: StatsSnapshot, c1: StatsSnapshot;
  * renderPrometheusSeries([{ stats: c0, labels: { container: "0" } }, { stats: c1, labels: { container: "1" } }]);
  * ```
  */
@@ -379,7 +383,9 @@ export const CONTAINER_METRICS: readonly ContainerMetric[] = [
  *
  * @example
  * ```ts
- * renderContainerPrometheus([{ topology: "wc", containers: tracked.containers() }]);
+ * import type { TrackedTopology } from "./tracker.ts";
+ * declare const tracked: TrackedTopology;
+ * renderContainerPrometheus([{ topology: "wc", containers: tracked.containers?.() ?? [] }]);
  * // ardea_container_frames_out{topology="wc",container="1",host="h1"} 812
  * ```
  */

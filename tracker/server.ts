@@ -37,6 +37,7 @@ async function findPackageFile(pkg: string, file: string): Promise<string | null
  *
  * @example
  * ```ts
+ * import { Tracker } from "./tracker.ts";
  * const tracker = new Tracker({ assets: uiAssets() });
  * ```
  */
@@ -89,6 +90,7 @@ export const DEFAULT_UI_PORT = 8889;
  *
  * @example
  * ```ts
+ * import { Tracker } from "./tracker.ts";
  * const tracker = new Tracker({ assets: uiAssets() });
  * const server = await serveTracker(tracker, { port: 0 });
  * console.log(server.url); // http://127.0.0.1:41234/

@@ -109,6 +109,7 @@ function isLoopbackHost(hostHeader: string): boolean {
  *
  * @example
  * ```ts
+ * import { onSubmit } from "ardea";
  * const tracker = new Tracker();
  * onSubmit((h) => tracker.add(h));
  * tracker.start();

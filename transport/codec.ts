@@ -199,7 +199,9 @@ export function findUnencodable(
  *
  * @example
  * ```ts
- * assertSerializable(["ok", () => 1], new Fields("a", "f"), 'bolt "x" on stream "default"'); // throws: field "f" (index 1) holds a function
+ * import { Fields } from "ardea";
+ * const fields = new Fields("a", "f");
+ * assertSerializable(["ok", () => 1], (i) => fields.get(i), 'bolt "x" on stream "default"'); // throws: field "f" (index 1) holds a function
  * ```
  */
 export function assertSerializable(

@@ -46,6 +46,8 @@ export type PartitionMode = "sequence" | "subject" | `token${number}`;
  *
  * @example
  * ```ts
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState;
  * if (state.get(STREAM_KEY) !== "ORDERS") throw new Error("positions of another stream");
  * ```
  */
@@ -168,6 +170,8 @@ function parseKey(key: unknown, value: unknown): Cover | null {
  *
  * @example
  * ```ts
+ * import { type KeyValueState, State } from "ardea";
+ * declare const state0: KeyValueState, state1: KeyValueState;
  * mergePositions([state0, state1], [new State(), new State(), new State()]);
  * ```
  */
@@ -195,10 +199,14 @@ export function mergePositions(saved: readonly KeyValueState[], targets: readonl
  *
  * @example
  * ```ts
+ * import type { JsMsg } from "nats";
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState, msg: JsMsg, emit: (m: JsMsg) => void;
  * const p = new StreamPositions(state, "sequence", 2, 0);
  * const from = p.saved ? p.start : 1;
+ * const seq = msg.seq, subject = msg.subject;
  * if (p.owns(seq, subject) && !p.covered(seq, subject)) emit(msg);
- * p.save(lastHandledSeq);
+ * p.save(seq);
  * ```
  */
 export class StreamPositions {

@@ -100,6 +100,7 @@ export class NatsSettingsError extends ArdeaError {
  *
  * @example
  * ```ts
+ * const settings = parseNatsFlags({}, {});
  * try { await connectNats(settings, { name: "ardea list" }); } catch (e) { if (e instanceof NatsConnectError) console.error(e.message); }
  * ```
  */
@@ -368,6 +369,7 @@ const CLOSE_DRAIN_MS = 5000;
  *
  * @example
  * ```ts
+ * const settings = parseNatsFlags({}, {});
  * const nc = await connectNats(settings, { name: "ardea list" });
  * await closeNats(nc);
  * ```
@@ -392,6 +394,8 @@ const reconnectListeners = new WeakMap<NatsConnection, Set<() => void>>();
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const off = onReconnect(nc, () => console.log("back"));
  * off();
  * ```
@@ -424,6 +428,8 @@ const AGAIN = Symbol("again");
  *
  * @example
  * ```ts
+ * import type { KV, NatsConnection } from "nats";
+ * declare const nc: NatsConnection, kv: KV;
  * const entry = await acrossReconnects(nc, () => kv.get("topology.wc"));
  * ```
  */

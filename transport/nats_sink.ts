@@ -72,6 +72,8 @@ const REPORT_EVERY_MS = 1000;
  *
  * @example
  * ```ts
+ * import type { OutputCollector, TopologyConfig, TopologyContext } from "ardea";
+ * declare const sink: NatsSinkBolt, conf: TopologyConfig, ctx: TopologyContext, collector: OutputCollector;
  * try { await sink.prepare(conf, ctx, collector); } catch (e) { if (e instanceof NatsSinkError) console.error(e.code, e.message); }
  * ```
  */
@@ -108,6 +110,9 @@ const ROLLBACK_BACKOFF_MS = 1_000;
  *
  * @example
  * ```ts
+ * import { type JetStreamManager, nanos } from "nats";
+ * import { parseConfig } from "ardea";
+ * declare const jsm: JetStreamManager;
  * const ms = effectivelyOnceRecoveryMs(parseConfig({ "topology.supervisor.max.consecutive.failures": 3 }));
  * await jsm.streams.add({ name: "OUT", subjects: ["out.>"], duplicate_window: nanos(ms) });
  * ```

@@ -436,7 +436,7 @@ async function refresh() {
   try {
     list = (await api("/api/v1/topologies")).topologies;
     setConnection(true, "live");
-  } catch (e) {
+  } catch {
     setConnection(false, "offline");
     return;
   }

@@ -11,7 +11,7 @@ import type { TopologyRecord } from "../../transport/wire/mod.ts";
 import type { Container, RunSummary } from "../../engine/container.ts";
 import { emptyStatsSnapshot } from "../../metrics/snapshot.ts";
 import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "../../engine/submit.ts";
-import { importBundle } from "../bundle.ts";
+import { importBundle } from "../script_import.ts";
 
 /** The topology a script submitted, and the handle its `submit()` returned. */
 export interface CapturedScript {

@@ -10,7 +10,7 @@
 import type { NatsConnection } from "nats";
 import { hostname, pid } from "../../runtime/mod.ts";
 import { ArdeaError } from "../../topology/errors.ts";
-import { encodeMessage, subjects, type TopologyRecord } from "../../transport/wire/mod.ts";
+import { encodeMessage, isTerminal, subjects, type TopologyRecord } from "../../transport/wire/mod.ts";
 import type { Records } from "../records.ts";
 import type { Clock, MasterRecords } from "./ports.ts";
 
@@ -28,7 +28,6 @@ export const LOST_HOLDER = "lost:";
  */
 export const MASTER_LOST = "master lost";
 
-const ACTIVE_STATES: ReadonlySet<string> = new Set(["SUBMITTED", "RUNNING", "PAUSED"]);
 
 /** A lease this master holds. */
 export interface HeldLease {
@@ -122,7 +121,7 @@ export async function endLostMaster(records: Records, name: string, opts: EndLos
     if (lease?.revision !== seen) return false;
   }
   const rec = await records.getTopology(name);
-  const ours = (r: TopologyRecord) => ACTIVE_STATES.has(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
+  const ours = (r: TopologyRecord) => !isTerminal(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
   if (rec === undefined || !ours(rec)) return false;
   const holder = `${LOST_HOLDER}${opts.who}`;
   if ((await records.acquireLease(name, holder, MASTER_LEASE_MS)) === undefined) return false;

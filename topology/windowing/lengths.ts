@@ -12,6 +12,8 @@ import { InvalidTopologyError } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import type { BaseWindowedBolt } from "ardea";
+ * declare const bolt: BaseWindowedBolt;
  * bolt.withWindow(Count.of(10), Count.of(5)); // the last 10 tuples, every 5 tuples
  * ```
  */
@@ -28,6 +30,8 @@ export class Count {
  *
  * @example
  * ```ts
+ * import type { BaseWindowedBolt } from "ardea";
+ * declare const bolt: BaseWindowedBolt;
  * bolt.withWindow(Duration.seconds(30), Duration.seconds(10));
  * ```
  */

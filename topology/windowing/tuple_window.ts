@@ -10,10 +10,14 @@ import type { Tuple } from "../tuple.ts";
  *
  * @example
  * ```ts
- * execute(window: TupleWindow) {
- *   let sum = 0;
- *   for (const t of window.get()) sum += t.getIntegerByField("n");
- *   this.collector.emit([sum, window.getNew().length, window.getEndTimestamp()]);
+ * import type { OutputCollector } from "ardea";
+ * class Sum {
+ *   collector!: OutputCollector; // set in prepare
+ *   execute(window: TupleWindow) {
+ *     let sum = 0;
+ *     for (const t of window.get()) sum += t.getIntegerByField("n");
+ *     this.collector.emit([sum, window.getNew().length, window.getEndTimestamp()]);
+ *   }
  * }
  * ```
  */
@@ -41,6 +45,8 @@ export interface TupleWindow {
  *
  * @example
  * ```ts
+ * import type { Tuple } from "ardea";
+ * declare const a: Tuple, b: Tuple;
  * const w = new TupleWindowImpl([a, b], [b], [], 0, 1000);
  * w.get().length; // 2
  * ```

@@ -30,6 +30,8 @@ const ACK_HEADER = 2;
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "./mod.ts";
+ * declare const record: TopologyRecord;
  * const epoch = runEpoch(record.submittedAt, record.generation);
  * ```
  */
@@ -45,6 +47,8 @@ export function runEpoch(submittedAt: number, generation = 0): number {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, subject: string;
  * const w = new AckFrameWriter();
  * w.add(AckOp.XOR, 17, 0x1234, 0x5678);
  * nc.publish(subject, w.take());
@@ -94,8 +98,9 @@ export class AckFrameWriter {
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array, apply: (op: number, root: number, hi: number, lo: number) => void;
  * const { deltas: q } = decodeAckFrame(bytes);
- * for (let i = 0; i < q.length; i += 4) apply(q[i], q[i + 1], q[i + 2], q[i + 3]);
+ * for (let i = 0; i < q.length; i += 4) apply(q[i]!, q[i + 1]!, q[i + 2]!, q[i + 3]!);
  * ```
  */
 export function decodeAckFrame(bytes: Uint8Array): { epoch: number; deltas: Int32Array } {

@@ -82,6 +82,9 @@ export type ContainerStats = z.infer<typeof statsSchema>;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { subjects } from "./names.ts";
+ * declare const nc: NatsConnection;
  * nc.publish(subjects("wc").ctl, encodeMessage({ type: "start" }));
  * ```
  */
@@ -94,6 +97,8 @@ export function encodeMessage(m: ControlMessage | ContainerEvent): Uint8Array {
  *
  * @example
  * ```ts
+ * import type { Msg } from "nats";
+ * declare const msg: Msg;
  * const m = decodeControl(msg.data);
  * ```
  */
@@ -106,6 +111,8 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
  *
  * @example
  * ```ts
+ * import type { Msg } from "nats";
+ * declare const msg: Msg;
  * const e = decodeEvent(msg.data);
  * ```
  */
@@ -121,6 +128,8 @@ export function decodeEvent(bytes: Uint8Array): ContainerEvent {
  *
  * @example
  * ```ts
+ * import { WIRE_VERSION } from "./names.ts";
+ * declare const e: { container: number; wire: number }, fail: (reason: string) => void;
  * if (e.wire !== WIRE_VERSION) fail(wireMismatch(e)); // "container 1 speaks wire version 1; this master speaks wire version 2 …"
  * ```
  */

@@ -156,6 +156,8 @@ function grow(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, subject: string, epoch: number;
  * const w = new DataFrameWriter();
  * w.tuple(5, 3, 0, ["the"], -1, 0, 0, null);
  * w.marker(MarkerKind.END, 5, 3, 0);
@@ -379,6 +381,8 @@ export interface DataChunk {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection, subject: string, frameBytes: Uint8Array, epoch: number, seq: number;
  * for (const m of encodeDataChunks(frameBytes, { from: 0, epoch, seq }, 1024 * 1024)) nc.publish(subject, m);
  * ```
  */
@@ -399,6 +403,7 @@ export function encodeDataChunks(frame: Uint8Array, id: { from: number; epoch: n
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array, reassemble: (c: DataChunk) => void, deliver: (f: DataFrame) => void;
  * const m = decodeDataMessage(bytes);
  * if ("part" in m) reassemble(m); else deliver(m);
  * ```
@@ -443,6 +448,7 @@ function checkChunk(v: unknown[]): DataChunk {
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array;
  * const frame = decodeDataFrame(bytes);
  * ```
  */

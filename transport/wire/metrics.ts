@@ -169,6 +169,9 @@ export type ContainerMetrics = z.infer<typeof containerMetricsSchema>;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { subjects } from "./names.ts";
+ * declare const nc: NatsConnection, m: ContainerMetrics;
  * nc.publish(subjects("wc").metrics, encodeMetrics(m));
  * ```
  */
@@ -181,6 +184,8 @@ export function encodeMetrics(m: ContainerMetrics): Uint8Array {
  *
  * @example
  * ```ts
+ * import type { Msg } from "nats";
+ * declare const msg: Msg;
  * const m = decodeMetrics(msg.data);
  * ```
  */

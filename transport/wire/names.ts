@@ -23,6 +23,9 @@ export const WIRE_VERSION = 2;
  *
  * @example
  * ```ts
+ * import { decodeDataFrame } from "./data.ts";
+ * declare const bytes: Uint8Array;
+ * let dropped = 0;
  * try { decodeDataFrame(bytes); } catch (e) { if (e instanceof WireError) dropped++; }
  * ```
  */

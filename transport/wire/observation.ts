@@ -47,6 +47,10 @@ export type LogsReply = z.infer<typeof logsReplySchema>;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { subjects } from "./names.ts";
+ * declare const nc: NatsConnection;
+ * const id = "a1";
  * nc.publish(subjects("wc").tap(id), encodeObservation({ id, container: 0, task: 3, component: "split", stream: "default", ts: Date.now(), values: ["a"] }));
  * ```
  */

@@ -79,6 +79,8 @@ export type ExitEvent = z.infer<typeof exitEventSchema>;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * nc.request(workerSubjects("w1").run, encodePool({ topology: "wc", index: 0, runtime: "node" }));
  * ```
  */
@@ -99,6 +101,7 @@ export const decodePool = {
  *
  * @example
  * ```ts
+ * declare const text: string;
  * const w = parseWorkerRecord(JSON.parse(text));
  * ```
  */

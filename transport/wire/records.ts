@@ -116,6 +116,8 @@ export type ContainerRecord = z.infer<typeof containerRecordSchema>;
  *
  * @example
  * ```ts
+ * import type { KvEntry } from "nats";
+ * declare const entry: KvEntry;
  * const rec = parseTopologyRecord(JSON.parse(new TextDecoder().decode(entry.value)));
  * ```
  */
@@ -128,6 +130,7 @@ export function parseTopologyRecord(v: unknown): TopologyRecord {
  *
  * @example
  * ```ts
+ * declare const text: string;
  * const c = parseContainerRecord(JSON.parse(text));
  * ```
  */
