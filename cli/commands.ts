@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { DEFAULT_UI_PORT } from "../metrics/server.ts";
+import { DEFAULT_UI_PORT } from "../tracker/server.ts";
 import { taskCountProblem } from "../topology/builder.ts";
 import { MAX_DURATION_SECS } from "../topology/config.ts";
 import type { NatsFlagName } from "../transport/nats_connect.ts";
