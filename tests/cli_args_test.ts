@@ -1,7 +1,7 @@
 // The command tables (cli/commands.ts): parsing, validation, help and
 // errors all come from them. In process; the `ardea` binary end to end is
 // tests/cli_test.ts.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { type CommandSpec, defineCommand, integer, parseCommand, takesFlags } from "../cli/command_table.ts";

@@ -102,7 +102,7 @@ test("tap, logs and status against a running distributed topology", async () => 
     // A tap whose CLI died: its lease runs out and the containers stop publishing.
     const s = subjects("dist-observe");
     const got: number[] = [];
-    const sub = nc.subscribe(s.tap("ghost"), { callback: (_e, m) => got.push(Date.now()) });
+    const sub = nc.subscribe(s.tap("ghost"), { callback: () => got.push(Date.now()) });
     nc.publish(s.ctl, encodeMessage({ type: "tap", id: "ghost", component: "pass", stream: "default", sample: 1, limit: 0, leaseMs: 600 }));
     await nc.flush();
     await until("ghost tuples", async () => (got.length > 0 ? true : undefined), 5_000);

@@ -3,7 +3,7 @@
 // the master's rollbacks, the master's lease, what a failed generation turns
 // into, the heartbeat and the console copy. No NATS, no processes; the
 // whole process runs in container_script_test and the distributed suites.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { bolt, TopologyBuilder } from "../mod.ts";
 import { numberSpout, spoutLog } from "./fixtures/engine_components.ts";

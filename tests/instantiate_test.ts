@@ -2,7 +2,7 @@
 // the component or on what it holds), construction anew for classes whose
 // constructor takes no arguments (#private fields included), plain data
 // copied deeply, and a clear refusal for a held object that cannot be copied.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { BaseBasicBolt, InvalidTopologyError, iterableSpout, TopologyBuilder } from "../mod.ts";
 import { componentFactory } from "../topology/instantiate.ts";

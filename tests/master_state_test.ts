@@ -3,7 +3,7 @@
 // master_fakes.ts), without NATS or processes. Every transition of the
 // phase table is made by some test (the last test checks), and the fixes of
 // earlier sessions each have a test that fails without them.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
   canEnter,

@@ -2,7 +2,7 @@
 // components → topology) and the distributed tracker (containers →
 // components → topology): how parts add up, and a one-container run seen
 // through the tracker's path equals the engine's own snapshot.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { bolt, Fields, iterableSpout, TopologyBuilder } from "../mod.ts";
 import { ComponentAggregator, isLaterError, topologySnapshot } from "../metrics/aggregate.ts";

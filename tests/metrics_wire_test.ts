@@ -6,7 +6,7 @@
 // here, naming its path). The same compile-time check keeps the logical
 // plan a topology record carries (transport/wire/records.ts) and
 // metrics/plan.ts `LogicalPlan` alike.
-import { test } from "uvu";
+import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import type { z } from "zod";
 import {

@@ -30,7 +30,7 @@ import { ArdeaError } from "../topology/errors.ts";
 import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
-import { type ResolvesStart, START_SEQUENCES_KEY } from "./start_sequences.ts";
+import { START_SEQUENCES_KEY } from "./start_sequences.ts";
 import { mergePositions, type PartitionMode, partitionToken, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
@@ -529,8 +529,9 @@ export class JetStreamSpout extends BaseRichSpout {
         // An empty pull may mean the server deleted the consumer under it: no error is raised then, the
         // pull just runs to its expiry (a stall of up to `fetchExpiresMs`, after which reading resumes).
         if (got === 0 && this.positions !== null && !this.closed) await this.remakeReaderIfGone();
-      } catch (e) {
+      } catch (pullError) {
         if (this.closed) return;
+        let e: unknown = pullError;
         if (this.positions !== null) {
           try {
             if (await this.remakeReaderIfGone()) continue;

@@ -73,8 +73,9 @@ export interface GenerationOptions {
  *
  * @example
  * ```ts
- * const outcome = await runGeneration({ nc, index, log, ring, req, errors, records, generation, checkpoints, rollbacks, steer });
- * if (outcome.kind === "rollback") runTheNext(outcome.generation);
+ * declare const options: GenerationOptions; // nc, index, log, ring, req, errors, records, generation, …
+ * const outcome = await runGeneration(options);
+ * if (outcome.kind === "rollback") console.log(`next: generation ${outcome.generation}`);
  * ```
  */
 export function runGeneration(o: GenerationOptions): Promise<GenerationOutcome> {
@@ -90,7 +91,10 @@ export function runGeneration(o: GenerationOptions): Promise<GenerationOutcome> 
  *
  * @example
  * ```ts
- * const outcome = await afterFailure(error, phase, rollbacks, log, "container 1 of wc");
+ * import type { RollbackWatch } from "./rollback_watch.ts";
+ * declare const rollbacks: RollbackWatch | null;
+ * const phase: GenerationPhase = { kind: "running" };
+ * const outcome = await afterFailure(new Error("boom"), phase, rollbacks, console.error, "container 1 of wc");
  * ```
  */
 export async function afterFailure(
@@ -123,6 +127,7 @@ class GenerationRun {
     const { nc, index, req, checkpoints } = this.#o;
     const { rec, packing, topology, config } = this.#o.generation;
     const subj = subjects(rec.name);
+    // deno-lint-ignore prefer-const -- assigned below, after the Taps whose callback reads it
     let container!: Container;
     const taps = new Taps(
       index,

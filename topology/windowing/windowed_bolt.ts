@@ -25,7 +25,9 @@ import type { TupleWindow } from "./tuple_window.ts";
  *
  * @example
  * ```ts
- * execute(t: Tuple) { const [values, ts, component] = LATE_TUPLE_FIELDS.map((f) => t.getValueByField(f)); }
+ * import type { Tuple } from "../tuple.ts";
+ * declare const t: Tuple; // a tuple of the late stream
+ * const [values, ts, component] = LATE_TUPLE_FIELDS.map((f) => t.getValueByField(f));
  * ```
  */
 export const LATE_TUPLE_FIELDS: readonly string[] = ["late_tuple", "timestamp", "source_component", "source_stream"];
