@@ -155,7 +155,7 @@ export type AnyCommandSpec = CommandSpec<CommandName, any, any, unknown>;
  * @example
  * ```ts
  * import { z } from "zod";
- * import { defineCommand, integer } from "./cli/command_table.ts";
+ * import { defineCommand, integer } from "./command_table.ts";
  * const logs = defineCommand({
  *   name: "logs", title: "print log lines", summary: "print log lines",
  *   flags: { lines: { type: "string", value: "N", help: "lines per container (default 100)", parse: integer({ min: 1 }), default: 100 } },
@@ -182,8 +182,8 @@ export interface HelpRequest {
  *
  * @example
  * ```ts
- * import { takesFlags } from "./cli/command_table.ts";
- * import { commandSpec } from "./cli/commands.ts";
+ * import { takesFlags } from "./command_table.ts";
+ * import { commandSpec } from "./commands.ts";
  * takesFlags(commandSpec("help")); // false
  * ```
  */
@@ -355,8 +355,8 @@ function checked<T>(spec: CommandSpec, schema: z.ZodType<T, string>, raw: string
  *
  * @example
  * ```ts
- * import { parseCommand } from "./cli/command_table.ts";
- * import { commandSpec } from "./cli/commands.ts";
+ * import { parseCommand } from "./command_table.ts";
+ * import { commandSpec } from "./commands.ts";
  * parseCommand(commandSpec("logs"), ["wc", "--lines", "5"]);
  * // { type: "logs", topology: "wc", lines: 5, nats: {} }
  * ```
@@ -389,7 +389,7 @@ export function parseCommand(spec: CommandSpec, words: readonly string[]): Recor
  * @example
  * ```ts
  * import { z } from "zod";
- * import { invalid } from "./cli/command_table.ts";
+ * import { invalid } from "./command_table.ts";
  * z.string().transform((raw, ctx) => raw === "yes" || invalid(ctx, `--sure expects yes, got "${raw}"`));
  * ```
  */
@@ -404,7 +404,7 @@ export function invalid(ctx: z.RefinementCtx, message: string): never {
  *
  * @example
  * ```ts
- * import { integer } from "./cli/command_table.ts";
+ * import { integer } from "./command_table.ts";
  * integer({ min: 1 })("--lines").parse("7"); // 7
  * ```
  */
@@ -425,7 +425,7 @@ export function integer(o: { min: number; max?: number; atMost?: number }): (fla
  *
  * @example
  * ```ts
- * import { oneOf } from "./cli/command_table.ts";
+ * import { oneOf } from "./command_table.ts";
  * const runtime = { type: "string", ...oneOf(["node", "deno"]), default: "node", help: "the containers' runtime" } as const;
  * ```
  */
@@ -443,7 +443,7 @@ export function oneOf<const C extends readonly [string, ...string[]]>(choices: C
  *
  * @example
  * ```ts
- * import { text } from "./cli/command_table.ts";
+ * import { text } from "./command_table.ts";
  * text("needs a package spec")("--ardea").safeParse("").success; // false
  * ```
  */
@@ -457,7 +457,7 @@ export function text(problem = "is empty"): (flag: string) => z.ZodType<string, 
  *
  * @example
  * ```ts
- * import { numberWhere } from "./cli/command_table.ts";
+ * import { numberWhere } from "./command_table.ts";
  * numberWhere((n) => n >= 0, (raw) => `the container must be a number >= 0, got "${raw}"`).parse("2"); // 2
  * ```
  */

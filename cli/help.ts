@@ -76,7 +76,7 @@ function forms(spec: CommandSpec): { full: string[]; instead: string[][]; base: 
  *
  * @example
  * ```ts
- * import { commandSpec } from "./cli/commands.ts";
+ * import { commandSpec } from "./commands.ts";
  * specUsage(commandSpec("kill")); // "usage: ardea kill <topology> [--wait-secs N] [NATS flags]"
  * ```
  */

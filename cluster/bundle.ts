@@ -120,6 +120,9 @@ async function keepCopy(dir: string, sha256: string, bytes: Uint8Array): Promise
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * declare const sha: string;
  * try { await loadBundle(nc, sha); } catch (e) {
  *   if (e instanceof BundleError && e.code === "BUNDLE_VERSION_MISMATCH") console.error(e.message);
  * }
@@ -412,6 +415,8 @@ async function rememberBuild(
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const sha = await storeBundle(nc, await bundleScript("topo.ts"), { replicas: 3 });
  * ```
  */
@@ -529,6 +534,11 @@ export async function linkBundle(code: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * import { toFileUrl } from "../runtime/mod.ts";
+ * declare const nc: NatsConnection;
+ * declare const record: TopologyRecord;
  * const file = await loadBundle(nc, record.bundle);
  * await import(toFileUrl(file)); // runs the script; its submit() reaches this engine
  * ```

@@ -48,6 +48,8 @@ export interface ContainerProcessOptions {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const code = await runContainer({ nc, topology: "word-count", index: 1 });
  * ```
  */

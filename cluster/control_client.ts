@@ -28,6 +28,7 @@ import type { Records } from "./records.ts";
  *
  * @example
  * ```ts
+ * declare const control: ControlClient;
  * try { await control.steer("wc", "activate"); } catch (e) { if (e instanceof ControlError) console.error(e.message); }
  * ```
  */
@@ -71,6 +72,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { Records } from "./records.ts";
+ * declare const nc: NatsConnection;
  * const control = new ControlClient(nc, await Records.bind(nc), "nats://127.0.0.1:4222");
  * await control.steer("wc", "deactivate"); // record PAUSED, spouts held
  * const { record } = await control.kill("wc", { drainSecs: 5 });

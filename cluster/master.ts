@@ -48,6 +48,14 @@ export interface MasterOptions {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * import type { Records } from "./records.ts";
+ * import { scriptCommand, spawnProcess } from "../runtime/mod.ts";
+ * declare const nc: NatsConnection;
+ * declare const records: Records;
+ * declare const record: TopologyRecord;
+ * const { cmd, args } = scriptCommand("examples/word_count.ts", ["--container"]);
  * const state = await runMaster({ nc, records, record, spawn: (i) => spawnProcess(cmd, [...args, String(i)]) });
  * ```
  */
@@ -69,6 +77,8 @@ export function runMaster(o: MasterOptions): Promise<Terminal> {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
  * const bus = natsControlBus(nc, "wc", console.error);
  * bus.say({ type: "start" });
  * ```

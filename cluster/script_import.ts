@@ -17,6 +17,7 @@ import { readBanner } from "./bundle.ts";
  *
  * @example
  * ```ts
+ * const url = "file:///abs/topo.ts";
  * try { await import(url); } catch (e) { throw new ScriptError("topo.ts", "/abs/topo.ts", e); }
  * // ScriptError: topo.ts failed while loading: TypeError: x is not a function (at topo.ts:12:5)
  * ```
@@ -59,6 +60,10 @@ export interface ScriptImportOptions {
  *
  * @example
  * ```ts
+ * import { interceptSubmit, type SubmitRequest, type TopologyHandle } from "../engine/submit.ts";
+ * declare const handle: TopologyHandle;
+ * let captured!: (req: SubmitRequest) => void;
+ * const requested = new Promise<SubmitRequest>((resolve) => { captured = resolve; });
  * const off = interceptSubmit((req) => { captured(req); return handle; });
  * const { request, loaded } = await importScript(requested, { script: "topo.ts", path: "/abs/topo.ts" });
  * off();
@@ -107,6 +112,13 @@ export async function importScript<T>(submitted: Promise<T>, o: ScriptImportOpti
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { SubmitRequest } from "../engine/submit.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * import { loadBundle } from "./bundle.ts";
+ * declare const nc: NatsConnection;
+ * declare const rec: TopologyRecord;
+ * declare const requested: Promise<SubmitRequest>;
  * const { request, loaded } = await importBundle(await loadBundle(nc, rec.bundle), requested);
  * ```
  */

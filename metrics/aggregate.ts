@@ -62,6 +62,9 @@ export function isLaterError(e: LastError, current: LastError): boolean {
  *
  * @example
  * ```ts
+ * import { type ComponentSnapshot, emptyComponentSnapshot } from "./snapshot.ts";
+ * declare const containerA: { components: Record<string, ComponentSnapshot> };
+ * declare const containerB: { components: Record<string, ComponentSnapshot> };
  * const agg = new ComponentAggregator();
  * for (const [name, c] of Object.entries(containerA.components)) agg.add(name, c, () => emptyComponentSnapshot(c.kind));
  * for (const [name, c] of Object.entries(containerB.components)) agg.add(name, c, () => emptyComponentSnapshot(c.kind));
@@ -137,6 +140,9 @@ export interface TopologyExtras {
  *
  * @example
  * ```ts
+ * import type { TaskSnapshot } from "./snapshot.ts";
+ * declare const agg: ComponentAggregator;
+ * declare const tasks: Record<string, TaskSnapshot>;
  * const s = topologySnapshot("wc", "RUNNING", agg.finish(), tasks, { uptimeMs: 1000, backpressure: false, backpressureEpisodes: 0, backpressureMs: 0 });
  * s.acked; // the spouts' acks
  * ```
@@ -213,6 +219,8 @@ function mergeLatency(parts: readonly SummaryPart[], scratch: LatencyHistogram):
  *
  * @example
  * ```ts
+ * import type { UserMetricsSnapshot } from "./task_metrics.ts";
+ * declare const component: { userMetrics: UserMetricsSnapshot };
  * withoutBuckets(component.userMetrics).histograms?.sizes?.buckets; // undefined
  * ```
  */
@@ -236,6 +244,10 @@ export type WindowPart = Partial<Pick<ComponentSnapshot, (typeof LATENCIES)[numb
  *
  * @example
  * ```ts
+ * import type { ComponentSnapshot } from "./snapshot.ts";
+ * declare const components: Record<string, ComponentSnapshot>;
+ * declare const reportA: { components: Record<string, ComponentSnapshot> };
+ * declare const reportB: { components: Record<string, ComponentSnapshot> };
  * mergeWindows(components.split, [reportA.components.split, reportB.components.split]);
  * components.split.executeLatency?.p99Ms; // over both containers' windows
  * ```

@@ -33,7 +33,7 @@ export type ArgToken =
  *
  * @example
  * ```ts
- * import { argTokens } from "./runtime/mod.ts";
+ * import { argTokens } from "./arg_tokens.ts";
  * argTokens(["wc", "--lines", "5", "-q"], { lines: { type: "string" }, quiet: { type: "boolean", short: "q" } });
  * // [{ kind: "positional", index: 0, value: "wc" },
  * //  { kind: "option", name: "lines", rawName: "--lines", index: 1, value: "5", inlineValue: false },

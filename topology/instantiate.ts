@@ -31,6 +31,10 @@
  *
  * @example
  * ```ts
+ * import type { IRichBolt, TopologyBuilder } from "ardea";
+ * declare const builder: TopologyBuilder;
+ * declare const SplitBolt: new () => IRichBolt;
+ * declare const CountBolt: new (o: { top: number }) => IRichBolt;
  * builder.setBolt("split", new SplitBolt(), 4);                    // copied per task
  * builder.setBolt("count", () => new CountBolt({ top: 10 }), 4);   // a factory: constructor arguments
  * class Limiter { #left: number; constructor(n: number) { this.#left = n; } clone() { return new Limiter(this.#left); } }

@@ -66,9 +66,12 @@ export interface MergeContext {
  *
  * @example
  * ```ts
+ * import { decodeMetrics } from "../transport/wire/mod.ts";
+ * declare const msg: { data: Uint8Array };
  * const reports = new ContainerReports();
  * reports.add(decodeMetrics(msg.data));
- * reports.merged({ name: "wc", state: "RUNNING", components: rec.components, kindOf, backpressure: false, backpressureEpisodes: 0 }).acked;
+ * const kindOf = (c: string): "spout" | "bolt" => (c === "spout" ? "spout" : "bolt");
+ * reports.merged({ name: "wc", state: "RUNNING", components: { spout: [1], split: [2] }, kindOf, backpressure: false, backpressureEpisodes: 0 }).acked;
  * ```
  */
 export class ContainerReports {
@@ -223,6 +226,10 @@ const TUPLE_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "p
  *
  * @example
  * ```ts
+ * import type { Records } from "../cluster/records.ts";
+ * import type { TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const records: Records;
+ * declare const record: TopologyRecord;
  * const s = containerRecordsSnapshot(record, await records.listContainers(record.name));
  * s.acked;
  * ```

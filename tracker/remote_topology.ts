@@ -32,6 +32,10 @@ const KILL_ORPHAN_SECS = 1;
  *
  * @example
  * ```ts
+ * import { decodeMetrics, type TopologyRecord } from "../transport/wire/mod.ts";
+ * declare const record: TopologyRecord;
+ * declare const remoteTracking: RemoteOwner;
+ * declare const msg: { data: Uint8Array };
  * const t = new RemoteTopology(record, remoteTracking, 5000);
  * t.report(decodeMetrics(msg.data));
  * t.stats().acked;

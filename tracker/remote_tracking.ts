@@ -61,10 +61,14 @@ const STEER_GRACE_MS = 3000;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { Tracker } from "./tracker.ts";
+ * import { serveTracker, uiAssets } from "./server.ts";
+ * declare const nc: NatsConnection;
  * const tracker = new Tracker({ assets: uiAssets() });
  * const remote = await RemoteTracking.start(nc, tracker);
  * const server = await serveTracker(tracker, { port: 8889 });
- * // …
+ * await server.close();
  * await remote.close();
  * ```
  */

@@ -117,6 +117,11 @@ export interface JetStreamSpoutOptions {
  *
  * @example
  * ```ts
+ * import type { SpoutOutputCollector, TopologyConfig, TopologyContext } from "ardea";
+ * declare const spout: JetStreamSpout;
+ * declare const conf: TopologyConfig;
+ * declare const ctx: TopologyContext;
+ * declare const collector: SpoutOutputCollector;
  * try { await spout.open(conf, ctx, collector); } catch (e) { if (e instanceof JetStreamSpoutError) console.error(e.code, e.message); }
  * ```
  */
@@ -177,6 +182,8 @@ function isNotFound(e: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { type BaseBasicBolt, Fields, submit, TopologyBuilder } from "ardea";
+ * declare const CountBolt: new () => BaseBasicBolt;
  * const b = new TopologyBuilder();
  * b.setSpout("events", new JetStreamSpout({ stream: "EVENTS", durable: "ardea-events", partition: "subject" }), 2);
  * b.setBolt("count", () => new CountBolt(), 2).fieldsGrouping("events", new Fields("subject"));

@@ -18,6 +18,8 @@ import type { StormTopology } from "../topology/topology.ts";
  *
  * @example
  * ```ts
+ * import type { TopologyConfig } from "ardea";
+ * declare const conf: TopologyConfig;
  * const first = (conf[START_SEQUENCES_KEY] as Record<string, number> | undefined)?.["events"];
  * ```
  */
@@ -29,6 +31,13 @@ export const START_SEQUENCES_KEY = "ardea.jetstream.start.sequences";
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { TopologyConfig } from "ardea";
+ * declare const spout: unknown;
+ * declare const id: string;
+ * declare const conf: TopologyConfig;
+ * declare const nc: NatsConnection;
+ * const starts: Record<string, number | undefined> = {};
  * if (isResolvingStart(spout)) starts[id] = await spout.resolveStart(id, conf, nc);
  * ```
  */
@@ -42,6 +51,7 @@ export interface ResolvesStart {
  *
  * @example
  * ```ts
+ * import { JetStreamSpout } from "ardea";
  * isResolvingStart(new JetStreamSpout({ stream: "S", durable: "d" })); // true
  * ```
  */
@@ -61,6 +71,11 @@ export function isResolvingStart(c: unknown): c is ResolvesStart {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { StormTopology, TopologyConfig } from "ardea";
+ * declare const topology: StormTopology;
+ * declare const conf: TopologyConfig;
+ * declare const nc: NatsConnection;
  * const starts = await resolveStartSequences(topology, conf, nc);
  * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
  * ```

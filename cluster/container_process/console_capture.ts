@@ -14,6 +14,8 @@ const METHODS = ["log", "info", "warn", "error", "debug"] as const;
  *
  * @example
  * ```ts
+ * import { LogRing } from "../log_ring.ts";
+ * const ring = new LogRing(100);
  * const restore = captureConsole(ring);
  * console.log("hello"); // printed, and ring.last(1) is ["hello"]
  * restore();

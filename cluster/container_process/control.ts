@@ -34,6 +34,9 @@ export interface ControlHandlerOptions {
  *
  * @example
  * ```ts
+ * import type { Taps } from "../taps.ts";
+ * declare const container: ControlTarget;
+ * declare const taps: Taps;
  * const onControl = controlHandler({ topology: "wc", index: 0, target: () => container, taps, ownTap: false, onStart: () => true });
  * onControl({ type: "deactivate" }); // container.setActive(false)
  * ```

@@ -14,6 +14,11 @@ import type { FrameCounters } from "../metrics_report.ts";
  *
  * @example
  * ```ts
+ * import type { Container } from "../../engine/container.ts";
+ * import type { StreamManager } from "../stream_manager.ts";
+ * declare const container: Container;
+ * declare const sm: StreamManager;
+ * const pid = Deno.pid, host = Deno.hostname();
  * sm.event({ type: "heartbeat", container: 0, pid, host, ts: Date.now(), stats: heartbeatStats(container.stats(), sm, container.pressureSource()) });
  * ```
  */
@@ -44,6 +49,8 @@ export function heartbeatStats(s: TopologyStats, frames: FrameCounters, backpres
  *
  * @example
  * ```ts
+ * import type { Container } from "../../engine/container.ts";
+ * declare const container: Container;
  * componentErrors(container.stats()); // { count: { errors: 0, restarts: 0, lastError: null, lastErrorAt: null, stuckTasks: 1 } }
  * ```
  */

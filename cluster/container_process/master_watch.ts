@@ -23,6 +23,10 @@ export const LEASE_CHECK_MS = 5000;
  *
  * @example
  * ```ts
+ * import type { Records } from "../records.ts";
+ * import { endLostMaster } from "../master/lease.ts";
+ * declare const records: Records;
+ * const log = console.error;
  * const stop = watchMasterLease(records, "wc", log, async () => { await endLostMaster(records, "wc", { who: "container 1" }); });
  * ```
  */
@@ -65,6 +69,10 @@ export function watchMasterLease(
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { Container } from "../../engine/container.ts";
+ * declare const nc: NatsConnection;
+ * declare const container: Container;
  * void watchConnection(nc, (why) => container.rollback(new Error(why)), container.done);
  * ```
  */

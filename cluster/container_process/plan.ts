@@ -34,6 +34,10 @@ export interface Generation {
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * import type { SubmitRequest } from "../../engine/submit.ts";
+ * declare const rec: TopologyRecord;
+ * declare const request: SubmitRequest;
  * const g = generationOf(rec, request); // g.packing.get(3) === 1
  * ```
  */
@@ -56,7 +60,10 @@ export function generationOf(rec: TopologyRecord, req: SubmitRequest): Generatio
  *
  * @example
  * ```ts
- * const checkpoints = await restoreFor(nc, g, 1, log);
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * declare const g: Generation;
+ * const checkpoints = await restoreFor(nc, g, 1, console.error);
  * ```
  */
 export async function restoreFor(nc: NatsConnection, g: Generation, index: number, log: (line: string) => void): Promise<CheckpointSetup> {

@@ -24,6 +24,9 @@ export type ControlListener = (fn: (m: ControlMessage) => void) => () => void;
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { subjects } from "../../transport/wire/mod.ts";
+ * declare const nc: NatsConnection;
  * const watch = new RollbackWatch(controlListener(nc, subjects("wc").ctl), 0);
  * ```
  */
@@ -50,6 +53,11 @@ export function controlListener(nc: NatsConnection, subject: string): ControlLis
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import { subjects, type TopologyRecord } from "../../transport/wire/mod.ts";
+ * declare const nc: NatsConnection;
+ * declare const rec: TopologyRecord;
+ * const subj = subjects("wc");
  * const watch = new RollbackWatch(controlListener(nc, subj.ctl), rec.generation ?? 0);
  * const asked = await watch.next(20_000); // null if none came
  * ```

@@ -31,7 +31,11 @@ export interface CapturedScript {
  *
  * @example
  * ```ts
- * const script = await captureScript(file, rec, log);
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * import type { Container } from "../../engine/container.ts";
+ * declare const rec: TopologyRecord;
+ * declare const container: Container;
+ * const script = await captureScript("/tmp/wc/topology.js", rec, console.error);
  * script.steer(container);
  * ```
  */

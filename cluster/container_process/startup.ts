@@ -16,6 +16,9 @@ export const PATIENCE_MS = 30_000;
  *
  * @example
  * ```ts
+ * import type { Records } from "../records.ts";
+ * declare const records: Records;
+ * const log = console.error;
  * const rec = await patiently("reading the topology record", log, () => records.getTopology("wc"));
  * ```
  */

@@ -45,6 +45,11 @@ interface InFlight {
  *
  * @example
  * ```ts
+ * import { type CheckpointStore, systemClock } from "./ports.ts";
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * declare const store: CheckpointStore;
+ * declare const rec: TopologyRecord;
+ * const say = (m: unknown) => console.log(m), log = console.error, onCommitted = () => {};
  * const ck = new CheckpointCoordinator({ store, topology: "wc", config: rec.config, containers: 2, clock: systemClock, say, log, onCommitted });
  * await ck.learnNewest();
  * setInterval(() => ck.tick(true), ck.every);

@@ -33,7 +33,7 @@ export interface Slot {
  *
  * @example
  * ```ts
- * tasksOf({ ...rec, packing: { "1": 0, "2": 1, "3": 0 } }, 0); // [1, 3]
+ * tasksOf({ packing: { "1": 0, "2": 1, "3": 0 } }, 0); // [1, 3]
  * ```
  */
 export function tasksOf(rec: Pick<TopologyRecord, "packing">, index: number): number[] {
@@ -45,6 +45,8 @@ export function tasksOf(rec: Pick<TopologyRecord, "packing">, index: number): nu
  *
  * @example
  * ```ts
+ * import type { ContainerProcess } from "./ports.ts";
+ * declare const child: ContainerProcess;
  * const slots = new ContainerSlots(2);
  * slots.follow(0, child, false, Date.now());
  * slots.allReady(); // false

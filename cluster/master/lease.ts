@@ -23,6 +23,8 @@ export const LOST_HOLDER = "lost:";
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * declare const rec: TopologyRecord;
  * rec.error?.startsWith(MASTER_LOST);
  * ```
  */
@@ -43,6 +45,9 @@ export interface HeldLease {
  *
  * @example
  * ```ts
+ * import { type MasterRecords, systemClock } from "./ports.ts";
+ * declare const records: MasterRecords;
+ * declare const run: Promise<void>; // the master's work
  * const lease = await holdLease(records, "wc", systemClock, console.error);
  * try { await Promise.race([run, lease.lost]); } finally { await lease.release(); }
  * ```
@@ -102,6 +107,8 @@ export interface EndLostMasterOptions {
  *
  * @example
  * ```ts
+ * import type { Records } from "../records.ts";
+ * declare const records: Records;
  * if (await endLostMaster(records, "wc", { who: "ardea status", confirmMs: 4000 })) console.log("master lost");
  * ```
  */

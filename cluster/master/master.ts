@@ -96,6 +96,11 @@ export interface MasterParts {
  *
  * @example
  * ```ts
+ * import type { NatsConnection } from "nats";
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * import { NatsStateBackend } from "../../state/nats_state_backend.ts";
+ * declare const nc: NatsConnection;
+ * declare const rec: TopologyRecord;
  * const checkpoints = effectivelyOnce(rec) ? new NatsStateBackend(nc) : undefined;
  * ```
  */
@@ -112,6 +117,12 @@ export function effectivelyOnce(rec: TopologyRecord): boolean {
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * import type { ControlBus, MasterRecords, Spawn } from "./ports.ts";
+ * declare const record: TopologyRecord;
+ * declare const records: MasterRecords;
+ * declare const bus: ControlBus;
+ * declare const spawn: Spawn;
  * const state = await runMasterWith({ record, records, bus, spawn });
  * ```
  */
@@ -132,6 +143,12 @@ export async function runMasterWith(parts: MasterParts): Promise<Terminal> {
  *
  * @example
  * ```ts
+ * import type { TopologyRecord } from "../../transport/wire/mod.ts";
+ * import type { ControlBus, MasterRecords, Spawn } from "./ports.ts";
+ * declare const record: TopologyRecord;
+ * declare const records: MasterRecords;
+ * declare const bus: ControlBus;
+ * declare const spawn: Spawn;
  * const master = new Master({ record, records, bus, spawn });
  * const state = await master.run(); // "FINISHED" | "KILLED" | "FAILED"
  * ```

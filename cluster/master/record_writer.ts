@@ -30,6 +30,10 @@ export interface RecordWriterOptions {
  *
  * @example
  * ```ts
+ * import { systemClock } from "../clock.ts";
+ * import type { MasterRecords } from "./ports.ts";
+ * declare const records: MasterRecords;
+ * const log = console.error;
  * const writer = new RecordWriter({ records, topology: "wc", clock: systemClock, log });
  * await writer.state("FAILED", "container 1: boom", () => false);
  * ```

@@ -46,6 +46,8 @@ export type DeathVerdict = { restart: true } | { restart: false; error: string }
  *
  * @example
  * ```ts
+ * import type { Slot } from "./container_slots.ts";
+ * declare const slot: Slot;
  * const policy = new RelaunchPolicy({ maxRestarts: 3, maxRollbacks: 20 });
  * policy.died(slot, "container 1 exited (code 1)"); // { restart: true } while within 3
  * ```

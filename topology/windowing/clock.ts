@@ -12,6 +12,12 @@
  *
  * @example
  * ```ts
+ * import { BaseWindowedBolt, Duration, type OutputFieldsDeclarer, type TopologyBuilder, type TupleWindow } from "ardea";
+ * declare const builder: TopologyBuilder;
+ * declare class Sum extends BaseWindowedBolt {
+ *   execute(w: TupleWindow): void;
+ *   declareOutputFields(d: OutputFieldsDeclarer): void;
+ * }
  * const clock = manualClock(0);
  * builder.setBolt("w", new Sum().withTumblingWindow(Duration.seconds(5)).withClock(clock)).shuffleGrouping("n");
  * clock.advance(5000); // windows ending by 5 s fire now

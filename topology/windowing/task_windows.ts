@@ -35,6 +35,9 @@ type Task = { window: TupleWindowImpl } | { ack: Tuple[] };
  *
  * @example
  * ```ts
+ * import type { BaseWindowedBolt, TupleWindow } from "ardea";
+ * declare const bolt: BaseWindowedBolt;
+ * declare const window: TupleWindow;
  * const r = bolt.execute(window);
  * if (isPromise(r)) await r;
  * ```
@@ -48,6 +51,13 @@ export function isPromise(r: unknown): r is Promise<unknown> {
  *
  * @example
  * ```ts
+ * import type { BaseWindowedBolt, OutputCollector, TopologyConfig, TopologyContext, Tuple } from "ardea";
+ * declare const bolt: BaseWindowedBolt;
+ * declare const conf: TopologyConfig;
+ * declare const context: TopologyContext;
+ * declare const collector: OutputCollector;
+ * declare const tuple: Tuple;
+ * const spec = bolt.getWindowSpec();
  * const windows = new TaskWindows(spec, "sum", conf, context, collector, (w) => bolt.execute(w));
  * windows.accept(tuple); // may fire windows
  * await windows.flush(); // end of input: every window fires
@@ -336,6 +346,8 @@ function toTupleWindow(w: FiredWindow<Tuple>, time: boolean): TupleWindowImpl {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const id = safe(() => context.getThisComponentId()) ?? "bolt";
  * ```
  */

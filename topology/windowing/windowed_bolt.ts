@@ -37,7 +37,8 @@ export const LATE_TUPLE_FIELDS: readonly string[] = ["late_tuple", "timestamp", 
  *
  * @example
  * ```ts
- * new Totals().getWindowSpec().watermarkIntervalMs === DEFAULT_WATERMARK_INTERVAL_MS; // true until withWatermarkInterval
+ * declare const totals: BaseWindowedBolt;
+ * totals.getWindowSpec().watermarkIntervalMs === DEFAULT_WATERMARK_INTERVAL_MS; // true until withWatermarkInterval
  * ```
  */
 export const DEFAULT_WATERMARK_INTERVAL_MS = 1000;
@@ -47,6 +48,7 @@ export const DEFAULT_WATERMARK_INTERVAL_MS = 1000;
  *
  * @example
  * ```ts
+ * declare const bolt: BaseWindowedBolt;
  * const spec: Readonly<WindowSpec> = bolt.getWindowSpec();
  * spec.length; // { kind: "count", value: 10 } after withTumblingWindow(Count.of(10))
  * ```
@@ -74,9 +76,11 @@ const SPEC: unique symbol = Symbol.for("ardea.windowing.spec");
  *
  * @example
  * ```ts
+ * import { Count, type OutputCollector, type OutputFieldsDeclarer, type TopologyBuilder, type TopologyConfig, type TopologyContext, type TupleWindow } from "ardea";
+ * declare const builder: TopologyBuilder;
  * class Sum extends BaseWindowedBolt {
  *   collector!: OutputCollector;
- *   prepare(_c: TopologyConfig, _x: TopologyContext, collector: OutputCollector) { this.collector = collector; }
+ *   override prepare(_c: TopologyConfig, _x: TopologyContext, collector: OutputCollector) { this.collector = collector; }
  *   execute(w: TupleWindow) { this.collector.emit([w.get().reduce((s, t) => s + t.getInteger(0), 0)]); }
  *   declareOutputFields(d: OutputFieldsDeclarer) { d.declare(["sum"]); }
  * }
@@ -190,7 +194,9 @@ export abstract class BaseWindowedBolt {
  *
  * @example
  * ```ts
- * isWindowedBolt(new Sum().withTumblingWindow(Count.of(10))); // true
+ * import { Count } from "ardea";
+ * declare const sum: BaseWindowedBolt;
+ * isWindowedBolt(sum.withTumblingWindow(Count.of(10))); // true
  * ```
  */
 export function isWindowedBolt(c: unknown): c is BaseWindowedBolt {
@@ -203,6 +209,7 @@ export function isWindowedBolt(c: unknown): c is BaseWindowedBolt {
  *
  * @example
  * ```ts
+ * declare const bolt: BaseWindowedBolt;
  * checkSpec(bolt.getWindowSpec(), `"counter"`);
  * ```
  */

@@ -42,6 +42,14 @@ type WindowedBolt = BaseWindowedBolt & Partial<IStatefulComponent>;
  *
  * @example
  * ```ts
+ * import { BaseWindowedBolt, Count, type OutputCollector, type OutputFieldsDeclarer, type TopologyConfig, type TopologyContext, type TupleWindow } from "ardea";
+ * declare const conf: TopologyConfig;
+ * declare const context: TopologyContext;
+ * declare const collector: OutputCollector;
+ * declare class Sum extends BaseWindowedBolt {
+ *   execute(w: TupleWindow): void;
+ *   declareOutputFields(d: OutputFieldsDeclarer): void;
+ * }
  * const x = new WindowedBoltExecutor(new Sum().withTumblingWindow(Count.of(10)));
  * x.prepare(conf, context, collector); // then the engine calls x.execute(tuple) per tuple
  * ```
@@ -143,6 +151,12 @@ export class WindowedBoltExecutor implements IRichBolt, IStatefulComponent {
  *
  * @example
  * ```ts
+ * import { BaseWindowedBolt, Count, type OutputFieldsDeclarer, type TupleWindow } from "ardea";
+ * import { componentFactory } from "../instantiate.ts";
+ * declare class Sum extends BaseWindowedBolt {
+ *   execute(w: TupleWindow): void;
+ *   declareOutputFields(d: OutputFieldsDeclarer): void;
+ * }
  * const make = () => boltForTask(componentFactory(new Sum().withTumblingWindow(Count.of(10)))());
  * ```
  */

@@ -14,6 +14,10 @@ import { DEFAULT_STREAM, type Tuple, TupleImpl } from "../tuple.ts";
  *
  * @example
  * ```ts
+ * import type { OutputCollector, TupleWindow } from "ardea";
+ * declare const collector: OutputCollector;
+ * declare const window: TupleWindow;
+ * declare const sum: number;
  * const out = new WindowedCollector(collector);
  * out.context = window.get();
  * out.emit([sum]); // anchored to the window's tuples

@@ -22,6 +22,8 @@ import type { WindowManagerSnapshot } from "./window_manager.ts";
  *
  * @example
  * ```ts
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState;
  * state.has(WINDOWS_STATE_KEY); // true after a windowed bolt's first checkpoint
  * ```
  */
@@ -44,6 +46,7 @@ export type SavedTuple = [component: string, stream: string, task: number, value
  *
  * @example
  * ```ts
+ * declare const executor: { snapshot(): WindowsSnapshot };
  * const snap: WindowsSnapshot = executor.snapshot();
  * snap.manager.entries.length; // tuples in windows
  * ```
@@ -64,6 +67,8 @@ export interface WindowsSnapshot {
  *
  * @example
  * ```ts
+ * import type { Tuple } from "ardea";
+ * declare const t: Tuple;
  * encodeTuple(t); // ["numbers", "default", 1, [42, 1700000000000]]
  * ```
  */
@@ -77,6 +82,8 @@ export function encodeTuple(t: Tuple): SavedTuple {
  *
  * @example
  * ```ts
+ * import type { TopologyContext } from "ardea";
+ * declare const context: TopologyContext;
  * const decode = tupleDecoder(context.topology);
  * const t = decode(["numbers", "default", 1, [42]]);
  * ```
@@ -121,8 +128,10 @@ function parseWindowsSnapshot(value: unknown): WindowsSnapshot {
  *
  * @example
  * ```ts
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState;
  * const snap = savedWindows(state);
- * if (snap !== undefined && tuplesHeld(snap) > 0) refuseRescale();
+ * if (snap !== undefined && tuplesHeld(snap) > 0) throw new Error("windows hold tuples: cannot rescale");
  * ```
  */
 export function savedWindows(state: KeyValueState): WindowsSnapshot | undefined {
@@ -136,6 +145,8 @@ export function savedWindows(state: KeyValueState): WindowsSnapshot | undefined 
  *
  * @example
  * ```ts
+ * import type { KeyValueState } from "ardea";
+ * declare const state: KeyValueState;
  * const snap = takeWindows(state); // the state keeps only the bolt's own keys now
  * ```
  */
@@ -151,6 +162,7 @@ export function takeWindows(state: KeyValueState): WindowsSnapshot | undefined {
  *
  * @example
  * ```ts
+ * declare const executor: { snapshot(): WindowsSnapshot };
  * tuplesHeld(executor.snapshot()); // 0 once every window fired
  * ```
  */
@@ -164,6 +176,9 @@ export function tuplesHeld(snap: WindowsSnapshot): number {
  *
  * @example
  * ```ts
+ * import type { IStatefulComponent, KeyValueState } from "ardea";
+ * declare const bolt: IStatefulComponent;
+ * declare const state: KeyValueState;
  * bolt.initState(new WithoutWindows(state));
  * ```
  */
