@@ -129,7 +129,7 @@ function usageLines(words: readonly string[]): string {
  *
  * @example
  * ```ts
- * import { commandSpec } from "./cli/commands.ts";
+ * import { commandSpec } from "./commands.ts";
  * specHelp(commandSpec("kill")).includes("--wait-secs N"); // true
  * ```
  */
