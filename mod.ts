@@ -18,7 +18,12 @@ export { Fields, type FieldsLike, Values } from "./topology/fields.ts";
 export { Config, type ConfigInput, parseConfig, ReliabilityMode, type TopologyConfig } from "./topology/config.ts";
 export { DEFAULT_STREAM, isTick, type MessageId, StreamInfo, TICK_STREAM, type Tuple } from "./topology/tuple.ts";
 export { type OutputFieldsDeclarer, type StreamDecl } from "./topology/declarer.ts";
-export { type Anchors, type BasicOutputCollector, type OutputCollector, type SpoutOutputCollector } from "./topology/collectors.ts";
+export {
+  type Anchors,
+  type BasicOutputCollector,
+  type OutputCollector,
+  type SpoutOutputCollector,
+} from "./topology/collectors.ts";
 export {
   BaseBasicBolt,
   BaseRichBolt,
@@ -45,8 +50,19 @@ export {
 } from "./topology/metrics.ts";
 export { type StormTopology } from "./topology/topology.ts";
 export { type BoltDeclarer, type ComponentDeclarer, type SpoutDeclarer, TopologyBuilder } from "./topology/builder.ts";
-export { bolt, type BoltOptions, iterableSpout, type IterableSpoutOptions, type Outputs } from "./topology/functional.ts";
-export { BaseStatefulBolt, BaseStatefulSpout, type IStatefulComponent, type KeyValueState } from "./topology/stateful.ts";
+export {
+  bolt,
+  type BoltOptions,
+  iterableSpout,
+  type IterableSpoutOptions,
+  type Outputs,
+} from "./topology/functional.ts";
+export {
+  BaseStatefulBolt,
+  BaseStatefulSpout,
+  type IStatefulComponent,
+  type KeyValueState,
+} from "./topology/stateful.ts";
 export {
   BaseWindowedBolt,
   Count,
@@ -63,8 +79,8 @@ export {
 export { ComponentFailedError } from "./actors/mod.ts";
 export {
   type CompletedTopology,
-  type CompleteTopologyOptions,
   completeTopology,
+  type CompleteTopologyOptions,
   type ComponentStats,
   LocalCluster,
   onSubmit,
@@ -77,7 +93,14 @@ export {
   type TopologyStats,
 } from "./engine/mod.ts";
 export { registerType, type TypeCodec } from "./transport/mod.ts";
-export { FileStateBackend, MemoryStateBackend, NatsStateBackend, type StateBackend, State, StateError } from "./state/mod.ts";
+export {
+  FileStateBackend,
+  MemoryStateBackend,
+  NatsStateBackend,
+  State,
+  type StateBackend,
+  StateError,
+} from "./state/mod.ts";
 export {
   effectivelyOnceRecoveryMs,
   encodeForNats,

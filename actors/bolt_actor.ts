@@ -133,7 +133,11 @@ export class BoltActor extends TaskActor {
     this.#waitFor = new Set(sources);
     this.upstreamTasks = sources.length;
     const hwm = conf["topology.mailbox.high.watermark"];
-    this.mailbox = new Mailbox<Message>(host.pressure, hwm, conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2));
+    this.mailbox = new Mailbox<Message>(
+      host.pressure,
+      hwm,
+      conf["topology.mailbox.low.watermark"] ?? Math.floor(hwm / 2),
+    );
     this.collector = new BoltCollector(this);
     this.basicCollector = new BasicCollector(this.collector);
     this.#basic = def.basic;
@@ -187,7 +191,9 @@ export class BoltActor extends TaskActor {
     this.#inRun = true;
     const emitted = this.emitted;
     try {
-      const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
+      const r = this.#basic
+        ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector))
+        : (this.#bolt as IRichBolt).execute(x);
       if (r !== undefined && isPromise(r)) {
         this.#current = x;
         this.#awaitExecute(r, x, 0, 0, -1, 0);
@@ -210,7 +216,9 @@ export class BoltActor extends TaskActor {
       // A probe only times the execute: it is neither a latency sample nor a process-latency one.
       const ts = sample ? this.#sampleStart(x) : performance.now();
       if (ts >= 0) host.directHold = hold + 1;
-      const r = this.#basic ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector)) : (this.#bolt as IRichBolt).execute(x);
+      const r = this.#basic
+        ? (this.basicCollector.input = x, (this.#bolt as IBasicBolt).execute(x, this.basicCollector))
+        : (this.#bolt as IRichBolt).execute(x);
       host.directHold = hold;
       if (r !== undefined && isPromise(r)) {
         this.#current = x;
@@ -612,7 +620,10 @@ export class BoltActor extends TaskActor {
   /** A basic bolt's `FailedException` fails the input and nothing else. */
   override crash(error: unknown, phase: string): void {
     const cur = this.#current;
-    if (this.#basic && !this.host.effectivelyOnce && error instanceof FailedException && cur !== null && phase === "execute") {
+    if (
+      this.#basic && !this.host.effectivelyOnce && error instanceof FailedException && cur !== null &&
+      phase === "execute"
+    ) {
       this.#current = null;
       this.policy.onSuccess(1);
       this.collector.fail(cur);

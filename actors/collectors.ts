@@ -7,12 +7,7 @@
  *
  * @module
  */
-import type {
-  Anchors,
-  BasicOutputCollector,
-  OutputCollector,
-  SpoutOutputCollector,
-} from "../topology/collectors.ts";
+import type { Anchors, BasicOutputCollector, OutputCollector, SpoutOutputCollector } from "../topology/collectors.ts";
 import { EmitError } from "../topology/errors.ts";
 import { DEFAULT_STREAM, type StreamInfo, type Tuple, TupleImpl } from "../topology/tuple.ts";
 import type { Route, TaskHost } from "./task_host.ts";
@@ -45,7 +40,10 @@ function addRootEdge(t: TupleImpl, r: number, h: number, l: number): void {
 /** Anchors `t` to `a`: a new edge in each of `a`'s trees. */
 function anchorOne(t: TupleImpl, a: Tuple, o: CollectorOwner, stream: string): void {
   if (!(a instanceof TupleImpl)) {
-    throw new EmitError("BAD_ANCHOR", `bolt "${o.component}" anchored an emit on stream "${stream}" to something that is not a tuple it received`);
+    throw new EmitError(
+      "BAD_ANCHOR",
+      `bolt "${o.component}" anchored an emit on stream "${stream}" to something that is not a tuple it received`,
+    );
   }
   if (a.root === -1) return;
   if (a.state === 1) {
@@ -66,7 +64,7 @@ function anchorOne(t: TupleImpl, a: Tuple, o: CollectorOwner, stream: string): v
   }
   addRootEdge(t, a.root, h, l);
   const more = a.more;
-  if (more) for (let i = 0; i < more.length; i += 3) addRootEdge(t, more[i]!, h, l);
+  if (more) { for (let i = 0; i < more.length; i += 3) addRootEdge(t, more[i]!, h, l); }
 }
 
 /** State the collectors share with their actor. */
@@ -103,7 +101,10 @@ interface SingleChooser {
 }
 
 /** The default route's single chooser when the fast path applies, else null. */
-function fastChooser(o: CollectorOwner, route: Route | undefined): { choose(values: readonly unknown[]): number } | null {
+function fastChooser(
+  o: CollectorOwner,
+  route: Route | undefined,
+): { choose(values: readonly unknown[]): number } | null {
   if (route === undefined || route.direct) return null;
   // A tap may be set and unset while the collector lives: the fast path checks it per emit.
   if (o.host.roundTrip !== null) return null;
@@ -114,7 +115,9 @@ function unroutable(o: CollectorOwner, kind: string, route: Route, e: unknown): 
   if (e instanceof EmitError) return e;
   return new EmitError(
     "UNROUTABLE",
-    `${kind} "${o.component}" emitted on stream "${route.info.stream}" a tuple its subscribers' groupings cannot route: ${(e as Error).message}`,
+    `${kind} "${o.component}" emitted on stream "${route.info.stream}" a tuple its subscribers' groupings cannot route: ${
+      (e as Error).message
+    }`,
   );
 }
 
@@ -130,7 +133,10 @@ function routeOf(o: CollectorOwner, kind: string, stream: string): Route {
 
 function checkValues(o: CollectorOwner, kind: string, route: Route, values: unknown): unknown[] {
   if (!Array.isArray(values)) {
-    throw new EmitError("BAD_VALUES", `${kind} "${o.component}" emitted ${typeof values} on stream "${route.info.stream}"; values must be an array`);
+    throw new EmitError(
+      "BAD_VALUES",
+      `${kind} "${o.component}" emitted ${typeof values} on stream "${route.info.stream}"; values must be an array`,
+    );
   }
   if (values.length !== route.arity) {
     throw new EmitError(
@@ -158,16 +164,23 @@ function directTargetsText(o: CollectorOwner, route: Route): string {
     if (list === undefined) byComponent.set(c, list = []);
     list.push(t);
   }
-  return "valid tasks: " + [...byComponent].map(([c, ts]) => `${c === "?" ? "" : `"${c}" `}${ts.length === 1 ? "task" : "tasks"} ${ts.join(", ")}`).join("; ");
+  return "valid tasks: " +
+    [...byComponent].map(([c, ts]) =>
+      `${c === "?" ? "" : `"${c}" `}${ts.length === 1 ? "task" : "tasks"} ${ts.join(", ")}`
+    ).join("; ");
 }
 
 /** The error of an emitDirect to `task`, which is not a task subscribing to the direct stream. */
 function badDirectTask(o: CollectorOwner, kind: string, route: Route, task: unknown): EmitError {
   const shown = typeof task === "number" ? String(task) : `${typeof task} ${JSON.stringify(task) ?? String(task)}`;
-  const why = typeof task === "number" && Number.isInteger(task) && task >= 0 ? "which does not subscribe to it with directGrouping" : "which is not a task id";
+  const why = typeof task === "number" && Number.isInteger(task) && task >= 0
+    ? "which does not subscribe to it with directGrouping"
+    : "which is not a task id";
   return new EmitError(
     "BAD_DIRECT_TASK",
-    `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}" to task ${shown}, ${why} (${directTargetsText(o, route)})`,
+    `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}" to task ${shown}, ${why} (${
+      directTargetsText(o, route)
+    })`,
   );
 }
 
@@ -179,7 +192,10 @@ function badDirectTask(o: CollectorOwner, kind: string, route: Route, task: unkn
 function selectTargets(o: CollectorOwner, kind: string, route: Route, values: unknown[], direct: number): number {
   if (direct === NOT_DIRECT) {
     if (route.direct) {
-      throw new EmitError("DIRECT_STREAM", `${kind} "${o.component}" emitted on direct stream "${route.info.stream}" without emitDirect`);
+      throw new EmitError(
+        "DIRECT_STREAM",
+        `${kind} "${o.component}" emitted on direct stream "${route.info.stream}" without emitDirect`,
+      );
     }
     try {
       return route.select(values, targets);
@@ -188,7 +204,10 @@ function selectTargets(o: CollectorOwner, kind: string, route: Route, values: un
     }
   }
   if (!route.direct) {
-    throw new EmitError("NOT_DIRECT", `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}", which is not declared direct`);
+    throw new EmitError(
+      "NOT_DIRECT",
+      `${kind} "${o.component}" called emitDirect on stream "${route.info.stream}", which is not declared direct`,
+    );
   }
   if (!route.acceptsDirect(direct)) throw badDirectTask(o, kind, route, direct);
   targets[0] = direct;
@@ -251,7 +270,9 @@ export class BoltCollector implements OutputCollector {
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(anchors: Anchors, values: unknown): void {
     const o = this.#o;
-    if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
+    if (
+      o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity
+    ) {
       return this.#emit(DEFAULT_STREAM, anchors, values as unknown[], NOT_DIRECT);
     }
     let task: number;
@@ -316,7 +337,9 @@ export class BoltCollector implements OutputCollector {
     const host = o.host;
     host.xorTree(t.root, t.eh ^ t.ah, t.el ^ t.al);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) host.xorTree(more[i]!, more[i + 1]! ^ t.ah, more[i + 2]! ^ t.al);
+    if (more) {
+      for (let i = 0; i < more.length; i += 3) host.xorTree(more[i]!, more[i + 1]! ^ t.ah, more[i + 2]! ^ t.al);
+    }
   }
 
   fail(input: Tuple): void {
@@ -330,7 +353,7 @@ export class BoltCollector implements OutputCollector {
     if (t.root === -1) return;
     o.host.failTree(t.root);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) o.host.failTree(more[i]!);
+    if (more) { for (let i = 0; i < more.length; i += 3) o.host.failTree(more[i]!); }
   }
 
   resetTimeout(input: Tuple): void {
@@ -340,7 +363,7 @@ export class BoltCollector implements OutputCollector {
     this.#o.host.scheduler.now = performance.now();
     this.#o.host.touchTree(t.root);
     const more = t.more;
-    if (more) for (let i = 0; i < more.length; i += 3) this.#o.host.touchTree(more[i]!);
+    if (more) { for (let i = 0; i < more.length; i += 3) this.#o.host.touchTree(more[i]!); }
   }
 
   reportError(error: unknown): void {
@@ -428,7 +451,9 @@ export class SpoutCollector implements SpoutOutputCollector {
   /** emit on the default stream through its single chooser; anything unusual takes the general path. */
   #fast(values: unknown, msgId: unknown): void {
     const o = this.#o;
-    if (o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity) {
+    if (
+      o.incarnation !== this.#inc || this.#host.tap !== null || !Array.isArray(values) || values.length !== this.#arity
+    ) {
       return this.#emit(DEFAULT_STREAM, values as unknown[], msgId, NOT_DIRECT);
     }
     let task: number;
@@ -468,7 +493,9 @@ export class SpoutCollector implements SpoutOutputCollector {
   #emit(stream: string, values: unknown[], msgId: unknown, direct: number): void {
     const o = this.#o;
     if (o.incarnation !== this.#inc) return o.dropStale(stream);
-    const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "spout", stream);
+    const route = stream === DEFAULT_STREAM && this.#default !== undefined
+      ? this.#default
+      : routeOf(o, "spout", stream);
     values = checkValues(o, "spout", route, values);
     const n = selectTargets(o, "spout", route, values, direct);
     const host = o.host;
@@ -477,7 +504,9 @@ export class SpoutCollector implements SpoutOutputCollector {
     // A delivery may run the target at once, whose emits reuse `targets`.
     const to = n === 1 ? null : targets.slice(0, n);
     if (!host.tracking || msgId === undefined || msgId === null) {
-      for (let i = 0; i < n; i++) host.deliver(to === null ? targets[0]! : to[i]!, new TupleImpl(values, route.info, o.taskId));
+      for (let i = 0; i < n; i++) {
+        host.deliver(to === null ? targets[0]! : to[i]!, new TupleImpl(values, route.info, o.taskId));
+      }
       // Untracked (ATMOST_ONCE) with a message id: acked at once, as Storm does without ackers.
       if (msgId !== undefined && msgId !== null) {
         o.pending++;

@@ -98,7 +98,9 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     this.pending--;
     if (ok) {
       // Sampling reads the completion count kept anyway (LATENCY_SAMPLE_EVERY is a power of two).
-      if ((this.completed++ & (LATENCY_SAMPLE_EVERY - 1)) === 0 && this.host.tracking) this.completeLatency?.record(latencyMs);
+      if ((this.completed++ & (LATENCY_SAMPLE_EVERY - 1)) === 0 && this.host.tracking) {
+        this.completeLatency?.record(latencyMs);
+      }
       this.latencySum += latencyMs;
     } else if (timedOut) this.timedOut++;
     this.#done.push(msgId);
@@ -164,9 +166,14 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
         const r = spout.nextTuple();
         if (isPromise(r)) {
           // Not watched for being stuck: an async nextTuple may wait for input (an async iterable's next item).
-          this.await(r, () => {
-            if (this.emitted === before) this.#idle();
-          }, "nextTuple", false);
+          this.await(
+            r,
+            () => {
+              if (this.emitted === before) this.#idle();
+            },
+            "nextTuple",
+            false,
+          );
           return;
         }
         if (this.state !== "running") return; // a task it handed a tuple to ended the run

@@ -12,7 +12,7 @@ import type { TopologyContext } from "../topology/context.ts";
 import type { ComponentDef } from "../topology/topology.ts";
 import type { TupleImpl } from "../topology/tuple.ts";
 import { thrownByConstructor } from "../topology/instantiate.ts";
-import { type IStatefulComponent, isStateful, type KeyValueState } from "../topology/stateful.ts";
+import { isStateful, type IStatefulComponent, type KeyValueState } from "../topology/stateful.ts";
 import type { Runnable } from "./scheduler.ts";
 import { RestartPolicy } from "./supervisor.ts";
 import type { Route, TaskHost } from "./task_host.ts";
@@ -53,7 +53,11 @@ export class StuckTaskError extends Error {
     readonly phase: string,
     readonly stuckMs: number,
   ) {
-    super(`${phase} has not settled for ${(stuckMs / 1000).toFixed(1)} s (topology.task.stuck.restart.secs); restarting the instance`);
+    super(
+      `${phase} has not settled for ${
+        (stuckMs / 1000).toFixed(1)
+      } s (topology.task.stuck.restart.secs); restarting the instance`,
+    );
     this.name = "StuckTaskError";
   }
 }
@@ -351,7 +355,9 @@ export abstract class TaskActor implements Runnable {
     if (this.#stuckWarned || this.#stuckWarnMs <= 0 || ms < this.#stuckWarnMs) return null;
     this.#stuckWarned = true;
     const restart = this.#stuckRestartMs > 0 ? `; it is restarted at ${this.#stuckRestartMs / 1000} s` : "";
-    return `${this.component} (task ${this.taskId}): ${phase} has not settled for ${(ms / 1000).toFixed(1)} s (stuck?)${restart}`;
+    return `${this.component} (task ${this.taskId}): ${phase} has not settled for ${
+      (ms / 1000).toFixed(1)
+    } s (stuck?)${restart}`;
   }
 
   /** A component method threw or rejected. */

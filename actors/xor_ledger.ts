@@ -142,8 +142,8 @@ export class XorLedger {
   xor(root: number, hi: number, lo: number, now: number): void {
     const slot = this.#slot(root);
     if (slot < 0) return;
-    const h = (this.#hi[slot]! ^ hi);
-    const l = (this.#lo[slot]! ^ lo);
+    const h = this.#hi[slot]! ^ hi;
+    const l = this.#lo[slot]! ^ lo;
     this.#hi[slot] = h;
     this.#lo[slot] = l;
     if (h === 0 && l === 0) {

@@ -21,7 +21,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BenchReport, VariantReport } from "./harness.ts";
 
-type Result = BenchReport & { benchmark: string; date: string; machine: Record<string, unknown>; options: Record<string, unknown> };
+type Result = BenchReport & {
+  benchmark: string;
+  date: string;
+  machine: Record<string, unknown>;
+  options: Record<string, unknown>;
+};
 
 const FONT = `font-family="system-ui, -apple-system, 'Segoe UI', sans-serif"`;
 const COLORS = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5"];
@@ -43,7 +48,9 @@ export function short(x: number): string {
 /** A "nice" upper bound for a linear axis and its tick step. */
 function niceMax(x: number): { max: number; step: number } {
   const p = 10 ** Math.floor(Math.log10(x || 1));
-  for (const m of [1, 2, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return { max: m * p, step: m <= 2 ? (m * p) / 4 : m === 10 ? 2 * p : p };
+  for (const m of [1, 2, 3, 4, 5, 6, 8, 10]) {
+    if (m * p >= x) return { max: m * p, step: m <= 2 ? (m * p) / 4 : m === 10 ? 2 * p : p };
+  }
   return { max: 10 * p, step: 2 * p };
 }
 
@@ -99,7 +106,14 @@ function barChart(o: {
     body.push(`<line x1="${L}" x2="${W - R}" y1="${ty.toFixed(1)}" y2="${ty.toFixed(1)}" stroke="#e2e2e2"/>`);
     body.push(text(L - 6, ty + 4, short(t), `text-anchor="end" fill="#555"`));
   }
-  body.push(text(16, T + ph / 2, o.yLabel, `transform="rotate(-90 16 ${(T + ph / 2).toFixed(1)})" text-anchor="middle" fill="#333"`));
+  body.push(
+    text(
+      16,
+      T + ph / 2,
+      o.yLabel,
+      `transform="rotate(-90 16 ${(T + ph / 2).toFixed(1)})" text-anchor="middle" fill="#333"`,
+    ),
+  );
   const gw = pw / o.categories.length;
   const bw = Math.min(48, (gw * 0.75) / o.series.length);
   o.categories.forEach((c, i) => {
@@ -109,16 +123,26 @@ function barChart(o: {
       if (v === undefined || v <= 0) return;
       const x = gx + k * bw, top = y(v);
       const base = o.log ? T + ph : y(0);
-      body.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 3).toFixed(1)}" height="${Math.max(0.5, base - top).toFixed(1)}" fill="${COLORS[k % COLORS.length]}"><title>${esc(`${s.name} ${c}: ${short(v)}`)}</title></rect>`);
+      body.push(
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(bw - 3).toFixed(1)}" height="${
+          Math.max(0.5, base - top).toFixed(1)
+        }" fill="${COLORS[k % COLORS.length]}"><title>${esc(`${s.name} ${c}: ${short(v)}`)}</title></rect>`,
+      );
       body.push(text(x + (bw - 3) / 2, top - 4, short(v), `text-anchor="middle" font-size="10" fill="#333"`));
     });
     body.push(text(L + i * gw + gw / 2, T + ph + 18, c, `text-anchor="middle" fill="#222"`));
-    if (o.notes?.[i]) body.push(text(L + i * gw + gw / 2, T + ph + 34, o.notes[i]!, `text-anchor="middle" fill="#555" font-size="11"`));
+    if (o.notes?.[i]) {
+      body.push(text(L + i * gw + gw / 2, T + ph + 34, o.notes[i]!, `text-anchor="middle" fill="#555" font-size="11"`));
+    }
   });
   body.push(`<line x1="${L}" x2="${W - R}" y1="${T + ph}" y2="${T + ph}" stroke="#888"/>`);
   for (const l of o.lines ?? []) {
     const ly = y(l.value);
-    body.push(`<line x1="${L}" x2="${W - R}" y1="${ly.toFixed(1)}" y2="${ly.toFixed(1)}" stroke="#c53030" stroke-dasharray="5 4"/>`);
+    body.push(
+      `<line x1="${L}" x2="${W - R}" y1="${ly.toFixed(1)}" y2="${
+        ly.toFixed(1)
+      }" stroke="#c53030" stroke-dasharray="5 4"/>`,
+    );
     body.push(text(L + 6, ly - 5, l.label, `fill="#c53030" font-size="11"`));
   }
   // Legend.
@@ -134,7 +158,9 @@ function barChart(o: {
 
 function machineLine(r: Result): string {
   const m = r.machine;
-  return `${m.cpus} × ${String(m.cpuModel ?? "?").replace(/\s+/g, " ").trim()}, ${m.runtime} ${m.runtime === "deno" ? m.deno : m.node}; ${String(r.date).slice(0, 10)}`;
+  return `${m.cpus} × ${String(m.cpuModel ?? "?").replace(/\s+/g, " ").trim()}, ${m.runtime} ${
+    m.runtime === "deno" ? m.deno : m.node
+  }; ${String(r.date).slice(0, 10)}`;
 }
 
 /** `scale.svg` from the `scale` results. */
@@ -206,7 +232,9 @@ function fig(r: Result, variant: string, metrics: string[] = []): string {
   for (const m of metrics) {
     const st = v.metrics?.[m];
     const mu = r.metrics?.find((x) => x.name === m)?.unit ?? "";
-    if (st) parts.push(`${m} ${mu === "ms" ? ms(st.median) : `${short(st.median)}${mu.includes("/s") ? ` ${mu}` : ""}`}`);
+    if (st) {
+      parts.push(`${m} ${mu === "ms" ? ms(st.median) : `${short(st.median)}${mu.includes("/s") ? ` ${mu}` : ""}`}`);
+    }
   }
   return parts.join(", ");
 }
@@ -214,11 +242,30 @@ function fig(r: Result, variant: string, metrics: string[] = []): string {
 /** One Markdown table: benchmark, variant, median figures, goals. */
 export function markdownSummary(dir: string): string {
   const rows: string[] = ["| benchmark | variant | median | goals |", "| --- | --- | --- | --- |"];
-  const names = ["wordcount-embedded", "wordcount-nats", "latency", "startup", "instances", "recovery", "recovery-eo", "scale", "cpu-per-word"];
+  const names = [
+    "wordcount-embedded",
+    "wordcount-nats",
+    "latency",
+    "startup",
+    "instances",
+    "recovery",
+    "recovery-eo",
+    "scale",
+    "cpu-per-word",
+  ];
   const extra: Record<string, string[]> = {
     "latency": ["p50", "p99", "p99.9"],
     "instances": ["start-ms", "heap-per-task"],
-    "recovery": ["resumed-ms", "victim-resumed-ms", "rejoin-ms", "lost", "duplicates", "restart-to-finished-ms", "lost-time-ms", "run-ms"],
+    "recovery": [
+      "resumed-ms",
+      "victim-resumed-ms",
+      "rejoin-ms",
+      "lost",
+      "duplicates",
+      "restart-to-finished-ms",
+      "lost-time-ms",
+      "run-ms",
+    ],
     "recovery-eo": ["commit-ms", "resumed-ms", "leader-ms", "leader-to-commit-ms"],
     "scale": ["processing", "efficiency"],
     "cpu-per-word": ["cpu/Mw", "workers/Mw", "master/Mw", "nats/Mw", "startup-cpu-ms"],
@@ -229,8 +276,15 @@ export function markdownSummary(dir: string): string {
     if (!r) continue;
     for (const v of r.variants) {
       const goals = r.goals.filter((g) => g.variant === v.name).map((g) => {
-        const got = g.pass === undefined ? "n/a" : `${g.ratio !== undefined ? `${g.ratio.toFixed(2)}×` : short(g.value!)} ${g.pass ? "ok" : "**MISSED**"}`;
-        return `${g.label ?? `${g.metric ?? ""} ${g.min !== undefined ? `≥${g.min}×` : ""}${g.max !== undefined ? `≤${g.max}×` : ""}${g.atMost !== undefined ? `≤${g.atMost}` : ""} ${g.against ?? ""}`.trim()}: ${got}`;
+        const got = g.pass === undefined
+          ? "n/a"
+          : `${g.ratio !== undefined ? `${g.ratio.toFixed(2)}×` : short(g.value!)} ${g.pass ? "ok" : "**MISSED**"}`;
+        return `${
+          g.label ??
+            `${g.metric ?? ""} ${g.min !== undefined ? `≥${g.min}×` : ""}${g.max !== undefined ? `≤${g.max}×` : ""}${
+              g.atMost !== undefined ? `≤${g.atMost}` : ""
+            } ${g.against ?? ""}`.trim()
+        }: ${got}`;
       }).join("; ");
       const m = extra[n] ?? [];
       const main = fig(r, v.name);

@@ -21,7 +21,14 @@ import { cpus } from "node:os";
 import process from "node:process";
 import { runtimeName } from "../runtime/mod.ts";
 import { submitRun, withNatsWordCount } from "./dist.ts";
-import { type Benchmark, type BenchOptions, type BenchReport, measure, type MetricSpec, type Variant } from "./harness.ts";
+import {
+  type Benchmark,
+  type BenchOptions,
+  type BenchReport,
+  measure,
+  type MetricSpec,
+  type Variant,
+} from "./harness.ts";
 import { assertSameCounts } from "./wordcount_embedded.ts";
 import { COUNTERS, runHandRolled, SPLITTERS, verifyHandRolled } from "./wordcount_nats.ts";
 import { type Classify, clockTicks, type CpuSnapshot, type CpuTotals, CpuWatch, sumMs } from "./proc_cpu.ts";
@@ -69,7 +76,10 @@ async function watched<R>(
     });
     const exited = w.snapshot();
     const processingMs = at.running && at.finished ? at.finished.t - at.running.t : undefined;
-    return { result, cpu: { spawn, running: at.running?.snap, finished: at.finished?.snap, exited, totals: w.stop(), processingMs } };
+    return {
+      result,
+      cpu: { spawn, running: at.running?.snap, finished: at.finished?.snap, exited, totals: w.stop(), processingMs },
+    };
   } finally {
     w.stop();
   }
@@ -79,7 +89,13 @@ async function watched<R>(
 function figures(c: CpuRun, words: number): Record<string, number> {
   const R = c.running!, F = c.finished!;
   const stale = [...F.values()].filter((p) => p.stale).map((p) => p.label);
-  if (stale.length > 0) console.error(`  cpu-per-word: ${stale.join(", ")} exited before FINISHED; counted up to their last poll (≤ ${POLL_MS} ms short each)`);
+  if (stale.length > 0) {
+    console.error(
+      `  cpu-per-word: ${
+        stale.join(", ")
+      } exited before FINISHED; counted up to their last poll (≤ ${POLL_MS} ms short each)`,
+    );
+  }
   const mw = words / 1e6;
   const since = (pid: number, ms: number) => ms - (R.get(pid)?.ms ?? 0);
   const byGroup = new Map<string, number>();
@@ -93,13 +109,19 @@ function figures(c: CpuRun, words: number): Record<string, number> {
       busiest = Math.max(busiest, d);
     }
   }
-  const out: Record<string, number> = { "cpu/Mw": total / mw, "workers/Mw": workers / mw, "busiest-worker/Mw": busiest / mw };
+  const out: Record<string, number> = {
+    "cpu/Mw": total / mw,
+    "workers/Mw": workers / mw,
+    "busiest-worker/Mw": busiest / mw,
+  };
   for (const [g, ms] of byGroup) if (g !== "containers") out[`${g}/Mw`] = ms / mw;
   const run = (p: { fixed: boolean }) => !p.fixed;
   const nats = (p: { fixed: boolean }) => p.fixed;
   out["startup-cpu-ms"] = sumMs(R) - sumMs(c.spawn);
   out["startup-workers-ms"] = sumMs(R, (p) => WORKERS.has(p.group));
-  if ([...R.values()].some((p) => p.group === "master")) out["startup-master-ms"] = sumMs(R, (p) => p.group === "master");
+  if ([...R.values()].some((p) => p.group === "master")) {
+    out["startup-master-ms"] = sumMs(R, (p) => p.group === "master");
+  }
   out["shutdown-cpu-ms"] = c.totals.exactMs - sumMs(F, run) + sumMs(c.exited, nats) - sumMs(F, nats);
   out["processing-ms"] = c.processingMs!;
   out["cores"] = total / c.processingMs!;
@@ -144,13 +166,23 @@ const METRICS: MetricSpec[] = [
 /** One line per variant of the medians that say where the CPU goes. */
 function breakdown(r: BenchReport): string {
   const cols: [string, string][] = [
-    ["cpu/Mw", "all"], ["workers/Mw", "workers"], ["busiest-worker/Mw", "busiest"], ["master/Mw", "master"],
-    ["nats/Mw", "nats"], ["other/Mw", "other"], ["startup-cpu-ms", "start-up"], ["startup-workers-ms", "(workers"],
-    ["startup-master-ms", "master)"], ["shutdown-cpu-ms", "shut-down"],
-    ["cores", "cores"], ["poll-miss-ms", "poll-miss"],
+    ["cpu/Mw", "all"],
+    ["workers/Mw", "workers"],
+    ["busiest-worker/Mw", "busiest"],
+    ["master/Mw", "master"],
+    ["nats/Mw", "nats"],
+    ["other/Mw", "other"],
+    ["startup-cpu-ms", "start-up"],
+    ["startup-workers-ms", "(workers"],
+    ["startup-master-ms", "master)"],
+    ["shutdown-cpu-ms", "shut-down"],
+    ["cores", "cores"],
+    ["poll-miss-ms", "poll-miss"],
   ];
   const cell = (x: number | undefined) => (x === undefined ? "–" : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
-  const rows = r.variants.filter((v) => v.status === "ok").map((v) => [v.name, ...cols.map(([m]) => cell(v.metrics?.[m]?.median))]);
+  const rows = r.variants.filter((v) => v.status === "ok").map((
+    v,
+  ) => [v.name, ...cols.map(([m]) => cell(v.metrics?.[m]?.median))]);
   const head = ["variant", ...cols.map(([, h]) => h)];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join("  ");
@@ -163,7 +195,8 @@ function breakdown(r: BenchReport): string {
 
 const benchmark: Benchmark = {
   name: "cpu-per-word",
-  description: `CPU per million words of every process (containers, master, nats-server) between RUNNING and FINISHED: ` +
+  description:
+    `CPU per million words of every process (containers, master, nats-server) between RUNNING and FINISHED: ` +
     `${CONTAINERS.join(", ")} containers (ATMOST_ONCE, ATLEAST_ONCE) vs the hand-rolled nats.js pipeline`,
   defaultWords: DEFAULT_WORDS,
   async run(opts: BenchOptions) {
@@ -175,16 +208,30 @@ const benchmark: Benchmark = {
 
       const ardea = (mode: "atmost" | "atleast", c: number): Variant<ArdeaRun> => ({
         name: `ardea-${mode}-${c}`,
-        description: `ardea submit examples/word_count.ts --containers ${c} --wait -- --mode ${mode} --splitters ${c} --counters ${c}`,
+        description:
+          `ardea submit examples/word_count.ts --containers ${c} --wait -- --mode ${mode} --splitters ${c} --counters ${c}`,
         run: async () => {
           const out = join(dir, `out-${outNo++}.json`);
           const { result, cpu } = await watched(natsPid, ticks, classifyArdea, (w, mark) =>
             submitRun({
-              nc, kv, url,
+              nc,
+              kv,
+              url,
               script: "examples/word_count.ts",
               topology: "word-count",
               containers: c,
-              scriptArgs: ["--input", input, "--out", out, "--mode", mode, "--splitters", String(c), "--counters", String(c)],
+              scriptArgs: [
+                "--input",
+                input,
+                "--out",
+                out,
+                "--mode",
+                mode,
+                "--splitters",
+                String(c),
+                "--counters",
+                String(c),
+              ],
               timeoutMs: RUN_TIMEOUT_MS,
               during: async (ctx) => {
                 if (ctx.child.pid !== undefined) w.addChild(ctx.child.pid);
@@ -198,7 +245,9 @@ const benchmark: Benchmark = {
         },
         verify: (r) => {
           if (r.code !== 0) throw new Error(`submit exited ${r.code}: ${r.lines.slice(-8).join(" | ")}`);
-          if (r.cpu.running === undefined || r.cpu.finished === undefined) throw new Error("RUNNING or FINISHED not seen in KV");
+          if (r.cpu.running === undefined || r.cpu.finished === undefined) {
+            throw new Error("RUNNING or FINISHED not seen in KV");
+          }
           const got = new Map(Object.entries(JSON.parse(readFileSync(r.out, "utf8")) as Record<string, number>));
           assertSameCounts(reference, got);
         },
@@ -207,14 +256,20 @@ const benchmark: Benchmark = {
 
       const handRolled: Variant<{ run: Awaited<ReturnType<typeof runHandRolled>>; cpu: CpuRun }> = {
         name: "hand-rolled",
-        description: `nats.js + msgpackr: source → split×${SPLITTERS} → count×${COUNTERS}, 5 processes, no acking (as in wordcount-nats)`,
+        description:
+          `nats.js + msgpackr: source → split×${SPLITTERS} → count×${COUNTERS}, 5 processes, no acking (as in wordcount-nats)`,
         run: async () => {
-          const { result, cpu } = await watched(natsPid, ticks, classifyHandRolled, (w, mark) =>
-            runHandRolled(nc, url, input, {
-              spawned: (pids) => pids.forEach((pid) => w.addChild(pid)),
-              go: () => mark("running"),
-              done: () => mark("finished"),
-            }));
+          const { result, cpu } = await watched(
+            natsPid,
+            ticks,
+            classifyHandRolled,
+            (w, mark) =>
+              runHandRolled(nc, url, input, {
+                spawned: (pids) => pids.forEach((pid) => w.addChild(pid)),
+                go: () => mark("running"),
+                done: () => mark("finished"),
+              }),
+          );
           return { run: result, cpu };
         },
         verify: (r) => verifyHandRolled(r.run, words, reference),

@@ -7,7 +7,15 @@
  */
 import { join } from "node:path";
 import { connect, type KV, KvWatchInclude, type NatsConnection } from "nats";
-import { ardeaRoot, type ChildHandle, commandFor, makeTempDir, removePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  commandFor,
+  makeTempDir,
+  removePath,
+  runtimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import { outputLines } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { within } from "../testing/wait.ts";
@@ -85,7 +93,15 @@ export async function submitRun<D = undefined>(o: SubmitOptions<D>): Promise<Sub
     }
   })();
   const { cmd, args } = commandFor(runtimeName(), join(ardeaRoot(), "bin", "ardea.mjs"), [
-    "submit", o.script, "--containers", String(o.containers), "--runtime", runtimeName(), "--wait", "--", ...o.scriptArgs,
+    "submit",
+    o.script,
+    "--containers",
+    String(o.containers),
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    ...o.scriptArgs,
   ]);
   const t0 = performance.now();
   const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: o.url } });
@@ -143,7 +159,11 @@ export interface NatsWordCount {
  * const report = await withNatsWordCount("scale", opts, ({ input, url }) => measure(specFor(url, input), opts));
  * ```
  */
-export async function withNatsWordCount<T>(name: string, opts: BenchOptions, fn: (s: NatsWordCount) => Promise<T>): Promise<T> {
+export async function withNatsWordCount<T>(
+  name: string,
+  opts: BenchOptions,
+  fn: (s: NatsWordCount) => Promise<T>,
+): Promise<T> {
   const dir = await makeTempDir(`ardea-bench-${name}-`);
   let nats: NatsHandle | undefined;
   let nc: NatsConnection | undefined;

@@ -58,7 +58,13 @@ interface Word {
 }
 
 /** The words of the input as tuples from split tasks (a sentence each in turn) to count tasks by hash. */
-function wordsOf(lines: readonly string[], topology: StormTopology, info: StreamInfo, tracked: boolean, seed: number): Word[] {
+function wordsOf(
+  lines: readonly string[],
+  topology: StormTopology,
+  info: StreamInfo,
+  tracked: boolean,
+  seed: number,
+): Word[] {
   const rand = mulberry32(seed);
   const splits = topology.componentTasks.get("split")!, counts = topology.componentTasks.get("count")!;
   const out: Word[] = [];
@@ -132,7 +138,9 @@ function v1Decode(bytes: Uint8Array): unknown[] {
     if ((stream as number) < 0) continue;
     if (!Array.isArray(values)) throw new Error("bad values");
     if (typeof root !== "number" || !Number.isInteger(eh) || !Number.isInteger(el)) throw new Error("bad tree");
-    if (more !== null && (!Array.isArray(more) || more.length % 3 !== 0 || !more.every(Number.isInteger))) throw new Error("bad more");
+    if (more !== null && (!Array.isArray(more) || more.length % 3 !== 0 || !more.every(Number.isInteger))) {
+      throw new Error("bad more");
+    }
   }
   return flat;
 }
@@ -148,8 +156,15 @@ function v1Estimate(values: unknown[]): number {
 }
 
 /** Version 1's stream manager, both ends: flat slots at the byte budget, and the receive loop with its checks. */
-function v1Path(words: readonly Word[], topology: StormTopology, streams: StreamInfo[], stream: number): Omit<FrameRun, "cpuMs"> {
-  const sources = new Map(topology.componentTasks.get("count")!.map((t) => [t, new Set(topology.componentTasks.get("split")!)]));
+function v1Path(
+  words: readonly Word[],
+  topology: StormTopology,
+  streams: StreamInfo[],
+  stream: number,
+): Omit<FrameRun, "cpuMs"> {
+  const sources = new Map(
+    topology.componentTasks.get("count")!.map((t) => [t, new Set(topology.componentTasks.get("split")!)]),
+  );
   let flat: unknown[] = [], estimate = 0, seq = 0, bytes = 0, check = 0, tuples = 0;
   const receive = (b: Uint8Array) => {
     const f = v1Decode(b);
@@ -193,7 +208,9 @@ function v1Codec(words: readonly Word[], stream: number): Omit<FrameRun, "cpuMs"
   let bytes = 0, tuples = 0;
   for (let i = 0, seq = 1; i < words.length; i += TUPLES_PER_FRAME, seq++) {
     const flat: unknown[] = [];
-    for (const { dest, t } of words.slice(i, i + TUPLES_PER_FRAME)) flat.push(dest, t.sourceTask, stream, t.values, t.root, t.eh, t.el, t.more);
+    for (const { dest, t } of words.slice(i, i + TUPLES_PER_FRAME)) {
+      flat.push(dest, t.sourceTask, stream, t.values, t.root, t.eh, t.el, t.more);
+    }
     const b = v1Encode(flat, seq);
     bytes += b.length;
     tuples += v1Decode(b).length / V1_WIDTH;
@@ -208,7 +225,9 @@ const writer = new DataFrameWriter();
 function v2Codec(words: readonly Word[], stream: number): Omit<FrameRun, "cpuMs"> {
   let bytes = 0, tuples = 0;
   for (let i = 0, seq = 1; i < words.length; i += TUPLES_PER_FRAME, seq++) {
-    for (const { dest, t } of words.slice(i, i + TUPLES_PER_FRAME)) writer.tuple(dest, t.sourceTask, stream, t.values, t.root, t.eh, t.el, t.more);
+    for (const { dest, t } of words.slice(i, i + TUPLES_PER_FRAME)) {
+      writer.tuple(dest, t.sourceTask, stream, t.values, t.root, t.eh, t.el, t.more);
+    }
     const b = writer.encode({ from: 0, epoch: 7, seq });
     writer.clear();
     bytes += b.length;
@@ -287,12 +306,15 @@ async function v2Path(words: readonly Word[], topology: StormTopology): Promise<
 
 const benchmark: Benchmark = {
   name: "frames",
-  description: "Data frames between containers, version 1 (flat slots) vs 2 (columns): pack + unpack, and stream manager to stream manager, word-count tuples",
+  description:
+    "Data frames between containers, version 1 (flat slots) vs 2 (columns): pack + unpack, and stream manager to stream manager, word-count tuples",
   async run(opts: BenchOptions) {
     const lines = loadLines(opts);
     const topology = wordCount();
     const table = streamTable([...topology.components].map(([id, c]) => [id, [...c.streams.keys()]]));
-    const streams = table.map(([c, s]) => new StreamInfo(c, s, topology.components.get(c)!.streams.get(s)!.fields, false));
+    const streams = table.map(([c, s]) =>
+      new StreamInfo(c, s, topology.components.get(c)!.streams.get(s)!.fields, false)
+    );
     const stream = table.findIndex(([c, s]) => c === "split" && s === "default");
     const info = streams[stream]!;
     const untracked = wordsOf(lines, topology, info, false, opts.seed);
@@ -309,10 +331,34 @@ const benchmark: Benchmark = {
     for (const [mode, ws] of [["atmost", untracked], ["atleast", tracked]] as const) {
       const what = mode === "atmost" ? "untracked" : "tracked";
       variants.push(
-        { name: `codec-old-${mode}`, description: `version 1 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`, run: () => timed(() => v1Codec(ws, stream)), verify: verify(true), metrics },
-        { name: `codec-new-${mode}`, description: `version 2 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`, run: () => timed(() => v2Codec(ws, stream)), verify: verify(true), metrics },
-        { name: `path-old-${mode}`, description: `version 1 stream manager loops, ${what} tuples`, run: () => timed(() => v1Path(ws, topology, streams, stream)), verify: verify(false), metrics },
-        { name: `path-new-${mode}`, description: `cluster/stream_manager.ts to cluster/stream_manager.ts, ${what} tuples`, run: () => timedAsync(() => v2Path(ws, topology)), verify: verify(false), metrics },
+        {
+          name: `codec-old-${mode}`,
+          description: `version 1 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`,
+          run: () => timed(() => v1Codec(ws, stream)),
+          verify: verify(true),
+          metrics,
+        },
+        {
+          name: `codec-new-${mode}`,
+          description: `version 2 frames of ${TUPLES_PER_FRAME} ${what} tuples: pack + unpack`,
+          run: () => timed(() => v2Codec(ws, stream)),
+          verify: verify(true),
+          metrics,
+        },
+        {
+          name: `path-old-${mode}`,
+          description: `version 1 stream manager loops, ${what} tuples`,
+          run: () => timed(() => v1Path(ws, topology, streams, stream)),
+          verify: verify(false),
+          metrics,
+        },
+        {
+          name: `path-new-${mode}`,
+          description: `cluster/stream_manager.ts to cluster/stream_manager.ts, ${what} tuples`,
+          run: () => timedAsync(() => v2Path(ws, topology)),
+          verify: verify(false),
+          metrics,
+        },
       );
     }
     // 35 % less CPU a tuple is 1/0.65 = 1.54× the rate.

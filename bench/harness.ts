@@ -172,7 +172,11 @@ function message(e: unknown): string {
 export async function measure(spec: MeasureSpec, opts: BenchOptions): Promise<BenchReport> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const reports: VariantReport[] = spec.variants.map((v) => ({
-    name: v.name, description: v.description, status: "ok", warmup: [], samples: [],
+    name: v.name,
+    description: v.description,
+    status: "ok",
+    warmup: [],
+    samples: [],
   }));
   for (let round = -opts.warmup; round < opts.reps; round++) {
     for (let i = 0; i < spec.variants.length; i++) {
@@ -204,7 +208,12 @@ export async function measure(spec: MeasureSpec, opts: BenchOptions): Promise<Be
         r.reason = `metrics: ${message(e)}`;
         continue;
       }
-      const sample: Sample = { round, ms, rate: (v.units ?? spec.unitsPerRun) / (ms / 1000), ...(metrics ? { metrics } : {}) };
+      const sample: Sample = {
+        round,
+        ms,
+        rate: (v.units ?? spec.unitsPerRun) / (ms / 1000),
+        ...(metrics ? { metrics } : {}),
+      };
       (round < 0 ? r.warmup : r.samples).push(sample);
     }
   }
@@ -216,7 +225,9 @@ export async function measure(spec: MeasureSpec, opts: BenchOptions): Promise<Be
     r.min = Math.min(...xs);
     r.max = Math.max(...xs);
     for (const m of spec.metrics ?? []) {
-      const ys = r.samples.map((s) => s.metrics?.[m.name]).filter((y): y is number => typeof y === "number" && Number.isFinite(y));
+      const ys = r.samples.map((s) => s.metrics?.[m.name]).filter((y): y is number =>
+        typeof y === "number" && Number.isFinite(y)
+      );
       if (ys.length === 0) continue;
       (r.metrics ??= {})[m.name] = { median: median(ys), min: Math.min(...ys), max: Math.max(...ys) };
     }
@@ -248,8 +259,14 @@ export async function measure(spec: MeasureSpec, opts: BenchOptions): Promise<Be
     return { ...g, ratio, pass };
   });
   return {
-    unit: spec.unit, unitsPerRun: spec.unitsPerRun, baseline: spec.baseline,
-    input: spec.input, primary, metrics: spec.metrics, variants: reports, goals,
+    unit: spec.unit,
+    unitsPerRun: spec.unitsPerRun,
+    baseline: spec.baseline,
+    input: spec.input,
+    primary,
+    metrics: spec.metrics,
+    variants: reports,
+    goals,
   };
 }
 

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { ardeaRoot, runtimeName } from "../runtime/mod.ts";
 import { assertExitedOk, type ChildResult, runChild } from "./child.ts";
-import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 
 /** Tasks of the no-op bolt. */
 export const TASKS = 10_000;
@@ -36,14 +36,28 @@ const report = (r: ChildResult): ChildReport => JSON.parse(r.stdout.at(-1) ?? "n
 
 const benchmark: Benchmark = {
   name: "instances",
-  description: `Heap per idle task and start time of ${TASKS} no-op bolt tasks in one embedded container (node --expose-gc child)`,
+  description:
+    `Heap per idle task and start time of ${TASKS} no-op bolt tasks in one embedded container (node --expose-gc child)`,
   async run(opts: BenchOptions) {
     const root = ardeaRoot();
     const node = runtimeName() === "node" ? process.execPath : "node";
     const child = (name: string, mode: "ardea" | "plain", description: string): Variant<ChildResult> => ({
       name,
       description,
-      run: () => runChild(node, ["--expose-gc", "--import", "./runtime/node_loader.mjs", join("bench", "instances_child.ts"), mode, String(TASKS)], root, 120_000),
+      run: () =>
+        runChild(
+          node,
+          [
+            "--expose-gc",
+            "--import",
+            "./runtime/node_loader.mjs",
+            join("bench", "instances_child.ts"),
+            mode,
+            String(TASKS),
+          ],
+          root,
+          120_000,
+        ),
       verify: (r) => {
         assertExitedOk(r, name);
         const x = report(r);
@@ -67,7 +81,11 @@ const benchmark: Benchmark = {
       primary: "ms",
       baseline: "plain-objects",
       variants: [
-        child("plain-objects", "plain", `${TASKS} NoopBolt objects, prepare()d with a stub collector, kept in an array`),
+        child(
+          "plain-objects",
+          "plain",
+          `${TASKS} NoopBolt objects, prepare()d with a stub collector, kept in an array`,
+        ),
         child("ardea-10k-tasks", "ardea", `embedded topology: idle spout → no-op bolt ×${TASKS} (shuffle)`),
       ],
       metrics: [

@@ -110,18 +110,20 @@ async function main(): Promise<void> {
     stopMs = performance.now() - t1;
   }
   void keep;
-  process.stdout.write(JSON.stringify({
-    mode,
-    tasks: n,
-    prepared,
-    startMs,
-    stopMs,
-    heapDelta: after.heapUsed - before.heapUsed,
-    heapPerTask: (after.heapUsed - before.heapUsed) / n,
-    rssDelta: after.rss - before.rss,
-    // Typed-array backing stores live outside the V8 heap: not in heapUsed.
-    externalDelta: after.external - before.external,
-  }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      mode,
+      tasks: n,
+      prepared,
+      startMs,
+      stopMs,
+      heapDelta: after.heapUsed - before.heapUsed,
+      heapPerTask: (after.heapUsed - before.heapUsed) / n,
+      rssDelta: after.rss - before.rss,
+      // Typed-array backing stores live outside the V8 heap: not in heapUsed.
+      externalDelta: after.external - before.external,
+    }) + "\n",
+  );
 }
 
 main().then(() => process.exit(0), (e) => {

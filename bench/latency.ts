@@ -24,13 +24,13 @@
  */
 import { submit, TopologyBuilder } from "../mod.ts";
 import { PacedSpout, type PaceSink, PassBolt } from "./latency_components.ts";
-import { type NatsConnection, connect } from "nats";
+import { connect, type NatsConnection } from "nats";
 import { ardeaRoot, type ChildHandle, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { join } from "node:path";
 import process from "node:process";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { withinOrNull } from "../testing/wait.ts";
-import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { submitRun } from "./dist.ts";
 import { KV_BUCKET } from "../transport/wire/mod.ts";
 
@@ -156,7 +156,9 @@ async function runNats(
   trees: number,
 ): Promise<NatsLatency> {
   const r = await submitRun({
-    nc, kv, url,
+    nc,
+    kv,
+    url,
     script: NATS_SCRIPT,
     topology: NATS_TOPOLOGY,
     containers: 2,
@@ -180,7 +182,8 @@ const percentiles = (h: Histogram, activeMs: number) => ({
 
 const benchmark: Benchmark = {
   name: "latency",
-  description: "Complete latency of ATLEAST_ONCE trees (spout → 2 bolts, embedded and over NATS with 2 containers) at ~50% of max rate vs nats.js request/reply",
+  description:
+    "Complete latency of ATLEAST_ONCE trees (spout → 2 bolts, embedded and over NATS with 2 containers) at ~50% of max rate vs nats.js request/reply",
   async run(opts: BenchOptions) {
     let nats: NatsHandle | undefined;
     let nc: NatsConnection | undefined;
@@ -232,18 +235,33 @@ const benchmark: Benchmark = {
           },
           metrics: (x: RoundTrips) => percentiles(x.hist, x.activeMs),
         } satisfies Variant<RoundTrips>,
-        trees("ardea-atleast-50%", paced, rate, `paced at ${rate} trees/s (${LOAD * 100}% of the calibrated ${Math.round(maxRate)}/s)`),
+        trees(
+          "ardea-atleast-50%",
+          paced,
+          rate,
+          `paced at ${rate} trees/s (${LOAD * 100}% of the calibrated ${Math.round(maxRate)}/s)`,
+        ),
         trees("ardea-atleast-max", unpaced, 0, "unpaced (saturated; for reference)"),
         {
           name: "ardea-atleast-nats-50%",
-          description: `${NATS_SCRIPT} via ardea submit --containers 2 --wait: spout → a(2) → b(2), shuffle (≈ half the hops over NATS), ` +
+          description:
+            `${NATS_SCRIPT} via ardea submit --containers 2 --wait: spout → a(2) → b(2), shuffle (≈ half the hops over NATS), ` +
             `${natsTrees} trees paced at ${NATS_RATE}/s, quantiles after a ${NATS_RATE / 2}-tree warm-up`,
           units: natsTrees,
           run: () => runNats(conn, kv, url, natsTrees),
           verify: (x: NatsLatency) => {
-            if (x.failed > 0 || x.count + x.warmup !== natsTrees) throw new Error(`${x.count} + ${x.warmup} warm-up acked, ${x.failed} failed of ${natsTrees}`);
+            if (x.failed > 0 || x.count + x.warmup !== natsTrees) {
+              throw new Error(`${x.count} + ${x.warmup} warm-up acked, ${x.failed} failed of ${natsTrees}`);
+            }
           },
-          metrics: (x: NatsLatency) => ({ p50: x.p50, p99: x.p99, "p99.9": x.p999, max: x.max, mean: x.mean, "achieved/s": x.achieved }),
+          metrics: (x: NatsLatency) => ({
+            p50: x.p50,
+            p99: x.p99,
+            "p99.9": x.p999,
+            max: x.max,
+            mean: x.mean,
+            "achieved/s": x.achieved,
+          }),
         } satisfies Variant<NatsLatency>,
       ];
       return await measure({

@@ -4,7 +4,14 @@
  * that times every tree from its emit to its ack, and a bolt that passes a
  * tuple on (or, last, only acks it).
  */
-import { BaseRichBolt, BaseRichSpout, type OutputCollector, type OutputFieldsDeclarer, type SpoutOutputCollector, type Tuple } from "../mod.ts";
+import {
+  BaseRichBolt,
+  BaseRichSpout,
+  type OutputCollector,
+  type OutputFieldsDeclarer,
+  type SpoutOutputCollector,
+  type Tuple,
+} from "../mod.ts";
 
 /** What a {@link PacedSpout} reports; times are ms since its first `nextTuple`. */
 export interface PaceSink {

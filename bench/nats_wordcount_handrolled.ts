@@ -138,7 +138,9 @@ async function main(): Promise<void> {
   });
   const role = positionals[0];
   if (!values.nats || !values.prefix || !["source", "split", "count"].includes(role ?? "")) {
-    throw new Error("usage: nats_wordcount_handrolled.ts source|split|count --nats URL --prefix P [--file F] [--index K] [--counters N]");
+    throw new Error(
+      "usage: nats_wordcount_handrolled.ts source|split|count --nats URL --prefix P [--file F] [--index K] [--counters N]",
+    );
   }
   const nc = await connect({ servers: values.nats, name: `handrolled ${role}` });
   try {

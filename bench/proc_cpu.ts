@@ -69,7 +69,13 @@ export function readStat(pid: number | "self"): ProcStat | undefined {
   // Field 2 (comm) is in parentheses and may hold spaces: count fields after its last ")".
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // f[k] is field k + 3 of proc(5): state 3, ppid 4, utime 14, stime 15, cutime 16, cstime 17, starttime 22.
-  return { state: f[0]!, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]), start: Number(f[19]) };
+  return {
+    state: f[0]!,
+    ppid: Number(f[1]),
+    ticks: Number(f[11]) + Number(f[12]),
+    childTicks: Number(f[13]) + Number(f[14]),
+    start: Number(f[19]),
+  };
 }
 
 function readArgv(pid: number | "self"): string[] {
@@ -178,7 +184,9 @@ export class CpuWatch {
     const me = readStat("self");
     if (me === undefined) throw new Error("cpu-per-word needs Linux /proc (no /proc/self/stat here)");
     this.#baseChildTicks = me.childTicks;
-    for (const [group, pid] of Object.entries(o.fixed ?? {})) this.#add(pid, { direct: false, fixed: true, parent: 0 }, { group });
+    for (const [group, pid] of Object.entries(o.fixed ?? {})) {
+      this.#add(pid, { direct: false, fixed: true, parent: 0 }, { group });
+    }
     this.#timer = setInterval(() => {
       if (performance.now() - this.#lastScan >= (o.scanMs ?? 250)) this.#scan();
       this.#poll();
@@ -237,7 +245,17 @@ export class CpuWatch {
   #add(pid: number, at: Pick<WatchedProcess, "direct" | "fixed" | "parent">, name?: { group: string }): void {
     const st = readStat(pid);
     if (st === undefined || this.#procs.has(pid)) return;
-    const p: WatchedProcess = { pid, group: name?.group ?? "", label: name?.group ?? "", ...at, start: st.start, ticks: st.ticks, gone: false, ppid: st.ppid, orphan: false };
+    const p: WatchedProcess = {
+      pid,
+      group: name?.group ?? "",
+      label: name?.group ?? "",
+      ...at,
+      start: st.start,
+      ticks: st.ticks,
+      gone: false,
+      ppid: st.ppid,
+      orphan: false,
+    };
     this.#procs.set(pid, p);
     this.#name(p);
   }
@@ -329,7 +347,10 @@ export class CpuWatch {
  * const natsMs = sumMs(snap, (p) => p.group === "nats");
  * ```
  */
-export function sumMs(snap: CpuSnapshot, pick: (p: { group: string; label: string; fixed: boolean }) => boolean = () => true): number {
+export function sumMs(
+  snap: CpuSnapshot,
+  pick: (p: { group: string; label: string; fixed: boolean }) => boolean = () => true,
+): number {
   let s = 0;
   for (const p of snap.values()) if (pick(p)) s += p.ms;
   return s;

@@ -89,11 +89,18 @@ interface DurableRun {
   rejoinMs?: number;
 }
 
-async function runDurable(nc: NatsConnection, kv: Parameters<typeof submitRun>[0]["kv"], url: string, kill: boolean): Promise<DurableRun> {
+async function runDurable(
+  nc: NatsConnection,
+  kv: Parameters<typeof submitRun>[0]["kv"],
+  url: string,
+  kill: boolean,
+): Promise<DurableRun> {
   const dir = await makeTempDir("ardea-bench-recovery-");
   try {
     const r = await submitRun<KillRun | undefined>({
-      nc, kv, url,
+      nc,
+      kv,
+      url,
       script: "tests/fixtures/dist_durable.ts",
       topology: "dist-durable",
       containers: 2,
@@ -125,8 +132,13 @@ async function runDurable(nc: NatsConnection, kv: Parameters<typeof submitRun>[0
         while (performance.now() - killedAt < 60_000) {
           const now = readSink(dir);
           const t = performance.now() - killedAt;
-          if (out.resumedMs === undefined && now.numbers.length >= atKill.numbers.length + RESUMED_TUPLES) out.resumedMs = t;
-          if (out.victimResumedMs === undefined && victimFiles.some((f) => (now.perFile.get(f) ?? 0) > (atKill.perFile.get(f) ?? 0))) {
+          if (out.resumedMs === undefined && now.numbers.length >= atKill.numbers.length + RESUMED_TUPLES) {
+            out.resumedMs = t;
+          }
+          if (
+            out.victimResumedMs === undefined &&
+            victimFiles.some((f) => (now.perFile.get(f) ?? 0) > (atKill.perFile.get(f) ?? 0))
+          ) {
             out.victimResumedMs = t;
           }
           if (out.resumedMs !== undefined && out.victimResumedMs !== undefined) break;
@@ -145,7 +157,9 @@ async function runDurable(nc: NatsConnection, kv: Parameters<typeof submitRun>[0
       code: r.code,
       lines: r.lines,
       wallMs: r.tExit - r.t0,
-      processingMs: r.seen.RUNNING !== undefined && r.seen.FINISHED !== undefined ? r.seen.FINISHED - r.seen.RUNNING : undefined,
+      processingMs: r.seen.RUNNING !== undefined && r.seen.FINISHED !== undefined
+        ? r.seen.FINISHED - r.seen.RUNNING
+        : undefined,
       kill: r.during,
       lost,
       duplicates: numbers.length - got.size,
@@ -189,7 +203,10 @@ interface WcRun {
 }
 
 /** One embedded word count; when `killWhen(t0, exited)` resolves true the process gets SIGKILL (it must give up once `exited()`). */
-async function runWordCount(args: string[], killWhen?: (t0: number, exited: () => boolean) => Promise<boolean>): Promise<WcRun & { killed: boolean; killedAtMs?: number }> {
+async function runWordCount(
+  args: string[],
+  killWhen?: (t0: number, exited: () => boolean) => Promise<boolean>,
+): Promise<WcRun & { killed: boolean; killedAtMs?: number }> {
   const { cmd, args: argv } = scriptCommand(join(ardeaRoot(), "examples", "word_count.ts"), args);
   const t0 = performance.now();
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe" });
@@ -211,8 +228,14 @@ async function runWordCount(args: string[], killWhen?: (t0: number, exited: () =
     await killer;
     const s = out.lines.map((l) => /FINISHED in ([0-9]+) ms; ([0-9]+) lines emitted/.exec(l)).find((x) => x !== null);
     return {
-      code: exit.code, signal: exit.signal, lines: out.lines, ms, killed, killedAtMs,
-      engineMs: s ? Number(s[1]) : undefined, emitted: s ? Number(s[2]) : undefined,
+      code: exit.code,
+      signal: exit.signal,
+      lines: out.lines,
+      ms,
+      killed,
+      killedAtMs,
+      engineMs: s ? Number(s[1]) : undefined,
+      emitted: s ? Number(s[2]) : undefined,
     };
   } catch (e) {
     child.kill("SIGKILL");
@@ -232,7 +255,8 @@ interface EoRun {
 
 const benchmark: Benchmark = {
   name: "recovery",
-  description: "kill -9 mid-run: ATLEAST_ONCE over NATS (2 containers, durable sink) and EFFECTIVELY_ONCE embedded word count (restart from the state dir)",
+  description:
+    "kill -9 mid-run: ATLEAST_ONCE over NATS (2 containers, durable sink) and EFFECTIVELY_ONCE embedded word count (restart from the state dir)",
   async run(opts: BenchOptions) {
     const dir = await makeTempDir("ardea-bench-recovery-");
     let nats: NatsHandle | undefined;
@@ -256,7 +280,9 @@ const benchmark: Benchmark = {
 
       const durable = (name: string, kill: boolean): Variant<DurableRun> => ({
         name,
-        description: `ardea submit tests/fixtures/dist_durable.ts --containers 2 --wait, ${DURABLE_COUNT} numbers${kill ? `, container 1 SIGKILLed at ${KILL_AT_FRACTION * 100}% in the sink` : ", no kill"}`,
+        description: `ardea submit tests/fixtures/dist_durable.ts --containers 2 --wait, ${DURABLE_COUNT} numbers${
+          kill ? `, container 1 SIGKILLed at ${KILL_AT_FRACTION * 100}% in the sink` : ", no kill"
+        }`,
         run: () => runDurable(conn, kv, url, kill),
         verify: (r) => {
           if (r.code !== 0) throw new Error(`submit exited ${r.code}: ${r.lines.slice(-8).join(" | ")}`);
@@ -279,7 +305,16 @@ const benchmark: Benchmark = {
       const cleanEngineMs: number[] = [];
       let runNo = 0;
       const eoArgs = (stateDir: string, out: string) => [
-        "--input", input, "--out", out, "--mode", "effectively-once", "--state-dir", stateDir, "--checkpoint-secs", "0.1",
+        "--input",
+        input,
+        "--out",
+        out,
+        "--mode",
+        "effectively-once",
+        "--state-dir",
+        stateDir,
+        "--checkpoint-secs",
+        "0.1",
       ];
       const checkOut = (out: string) => {
         const got = new Map(Object.entries(JSON.parse(readFileSync(out, "utf8")) as Record<string, number>));
@@ -288,7 +323,8 @@ const benchmark: Benchmark = {
 
       const eoClean: Variant<WcRun & { out: string }> = {
         name: "eo-clean",
-        description: "examples/word_count.ts --mode effectively-once --checkpoint-secs 0.1, fresh state dir, uninterrupted",
+        description:
+          "examples/word_count.ts --mode effectively-once --checkpoint-secs 0.1, fresh state dir, uninterrupted",
         run: async () => {
           const n = runNo++;
           const out = join(dir, `eo-out-${n}.json`);
@@ -298,7 +334,9 @@ const benchmark: Benchmark = {
           return { ...r, out };
         },
         verify: (r) => {
-          if (r.code !== 0) throw new Error(`word_count exited ${r.code ?? r.signal}: ${r.lines.slice(-6).join(" | ")}`);
+          if (r.code !== 0) {
+            throw new Error(`word_count exited ${r.code ?? r.signal}: ${r.lines.slice(-6).join(" | ")}`);
+          }
           checkOut(r.out);
         },
         metrics: (r) => ({
@@ -317,7 +355,9 @@ const benchmark: Benchmark = {
           // Half-way through the processing (the fastest clean run's wall minus half the clean runs'
           // median processing time) once a checkpoint is committed. A run that ends first is retried
           // with an earlier kill, at most 3 times; only the killed attempt is reported.
-          let half = cleanMs.length ? Math.min(...cleanMs) - (cleanEngineMs.length ? median(cleanEngineMs) / 2 : Math.min(...cleanMs) / 2) : 1000;
+          let half = cleanMs.length
+            ? Math.min(...cleanMs) - (cleanEngineMs.length ? median(cleanEngineMs) / 2 : Math.min(...cleanMs) / 2)
+            : 1000;
           let checkpointsAtKill = 0;
           let first!: Awaited<ReturnType<typeof runWordCount>>;
           for (let attempt = 0; attempt < 4; attempt++, half *= 0.7) {
@@ -353,7 +393,9 @@ const benchmark: Benchmark = {
         verify: (r) => {
           if (!r.first.killed) throw new Error(`the first run ended (${r.first.code}) before it could be killed`);
           const s = r.second!;
-          if (s.code !== 0) throw new Error(`the restarted word_count exited ${s.code ?? s.signal}: ${s.lines.slice(-6).join(" | ")}`);
+          if (s.code !== 0) {
+            throw new Error(`the restarted word_count exited ${s.code ?? s.signal}: ${s.lines.slice(-6).join(" | ")}`);
+          }
           checkOut(r.out);
         },
         metrics: (r) => {

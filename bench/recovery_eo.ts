@@ -30,7 +30,13 @@
  * `ARDEA_BENCH_VERBOSE=1` prints every run's process logs.
  */
 import { env } from "../runtime/mod.ts";
-import { type DistFault, type DistSchedule, type FaultOutcome, type RunResult, runDistributed } from "../testing/eo_faults.ts";
+import {
+  type DistFault,
+  type DistSchedule,
+  type FaultOutcome,
+  runDistributed,
+  type RunResult,
+} from "../testing/eo_faults.ts";
 import { type Benchmark, type BenchOptions, type Goal, measure, type Variant } from "./harness.ts";
 
 /** Lines of 10 words per run (~3 M words: a run takes 15-30 s on a loaded 2-core machine). */
@@ -52,7 +58,14 @@ interface Rep {
 }
 
 function schedule(seed: number, cluster: boolean, fault: DistFault): DistSchedule {
-  return { seed, cluster, lines: cluster ? CLUSTER_LINES : LINES, chaos: 0, checkpointSecs: CHECKPOINT_SECS, faults: [fault] };
+  return {
+    seed,
+    cluster,
+    lines: cluster ? CLUSTER_LINES : LINES,
+    chaos: 0,
+    checkpointSecs: CHECKPOINT_SECS,
+    faults: [fault],
+  };
 }
 
 async function runOnce(s: DistSchedule): Promise<Rep> {
@@ -68,7 +81,11 @@ function check(r: Rep, need: Array<keyof FaultOutcome>): void {
   if (!r.result.exact) throw new Error(`counts not exact: ${r.result.report.split("\n").slice(0, 6).join(" | ")}`);
   const o = r.outcome;
   if (o === undefined || !o.fired) throw new Error(`the fault did not fire (${o?.note ?? "no outcome"})`);
-  for (const k of need) if (o[k] === undefined) throw new Error(`${k} not measured: ${r.result.report.split("\n").slice(0, 4).join(" | ")}`);
+  for (const k of need) {
+    if (o[k] === undefined) {
+      throw new Error(`${k} not measured: ${r.result.report.split("\n").slice(0, 4).join(" | ")}`);
+    }
+  }
 }
 
 /** `upAt − at`: how long the fault itself took (server down, or the stop of a lost server). */
@@ -76,13 +93,15 @@ const faultSpan = (o: FaultOutcome) => (o.upAt ?? o.at) - o.at;
 
 const benchmark: Benchmark = {
   name: "recovery-eo",
-  description: "EFFECTIVELY_ONCE word count over NATS (2 containers): container kill -9, nats-server restart, a cluster losing a server: fault → next commit",
+  description:
+    "EFFECTIVELY_ONCE word count over NATS (2 containers): container kill -9, nats-server restart, a cluster losing a server: fault → next commit",
   async run(opts: BenchOptions) {
     const seed = opts.seed;
     const variants: Variant<Rep>[] = [
       {
         name: "eo-dist-kill9",
-        description: `container 1 SIGKILLed ${FAULT_AT_MS} ms after the first commit; the others roll back in place, the master starts it again`,
+        description:
+          `container 1 SIGKILLed ${FAULT_AT_MS} ms after the first commit; the others roll back in place, the master starts it again`,
         run: () => runOnce(schedule(seed, false, { kind: "kill", atMs: FAULT_AT_MS, container: 1 })),
         verify: (r) => check(r, ["commitMs"]),
         metrics: ({ outcome: o }) => ({
@@ -93,8 +112,12 @@ const benchmark: Benchmark = {
       },
       {
         name: "eo-dist-nats-restart",
-        description: `the nats-server stopped ${FAULT_AT_MS} ms after the first commit and started again ${NATS_DOWN_MS} ms later, JetStream store kept`,
-        run: () => runOnce(schedule(seed, false, { kind: "nats", atMs: FAULT_AT_MS, server: 0, downMs: NATS_DOWN_MS, kill9: false })),
+        description:
+          `the nats-server stopped ${FAULT_AT_MS} ms after the first commit and started again ${NATS_DOWN_MS} ms later, JetStream store kept`,
+        run: () =>
+          runOnce(
+            schedule(seed, false, { kind: "nats", atMs: FAULT_AT_MS, server: 0, downMs: NATS_DOWN_MS, kill9: false }),
+          ),
         verify: (r) => check(r, ["commitMs"]),
         metrics: ({ outcome: o }) => ({
           "commit-ms": o!.commitMs!,
@@ -104,8 +127,20 @@ const benchmark: Benchmark = {
       },
       {
         name: "eo-cluster-lose",
-        description: `3 servers, --replicas 3; ${FAULT_AT_MS} ms after the first commit the server leading the most streams gets SIGKILL for good`,
-        run: () => runOnce(schedule(seed, true, { kind: "nats", atMs: FAULT_AT_MS, server: 0, downMs: 0, kill9: true, lose: true, leader: true })),
+        description:
+          `3 servers, --replicas 3; ${FAULT_AT_MS} ms after the first commit the server leading the most streams gets SIGKILL for good`,
+        run: () =>
+          runOnce(
+            schedule(seed, true, {
+              kind: "nats",
+              atMs: FAULT_AT_MS,
+              server: 0,
+              downMs: 0,
+              kill9: true,
+              lose: true,
+              leader: true,
+            }),
+          ),
         verify: (r) => check(r, ["commitMs", "leaderMs"]),
         metrics: ({ outcome: o }) => {
           const commit = o!.commitMs! + faultSpan(o!);
@@ -121,7 +156,11 @@ const benchmark: Benchmark = {
     const only = env("ARDEA_BENCH_VARIANTS")?.split(",").map((s) => s.trim()).filter(Boolean);
     if (only !== undefined && only.length > 0) {
       const unknown = only.filter((n) => !variants.some((v) => v.name === n));
-      if (unknown.length) throw new Error(`ARDEA_BENCH_VARIANTS: unknown variant ${unknown.join(", ")} (${variants.map((v) => v.name).join(", ")})`);
+      if (unknown.length) {
+        throw new Error(
+          `ARDEA_BENCH_VARIANTS: unknown variant ${unknown.join(", ")} (${variants.map((v) => v.name).join(", ")})`,
+        );
+      }
     }
     const selected = only !== undefined && only.length > 0 ? variants.filter((v) => only.includes(v.name)) : variants;
     const goals: Goal[] = [

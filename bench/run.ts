@@ -24,9 +24,21 @@ import cpuPerWord from "./cpu_per_word.ts";
 import frames from "./frames.ts";
 
 /** Every benchmark the runner knows, in run order. */
-export const BENCHMARKS: Benchmark[] = [wordcountEmbedded, wordcountNats, latency, startup, instances, recovery, recoveryEo, scale, cpuPerWord, frames];
+export const BENCHMARKS: Benchmark[] = [
+  wordcountEmbedded,
+  wordcountNats,
+  latency,
+  startup,
+  instances,
+  recovery,
+  recoveryEo,
+  scale,
+  cpuPerWord,
+  frames,
+];
 
-const USAGE = `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
+const USAGE =
+  `usage: npm run bench -- [name…] [--reps N] [--warmup N] [--input FILE] [--words N] [--seed S] [--out DIR] [--charts DIR|none]
 benchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(22)} ${b.description}`).join("\n")}`;
 
 /** `--words` of a benchmark without its own {@link Benchmark.defaultWords}. */
@@ -61,11 +73,17 @@ function fmtGoal(g: GoalReport, r: BenchReport): string {
   const on = g.metric === undefined ? "" : `${g.metric} `;
   let want: string;
   if (g.against !== undefined) {
-    want = [g.min !== undefined ? `≥${g.min}×` : "", g.max !== undefined ? `≤${g.max}×` : ""].filter(Boolean).join(" ") + ` ${g.against}`;
+    want =
+      [g.min !== undefined ? `≥${g.min}×` : "", g.max !== undefined ? `≤${g.max}×` : ""].filter(Boolean).join(" ") +
+      ` ${g.against}`;
   } else {
-    want = [g.atLeast !== undefined ? `≥${fmt(g.atLeast)} ${unit}` : "", g.atMost !== undefined ? `≤${fmt(g.atMost)} ${unit}` : ""].filter(Boolean).join(" ");
+    want = [
+      g.atLeast !== undefined ? `≥${fmt(g.atLeast)} ${unit}` : "",
+      g.atMost !== undefined ? `≤${fmt(g.atMost)} ${unit}` : "",
+    ].filter(Boolean).join(" ");
   }
-  const got = g.pass === undefined ? "n/a"
+  const got = g.pass === undefined
+    ? "n/a"
     : `${g.against !== undefined ? fmtRatio(g.ratio) : fmt(g.value)} ${g.pass ? "ok" : "MISSED"}`;
   return `${g.label ?? `${on}${want}`}: ${got}`;
 }
@@ -83,11 +101,15 @@ export function formatReport(name: string, r: BenchReport): string {
   const rows: string[][] = [];
   const notes = new Map<number, string>(); // row index → "n/a (…)" / "FAIL (…)" spanning the figures
   for (const v of r.variants) {
-    const goals = r.goals.filter((g) => g.variant === v.name && !metricGoals.has(g)).map((g) => fmtGoal(g, r)).join("; ");
+    const goals = r.goals.filter((g) => g.variant === v.name && !metricGoals.has(g)).map((g) => fmtGoal(g, r)).join(
+      "; ",
+    );
     if (v.status !== "ok") notes.set(rows.length, `${v.status === "fail" ? "FAIL" : "n/a"} (${v.reason})`);
     rows.push([v.name, fmt(v.median), fmt(v.min), fmt(v.max), fmtRatio(v.ratio), goals]);
   }
-  const width = head.map((_, c) => Math.max(head[c].length, ...rows.filter((_, i) => c === 0 || !notes.has(i)).map((r) => r[c].length)));
+  const width = head.map((_, c) =>
+    Math.max(head[c].length, ...rows.filter((_, i) => c === 0 || !notes.has(i)).map((r) => r[c].length))
+  );
   const line = (r: string[]) => r.map((cell, c) => cell.padEnd(width[c])).join("  ").trimEnd();
   const body = rows.map((r, i) =>
     notes.has(i) ? [r[0].padEnd(width[0]), notes.get(i), r[5]].filter(Boolean).join("  ") : line(r)
@@ -98,11 +120,19 @@ export function formatReport(name: string, r: BenchReport): string {
   for (const m of r.metrics ?? []) {
     const mrows = r.variants.filter((v) => v.metrics?.[m.name]).map((v) => {
       const st = v.metrics![m.name]!;
-      const goals = r.goals.filter((g) => g.variant === v.name && g.metric === m.name).map((g) => fmtGoal(g, r)).join("; ");
+      const goals = r.goals.filter((g) => g.variant === v.name && g.metric === m.name).map((g) => fmtGoal(g, r)).join(
+        "; ",
+      );
       return [v.name, fmt(st.median), fmt(st.min), fmt(st.max), fmtRatio(st.ratio), goals];
     });
     if (mrows.length === 0) continue;
-    out.push("", ...table([`  ${m.name}`, `median ${m.unit}`, "min", "max", `× ${r.baseline}`, "goals"], mrows.map((x) => [`  ${x[0]}`, ...x.slice(1)])));
+    out.push(
+      "",
+      ...table(
+        [`  ${m.name}`, `median ${m.unit}`, "min", "max", `× ${r.baseline}`, "goals"],
+        mrows.map((x) => [`  ${x[0]}`, ...x.slice(1)]),
+      ),
+    );
   }
   return out.join("\n");
 }
@@ -143,12 +173,19 @@ async function main(): Promise<void> {
     console.log(formatReport(b.name, report));
     if (report.variants.some((v) => v.status === "fail")) process.exitCode = 1;
     const file = join(values.out!, `${b.name}.json`);
-    const record = { benchmark: b.name, description: b.description, date: new Date().toISOString(), machine, options: opts, ...report };
+    const record = {
+      benchmark: b.name,
+      description: b.description,
+      date: new Date().toISOString(),
+      machine,
+      options: opts,
+      ...report,
+    };
     writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
     console.log(`→ ${file}`);
   }
   // Charts from whatever results the out folder holds (this run's and earlier ones).
-  if (values.charts !== "none") for (const f of writeCharts(values.out!, values.charts!)) console.log(`→ ${f}`);
+  if (values.charts !== "none") { for (const f of writeCharts(values.out!, values.charts!)) console.log(`→ ${f}`); }
 }
 
 main().catch((e) => {

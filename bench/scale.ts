@@ -42,29 +42,47 @@ export function addEfficiency(r: BenchReport, containersOf: (variant: string) =>
       (s.metrics ??= {})["efficiency"] = e;
       ys.push(e);
     }
-    if (ys.length) (v.metrics ??= {})["efficiency"] = { median: median(ys), min: Math.min(...ys), max: Math.max(...ys) };
+    if (ys.length) {
+      (v.metrics ??= {})["efficiency"] = { median: median(ys), min: Math.min(...ys), max: Math.max(...ys) };
+    }
   }
   r.metrics = [...(r.metrics ?? []), { name: "efficiency", unit: "× linear" }];
 }
 
 const benchmark: Benchmark = {
   name: "scale",
-  description: `Distributed word count (ATLEAST_ONCE over NATS) with ${CONTAINERS.join(", ")} containers, split×C count×C: words/s and scaling efficiency`,
+  description: `Distributed word count (ATLEAST_ONCE over NATS) with ${
+    CONTAINERS.join(", ")
+  } containers, split×C count×C: words/s and scaling efficiency`,
   async run(opts: BenchOptions) {
     return withNatsWordCount("scale", opts, async ({ dir, input, lines, reference, words, url, nc: conn, kv }) => {
       let outNo = 0;
 
       const variant = (c: number): Variant<Run> => ({
         name: `containers-${c}`,
-        description: `ardea submit examples/word_count.ts --containers ${c} --wait -- --mode ${MODE} --splitters ${c} --counters ${c}`,
+        description:
+          `ardea submit examples/word_count.ts --containers ${c} --wait -- --mode ${MODE} --splitters ${c} --counters ${c}`,
         run: async () => {
           const out = join(dir, `out-${outNo++}.json`);
           const r = await submitRun({
-            nc: conn, kv, url,
+            nc: conn,
+            kv,
+            url,
             script: "examples/word_count.ts",
             topology: "word-count",
             containers: c,
-            scriptArgs: ["--input", input, "--out", out, "--mode", MODE, "--splitters", String(c), "--counters", String(c)],
+            scriptArgs: [
+              "--input",
+              input,
+              "--out",
+              out,
+              "--mode",
+              MODE,
+              "--splitters",
+              String(c),
+              "--counters",
+              String(c),
+            ],
             timeoutMs: RUN_TIMEOUT_MS,
           });
           return { ...r, out };

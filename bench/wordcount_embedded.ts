@@ -10,7 +10,7 @@ import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from, lastValueFrom, mergeMap, reduce } from "rxjs";
 import { runWordCount, type WordCountMode } from "./ardea_wordcount.ts";
-import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { loadLines } from "./input.ts";
 
 const WS = /\s+/;
@@ -87,14 +87,28 @@ const benchmark: Benchmark = {
     const stateDir = mkdtempSync(join(tmpdir(), "ardea-bench-eo-"));
     const ardea = (name: string, mode: WordCountMode): Variant<Map<string, number>> => ({
       name,
-      description: `Ardea embedded, ${mode}${mode === "EFFECTIVELY_ONCE" ? " (checkpoint every 1 s, file state)" : ""}, split×${ARDEA.split} count×${ARDEA.count}`,
-      run: () => runWordCount(lines, { mode, splitParallelism: ARDEA.split, countParallelism: ARDEA.count, checkpointSecs: 1, stateDir }),
+      description: `Ardea embedded, ${mode}${
+        mode === "EFFECTIVELY_ONCE" ? " (checkpoint every 1 s, file state)" : ""
+      }, split×${ARDEA.split} count×${ARDEA.count}`,
+      run: () =>
+        runWordCount(lines, {
+          mode,
+          splitParallelism: ARDEA.split,
+          countParallelism: ARDEA.count,
+          checkpointSecs: 1,
+          stateDir,
+        }),
       verify,
     });
     const variants: Variant<Map<string, number>>[] = [
       // --- baselines ---
       { name: "plain-loop", description: "synchronous loop, Map counts", run: () => countPlain(lines), verify },
-      { name: "node-stream", description: "Readable.from → Transform → Writable (object mode)", run: () => countStream(lines), verify },
+      {
+        name: "node-stream",
+        description: "Readable.from → Transform → Writable (object mode)",
+        run: () => countStream(lines),
+        verify,
+      },
       { name: "rxjs", description: "from → mergeMap(split) → reduce(Map)", run: () => countRx(lines), verify },
       // --- ARDEA VARIANTS: plugged in through bench/ardea_wordcount.ts ---
       ardea("ardea-atmost", "ATMOST_ONCE"),
@@ -115,7 +129,12 @@ const benchmark: Benchmark = {
           // Issue 5: checkpoints at a 1 s interval cost at most 20 % against ATLEAST_ONCE.
           { variant: "ardea-eo-1s", against: "ardea-atleast", min: 0.8 },
         ],
-        input: { source: opts.input ?? `generated (seed ${opts.seed})`, lines: lines.length, words, distinct: reference.size },
+        input: {
+          source: opts.input ?? `generated (seed ${opts.seed})`,
+          lines: lines.length,
+          words,
+          distinct: reference.size,
+        },
       }, opts);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });

@@ -18,15 +18,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { type KV, KvWatchInclude, type NatsConnection } from "nats";
 import { unpack } from "msgpackr";
-import {
-  ardeaRoot,
-  commandFor,
-  runtimeName,
-  scriptCommand,
-  spawnProcess,
-} from "../runtime/mod.ts";
+import { ardeaRoot, commandFor, runtimeName, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 import { decodeControl, subjects, topologyKey } from "../transport/wire/mod.ts";
-import { type Benchmark, type BenchOptions, type Variant, measure } from "./harness.ts";
+import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { outputLines } from "../testing/child.ts";
 import { within } from "../testing/wait.ts";
 import { assertSameCounts } from "./wordcount_embedded.ts";
@@ -60,7 +54,14 @@ interface ArdeaRun {
 }
 
 /** One `ardea submit … --containers 2 --wait` of examples/word_count.ts, its record watched in KV. */
-async function runArdea(nc: NatsConnection, kv: KV, url: string, input: string, out: string, mode: "atmost" | "atleast"): Promise<ArdeaRun> {
+async function runArdea(
+  nc: NatsConnection,
+  kv: KV,
+  url: string,
+  input: string,
+  out: string,
+  mode: "atmost" | "atleast",
+): Promise<ArdeaRun> {
   const seen: Record<string, number> = {};
   const updatedAt: Record<string, number> = {};
   const watch = await kv.watch({ key: topologyKey(TOPOLOGY), include: KvWatchInclude.UpdatesOnly });
@@ -89,8 +90,24 @@ async function runArdea(nc: NatsConnection, kv: KV, url: string, input: string, 
     }
   })();
   const { cmd, args } = commandFor(runtimeName(), join(ardeaRoot(), "bin", "ardea.mjs"), [
-    "submit", "examples/word_count.ts", "--containers", String(CONTAINERS), "--runtime", runtimeName(), "--wait",
-    "--", "--input", input, "--out", out, "--mode", mode, "--splitters", String(SPLITTERS), "--counters", String(COUNTERS),
+    "submit",
+    "examples/word_count.ts",
+    "--containers",
+    String(CONTAINERS),
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--input",
+    input,
+    "--out",
+    out,
+    "--mode",
+    mode,
+    "--splitters",
+    String(SPLITTERS),
+    "--counters",
+    String(COUNTERS),
   ]);
   const t0 = performance.now();
   const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: url } });
@@ -102,7 +119,17 @@ async function runArdea(nc: NatsConnection, kv: KV, url: string, input: string, 
     await t.done;
     if (exit.code === 0) await within(ended, 5000, "FINISHED in KV").catch(() => {});
     const m = t.lines.map((l) => /ended FINISHED after ([0-9.]+) s/.exec(l)).find((x) => x !== null);
-    return { code: exit.code, log: t.lines, out, seen, updatedAt, masterSec: m ? Number(m[1]) : undefined, t0, tExit, bpOn };
+    return {
+      code: exit.code,
+      log: t.lines,
+      out,
+      seen,
+      updatedAt,
+      masterSec: m ? Number(m[1]) : undefined,
+      t0,
+      tExit,
+      bpOn,
+    };
   } catch (e) {
     child.kill("SIGKILL");
     throw e;
@@ -147,14 +174,28 @@ export interface HandRolledHooks {
  * verifyHandRolled(r, words, reference);
  * ```
  */
-export async function runHandRolled(nc: NatsConnection, url: string, input: string, hooks: HandRolledHooks = {}): Promise<HandRun> {
+export async function runHandRolled(
+  nc: NatsConnection,
+  url: string,
+  input: string,
+  hooks: HandRolledHooks = {},
+): Promise<HandRun> {
   const prefix = `handrolled${process.pid}_${runNo++}`;
   const ready = nc.subscribe(`${prefix}.ready`);
   const results = nc.subscribe(`${prefix}.result`);
   await nc.flush();
   const script = join(ardeaRoot(), "bench", "nats_wordcount_handrolled.ts");
   const spawnRole = (role: string, extra: string[] = []) => {
-    const { cmd, args } = scriptCommand(script, [role, "--nats", url, "--prefix", prefix, "--counters", String(COUNTERS), ...extra]);
+    const { cmd, args } = scriptCommand(script, [
+      role,
+      "--nats",
+      url,
+      "--prefix",
+      prefix,
+      "--counters",
+      String(COUNTERS),
+      ...extra,
+    ]);
     const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe" });
     return { role, child, out: outputLines(child, 40, { newest: true }) };
   };
@@ -233,7 +274,8 @@ const benchmark: Benchmark = {
 
       const ardea = (name: string, mode: "atmost" | "atleast"): Variant<ArdeaRun> => ({
         name,
-        description: `ardea submit examples/word_count.ts --containers ${CONTAINERS} --wait, --mode ${mode}, split×${SPLITTERS} count×${COUNTERS}`,
+        description:
+          `ardea submit examples/word_count.ts --containers ${CONTAINERS} --wait, --mode ${mode}, split×${SPLITTERS} count×${COUNTERS}`,
         run: () => runArdea(conn, kv, url, input, join(dir, `out-${outNo++}.json`), mode),
         verify: (r) => {
           if (r.code !== 0) throw new Error(`submit exited ${r.code}: ${r.log.slice(-8).join(" | ")}`);
@@ -266,7 +308,8 @@ const benchmark: Benchmark = {
       const variants: Variant<any>[] = [
         {
           name: "hand-rolled",
-          description: `nats.js + msgpackr: source → split×${SPLITTERS} (queue group) → count×${COUNTERS} (hash partitions), no acking`,
+          description:
+            `nats.js + msgpackr: source → split×${SPLITTERS} (queue group) → count×${COUNTERS} (hash partitions), no acking`,
           run: () => runHandRolled(conn, url, input),
           verify: (r: HandRun) => verifyHandRolled(r, words, reference),
           metrics: (r: HandRun) => ({

@@ -18,7 +18,9 @@ const deno = /** @type {{ args: string[], exitCode: number } | undefined} */ (
 const fromSource = existsSync(new URL("../mod.ts", import.meta.url));
 if (deno === undefined) await import("../runtime/node_loader.mjs");
 
-const lib = fromSource ? { main: "../cli/main.ts", runtime: "../runtime/mod.ts" } : { main: "../dist/cli/main.js", runtime: "../dist/runtime/mod.js" };
+const lib = fromSource
+  ? { main: "../cli/main.ts", runtime: "../runtime/mod.ts" }
+  : { main: "../dist/cli/main.js", runtime: "../dist/runtime/mod.js" };
 const { main } = await import(lib.main);
 const { exit, flushOutput } = await import(lib.runtime);
 const code = await main(deno === undefined ? process.argv.slice(2) : [...deno.args]);

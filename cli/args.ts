@@ -7,9 +7,9 @@
  * @module
  */
 import { type HelpRequest, parseCommand, UsageError } from "./command_table.ts";
-import { COMMAND_SPECS, commandSpec, COMMANDS, type CommandName, GLOBAL_FLAGS } from "./commands.ts";
+import { COMMAND_SPECS, type CommandName, COMMANDS, commandSpec, GLOBAL_FLAGS } from "./commands.ts";
 
-export { COMMANDS, type CommandName, UsageError };
+export { type CommandName, COMMANDS, UsageError };
 
 /** Keys whose value may be undefined become optional (the parser leaves them out). */
 type Optional<T> =
@@ -19,7 +19,9 @@ type Flat<T> = { [K in keyof T]: T[K] };
 type Built<N extends CommandName> = Flat<{ type: N } & Optional<ReturnType<typeof COMMAND_SPECS[N]["build"]>>>;
 
 /** A parsed command line. */
-export type Command = { [N in Exclude<CommandName, "help">]: Built<N> }[Exclude<CommandName, "help">] | HelpRequest | { type: "version" };
+export type Command = { [N in Exclude<CommandName, "help">]: Built<N> }[Exclude<CommandName, "help">] | HelpRequest | {
+  type: "version";
+};
 
 /** Options of `ardea run`. */
 export type RunCommand = Built<"run">;
@@ -46,7 +48,8 @@ function isCommand(word: string): word is CommandName {
   return Object.hasOwn(COMMAND_SPECS, word);
 }
 
-const isGlobal = (word: string, flag: keyof typeof GLOBAL_FLAGS) => word === `--${flag}` || word === `-${GLOBAL_FLAGS[flag].short}`;
+const isGlobal = (word: string, flag: keyof typeof GLOBAL_FLAGS) =>
+  word === `--${flag}` || word === `-${GLOBAL_FLAGS[flag].short}`;
 
 /**
  * Parses `argv` (the words after `ardea`). Throws {@link UsageError}.

@@ -6,7 +6,18 @@
  *
  * @module
  */
-import { prepareSubmission, localSpawner, type StandbyAssignment, type Standbys, runContainer, runMaster, planFor, poolSpawner, runWorker, Records } from "../cluster/mod.ts";
+import {
+  localSpawner,
+  planFor,
+  poolSpawner,
+  prepareSubmission,
+  Records,
+  runContainer,
+  runMaster,
+  runWorker,
+  type StandbyAssignment,
+  type Standbys,
+} from "../cluster/mod.ts";
 import {
   ardeaRoot,
   commandFor,
@@ -17,8 +28,8 @@ import {
   onSignal,
   readStdinLine,
   resolvePath,
-  runtimeName,
   type RuntimeName,
+  runtimeName,
   spawnDetached,
   terminalColumns,
   writeStderr,
@@ -31,15 +42,21 @@ import type { TrackedTopology } from "../tracker/tracker.ts";
 import { LiveView } from "./live_view.ts";
 import { scriptPathProblem } from "./run.ts";
 import type { NatsConnection } from "nats";
-import { type ContainerRecord, encodeMessage, isRunning, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
+import {
+  type ContainerRecord,
+  encodeMessage,
+  isRunning,
+  subjects,
+  type TopologyRecord,
+} from "../transport/wire/mod.ts";
 import {
   closeNats,
   connectNats,
   type EnvSource,
   type NatsFlags,
   type NatsSettings,
-  NatsSettingsError,
   natsSettingsEnv,
+  NatsSettingsError,
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
@@ -121,13 +138,22 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
     // Containers beyond those of the record (clipped to its task count) are not needed.
     o.standbys?.release(record.containers);
     for (const w of configWarnings(record.config)) say(`ardea: warning: ${w}`);
-    say(`ardea: submitted "${record.name}" (${record.containers} container(s), ${Object.keys(record.packing).length} tasks, bundle ${record.bundle.slice(0, 12)})`);
+    say(
+      `ardea: submitted "${record.name}" (${record.containers} container(s), ${
+        Object.keys(record.packing).length
+      } tasks, bundle ${record.bundle.slice(0, 12)})`,
+    );
     if (!o.wait) {
       const logDir = await makeTempDir("ardea-master-");
       const logFile = resolvePath(logDir, `${record.name}.log`);
-      const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), ["master", record.name]);
+      const { cmd, args } = commandFor(runtimeName(), resolvePath(ardeaRoot(), "bin", "ardea.mjs"), [
+        "master",
+        record.name,
+      ]);
       const pid = spawnDetached(cmd, args, { cwd: record.cwd, env: natsSettingsEnv(settings), logFile });
-      say(`ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`);
+      say(
+        `ardea: master of "${record.name}" runs as pid ${pid} (log: ${logFile}); follow it with: ardea status ${record.name}`,
+      );
       return 0;
     }
     const started = performance.now();
@@ -177,7 +203,8 @@ function watchLive(nc: NatsConnection, record: TopologyRecord): LiveWatch {
   let state = record.state;
   const containers = new Map<number, ContainerRecord>();
   const running = () => isRunning(state);
-  let stats = (): TopologyStats[] => running() ? [containerRecordsSnapshot({ ...record, state }, containers.values())] : [];
+  let stats = (): TopologyStats[] =>
+    running() ? [containerRecordsSnapshot({ ...record, state }, containers.values())] : [];
   let remote: Promise<RemoteTracking | undefined> = Promise.resolve(undefined);
   const tty = isTTY("stderr");
   if (tty) {
@@ -223,32 +250,59 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
   try {
     const records = await Records.bind(nc);
     const rec = await records?.getTopology(cmd.topology);
-    if (records === undefined || rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${cmd.topology}" (ardea list shows them)`);
+    if (records === undefined || rec === undefined) {
+      throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${cmd.topology}" (ardea list shows them)`);
+    }
     if (!isRunning(rec.state)) throw new ArdeaError("NOT_RUNNING", `topology "${cmd.topology}" is ${rec.state}`);
     const lease = await records.getLease(cmd.topology);
-    if (lease === undefined || lease.expiresAt < Date.now()) throw new ArdeaError("NO_MASTER", `topology "${cmd.topology}" has no live master to do it`);
+    if (lease === undefined || lease.expiresAt < Date.now()) {
+      throw new ArdeaError("NO_MASTER", `topology "${cmd.topology}" has no live master to do it`);
+    }
     const ctl = subjects(cmd.topology).ctl;
     if (cmd.type === "restart") {
       if (cmd.container !== undefined && cmd.container >= rec.containers) {
         throw new ArdeaError("BAD_CONTAINER", `topology "${cmd.topology}" has containers 0-${rec.containers - 1}`);
       }
       nc.publish(ctl, encodeMessage({ type: "restart", container: cmd.container }));
-      say(`ardea: asked the master of "${cmd.topology}" to restart ${cmd.container === undefined ? "every container" : `container ${cmd.container}`}`);
+      say(
+        `ardea: asked the master of "${cmd.topology}" to restart ${
+          cmd.container === undefined ? "every container" : `container ${cmd.container}`
+        }`,
+      );
     } else {
       for (const id of Object.keys(cmd.parallelism)) {
-        if (!(id in rec.components)) throw new ArdeaError("UNKNOWN_COMPONENT", `topology "${cmd.topology}" has no component "${id}" (it has ${Object.keys(rec.components).join(", ")})`);
+        if (!(id in rec.components)) {
+          throw new ArdeaError(
+            "UNKNOWN_COMPONENT",
+            `topology "${cmd.topology}" has no component "${id}" (it has ${Object.keys(rec.components).join(", ")})`,
+          );
+        }
       }
       // The next plan, over one asked for earlier and not yet running; the master takes it up.
       await records.updateTopology(cmd.topology, (r) => {
         const base = r.nextPlan ?? { components: r.components, parallelism: r.parallelism ?? {} };
-        const counts = { ...Object.fromEntries(Object.entries(base.components).map(([id, t]) => [id, t.length])), ...cmd.parallelism };
+        const counts = {
+          ...Object.fromEntries(Object.entries(base.components).map(([id, t]) => [id, t.length])),
+          ...cmd.parallelism,
+        };
         const tooMany = totalTasksProblem(Object.values(counts).reduce((n, k) => n + k, 0));
         if (tooMany !== null) throw new ArdeaError("TOO_MANY_TASKS", `topology "${cmd.topology}": ${tooMany}`);
         const plan = planFor(counts, r.containers);
-        return { ...r, nextPlan: { packing: plan.packing, components: plan.components, parallelism: { ...base.parallelism, ...cmd.parallelism } } };
+        return {
+          ...r,
+          nextPlan: {
+            packing: plan.packing,
+            components: plan.components,
+            parallelism: { ...base.parallelism, ...cmd.parallelism },
+          },
+        };
       });
       nc.publish(ctl, encodeMessage({ type: "update" }));
-      say(`ardea: "${cmd.topology}" will run ${Object.entries(cmd.parallelism).map(([c, k]) => `${c}×${k}`).join(", ")}; the master restarts its containers on the new plan`);
+      say(
+        `ardea: "${cmd.topology}" will run ${
+          Object.entries(cmd.parallelism).map(([c, k]) => `${c}×${k}`).join(", ")
+        }; the master restarts its containers on the new plan`,
+      );
     }
     await nc.flush();
     return 0;
@@ -257,8 +311,16 @@ async function steerPlan(cmd: RestartCommand | UpdateCommand): Promise<number> {
   }
 }
 
-function spawnerFor(nc: NatsConnection, records: Records, record: TopologyRecord, settings: NatsSettings, standbys?: Standbys) {
-  return record.scheduler === "pool" ? poolSpawner(nc, records, record) : localSpawner(record, natsSettingsEnv(settings), standbys);
+function spawnerFor(
+  nc: NatsConnection,
+  records: Records,
+  record: TopologyRecord,
+  settings: NatsSettings,
+  standbys?: Standbys,
+) {
+  return record.scheduler === "pool"
+    ? poolSpawner(nc, records, record)
+    : localSpawner(record, natsSettingsEnv(settings), standbys);
 }
 
 /**
@@ -302,7 +364,9 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
     const records = await Records.open(nc);
     const record = await records.getTopology(topology);
     if (record === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${topology}" is submitted`);
-    if (record.state !== "SUBMITTED") throw new ArdeaError("NOT_SUBMITTED", `topology "${topology}" is ${record.state}, not SUBMITTED`);
+    if (record.state !== "SUBMITTED") {
+      throw new ArdeaError("NOT_SUBMITTED", `topology "${topology}" is ${record.state}, not SUBMITTED`);
+    }
     const state = await runMaster({ nc, records, record, spawn: spawnerFor(nc, records, record, settings), log: say });
     writeStdout(`${topology} ${state}\n`);
     return state === "FINISHED" || state === "KILLED" ? 0 : 1;
@@ -332,7 +396,11 @@ export async function containerCommand(topology: string | null, index: number, n
     source = assignment.env;
   }
   const settings = parseNatsFlags(nats, source);
-  const nc = await connectNats(settings, { name: `ardea ${topology} container ${index}`, reconnectForever: true, retryFirstMs: 30_000 });
+  const nc = await connectNats(settings, {
+    name: `ardea ${topology} container ${index}`,
+    reconnectForever: true,
+    retryFirstMs: 30_000,
+  });
   try {
     return await runContainer({ nc, topology, index, log: say });
   } finally {
@@ -348,11 +416,21 @@ function parseStandbyAssignment(line: string): StandbyAssignment {
   try {
     v = JSON.parse(line);
   } catch (e) {
-    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container expects one JSON line on stdin, got ${JSON.stringify(line.slice(0, 80))}: ${(e as Error).message}`);
+    throw new ArdeaError(
+      "BAD_ASSIGNMENT",
+      `a standby container expects one JSON line on stdin, got ${JSON.stringify(line.slice(0, 80))}: ${
+        (e as Error).message
+      }`,
+    );
   }
   const r = standbyAssignmentSchema.safeParse(v);
   if (!r.success) {
-    throw new ArdeaError("BAD_ASSIGNMENT", `a standby container's stdin line: ${r.error.issues[0]!.message} at ${r.error.issues[0]!.path.join(".") || "the top"}`);
+    throw new ArdeaError(
+      "BAD_ASSIGNMENT",
+      `a standby container's stdin line: ${r.error.issues[0]!.message} at ${
+        r.error.issues[0]!.path.join(".") || "the top"
+      }`,
+    );
   }
   return r.data;
 }

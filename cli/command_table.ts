@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { argTokens, type ArgToken, type ArgTokenOption } from "../runtime/mod.ts";
+import { type ArgToken, type ArgTokenOption, argTokens } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { NATS_FLAGS, type NatsFlagName, type NatsFlags } from "../transport/nats_connect.ts";
 import type { CommandName } from "./commands.ts";
@@ -104,12 +104,15 @@ type AnyPositional = Positional<any>;
 
 /** The value each flag of `F` has after parsing: booleans are false when absent. */
 export type FlagValues<F> = {
-  -readonly [K in keyof F]: F[K] extends ValueFlag<infer T> ? (F[K] extends { required: true } | { default: unknown } ? T : T | undefined) : boolean;
+  -readonly [K in keyof F]: F[K] extends ValueFlag<infer T>
+    ? (F[K] extends { required: true } | { default: unknown } ? T : T | undefined)
+    : boolean;
 };
 
 /** The value of each positional argument of `P`. */
 export type PositionalValues<P> = {
-  -readonly [K in keyof P]: P[K] extends Positional<infer T> ? (P[K] extends { optional: true } ? T | undefined : T) : never;
+  -readonly [K in keyof P]: P[K] extends Positional<infer T> ? (P[K] extends { optional: true } ? T | undefined : T)
+    : never;
 };
 
 /** What a command's `build` receives: every value parsed and checked. */
@@ -122,7 +125,12 @@ export interface ParsedWords<F, P> {
 }
 
 /** One command, declared once: its grammar, its help and how its words become a command object. */
-export interface CommandSpec<N extends CommandName = CommandName, F extends Readonly<Record<string, Flag>> = Readonly<Record<string, Flag>>, P extends Readonly<Record<string, AnyPositional>> = Readonly<Record<string, AnyPositional>>, R = unknown> {
+export interface CommandSpec<
+  N extends CommandName = CommandName,
+  F extends Readonly<Record<string, Flag>> = Readonly<Record<string, Flag>>,
+  P extends Readonly<Record<string, AnyPositional>> = Readonly<Record<string, AnyPositional>>,
+  R = unknown,
+> {
   readonly name: N;
   /** After "ardea <name> — " at the top of its help. */
   readonly title: string;
@@ -164,7 +172,12 @@ export type AnyCommandSpec = CommandSpec<CommandName, any, any, unknown>;
  * });
  * ```
  */
-export function defineCommand<const N extends CommandName, const F extends Readonly<Record<string, Flag>>, const P extends Readonly<Record<string, AnyPositional>>, R>(
+export function defineCommand<
+  const N extends CommandName,
+  const F extends Readonly<Record<string, Flag>>,
+  const P extends Readonly<Record<string, AnyPositional>>,
+  R,
+>(
   spec: CommandSpec<N, F, P, R>,
 ): CommandSpec<N, F, P, R> {
   return spec;
@@ -198,7 +211,7 @@ function tokenOptions(spec: CommandSpec, names: readonly string[], nats: boolean
     const flag = spec.flags[name]!;
     options[name] = flag.short === undefined ? { type: flag.type } : { type: flag.type, short: flag.short };
   }
-  if (nats) for (const name of NATS_FLAGS) options[name] = { type: "string" };
+  if (nats) { for (const name of NATS_FLAGS) options[name] = { type: "string" }; }
   return options;
 }
 
@@ -212,11 +225,20 @@ interface Scan {
 }
 
 /** The flag a token names, if it is one of `names` written as such (a group like `-qj` or `--help=x` is not). */
-function knownFlag(spec: CommandSpec, token: ArgToken & { kind: "option" }, word: string, names: ReadonlySet<string>): string | undefined {
-  const exact = token.rawName.startsWith("--") ? word === token.rawName || word.startsWith(`${token.rawName}=`) : word === token.rawName;
+function knownFlag(
+  spec: CommandSpec,
+  token: ArgToken & { kind: "option" },
+  word: string,
+  names: ReadonlySet<string>,
+): string | undefined {
+  const exact = token.rawName.startsWith("--")
+    ? word === token.rawName || word.startsWith(`${token.rawName}=`)
+    : word === token.rawName;
   if (!exact) return undefined;
   if (names.has(token.name)) return token.name;
-  if (spec.nats !== undefined && token.rawName.startsWith("--") && (NATS_FLAGS as readonly string[]).includes(token.name)) return token.name;
+  if (
+    spec.nats !== undefined && token.rawName.startsWith("--") && (NATS_FLAGS as readonly string[]).includes(token.name)
+  ) return token.name;
   return undefined;
 }
 
@@ -288,7 +310,9 @@ function scan(spec: CommandSpec, words: readonly string[]): Scan | "help" {
  * command's. A `--` before that hands everything after it to the script.
  */
 function afterScript(spec: CommandSpec, tail: readonly string[], out: Scan): void {
-  const lifts = Object.entries(spec.flags).filter(([, f]) => f.type === "boolean" && f.afterScript === true).map(([n]) => n);
+  const lifts = Object.entries(spec.flags).filter(([, f]) => f.type === "boolean" && f.afterScript === true).map((
+    [n],
+  ) => n);
   const at = tail.findIndex((w) => w === "--" || lifts.some((n) => w === `--${n}`));
   out.scriptArgs.push(...(at < 0 ? tail : tail.slice(0, at)));
   if (at < 0) return;
@@ -297,7 +321,9 @@ function afterScript(spec: CommandSpec, tail: readonly string[], out: Scan): voi
     return;
   }
   const rest = tail.slice(at);
-  const names = Object.entries(spec.flags).filter(([n, f]) => lifts.includes(n) || (f.under !== undefined && lifts.includes(f.under))).map(([n]) => n);
+  const names = Object.entries(spec.flags).filter(([n, f]) =>
+    lifts.includes(n) || (f.under !== undefined && lifts.includes(f.under))
+  ).map(([n]) => n);
   const known = new Set(names);
   let passed = -1;
   for (const token of argTokens(rest, tokenOptions(spec, names, false))) {
@@ -307,7 +333,10 @@ function afterScript(spec: CommandSpec, tail: readonly string[], out: Scan): voi
     }
     const word = rest[token.index]!;
     const name = token.kind === "option" && token.name !== "help" ? knownFlag(spec, token, word, known) : undefined;
-    if (name === undefined || (token.kind === "option" && spec.flags[name]!.type === "boolean" && token.inlineValue === true)) {
+    if (
+      name === undefined ||
+      (token.kind === "option" && spec.flags[name]!.type === "boolean" && token.inlineValue === true)
+    ) {
       if (token.index !== passed) out.scriptArgs.push(word);
       passed = token.index;
       continue;
@@ -319,24 +348,36 @@ function afterScript(spec: CommandSpec, tail: readonly string[], out: Scan): voi
 /** A required flag missing, too few or too many positional arguments, one given where a flag replaces it, a flag without the flag it belongs `under`. */
 function checkCounts(spec: CommandSpec, s: Scan): Array<[string, AnyPositional]> {
   for (const [name, flag] of Object.entries(spec.flags)) {
-    if (flag.type === "string" && flag.required === true && !s.given.has(name)) throw new UsageError(`missing --${name} ${flag.value}`, spec.name);
+    if (flag.type === "string" && flag.required === true && !s.given.has(name)) {
+      throw new UsageError(`missing --${name} ${flag.value}`, spec.name);
+    }
   }
   const declared = Object.entries(spec.positionals);
-  const replacing = Object.entries(spec.flags).find(([n, f]) => f.type === "boolean" && f.insteadOf !== undefined && s.given.has(n));
+  const replacing = Object.entries(spec.flags).find(([n, f]) =>
+    f.type === "boolean" && f.insteadOf !== undefined && s.given.has(n)
+  );
   const instead = replacing === undefined ? undefined : (replacing[1] as BooleanFlag).insteadOf!;
   const expected = declared.filter(([n]) => n !== instead?.positional);
   const given = s.positionals;
   if (given.length > expected.length) {
     const extra = given[expected.length]!;
-    if (instead !== undefined) throw new UsageError(`"ardea ${spec.name} --${replacing![0]}" ${instead.why}; got "${extra}"`, spec.name);
-    if (spec.scriptArgs?.after === "--") throw new UsageError(`unexpected argument "${extra}"; put the script's own arguments after --`, spec.name);
-    if (declared.length === 1) throw new UsageError(`"ardea ${spec.name}" takes one ${declared[0]![1].noun}, got ${given.length}`, spec.name);
+    if (instead !== undefined) {
+      throw new UsageError(`"ardea ${spec.name} --${replacing![0]}" ${instead.why}; got "${extra}"`, spec.name);
+    }
+    if (spec.scriptArgs?.after === "--") {
+      throw new UsageError(`unexpected argument "${extra}"; put the script's own arguments after --`, spec.name);
+    }
+    if (declared.length === 1) {
+      throw new UsageError(`"ardea ${spec.name}" takes one ${declared[0]![1].noun}, got ${given.length}`, spec.name);
+    }
     throw new UsageError(`unexpected argument "${extra}" for "ardea ${spec.name}"`, spec.name);
   }
   const missing = expected.slice(given.length).find(([, p]) => p.optional !== true);
   if (missing !== undefined) throw new UsageError(missing[1].missing ?? `missing the ${missing[1].noun}`, spec.name);
   for (const [name, flag] of Object.entries(spec.flags)) {
-    if (flag.under !== undefined && s.given.has(name) && !s.given.has(flag.under)) throw new UsageError(`--${name} needs --${flag.under}`, spec.name);
+    if (flag.under !== undefined && s.given.has(name) && !s.given.has(flag.under)) {
+      throw new UsageError(`--${name} needs --${flag.under}`, spec.name);
+    }
   }
   return expected;
 }
@@ -376,7 +417,9 @@ export function parseCommand(spec: CommandSpec, words: readonly string[]): Recor
     const raw = s.positionals[i];
     positionals[name] = raw === undefined ? undefined : checked(spec, p.parse, raw);
   }
-  const built = spec.build({ flags, positionals, nats: s.nats, scriptArgs: s.scriptArgs } as ParsedWords<never, never>) as Record<string, unknown>;
+  const built = spec.build(
+    { flags, positionals, nats: s.nats, scriptArgs: s.scriptArgs } as ParsedWords<never, never>,
+  ) as Record<string, unknown>;
   const command: Record<string, unknown> = { type: spec.name };
   for (const [key, value] of Object.entries(built)) if (value !== undefined) command[key] = value;
   return command;
@@ -408,13 +451,19 @@ export function invalid(ctx: z.RefinementCtx, message: string): never {
  * integer({ min: 1 })("--lines").parse("7"); // 7
  * ```
  */
-export function integer(o: { min: number; max?: number; atMost?: number }): (flag: string) => z.ZodType<number, string> {
+export function integer(
+  o: { min: number; max?: number; atMost?: number },
+): (flag: string) => z.ZodType<number, string> {
   const range = o.max === undefined ? `>= ${o.min}` : `from ${o.min} to ${o.max}`;
   return (flag) =>
     z.string().transform((raw, ctx) => {
       const n = Number(raw);
-      if (raw.trim() === "" || !Number.isInteger(n) || n < o.min || (o.max !== undefined && n > o.max)) return invalid(ctx, `${flag} expects an integer ${range}, got "${raw}"`);
-      if (o.atMost !== undefined && n > o.atMost) return invalid(ctx, `${flag} must be at most ${o.atMost}, got "${raw}"`);
+      if (raw.trim() === "" || !Number.isInteger(n) || n < o.min || (o.max !== undefined && n > o.max)) {
+        return invalid(ctx, `${flag} expects an integer ${range}, got "${raw}"`);
+      }
+      if (o.atMost !== undefined && n > o.atMost) {
+        return invalid(ctx, `${flag} must be at most ${o.atMost}, got "${raw}"`);
+      }
       return n;
     });
 }
@@ -429,11 +478,18 @@ export function integer(o: { min: number; max?: number; atMost?: number }): (fla
  * const runtime = { type: "string", ...oneOf(["node", "deno"]), default: "node", help: "the containers' runtime" } as const;
  * ```
  */
-export function oneOf<const C extends readonly [string, ...string[]]>(choices: C): { value: string; parse: (flag: string) => z.ZodType<C[number], string> } {
+export function oneOf<const C extends readonly [string, ...string[]]>(
+  choices: C,
+): { value: string; parse: (flag: string) => z.ZodType<C[number], string> } {
   const list = choices.length === 1 ? choices[0] : `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
   return {
     value: choices.join("|"),
-    parse: (flag) => z.string().transform((raw, ctx) => (choices as readonly string[]).includes(raw) ? raw as C[number] : invalid(ctx, `${flag} expects ${list}, got "${raw}"`)),
+    parse: (flag) =>
+      z.string().transform((raw, ctx) =>
+        (choices as readonly string[]).includes(raw)
+          ? raw as C[number]
+          : invalid(ctx, `${flag} expects ${list}, got "${raw}"`)
+      ),
   };
 }
 
@@ -461,7 +517,10 @@ export function text(problem = "is empty"): (flag: string) => z.ZodType<string, 
  * numberWhere((n) => n >= 0, (raw) => `the container must be a number >= 0, got "${raw}"`).parse("2"); // 2
  * ```
  */
-export function numberWhere(ok: (n: number, raw: string) => boolean, message: (raw: string) => string): z.ZodType<number, string> {
+export function numberWhere(
+  ok: (n: number, raw: string) => boolean,
+  message: (raw: string) => string,
+): z.ZodType<number, string> {
   return z.string().transform((raw, ctx) => {
     const n = Number(raw);
     return ok(n, raw) ? n : invalid(ctx, message(raw));

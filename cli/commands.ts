@@ -11,10 +11,37 @@ import { DEFAULT_UI_PORT } from "../tracker/server.ts";
 import { taskCountProblem } from "../topology/builder.ts";
 import { MAX_DURATION_SECS } from "../topology/config.ts";
 import type { NatsFlagName } from "../transport/nats_connect.ts";
-import { type AnyCommandSpec, type CommandSpec, defineCommand, integer, invalid, numberWhere, oneOf, text } from "./command_table.ts";
+import {
+  type AnyCommandSpec,
+  type CommandSpec,
+  defineCommand,
+  integer,
+  invalid,
+  numberWhere,
+  oneOf,
+  text,
+} from "./command_table.ts";
 
 /** The commands this build implements, in the order the help lists them. */
-export const COMMANDS = ["run", "init", "submit", "worker", "list", "status", "activate", "deactivate", "kill", "restart", "update", "tap", "logs", "ui", "master", "container", "help"] as const;
+export const COMMANDS = [
+  "run",
+  "init",
+  "submit",
+  "worker",
+  "list",
+  "status",
+  "activate",
+  "deactivate",
+  "kill",
+  "restart",
+  "update",
+  "tap",
+  "logs",
+  "ui",
+  "master",
+  "container",
+  "help",
+] as const;
 
 /** One of {@link COMMANDS}. */
 export type CommandName = typeof COMMANDS[number];
@@ -30,7 +57,9 @@ export const GLOBAL_FLAGS = {
 } as const;
 
 /** How the help documents each NATS connection flag (the flags themselves are `NATS_FLAGS` of transport/nats_connect.ts). */
-export const NATS_OPTIONS: Readonly<Record<NatsFlagName, { readonly value: string; readonly help: string; readonly env: string }>> = {
+export const NATS_OPTIONS: Readonly<
+  Record<NatsFlagName, { readonly value: string; readonly help: string; readonly env: string }>
+> = {
   nats: { value: "URL[,URL…]", help: "servers of the NATS cluster", env: "ARDEA_NATS_URL" },
   user: { value: "U", help: "user name", env: "ARDEA_NATS_USER" },
   password: { value: "P", help: "password", env: "ARDEA_NATS_PASSWORD" },
@@ -42,12 +71,24 @@ export const NATS_OPTIONS: Readonly<Record<NatsFlagName, { readonly value: strin
   "tls-key": { value: "FILE", help: "client certificate's key", env: "ARDEA_NATS_TLS_KEY" },
 };
 
-const topology = { label: "<topology>", noun: "topology name", parse: z.string().min(1, "the topology name is empty") } as const;
-const script = (verb: string) => ({ label: "<topology.ts>", noun: `topology script to ${verb}`, parse: z.string().min(1, "the script path is empty") }) as const;
+const topology = {
+  label: "<topology>",
+  noun: "topology name",
+  parse: z.string().min(1, "the topology name is empty"),
+} as const;
+const script = (verb: string) =>
+  ({
+    label: "<topology.ts>",
+    noun: `topology script to ${verb}`,
+    parse: z.string().min(1, "the script path is empty"),
+  }) as const;
 const containerMessage = (raw: string) => `the container must be a number >= 0, got "${raw}"`;
 
 const port = (flag: string) =>
-  numberWhere((n, raw) => raw.trim() !== "" && Number.isInteger(n) && n >= 0 && n <= 65535, (raw) => `${flag} expects a port number 0-65535, got "${raw}"`);
+  numberWhere(
+    (n, raw) => raw.trim() !== "" && Number.isInteger(n) && n >= 0 && n <= 65535,
+    (raw) => `${flag} expects a port number 0-65535, got "${raw}"`,
+  );
 
 /** `--component-parallelism name:N[,name:N…]`: each component once, N a valid task count. */
 const parallelism = (flag: string) =>
@@ -88,15 +129,33 @@ export const COMMAND_SPECS = {
     summary: "run a topology script in this process",
     flags: {
       quiet: { type: "boolean", short: "q", help: "no status line and no summary" },
-      json: { type: "boolean", help: "print the final summary as one line of JSON on stdout (instead of the summary on stderr)" },
+      json: {
+        type: "boolean",
+        help: "print the final summary as one line of JSON on stdout (instead of the summary on stderr)",
+      },
       ui: {
         type: "boolean",
         afterScript: true,
-        help: "serve the tracker while the script runs: a web page (graph, live charts, per-component table, activate/deactivate/kill), " +
+        help:
+          "serve the tracker while the script runs: a web page (graph, live charts, per-component table, activate/deactivate/kill), " +
           "the REST API under /api/v1/ and Prometheus text at /metrics; its URL goes to stderr",
       },
-      port: { type: "string", under: "ui", value: "P", parse: port, default: DEFAULT_UI_PORT, help: `the tracker's port (default ${DEFAULT_UI_PORT}; 0 picks a free one)` },
-      host: { type: "string", under: "ui", value: "H", parse: text(), default: "127.0.0.1", help: "the interface it listens on (default 127.0.0.1, loopback only; anything else must be asked for)" },
+      port: {
+        type: "string",
+        under: "ui",
+        value: "P",
+        parse: port,
+        default: DEFAULT_UI_PORT,
+        help: `the tracker's port (default ${DEFAULT_UI_PORT}; 0 picks a free one)`,
+      },
+      host: {
+        type: "string",
+        under: "ui",
+        value: "H",
+        parse: text(),
+        default: "127.0.0.1",
+        help: "the interface it listens on (default 127.0.0.1, loopback only; anything else must be asked for)",
+      },
     },
     positionals: { script: script("run") },
     scriptArgs: { after: "script", label: "script args…", brief: "[args…]" },
@@ -131,10 +190,22 @@ each run goes to stderr at the end.
     title: "create a starter project that depends on Ardea",
     summary: "create a starter project (word count, test, README)",
     flags: {
-      ardea: { type: "string", value: "SPEC", parse: text("needs a package spec"), help: "the Ardea dependency in package.json (default ^<this version>; e.g. a path to a tarball of npm pack)" },
+      ardea: {
+        type: "string",
+        value: "SPEC",
+        parse: text("needs a package spec"),
+        help: "the Ardea dependency in package.json (default ^<this version>; e.g. a path to a tarball of npm pack)",
+      },
     },
     nats: "ignored",
-    positionals: { dir: { label: "<folder>", noun: "folder name", missing: '"ardea init" takes one folder name, got 0', parse: z.string().min(1, "ardea init needs a folder name") } },
+    positionals: {
+      dir: {
+        label: "<folder>",
+        noun: "folder name",
+        missing: '"ardea init" takes one folder name, got 0',
+        parse: z.string().min(1, "ardea init needs a folder name"),
+      },
+    },
     about: `Writes into <folder> (created; it must be new or empty): package.json (with
 Ardea, and the allowScripts decisions for its dependencies), tsconfig.json,
 word_count.ts (a word count topology), topology.ts (runs it),
@@ -151,17 +222,37 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
     title: "run a topology on a NATS cluster",
     summary: "run a topology on a NATS cluster (--wait to follow it)",
     flags: {
-      containers: { type: "string", value: "N", parse: integer({ min: 1 }), help: "container processes (default: topology.containers, 1)" },
-      scheduler: { type: "string", ...oneOf(["local", "pool"]), default: "local", help: "where the containers run: local (the default) on this machine, pool on the ardea worker daemons" },
+      containers: {
+        type: "string",
+        value: "N",
+        parse: integer({ min: 1 }),
+        help: "container processes (default: topology.containers, 1)",
+      },
+      scheduler: {
+        type: "string",
+        ...oneOf(["local", "pool"]),
+        default: "local",
+        help: "where the containers run: local (the default) on this machine, pool on the ardea worker daemons",
+      },
       replicas: {
         type: "string",
         value: "R",
         parse: integer({ min: 1, max: 5 }),
         default: 1,
-        help: "replicas of the KV bucket and code store when this submit creates them (3 on a 3-server cluster; default 1)",
+        help:
+          "replicas of the KV bucket and code store when this submit creates them (3 on a 3-server cluster; default 1)",
       },
-      runtime: { type: "string", ...oneOf(["node", "deno"]), default: "node", help: "node (default) or deno for the containers" },
-      wait: { type: "boolean", help: "stay until the topology ends; exit 0 only if it FINISHED (without --wait the master runs detached; see ardea status)" },
+      runtime: {
+        type: "string",
+        ...oneOf(["node", "deno"]),
+        default: "node",
+        help: "node (default) or deno for the containers",
+      },
+      wait: {
+        type: "boolean",
+        help:
+          "stay until the topology ends; exit 0 only if it FINISHED (without --wait the master runs detached; see ardea status)",
+      },
     },
     nats: true,
     positionals: { script: script("submit") },
@@ -192,11 +283,18 @@ arguments as paths every worker can read).
     title: "offer this machine to the pool scheduler",
     summary: "offer this machine's slots to the pool scheduler",
     flags: {
-      slots: { type: "string", value: "N", parse: integer({ min: 1 }), default: 4, help: "containers this machine runs at once (default 4)" },
+      slots: {
+        type: "string",
+        value: "N",
+        parse: integer({ min: 1 }),
+        default: 4,
+        help: "containers this machine runs at once (default 4)",
+      },
       id: {
         type: "string",
         value: "ID",
-        parse: () => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "the worker id must be letters, digits, _ or -"),
+        parse: () =>
+          z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "the worker id must be letters, digits, _ or -"),
         help: "the worker's name in the pool (default: host name and process id)",
       },
     },
@@ -226,7 +324,8 @@ of \`ardea submit --scheduler pool\` topologies place here, up to N at once
     flags: {
       json: {
         type: "boolean",
-        help: 'print one JSON object: {"topology", "state", "containers": [{"id", "pid", "host", "tasks", "heartbeatAgeMs", "restarts", "backpressure"}], ' +
+        help:
+          'print one JSON object: {"topology", "state", "containers": [{"id", "pid", "host", "tasks", "heartbeatAgeMs", "restarts", "backpressure"}], ' +
           '"backpressure", "components": [{"component", "errors", "restarts", "lastError", "lastErrorAt", "lastErrorContainer"}], "error"?}',
       },
     },
@@ -277,7 +376,16 @@ or NATS unreachable, 2 bad command line.\n`,
     flags: {},
     nats: true,
     // Unlike `logs`, an empty or blank container word is container 0, as it always was.
-    positionals: { topology, container: { label: "[container]", brief: "[c]", noun: "container", optional: true, parse: numberWhere((n) => Number.isInteger(n) && n >= 0, containerMessage) } },
+    positionals: {
+      topology,
+      container: {
+        label: "[container]",
+        brief: "[c]",
+        noun: "container",
+        optional: true,
+        parse: numberWhere((n) => Number.isInteger(n) && n >= 0, containerMessage),
+      },
+    },
     about: `The master stops the container (all of them without a number) and starts it
 again; its tasks restart and spouts replay what was in flight. A requested
 restart does not use the topology's restart budget.
@@ -289,7 +397,13 @@ restart does not use the topology's restart budget.
     title: "change the parallelism of a running topology's components",
     summary: "change components' parallelism of a running topology",
     flags: {
-      "component-parallelism": { type: "string", value: "name:N[,name:N…]", required: true, parse: parallelism, help: "the new number of tasks of each component named" },
+      "component-parallelism": {
+        type: "string",
+        value: "name:N[,name:N…]",
+        required: true,
+        parse: parallelism,
+        help: "the new number of tasks of each component named",
+      },
     },
     nats: true,
     positionals: { topology },
@@ -300,15 +414,31 @@ container on the new plan. In-memory state of bolts starts afresh (keyed
 state moves with the effectively-once mode, not yet available); spouts
 replay what was not acked, so every tuple is still processed at least once.
 `,
-    build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, parallelism: flags["component-parallelism"], nats }),
+    build: ({ flags, positionals, nats }) => ({
+      topology: positionals.topology,
+      parallelism: flags["component-parallelism"],
+      nats,
+    }),
   }),
   tap: defineCommand({
     name: "tap",
     title: "print live tuples of a running topology",
     summary: "print live tuples a component emits (sampled)",
     flags: {
-      sample: { type: "string", value: "N", parse: integer({ min: 1 }), default: 1, help: "show one emit in N per container (default 1: every one)" },
-      limit: { type: "string", value: "K", parse: integer({ min: 0 }), default: 0, help: "stop after K tuples (default 0: until Ctrl-C)" },
+      sample: {
+        type: "string",
+        value: "N",
+        parse: integer({ min: 1 }),
+        default: 1,
+        help: "show one emit in N per container (default 1: every one)",
+      },
+      limit: {
+        type: "string",
+        value: "K",
+        parse: integer({ min: 0 }),
+        default: 0,
+        help: "stop after K tuples (default 0: until Ctrl-C)",
+      },
       json: { type: "boolean", help: "one JSON object per line: {container, task, component, stream, ts, values}" },
     },
     nats: true,
@@ -320,8 +450,15 @@ replay what was not acked, so every tuple is still processed at least once.
         noun: "component to tap",
         parse: z.string().transform((spec) => {
           const colon = spec.indexOf(":");
-          return colon < 0 ? { component: spec, stream: "default" } : { component: spec.slice(0, colon), stream: spec.slice(colon + 1) };
-        }).pipe(z.object({ component: z.string().min(1, "the component name is empty"), stream: z.string().min(1, "the stream name is empty") })),
+          return colon < 0
+            ? { component: spec, stream: "default" }
+            : { component: spec.slice(0, colon), stream: spec.slice(colon + 1) };
+        }).pipe(
+          z.object({
+            component: z.string().min(1, "the component name is empty"),
+            stream: z.string().min(1, "the stream name is empty"),
+          }),
+        ),
       },
     },
     about: `Prints what <component> emits on <stream> (default: "default"), as each
@@ -333,14 +470,27 @@ second each.
 `,
     exit: `Exit status: 0 done, 1 unknown or ended topology, unknown component or NATS
 unreachable, 2 bad command line.\n`,
-    build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, ...positionals.target, sample: flags.sample, limit: flags.limit, json: flags.json, nats }),
+    build: ({ flags, positionals, nats }) => ({
+      topology: positionals.topology,
+      ...positionals.target,
+      sample: flags.sample,
+      limit: flags.limit,
+      json: flags.json,
+      nats,
+    }),
   }),
   logs: defineCommand({
     name: "logs",
     title: "print the recent log lines of a topology's containers",
     summary: "print the recent log lines of the containers",
     flags: {
-      lines: { type: "string", value: "N", parse: integer({ min: 1, atMost: 100_000 }), default: 100, help: "lines per container (default 100)" },
+      lines: {
+        type: "string",
+        value: "N",
+        parse: integer({ min: 1, atMost: 100_000 }),
+        default: 100,
+        help: "lines per container (default 100)",
+      },
     },
     nats: true,
     positionals: {
@@ -359,20 +509,32 @@ request. Lines are prefixed with the container number and the time.
 `,
     exit: `Exit status: 0 printed, 1 unknown topology, a container did not answer, or
 NATS unreachable, 2 bad command line.\n`,
-    build: ({ flags, positionals, nats }) => ({ topology: positionals.topology, container: positionals.container, lines: flags.lines, nats }),
+    build: ({ flags, positionals, nats }) => ({
+      topology: positionals.topology,
+      container: positionals.container,
+      lines: flags.lines,
+      nats,
+    }),
   }),
   ui: defineCommand({
     name: "ui",
     title: "the tracker of a NATS cluster: web page, REST API and Prometheus",
     summary: "serve the tracker (web page, REST API, /metrics) for a NATS cluster",
     flags: {
-      port: { type: "string", value: "P", parse: port, default: DEFAULT_UI_PORT, help: `port to listen on (default ${DEFAULT_UI_PORT}; 0 picks a free one)` },
+      port: {
+        type: "string",
+        value: "P",
+        parse: port,
+        default: DEFAULT_UI_PORT,
+        help: `port to listen on (default ${DEFAULT_UI_PORT}; 0 picks a free one)`,
+      },
       host: {
         type: "string",
         value: "H",
         parse: text(),
         default: "127.0.0.1",
-        help: "interface to listen on (default 127.0.0.1); any other makes the tracker reachable from other machines, with no authentication",
+        help:
+          "interface to listen on (default 127.0.0.1); any other makes the tracker reachable from other machines, with no authentication",
       },
     },
     nats: true,
@@ -409,7 +571,11 @@ interrupted. See docs/tracker.md.
         type: "string",
         value: "I",
         required: true,
-        parse: (flag: string) => numberWhere((n, raw) => raw.trim() !== "" && Number.isInteger(n) && n >= 0, (raw) => `${flag} expects a container number >= 0, got "${raw}"`),
+        parse: (flag: string) =>
+          numberWhere(
+            (n, raw) => raw.trim() !== "" && Number.isInteger(n) && n >= 0,
+            (raw) => `${flag} expects a container number >= 0, got "${raw}"`,
+          ),
         help: "which container of the topology this process is",
       },
       standby: {
@@ -425,7 +591,11 @@ the topology name from its stdin (ardea submit --wait starts its containers
 so while it builds the topology); it exits quietly when stdin ends first.
 `,
     /** `topology` null with `--standby`: the process starts, then reads the name from its stdin. */
-    build: ({ flags, positionals, nats }) => ({ topology: flags.standby ? null : positionals.topology, index: flags.index, nats }),
+    build: ({ flags, positionals, nats }) => ({
+      topology: flags.standby ? null : positionals.topology,
+      index: flags.index,
+      nats,
+    }),
   }),
   help: defineCommand({
     name: "help",
@@ -437,10 +607,13 @@ so while it builds the topology); it exits quietly when stdin ends first.
         label: "[command]",
         noun: "command name",
         optional: true,
-        parse: z.string().transform((word, ctx): CommandName => isCommand(word) ? word : invalid(ctx, `no help for unknown command "${word}"`)),
+        parse: z.string().transform((word, ctx): CommandName =>
+          isCommand(word) ? word : invalid(ctx, `no help for unknown command "${word}"`)
+        ),
       },
     },
-    about: (): string => `Commands: ${COMMANDS.filter((c) => (COMMAND_SPECS[c] as { internal?: true }).internal !== true).join(", ")}.\n`,
+    about: (): string =>
+      `Commands: ${COMMANDS.filter((c) => (COMMAND_SPECS[c] as { internal?: true }).internal !== true).join(", ")}.\n`,
     build: ({ positionals }) => ({ topic: positionals.topic }),
   }),
 } as const satisfies { readonly [N in CommandName]: { readonly name: N } };

@@ -11,7 +11,14 @@ import type { NatsConnection } from "nats";
 import { ControlClient, ControlError } from "../cluster/control_client.ts";
 import { Records, RecordsError } from "../cluster/records.ts";
 import { env, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { connectNats, NatsConnectError, type NatsFlags, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
+import {
+  connectNats,
+  NatsConnectError,
+  type NatsFlags,
+  NatsSettingsError,
+  parseNatsFlags,
+  redactUrl,
+} from "../transport/nats_connect.ts";
 import { isTerminal, type LeaseRecord, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
 import { UsageError } from "./args.ts";
 import type { KillCommand, ListCommand, SteerCommand } from "./args.ts";
@@ -55,7 +62,9 @@ export async function withControl(
     const where = settings.servers.map(redactUrl).join(", ");
     return await fn({ nc, records, where, control: new ControlClient(nc, records, where) });
   } catch (e) {
-    if (e instanceof NatsConnectError || e instanceof RecordsError || e instanceof ControlError || e instanceof WireError) {
+    if (
+      e instanceof NatsConnectError || e instanceof RecordsError || e instanceof ControlError || e instanceof WireError
+    ) {
       writeStderr(`ardea: ${e.message}\n`);
       return 1;
     }
@@ -91,7 +100,8 @@ export function formatAge(ms: number): string {
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "))
+    .join("\n") + "\n";
 }
 
 /** A topology SUBMITTED this long ago whose master never took the lease has lost it (ms). */
@@ -134,7 +144,9 @@ export function listMasterNote(rec: TopologyRecord, lease: LeaseRecord | undefin
   const lostFor = masterLostFor(rec, lease, now);
   if (lostFor <= 0) return null;
   const note = lease === undefined ? "no master lease: master lost" : `master lease expired ${formatAge(lostFor)} ago`;
-  return rec.scheduler === "pool" && lease !== undefined && lostFor < POOL_TAKEOVER_MS ? `${note} (a pool worker may take over)` : note;
+  return rec.scheduler === "pool" && lease !== undefined && lostFor < POOL_TAKEOVER_MS
+    ? `${note} (a pool worker may take over)`
+    : note;
 }
 
 /**
@@ -151,7 +163,9 @@ export function runList(cmd: ListCommand): Promise<number> {
       return 0;
     }
     // One lease read per active topology, at once; a failed read says nothing.
-    const leases = await Promise.all(recs.map((r) => (isTerminal(r.state) ? null : ctx.records!.getLease(r.name).catch(() => null))));
+    const leases = await Promise.all(
+      recs.map((r) => (isTerminal(r.state) ? null : ctx.records!.getLease(r.name).catch(() => null))),
+    );
     const now = Date.now();
     writeStdout(table(recs.map((r, i) => {
       const lease = leases[i];
@@ -199,7 +213,11 @@ export function runKill(cmd: KillCommand, pollMs = 100): Promise<number> {
       writeStdout(`${cmd.topology} already ${rec.state}\n`);
       return rec.state === "FAILED" ? 1 : 0;
     }
-    const out = await ctx.control.kill(cmd.topology, { drainSecs: cmd.waitSecs ?? defaultWaitSecs(rec), pollMs, record: rec });
+    const out = await ctx.control.kill(cmd.topology, {
+      drainSecs: cmd.waitSecs ?? defaultWaitSecs(rec),
+      pollMs,
+      record: rec,
+    });
     const state = out.record.state;
     if (out.markedKilled) writeStderr(`ardea: no topology master is running for "${cmd.topology}"; marked it KILLED\n`);
     writeStdout(`${cmd.topology} ${state}\n`);

@@ -6,7 +6,7 @@
  * @module
  */
 import { type CommandSpec, type Flag, takesFlags } from "./command_table.ts";
-import { commandSpec, COMMANDS, type CommandName, GLOBAL_FLAGS, NATS_OPTIONS } from "./commands.ts";
+import { type CommandName, COMMANDS, commandSpec, GLOBAL_FLAGS, NATS_OPTIONS } from "./commands.ts";
 
 /** Help lines are wrapped to this many columns. */
 const WIDTH = 78;
@@ -31,11 +31,16 @@ const MAX_COLUMN = 32;
  * Two columns: each left cell indented 2 and padded to `column` (by default
  * 3 spaces past the longest), the right one wrapped after it to `width`.
  */
-function columns(rows: ReadonlyArray<readonly [string, string]>, column = Math.min(Math.max(...rows.map(([left]) => left.length)) + 5, MAX_COLUMN), width = WIDTH): string {
+function columns(
+  rows: ReadonlyArray<readonly [string, string]>,
+  column = Math.min(Math.max(...rows.map(([left]) => left.length)) + 5, MAX_COLUMN),
+  width = WIDTH,
+): string {
   return rows.map(([left, right]) => {
     const lines = wrap(right, width - column).map((l) => " ".repeat(column) + l);
     const head = `  ${left}`;
-    return (head.length + 2 > column ? [head, ...lines] : [head + lines[0]!.slice(head.length), ...lines.slice(1)]).join("\n") + "\n";
+    return (head.length + 2 > column ? [head, ...lines] : [head + lines[0]!.slice(head.length), ...lines.slice(1)])
+      .join("\n") + "\n";
   }).join("");
 }
 
@@ -53,16 +58,27 @@ function form(spec: CommandSpec, flags: ReadonlyArray<[string, Flag]>, replaced?
   const positionals = Object.entries(spec.positionals).map(([n, p]) => (replaced?.[0] === n ? replaced[1] : p.label));
   const usage = flags.map(([n, f]) => flagUsage(spec, n, f));
   const nats = spec.nats === true ? ["[NATS flags]"] : [];
-  const tail = spec.scriptArgs === undefined ? [] : [spec.scriptArgs.after === "script" ? `[--] [${spec.scriptArgs.label}]` : `[-- ${spec.scriptArgs.label}]`];
-  const words = spec.scriptArgs?.after === "script" ? [...usage, ...nats, ...positionals, ...tail] : [...positionals, ...usage, ...nats, ...tail];
+  const tail = spec.scriptArgs === undefined
+    ? []
+    : [spec.scriptArgs.after === "script" ? `[--] [${spec.scriptArgs.label}]` : `[-- ${spec.scriptArgs.label}]`];
+  const words = spec.scriptArgs?.after === "script"
+    ? [...usage, ...nats, ...positionals, ...tail]
+    : [...positionals, ...usage, ...nats, ...tail];
   return [`ardea ${spec.name}`, ...words];
 }
 
 /** The command's forms: [the full one, those where a flag replaces a positional, the simplest, those with a flag after the script]. */
 function forms(spec: CommandSpec): { full: string[]; instead: string[][]; base: string[]; afterScript: string[][] } {
-  const top = entries(spec).filter(([, f]) => f.under === undefined && !(f.type === "boolean" && f.insteadOf !== undefined));
+  const top = entries(spec).filter(([, f]) =>
+    f.under === undefined && !(f.type === "boolean" && f.insteadOf !== undefined)
+  );
   const hasUnder = (name: string) => entries(spec).some(([, f]) => f.under === name);
-  const instead = entries(spec).flatMap(([n, f]) => (f.type === "boolean" && f.insteadOf !== undefined ? [form(spec, top, [f.insteadOf.positional, `--${n}`])] : []));
+  const instead = entries(spec).flatMap((
+    [n, f],
+  ) => (f.type === "boolean" && f.insteadOf !== undefined
+    ? [form(spec, top, [f.insteadOf.positional, `--${n}`])]
+    : [])
+  );
   const afterScript = entries(spec).flatMap(([n, f]) => {
     if (f.type !== "boolean" || f.afterScript !== true) return [];
     const positionals = Object.values(spec.positionals).map((p) => p.label);
@@ -101,7 +117,9 @@ const NATS_HELP = (() => {
   const rows = Object.entries(NATS_OPTIONS).map(([n, o]) => [`      --${n} ${o.value}`, o.help, o.env] as const);
   const [left, middle] = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)) + (i === 0 ? 3 : 2));
   return `NATS flags (each also from the environment variable shown):
-${rows.map(([flag, help, env]) => `${flag.padEnd(left!)}${help.padEnd(middle!)}${env}\n`).join("")}  Flags win over the environment; a credential flag hides every credential
+${
+    rows.map(([flag, help, env]) => `${flag.padEnd(left!)}${help.padEnd(middle!)}${env}\n`).join("")
+  }  Flags win over the environment; a credential flag hides every credential
   variable.
 `;
 })();
@@ -144,7 +162,9 @@ export function specHelp(spec: CommandSpec): string {
   if (takesFlags(spec)) rows.push([`-${GLOBAL_FLAGS.help.short}, --help`, "show this help"]);
   return `ardea ${spec.name} — ${spec.title}\n\nUsage:\n${[...usage.values()].map(usageLines).join("")}` +
     (about === undefined ? "" : `\n${about}`) +
-    (rows.length === 0 ? "" : `\nFlags${spec.scriptArgs?.after === "script" ? " (before the script path)" : ""}:\n${columns(rows)}`) +
+    (rows.length === 0
+      ? ""
+      : `\nFlags${spec.scriptArgs?.after === "script" ? " (before the script path)" : ""}:\n${columns(rows)}`) +
     (spec.nats === true ? `\n${NATS_HELP}` : "") +
     (spec.exit === undefined ? "" : `\n${spec.exit}`);
 }
@@ -153,9 +173,14 @@ export function specHelp(spec: CommandSpec): string {
 function overview(): string {
   const specs = COMMANDS.map((c) => commandSpec(c));
   const synopsis = (s: CommandSpec) =>
-    [s.name, ...Object.values(s.positionals).map((p) => p.brief ?? p.label), s.scriptArgs?.brief ?? ""].filter((w) => w !== "").join(" ");
+    [s.name, ...Object.values(s.positionals).map((p) => p.brief ?? p.label), s.scriptArgs?.brief ?? ""].filter((w) =>
+      w !== ""
+    ).join(" ");
   const internal = specs.filter((s) => s.internal === true).map((s) => s.name).join(", ");
-  const commands = [...specs.filter((s) => s.internal !== true).map((s): [string, string] => [synopsis(s), s.summary]), [internal, "internal: started by submit's scheduler"] as const];
+  const commands = [
+    ...specs.filter((s) => s.internal !== true).map((s): [string, string] => [synopsis(s), s.summary]),
+    [internal, "internal: started by submit's scheduler"] as const,
+  ];
   const flags = Object.entries(GLOBAL_FLAGS).map(([n, f]): [string, string] => [`-${f.short}, --${n}`, f.help]);
   return `ardea — a stream-processing engine for TypeScript, with Apache Storm's API
 

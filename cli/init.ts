@@ -6,7 +6,15 @@
  *
  * @module
  */
-import { ardeaRoot, listDir, readTextFile, resolvePath, writeStderr, writeStdout, writeTextFile } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  listDir,
+  readTextFile,
+  resolvePath,
+  writeStderr,
+  writeStdout,
+  writeTextFile,
+} from "../runtime/mod.ts";
 import type { InitCommand } from "./args.ts";
 
 /**

@@ -220,8 +220,9 @@ export function measureRates(
     const last = samples[samples.length - 1]!;
     if (uptimeMs <= last.uptimeMs || count < last.count) {
       const since = prev?.advancedAt;
-      if (prev !== undefined && since !== undefined && now - since > STALE_REPORTS_MS) out.set(key, { ...prev, ratePerSec: 0, staleMs: now - since });
-      else out.set(key, prev ?? { samples, ratePerSec: 0, advancedAt: now });
+      if (prev !== undefined && since !== undefined && now - since > STALE_REPORTS_MS) {
+        out.set(key, { ...prev, ratePerSec: 0, staleMs: now - since });
+      } else out.set(key, prev ?? { samples, ratePerSec: 0, advancedAt: now });
       return;
     }
     samples.push({ uptimeMs, count });
@@ -248,11 +249,17 @@ export function measureRates(
  * componentRows([h.stats()], measureRates([h.stats()]));
  * ```
  */
-export function componentRows(stats: readonly TopologyStats[], rates: ReadonlyMap<string, RateBase> = new Map()): ComponentRow[] {
+export function componentRows(
+  stats: readonly TopologyStats[],
+  rates: ReadonlyMap<string, RateBase> = new Map(),
+): ComponentRow[] {
   const rows: ComponentRow[] = [];
   for (const s of stats) {
     // Spouts first, as the tuples flow; otherwise in the snapshot's order.
-    const components = Object.entries(s.components).sort(([, a], [, b]) => (a.kind === b.kind ? 0 : a.kind === "spout" ? -1 : 1));
+    const components = Object.entries(s.components).sort((
+      [, a],
+      [, b],
+    ) => (a.kind === b.kind ? 0 : a.kind === "spout" ? -1 : 1));
     for (const [name, c] of components) {
       const key = `${s.name}/${name}`;
       const latency = c.kind === "spout" ? c.completeLatency : c.executeLatency;
@@ -299,7 +306,10 @@ const STUCK_COLUMN = COLUMNS.length - 1;
 /** Widest a component name is shown. */
 const NAME_MAX = 28;
 
-const fit = (text: string, width: number) => (text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`);
+const fit = (
+  text: string,
+  width: number,
+) => (text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`);
 
 /**
  * The live table as lines of at most `width` characters: a header and one
@@ -332,7 +342,14 @@ export function renderTable(rows: readonly ComponentRow[], width: number, maxRow
     cols = cols.filter((c) => c !== drop);
   }
   const line = (texts: readonly string[]) =>
-    fit(cols.map((c) => (c.right ? fit(texts[c.i]!, c.width).padStart(c.width) : fit(texts[c.i]!, c.width).padEnd(c.width))).join("  ").trimEnd(), width);
+    fit(
+      cols.map((
+        c,
+      ) => (c.right ? fit(texts[c.i]!, c.width).padStart(c.width) : fit(texts[c.i]!, c.width).padEnd(c.width))).join(
+        "  ",
+      ).trimEnd(),
+      width,
+    );
   const out = [line(COLUMNS.map((c) => c.title)), ...cells.map(line)];
   if (rows.length > shown.length) out.push(fit(`… ${rows.length - shown.length} more component(s)`, width));
   return out;
@@ -355,7 +372,10 @@ export function liveTable(
   o: { ratePerSec: number; rows: readonly ComponentRow[]; width: number; maxRows?: number; staleMs?: number },
 ): string[] {
   const label = stats.length === 1 ? stats[0]!.name : `${stats.length} topologies`;
-  return [statusLine(sumStats(stats), o.ratePerSec, label, o.width, o.staleMs), ...renderTable(o.rows, o.width, o.maxRows)];
+  return [
+    statusLine(sumStats(stats), o.ratePerSec, label, o.width, o.staleMs),
+    ...renderTable(o.rows, o.width, o.maxRows),
+  ];
 }
 
 /** Options of {@link LiveView}. */
@@ -432,12 +452,20 @@ export class LiveView {
     const stale = (s: TopologyStats) => rates.get(s.name)?.staleMs ?? 0;
     const width = Math.max(20, this.#opts.columns() - 1);
     if (this.#plain) {
-      this.#opts.write(stats.map((s) => `ardea: ${statusLine(sumStats([s]), rate(s), s.name, width, stale(s))}\n`).join(""));
+      this.#opts.write(
+        stats.map((s) => `ardea: ${statusLine(sumStats([s]), rate(s), s.name, width, stale(s))}\n`).join(""),
+      );
       return;
     }
     const total = stats.reduce((n, s) => n + rate(s), 0);
     const staleMs = stats.every((s) => stale(s) > 0) ? Math.min(...stats.map(stale)) : 0;
-    const lines = liveTable(stats, { ratePerSec: total, rows: componentRows(stats, rates), width, maxRows: this.#opts.maxRows, staleMs });
+    const lines = liveTable(stats, {
+      ratePerSec: total,
+      rows: componentRows(stats, rates),
+      width,
+      maxRows: this.#opts.maxRows,
+      staleMs,
+    });
     this.#opts.write(`${this.#drawn > 0 ? erase(this.#drawn) : CLEAR}${lines.join("\n")}`);
     this.#drawn = lines.length;
   }

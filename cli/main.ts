@@ -7,7 +7,18 @@
  */
 // Only the runtime at first: `ardea submit --wait` starts its containers
 // before this process loads the rest (the parser alone loads zod).
-import { ardeaRoot, args, cwd, exit, flushOutput, readTextFile, resolvePath, type RuntimeName, writeStderr, writeStdout } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  args,
+  cwd,
+  exit,
+  flushOutput,
+  readTextFile,
+  resolvePath,
+  type RuntimeName,
+  writeStderr,
+  writeStdout,
+} from "../runtime/mod.ts";
 import type { Standbys } from "../cluster/container_spawn.ts";
 
 async function version(): Promise<string> {
@@ -31,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   // `submit --wait` runs its containers on this machine: they start first,
   // and load the engine while this process does.
   const hint = standbyHint(argv);
-  const standbys = hint === undefined ? undefined : (await import("../cluster/container_spawn.ts")).startStandbys({ ...hint, cwd: cwd() });
+  const standbys = hint === undefined
+    ? undefined
+    : (await import("../cluster/container_spawn.ts")).startStandbys({ ...hint, cwd: cwd() });
   try {
     return await dispatch(argv, standbys);
   } finally {
@@ -40,7 +53,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function dispatch(argv: string[], standbys: Standbys | undefined): Promise<number> {
-  const [{ parseArgs, UsageError }, { helpText, usageLine }] = await Promise.all([import("./args.ts"), import("./help.ts")]);
+  const [{ parseArgs, UsageError }, { helpText, usageLine }] = await Promise.all([
+    import("./args.ts"),
+    import("./help.ts"),
+  ]);
   let command;
   try {
     command = parseArgs(argv);

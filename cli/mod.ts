@@ -21,16 +21,16 @@ export {
   UsageError,
 } from "./args.ts";
 export { ControlError, formatAge, runKill, runList, runSteer } from "./control.ts";
-export { type ContainerStatus, runStatus, statusText, topologyStatus, type TopologyStatus } from "./status.ts";
-export { describeError, runScript, type RunOutcome, summaryLine } from "./run.ts";
+export { type ContainerStatus, runStatus, statusText, type TopologyStatus, topologyStatus } from "./status.ts";
+export { describeError, type RunOutcome, runScript, summaryLine } from "./run.ts";
 export {
-  componentRows,
   type ComponentRow,
+  componentRows,
   formatCount,
   formatMs,
   formatUptime,
-  LiveView,
   liveTable,
+  LiveView,
   type LiveViewOptions,
   measureRates,
   type RateBase,

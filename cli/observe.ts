@@ -7,7 +7,16 @@
  * @module
  */
 import { onSignal, writeStderr, writeStdout } from "../runtime/mod.ts";
-import { decodeObservation, encodeMessage, encodeObservation, isTerminal, type LogsReply, subjects, type TapTuple, WireError } from "../transport/wire/mod.ts";
+import {
+  decodeObservation,
+  encodeMessage,
+  encodeObservation,
+  isTerminal,
+  type LogsReply,
+  subjects,
+  type TapTuple,
+  WireError,
+} from "../transport/wire/mod.ts";
 import type { LogsCommand, TapCommand } from "./args.ts";
 import { ControlError, requireTopology, withControl } from "./control.ts";
 
@@ -31,7 +40,16 @@ function valuesJson(v: unknown): string {
  */
 export function tapLine(t: TapTuple, json: boolean): string {
   if (json) {
-    return `${valuesJson({ container: t.container, task: t.task, component: t.component, stream: t.stream, ts: t.ts, values: t.values })}\n`;
+    return `${
+      valuesJson({
+        container: t.container,
+        task: t.task,
+        component: t.component,
+        stream: t.stream,
+        ts: t.ts,
+        values: t.values,
+      })
+    }\n`;
   }
   return `[c${t.container} t${t.task}] ${t.component}:${t.stream} ${valuesJson(t.values)}\n`;
 }
@@ -50,9 +68,17 @@ function randomId(): string {
 export function runTap(cmd: TapCommand, leaseMs = 3000): Promise<number> {
   return withControl("tap", cmd.nats, async (ctx) => {
     const rec = await requireTopology(ctx, cmd.topology);
-    if (isTerminal(rec.state)) throw new ControlError(`topology "${cmd.topology}" has ended (${rec.state}); only a running topology can be tapped`);
+    if (isTerminal(rec.state)) {
+      throw new ControlError(
+        `topology "${cmd.topology}" has ended (${rec.state}); only a running topology can be tapped`,
+      );
+    }
     if (!(cmd.component in rec.components)) {
-      throw new ControlError(`topology "${cmd.topology}" has no component "${cmd.component}" (it has ${Object.keys(rec.components).sort().join(", ")})`);
+      throw new ControlError(
+        `topology "${cmd.topology}" has no component "${cmd.component}" (it has ${
+          Object.keys(rec.components).sort().join(", ")
+        })`,
+      );
     }
     const id = randomId();
     const subj = subjects(cmd.topology);
@@ -82,7 +108,15 @@ export function runTap(cmd: TapCommand, leaseMs = 3000): Promise<number> {
     const request = () =>
       ctx.nc.publish(
         subj.ctl,
-        encodeMessage({ type: "tap", id, component: cmd.component, stream: cmd.stream, sample: cmd.sample, limit: cmd.limit, leaseMs }),
+        encodeMessage({
+          type: "tap",
+          id,
+          component: cmd.component,
+          stream: cmd.stream,
+          sample: cmd.sample,
+          limit: cmd.limit,
+          leaseMs,
+        }),
       );
     request();
     const renew = setInterval(request, leaseMs / 3);
@@ -106,7 +140,9 @@ export function runTap(cmd: TapCommand, leaseMs = 3000): Promise<number> {
       await ctx.nc.flush().catch(() => {});
     }
     if (bad > 0) writeStderr(`ardea: dropped ${bad} malformed tap message(s)\n`);
-    if (ended !== undefined) writeStderr(`ardea: topology "${cmd.topology}" ended (${ended}) after ${shown} tuple(s)\n`);
+    if (ended !== undefined) {
+      writeStderr(`ardea: topology "${cmd.topology}" ended (${ended}) after ${shown} tuple(s)\n`);
+    }
     return 0;
   });
 }
@@ -126,7 +162,9 @@ export function runLogs(cmd: LogsCommand, timeoutMs = 3000): Promise<number> {
   return withControl("logs", cmd.nats, async (ctx) => {
     const rec = await requireTopology(ctx, cmd.topology);
     if (cmd.container !== undefined && cmd.container >= rec.containers) {
-      throw new ControlError(`topology "${cmd.topology}" has ${rec.containers} container(s); there is no container ${cmd.container}`);
+      throw new ControlError(
+        `topology "${cmd.topology}" has ${rec.containers} container(s); there is no container ${cmd.container}`,
+      );
     }
     const which = cmd.container === undefined ? Array.from({ length: rec.containers }, (_, i) => i) : [cmd.container];
     const subj = subjects(cmd.topology);
@@ -145,7 +183,13 @@ export function runLogs(cmd: LogsCommand, timeoutMs = 3000): Promise<number> {
         code = 1;
         continue;
       }
-      if (which.length > 1) writeStdout(`== container ${r.container} (pid ${r.pid} on ${r.host})${r.dropped > 0 ? `, ${r.dropped} older lines dropped` : ""}\n`);
+      if (which.length > 1) {
+        writeStdout(
+          `== container ${r.container} (pid ${r.pid} on ${r.host})${
+            r.dropped > 0 ? `, ${r.dropped} older lines dropped` : ""
+          }\n`,
+        );
+      }
       writeStdout(logLines(r));
     }
     return code;

@@ -49,7 +49,13 @@ interface Watched {
 function watch(handle: TopologyHandle): Watched {
   const w: Watched = { handle, settled: undefined as unknown as Promise<RunOutcome>, outcome: undefined };
   w.settled = handle.done.then(
-    (s: RunSummary): RunOutcome => ({ name: s.name, state: s.state, durationMs: s.durationMs, stats: s.stats, error: undefined }),
+    (s: RunSummary): RunOutcome => ({
+      name: s.name,
+      state: s.state,
+      durationMs: s.durationMs,
+      stats: s.stats,
+      error: undefined,
+    }),
     (error: unknown): RunOutcome => {
       const stats = handle.stats();
       return { name: handle.name, state: "FAILED", durationMs: stats.uptimeMs, stats, error };
@@ -102,12 +108,18 @@ export function summaryLine(o: RunOutcome): string {
 }
 
 /** Starts the tracker of `--ui`; null (reported) when it cannot listen. */
-async function startUi(opts: { host: string; port: number }): Promise<{ tracker: Tracker; server: TrackerServer } | null> {
+async function startUi(
+  opts: { host: string; port: number },
+): Promise<{ tracker: Tracker; server: TrackerServer } | null> {
   const loopback = isLoopbackInterface(opts.host);
   const tracker = new Tracker({ assets: uiAssets(), loopbackOnly: loopback });
   try {
     const server = await serveTracker(tracker, { hostname: opts.host, port: opts.port });
-    writeStderr(`ardea: UI at ${server.url}${loopback ? "" : ` (listening on ${opts.host}: reachable from other machines, with no authentication)`}\n`);
+    writeStderr(
+      `ardea: UI at ${server.url}${
+        loopback ? "" : ` (listening on ${opts.host}: reachable from other machines, with no authentication)`
+      }\n`,
+    );
     return { tracker, server };
   } catch (e) {
     writeStderr(`ardea: cannot serve the UI on ${opts.host}:${opts.port}: ${describeError(e)}\n`);
@@ -233,7 +245,7 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   const scriptOwn = scriptError !== undefined && !failed.some((o) => o.error === scriptError!.error);
   const code = scriptOwn || failed.length > 0 ? 1 : 0;
 
-  if (!cmd.quiet && !cmd.json) for (const o of outcomes) writeStderr(`${summaryLine(o)}\n`);
+  if (!cmd.quiet && !cmd.json) { for (const o of outcomes) writeStderr(`${summaryLine(o)}\n`); }
   for (const o of failed) writeStderr(`ardea: topology "${o.name}" failed: ${describeError(o.error)}\n`);
   if (scriptOwn) writeStderr(`ardea: ${describeError(scriptError!.error)}\n`);
   if (cmd.json) {

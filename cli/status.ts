@@ -73,7 +73,11 @@ function containerBackpressure(c: ContainerRecord): boolean {
  * console.log(JSON.stringify(s));
  * ```
  */
-export function topologyStatus(rec: TopologyRecord, containers: readonly ContainerRecord[], now: number): TopologyStatus {
+export function topologyStatus(
+  rec: TopologyRecord,
+  containers: readonly ContainerRecord[],
+  now: number,
+): TopologyStatus {
   const cs = containers
     .filter((c) => c.container < rec.containers)
     .map((c): ContainerStatus => ({
@@ -94,7 +98,10 @@ export function topologyStatus(rec: TopologyRecord, containers: readonly Contain
     for (const [component, e] of Object.entries(c.stats?.components ?? {})) {
       let agg = byComponent.get(component);
       if (agg === undefined) {
-        byComponent.set(component, agg = { component, errors: 0, restarts: 0, lastError: null, lastErrorAt: null, lastErrorContainer: null });
+        byComponent.set(
+          component,
+          agg = { component, errors: 0, restarts: 0, lastError: null, lastErrorAt: null, lastErrorContainer: null },
+        );
       }
       agg.errors += e.errors;
       agg.restarts += e.restarts;
@@ -150,7 +157,9 @@ function oneLine(m: string): string {
 export function masterText(rec: TopologyRecord, lease: LeaseRecord | undefined, now: number): string | null {
   if (isTerminal(rec.state)) return null;
   if (lease === undefined) return rec.state === "SUBMITTED" ? "starting (no lease yet)" : "no lease: master lost";
-  if (lease.expiresAt > now) return `lease held by ${lease.holder} (expires in ${((lease.expiresAt - now) / 1000).toFixed(1)} s)`;
+  if (lease.expiresAt > now) {
+    return `lease held by ${lease.holder} (expires in ${((lease.expiresAt - now) / 1000).toFixed(1)} s)`;
+  }
   const ago = formatAge(now - lease.expiresAt);
   return rec.scheduler === "pool" && now - lease.expiresAt < POOL_TAKEOVER_MS
     ? `lease expired ${ago} ago: master lost; a pool worker running its containers takes over`
@@ -164,11 +173,20 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, 
     ["state", s.state],
     ["submitted", `${formatAge(now - rec.submittedAt)} ago`],
     ["containers", `${s.containers.length} of ${rec.containers} reporting`],
-    ["backpressure", s.backpressure
-      ? `on (${s.containers.filter((c) => c.backpressure).map((c) => `container ${c.id}${c.backpressureBy ? ` by ${c.backpressureBy}` : ""}`).join(", ")})`
-      : "off"],
+    [
+      "backpressure",
+      s.backpressure
+        ? `on (${
+          s.containers.filter((c) => c.backpressure).map((c) =>
+            `container ${c.id}${c.backpressureBy ? ` by ${c.backpressureBy}` : ""}`
+          ).join(", ")
+        })`
+        : "off",
+    ],
   ];
-  if ((rec.generation ?? 0) > 0) head.push(["relaunches", `${rec.generation} (rollbacks and updates that restarted every container)`]);
+  if ((rec.generation ?? 0) > 0) {
+    head.push(["relaunches", `${rec.generation} (rollbacks and updates that restarted every container)`]);
+  }
   const asked = rec.nextPlan;
   if (asked !== undefined) {
     const changes = Object.entries(asked.components)
@@ -189,7 +207,9 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, 
         tasks(c.tasks),
         `${(c.heartbeatAgeMs / 1000).toFixed(1)} s ago`,
         String(c.restarts),
-        `${c.backpressure ? `on${c.backpressureBy ? ` (${c.backpressureBy})` : ""}` : "off"}, ${(c.backpressureMs / 1000).toFixed(1)} s total`,
+        `${c.backpressure ? `on${c.backpressureBy ? ` (${c.backpressureBy})` : ""}` : "off"}, ${
+          (c.backpressureMs / 1000).toFixed(1)
+        } s total`,
       ]),
     ]);
   }
@@ -205,7 +225,9 @@ export function statusText(rec: TopologyRecord, s: TopologyStatus, now: number, 
         ...(stuck ? [c.stuckTasks ? `${c.stuckTasks} task${c.stuckTasks === 1 ? "" : "s"}` : "-"] : []),
         c.lastError === null
           ? "-"
-          : `${oneLine(c.lastError)}${c.lastErrorAt !== null ? ` (${formatAge(now - c.lastErrorAt)} ago, container ${c.lastErrorContainer})` : ""}`,
+          : `${oneLine(c.lastError)}${
+            c.lastErrorAt !== null ? ` (${formatAge(now - c.lastErrorAt)} ago, container ${c.lastErrorContainer})` : ""
+          }`,
       ]),
     ]);
   }

@@ -92,7 +92,9 @@ export function runUi(cmd: UiCommand): Promise<number> {
       for (const off of offs) off();
       throw new ControlError(`cannot serve the UI on ${cmd.host}:${cmd.port}: ${describeError(e)}`);
     }
-    const open = isLoopbackInterface(cmd.host) ? "" : ` (listening on ${cmd.host}: reachable from other machines, with no authentication)`;
+    const open = isLoopbackInterface(cmd.host)
+      ? ""
+      : ` (listening on ${cmd.host}: reachable from other machines, with no authentication)`;
     writeStderr(`ardea: UI of the topologies on NATS at ${ctx.where}: ${ui.url}${open}\n`);
     await stop;
     for (const off of offs) off();

@@ -232,7 +232,9 @@ async function resolveBareArdea(root: string, specifier: string): Promise<string
   if (specifier === "ardea") return "mod.ts";
   const sub = specifier.slice("ardea/".length);
   const target = sourceTarget((await packageExports(root))[`./${sub}`]);
-  const candidates = target !== undefined && !target.startsWith("./dist/") ? [target] : [sub, `${sub}.ts`, `${sub}/mod.ts`];
+  const candidates = target !== undefined && !target.startsWith("./dist/")
+    ? [target]
+    : [sub, `${sub}.ts`, `${sub}/mod.ts`];
   for (const candidate of candidates) {
     const rel = insideRoot(root, resolvePath(root, candidate));
     // Installed from npm, the package holds dist/<rel>.js, not <rel>.ts.
@@ -354,7 +356,9 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   const code = result.outputFiles[0]!.text;
   const sha256 = await sha256Hex(code);
   const inputs = Object.keys(result.metafile.inputs).map((p) => resolvePath(root, p));
-  await rememberBuild(record, dir, { script: absolute, ardeaVersion: version, sha256, inputs, startedMs }, code).catch(() => {});
+  await rememberBuild(record, dir, { script: absolute, ardeaVersion: version, sha256, inputs, startedMs }, code).catch(
+    () => {},
+  );
   return { code, sha256, entry, ardeaVersion: version };
 }
 
@@ -373,14 +377,22 @@ interface BuildRecord {
 }
 
 /** The bundle of the last build of `script`, if nothing it read has changed since. */
-async function previousBuild(record: string, dir: string, script: string, version: string): Promise<{ code: string; sha256: string } | undefined> {
+async function previousBuild(
+  record: string,
+  dir: string,
+  script: string,
+  version: string,
+): Promise<{ code: string; sha256: string } | undefined> {
   let r: Partial<BuildRecord>;
   try {
     r = JSON.parse(await readTextFile(record)) as Partial<BuildRecord>;
   } catch {
     return undefined; // none, or unreadable: build
   }
-  if (r.script !== script || r.ardeaVersion !== version || typeof r.sha256 !== "string" || typeof r.stamps !== "object" || r.stamps === null) return undefined;
+  if (
+    r.script !== script || r.ardeaVersion !== version || typeof r.sha256 !== "string" || typeof r.stamps !== "object" ||
+    r.stamps === null
+  ) return undefined;
   const stamps = Object.entries(r.stamps);
   const now = await Promise.all(stamps.map(([path]) => fileStamp(path)));
   if (stamps.some(([, stamp], i) => now[i]?.stamp !== stamp)) return undefined;
@@ -402,7 +414,12 @@ async function rememberBuild(
   const stamps = await Promise.all(paths.map((p) => fileStamp(p)));
   if (stamps.some((s) => s === undefined || s.changedMs >= b.startedMs)) return;
   await keepCopy(dir, b.sha256, new TextEncoder().encode(code));
-  const r: BuildRecord = { script: b.script, ardeaVersion: b.ardeaVersion, sha256: b.sha256, stamps: Object.fromEntries(paths.map((p, i) => [p, stamps[i]!.stamp])) };
+  const r: BuildRecord = {
+    script: b.script,
+    ardeaVersion: b.ardeaVersion,
+    sha256: b.sha256,
+    stamps: Object.fromEntries(paths.map((p, i) => [p, stamps[i]!.stamp])),
+  };
   await writeTextFileAtomic(record, JSON.stringify(r));
 }
 
@@ -428,7 +445,10 @@ export async function storeBundle(
   const bytes = new TextEncoder().encode(bundle.code);
   const sha = await sha256Hex(bytes);
   if (sha !== bundle.sha256) {
-    throw new BundleError("BUNDLE_CORRUPT", `bundle of ${bundle.entry} claims sha256 ${bundle.sha256} but its code hashes to ${sha}`);
+    throw new BundleError(
+      "BUNDLE_CORRUPT",
+      `bundle of ${bundle.entry} claims sha256 ${bundle.sha256} but its code hashes to ${sha}`,
+    );
   }
   const store = await nc.jetstream().views.os(CODE_BUCKET, {
     replicas: options.replicas ?? 1,
@@ -545,7 +565,10 @@ export async function linkBundle(code: string): Promise<string> {
  */
 export async function loadBundle(nc: NatsConnection, sha256: string, options: LoadBundleOptions = {}): Promise<string> {
   if (!SHA256_HEX.test(sha256)) {
-    throw new BundleError("BUNDLE_NOT_FOUND", `${JSON.stringify(sha256)} is not a bundle name (64 lowercase hex digits)`);
+    throw new BundleError(
+      "BUNDLE_NOT_FOUND",
+      `${JSON.stringify(sha256)} is not a bundle name (64 lowercase hex digits)`,
+    );
   }
   const dir = bundleDir(options.cacheDir);
   let bytes = await readKeptCopy(dir, sha256);
@@ -584,14 +607,20 @@ async function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Arr
     await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
   } catch (error) {
     if ((error as Error).message !== "stream not found") throw error;
-    throw new BundleError("BUNDLE_NOT_FOUND", `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`);
+    throw new BundleError(
+      "BUNDLE_NOT_FOUND",
+      `no object store "${CODE_BUCKET}" on this NATS: nothing was submitted here`,
+    );
   }
   const store = await nc.jetstream().views.os(CODE_BUCKET);
   const bytes = await store.getBlob(sha256);
   if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
   const actual = await sha256Hex(bytes);
   if (actual !== sha256) {
-    throw new BundleError("BUNDLE_CORRUPT", `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`);
+    throw new BundleError(
+      "BUNDLE_CORRUPT",
+      `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`,
+    );
   }
   return bytes;
 }

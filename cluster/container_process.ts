@@ -103,7 +103,9 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         script.settle(outcome.error === undefined ? { summary: outcome.summary! } : { error: outcome.error });
         return outcome.code;
       }
-      log(`[ardea] ${rec.name} container ${index}: rolling back in place to checkpoint ${outcome.restoreFrom} (generation ${outcome.generation})`);
+      log(
+        `[ardea] ${rec.name} container ${index}: rolling back in place to checkpoint ${outcome.restoreFrom} (generation ${outcome.generation})`,
+      );
       const next = await nextRecord(records, rec.name, outcome, log);
       rollbacks!.running = next.generation ?? 0;
       generation = generationOf(next, script.request);
@@ -114,12 +116,20 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
 }
 
 /** Loading: the records, this topology's record (checked against `index`), and the bundle file. */
-async function load(opts: ContainerProcessOptions, log: (line: string) => void): Promise<{ records: Records; rec: TopologyRecord; file: string }> {
+async function load(
+  opts: ContainerProcessOptions,
+  log: (line: string) => void,
+): Promise<{ records: Records; rec: TopologyRecord; file: string }> {
   const records = await patiently("opening the records", log, () => Records.bind(opts.nc));
   const rec = await patiently("reading the topology record", log, async () => records?.getTopology(opts.topology));
-  if (records === undefined || rec === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
+  if (records === undefined || rec === undefined) {
+    throw new ArdeaError("UNKNOWN_TOPOLOGY", `no topology "${opts.topology}" is submitted on this NATS`);
+  }
   if (opts.index < 0 || opts.index >= rec.containers) {
-    throw new ArdeaError("BAD_CONTAINER", `topology "${rec.name}" has ${rec.containers} containers; there is no container ${opts.index}`);
+    throw new ArdeaError(
+      "BAD_CONTAINER",
+      `topology "${rec.name}" has ${rec.containers} containers; there is no container ${opts.index}`,
+    );
   }
   const file = await patiently("loading the bundle", log, () => loadBundle(opts.nc, rec.bundle));
   return { records, rec, file };
@@ -140,5 +150,7 @@ async function nextRecord(
     if (r === undefined) throw new ArdeaError("UNKNOWN_TOPOLOGY", `topology "${name}" is gone`);
     return r;
   });
-  return (next.generation ?? 0) < asked.generation ? { ...next, generation: asked.generation, restoreFrom: asked.restoreFrom } : next;
+  return (next.generation ?? 0) < asked.generation
+    ? { ...next, generation: asked.generation, restoreFrom: asked.restoreFrom }
+    : next;
 }

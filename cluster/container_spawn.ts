@@ -6,7 +6,15 @@
  *
  * @module
  */
-import { ardeaRoot, builtArdeaCommand, type ChildHandle, commandFor, resolvePath, type RuntimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  builtArdeaCommand,
+  type ChildHandle,
+  commandFor,
+  resolvePath,
+  type RuntimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import type { TopologyRecord } from "../transport/wire/mod.ts";
 
 /**
@@ -27,7 +35,11 @@ import type { TopologyRecord } from "../transport/wire/mod.ts";
  * const child = spawn(0);
  * ```
  */
-export function localSpawner(record: TopologyRecord, env: Record<string, string>, standbys?: Standbys): (index: number) => ChildHandle {
+export function localSpawner(
+  record: TopologyRecord,
+  env: Record<string, string>,
+  standbys?: Standbys,
+): (index: number) => ChildHandle {
   return (index) => {
     const standby = standbys?.take(index, record, env);
     if (standby !== undefined) return standby;

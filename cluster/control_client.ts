@@ -16,7 +16,14 @@
  */
 import type { NatsConnection } from "nats";
 import { ArdeaError } from "../topology/errors.ts";
-import { type ControlMessage, encodeMessage, isRunning, isTerminal, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
+import {
+  type ControlMessage,
+  encodeMessage,
+  isRunning,
+  isTerminal,
+  subjects,
+  type TopologyRecord,
+} from "../transport/wire/mod.ts";
 import type { Records } from "./records.ts";
 
 /**
@@ -135,7 +142,12 @@ export class ControlClient {
       refused = r.state;
       return undefined;
     });
-    if (refused !== undefined) throw new ControlError(`topology "${name}" is ${refused}; only a RUNNING or PAUSED topology can be ${action}d`, "ENDED");
+    if (refused !== undefined) {
+      throw new ControlError(
+        `topology "${name}" is ${refused}; only a RUNNING or PAUSED topology can be ${action}d`,
+        "ENDED",
+      );
+    }
     await this.publish(name, { type: action });
     return rec;
   }
@@ -159,8 +171,13 @@ export class ControlClient {
       rec = await this.topology(name);
     }
     if (isTerminal(rec.state)) return { record: rec, alreadyEnded: false, markedKilled: false };
-    if (await this.masterAlive(name)) throw new ControlError(`topology "${name}" is still ${rec.state} ${timeoutSecs} s after kill`, "KILL_TIMEOUT");
-    const after = await this.#records!.updateTopology(name, (r) => (isTerminal(r.state) ? undefined : { ...r, state: "KILLED" }));
+    if (await this.masterAlive(name)) {
+      throw new ControlError(`topology "${name}" is still ${rec.state} ${timeoutSecs} s after kill`, "KILL_TIMEOUT");
+    }
+    const after = await this.#records!.updateTopology(
+      name,
+      (r) => (isTerminal(r.state) ? undefined : { ...r, state: "KILLED" }),
+    );
     return { record: after, alreadyEnded: false, markedKilled: after.state === "KILLED" };
   }
 }

@@ -10,7 +10,15 @@
 import type { NatsConnection } from "nats";
 import type { ChildHandle } from "../runtime/mod.ts";
 import { NatsStateBackend } from "../state/nats_state_backend.ts";
-import { type ContainerRecord, decodeControl, decodeEvent, encodeMessage, subjects, type TopologyRecord, WireError } from "../transport/wire/mod.ts";
+import {
+  type ContainerRecord,
+  decodeControl,
+  decodeEvent,
+  encodeMessage,
+  subjects,
+  type TopologyRecord,
+  WireError,
+} from "../transport/wire/mod.ts";
 import type { Records } from "./records.ts";
 import { type ControlBus, effectivelyOnce, runMasterWith, systemClock, type Terminal } from "./master/mod.ts";
 

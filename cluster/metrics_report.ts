@@ -91,7 +91,10 @@ export function metricsReport(
 ): ContainerMetrics {
   const components: ContainerMetrics["components"] = {};
   for (const [name, c] of Object.entries(st.components)) {
-    components[name] = { ...c, lastErrorStack: c.lastError === null ? null : errors.stackOf(name) } as ContainerMetrics["components"][string];
+    components[name] = {
+      ...c,
+      lastErrorStack: c.lastError === null ? null : errors.stackOf(name),
+    } as ContainerMetrics["components"][string];
   }
   return {
     version: WIRE_VERSION,

@@ -17,7 +17,9 @@ import { StormTopology } from "../topology/topology.ts";
  * ```
  */
 export function planFor(counts: Readonly<Record<string, number>>, containers: number) {
-  if (!Number.isInteger(containers) || containers < 1) throw new RangeError(`containers must be ≥ 1, got ${containers}`);
+  if (!Number.isInteger(containers) || containers < 1) {
+    throw new RangeError(`containers must be ≥ 1, got ${containers}`);
+  }
   const components: Record<string, number[]> = {};
   const packing: Record<string, number> = {};
   let task = 1;
@@ -63,8 +65,14 @@ export function packRoundRobin(topology: StormTopology, containers: number): Map
 export function rescale(topology: StormTopology, parallelism: Readonly<Record<string, number>>): StormTopology {
   for (const [id, n] of Object.entries(parallelism)) {
     if (!topology.components.has(id)) throw new ArdeaError("UNKNOWN_COMPONENT", `no component "${id}" in the topology`);
-    if (!Number.isInteger(n) || n < 1) throw new ArdeaError("BAD_PARALLELISM", `parallelism of "${id}" must be an integer ≥ 1, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ArdeaError("BAD_PARALLELISM", `parallelism of "${id}" must be an integer ≥ 1, got ${n}`);
+    }
   }
-  const defs = new Map([...topology.components].map(([id, d]) => [id, parallelism[id] === undefined ? d : { ...d, tasks: parallelism[id]! }]));
+  const defs = new Map(
+    [...topology.components].map((
+      [id, d],
+    ) => [id, parallelism[id] === undefined ? d : { ...d, tasks: parallelism[id]! }]),
+  );
   return new StormTopology(defs);
 }

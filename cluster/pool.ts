@@ -17,7 +17,7 @@ import {
   spawnProcess,
 } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
-import { natsSettingsEnv, type NatsSettings } from "../transport/nats_connect.ts";
+import { type NatsSettings, natsSettingsEnv } from "../transport/nats_connect.ts";
 import {
   decodePool,
   encodePool,
@@ -96,7 +96,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     heartbeatAt: Date.now(),
     ardeaVersion: version,
   });
-  const beat = () => o.records.putWorker(record()).catch((e: Error) => log(`[ardea] worker ${id}: cannot write its record: ${e.message}`));
+  const beat = () =>
+    o.records.putWorker(record()).catch((e: Error) =>
+      log(`[ardea] worker ${id}: cannot write its record: ${e.message}`)
+    );
   const subs: Subscription[] = [];
   subs.push(o.nc.subscribe(subj.run, {
     callback: (err, msg) => {
@@ -114,7 +117,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         log(`[ardea] worker ${id}: running ${req.topology} container ${req.index} (pid ${child.pid})`);
         msg.respond(encodePool({ ok: true, pid: child.pid ?? 0 }));
         void beat();
-        child.exited.then((exit) => report(entry, exit), (e: Error) => report(entry, { code: null, signal: e.message }));
+        child.exited.then(
+          (exit) => report(entry, exit),
+          (e: Error) => report(entry, { code: null, signal: e.message }),
+        );
       } catch (e) {
         msg.respond(encodePool({ ok: false, error: (e as Error).message }));
       }
@@ -188,7 +194,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       log(`[ardea] worker ${id}: "${rec.name}" ended ${state} under this worker's master`);
     } catch (e) {
       // MASTER_EXISTS: another worker (or the master, back) was first.
-      if ((e as ArdeaError).code !== "MASTER_EXISTS") log(`[ardea] worker ${id}: taking over "${rec.name}" failed: ${(e as Error).message}`);
+      if ((e as ArdeaError).code !== "MASTER_EXISTS") {
+        log(`[ardea] worker ${id}: taking over "${rec.name}" failed: ${(e as Error).message}`);
+      }
     } finally {
       pool.close();
     }
@@ -221,7 +229,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
  * runMaster({ nc, records, record, spawn });
  * ```
  */
-export function poolSpawner(nc: NatsConnection, records: Records, record: TopologyRecord): (index: number) => ChildHandle {
+export function poolSpawner(
+  nc: NatsConnection,
+  records: Records,
+  record: TopologyRecord,
+): (index: number) => ChildHandle {
   return poolScheduler(nc, records, record).spawn;
 }
 
@@ -329,7 +341,10 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
     let placed: { worker: string; pid: number } | null = null;
     let killed: ProcessSignal | null = null;
     const sendKill = (signal: ProcessSignal) =>
-      nc.publish(workerSubjects(placed!.worker).kill, encodePool({ topology: record.name, index, signal: signal === "SIGKILL" ? "SIGKILL" : "SIGTERM" }));
+      nc.publish(
+        workerSubjects(placed!.worker).kill,
+        encodePool({ topology: record.name, index, signal: signal === "SIGKILL" ? "SIGKILL" : "SIGTERM" }),
+      );
     const place = (worker: string, pid: number) => {
       placed = { worker, pid };
       const key = `${index}:${pid}`;
@@ -380,7 +395,11 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
       for (const w of workers) {
         try {
           const reply = decodePool.runReply(
-            (await nc.request(workerSubjects(w.id).run, encodePool({ topology: record.name, index, runtime: record.runtime }), { timeout: 5000 })).data,
+            (await nc.request(
+              workerSubjects(w.id).run,
+              encodePool({ topology: record.name, index, runtime: record.runtime }),
+              { timeout: 5000 },
+            )).data,
           );
           if (!reply.ok) continue;
           r.place(w.id, reply.pid);
@@ -391,9 +410,14 @@ export function poolScheduler(nc: NatsConnection, records: Records, record: Topo
       }
       const refused = other.length === 0
         ? ""
-        : `; refused ${other.map((w) => `${w.id} (Ardea ${w.ardeaVersion})`).join(", ")}: the topology was submitted with Ardea ${record.ardeaVersion}, ` +
+        : `; refused ${
+          other.map((w) => `${w.id} (Ardea ${w.ardeaVersion})`).join(", ")
+        }: the topology was submitted with Ardea ${record.ardeaVersion}, ` +
           "so its workers must run that version (install it where they run)";
-      throw new ArdeaError("NO_WORKER", `no pool worker has a free slot for container ${index} of "${record.name}" (start one with: ardea worker)${refused}`);
+      throw new ArdeaError(
+        "NO_WORKER",
+        `no pool worker has a free slot for container ${index} of "${record.name}" (start one with: ardea worker)${refused}`,
+      );
     };
     place().catch(r.fail);
     return r.handle;

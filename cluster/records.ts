@@ -10,19 +10,19 @@
  */
 import type { JetStreamManager, KV, KvEntry, NatsConnection } from "nats";
 import {
-  type ContainerRecord,
   containerKey as wireContainerKey,
+  type ContainerRecord,
   KV_BUCKET,
-  type LeaseRecord,
   leaseKey as wireLeaseKey,
-  parseWorkerRecord,
-  type WorkerRecord,
-  workerKey,
+  type LeaseRecord,
   parseContainerRecord,
   parseLeaseRecord,
   parseTopologyRecord,
-  type TopologyRecord,
+  parseWorkerRecord,
   topologyKey as wireTopologyKey,
+  type TopologyRecord,
+  workerKey,
+  type WorkerRecord,
 } from "../transport/wire/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { acrossReconnects } from "../transport/nats_connect.ts";
@@ -97,7 +97,11 @@ function jetStreamError(e: unknown, nc: NatsConnection): RecordsError {
   const server = nc.getServer();
   if (code === "503" || /jetstream not enabled|no responders/i.test(msg)) {
     // 503 also comes from a cluster that has lost a server and not yet elected its JetStream leaders.
-    return new RecordsError("NO_JETSTREAM", `JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`, { cause: e });
+    return new RecordsError(
+      "NO_JETSTREAM",
+      `JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`,
+      { cause: e },
+    );
   }
   return new RecordsError("KV_ERROR", `KV bucket "${KV_BUCKET}" on NATS at ${server}: ${msg}`, { cause: e });
 }
@@ -245,7 +249,10 @@ export class Records {
         await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
       }
     }
-    throw new RecordsError("CAS_CONFLICT", `topology "${name}": ${CAS_ATTEMPTS} conflicting updates in a row, giving up`);
+    throw new RecordsError(
+      "CAS_CONFLICT",
+      `topology "${name}": ${CAS_ATTEMPTS} conflicting updates in a row, giving up`,
+    );
   }
 
   /**

@@ -30,7 +30,11 @@ export class ScriptError extends ArdeaError {
   constructor(script: string, path: string, error: unknown) {
     const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const at = scriptFrame(error, path);
-    super("SCRIPT_FAILED", `${script} failed while loading: ${what.replace(/\s*\n\s*/g, " ")}${at === null ? "" : ` (at ${script}${at})`}`, { cause: error });
+    super(
+      "SCRIPT_FAILED",
+      `${script} failed while loading: ${what.replace(/\s*\n\s*/g, " ")}${at === null ? "" : ` (at ${script}${at})`}`,
+      { cause: error },
+    );
   }
 }
 
@@ -70,7 +74,10 @@ export interface ScriptImportOptions {
  * loaded.catch((e) => console.error(e.message));
  * ```
  */
-export async function importScript<T>(submitted: Promise<T>, o: ScriptImportOptions): Promise<{ request: T; loaded: Promise<void> }> {
+export async function importScript<T>(
+  submitted: Promise<T>,
+  o: ScriptImportOptions,
+): Promise<{ request: T; loaded: Promise<void> }> {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const loaded = import(toFileUrl(o.file ?? o.path)).then(
     () => {},
@@ -88,12 +95,18 @@ export async function importScript<T>(submitted: Promise<T>, o: ScriptImportOpti
       loaded.then(() =>
         new Promise<never>((_, reject) => {
           if (!settled) {
-            grace = setTimeout(() => reject(new ArdeaError("NO_SUBMIT", `${o.script} finished loading without calling submit()`)), NO_SUBMIT_GRACE_MS);
+            grace = setTimeout(
+              () => reject(new ArdeaError("NO_SUBMIT", `${o.script} finished loading without calling submit()`)),
+              NO_SUBMIT_GRACE_MS,
+            );
           }
         })
       ),
       new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new ArdeaError("NO_SUBMIT", `${o.script} did not call submit() within ${timeoutMs} ms`)), timeoutMs)
+        timer = setTimeout(
+          () => reject(new ArdeaError("NO_SUBMIT", `${o.script} did not call submit() within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
       ),
     ]);
     return { request, loaded };
@@ -122,7 +135,11 @@ export async function importScript<T>(submitted: Promise<T>, o: ScriptImportOpti
  * const { request, loaded } = await importBundle(await loadBundle(nc, rec.bundle), requested);
  * ```
  */
-export async function importBundle<T>(file: string, submitted: Promise<T>, timeoutMs?: number): Promise<{ request: T; loaded: Promise<void> }> {
+export async function importBundle<T>(
+  file: string,
+  submitted: Promise<T>,
+  timeoutMs?: number,
+): Promise<{ request: T; loaded: Promise<void> }> {
   const entry = readBanner(await readTextFile(file))?.entry;
   const script = entry ?? file;
   // The source map's sources resolve next to the installation (see bundleScript's outfile).

@@ -240,14 +240,18 @@ export class StreamManager implements RemoteLink {
     for (let c = 0; c < this.#flight.length; c++) {
       const f = this.#flight[c];
       if (f === undefined || !f.blocked || now - f.heardAt < CREDIT_STALE_MS) continue;
-      this.#o.log(`[ardea] container ${c} credited nothing for ${CREDIT_STALE_MS} ms; what was in flight to it is forgotten`);
+      this.#o.log(
+        `[ardea] container ${c} credited nothing for ${CREDIT_STALE_MS} ms; what was in flight to it is forgotten`,
+      );
       this.resetCredits(c);
     }
   }
 
   /** Publishes a container event to the master (a `ready` names this container's wire version). */
   event(e: EventBody): void {
-    const stamped = e.type === "ready" ? { ...e, epoch: this.#o.epoch, wire: WIRE_VERSION } : { ...e, epoch: this.#o.epoch };
+    const stamped = e.type === "ready"
+      ? { ...e, epoch: this.#o.epoch, wire: WIRE_VERSION }
+      : { ...e, epoch: this.#o.epoch };
     this.#o.nc.publish(this.#subjects.events, encodeMessage(stamped as ContainerEvent));
   }
 
@@ -394,10 +398,12 @@ export class StreamManager implements RemoteLink {
         // Failing the tuple would only replay it: the run cannot go on.
         const info = last > first ? this.#streams[w.tupleAt(first).stream] : undefined;
         const who = info === undefined ? "a tuple" : `"${info.component}" emitting on stream "${info.stream}"`;
-        this.#host?.fatal(new EmitError(
-          "TUPLE_TOO_LARGE",
-          `${who}: a tuple of ${bytes.length} bytes (encoded) to container ${c} exceeds the largest frame carried between containers (${this.#maxFrame} bytes; the NATS server's max_payload is ${this.#maxPayload})`,
-        ));
+        this.#host?.fatal(
+          new EmitError(
+            "TUPLE_TOO_LARGE",
+            `${who}: a tuple of ${bytes.length} bytes (encoded) to container ${c} exceeds the largest frame carried between containers (${this.#maxFrame} bytes; the NATS server's max_payload is ${this.#maxPayload})`,
+          ),
+        );
         return;
       }
       this.#seqOut[c] = seq;
@@ -512,7 +518,11 @@ export class StreamManager implements RemoteLink {
     for (let i = first; i < last; i++) {
       const { stream, values } = w.tupleAt(i);
       const info = this.#streams[stream]!;
-      const err = unencodableField(values, (k) => info.fields.get(k), `"${info.component}" emitting on stream "${info.stream}"`);
+      const err = unencodableField(
+        values,
+        (k) => info.fields.get(k),
+        `"${info.component}" emitting on stream "${info.stream}"`,
+      );
       if (err !== null) {
         this.#host?.fatal(err);
         return;
@@ -547,7 +557,9 @@ export class StreamManager implements RemoteLink {
     } catch (e) {
       return this.#drop("data frame", (e as Error).message);
     }
-    if (frame.epoch !== this.#o.epoch) return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+    if (frame.epoch !== this.#o.epoch) {
+      return this.#drop("data frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+    }
     if ("part" in frame) return this.#onChunk(frame);
     // A sender's chunks come in a row: a frame after an incomplete set means one was lost.
     if (this.#assembly.size > 0) this.#assembly.delete(frame.from);
@@ -567,14 +579,20 @@ export class StreamManager implements RemoteLink {
       this.#assembly.set(ch.from, a);
     } else if (a === undefined || a.seq !== ch.seq || a.parts !== ch.parts || a.next !== ch.part) {
       this.#assembly.delete(ch.from);
-      return this.#drop("data chunk", `part ${ch.part}/${ch.parts} of frame ${ch.seq} from container ${ch.from} came without the parts before it`);
+      return this.#drop(
+        "data chunk",
+        `part ${ch.part}/${ch.parts} of frame ${ch.seq} from container ${ch.from} came without the parts before it`,
+      );
     }
     a.slices.push(ch.bytes);
     a.bytes += ch.bytes.length;
     a.next++;
     if (a.bytes > this.#maxFrame) {
       this.#assembly.delete(ch.from);
-      return this.#drop("data chunk", `frame ${ch.seq} from container ${ch.from} is larger than ${this.#maxFrame} bytes`);
+      return this.#drop(
+        "data chunk",
+        `frame ${ch.seq} from container ${ch.from} is larger than ${this.#maxFrame} bytes`,
+      );
     }
     if (a.next < a.parts) return;
     this.#assembly.delete(ch.from);
@@ -591,7 +609,10 @@ export class StreamManager implements RemoteLink {
       return this.#drop("data frame", (e as Error).message);
     }
     if (frame.from !== ch.from || frame.epoch !== ch.epoch || frame.seq !== ch.seq) {
-      return this.#drop("data frame", `reassembled frame ${frame.seq} of container ${frame.from} came in chunks of frame ${ch.seq} of container ${ch.from}`);
+      return this.#drop(
+        "data frame",
+        `reassembled frame ${frame.seq} of container ${frame.from} came in chunks of frame ${ch.seq} of container ${ch.from}`,
+      );
     }
     this.#onFrame(frame, whole.length);
   }
@@ -671,7 +692,10 @@ export class StreamManager implements RemoteLink {
         this.#drop("marker", `task ${dest} is not a bolt of this container, or task ${src} is not one of its sources`);
         continue;
       }
-      host.deliver(dest, kind === MarkerKind.CHECKPOINT ? new CheckpointMarker(id, src) : new EndOfInput(src, kind === MarkerKind.END));
+      host.deliver(
+        dest,
+        kind === MarkerKind.CHECKPOINT ? new CheckpointMarker(id, src) : new EndOfInput(src, kind === MarkerKind.END),
+      );
     }
     return m;
   }
@@ -693,7 +717,9 @@ export class StreamManager implements RemoteLink {
     let q: Int32Array;
     try {
       const frame = decodeAckFrame(bytes);
-      if (frame.epoch !== this.#o.epoch) return this.#drop("ack frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+      if (frame.epoch !== this.#o.epoch) {
+        return this.#drop("ack frame", `it belongs to another run (epoch ${frame.epoch}, not ${this.#o.epoch})`);
+      }
       q = frame.deltas;
     } catch (e) {
       return this.#drop("ack frame", (e as Error).message);

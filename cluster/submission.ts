@@ -57,7 +57,11 @@ const NO_SUBMIT_GRACE_MS = 1000;
  * req.topology.taskCount;
  * ```
  */
-export async function captureTopology(script: string, scriptArgs: string[], timeoutMs = 60_000): Promise<SubmitRequest> {
+export async function captureTopology(
+  script: string,
+  scriptArgs: string[],
+  timeoutMs = 60_000,
+): Promise<SubmitRequest> {
   let captured!: (r: SubmitRequest) => void;
   const request = new Promise<SubmitRequest>((r) => (captured = r));
   const pending = new Promise<RunSummary>(() => {});
@@ -88,10 +92,12 @@ export async function captureTopology(script: string, scriptArgs: string[], time
     const imported = import(toFileUrl(path)).then(
       () =>
         new Promise<never>((_, reject) => {
-          if (!settled) grace = setTimeout(
-            () => reject(new ArdeaError("NO_SUBMIT", `${script} finished loading without calling submit()`)),
-            NO_SUBMIT_GRACE_MS,
-          );
+          if (!settled) {
+            grace = setTimeout(
+              () => reject(new ArdeaError("NO_SUBMIT", `${script} finished loading without calling submit()`)),
+              NO_SUBMIT_GRACE_MS,
+            );
+          }
         }),
       (e: unknown) => {
         throw e instanceof ArdeaError ? e : new ScriptError(script, path, e);
@@ -135,7 +141,10 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
   const existing = await o.records.getTopology(req.name).catch(() => null);
   if (existing && !isTerminal(existing.state)) {
-    throw new ArdeaError("ALREADY_RUNNING", `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`);
+    throw new ArdeaError(
+      "ALREADY_RUNNING",
+      `topology "${req.name}" is already ${existing.state}; kill it first (ardea kill ${req.name})`,
+    );
   }
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") assertRewindable(req.topology);
   let containers = o.containers ?? req.config["topology.containers"];

@@ -100,7 +100,15 @@ export class Taps {
       if (t.inWindow >= TAP_MAX_PER_SECOND) continue;
       t.inWindow++;
       t.sent++;
-      this.publish(t.id, { id: t.id, container: this.container, task, component, stream, ts: now, values: [...values] });
+      this.publish(t.id, {
+        id: t.id,
+        container: this.container,
+        task,
+        component,
+        stream,
+        ts: now,
+        values: [...values],
+      });
       if (t.limit > 0 && t.sent >= t.limit) this.cancel(t.id);
     }
   };

@@ -16,9 +16,16 @@ import { Scheduler, type Yielder } from "../actors/scheduler.ts";
 import { SpoutActor } from "../actors/spout_actor.ts";
 import type { RestartSettings } from "../actors/supervisor.ts";
 import type { TaskActor } from "../actors/task_actor.ts";
-import { CheckpointMarker, EndOfInput, type Message, type Route, type RoundTrip, type TaskHost } from "../actors/task_host.ts";
+import {
+  CheckpointMarker,
+  EndOfInput,
+  type Message,
+  type RoundTrip,
+  type Route,
+  type TaskHost,
+} from "../actors/task_host.ts";
 import { XorLedger } from "../actors/xor_ledger.ts";
-import { type TopologyConfig, tickIntervalMs } from "../topology/config.ts";
+import { tickIntervalMs, type TopologyConfig } from "../topology/config.ts";
 import { TopologyContext } from "../topology/context.ts";
 import { Fields } from "../topology/fields.ts";
 import type { StormTopology } from "../topology/topology.ts";
@@ -43,7 +50,11 @@ export type { RunState };
  * The stats snapshot's public names: `TopologyStats` is metrics/'s
  * `StatsSnapshot`, and so on (one definition, in metrics/snapshot.ts).
  */
-export type { ComponentSnapshot as ComponentStats, StatsSnapshot as TopologyStats, TaskSnapshot as TaskStats } from "../metrics/snapshot.ts";
+export type {
+  ComponentSnapshot as ComponentStats,
+  StatsSnapshot as TopologyStats,
+  TaskSnapshot as TaskStats,
+} from "../metrics/snapshot.ts";
 
 /** What a container reports at the end. */
 export interface RunSummary {
@@ -220,7 +231,9 @@ export class Container implements TaskHost {
         return container.#ended;
       },
       rollback: (e) => this.rollback(e),
-      reportSaved: opts.checkpoints?.coordinated && remote !== null ? (id, keys) => remote.checkpointSaved(id, keys) : null,
+      reportSaved: opts.checkpoints?.coordinated && remote !== null
+        ? (id, keys) => remote.checkpointSaved(id, keys)
+        : null,
       log: this.#log,
     }, opts.checkpoints);
     this.restart = {
@@ -265,7 +278,16 @@ export class Container implements TaskHost {
         this.spouts.push(a);
         this.#all.push(a);
       } else {
-        const a = new BoltActor(this, def, task, conf, context, routes, upstreamTasks(topology, component), inputTasks(topology, component));
+        const a = new BoltActor(
+          this,
+          def,
+          task,
+          conf,
+          context,
+          routes,
+          upstreamTasks(topology, component),
+          inputTasks(topology, component),
+        );
         this.#stats.track(a);
         this.bolts.push(a);
         this.#byTask[task] = a;
@@ -332,7 +354,11 @@ export class Container implements TaskHost {
       const secs = ms / 1000;
       this.#timers.push(setInterval(() => {
         this.scheduler.now = performance.now();
-        for (const b of bolts) if (b.state === "running" || b.state === "restarting") this.deliver(b.taskId, new TupleImpl([secs], TICK_INFO, -1));
+        for (const b of bolts) {
+          if (b.state === "running" || b.state === "restarting") {
+            this.deliver(b.taskId, new TupleImpl([secs], TICK_INFO, -1));
+          }
+        }
       }, ms));
     }
   }
@@ -510,9 +536,14 @@ export class Container implements TaskHost {
     if (!(msg instanceof TupleImpl) || this.#ended) return;
     if (msg.root !== -1) this.failTree(msg.root);
     const more = msg.more;
-    if (more) for (let i = 0; i < more.length; i += 3) this.failTree(more[i]!);
+    if (more) { for (let i = 0; i < more.length; i += 3) this.failTree(more[i]!); }
     if (a.staleEmits++ === 0) {
-      this.reportError(a.component, a.taskId, new Error(`a tuple from "${msg.src.component}" arrived after this task finished and was dropped`), false);
+      this.reportError(
+        a.component,
+        a.taskId,
+        new Error(`a tuple from "${msg.src.component}" arrived after this task finished and was dropped`),
+        false,
+      );
     }
   }
 
@@ -550,7 +581,8 @@ export class Container implements TaskHost {
     this.#opts.onError?.(component, task, error, crashed);
     const n = (this.#crashesLogged.get(component) ?? 0) + 1;
     this.#crashesLogged.set(component, n);
-    const debug = this.#opts.topology.components.get(component)?.config["topology.debug"] ?? this.#opts.config["topology.debug"];
+    const debug = this.#opts.topology.components.get(component)?.config["topology.debug"] ??
+      this.#opts.config["topology.debug"];
     if (n <= LOGGED_CRASHES || debug === true) {
       const what = crashed ? "crashed (restarting)" : "reported an error";
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

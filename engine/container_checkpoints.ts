@@ -39,7 +39,9 @@ export interface CheckpointSetup {
  */
 export class RollbackRequest extends Error {
   constructor(readonly reason: unknown) {
-    super(`rolling back to the last checkpoint: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+    super(`rolling back to the last checkpoint: ${reason instanceof Error ? reason.message : String(reason)}`, {
+      cause: reason,
+    });
     this.name = "RollbackRequest";
   }
 }
@@ -120,7 +122,11 @@ export class ContainerCheckpoints {
    */
   resumed(): void {
     const s = this.setup;
-    if (s !== undefined && s.lastId > 0 && s.restore.size > 0) for (const a of this.host.tasks) a.postSave(s.lastId);
+    if (s !== undefined && s.lastId > 0 && s.restore.size > 0) {
+      for (const a of this.host.tasks) {
+        a.postSave(s.lastId);
+      }
+    }
   }
 
   /** Begins checkpoint `id` unless one is in progress. */
@@ -225,7 +231,9 @@ export class ContainerCheckpoints {
         this.#expected = null;
         for (const a of host.tasks) a.postSave(id);
         // Housekeeping: a failed prune is retried at the next commit.
-        return backend.prune(host.name, keep).catch((e: Error) => host.log(`[ardea] pruning old checkpoints failed: ${e.message}`));
+        return backend.prune(host.name, keep).catch((e: Error) =>
+          host.log(`[ardea] pruning old checkpoints failed: ${e.message}`)
+        );
       }, (e) => host.rollback(e));
     this.#saves = [committing];
   }

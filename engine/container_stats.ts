@@ -163,7 +163,9 @@ export class ContainerStats {
       };
       if (l !== undefined) {
         // Whole-run totals cost two sums per window: cheap enough for every task.
-        t.allTime = isSpout ? { completeLatency: l.complete!.total() } : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };
+        t.allTime = isSpout
+          ? { completeLatency: l.complete!.total() }
+          : { executeLatency: l.execute!.total(), processLatency: l.process!.total() };
       }
       const user = this.#userMetrics.get(a.taskId);
       const snap = user?.snapshot(now);
@@ -206,7 +208,8 @@ export class ContainerStats {
     const components = agg.finish();
     for (const [name, p] of parts) {
       const c = components[name]!;
-      const windows = (pick: (l: Windows) => SlidingLatency | undefined) => p.latency.map(pick).filter((w) => w !== undefined);
+      const windows = (pick: (l: Windows) => SlidingLatency | undefined) =>
+        p.latency.map(pick).filter((w) => w !== undefined);
       const merged = (ws: SlidingLatency[]) => {
         const h = this.#scratch;
         h.reset();

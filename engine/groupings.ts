@@ -124,7 +124,10 @@ class Custom implements Chooser {
     const out = this.grouping.chooseTasks(this.taskId, values);
     for (const t of out) {
       if (!this.#valid.has(t)) {
-        throw new EmitError("BAD_CUSTOM_GROUPING", `custom grouping of ${this.label} chose task ${t}, which is not one of [${this.targets}]`);
+        throw new EmitError(
+          "BAD_CUSTOM_GROUPING",
+          `custom grouping of ${this.label} chose task ${t}, which is not one of [${this.targets}]`,
+        );
       }
     }
     return out;
@@ -169,7 +172,12 @@ function chooserFor(
       return null;
     case "custom": {
       g.grouping.prepare(rc.context, { componentId: source.component, streamId: source.stream }, targets);
-      return new Custom(g.grouping, targets, source.task, `bolt "${source.bolt}" on stream "${source.stream}" of "${source.component}"`);
+      return new Custom(
+        g.grouping,
+        targets,
+        source.task,
+        `bolt "${source.bolt}" on stream "${source.stream}" of "${source.component}"`,
+      );
     }
   }
 }
@@ -233,7 +241,11 @@ export function compileRoutes(task: number, rc: RouteContext): Map<string, Route
         for (const t of targets) direct.add(t);
         continue;
       }
-      const idx = () => (g.type === "fields" || g.type === "partialKey" ? g.fields.toList().map((f) => decl.fields.fieldIndex(f)) : []);
+      const idx = () => (g.type === "fields" || g.type === "partialKey"
+        ? g.fields.toList().map((f) =>
+          decl.fields.fieldIndex(f)
+        )
+        : []);
       const c = chooserFor(g, targets, idx, { task, component, stream: decl.id, bolt: bolt.id }, rc);
       if (c) choosers.push(c);
     }

@@ -140,7 +140,10 @@ export function assertAcyclic(topology: StormTopology): void {
   const visit = (id: string, path: string[]): void => {
     if (state.get(id) === 2) return;
     if (state.get(id) === 1) {
-      throw new ArdeaError("CYCLIC_TOPOLOGY", `EFFECTIVELY_ONCE cannot checkpoint the cycle ${[...path.slice(path.indexOf(id)), id].join(" → ")}`);
+      throw new ArdeaError(
+        "CYCLIC_TOPOLOGY",
+        `EFFECTIVELY_ONCE cannot checkpoint the cycle ${[...path.slice(path.indexOf(id)), id].join(" → ")}`,
+      );
     }
     state.set(id, 1);
     for (const c of topology.components.values()) {

@@ -8,7 +8,14 @@ import { onSignal, resolvePath, runtimeName, yieldNow } from "../runtime/mod.ts"
 import { type ConfigInput, configWarnings, parseConfig, type TopologyConfig } from "../topology/config.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import { StormTopology } from "../topology/topology.ts";
-import { type CheckpointSetup, Container, RollbackRequest, type RunState, type RunSummary, type TopologyStats } from "./container.ts";
+import {
+  type CheckpointSetup,
+  Container,
+  RollbackRequest,
+  type RunState,
+  type RunSummary,
+  type TopologyStats,
+} from "./container.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
@@ -134,7 +141,12 @@ export function submit(
   }
 }
 
-function submitNow(name: string, config: ConfigInput | undefined, topology: StormTopology, options: SubmitOptions): TopologyHandle {
+function submitNow(
+  name: string,
+  config: ConfigInput | undefined,
+  topology: StormTopology,
+  options: SubmitOptions,
+): TopologyHandle {
   checkTopologyName(name);
   if (!(topology instanceof StormTopology)) {
     throw new ArdeaError("BAD_TOPOLOGY", "submit() expects the result of TopologyBuilder.createTopology()");
@@ -150,7 +162,15 @@ function submitNow(name: string, config: ConfigInput | undefined, topology: Stor
   for (const w of configWarnings(config)) log(`[ardea] warning: ${w}`);
   let current!: Container;
   const make = (checkpoints?: CheckpointSetup) => {
-    current = new Container({ name, topology, config: conf, yielder: yieldNow, tap: options.tap, log: options.log, checkpoints });
+    current = new Container({
+      name,
+      topology,
+      config: conf,
+      yielder: yieldNow,
+      tap: options.tap,
+      log: options.log,
+      checkpoints,
+    });
     return current;
   };
   const effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
@@ -203,9 +223,15 @@ async function runWithRollback(
 ): Promise<RunSummary> {
   const backend = new FileStateBackend(resolvePath(conf["topology.state.dir"]));
   const stateFailure = (e: unknown, advice: string) =>
-    new ArdeaError("STATE_FAILED", `topology "${name}" cannot keep its checkpoints in ${backend.dir}: ${e instanceof Error ? e.message : String(e)}; ${advice}`, {
-      cause: e,
-    });
+    new ArdeaError(
+      "STATE_FAILED",
+      `topology "${name}" cannot keep its checkpoints in ${backend.dir}: ${
+        e instanceof Error ? e.message : String(e)
+      }; ${advice}`,
+      {
+        cause: e,
+      },
+    );
   const lock = await backend.lock(name, `an EFFECTIVELY_ONCE run on ${runtimeName()}`).catch(async (e) => {
     await backend.close();
     const advice = permanentStateFailure(e);
@@ -235,7 +261,11 @@ async function runWithRollback(
         if (advice !== undefined) throw stateFailure(e.reason, advice);
         failures = container.checkpointsCommitted > 0 ? 1 : failures + 1;
         if (failures >= budget) {
-          throw new ArdeaError("ROLLBACK_BUDGET", `topology "${name}" failed ${failures} times without completing a checkpoint: ${e.message}`, { cause: e.reason });
+          throw new ArdeaError(
+            "ROLLBACK_BUDGET",
+            `topology "${name}" failed ${failures} times without completing a checkpoint: ${e.message}`,
+            { cause: e.reason },
+          );
         }
         log(`[ardea] topology "${name}": ${e.message} (checkpoint ${last?.checkpointId ?? "none"})`);
         await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** failures)));
@@ -267,7 +297,11 @@ export class LocalCluster {
   readonly #running = new Map<string, TopologyHandle>();
 
   /** Runs a topology; a name already running is an error. */
-  async submitTopology(name: string, config: ConfigInput | undefined, topology: StormTopology): Promise<TopologyHandle> {
+  async submitTopology(
+    name: string,
+    config: ConfigInput | undefined,
+    topology: StormTopology,
+  ): Promise<TopologyHandle> {
     if (this.#running.has(name)) throw new ArdeaError("DUPLICATE_TOPOLOGY", `topology "${name}" is already running`);
     const h = await submit(name, config, topology, { handleSignals: false });
     this.#running.set(name, h);

@@ -63,7 +63,9 @@ export async function completeTopology(
     defs.set(id, { ...def, create: make as () => ISpout });
   }
   for (const id of Object.keys(mocked)) {
-    if (!topology.components.has(id)) throw new ArdeaError("BAD_MOCK", `mocked source "${id}" is not a component of the topology`);
+    if (!topology.components.has(id)) {
+      throw new ArdeaError("BAD_MOCK", `mocked source "${id}" is not a component of the topology`);
+    }
   }
   const emits = new Map<string, unknown[][]>();
   const handle = await submit(options.name ?? "test", options.config, new StormTopology(defs), {

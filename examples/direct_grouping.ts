@@ -21,9 +21,9 @@ import {
   type OutputCollector,
   type OutputFieldsDeclarer,
   submit,
+  TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
-  TopologyBuilder,
   type Tuple,
 } from "../mod.ts";
 import { exit, writeStdout } from "../runtime/mod.ts";

@@ -46,7 +46,19 @@ import {
 import { args, exit, writeStderr, writeStdout, writeTextFile } from "../runtime/mod.ts";
 import { eventAt } from "./event_windows_data.ts";
 
-const FLAGS = ["events", "seed", "keys", "disorder", "lag", "window", "out", "mode", "state-dir", "checkpoint-secs", "windowers"] as const;
+const FLAGS = [
+  "events",
+  "seed",
+  "keys",
+  "disorder",
+  "lag",
+  "window",
+  "out",
+  "mode",
+  "state-dir",
+  "checkpoint-secs",
+  "windowers",
+] as const;
 type Flag = (typeof FLAGS)[number];
 
 function parseFlags(argv: readonly string[]): Map<Flag, string> {
@@ -71,7 +83,9 @@ function whole(flags: Map<Flag, string>, name: Flag, fallback: number, min = 0):
   const raw = flags.get(name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) fail(`--${name} must be a whole number ≥ ${min} (got ${JSON.stringify(raw)})`);
+  if (!Number.isSafeInteger(n) || n < min) {
+    fail(`--${name} must be a whole number ≥ ${min} (got ${JSON.stringify(raw)})`);
+  }
   return n;
 }
 
@@ -148,7 +162,9 @@ class Totals extends BaseStatefulBolt<string, number> {
     this.#collector.ack(t);
   }
   async finish(): Promise<void> {
-    const lines = [...this.#rows.entries()].map(([row, times]) => (times === 1 ? row : `${row.slice(0, -1)},"seen ${times} times"]`)).sort();
+    const lines = [...this.#rows.entries()].map((
+      [row, times],
+    ) => (times === 1 ? row : `${row.slice(0, -1)},"seen ${times} times"]`)).sort();
     writeStdout(`${lines.length} window rows\n`);
     if (this.out !== undefined) await writeTextFile(this.out, lines.map((l) => `${l}\n`).join(""));
   }
@@ -164,13 +180,16 @@ async function main(argv: readonly string[]): Promise<void> {
   const lag = whole(flags, "lag", 1000);
   const windowMs = whole(flags, "window", 1000, 1);
   const mode = flags.get("mode") ?? "effectively-once";
-  if (mode !== "atleast" && mode !== "effectively-once") fail(`--mode must be "atleast" or "effectively-once" (got ${JSON.stringify(mode)})`);
+  if (mode !== "atleast" && mode !== "effectively-once") {
+    fail(`--mode must be "atleast" or "effectively-once" (got ${JSON.stringify(mode)})`);
+  }
 
   const builder = new TopologyBuilder();
   builder.setSpout("events", () => new EventSpout(n, seed, keys, disorder), 1);
   builder.setBolt(
     "windows",
-    () => new WindowTotals().withTumblingWindow(Duration.of(windowMs)).withTimestampField("ts").withLag(Duration.of(lag)),
+    () =>
+      new WindowTotals().withTumblingWindow(Duration.of(windowMs)).withTimestampField("ts").withLag(Duration.of(lag)),
     whole(flags, "windowers", 2, 1),
   ).fieldsGrouping("events", new Fields("key"));
   builder.setBolt("totals", () => new Totals(flags.get("out")), 1).globalGrouping("windows");
@@ -179,7 +198,9 @@ async function main(argv: readonly string[]): Promise<void> {
     "topology.reliability.mode": mode === "atleast" ? "ATLEAST_ONCE" : "EFFECTIVELY_ONCE",
   };
   if (flags.has("state-dir")) config["topology.state.dir"] = flags.get("state-dir");
-  if (flags.has("checkpoint-secs")) config["topology.stateful.checkpoint.interval.seconds"] = Number(flags.get("checkpoint-secs"));
+  if (flags.has("checkpoint-secs")) {
+    config["topology.stateful.checkpoint.interval.seconds"] = Number(flags.get("checkpoint-secs"));
+  }
   const handle = await submit("event-windows", config, builder.createTopology());
   try {
     const summary = await handle.done;

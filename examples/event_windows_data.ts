@@ -35,4 +35,3 @@ export function eventAt(seed: number, i: number, keys: number, disorderMs: numbe
   const ts = i * 2 + Math.floor(next() * disorderMs);
   return { key, value, ts };
 }
-

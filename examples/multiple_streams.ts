@@ -56,11 +56,14 @@ builder.setBolt("classify", ClassifyBolt, 2).shuffleGrouping("numbers");
 builder.setBolt("evens", summer("even")).shuffleGrouping("classify", "even");
 builder.setBolt("odds", summer("odd")).shuffleGrouping("classify", "odd");
 const seen = { even: 0, odd: 0 };
-builder.setBolt("tally", bolt((t) => {
-  seen[t.getSourceStreamId() as "even" | "odd"]++;
-}, {
-  finish: () => writeStdout(`tally: ${seen.even} on "even", ${seen.odd} on "odd"\n`),
-}))
+builder.setBolt(
+  "tally",
+  bolt((t) => {
+    seen[t.getSourceStreamId() as "even" | "odd"]++;
+  }, {
+    finish: () => writeStdout(`tally: ${seen.even} on "even", ${seen.odd} on "odd"\n`),
+  }),
+)
   .globalGrouping("classify", "even")
   .globalGrouping("classify", "odd");
 

@@ -24,8 +24,8 @@ import {
   type OutputCollector,
   type OutputFieldsDeclarer,
   submit,
-  type TopologyConfig,
   TopologyBuilder,
+  type TopologyConfig,
   type TopologyContext,
   type Tuple,
   type TupleWindow,
@@ -67,7 +67,9 @@ class RollingCountBolt extends BaseWindowedBolt {
   }
   execute(window: TupleWindow): void {
     const counts = new Map<string, number>();
-    for (const t of window.get()) counts.set(t.getStringByField("word"), (counts.get(t.getStringByField("word")) ?? 0) + 1);
+    for (const t of window.get()) {
+      counts.set(t.getStringByField("word"), (counts.get(t.getStringByField("word")) ?? 0) + 1);
+    }
     const end = window.getEndTimestamp();
     for (const [word, count] of counts) this.collector.emit([end, word, count]);
     this.collector.emit("ends", [end]);
@@ -156,17 +158,26 @@ class TotalRankingsBolt extends BaseBasicBolt {
 
 const builder = new TopologyBuilder();
 builder.setSpout("words", iterableSpout(() => WORDS.map((w, i) => [w, i * STEP_MS]), { fields: ["word", "ts"] }));
-builder.setBolt("counter", new RollingCountBolt().withWindow(WINDOW, SLIDE).withTimestampField("ts").withWatermarkInterval(0), 2)
+builder.setBolt(
+  "counter",
+  new RollingCountBolt().withWindow(WINDOW, SLIDE).withTimestampField("ts").withWatermarkInterval(0),
+  2,
+)
   .fieldsGrouping("words", new Fields("word"));
 builder.setBolt("intermediate", IntermediateRankingsBolt, 2)
   .fieldsGrouping("counter", new Fields("word"))
   .allGrouping("counter", "ends");
 builder.setBolt("total", TotalRankingsBolt).globalGrouping("intermediate");
 
-const summary = await (await submit("rolling-top-words", { "topology.reliability.mode": "ATLEAST_ONCE" }, builder.createTopology(), {
-  handleSignals: false,
-})).done;
+const summary =
+  await (await submit("rolling-top-words", { "topology.reliability.mode": "ATLEAST_ONCE" }, builder.createTopology(), {
+    handleSignals: false,
+  })).done;
 const s = summary.stats;
 const ok = summary.state === "FINISHED" && s.acked === WORDS.length && s.failed === 0;
-writeStdout(`done: ${windowsPrinted} windows, ${WORDS.length} words, ${ok ? "all acked" : `acked ${s.acked}, failed ${s.failed}`}\n`);
+writeStdout(
+  `done: ${windowsPrinted} windows, ${WORDS.length} words, ${
+    ok ? "all acked" : `acked ${s.acked}, failed ${s.failed}`
+  }\n`,
+);
 if (!ok) exit(1);

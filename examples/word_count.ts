@@ -27,21 +27,22 @@ import {
   BaseStatefulBolt,
   BaseStatefulSpout,
   type BasicOutputCollector,
-  type KeyValueState,
   Fields,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
+  State,
   submit,
+  TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
-  TopologyBuilder,
-  State,
   type Tuple,
 } from "../mod.ts";
 import { args, exit, fileExists, LineReader, writeStderr, writeStdout, writeTextFile } from "../runtime/mod.ts";
 
-const USAGE = "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast|effectively-once] [--state-dir DIR] [--checkpoint-secs S] [--chaos P] " +
+const USAGE =
+  "usage: word_count [--input FILE] [--out FILE] [--mode atmost|atleast|effectively-once] [--state-dir DIR] [--checkpoint-secs S] [--chaos P] " +
   "[--spouts N] [--splitters N] [--counters N] [--max-pending N]";
 
 /** Read when no `--input` is given, so `npm start` needs no arguments. */
@@ -81,7 +82,9 @@ const count = z.string().regex(/^[1-9][0-9]{0,5}$/, { error: "must be a whole nu
 const OptionsSchema = z.object({
   input: z.string().min(1, { error: "must name a file" }).optional(),
   out: z.string().min(1, { error: "must name a file" }).optional(),
-  mode: z.enum(["atmost", "atleast", "effectively-once"], { error: 'must be "atmost", "atleast" or "effectively-once"' }).optional(),
+  mode: z.enum(["atmost", "atleast", "effectively-once"], {
+    error: 'must be "atmost", "atleast" or "effectively-once"',
+  }).optional(),
   stateDir: z.string().min(1, { error: "must name a folder" }).optional(),
   checkpointSecs: z.string().regex(/^[0-9]*\.?[0-9]+$/, { error: "must be a number of seconds" }).transform(Number)
     .refine((v) => v > 0, { error: "must be more than 0" }).optional(),
@@ -220,7 +223,9 @@ class LineSpout extends BaseStatefulSpout<string, number> {
     this.#reliable = conf["topology.reliability.mode"] === "ATLEAST_ONCE";
     this.#tasks = context.getComponentTasks(context.getThisComponentId()).length;
     this.#taskIndex = context.getThisTaskIndex();
-    this.#source = this.#path === undefined ? textSource(BUILT_IN_TEXT) : await LineReader.open(this.#path, this.#startOffset);
+    this.#source = this.#path === undefined
+      ? textSource(BUILT_IN_TEXT)
+      : await LineReader.open(this.#path, this.#startOffset);
   }
 
   nextTuple(): void | Promise<void> {

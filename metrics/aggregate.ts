@@ -16,7 +16,14 @@
  * @module
  */
 import { LatencyHistogram, type LatencySummary, type LatencyTotals, latencyTotals } from "./latency.ts";
-import { type AllTimeLatency, type ComponentSnapshot, emptyStatsSnapshot, type LatencyBuckets, type StatsSnapshot, type TaskSnapshot } from "./snapshot.ts";
+import {
+  type AllTimeLatency,
+  type ComponentSnapshot,
+  emptyStatsSnapshot,
+  type LatencyBuckets,
+  type StatsSnapshot,
+  type TaskSnapshot,
+} from "./snapshot.ts";
 import { mergeUserMetrics, type UserMetricsSnapshot } from "./task_metrics.ts";
 import type { TopologyState } from "../transport/wire/states.ts";
 
@@ -24,18 +31,55 @@ import type { TopologyState } from "../transport/wire/states.ts";
 const LATENCIES = ["executeLatency", "processLatency", "completeLatency"] as const;
 
 /** What one part adds to a component: one task's counters, or one container's sums for the component. */
-export type ComponentPart = Pick<
-  ComponentSnapshot,
-  "kind" | "tasks" | "emitted" | "executed" | "acked" | "failed" | "timedOut" | "pending" | "restarts" | "errors" | "queued" | "lastError"
-> & Partial<Pick<ComponentSnapshot, "lastErrorAt" | "capacity" | "nextTupleCount" | "stuckTasks" | "completeLatencyMs">>;
+export type ComponentPart =
+  & Pick<
+    ComponentSnapshot,
+    | "kind"
+    | "tasks"
+    | "emitted"
+    | "executed"
+    | "acked"
+    | "failed"
+    | "timedOut"
+    | "pending"
+    | "restarts"
+    | "errors"
+    | "queued"
+    | "lastError"
+  >
+  & Partial<
+    Pick<ComponentSnapshot, "lastErrorAt" | "capacity" | "nextTupleCount" | "stuckTasks" | "completeLatencyMs">
+  >;
 
 /** The tuple counters a part adds to its component. */
-const COUNTERS = ["tasks", "emitted", "executed", "acked", "failed", "timedOut", "pending", "restarts", "errors", "queued"] as const;
+const COUNTERS = [
+  "tasks",
+  "emitted",
+  "executed",
+  "acked",
+  "failed",
+  "timedOut",
+  "pending",
+  "restarts",
+  "errors",
+  "queued",
+] as const;
 
 /** Component fields {@link ComponentAggregator.add} handles by name (others that are numbers add up). */
 const NAMED = new Set<string>([
-  ...COUNTERS, "kind", "capacity", "nextTupleCount", "lastError", "lastErrorAt", "lastErrorStack", "stuckTasks", "completeLatencyMs",
-  ...LATENCIES, "allTime", "latencyBuckets", "userMetrics",
+  ...COUNTERS,
+  "kind",
+  "capacity",
+  "nextTupleCount",
+  "lastError",
+  "lastErrorAt",
+  "lastErrorStack",
+  "stuckTasks",
+  "completeLatencyMs",
+  ...LATENCIES,
+  "allTime",
+  "latencyBuckets",
+  "userMetrics",
 ]);
 
 /** A component's last error as a snapshot keeps it. */
@@ -209,8 +253,16 @@ function mergeLatency(parts: readonly SummaryPart[], scratch: LatencyHistogram):
   }
   const ps = withSamples.map((p) => p.summary!);
   const n = ps.reduce((a, p) => a + p.count, 0);
-  const w = (f: (p: LatencySummary) => number) => Math.round(ps.reduce((a, p) => a + f(p) * p.count, 0) / n * 1000) / 1000;
-  return { count: n, meanMs: w((p) => p.meanMs), p50Ms: w((p) => p.p50Ms), p99Ms: w((p) => p.p99Ms), p999Ms: w((p) => p.p999Ms), maxMs: Math.max(...ps.map((p) => p.maxMs)) };
+  const w = (f: (p: LatencySummary) => number) =>
+    Math.round(ps.reduce((a, p) => a + f(p) * p.count, 0) / n * 1000) / 1000;
+  return {
+    count: n,
+    meanMs: w((p) => p.meanMs),
+    p50Ms: w((p) => p.p50Ms),
+    p99Ms: w((p) => p.p99Ms),
+    p999Ms: w((p) => p.p999Ms),
+    maxMs: Math.max(...ps.map((p) => p.maxMs)),
+  };
 }
 
 /**
@@ -232,7 +284,9 @@ export function withoutBuckets(u: UserMetricsSnapshot): UserMetricsSnapshot {
 }
 
 /** What {@link mergeWindows} reads of one part: a component's windows as one holder reported them. */
-export type WindowPart = Partial<Pick<ComponentSnapshot, (typeof LATENCIES)[number] | "allTime" | "latencyBuckets" | "userMetrics">>;
+export type WindowPart = Partial<
+  Pick<ComponentSnapshot, (typeof LATENCIES)[number] | "allTime" | "latencyBuckets" | "userMetrics">
+>;
 
 /**
  * Merges one component's latency summaries, run totals and user metrics
@@ -252,7 +306,11 @@ export type WindowPart = Partial<Pick<ComponentSnapshot, (typeof LATENCIES)[numb
  * components.split.executeLatency?.p99Ms; // over both containers' windows
  * ```
  */
-export function mergeWindows(into: ComponentSnapshot, parts: readonly WindowPart[], scratch = new LatencyHistogram()): void {
+export function mergeWindows(
+  into: ComponentSnapshot,
+  parts: readonly WindowPart[],
+  scratch = new LatencyHistogram(),
+): void {
   for (const key of LATENCIES) {
     const list = parts.filter((p) => key in p).map((p) => ({ summary: p[key], buckets: p.latencyBuckets?.[key] }));
     if (list.length > 0) into[key] = mergeLatency(list, scratch);
@@ -266,6 +324,8 @@ export function mergeWindows(into: ComponentSnapshot, parts: readonly WindowPart
     }
     into.allTime = all;
   }
-  const user = mergeUserMetrics(parts.map((p) => p.userMetrics).filter((u): u is UserMetricsSnapshot => u !== undefined));
+  const user = mergeUserMetrics(
+    parts.map((p) => p.userMetrics).filter((u): u is UserMetricsSnapshot => u !== undefined),
+  );
   if (user !== undefined) into.userMetrics = withoutBuckets(user);
 }

@@ -132,7 +132,8 @@ function build(): Histogram {
 
 type HistogramClass = new (lowest: number, highest: number, significantDigits: number) => Histogram;
 /** A CommonJS module's `exports.default`: Node and Deno import the whole `exports` as the default. */
-const Int32Histogram: HistogramClass = ((int32Module as unknown as { default?: HistogramClass }).default ?? int32Module) as HistogramClass;
+const Int32Histogram: HistogramClass =
+  ((int32Module as unknown as { default?: HistogramClass }).default ?? int32Module) as HistogramClass;
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
@@ -318,7 +319,9 @@ export class ValueHistogram {
 
   /** Adds buckets made by {@link ValueHistogram.buckets} (malformed ones are skipped). */
   addBuckets(b: HistogramBuckets): void {
-    if (addBucketsTo(this.#h, b, Number.MAX_SAFE_INTEGER) > 0 && Number.isFinite(b.sum) && b.sum > 0) this.#sum += b.sum;
+    if (addBucketsTo(this.#h, b, Number.MAX_SAFE_INTEGER) > 0 && Number.isFinite(b.sum) && b.sum > 0) {
+      this.#sum += b.sum;
+    }
   }
 
   /** Percentiles, or null when nothing was recorded. */

@@ -139,7 +139,13 @@ export class BackpressureLog {
   /** Episodes, oldest first; open ones last (end null). */
   episodes(now: number = Date.now()): BackpressureEpisode[] {
     this.expire(now);
-    const open = [...this.#open].map(([container, o]) => ({ container, component: o.component, start: o.start, end: null, durationMs: now - o.start }));
+    const open = [...this.#open].map(([container, o]) => ({
+      container,
+      component: o.component,
+      start: o.start,
+      end: null,
+      durationMs: now - o.start,
+    }));
     return [...this.#closed, ...open];
   }
 

@@ -95,7 +95,9 @@ export function logicalPlan(topology: StormTopology): LogicalPlan {
       streams: [...def.streams.values()].map((s) => ({ id: s.id, fields: s.fields.toList(), direct: s.direct })),
       inputs: def.inputs.map((i) => ({ component: i.component, stream: i.stream, grouping: groupingJson(i.grouping) })),
     });
-    for (const i of def.inputs) edges.push({ from: i.component, to: id, stream: i.stream, grouping: groupingJson(i.grouping) });
+    for (const i of def.inputs) {
+      edges.push({ from: i.component, to: id, stream: i.stream, grouping: groupingJson(i.grouping) });
+    }
   }
   return {
     spouts: components.filter((c) => c.kind === "spout").map((c) => c.id),

@@ -10,7 +10,14 @@
  *
  * @module
  */
-import { LatencyHistogram, type LatencySummary, type LatencyTotals, latencyTotals, ValueHistogram, type ValueSummary } from "./latency.ts";
+import {
+  LatencyHistogram,
+  type LatencySummary,
+  type LatencyTotals,
+  latencyTotals,
+  ValueHistogram,
+  type ValueSummary,
+} from "./latency.ts";
 
 /** Default length of a sliding window (ms). */
 export const DEFAULT_WINDOW_MS = 60_000;

@@ -98,7 +98,9 @@ function numeric(v: unknown): number | Record<string, number> | undefined {
   if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
   if (v === null || typeof v !== "object") return undefined;
   const out: Record<string, number> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x === "number" && Number.isFinite(x)) out[k] = x;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x === "number" && Number.isFinite(x)) out[k] = x;
+  }
   return out;
 }
 
@@ -136,13 +138,17 @@ export class TaskMetrics implements MetricRegistry {
   }
 
   #claim(name: string, kind: Kind): boolean {
-    if (typeof name !== "string" || name === "") throw new ArdeaError("BAD_METRIC_NAME", `a metric name must be a non-empty string (got ${JSON.stringify(name)})`);
+    if (typeof name !== "string" || name === "") {
+      throw new ArdeaError("BAD_METRIC_NAME", `a metric name must be a non-empty string (got ${JSON.stringify(name)})`);
+    }
     const had = this.#kinds.get(name);
     if (had === undefined) {
       this.#kinds.set(name, kind);
       return false;
     }
-    if (had !== kind) throw new ArdeaError("METRIC_KIND", `metric "${name}" is already registered as a ${had}, not a ${kind}`);
+    if (had !== kind) {
+      throw new ArdeaError("METRIC_KIND", `metric "${name}" is already registered as a ${had}, not a ${kind}`);
+    }
     return true;
   }
 
@@ -156,8 +162,9 @@ export class TaskMetrics implements MetricRegistry {
   gauge(name: string, gauge: Gauge<unknown> | (() => unknown)): void {
     this.#claim(name, "gauge");
     if (typeof gauge === "function") this.gauges.set(name, gauge);
-    else if (gauge !== null && typeof gauge === "object" && typeof gauge.getValue === "function") this.gauges.set(name, () => gauge.getValue());
-    else throw new ArdeaError("BAD_GAUGE", `gauge "${name}" must be a function or have getValue()`);
+    else if (gauge !== null && typeof gauge === "object" && typeof gauge.getValue === "function") {
+      this.gauges.set(name, () => gauge.getValue());
+    } else throw new ArdeaError("BAD_GAUGE", `gauge "${name}" must be a function or have getValue()`);
   }
 
   histogram(name: string): Histogram {
@@ -180,7 +187,10 @@ export class TaskMetrics implements MetricRegistry {
       throw new ArdeaError("BAD_METRIC", `metric "${name}" must have getValueAndReset()`);
     }
     if (!(timeBucketSizeInSecs > 0) || !Number.isFinite(timeBucketSizeInSecs)) {
-      throw new ArdeaError("BAD_METRIC_BUCKET", `metric "${name}": timeBucketSizeInSecs must be a positive number (got ${timeBucketSizeInSecs})`);
+      throw new ArdeaError(
+        "BAD_METRIC_BUCKET",
+        `metric "${name}": timeBucketSizeInSecs must be a positive number (got ${timeBucketSizeInSecs})`,
+      );
     }
     const bucketMs = timeBucketSizeInSecs * 1000;
     const prev = this.metrics.get(name);
@@ -231,7 +241,9 @@ export class TaskMetrics implements MetricRegistry {
     }
     if (this.histograms.size > 0) {
       out.histograms = {};
-      for (const [k, h] of this.histograms) out.histograms[k] = { count: h.count, sum: h.sum, window: h.values.window() };
+      for (const [k, h] of this.histograms) {
+        out.histograms[k] = { count: h.count, sum: h.sum, window: h.values.window() };
+      }
     }
     if (this.meters.size > 0) {
       out.meters = {};
@@ -266,8 +278,8 @@ export function sumUserMetrics(
   const out: UserMetricsSnapshot = {};
   const add = (into: Record<string, number>, k: string, v: number) => (into[k] = (into[k] ?? 0) + v);
   for (const s of snapshots) {
-    if (s.counters) for (const [k, v] of Object.entries(s.counters)) add(out.counters ??= {}, k, v);
-    if (s.gauges) for (const [k, v] of Object.entries(s.gauges)) add(out.gauges ??= {}, k, v);
+    if (s.counters) { for (const [k, v] of Object.entries(s.counters)) add(out.counters ??= {}, k, v); }
+    if (s.gauges) { for (const [k, v] of Object.entries(s.gauges)) add(out.gauges ??= {}, k, v); }
     if (s.meters) {
       for (const [k, v] of Object.entries(s.meters)) {
         const m = (out.meters ??= {})[k] ??= { count: 0, ratePerSec: 0 };
@@ -323,7 +335,9 @@ export function mergeUserMetrics(parts: readonly UserMetricsSnapshot[]): UserMet
   const out = sumUserMetrics(parts, []) ?? {};
   if (out.histograms === undefined) return out;
   for (const [k, h] of Object.entries(out.histograms)) {
-    const own = parts.map((p) => p.histograms?.[k]).filter((x): x is HistogramSnapshot => x !== undefined && x.window !== null);
+    const own = parts.map((p) => p.histograms?.[k]).filter((x): x is HistogramSnapshot =>
+      x !== undefined && x.window !== null
+    );
     if (own.length === 0) {
       h.window = null;
       continue;
@@ -336,8 +350,17 @@ export function mergeUserMetrics(parts: readonly UserMetricsSnapshot[]): UserMet
     }
     const ws = own.map((x) => x.window!);
     const n = ws.reduce((a, w) => a + w.count, 0);
-    const w = (f: (v: ValueSummary) => number) => Math.round(ws.reduce((a, v) => a + f(v) * v.count, 0) / n * 1000) / 1000;
-    h.window = { count: n, mean: w((v) => v.mean), min: Math.min(...ws.map((v) => v.min)), p50: w((v) => v.p50), p99: w((v) => v.p99), p999: w((v) => v.p999), max: Math.max(...ws.map((v) => v.max)) };
+    const w = (f: (v: ValueSummary) => number) =>
+      Math.round(ws.reduce((a, v) => a + f(v) * v.count, 0) / n * 1000) / 1000;
+    h.window = {
+      count: n,
+      mean: w((v) => v.mean),
+      min: Math.min(...ws.map((v) => v.min)),
+      p50: w((v) => v.p50),
+      p99: w((v) => v.p99),
+      p999: w((v) => v.p999),
+      max: Math.max(...ws.map((v) => v.max)),
+    };
   }
   return out;
 }

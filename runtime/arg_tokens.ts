@@ -23,7 +23,14 @@ export interface ArgTokenOption {
  * next word as its `value` (`inlineValue` false), whatever that word is.
  */
 export type ArgToken =
-  | { readonly kind: "option"; readonly name: string; readonly rawName: string; readonly index: number; readonly value?: string | undefined; readonly inlineValue?: boolean | undefined }
+  | {
+    readonly kind: "option";
+    readonly name: string;
+    readonly rawName: string;
+    readonly index: number;
+    readonly value?: string | undefined;
+    readonly inlineValue?: boolean | undefined;
+  }
   | { readonly kind: "positional"; readonly index: number; readonly value: string }
   | { readonly kind: "option-terminator"; readonly index: number };
 
@@ -41,6 +48,10 @@ export type ArgToken =
  * ```
  */
 export function argTokens(args: readonly string[], options: Readonly<Record<string, ArgTokenOption>>): ArgToken[] {
-  const config = Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.short === undefined ? { type: o.type } : { type: o.type, short: o.short }]));
+  const config = Object.fromEntries(
+    Object.entries(options).map((
+      [name, o],
+    ) => [name, o.short === undefined ? { type: o.type } : { type: o.type, short: o.short }]),
+  );
   return parseArgs({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true }).tokens;
 }

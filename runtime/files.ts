@@ -4,7 +4,20 @@
  *
  * @module
  */
-import { appendFile, link, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  link,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -208,7 +221,11 @@ export interface WriteAtomicOptions {
  * await writeBinaryFileAtomic("/tmp/ckpt/7/count.state", bytes, { sync: true });
  * ```
  */
-export async function writeBinaryFileAtomic(path: string, data: Uint8Array, options: WriteAtomicOptions = {}): Promise<void> {
+export async function writeBinaryFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: WriteAtomicOptions = {},
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${Math.random().toString(36).slice(2)}.tmp`;

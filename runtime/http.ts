@@ -93,7 +93,8 @@ interface DenoServe {
       hostname: string;
       port: number;
       signal?: AbortSignal;
-      onListen?: (addr: { port: number }) => void; onError?: (e: unknown) => Response;
+      onListen?: (addr: { port: number }) => void;
+      onError?: (e: unknown) => Response;
     },
     handler: (request: Request) => Response | Promise<Response>,
   ): DenoServer;
@@ -117,7 +118,10 @@ function badRequest(): Response {
 
 function failure(error: unknown, onError: ServeOptions["onError"], limit: number): Response {
   if (error instanceof BodyTooLargeError) return tooLarge(limit);
-  (onError ?? ((e) => console.error(`[ardea] http handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))(error);
+  (onError ??
+    ((e) => console.error(`[ardea] http handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))(
+      error,
+    );
   return plain(500, "internal error");
 }
 
@@ -177,7 +181,17 @@ function serveDeno(deno: DenoServe, options: ServeOptions): Promise<HttpServer> 
     try {
       new URL(request.url); // built from the Host header, which may not make a URL
       const bound = request.body !== null && length === null && request.method !== "GET" && request.method !== "HEAD";
-      if (bound) wrapped = new Request(request.url, { method: request.method, headers: request.headers, body: bounded(request.body!, limit, () => (ended = true)), duplex: "half" } as RequestInit);
+      if (bound) {
+        wrapped = new Request(
+          request.url,
+          {
+            method: request.method,
+            headers: request.headers,
+            body: bounded(request.body!, limit, () => (ended = true)),
+            duplex: "half",
+          } as RequestInit,
+        );
+      }
     } catch {
       void request.body?.cancel().catch(() => {});
       return badRequest();
@@ -225,7 +239,9 @@ function serveDeno(deno: DenoServe, options: ServeOptions): Promise<HttpServer> 
 /** The request's body as a stream read on demand, failing past `limit` bytes; null when it has none. */
 function nodeBody(req: IncomingMessage, limit: number): ReadableStream<Uint8Array> | null {
   const length = declaredLength(req.headers["content-length"]);
-  if (req.method === "GET" || req.method === "HEAD" || (length === 0 && req.headers["transfer-encoding"] === undefined)) return null;
+  if (
+    req.method === "GET" || req.method === "HEAD" || (length === 0 && req.headers["transfer-encoding"] === undefined)
+  ) return null;
   if (length === null && req.headers["transfer-encoding"] === undefined) return null;
   // Stopping early must leave the socket open for the answer.
   const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 
 /** Options of {@link LineReader.open}. */
 export interface LineReaderOptions {

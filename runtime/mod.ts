@@ -12,29 +12,29 @@
  * @module
  */
 export {
-  args,
   ardeaRoot,
+  args,
   builtArdeaCommand,
+  commandFor,
   cwd,
   env,
   execPath,
   exit,
   flushOutput,
+  hostname,
   isTTY,
   onSignal,
   type OutputStream,
-  runtimeName,
-  scriptCommand,
-  commandFor,
-  hostname,
   pid,
   processAlive,
   readStdinLine,
-  watchParent,
-  setScriptArgs,
   type RuntimeName,
+  runtimeName,
+  scriptCommand,
+  setScriptArgs,
   type SignalName,
   terminalColumns,
+  watchParent,
   writeStderr,
   writeStdout,
   yieldNow,
@@ -52,13 +52,22 @@ export {
   removePath,
   resolvePath,
   toFileUrl,
-  writeBinaryFileAtomic,
   type WriteAtomicOptions,
+  writeBinaryFileAtomic,
   writeTextFile,
   writeTextFileAtomic,
 } from "./files.ts";
 export { type ArgToken, type ArgTokenOption, argTokens } from "./arg_tokens.ts";
 export { faultPoint, FaultPointError } from "./fault_points.ts";
 export { LineReader, type LineReaderOptions } from "./line_reader.ts";
-export { type ChildExit, type ChildHandle, type ChildStream, type ProcessSignal, spawnDetached, type DetachedOptions, spawnProcess, type SpawnOptions } from "./spawn.ts";
+export {
+  type ChildExit,
+  type ChildHandle,
+  type ChildStream,
+  type DetachedOptions,
+  type ProcessSignal,
+  spawnDetached,
+  type SpawnOptions,
+  spawnProcess,
+} from "./spawn.ts";
 export { BodyTooLargeError, type HttpHandler, type HttpServer, serveHttp, type ServeOptions } from "./http.ts";

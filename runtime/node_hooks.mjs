@@ -120,7 +120,8 @@ export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && TS_FILE.test(new URL(url).pathname)) {
     const filename = fileURLToPath(url);
     const st = statSync(filename, { bigint: true });
-    const key = createHash("sha256").update(`${CACHE_VERSION}\0${filename}\0${st.ino}\0${st.size}\0${st.ctimeNs}`).digest("hex");
+    const key = createHash("sha256").update(`${CACHE_VERSION}\0${filename}\0${st.ino}\0${st.size}\0${st.ctimeNs}`)
+      .digest("hex");
     const cached = new URL(`${key}.js`, cacheDir);
     try {
       return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };

@@ -412,7 +412,11 @@ export function scriptCommand(script: string, scriptArgs: string[] = []): { cmd:
  * spawnProcess(cmd, args, { stdio: "inherit" });
  * ```
  */
-export function commandFor(runtime: RuntimeName, script: string, scriptArgs: string[] = []): { cmd: string; args: string[] } {
+export function commandFor(
+  runtime: RuntimeName,
+  script: string,
+  scriptArgs: string[] = [],
+): { cmd: string; args: string[] } {
   if (runtime === runtimeName()) return scriptCommand(script, scriptArgs);
   if (runtime === "deno") {
     // A checkout has the `deno` npm package; an installed Ardea uses the one on PATH.
@@ -440,7 +444,10 @@ export function commandFor(runtime: RuntimeName, script: string, scriptArgs: str
  * const { cmd, args: argv } = builtArdeaCommand(args) ?? commandFor("node", "bin/ardea.mjs", args);
  * ```
  */
-export function builtArdeaCommand(ardeaArgs: string[], root: string = ardeaRoot()): { cmd: string; args: string[] } | undefined {
+export function builtArdeaCommand(
+  ardeaArgs: string[],
+  root: string = ardeaRoot(),
+): { cmd: string; args: string[] } | undefined {
   const entry = join(root, "runtime", "node_dist.mjs");
   if (!existsSync(entry) || !existsSync(join(root, "dist", "cli", "main.js"))) return undefined;
   if (existsSync(join(root, "mod.ts")) && !buildIsCurrent(root)) return undefined;

@@ -6,7 +6,7 @@
  * @module
  */
 import { closeSync, openSync } from "node:fs";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import type { Readable } from "node:stream";
 import { type DenoChildProcess, denoGlobal, type DenoNamespace } from "./_deno.ts";
@@ -18,7 +18,16 @@ export interface ChildExit {
 }
 
 /** Signals {@link ChildHandle.kill} can send. */
-export type ProcessSignal = "SIGTERM" | "SIGINT" | "SIGKILL" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGSTOP" | "SIGCONT";
+export type ProcessSignal =
+  | "SIGTERM"
+  | "SIGINT"
+  | "SIGKILL"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGSTOP"
+  | "SIGCONT";
 
 /** Which output stream of a child a line came from. */
 export type ChildStream = "stdout" | "stderr";
@@ -161,7 +170,12 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
 }
 
 /** Reads a web stream into lines until it ends, fails, or `reader.cancel()` is called. */
-async function splitWebLines(stream: ReadableStream<Uint8Array>, emit: (line: string) => void, done: () => void, readers: Array<ReadableStreamDefaultReader<Uint8Array>>): Promise<void> {
+async function splitWebLines(
+  stream: ReadableStream<Uint8Array>,
+  emit: (line: string) => void,
+  done: () => void,
+  readers: Array<ReadableStreamDefaultReader<Uint8Array>>,
+): Promise<void> {
   const splitter = new LineSplitter(emit);
   const reader = stream.getReader();
   readers.push(reader);
@@ -221,7 +235,9 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
   } catch (error) {
     queues.stdout.end();
     queues.stderr.end();
-    const exited = Promise.reject(new Error(`SpawnError: could not start "${cmd}": ${(error as Error).message}`, { cause: error }));
+    const exited = Promise.reject(
+      new Error(`SpawnError: could not start "${cmd}": ${(error as Error).message}`, { cause: error }),
+    );
     exited.catch(() => {});
     return {
       pid: undefined,

@@ -80,7 +80,9 @@ function build() {
     }
   }
   for (const failure of failures) process.stderr.write(`build: ${failure}\n`);
-  process.stdout.write(`build: ${count} files -> ${relative(root, outDir)}/${failures.length ? `, ${failures.length} failed` : ""}\n`);
+  process.stdout.write(
+    `build: ${count} files -> ${relative(root, outDir)}/${failures.length ? `, ${failures.length} failed` : ""}\n`,
+  );
   if (failures.length > 0) return 1;
   return withTypes ? declarations() : 0;
 }
@@ -101,7 +103,10 @@ function declarations() {
     process.stdout.write("build: typescript not installed, no declarations\n");
     return 0;
   }
-  const result = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { cwd: root, stdio: "inherit" });
+  const result = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (result.status !== 0) {
     process.stderr.write(`build: tsc (declarations) failed with ${result.status ?? result.signal}\n`);
     return 1;

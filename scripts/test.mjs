@@ -61,8 +61,9 @@ function findTests(dir) {
   if (!existsSync(dir)) return found;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== "artifacts" && !entry.name.startsWith(".")) found.push(...findTests(path));
-    else if (entry.isFile() && entry.name.endsWith("_test.ts")) found.push(path);
+    if (entry.isDirectory() && entry.name !== "artifacts" && !entry.name.startsWith(".")) {
+      found.push(...findTests(path));
+    } else if (entry.isFile() && entry.name.endsWith("_test.ts")) found.push(path);
   }
   return found.sort();
 }
@@ -204,13 +205,29 @@ function runOne(runtime, file) {
       const problems = [];
       if (spawnError) problems.push(`could not start: ${spawnError.message}`);
       if (lingered) {
-        problems.push(`still running ${LINGER_MS / 1000} s after its last test: something it left open (a connection, timer or child) kept it alive`);
+        problems.push(
+          `still running ${
+            LINGER_MS / 1000
+          } s after its last test: something it left open (a connection, timer or child) kept it alive`,
+        );
       } else if (timedOut) problems.push(`timed out after ${seconds} s`);
       else if (signal) problems.push(`killed by ${signal}`);
       else if (code !== 0) problems.push(`exit code ${code}`);
-      if (!t.done && problems.length === 0) problems.push("its tests did not all finish (no \"done\" in its report; did it call test.run()?)");
+      if (!t.done && problems.length === 0) {
+        problems.push('its tests did not all finish (no "done" in its report; did it call test.run()?)');
+      }
       const failed = problems.length > 0 ? Math.max(t.failed, 1) : t.failed;
-      resolve({ runtime, rel, passed: t.passed, failed, skipped: t.skipped, failures: t.failures, problems, output, secs: (Date.now() - started) / 1000 });
+      resolve({
+        runtime,
+        rel,
+        passed: t.passed,
+        failed,
+        skipped: t.skipped,
+        failures: t.failures,
+        problems,
+        output,
+        secs: (Date.now() - started) / 1000,
+      });
     });
   });
 }

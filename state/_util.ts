@@ -45,11 +45,19 @@ export function checkTask(topology: unknown, checkpointId: unknown, taskKey: unk
 
 export function checkKeep(topology: string, keep: unknown): asserts keep is number {
   if (typeof keep !== "number" || !Number.isInteger(keep) || keep < 1) {
-    throw new StateError("BAD_ARGUMENT", `prune of topology ${JSON.stringify(topology)}: keep must be an integer ≥ 1, got ${String(keep)}`);
+    throw new StateError(
+      "BAD_ARGUMENT",
+      `prune of topology ${JSON.stringify(topology)}: keep must be an integer ≥ 1, got ${String(keep)}`,
+    );
   }
 }
 
-export function checkState(topology: string, checkpointId: number, taskKey: string, state: unknown): asserts state is Uint8Array {
+export function checkState(
+  topology: string,
+  checkpointId: number,
+  taskKey: string,
+  state: unknown,
+): asserts state is Uint8Array {
   if (!(state instanceof Uint8Array)) {
     throw new StateError("BAD_ARGUMENT", `state of ${where(topology, checkpointId, taskKey)} must be a Uint8Array`);
   }
@@ -104,7 +112,11 @@ const commitRecordSchema = z.object({
  */
 export function parseCommitRecord(text: string, topology: string, checkpointId: number, source: string): CommitRecord {
   const bad = (why: string, cause?: unknown) =>
-    new StateError("CORRUPT_COMMIT", `commit record of ${where(topology, checkpointId)} (${source}) is unreadable: ${why}`, { cause });
+    new StateError(
+      "CORRUPT_COMMIT",
+      `commit record of ${where(topology, checkpointId)} (${source}) is unreadable: ${why}`,
+      { cause },
+    );
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -153,8 +165,12 @@ export function commitDecision(
 }
 
 export function incomplete(topology: string, checkpointId: number, missing: readonly string[]): StateError {
-  const list = missing.slice(0, 10).map((t) => JSON.stringify(t)).join(", ") + (missing.length > 10 ? `, … (${missing.length} in all)` : "");
-  return new StateError("INCOMPLETE_CHECKPOINT", `cannot commit ${where(topology, checkpointId)}: no state saved by task ${list}`);
+  const list = missing.slice(0, 10).map((t) => JSON.stringify(t)).join(", ") +
+    (missing.length > 10 ? `, … (${missing.length} in all)` : "");
+  return new StateError(
+    "INCOMPLETE_CHECKPOINT",
+    `cannot commit ${where(topology, checkpointId)}: no state saved by task ${list}`,
+  );
 }
 
 export function notCommitted(topology: string, checkpointId: number): StateError {
@@ -162,15 +178,30 @@ export function notCommitted(topology: string, checkpointId: number): StateError
 }
 
 export function alreadyCommitted(topology: string, checkpointId: number, taskKey: string): StateError {
-  return new StateError("CHECKPOINT_COMMITTED", `cannot save ${where(topology, checkpointId, taskKey)}: the checkpoint is already committed`);
+  return new StateError(
+    "CHECKPOINT_COMMITTED",
+    `cannot save ${where(topology, checkpointId, taskKey)}: the checkpoint is already committed`,
+  );
 }
 
-export function corrupt(topology: string, checkpointId: number, taskKey: string, why: string, source: string): StateError {
-  return new StateError("CORRUPT_STATE", `state of ${where(topology, checkpointId, taskKey)} is corrupt (${source}): ${why}; refusing to load it`);
+export function corrupt(
+  topology: string,
+  checkpointId: number,
+  taskKey: string,
+  why: string,
+  source: string,
+): StateError {
+  return new StateError(
+    "CORRUPT_STATE",
+    `state of ${where(topology, checkpointId, taskKey)} is corrupt (${source}): ${why}; refusing to load it`,
+  );
 }
 
 export function missing(topology: string, checkpointId: number, taskKey: string, source: string): StateError {
-  return new StateError("MISSING_STATE", `state of ${where(topology, checkpointId, taskKey)} is committed but gone (${source})`);
+  return new StateError(
+    "MISSING_STATE",
+    `state of ${where(topology, checkpointId, taskKey)} is committed but gone (${source})`,
+  );
 }
 
 export function closed(kind: string): StateError {

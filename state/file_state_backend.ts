@@ -21,9 +21,9 @@ import {
   faultPoint,
   fileExists,
   hostname,
+  listDir,
   pid,
   processAlive,
-  listDir,
   readBinaryFile,
   readTextFile,
   removePath,
@@ -40,8 +40,8 @@ import {
   checkState,
   checkTask,
   closed,
-  type CommitRecord,
   commitDecision,
+  type CommitRecord,
   corrupt,
   encodeName,
   incomplete,
@@ -119,7 +119,9 @@ export class FileStateBackend implements StateBackend {
   #closed = false;
 
   constructor(dir: string, options: FileStateBackendOptions = {}) {
-    if (typeof dir !== "string" || dir.length === 0) throw new StateError("BAD_ARGUMENT", "FileStateBackend needs a folder");
+    if (typeof dir !== "string" || dir.length === 0) {
+      throw new StateError("BAD_ARGUMENT", "FileStateBackend needs a folder");
+    }
     this.dir = resolvePath(dir);
     this.#sync = options.sync ?? true;
   }
@@ -172,7 +174,11 @@ export class FileStateBackend implements StateBackend {
   }
 
   /** Reads and checks a state file against its own header; `undefined` when it does not exist. */
-  async #readState(topology: string, checkpointId: number, taskKey: string): Promise<{ bytes: Uint8Array; sha256: string } | undefined> {
+  async #readState(
+    topology: string,
+    checkpointId: number,
+    taskKey: string,
+  ): Promise<{ bytes: Uint8Array; sha256: string } | undefined> {
     const file = this.stateFile(topology, checkpointId, taskKey);
     let raw: Uint8Array;
     try {
@@ -190,7 +196,9 @@ export class FileStateBackend implements StateBackend {
     const recorded = bytesToHex(raw.subarray(8, HEADER));
     const bytes = raw.subarray(HEADER);
     const actual = await sha256Hex(bytes);
-    if (actual !== recorded) throw corrupt(topology, checkpointId, taskKey, `sha256 is ${actual}, its header records ${recorded}`, file);
+    if (actual !== recorded) {
+      throw corrupt(topology, checkpointId, taskKey, `sha256 is ${actual}, its header records ${recorded}`, file);
+    }
     return { bytes, sha256: actual };
   }
 
@@ -265,7 +273,10 @@ export class FileStateBackend implements StateBackend {
           `(--state-dir, topology.state.dir). If that process is not an Ardea run, remove ${file}`,
       );
     }
-    throw new StateError("STATE_LOCKED", `could not take the lock ${file} of topology "${topology}": it keeps changing hands`);
+    throw new StateError(
+      "STATE_LOCKED",
+      `could not take the lock ${file} of topology "${topology}": it keeps changing hands`,
+    );
   }
 
   async save(topology: string, checkpointId: number, taskKey: string, state: Uint8Array): Promise<void> {
@@ -289,7 +300,7 @@ export class FileStateBackend implements StateBackend {
     faultPoint("saved");
     const key = this.checkpointDir(topology, checkpointId);
     let shas = this.#saved.get(key);
-    if (shas === undefined) this.#saved.set(key, (shas = new Map()));
+    if (shas === undefined) this.#saved.set(key, shas = new Map());
     shas.set(taskKey, sha256);
   }
 
@@ -311,11 +322,19 @@ export class FileStateBackend implements StateBackend {
     for (const t of m.tasks) {
       const sha = known?.get(t) ?? (await this.#readState(topology, checkpointId, t))?.sha256;
       // A state saved by this instance may have been removed since: check it is there.
-      if (sha === undefined || (known?.has(t) && !(await fileExists(this.stateFile(topology, checkpointId, t))))) absent.push(t);
-      else states[t] = sha;
+      if (sha === undefined || (known?.has(t) && !(await fileExists(this.stateFile(topology, checkpointId, t))))) {
+        absent.push(t);
+      } else states[t] = sha;
     }
     if (absent.length > 0) throw incomplete(topology, checkpointId, absent);
-    const rec: CommitRecord = { version: STATE_FORMAT_VERSION, topology, checkpointId, committedAt: Date.now(), meta: m, states };
+    const rec: CommitRecord = {
+      version: STATE_FORMAT_VERSION,
+      topology,
+      checkpointId,
+      committedAt: Date.now(),
+      meta: m,
+      states,
+    };
     const file = resolvePath(dir, COMMIT_FILE);
     faultPoint("commit");
     try {
@@ -360,7 +379,13 @@ export class FileStateBackend implements StateBackend {
     const state = await this.#readState(topology, checkpointId, taskKey);
     if (state === undefined) throw missing(topology, checkpointId, taskKey, file);
     if (state.sha256 !== expected) {
-      throw corrupt(topology, checkpointId, taskKey, `sha256 is ${state.sha256}, the commit recorded ${expected}`, file);
+      throw corrupt(
+        topology,
+        checkpointId,
+        taskKey,
+        `sha256 is ${state.sha256}, the commit recorded ${expected}`,
+        file,
+      );
     }
     return state.bytes;
   }
@@ -370,7 +395,9 @@ export class FileStateBackend implements StateBackend {
     checkKeep(topology, keep);
     this.#open();
     const committed: number[] = [], uncommitted: number[] = [];
-    for (const id of await this.#ids(topology)) (await this.#isCommitted(topology, id) ? committed : uncommitted).push(id);
+    for (const id of await this.#ids(topology)) {
+      (await this.#isCommitted(topology, id) ? committed : uncommitted).push(id);
+    }
     for (const id of pruneSelection(committed, uncommitted, keep)) {
       const dir = this.checkpointDir(topology, id);
       try {
@@ -390,12 +417,16 @@ export class FileStateBackend implements StateBackend {
     this.#open();
     const top = this.topologyDir(topology);
     try {
-      for (const id of await this.#ids(topology)) await removePath(resolvePath(this.checkpointDir(topology, id), COMMIT_FILE));
+      for (const id of await this.#ids(topology)) {
+        await removePath(resolvePath(this.checkpointDir(topology, id), COMMIT_FILE));
+      }
       await removePath(top);
     } catch (e) {
       throw this.#storage(`removing ${top}`, e);
     }
-    for (const key of [...this.#saved.keys()]) if (key.startsWith(`${top}/`) || key.startsWith(`${top}\\`)) this.#saved.delete(key);
+    for (const key of [...this.#saved.keys()]) {
+      if (key.startsWith(`${top}/`) || key.startsWith(`${top}\\`)) this.#saved.delete(key);
+    }
   }
 
   async close(): Promise<void> {

@@ -121,13 +121,15 @@ export function decodeState<K, V>(bytes: Uint8Array): State<K, V> {
     throw new StateError("BAD_STATE", `keyed state is not msgpack: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(v) || v.length !== 3 || v[0] !== KEYED_STATE_TAG) {
-    throw new StateError("BAD_STATE", "bytes are not keyed state (no \"ardea.keyed\" tag)");
+    throw new StateError("BAD_STATE", 'bytes are not keyed state (no "ardea.keyed" tag)');
   }
   if (v[1] !== KEYED_STATE_VERSION) {
     throw new StateError("BAD_STATE", `keyed state of format ${String(v[1])}, expected ${KEYED_STATE_VERSION}`);
   }
   const flat = v[2];
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new StateError("BAD_STATE", "keyed state entries are not key/value pairs");
+  if (!Array.isArray(flat) || flat.length % 2 !== 0) {
+    throw new StateError("BAD_STATE", "keyed state entries are not key/value pairs");
+  }
   const state = new State<K, V>();
   for (let i = 0; i < flat.length; i += 2) state.put(flat[i] as K, flat[i + 1] as V);
   return state;
@@ -174,7 +176,9 @@ export function partition<K, V>(
   n: number,
   hash: (key: K) => number = defaultKeyHash,
 ): State<K, V>[] {
-  if (!Number.isInteger(n) || n < 1) throw new StateError("BAD_ARGUMENT", `partition count must be an integer ≥ 1, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new StateError("BAD_ARGUMENT", `partition count must be an integer ≥ 1, got ${n}`);
+  }
   const out = Array.from({ length: n }, () => new State<K, V>());
   let source = 0;
   const from = new Map<K, number>();
@@ -185,7 +189,9 @@ export function partition<K, V>(
       if (target.has(k)) {
         throw new StateError(
           "DUPLICATE_KEY",
-          `key ${describeKey(k)} is in state ${from.get(k)} and in state ${source}; keyed state of one key must live in one task`,
+          `key ${describeKey(k)} is in state ${
+            from.get(k)
+          } and in state ${source}; keyed state of one key must live in one task`,
         );
       }
       target.put(k, v);

@@ -15,8 +15,8 @@ import {
   checkState,
   checkTask,
   closed,
-  type CommitRecord,
   commitDecision,
+  type CommitRecord,
   corrupt,
   incomplete,
   missing,
@@ -57,13 +57,15 @@ export class MemoryStateBackend implements StateBackend {
   #checkpoints(topology: string): Map<number, Checkpoint> {
     if (this.#closed) throw closed(this.kind);
     let m = this.#topologies.get(topology);
-    if (m === undefined) this.#topologies.set(topology, (m = new Map()));
+    if (m === undefined) this.#topologies.set(topology, m = new Map());
     return m;
   }
 
   #newest(topology: string): number | undefined {
     let newest: number | undefined;
-    for (const [id, c] of this.#checkpoints(topology)) if (c.commit !== undefined && (newest === undefined || id > newest)) newest = id;
+    for (const [id, c] of this.#checkpoints(topology)) {
+      if (c.commit !== undefined && (newest === undefined || id > newest)) newest = id;
+    }
     return newest;
   }
 
@@ -74,7 +76,7 @@ export class MemoryStateBackend implements StateBackend {
     const sha256 = await sha256Hex(bytes);
     const checkpoints = this.#checkpoints(topology);
     let c = checkpoints.get(checkpointId);
-    if (c === undefined) checkpoints.set(checkpointId, (c = { states: new Map() }));
+    if (c === undefined) checkpoints.set(checkpointId, c = { states: new Map() });
     if (c.commit !== undefined) throw alreadyCommitted(topology, checkpointId, taskKey);
     c.states.set(taskKey, { bytes, sha256 });
   }

@@ -32,8 +32,8 @@ import {
   checkState,
   checkTask,
   closed,
-  type CommitRecord,
   commitDecision,
+  type CommitRecord,
   corrupt,
   encodeName,
   incomplete,
@@ -157,7 +157,11 @@ export class NatsStateBackend implements StateBackend {
     const server = this.#nc.getServer();
     if (code === "503" || /jetstream not enabled|no responders/i.test(msg)) {
       // 503 also comes from a cluster that has lost a server and not yet elected its JetStream leaders.
-      return new StateError("STORAGE_ERROR", `${what}: JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`, { cause: e });
+      return new StateError(
+        "STORAGE_ERROR",
+        `${what}: JetStream does not answer on NATS at ${server} (not enabled: start nats-server with -js; or a cluster electing a leader)`,
+        { cause: e },
+      );
     }
     return new StateError("STORAGE_ERROR", `${what} (NATS at ${server}): ${msg}`, { cause: e });
   }
@@ -223,7 +227,9 @@ export class NatsStateBackend implements StateBackend {
   async #readCommit(b: Buckets, topology: string, checkpointId: number): Promise<CommitRecord | undefined> {
     const key = natsStateKeys.commit(topology, checkpointId);
     const e = await this.#get(b, key);
-    return e === undefined ? undefined : parseCommitRecord(dec.decode(e.value), topology, checkpointId, `KV ${STATE_BUCKET} key "${key}"`);
+    return e === undefined
+      ? undefined
+      : parseCommitRecord(dec.decode(e.value), topology, checkpointId, `KV ${STATE_BUCKET} key "${key}"`);
   }
 
   async #committedIds(b: Buckets, topology: string): Promise<number[]> {
@@ -253,10 +259,18 @@ export class NatsStateBackend implements StateBackend {
     } catch {
       throw corrupt(topology, checkpointId, taskKey, "the value is not a state envelope (not msgpack)", source);
     }
-    if (!Array.isArray(v) || v.length !== 5) throw corrupt(topology, checkpointId, taskKey, "the value is not a state envelope", source);
+    if (!Array.isArray(v) || v.length !== 5) {
+      throw corrupt(topology, checkpointId, taskKey, "the value is not a state envelope", source);
+    }
     const [version, sha256, size, inline, object] = v as unknown[];
     if (version !== STATE_FORMAT_VERSION) {
-      throw corrupt(topology, checkpointId, taskKey, `envelope of format ${String(version)}, expected ${STATE_FORMAT_VERSION}`, source);
+      throw corrupt(
+        topology,
+        checkpointId,
+        taskKey,
+        `envelope of format ${String(version)}, expected ${STATE_FORMAT_VERSION}`,
+        source,
+      );
     }
     if (typeof sha256 !== "string" || !SHA.test(sha256) || !Number.isSafeInteger(size) || (size as number) < 0) {
       throw corrupt(topology, checkpointId, taskKey, "the envelope has no valid sha256 and size", source);
@@ -336,13 +350,22 @@ export class NatsStateBackend implements StateBackend {
     if (absent.length > 0) throw incomplete(topology, checkpointId, absent);
     const states: Record<string, string> = {};
     m.tasks.forEach((t, i) => (states[t] = this.#readEnvelope(entries[i]!, topology, checkpointId, t).sha256));
-    const rec: CommitRecord = { version: STATE_FORMAT_VERSION, topology, checkpointId, committedAt: Date.now(), meta: m, states };
+    const rec: CommitRecord = {
+      version: STATE_FORMAT_VERSION,
+      topology,
+      checkpointId,
+      committedAt: Date.now(),
+      meta: m,
+      states,
+    };
     const key = natsStateKeys.commit(topology, checkpointId);
     faultPoint("commit");
     try {
       await acrossReconnects(this.#nc, () => b.kv.create(key, enc.encode(JSON.stringify(rec))));
     } catch (e) {
-      if (!isConflict(e) && !/key exists/i.test((e as Error)?.message ?? "")) throw this.#error(`writing commit record "${key}"`, e);
+      if (!isConflict(e) && !/key exists/i.test((e as Error)?.message ?? "")) {
+        throw this.#error(`writing commit record "${key}"`, e);
+      }
       // Another commit of the same checkpoint won the race: fine if it committed the same tasks.
       commitDecision(topology, checkpointId, m, await this.#readCommit(b, topology, checkpointId), undefined);
     }
@@ -391,7 +414,13 @@ export class NatsStateBackend implements StateBackend {
       try {
         blob = await b.os.getBlob(env.object!);
       } catch (e) {
-        throw corrupt(topology, checkpointId, taskKey, `the object cannot be read: ${(e as Error)?.message ?? String(e)}`, source);
+        throw corrupt(
+          topology,
+          checkpointId,
+          taskKey,
+          `the object cannot be read: ${(e as Error)?.message ?? String(e)}`,
+          source,
+        );
       }
       if (blob === null) throw missing(topology, checkpointId, taskKey, source);
       bytes = blob;

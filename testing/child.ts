@@ -77,7 +77,11 @@ export interface ArdeaResult {
  */
 export async function runArdea(args: string[], env: Record<string, string> = {}): Promise<ArdeaResult> {
   const child = spawnArdea(args, env);
-  const [stdout, stderr, exit] = await Promise.all([collect(child.lines("stdout")), collect(child.lines("stderr")), child.exited]);
+  const [stdout, stderr, exit] = await Promise.all([
+    collect(child.lines("stdout")),
+    collect(child.lines("stderr")),
+    child.exited,
+  ]);
   return { code: exit.code, signal: exit.signal, stdout, stderr };
 }
 
@@ -114,7 +118,11 @@ export function show(r: { code: number | null; stdout: string | string[]; stderr
  * console.log(out.lines.length <= 40); // true
  * ```
  */
-export function outputLines(child: ChildHandle, keep: number, options: { newest?: boolean } = {}): { lines: string[]; done: Promise<void> } {
+export function outputLines(
+  child: ChildHandle,
+  keep: number,
+  options: { newest?: boolean } = {},
+): { lines: string[]; done: Promise<void> } {
   const lines: string[] = [];
   const read = async (stream: "stdout" | "stderr") => {
     for await (const line of child.lines(stream)) {

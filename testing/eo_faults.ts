@@ -102,7 +102,10 @@ export interface DistSchedule {
  * distSchedule(3).faults; // e.g. [{ kind: "kill", atMs: 812, container: 1 }, …]
  * ```
  */
-export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats", "gap", "stall", "point"]): DistSchedule {
+export function distSchedule(
+  seed: number,
+  kinds: ReadonlyArray<DistFault["kind"]> = ["kill", "nats", "gap", "stall", "point"],
+): DistSchedule {
   const r = prng(seed * 7919 + 1);
   const cluster = r() < 0.25;
   const chaos = r() < 0.5 ? 0 : Math.round((0.0005 + r() * 0.003) * 1e5) / 1e5;
@@ -119,8 +122,9 @@ export function distSchedule(seed: number, kinds: ReadonlyArray<DistFault["kind"
       const at = `${point}:${point === "restore" ? 1 : 2 + Math.floor(r() * 3)}`;
       if (!faults.some((f) => f.kind === "point" && f.at.split(":")[0] === point)) faults.push({ kind, atMs: 0, at });
     } else if (kind === "kill" || kind === "gap") faults.push({ kind, atMs, container: Math.floor(r() * 2) });
-    else if (kind === "stall") faults.push({ kind, atMs, container: Math.floor(r() * 2), forMs: Math.round(200 + r() * 4000) });
-    else {
+    else if (kind === "stall") {
+      faults.push({ kind, atMs, container: Math.floor(r() * 2), forMs: Math.round(200 + r() * 4000) });
+    } else {
       const server = cluster ? Math.floor(r() * 3) : 0;
       const f: DistFault = { kind: "nats", atMs, server, downMs: Math.round(100 + r() * 2500), kill9: r() < 0.5 };
       // On a cluster, one server may be lost for good (at most one).
@@ -230,7 +234,9 @@ export async function compareCounts(outPath: string, truth: Map<string, number>)
     if (!truth.has(w)) diffs.push(`${w}: got ${n}, want none`);
   }
   if (diffs.length === 0) return "";
-  return `${diffs.length} words differ (total ${sumGot}, want ${sumWant}; ${sumGot - sumWant > 0 ? "+" : ""}${sumGot - sumWant}): ${diffs.slice(0, 5).join("; ")}`;
+  return `${diffs.length} words differ (total ${sumGot}, want ${sumWant}; ${sumGot - sumWant > 0 ? "+" : ""}${
+    sumGot - sumWant
+  }): ${diffs.slice(0, 5).join("; ")}`;
 }
 
 function describe(seed: number, what: unknown, outcomes: FaultOutcome[]): string {
@@ -394,14 +400,27 @@ export class Watcher {
  * await run.child.exited;
  * ```
  */
-export function ardea(urls: string[], args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
+export function ardea(
+  urls: string[],
+  args: string[],
+  logs: string[],
+  env: Record<string, string> = {},
+): { child: ChildHandle; reading: Promise<unknown> } {
   const t0 = Date.now();
   const stamp = (l: string) => logs.push(`${String(Date.now() - t0).padStart(6)} ms ${l}`);
   const [cmd, argv] = ardeaCmd(args);
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: urls.join(","), ...env } });
+  const child = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: urls.join(","), ...env },
+  });
   const reading = Promise.all([
-    (async () => { for await (const l of child.lines("stderr")) stamp(l); })(),
-    (async () => { for await (const l of child.lines("stdout")) stamp(l); })(),
+    (async () => {
+      for await (const l of child.lines("stderr")) stamp(l);
+    })(),
+    (async () => {
+      for await (const l of child.lines("stdout")) stamp(l);
+    })(),
   ]);
   return { child, reading };
 }
@@ -418,7 +437,13 @@ export function ardea(urls: string[], args: string[], logs: string[], env: Recor
  * const pid = await livePid(nc, 1, new Set(), () => false, "event-windows");
  * ```
  */
-export async function livePid(nc: NatsConnection, index: number, killed: Set<number>, ended: () => boolean, topology = "word-count"): Promise<number> {
+export async function livePid(
+  nc: NatsConnection,
+  index: number,
+  killed: Set<number>,
+  ended: () => boolean,
+  topology = "word-count",
+): Promise<number> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && !ended()) {
     try {
@@ -459,7 +484,8 @@ function busiestLeader(nats: NatsHandle, leaders: Map<string, string>, lost: Set
   let best = -1, most = -1;
   for (const [i, srv] of nats.servers.entries()) {
     if (lost.has(i)) continue;
-    const n = [...leaders.values()].filter((l) => l === srv.name).length + (leaders.get(`KV_${STATE_BUCKET}`) === srv.name ? 0.5 : 0);
+    const n = [...leaders.values()].filter((l) => l === srv.name).length +
+      (leaders.get(`KV_${STATE_BUCKET}`) === srv.name ? 0.5 : 0);
     if (n > most) [best, most] = [i, n];
   }
   return best;
@@ -470,7 +496,13 @@ function busiestLeader(nats: NatsHandle, leaders: Map<string, string>, lost: Set
  * each stream in `before` until every one has a leader other than server
  * `lostIndex`; sets `outcome.leaderMs` (from `outcome.at`) and `leaders`.
  */
-function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: number, before: Map<string, string>, ended: () => boolean): void {
+function measureLeaders(
+  outcome: FaultOutcome,
+  nats: NatsHandle,
+  lostIndex: number,
+  before: Map<string, string>,
+  ended: () => boolean,
+): void {
   const lostName = nats.servers[lostIndex]!.name;
   const urls = nats.servers.filter((_, i) => i !== lostIndex).map((s) => s.url);
   const short = (n: string) => n === "" ? "none" : n.slice(n.lastIndexOf("-") + 1);
@@ -487,17 +519,22 @@ function measureLeaders(outcome: FaultOutcome, nats: NatsHandle, lostIndex: numb
       while (Date.now() < deadline && !ended() && outcome.leaderMs === undefined) {
         for (const name of before.keys()) {
           if (after.has(name)) continue;
-          polls.push(jsm.streams.info(name).then((si) => {
-            const leader = si.cluster?.leader ?? "";
-            if (leader === "" || leader === lostName || after.has(name)) return;
-            after.set(name, leader);
-            if (after.size === before.size && outcome.leaderMs === undefined) outcome.leaderMs = Date.now() - outcome.at;
-          }, () => {}));
+          polls.push(
+            jsm.streams.info(name).then((si) => {
+              const leader = si.cluster?.leader ?? "";
+              if (leader === "" || leader === lostName || after.has(name)) return;
+              after.set(name, leader);
+              if (after.size === before.size && outcome.leaderMs === undefined) {
+                outcome.leaderMs = Date.now() - outcome.at;
+              }
+            }, () => {}),
+          );
         }
         await sleep(50);
       }
       await Promise.all(polls);
-      outcome.leaders = [...before].map(([n, l]) => `${n} ${short(l)}→${after.has(n) ? short(after.get(n)!) : "?"}`).join(", ");
+      outcome.leaders = [...before].map(([n, l]) => `${n} ${short(l)}→${after.has(n) ? short(after.get(n)!) : "?"}`)
+        .join(", ");
     } finally {
       await pc.close().catch(() => {});
     }
@@ -530,14 +567,30 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
     const truth = await writeCorpus(resolvePath(dir, "in.txt"), s.lines, s.seed);
     const w = watcher = new Watcher(nc, "word-count");
     const args = [
-      "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--wait",
+      "submit",
+      "examples/word_count.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
       ...(s.cluster ? ["--replicas", "3"] : []),
-      "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"),
-      "--mode", "effectively-once", "--checkpoint-secs", String(s.checkpointSecs), ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
+      "--",
+      "--input",
+      resolvePath(dir, "in.txt"),
+      "--out",
+      resolvePath(dir, "out.json"),
+      "--mode",
+      "effectively-once",
+      "--checkpoint-secs",
+      String(s.checkpointSecs),
+      ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
     ];
     const points = s.faults.filter((f): f is Extract<DistFault, { kind: "point" }> => f.kind === "point");
     const faultLog = resolvePath(dir, "faults.log");
-    const faultEnv: Record<string, string> = points.length === 0 ? {} : { ARDEA_FAULT_AT: points.map((f) => f.at).join(","), ARDEA_FAULT_LOG: faultLog };
+    const faultEnv: Record<string, string> = points.length === 0
+      ? {}
+      : { ARDEA_FAULT_AT: points.map((f) => f.at).join(","), ARDEA_FAULT_LOG: faultLog };
     run = ardea(nats.urls, args, logs, faultEnv);
     let ended = false;
     const exited = run.child.exited.then((e) => {
@@ -596,12 +649,18 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
         w.measure(outcome, () => outcome.at, killTrigger);
       } else if (f.kind === "gap") {
         // A frame lost in NATS without any disconnect: container c sees the next one skip a number.
-        const rec = await (await Records.bind(nc).catch(() => undefined))?.getTopology("word-count").catch(() => undefined);
+        const rec = await (await Records.bind(nc).catch(() => undefined))?.getTopology("word-count").catch(() =>
+          undefined
+        );
         if (rec === undefined) {
           outcome.note = "no topology record";
           continue;
         }
-        const frame = new DataFrameWriter().encode({ from: 1 - f.container, epoch: runEpoch(rec.submittedAt, rec.generation), seq: 1_000_000_000 });
+        const frame = new DataFrameWriter().encode({
+          from: 1 - f.container,
+          epoch: runEpoch(rec.submittedAt, rec.generation),
+          seq: 1_000_000_000,
+        });
         nc.publish(subjects("word-count").data(f.container), frame);
         outcome.fired = true;
         outcome.at = Date.now();
@@ -637,7 +696,9 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
       logs.push(`[eo_faults] the run did not end within ${RUN_TIMEOUT_MS} ms; killed`);
     }
     await withinOrNull(run.reading, 5000);
-    let mismatch = exit?.code === 0 ? await compareCounts(resolvePath(dir, "out.json"), truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    let mismatch = exit?.code === 0
+      ? await compareCounts(resolvePath(dir, "out.json"), truth)
+      : `the run exited ${exit === null ? "never" : exit.code}`;
     const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
     for (const o of outcomes) {
       if (o.fault.kind !== "point") continue;
@@ -656,12 +717,24 @@ export async function runDistributed(s: DistSchedule): Promise<RunResult> {
     // Let the recovery measurements finish when the run ended right after a fault.
     await sleep(50);
     const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
-      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
-    return { seed: s.seed, exact, exitCode: exit?.code ?? null, durationMs: Date.now() - started, outcomes, report, logs };
+      (exact
+        ? ""
+        : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+    return {
+      seed: s.seed,
+      exact,
+      exitCode: exit?.code ?? null,
+      durationMs: Date.now() - started,
+      outcomes,
+      report,
+      logs,
+    };
   } catch (e) {
     // A harness failure (a server that does not come back…) still names the seed.
     const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
-      `\n  HARNESS ERROR: ${(e as Error).stack ?? e}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`;
+      `\n  HARNESS ERROR: ${(e as Error).stack ?? e}\n  last log lines:\n${
+        logs.slice(-40).map((l) => `    ${l}`).join("\n")
+      }`;
     return { seed: s.seed, exact: false, exitCode: null, durationMs: Date.now() - started, outcomes, report, logs };
   } finally {
     watcher?.close();
@@ -759,15 +832,26 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
     const state = resolvePath(dir, "state");
     const truth = await writeCorpus(input, s.lines, s.seed);
     const args = [
-      "--input", input, "--out", out, "--mode", "effectively-once", "--state-dir", state,
-      "--checkpoint-secs", "0.05", ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
+      "--input",
+      input,
+      "--out",
+      out,
+      "--mode",
+      "effectively-once",
+      "--state-dir",
+      state,
+      "--checkpoint-secs",
+      "0.05",
+      ...(s.chaos > 0 ? ["--chaos", String(s.chaos)] : []),
     ];
     const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), args);
     // A log per process: a fault fires once per log (runtime/fault_points.ts), and two kills may name one point.
     let faultLog = "";
     const launch = (faultAt?: string) => {
       faultLog = resolvePath(dir, `faults-${children.length}.log`);
-      const env: Record<string, string> = faultAt === undefined ? {} : { ARDEA_FAULT_AT: faultAt, ARDEA_FAULT_LOG: faultLog };
+      const env: Record<string, string> = faultAt === undefined
+        ? {}
+        : { ARDEA_FAULT_AT: faultAt, ARDEA_FAULT_LOG: faultLog };
       const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
       children.push(child);
       const reading = Promise.all([
@@ -790,7 +874,8 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
         const nothingToRestore = f.at.startsWith("restore") && committedIds(state).length === 0;
         const ended = await withinOrNull(p.child.exited, RUN_TIMEOUT_MS);
         await withinOrNull(p.reading, 5000);
-        const reached = (await fileExists(faultLog)) && (await readTextFile(faultLog)).split("\n").some((l) => l.startsWith(`${f.at} `));
+        const reached = (await fileExists(faultLog)) &&
+          (await readTextFile(faultLog)).split("\n").some((l) => l.startsWith(`${f.at} `));
         if (nothingToRestore && !reached && ended !== null && ended.signal === null) {
           // No checkpoint was committed before this start: a resume that restores nothing has no restore point.
           exit = ended;
@@ -799,14 +884,18 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
         }
         if (ended === null || ended.signal !== "SIGKILL" || !reached) {
           p.child.kill("SIGKILL");
-          missed = `fault point ${f.at} was not reached: the process ${ended === null ? "did not end" : `ended with ${ended.signal ?? `code ${ended.code}`}`}`;
+          missed = `fault point ${f.at} was not reached: the process ${
+            ended === null ? "did not end" : `ended with ${ended.signal ?? `code ${ended.code}`}`
+          }`;
           outcome.note = missed;
           break;
         }
         const ids = committedIds(state);
         outcome.fired = true;
         outcome.at = Date.now();
-        outcome.note = `killed at ${f.at} after ${outcome.at - bornAt} ms, ${ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"}`;
+        outcome.note = `killed at ${f.at} after ${outcome.at - bornAt} ms, ${
+          ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"
+        }`;
         previous = outcome;
         continue;
       }
@@ -822,7 +911,9 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       await p.reading;
       outcome.fired = true;
       outcome.at = Date.now();
-      outcome.note = `after ${outcome.at - bornAt} ms, ${ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"}`;
+      outcome.note = `after ${outcome.at - bornAt} ms, ${
+        ids.length > 0 ? `checkpoint ${Math.max(...ids)} committed` : "no checkpoint committed yet"
+      }`;
       previous = outcome;
     }
     if (exit === null && missed === "") {
@@ -835,11 +926,25 @@ export async function runEmbedded(s: EmbeddedSchedule): Promise<RunResult> {
       }
       await withinOrNull(p.reading, 5000);
     }
-    const mismatch = missed !== "" ? missed : exit?.code === 0 ? await compareCounts(out, truth) : `the run exited ${exit === null ? "never" : exit.code}`;
+    const mismatch = missed !== ""
+      ? missed
+      : exit?.code === 0
+      ? await compareCounts(out, truth)
+      : `the run exited ${exit === null ? "never" : exit.code}`;
     const exact = mismatch === "";
     const report = describe(s.seed, { ...s, faults: undefined, runtime: runtimeName() }, outcomes) +
-      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
-    return { seed: s.seed, exact, exitCode: exit?.code ?? null, durationMs: Date.now() - started, outcomes, report, logs };
+      (exact
+        ? ""
+        : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+    return {
+      seed: s.seed,
+      exact,
+      exitCode: exit?.code ?? null,
+      durationMs: Date.now() - started,
+      outcomes,
+      report,
+      logs,
+    };
   } finally {
     stopMeasuring.value = true;
     for (const c of children) c.kill("SIGKILL");
@@ -893,7 +998,9 @@ export function summarize(results: RunResult[]): string {
   };
   const exact = results.filter((r) => r.exact).length;
   const lines = [`${exact}/${results.length} runs exact`];
-  for (const [k, e] of byKind) lines.push(`  ${k}: ${e.fired} fired; resumed ${stat(e.resumed)}; next commit ${stat(e.commit)}`);
+  for (const [k, e] of byKind) {
+    lines.push(`  ${k}: ${e.fired} fired; resumed ${stat(e.resumed)}; next commit ${stat(e.commit)}`);
+  }
   return lines.join("\n");
 }
 
@@ -925,17 +1032,41 @@ export async function runPoolMasterKill(at: string, seed: number, lines = 300_00
     const records = await Records.open(nc);
     await until("two workers", async () => ((await records.listWorkers()).length === 2 ? true : undefined), 30_000);
     const faultLog = resolvePath(dir, "faults.log");
-    run = ardea(nats.urls, [
-      "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--scheduler", "pool", "--wait",
-      "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"), "--mode", "effectively-once", "--checkpoint-secs", "0.1",
-    ], logs, { ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog });
+    run = ardea(
+      nats.urls,
+      [
+        "submit",
+        "examples/word_count.ts",
+        "--containers",
+        "2",
+        "--runtime",
+        runtimeName(),
+        "--scheduler",
+        "pool",
+        "--wait",
+        "--",
+        "--input",
+        resolvePath(dir, "in.txt"),
+        "--out",
+        resolvePath(dir, "out.json"),
+        "--mode",
+        "effectively-once",
+        "--checkpoint-secs",
+        "0.1",
+      ],
+      logs,
+      { ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog },
+    );
     const exit = await withinOrNull(run.child.exited, RUN_TIMEOUT_MS);
     const reached = (await fileExists(faultLog)) ? await readTextFile(faultLog) : "";
     outcome.fired = exit?.signal === "SIGKILL" && reached.split("\n").some((l) => l.startsWith(`${at} `));
     outcome.at = Date.now();
     let mismatch = "";
-    if (!outcome.fired) mismatch = `the master was not killed at ${at} (submit ended with ${exit === null ? "nothing" : exit.signal ?? `code ${exit.code}`})`;
-    else {
+    if (!outcome.fired) {
+      mismatch = `the master was not killed at ${at} (submit ended with ${
+        exit === null ? "nothing" : exit.signal ?? `code ${exit.code}`
+      })`;
+    } else {
       const lease = await records.getLease("word-count");
       const state = await until("the run ends", async () => {
         const r = await records.getTopology("word-count");
@@ -943,12 +1074,16 @@ export async function runPoolMasterKill(at: string, seed: number, lines = 300_00
       }, RUN_TIMEOUT_MS).catch((e: Error) => e.message);
       const after = await records.getLease("word-count");
       outcome.note = `master killed at ${at}; lease ${lease?.holder ?? "?"} → ${after?.holder ?? "?"}; run ${state}`;
-      mismatch = state !== "FINISHED" ? `the run ended ${state}, not FINISHED` : await compareCounts(resolvePath(dir, "out.json"), truth);
+      mismatch = state !== "FINISHED"
+        ? `the run ended ${state}, not FINISHED`
+        : await compareCounts(resolvePath(dir, "out.json"), truth);
       if (mismatch === "" && after?.holder === lease?.holder) mismatch = "no other master took over";
     }
     const exact = mismatch === "";
     const report = describe(seed, { at, lines, scheduler: "pool", runtime: runtimeName() }, [outcome]) +
-      (exact ? "" : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
+      (exact
+        ? ""
+        : `\n  NOT EXACT: ${mismatch}\n  last log lines:\n${logs.slice(-40).map((l) => `    ${l}`).join("\n")}`);
     return { seed, exact, exitCode: null, durationMs: Date.now() - started, outcomes: [outcome], report, logs };
   } finally {
     run?.child.kill("SIGKILL");

@@ -96,7 +96,11 @@ export class LeakError extends Error {
    * ```
    */
   constructor(readonly left: Resources) {
-    super(`left behind after the test: ${describeResources(left)} (clear timers, close connections and servers, await children's exit)`);
+    super(
+      `left behind after the test: ${
+        describeResources(left)
+      } (clear timers, close connections and servers, await children's exit)`,
+    );
     this.name = "LeakError";
   }
 }
@@ -188,7 +192,16 @@ export function suite(name = ""): Test {
   inner.after(async () => {
     await runHooks("after", afters);
     for (const testName of names) {
-      if (!ran.has(testName)) report({ type: "test", suite: name, name: testName, ok: false, ms: 0, error: "did not run: a before hook failed" });
+      if (!ran.has(testName)) {
+        report({
+          type: "test",
+          suite: name,
+          name: testName,
+          ok: false,
+          ms: 0,
+          error: "did not run: a before hook failed",
+        });
+      }
     }
     const expected = new Map(atStart);
     for (const [kind, n] of blamed) expected.set(kind, (expected.get(kind) ?? 0) + n);

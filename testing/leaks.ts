@@ -128,7 +128,11 @@ export const SETTLE_MS = 1000;
  * clearTimeout(timer);
  * ```
  */
-export async function leftSince(before: Resources, settleMs = SETTLE_MS, ignore?: ReadonlySet<string>): Promise<Resources> {
+export async function leftSince(
+  before: Resources,
+  settleMs = SETTLE_MS,
+  ignore?: ReadonlySet<string>,
+): Promise<Resources> {
   const deadline = Date.now() + settleMs;
   for (let wait = 1;; wait = Math.min(wait * 2, 50)) {
     const left = grown(before, activeResources(), ignore);

@@ -17,7 +17,7 @@
  * @module
  */
 import { createServer, type Server } from "node:net";
-import { env, makeTempDir, removePath, spawnProcess, type ChildHandle } from "../runtime/mod.ts";
+import { type ChildHandle, env, makeTempDir, removePath, spawnProcess } from "../runtime/mod.ts";
 
 /** Options of {@link startNats}. */
 export interface StartNatsOptions {

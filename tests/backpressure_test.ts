@@ -10,15 +10,23 @@ function slowPipeline(n: number, ms: number, processed: Set<number>, spouts = 2)
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("fast", numberSpout(n, log, { batch: 4 }), spouts);
-  b.setBolt("split", bolt((t, c) => {
-    const i = t.getInteger(0);
-    for (let k = 0; k < 8; k++) c.emit([i, k]);
-  }, { fields: ["n", "k"] }), 1).shuffleGrouping("fast");
-  b.setBolt("slow", richBolt((self, t) => {
-    spin(ms);
-    processed.add(t.getInteger(0) * 8 + t.getInteger(1));
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("split");
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      const i = t.getInteger(0);
+      for (let k = 0; k < 8; k++) c.emit([i, k]);
+    }, { fields: ["n", "k"] }),
+    1,
+  ).shuffleGrouping("fast");
+  b.setBolt(
+    "slow",
+    richBolt((self, t) => {
+      spin(ms);
+      processed.add(t.getInteger(0) * 8 + t.getInteger(1));
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("split");
   return { topology: b.createTopology(), log };
 }
 
@@ -99,7 +107,10 @@ test("no timeout storm under backpressure (short message timeout), while the sam
   const pendingAtKill = h.stats().pending;
   await h.kill();
   await run;
-  assert.ok(timedOut > 0, `without backpressure the same load times out (the check above is meaningful); pending ${pendingAtKill}`);
+  assert.ok(
+    timedOut > 0,
+    `without backpressure the same load times out (the check above is meaningful); pending ${pendingAtKill}`,
+  );
 });
 
 test("backpressure time does not count toward tuple timeouts", async () => {
@@ -109,11 +120,15 @@ test("backpressure time does not count toward tuple timeouts", async () => {
   const processed = new Set<number>();
   const b = new TopologyBuilder();
   b.setSpout("fast", numberSpout(N, log, { batch: 8 }), 1);
-  b.setBolt("slow", richBolt((self, t) => {
-    spin(5);
-    processed.add(t.getInteger(0));
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("fast");
+  b.setBolt(
+    "slow",
+    richBolt((self, t) => {
+      spin(5);
+      processed.add(t.getInteger(0));
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("fast");
   const r = await runTopology(b.createTopology(), {
     "topology.message.timeout.secs": 1, // the queue (40 × 5 ms) takes 200 ms; the run over 1.5 s
     "topology.mailbox.high.watermark": 40,
@@ -132,11 +147,15 @@ test("a long synchronous execute does not starve timers", async () => {
   let executed = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: N }), 1);
-  b.setBolt("hog", richBolt((self, t) => {
-    spin(20);
-    executed++;
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "hog",
+    richBolt((self, t) => {
+      spin(20);
+      executed++;
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   const fired: number[] = [];
   const iv = setInterval(() => fired.push(performance.now()), 5);
   const t0 = performance.now();
@@ -158,14 +177,22 @@ test("a long async execute does not block other bolts or timers", async () => {
   let fast = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(200, log), 1);
-  b.setBolt("slow-async", richBolt(async (self, t) => {
-    await new Promise((r) => setTimeout(r, 2));
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers");
-  b.setBolt("fast", richBolt((self, t) => {
-    fast++;
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "slow-async",
+    richBolt(async (self, t) => {
+      await new Promise((r) => setTimeout(r, 2));
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
+  b.setBolt(
+    "fast",
+    richBolt((self, t) => {
+      fast++;
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   let ticks = 0;
   const iv = setInterval(() => ticks++, 5);
   const r = await runTopology(b.createTopology(), {}, { timeoutMs: 20_000 });

@@ -23,18 +23,18 @@ import {
 import { CODE_BUCKET } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
-  pid,
-  runtimeName,
   makeTempDir,
+  pid,
   readTextFile,
   removePath,
   resolvePath,
+  runtimeName,
   scriptCommand,
   spawnProcess,
   toFileUrl,
   writeTextFile,
 } from "../runtime/mod.ts";
-import { startNats, type NatsHandle } from "../testing/nats_server.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 const ROOT = ardeaRoot();
 const WORD_COUNT = resolvePath(ROOT, "examples", "word_count.ts");
@@ -61,9 +61,14 @@ bundling("word_count: Ardea's modules stay external as placeholders, npm package
   assert.is(b.ardeaVersion, await ardeaVersion());
   assert.is(b.sha256, await sha256Hex(b.code));
   assert.match(b.sha256, /^[0-9a-f]{64}$/);
-  assert.ok(b.code.startsWith(`// ardea-bundle {"ardeaVersion":"${b.ardeaVersion}","entry":"examples/word_count.ts"}\n`));
+  assert.ok(
+    b.code.startsWith(`// ardea-bundle {"ardeaVersion":"${b.ardeaVersion}","entry":"examples/word_count.ts"}\n`),
+  );
   assert.ok(b.code.includes(`from "${ARDEA_PLACEHOLDER}mod.ts"`), "../mod.ts became ardea:/mod.ts");
-  assert.ok(b.code.includes(`from "${ARDEA_PLACEHOLDER}runtime/mod.ts"`), "../runtime/mod.ts became ardea:/runtime/mod.ts");
+  assert.ok(
+    b.code.includes(`from "${ARDEA_PLACEHOLDER}runtime/mod.ts"`),
+    "../runtime/mod.ts became ardea:/runtime/mod.ts",
+  );
   assert.ok(b.code.includes(`from "zod"`), "zod stays a bare import");
   // The engine is not inlined: none of its classes are defined in the bundle.
   for (const cls of ["class XorLedger", "class TopologyBuilder", "class Container", "function submit("]) {
@@ -73,16 +78,19 @@ bundling("word_count: Ardea's modules stay external as placeholders, npm package
   assert.match(b.code, /\/\/# sourceMappingURL=data:application\/json;base64,[A-Za-z0-9+/=]+\s*$/);
 });
 
-bundling("a fixture: its relative helper is inlined; bare `ardea` and relative library imports are placeholders", async () => {
-  const b = await bundleScript(FIXTURE);
-  assert.is(b.entry, "tests/fixtures/bundle_topology.ts");
-  assert.ok(b.code.includes("bundle-helper-inlined-5d1e"), "the helper's code is in the bundle");
-  assert.not.ok(b.code.includes("bundle_helper.ts\""), "no import of the helper remains");
-  assert.ok(b.code.includes(`"${ARDEA_PLACEHOLDER}mod.ts"`), "`ardea` and ../../mod.ts became ardea:/mod.ts");
-  assert.ok(b.code.includes(`"${ARDEA_PLACEHOLDER}runtime/mod.ts"`));
-  assert.ok(b.code.includes(`from "zod"`), "the helper's npm import stays bare");
-  assert.not.ok(/from\s+"ardea"/.test(b.code), "no bare ardea import remains");
-});
+bundling(
+  "a fixture: its relative helper is inlined; bare `ardea` and relative library imports are placeholders",
+  async () => {
+    const b = await bundleScript(FIXTURE);
+    assert.is(b.entry, "tests/fixtures/bundle_topology.ts");
+    assert.ok(b.code.includes("bundle-helper-inlined-5d1e"), "the helper's code is in the bundle");
+    assert.not.ok(b.code.includes('bundle_helper.ts"'), "no import of the helper remains");
+    assert.ok(b.code.includes(`"${ARDEA_PLACEHOLDER}mod.ts"`), "`ardea` and ../../mod.ts became ardea:/mod.ts");
+    assert.ok(b.code.includes(`"${ARDEA_PLACEHOLDER}runtime/mod.ts"`));
+    assert.ok(b.code.includes(`from "zod"`), "the helper's npm import stays bare");
+    assert.not.ok(/from\s+"ardea"/.test(b.code), "no bare ardea import remains");
+  },
+);
 
 bundling("deterministic: the same script gives the same bytes and sha256", async () => {
   const [a, b] = [await bundleScript(WORD_COUNT), await bundleScript(WORD_COUNT)];
@@ -149,7 +157,9 @@ bundling("a missing script or an unresolvable import is a BUNDLE_FAILED error na
 });
 
 bundling("linkBundle points placeholders at this installation and refuses modules it lacks", async () => {
-  const linked = await linkBundle(`import { submit } from "${ARDEA_PLACEHOLDER}mod.ts";\nimport "${ARDEA_PLACEHOLDER}runtime/mod.ts";`);
+  const linked = await linkBundle(
+    `import { submit } from "${ARDEA_PLACEHOLDER}mod.ts";\nimport "${ARDEA_PLACEHOLDER}runtime/mod.ts";`,
+  );
   assert.ok(linked.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "mod.ts")))));
   assert.ok(linked.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "runtime", "mod.ts")))));
   assert.not.ok(linked.includes(ARDEA_PLACEHOLDER));
@@ -206,28 +216,35 @@ store("loading before anything was stored is BUNDLE_NOT_FOUND and creates no buc
   assert.not.ok(names.includes(`OBJ_${CODE_BUCKET}`), names.join(", "));
 });
 
-store("round trip: stored under its sha256 with metadata, idempotently; loaded, linked, in the installation", async () => {
-  const b = await bundleScript(WORD_COUNT);
-  assert.is(await storeBundle(conn(), b), b.sha256);
-  const os = await conn().jetstream().views.os(CODE_BUCKET);
-  const info = await os.info(b.sha256);
-  assert.ok(info !== null);
-  assert.is(info.metadata?.["ardeaVersion"], b.ardeaVersion);
-  assert.is(info.metadata?.["entry"], "examples/word_count.ts");
-  assert.ok(info.description?.includes(b.ardeaVersion));
-  assert.is(await storeBundle(conn(), b), b.sha256);
-  const again = await os.info(b.sha256);
-  assert.is(again?.nuid, info.nuid, "storing again does not rewrite the object");
+store(
+  "round trip: stored under its sha256 with metadata, idempotently; loaded, linked, in the installation",
+  async () => {
+    const b = await bundleScript(WORD_COUNT);
+    assert.is(await storeBundle(conn(), b), b.sha256);
+    const os = await conn().jetstream().views.os(CODE_BUCKET);
+    const info = await os.info(b.sha256);
+    assert.ok(info !== null);
+    assert.is(info.metadata?.["ardeaVersion"], b.ardeaVersion);
+    assert.is(info.metadata?.["entry"], "examples/word_count.ts");
+    assert.ok(info.description?.includes(b.ardeaVersion));
+    assert.is(await storeBundle(conn(), b), b.sha256);
+    const again = await os.info(b.sha256);
+    assert.is(again?.nuid, info.nuid, "storing again does not rewrite the object");
 
-  const file = await load(b.sha256);
-  assert.is(file, resolvePath(ROOT, ".ardea", `test-bundles-${runtimeName()}-${pid()}`, `${b.sha256}.mjs`), "in the installation, named by its hash");
-  const text = await readTextFile(file);
-  assert.not.ok(text.includes(ARDEA_PLACEHOLDER), "every placeholder is linked");
-  assert.ok(text.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "mod.ts")))));
-  assert.ok(text.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "runtime", "mod.ts")))));
-  assert.ok(text.startsWith("// ardea-bundle "));
-  assert.is(await load(b.sha256), file, "loading again gives the same file");
-});
+    const file = await load(b.sha256);
+    assert.is(
+      file,
+      resolvePath(ROOT, ".ardea", `test-bundles-${runtimeName()}-${pid()}`, `${b.sha256}.mjs`),
+      "in the installation, named by its hash",
+    );
+    const text = await readTextFile(file);
+    assert.not.ok(text.includes(ARDEA_PLACEHOLDER), "every placeholder is linked");
+    assert.ok(text.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "mod.ts")))));
+    assert.ok(text.includes(JSON.stringify(toFileUrl(resolvePath(ROOT, "runtime", "mod.ts")))));
+    assert.ok(text.startsWith("// ardea-bundle "));
+    assert.is(await load(b.sha256), file, "loading again gives the same file");
+  },
+);
 
 store("a storeBundle whose code does not match its sha256 is refused", async () => {
   const b = await bundleScript(FIXTURE);
@@ -256,7 +273,10 @@ store("a missing bundle, or a name that is not a sha256, is BUNDLE_NOT_FOUND", a
 store("a bundle of another Ardea version is refused, naming both versions", async () => {
   const local = await ardeaVersion();
   const good = await bundleScript(FIXTURE);
-  const forged = await rawBundle(good.code.replace(`"ardeaVersion":"${local}"`, `"ardeaVersion":"0.0.0-other"`), "0.0.0-other");
+  const forged = await rawBundle(
+    good.code.replace(`"ardeaVersion":"${local}"`, `"ardeaVersion":"0.0.0-other"`),
+    "0.0.0-other",
+  );
   await storeBundle(conn(), forged);
   const e = await rejection(load(forged.sha256));
   assert.is(e.code, "BUNDLE_VERSION_MISMATCH");
@@ -268,19 +288,26 @@ store("a bundle of another Ardea version is refused, naming both versions", asyn
   assert.ok(expected.message.includes("9.9.9") && expected.message.includes(local), expected.message);
 });
 
-store("this machine's copy serves later loads without the object store; a copy whose bytes changed does not", async () => {
-  const cacheDir = resolvePath(ardeaRoot(), ".ardea", `test-bundles-${runtimeName()}-${pid()}`);
-  const good = await bundleScript(FIXTURE);
-  const b = await rawBundle(`${good.code}// kept copy ${Math.random()}\n`, good.ardeaVersion);
-  await storeBundle(conn(), b, { cacheDir });
-  const os = await conn().jetstream().views.os(CODE_BUCKET);
-  await os.delete(b.sha256);
-  const file = await load(b.sha256);
-  assert.ok((await readTextFile(file)).startsWith("// ardea-bundle "), "loaded from the copy storeBundle kept");
-  const { writeFile } = await import("node:fs/promises");
-  await writeFile(resolvePath(cacheDir, `${b.sha256}.bundle`), `${b.code}// changed`);
-  assert.is((await rejection(load(b.sha256))).code, "BUNDLE_NOT_FOUND", "a copy that no longer hashes to its name is not used");
-});
+store(
+  "this machine's copy serves later loads without the object store; a copy whose bytes changed does not",
+  async () => {
+    const cacheDir = resolvePath(ardeaRoot(), ".ardea", `test-bundles-${runtimeName()}-${pid()}`);
+    const good = await bundleScript(FIXTURE);
+    const b = await rawBundle(`${good.code}// kept copy ${Math.random()}\n`, good.ardeaVersion);
+    await storeBundle(conn(), b, { cacheDir });
+    const os = await conn().jetstream().views.os(CODE_BUCKET);
+    await os.delete(b.sha256);
+    const file = await load(b.sha256);
+    assert.ok((await readTextFile(file)).startsWith("// ardea-bundle "), "loaded from the copy storeBundle kept");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(resolvePath(cacheDir, `${b.sha256}.bundle`), `${b.code}// changed`);
+    assert.is(
+      (await rejection(load(b.sha256))).code,
+      "BUNDLE_NOT_FOUND",
+      "a copy that no longer hashes to its name is not used",
+    );
+  },
+);
 
 store("text without a bundle banner is refused", async () => {
   const forged = await rawBundle("export const x = 1;\n", await ardeaVersion());

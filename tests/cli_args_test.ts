@@ -5,7 +5,7 @@ import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { type CommandSpec, defineCommand, integer, parseCommand, takesFlags } from "../cli/command_table.ts";
-import { commandSpec, COMMANDS, NATS_OPTIONS } from "../cli/commands.ts";
+import { COMMANDS, commandSpec, NATS_OPTIONS } from "../cli/commands.ts";
 import { helpText, specHelp, specUsage, usageLine } from "../cli/help.ts";
 import { argTokens } from "../runtime/mod.ts";
 import { NATS_FLAGS, type NatsFlagName, parseNatsFlags } from "../transport/nats_connect.ts";
@@ -52,7 +52,9 @@ function sample(word: string): string {
 /** The argv each form of a usage line stands for (NATS flags and script arguments left out). */
 function usageArgv(usage: string): string[][] {
   return usage.slice("usage: ".length).split(" | ").map((form) => {
-    const words = form.replace(" [NATS flags]", "").replace(/ \[--\] \[script args…\]| \[-- script args…\]/, "").split(" ");
+    const words = form.replace(" [NATS flags]", "").replace(/ \[--\] \[script args…\]| \[-- script args…\]/, "").split(
+      " ",
+    );
     return [words[1]!, ...words.slice(2).map(sample)];
   });
 }
@@ -70,15 +72,22 @@ test("each command's help page and usage line come from its table", () => {
     assert.ok(page.startsWith(`ardea ${spec.name} — ${spec.title}\n\nUsage:\n  ardea ${spec.name}`), spec.name);
     assert.ok(usage.startsWith(`usage: ardea ${spec.name}`), usage);
     for (const [name, flag] of Object.entries(spec.flags)) {
-      const left = `${flag.short === undefined ? "    " : `-${flag.short}, `}--${name}${flag.type === "string" ? ` ${flag.value}` : ""}`;
+      const left = `${flag.short === undefined ? "    " : `-${flag.short}, `}--${name}${
+        flag.type === "string" ? ` ${flag.value}` : ""
+      }`;
       const firstWords = flag.help.split(" ").slice(0, 3).join(" ");
       assert.match(page, new RegExp(`^  ${escape(left)}\\s+${escape(firstWords)}`, "m"), `${spec.name} --${name}`);
       const token = `--${name}${flag.type === "string" ? ` ${flag.value}` : ""}`;
-      const bare = (flag.type === "string" && flag.required === true) || (flag.type === "boolean" && flag.insteadOf !== undefined);
+      const bare = (flag.type === "string" && flag.required === true) ||
+        (flag.type === "boolean" && flag.insteadOf !== undefined);
       assert.ok(usage.includes(bare ? ` ${token}` : `[${token}`), `${usage} shows ${token}`);
-      if (flag.type === "string" && flag.default !== undefined) assert.ok(flag.help.includes(String(flag.default)), `--${name}'s help names its default ${flag.default}`);
+      if (flag.type === "string" && flag.default !== undefined) {
+        assert.ok(flag.help.includes(String(flag.default)), `--${name}'s help names its default ${flag.default}`);
+      }
     }
-    for (const p of Object.values(spec.positionals)) assert.ok(usage.includes(` ${p.label}`), `${usage} shows ${p.label}`);
+    for (const p of Object.values(spec.positionals)) {
+      assert.ok(usage.includes(` ${p.label}`), `${usage} shows ${p.label}`);
+    }
     assert.is(page.includes("NATS flags"), spec.nats === true, spec.name);
     assert.is(usage.includes("[NATS flags]"), spec.nats === true, spec.name);
     assert.is(/^ {2}-h, --help {3,}show this help$/m.test(page), takesFlags(spec), spec.name);
@@ -86,20 +95,43 @@ test("each command's help page and usage line come from its table", () => {
     for (const prose of [about, spec.exit]) if (prose !== undefined) assert.ok(page.includes(prose), spec.name);
   }
   const overview = helpText();
-  for (const spec of specs.filter((s) => s.internal !== true)) assert.match(overview, new RegExp(`^  ${escape(spec.name)}\\b.* {2}${escape(spec.summary)}$`, "m"));
+  for (const spec of specs.filter((s) => s.internal !== true)) {
+    assert.match(overview, new RegExp(`^  ${escape(spec.name)}\\b.* {2}${escape(spec.summary)}$`, "m"));
+  }
   assert.match(overview, /^ {2}master, container +internal: started by submit's scheduler$/m);
   assert.match(helpText("help"), /^Commands: run, init, .*, ui, help\.$/m);
 });
 
 test("a flag added to a table is parsed, validated, documented and named in its errors", () => {
   const logs = commandSpec("logs");
-  const since = { type: "string", value: "S", parse: integer({ min: 0 }), help: "only lines newer than S seconds" } as const;
-  const spec = defineCommand({ ...logs, flags: { ...logs.flags, since }, build: (w) => ({ ...(logs.build(w) as object), since: w.flags.since }) }) as unknown as CommandSpec;
-  assert.equal(parseCommand(spec, ["wc", "--since", "5"]), { type: "logs", topology: "wc", lines: 100, since: 5, nats: {} });
+  const since = {
+    type: "string",
+    value: "S",
+    parse: integer({ min: 0 }),
+    help: "only lines newer than S seconds",
+  } as const;
+  const spec = defineCommand({
+    ...logs,
+    flags: { ...logs.flags, since },
+    build: (w) => ({ ...(logs.build(w) as object), since: w.flags.since }),
+  }) as unknown as CommandSpec;
+  assert.equal(parseCommand(spec, ["wc", "--since", "5"]), {
+    type: "logs",
+    topology: "wc",
+    lines: 100,
+    since: 5,
+    nats: {},
+  });
   assert.equal(parseCommand(spec, ["wc", "--since=5"]), parseCommand(spec, ["wc", "--since", "5"]));
   assert.equal(parseCommand(spec, ["wc"]), { type: "logs", topology: "wc", lines: 100, nats: {} });
-  assert.throws(() => parseCommand(spec, ["wc", "--since", "soon"]), (e: Error) => e.message === '--since expects an integer >= 0, got "soon"');
-  assert.throws(() => parseCommand(spec, ["wc", "--since"]), (e: Error) => e.message === 'flag "--since" needs a value');
+  assert.throws(
+    () => parseCommand(spec, ["wc", "--since", "soon"]),
+    (e: Error) => e.message === '--since expects an integer >= 0, got "soon"',
+  );
+  assert.throws(
+    () => parseCommand(spec, ["wc", "--since"]),
+    (e: Error) => e.message === 'flag "--since" needs a value',
+  );
   assert.match(specHelp(spec), /^ {6}--since S {3,}only lines newer than S seconds$/m);
   assert.is(specUsage(spec), "usage: ardea logs <topology> [container] [--lines N] [--since S] [NATS flags]");
   // The real table does not know it.
@@ -118,7 +150,10 @@ test("every form of every usage line parses, and puts each flag's value in the c
         seen.add(name);
         if (flag.type === "boolean") continue;
         const value = flag.parse(`--${name}`).parse(argv[at + 1]!);
-        assert.ok(holds(command, value), `${argv.join(" ")}: --${name} ${argv[at + 1]} → ${JSON.stringify(value)} in ${JSON.stringify(command)}`);
+        assert.ok(
+          holds(command, value),
+          `${argv.join(" ")}: --${name} ${argv[at + 1]} → ${JSON.stringify(value)} in ${JSON.stringify(command)}`,
+        );
         const joined = [...argv.slice(0, at), `--${name}=${argv[at + 1]}`, ...argv.slice(at + 2)];
         assert.equal(parseArgs(joined), command, joined.join(" "));
       }
@@ -157,7 +192,10 @@ test("a bad value is named with its flag and the value", () => {
     }
   }
   assert.is(usageError(["logs", "wc", "--lines", "200000"]).message, '--lines must be at most 100000, got "200000"');
-  assert.is(usageError(["update", "wc", "--component-parallelism", "a:2,a:3"]).message, '--component-parallelism names component "a" twice (a:2 and a:3); give it once');
+  assert.is(
+    usageError(["update", "wc", "--component-parallelism", "a:2,a:3"]).message,
+    '--component-parallelism names component "a" twice (a:2 and a:3); give it once',
+  );
   assert.is(usageError(["logs", "wc", "x"]).message, 'the container must be a number >= 0, got "x"');
   assert.is(usageError(["run", "--port", "1", "x.ts"]).message, "--port needs --ui");
 });
@@ -171,7 +209,10 @@ test("kept as they were: restart's blank container is 0, init ignores NATS flags
 
 test("the NATS flags' help names the environment variable parseNatsFlags reads for each", () => {
   assert.equal(Object.keys(NATS_OPTIONS).sort(), [...NATS_FLAGS].sort());
-  const groups: NatsFlagName[][] = [["creds"], ["nkey"], ["user", "password"], ["token"], ["tls-ca"], ["tls-cert", "tls-key"]];
+  const groups: NatsFlagName[][] = [["creds"], ["nkey"], ["user", "password"], ["token"], ["tls-ca"], [
+    "tls-cert",
+    "tls-key",
+  ]];
   for (const group of [["nats"] as NatsFlagName[], ...groups]) {
     const flags = Object.fromEntries(group.map((f) => [f, f === "nats" ? "nats://a:1" : `v-${f}`]));
     const env = Object.fromEntries(group.map((f) => [NATS_OPTIONS[f].env, flags[f]]));
@@ -181,17 +222,29 @@ test("the NATS flags' help names the environment variable parseNatsFlags reads f
 });
 
 test("argTokens: the node:util parseArgs tokens the parser relies on", () => {
-  const tokens = argTokens(["a", "--s", "--x", "--s=", "-qj", "-q", "--", "-b"], { s: { type: "string" }, q: { type: "boolean", short: "q" } });
-  assert.equal(tokens.map((t) => [t.kind, t.index, t.kind === "option" ? `${t.rawName}:${t.value}:${t.inlineValue}` : t.kind === "positional" ? t.value : ""]), [
-    ["positional", 0, "a"],
-    ["option", 1, "--s:--x:false"], // a value flag takes the next word, whatever it is
-    ["option", 3, "--s::true"],
-    ["option", 4, "-q:undefined:undefined"], // a group: one token per letter, one index
-    ["option", 4, "-j:undefined:undefined"],
-    ["option", 5, "-q:undefined:undefined"],
-    ["option-terminator", 6, ""],
-    ["positional", 7, "-b"],
-  ]);
+  const tokens = argTokens(["a", "--s", "--x", "--s=", "-qj", "-q", "--", "-b"], {
+    s: { type: "string" },
+    q: { type: "boolean", short: "q" },
+  });
+  assert.equal(
+    tokens.map((
+      t,
+    ) => [
+      t.kind,
+      t.index,
+      t.kind === "option" ? `${t.rawName}:${t.value}:${t.inlineValue}` : t.kind === "positional" ? t.value : "",
+    ]),
+    [
+      ["positional", 0, "a"],
+      ["option", 1, "--s:--x:false"], // a value flag takes the next word, whatever it is
+      ["option", 3, "--s::true"],
+      ["option", 4, "-q:undefined:undefined"], // a group: one token per letter, one index
+      ["option", 4, "-j:undefined:undefined"],
+      ["option", 5, "-q:undefined:undefined"],
+      ["option-terminator", 6, ""],
+      ["positional", 7, "-b"],
+    ],
+  );
 });
 
 test.run();

@@ -6,11 +6,19 @@ import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
-import { type ContainerRecord, type ControlMessage, decodeControl, subjects, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
+import {
+  type ContainerRecord,
+  type ControlMessage,
+  decodeControl,
+  subjects,
+  type TopologyRecord,
+  WIRE_VERSION,
+} from "../transport/wire/mod.ts";
 import { runArdea, show } from "../testing/child.ts";
 import { freePorts, type NatsHandle, startNats } from "../testing/nats_server.ts";
 
-const ardea = (args: string[], env: Record<string, string> = {}) => runArdea(args, { ARDEA_DEBUG: "", ARDEA_NATS_URL: "", ...env });
+const ardea = (args: string[], env: Record<string, string> = {}) =>
+  runArdea(args, { ARDEA_DEBUG: "", ARDEA_NATS_URL: "", ...env });
 
 function topology(name: string, over: Partial<TopologyRecord> = {}): TopologyRecord {
   const now = Date.now();
@@ -67,8 +75,16 @@ test.after(async () => {
 
 test("bad command lines exit 2 with one error line and the usage", async () => {
   const cases: Array<[string[], RegExp, RegExp]> = [
-    [["status", "wc", "--bogus", "--nats", url], /^ardea: unknown flag "--bogus" for "ardea status"$/, /^usage: ardea status /],
-    [["kill", "wc", "--wait-secs", "soon", "--nats", url], /^ardea: --wait-secs expects a number/, /^usage: ardea kill /],
+    [
+      ["status", "wc", "--bogus", "--nats", url],
+      /^ardea: unknown flag "--bogus" for "ardea status"$/,
+      /^usage: ardea status /,
+    ],
+    [
+      ["kill", "wc", "--wait-secs", "soon", "--nats", url],
+      /^ardea: --wait-secs expects a number/,
+      /^usage: ardea kill /,
+    ],
     [["status", "--nats", url], /^ardea: missing the topology name$/, /^usage: ardea status /],
     [["activate", "a", "b", "--nats", url], /takes one topology name, got 2/, /^usage: ardea activate /],
     [["list", "--nats"], /^ardea: flag "--nats" needs a value$/, /^usage: ardea list/],
@@ -134,7 +150,11 @@ test("list: an active topology whose master lease expired says so, and list writ
   const line = (name: string) => r.stdout.find((l) => l.startsWith(`${name} `)) ?? "";
   assert.match(line("lost"), /^lost\s+RUNNING\s+2 containers\s+2m \ds\s+master lease expired 1\ds ago$/, show(r));
   assert.match(line("alive"), /^alive\s+RUNNING\s+2 containers\s+2m \ds$/, show(r));
-  assert.match(line("pooled"), /^pooled\s+RUNNING\s+2 containers\s+2m \ds\s+master lease expired \ds ago \(a pool worker may take over\)$/, show(r));
+  assert.match(
+    line("pooled"),
+    /^pooled\s+RUNNING\s+2 containers\s+2m \ds\s+master lease expired \ds ago \(a pool worker may take over\)$/,
+    show(r),
+  );
   assert.match(line("never"), /^never\s+SUBMITTED\s+2 containers\s+2m \ds\s+no master lease: master lost$/, show(r));
   assert.match(line("done"), /^done\s+FINISHED\s+2 containers\s+2m \ds$/, show(r));
   // Only status ends a lost run: list left the records as they were.
@@ -193,13 +213,23 @@ test("status --json prints exactly one object of the documented shape; pid only 
   assert.not.match(out, /^relaunches\s/m);
 
   // An update asked for and not running yet, after two relaunches: the text says so; the JSON keeps its shape.
-  const nextPlan = { packing: { "1": 0, "2": 0, "3": 1, "4": 1, "5": 0 }, components: { words: [1, 2], count: [3, 4, 5] }, parallelism: { count: 3 } };
+  const nextPlan = {
+    packing: { "1": 0, "2": 0, "3": 1, "4": 1, "5": 0 },
+    components: { words: [1, 2], count: [3, 4, 5] },
+    parallelism: { count: 3 },
+  };
   await records.putTopology(topology("st", { generation: 2, nextPlan }));
   const pending = await ardea(["status", "st", "--nats", url]);
   assert.match(pending.stdout.join("\n"), /^update\s+asked for, not running yet: count 1→3$/m);
   assert.match(pending.stdout.join("\n"), /^relaunches\s+2 /m);
   const json = await ardea(["status", "st", "--json", "--nats", url]);
-  assert.equal(Object.keys(JSON.parse(json.stdout[0]!)).sort(), ["backpressure", "components", "containers", "state", "topology"]);
+  assert.equal(Object.keys(JSON.parse(json.stdout[0]!)).sort(), [
+    "backpressure",
+    "components",
+    "containers",
+    "state",
+    "topology",
+  ]);
   await records.deleteTopology("st");
 });
 
@@ -243,7 +273,9 @@ test("kill with a master: publishes kill with the drain time, waits for KILLED, 
     callback: (_e, m) => {
       const msg = decodeControl(m.data);
       seen.push(msg);
-      if (msg.type === "kill") setTimeout(() => void records.updateTopology("k1", (r) => ({ ...r, state: "KILLED" })), 300);
+      if (msg.type === "kill") {
+        setTimeout(() => void records.updateTopology("k1", (r) => ({ ...r, state: "KILLED" })), 300);
+      }
     },
   });
   await nc.flush();
@@ -281,14 +313,21 @@ test("submit: a script that throws at import is one line with its error and the 
   const r = await ardea(["submit", "tests/fixtures/submit_throws.ts", "--nats", url]);
   assert.is(r.code, 1, show(r));
   assert.is(r.stderr.length, 1, show(r));
-  assert.match(r.stderr[0]!, /^ardea: ScriptError: tests\/fixtures\/submit_throws\.ts failed while loading: TypeError: cannot reach the database \(at tests\/fixtures\/submit_throws\.ts:3:\d+\)$/);
+  assert.match(
+    r.stderr[0]!,
+    /^ardea: ScriptError: tests\/fixtures\/submit_throws\.ts failed while loading: TypeError: cannot reach the database \(at tests\/fixtures\/submit_throws\.ts:3:\d+\)$/,
+  );
 });
 
 test("submit: a script that never calls submit() is reported as soon as it has loaded, exit 1", async () => {
   const started = Date.now();
   const r = await ardea(["submit", "tests/fixtures/submit_none.ts", "--nats", url]);
   assert.is(r.code, 1, show(r));
-  assert.equal(r.stderr, ["ardea: ArdeaError: tests/fixtures/submit_none.ts finished loading without calling submit()"], show(r));
+  assert.equal(
+    r.stderr,
+    ["ardea: ArdeaError: tests/fixtures/submit_none.ts finished loading without calling submit()"],
+    show(r),
+  );
   assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms (the old timeout was 60 s)`);
 });
 
@@ -306,7 +345,12 @@ test("submit: a mistyped topology key is a warning line with a suggestion, and t
 
 test("update --component-parallelism: a total over the bound and an unknown component are refused, naming them", async () => {
   const records = await Records.open(nc);
-  await records.putTopology(topology("u1", { packing: { "1": 0, "2": 0, "3": 1, "4": 1 }, components: { words: [1, 2], count: [3], extra: [4] } }));
+  await records.putTopology(
+    topology("u1", {
+      packing: { "1": 0, "2": 0, "3": 1, "4": 1 },
+      components: { words: [1, 2], count: [3], extra: [4] },
+    }),
+  );
   assert.ok(await records.acquireLease("u1", "stand-in", 60_000));
   try {
     // each within the per-component bound, together over the total

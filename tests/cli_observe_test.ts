@@ -22,13 +22,41 @@ let nc: NatsConnection;
 const ardea = async (args: string[]) => asText(await runArdea(args, { ARDEA_NATS_URL: nats!.urls[0]! }));
 
 test("parseArgs: tap and logs", () => {
-  assert.equal(parseArgs(["tap", "wc", "split"]), { type: "tap", topology: "wc", component: "split", stream: "default", sample: 1, limit: 0, json: false, nats: {} });
+  assert.equal(parseArgs(["tap", "wc", "split"]), {
+    type: "tap",
+    topology: "wc",
+    component: "split",
+    stream: "default",
+    sample: 1,
+    limit: 0,
+    json: false,
+    nats: {},
+  });
   assert.equal(parseArgs(["tap", "wc", "split:words", "--sample", "10", "--limit=5", "--json"]), {
-    type: "tap", topology: "wc", component: "split", stream: "words", sample: 10, limit: 5, json: true, nats: {},
+    type: "tap",
+    topology: "wc",
+    component: "split",
+    stream: "words",
+    sample: 10,
+    limit: 5,
+    json: true,
+    nats: {},
   });
   assert.equal(parseArgs(["logs", "wc"]), { type: "logs", topology: "wc", lines: 100, nats: {} });
-  assert.equal(parseArgs(["logs", "wc", "1", "--lines", "7"]), { type: "logs", topology: "wc", container: 1, lines: 7, nats: {} });
-  for (const bad of [["tap", "wc"], ["tap", "wc", "split", "--sample", "0"], ["tap", "wc", ":x"], ["logs"], ["logs", "wc", "-1x"], ["logs", "wc", "0", "--lines", "0"]]) {
+  assert.equal(parseArgs(["logs", "wc", "1", "--lines", "7"]), {
+    type: "logs",
+    topology: "wc",
+    container: 1,
+    lines: 7,
+    nats: {},
+  });
+  for (
+    const bad of [["tap", "wc"], ["tap", "wc", "split", "--sample", "0"], ["tap", "wc", ":x"], ["logs"], [
+      "logs",
+      "wc",
+      "-1x",
+    ], ["logs", "wc", "0", "--lines", "0"]]
+  ) {
     assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof UsageError, bad.join(" "));
   }
 });
@@ -71,13 +99,28 @@ test("Taps: one in N, a limit, a rate cap, and a lease that expires", async () =
 test("tap, logs and status against a running distributed topology", async () => {
   nats = await startNats({ servers: 1, jetstream: true });
   nc = await connect({ servers: nats.urls[0] });
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_observe.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_observe.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const submitterOut = collect(submitter.lines("stderr")).then((lines) => lines.join("\n"));
   void collect(submitter.lines("stdout"));
   try {
     const records = await until("records", async () => await Records.bind(nc));
-    await until("RUNNING", async () => ((await records.getTopology("dist-observe"))?.state === "RUNNING" ? true : undefined));
+    await until(
+      "RUNNING",
+      async () => ((await records.getTopology("dist-observe"))?.state === "RUNNING" ? true : undefined),
+    );
 
     // Tap: five tuples of "pass", each a number, from the tasks of both containers.
     const t = await ardea(["tap", "dist-observe", "pass", "--limit", "5"]);
@@ -103,7 +146,18 @@ test("tap, logs and status against a running distributed topology", async () => 
     const s = subjects("dist-observe");
     const got: number[] = [];
     const sub = nc.subscribe(s.tap("ghost"), { callback: () => got.push(Date.now()) });
-    nc.publish(s.ctl, encodeMessage({ type: "tap", id: "ghost", component: "pass", stream: "default", sample: 1, limit: 0, leaseMs: 600 }));
+    nc.publish(
+      s.ctl,
+      encodeMessage({
+        type: "tap",
+        id: "ghost",
+        component: "pass",
+        stream: "default",
+        sample: 1,
+        limit: 0,
+        leaseMs: 600,
+      }),
+    );
     await nc.flush();
     await until("ghost tuples", async () => (got.length > 0 ? true : undefined), 5_000);
     await sleep(1200);

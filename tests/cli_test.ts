@@ -94,9 +94,15 @@ test("update --component-parallelism: a duplicate or a count over the bound is a
   const big = await ardea(["update", "t", "--component-parallelism", "a:999999", "--nats", "nats://127.0.0.1:1"]);
   assert.is(big.code, 2, show(big));
   assert.match(big.stderr[0]!, /component "a": parallelism must be at most 10000 tasks.*got 999999/);
-  assert.throws(() => parseArgs(["update", "t", "--component-parallelism", "x:1,x:1"]), (e: Error) => e instanceof UsageError && /"x" twice/.test(e.message));
+  assert.throws(
+    () => parseArgs(["update", "t", "--component-parallelism", "x:1,x:1"]),
+    (e: Error) => e instanceof UsageError && /"x" twice/.test(e.message),
+  );
   // a drain time a timer cannot wait is refused too
-  assert.throws(() => parseArgs(["kill", "t", "--wait-secs", "1e7"]), (e: Error) => e instanceof UsageError && /--wait-secs must be at most 2147483/.test(e.message));
+  assert.throws(
+    () => parseArgs(["kill", "t", "--wait-secs", "1e7"]),
+    (e: Error) => e instanceof UsageError && /--wait-secs must be at most 2147483/.test(e.message),
+  );
   assert.is((parseArgs(["kill", "t", "--wait-secs", "2147483"]) as { waitSecs?: number }).waitSecs, 2147483);
   const ok = parseArgs(["update", "t", "--component-parallelism", "a:10000,b:2"]);
   assert.equal(ok.type === "update" ? ok.parallelism : null, { a: 10000, b: 2 });
@@ -134,7 +140,9 @@ test("a bolt that always throws: exit 1 with the error", async () => {
   for (const args of [[], ["--await"]]) {
     const r = await ardea(["run", fixture("cli_failing.ts"), ...args]);
     assert.is(r.code, 1, show(r));
-    const failures = r.stderr.filter((l) => l.startsWith('ardea: topology "cli-failing" failed: ComponentFailedError: '));
+    const failures = r.stderr.filter((l) =>
+      l.startsWith('ardea: topology "cli-failing" failed: ComponentFailedError: ')
+    );
     assert.is(failures.length, 1, `reported once (script args ${args.join(" ")})\n${show(r)}`);
     assert.match(failures[0]!, /boom \(task \d+\) failed 3 times in a row.*cannot handle/);
     assert.ok(r.stderr.some((l) => /^ardea: "cli-failing" FAILED after /.test(l)), show(r));
@@ -225,7 +233,10 @@ test("parseArgs: run flags before the script, everything after it for the script
     quiet: false,
     json: false,
   });
-  assert.throws(() => parseArgs(["run", "x.ts", "--ui", "--port", "http"]), (e: unknown) => e instanceof UsageError && /--port expects/.test(e.message));
+  assert.throws(
+    () => parseArgs(["run", "x.ts", "--ui", "--port", "http"]),
+    (e: unknown) => e instanceof UsageError && /--port expects/.test(e.message),
+  );
   assert.equal(parseArgs([]), { type: "help" });
   assert.equal(parseArgs(["help", "run"]), { type: "help", topic: "run" });
   assert.equal(parseArgs(["run", "--help", "x.ts"]), { type: "help", topic: "run" });
@@ -236,9 +247,25 @@ test("parseArgs: run flags before the script, everything after it for the script
 });
 
 test("container --standby: its assignment comes on stdin; stdin ending first exits 0, a malformed line is refused", async () => {
-  assert.equal(parseArgs(["container", "wc", "--index", "1"]), { type: "container", topology: "wc", index: 1, nats: {} });
-  assert.equal(parseArgs(["container", "--standby", "--index", "0"]), { type: "container", topology: null, index: 0, nats: {} });
-  for (const bad of [["container", "--standby", "wc", "--index", "0"], ["container", "--standby"], ["container", "--index", "0"]]) {
+  assert.equal(parseArgs(["container", "wc", "--index", "1"]), {
+    type: "container",
+    topology: "wc",
+    index: 1,
+    nats: {},
+  });
+  assert.equal(parseArgs(["container", "--standby", "--index", "0"]), {
+    type: "container",
+    topology: null,
+    index: 0,
+    nats: {},
+  });
+  for (
+    const bad of [["container", "--standby", "wc", "--index", "0"], ["container", "--standby"], [
+      "container",
+      "--index",
+      "0",
+    ]]
+  ) {
     assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof UsageError, bad.join(" "));
   }
   const standby = async (input: string | null) => {
@@ -260,8 +287,15 @@ test("container --standby: its assignment comes on stdin; stdin ending first exi
 
 test("statusLine fits the width: the label goes first, then zero failed/restarts", () => {
   const stats = {
-    name: "wc", state: "RUNNING", uptimeMs: 75_000, emitted: 1_234_567, acked: 99_999, failed: 0, pending: 2048,
-    restarts: 0, backpressure: true,
+    name: "wc",
+    state: "RUNNING",
+    uptimeMs: 75_000,
+    emitted: 1_234_567,
+    acked: 99_999,
+    failed: 0,
+    pending: 2048,
+    restarts: 0,
+    backpressure: true,
   } as TopologyStats;
   const t = sumStats([stats]);
   const wide = statusLine(t, 52_000, "wc");

@@ -6,7 +6,15 @@ import * as assert from "uvu/assert";
 import { readdirSync } from "node:fs";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { startNats } from "../testing/nats_server.ts";
 
@@ -17,17 +25,35 @@ test("stopping one server of a 3-server cluster mid-run loses nothing", async ()
   const count = 3000;
   try {
     const args = [
-      "submit", "tests/fixtures/dist_durable.ts", "--containers", "2", "--replicas", "3", "--runtime", runtimeName(), "--wait",
-      "--", "--dir", dir, "--count", String(count),
+      "submit",
+      "tests/fixtures/dist_durable.ts",
+      "--containers",
+      "2",
+      "--replicas",
+      "3",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      "--dir",
+      dir,
+      "--count",
+      String(count),
     ];
     const [cmd, argv] = ardeaCmd(args);
     // Every process knows all three servers, the stopped one first.
-    const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls.join(",") } });
+    const child = spawnProcess(cmd, argv, {
+      cwd: ardeaRoot(),
+      stdio: "pipe",
+      env: { ARDEA_NATS_URL: nats.urls.join(",") },
+    });
     const stderr: string[] = [];
     const reading = Promise.all([collect(child.lines("stderr"), stderr), collect(child.lines("stdout"), [])]);
     const seen = async () => {
       const got = new Set<number>();
-      for (const f of readdirSync(dir)) for (const l of (await readTextFile(resolvePath(dir, f))).split("\n")) if (l) got.add(Number(l));
+      for (const f of readdirSync(dir)) {
+        for (const l of (await readTextFile(resolvePath(dir, f))).split("\n")) if (l) got.add(Number(l));
+      }
       return got;
     };
     const deadline = Date.now() + 60_000;

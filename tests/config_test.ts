@@ -33,7 +33,11 @@ test("defaults", () => {
 });
 
 test("values are kept; undefined values fall back to the default", () => {
-  const c = parseConfig({ "topology.max.spout.pending": 5, "topology.message.timeout.secs": 0.5, "topology.debug": undefined });
+  const c = parseConfig({
+    "topology.max.spout.pending": 5,
+    "topology.message.timeout.secs": 0.5,
+    "topology.debug": undefined,
+  });
   assert.is(c["topology.max.spout.pending"], 5);
   assert.is(c["topology.message.timeout.secs"], 0.5);
   assert.is(c["topology.debug"], false);
@@ -112,7 +116,10 @@ test("low watermark ≥ high watermark is rejected", () => {
   const ok = parseConfig({ "topology.mailbox.high.watermark": 100, "topology.mailbox.low.watermark": 99 });
   assert.is(ok["topology.mailbox.low.watermark"], 99);
   // against the default high watermark too
-  assert.is(configError(() => parseConfig({ "topology.mailbox.low.watermark": 4096 })).key, "topology.mailbox.low.watermark");
+  assert.is(
+    configError(() => parseConfig({ "topology.mailbox.low.watermark": 4096 })).key,
+    "topology.mailbox.low.watermark",
+  );
 });
 
 test("Config class setters and constants", () => {
@@ -149,10 +156,13 @@ test("tickIntervalMs: ms wins over secs; none when unset", () => {
 test("submit: a bad config throws a ConfigError before anything runs", async () => {
   const b = new TopologyBuilder();
   let opened = 0;
-  b.setSpout("s", iterableSpout(() => {
-    opened++;
-    return [1];
-  }, { fields: ["n"] }));
+  b.setSpout(
+    "s",
+    iterableSpout(() => {
+      opened++;
+      return [1];
+    }, { fields: ["n"] }),
+  );
   b.setBolt("b", bolt(() => {}), 1).shuffleGrouping("s");
   try {
     await submit("cfg", { "topology.max.spout.pending": "lots" }, b.createTopology(), { handleSignals: false });

@@ -81,7 +81,9 @@ test("generationOf: the record's packing over the script's topology, rescaled by
   const g = generationOf(rec, req);
   assert.equal([...g.packing], all.map((t, i) => [t, i % 2]));
   assert.is(g.topology, req.topology, "no parallelism set: the script's topology");
-  const rescaled = Object.fromEntries([...rescale(req.topology, { count: 3 }).componentTasks].map(([id, t]) => [id, [...t]]));
+  const rescaled = Object.fromEntries(
+    [...rescale(req.topology, { count: 3 }).componentTasks].map(([id, t]) => [id, [...t]]),
+  );
   const wider = generationOf({ ...rec, components: rescaled, parallelism: { count: 3 } }, req);
   assert.is(wider.topology.componentTasks.get("count")?.length, 3, "rescaled");
   const e = (() => {
@@ -107,7 +109,10 @@ function target() {
     checkpointCommitted: (id: number) => void calls.push(`committed ${id}`),
     containerLost: (c: number) => void calls.push(`lost ${c}`),
     containerRejoined: (c: number) => void calls.push(`rejoin ${c}`),
-    stop: async (state: string, error?: Error) => (calls.push(`stop ${state}${error ? `: ${error.message}` : ""}`), undefined as never),
+    stop: async (
+      state: string,
+      error?: Error,
+    ) => (calls.push(`stop ${state}${error ? `: ${error.message}` : ""}`), undefined as never),
   };
   return { calls, t };
 }
@@ -156,7 +161,7 @@ test("control: each message steers the container; start only once; master-only m
     "committed 3",
     "lost 0",
     "rejoin 0",
-    "stop FAILED: topology \"wc\" failed in another container; container 1 stops",
+    'stop FAILED: topology "wc" failed in another container; container 1 stops',
   ]);
   assert.equal(taps, ["tap t1", "untap t1"]);
 });
@@ -164,7 +169,14 @@ test("control: each message steers the container; start only once; master-only m
 test("control: a script with a tap of its own keeps it (tap requests are not renewed)", () => {
   const { t } = target();
   const taps: string[] = [];
-  const on = controlHandler({ topology: "wc", index: 0, target: () => t, taps: { renew: () => void taps.push("renew"), cancel: () => void taps.push("cancel") }, ownTap: true, onStart: () => true });
+  const on = controlHandler({
+    topology: "wc",
+    index: 0,
+    target: () => t,
+    taps: { renew: () => void taps.push("renew"), cancel: () => void taps.push("cancel") },
+    ownTap: true,
+    onStart: () => true,
+  });
   on({ type: "tap", id: "t1", component: "count", stream: "default", sample: 1, limit: 10, leaseMs: 1000 });
   on({ type: "stop", state: "FINISHED" });
   assert.equal(taps, []);
@@ -222,16 +234,34 @@ test("after a failure: a rollback the master asked for, one this container asked
       return Promise.resolve(answer);
     },
   });
-  assert.equal(await afterFailure(rollback, { kind: "rollingBack", asked }, watch(asked), log, "c"), { kind: "rollback", ...asked });
-  assert.equal(await afterFailure(rollback, { kind: "running" }, watch(asked), log, "c"), { kind: "rollback", ...asked });
+  assert.equal(await afterFailure(rollback, { kind: "rollingBack", asked }, watch(asked), log, "c"), {
+    kind: "rollback",
+    ...asked,
+  });
+  assert.equal(await afterFailure(rollback, { kind: "running" }, watch(asked), log, "c"), {
+    kind: "rollback",
+    ...asked,
+  });
   assert.equal(waits, [0, ROLLBACK_WAIT_MS], "asked already: no wait; asked by this container: up to 20 s");
   const none = await afterFailure(rollback, { kind: "running" }, watch(null), log, "wc container 1");
   assert.equal(none, { kind: "exit", code: 1, error: rollback });
   assert.equal(lines, ["[ardea] wc container 1: no rollback from the master within 20 s; exiting"]);
-  assert.equal(await afterFailure(rollback, { kind: "orphaned" }, watch(asked), log, "c"), { kind: "exit", code: 1, error: rollback }, "no scheduler: exit");
-  assert.equal(await afterFailure(rollback, { kind: "running" }, null, log, "c"), { kind: "exit", code: 1, error: rollback }, "not EFFECTIVELY_ONCE");
+  assert.equal(await afterFailure(rollback, { kind: "orphaned" }, watch(asked), log, "c"), {
+    kind: "exit",
+    code: 1,
+    error: rollback,
+  }, "no scheduler: exit");
+  assert.equal(await afterFailure(rollback, { kind: "running" }, null, log, "c"), {
+    kind: "exit",
+    code: 1,
+    error: rollback,
+  }, "not EFFECTIVELY_ONCE");
   const other = new Error("boom");
-  assert.equal(await afterFailure(other, { kind: "running" }, watch(asked), log, "c"), { kind: "exit", code: 1, error: other });
+  assert.equal(await afterFailure(other, { kind: "running" }, watch(asked), log, "c"), {
+    kind: "exit",
+    code: 1,
+    error: other,
+  });
 });
 
 // ------------------------------------------------------------ the master's lease
@@ -272,12 +302,19 @@ test("master lease watch: lost only after the lease stayed expired at one revisi
 
 test("connection watch: one call on the first disconnect, none once the run is over", async () => {
   const statuses = (list: Array<{ type: string; data?: unknown }>) => ({
-    status: () => (async function* () {
-      for (const s of list) yield s;
-    })(),
+    status: () =>
+      (async function* () {
+        for (const s of list) yield s;
+      })(),
   });
   const why: string[] = [];
-  await watchConnection(statuses([{ type: "reconnecting" }, { type: "disconnect", data: "nats://a:4222" }, { type: "disconnect" }]) as never, (w) => why.push(w), new Promise(() => {}));
+  await watchConnection(
+    statuses([{ type: "reconnecting" }, { type: "disconnect", data: "nats://a:4222" }, {
+      type: "disconnect",
+    }]) as never,
+    (w) => why.push(w),
+    new Promise(() => {}),
+  );
   assert.equal(why, ["the NATS connection to nats://a:4222 was lost"]);
   const over = Promise.resolve();
   await settle();
@@ -289,7 +326,15 @@ test("connection watch: one call on the first disconnect, none once the run is o
 
 test("heartbeat: counters, per component errors (stuck tasks when there are), frames", () => {
   const s = {
-    emitted: 5, executed: 4, acked: 3, failed: 1, timedOut: 0, pending: 2, restarts: 1, backpressure: true, backpressureMs: 12.6,
+    emitted: 5,
+    executed: 4,
+    acked: 3,
+    failed: 1,
+    timedOut: 0,
+    pending: 2,
+    restarts: 1,
+    backpressure: true,
+    backpressureMs: 12.6,
     components: {
       count: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: 7, stuckTasks: 1 },
       words: { errors: 0, restarts: 0, lastError: null },
@@ -297,12 +342,25 @@ test("heartbeat: counters, per component errors (stuck tasks when there are), fr
   } as unknown as TopologyStats;
   const hb = heartbeatStats(s, { dropped: 3, framesIn: 10, framesOut: 11, bytesIn: 100, bytesOut: 110 }, "count");
   assert.equal(hb, {
-    emitted: 5, executed: 4, acked: 3, failed: 1, timedOut: 0, pending: 2, restarts: 1, backpressure: true, backpressureMs: 13,
+    emitted: 5,
+    executed: 4,
+    acked: 3,
+    failed: 1,
+    timedOut: 0,
+    pending: 2,
+    restarts: 1,
+    backpressure: true,
+    backpressureMs: 13,
     components: {
       count: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: 7, stuckTasks: 1 },
       words: { errors: 0, restarts: 0, lastError: null, lastErrorAt: null },
     },
-    dropped: 3, backpressureBy: "count", framesIn: 10, framesOut: 11, bytesIn: 100, bytesOut: 110,
+    dropped: 3,
+    backpressureBy: "count",
+    framesIn: 10,
+    framesOut: 11,
+    bytesIn: 100,
+    bytesOut: 110,
   });
   assert.equal(componentErrors(s), hb.components);
 });

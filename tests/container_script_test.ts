@@ -34,9 +34,21 @@ async function submitRecord(name: string, script: string): Promise<void> {
   const bundle = await storeBundle(nc, await bundleScript(script));
   const now = Date.now();
   const rec: TopologyRecord = {
-    version: WIRE_VERSION, name, state: "SUBMITTED", config: {}, bundle, args: [], cwd: "/tmp", containers: 1,
-    packing: { "1": 0 }, components: { words: [1] }, scheduler: "local", runtime: runtimeName(), ardeaVersion: "0.1.0",
-    submittedAt: now, updatedAt: now,
+    version: WIRE_VERSION,
+    name,
+    state: "SUBMITTED",
+    config: {},
+    bundle,
+    args: [],
+    cwd: "/tmp",
+    containers: 1,
+    packing: { "1": 0 },
+    components: { words: [1] },
+    scheduler: "local",
+    runtime: runtimeName(),
+    ardeaVersion: "0.1.0",
+    submittedAt: now,
+    updatedAt: now,
   };
   await records.putTopology(rec);
 }
@@ -53,10 +65,15 @@ async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> 
 test("a script that throws while loading: ScriptError with the script, the error and its line", async () => {
   await submitRecord("throws", "tests/fixtures/submit_throws.ts");
   const lines: string[] = [];
-  const e = await failure(runContainer({ nc, topology: "throws", index: 0, log: (l) => lines.push(l), submitTimeoutMs: 20_000 }));
+  const e = await failure(
+    runContainer({ nc, topology: "throws", index: 0, log: (l) => lines.push(l), submitTimeoutMs: 20_000 }),
+  );
   assert.is(e.code, "SCRIPT_FAILED");
   assert.is(e.name, "ScriptError");
-  assert.match(e.message, /^tests\/fixtures\/submit_throws\.ts failed while loading: TypeError: cannot reach the database \(at tests\/fixtures\/submit_throws\.ts:3:\d+\)$/);
+  assert.match(
+    e.message,
+    /^tests\/fixtures\/submit_throws\.ts failed while loading: TypeError: cannot reach the database \(at tests\/fixtures\/submit_throws\.ts:3:\d+\)$/,
+  );
 });
 
 test("a script that loads without calling submit(): NO_SUBMIT after a short grace, naming the script", async () => {

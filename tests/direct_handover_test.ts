@@ -62,16 +62,25 @@ test("a fast bolt is handed tuples on its emitter's stack; a slow one gets them 
   const seen = { fast: 0, fastInside: 0, slow: 0, slowInside: 0 };
   const b = new TopologyBuilder();
   b.setSpout("n", () => new NumbersSpout(2000, false, inside), 1);
-  b.setBolt("fast", bolt(() => {
-    seen.fast++;
-    if (inside.now) seen.fastInside++;
-  }), 1).shuffleGrouping("n");
-  b.setBolt("slow", bolt(() => {
-    seen.slow++;
-    if (inside.now) seen.slowInside++;
-    busyFor(1);
-  }), 1).shuffleGrouping("n");
-  const { state } = await (await submit("direct", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet)).done;
+  b.setBolt(
+    "fast",
+    bolt(() => {
+      seen.fast++;
+      if (inside.now) seen.fastInside++;
+    }),
+    1,
+  ).shuffleGrouping("n");
+  b.setBolt(
+    "slow",
+    bolt(() => {
+      seen.slow++;
+      if (inside.now) seen.slowInside++;
+      busyFor(1);
+    }),
+    1,
+  ).shuffleGrouping("n");
+  const { state } =
+    await (await submit("direct", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet)).done;
   assert.is(state, "FINISHED");
   assert.is(seen.fast, 2000);
   assert.is(seen.slow, 2000);
@@ -105,7 +114,9 @@ test("a spout tuple to several tasks completes only when every task has acked it
       }
       declareOutputFields(): void {}
     })(), 2).allGrouping("n");
-  const { state } = await (await submit("all-acks", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done.catch((e) => ({ state: String(e) }));
+  const { state } =
+    await (await submit("all-acks", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done
+      .catch((e) => ({ state: String(e) }));
   // Every tree failed (one of its two tuples failed), none completed early on the first ack.
   const s = spouts.at(-1)!;
   assert.is(s.acked, 0, `acked ${s.acked}, failed ${s.failed}, run ${state}`);
@@ -132,7 +143,8 @@ test("nested emits to several tasks reach every task (the target list is not sha
       }
       declareOutputFields(): void {}
     })(), 2).allGrouping("b");
-  const { state } = await (await submit("nested", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done;
+  const { state } =
+    await (await submit("nested", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done;
   assert.is(state, "FINISHED");
   // 500 tuples × 2 a-tasks × 3 b-tasks reach each of the 2 c-tasks.
   assert.is(got.size, 2);
@@ -145,14 +157,23 @@ test("tuples from one task arrive in order when the hand-over alternates with th
   b.setSpout("n", () => new NumbersSpout(20_000, false, { now: false }), 1);
   // "fan" emits three tuples per input; while one of its executes is timed
   // (one in 64), they queue, and later ones must wait behind them.
-  b.setBolt("fan", bolt((t, c) => {
-    const n = t.getValue(0) as number;
-    for (let k = 0; k < 3; k++) c.emit([n * 3 + k]);
-  }, { fields: ["n"] }), 1).shuffleGrouping("n");
-  b.setBolt("sink", bolt((t) => {
-    order.push(t.getValue(0) as number);
-  }), 1).shuffleGrouping("fan");
-  const { state } = await (await submit("order", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet)).done;
+  b.setBolt(
+    "fan",
+    bolt((t, c) => {
+      const n = t.getValue(0) as number;
+      for (let k = 0; k < 3; k++) c.emit([n * 3 + k]);
+    }, { fields: ["n"] }),
+    1,
+  ).shuffleGrouping("n");
+  b.setBolt(
+    "sink",
+    bolt((t) => {
+      order.push(t.getValue(0) as number);
+    }),
+    1,
+  ).shuffleGrouping("fan");
+  const { state } =
+    await (await submit("order", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet)).done;
   assert.is(state, "FINISHED");
   assert.is(order.length, 60_000);
   for (let i = 0; i < order.length; i++) if (order[i] !== i) assert.unreachable(`tuple ${i} is ${order[i]}`);
@@ -164,13 +185,18 @@ test("a bolt that throws when handed a tuple directly crashes alone; its emitter
   b.setSpout("n", () => new NumbersSpout(1000, true, inside), 1);
   b.setBolt("relay", bolt((t, c) => c.emit([t.getValue(0)]), { fields: ["n"] }), 1).shuffleGrouping("n");
   let thrown = 0;
-  b.setBolt("picky", bolt((t) => {
-    if ((t.getValue(0) as number) % 250 === 7 && inside.now) {
-      thrown++;
-      throw new Error("picky");
-    }
-  }), 1).shuffleGrouping("relay");
-  const { state, stats } = await (await submit("crash", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done;
+  b.setBolt(
+    "picky",
+    bolt((t) => {
+      if ((t.getValue(0) as number) % 250 === 7 && inside.now) {
+        thrown++;
+        throw new Error("picky");
+      }
+    }),
+    1,
+  ).shuffleGrouping("relay");
+  const { state, stats } =
+    await (await submit("crash", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology(), quiet)).done;
   assert.is(state, "FINISHED");
   assert.ok(thrown >= 1, "picky threw inside a direct hand-over");
   assert.is(stats.components.picky!.restarts, thrown);
@@ -188,12 +214,21 @@ test("capacity: a bolt's busy time leaves out the bolts it hands tuples to", asy
   // its mailbox; each of its executes hands twenty tuples to "heavy" (20 µs
   // each, fast enough to take them directly): light's run lasts about
   // 0.5 ms per input, of which 0.4 ms are heavy's.
-  b.setBolt("light", bolt((t, c) => {
-    busyFor(0.06);
-    for (let k = 0; k < 20; k++) c.emit([t.getValue(0)]);
-  }, { fields: ["n"] }), 1).shuffleGrouping("n");
+  b.setBolt(
+    "light",
+    bolt((t, c) => {
+      busyFor(0.06);
+      for (let k = 0; k < 20; k++) c.emit([t.getValue(0)]);
+    }, { fields: ["n"] }),
+    1,
+  ).shuffleGrouping("n");
   b.setBolt("heavy", bolt(() => busyFor(0.02)), 1).shuffleGrouping("light");
-  const handle = await submit("capacity-direct", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), quiet);
+  const handle = await submit(
+    "capacity-direct",
+    { "topology.reliability.mode": "ATMOST_ONCE" },
+    b.createTopology(),
+    quiet,
+  );
   try {
     const s = await capacityStats(handle);
     const cap = (n: string) => Object.values(s.tasks!).find((t) => t.component === n)!.capacity;

@@ -45,9 +45,18 @@ async function corpus(dir: string, seed: number, prefix: string): Promise<Map<st
 const children = new Set<ChildHandle>();
 
 /** `ardea <args>` as a child on this runtime; its output lines collect into `logs`. */
-function ardea(nats: NatsHandle, args: string[], logs: string[], env: Record<string, string> = {}): { child: ChildHandle; reading: Promise<unknown> } {
+function ardea(
+  nats: NatsHandle,
+  args: string[],
+  logs: string[],
+  env: Record<string, string> = {},
+): { child: ChildHandle; reading: Promise<unknown> } {
   const [cmd, argv] = ardeaCmd(args);
-  const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]!, ...env } });
+  const child = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]!, ...env },
+  });
   children.add(child);
   const reading = Promise.all([
     collect(child.lines("stderr"), logs),
@@ -58,9 +67,23 @@ function ardea(nats: NatsHandle, args: string[], logs: string[], env: Record<str
 
 function submitArgs(dir: string, extra: string[]): string[] {
   return [
-    "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtimeName(), "--wait",
-    "--", "--input", resolvePath(dir, "in.txt"), "--out", resolvePath(dir, "out.json"),
-    "--mode", "effectively-once", "--checkpoint-secs", "0.1", ...extra,
+    "submit",
+    "examples/word_count.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--input",
+    resolvePath(dir, "in.txt"),
+    "--out",
+    resolvePath(dir, "out.json"),
+    "--mode",
+    "effectively-once",
+    "--checkpoint-secs",
+    "0.1",
+    ...extra,
   ];
 }
 
@@ -93,8 +116,12 @@ async function assertExact(dir: string, truth: Map<string, number>, logs: string
   const wrong = [...truth].filter(([w, n]) => got[w] !== n);
   const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
   const why = () =>
-    `${wrong.length} of ${truth.size} words miscounted (${sum(Object.values(got))} counted, ${sum(truth.values())} true), e.g. ` +
-    wrong.slice(0, 5).map(([w, n]) => `${w}: ${got[w]} for ${n}`).join(", ") + `\n${logs.filter((l) => l.includes("[ardea]") || l.includes("ardea:")).join("\n")}`;
+    `${wrong.length} of ${truth.size} words miscounted (${sum(Object.values(got))} counted, ${
+      sum(truth.values())
+    } true), e.g. ` +
+    wrong.slice(0, 5).map(([w, n]) => `${w}: ${got[w]} for ${n}`).join(", ") + `\n${
+      logs.filter((l) => l.includes("[ardea]") || l.includes("ardea:")).join("\n")
+    }`;
   assert.is(Object.keys(got).length, truth.size, why());
   assert.ok(wrong.length === 0, wrong.length === 0 ? "" : why());
 }
@@ -145,14 +172,24 @@ test("distributed effectively-once: rollbacks run in place (a failed save: no pr
     const truth = await corpus(dir, 5, "p");
     const logs: string[] = [];
     // A state save that fails (once, in whichever container gets there first) makes that container ask for a rollback.
-    const faults = { ARDEA_FAULT_AT: "saved:3", ARDEA_FAULT_ACTION: "throw", ARDEA_FAULT_LOG: resolvePath(dir, "faults.log") };
+    const faults = {
+      ARDEA_FAULT_AT: "saved:3",
+      ARDEA_FAULT_ACTION: "throw",
+      ARDEA_FAULT_LOG: resolvePath(dir, "faults.log"),
+    };
     const run = ardea(nats, submitArgs(dir, []), logs, faults);
-    const pids = async () => new Map(((await (await Records.bind(nc))?.listContainers("word-count")) ?? []).map((c) => [c.container, c.pid]));
+    const pids = async () =>
+      new Map(((await (await Records.bind(nc))?.listContainers("word-count")) ?? []).map((c) => [c.container, c.pid]));
     await firstCommit(nc);
     // Wait for the rollback the failed save causes, then compare the processes.
     const until = Date.now() + 60_000;
-    while (Date.now() < until && !logs.some((l) => l.includes("rolling back in place"))) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(logs.some((l) => l.includes("rolling back in place")), `the failed save's rollback ran in place\n${logs.join("\n")}`);
+    while (Date.now() < until && !logs.some((l) => l.includes("rolling back in place"))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(
+      logs.some((l) => l.includes("rolling back in place")),
+      `the failed save's rollback ran in place\n${logs.join("\n")}`,
+    );
     const before = await pids();
     assert.is(before.size, 2);
     await killContainer1(nc, logs);
@@ -160,7 +197,10 @@ test("distributed effectively-once: rollbacks run in place (a failed save: no pr
     await run.reading;
     assert.is(exit.code, 0, logs.join("\n"));
     const spawned = logs.filter((l) => / container \d+: rolling back in place/.test(l));
-    assert.ok(spawned.some((l) => l.includes("container 0:")), "container 0 rolled back in place after the kill of container 1");
+    assert.ok(
+      spawned.some((l) => l.includes("container 0:")),
+      "container 0 rolled back in place after the kill of container 1",
+    );
     const after = await pids();
     assert.is(after.get(0), before.get(0), "container 0 is the same process from start to end");
     assert.is.not(after.get(1), before.get(1), "container 1, killed, is a new process");
@@ -188,7 +228,10 @@ test("distributed effectively-once: a live rescale of the stateful count bolt ke
     const rec = await records.getTopology("word-count");
     assert.is(rec?.components.count?.length, 3, "count runs 3 tasks after the update");
     assert.is(rec?.nextPlan, undefined, "the asked plan was taken up");
-    assert.ok(logs.some((l) => l.includes("committed before the update")), `the update went through a fresh checkpoint\n${logs.join("\n")}`);
+    assert.ok(
+      logs.some((l) => l.includes("committed before the update")),
+      `the update went through a fresh checkpoint\n${logs.join("\n")}`,
+    );
     await assertExact(dir, truth, logs);
   }));
 
@@ -205,7 +248,10 @@ test("distributed effectively-once: an update asked for during a rollback follow
     assert.is(exit.code, 0, logs.join("\n"));
     const rec = await (await Records.bind(nc))!.getTopology("word-count");
     assert.is(rec?.components.count?.length, 3, `count runs 3 tasks after the update\n${logs.join("\n")}`);
-    assert.ok(logs.some((l) => l.includes(`updating "word-count"`)), `the master carried the update out\n${logs.join("\n")}`);
+    assert.ok(
+      logs.some((l) => l.includes(`updating "word-count"`)),
+      `the master carried the update out\n${logs.join("\n")}`,
+    );
     if (env("ARDEA_TEST_VERBOSE")) console.log(logs.filter((l) => l.includes("master")).join("\n"));
     await assertExact(dir, truth, logs);
   }));

@@ -64,8 +64,22 @@ test("word count across containers is exact (submit --wait)", async () => {
   await writeTextFile(input, text);
   const runtime = runtimeName();
   const r = await ardea([
-    "submit", "examples/word_count.ts", "--containers", "2", "--runtime", runtime, "--wait",
-    "--", "--input", input, "--out", out, "--splitters", "3", "--counters", "3",
+    "submit",
+    "examples/word_count.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtime,
+    "--wait",
+    "--",
+    "--input",
+    input,
+    "--out",
+    out,
+    "--splitters",
+    "3",
+    "--counters",
+    "3",
   ]);
   assert.is(r.code, 0, show(r));
   assert.match(r.stderr, /FINISHED/);
@@ -77,11 +91,26 @@ test("word count across containers is exact (submit --wait)", async () => {
 });
 
 test("status --json shows both containers with pids; kill ends the run KILLED; garbage is dropped", async () => {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_endless.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const submitterOut = collect(submitter.lines("stderr")).then((lines) => lines.join("\n"));
   const records = await until("records", async () => await Records.bind(nc));
-  await until("RUNNING", async () => ((await records.getTopology("dist-endless"))?.state === "RUNNING" ? true : undefined));
+  await until(
+    "RUNNING",
+    async () => ((await records.getTopology("dist-endless"))?.state === "RUNNING" ? true : undefined),
+  );
   const status = await until("both containers in status", async () => {
     const r = await ardea(["status", "dist-endless", "--json"]);
     const s = JSON.parse(r.stdout);
@@ -94,7 +123,9 @@ test("status --json shows both containers with pids; kill ends the run KILLED; g
   // Garbage on every subject of the topology: the containers survive and count it.
   const s = subjects("dist-endless");
   const junk = [new Uint8Array([1, 2, 3]), new TextEncoder().encode("not msgpack at all"), new Uint8Array(0)];
-  for (const j of junk) for (const subject of [s.data(0), s.data(1), s.acks(0), s.acks(1), s.ctl, s.events]) nc.publish(subject, j);
+  for (const j of junk) {
+    for (const subject of [s.data(0), s.data(1), s.acks(0), s.acks(1), s.ctl, s.events]) nc.publish(subject, j);
+  }
   await nc.flush();
   const dropped = await until("drop counters", async () => {
     const cs = await records.listContainers("dist-endless");
@@ -113,7 +144,15 @@ test("status --json shows both containers with pids; kill ends the run KILLED; g
 });
 
 test("a bolt that always throws ends the topology FAILED and submit --wait exits non-zero", async () => {
-  const r = await ardea(["submit", "tests/fixtures/dist_failing.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  const r = await ardea([
+    "submit",
+    "tests/fixtures/dist_failing.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
   assert.is(r.code, 1, show(r));
   assert.match(r.stderr, /FAILED/);
   assert.match(r.stderr, /boom always throws/);
@@ -123,12 +162,23 @@ test("a bolt that always throws ends the topology FAILED and submit --wait exits
 });
 
 test("submitting a topology that is already running is refused", async () => {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "1", "--runtime", runtimeName(), "--wait"]);
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_endless.ts",
+    "--containers",
+    "1",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
   const first = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   void collect(first.lines("stdout"));
   void collect(first.lines("stderr"));
   const records = (await Records.bind(nc))!;
-  await until("RUNNING", async () => ((await records.getTopology("dist-endless"))?.state === "RUNNING" ? true : undefined));
+  await until(
+    "RUNNING",
+    async () => ((await records.getTopology("dist-endless"))?.state === "RUNNING" ? true : undefined),
+  );
   const again = await ardea(["submit", "tests/fixtures/dist_endless.ts"]);
   assert.is(again.code, 1, show(again));
   assert.match(again.stderr, /already RUNNING/);
@@ -138,8 +188,20 @@ test("submitting a topology that is already running is refused", async () => {
 });
 
 test("containers stop when their master is killed with SIGKILL (no orphans)", async () => {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_endless.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const said: string[] = [];
   void collect(submitter.lines("stderr"), said);
   void collect(submitter.lines("stdout"));
@@ -147,8 +209,12 @@ test("containers stop when their master is killed with SIGKILL (no orphans)", as
   let seen = "";
   const pids = await until("two running containers", async () => {
     const rec = await records.getTopology("dist-endless");
-    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= (rec?.submittedAt ?? 0));
-    seen = `record ${rec?.state} (submitted ${rec?.submittedAt}), containers ${JSON.stringify(cs.map((c) => [c.container, c.pid, c.startedAt]))}`;
+    const cs = (await records.listContainers("dist-endless")).filter((c) =>
+      c.pid > 0 && c.startedAt >= (rec?.submittedAt ?? 0)
+    );
+    seen = `record ${rec?.state} (submitted ${rec?.submittedAt}), containers ${
+      JSON.stringify(cs.map((c) => [c.container, c.pid, c.startedAt]))
+    }`;
     if (rec?.state !== "RUNNING") return undefined;
     return cs.length === 2 ? cs.map((c) => c.pid) : undefined;
   }, 60_000).catch((e: Error) => {

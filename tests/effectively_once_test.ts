@@ -6,7 +6,7 @@ import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
-import { readdirSync, writeFileSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import {
   BaseStatefulBolt,
   BaseStatefulSpout,
@@ -34,7 +34,6 @@ import {
 import { collect } from "../testing/child.ts";
 
 const N = 60_000;
-
 
 /** Sums its input by key (n mod 7) in state; fails on given global counts, once each. */
 const crashes = { at: new Set<number>(), seen: 0, fired: 0 };
@@ -80,10 +79,14 @@ async function runSums(dir: string, crashAt: number[], diamond: boolean, interva
   b.setSpout("numbers", () => new NumbersSpout(N, 20), 1);
   let flaky = 0;
   // A stateless stage that fails now and then before emitting: retried in place.
-  b.setBolt("relay", bolt((t, c) => {
-    if (++flaky % 997 === 0) throw new Error("relay hiccup");
-    c.emit([t.getValue(0)]);
-  }, { fields: ["n"] }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "relay",
+    bolt((t, c) => {
+      if (++flaky % 997 === 0) throw new Error("relay hiccup");
+      c.emit([t.getValue(0)]);
+    }, { fields: ["n"] }),
+    2,
+  ).shuffleGrouping("numbers");
   if (diamond) {
     b.setBolt("left", bolt((t, c) => c.emit([t.getValue(0)]), { fields: ["n"] })).shuffleGrouping("relay");
     b.setBolt("right", bolt((t, c) => c.emit([t.getValue(0)]), { fields: ["n"] })).shuffleGrouping("relay");
@@ -93,14 +96,22 @@ async function runSums(dir: string, crashAt: number[], diamond: boolean, interva
   } else {
     b.setBolt("sum", () => new KeyedSum(), 2).fieldsGrouping("relay", new Fields("n"));
   }
-  b.setBolt("out", bolt((t) => {
-    out.set(t.getInteger(0), (out.get(t.getInteger(0)) ?? 0) + t.getInteger(1));
-  })).globalGrouping("sum");
-  const h = await submit("eo-sums", {
-    "topology.reliability.mode": "EFFECTIVELY_ONCE",
-    "topology.state.dir": dir,
-    "topology.stateful.checkpoint.interval.seconds": intervalSecs,
-  }, b.createTopology(), { handleSignals: false, log: () => {} });
+  b.setBolt(
+    "out",
+    bolt((t) => {
+      out.set(t.getInteger(0), (out.get(t.getInteger(0)) ?? 0) + t.getInteger(1));
+    }),
+  ).globalGrouping("sum");
+  const h = await submit(
+    "eo-sums",
+    {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      "topology.stateful.checkpoint.interval.seconds": intervalSecs,
+    },
+    b.createTopology(),
+    { handleSignals: false, log: () => {} },
+  );
   const summary = await h.done;
   return { out, summary };
 }
@@ -150,7 +161,24 @@ test("word_count --mode effectively-once: chaos, then SIGKILL and a restart, exa
     const out = resolvePath(dir, "out.json");
     const state = resolvePath(dir, "state");
     await writeTextFile(input, lines.join("\n") + "\n");
-    const args = ["--input", input, "--out", out, "--mode", "effectively-once", "--state-dir", state, "--chaos", "0.01", "--splitters", "2", "--counters", "2", "--checkpoint-secs", "0.05"];
+    const args = [
+      "--input",
+      input,
+      "--out",
+      out,
+      "--mode",
+      "effectively-once",
+      "--state-dir",
+      state,
+      "--chaos",
+      "0.01",
+      "--splitters",
+      "2",
+      "--counters",
+      "2",
+      "--checkpoint-secs",
+      "0.05",
+    ];
     const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), args);
 
     // First run: killed with SIGKILL once a checkpoint is committed.
@@ -275,14 +303,22 @@ test("a spout task that finished early keeps its state in later checkpoints (rol
     const b = new TopologyBuilder();
     b.setSpout("parts", () => new Part(), 2);
     b.setBolt("total", () => new Total()).shuffleGrouping("parts");
-    b.setBolt("out", bolt((t) => {
-      total = t.getInteger(0);
-    })).globalGrouping("total");
-    const h = await submit("eo-finished", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      "topology.stateful.checkpoint.interval.seconds": 0.005,
-    }, b.createTopology(), { handleSignals: false, log: () => {} });
+    b.setBolt(
+      "out",
+      bolt((t) => {
+        total = t.getInteger(0);
+      }),
+    ).globalGrouping("total");
+    const h = await submit(
+      "eo-finished",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.005,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: () => {} },
+    );
     await h.done;
     assert.ok(fired);
     assert.is(total, sizes[0]! + sizes[1]!);
@@ -325,12 +361,17 @@ test("a finished EFFECTIVELY_ONCE run commits a last checkpoint: a two-phase sin
     const b = new TopologyBuilder();
     b.setSpout("numbers", () => new NumbersSpout(N, 20), 1);
     b.setBolt("sink", () => new TwoPhaseSink(published), 1).globalGrouping("numbers");
-    const h = await submit("eo-final", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      // Longer than the run: only the final checkpoint publishes.
-      "topology.stateful.checkpoint.interval.seconds": 600,
-    }, b.createTopology(), { handleSignals: false, log: () => {} });
+    const h = await submit(
+      "eo-final",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        // Longer than the run: only the final checkpoint publishes.
+        "topology.stateful.checkpoint.interval.seconds": 600,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: () => {} },
+    );
     assert.is((await h.done).state, "FINISHED");
     assert.is(published.length, N, "every number published");
     assert.is(new Set(published).size, N, "each once");
@@ -343,7 +384,9 @@ test("a spout that keeps no state is refused in EFFECTIVELY_ONCE", async () => {
   const b = new TopologyBuilder();
   b.setSpout("plain", iterableSpout(() => [1, 2, 3], { fields: ["n"] }));
   b.setBolt("sink", bolt(() => {})).shuffleGrouping("plain");
-  const e = await submit("eo-plain", { "topology.reliability.mode": "EFFECTIVELY_ONCE" }, b.createTopology(), { handleSignals: false })
+  const e = await submit("eo-plain", { "topology.reliability.mode": "EFFECTIVELY_ONCE" }, b.createTopology(), {
+    handleSignals: false,
+  })
     .then(() => null, (err) => err as Error);
   assert.ok(e);
   assert.match(e!.message, /spout "plain" keeps no state/);

@@ -4,7 +4,13 @@
 // topology can end. Replays after a drain trigger another drain round.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { BaseBasicBolt, type BasicOutputCollector, type OutputFieldsDeclarer, TopologyBuilder, type Tuple } from "../mod.ts";
+import {
+  BaseBasicBolt,
+  type BasicOutputCollector,
+  type OutputFieldsDeclarer,
+  TopologyBuilder,
+  type Tuple,
+} from "../mod.ts";
 import { finished, numberSpout, range, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
 
 const ATLEAST = { "topology.reliability.mode": "ATLEAST_ONCE", "topology.message.timeout.secs": 60 };
@@ -25,10 +31,14 @@ test("a bolt that acks its input only in finish() ends (finish runs at drain), e
       },
     })();
   }, 3).shuffleGrouping("numbers");
-  b.setBolt("sink", richBolt((self, t) => {
-    sums.push(t.getInteger(0));
-    self.collector.ack(t);
-  }), 1).globalGrouping("batch");
+  b.setBolt(
+    "sink",
+    richBolt((self, t) => {
+      sums.push(t.getInteger(0));
+      self.collector.ack(t);
+    }),
+    1,
+  ).globalGrouping("batch");
   const r = await runTopology(b.createTopology(), ATLEAST, { timeoutMs: 20_000 });
   finished(r);
   assert.ok(r.ms < 10_000, `ended in ${r.ms.toFixed(0)} ms, well before the 60 s message timeout`);
@@ -78,7 +88,11 @@ test("drain hook: called when every input drained, again after replays; finish o
   const r = await runTopology(b.createTopology(), ATLEAST, { timeoutMs: 20_000 });
   finished(r);
   assert.is(calls.drain, 2, "one drain round, and one more after the replay of 7");
-  assert.is(calls.finish, 3, "'hold' (no drain hook) finishes at each drain while it holds tuples (twice), 'windowish' at the end");
+  assert.is(
+    calls.finish,
+    3,
+    "'hold' (no drain hook) finishes at each drain while it holds tuples (twice), 'windowish' at the end",
+  );
   assert.equal([...flushed].sort((a, b) => a - b), range(200), "every tuple flushed exactly once");
   assert.equal(log.failed, [7]);
   assert.is(log.acked.size, 200);
@@ -128,10 +142,14 @@ test("ATMOST_ONCE and basic bolts keep their end of input: finish runs once, aft
       }
     })();
   }, 2).shuffleGrouping("numbers");
-  b.setBolt("sink", richBolt((self, t) => {
-    totals.push(t.getInteger(0));
-    self.collector.ack(t);
-  }), 1).globalGrouping("count");
+  b.setBolt(
+    "sink",
+    richBolt((self, t) => {
+      totals.push(t.getInteger(0));
+      self.collector.ack(t);
+    }),
+    1,
+  ).globalGrouping("count");
   for (const mode of ["ATMOST_ONCE", "ATLEAST_ONCE"]) {
     totals.length = 0;
     finished(await runTopology(b.createTopology(), { "topology.reliability.mode": mode }));
@@ -148,17 +166,25 @@ test("a cycle ends: end of input flows along the forward edges, the back edge is
     const log = spoutLog();
     const b = new TopologyBuilder();
     b.setSpout("numbers", numberSpout(60, log), 1);
-    b.setBolt("dec", richBolt((self, t) => {
-      executed++;
-      const k = t.getInteger(0);
-      if (k > 0) self.collector.emit(t.getSourceStreamId() === "self" ? "default" : "self", t, [k - 1]);
-      self.collector.ack(t);
-    }, { fields: ["k"], streams: { self: ["k"] }, finish: () => void finishes++ }), 2)
+    b.setBolt(
+      "dec",
+      richBolt((self, t) => {
+        executed++;
+        const k = t.getInteger(0);
+        if (k > 0) self.collector.emit(t.getSourceStreamId() === "self" ? "default" : "self", t, [k - 1]);
+        self.collector.ack(t);
+      }, { fields: ["k"], streams: { self: ["k"] }, finish: () => void finishes++ }),
+      2,
+    )
       .shuffleGrouping("numbers").shuffleGrouping("loop").shuffleGrouping("dec", "self");
-    b.setBolt("loop", richBolt((self, t) => {
-      self.collector.emit(t, [t.getInteger(0)]);
-      self.collector.ack(t);
-    }, { fields: ["k"], finish: () => void finishes++ }), 2).shuffleGrouping("dec");
+    b.setBolt(
+      "loop",
+      richBolt((self, t) => {
+        self.collector.emit(t, [t.getInteger(0)]);
+        self.collector.ack(t);
+      }, { fields: ["k"], finish: () => void finishes++ }),
+      2,
+    ).shuffleGrouping("dec");
     const r = await runTopology(b.createTopology(), { "topology.reliability.mode": mode }, { timeoutMs: 20_000 });
     finished(r);
     return { executed, finishes, acked: log.acked.size };

@@ -5,7 +5,15 @@ import * as assert from "uvu/assert";
 import * as internal from "../internal.ts";
 import * as ardea from "../mod.ts";
 
-const INTERNALS = ["TupleImpl", "buildTopology", "hashFields", "hashString", "StreamCollector", "componentFactory", "TupleWindowImpl"];
+const INTERNALS = [
+  "TupleImpl",
+  "buildTopology",
+  "hashFields",
+  "hashString",
+  "StreamCollector",
+  "componentFactory",
+  "TupleWindowImpl",
+];
 
 test("ardea exports no internals; ardea/internal has them", () => {
   const leaked = INTERNALS.filter((name) => name in ardea);
@@ -20,7 +28,27 @@ test("ardea/internal exports everything ardea does, as the same values", () => {
 });
 
 test("the API a topology script needs is public", () => {
-  for (const name of ["TopologyBuilder", "Fields", "BaseRichSpout", "BaseRichBolt", "BaseBasicBolt", "submit", "completeTopology", "LocalCluster", "iterableSpout", "bolt", "BaseWindowedBolt", "BaseStatefulBolt", "State", "registerType", "JetStreamSpout", "NatsSinkBolt", "ArdeaError"]) {
+  for (
+    const name of [
+      "TopologyBuilder",
+      "Fields",
+      "BaseRichSpout",
+      "BaseRichBolt",
+      "BaseBasicBolt",
+      "submit",
+      "completeTopology",
+      "LocalCluster",
+      "iterableSpout",
+      "bolt",
+      "BaseWindowedBolt",
+      "BaseStatefulBolt",
+      "State",
+      "registerType",
+      "JetStreamSpout",
+      "NatsSinkBolt",
+      "ArdeaError",
+    ]
+  ) {
     assert.ok(name in ardea, `ardea exports ${name}`);
   }
 });

@@ -14,7 +14,15 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { env } from "../runtime/mod.ts";
-import { type DistFault, distSchedule, embeddedSchedule, type RunResult, runDistributed, runEmbedded, summarize } from "../testing/eo_faults.ts";
+import {
+  type DistFault,
+  distSchedule,
+  embeddedSchedule,
+  runDistributed,
+  runEmbedded,
+  type RunResult,
+  summarize,
+} from "../testing/eo_faults.ts";
 
 const base = Number(env("ARDEA_EO_SEED_BASE") ?? 1);
 const distSeeds = Number(env("ARDEA_EO_DIST_SEEDS") ?? 3);

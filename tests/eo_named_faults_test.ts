@@ -9,7 +9,13 @@
 // reached, and every run's counts must be exactly the truth.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { type EmbeddedFault, type RunResult, runDistributed, runEmbedded, runPoolMasterKill } from "../testing/eo_faults.ts";
+import {
+  type EmbeddedFault,
+  runDistributed,
+  runEmbedded,
+  runPoolMasterKill,
+  type RunResult,
+} from "../testing/eo_faults.ts";
 
 /**
  * Every named fault point of the state folder (runtime/fault_points.ts),

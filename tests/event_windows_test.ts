@@ -45,7 +45,8 @@ function truth(seed: number): string[] {
     r[3] += e.value;
     rows.set(id, r);
   }
-  return [...rows.values()].map(([k, start, count, sum]) => JSON.stringify([k, start, start + WINDOW, count, sum])).sort();
+  return [...rows.values()].map(([k, start, count, sum]) => JSON.stringify([k, start, start + WINDOW, count, sum]))
+    .sort();
 }
 
 function compare(got: string[], want: string[]): string {
@@ -54,12 +55,30 @@ function compare(got: string[], want: string[]): string {
   const missing = want.filter((r) => !g.has(r));
   const extra = got.filter((r) => !w.has(r));
   if (missing.length === 0 && extra.length === 0 && got.length === want.length) return "";
-  return `${got.length} rows for ${want.length}; missing ${missing.length} (${missing.slice(0, 3).join(" ")}), unexpected ${extra.length} (${extra.slice(0, 3).join(" ")})`;
+  return `${got.length} rows for ${want.length}; missing ${missing.length} (${
+    missing.slice(0, 3).join(" ")
+  }), unexpected ${extra.length} (${extra.slice(0, 3).join(" ")})`;
 }
 
 const flags = (seed: number, out: string) => [
-  "--events", String(EVENTS), "--seed", String(seed), "--keys", String(KEYS), "--disorder", String(DISORDER),
-  "--lag", String(LAG), "--window", String(WINDOW), "--out", out, "--mode", "effectively-once", "--checkpoint-secs", "0.05",
+  "--events",
+  String(EVENTS),
+  "--seed",
+  String(seed),
+  "--keys",
+  String(KEYS),
+  "--disorder",
+  String(DISORDER),
+  "--lag",
+  String(LAG),
+  "--window",
+  String(WINDOW),
+  "--out",
+  out,
+  "--mode",
+  "effectively-once",
+  "--checkpoint-secs",
+  "0.05",
 ];
 
 function launch(args: string[], env: Record<string, string>, logs: string[]): ChildHandle {
@@ -109,7 +128,17 @@ test("over NATS: event-time windows on 2 containers, a container killed with SIG
   try {
     const seed = 12;
     const out = resolvePath(dir, "rows.jsonl");
-    run = ardea(nats.urls, ["submit", "examples/event_windows.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", ...flags(seed, out)], logs);
+    run = ardea(nats.urls, [
+      "submit",
+      "examples/event_windows.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      ...flags(seed, out),
+    ], logs);
     let ended = false;
     const exited = run.child.exited.then((e) => {
       ended = true;

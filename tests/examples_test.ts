@@ -67,9 +67,38 @@ function assertOk(r: Run): void {
 // ---------------------------------------------------------------- input
 
 const VOCABULARY = [
-  "naïve", "café", "日本語", "中文", "Ärger", "straße", "🦩", "👍🏽", "🇯🇵", "heron", "Heron", "HERON",
-  "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "prototype", "the", "a", "of",
-  "tuple", "bolt", "spout", "\"quoted\"", "back\\slash", "comma,", "{brace}", "1", "0", "-1", "NaN",
+  "naïve",
+  "café",
+  "日本語",
+  "中文",
+  "Ärger",
+  "straße",
+  "🦩",
+  "👍🏽",
+  "🇯🇵",
+  "heron",
+  "Heron",
+  "HERON",
+  "constructor",
+  "__proto__",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "prototype",
+  "the",
+  "a",
+  "of",
+  "tuple",
+  "bolt",
+  "spout",
+  '"quoted"',
+  "back\\slash",
+  "comma,",
+  "{brace}",
+  "1",
+  "0",
+  "-1",
+  "NaN",
 ];
 const SEPARATORS = [" ", " ", " ", "  ", "\t", " \t ", "\u00a0"];
 
@@ -150,7 +179,18 @@ test("input fixture: larger than one 64 KiB read, CRLF, tricky words, no final n
 
 test("word_count: exact counts, default mode (ATLEAST_ONCE), several tasks", async () => {
   const out = resolvePath(tmp, "atleast.json");
-  const r = await runExample("word_count", ["--input", inputPath, "--out", out, "--spouts", "2", "--splitters", "3", "--counters", "2"]);
+  const r = await runExample("word_count", [
+    "--input",
+    inputPath,
+    "--out",
+    out,
+    "--spouts",
+    "2",
+    "--splitters",
+    "3",
+    "--counters",
+    "2",
+  ]);
   assertOk(r);
   assertExact(await readCounts(out), "ATLEAST_ONCE");
   assert.ok(r.stdout.includes(`${trueTotal} words, ${truth.size} distinct`), show(r));
@@ -160,7 +200,16 @@ test("word_count: exact counts, default mode (ATLEAST_ONCE), several tasks", asy
 
 test("word_count: exact counts in ATMOST_ONCE mode", async () => {
   const out = resolvePath(tmp, "atmost.json");
-  const r = await runExample("word_count", ["--input", inputPath, "--out", out, "--mode", "atmost", "--splitters", "2"]);
+  const r = await runExample("word_count", [
+    "--input",
+    inputPath,
+    "--out",
+    out,
+    "--mode",
+    "atmost",
+    "--splitters",
+    "2",
+  ]);
   assertOk(r);
   assertExact(await readCounts(out), "ATMOST_ONCE");
 });
@@ -171,14 +220,29 @@ test("word_count: --flag=value form and --max-pending 1 (one line in flight at a
   const out = resolvePath(tmp, "small.json");
   const r = await runExample("word_count", [`--input=${small}`, `--out=${out}`, "--max-pending=1", "--spouts=2"]);
   assertOk(r);
-  assert.equal(Object.fromEntries(await readCounts(out)), JSON.parse('{"b":3,"a":1,"c":1,"__proto__":1,"constructor":1}'));
+  assert.equal(
+    Object.fromEntries(await readCounts(out)),
+    JSON.parse('{"b":3,"a":1,"c":1,"__proto__":1,"constructor":1}'),
+  );
 });
 
 test("word_count: --chaos 0.05 crashes the splitter yet every word is counted", async () => {
   const out = resolvePath(tmp, "chaos.json");
   const r = await runExample("word_count", [
-    "--input", inputPath, "--out", out, "--chaos", "0.05",
-    "--spouts", "3", "--splitters", "4", "--counters", "3", "--max-pending", "500",
+    "--input",
+    inputPath,
+    "--out",
+    out,
+    "--chaos",
+    "0.05",
+    "--spouts",
+    "3",
+    "--splitters",
+    "4",
+    "--counters",
+    "3",
+    "--max-pending",
+    "500",
   ]);
   assertOk(r);
   const got = await readCounts(out);
@@ -189,7 +253,9 @@ test("word_count: --chaos 0.05 crashes the splitter yet every word is counted", 
   assert.ok(restarts > 0, `the splitter crashed at least once\n${show(r)}`);
   const extra = [...truth].reduce((sum, [w, n]) => sum + (got.get(w)! - n), 0);
   console.log(
-    `  [${runtimeName()}] chaos run: ${restarts} restarts; counts ${extra === 0 ? "exact" : `over by ${extra} words in total`}`,
+    `  [${runtimeName()}] chaos run: ${restarts} restarts; counts ${
+      extra === 0 ? "exact" : `over by ${extra} words in total`
+    }`,
   );
   assert.ok(r.stderr.some((l) => l.includes("chaos: split crashed on purpose")), "crashes are logged");
 });
@@ -285,7 +351,10 @@ test("tick_tuples: ticks flush while the input flows; finish flushes the rest", 
   assertOk(r);
   assert.ok(Date.now() - started < 15_000, "ends within seconds");
   assert.ok(r.stdout.some((l) => l.startsWith("flush (tick):")), `at least one tick flush\n${show(r)}`);
-  assert.ok(r.stdout.includes("40 readings in " + r.stdout.filter((l) => l.startsWith("flush")).length + " flushes"), show(r));
+  assert.ok(
+    r.stdout.includes("40 readings in " + r.stdout.filter((l) => l.startsWith("flush")).length + " flushes"),
+    show(r),
+  );
   assert.is(r.stdout.at(-1), "FINISHED", show(r));
 });
 

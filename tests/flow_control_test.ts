@@ -20,7 +20,11 @@ test("a flooding spout in another container: in flight stays within the credit w
   const nc = await connect({ servers: nats.urls[0] });
   const args = ["submit", "tests/fixtures/dist_flood.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"];
   const [cmd, argv] = ardeaCmd(args);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const errLines: string[] = [];
   const reading = (async () => {
     for await (const l of submitter.lines("stderr")) errLines.push(l);
@@ -78,7 +82,11 @@ test("credits: a receiver over its marks withholds them, the sender holds its sp
   const nc0 = await connect({ servers: nats.urls[0] });
   const nc1 = await connect({ servers: nats.urls[0] });
   const b = new TopologyBuilder();
-  b.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text"]) }), 1);
+  b.setSpout(
+    "s",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text"]) }),
+    1,
+  );
   b.setBolt("b", bolt(() => {}), 1).shuffleGrouping("s");
   const topology = b.createTopology();
   const spoutTask = topology.componentTasks.get("s")![0]!;

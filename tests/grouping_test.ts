@@ -8,8 +8,8 @@ import {
   Fields,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
-  type TopologyConfig,
   TopologyBuilder,
+  type TopologyConfig,
   TopologyContext,
 } from "../mod.ts";
 import { compileRoutes } from "../engine/groupings.ts";
@@ -31,7 +31,11 @@ function quietSpout(fields: string[], direct = false, streams: Record<string, st
 const sink = () => richBolt((self, t) => self.collector.ack(t));
 
 function routesOf(topology: StormTopology, task: number, taskContainer: (t: number) => number = () => 0) {
-  return compileRoutes(task, { topology, taskContainer, context: new TopologyContext(topology, "g", task, taskContainer(task), taskContainer) });
+  return compileRoutes(task, {
+    topology,
+    taskContainer,
+    context: new TopologyContext(topology, "g", task, taskContainer(task), taskContainer),
+  });
 }
 
 function select(route: { select(v: readonly unknown[], out: number[]): number }, values: unknown[]): number[] {
@@ -46,7 +50,8 @@ function counts(tasks: number[]): Map<number, number> {
   return m;
 }
 
-const maxLoadRatio = (loads: number[]): number => Math.max(...loads) / (loads.reduce((a, b) => a + b, 0) / loads.length);
+const maxLoadRatio = (loads: number[]): number =>
+  Math.max(...loads) / (loads.reduce((a, b) => a + b, 0) / loads.length);
 
 // ---------------------------------------------------------------- fields hash
 
@@ -178,7 +183,8 @@ test("localOrShuffle: prefers tasks in the same container, else all", () => {
   const t = topo.componentTasks.get("t")!;
   const u = topo.componentTasks.get("u")!;
   // s1 with t[0..2] in container 0; s2 and t[3..5] in container 1; u all in container 2
-  const where = (task: number) => task === s1 || t.indexOf(task) >= 0 && t.indexOf(task) < 3 ? 0 : u.includes(task) ? 2 : 1;
+  const where = (task: number) =>
+    task === s1 || t.indexOf(task) >= 0 && t.indexOf(task) < 3 ? 0 : u.includes(task) ? 2 : 1;
   for (const [src, local] of [[s1!, t.slice(0, 3)], [s2!, t.slice(3)]] as const) {
     const r = routesOf(topo, src, where).get("default")!;
     const seenT = new Set<number>();
@@ -314,7 +320,12 @@ test("end to end: shuffle, fields, all and global deliver as routed", async () =
 });
 
 /** A spout emitting on a direct stream: emitDirect to `pick(i, targets)`, or plain emit when `plain`. */
-function directSpout(n: number, acked: Set<number>, pick: (i: number, targets: readonly number[]) => number, plain = false) {
+function directSpout(
+  n: number,
+  acked: Set<number>,
+  pick: (i: number, targets: readonly number[]) => number,
+  plain = false,
+) {
   return () =>
     new (class extends BaseRichSpout {
       c!: SpoutOutputCollector;
@@ -358,12 +369,16 @@ test("direct grouping from a bolt (emitDirect anchored)", async () => {
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(200, log), 1);
-  b.setBolt("router", richBolt((self, t) => {
-    const targets = self.context.getComponentTasks("direct-sink");
-    const n = t.getInteger(0);
-    self.collector.emitDirect(targets[n % targets.length]!, "d", t, [n]);
-    self.collector.ack(t);
-  }, { directStreams: { d: ["n"] } }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "router",
+    richBolt((self, t) => {
+      const targets = self.context.getComponentTasks("direct-sink");
+      const n = t.getInteger(0);
+      self.collector.emitDirect(targets[n % targets.length]!, "d", t, [n]);
+      self.collector.ack(t);
+    }, { directStreams: { d: ["n"] } }),
+    2,
+  ).shuffleGrouping("numbers");
   b.setBolt("direct-sink", recordingBolt(seen), 4).directGrouping("router", "d");
   const topo = b.createTopology();
   finished(await runTopology(topo));
@@ -404,9 +419,13 @@ test("emit (not emitDirect) on a direct stream fails the run with an EmitError",
 test("emitDirect on a stream that is not direct fails the run with an EmitError", async () => {
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(10, spoutLog()), 1);
-  b.setBolt("router", richBolt((self, t) => {
-    self.collector.emitDirect(self.context.getComponentTasks("after")[0]!, t, [1]);
-  }, { fields: ["x"] }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "router",
+    richBolt((self, t) => {
+      self.collector.emitDirect(self.context.getComponentTasks("after")[0]!, t, [1]);
+    }, { fields: ["x"] }),
+    1,
+  ).shuffleGrouping("numbers");
   b.setBolt("after", sink(), 1).shuffleGrouping("router");
   const r = await runTopology(b.createTopology(), {}, { timeoutMs: 5000 });
   assert.instance(r.error, EmitError);

@@ -4,7 +4,15 @@ import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { parseArgs, UsageError } from "../cli/args.ts";
 import { runInit } from "../cli/init.ts";
-import { ardeaRoot, listDir, makeTempDir, readTextFile, removePath, resolvePath, writeTextFile } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  listDir,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  writeTextFile,
+} from "../runtime/mod.ts";
 
 let dir: string;
 
@@ -18,9 +26,16 @@ test.after(async () => {
 
 test("parses `init <folder> [--ardea SPEC]`", () => {
   assert.equal(parseArgs(["init", "my-topology"]), { type: "init", dir: "my-topology" });
-  assert.equal(parseArgs(["init", "x", "--ardea", "file:../a.tgz"]), { type: "init", dir: "x", ardea: "file:../a.tgz" });
+  assert.equal(parseArgs(["init", "x", "--ardea", "file:../a.tgz"]), {
+    type: "init",
+    dir: "x",
+    ardea: "file:../a.tgz",
+  });
   assert.equal(parseArgs(["init", "--help"]), { type: "help", topic: "init" });
-  assert.throws(() => parseArgs(["init"]), (e: unknown) => e instanceof UsageError && /one folder name/.test(e.message));
+  assert.throws(
+    () => parseArgs(["init"]),
+    (e: unknown) => e instanceof UsageError && /one folder name/.test(e.message),
+  );
   assert.throws(() => parseArgs(["init", "a", "b"]), (e: unknown) => e instanceof UsageError);
 });
 
@@ -40,7 +55,10 @@ test("writes the starter project with Ardea as a dependency and the allowScripts
   const own = JSON.parse(await readTextFile(resolvePath(ardeaRoot(), "package.json")));
   assert.is(pkg.name, "word-counter");
   assert.equal(pkg.dependencies, { ardea: `^${own.version}` });
-  assert.equal(pkg.scripts, { start: "ardea run topology.ts", test: "node --import ardea/register word_count_test.ts" });
+  assert.equal(pkg.scripts, {
+    start: "ardea run topology.ts",
+    test: "node --import ardea/register word_count_test.ts",
+  });
   assert.equal(pkg.allowScripts, { esbuild: true, "msgpackr-extract": false });
   const readme = await readTextFile(resolvePath(target, "README.md"));
   assert.match(readme, /npm install && npm start/);

@@ -72,7 +72,16 @@ test("a held object's clone() copies it; a held class instance without construct
 
 test("plain data is copied deeply, typed arrays and DataViews included", () => {
   const buf = new ArrayBuffer(8);
-  const src = { list: [1, [2]], map: new Map([["k", { v: 1 }]]), when: new Date(5), bytes: new Uint8Array([1, 2]), view: new DataView(buf, 4, 4), buf, execute() {}, declareOutputFields() {} };
+  const src = {
+    list: [1, [2]],
+    map: new Map([["k", { v: 1 }]]),
+    when: new Date(5),
+    bytes: new Uint8Array([1, 2]),
+    view: new DataView(buf, 4, 4),
+    buf,
+    execute() {},
+    declareOutputFields() {},
+  };
   const copy = componentFactory(src)();
   copy.list[1] = [3];
   copy.map.get("k")!.v = 2;
@@ -100,7 +109,9 @@ test("a held object whose constructor takes arguments and that has no clone() is
   b.setBolt("h", new Holder()).shuffleGrouping("s");
   assert.throws(
     () => b.createTopology(),
-    (e: unknown) => e instanceof InvalidTopologyError && /bolt "h": it holds a Point .*give Point a clone\(\) method, or pass a factory/.test(e.message),
+    (e: unknown) =>
+      e instanceof InvalidTopologyError &&
+      /bolt "h": it holds a Point .*give Point a clone\(\) method, or pass a factory/.test(e.message),
   );
   const ok = new TopologyBuilder();
   ok.setSpout("s", iterableSpout(() => [1], { fields: ["n"] }));

@@ -26,7 +26,14 @@ import {
   type Tuple,
 } from "../mod.ts";
 import { connectNats, type NatsSettings } from "../transport/nats_connect.ts";
-import { mergePositions, partitionOfSequence, partitionOfSubject, partitionOfToken, type PartitionMode, StreamPositions } from "../transport/jetstream_positions.ts";
+import {
+  mergePositions,
+  type PartitionMode,
+  partitionOfSequence,
+  partitionOfSubject,
+  partitionOfToken,
+  StreamPositions,
+} from "../transport/jetstream_positions.ts";
 import { assertRewindable } from "../engine/restore.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { decodeState, State } from "../state/keyed_state.ts";
@@ -34,7 +41,15 @@ import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { Records } from "../cluster/records.ts";
 import { parseConfig } from "../topology/config.ts";
 import { TopologyContext } from "../topology/context.ts";
-import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import process from "node:process";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
@@ -65,7 +80,9 @@ async function publish(name: string, from: number, to: number, retention = Reten
   const js = nc.jetstream();
   for (let i = from; i < to; i += 500) {
     const chunk = [];
-    for (let k = i; k < Math.min(to, i + 500); k++) chunk.push(js.publish(`eo.${name}.${k % 4}`, enc.encode(String(k))));
+    for (let k = i; k < Math.min(to, i + 500); k++) {
+      chunk.push(js.publish(`eo.${name}.${k % 4}`, enc.encode(String(k))));
+    }
     await Promise.all(chunk);
   }
 }
@@ -149,19 +166,43 @@ async function runEo(o: RunOptions) {
   run.slowEvery = o.slowEvery ?? 0;
   const out = new Map<number, [number, number]>();
   const b = new TopologyBuilder();
-  b.setSpout("in", () => new JetStreamSpout({ stream: o.stream, durable: `eo-${o.stream}`, nats: settings, finishWhenIdleMs: 400, partition: o.partition, filterSubject: o.filterSubject, fetchExpiresMs: o.fetchExpiresMs }), o.spouts);
-  b.setBolt("parse", bolt((t, c) => {
-    const id = Number(dec.decode(t.getValue(1) as Uint8Array));
-    c.emit([id % KEYS, id]);
-  }, { fields: ["key", "id"] }), 2).shuffleGrouping("in");
+  b.setSpout(
+    "in",
+    () =>
+      new JetStreamSpout({
+        stream: o.stream,
+        durable: `eo-${o.stream}`,
+        nats: settings,
+        finishWhenIdleMs: 400,
+        partition: o.partition,
+        filterSubject: o.filterSubject,
+        fetchExpiresMs: o.fetchExpiresMs,
+      }),
+    o.spouts,
+  );
+  b.setBolt(
+    "parse",
+    bolt((t, c) => {
+      const id = Number(dec.decode(t.getValue(1) as Uint8Array));
+      c.emit([id % KEYS, id]);
+    }, { fields: ["key", "id"] }),
+    2,
+  ).shuffleGrouping("in");
   b.setBolt("sum", () => new KeyedSum(), 2).fieldsGrouping("parse", new Fields("key"));
-  b.setBolt("out", bolt((t) => void out.set(t.getInteger(0), [t.getInteger(1), t.getInteger(2)]))).globalGrouping("sum");
+  b.setBolt("out", bolt((t) => void out.set(t.getInteger(0), [t.getInteger(1), t.getInteger(2)]))).globalGrouping(
+    "sum",
+  );
   const logs: string[] = [];
-  const h = await submit(`js-eo-${o.stream}`, {
-    "topology.reliability.mode": "EFFECTIVELY_ONCE",
-    "topology.state.dir": o.dir,
-    "topology.stateful.checkpoint.interval.seconds": 0.05,
-  }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  const h = await submit(
+    `js-eo-${o.stream}`,
+    {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": o.dir,
+      "topology.stateful.checkpoint.interval.seconds": 0.05,
+    },
+    b.createTopology(),
+    { handleSignals: false, log: (l) => logs.push(l) },
+  );
   if (o.onSeen !== undefined) {
     run.killAt = o.onSeen.at;
     run.onKill = o.onSeen.fn;
@@ -173,7 +214,9 @@ async function runEo(o: RunOptions) {
         // Two commits on: the second checkpoint begins after this point, so its positions cover every tuple counted so far.
         const at = await lastCommitted(o.dir, h.name);
         const until = Date.now() + 20_000;
-        while (Date.now() < until && (await lastCommitted(o.dir, h.name)) < at + 2) await new Promise((r) => setTimeout(r, 10));
+        while (Date.now() < until && (await lastCommitted(o.dir, h.name)) < at + 2) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
         await h.kill();
       })();
     };
@@ -193,7 +236,9 @@ async function uncovered(dir: string, name: string, stream: string, total: numbe
     const last = (await backend.lastCommitted(name))!;
     const keys: Array<[string, number, number, number]> = [];
     for (const k of last.meta.tasks.filter((t) => t.startsWith("in#"))) {
-      for (const [key, value] of decodeState<string, unknown>((await backend.load(name, last.checkpointId, k))!).entries()) {
+      for (
+        const [key, value] of decodeState<string, unknown>((await backend.load(name, last.checkpointId, k))!).entries()
+      ) {
         const m = /^(sequence|subject)\/(\d+)\/(\d+)$/.exec(key);
         if (m) keys.push([m[1]!, Number(m[2]), Number(m[3]), value as number]);
       }
@@ -202,7 +247,8 @@ async function uncovered(dir: string, name: string, stream: string, total: numbe
     for (let seq = 1; seq <= total; seq++) {
       const subject = `eo.${stream}.${(seq - 1) % 4}`;
       const covered = keys.some(([mode, parts, index, upTo]) =>
-        seq <= upTo && (mode === "sequence" ? partitionOfSequence(seq, parts) : partitionOfSubject(subject, parts)) === index
+        seq <= upTo &&
+        (mode === "sequence" ? partitionOfSequence(seq, parts) : partitionOfSubject(subject, parts)) === index
       );
       if (!covered) n++;
     }
@@ -217,7 +263,11 @@ function assertExact(out: Map<number, [number, number]>, count: number, what: st
   assert.is(out.size, want.size, `${what}: keys`);
   for (const [k, [n, sum]] of want) {
     const got = out.get(k);
-    assert.equal(got, [n, sum], `${what}: key ${k} counted ${got?.[0]} ids summing to ${got?.[1]}, want ${n} and ${sum}`);
+    assert.equal(
+      got,
+      [n, sum],
+      `${what}: key ${k} counted ${got?.[0]} ids summing to ${got?.[1]}, want ${n} and ${sum}`,
+    );
   }
 }
 
@@ -255,10 +305,12 @@ test("positions: partitions are even and deterministic; a rescale covers exactly
   // A partition written in a subject token.
   assert.is(partitionOfToken("orders.2.eu", 1, 4), 2);
   assert.is(partitionOfToken("orders.2", 1, 4), 2);
-  for (const bad of ["orders.4.eu", "orders.02.eu", "orders.x.eu", "orders", "orders..eu"]) assert.is(partitionOfToken(bad, 1, 4), -1, bad);
+  for (const bad of ["orders.4.eu", "orders.02.eu", "orders.x.eu", "orders", "orders..eu"]) {
+    assert.is(partitionOfToken(bad, 1, 4), -1, bad);
+  }
 });
 
-test("EFFECTIVELY_ONCE partition \"token<k>\": each task's consumer filters its own partition; exact through rollbacks", async () => {
+test('EFFECTIVELY_ONCE partition "token<k>": each task\'s consumer filters its own partition; exact through rollbacks', async () => {
   const count = 12_000;
   const stream = "TOKEN";
   await publish(stream, 0, count);
@@ -284,7 +336,9 @@ test("EFFECTIVELY_ONCE partition \"token<k>\": each task's consumer filters its 
     });
     assert.is(summary.state, "FINISHED", logs.join("\n"));
     assert.is(run.fired, 2, "every planned crash fired");
-    for (let i = 0; i < 4; i++) assert.is(filters.get(`eo-${stream}-eo-${i}`), `eo.${stream}.${i}`, `task ${i} reads only partition ${i}`);
+    for (let i = 0; i < 4; i++) {
+      assert.is(filters.get(`eo-${stream}-eo-${i}`), `eo.${stream}.${i}`, `task ${i} reads only partition ${i}`);
+    }
     assertExact(out, count, "partition token2, after 2 rollbacks");
     const backend = new FileStateBackend(dir);
     try {
@@ -299,14 +353,36 @@ test("EFFECTIVELY_ONCE partition \"token<k>\": each task's consumer filters its 
     }
     // Without a "*" at the token, the spout refuses.
     const b = new TopologyBuilder();
-    b.setSpout("in", new JetStreamSpout({ stream, durable: "badtoken", nats: settings, partition: "token1", filterSubject: `eo.${stream}.*` }), 1);
+    b.setSpout(
+      "in",
+      new JetStreamSpout({
+        stream,
+        durable: "badtoken",
+        nats: settings,
+        partition: "token1",
+        filterSubject: `eo.${stream}.*`,
+      }),
+      1,
+    );
     b.setBolt("x", () => new KeyedSumOfAll(), 1).shuffleGrouping("in");
-    const h = await submit("js-eo-badtoken", { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir, "topology.supervisor.max.consecutive.failures": 1 }, b.createTopology(), {
-      handleSignals: false,
-      log: () => {},
-    });
+    const h = await submit(
+      "js-eo-badtoken",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.supervisor.max.consecutive.failures": 1,
+      },
+      b.createTopology(),
+      {
+        handleSignals: false,
+        log: () => {},
+      },
+    );
     const err = await h.done.then(() => null, (e: Error) => e);
-    assert.match(String(err?.message) + String((err?.cause as Error | undefined)?.message), /partition "token1" needs a filterSubject whose token 1/);
+    assert.match(
+      String(err?.message) + String((err?.cause as Error | undefined)?.message),
+      /partition "token1" needs a filterSubject whose token 1/,
+    );
   } finally {
     await removePath(dir);
   }
@@ -336,7 +412,11 @@ test("EFFECTIVELY_ONCE: rollbacks (a stateful bolt throws) keep the sums exact; 
     } finally {
       await backend.close();
     }
-    console.log(`js eo (${runtimeName()}): ${count} messages, 3 rollbacks, exact, in ${(performance.now() - started).toFixed(0)} ms (400 ms idle finish included)`);
+    console.log(
+      `js eo (${runtimeName()}): ${count} messages, 3 rollbacks, exact, in ${
+        (performance.now() - started).toFixed(0)
+      } ms (400 ms idle finish included)`,
+    );
   } finally {
     await removePath(dir);
   }
@@ -355,18 +435,28 @@ test("EFFECTIVELY_ONCE: a stopped run starts again from the saved sequence; more
     // Run 2: more messages meanwhile; three spout tasks (partitioned by subject), killed again.
     await publish(stream, 30_000, 40_000);
     const left2 = await uncovered(dir, first.name, stream, 40_000);
-    assert.ok(40_000 - left2 >= 6_000, `run 1's last checkpoint covers the 6000 tuples it had counted (covers ${40_000 - left2})`);
+    assert.ok(
+      40_000 - left2 >= 6_000,
+      `run 1's last checkpoint covers the 6000 tuples it had counted (covers ${40_000 - left2})`,
+    );
     const second = await runEo({ stream, dir, spouts: 3, killAfter: 6_000, partition: "subject", slowEvery: 10 });
     assert.is(second.summary.state, "KILLED");
     const secondSeen = run.seen;
     const left3 = await uncovered(dir, first.name, stream, 40_000);
-    assert.ok(left2 - left3 >= 6_000, `run 2's last checkpoint covers the 6000 new tuples it had counted (covers ${left2 - left3})`);
+    assert.ok(
+      left2 - left3 >= 6_000,
+      `run 2's last checkpoint covers the 6000 new tuples it had counted (covers ${left2 - left3})`,
+    );
     // Run 3: one spout task, to the end: it emits exactly what no saved position covers.
     const third = await runEo({ stream, dir, spouts: 1 });
     assert.is(third.summary.state, "FINISHED", third.logs.join("\n"));
     assert.is(run.seen, left3, "run 3 emitted exactly the messages after run 2's saved positions");
     assertExact(third.out, 40_000, "after two stops and restarts with 2, 3 and 1 spout tasks");
-    console.log(`js eo restart (${runtimeName()}): counted ${firstSeen}, ${secondSeen}, ${run.seen} tuples in the three runs for 40000 messages (${40_000 - left2} and ${40_000 - left3} covered by the checkpoints)`);
+    console.log(
+      `js eo restart (${runtimeName()}): counted ${firstSeen}, ${secondSeen}, ${run.seen} tuples in the three runs for 40000 messages (${
+        40_000 - left2
+      } and ${40_000 - left3} covered by the checkpoints)`,
+    );
   } finally {
     await removePath(dir);
   }
@@ -387,13 +477,20 @@ test("EFFECTIVELY_ONCE: a task's consumer deleted on the server mid-run is made 
       spouts: 1,
       fetchExpiresMs: 1000,
       slowEvery: 10,
-      onSeen: { at: 5_000, fn: () => void jsm.consumers.delete(stream, `eo-${stream}-eo-0`).then((ok) => (deleted = ok)) },
+      onSeen: {
+        at: 5_000,
+        fn: () => void jsm.consumers.delete(stream, `eo-${stream}-eo-0`).then((ok) => (deleted = ok)),
+      },
     });
     assert.is(summary.state, "FINISHED", logs.join("\n"));
     assert.ok(deleted, "the consumer was deleted");
     assert.is(run.seen, count, "no rollback: each message counted once");
     assertExact(out, count, "after the consumer was deleted");
-    console.log(`js eo consumer deleted (${runtimeName()}): ${count} messages exact in ${(performance.now() - started).toFixed(0)} ms; ${logs.filter((l) => l.includes("JETSTREAM_PULL") || l.includes("pull from")).length} pull errors logged`);
+    console.log(
+      `js eo consumer deleted (${runtimeName()}): ${count} messages exact in ${
+        (performance.now() - started).toFixed(0)
+      } ms; ${logs.filter((l) => l.includes("JETSTREAM_PULL") || l.includes("pull from")).length} pull errors logged`,
+    );
   } finally {
     await removePath(dir);
   }
@@ -410,7 +507,11 @@ test("EFFECTIVELY_ONCE: start.clean reads from the deliver policy again; by_star
       b.setBolt("sum", () => new KeyedSumOfAll(), 1).globalGrouping("in");
       return b.createTopology();
     };
-    const conf = { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir, "topology.stateful.checkpoint.interval.seconds": 0.05 } as const;
+    const conf = {
+      "topology.reliability.mode": "EFFECTIVELY_ONCE",
+      "topology.state.dir": dir,
+      "topology.stateful.checkpoint.interval.seconds": 0.05,
+    } as const;
     const spout = () => new JetStreamSpout({ stream, durable: "clean", nats: settings, finishWhenIdleMs: 300 });
     KeyedSumOfAll.total = 0;
     assert.is((await (await submit("js-clean", conf, topo(spout()), { handleSignals: false })).done).state, "FINISHED");
@@ -420,12 +521,23 @@ test("EFFECTIVELY_ONCE: start.clean reads from the deliver policy again; by_star
     await (await submit("js-clean", conf, topo(spout()), { handleSignals: false })).done;
     assert.is(KeyedSumOfAll.total, 0, "restored at the end of the stream");
     // Clean: everything again.
-    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(spout()), { handleSignals: false })).done;
+    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(spout()), {
+      handleSignals: false,
+    })).done;
     assert.is(KeyedSumOfAll.total, 3_000);
     // Clean, from sequence 2001.
     KeyedSumOfAll.total = 0;
-    const from = new JetStreamSpout({ stream, durable: "clean", nats: settings, finishWhenIdleMs: 300, deliverPolicy: "by_start_sequence", optStartSeq: 2_001 });
-    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(from), { handleSignals: false })).done;
+    const from = new JetStreamSpout({
+      stream,
+      durable: "clean",
+      nats: settings,
+      finishWhenIdleMs: 300,
+      deliverPolicy: "by_start_sequence",
+      optStartSeq: 2_001,
+    });
+    await (await submit("js-clean", { ...conf, "topology.stateful.start.clean": true }, topo(from), {
+      handleSignals: false,
+    })).done;
     assert.is(KeyedSumOfAll.total, 1_000);
   } finally {
     await removePath(dir);
@@ -451,7 +563,7 @@ class IdsSeen extends BaseStatefulBolt<string, number> {
   declareOutputFields() {}
 }
 
-test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollback before the first checkpoint still reads what came after the start", async () => {
+test('EFFECTIVELY_ONCE: deliverPolicy "new" is resolved once per run; a rollback before the first checkpoint still reads what came after the start', async () => {
   const stream = "NEWSTART";
   await publish(stream, 0, 100);
   const dir = await makeTempDir("ardea-js-eo-");
@@ -460,15 +572,24 @@ test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollba
     IdsSeen.ids = new Set();
     IdsSeen.failFirst = true;
     const b = new TopologyBuilder();
-    b.setSpout("in", () => new JetStreamSpout({ stream, durable: "newstart", nats: settings, deliverPolicy: "new" }), 2);
+    b.setSpout(
+      "in",
+      () => new JetStreamSpout({ stream, durable: "newstart", nats: settings, deliverPolicy: "new" }),
+      2,
+    );
     b.setBolt("seen", () => new IdsSeen(), 1).shuffleGrouping("in");
     const logs: string[] = [];
-    const h = await submit("js-eo-new", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      // No checkpoint before the rollback.
-      "topology.stateful.checkpoint.interval.seconds": 60,
-    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    const h = await submit(
+      "js-eo-new",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        // No checkpoint before the rollback.
+        "topology.stateful.checkpoint.interval.seconds": 60,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
     // Once both tasks read, 50 new messages: the first one crashes the bolt, and the run rolls back with no checkpoint.
     await until("the spout's readers", async () => {
       const names: string[] = [];
@@ -481,7 +602,11 @@ test("EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved once per run; a rollba
     await h.kill();
     assert.ok(logs.some((l) => l.includes("planned crash")), `the bolt crashed\n${logs.join("\n")}`);
     const want = Array.from({ length: 50 }, (_, i) => 100 + i);
-    assert.equal([...IdsSeen.ids].sort((a, b) => a - b), want, "every message published after the start, none before, after the rollback");
+    assert.equal(
+      [...IdsSeen.ids].sort((a, b) => a - b),
+      want,
+      "every message published after the start, none before, after the rollback",
+    );
   } finally {
     await removePath(dir);
   }
@@ -517,13 +642,21 @@ test("EFFECTIVELY_ONCE refuses a work-queue stream; assertRewindable accepts Jet
     const wq = new TopologyBuilder();
     wq.setSpout("in", new JetStreamSpout({ stream: "WQ", durable: "wq", nats: settings }), 1);
     wq.setBolt("x", bolt(() => {}), 1).shuffleGrouping("in");
-    const h = await submit("js-wq", { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir }, wq.createTopology(), {
-      handleSignals: false,
-      log: () => {},
-    });
+    const h = await submit(
+      "js-wq",
+      { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.state.dir": dir },
+      wq.createTopology(),
+      {
+        handleSignals: false,
+        log: () => {},
+      },
+    );
     const err = await h.done.then(() => null, (e: Error) => e);
     assert.ok(err !== null, "the run must fail");
-    assert.match(String(err!.message) + String((err!.cause as Error | undefined)?.message), /retention "workqueue".*needs retention "limits"/);
+    assert.match(
+      String(err!.message) + String((err!.cause as Error | undefined)?.message),
+      /retention "workqueue".*needs retention "limits"/,
+    );
   } finally {
     await removePath(dir);
   }
@@ -569,17 +702,28 @@ test("throughput: JetStreamSpout EFFECTIVELY_ONCE vs ATLEAST_ONCE (one spout tas
       Counter.target = count;
       const reached = new Promise<void>((r) => (Counter.done = r));
       const b = new TopologyBuilder();
-      b.setSpout("in", new JetStreamSpout({ stream: "SPEED", durable: `speed-${mode}`, nats: settings, batch: 512 }), 1);
+      b.setSpout(
+        "in",
+        new JetStreamSpout({ stream: "SPEED", durable: `speed-${mode}`, nats: settings, batch: 512 }),
+        1,
+      );
       b.setBolt("count", () => (eo ? new StatefulCounter() : new Counter()), 1).shuffleGrouping("in");
       const started = performance.now();
-      const h = await submit(`js-speed-${mode}`, { "topology.reliability.mode": mode, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false });
+      const h = await submit(
+        `js-speed-${mode}`,
+        { "topology.reliability.mode": mode, "topology.state.dir": dir },
+        b.createTopology(),
+        { handleSignals: false },
+      );
       await reached;
       rates[mode] = count / ((performance.now() - started) / 1000);
       await h.kill();
       assert.is(Counter.n, count, `${mode}: counted each message once`);
     }
     console.log(
-      `js spout throughput (${runtimeName()}, ${count} messages, incl. connect): ATLEAST_ONCE ${Math.round(rates.ATLEAST_ONCE!)} msg/s, ` +
+      `js spout throughput (${runtimeName()}, ${count} messages, incl. connect): ATLEAST_ONCE ${
+        Math.round(rates.ATLEAST_ONCE!)
+      } msg/s, ` +
         `EFFECTIVELY_ONCE ${Math.round(rates.EFFECTIVELY_ONCE!)} msg/s`,
     );
   } finally {
@@ -593,7 +737,20 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
   await publish(stream, 0, count);
   const dir = await makeTempDir("ardea-js-eo-dist-");
   const out = resolvePath(dir, "out.json");
-  const args = ["submit", "tests/fixtures/js_eo.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out", out];
+  const args = [
+    "submit",
+    "tests/fixtures/js_eo.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--in",
+    stream,
+    "--out",
+    out,
+  ];
   const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const logs: string[] = [];
@@ -604,7 +761,9 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
   try {
     const backend = new NatsStateBackend(nc);
     const until = Date.now() + 60_000;
-    while (Date.now() < until && !(await backend.lastCommitted("js-eo").catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < until && !(await backend.lastCommitted("js-eo").catch(() => undefined))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await backend.close();
     const victim = (await (await Records.bind(nc))?.listContainers("js-eo"))?.find((c) => c.container === 1);
     assert.ok(victim && victim.pid > 0, `container 1 is not running\n${logs.join("\n")}`);
@@ -614,9 +773,17 @@ test("distributed EFFECTIVELY_ONCE: kill -9 of a container mid-run; the spouts r
     await reading;
     assert.is(exit.code, 0, logs.join("\n"));
     assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
-    const got = new Map(Object.entries(JSON.parse(await readTextFile(out)) as Record<string, [number, number]>).map(([k, v]) => [Number(k), v]));
+    const got = new Map(
+      Object.entries(JSON.parse(await readTextFile(out)) as Record<string, [number, number]>).map((
+        [k, v],
+      ) => [Number(k), v]),
+    );
     assertExact(got, count, "after kill -9 of container 1");
-    console.log(`js eo distributed (${runtimeName()}): ${count} messages exact; run ended ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+    console.log(
+      `js eo distributed (${runtimeName()}): ${count} messages exact; run ended ${
+        ((performance.now() - killedAt) / 1000).toFixed(1)
+      } s after the kill`,
+    );
   } finally {
     if (child.pid !== undefined) {
       try {
@@ -635,7 +802,11 @@ async function readStream(name: string): Promise<string[]> {
   const last = (await jsm.streams.info(name)).state.last_seq;
   const out: string[] = [];
   if (last === 0) return out;
-  const ci = await jsm.consumers.add(name, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: nanos(30_000) });
+  const ci = await jsm.consumers.add(name, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    inactive_threshold: nanos(30_000),
+  });
   try {
     const c = await nc.jetstream().consumers.get(name, ci.name);
     while (out.length < last) {
@@ -667,11 +838,17 @@ function assertEachOnce(got: readonly string[], from: number, to: number, what: 
   const twice = [...seen].filter(([, n]) => n > 1).map(([x, n]) => `${x}×${n}`);
   const missing: number[] = [];
   for (let i = from; i < to; i++) if (!seen.has(`r${i}`)) missing.push(i);
-  const extra = [...seen.keys()].filter((x) => !/^r\d+$/.test(x) || Number(x.slice(1)) < from || Number(x.slice(1)) >= to);
+  const extra = [...seen.keys()].filter((x) =>
+    !/^r\d+$/.test(x) || Number(x.slice(1)) < from || Number(x.slice(1)) >= to
+  );
   assert.ok(
     twice.length === 0 && missing.length === 0 && extra.length === 0,
-    `${what}: ${got.length} messages for ${to - from} records; ${twice.length} duplicated (${twice.slice(0, 5).join(", ")}), ` +
-      `${missing.length} missing (${missing.slice(0, 5).join(", ")}), ${extra.length} unexpected (${extra.slice(0, 5).join(", ")})`,
+    `${what}: ${got.length} messages for ${to - from} records; ${twice.length} duplicated (${
+      twice.slice(0, 5).join(", ")
+    }), ` +
+      `${missing.length} missing (${missing.slice(0, 5).join(", ")}), ${extra.length} unexpected (${
+        extra.slice(0, 5).join(", ")
+      })`,
   );
 }
 
@@ -719,10 +896,23 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: JetStream in → JetStream out through roll
     const b = new TopologyBuilder();
     b.setSpout("in", () => new JetStreamSpout({ stream, durable: "sink-eo", nats: settings }), 2);
     b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
-    b.setBolt("out", () => new NatsSinkBolt({ subject: (t) => `sinkout.${t.getString(0).length}`, stream: "SINKOUT", jetstream: true, nats: settings }), 2)
+    b.setBolt(
+      "out",
+      () =>
+        new NatsSinkBolt({
+          subject: (t) => `sinkout.${t.getString(0).length}`,
+          stream: "SINKOUT",
+          jetstream: true,
+          nats: settings,
+        }),
+      2,
+    )
       .shuffleGrouping("results");
     const logs: string[] = [];
-    const h = await submit("js-eo-sink-embedded", { ...conf, "topology.state.dir": dir }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    const h = await submit("js-eo-sink-embedded", { ...conf, "topology.state.dir": dir }, b.createTopology(), {
+      handleSignals: false,
+      log: (l) => logs.push(l),
+    });
     const jsm = await nc.jetstreamManager();
     await until("the output", async () => (await jsm.streams.info("SINKOUT")).state.messages >= count, 120_000);
     // Anything published twice would land by now.
@@ -749,14 +939,20 @@ test("EFFECTIVELY_ONCE NatsSinkBolt, bounded run: the spouts idle past a checkpo
     const b = new TopologyBuilder();
     b.setSpout("in", () => new JetStreamSpout({ stream, durable: "bound", nats: settings, finishWhenIdleMs: 1000 }), 2);
     b.setBolt("results", () => new ResultBolt(), 2).shuffleGrouping("in");
-    b.setBolt("out", () => new NatsSinkBolt({ subject: "boundout.r", jetstream: true, nats: settings }), 2).shuffleGrouping("results");
+    b.setBolt("out", () => new NatsSinkBolt({ subject: "boundout.r", jetstream: true, nats: settings }), 2)
+      .shuffleGrouping("results");
     const logs: string[] = [];
-    const h = await submit("js-eo-bound", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      "topology.stateful.checkpoint.interval.seconds": 0.1,
-      "topology.supervisor.max.consecutive.failures": 3,
-    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    const h = await submit(
+      "js-eo-bound",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.1,
+        "topology.supervisor.max.consecutive.failures": 3,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
     assert.is((await h.done).state, "FINISHED", logs.join("\n"));
     assert.is(run.fired, 1);
     assertEachOnce(await readStream("BOUNDOUT"), 0, count, "bounded run, one rollback");
@@ -771,7 +967,11 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is 
   b.setSpout("in", iterableSpout(() => [1], { fields: ["n"] }), 1);
   b.setBolt("out", bolt(() => {}), 1).shuffleGrouping("in");
   const topology = b.createTopology();
-  const conf = parseConfig({ "topology.name": "t", "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.supervisor.max.consecutive.failures": 3 });
+  const conf = parseConfig({
+    "topology.name": "t",
+    "topology.reliability.mode": "EFFECTIVELY_ONCE",
+    "topology.supervisor.max.consecutive.failures": 3,
+  });
   const errors: unknown[] = [];
   const collector = { reportError: (e: unknown) => errors.push(e) } as unknown as OutputCollector;
   // Checkpoint 3 of task 2 held two messages, committed; whether they were confirmed is not known.
@@ -788,7 +988,11 @@ test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is 
     await sink.prepare(conf, new TopologyContext(topology, "t", 2), collector);
     await until(`round ${round}: the batch confirmed`, async () => !state.has("t/2/3"), 10_000);
     await sink.cleanup();
-    assert.is((await jsm.streams.info("RESTOREOUT")).state.messages, 2, `round ${round}: each message once in the stream`);
+    assert.is(
+      (await jsm.streams.info("RESTOREOUT")).state.messages,
+      2,
+      `round ${round}: each message once in the stream`,
+    );
   }
   const first = await jsm.streams.getMessage("RESTOREOUT", { seq: 1 });
   assert.is(first.header.get("Nats-Msg-Id"), "t/2/3/0");
@@ -801,22 +1005,36 @@ test("EFFECTIVELY_ONCE NatsSinkBolt refuses core NATS and a duplicate window sho
   await publish("SHORTIN", 0, 10);
   const dir = await makeTempDir("ardea-js-eo-");
   try {
-    for (const [sink, want] of [
-      [new NatsSinkBolt({ subject: "shortwin.x", jetstream: true, nats: settings }), /stream "SHORTWIN" drops duplicates for 120 s.*at least 164 s/],
-      [new NatsSinkBolt({ subject: "shortwin.x", nats: settings }), /set jetstream: true/],
-    ] as const) {
+    for (
+      const [sink, want] of [
+        [
+          new NatsSinkBolt({ subject: "shortwin.x", jetstream: true, nats: settings }),
+          /stream "SHORTWIN" drops duplicates for 120 s.*at least 164 s/,
+        ],
+        [new NatsSinkBolt({ subject: "shortwin.x", nats: settings }), /set jetstream: true/],
+      ] as const
+    ) {
       const b = new TopologyBuilder();
       b.setSpout("in", new JetStreamSpout({ stream: "SHORTIN", durable: "shortwin", nats: settings }), 1);
       b.setBolt("out", sink, 1).shuffleGrouping("in");
-      const h = await submit("js-eo-shortwin", {
-        "topology.reliability.mode": "EFFECTIVELY_ONCE",
-        "topology.state.dir": dir,
-        "topology.supervisor.max.consecutive.failures": 3,
-        "topology.stateful.start.clean": true,
-      }, b.createTopology(), { handleSignals: false, log: () => {} });
+      const h = await submit(
+        "js-eo-shortwin",
+        {
+          "topology.reliability.mode": "EFFECTIVELY_ONCE",
+          "topology.state.dir": dir,
+          "topology.supervisor.max.consecutive.failures": 3,
+          "topology.stateful.start.clean": true,
+        },
+        b.createTopology(),
+        { handleSignals: false, log: () => {} },
+      );
       const err = await h.done.then(() => null, (e: Error) => e);
       assert.ok(err !== null, "the run must fail");
-      assert.match(String(err!.message) + String((err!.cause as Error | undefined)?.message), want, String(err!.message) + String((err!.cause as Error | undefined)?.message));
+      assert.match(
+        String(err!.message) + String((err!.cause as Error | undefined)?.message),
+        want,
+        String(err!.message) + String((err!.cause as Error | undefined)?.message),
+      );
     }
   } finally {
     await removePath(dir);
@@ -832,7 +1050,20 @@ test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 
     const [cmd, argv] = ardeaCmd(args);
     return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   };
-  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distout.r"]);
+  const child = ardea([
+    "submit",
+    "tests/fixtures/js_eo_sink.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--in",
+    stream,
+    "--out-subject",
+    "distout.r",
+  ]);
   const logs: string[] = [];
   const reading = Promise.all([
     collect(child.lines("stderr"), logs),
@@ -849,15 +1080,28 @@ test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 
     process.kill(victim!.pid, "SIGKILL");
     // More input while the run recovers.
     await publish(stream, first, first + more);
-    await until(`the whole output (${first + more})\n${logs.join("\n")}`, async () => (await published()) >= first + more, 180_000);
+    await until(
+      `the whole output (${first + more})\n${logs.join("\n")}`,
+      async () => (await published()) >= first + more,
+      180_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     const kill = ardea(["kill", "js-eo-sink", "--wait-secs", "1"]);
     await kill.exited;
     await child.exited;
     await reading;
     assert.ok(logs.some((l) => l.includes("rolls back")), `the kill caused a rollback\n${logs.join("\n")}`);
-    assertEachOnce(await readStream("DISTOUT"), 0, first + more, `after kill -9 of container 1 (${before} results were out at the kill)`);
-    console.log(`js eo sink distributed (${runtimeName()}): ${first + more} records → ${first + more} results exactly once; ${before} were out at the kill`);
+    assertEachOnce(
+      await readStream("DISTOUT"),
+      0,
+      first + more,
+      `after kill -9 of container 1 (${before} results were out at the kill)`,
+    );
+    console.log(
+      `js eo sink distributed (${runtimeName()}): ${first + more} records → ${
+        first + more
+      } results exactly once; ${before} were out at the kill`,
+    );
   } finally {
     if (child.pid !== undefined) {
       try {
@@ -869,7 +1113,7 @@ test("distributed EFFECTIVELY_ONCE: JetStream in → JetStream out with kill -9 
   }
 });
 
-test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit, stored in the topology record, and read by every task", async () => {
+test('distributed EFFECTIVELY_ONCE: deliverPolicy "new" is resolved at submit, stored in the topology record, and read by every task', async () => {
   const stream = "DISTNEW";
   await publish(stream, 0, 30);
   await outputStream("DISTNEWOUT", "distnew.>", 300_000);
@@ -877,7 +1121,24 @@ test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit,
     const [cmd, argv] = ardeaCmd(args);
     return spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   };
-  const child = ardea(["submit", "tests/fixtures/js_eo_sink.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", stream, "--out-subject", "distnew.r", "--deliver", "new", "--name", "js-eo-new-dist"]);
+  const child = ardea([
+    "submit",
+    "tests/fixtures/js_eo_sink.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--in",
+    stream,
+    "--out-subject",
+    "distnew.r",
+    "--deliver",
+    "new",
+    "--name",
+    "js-eo-new-dist",
+  ]);
   const logs: string[] = [];
   const reading = Promise.all([
     collect(child.lines("stderr"), logs),
@@ -885,12 +1146,21 @@ test("distributed EFFECTIVELY_ONCE: deliverPolicy \"new\" is resolved at submit,
   ]);
   const jsm = await nc.jetstreamManager();
   try {
-    const record = async () => (await (await Records.bind(nc))?.getTopology("js-eo-new-dist").catch(() => null)) ?? null;
+    const record = async () =>
+      (await (await Records.bind(nc))?.getTopology("js-eo-new-dist").catch(() => null)) ?? null;
     await until(`the topology record\n${logs.join("\n")}`, async () => (await record())?.state === "RUNNING", 60_000);
     const rec = (await record())!;
-    assert.equal(rec.config["ardea.jetstream.start.sequences"], { in: 31 }, "the start after the 30 messages there at submit");
+    assert.equal(
+      rec.config["ardea.jetstream.start.sequences"],
+      { in: 31 },
+      "the start after the 30 messages there at submit",
+    );
     await publish(stream, 30, 50);
-    await until(`the 20 results\n${logs.join("\n")}`, async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20, 60_000);
+    await until(
+      `the 20 results\n${logs.join("\n")}`,
+      async () => (await jsm.streams.info("DISTNEWOUT")).state.messages >= 20,
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await ardea(["kill", "js-eo-new-dist", "--wait-secs", "1"]).exited;
     await child.exited;

@@ -51,7 +51,9 @@ async function streams(name: string, count: number): Promise<{ input: string; ou
   const js = nc.jetstream();
   for (let i = 0; i < count; i += 250) {
     const chunk = [];
-    for (let k = i; k < Math.min(count, i + 250); k++) chunk.push(js.publish(`in.${name}.${k % 4}`, enc.encode(String(k))));
+    for (let k = i; k < Math.min(count, i + 250); k++) {
+      chunk.push(js.publish(`in.${name}.${k % 4}`, enc.encode(String(k))));
+    }
     await Promise.all(chunk);
   }
   return { input, output, outSubject: `out.${name}.done` };
@@ -110,9 +112,22 @@ test("embedded: JetStreamSpout → bolt → NatsSinkBolt(jetstream): exactly N m
   const { input, output, outSubject } = await streams("exact", count);
   Work.seen.clear();
   const b = new TopologyBuilder();
-  b.setSpout("in", new JetStreamSpout({ stream: input, durable: "exact", nats: settings, decode: decodeWithDeliveries, fields: ["subject", "data", "deliveries"], finishWhenIdleMs: 500 }), 2);
+  b.setSpout(
+    "in",
+    new JetStreamSpout({
+      stream: input,
+      durable: "exact",
+      nats: settings,
+      decode: decodeWithDeliveries,
+      fields: ["subject", "data", "deliveries"],
+      finishWhenIdleMs: 500,
+    }),
+    2,
+  );
   b.setBolt("work", () => new Work(), 2).shuffleGrouping("in");
-  b.setBolt("out", new NatsSinkBolt({ subject: outSubject, jetstream: true, nats: settings }), 2).shuffleGrouping("work");
+  b.setBolt("out", new NatsSinkBolt({ subject: outSubject, jetstream: true, nats: settings }), 2).shuffleGrouping(
+    "work",
+  );
   const started = performance.now();
   const h = await submit("js-exact", {}, b.createTopology(), { handleSignals: false });
   const summary = await h.done;
@@ -124,7 +139,11 @@ test("embedded: JetStreamSpout → bolt → NatsSinkBolt(jetstream): exactly N m
   const info = await (await nc.jetstreamManager()).consumers.info(input, "exact");
   assert.is(info.num_ack_pending, 0);
   assert.is(info.num_pending, 0);
-  console.log(`embedded (${runtimeName()}): ${count} messages through JetStream in ${ms.toFixed(0)} ms (finish after 500 ms idle included)`);
+  console.log(
+    `embedded (${runtimeName()}): ${count} messages through JetStream in ${
+      ms.toFixed(0)
+    } ms (finish after 500 ms idle included)`,
+  );
 });
 
 test("embedded: failed tuples are naked, redelivered by JetStream and processed", async () => {
@@ -133,9 +152,29 @@ test("embedded: failed tuples are naked, redelivered by JetStream and processed"
   Work.seen.clear();
   const failFirst = (id: number) => id % 7 === 0;
   const b = new TopologyBuilder();
-  b.setSpout("in", new JetStreamSpout({ stream: input, durable: "redeliver", nats: settings, decode: decodeWithDeliveries, fields: ["subject", "data", "deliveries"], finishWhenIdleMs: 500 }), 2);
+  b.setSpout(
+    "in",
+    new JetStreamSpout({
+      stream: input,
+      durable: "redeliver",
+      nats: settings,
+      decode: decodeWithDeliveries,
+      fields: ["subject", "data", "deliveries"],
+      finishWhenIdleMs: 500,
+    }),
+    2,
+  );
   b.setBolt("work", () => new Work(failFirst), 2).shuffleGrouping("in");
-  b.setBolt("out", new NatsSinkBolt({ subject: outSubject, jetstream: true, nats: settings, encode: (t) => enc.encode(`${dec.decode(t.getValue(0) as Uint8Array)}:${t.getValue(1)}`) }), 1)
+  b.setBolt(
+    "out",
+    new NatsSinkBolt({
+      subject: outSubject,
+      jetstream: true,
+      nats: settings,
+      encode: (t) => enc.encode(`${dec.decode(t.getValue(0) as Uint8Array)}:${t.getValue(1)}`),
+    }),
+    1,
+  )
     .shuffleGrouping("work");
   const h = await submit("js-redeliver", {}, b.createTopology(), { handleSignals: false });
   assert.is((await h.done).state, "FINISHED");
@@ -143,8 +182,9 @@ test("embedded: failed tuples are naked, redelivered by JetStream and processed"
   assert.equal(missingIds(got.map(([id]) => String(id)), count), []);
   assert.is(got.length, count, "a failed tuple never reached the sink, so each id is written once");
   for (const [id, deliveries] of got) {
-    if (failFirst(id)) assert.ok(deliveries >= 2, `id ${id} was failed, so JetStream delivered it again (deliveries ${deliveries})`);
-    else assert.is(deliveries, 1, `id ${id} delivered once`);
+    if (failFirst(id)) {
+      assert.ok(deliveries >= 2, `id ${id} was failed, so JetStream delivered it again (deliveries ${deliveries})`);
+    } else assert.is(deliveries, 1, `id ${id} delivered once`);
   }
   for (let id = 0; id < count; id += 7) assert.ok((Work.seen.get(id) ?? 0) >= 2, `id ${id} processed again`);
 });
@@ -154,7 +194,19 @@ test("embedded: core NATS sink acks after a batched flush; every message lands",
   const { input, output, outSubject } = await streams("core", count);
   Work.seen.clear();
   const b = new TopologyBuilder();
-  b.setSpout("in", () => new JetStreamSpout({ stream: input, durable: "core", nats: settings, finishWhenIdleMs: 500, decode: (m) => [m.subject, m.data, 1], fields: ["subject", "data", "deliveries"] }), 1);
+  b.setSpout(
+    "in",
+    () =>
+      new JetStreamSpout({
+        stream: input,
+        durable: "core",
+        nats: settings,
+        finishWhenIdleMs: 500,
+        decode: (m) => [m.subject, m.data, 1],
+        fields: ["subject", "data", "deliveries"],
+      }),
+    1,
+  );
   b.setBolt("work", () => new Work(), 2).shuffleGrouping("in");
   b.setBolt("out", () => new NatsSinkBolt({ subject: outSubject, nats: settings }), 2).shuffleGrouping("work");
   const h = await submit("js-core", {}, b.createTopology(), { handleSignals: false });
@@ -170,7 +222,10 @@ test("open fails with a message naming the stream, or the ack wait against the m
   b.setSpout("in", new JetStreamSpout({ stream: "NO_SUCH_STREAM", durable: "x", nats: settings }), 1);
   b.setBolt("out", new NatsSinkBolt({ subject: "out.none", nats: settings }), 1).shuffleGrouping("in");
   const errors: string[] = [];
-  const h = await submit("js-nostream", { "topology.supervisor.max.consecutive.failures": 1 }, b.createTopology(), { handleSignals: false, log: (l) => errors.push(l) });
+  const h = await submit("js-nostream", { "topology.supervisor.max.consecutive.failures": 1 }, b.createTopology(), {
+    handleSignals: false,
+    log: (l) => errors.push(l),
+  });
   await h.done.catch((e: Error) => errors.push(e.message));
   assert.ok(errors.some((l) => l.includes('no JetStream stream "NO_SUCH_STREAM"')), errors.join("\n"));
 
@@ -189,7 +244,20 @@ test("open fails with a message naming the stream, or the ack wait against the m
 test("distributed: kill -9 of a container hosting a spout task; every message reaches the output stream", async () => {
   const count = 4000;
   const { input, output, outSubject } = await streams("dist", count);
-  const args = ["submit", "tests/fixtures/js_durable.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--in", input, "--out", outSubject];
+  const args = [
+    "submit",
+    "tests/fixtures/js_durable.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--in",
+    input,
+    "--out",
+    outSubject,
+  ];
   const [cmd, argv] = ardeaCmd(args);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const stderr: string[] = [];
@@ -244,7 +312,9 @@ test("distributed: kill -9 of a container hosting a spout task; every message re
     assert.ok(rejoin, `the killed container never rejoined\n${stderr.join("\n")}`);
     console.log(
       `recovery (${runtimeName()}): killed container ${victimIndex} (pid ${victim}) after ${before} of ${count} outputs; ` +
-        `output grew again ${resumedMs.toFixed(0)} ms after kill -9, every input acked after ${(ackedMs / 1000).toFixed(1)} s ` +
+        `output grew again ${resumedMs.toFixed(0)} ms after kill -9, every input acked after ${
+          (ackedMs / 1000).toFixed(1)
+        } s ` +
         `(ack wait 8 s), run finished after ${(doneMs / 1000).toFixed(1)} s; ` +
         `${got.length} outputs for ${count} inputs (${got.length - count} duplicates, at-least-once)`,
     );

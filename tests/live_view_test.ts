@@ -2,13 +2,34 @@
 // a pure function of stats snapshots; LiveView is driven with a fake clock.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { componentRows, formatMs, LiveView, liveTable, measureRates, renderTable, statusLine, sumStats } from "../cli/live_view.ts";
+import {
+  componentRows,
+  formatMs,
+  liveTable,
+  LiveView,
+  measureRates,
+  renderTable,
+  statusLine,
+  sumStats,
+} from "../cli/live_view.ts";
 import type { ComponentSnapshot, StatsSnapshot } from "../metrics/mod.ts";
 
 function component(kind: "spout" | "bolt", o: Partial<ComponentSnapshot> = {}): ComponentSnapshot {
   return {
-    kind, tasks: 2, emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0,
-    lastError: null, completeLatencyMs: 0, queued: 0, ...o,
+    kind,
+    tasks: 2,
+    emitted: 0,
+    executed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    errors: 0,
+    lastError: null,
+    completeLatencyMs: 0,
+    queued: 0,
+    ...o,
   };
 }
 
@@ -16,11 +37,28 @@ const latency = (p99Ms: number) => ({ count: 10, meanMs: 1, p50Ms: 1, p99Ms, p99
 
 function snapshot(name: string, emitted: number, o: Partial<StatsSnapshot> = {}): StatsSnapshot {
   return {
-    name, state: "RUNNING", uptimeMs: 10_000, emitted: emitted * 4, executed: emitted * 3, acked: 900, failed: 3, timedOut: 0,
-    pending: 64, restarts: 0, backpressure: false, backpressureEpisodes: 0, backpressureMs: 0,
+    name,
+    state: "RUNNING",
+    uptimeMs: 10_000,
+    emitted: emitted * 4,
+    executed: emitted * 3,
+    acked: 900,
+    failed: 3,
+    timedOut: 0,
+    pending: 64,
+    restarts: 0,
+    backpressure: false,
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
     components: {
       lines: component("spout", { emitted, acked: 900, failed: 3, completeLatency: latency(12.5) }),
-      split: component("bolt", { tasks: 4, executed: emitted, emitted: emitted * 3, acked: emitted, executeLatency: latency(0.0421) }),
+      split: component("bolt", {
+        tasks: 4,
+        executed: emitted,
+        emitted: emitted * 3,
+        acked: emitted,
+        executeLatency: latency(0.0421),
+      }),
       count: component("bolt", { executed: emitted * 3, acked: emitted * 3, executeLatency: null }),
     },
     ...o,
@@ -48,7 +86,8 @@ test("measureRates: counters that stop coming (NATS away) are stale after 5 s: r
 });
 
 test("measureRates and componentRows: rates over the snapshots' uptime, steady between reports; p99 per kind; backpressure", () => {
-  const at = (uptimeMs: number, emitted: number, o: Partial<StatsSnapshot> = {}) => snapshot("wc", emitted, { uptimeMs, ...o });
+  const at = (uptimeMs: number, emitted: number, o: Partial<StatsSnapshot> = {}) =>
+    snapshot("wc", emitted, { uptimeMs, ...o });
   const first = measureRates([at(10_000, 1000)]);
   assert.is(first.get("wc/lines")!.ratePerSec, 100, "first: 1000 emits over 10 s of uptime");
   assert.is(first.get("wc")!.ratePerSec, 400, "the topology: all its emits");
@@ -78,7 +117,14 @@ test("measureRates and componentRows: rates over the snapshots' uptime, steady b
   assert.equal(rows.map((r) => r.backpressure), ["held", "", "ON"]);
   assert.is(componentRows([at(1, 1)])[0]!.ratePerSec, 0, "no rates given: 0");
   const two = [snapshot("a", 1), snapshot("b", 1)];
-  assert.equal(componentRows(two, measureRates(two)).map((r) => r.name), ["a/lines", "a/split", "a/count", "b/lines", "b/split", "b/count"]);
+  assert.equal(componentRows(two, measureRates(two)).map((r) => r.name), [
+    "a/lines",
+    "a/split",
+    "a/count",
+    "b/lines",
+    "b/split",
+    "b/count",
+  ]);
   // Spouts come first whatever the snapshot's order.
   const s = snapshot("wc", 1);
   const reordered = { ...s, components: { count: s.components.count!, lines: s.components.lines! } };
@@ -102,7 +148,10 @@ test("renderTable: a header and a row per component within the width; kind and t
   const many = renderTable(rows, 120, 2);
   assert.is(many.length, 4);
   assert.is(many[3], "… 1 more component(s)");
-  const long = renderTable(componentRows([snapshot("wc", 1, { components: { ["x".repeat(60)]: component("bolt") } })]), 120);
+  const long = renderTable(
+    componentRows([snapshot("wc", 1, { components: { ["x".repeat(60)]: component("bolt") } })]),
+    120,
+  );
   assert.match(long[1]!, /^x{27}… /);
 });
 
@@ -111,7 +160,12 @@ test("liveTable: the status line of the totals, then the table", () => {
   const lines = liveTable([s], { ratePerSec: 52_000, rows: componentRows([s], measureRates([s])), width: 200 });
   assert.match(lines[0]!, /^wc {2}0:10 {2}52k tuples\/s {2}acked 900 {2}failed 3 {2}in flight 64 {2}backpressure ON/);
   assert.is(lines.length, 5);
-  assert.equal([formatMs(0.1234), formatMs(45.67), formatMs(1234.4), formatMs(12_345)], ["0.12", "45.7", "1234", "12.3s"]);
+  assert.equal([formatMs(0.1234), formatMs(45.67), formatMs(1234.4), formatMs(12_345)], [
+    "0.12",
+    "45.7",
+    "1234",
+    "12.3s",
+  ]);
 });
 
 test("LiveView: redraws the table in place, erases it on stop; plain lines without a terminal", () => {
@@ -134,7 +188,12 @@ test("LiveView: redraws the table in place, erases it on stop; plain lines witho
   view.stop();
 
   const plain: string[] = [];
-  const log = new LiveView({ stats: () => [snapshot("wc", 1000), snapshot("other", 10)], write: (x) => plain.push(x), columns: () => 200, mode: "plain" });
+  const log = new LiveView({
+    stats: () => [snapshot("wc", 1000), snapshot("other", 10)],
+    write: (x) => plain.push(x),
+    columns: () => 200,
+    mode: "plain",
+  });
   log.draw();
   const lines = plain.join("").split("\n");
   assert.is(lines.length, 3);

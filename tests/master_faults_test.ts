@@ -23,10 +23,14 @@ import { ardeaCmd, collect } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { sleep, until, withinOrNull } from "../testing/wait.ts";
 
-
 const reconnecting = (url: string) => connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 
-function record(name: string, containers: number, packing: Record<string, number>, components: Record<string, number[]>): TopologyRecord {
+function record(
+  name: string,
+  containers: number,
+  packing: Record<string, number>,
+  components: Record<string, number[]>,
+): TopologyRecord {
   const now = Date.now();
   return {
     version: WIRE_VERSION,
@@ -62,7 +66,12 @@ interface Fake extends ChildHandle {
  * `stop` every live one exits with code 0. `wireOf` gives the wire version
  * a container's `ready` names (default: this one).
  */
-function fakes(nc: NatsConnection, records: Records, name: string, wireOf: (index: number) => number = () => WIRE_VERSION) {
+function fakes(
+  nc: NatsConnection,
+  records: Records,
+  name: string,
+  wireOf: (index: number) => number = () => WIRE_VERSION,
+) {
   const all: Fake[] = [];
   const live = new Set<Fake>();
   const subj = subjects(name);
@@ -72,16 +81,34 @@ function fakes(nc: NatsConnection, records: Records, name: string, wireOf: (inde
     for (const f of live) {
       const epoch = beats.get(f);
       if (epoch === undefined) continue;
-      nc.publish(subj.events, encodeMessage({
-        type: "heartbeat", container: f.index, epoch, pid: f.pid!, host: "fake", ts: Date.now(),
-        stats: { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0, restarts: 0, dropped: 0, backpressure: false },
-      }));
+      nc.publish(
+        subj.events,
+        encodeMessage({
+          type: "heartbeat",
+          container: f.index,
+          epoch,
+          pid: f.pid!,
+          host: "fake",
+          ts: Date.now(),
+          stats: {
+            emitted: 0,
+            executed: 0,
+            acked: 0,
+            failed: 0,
+            timedOut: 0,
+            pending: 0,
+            restarts: 0,
+            dropped: 0,
+            backpressure: false,
+          },
+        }),
+      );
     }
   }, 1000);
   const sub = nc.subscribe(subj.ctl, {
     callback: (_e, msg) => {
       try {
-        if (decodeControl(msg.data).type === "stop") for (const f of [...live]) f.exit({ code: 0, signal: null });
+        if (decodeControl(msg.data).type === "stop") { for (const f of [...live]) f.exit({ code: 0, signal: null }); }
       } catch {
         // not ours
       }
@@ -119,7 +146,10 @@ function fakes(nc: NatsConnection, records: Records, name: string, wireOf: (inde
       if (!live.has(f) || r === undefined) return;
       const epoch = runEpoch(r.submittedAt, r.generation);
       beats.set(f, epoch);
-      nc.publish(subj.events, encodeMessage({ type: "ready", container: index, epoch, pid: f.pid!, host: "fake", wire: f.wire }));
+      nc.publish(
+        subj.events,
+        encodeMessage({ type: "ready", container: index, epoch, pid: f.pid!, host: "fake", wire: f.wire }),
+      );
     }, () => {}); // NATS away: this fake never says ready (as a real container might not)
     return f;
   };
@@ -141,7 +171,12 @@ function fakes(nc: NatsConnection, records: Records, name: string, wireOf: (inde
 }
 
 /** Ends a master that is still running (a failed assertion): kill, containers gone, then its connection closes. */
-async function stopMaster(name: string, f: ReturnType<typeof fakes>, ended: Promise<unknown> | undefined, mnc: NatsConnection) {
+async function stopMaster(
+  name: string,
+  f: ReturnType<typeof fakes>,
+  ended: Promise<unknown> | undefined,
+  mnc: NatsConnection,
+) {
   if (ended !== undefined) {
     let done = false;
     void ended.then(() => (done = true), () => (done = true));
@@ -204,7 +239,10 @@ test("a container of another wire version is refused: the run ends FAILED naming
     assert.is(state, "FAILED");
     const held = await records.getTopology(rec.name);
     assert.is(held?.state, "FAILED");
-    assert.match(held?.error ?? "", `container 1 speaks wire version 1; this master speaks wire version ${WIRE_VERSION}`);
+    assert.match(
+      held?.error ?? "",
+      `container 1 speaks wire version 1; this master speaks wire version ${WIRE_VERSION}`,
+    );
   } finally {
     await stopMaster(rec.name, f, ended, mnc);
   }
@@ -218,7 +256,14 @@ test("the master does not blame containers for its own NATS outage", async () =>
   const lines: string[] = [];
   let ended: Promise<string> | undefined;
   try {
-    ended = runMaster({ nc: mnc, records: await Records.open(mnc), record: rec, spawn: f.spawn, log: (l) => lines.push(l), silenceMs: 3000 });
+    ended = runMaster({
+      nc: mnc,
+      records: await Records.open(mnc),
+      record: rec,
+      spawn: f.spawn,
+      log: (l) => lines.push(l),
+      silenceMs: 3000,
+    });
     await until("RUNNING", async () => ((await records.getTopology(rec.name))?.state === "RUNNING" ? true : undefined));
     // Down well past the silence limit: every heartbeat is lost, the master's own connection too.
     await nats.restartServer(0, { downMs: 9000 });
@@ -245,7 +290,14 @@ test("a final state reached while NATS is down is recorded once NATS is back", a
   const lines: string[] = [];
   let ended: Promise<string> | undefined;
   try {
-    ended = runMaster({ nc: mnc, records: await Records.open(mnc), record: rec, spawn: f.spawn, log: (l) => lines.push(l), maxRestarts: 0 });
+    ended = runMaster({
+      nc: mnc,
+      records: await Records.open(mnc),
+      record: rec,
+      spawn: f.spawn,
+      log: (l) => lines.push(l),
+      maxRestarts: 0,
+    });
     await until("RUNNING", async () => ((await records.getTopology(rec.name))?.state === "RUNNING" ? true : undefined));
     const restarting = nats.restartServer(0, { downMs: 8000 });
     await sleep(1500);
@@ -323,8 +375,20 @@ test("after a generation write that timed out (but landed), the master runs the 
 test("submit --containers N with fewer than N tasks clips to the task count and FINISHES", async () => {
   const dir = resolvePath(ardeaRoot(), "tests", "fixtures");
   const [cmd, argv] = ardeaCmd([
-    "submit", "examples/word_count.ts", "--containers", "6", "--runtime", runtimeName(), "--wait",
-    "--", "--input", resolvePath(dir, "..", "..", "README.md"), "--splitters", "1", "--counters", "1",
+    "submit",
+    "examples/word_count.ts",
+    "--containers",
+    "6",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    "--input",
+    resolvePath(dir, "..", "..", "README.md"),
+    "--splitters",
+    "1",
+    "--counters",
+    "1",
   ]);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const stderr: string[] = [];
@@ -361,14 +425,26 @@ const alive = (p: number) => {
 /** Ends what a test of dist-endless left running (a failed assertion), so the next can submit it again. */
 async function cleanUp(pids: number[]) {
   for (const p of pids) if (alive(p)) process.kill(p, "SIGKILL");
-  await records.updateTopology("dist-endless", (r) => (["SUBMITTED", "RUNNING", "PAUSED"].includes(r.state) ? { ...r, state: "KILLED" } : undefined))
+  await records.updateTopology(
+    "dist-endless",
+    (r) => (["SUBMITTED", "RUNNING", "PAUSED"].includes(r.state) ? { ...r, state: "KILLED" } : undefined),
+  )
     .catch(() => {});
   await sleep(7000); // its lease runs out
 }
 
 /** Submits dist-endless (2 containers) and waits until both report; returns the master's pid and the containers' pids. */
 async function submitEndless(extra: string[], wait: boolean) {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--containers", "2", "--runtime", runtimeName(), ...extra, ...(wait ? ["--wait"] : [])]);
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_endless.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    ...extra,
+    ...(wait ? ["--wait"] : []),
+  ]);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   const stderr: string[] = [];
   void collect(child.lines("stderr"), stderr);
@@ -383,7 +459,9 @@ async function submitEndless(extra: string[], wait: boolean) {
   const containers = await until("two running containers", async () => {
     const rec = await records.getTopology("dist-endless");
     if (rec?.state !== "RUNNING") return undefined;
-    const cs = (await records.listContainers("dist-endless")).filter((c) => c.pid > 0 && c.startedAt >= rec.submittedAt);
+    const cs = (await records.listContainers("dist-endless")).filter((c) =>
+      c.pid > 0 && c.startedAt >= rec.submittedAt
+    );
     return cs.length === 2 ? cs.map((c) => c.pid) : undefined;
   }, 60_000);
   return { masterPid, containers, stderr, child };
@@ -463,7 +541,10 @@ test("a pool master killed with SIGKILL is replaced by a worker; the containers 
       void collect(w.lines("stdout"), logs);
       workers.push(w);
     }
-    await until("both workers", async () => ((await records.listWorkers()).filter((w) => w.id.startsWith("fw")).length === 2 ? true : undefined));
+    await until(
+      "both workers",
+      async () => ((await records.listWorkers()).filter((w) => w.id.startsWith("fw")).length === 2 ? true : undefined),
+    );
     const { child, containers } = await submitEndless(["--scheduler", "pool"], true);
     const before = await records.getLease("dist-endless");
     child.kill("SIGKILL");
@@ -479,9 +560,13 @@ test("a pool master killed with SIGKILL is replaced by a worker; the containers 
     // The new master is in charge: it kills the topology.
     const k = await ardea(["kill", "dist-endless", "--wait-secs", "0"]);
     assert.is(k.code, 0, k.stderr);
-    await until("KILLED", async () => ((await records.getTopology("dist-endless"))?.state === "KILLED" ? true : undefined));
+    await until(
+      "KILLED",
+      async () => ((await records.getTopology("dist-endless"))?.state === "KILLED" ? true : undefined),
+    );
   } finally {
-    await records.updateTopology("dist-endless", (r) => (r.state === "RUNNING" ? { ...r, state: "KILLED" } : undefined)).catch(() => {});
+    await records.updateTopology("dist-endless", (r) => (r.state === "RUNNING" ? { ...r, state: "KILLED" } : undefined))
+      .catch(() => {});
     for (const w of workers) w.kill("SIGTERM");
     await Promise.allSettled(workers.map((w) => w.exited));
   }

@@ -22,7 +22,11 @@ const EO = { "topology.reliability.mode": "EFFECTIVELY_ONCE", "topology.stateful
 const NEW_PLAN = { components: { a: [1, 2, 3] }, packing: { "1": 0, "2": 1, "3": 0 }, parallelism: { a: 3 } };
 
 /** Runs `body` against a fresh harness, and ends its master if the test left it running. */
-async function withMaster(name: string, o: ConstructorParameters<typeof MasterHarness>[1], body: (h: MasterHarness) => Promise<void>) {
+async function withMaster(
+  name: string,
+  o: ConstructorParameters<typeof MasterHarness>[1],
+  body: (h: MasterHarness) => Promise<void>,
+) {
   const h = new MasterHarness(name, o);
   try {
     await h.start();
@@ -144,7 +148,10 @@ test("a container of another wire version: FAILED naming both versions", async (
     h.ready(0);
     h.ready(1, 1);
     assert.is(await h.end(), "FAILED");
-    assert.match(h.records.topology.error ?? "", `container 1 speaks wire version 1; this master speaks wire version ${WIRE_VERSION}`);
+    assert.match(
+      h.records.topology.error ?? "",
+      `container 1 speaks wire version 1; this master speaks wire version ${WIRE_VERSION}`,
+    );
   });
 });
 
@@ -241,7 +248,11 @@ test("deactivate and activate: running <> paused, recorded; a paused topology st
     await settle();
     h.ready(0);
     await settle();
-    assert.equal(h.bus.said.slice(-2), [{ type: "start" }, { type: "deactivate" }], "the restarted container starts paused");
+    assert.equal(
+      h.bus.said.slice(-2),
+      [{ type: "start" }, { type: "deactivate" }],
+      "the restarted container starts paused",
+    );
     h.bus.control({ type: "activate" });
     await settle();
     assert.is(h.phase.kind, "running");
@@ -353,7 +364,12 @@ test("a final state reached while the records are away is recorded once they are
 test("(g) the lease lost to another master: it steps down, says nothing, kills nothing", async () => {
   await withMaster("lease-lost", {}, async (h) => {
     await running(h);
-    h.records.leases.set(h.name, { topology: h.name, holder: "other:1", expiresAt: h.clock.now() + 60_000, revision: 99 });
+    h.records.leases.set(h.name, {
+      topology: h.name,
+      holder: "other:1",
+      expiresAt: h.clock.now() + 60_000,
+      revision: 99,
+    });
     const said = h.bus.said.length;
     assert.is(await h.end(10_000), "FAILED");
     assert.equal(h.path.slice(-1), ["steppedDown"]);
@@ -368,7 +384,12 @@ test("(g) the lease lost to another master: it steps down, says nothing, kills n
 test("the lease taken to end a lost topology: FAILED 'master lost'", async () => {
   await withMaster("lease-ended", {}, async (h) => {
     await running(h);
-    h.records.leases.set(h.name, { topology: h.name, holder: "lost:ardea status", expiresAt: h.clock.now() + 60_000, revision: 99 });
+    h.records.leases.set(h.name, {
+      topology: h.name,
+      holder: "lost:ardea status",
+      expiresAt: h.clock.now() + 60_000,
+      revision: 99,
+    });
     assert.is(await h.end(10_000), "FAILED");
     assert.match(h.records.topology.error ?? "", /^master lost: the lease expired and ardea status ended the topology/);
   });
@@ -543,12 +564,12 @@ test("checkpoints: one that does not complete is abandoned; one whose commit fai
     await h.clock.advance(1000);
     assert.is(h.lastCheckpoint(), 1);
     await h.clock.advance(31_000);
-    assert.ok(h.logs.some((l) => l.includes("checkpoint 1 of \"ck-stuck\" did not complete within 30000 ms; abandoned")));
+    assert.ok(h.logs.some((l) => l.includes('checkpoint 1 of "ck-stuck" did not complete within 30000 ms; abandoned')));
     assert.is(h.lastCheckpoint(), 2);
     h.checkpoints.commits.push(7); // another master committed 7 meanwhile
     h.savedAll(2);
     await h.clock.advance(1000);
-    assert.ok(h.logs.some((l) => l.includes("checkpoint 2 of \"ck-stuck\" could not be committed")));
+    assert.ok(h.logs.some((l) => l.includes('checkpoint 2 of "ck-stuck" could not be committed')));
     assert.is(h.lastCheckpoint(), 8);
   });
 });
@@ -683,37 +704,48 @@ test("a rollback onto a plan an update wrote restarts every process (stopping, t
 });
 
 test("rollbacks in a row without a checkpoint past the budget: FAILED; a commit resets the count", async () => {
-  await withMaster("rollback-budget", { config: { ...EO, "topology.supervisor.max.consecutive.failures": 2 } }, async (h) => {
-    await running(h);
-    const rollback = async () => {
+  await withMaster(
+    "rollback-budget",
+    { config: { ...EO, "topology.supervisor.max.consecutive.failures": 2 } },
+    async (h) => {
+      await running(h);
+      const rollback = async () => {
+        h.bus.event({ type: "rollback", container: 0, epoch: h.epoch(), error: "gap" });
+        await settle();
+        h.readyAll();
+        await settle();
+      };
+      await rollback();
+      await rollback();
+      await h.clock.advance(1000);
+      h.savedAll(h.lastCheckpoint());
+      await settle();
+      await rollback();
+      await rollback();
+      assert.is(h.phase.kind, "running");
       h.bus.event({ type: "rollback", container: 0, epoch: h.epoch(), error: "gap" });
-      await settle();
-      h.readyAll();
-      await settle();
-    };
-    await rollback();
-    await rollback();
-    await h.clock.advance(1000);
-    h.savedAll(h.lastCheckpoint());
-    await settle();
-    await rollback();
-    await rollback();
-    assert.is(h.phase.kind, "running");
-    h.bus.event({ type: "rollback", container: 0, epoch: h.epoch(), error: "gap" });
-    assert.is(await h.end(), "FAILED");
-    assert.is(h.records.topology.error, "container 0: gap; 2 rollbacks in a row without a new checkpoint");
-  });
+      assert.is(await h.end(), "FAILED");
+      assert.is(h.records.topology.error, "container 0: gap; 2 rollbacks in a row without a new checkpoint");
+    },
+  );
 });
 
 test("EFFECTIVELY_ONCE: a requested restart and a takeover roll back without using the budget", async () => {
-  await withMaster("eo-restart", { config: { ...EO, "topology.supervisor.max.consecutive.failures": 0 } }, async (h) => {
-    await running(h);
-    h.bus.control({ type: "restart", container: 1 });
-    await settle();
-    assert.is(h.records.topology.generation, 1);
-    assert.is(h.phase.kind, "starting");
+  await withMaster(
+    "eo-restart",
+    { config: { ...EO, "topology.supervisor.max.consecutive.failures": 0 } },
+    async (h) => {
+      await running(h);
+      h.bus.control({ type: "restart", container: 1 });
+      await settle();
+      assert.is(h.records.topology.generation, 1);
+      assert.is(h.phase.kind, "starting");
+    },
+  );
+  const h = new MasterHarness("eo-takeover", {
+    config: { ...EO, "topology.supervisor.max.consecutive.failures": 0 },
+    adopt: [0, 1],
   });
-  const h = new MasterHarness("eo-takeover", { config: { ...EO, "topology.supervisor.max.consecutive.failures": 0 }, adopt: [0, 1] });
   h.records.topology = { ...h.records.topology, state: "RUNNING" };
   try {
     await h.start();
@@ -764,7 +796,11 @@ test("(h) finishing: a final checkpoint that does not commit in 30 s lets the ru
     await h.clock.advance(29_000);
     assert.is(h.phase.kind, "finishing");
     assert.is(await h.end(), "FINISHED");
-    assert.ok(h.logs.some((l) => l.includes("checkpoint 1 did not commit in time before the end of the run; the last committed one stands")));
+    assert.ok(
+      h.logs.some((l) =>
+        l.includes("checkpoint 1 did not commit in time before the end of the run; the last committed one stands")
+      ),
+    );
   });
 });
 
@@ -875,7 +911,10 @@ test("every container says finished before the run started (out of order): it fi
 // ------------------------------------------------------------ every way out of every live phase
 
 /** Brings a harness into phase `kind`. */
-const into: Record<string, { o?: ConstructorParameters<typeof MasterHarness>[1]; go: (h: MasterHarness) => Promise<void> }> = {
+const into: Record<
+  string,
+  { o?: ConstructorParameters<typeof MasterHarness>[1]; go: (h: MasterHarness) => Promise<void> }
+> = {
   starting: { go: async () => {} },
   running: { go: running },
   paused: {
@@ -942,7 +981,12 @@ for (const [from, { o, go }] of Object.entries(into)) {
           assert.is(await h.end(), "FAILED");
           assert.is(h.records.topology.error, "container 0: boom");
         } else {
-          h.records.leases.set(h.name, { topology: h.name, holder: "other:1", expiresAt: h.clock.now() + 60_000, revision: 99 });
+          h.records.leases.set(h.name, {
+            topology: h.name,
+            holder: "other:1",
+            expiresAt: h.clock.now() + 60_000,
+            revision: 99,
+          });
           assert.is(await h.end(10_000), "FAILED");
           assert.is(h.phase.kind, "steppedDown");
         }
@@ -953,9 +997,13 @@ for (const [from, { o, go }] of Object.entries(into)) {
 
 test("every transition of the phase table was made by some test above", () => {
   const missing: string[] = [];
-  for (const [from, tos] of Object.entries(TRANSITIONS)) for (const to of tos) if (!transitionsSeen.has(`${from}>${to}`)) missing.push(`${from} > ${to}`);
+  for (const [from, tos] of Object.entries(TRANSITIONS)) {
+    for (const to of tos) if (!transitionsSeen.has(`${from}>${to}`)) missing.push(`${from} > ${to}`);
+  }
   assert.equal(missing, [], `transitions no test made: ${missing.join(", ")}`);
-  const extra = [...transitionsSeen].filter((t) => !(TRANSITIONS[t.split(">")[0] as PhaseKind] as readonly string[]).includes(t.split(">")[1]!));
+  const extra = [...transitionsSeen].filter((t) =>
+    !(TRANSITIONS[t.split(">")[0] as PhaseKind] as readonly string[]).includes(t.split(">")[1]!)
+  );
   assert.equal(extra, []);
 });
 

@@ -14,10 +14,19 @@ const SENTENCES = 3000;
 
 function bounded() {
   const b = new TopologyBuilder();
-  b.setSpout("sentences", iterableSpout(() => Array.from({ length: SENTENCES }, (_, i) => `a${i % 7} b${i % 5} c${i % 3}`), { fields: ["sentence"] }));
-  b.setBolt("split", bolt((t, c) => {
-    for (const w of t.getString(0).split(" ")) c.emit([w]);
-  }, { fields: ["word"] }), 2).shuffleGrouping("sentences");
+  b.setSpout(
+    "sentences",
+    iterableSpout(() => Array.from({ length: SENTENCES }, (_, i) => `a${i % 7} b${i % 5} c${i % 3}`), {
+      fields: ["sentence"],
+    }),
+  );
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      for (const w of t.getString(0).split(" ")) c.emit([w]);
+    }, { fields: ["word"] }),
+    2,
+  ).shuffleGrouping("sentences");
   b.setBolt("count", bolt(() => {}), 3).fieldsGrouping("split", new Fields("word"));
   return b.createTopology();
 }
@@ -28,7 +37,8 @@ test("LatencyHistogram: percentiles within 1 %, merge, empty is null", () => {
   for (let i = 1; i <= 10_000; i++) h.record(i / 100); // 0.01 … 100 ms
   const s = h.summary()!;
   assert.is(s.count, 10_000);
-  const near = (got: number, want: number) => assert.ok(Math.abs(got - want) <= want * 0.01 + 0.001, `${got} vs ${want}`);
+  const near = (got: number, want: number) =>
+    assert.ok(Math.abs(got - want) <= want * 0.01 + 0.001, `${got} vs ${want}`);
   near(s.p50Ms, 50);
   near(s.p99Ms, 99);
   near(s.p999Ms, 99.9);
@@ -43,7 +53,9 @@ test("LatencyHistogram: percentiles within 1 %, merge, empty is null", () => {
 });
 
 test("stats().tasks: per-task counters add up to each component's; latencies are sampled", async () => {
-  const handle = await submit("tasks", { "topology.reliability.mode": "ATLEAST_ONCE" }, bounded(), { handleSignals: false });
+  const handle = await submit("tasks", { "topology.reliability.mode": "ATLEAST_ONCE" }, bounded(), {
+    handleSignals: false,
+  });
   const { stats } = await handle.done;
   const tasks = Object.entries(stats.tasks!);
   assert.is(tasks.length, 6);
@@ -61,7 +73,11 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
   const count = stats.components.count!;
   const el = count.executeLatency!;
   assert.ok(el !== null, "count has execute latency");
-  assert.ok(el.count >= Math.floor(count.executed / LATENCY_SAMPLE_EVERY) - 3 && el.count <= Math.ceil(count.executed / LATENCY_SAMPLE_EVERY) + 3, `${el.count} samples of ${count.executed}`);
+  assert.ok(
+    el.count >= Math.floor(count.executed / LATENCY_SAMPLE_EVERY) - 3 &&
+      el.count <= Math.ceil(count.executed / LATENCY_SAMPLE_EVERY) + 3,
+    `${el.count} samples of ${count.executed}`,
+  );
   assert.ok(el.p50Ms <= el.p99Ms && el.p99Ms <= el.p999Ms && el.p999Ms <= el.maxMs, JSON.stringify(el));
   const cl = stats.components.sentences!.completeLatency!;
   assert.ok(cl !== null, "the spout has complete latency");
@@ -75,7 +91,10 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
     for (const k of keys) {
       const all = c.allTime![k]!;
       assert.is(mine.reduce((n, a) => n + (a[k]?.count ?? 0), 0), all.count, `${name} ${k} samples`);
-      assert.ok(Math.abs(mine.reduce((n, a) => n + (a[k]?.sumMs ?? 0), 0) - all.sumMs) < 0.01 * mine.length, `${name} ${k} sum`);
+      assert.ok(
+        Math.abs(mine.reduce((n, a) => n + (a[k]?.sumMs ?? 0), 0) - all.sumMs) < 0.01 * mine.length,
+        `${name} ${k} sum`,
+      );
       assert.ok(mine.every((a) => (a[k]?.maxMs ?? 0) <= all.maxMs), `${name} ${k} max`);
     }
   }
@@ -91,10 +110,14 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
     const series = t.kind === "bolt" ? "ardea_task_execute_latency_mean_ms" : "ardea_task_complete_latency_mean_ms";
     assert.is(m.get(`${series}${labels}`), mean, `task ${task} mean latency`);
   }
-  const q = (name: string, component: string, quantile: string) => m.get(`${name}{topology="tasks",component="${component}",container="0",quantile="${quantile}"}`);
+  const q = (name: string, component: string, quantile: string) =>
+    m.get(`${name}{topology="tasks",component="${component}",container="0",quantile="${quantile}"}`);
   assert.ok(Math.abs(q("ardea_execute_latency_seconds", "count", "0.99")! - el.p99Ms / 1000) < 1e-6);
   assert.ok(q("ardea_complete_latency_seconds", "sentences", "0.5")! > 0);
-  assert.is(m.get('ardea_complete_latency_seconds_count{topology="tasks",component="sentences",container="0"}'), cl.count);
+  assert.is(
+    m.get('ardea_complete_latency_seconds_count{topology="tasks",component="sentences",container="0"}'),
+    cl.count,
+  );
   assert.match(text, /^# TYPE ardea_execute_latency_seconds summary$/m);
   assert.match(text, /^# HELP ardea_execute_latency_seconds .*__execute-latency/m);
   const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
@@ -104,13 +127,22 @@ test("stats().tasks: per-task counters add up to each component's; latencies are
 test("capacity: a saturated bolt task is near 1, an idle one near 0", async () => {
   const b = new TopologyBuilder();
   b.setSpout("n", iterableSpout(forever, { fields: ["n"] }));
-  b.setBolt("slow", bolt((t, c) => {
-    const until = performance.now() + 0.5;
-    while (performance.now() < until) { /* busy */ }
-    c.emit([t.getValue(0)]);
-  }, { fields: ["n"] }), 1).shuffleGrouping("n");
+  b.setBolt(
+    "slow",
+    bolt((t, c) => {
+      const until = performance.now() + 0.5;
+      while (performance.now() < until) { /* busy */ }
+      c.emit([t.getValue(0)]);
+    }, { fields: ["n"] }),
+    1,
+  ).shuffleGrouping("n");
   b.setBolt("idle", bolt(() => {}), 1).shuffleGrouping("slow");
-  const handle = await submit("capacity", { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 200 }, b.createTopology(), { handleSignals: false, log: () => {} });
+  const handle = await submit(
+    "capacity",
+    { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 200 },
+    b.createTopology(),
+    { handleSignals: false, log: () => {} },
+  );
   try {
     const s = await capacityStats(handle);
     const byName = (n: string) => Object.values(s.tasks!).find((t) => t.component === n)!;

@@ -13,16 +13,27 @@ const WORDS_EACH = 3;
 /** sentences (1 task) → split (2 tasks, shuffle, basic) → count (3 tasks, fields on word, basic). */
 function bounded() {
   const b = new TopologyBuilder();
-  b.setSpout("sentences", iterableSpout(() => Array.from({ length: SENTENCES }, (_, i) => `a${i % 7} b${i % 5} c${i % 3}`), { fields: ["sentence"] }));
-  b.setBolt("split", bolt((t, c) => {
-    for (const w of t.getString(0).split(" ")) c.emit([w]);
-  }, { fields: ["word"] }), 2).shuffleGrouping("sentences");
+  b.setSpout(
+    "sentences",
+    iterableSpout(() => Array.from({ length: SENTENCES }, (_, i) => `a${i % 7} b${i % 5} c${i % 3}`), {
+      fields: ["sentence"],
+    }),
+  );
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      for (const w of t.getString(0).split(" ")) c.emit([w]);
+    }, { fields: ["word"] }),
+    2,
+  ).shuffleGrouping("sentences");
   b.setBolt("count", bolt(() => {}), 3).fieldsGrouping("split", new Fields("word"));
   return b.createTopology();
 }
 
 test("Prometheus counters of a bounded run equal the known counts exactly", async () => {
-  const handle = await submit("bounded", { "topology.reliability.mode": "ATLEAST_ONCE" }, bounded(), { handleSignals: false });
+  const handle = await submit("bounded", { "topology.reliability.mode": "ATLEAST_ONCE" }, bounded(), {
+    handleSignals: false,
+  });
   const summary = await handle.done;
   assert.is(summary.state, "FINISHED");
   const text = renderPrometheus(summary.stats, { container: "0" });
@@ -59,7 +70,9 @@ test("Prometheus counters of a bounded run equal the known counts exactly", asyn
   assert.is(m.get('ardea_backpressure_episodes{topology="bounded",container="0"}'), summary.stats.backpressureEpisodes);
   // The text format: HELP and TYPE once per metric, before its samples; Heron's names in the help.
   assert.match(text, /^# HELP ardea_emit_count .*__emit-count.*\n# TYPE ardea_emit_count counter\n/m);
-  for (const heron of ["__execute-count", "__ack-count", "__fail-count", "__timeout-count", "__complete-latency"]) assert.ok(text.includes(heron), heron);
+  for (const heron of ["__execute-count", "__ack-count", "__fail-count", "__timeout-count", "__complete-latency"]) {
+    assert.ok(text.includes(heron), heron);
+  }
   const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
   assert.is(new Set(types).size, types.length, "each metric is declared once");
 });
@@ -80,7 +93,21 @@ test("several topologies share one HELP/TYPE block per metric; label values are 
     backpressureEpisodes: 2,
     backpressureMs: 12.5,
     components: {
-      's"p\\o\nut': { kind: "spout", tasks: 1, emitted, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 4, restarts: 0, errors: 0, lastError: null, completeLatencyMs: 0.25, queued: 0 },
+      's"p\\o\nut': {
+        kind: "spout",
+        tasks: 1,
+        emitted,
+        executed: 0,
+        acked: 0,
+        failed: 0,
+        timedOut: 0,
+        pending: 4,
+        restarts: 0,
+        errors: 0,
+        lastError: null,
+        completeLatencyMs: 0.25,
+        queued: 0,
+      },
     },
   });
   const text = renderPrometheus([one("a", 5), one("b", 7)]);
@@ -102,10 +129,39 @@ test("the engine's TopologyStats is a StatsSnapshot", () => {
 });
 
 function snap(t: number, emitted: number, queued: number, extra?: string): StatsSnapshot {
-  const c = (e: number, kind: "spout" | "bolt") => ({ kind, tasks: 1, emitted: e, executed: e, acked: e, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0, lastError: null, completeLatencyMs: 0, queued });
+  const c = (e: number, kind: "spout" | "bolt") => ({
+    kind,
+    tasks: 1,
+    emitted: e,
+    executed: e,
+    acked: e,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    errors: 0,
+    lastError: null,
+    completeLatencyMs: 0,
+    queued,
+  });
   const components: StatsSnapshot["components"] = { src: c(emitted, "spout") };
   if (extra) components[extra] = c(t, "bolt");
-  return { name: "h", state: "RUNNING", uptimeMs: t, emitted, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0, restarts: 0, backpressure: false, backpressureEpisodes: 0, backpressureMs: 0, components };
+  return {
+    name: "h",
+    state: "RUNNING",
+    uptimeMs: t,
+    emitted,
+    executed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    backpressure: false,
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
+    components,
+  };
 }
 
 test("the history keeps the last N samples per component and derives per-second rates", () => {

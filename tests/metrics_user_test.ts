@@ -19,9 +19,9 @@ import {
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
   submit,
+  TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
-  TopologyBuilder,
   type Tuple,
 } from "../mod.ts";
 import { LatencyHistogram, SlidingLatency, SlidingRate, SlidingValues, TaskMetrics } from "../metrics/mod.ts";
@@ -116,7 +116,12 @@ function topology() {
 }
 
 test("user metrics: exact counts per task and summed, gauges, histograms, meters; process latency; next-tuple count; Prometheus; tracker JSON", async () => {
-  const handle = await submit("um", { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 500 }, topology(), { handleSignals: false });
+  const handle = await submit(
+    "um",
+    { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 500 },
+    topology(),
+    { handleSignals: false },
+  );
   const tracker = new Tracker();
   tracker.add(handle);
   const { stats } = await handle.done;
@@ -144,7 +149,10 @@ test("user metrics: exact counts per task and summed, gauges, histograms, meters
   const h = stats.components.split!.userMetrics!.histograms!["sentence-chars"]!;
   assert.is(h.count, SPOUT_TASKS * SENTENCES);
   assert.is(h.sum, SPOUT_TASKS * SENTENCES * 8);
-  assert.ok(h.window !== null && h.window.p50 === 8 && h.window.p99 === 8 && h.window.min === 8 && h.window.max === 8, JSON.stringify(h.window));
+  assert.ok(
+    h.window !== null && h.window.p50 === 8 && h.window.p99 === 8 && h.window.min === 8 && h.window.max === 8,
+    JSON.stringify(h.window),
+  );
   // Storm 1 metrics with an hour's bucket have not reported yet; components without user metrics have none.
   assert.is(stats.components.split!.userMetrics?.metrics?.calls, undefined);
   assert.is(stats.components.sentences!.userMetrics, undefined);
@@ -152,20 +160,32 @@ test("user metrics: exact counts per task and summed, gauges, histograms, meters
 
   // __next-tuple-count: at least one call per emit, per spout task.
   const spouts = tasks.filter(([, t]) => t.component === "sentences");
-  for (const [id, t] of spouts) assert.ok((t.nextTupleCount ?? 0) >= t.emitted, `spout task ${id}: ${t.nextTupleCount} calls, ${t.emitted} emits`);
+  for (const [id, t] of spouts) {
+    assert.ok((t.nextTupleCount ?? 0) >= t.emitted, `spout task ${id}: ${t.nextTupleCount} calls, ${t.emitted} emits`);
+  }
   assert.is(stats.components.sentences!.nextTupleCount, spouts.reduce((n, [, t]) => n + t.nextTupleCount!, 0));
 
   // __process-latency: sampled like execute latency; acking 5 ms later shows.
   const late = stats.components.late!;
   assert.ok(late.processLatency && late.executeLatency, "late has both latencies");
-  assert.ok(Math.abs(late.processLatency!.count - SPOUT_TASKS * SENTENCES / LATENCY_SAMPLE_EVERY) <= 3, `${late.processLatency!.count} samples`);
+  assert.ok(
+    Math.abs(late.processLatency!.count - SPOUT_TASKS * SENTENCES / LATENCY_SAMPLE_EVERY) <= 3,
+    `${late.processLatency!.count} samples`,
+  );
   assert.ok(late.processLatency!.p50Ms >= 4, `process p50 ${late.processLatency!.p50Ms} ms`);
   assert.ok(late.processLatency!.p50Ms > late.executeLatency!.p50Ms);
   const cnt = stats.components.count!;
   assert.ok(cnt.processLatency !== null && cnt.processLatency !== undefined, "a basic bolt has process latency");
   // Basic bolts are acked right after execute: process latency is about execute latency, never far below.
-  assert.ok(cnt.processLatency!.p50Ms >= cnt.executeLatency!.p50Ms * 0.5, `${cnt.processLatency!.p50Ms} vs ${cnt.executeLatency!.p50Ms}`);
-  assert.is(cnt.allTime?.processLatency?.count, cnt.processLatency!.count, "a short run: the window holds the whole run");
+  assert.ok(
+    cnt.processLatency!.p50Ms >= cnt.executeLatency!.p50Ms * 0.5,
+    `${cnt.processLatency!.p50Ms} vs ${cnt.executeLatency!.p50Ms}`,
+  );
+  assert.is(
+    cnt.allTime?.processLatency?.count,
+    cnt.processLatency!.count,
+    "a short run: the window holds the whole run",
+  );
   assert.is(stats.latencyWindowMs, 60_000);
 
   // Prometheus: user series with component, task and container labels; the new built-in ones.
@@ -173,19 +193,33 @@ test("user metrics: exact counts per task and summed, gauges, histograms, meters
   const m = parse(text);
   for (const [id, t] of split) {
     assert.is(m.get(`ardea_user_words{topology="um",component="split",task="${id}",container="0"}`), t.emitted);
-    assert.is(m.get(`ardea_user_sentence_chars{topology="um",component="split",task="${id}",container="0",quantile="0.99"}`), 8);
+    assert.is(
+      m.get(`ardea_user_sentence_chars{topology="um",component="split",task="${id}",container="0",quantile="0.99"}`),
+      8,
+    );
   }
   for (const [id, t] of count) {
-    assert.is(m.get(`ardea_user_distinct{topology="um",component="count",task="${id}",container="0"}`), t.userMetrics!.gauges!.distinct);
+    assert.is(
+      m.get(`ardea_user_distinct{topology="um",component="count",task="${id}",container="0"}`),
+      t.userMetrics!.gauges!.distinct,
+    );
     assert.is(m.get(`ardea_user_marks{topology="um",component="count",task="${id}",container="0"}`), t.executed);
   }
   assert.match(text, /^# TYPE ardea_user_words counter$/m);
   assert.match(text, /^# TYPE ardea_user_distinct gauge$/m);
   assert.match(text, /^# TYPE ardea_user_sentence_chars summary$/m);
   assert.match(text, /^# TYPE ardea_user_marks_rate gauge$/m);
-  assert.is(m.get(`ardea_process_latency_seconds_count{topology="um",component="late",container="0"}`), late.allTime!.processLatency!.count);
-  assert.ok(m.get(`ardea_process_latency_seconds{topology="um",component="late",container="0",quantile="0.5"}`)! >= 0.004);
-  assert.is(m.get(`ardea_next_tuple_count{topology="um",component="sentences",container="0"}`), stats.components.sentences!.nextTupleCount);
+  assert.is(
+    m.get(`ardea_process_latency_seconds_count{topology="um",component="late",container="0"}`),
+    late.allTime!.processLatency!.count,
+  );
+  assert.ok(
+    m.get(`ardea_process_latency_seconds{topology="um",component="late",container="0",quantile="0.5"}`)! >= 0.004,
+  );
+  assert.is(
+    m.get(`ardea_next_tuple_count{topology="um",component="sentences",container="0"}`),
+    stats.components.sentences!.nextTupleCount,
+  );
   const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
   assert.is(new Set(types).size, types.length, "each metric is declared once");
 
@@ -198,7 +232,10 @@ test("user metrics: exact counts per task and summed, gauges, histograms, meters
   assert.is(typeof body.tasks[spouts[0]![0]].nextTupleCount, "number");
   const prom = await (await tracker.handle(new Request("http://127.0.0.1/metrics"))).text();
   assert.match(prom, /^ardea_user_words\{topology="um",component="split",task="\d+",container="0"\} \d+$/m);
-  assert.match(prom, /^ardea_process_latency_seconds\{topology="um",component="late",container="0",quantile="0\.99"\} /m);
+  assert.match(
+    prom,
+    /^ardea_process_latency_seconds\{topology="um",component="late",container="0",quantile="0\.99"\} /m,
+  );
 });
 
 test("registering: same name returns the same metric, another kind is an error, no registry throws", async () => {

@@ -12,10 +12,10 @@ import {
   closeNats,
   connectNats,
   NatsConnectError,
-  natsSettingsEnv,
   type NatsFlags,
-  parseNatsFlags,
+  natsSettingsEnv,
   NatsSettingsError,
+  parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { makeTempDir, removePath, resolvePath, writeTextFile } from "../runtime/mod.ts";
 import { freePorts, startNats } from "../testing/nats_server.ts";
@@ -24,7 +24,9 @@ import { freePorts, startNats } from "../testing/nats_server.ts";
 // connection, a late read error (ECONNRESET) can reach a socket whose
 // listeners nats.js already removed, and Deno reports it as uncaught. Node is
 // not affected. Ignore exactly that error here.
-const deno = globalThis as { addEventListener?: (type: "error", f: (e: { error?: unknown; preventDefault(): void }) => void) => void };
+const deno = globalThis as {
+  addEventListener?: (type: "error", f: (e: { error?: unknown; preventDefault(): void }) => void) => void;
+};
 deno.addEventListener?.("error", (e) => {
   if ((e.error as { code?: unknown } | undefined)?.code === "ECONNRESET") e.preventDefault();
 });
@@ -77,7 +79,10 @@ test("settings: --nats list, environment fallback, flags win", () => {
   assert.is(mixed.token, undefined);
   assert.is(mixed.user, "u");
   // An env lookup function works too (runtime env()).
-  assert.is(parseNatsFlags({}, (n) => (n === "ARDEA_NATS_URL" ? "127.0.0.1:4222" : undefined)).servers[0], "127.0.0.1:4222");
+  assert.is(
+    parseNatsFlags({}, (n) => (n === "ARDEA_NATS_URL" ? "127.0.0.1:4222" : undefined)).servers[0],
+    "127.0.0.1:4222",
+  );
 });
 
 test("settings: mistakes are one line naming the flag", () => {
@@ -86,8 +91,14 @@ test("settings: mistakes are one line naming the flag", () => {
   assert.match(settingsError({ nats: " , " }), /names no server/);
   assert.match(settingsError({ nats: "nats://h:1", user: "u" }), /--user .* needs --password/);
   assert.match(settingsError({ nats: "nats://h:1", password: "p" }), /--password .* needs --user/);
-  assert.match(settingsError({ nats: "nats://h:1", token: "t", user: "u", password: "p" }), /one kind of NATS credentials, not --user\/--password and --token/);
-  assert.match(settingsError({ nats: "nats://h:1", "tls-cert": "c.pem" }), /--tls-cert .* and --tls-key .* go together/);
+  assert.match(
+    settingsError({ nats: "nats://h:1", token: "t", user: "u", password: "p" }),
+    /one kind of NATS credentials, not --user\/--password and --token/,
+  );
+  assert.match(
+    settingsError({ nats: "nats://h:1", "tls-cert": "c.pem" }),
+    /--tls-cert .* and --tls-key .* go together/,
+  );
   assert.match(settingsError({ nats: "nats://h:1" }, { ARDEA_NATS_USER: "u" }), /ARDEA_NATS_USER/);
 });
 
@@ -110,7 +121,10 @@ test("user/password: missing or wrong credentials are refused with a clear messa
       await connectError({ nats: url }),
       `NATS at ${url} refused the credentials: authorization violation (pass --user/--password, --token, --creds or --nkey)`,
     );
-    assert.match(await connectError({ nats: url, user: "ardea", password: "wrong" }), /^NATS at .* refused the credentials: authorization violation \(check /);
+    assert.match(
+      await connectError({ nats: url, user: "ardea", password: "wrong" }),
+      /^NATS at .* refused the credentials: authorization violation \(check /,
+    );
     await connectsWith({ nats: url, user: "ardea", password: "s3cret" });
   } finally {
     await nats.stop();
@@ -141,7 +155,10 @@ test("nkey seed file", async () => {
   try {
     assert.match(await connectError({ nats: url }), /refused the credentials/);
     await connectsWith({ nats: url, nkey: seedFile });
-    assert.match(await connectError({ nats: url, nkey: resolvePath(dir, "missing.nk") }), /cannot read --nkey .* file .*missing\.nk/);
+    assert.match(
+      await connectError({ nats: url, nkey: resolvePath(dir, "missing.nk") }),
+      /cannot read --nkey .* file .*missing\.nk/,
+    );
   } finally {
     await nats.stop();
     await removePath(dir);
@@ -154,7 +171,10 @@ test("nobody listening: connection refused; a cluster list connects when the fir
   const dead = `nats://127.0.0.1:${deadPort}`;
   try {
     assert.is(await connectError({ nats: dead }), `cannot reach NATS at ${dead}: connection refused`);
-    const nc = await connectNats(parseNatsFlags({ nats: `${dead},${nats.urls[0]}` }, {}), { name: "test", reconnectForever: true });
+    const nc = await connectNats(parseNatsFlags({ nats: `${dead},${nats.urls[0]}` }, {}), {
+      name: "test",
+      reconnectForever: true,
+    });
     try {
       assert.is(`nats://${nc.getServer()}`, nats.urls[0]);
     } finally {
@@ -207,20 +227,106 @@ test("TLS with certificates made here: no CA, wrong CA, client certificate", asy
   const p = (name: string) => resolvePath(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=ardea-test-ca");
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.pem", "-days", "1", "-subj", "/CN=other-ca");
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=ardea-test-ca",
+    );
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "other.key",
+      "-out",
+      "other.pem",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=other-ca",
+    );
     await writeTextFile(p("san.cnf"), "subjectAltName=IP:127.0.0.1\n");
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.cnf");
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=client");
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "1");
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+      "-subj",
+      "/CN=127.0.0.1",
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "1",
+      "-extfile",
+      "san.cnf",
+    );
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "client.key",
+      "-out",
+      "client.csr",
+      "-subj",
+      "/CN=client",
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "client.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "client.pem",
+      "-days",
+      "1",
+    );
 
     const tls = ["--tls", "--tlscert", p("server.pem"), "--tlskey", p("server.key")];
     const nats = await startNats({ jetstream: false, args: tls });
     const url = nats.urls[0]!;
     try {
-      assert.match(await connectError({ nats: url }), new RegExp(`^TLS with NATS at ${url} failed: .*certificate.* \\(pass --tls-ca`));
-      assert.match(await connectError({ nats: url, "tls-ca": p("other.pem") }), /^TLS with NATS at .* failed: .* \(check --tls-ca/);
+      assert.match(
+        await connectError({ nats: url }),
+        new RegExp(`^TLS with NATS at ${url} failed: .*certificate.* \\(pass --tls-ca`),
+      );
+      assert.match(
+        await connectError({ nats: url, "tls-ca": p("other.pem") }),
+        /^TLS with NATS at .* failed: .* \(check --tls-ca/,
+      );
       await connectsWith({ nats: url, "tls-ca": p("ca.pem") });
       await connectsWith({ nats: url.replace("nats://", "tls://"), "tls-ca": p("ca.pem") });
     } finally {

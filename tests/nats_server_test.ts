@@ -1,8 +1,8 @@
 import { suite } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { connect, StringCodec, type NatsConnection } from "nats";
+import { connect, type NatsConnection, StringCodec } from "nats";
 import { fileExists } from "../runtime/mod.ts";
-import { freePorts, startNats, type NatsHandle } from "../testing/nats_server.ts";
+import { freePorts, type NatsHandle, startNats } from "../testing/nats_server.ts";
 
 const sc = StringCodec();
 

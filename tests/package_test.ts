@@ -46,9 +46,15 @@ const show = (what: string, r: Result) => `${what}: exit ${r.code}\n--- stdout\n
  */
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
   const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_") && v !== undefined) clean[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.toLowerCase().startsWith("npm_") && v !== undefined) clean[k] = v;
+  }
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...clean, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...clean, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -65,12 +71,28 @@ async function ok(cmd: string, args: string[], cwd: string, env: Record<string, 
 }
 
 /** What a source folder of the repository holds that `npm pack` and its build need. */
-const PACK_SKIP = new Set(["node_modules", "dist", "tests", "testing", "bench", "examples", "scripts", "docs", "coverage", ".git", ".ardea", ".ci", "scratch"]);
+const PACK_SKIP = new Set([
+  "node_modules",
+  "dist",
+  "tests",
+  "testing",
+  "bench",
+  "examples",
+  "scripts",
+  "docs",
+  "coverage",
+  ".git",
+  ".ardea",
+  ".ci",
+  "scratch",
+]);
 
 test.before(async () => {
   // uvu does not print an error thrown by a before hook.
   await setUp().catch((error) => {
-    process.stderr.write(`package_test: setting up failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `package_test: setting up failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`,
+    );
     throw error;
   });
 });
@@ -93,7 +115,13 @@ async function setUp(): Promise<void> {
   assert.ok(existsSync(tarball), `npm pack wrote ${tarball}`);
 
   // `ardea init` from the checkout, pointed at the tarball.
-  const init = await run(execPath(), onNode ? [join(root, "bin", "ardea.mjs"), "init", "my-topology", "--ardea", `file:${tarball}`] : ["run", "-A", join(root, "bin", "ardea.mjs"), "init", "my-topology", "--ardea", `file:${tarball}`], dir);
+  const init = await run(
+    execPath(),
+    onNode
+      ? [join(root, "bin", "ardea.mjs"), "init", "my-topology", "--ardea", `file:${tarball}`]
+      : ["run", "-A", join(root, "bin", "ardea.mjs"), "init", "my-topology", "--ardea", `file:${tarball}`],
+    dir,
+  );
   assert.is(init.code, 0, show("ardea init", init));
   project = join(dir, "my-topology");
   install = await ok("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], project);
@@ -159,23 +187,33 @@ console.log(JSON.stringify({ words: r.emitted("split").length, public: hidden.fi
     const bad = join(project, "bad");
     mkdirSync(bad, { recursive: true });
     writeFileSync(join(bad, "tsconfig.json"), `{ "extends": "../tsconfig.json", "include": ["*.ts"] }\n`);
-    writeFileSync(join(bad, "bad.ts"), `import { Fields } from "ardea";\nconst n: number = new Fields("a").size();\nconst f: Fields = "a";\nexport { f, n };\n`);
+    writeFileSync(
+      join(bad, "bad.ts"),
+      `import { Fields } from "ardea";\nconst n: number = new Fields("a").size();\nconst f: Fields = "a";\nexport { f, n };\n`,
+    );
     const r = await run(process.execPath, [tsc, "--noEmit", "-p", "bad"], project);
     assert.is.not(r.code, 0, show("tsc of bad.ts", r));
     assert.match(r.stdout, /bad\.ts\(3,7\): error TS2322/);
   });
 
   test("node: ardea submit --wait with 2 containers from the project", async () => {
-    const r = await ok(join(project, "node_modules", ".bin", "ardea"), ["submit", "topology.ts", "--containers", "2", "--wait"], project, {
-      ARDEA_NATS_URL: nats!.urls[0]!,
-    });
+    const r = await ok(
+      join(project, "node_modules", ".bin", "ardea"),
+      ["submit", "topology.ts", "--containers", "2", "--wait"],
+      project,
+      {
+        ARDEA_NATS_URL: nats!.urls[0]!,
+      },
+    );
     assert.match(r.stdout + r.stderr, /"word-count" ended FINISHED/);
     assert.match(r.stdout, /word-count: FINISHED, 2 lines acked/);
   });
   test("node: a worker in the project runs the pool containers of a submit", async () => {
     const env = { ARDEA_NATS_URL: nats!.urls[0]! };
     const clean: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith("npm_") && v !== undefined) clean[k] = v;
+    for (const [k, v] of Object.entries(process.env)) {
+      if (!k.toLowerCase().startsWith("npm_") && v !== undefined) clean[k] = v;
+    }
     const worker = spawn(join(project, "node_modules", ".bin", "ardea"), ["worker", "--slots", "2", "--id", "w0"], {
       cwd: project,
       env: { ...clean, ...env },
@@ -195,7 +233,12 @@ console.log(JSON.stringify({ words: r.emitted("split").length, public: hidden.fi
         await new Promise((r) => setTimeout(r, 200));
       }
       assert.is((await records!.listWorkers()).length, 1, `the worker registered:\n${log}`);
-      const r = await ok(join(project, "node_modules", ".bin", "ardea"), ["submit", "topology.ts", "--scheduler", "pool", "--containers", "2", "--wait"], project, env);
+      const r = await ok(
+        join(project, "node_modules", ".bin", "ardea"),
+        ["submit", "topology.ts", "--scheduler", "pool", "--containers", "2", "--wait"],
+        project,
+        env,
+      );
       assert.match(r.stdout + r.stderr, /"word-count" ended FINISHED/);
       assert.match(log, /running word-count container/);
     } finally {
@@ -217,12 +260,18 @@ console.log(JSON.stringify({ words: r.emitted("split").length, public: hidden.fi
     const denoProject = join(dir, "deno-project");
     mkdirSync(denoProject, { recursive: true });
     symlinkSync(join(project, "node_modules"), join(denoProject, "node_modules"), "dir");
-    writeFileSync(join(denoProject, "deno.json"), `{ "nodeModulesDir": "manual", "imports": { "ardea": "npm:ardea@^0.1.0" } }\n`);
+    writeFileSync(
+      join(denoProject, "deno.json"),
+      `{ "nodeModulesDir": "manual", "imports": { "ardea": "npm:ardea@^0.1.0" } }\n`,
+    );
     for (const file of ["word_count.ts", "topology.ts"]) cpSync(join(project, file), join(denoProject, file));
     const r = await ok(execPath(), ["run", "-A", "topology.ts"], denoProject);
     assert.match(r.stdout, /word-count: FINISHED, 2 lines acked/);
     await ok(execPath(), ["check", "topology.ts"], denoProject);
-    writeFileSync(join(denoProject, "bad.ts"), `import { Fields } from "ardea";\nconst f: Fields = "a";\nexport { f };\n`);
+    writeFileSync(
+      join(denoProject, "bad.ts"),
+      `import { Fields } from "ardea";\nconst f: Fields = "a";\nexport { f };\n`,
+    );
     const bad = await run(execPath(), ["check", "bad.ts"], denoProject);
     assert.is.not(bad.code, 0, show("deno check bad.ts", bad));
     assert.match(bad.stdout + bad.stderr, /TS2322/);
@@ -230,9 +279,14 @@ console.log(JSON.stringify({ words: r.emitted("split").length, public: hidden.fi
 
   test("deno: ardea submit --wait with 2 containers from the project", async () => {
     const bin = join(project, "node_modules", "ardea", "bin", "ardea.mjs");
-    const r = await ok(execPath(), ["run", "-A", bin, "submit", "topology.ts", "--containers", "2", "--wait"], project, {
-      ARDEA_NATS_URL: nats!.urls[0]!,
-    });
+    const r = await ok(
+      execPath(),
+      ["run", "-A", bin, "submit", "topology.ts", "--containers", "2", "--wait"],
+      project,
+      {
+        ARDEA_NATS_URL: nats!.urls[0]!,
+      },
+    );
     assert.match(r.stdout + r.stderr, /"word-count" ended FINISHED/);
     assert.match(r.stdout, /word-count: FINISHED, 2 lines acked/);
   });

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
 import { poolScheduler } from "../cluster/pool.ts";
-import { WIRE_VERSION, type TopologyRecord } from "../transport/wire/mod.ts";
+import { type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import {
   ardeaRoot,
   type ChildHandle,
@@ -54,8 +54,20 @@ test("a pool topology lands on both workers and counts exactly", async () => {
     const out = resolvePath(dir, "out.json");
     await writeTextFile(input, lines.join("\n"));
     const [cmd, argv] = ardeaCmd([
-      "submit", "examples/word_count.ts", "--scheduler", "pool", "--containers", "2", "--runtime", runtimeName(), "--wait",
-      "--", "--input", input, "--out", out,
+      "submit",
+      "examples/word_count.ts",
+      "--scheduler",
+      "pool",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      "--input",
+      input,
+      "--out",
+      out,
     ]);
     const submit = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
     const stderr: string[] = [];
@@ -65,7 +77,10 @@ test("a pool topology lands on both workers and counts exactly", async () => {
     const got = JSON.parse(await readTextFile(out)) as Record<string, number>;
     for (const [w, n] of truth) assert.is(got[w], n, w);
     for (const i of [0, 1]) {
-      assert.ok(logs[i]!.some((l) => l.includes("running word-count container")), `worker w${i} ran nothing:\n${logs[i]!.join("\n")}`);
+      assert.ok(
+        logs[i]!.some((l) => l.includes("running word-count container")),
+        `worker w${i} ran nothing:\n${logs[i]!.join("\n")}`,
+      );
     }
   } finally {
     for (const w of workers) w.kill("SIGTERM");
@@ -98,12 +113,23 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
       records ??= await Records.bind(nc);
       return records && (await records.listWorkers()).length === 2 ? true : undefined;
     });
-    const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_endless.ts", "--scheduler", "pool", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+    const [cmd, argv] = ardeaCmd([
+      "submit",
+      "tests/fixtures/dist_endless.ts",
+      "--scheduler",
+      "pool",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+    ]);
     submit = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
     void collect(submit.lines("stderr"), stderr);
     void collect(submit.lines("stdout"), []);
     const r = records!;
-    const running = (w: { running: Array<{ topology: string }> }) => w.running.filter((c) => c.topology === "dist-endless").length;
+    const running = (w: { running: Array<{ topology: string }> }) =>
+      w.running.filter((c) => c.topology === "dist-endless").length;
     // Both containers placed and reporting.
     const victim = await until("two running containers", async () => {
       const rec = await r.getTopology("dist-endless");
@@ -127,7 +153,10 @@ test("a worker killed with SIGKILL: the master counts its containers as exited a
     // Both report again (fresh heartbeats), and the run ends when killed.
     await until("fresh heartbeats of both containers", async () => {
       const cs = await r.listContainers("dist-endless");
-      return cs.length === 2 && cs.every((c) => Date.now() - c.heartbeatAt < 3000 && c.restarts <= 1) && cs.some((c) => c.restarts === 1) ? true : undefined;
+      return cs.length === 2 && cs.every((c) => Date.now() - c.heartbeatAt < 3000 && c.restarts <= 1) &&
+          cs.some((c) => c.restarts === 1)
+        ? true
+        : undefined;
     }, 30_000);
     const [kcmd, kargv] = ardeaCmd(["kill", "dist-endless", "--wait-secs", "0"]);
     const k = spawnProcess(kcmd, kargv, { cwd: ardeaRoot(), stdio: "pipe", env });
@@ -158,7 +187,14 @@ test("a worker on another Ardea version is not given containers: the error names
   try {
     const records = await Records.open(nc);
     await records.putWorker({
-      version: WIRE_VERSION, id: "old1", host: "elsewhere", pid: 1, slots: 4, running: [], heartbeatAt: Date.now(), ardeaVersion: "0.0.1",
+      version: WIRE_VERSION,
+      id: "old1",
+      host: "elsewhere",
+      pid: 1,
+      slots: 4,
+      running: [],
+      heartbeatAt: Date.now(),
+      ardeaVersion: "0.0.1",
     });
     const record = { name: "versioned", ardeaVersion: "0.1.0", runtime: runtimeName() } as unknown as TopologyRecord;
     const pool = poolScheduler(nc, records, record);

@@ -160,7 +160,10 @@ test("a garbage value is an error naming the key; list skips it and reports it",
     assert.unreachable("a record of another wire version parsed");
   } catch (e) {
     assert.instance(e, RecordsError);
-    assert.match((e as Error).message, `key "older": topology record of wire version 1; this ardea speaks wire version ${WIRE_VERSION}`);
+    assert.match(
+      (e as Error).message,
+      `key "older": topology record of wire version 1; this ardea speaks wire version ${WIRE_VERSION}`,
+    );
   }
   const bad: string[] = [];
   assert.equal((await r.listTopologies((e) => bad.push(e.message))).map((t) => t.name), ["good"]);
@@ -186,8 +189,7 @@ test("updateTopology retries on a compare-and-set conflict and sets updatedAt", 
       writers[i % 4]!.updateTopology("cas", (cur) => {
         calls++;
         return { ...cur, config: { n: (cur.config["n"] as number) + 1 } };
-      })
-    ),
+      })),
   );
   const stored = await r.getTopology("cas");
   assert.equal(stored?.config, { n: 20 });
@@ -228,7 +230,10 @@ test("master lease: one holder at a time, renew, takeover after expiry, release"
 
   // Two contenders for a free lease: exactly one wins.
   await r.deleteTopology("lz");
-  const [x, y] = await Promise.all([r.acquireLease("race", "x", 5000), (await Records.open(nc)).acquireLease("race", "y", 5000)]);
+  const [x, y] = await Promise.all([
+    r.acquireLease("race", "x", 5000),
+    (await Records.open(nc)).acquireLease("race", "y", 5000),
+  ]);
   assert.is([x, y].filter((l) => l !== undefined).length, 1);
   await r.deleteTopology("race");
 });
@@ -268,7 +273,10 @@ test("no JetStream: a clear error", async () => {
     assert.unreachable();
   } catch (e) {
     assert.instance(e, RecordsError);
-    assert.match((e as Error).message, /JetStream does not answer on NATS at .*not enabled: start nats-server with -js/);
+    assert.match(
+      (e as Error).message,
+      /JetStream does not answer on NATS at .*not enabled: start nats-server with -js/,
+    );
   } finally {
     await pc.close();
     await plain.stop();

@@ -5,7 +5,15 @@ import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import { connect } from "nats";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { startNats } from "../testing/nats_server.ts";
@@ -17,7 +25,20 @@ test("kill -9 of a container: restarted, and every tuple reaches the sink at lea
   const dir = await makeTempDir("ardea-recovery-");
   const count = 3000;
   try {
-    const args = ["submit", "tests/fixtures/dist_durable.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", "--dir", dir, "--count", String(count)];
+    const args = [
+      "submit",
+      "tests/fixtures/dist_durable.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      "--dir",
+      dir,
+      "--count",
+      String(count),
+    ];
     const [cmd, argv] = ardeaCmd(args);
     const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
     const stderr: string[] = [];

@@ -14,8 +14,8 @@ import {
   iterableSpout,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
-  type TopologyConfig,
   TopologyBuilder,
+  type TopologyConfig,
   type TopologyContext,
   type TopologyHandle,
   type Tuple,
@@ -29,7 +29,10 @@ const VOCAB = Array.from({ length: 60 }, (_, i) => `w${i}`);
 function sentences(n: number): string[] {
   let seed = 7;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  return Array.from({ length: n }, () => Array.from({ length: 8 }, () => VOCAB[Math.floor(rnd() * rnd() * VOCAB.length)]).join(" "));
+  return Array.from(
+    { length: n },
+    () => Array.from({ length: 8 }, () => VOCAB[Math.floor(rnd() * rnd() * VOCAB.length)]).join(" "),
+  );
 }
 function expectedCounts(lines: string[]): Map<string, number> {
   const m = new Map<string, number>();
@@ -38,7 +41,12 @@ function expectedCounts(lines: string[]): Map<string, number> {
 }
 
 /** sentences → split (basic) → count (fields, emits totals in finish) → report (global). */
-function wordCount(lines: string[], p: [number, number, number], report: Map<string, number>, reportCalls: { n: number }) {
+function wordCount(
+  lines: string[],
+  p: [number, number, number],
+  report: Map<string, number>,
+  reportCalls: { n: number },
+) {
   const b = new TopologyBuilder();
   b.setSpout(
     "sentences",
@@ -48,9 +56,13 @@ function wordCount(lines: string[], p: [number, number, number], report: Map<str
     }, { fields: ["sentence"] }),
     p[0],
   );
-  b.setBolt("split", bolt((t, c) => {
-    for (const w of t.getString(0).split(" ")) c.emit([w]);
-  }, { fields: ["word"] }), p[1]).shuffleGrouping("sentences");
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      for (const w of t.getString(0).split(" ")) c.emit([w]);
+    }, { fields: ["word"] }),
+    p[1],
+  ).shuffleGrouping("sentences");
   b.setBolt("count", () => {
     const counts = new Map<string, number>();
     return new (class extends BaseBasicBolt {
@@ -66,12 +78,16 @@ function wordCount(lines: string[], p: [number, number, number], report: Map<str
       }
     })();
   }, p[2]).fieldsGrouping("split", ["word"]);
-  b.setBolt("report", bolt((t) => {
-    reportCalls.n++;
-    const w = t.getString(0);
-    if (report.has(w)) throw new Error(`word ${w} reported twice: fields grouping sent it to two count tasks`);
-    report.set(w, t.getInteger(1));
-  }), 1).globalGrouping("count");
+  b.setBolt(
+    "report",
+    bolt((t) => {
+      reportCalls.n++;
+      const w = t.getString(0);
+      if (report.has(w)) throw new Error(`word ${w} reported twice: fields grouping sent it to two count tasks`);
+      report.set(w, t.getInteger(1));
+    }),
+    1,
+  ).globalGrouping("count");
   return b.createTopology();
 }
 
@@ -102,10 +118,14 @@ test("ATMOST_ONCE: message ids are acked at once, a bolt's fail replays nothing"
   let executed = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: 8 }), 1);
-  b.setBolt("failing", richBolt((self, t) => {
-    executed++;
-    self.collector.fail(t);
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "failing",
+    richBolt((self, t) => {
+      executed++;
+      self.collector.fail(t);
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   const s = finished(await runTopology(b.createTopology(), { "topology.reliability.mode": "ATMOST_ONCE" }));
   assert.is(executed, N, "each tuple delivered once");
   assert.is(log.acked.size, N);
@@ -139,18 +159,22 @@ test("multiple anchors: a joined tuple's fail fails both roots; its ack complete
       self.collector.ack(t);
     }, { fields: ["pair"] })();
   }, 1).fieldsGrouping("numbers", ["n"]).setNumTasks(1);
-  b.setBolt("check", richBolt((self, t) => {
-    const pair = t.getInteger(0);
-    const ids = t.getMessageId().anchorsToIds;
-    if (ids.size !== 2) throw new Error(`joined tuple has ${ids.size} roots`);
-    if (pair % 10 === 0 && !failedJoins.has(pair)) {
-      failedJoins.add(pair);
-      self.collector.fail(t);
-      return;
-    }
-    seenJoins.add(pair);
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("join");
+  b.setBolt(
+    "check",
+    richBolt((self, t) => {
+      const pair = t.getInteger(0);
+      const ids = t.getMessageId().anchorsToIds;
+      if (ids.size !== 2) throw new Error(`joined tuple has ${ids.size} roots`);
+      if (pair % 10 === 0 && !failedJoins.has(pair)) {
+        failedJoins.add(pair);
+        self.collector.fail(t);
+        return;
+      }
+      seenJoins.add(pair);
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("join");
   finished(await runTopology(b.createTopology()));
   assert.is(seenJoins.size, N);
   assert.is(log.acked.size, 2 * N);
@@ -177,16 +201,24 @@ test("a tree completes only when its last descendant is acked", async () => {
     };
     return s;
   }, 1);
-  b.setBolt("fan", richBolt((self, t) => {
-    for (let k = 0; k < 3; k++) self.collector.emit(t, [t.getInteger(0), k]);
-    self.collector.ack(t);
-  }, { fields: ["n", "k"] }), 2).shuffleGrouping("numbers");
-  b.setBolt("leaf", richBolt(async (self, t) => {
-    await sleep(t.getInteger(1) === 2 ? 5 : 0);
-    const n = t.getInteger(0);
-    leafAckedAt.set(n, Math.max(leafAckedAt.get(n) ?? 0, performance.now()));
-    self.collector.ack(t);
-  }), 3).shuffleGrouping("fan");
+  b.setBolt(
+    "fan",
+    richBolt((self, t) => {
+      for (let k = 0; k < 3; k++) self.collector.emit(t, [t.getInteger(0), k]);
+      self.collector.ack(t);
+    }, { fields: ["n", "k"] }),
+    2,
+  ).shuffleGrouping("numbers");
+  b.setBolt(
+    "leaf",
+    richBolt(async (self, t) => {
+      await sleep(t.getInteger(1) === 2 ? 5 : 0);
+      const n = t.getInteger(0);
+      leafAckedAt.set(n, Math.max(leafAckedAt.get(n) ?? 0, performance.now()));
+      self.collector.ack(t);
+    }),
+    3,
+  ).shuffleGrouping("fan");
   finished(await runTopology(b.createTopology()));
   assert.is(rootAckedAt.size, 30);
   for (const [n, at] of rootAckedAt) assert.ok(at >= leafAckedAt.get(n)!, `root ${n} acked before its last leaf`);
@@ -208,16 +240,20 @@ test("a bolt that fails every tuple once: the spout sees fail then ack, everythi
     s.fail = (id: unknown) => (order.push(["fail", id as number]), fail(id));
     return s;
   }, 1);
-  b.setBolt("picky", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    if (!seenOnce.has(n)) {
-      seenOnce.add(n);
-      self.collector.fail(t);
-      return;
-    }
-    processed.add(n);
-    self.collector.ack(t);
-  }), 3).fieldsGrouping("numbers", ["n"]);
+  b.setBolt(
+    "picky",
+    richBolt((self, t) => {
+      const n = t.getInteger(0);
+      if (!seenOnce.has(n)) {
+        seenOnce.add(n);
+        self.collector.fail(t);
+        return;
+      }
+      processed.add(n);
+      self.collector.ack(t);
+    }),
+    3,
+  ).fieldsGrouping("numbers", ["n"]);
   const s = finished(await runTopology(b.createTopology()));
   assert.is(processed.size, N);
   assert.is(log.acked.size, N);
@@ -239,15 +275,19 @@ test("timeout replay: tuples held on first delivery time out (1 s) and are repla
   const processed = new Set<number>();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log), 1);
-  b.setBolt("holder", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    if (n % 10 === 4 && !heldOnce.has(n)) {
-      heldOnce.add(n); // never acked nor failed
-      return;
-    }
-    processed.add(n);
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "holder",
+    richBolt((self, t) => {
+      const n = t.getInteger(0);
+      if (n % 10 === 4 && !heldOnce.has(n)) {
+        heldOnce.add(n); // never acked nor failed
+        return;
+      }
+      processed.add(n);
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), { "topology.message.timeout.secs": 1 }, { timeoutMs: 15_000 });
   const s = finished(r);
   assert.is(processed.size, N);
@@ -263,17 +303,21 @@ test("resetTimeout keeps a long-held tuple alive past the message timeout", asyn
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(3, log), 1);
-  b.setBolt("slow", richBolt((self, t) => {
-    // hold for ~1.8 s with a 1 s timeout, resetting every 250 ms
-    let left = 7;
-    const iv = setInterval(() => {
-      self.collector.resetTimeout(t);
-      if (--left === 0) {
-        clearInterval(iv);
-        self.collector.ack(t);
-      }
-    }, 250);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "slow",
+    richBolt((self, t) => {
+      // hold for ~1.8 s with a 1 s timeout, resetting every 250 ms
+      let left = 7;
+      const iv = setInterval(() => {
+        self.collector.resetTimeout(t);
+        if (--left === 0) {
+          clearInterval(iv);
+          self.collector.ack(t);
+        }
+      }, 250);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), { "topology.message.timeout.secs": 1 }, { timeoutMs: 15_000 });
   const s = finished(r);
   assert.ok(r.ms >= 1500, `held ${Math.round(r.ms)} ms`);
@@ -288,15 +332,19 @@ test("resetTimeout from a timer in a quiet topology restarts the full timeout", 
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(1, log), 1);
-  b.setBolt("waiter", richBolt((self, t) => {
-    let left = 7;
-    const iv = setInterval(() => {
-      if (--left === 0) {
-        clearInterval(iv);
-        self.collector.ack(t);
-      } else self.collector.resetTimeout(t);
-    }, 350);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "waiter",
+    richBolt((self, t) => {
+      let left = 7;
+      const iv = setInterval(() => {
+        if (--left === 0) {
+          clearInterval(iv);
+          self.collector.ack(t);
+        } else self.collector.resetTimeout(t);
+      }, 350);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), { "topology.message.timeout.secs": 0.4 }, { timeoutMs: 5000 });
   const s = finished(r);
   assert.ok(r.ms >= 2000, `held ${Math.round(r.ms)} ms`);
@@ -314,27 +362,35 @@ test("BaseBasicBolt: auto-ack, anchored emits; FailedException fails and replays
   let prepares = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: 8 }), 2);
-  b.setBolt("basic", class extends BaseBasicBolt {
-    override prepare() {
-      prepares++;
-    }
-    execute(t: Tuple, c: BasicOutputCollector) {
-      const n = t.getInteger(0);
-      if (n % 7 === 0 && !failedOnce.has(n)) {
-        failedOnce.add(n);
-        c.emit([n, "partial"]); // anchored: the replay must not leave this tree pending
-        throw new FailedException(`retry ${n}`);
+  b.setBolt(
+    "basic",
+    class extends BaseBasicBolt {
+      override prepare() {
+        prepares++;
       }
-      c.emit([n, "ok"]);
-    }
-    declareOutputFields(d: OutputFieldsDeclarer) {
-      d.declare(["n", "status"]);
-    }
-  }, 3).shuffleGrouping("numbers");
-  b.setBolt("sink", bolt((t) => {
-    if (t.getString(1) === "ok") downstream.add(t.getInteger(0));
-    if (t.getMessageId().anchorsToIds.size !== 1) throw new Error("basic emit not anchored");
-  }), 2).shuffleGrouping("basic");
+      execute(t: Tuple, c: BasicOutputCollector) {
+        const n = t.getInteger(0);
+        if (n % 7 === 0 && !failedOnce.has(n)) {
+          failedOnce.add(n);
+          c.emit([n, "partial"]); // anchored: the replay must not leave this tree pending
+          throw new FailedException(`retry ${n}`);
+        }
+        c.emit([n, "ok"]);
+      }
+      declareOutputFields(d: OutputFieldsDeclarer) {
+        d.declare(["n", "status"]);
+      }
+    },
+    3,
+  ).shuffleGrouping("numbers");
+  b.setBolt(
+    "sink",
+    bolt((t) => {
+      if (t.getString(1) === "ok") downstream.add(t.getInteger(0));
+      if (t.getMessageId().anchorsToIds.size !== 1) throw new Error("basic emit not anchored");
+    }),
+    2,
+  ).shuffleGrouping("basic");
   const s = finished(await runTopology(b.createTopology()));
   assert.is(downstream.size, N);
   assert.is(log.acked.size, N);
@@ -353,15 +409,23 @@ test("async nextTuple and async execute (Promises) work", async () => {
   const processed = new Set<number>();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { async: true, batch: 4 }), 2);
-  b.setBolt("double", richBolt(async (self, t) => {
-    await Promise.resolve();
-    self.collector.emit(t, [t.getInteger(0) * 2]);
-    self.collector.ack(t);
-  }, { fields: ["d"] }), 2).shuffleGrouping("numbers");
-  b.setBolt("basic-async", bolt(async (t) => {
-    await sleep(0);
-    processed.add(t.getInteger(0));
-  }), 3).shuffleGrouping("double");
+  b.setBolt(
+    "double",
+    richBolt(async (self, t) => {
+      await Promise.resolve();
+      self.collector.emit(t, [t.getInteger(0) * 2]);
+      self.collector.ack(t);
+    }, { fields: ["d"] }),
+    2,
+  ).shuffleGrouping("numbers");
+  b.setBolt(
+    "basic-async",
+    bolt(async (t) => {
+      await sleep(0);
+      processed.add(t.getInteger(0));
+    }),
+    3,
+  ).shuffleGrouping("double");
   const s = finished(await runTopology(b.createTopology()));
   assert.equal([...processed].sort((a, b) => a - b), range(N).map((i) => i * 2));
   assert.is(log.acked.size, N);
@@ -389,12 +453,15 @@ test("async prepare/open: nothing runs before they resolve", async () => {
         d.declare(["n"]);
       }
     })());
-  b.setBolt("b", bolt((t) => void order.push(`exec ${t.getInteger(0)}`), {
-    prepare: async () => {
-      await sleep(40);
-      order.push("prepare");
-    },
-  })).shuffleGrouping("s");
+  b.setBolt(
+    "b",
+    bolt((t) => void order.push(`exec ${t.getInteger(0)}`), {
+      prepare: async () => {
+        await sleep(40);
+        order.push("prepare");
+      },
+    }),
+  ).shuffleGrouping("s");
   finished(await runTopology(b.createTopology()));
   assert.is(order[0], "open");
   assert.ok(order.indexOf("prepare") < order.indexOf("exec 0"), order.join(", "));
@@ -418,13 +485,17 @@ test("finish(): a bolt's end-of-input emits reach downstream before the run ends
       finish: (self) => self.collector.emit([sum]),
     })();
   }, 3).shuffleGrouping("numbers");
-  b.setBolt("total", bolt((t, c) => c.emit([t.getInteger(0)]), {
-    fields: ["sum"],
-    finish: (c) => {
-      endSeen = true;
-      c.emit([-1]);
-    },
-  }), 1).globalGrouping("sum");
+  b.setBolt(
+    "total",
+    bolt((t, c) => c.emit([t.getInteger(0)]), {
+      fields: ["sum"],
+      finish: (c) => {
+        endSeen = true;
+        c.emit([-1]);
+      },
+    }),
+    1,
+  ).globalGrouping("sum");
   b.setBolt("sink", bolt((t) => void received.push(t.getValues())), 1).shuffleGrouping("total");
   finished(await runTopology(b.createTopology()));
   assert.ok(endSeen);
@@ -441,19 +512,27 @@ test("tick tuples arrive at the configured rate, with isTick", async () => {
   let normal = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(Infinity, spoutLog(), { async: true }), 1);
-  b.setBolt("ticking", richBolt((self, t) => {
-    if (isTick(t)) {
-      ticks.push(performance.now());
-      rates.add(t.getValue(0));
-      assert.is(t.getSourceComponent(), "__system");
-      assert.is(t.getSourceStreamId(), "__tick");
-    } else normal++;
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers").addConfiguration("topology.tick.tuple.freq.ms", 50);
-  b.setBolt("quiet", richBolt((self, t) => {
-    if (isTick(t)) throw new Error("ticks only where configured");
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "ticking",
+    richBolt((self, t) => {
+      if (isTick(t)) {
+        ticks.push(performance.now());
+        rates.add(t.getValue(0));
+        assert.is(t.getSourceComponent(), "__system");
+        assert.is(t.getSourceStreamId(), "__tick");
+      } else normal++;
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers").addConfiguration("topology.tick.tuple.freq.ms", 50);
+  b.setBolt(
+    "quiet",
+    richBolt((self, t) => {
+      if (isTick(t)) throw new Error("ticks only where configured");
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   let handle!: TopologyHandle;
   const run = runTopology(b.createTopology(), {}, { onHandle: (h) => (handle = h) });
   await sleep(1000);
@@ -469,12 +548,18 @@ test("tick frequency in seconds (topology-wide config)", async () => {
   let ticks = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(Infinity, spoutLog(), { async: true }), 1);
-  b.setBolt("ticking", richBolt((self, t) => {
-    if (isTick(t)) ticks++;
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "ticking",
+    richBolt((self, t) => {
+      if (isTick(t)) ticks++;
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   let handle!: TopologyHandle;
-  const run = runTopology(b.createTopology(), { "topology.tick.tuple.freq.secs": 0.1 }, { onHandle: (h) => (handle = h) });
+  const run = runTopology(b.createTopology(), { "topology.tick.tuple.freq.secs": 0.1 }, {
+    onHandle: (h) => (handle = h),
+  });
   await sleep(700);
   await handle.kill();
   await run;
@@ -560,11 +645,15 @@ test("drain: stops the spouts, lets in-flight trees finish, then stops", async (
   let inBolt = 0;
   const b = new TopologyBuilder();
   b.setSpout("endless", lifecycleSpout(calls), 1).setMaxSpoutPending(50);
-  b.setBolt("slow", richBolt(async (self, t) => {
-    inBolt++;
-    await sleep(2);
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("endless");
+  b.setBolt(
+    "slow",
+    richBolt(async (self, t) => {
+      inBolt++;
+      await sleep(2);
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("endless");
   let h!: TopologyHandle;
   const run = runTopology(b.createTopology(), {}, { onHandle: (x) => (h = x) });
   await sleep(200);
@@ -585,12 +674,16 @@ test("drain: stops the spouts, lets in-flight trees finish, then stops", async (
 test("completeTopology returns every component's emits (mocked sources, named streams)", async () => {
   const b = new TopologyBuilder();
   b.setSpout("lines", iterableSpout(() => ["never used"], { fields: ["line"] }), 2);
-  b.setBolt("split", bolt((t, c) => {
-    for (const w of t.getString(0).split(" ")) {
-      if (w.length > 3) c.emit("long", [w]);
-      else c.emit([w]);
-    }
-  }, { fields: ["word"], streams: { long: ["word"] } }), 2).shuffleGrouping("lines");
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      for (const w of t.getString(0).split(" ")) {
+        if (w.length > 3) c.emit("long", [w]);
+        else c.emit([w]);
+      }
+    }, { fields: ["word"], streams: { long: ["word"] } }),
+    2,
+  ).shuffleGrouping("lines");
   b.setBolt("upper", bolt((t, c) => c.emit([t.getString(0).toUpperCase()]), { fields: ["word"] }), 1)
     .shuffleGrouping("split", "long");
   const r = await completeTopology(b.createTopology(), {
@@ -634,10 +727,14 @@ test("max.spout.pending bounds the trees in flight per spout task", async () => 
   let sampledMax = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log), 2).setMaxSpoutPending(10);
-  b.setBolt("slowish", richBolt(async (self, t) => {
-    if (t.getInteger(0) % 50 === 0) await sleep(1);
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "slowish",
+    richBolt(async (self, t) => {
+      if (t.getInteger(0) % 50 === 0) await sleep(1);
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   let h!: TopologyHandle;
   const run = runTopology(b.createTopology(), {}, { onHandle: (x) => (h = x) });
   const iv = setInterval(() => {
@@ -662,10 +759,14 @@ test("max.spout.pending from the topology config", async () => {
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(500, log), 1);
-  b.setBolt("b", richBolt(async (self, t) => {
-    await sleep(0);
-    self.collector.ack(t);
-  }), 4).shuffleGrouping("numbers");
+  b.setBolt(
+    "b",
+    richBolt(async (self, t) => {
+      await sleep(0);
+      self.collector.ack(t);
+    }),
+    4,
+  ).shuffleGrouping("numbers");
   finished(await runTopology(b.createTopology(), { "topology.max.spout.pending": 3 }));
   assert.is(log.acked.size, 500);
   assert.ok(log.maxPending <= 3 && log.maxPending >= 2, `max pending ${log.maxPending}`);

@@ -6,7 +6,15 @@ import * as assert from "uvu/assert";
 import { existsSync, readdirSync } from "node:fs";
 import { connect } from "nats";
 import { Records } from "../cluster/records.ts";
-import { ardeaRoot, makeTempDir, readTextFile, removePath, resolvePath, runtimeName, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import { ardeaCmd, collect } from "../testing/child.ts";
 import { startNats } from "../testing/nats_server.ts";
 
@@ -26,15 +34,27 @@ test("update adds sink tasks mid-run and a restart of container 0 loses nothing"
   const env = { ARDEA_NATS_URL: nats.urls[0]! };
   try {
     const [cmd, argv] = ardeaCmd([
-      "submit", "tests/fixtures/dist_durable.ts", "--containers", "2", "--runtime", runtimeName(), "--wait",
-      "--", "--dir", dir, "--count", String(count),
+      "submit",
+      "tests/fixtures/dist_durable.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      "--dir",
+      dir,
+      "--count",
+      String(count),
     ]);
     const submit = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
     const log: string[] = [];
     const reading = Promise.all([collect(submit.lines("stderr"), log), collect(submit.lines("stdout"), log)]);
     const seen = async () => {
       const got = new Set<number>();
-      for (const f of readdirSync(dir)) for (const l of (await readTextFile(resolvePath(dir, f))).split("\n")) if (l) got.add(Number(l));
+      for (const f of readdirSync(dir)) {
+        for (const l of (await readTextFile(resolvePath(dir, f))).split("\n")) if (l) got.add(Number(l));
+      }
       return got;
     };
     const until = Date.now() + 60_000;

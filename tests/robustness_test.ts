@@ -116,7 +116,10 @@ test("per-component config is checked at createTopology", () => {
   const b2 = new TopologyBuilder();
   b2.setSpout("s", iterableSpout(() => [1], { fields: ["n"] }));
   b2.setBolt("own", new Own()).shuffleGrouping("s");
-  assert.throws(() => b2.createTopology(), (e: unknown) => e instanceof ConfigError && e.key === "topology.mailbox.high.watermark");
+  assert.throws(
+    () => b2.createTopology(),
+    (e: unknown) => e instanceof ConfigError && e.key === "topology.mailbox.high.watermark",
+  );
 });
 
 test("a nested #private object with constructor arguments is rejected at build", () => {
@@ -137,7 +140,10 @@ test("a nested #private object with constructor arguments is rejected at build",
   const b = new TopologyBuilder();
   b.setSpout("s", iterableSpout(() => [1], { fields: ["n"] }));
   b.setBolt("h", new Holder()).shuffleGrouping("s");
-  assert.throws(() => b.createTopology(), (e: unknown) => e instanceof InvalidTopologyError && /bolt "h".*Counter/.test(e.message));
+  assert.throws(
+    () => b.createTopology(),
+    (e: unknown) => e instanceof InvalidTopologyError && /bolt "h".*Counter/.test(e.message),
+  );
 });
 
 test("the ledger does not hand out a root id again soon after it ended", () => {

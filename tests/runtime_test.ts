@@ -2,8 +2,8 @@ import { suite } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import process from "node:process";
 import {
-  args,
   ardeaRoot,
+  args,
   builtArdeaCommand,
   cwd,
   env,
@@ -329,10 +329,14 @@ proc("spawnProcess: a child that traps a signal and exits with its own code repo
   const plain = spawnProcess("sh", ["-c", "echo ready; exec sleep 5"], { stdio: "pipe" });
   assert.is((await plain.lines("stdout").next()).value, "ready");
   assert.ok(plain.kill("SIGINT"));
-  assert.equal(await plain.exited, { code: null, signal: "SIGINT" }, "a child the signal kills still reports the signal");
+  assert.equal(
+    await plain.exited,
+    { code: null, signal: "SIGINT" },
+    "a child the signal kills still reports the signal",
+  );
 });
 
-proc("readStdinLine: the first line of stdin (stdio \"stdin\"), or null when stdin ends first", async () => {
+proc('readStdinLine: the first line of stdin (stdio "stdin"), or null when stdin ends first', async () => {
   const script = resolvePath(tmp, "stdin_child.ts");
   const runtimeUrl = toFileUrl(resolvePath(ardeaRoot(), "runtime", "mod.ts"));
   await writeTextFile(
@@ -361,15 +365,30 @@ exit(0);
 proc("builtArdeaCommand: dist/ when it is current with the sources, or in an installed package", async () => {
   const { utimesSync } = await import("node:fs");
   const root = resolvePath(tmp, "pkg");
-  const files = ["mod.ts", "engine/a.ts", "engine/deep/b.ts", "engine/a_test.ts", "examples/x.ts", "runtime/node_dist.mjs", "dist/mod.js", "dist/cli/main.js", "dist/engine/a.js"];
+  const files = [
+    "mod.ts",
+    "engine/a.ts",
+    "engine/deep/b.ts",
+    "engine/a_test.ts",
+    "examples/x.ts",
+    "runtime/node_dist.mjs",
+    "dist/mod.js",
+    "dist/cli/main.js",
+    "dist/engine/a.js",
+  ];
   for (const f of files) await writeTextFile(resolvePath(root, f), "");
   const past = new Date(Date.now() - 60_000);
-  for (const f of ["mod.ts", "engine/a.ts", "engine/deep/b.ts", "engine/a_test.ts"]) utimesSync(resolvePath(root, f), past, past);
+  for (const f of ["mod.ts", "engine/a.ts", "engine/deep/b.ts", "engine/a_test.ts"]) {
+    utimesSync(resolvePath(root, f), past, past);
+  }
   const command = () => builtArdeaCommand(["container", "wc", "--index", "0"], root);
   assert.is(command(), undefined, "engine/deep/b.ts has no dist/engine/deep/b.js");
   await writeTextFile(resolvePath(root, "dist/engine/deep/b.js"), "");
   const built = command();
-  assert.ok(built !== undefined, "every source has its newer .js (a _test.ts, or a folder the build has not, needs none)");
+  assert.ok(
+    built !== undefined,
+    "every source has its newer .js (a _test.ts, or a folder the build has not, needs none)",
+  );
   assert.equal(built.args, [resolvePath(root, "runtime", "node_dist.mjs"), "container", "wc", "--index", "0"]);
   const future = new Date(Date.now() + 60_000);
   utimesSync(resolvePath(root, "engine/a.ts"), future, future);

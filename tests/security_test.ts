@@ -13,14 +13,22 @@ import net from "node:net";
 import { Tracker } from "../tracker/mod.ts";
 import { emptyStatsSnapshot } from "../metrics/snapshot.ts";
 import { ardeaRoot, type ChildHandle, resolvePath, scriptCommand, serveHttp, spawnProcess } from "../runtime/mod.ts";
-import { connectNats, NatsConnectError, NatsSettingsError, parseNatsFlags, redactUrl } from "../transport/nats_connect.ts";
+import {
+  connectNats,
+  NatsConnectError,
+  NatsSettingsError,
+  parseNatsFlags,
+  redactUrl,
+} from "../transport/nats_connect.ts";
 import { collect, runArdea } from "../testing/child.ts";
 import { freePorts, startNats } from "../testing/nats_server.ts";
 import { sleep } from "../testing/wait.ts";
 
 // nats.js's node transport under Deno: a late ECONNRESET of a refused
 // connection can reach a socket nats.js already let go (see nats_connect_test.ts).
-const deno = globalThis as { addEventListener?: (type: "error", f: (e: { error?: unknown; preventDefault(): void }) => void) => void };
+const deno = globalThis as {
+  addEventListener?: (type: "error", f: (e: { error?: unknown; preventDefault(): void }) => void) => void;
+};
 deno.addEventListener?.("error", (e) => {
   if ((e.error as { code?: unknown } | undefined)?.code === "ECONNRESET") e.preventDefault();
 });
@@ -91,7 +99,11 @@ function raw(text: string): Promise<{ status: number; body: string }> {
  * Resolves with the answer's status once the server has answered and the
  * connection ended (the server may cut it before the body is through).
  */
-function bigPost(path: string, mb: number, opts: { declared: boolean; headers?: string }): Promise<{ status: number; ms: number; sentMb: number }> {
+function bigPost(
+  path: string,
+  mb: number,
+  opts: { declared: boolean; headers?: string },
+): Promise<{ status: number; ms: number; sentMb: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const total = mb * 1024 * 1024;
@@ -109,9 +121,15 @@ function bigPost(path: string, mb: number, opts: { declared: boolean; headers?: 
       resolve({ status, ms: (answeredAt || Date.now()) - started, sentMb: sent / 1024 / 1024 });
     });
     const length = opts.declared ? `Content-Length: ${total}` : "Transfer-Encoding: chunked";
-    s.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/octet-stream\r\n${opts.headers ?? ""}${length}\r\n\r\n`);
+    s.write(
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/octet-stream\r\n${
+        opts.headers ?? ""
+      }${length}\r\n\r\n`,
+    );
     const chunk = new Uint8Array(64 * 1024).fill(97);
-    const frame = opts.declared ? chunk : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
+    const frame = opts.declared
+      ? chunk
+      : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
     const pump = () => {
       while (sent < total && !s.destroyed) {
         sent += chunk.length;
@@ -145,11 +163,17 @@ test("control POSTs need X-Ardea-Control; Origin null and other sites are refuse
   const nullWithHeader = await call(kill, { method: "POST", headers: { origin: "null", "x-ardea-control": "1" } });
   assert.is(nullWithHeader.status, 403);
   assert.is(nullWithHeader.body.error.code, "CROSS_ORIGIN");
-  const foreign = await call(kill, { method: "POST", headers: { origin: "http://evil.example", "x-ardea-control": "1" } });
+  const foreign = await call(kill, {
+    method: "POST",
+    headers: { origin: "http://evil.example", "x-ardea-control": "1" },
+  });
   assert.is(foreign.status, 403);
   assert.is(await stubState(), "RUNNING");
   // As ui/app.js sends it: same origin, the header, no body.
-  const off = await call("/api/v1/topologies/stub/deactivate", { method: "POST", headers: { origin: url(""), "x-ardea-control": "1" } });
+  const off = await call("/api/v1/topologies/stub/deactivate", {
+    method: "POST",
+    headers: { origin: url(""), "x-ardea-control": "1" },
+  });
   assert.is(off.status, 200, JSON.stringify(off.body));
   assert.is(off.body.state, "PAUSED");
   const on = await call("/api/v1/topologies/stub/activate", { method: "POST", headers: { "x-ardea-control": "1" } });
@@ -180,7 +204,11 @@ test("large bodies: 413 (or 403) at once, not read whole; the tracker's memory d
   assert.ok(grown < 100, `the tracker's peak memory grew by ${grown.toFixed(0)} MiB for 256 MiB bodies`);
   assert.is(await stubState(), "RUNNING");
   // A small body is harmless: read and ignored.
-  const small = await call("/api/v1/topologies/stub/deactivate", { method: "POST", headers: { "x-ardea-control": "1" }, body: "{}" });
+  const small = await call("/api/v1/topologies/stub/deactivate", {
+    method: "POST",
+    headers: { "x-ardea-control": "1" },
+    body: "{}",
+  });
   assert.is(small.status, 200);
   await call("/api/v1/topologies/stub/activate", { method: "POST", headers: { "x-ardea-control": "1" } });
 });
@@ -221,8 +249,14 @@ test("serveHttp: a handler reads a body within maxBodyBytes; past it the read fa
 test("requests that cannot be parsed are 400 with a short message, and no stack is logged", async () => {
   const cases: Array<[string, string]> = [
     ["malformed %-escape", "GET /api/v1/topologies/%ZZ HTTP/1.1\nHost: 127.0.0.1:PORT\nConnection: close\n\n"],
-    ["malformed %-escape in a control path", "POST /api/v1/topologies/%E0%A4%A/kill HTTP/1.1\nHost: 127.0.0.1:PORT\nContent-Length: 0\nConnection: close\n\n"],
-    ["malformed Origin", "POST /api/v1/topologies/stub/kill HTTP/1.1\nHost: 127.0.0.1:PORT\nOrigin: http://[\nX-Ardea-Control: 1\nContent-Length: 0\nConnection: close\n\n"],
+    [
+      "malformed %-escape in a control path",
+      "POST /api/v1/topologies/%E0%A4%A/kill HTTP/1.1\nHost: 127.0.0.1:PORT\nContent-Length: 0\nConnection: close\n\n",
+    ],
+    [
+      "malformed Origin",
+      "POST /api/v1/topologies/stub/kill HTTP/1.1\nHost: 127.0.0.1:PORT\nOrigin: http://[\nX-Ardea-Control: 1\nContent-Length: 0\nConnection: close\n\n",
+    ],
     ["malformed Host", "GET / HTTP/1.1\nHost: [\nConnection: close\n\n"],
     ["a Host that makes no URL", "GET / HTTP/1.1\nHost: a b\nConnection: close\n\n"],
     ["TRACE", "TRACE / HTTP/1.1\nHost: 127.0.0.1:PORT\nConnection: close\n\n"],
@@ -250,7 +284,12 @@ test("Tracker.handle: a malformed %-escape or Origin is 400, not an exception", 
   const bad = await tracker.handle(new Request("http://127.0.0.1:8889/api/v1/topologies/%ZZ"));
   assert.is(bad.status, 400);
   assert.is((await bad.json()).error.code, "BAD_REQUEST");
-  const origin = await tracker.handle(new Request("http://127.0.0.1:8889/api/v1/topologies/t/kill", { method: "POST", headers: { origin: "not a url", "x-ardea-control": "1" } }));
+  const origin = await tracker.handle(
+    new Request("http://127.0.0.1:8889/api/v1/topologies/t/kill", {
+      method: "POST",
+      headers: { origin: "not a url", "x-ardea-control": "1" },
+    }),
+  );
   assert.is(origin.status, 400);
   assert.is(tracker.get("t")!.state, "RUNNING");
 });
@@ -307,11 +346,13 @@ async function ardea(args: string[]): Promise<{ code: number | null; out: string
 
 test("ardea list / status / submit with a password in --nats: the messages hide it", async () => {
   const [closed] = await freePorts(1);
-  for (const args of [
-    ["list", "--nats", `nats://admin:${SECRET}@127.0.0.1:${closed}`],
-    ["submit", "tests/fixtures/cli_finite.ts", "--nats", `nats://admin:${SECRET}@127.0.0.1:${closed}`],
-    ["list", "--nats", `nats://admin:${SECRET}@127.0.0.1:4222/x`],
-  ]) {
+  for (
+    const args of [
+      ["list", "--nats", `nats://admin:${SECRET}@127.0.0.1:${closed}`],
+      ["submit", "tests/fixtures/cli_finite.ts", "--nats", `nats://admin:${SECRET}@127.0.0.1:${closed}`],
+      ["list", "--nats", `nats://admin:${SECRET}@127.0.0.1:4222/x`],
+    ]
+  ) {
     const r = await ardea(args);
     assert.ok(r.code !== 0, r.out);
     assert.match(r.out, /admin:\*\*\*@127\.0\.0\.1/, r.out);

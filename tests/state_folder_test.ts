@@ -10,7 +10,17 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { ardeaRoot, type ChildHandle, fileExists, makeTempDir, readTextFile, removePath, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  fileExists,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  scriptCommand,
+  spawnProcess,
+} from "../runtime/mod.ts";
 import { FileStateBackend } from "../state/file_state_backend.ts";
 import { bolt, submit, TopologyBuilder } from "../mod.ts";
 import { NumbersSpout } from "./fixtures/numbers_spout.ts";
@@ -18,9 +28,12 @@ import { collect } from "../testing/child.ts";
 import { compareCounts, writeCorpus } from "../testing/eo_faults.ts";
 import { sleep } from "../testing/wait.ts";
 
-
 function wordCount(args: string[], env: Record<string, string> = {}): { child: ChildHandle; output: Promise<string> } {
-  const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), ["--mode", "effectively-once", ...args]);
+  const { cmd, args: argv } = scriptCommand(resolvePath(ardeaRoot(), "examples", "word_count.ts"), [
+    "--mode",
+    "effectively-once",
+    ...args,
+  ]);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env });
   const lines: string[] = [];
   const output = Promise.all([
@@ -119,11 +132,16 @@ test("a state folder that cannot be used fails the run at once, saying what to d
     builder.setSpout("n".repeat(250), new NumbersSpout(Infinity, 1), 1);
     builder.setBolt("sink", bolt(() => {}), 1).shuffleGrouping("n".repeat(250));
     const t0 = Date.now();
-    const handle = await submit("long-names", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": resolvePath(dir, "state3"),
-      "topology.stateful.checkpoint.interval.seconds": 0.05,
-    }, builder.createTopology(), { handleSignals: false });
+    const handle = await submit(
+      "long-names",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": resolvePath(dir, "state3"),
+        "topology.stateful.checkpoint.interval.seconds": 0.05,
+      },
+      builder.createTopology(),
+      { handleSignals: false },
+    );
     const error = await handle.done.then(() => undefined, (e: Error) => e);
     assert.ok(error !== undefined, "the run fails");
     assert.match(error!.message, "choose a shorter one");

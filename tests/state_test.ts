@@ -15,10 +15,10 @@ import {
   partition,
   partitionOf,
   State,
-  type StateBackend,
-  StateError,
   STATE_BUCKET,
   STATE_OBJECT_BUCKET,
+  type StateBackend,
+  StateError,
 } from "../state/mod.ts";
 import { hashFields } from "../topology/fields_hash.ts";
 import { compileRoutes } from "../engine/groupings.ts";
@@ -122,7 +122,11 @@ for (const [kind, make] of backends) {
     // Committing again with the same tasks does nothing; with others it is refused.
     await b.commit(t, 1, { tasks: ["count.2", "count.1"] });
     await rejects(b.commit(t, 1, { tasks: ["count.1"] }), "ALREADY_COMMITTED");
-    await rejects(b.save(t, 1, "count.1", bytes(9)), "CHECKPOINT_COMMITTED", /task "count\.1" in checkpoint 1 of topology "t\d+-/);
+    await rejects(
+      b.save(t, 1, "count.1", bytes(9)),
+      "CHECKPOINT_COMMITTED",
+      /task "count\.1" in checkpoint 1 of topology "t\d+-/,
+    );
     // Odd task keys and topology names are fine.
     const odd = "split/3 é.x=y";
     await b.save(`${t}.a b`, 0, odd, bytes(7));
@@ -141,7 +145,11 @@ for (const [kind, make] of backends) {
     assert.is((await b.lastCommitted(t))?.checkpointId, 1);
     assert.equal((await b.committed(t)).map((c) => c.checkpointId), [1]);
     await rejects(b.load(t, 2, "a"), "NOT_COMMITTED", /checkpoint 2 of topology/);
-    await rejects(b.commit(t, 2, { tasks: ["a", "b", "c"] }), "INCOMPLETE_CHECKPOINT", /no state saved by task "b", "c"/);
+    await rejects(
+      b.commit(t, 2, { tasks: ["a", "b", "c"] }),
+      "INCOMPLETE_CHECKPOINT",
+      /no state saved by task "b", "c"/,
+    );
     assert.is((await b.lastCommitted(t))?.checkpointId, 1, "a refused commit leaves nothing behind");
     await b.save(t, 2, "b", bytes(3));
     await b.save(t, 2, "c", bytes(4));
@@ -318,7 +326,11 @@ test("nats: an overwritten KV value or object is refused", async () => {
   const flipped = big.slice();
   flipped[1_500_000] = flipped[1_500_000]! ^ 1;
   await os.putBlob({ name: object }, flipped);
-  await rejects(b.load(t, 8, "count.2"), "CORRUPT_STATE", /task "count\.2" in checkpoint 8 .*object "wc-corrupt\.8\.count=2E2"/);
+  await rejects(
+    b.load(t, 8, "count.2"),
+    "CORRUPT_STATE",
+    /task "count\.2" in checkpoint 8 .*object "wc-corrupt\.8\.count=2E2"/,
+  );
   await os.delete(object);
   await rejects(b.load(t, 8, "count.2"), "MISSING_STATE");
   await b.drop(t);
@@ -328,7 +340,11 @@ test("nats: no JetStream is a clear StateError", async () => {
   const plain = await startNats({ jetstream: false });
   const pc = await connect({ servers: plain.urls, noAsyncTraces: true });
   try {
-    await rejects(new NatsStateBackend(pc).lastCommitted("wc"), "STORAGE_ERROR", /JetStream does not answer .*not enabled/);
+    await rejects(
+      new NatsStateBackend(pc).lastCommitted("wc"),
+      "STORAGE_ERROR",
+      /JetStream does not answer .*not enabled/,
+    );
   } finally {
     await pc.close();
     await plain.stop();
@@ -403,7 +419,10 @@ test("keyed state: repartition 2 → 3 tasks keeps every key exactly once, where
   assert.equal(new Set(again[0]!.keys()), new Set(a.keys()));
   assert.equal(new Set(again[1]!.keys()), new Set(b.keys()));
   const dup = new State<string, number>([["w1", 1]]);
-  assert.throws(() => partition([a, b, dup], 3), (e: unknown) => e instanceof StateError && e.code === "DUPLICATE_KEY" && /"w1"/.test(e.message));
+  assert.throws(
+    () => partition([a, b, dup], 3),
+    (e: unknown) => e instanceof StateError && e.code === "DUPLICATE_KEY" && /"w1"/.test(e.message),
+  );
   // A custom hash, and number keys.
   const nums = partition([new State<number, string>([[1, "a"], [2, "b"], [3, "c"]])], 2, (k) => k);
   assert.equal([...nums[0]!.keys()], [2]);

@@ -18,13 +18,13 @@ import {
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
   submit,
-  type TopologyHandle,
   TopologyBuilder,
+  type TopologyHandle,
   type Tuple,
 } from "../mod.ts";
 import { parseConfig } from "../topology/config.ts";
 import { ConfigError } from "../topology/errors.ts";
-import { metricsReport, ErrorLog } from "../cluster/metrics_report.ts";
+import { ErrorLog, metricsReport } from "../cluster/metrics_report.ts";
 import { decodeMetrics, encodeMetrics } from "../transport/wire/mod.ts";
 import { componentRows, liveTable, measureRates } from "../cli/live_view.ts";
 import type { StatsSnapshot } from "../metrics/mod.ts";
@@ -47,8 +47,14 @@ test("config: the stuck bounds have defaults, accept 0 (off) and refuse negative
   assert.is(c["topology.task.stuck.warn.secs"], 10);
   assert.is(c["topology.task.stuck.restart.secs"], 60);
   assert.is(parseConfig({ "topology.task.stuck.restart.secs": 0 })["topology.task.stuck.restart.secs"], 0);
-  assert.throws(() => parseConfig({ "topology.task.stuck.warn.secs": -1 }), (e: unknown) => e instanceof ConfigError && /topology\.task\.stuck\.warn\.secs/.test((e as Error).message));
-  assert.throws(() => parseConfig({ "topology.task.stuck.restart.secs": 1e9 }), (e: unknown) => e instanceof ConfigError && /topology\.task\.stuck\.restart\.secs/.test((e as Error).message));
+  assert.throws(
+    () => parseConfig({ "topology.task.stuck.warn.secs": -1 }),
+    (e: unknown) => e instanceof ConfigError && /topology\.task\.stuck\.warn\.secs/.test((e as Error).message),
+  );
+  assert.throws(
+    () => parseConfig({ "topology.task.stuck.restart.secs": 1e9 }),
+    (e: unknown) => e instanceof ConfigError && /topology\.task\.stuck\.restart\.secs/.test((e as Error).message),
+  );
   const b = new TopologyBuilder();
   b.setSpout("s", numberSpout(1, spoutLog()), 1);
   b.setBolt("b", richBolt(() => {}), 1).shuffleGrouping("s").addConfiguration("topology.task.stuck.restart.secs", 5);
@@ -64,29 +70,37 @@ test("ATLEAST_ONCE: a never-settling execute is warned about, shown, restarted; 
   let release: (() => void) | null = null;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: 4 }), 1);
-  b.setBolt("sink", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    if (n === 37 && !hung) {
-      hung = true;
-      // Never settles by itself; the test settles it once the instance was replaced.
-      return new Promise<void>((r) => (release = r)).then(() => {
-        self.collector.emit(t, [n]);
-        self.collector.ack(t);
-      });
-    }
-    if (self.instance > 1 && release !== null) {
-      release();
-      release = null;
-    }
-    self.collector.emit(t, [n]);
-    self.collector.ack(t);
-    return Promise.resolve();
-  }, { counter, fields: ["n"] }), 1).shuffleGrouping("numbers");
-  b.setBolt("count", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    counts.set(n, (counts.get(n) ?? 0) + 1);
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("sink");
+  b.setBolt(
+    "sink",
+    richBolt((self, t) => {
+      const n = t.getInteger(0);
+      if (n === 37 && !hung) {
+        hung = true;
+        // Never settles by itself; the test settles it once the instance was replaced.
+        return new Promise<void>((r) => (release = r)).then(() => {
+          self.collector.emit(t, [n]);
+          self.collector.ack(t);
+        });
+      }
+      if (self.instance > 1 && release !== null) {
+        release();
+        release = null;
+      }
+      self.collector.emit(t, [n]);
+      self.collector.ack(t);
+      return Promise.resolve();
+    }, { counter, fields: ["n"] }),
+    1,
+  ).shuffleGrouping("numbers");
+  b.setBolt(
+    "count",
+    richBolt((self, t) => {
+      const n = t.getInteger(0);
+      counts.set(n, (counts.get(n) ?? 0) + 1);
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("sink");
   const seen: StatsSnapshot[] = [];
   const r = await runTopology(b.createTopology(), {
     "topology.reliability.mode": "ATLEAST_ONCE",
@@ -99,9 +113,19 @@ test("ATLEAST_ONCE: a never-settling execute is warned about, shown, restarted; 
   const warning = r.logs.find((l) => l.includes("(stuck?)"));
   assert.ok(warning, `a warning line; logs:\n${r.logs.join("\n")}`);
   assert.match(warning!, /topology "t": sink \(task \d+\): execute has not settled for \d+\.\d s \(stuck\?\)/);
-  assert.ok(r.logs.some((l) => /sink \(task \d+\) crashed \(restarting\).*execute has not settled/.test(l)), "the restart is logged");
-  assert.ok(r.logs.some((l) => l.includes("by a crashed instance") && l.includes("dropped")), "the late emit was dropped");
-  assert.is(r.logs.indexOf(warning!) < r.logs.findIndex((l) => l.includes("crashed (restarting)")), true, "warned before the restart");
+  assert.ok(
+    r.logs.some((l) => /sink \(task \d+\) crashed \(restarting\).*execute has not settled/.test(l)),
+    "the restart is logged",
+  );
+  assert.ok(
+    r.logs.some((l) => l.includes("by a crashed instance") && l.includes("dropped")),
+    "the late emit was dropped",
+  );
+  assert.is(
+    r.logs.indexOf(warning!) < r.logs.findIndex((l) => l.includes("crashed (restarting)")),
+    true,
+    "warned before the restart",
+  );
   assert.ok(seen.length > 0, "some snapshot showed the stuck task");
   const stuck = seen[0]!;
   const task = Object.values(stuck.tasks!).find((t) => (t.stuckMs ?? 0) > 0)!;
@@ -114,7 +138,11 @@ test("ATLEAST_ONCE: a never-settling execute is warned about, shown, restarted; 
   assert.is(log.acked.size, N, "every tree acked");
   assert.is(counts.size, N, "every number counted");
   for (const [n, k] of counts) assert.is(k, 1, `number ${n} counted once`);
-  assert.is(s.stats.tasks![Object.keys(s.stats.tasks!).find((id) => s.stats.tasks![id]!.component === "sink")!]!.stuckMs, 0, "not stuck at the end");
+  assert.is(
+    s.stats.tasks![Object.keys(s.stats.tasks!).find((id) => s.stats.tasks![id]!.component === "sink")!]!.stuckMs,
+    0,
+    "not stuck at the end",
+  );
   // The live view shows it.
   const rows = componentRows([stuck], measureRates([stuck]));
   assert.is(rows.find((x) => x.name === "sink")!.stuck, 1);
@@ -148,7 +176,10 @@ test("a prepare that never settles is restarted too, and the run finishes", asyn
     "topology.task.stuck.restart.secs": 0.5,
   }, { timeoutMs: 20_000 });
   const s = finished(r);
-  assert.ok(r.logs.some((l) => /slow-start \(task \d+\) crashed \(restarting\).*prepare has not settled/.test(l)), r.logs.join("\n"));
+  assert.ok(
+    r.logs.some((l) => /slow-start \(task \d+\) crashed \(restarting\).*prepare has not settled/.test(l)),
+    r.logs.join("\n"),
+  );
   assert.is(prepares, 2);
   assert.is(s.stats.components["slow-start"]!.restarts, 1);
   assert.is(executed, N);
@@ -192,18 +223,28 @@ test("a spout whose async open, then async ack, never settles is restarted each 
   }
   const b = new TopologyBuilder();
   b.setSpout("hangs", () => new Hangs(), 1);
-  b.setBolt("sink", richBolt((self, t) => {
-    processed.add(t.getInteger(0));
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("hangs");
+  b.setBolt(
+    "sink",
+    richBolt((self, t) => {
+      processed.add(t.getInteger(0));
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("hangs");
   const r = await runTopology(b.createTopology(), {
     "topology.message.timeout.secs": 60,
     "topology.task.stuck.warn.secs": 0.2,
     "topology.task.stuck.restart.secs": 0.5,
   }, { timeoutMs: 20_000 });
   const s = finished(r);
-  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*open has not settled/.test(l)), r.logs.join("\n"));
-  assert.ok(r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*ack has not settled/.test(l)), r.logs.join("\n"));
+  assert.ok(
+    r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*open has not settled/.test(l)),
+    r.logs.join("\n"),
+  );
+  assert.ok(
+    r.logs.some((l) => /hangs \(task \d+\) crashed \(restarting\).*ack has not settled/.test(l)),
+    r.logs.join("\n"),
+  );
   assert.is(state.opens, 3);
   assert.is(s.stats.components.hangs!.restarts, 2);
   assert.is(acked.size, N);
@@ -220,9 +261,13 @@ test("an async nextTuple that waits for input longer than the bounds is not stuc
   const got: number[] = [];
   const b = new TopologyBuilder();
   b.setSpout("waits", iterableSpout(() => slowly(), { fields: ["n"] }), 1);
-  b.setBolt("sink", bolt((t) => {
-    got.push(t.getInteger(0));
-  }), 1).shuffleGrouping("waits");
+  b.setBolt(
+    "sink",
+    bolt((t) => {
+      got.push(t.getInteger(0));
+    }),
+    1,
+  ).shuffleGrouping("waits");
   const r = await runTopology(b.createTopology(), {
     "topology.task.stuck.warn.secs": 0.2,
     "topology.task.stuck.restart.secs": 0.5,
@@ -240,16 +285,20 @@ test("a slow execute that settles within the bounds is neither warned about nor 
   let slow = 0;
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log), 1);
-  b.setBolt("slow", richBolt(async (self, t) => {
-    const n = t.getInteger(0);
-    // Four calls of 0.7 s each: 2.8 s in all, each below the bounds.
-    if (n % 10 === 0) {
-      slow++;
-      await sleep(700);
-    }
-    processed.add(n);
-    self.collector.ack(t);
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "slow",
+    richBolt(async (self, t) => {
+      const n = t.getInteger(0);
+      // Four calls of 0.7 s each: 2.8 s in all, each below the bounds.
+      if (n % 10 === 0) {
+        slow++;
+        await sleep(700);
+      }
+      processed.add(n);
+      self.collector.ack(t);
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), {
     "topology.task.stuck.warn.secs": 1.5,
     "topology.task.stuck.restart.secs": 2,
@@ -269,17 +318,25 @@ test("restart off (0): a stuck execute is only warned about; the tracker's REST 
   b.setBolt("hangs", richBolt(() => new Promise<void>(() => {})), 1).shuffleGrouping("numbers");
   const seen: StatsSnapshot[] = [];
   const logs: string[] = [];
-  const h = await submit("off", {
-    "topology.task.stuck.warn.secs": 0.2,
-    "topology.task.stuck.restart.secs": 0,
-  }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  const h = await submit(
+    "off",
+    {
+      "topology.task.stuck.warn.secs": 0.2,
+      "topology.task.stuck.restart.secs": 0,
+    },
+    b.createTopology(),
+    { handleSignals: false, log: (l) => logs.push(l) },
+  );
   watchStuck(h, seen);
   const tracker = new Tracker();
   tracker.add(h);
   const server = await serveTracker(tracker, { port: 0 });
   await sleep(2500);
   const s = h.stats();
-  let rest: { tasks: Record<string, { component: string; stuckMs?: number }>; components: Record<string, { stuckTasks?: number }> };
+  let rest: {
+    tasks: Record<string, { component: string; stuckMs?: number }>;
+    components: Record<string, { stuckTasks?: number }>;
+  };
   try {
     const res = await fetch(`${server.url.replace(/\/$/, "")}/api/v1/topologies/off/metrics`);
     rest = await res.json();
@@ -300,17 +357,60 @@ test("restart off (0): a stuck execute is only warned about; the tracker's REST 
 
 test("the distributed metrics report carries a task's stuckMs and a component's stuckTasks", () => {
   const st: StatsSnapshot = {
-    name: "wc", state: "RUNNING", uptimeMs: 1000, emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0,
-    restarts: 0, backpressure: false, backpressureEpisodes: 0, backpressureMs: 0,
+    name: "wc",
+    state: "RUNNING",
+    uptimeMs: 1000,
+    emitted: 0,
+    executed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    backpressure: false,
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
     components: {
-      split: { kind: "bolt", tasks: 1, emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0, lastError: null, completeLatencyMs: 0, queued: 3, stuckTasks: 1 },
+      split: {
+        kind: "bolt",
+        tasks: 1,
+        emitted: 0,
+        executed: 0,
+        acked: 0,
+        failed: 0,
+        timedOut: 0,
+        pending: 0,
+        restarts: 0,
+        errors: 0,
+        lastError: null,
+        completeLatencyMs: 0,
+        queued: 3,
+        stuckTasks: 1,
+      },
     },
     tasks: {
-      "3": { component: "split", kind: "bolt", emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, queued: 3, restarts: 0, errors: 0, capacity: 0, stuckMs: 12_345 },
+      "3": {
+        component: "split",
+        kind: "bolt",
+        emitted: 0,
+        executed: 0,
+        acked: 0,
+        failed: 0,
+        timedOut: 0,
+        queued: 3,
+        restarts: 0,
+        errors: 0,
+        capacity: 0,
+        stuckMs: 12_345,
+      },
     },
   };
   const frames = { dropped: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
-  const m = decodeMetrics(encodeMetrics(metricsReport({ topology: "wc", container: 0, epoch: 1, pid: 1, host: "h" }, st, frames, "", new ErrorLog())));
+  const m = decodeMetrics(
+    encodeMetrics(
+      metricsReport({ topology: "wc", container: 0, epoch: 1, pid: 1, host: "h" }, st, frames, "", new ErrorLog()),
+    ),
+  );
   assert.is(m.tasks["3"]!.stuckMs, 12_345);
   assert.is((m.components.split as { stuckTasks?: number }).stuckTasks, 1);
 });
@@ -319,7 +419,6 @@ test("the distributed metrics report carries a task's stuckMs and a component's 
 
 const EO_N = 3000;
 const eo = { hangAt: 0, seen: 0, hung: 0 };
-
 
 /** Sums by key (n mod 5) in state; its execute hangs once, at the `eo.hangAt`-th call. */
 class HangingSum extends BaseStatefulBolt<number, number> {
@@ -358,16 +457,24 @@ test("EFFECTIVELY_ONCE: a never-settling execute rolls back like a crash, and th
     const b = new TopologyBuilder();
     b.setSpout("numbers", () => new NumbersSpout(EO_N, 10), 1);
     b.setBolt("sum", () => new HangingSum(), 1).fieldsGrouping("numbers", new Fields("n"));
-    b.setBolt("out", bolt((t) => {
-      out.set(t.getInteger(0), (out.get(t.getInteger(0)) ?? 0) + t.getInteger(1));
-    })).globalGrouping("sum");
-    const h = await submit("eo-stuck", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      "topology.stateful.checkpoint.interval.seconds": 0.05,
-      "topology.task.stuck.warn.secs": 0.2,
-      "topology.task.stuck.restart.secs": 0.5,
-    }, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+    b.setBolt(
+      "out",
+      bolt((t) => {
+        out.set(t.getInteger(0), (out.get(t.getInteger(0)) ?? 0) + t.getInteger(1));
+      }),
+    ).globalGrouping("sum");
+    const h = await submit(
+      "eo-stuck",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.05,
+        "topology.task.stuck.warn.secs": 0.2,
+        "topology.task.stuck.restart.secs": 0.5,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
     const summary = await h.done;
     assert.is(summary.state, "FINISHED");
     assert.is(eo.hung, 1);

@@ -1,7 +1,13 @@
 // Supervision: the RestartPolicy unit, and crashing bolts and spouts end to end.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { BaseRichBolt, BaseRichSpout, ComponentFailedError, type OutputFieldsDeclarer, TopologyBuilder } from "../mod.ts";
+import {
+  BaseRichBolt,
+  BaseRichSpout,
+  ComponentFailedError,
+  type OutputFieldsDeclarer,
+  TopologyBuilder,
+} from "../mod.ts";
 import { RestartPolicy, type RestartSettings } from "../actors/supervisor.ts";
 import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
 import { sleep } from "../testing/wait.ts";
@@ -100,15 +106,19 @@ test("a bolt that throws on ~1% of tuples: every tuple processed, restarts > 0",
   const counter = { instances: 0 };
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: 16 }), 2);
-  b.setBolt("flaky", richBolt((self, t) => {
-    const n = t.getInteger(0);
-    if (n % 100 === 37 && !thrown.has(n)) {
-      thrown.add(n);
-      throw new Error(`flaky on ${n}`);
-    }
-    processed.add(n);
-    self.collector.ack(t);
-  }, { counter }), 3).shuffleGrouping("numbers");
+  b.setBolt(
+    "flaky",
+    richBolt((self, t) => {
+      const n = t.getInteger(0);
+      if (n % 100 === 37 && !thrown.has(n)) {
+        thrown.add(n);
+        throw new Error(`flaky on ${n}`);
+      }
+      processed.add(n);
+      self.collector.ack(t);
+    }, { counter }),
+    3,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), { "topology.reliability.mode": "ATLEAST_ONCE" });
   const s = finished(r);
   assert.is(processed.size, N, "every tuple processed");
@@ -126,9 +136,13 @@ test("a bolt that always throws: done rejects with ComponentFailedError naming i
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(1_000_000, log), 1);
-  b.setBolt("always-throws", richBolt(() => {
-    throw new Error("no good");
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "always-throws",
+    richBolt(() => {
+      throw new Error("no good");
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), {
     "topology.supervisor.max.consecutive.failures": 3,
     "topology.supervisor.backoff.initial.ms": 1,
@@ -148,10 +162,14 @@ test("an async execute that rejects is handled the same way", async () => {
   const log = spoutLog();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(1_000_000, log), 1);
-  b.setBolt("async-rejects", richBolt(async () => {
-    await sleep(0);
-    throw new Error("async no good");
-  }), 1).shuffleGrouping("numbers");
+  b.setBolt(
+    "async-rejects",
+    richBolt(async () => {
+      await sleep(0);
+      throw new Error("async no good");
+    }),
+    1,
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), {
     "topology.supervisor.max.consecutive.failures": 3,
     "topology.supervisor.backoff.initial.ms": 1,
@@ -170,16 +188,20 @@ test("an async execute that sometimes rejects: restarts, every tuple processed",
   const processed = new Set<number>();
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(N, log, { batch: 8 }), 1);
-  b.setBolt("async-flaky", richBolt(async (self, t) => {
-    await Promise.resolve();
-    const n = t.getInteger(0);
-    if (n % 50 === 3 && !thrown.has(n)) {
-      thrown.add(n);
-      throw new Error(`async flaky on ${n}`);
-    }
-    processed.add(n);
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("numbers");
+  b.setBolt(
+    "async-flaky",
+    richBolt(async (self, t) => {
+      await Promise.resolve();
+      const n = t.getInteger(0);
+      if (n % 50 === 3 && !thrown.has(n)) {
+        thrown.add(n);
+        throw new Error(`async flaky on ${n}`);
+      }
+      processed.add(n);
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("numbers");
   const s = finished(await runTopology(b.createTopology(), {}));
   assert.is(processed.size, N);
   assert.is(log.acked.size, N);
@@ -193,22 +215,30 @@ test("a crashing spout restarts and its pending tuples are failed into the new i
   let crashedAt = -1;
   const processed = new Set<number>();
   const b = new TopologyBuilder();
-  b.setSpout("crashy", numberSpout(N, log, {
-    cursor,
-    batch: 4,
-    beforeEmit: (i, instance) => {
-      if (i === 100 && instance === 1) {
-        crashedAt = i;
-        throw new Error("spout crash");
-      }
-    },
-  }), 1);
+  b.setSpout(
+    "crashy",
+    numberSpout(N, log, {
+      cursor,
+      batch: 4,
+      beforeEmit: (i, instance) => {
+        if (i === 100 && instance === 1) {
+          crashedAt = i;
+          throw new Error("spout crash");
+        }
+      },
+    }),
+    1,
+  );
   // hold every tuple a little so that the spout has trees pending when it crashes
-  b.setBolt("sink", richBolt(async (self, t) => {
-    await sleep(0);
-    processed.add(t.getInteger(0));
-    self.collector.ack(t);
-  }), 2).shuffleGrouping("crashy");
+  b.setBolt(
+    "sink",
+    richBolt(async (self, t) => {
+      await sleep(0);
+      processed.add(t.getInteger(0));
+      self.collector.ack(t);
+    }),
+    2,
+  ).shuffleGrouping("crashy");
   const s = finished(await runTopology(b.createTopology(), {}));
   assert.is(crashedAt, 100);
   assert.is(log.opens, 2, "one restart");
@@ -264,7 +294,9 @@ test("a run that ends while a prepare or open is still pending cleans that insta
   b.setSpout("fails", new FailingSpout(), 1);
   b.setSpout("slow", new SlowSpout(), 1);
   b.setBolt("slow-bolt", new SlowBolt(), 1).shuffleGrouping("fails").shuffleGrouping("slow");
-  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 1 }, { timeoutMs: 10_000 });
+  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 1 }, {
+    timeoutMs: 10_000,
+  });
   assert.instance(r.error, ComponentFailedError);
   await sleep(400);
   assert.equal(events.filter((e) => e.startsWith("bolt")), ["bolt prepared", "bolt cleaned up"]);

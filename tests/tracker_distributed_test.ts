@@ -12,7 +12,7 @@ import process from "node:process";
 import { connect, type NatsConnection } from "nats";
 import { Records } from "../cluster/records.ts";
 import { ardeaRoot, runtimeName, spawnProcess } from "../runtime/mod.ts";
-import { startRemoteUi, type RemoteUi } from "../cli/ui.ts";
+import { type RemoteUi, startRemoteUi } from "../cli/ui.ts";
 import type { RemoteTracking } from "../tracker/remote_tracking.ts";
 import { RemoteTopology } from "../tracker/remote_topology.ts";
 import { type ContainerMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
@@ -26,7 +26,8 @@ let ui: RemoteUi;
 
 const N = 400; // tests/fixtures/dist_tracked.ts
 
-const ardea = async (args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }) => asText(await runArdea(args, env));
+const ardea = async (args: string[], env: Record<string, string> = { ARDEA_NATS_URL: nats.urls[0]! }) =>
+  asText(await runArdea(args, env));
 
 /** A control POST as the web page sends it (the tracker refuses one without the header). */
 const CONTROL: RequestInit = { method: "POST", headers: { "x-ardea-control": "1" } };
@@ -60,9 +61,21 @@ test("listens on 127.0.0.1 and lists nothing before a submission", async () => {
 });
 
 test("a bounded topology over 2 containers: plans, exact counters, exceptions, Prometheus, then it goes away", async () => {
-  const submitted = ardea(["submit", "tests/fixtures/dist_tracked.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
+  const submitted = ardea([
+    "submit",
+    "tests/fixtures/dist_tracked.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
   // It shows up while it runs.
-  await until("dist-tracked listed", async () => (await get("/api/v1/topologies")).body.topologies.some((t: { name: string }) => t.name === "dist-tracked"));
+  await until(
+    "dist-tracked listed",
+    async () =>
+      (await get("/api/v1/topologies")).body.topologies.some((t: { name: string }) => t.name === "dist-tracked"),
+  );
   const r = await submitted;
   assert.is(r.code, 0, show(r));
 
@@ -74,19 +87,29 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
   assert.equal(detail.plan.components.map((c: { id: string }) => c.id), ["double", "numbers", "sink"]);
   assert.equal(detail.plan.spouts, ["numbers"]);
   assert.equal(
-    detail.plan.edges.map((e: { from: string; to: string; grouping: { type: string } }) => `${e.from}>${e.to}:${e.grouping.type}`).sort(),
+    detail.plan.edges.map((e: { from: string; to: string; grouping: { type: string } }) =>
+      `${e.from}>${e.to}:${e.grouping.type}`
+    ).sort(),
     ["double>sink:fields", "numbers>double:shuffle"],
   );
   assert.is(detail.plan.taskCount, 5);
   assert.is(detail.config["topology.containers"], 2);
-  const allTasks: number[] = detail.plan.components.flatMap((c: { tasks: number[] }) => c.tasks).sort((a: number, b: number) => a - b);
+  const allTasks: number[] = detail.plan.components.flatMap((c: { tasks: number[] }) => c.tasks).sort((
+    a: number,
+    b: number,
+  ) => a - b);
   assert.is(allTasks.length, 5);
 
   // Physical plan: both containers, every task exactly once, host and pid.
   const phys = (await get("/api/v1/topologies/dist-tracked/containers")).body.containers;
   assert.is(phys.length, 2);
   assert.equal(phys.map((c: { id: number }) => c.id), [0, 1]);
-  assert.equal(phys.flatMap((c: { tasks: Array<{ id: number }> }) => c.tasks.map((t) => t.id)).sort((a: number, b: number) => a - b), allTasks);
+  assert.equal(
+    phys.flatMap((c: { tasks: Array<{ id: number }> }) => c.tasks.map((t) => t.id)).sort((a: number, b: number) =>
+      a - b
+    ),
+    allTasks,
+  );
   for (const c of phys) {
     assert.ok(c.pid > 0, `container ${c.id} pid`);
     assert.ok(c.host.length > 0, `container ${c.id} host`);
@@ -116,18 +139,28 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
   assert.is(m.topology.emitted, 2 * N);
   assert.is(m.topology.executed, 2 * N);
   assert.is(Object.keys(m.tasks).length, 5);
-  const sinkTasks = Object.values(m.tasks as Record<string, { component: string; executed: number }>).filter((t) => t.component === "sink");
+  const sinkTasks = Object.values(m.tasks as Record<string, { component: string; executed: number }>).filter((t) =>
+    t.component === "sink"
+  );
   assert.is(sinkTasks.length, 2);
   assert.is(sinkTasks.reduce((a, t) => a + t.executed, 0), N);
   assert.ok(m.components.double.executeLatency === null || m.components.double.executeLatency.count > 0);
   // Per task over the containers: whole-run latency samples that add up to the component's.
   const samples = (c: string) =>
-    Object.values(m.tasks as Record<string, { component: string; allTime?: { executeLatency?: { count: number } | null } }>)
+    Object.values(
+      m.tasks as Record<string, { component: string; allTime?: { executeLatency?: { count: number } | null } }>,
+    )
       .filter((t) => t.component === c).reduce((a, t) => a + (t.allTime?.executeLatency?.count ?? 0), 0);
-  assert.is(samples("double"), m.components.double.allTime.executeLatency?.count ?? 0, "double's execute samples, per task");
+  assert.is(
+    samples("double"),
+    m.components.double.allTime.executeLatency?.count ?? 0,
+    "double's execute samples, per task",
+  );
   assert.is(samples("sink"), m.components.sink.allTime.executeLatency?.count ?? 0, "sink's execute samples, per task");
   // Summed and merged over the containers per component: user metrics, run totals, next-tuple count.
-  const doubleTasks = Object.values(m.tasks as Record<string, { component: string; userMetrics?: { counters?: Record<string, number> } }>)
+  const doubleTasks = Object.values(
+    m.tasks as Record<string, { component: string; userMetrics?: { counters?: Record<string, number> } }>,
+  )
     .filter((t) => t.component === "double");
   assert.is(doubleTasks.reduce((a, t) => a + (t.userMetrics?.counters?.doubled ?? 0), 0), N, "per task");
   assert.is(m.components.double.userMetrics.counters.doubled, N, "per component, over the containers");
@@ -158,13 +191,20 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
 
   const prom = (await get("/metrics")).body as string;
   for (const c of ["0", "1"]) {
-    assert.match(prom, new RegExp(`ardea_container_frames_out\\{topology="dist-tracked",container="${c}",host="[^"]+"\\} \\d+`));
+    assert.match(
+      prom,
+      new RegExp(`ardea_container_frames_out\\{topology="dist-tracked",container="${c}",host="[^"]+"\\} \\d+`),
+    );
   }
-  const taskLines = prom.split("\n").filter((l) => l.startsWith("ardea_task_execute_count{topology=\"dist-tracked\",component=\"sink\""));
+  const taskLines = prom.split("\n").filter((l) =>
+    l.startsWith('ardea_task_execute_count{topology="dist-tracked",component="sink"')
+  );
   assert.is(taskLines.length, 2, prom);
   assert.is(taskLines.reduce((a, l) => a + Number(l.split(" ").at(-1)), 0), N);
   for (const l of taskLines) assert.match(l, /task="\d+",container="[01]"\}/);
-  const emitLines = prom.split("\n").filter((l) => l.startsWith("ardea_emit_count{topology=\"dist-tracked\",component=\"numbers\""));
+  const emitLines = prom.split("\n").filter((l) =>
+    l.startsWith('ardea_emit_count{topology="dist-tracked",component="numbers"')
+  );
   assert.is(emitLines.length, 1);
   assert.is(Number(emitLines[0]!.split(" ").at(-1)), N);
 
@@ -176,26 +216,104 @@ test("a bounded topology over 2 containers: plans, exact counters, exceptions, P
 test("RemoteTopology: sums containers, keeps counters of a replaced process, merges latencies, records bp episodes", () => {
   const submittedAt = Date.now() - 10_000;
   const rec: TopologyRecord = {
-    version: WIRE_VERSION, name: "unit", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
-    packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
-    ardeaVersion: "0", submittedAt, updatedAt: submittedAt,
+    version: WIRE_VERSION,
+    name: "unit",
+    state: "RUNNING",
+    config: {},
+    bundle: "0".repeat(64),
+    args: [],
+    cwd: "/",
+    containers: 2,
+    packing: { "1": 0, "2": 1, "3": 0 },
+    components: { s: [3], b: [1, 2] },
+    scheduler: "local",
+    runtime: "node",
+    ardeaVersion: "0",
+    submittedAt,
+    updatedAt: submittedAt,
   };
   const t = new RemoteTopology(rec, {} as RemoteTracking, 5000);
-  const lat = (count: number, p50: number, p99: number, max: number) => ({ count, meanMs: p50, p50Ms: p50, p99Ms: p99, p999Ms: p99, maxMs: max });
-  const task = (component: string, kind: "spout" | "bolt", n: number) => ({ component, kind, emitted: kind === "spout" ? n : 0, executed: kind === "bolt" ? n : 0, acked: n, failed: 0, timedOut: 0, queued: 1, restarts: 0, errors: 0, capacity: 0.1 });
+  const lat = (count: number, p50: number, p99: number, max: number) => ({
+    count,
+    meanMs: p50,
+    p50Ms: p50,
+    p99Ms: p99,
+    p999Ms: p99,
+    maxMs: max,
+  });
+  const task = (component: string, kind: "spout" | "bolt", n: number) => ({
+    component,
+    kind,
+    emitted: kind === "spout" ? n : 0,
+    executed: kind === "bolt" ? n : 0,
+    acked: n,
+    failed: 0,
+    timedOut: 0,
+    queued: 1,
+    restarts: 0,
+    errors: 0,
+    capacity: 0.1,
+  });
   const comp = (kind: "spout" | "bolt", n: number, latency: ReturnType<typeof lat> | null, extra = {}) => ({
-    kind, tasks: 1, emitted: kind === "spout" ? n : 0, executed: kind === "bolt" ? n : 0, acked: n, failed: 0, timedOut: 0, pending: 0,
-    restarts: 0, errors: 0, lastError: null, lastErrorAt: null, completeLatencyMs: 2, queued: 1, capacity: 0.1,
-    executeLatency: kind === "bolt" ? latency : null, completeLatency: kind === "spout" ? latency : null, ...extra,
+    kind,
+    tasks: 1,
+    emitted: kind === "spout" ? n : 0,
+    executed: kind === "bolt" ? n : 0,
+    acked: n,
+    failed: 0,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    errors: 0,
+    lastError: null,
+    lastErrorAt: null,
+    completeLatencyMs: 2,
+    queued: 1,
+    capacity: 0.1,
+    executeLatency: kind === "bolt" ? latency : null,
+    completeLatency: kind === "spout" ? latency : null,
+    ...extra,
   });
-  const report = (container: number, pid: number, uptimeMs: number, tasks: ContainerMetrics["tasks"], components: ContainerMetrics["components"]): ContainerMetrics => ({
-    version: WIRE_VERSION, topology: "unit", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
-    tasks, components, backpressure: false, backpressureBy: "", backpressureEpisodes: 0, backpressureMs: 0, dropped: 0,
-    framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
+  const report = (
+    container: number,
+    pid: number,
+    uptimeMs: number,
+    tasks: ContainerMetrics["tasks"],
+    components: ContainerMetrics["components"],
+  ): ContainerMetrics => ({
+    version: WIRE_VERSION,
+    topology: "unit",
+    container,
+    epoch: runEpoch(submittedAt),
+    pid,
+    host: "h",
+    ts: Date.now(),
+    state: "RUNNING",
+    uptimeMs,
+    tasks,
+    components,
+    backpressure: false,
+    backpressureBy: "",
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
+    dropped: 0,
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
   });
-  t.report(report(0, 100, 5000, { "1": task("b", "bolt", 30), "3": task("s", "spout", 50) }, { b: comp("bolt", 30, lat(10, 1, 4, 5), { futureCounter: 7 }), s: comp("spout", 50, null) }));
+  t.report(
+    report(0, 100, 5000, { "1": task("b", "bolt", 30), "3": task("s", "spout", 50) }, {
+      b: comp("bolt", 30, lat(10, 1, 4, 5), { futureCounter: 7 }),
+      s: comp("spout", 50, null),
+    }),
+  );
   t.report(report(1, 200, 5000, { "2": { ...task("b", "bolt", 20), userMetrics: { counters: { seen: 20 } } } }, {
-    b: comp("bolt", 20, lat(30, 3, 8, 9), { futureCounter: 5, processLatency: lat(2, 1, 1, 1), userMetrics: { counters: { seen: 20 } } }),
+    b: comp("bolt", 20, lat(30, 3, 8, 9), {
+      futureCounter: 5,
+      processLatency: lat(2, 1, 1, 1),
+      userMetrics: { counters: { seen: 20 } },
+    }),
   }));
   let s = t.stats();
   assert.is(s.components.b!.executed, 50);
@@ -204,7 +322,11 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
   assert.is(s.acked, 50);
   assert.is(s.executed, 50);
   assert.equal(s.components.b!.executeLatency, { count: 40, meanMs: 2.5, p50Ms: 2.5, p99Ms: 7, p999Ms: 7, maxMs: 9 });
-  assert.is((t.containerStats()[0]!.stats.components.b as unknown as { futureCounter: number }).futureCounter, 7, "unknown fields pass through");
+  assert.is(
+    (t.containerStats()[0]!.stats.components.b as unknown as { futureCounter: number }).futureCounter,
+    7,
+    "unknown fields pass through",
+  );
   const b = s.components.b as unknown as { futureCounter: number; processLatency: { count: number } };
   assert.is(b.futureCounter, 12, "unknown counters are summed over containers");
   assert.is(b.processLatency.count, 2, "unknown latency summaries are merged");
@@ -233,11 +355,26 @@ test("RemoteTopology: sums containers, keeps counters of a replaced process, mer
 test("RemoteTopology: a run that ended before the tracker started shows its containers' last heartbeat counters", () => {
   const at = Date.now() - 60_000;
   const rec: TopologyRecord = {
-    version: WIRE_VERSION, name: "old", state: "FINISHED", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
-    packing: { "1": 0, "2": 1, "3": 0 }, components: { s: [3], b: [1, 2] }, scheduler: "local", runtime: "node",
-    ardeaVersion: "0", submittedAt: at, updatedAt: at,
+    version: WIRE_VERSION,
+    name: "old",
+    state: "FINISHED",
+    config: {},
+    bundle: "0".repeat(64),
+    args: [],
+    cwd: "/",
+    containers: 2,
+    packing: { "1": 0, "2": 1, "3": 0 },
+    components: { s: [3], b: [1, 2] },
+    scheduler: "local",
+    runtime: "node",
+    ardeaVersion: "0",
+    submittedAt: at,
+    updatedAt: at,
     plan: {
-      spouts: ["s"], bolts: ["b"], taskCount: 3, edges: [],
+      spouts: ["s"],
+      bolts: ["b"],
+      taskCount: 3,
+      edges: [],
       components: [
         { id: "s", kind: "spout", parallelism: 1, tasks: [3], config: {}, streams: [], inputs: [] },
         { id: "b", kind: "bolt", parallelism: 2, tasks: [1, 2], config: {}, streams: [], inputs: [] },
@@ -245,12 +382,48 @@ test("RemoteTopology: a run that ended before the tracker started shows its cont
     },
   };
   const t = new RemoteTopology(rec, {} as RemoteTracking, 5000);
-  const stats = (n: number, errors: Record<string, { errors: number; restarts: number; lastError: string | null; lastErrorAt: number | null }>) => ({
-    emitted: n, executed: n, acked: n, failed: 1, timedOut: 0, pending: 0, restarts: 0, dropped: 0, backpressure: false, components: errors,
+  const stats = (
+    n: number,
+    errors: Record<string, { errors: number; restarts: number; lastError: string | null; lastErrorAt: number | null }>,
+  ) => ({
+    emitted: n,
+    executed: n,
+    acked: n,
+    failed: 1,
+    timedOut: 0,
+    pending: 0,
+    restarts: 0,
+    dropped: 0,
+    backpressure: false,
+    components: errors,
   });
   t.containerRecords = [
-    { version: WIRE_VERSION, topology: "old", container: 0, pid: 1, host: "h", tasks: [1, 3], startedAt: at, heartbeatAt: at + 9000, restarts: 0, backpressure: false, stats: stats(300, { b: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: at + 5000 } }) },
-    { version: WIRE_VERSION, topology: "old", container: 1, pid: 2, host: "h", tasks: [2], startedAt: at, heartbeatAt: at + 8000, restarts: 0, backpressure: false, stats: stats(200, {}) },
+    {
+      version: WIRE_VERSION,
+      topology: "old",
+      container: 0,
+      pid: 1,
+      host: "h",
+      tasks: [1, 3],
+      startedAt: at,
+      heartbeatAt: at + 9000,
+      restarts: 0,
+      backpressure: false,
+      stats: stats(300, { b: { errors: 2, restarts: 1, lastError: "boom", lastErrorAt: at + 5000 } }),
+    },
+    {
+      version: WIRE_VERSION,
+      topology: "old",
+      container: 1,
+      pid: 2,
+      host: "h",
+      tasks: [2],
+      startedAt: at,
+      heartbeatAt: at + 8000,
+      restarts: 0,
+      backpressure: false,
+      stats: stats(200, {}),
+    },
   ] as typeof t.containerRecords;
   const s = t.stats();
   assert.is(s.state, "FINISHED");
@@ -275,12 +448,28 @@ test("garbage on a metrics subject is dropped and counted; the tracker keeps ans
 });
 
 test("a running topology: counters move monotonically, a throwing bolt shows up in exceptions, kill through REST", async () => {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_throwing.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_throwing.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const submitterErr = collect(submitter.lines("stderr"));
   try {
-    await until("RUNNING in the tracker", async () => (await get("/api/v1/topologies/dist-throwing")).body.state === "RUNNING");
-    const emitted = async () => (await get("/api/v1/topologies/dist-throwing/metrics")).body.components.numbers?.emitted ?? 0;
+    await until(
+      "RUNNING in the tracker",
+      async () => (await get("/api/v1/topologies/dist-throwing")).body.state === "RUNNING",
+    );
+    const emitted = async () =>
+      (await get("/api/v1/topologies/dist-throwing/metrics")).body.components.numbers?.emitted ?? 0;
     const a = await until("emits", async () => {
       const n = await emitted();
       return n > 0 ? n : undefined;
@@ -291,7 +480,9 @@ test("a running topology: counters move monotonically, a throwing bolt shows up 
     }, 15_000);
     assert.ok(b > a);
     const ex = await until("the crash in exceptions", async () => {
-      const e = (await get("/api/v1/topologies/dist-throwing/exceptions")).body.exceptions.find((x: { component: string }) => x.component === "flaky");
+      const e = (await get("/api/v1/topologies/dist-throwing/exceptions")).body.exceptions.find((
+        x: { component: string },
+      ) => x.component === "flaky");
       return e?.count >= 1 ? e : undefined;
     }, 30_000);
     assert.match(ex.lastError, /flaky threw at \d+/);
@@ -302,7 +493,10 @@ test("a running topology: counters move monotonically, a throwing bolt shows up 
     assert.equal(phys.map((c: { state: string }) => c.state), ["RUNNING", "RUNNING"]);
 
     // A POST from another origin is refused; a plain one kills it.
-    const cross = await get("/api/v1/topologies/dist-throwing/kill", { method: "POST", headers: { origin: "http://evil.example", "x-ardea-control": "1" } });
+    const cross = await get("/api/v1/topologies/dist-throwing/kill", {
+      method: "POST",
+      headers: { origin: "http://evil.example", "x-ardea-control": "1" },
+    });
     assert.is(cross.status, 403);
     const killed = await get("/api/v1/topologies/dist-throwing/kill", CONTROL);
     assert.is(killed.status, 200, JSON.stringify(killed.body));
@@ -320,8 +514,20 @@ test("a running topology: counters move monotonically, a throwing bolt shows up 
 
 test("through the REST API: deactivate stops the spouts, activate resumes them; a slow bolt in another container is a backpressure episode", async () => {
   // fast (container 0) → slow (container 1, ~1 ms a tuple): the slow bolt's mailbox fills.
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_pressure.ts", "--containers", "2", "--runtime", runtimeName(), "--wait"]);
-  const submitter = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_pressure.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+  ]);
+  const submitter = spawnProcess(cmd, argv, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { ARDEA_NATS_URL: nats.urls[0]! },
+  });
   const submitterErr = collect(submitter.lines("stderr"));
   const base = "/api/v1/topologies/dist-pressure";
   const records = (await Records.bind(nc))!;
@@ -331,7 +537,9 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
       const c = (await get(`${base}/containers`)).body.containers;
       return c.every((x: { state: string }) => x.state === "RUNNING") ? c : undefined;
     });
-    assert.equal(phys.map((c: { tasks: Array<{ component: string }> }) => c.tasks.map((t) => t.component)), [["fast"], ["slow"]]);
+    assert.equal(phys.map((c: { tasks: Array<{ component: string }> }) => c.tasks.map((t) => t.component)), [["fast"], [
+      "slow",
+    ]]);
 
     // Backpressure: an episode, announced by container 1, naming the slow bolt.
     const bp = await until("a backpressure episode", async () => {
@@ -356,7 +564,12 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
     assert.is(off.body.state, "PAUSED");
     assert.is((await records.getTopology("dist-pressure"))?.state, "PAUSED");
     assert.is((await get(base)).body.state, "PAUSED");
-    await until("containers paused", async () => (await get(`${base}/containers`)).body.containers.every((c: { state: string }) => c.state === "PAUSED"), 15_000);
+    await until(
+      "containers paused",
+      async () =>
+        (await get(`${base}/containers`)).body.containers.every((c: { state: string }) => c.state === "PAUSED"),
+      15_000,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // the last report before the pause has arrived
     const paused = await emitted();
     await new Promise((r) => setTimeout(r, 2500));
@@ -369,11 +582,19 @@ test("through the REST API: deactivate stops the spouts, activate resumes them; 
     assert.is(on.status, 200, JSON.stringify(on.body));
     assert.is(on.body.state, "RUNNING");
     // The master records the state too, after the second (no-op) deactivate it may briefly lag.
-    await until("RUNNING in the record", async () => (await records.getTopology("dist-pressure"))?.state === "RUNNING", 10_000);
+    await until(
+      "RUNNING in the record",
+      async () => (await records.getTopology("dist-pressure"))?.state === "RUNNING",
+      10_000,
+    );
     await until("emits again", async () => (await emitted()) > paused, 15_000).catch(async (e) => {
       const m = (await get(`${base}/metrics`)).body;
       const c = (await get(`${base}/containers`)).body.containers;
-      throw new Error(`${(e as Error).message}; fast ${JSON.stringify(m.components.fast)}; topology ${JSON.stringify(m.topology)}; containers ${JSON.stringify(c)}`);
+      throw new Error(
+        `${(e as Error).message}; fast ${JSON.stringify(m.components.fast)}; topology ${
+          JSON.stringify(m.topology)
+        }; containers ${JSON.stringify(c)}`,
+      );
     });
 
     const killed = await get(`${base}/kill`, CONTROL);

@@ -11,7 +11,15 @@ import { mergeUserMetrics } from "../metrics/task_metrics.ts";
 import type { RemoteTracking } from "../tracker/remote_tracking.ts";
 import { containerRecordsSnapshot } from "../tracker/remote_stats.ts";
 import { RemoteTopology } from "../tracker/remote_topology.ts";
-import { type ContainerMetrics, type ContainerRecord, decodeMetrics, encodeMetrics, runEpoch, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
+import {
+  type ContainerMetrics,
+  type ContainerRecord,
+  decodeMetrics,
+  encodeMetrics,
+  runEpoch,
+  type TopologyRecord,
+  WIRE_VERSION,
+} from "../transport/wire/mod.ts";
 
 /** A deterministic generator (LCG) so every run sees the same samples. */
 function rng(seed: number): () => number {
@@ -64,9 +72,21 @@ test("malformed buckets are skipped, never thrown", () => {
 
 const submittedAt = Date.now() - 10_000;
 const rec: TopologyRecord = {
-  version: WIRE_VERSION, name: "merge", state: "RUNNING", config: {}, bundle: "0".repeat(64), args: [], cwd: "/", containers: 2,
-  packing: { "1": 0, "2": 1, "3": 0, "4": 1 }, components: { s: [3, 4], b: [1, 2] }, scheduler: "local", runtime: "node",
-  ardeaVersion: "0", submittedAt, updatedAt: submittedAt,
+  version: WIRE_VERSION,
+  name: "merge",
+  state: "RUNNING",
+  config: {},
+  bundle: "0".repeat(64),
+  args: [],
+  cwd: "/",
+  containers: 2,
+  packing: { "1": 0, "2": 1, "3": 0, "4": 1 },
+  components: { s: [3, 4], b: [1, 2] },
+  scheduler: "local",
+  runtime: "node",
+  ardeaVersion: "0",
+  submittedAt,
+  updatedAt: submittedAt,
 };
 
 function report(container: number, pid: number, uptimeMs: number, parts: {
@@ -80,35 +100,115 @@ function report(container: number, pid: number, uptimeMs: number, parts: {
   const bolt = String(container + 1);
   const spout = String(container + 3);
   const { exec, proc, complete, values, n } = parts;
-  const user = { counters: { words: n }, gauges: { depth: 1 }, meters: { m: { count: n, ratePerSec: 2 } }, histograms: { v: { count: values.count, sum: values.sum, window: values.summary() } } };
+  const user = {
+    counters: { words: n },
+    gauges: { depth: 1 },
+    meters: { m: { count: n, ratePerSec: 2 } },
+    histograms: { v: { count: values.count, sum: values.sum, window: values.summary() } },
+  };
   const sum = (h: LatencyHistogram) => {
     const x = h.summary();
     return x === null ? null : { ...x };
   };
   const totals = (h: LatencyHistogram) => ({ count: h.count, sumMs: h.sum, meanMs: h.sum / h.count, maxMs: h.max });
   const m: ContainerMetrics = {
-    version: WIRE_VERSION, topology: "merge", container, epoch: runEpoch(submittedAt), pid, host: "h", ts: Date.now(), state: "RUNNING", uptimeMs,
+    version: WIRE_VERSION,
+    topology: "merge",
+    container,
+    epoch: runEpoch(submittedAt),
+    pid,
+    host: "h",
+    ts: Date.now(),
+    state: "RUNNING",
+    uptimeMs,
     tasks: {
-      [bolt]: { component: "b", kind: "bolt", emitted: 0, executed: n, acked: n, failed: 0, timedOut: 0, queued: 0, restarts: 0, errors: 0, capacity: 0, userMetrics: user },
-      [spout]: { component: "s", kind: "spout", emitted: n, executed: 0, acked: n, failed: 0, timedOut: 0, queued: 0, restarts: 0, errors: 0, capacity: 0, nextTupleCount: 2 * n },
+      [bolt]: {
+        component: "b",
+        kind: "bolt",
+        emitted: 0,
+        executed: n,
+        acked: n,
+        failed: 0,
+        timedOut: 0,
+        queued: 0,
+        restarts: 0,
+        errors: 0,
+        capacity: 0,
+        userMetrics: user,
+      },
+      [spout]: {
+        component: "s",
+        kind: "spout",
+        emitted: n,
+        executed: 0,
+        acked: n,
+        failed: 0,
+        timedOut: 0,
+        queued: 0,
+        restarts: 0,
+        errors: 0,
+        capacity: 0,
+        nextTupleCount: 2 * n,
+      },
     },
     components: {
       b: {
-        kind: "bolt", tasks: 1, emitted: 0, executed: n, acked: n, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0, lastError: null,
-        completeLatencyMs: 0, queued: 0, capacity: 0,
-        executeLatency: sum(exec), processLatency: sum(proc),
+        kind: "bolt",
+        tasks: 1,
+        emitted: 0,
+        executed: n,
+        acked: n,
+        failed: 0,
+        timedOut: 0,
+        pending: 0,
+        restarts: 0,
+        errors: 0,
+        lastError: null,
+        completeLatencyMs: 0,
+        queued: 0,
+        capacity: 0,
+        executeLatency: sum(exec),
+        processLatency: sum(proc),
         allTime: { executeLatency: totals(exec), processLatency: totals(proc) },
-        userMetrics: { ...user, histograms: { v: { ...user.histograms.v, ...(parts.buckets === false ? {} : { buckets: values.buckets() }) } } },
-        ...(parts.buckets === false ? {} : { latencyBuckets: { executeLatency: exec.buckets(), processLatency: proc.buckets() } }),
+        userMetrics: {
+          ...user,
+          histograms: {
+            v: { ...user.histograms.v, ...(parts.buckets === false ? {} : { buckets: values.buckets() }) },
+          },
+        },
+        ...(parts.buckets === false
+          ? {}
+          : { latencyBuckets: { executeLatency: exec.buckets(), processLatency: proc.buckets() } }),
       },
       s: {
-        kind: "spout", tasks: 1, emitted: n, executed: 0, acked: n, failed: 0, timedOut: 0, pending: 0, restarts: 0, errors: 0, lastError: null,
-        completeLatencyMs: complete.sum / complete.count, queued: 0, nextTupleCount: 2 * n,
-        completeLatency: sum(complete), allTime: { completeLatency: totals(complete) },
+        kind: "spout",
+        tasks: 1,
+        emitted: n,
+        executed: 0,
+        acked: n,
+        failed: 0,
+        timedOut: 0,
+        pending: 0,
+        restarts: 0,
+        errors: 0,
+        lastError: null,
+        completeLatencyMs: complete.sum / complete.count,
+        queued: 0,
+        nextTupleCount: 2 * n,
+        completeLatency: sum(complete),
+        allTime: { completeLatency: totals(complete) },
         ...(parts.buckets === false ? {} : { latencyBuckets: { completeLatency: complete.buckets() } }),
       },
     },
-    backpressure: false, backpressureBy: "", backpressureEpisodes: 0, backpressureMs: 0, dropped: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
+    backpressure: false,
+    backpressureBy: "",
+    backpressureEpisodes: 0,
+    backpressureMs: 0,
+    dropped: 0,
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
   };
   return decodeMetrics(encodeMetrics(m)); // through the wire, as the tracker reads it
 }
@@ -188,30 +288,87 @@ test("containers without buckets (older ones): percentiles fall back to the coun
   // User histograms too: exact count, sum, min and max.
   const w = mergeUserMetrics([
     { histograms: { v: { count: 1, sum: 2, window: { count: 1, mean: 2, min: 2, p50: 2, p99: 2, p999: 2, max: 2 } } } },
-    { histograms: { v: { count: 3, sum: 30, window: { count: 3, mean: 10, min: 5, p50: 10, p99: 15, p999: 15, max: 15 } } } },
+    {
+      histograms: {
+        v: { count: 3, sum: 30, window: { count: 3, mean: 10, min: 5, p50: 10, p99: 15, p999: 15, max: 15 } },
+      },
+    },
   ])!.histograms!.v!;
-  assert.equal(w, { count: 4, sum: 32, window: { count: 4, mean: 8, min: 2, p50: 8, p99: 11.75, p999: 11.75, max: 15 } });
+  assert.equal(w, {
+    count: 4,
+    sum: 32,
+    window: { count: 4, mean: 8, min: 2, p50: 8, p99: 11.75, p999: 11.75, max: 15 },
+  });
 });
 
 test("the counters of the containers' last heartbeats (a record's view): summed; backpressure and stuck tasks only while it runs", () => {
-  const component = (id: string, kind: "spout" | "bolt", tasks: number[]) => ({ id, kind, parallelism: 2, tasks, config: {}, streams: [], inputs: [] });
-  const plan = { spouts: ["s"], bolts: ["b"], components: [component("s", "spout", [3, 4]), component("b", "bolt", [1, 2])], edges: [], taskCount: 4 };
+  const component = (id: string, kind: "spout" | "bolt", tasks: number[]) => ({
+    id,
+    kind,
+    parallelism: 2,
+    tasks,
+    config: {},
+    streams: [],
+    inputs: [],
+  });
+  const plan = {
+    spouts: ["s"],
+    bolts: ["b"],
+    components: [component("s", "spout", [3, 4]), component("b", "bolt", [1, 2])],
+    edges: [],
+    taskCount: 4,
+  };
   const container = (i: number, backpressure: boolean, stuck: number): ContainerRecord => ({
-    version: WIRE_VERSION, topology: "merge", container: i, pid: 10 + i, host: "h", tasks: [i + 1, i + 3], startedAt: 1000, heartbeatAt: 1000 + 5000 * (i + 1), restarts: 0,
+    version: WIRE_VERSION,
+    topology: "merge",
+    container: i,
+    pid: 10 + i,
+    host: "h",
+    tasks: [i + 1, i + 3],
+    startedAt: 1000,
+    heartbeatAt: 1000 + 5000 * (i + 1),
+    restarts: 0,
     stats: {
-      emitted: 10, executed: 5, acked: 4, failed: 1, timedOut: 0, pending: 2, restarts: i, backpressure, dropped: 0,
-      components: { b: { errors: i, restarts: 0, lastError: i === 1 ? "boom" : null, lastErrorAt: i === 1 ? 5 : null, ...(stuck > 0 ? { stuckTasks: stuck } : {}) } },
+      emitted: 10,
+      executed: 5,
+      acked: 4,
+      failed: 1,
+      timedOut: 0,
+      pending: 2,
+      restarts: i,
+      backpressure,
+      dropped: 0,
+      components: {
+        b: {
+          errors: i,
+          restarts: 0,
+          lastError: i === 1 ? "boom" : null,
+          lastErrorAt: i === 1 ? 5 : null,
+          ...(stuck > 0 ? { stuckTasks: stuck } : {}),
+        },
+      },
     },
   });
   const running: TopologyRecord = { ...rec, plan };
   const s = containerRecordsSnapshot(running, [container(0, false, 1), container(1, true, 2)]);
-  assert.equal([s.emitted, s.executed, s.acked, s.failed, s.pending, s.restarts, s.uptimeMs], [20, 10, 8, 2, 4, 1, 10_000]);
+  assert.equal([s.emitted, s.executed, s.acked, s.failed, s.pending, s.restarts, s.uptimeMs], [
+    20,
+    10,
+    8,
+    2,
+    4,
+    1,
+    10_000,
+  ]);
   assert.is(s.backpressure, true);
   assert.is(s.components.b!.stuckTasks, 3);
   assert.is(s.components.b!.errors, 1);
   assert.is(s.components.b!.lastError, "boom");
   assert.is(s.components.s!.kind, "spout");
-  const ended = containerRecordsSnapshot({ ...running, state: "FINISHED" }, [container(0, false, 1), container(1, true, 2)]);
+  const ended = containerRecordsSnapshot({ ...running, state: "FINISHED" }, [
+    container(0, false, 1),
+    container(1, true, 2),
+  ]);
   assert.is(ended.backpressure, false);
   assert.is(ended.components.b!.stuckTasks, undefined);
   assert.is(ended.acked, 8);
@@ -221,7 +378,9 @@ test("a metrics message with too many buckets is refused at the boundary", () =>
   const h = new LatencyHistogram();
   h.record(1);
   const m = report(0, 1, 1, { exec: h, proc: h, complete: h, values: new ValueHistogram(), n: 1 });
-  (m.components.b as { latencyBuckets: unknown }).latencyBuckets = { executeLatency: { sum: 1, max: 1, counts: new Array(10_000).fill(1) } };
+  (m.components.b as { latencyBuckets: unknown }).latencyBuckets = {
+    executeLatency: { sum: 1, max: 1, counts: new Array(10_000).fill(1) },
+  };
   assert.throws(() => decodeMetrics(encodeMetrics(m)), /container metrics/);
 });
 

@@ -22,13 +22,21 @@ async function* endless(): AsyncGenerator<string> {
 function endlessTopology() {
   const b = new TopologyBuilder();
   b.setSpout("lines", iterableSpout(endless, { fields: ["line"] }));
-  b.setBolt("split", bolt((t, c) => {
-    for (const w of t.getString(0).split(" ")) c.emit([w]);
-  }, { fields: ["word"] }), 2).shuffleGrouping("lines");
+  b.setBolt(
+    "split",
+    bolt((t, c) => {
+      for (const w of t.getString(0).split(" ")) c.emit([w]);
+    }, { fields: ["word"] }),
+    2,
+  ).shuffleGrouping("lines");
   let n = 0;
-  b.setBolt("sink", bolt((t, c) => {
-    if (++n === 10) c.reportError(new Error(`tenth word was ${t.getString(0)}`));
-  }), 2).fieldsGrouping("split", new Fields("word"));
+  b.setBolt(
+    "sink",
+    bolt((t, c) => {
+      if (++n === 10) c.reportError(new Error(`tenth word was ${t.getString(0)}`));
+    }),
+    2,
+  ).fieldsGrouping("split", new Fields("word"));
   return b.createTopology();
 }
 
@@ -44,7 +52,12 @@ let base: string;
 
 test.before(async () => {
   const tracker = new Tracker({ sampleMs: 100, assets: uiAssets() });
-  handle = await submit("rest", { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 500 }, endlessTopology(), { handleSignals: false, log: () => {} });
+  handle = await submit(
+    "rest",
+    { "topology.reliability.mode": "ATLEAST_ONCE", "topology.max.spout.pending": 500 },
+    endlessTopology(),
+    { handleSignals: false, log: () => {} },
+  );
   tracker.add(handle);
   server = await serveTracker(tracker, { port: 0 });
   base = server.url.replace(/\/$/, "");
@@ -118,7 +131,9 @@ test("GET .../metrics: current counters move and the series fills up", async () 
   assert.ok(c.split.executed > 0);
   assert.ok(later.body.topology.emitted >= c.lines.emitted);
   // Per-task counters, and sampled latency percentiles per component.
-  const tasks = Object.values(later.body.tasks) as Array<{ component: string; kind: string; emitted: number; capacity: number }>;
+  const tasks = Object.values(later.body.tasks) as Array<
+    { component: string; kind: string; emitted: number; capacity: number }
+  >;
   assert.is(tasks.filter((t) => t.component === "split").length, 2);
   assert.ok(tasks.every((t) => t.capacity >= 0 && t.capacity <= 1));
   await until("latency samples", async () => {
@@ -127,11 +142,20 @@ test("GET .../metrics: current counters move and the series fills up", async () 
   });
   const s = later.body.series;
   assert.is(s.components.lines.emitted.length, s.t.length);
-  assert.ok(s.components.lines.emitRate.some((v: number | null) => v !== null && v > 0), JSON.stringify(s.components.lines.emitRate));
+  assert.ok(
+    s.components.lines.emitRate.some((v: number | null) => v !== null && v > 0),
+    JSON.stringify(s.components.lines.emitRate),
+  );
 });
 
 test("GET .../exceptions reports the last error and the count per component", async () => {
-  await until("the sink's error", async () => (await getJson(`${base}/api/v1/topologies/rest/exceptions`)).body.exceptions.some((e: { count: number }) => e.count > 0));
+  await until(
+    "the sink's error",
+    async () =>
+      (await getJson(`${base}/api/v1/topologies/rest/exceptions`)).body.exceptions.some((e: { count: number }) =>
+        e.count > 0
+      ),
+  );
   const r = await getJson(`${base}/api/v1/topologies/rest/exceptions`);
   const sink = r.body.exceptions.find((e: { component: string }) => e.component === "sink");
   assert.ok(sink.count >= 1);
@@ -153,7 +177,15 @@ test("GET /metrics is Prometheus text with the live counters", async () => {
 });
 
 test("the web page and its libraries are served", async () => {
-  for (const [path, type] of [["/", "text/html"], ["/ui/app.js", "text/javascript"], ["/vendor/dagre.min.js", "text/javascript"], ["/vendor/uPlot.iife.min.js", "text/javascript"], ["/vendor/uPlot.min.css", "text/css"]]) {
+  for (
+    const [path, type] of [
+      ["/", "text/html"],
+      ["/ui/app.js", "text/javascript"],
+      ["/vendor/dagre.min.js", "text/javascript"],
+      ["/vendor/uPlot.iife.min.js", "text/javascript"],
+      ["/vendor/uPlot.min.css", "text/css"],
+    ]
+  ) {
     const res = await fetch(`${base}${path}`);
     assert.is(res.status, 200, path);
     assert.ok(res.headers.get("content-type")!.startsWith(type!), path);
@@ -174,10 +206,16 @@ test("errors: unknown topology 404, wrong method 405, unknown path 404, cross-or
   await post.body?.cancel();
   assert.is((await getJson(`${base}/api/v1/nothing`)).status, 404);
   assert.is((await getJson(`${base}/api/v2/topologies`)).status, 404);
-  const cross = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST", headers: { origin: "http://example.invalid", "x-ardea-control": "1" } });
+  const cross = await getJson(`${base}/api/v1/topologies/rest/kill`, {
+    method: "POST",
+    headers: { origin: "http://example.invalid", "x-ardea-control": "1" },
+  });
   assert.is(cross.status, 403);
   assert.is(cross.body.error.code, "CROSS_ORIGIN");
-  const sandboxed = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST", headers: { origin: "null", "x-ardea-control": "1" } });
+  const sandboxed = await getJson(`${base}/api/v1/topologies/rest/kill`, {
+    method: "POST",
+    headers: { origin: "null", "x-ardea-control": "1" },
+  });
   assert.is(sandboxed.status, 403);
   const form = await getJson(`${base}/api/v1/topologies/rest/kill`, { method: "POST" });
   assert.is(form.status, 403);
@@ -194,7 +232,10 @@ test("POST deactivate, activate and kill steer the topology", async () => {
   assert.is(d.status, 200);
   assert.is(d.body.state, "PAUSED");
   assert.is(handle.state, "PAUSED");
-  const a = await getJson(`${base}/api/v1/topologies/rest/activate`, { method: "POST", headers: { origin: base, "x-ardea-control": "1" } });
+  const a = await getJson(`${base}/api/v1/topologies/rest/activate`, {
+    method: "POST",
+    headers: { origin: base, "x-ardea-control": "1" },
+  });
   assert.is(a.body.state, "RUNNING");
   const k = await getJson(`${base}/api/v1/topologies/rest/kill`, CONTROL);
   assert.is(k.status, 200);
@@ -218,9 +259,14 @@ test("ardea run --ui --port 0 prints the URL, serves the API, and a REST kill en
   const reading = Promise.all([collect(child.lines("stdout"), stdout), collect(child.lines("stderr"), stderr)]);
   try {
     await until("the UI line", () => stderr.some((l) => l.startsWith("ardea: UI at ")), 30_000);
-    const url = /ardea: UI at (http:\/\/127\.0\.0\.1:\d+)\/$/.exec(stderr.find((l) => l.startsWith("ardea: UI at "))!)?.[1];
+    const url = /ardea: UI at (http:\/\/127\.0\.0\.1:\d+)\/$/.exec(stderr.find((l) => l.startsWith("ardea: UI at "))!)
+      ?.[1];
     assert.ok(url, stderr.join("\n"));
-    await until("the topology", async () => (await getJson(`${url}/api/v1/topologies`)).body.topologies.length === 1, 30_000);
+    await until(
+      "the topology",
+      async () => (await getJson(`${url}/api/v1/topologies`)).body.topologies.length === 1,
+      30_000,
+    );
     const detail = await getJson(`${url}/api/v1/topologies/ui-demo`);
     assert.equal(detail.body.plan.spouts, ["sentences"]);
     const page = await fetch(`${url}/`);
@@ -239,10 +285,15 @@ test("ardea run --ui --port 0 prints the URL, serves the API, and a REST kill en
 });
 
 test("ardea run: --port without --ui is a usage error; a bad port is named", async () => {
-  for (const [args, message] of [
-    [["run", "--port", "1234", "tests/fixtures/cli_finite.ts"], 'ardea: --port needs --ui'],
-    [["run", "--ui", "--port", "http", "tests/fixtures/cli_finite.ts"], 'ardea: --port expects a port number 0-65535, got "http"'],
-  ] as const) {
+  for (
+    const [args, message] of [
+      [["run", "--port", "1234", "tests/fixtures/cli_finite.ts"], "ardea: --port needs --ui"],
+      [
+        ["run", "--ui", "--port", "http", "tests/fixtures/cli_finite.ts"],
+        'ardea: --port expects a port number 0-65535, got "http"',
+      ],
+    ] as const
+  ) {
     const child = ardea([...args]);
     const stderr: string[] = [];
     await collect(child.lines("stderr"), stderr);

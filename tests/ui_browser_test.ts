@@ -33,11 +33,20 @@ async function checkNewColumns(
   page: { evaluate<T>(expr: string): Promise<T> },
   w: NewColumns,
 ): Promise<void> {
-  const headers = await page.evaluate<string[]>(`[...document.querySelectorAll("#components-table th")].map((e) => e.textContent)`);
-  for (const h of ["process p99 ms", "next-tuple calls", "user metrics"]) assert.ok(headers.includes(h), `components header ${h}: ${headers}`);
-  const taskHeaders = await page.evaluate<string[]>(`[...document.querySelectorAll("#tasks-table th")].map((e) => e.textContent)`);
-  for (const h of ["next-tuple calls", "user metrics"]) assert.ok(taskHeaders.includes(h), `tasks header ${h}: ${taskHeaders}`);
-  const comp = (c: string, f: string) => `document.querySelector('#components-table tr[data-component="${c}"] td[data-field="${f}"]')`;
+  const headers = await page.evaluate<string[]>(
+    `[...document.querySelectorAll("#components-table th")].map((e) => e.textContent)`,
+  );
+  for (const h of ["process p99 ms", "next-tuple calls", "user metrics"]) {
+    assert.ok(headers.includes(h), `components header ${h}: ${headers}`);
+  }
+  const taskHeaders = await page.evaluate<string[]>(
+    `[...document.querySelectorAll("#tasks-table th")].map((e) => e.textContent)`,
+  );
+  for (const h of ["next-tuple calls", "user metrics"]) {
+    assert.ok(taskHeaders.includes(h), `tasks header ${h}: ${taskHeaders}`);
+  }
+  const comp = (c: string, f: string) =>
+    `document.querySelector('#components-table tr[data-component="${c}"] td[data-field="${f}"]')`;
   await waitFor(`new RegExp("^${w.counter}=\\\\d").test(${comp(w.user, "userMetrics")}?.textContent ?? "")`, 15_000);
   await waitFor(`/^\\d+(\\.\\d+)?$/.test(${comp(w.bolt, "processP99")}?.textContent ?? "")`, 15_000);
   await waitFor(`Number(${comp(w.spout, "nextTupleCount")}?.getAttribute("title")) > 0`, 15_000);
@@ -54,12 +63,16 @@ async function checkNewColumns(
 }
 
 if (runtimeName() !== "node") {
-  console.log("ui_browser_test: skipped on this runtime; playwright-core drives the browser from Node only (npm test runs it under Node)");
+  console.log(
+    "ui_browser_test: skipped on this runtime; playwright-core drives the browser from Node only (npm test runs it under Node)",
+  );
   test.skip("the web page in headless Chromium (skipped: playwright-core drives the browser from Node only; run this suite under Node)", () => {});
 } else {
   test("the web page shows the graph, live numbers and charts; deactivate, activate and kill work", async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`,
+      );
     }
     const { chromium } = await import("playwright-core");
     const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
@@ -73,11 +86,19 @@ if (runtimeName() !== "node") {
     const reading = Promise.all([collect(child.lines("stdout"), stdout), collect(child.lines("stderr"), stderr)]);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
     });
     try {
       await until("the UI line", () => stderr.some((l) => l.startsWith("ardea: UI at ")), 30_000);
-      const url = /ardea: UI at (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(stderr.find((l) => l.startsWith("ardea: UI at "))!)?.[1];
+      const url = /ardea: UI at (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(stderr.find((l) => l.startsWith("ardea: UI at "))!)
+        ?.[1];
       assert.ok(url, stderr.join("\n"));
 
       const page = await browser.newPage({ viewport: { width: 1400, height: 1050 } });
@@ -100,7 +121,9 @@ if (runtimeName() !== "node") {
       // The topology list and the graph: every component, every edge with its grouping.
       await page.waitForSelector('#topology-list li[data-topology="ui-demo"]', { timeout: 15_000 });
       await waitFor(`document.querySelectorAll("#graph .node").length === 3`, 15_000);
-      const nodes = await page.evaluate<string[]>(`[...document.querySelectorAll("#graph .node")].map((e) => e.dataset.component).sort()`);
+      const nodes = await page.evaluate<string[]>(
+        `[...document.querySelectorAll("#graph .node")].map((e) => e.dataset.component).sort()`,
+      );
       assert.equal(nodes, ["count", "sentences", "split"]);
       const spoutClass = await page.getAttribute('#graph .node[data-component="sentences"]', "class");
       assert.match(spoutClass ?? "", /spout/);
@@ -111,21 +134,39 @@ if (runtimeName() !== "node") {
       await waitFor(`document.querySelector("#topology-state")?.textContent === "RUNNING"`, 10_000);
 
       // Live numbers move: the spout's emitted count in the table grows between polls.
-      const emitted = () => page.getAttribute('#components-table tr[data-component="sentences"] td[data-field="emitted"]', "title").then(Number);
+      const emitted = () =>
+        page.getAttribute('#components-table tr[data-component="sentences"] td[data-field="emitted"]', "title").then(
+          Number,
+        );
       await page.waitForSelector('#components-table tr[data-component="sentences"]', { timeout: 15_000 });
       const before = await emitted();
-      await waitFor(`Number(document.querySelector('#components-table tr[data-component="sentences"] td[data-field="emitted"]')?.getAttribute("title")) > ${before}`, 15_000);
+      await waitFor(
+        `Number(document.querySelector('#components-table tr[data-component="sentences"] td[data-field="emitted"]')?.getAttribute("title")) > ${before}`,
+        15_000,
+      );
       assert.ok((await emitted()) > before);
       // The charts are drawn, and the graph's nodes carry a live rate.
       await page.waitForSelector("#chart-throughput canvas", { timeout: 15_000 });
       await page.waitForSelector("#chart-queue canvas", { timeout: 15_000 });
-      await waitFor(`/\\/s/.test(document.querySelector('#graph .node[data-component="split"] .live')?.textContent ?? "")`, 15_000);
+      await waitFor(
+        `/\\/s/.test(document.querySelector('#graph .node[data-component="split"] .live')?.textContent ?? "")`,
+        15_000,
+      );
       // User metrics (per component, per task), process latency and next-tuple count.
-      await checkNewColumns(waitFor, page, { spout: "sentences", bolt: "count", user: "split", counter: "words", userTasks: 2 });
+      await checkNewColumns(waitFor, page, {
+        spout: "sentences",
+        bolt: "count",
+        user: "split",
+        counter: "words",
+        userTasks: 2,
+      });
       // The counter's errors reach the exceptions panel.
       await waitFor(`/count: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 20_000);
       // The physical plan: one container, this process.
-      await waitFor(`document.querySelector('#containers-table tr[data-container="0"] td[data-field="state"]')?.textContent === "RUNNING"`, 10_000);
+      await waitFor(
+        `document.querySelector('#containers-table tr[data-container="0"] td[data-field="state"]')?.textContent === "RUNNING"`,
+        10_000,
+      );
 
       // Deactivate and activate, each after a confirmation.
       await page.click("#btn-deactivate");
@@ -157,17 +198,29 @@ if (runtimeName() !== "node") {
   });
 
   test("the web page against ardea ui --nats: two containers, the graph, a thrown error with its stack, kill", async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+    }
     const { chromium } = await import("playwright-core");
     const bin = resolvePath(ardeaRoot(), "bin", "ardea.mjs");
     const nats: NatsHandle = await startNats({ servers: 1, jetstream: true });
     const env = { ARDEA_NATS_URL: nats.urls[0]!, ARDEA_DEBUG: "" };
-    const submitter = spawnProcess(execPath(), [bin, "submit", "tests/fixtures/dist_throwing.ts", "--containers", "2", "--wait"], { cwd: ardeaRoot(), stdio: "pipe", env });
+    const submitter = spawnProcess(execPath(), [
+      bin,
+      "submit",
+      "tests/fixtures/dist_throwing.ts",
+      "--containers",
+      "2",
+      "--wait",
+    ], { cwd: ardeaRoot(), stdio: "pipe", env });
     const ui = spawnProcess(execPath(), [bin, "ui", "--port", "0"], { cwd: ardeaRoot(), stdio: "pipe", env });
     const stderr: string[] = [];
     const submitErr: string[] = [];
     const reading = Promise.all([collect(ui.lines("stderr"), stderr), collect(submitter.lines("stderr"), submitErr)]);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+    });
     try {
       await until("the UI line", () => stderr.some((l) => l.includes("UI of the topologies")), 30_000);
       const url = /(http:\/\/127\.0\.0\.1:\d+\/)$/.exec(stderr.find((l) => l.includes("UI of the topologies"))!)?.[1];
@@ -181,15 +234,30 @@ if (runtimeName() !== "node") {
       await page.waitForSelector('#topology-list li[data-topology="dist-throwing"]', { timeout: 30_000 });
       await waitFor(`document.querySelector("#topology-state")?.textContent === "RUNNING"`, 30_000);
       await waitFor(`document.querySelectorAll("#graph .node").length === 2`, 10_000);
-      await waitFor(`document.querySelectorAll('#containers-table tbody tr td[data-field="state"]').length === 2 && [...document.querySelectorAll('#containers-table tbody td[data-field="state"]')].every((e) => e.textContent === "RUNNING")`, 20_000);
+      await waitFor(
+        `document.querySelectorAll('#containers-table tbody tr td[data-field="state"]').length === 2 && [...document.querySelectorAll('#containers-table tbody td[data-field="state"]')].every((e) => e.textContent === "RUNNING")`,
+        20_000,
+      );
       await waitFor(`/flaky: \\d+ error/.test(document.querySelector("#exceptions")?.textContent ?? "")`, 30_000);
       const stack = await page.textContent('#exceptions li[data-component="flaky"] pre');
       assert.match(stack ?? "", /flaky threw at \d+/);
-      await waitFor(`Number(document.querySelector('#components-table tr[data-component="numbers"] td[data-field="emitted"]')?.getAttribute("title")) > 0`, 15_000);
-      await checkNewColumns(waitFor, page, { spout: "numbers", bolt: "flaky", user: "numbers", counter: "sent", userTasks: 1 });
+      await waitFor(
+        `Number(document.querySelector('#components-table tr[data-component="numbers"] td[data-field="emitted"]')?.getAttribute("title")) > 0`,
+        15_000,
+      );
+      await checkNewColumns(waitFor, page, {
+        spout: "numbers",
+        bolt: "flaky",
+        user: "numbers",
+        counter: "sent",
+        userTasks: 1,
+      });
       await sleep(2000);
       mkdirSync(resolvePath(ardeaRoot(), "tests", "artifacts"), { recursive: true });
-      await page.screenshot({ path: resolvePath(ardeaRoot(), "tests", "artifacts", "ui_distributed.png"), fullPage: true });
+      await page.screenshot({
+        path: resolvePath(ardeaRoot(), "tests", "artifacts", "ui_distributed.png"),
+        fullPage: true,
+      });
       await page.click("#btn-kill");
       await waitFor(`document.querySelector("#topology-state")?.textContent === "KILLED"`, 20_000);
       assert.is((await submitter.exited).code, 1, submitErr.join("\n"));

@@ -14,8 +14,8 @@ import {
   registerType,
   type SpoutOutputCollector,
   submit,
-  type TopologyConfig,
   TopologyBuilder,
+  type TopologyConfig,
   type TopologyContext,
 } from "../mod.ts";
 import { finished, numberSpout, richBolt, runTopology, spoutLog } from "./fixtures/engine_components.ts";
@@ -36,7 +36,11 @@ function invalid(fn: () => unknown, code: string, ...parts: string[]): InvalidTo
 }
 
 /** A spout declaring `default` = fields, plus further streams. */
-function spout(fields: string[] = ["word"], streams: Record<string, string[]> = {}, direct: Record<string, string[]> = {}) {
+function spout(
+  fields: string[] = ["word"],
+  streams: Record<string, string[]> = {},
+  direct: Record<string, string[]> = {},
+) {
   return () =>
     new (class extends BaseRichSpout {
       nextTuple() {}
@@ -117,7 +121,13 @@ test("parallelism and task counts are bounded up front: per component and in all
   for (const p of [1e9, MAX_COMPONENT_TASKS + 1]) {
     const b = new TopologyBuilder();
     invalid(() => b.setSpout("s", spout(), p), "BAD_PARALLELISM", '"s"', `at most ${MAX_COMPONENT_TASKS}`, String(p));
-    invalid(() => b.setBolt("b", sink(), 1).setNumTasks(p), "BAD_PARALLELISM", '"b"', "tasks", `at most ${MAX_COMPONENT_TASKS}`);
+    invalid(
+      () => b.setBolt("b", sink(), 1).setNumTasks(p),
+      "BAD_PARALLELISM",
+      '"b"',
+      "tasks",
+      `at most ${MAX_COMPONENT_TASKS}`,
+    );
   }
   // the largest count per component builds
   const ok = new TopologyBuilder();
@@ -130,7 +140,13 @@ test("parallelism and task counts are bounded up front: per component and in all
   many.setBolt("b", sink(), MAX_COMPONENT_TASKS).shuffleGrouping("s");
   many.setBolt("c", sink(), 1).shuffleGrouping("s");
   assert.ok(2 * MAX_COMPONENT_TASKS + 1 > MAX_TOPOLOGY_TASKS);
-  invalid(() => many.createTopology(), "TOO_MANY_TASKS", String(2 * MAX_COMPONENT_TASKS + 1), `at most ${MAX_TOPOLOGY_TASKS}`, "s×10000");
+  invalid(
+    () => many.createTopology(),
+    "TOO_MANY_TASKS",
+    String(2 * MAX_COMPONENT_TASKS + 1),
+    `at most ${MAX_TOPOLOGY_TASKS}`,
+    "s×10000",
+  );
   assert.ok(performance.now() - t0 < 5000, "refused at once, not after building the tasks");
 });
 
@@ -205,10 +221,13 @@ test("submit: a bad topology name or a non-topology is rejected", async () => {
 test("emitting on an undeclared stream fails the run with an EmitError naming component and stream", async () => {
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(10, spoutLog()));
-  b.setBolt("splitter", richBolt((self, t) => {
-    self.collector.emit("wrods", t, [1]);
-    self.collector.ack(t);
-  }, { fields: ["word"], streams: { counts: ["n"] } })).shuffleGrouping("numbers");
+  b.setBolt(
+    "splitter",
+    richBolt((self, t) => {
+      self.collector.emit("wrods", t, [1]);
+      self.collector.ack(t);
+    }, { fields: ["word"], streams: { counts: ["n"] } }),
+  ).shuffleGrouping("numbers");
   const r = await runTopology(b.createTopology(), {}, { timeoutMs: 5000 });
   assert.instance(r.error, EmitError);
   const e = r.error as EmitError;
@@ -244,10 +263,13 @@ test("a spout emitting on an undeclared stream fails the run too", async () => {
 test("emitting with the wrong arity fails the run with an EmitError naming component and stream", async () => {
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(10, spoutLog()));
-  b.setBolt("pairs", richBolt((self, t) => {
-    self.collector.emit("pairs", t, [1, 2, 3]);
-    self.collector.ack(t);
-  }, { streams: { pairs: ["a", "b"] } })).shuffleGrouping("numbers");
+  b.setBolt(
+    "pairs",
+    richBolt((self, t) => {
+      self.collector.emit("pairs", t, [1, 2, 3]);
+      self.collector.ack(t);
+    }, { streams: { pairs: ["a", "b"] } }),
+  ).shuffleGrouping("numbers");
   b.setBolt("after", sink()).shuffleGrouping("pairs", "pairs");
   const r = await runTopology(b.createTopology(), {}, { timeoutMs: 5000 });
   assert.instance(r.error, EmitError);
@@ -259,9 +281,12 @@ test("emitting with the wrong arity fails the run with an EmitError naming compo
   // values that are not an array
   const b2 = new TopologyBuilder();
   b2.setSpout("numbers", numberSpout(10, spoutLog()));
-  b2.setBolt("scalar", richBolt((self, t) => {
-    self.collector.emit(t, 5 as unknown as unknown[]);
-  }, { fields: ["x"] })).shuffleGrouping("numbers");
+  b2.setBolt(
+    "scalar",
+    richBolt((self, t) => {
+      self.collector.emit(t, 5 as unknown as unknown[]);
+    }, { fields: ["x"] }),
+  ).shuffleGrouping("numbers");
   const r2 = await runTopology(b2.createTopology(), {}, { timeoutMs: 5000 });
   assert.instance(r2.error, EmitError);
   assert.match((r2.error as Error).message, '"scalar"');
@@ -271,10 +296,13 @@ test("emitDirect to -1 or to a task not subscribed names the bolt, the stream an
   for (const bad of [-1, 0, 999, 1.5]) {
     const b = new TopologyBuilder();
     b.setSpout("numbers", numberSpout(10, spoutLog()));
-    b.setBolt("router", richBolt((self, t) => {
-      self.collector.emitDirect(bad, "picked", t, [1]);
-      self.collector.ack(t);
-    }, { directStreams: { picked: ["n"] } })).shuffleGrouping("numbers");
+    b.setBolt(
+      "router",
+      richBolt((self, t) => {
+        self.collector.emitDirect(bad, "picked", t, [1]);
+        self.collector.ack(t);
+      }, { directStreams: { picked: ["n"] } }),
+    ).shuffleGrouping("numbers");
     b.setBolt("target", sink(), 2).directGrouping("router", "picked");
     const topology = b.createTopology();
     const r = await runTopology(topology, {}, { timeoutMs: 5000 });
@@ -303,7 +331,9 @@ test("a component constructor that throws in a task is reported as in its constr
   const b = new TopologyBuilder();
   b.setSpout("numbers", numberSpout(10, spoutLog()));
   b.setBolt("fragile", Fragile).shuffleGrouping("numbers");
-  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, { timeoutMs: 10_000 });
+  const r = await runTopology(b.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, {
+    timeoutMs: 10_000,
+  });
   assert.instance(r.error, Error, String(r.error));
   const msg = (r.error as Error).message;
   assert.match(msg, "fragile");
@@ -321,7 +351,9 @@ test("a component constructor that throws in a task is reported as in its constr
       execute() {}
       declareOutputFields() {}
     })()).shuffleGrouping("numbers");
-  const r2 = await runTopology(b2.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, { timeoutMs: 10_000 });
+  const r2 = await runTopology(b2.createTopology(), { "topology.supervisor.max.consecutive.failures": 2 }, {
+    timeoutMs: 10_000,
+  });
   assert.match((r2.error as Error).message, "(in prepare)");
 });
 
@@ -335,7 +367,9 @@ async function serializeRun(make: (n: number) => unknown, serialize = true) {
   b.setBolt("emitter", bolt((t, c) => c.emit([t.getInteger(0), make(t.getInteger(0))]), { fields: ["n", "v"] }))
     .shuffleGrouping("numbers");
   b.setBolt("receiver", bolt((t) => void got.push(t.getValue(1)))).shuffleGrouping("emitter");
-  const r = await runTopology(b.createTopology(), { "topology.testing.always.try.serialize": serialize }, { timeoutMs: 5000 });
+  const r = await runTopology(b.createTopology(), { "topology.testing.always.try.serialize": serialize }, {
+    timeoutMs: 5000,
+  });
   return { r, got };
 }
 

@@ -125,16 +125,25 @@ async function run(windowed: (b: WindowSum) => BaseWindowedBolt, byEnd: boolean,
     b.setSpout("numbers", () => new Numbers(), 1);
     b.setBolt("w", () => windowed(new WindowSum(byEnd)), 1).globalGrouping("numbers");
     // A stateless relay that crashes after emitting now and then: a full rollback.
-    b.setBolt("relay", bolt((t, c) => {
-      c.emit([t.getValue(0), t.getValue(1), t.getValue(2)]);
-      if (++hiccups === 97) throw new Error("relay crash after emitting");
-    }, { fields: ["key", "sum", "size"] }), 1).shuffleGrouping("w");
+    b.setBolt(
+      "relay",
+      bolt((t, c) => {
+        c.emit([t.getValue(0), t.getValue(1), t.getValue(2)]);
+        if (++hiccups === 97) throw new Error("relay crash after emitting");
+      }, { fields: ["key", "sum", "size"] }),
+      1,
+    ).shuffleGrouping("w");
     b.setBolt("results", () => new Results(out), 1).globalGrouping("relay");
-    const h = await submit("eo-windows", {
-      "topology.reliability.mode": "EFFECTIVELY_ONCE",
-      "topology.state.dir": dir,
-      "topology.stateful.checkpoint.interval.seconds": 0.02,
-    }, b.createTopology(), { handleSignals: false, log: () => {} });
+    const h = await submit(
+      "eo-windows",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.02,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: () => {} },
+    );
     const summary = await h.done;
     assert.is(summary.state, "FINISHED");
     return { out, hiccups };
@@ -187,7 +196,12 @@ test("rescaling a windowed bolt whose windows hold tuples is refused; empty wind
       v: 1,
       seq: entries,
       late: 0,
-      manager: { entries: Array.from({ length: entries }, (_, i) => [["numbers", "default", 1, [i, i]], i, i, false]), nextEnd: 10, lastPos: entries, expired: [] },
+      manager: {
+        entries: Array.from({ length: entries }, (_, i) => [["numbers", "default", 1, [i, i]], i, i, false]),
+        nextEnd: 10,
+        lastPos: entries,
+        expired: [],
+      },
       watermarks: null,
     });
     return encodeState(s);
@@ -201,7 +215,10 @@ test("rescaling a windowed bolt whose windows hold tuples is refused; empty wind
   await backend.commit("t", 1, { tasks: [...keys, spoutKey] });
   const last = (await backend.lastCommitted("t"))!;
   const after = topo(3);
-  const err = await restoreStates(backend, "t", last, after, after.taskToComponent.keys()).then(() => null, (e) => e as Error & { code?: string });
+  const err = await restoreStates(backend, "t", last, after, after.taskToComponent.keys()).then(
+    () => null,
+    (e) => e as Error & { code?: string },
+  );
   assert.ok(err !== null, "refused");
   assert.is(err!.code, "CANNOT_RESCALE_WINDOWS");
   assert.match(err!.message, /windowed bolt "w"/);
@@ -211,7 +228,13 @@ test("rescaling a windowed bolt whose windows hold tuples is refused; empty wind
   await backend.save("t", 2, keys[1]!, saved(0));
   await backend.save("t", 2, spoutKey, encodeState(new State()));
   await backend.commit("t", 2, { tasks: [...keys, spoutKey] });
-  const restored = await restoreStates(backend, "t", (await backend.lastCommitted("t"))!, after, after.taskToComponent.keys());
+  const restored = await restoreStates(
+    backend,
+    "t",
+    (await backend.lastCommitted("t"))!,
+    after,
+    after.taskToComponent.keys(),
+  );
   const wKeys = [...restored.keys()].filter((k) => k.startsWith("w#"));
   assert.equal(wKeys.sort(), ["w#0", "w#1", "w#2"]);
   for (const k of wKeys) assert.not.ok(decodeState(restored.get(k)!).has(WINDOWS_STATE_KEY), k);
@@ -226,7 +249,11 @@ test("restore reads the windows an executor saved: held tuples refuse a rescale,
   const checkpointed = (n: number) => {
     const state = new State<unknown, unknown>();
     const x = topology.components.get("w")!.create() as WindowedBoltExecutor;
-    const context = { getThisComponentId: () => "w", getThisSources: () => new Map(), topology } as unknown as TopologyContext;
+    const context = {
+      getThisComponentId: () => "w",
+      getThisSources: () => new Map(),
+      topology,
+    } as unknown as TopologyContext;
     const collector = { ack() {}, emit() {}, reportError() {} } as unknown as OutputCollector;
     x.initState(state);
     x.prepare(parseConfig({ "topology.reliability.mode": "EFFECTIVELY_ONCE" }), context, collector);
@@ -254,7 +281,9 @@ test("restore reads the windows an executor saved: held tuples refuse a rescale,
     const last = (await backend.lastCommitted("t"))!;
     return restoreStates(backend, "t", last, three, three.taskToComponent.keys()).then(
       (states) => {
-        for (const [k, bytes] of states) if (k.startsWith("w#")) assert.not.ok(decodeState(bytes).has(WINDOWS_STATE_KEY), k);
+        for (const [k, bytes] of states) {
+          if (k.startsWith("w#")) assert.not.ok(decodeState(bytes).has(WINDOWS_STATE_KEY), k);
+        }
         return null;
       },
       (e) => e as Error & { code?: string },

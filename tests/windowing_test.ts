@@ -11,15 +11,15 @@ import {
   completeTopology,
   Count,
   Duration,
-  type IRichBolt,
   InvalidTopologyError,
+  type IRichBolt,
   type KeyValueState,
   manualClock,
   type OutputCollector,
   type OutputFieldsDeclarer,
   parseConfig,
-  type TopologyConfig,
   TopologyBuilder,
+  type TopologyConfig,
   type TopologyContext,
   type Tuple,
   type TupleWindow,
@@ -52,7 +52,13 @@ class Recorder extends BaseWindowedBolt {
   }
   execute(w: TupleWindow): void {
     const ns = (ts: Tuple[]) => ts.map((t) => t.getIntegerByField("n"));
-    this.windows.push({ all: ns(w.get()), fresh: ns(w.getNew()), expired: ns(w.getExpired()), start: w.getStartTimestamp(), end: w.getEndTimestamp() });
+    this.windows.push({
+      all: ns(w.get()),
+      fresh: ns(w.getNew()),
+      expired: ns(w.getExpired()),
+      start: w.getStartTimestamp(),
+      end: w.getEndTimestamp(),
+    });
     const all = ns(w.get());
     this.collector.emit([all.reduce((s, n) => s + n, 0), all.length]);
   }
@@ -68,7 +74,10 @@ const INFO = new StreamInfo("src", "default", new Fields(["n", "ts"]), false);
 /** A spout "src" emitting [n, ts] (on every test's input stream) and a windowed bolt "w" behind it. */
 const SOURCE_TOPOLOGY = (() => {
   const b = new TopologyBuilder();
-  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setSpout(
+    "src",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
   b.setBolt("w", new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
   return b.createTopology();
 })();
@@ -94,8 +103,13 @@ function harness(bolt: BaseWindowedBolt, conf: Record<string, unknown> = {}, sta
   const collector: OutputCollector = {
     emit(a: unknown, b?: unknown, c?: unknown) {
       if (c !== undefined) emits.push({ stream: a as string, anchors: anchorsOf(b), values: c as unknown[] });
-      else if (b !== undefined) emits.push(typeof a === "string" ? { stream: a, anchors: [], values: b as unknown[] } : { stream: "default", anchors: anchorsOf(a), values: b as unknown[] });
-      else emits.push({ stream: "default", anchors: [], values: a as unknown[] });
+      else if (b !== undefined) {
+        emits.push(
+          typeof a === "string"
+            ? { stream: a, anchors: [], values: b as unknown[] }
+            : { stream: "default", anchors: anchorsOf(a), values: b as unknown[] },
+        );
+      } else emits.push({ stream: "default", anchors: [], values: a as unknown[] });
     },
     emitDirect() {
       throw new Error("not used");
@@ -297,14 +311,23 @@ test("an async execute holds the next tuples back until it resolves", async () =
 
 test("validation: no window, mixed kinds, a late stream without event time, a window beyond the timeout", () => {
   const b = new TopologyBuilder();
-  b.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setSpout(
+    "s",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
   b.setBolt("w", new Recorder() as unknown as IRichBolt).shuffleGrouping("s");
-  assert.throws(() => b.createTopology(), (e: unknown) => e instanceof InvalidTopologyError && /has no window/.test(e.message));
+  assert.throws(
+    () => b.createTopology(),
+    (e: unknown) => e instanceof InvalidTopologyError && /has no window/.test(e.message),
+  );
   assert.throws(() => new Recorder().withWindow(Count.of(3), Duration.seconds(1)), /both be counts or both durations/);
   assert.throws(() => new Recorder().withWindow(Duration.seconds(3)), /sliding interval that is a duration/);
   assert.throws(() => new Recorder().withWindow(Count.of(0)), /positive integer/);
   const b2 = new TopologyBuilder();
-  b2.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b2.setSpout(
+    "s",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
   b2.setBolt("w", new Recorder().withTumblingWindow(Count.of(2)).withLateTupleStream("late")).shuffleGrouping("s");
   assert.throws(() => b2.createTopology(), /late tuple stream needs event time/);
   assert.throws(
@@ -323,7 +346,10 @@ test("setBolt runs each task of a windowed bolt (instance, factory or class) beh
     }
   }
   const b = new TopologyBuilder();
-  b.setSpout("src", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setSpout(
+    "src",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
   const instance = new Recorder().withTumblingWindow(Count.of(2));
   b.setBolt("instance", instance, 2).shuffleGrouping("src");
   b.setBolt("factory", () => new Recorder().withTumblingWindow(Count.of(2))).shuffleGrouping("src");
@@ -335,7 +361,10 @@ test("setBolt runs each task of a windowed bolt (instance, factory or class) beh
     assert.instance((task as WindowedBoltExecutor).bolt, Recorder, id);
   }
   const tasks = [1, 2].map(() => topology.components.get("instance")!.create() as WindowedBoltExecutor);
-  assert.ok(tasks[0]!.bolt !== tasks[1]!.bolt && tasks[0]!.bolt !== instance, "each task gets its own copy of the instance");
+  assert.ok(
+    tasks[0]!.bolt !== tasks[1]!.bolt && tasks[0]!.bolt !== instance,
+    "each task gets its own copy of the instance",
+  );
   assert.not.ok(Object.hasOwn(instance, "execute"), "nothing is installed on the bolt");
   assert.is(instance.execute, Recorder.prototype.execute);
   assert.equal(topology.components.get("instance")!.streams.get("default")!.fields.toList(), ["sum", "size"]);
@@ -353,7 +382,12 @@ async function resumed(make: () => Recorder, ns: number[], cut: number) {
   h2.x.restore(snap);
   for (const n of ns.slice(cut)) await h2.x.execute(tuple(n, n));
   await h2.x.finish();
-  return { windows: [...first.windows, ...second.windows], acked: [...h1.acked, ...h2.acked], held: tuplesHeld(snap), emits: [...h1.emits, ...h2.emits] };
+  return {
+    windows: [...first.windows, ...second.windows],
+    acked: [...h1.acked, ...h2.acked],
+    held: tuplesHeld(snap),
+    emits: [...h1.emits, ...h2.emits],
+  };
 }
 
 async function uninterrupted(make: () => Recorder, ns: number[]) {
@@ -376,8 +410,9 @@ test("snapshot and restore: a new executor resumes count windows exactly", async
 });
 
 test("snapshot and restore: event time keeps the watermark, the tuples waiting for it and the late count", async () => {
-  const make = () => new Recorder().withTumblingWindow(1000).withTimestampField("ts").withLag(500).withWatermarkInterval(0)
-    .withLateTupleStream("late");
+  const make = () =>
+    new Recorder().withTumblingWindow(1000).withTimestampField("ts").withLag(500).withWatermarkInterval(0)
+      .withLateTupleStream("late");
   const ns = [100, 900, 400, 1600, 300, 1200, 2700, 1050, 3900, 2000, 4100];
   const whole = await uninterrupted(make, ns);
   for (const cut of [3, 5, 8]) {
@@ -420,7 +455,10 @@ test("EFFECTIVELY_ONCE face: preSave puts the windows in the task's state, initS
 
 test("completeTopology, ATLEAST_ONCE: count windows, every spout tuple acked, none failed or timed out", async () => {
   const b = new TopologyBuilder();
-  b.setSpout("numbers", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
+  b.setSpout(
+    "numbers",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
   b.setBolt("w", new Recorder().withTumblingWindow(Count.of(10))).globalGrouping("numbers");
   const r = await completeTopology(b.createTopology(), {
     mockedSources: { numbers: range(0, 95).map((n) => [n, 0]) },
@@ -437,9 +475,15 @@ test("completeTopology, ATLEAST_ONCE: count windows, every spout tuple acked, no
 
 test("completeTopology, ATLEAST_ONCE: event-time sliding windows, a late stream with a subscriber", async () => {
   const b = new TopologyBuilder();
-  b.setSpout("readings", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }));
-  b.setBolt("w", new Recorder().withWindow(Duration.seconds(2), Duration.seconds(1)).withTimestampField("ts").withLag(1000)
-    .withWatermarkInterval(0).withLateTupleStream("late")).globalGrouping("readings");
+  b.setSpout(
+    "readings",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["n", "ts"]) }),
+  );
+  b.setBolt(
+    "w",
+    new Recorder().withWindow(Duration.seconds(2), Duration.seconds(1)).withTimestampField("ts").withLag(1000)
+      .withWatermarkInterval(0).withLateTupleStream("late"),
+  ).globalGrouping("readings");
   b.setBolt("lateSink", () => {
     let collector: OutputCollector;
     return {
@@ -472,7 +516,12 @@ test("examples/rolling_top_words.ts runs to its end and prints the top words of 
   const { cmd, args } = scriptCommand("examples/rolling_top_words.ts");
   const lines: string[] = [];
   const errs: string[] = [];
-  const child = spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env: { NO_COLOR: "1" }, onLine: (l, s) => (s === "stdout" ? lines : errs).push(l) });
+  const child = spawnProcess(cmd, args, {
+    cwd: ardeaRoot(),
+    stdio: "pipe",
+    env: { NO_COLOR: "1" },
+    onLine: (l, s) => (s === "stdout" ? lines : errs).push(l),
+  });
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const { code } = await child.exited;
   clearTimeout(timer);
@@ -481,7 +530,9 @@ test("examples/rolling_top_words.ts runs to its end and prints the top words of 
   assert.match(windows[0]!, /^window 1 \[-2 s, 1 s\): \w+ \(1\)/);
   // The same rankings, computed plainly from the example's text: 3 s windows every 1 s, a word every 250 ms.
   const src = await readTextFile(resolvePath(ardeaRoot(), "examples", "rolling_top_words.ts"));
-  const words = src.split("const TEXT = `")[1]!.split("`;")[0]!.toLowerCase().split(/[^a-z]+/).filter((w) => w.length > 3);
+  const words = src.split("const TEXT = `")[1]!.split("`;")[0]!.toLowerCase().split(/[^a-z]+/).filter((w) =>
+    w.length > 3
+  );
   const expected: string[] = [];
   for (let end = 1000; end - 3000 <= (words.length - 1) * 250; end += 1000) {
     const c = new Map<string, number>();
@@ -489,7 +540,8 @@ test("examples/rolling_top_words.ts runs to its end and prints the top words of 
       if (k * 250 >= end - 3000 && k * 250 < end) c.set(w, (c.get(w) ?? 0) + 1);
     });
     if (c.size === 0) continue;
-    const top = [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([w, n]) => `${w} (${n})`).join(", ");
+    const top = [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([w, n]) => `${w} (${n})`)
+      .join(", ");
     expected.push(`window ${expected.length + 1} [${(end - 3000) / 1000} s, ${end / 1000} s): ${top}`);
   }
   assert.equal(windows, expected);

@@ -60,7 +60,21 @@ test("topology names map to KV keys and subject tokens one to one; plain names k
 test("the data-frame encoder writes plain values byte for byte as before and refuses what it would change", () => {
   const loose = createPackr();
   const strict = createStrictPackr();
-  const plain: unknown[] = ["word", 42, -1.5, true, null, undefined, [1, [2]], { a: 1, b: { c: "d" } }, new Map([[1, "a"]]), new Set([1]), new Date(5), new Uint8Array([1, 2]), 2n ** 70n];
+  const plain: unknown[] = [
+    "word",
+    42,
+    -1.5,
+    true,
+    null,
+    undefined,
+    [1, [2]],
+    { a: 1, b: { c: "d" } },
+    new Map([[1, "a"]]),
+    new Set([1]),
+    new Date(5),
+    new Uint8Array([1, 2]),
+    2n ** 70n,
+  ];
   for (const v of plain) {
     assert.equal(strict.pack([v]), loose.pack([v]), `bytes of ${String(v)}`);
     assert.equal(strict.unpack(strict.pack([v])), loose.unpack(loose.pack([v])));
@@ -74,13 +88,15 @@ test("the data-frame encoder writes plain values byte for byte as before and ref
     }
   }
   class MyMap extends Map {}
-  for (const [v, what] of [
-    [() => 1, /function/],
-    [new Point(1), /instance of Point.*registerType/],
-    [new WithJson(), /instance of WithJson/],
-    [new MyMap(), /instance of MyMap/],
-    [{ nested: [{ cb: () => 2 }] }, /function/],
-  ] as const) {
+  for (
+    const [v, what] of [
+      [() => 1, /function/],
+      [new Point(1), /instance of Point.*registerType/],
+      [new WithJson(), /instance of WithJson/],
+      [new MyMap(), /instance of MyMap/],
+      [{ nested: [{ cb: () => 2 }] }, /function/],
+    ] as const
+  ) {
     assert.throws(() => strict.pack([v]), what);
   }
   // after a refusal the encoder is as good as new
@@ -149,13 +165,24 @@ async function pair(opts: { maxFrameBytes?: number } = {}) {
   const nc0 = await connect({ servers: nats.urls[0] });
   const nc1 = await connect({ servers: nats.urls[0] });
   const b = new TopologyBuilder();
-  b.setSpout("s", () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text", "n"]) }), 2);
+  b.setSpout(
+    "s",
+    () => ({ nextTuple() {}, open() {}, declareOutputFields: (d: OutputFieldsDeclarer) => d.declare(["text", "n"]) }),
+    2,
+  );
   b.setBolt("b", bolt(() => {}), 2).shuffleGrouping("s");
   const topology = b.createTopology();
   const spoutTask = topology.componentTasks.get("s")![0]!;
   const boltTask = topology.componentTasks.get("b")![0]!;
   const logs: string[] = [];
-  const common = { topologyName: "integrity", topology, onControl() {}, log: (l: string) => void logs.push(l), epoch: 3, ...opts };
+  const common = {
+    topologyName: "integrity",
+    topology,
+    onControl() {},
+    log: (l: string) => void logs.push(l),
+    epoch: 3,
+    ...opts,
+  };
   const sender = fakeContainer(), receiver = fakeContainer();
   const sm0 = new StreamManager({ ...common, nc: nc0, index: 0 });
   const sm1 = new StreamManager({ ...common, nc: nc1, index: 1 });
@@ -171,10 +198,13 @@ async function pair(opts: { maxFrameBytes?: number } = {}) {
     sender,
     receiver,
     logs,
-    send: (values: unknown[], from = spoutTask, to = boltTask) => sm0.sendTuple(1, to, new TupleImpl(values, info, from)),
+    send: (values: unknown[], from = spoutTask, to = boltTask) =>
+      sm0.sendTuple(1, to, new TupleImpl(values, info, from)),
     info,
     /** The stream's index in the stream table, as frames name it. */
-    stream: streamTable([...topology.components].map(([id, c]) => [id, [...c.streams.keys()]])).findIndex(([c, s]) => c === "s" && s === "default"),
+    stream: streamTable([...topology.components].map(([id, c]) => [id, [...c.streams.keys()]])).findIndex(([c, s]) =>
+      c === "s" && s === "default"
+    ),
     boltTask,
     spoutTask,
     spoutTasks: topology.componentTasks.get("s")!,
@@ -192,7 +222,12 @@ test("a function or an unregistered class in a tuple fails the run naming compon
   class Point {
     constructor(readonly x: number) {}
   }
-  for (const [value, what] of [[() => 1, /holds a function/], [new Point(2), /holds an instance of Point \(register it with registerType\)/]] as const) {
+  for (
+    const [value, what] of [[() => 1, /holds a function/], [
+      new Point(2),
+      /holds an instance of Point \(register it with registerType\)/,
+    ]] as const
+  ) {
     const p = await pair();
     try {
       p.send(["fine", 1]);
@@ -277,7 +312,9 @@ test("a lost chunk loses its frame only: the next frame is delivered and the gap
     // chunks that add up past the limit are given up, not kept
     const q = await pair({ maxFrameBytes: 150_000 });
     try {
-      for (const c of encodeDataChunks(frame(1, "y".repeat(300_000)), { from: 0, epoch: 3, seq: 1 }, 100_000)) q.nc0.publish(subject, c);
+      for (const c of encodeDataChunks(frame(1, "y".repeat(300_000)), { from: 0, epoch: 3, seq: 1 }, 100_000)) {
+        q.nc0.publish(subject, c);
+      }
       await until("the oversized frame was given up", () => q.sm1.dropped >= 1);
       assert.is(q.receiver.got.length, 0);
     } finally {
@@ -322,7 +359,13 @@ test("a data frame keeps what was written: values by column (strings joined), tr
   assert.equal([...f.lengths!], [3, 3, 3]);
   assert.is(f.trees, null, "no tree column without a tracked tuple");
   assert.is(f.more, null);
-  assert.equal(f.markers, [{ at: 1, kind: MarkerKind.END, dest: 6, src: 2, id: 0 }, { at: 3, kind: MarkerKind.CHECKPOINT, dest: 5, src: 1, id: 9 }]);
+  assert.equal(f.markers, [{ at: 1, kind: MarkerKind.END, dest: 6, src: 2, id: 0 }, {
+    at: 3,
+    kind: MarkerKind.CHECKPOINT,
+    dest: 5,
+    src: 1,
+    id: 9,
+  }]);
 
   w.clear();
   const root = 3 * 2 ** 30 + 17; // past 2^31: a root of container 3
@@ -350,7 +393,11 @@ test("a frame encoded in two ranges keeps each marker between the same tuples", 
   assert.equal([a.values, a.markers, a.trees], ["x", [], null]);
   assert.equal([...b.runs], [2, 2, 0]);
   assert.is(b.values, "yz");
-  assert.equal(b.markers.map((m) => [m.at, m.kind]), [[0, MarkerKind.DRAIN], [2, MarkerKind.END]], "the drain before y, the end after z");
+  assert.equal(
+    b.markers.map((m) => [m.at, m.kind]),
+    [[0, MarkerKind.DRAIN], [2, MarkerKind.END]],
+    "the drain before y, the end after z",
+  );
   assert.equal([...b.trees!], [-1, b.trees![1]!, b.trees![2]!, b.trees![3]!, 0, 9, 1, 2]);
 });
 
@@ -360,8 +407,12 @@ test("a data message of another wire version is refused naming both versions, ne
   const v1Chunk = loose.pack([1, 0, 3, 1, 0, 2, new Uint8Array(4)]);
   const later = loose.pack([WIRE_VERSION + 1, 0, 3, 1, [Int32Array.of(5)]]);
   for (const [bytes, version] of [[v1Frame, 1], [v1Chunk, 1], [later, WIRE_VERSION + 1]] as const) {
-    assert.throws(() => decodeDataMessage(bytes), (e: Error) =>
-      e instanceof WireError && e.message.includes(`data frame of wire version ${version}; this ardea speaks wire version ${WIRE_VERSION}`));
+    assert.throws(
+      () => decodeDataMessage(bytes),
+      (e: Error) =>
+        e instanceof WireError &&
+        e.message.includes(`data frame of wire version ${version}; this ardea speaks wire version ${WIRE_VERSION}`),
+    );
   }
 });
 
@@ -369,7 +420,15 @@ test("a data message of another wire version is refused naming both versions, ne
 function garbage(): Uint8Array[] {
   const p = createPackr();
   const frame = (body: unknown[]) => p.pack([WIRE_VERSION, 0, 3, 1, body]);
-  const ok = { dest: Int32Array.of(1, 1), runs: Int32Array.of(2, 1, 0), values: ["a", "b"], lengths: null, trees: null, more: null, markers: null };
+  const ok = {
+    dest: Int32Array.of(1, 1),
+    runs: Int32Array.of(2, 1, 0),
+    values: ["a", "b"],
+    lengths: null,
+    trees: null,
+    more: null,
+    markers: null,
+  };
   const cols = (o: Partial<Record<keyof typeof ok, unknown>>) => {
     const c = { ...ok, ...o };
     return frame([c.dest, c.runs, c.values, c.lengths, c.trees, c.more, c.markers]);
@@ -395,7 +454,9 @@ function garbage(): Uint8Array[] {
 }
 
 test("garbage on a data subject is a WireError, dropped and counted by the receiver, never a crash", async () => {
-  for (const bytes of garbage()) assert.throws(() => decodeDataMessage(bytes), (e: Error) => e instanceof WireError, String(bytes));
+  for (const bytes of garbage()) {
+    assert.throws(() => decodeDataMessage(bytes), (e: Error) => e instanceof WireError, String(bytes));
+  }
   const p = await pair();
   try {
     const subject = subjects("integrity").data(1);
@@ -482,7 +543,17 @@ test("tracked tuples cross with their tree ids, roots past 2^31 and extra roots 
 // ---------------------------------------------------------------- end to end: ardea submit --containers 2
 
 async function submit(mode: string): Promise<{ code: number | null; out: string }> {
-  const [cmd, argv] = ardeaCmd(["submit", "tests/fixtures/dist_values.ts", "--containers", "2", "--runtime", runtimeName(), "--wait", "--", mode]);
+  const [cmd, argv] = ardeaCmd([
+    "submit",
+    "tests/fixtures/dist_values.ts",
+    "--containers",
+    "2",
+    "--runtime",
+    runtimeName(),
+    "--wait",
+    "--",
+    mode,
+  ]);
   const child = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", env: { ARDEA_NATS_URL: nats.urls[0]! } });
   // Before the fix a tuple could be dropped and replayed forever: give up after a while.
   const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);

@@ -8,7 +8,7 @@ import { COMPONENT_KEYS } from "./config.ts";
 import { InvalidTopologyError } from "./errors.ts";
 import { type FieldsLike, toFields } from "./fields.ts";
 import type { CustomStreamGrouping, Grouping, InputDecl } from "./grouping.ts";
-import { type ComponentSource, componentFactory } from "./instantiate.ts";
+import { componentFactory, type ComponentSource } from "./instantiate.ts";
 import { buildTopology, type ComponentSpec, type StormTopology } from "./topology.ts";
 import { DEFAULT_STREAM } from "./tuple.ts";
 import type { BaseWindowedBolt } from "./windowing/windowed_bolt.ts";
@@ -118,7 +118,9 @@ export class BoltDeclarer extends ComponentDeclarer<BoltDeclarer> {
   partialKeyGrouping(componentId: string, streamId: string, fields: FieldsLike): this;
   partialKeyGrouping(componentId: string, a: string | FieldsLike, b?: FieldsLike): this {
     const [stream, fields] = typeof a === "string" ? [a, b] : [undefined, a];
-    if (!fields) throw new InvalidTopologyError("BAD_GROUPING", `bolt "${this.spec.id}": partialKeyGrouping needs fields`);
+    if (!fields) {
+      throw new InvalidTopologyError("BAD_GROUPING", `bolt "${this.spec.id}": partialKeyGrouping needs fields`);
+    }
     return this.#add(componentId, stream, { type: "partialKey", fields: toFields(fields) });
   }
   customGrouping(componentId: string, grouping: CustomStreamGrouping): this;
@@ -126,7 +128,10 @@ export class BoltDeclarer extends ComponentDeclarer<BoltDeclarer> {
   customGrouping(componentId: string, a: string | CustomStreamGrouping, b?: CustomStreamGrouping): this {
     const [stream, grouping] = typeof a === "string" ? [a, b] : [undefined, a];
     if (!grouping || typeof grouping.chooseTasks !== "function") {
-      throw new InvalidTopologyError("BAD_GROUPING", `bolt "${this.spec.id}": customGrouping needs an object with chooseTasks()`);
+      throw new InvalidTopologyError(
+        "BAD_GROUPING",
+        `bolt "${this.spec.id}": customGrouping needs an object with chooseTasks()`,
+      );
     }
     return this.#add(componentId, stream, { type: "custom", grouping });
   }
@@ -171,7 +176,9 @@ export const MAX_TOPOLOGY_TASKS = 20_000;
  * ```
  */
 export function taskCountProblem(id: string, n: unknown, what = "parallelism"): string | null {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) return `component "${id}": ${what} must be an integer ≥ 1, got ${String(n)}`;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    return `component "${id}": ${what} must be an integer ≥ 1, got ${String(n)}`;
+  }
   if (n > MAX_COMPONENT_TASKS) {
     return `component "${id}": ${what} must be at most ${MAX_COMPONENT_TASKS} tasks (each task is an instance with its own mailbox), got ${n}`;
   }
@@ -218,7 +225,9 @@ export class TopologyBuilder {
     if (typeof id !== "string" || id.length === 0) {
       throw new InvalidTopologyError("BAD_ID", `${kind} id must be a non-empty string`);
     }
-    if (id.startsWith("__")) throw new InvalidTopologyError("BAD_ID", `${kind} id "${id}": ids starting with "__" are reserved`);
+    if (id.startsWith("__")) {
+      throw new InvalidTopologyError("BAD_ID", `${kind} id "${id}": ids starting with "__" are reserved`);
+    }
     if (this.#specs.some((s) => s.id === id)) {
       throw new InvalidTopologyError("DUPLICATE_COMPONENT", `component id "${id}" is used twice`);
     }
@@ -247,7 +256,11 @@ export class TopologyBuilder {
    * 1). A windowed bolt ({@link BaseWindowedBolt}) runs behind a windowed
    * bolt executor, which keeps its windows and calls its `execute(window)`.
    */
-  setBolt(id: string, bolt: ComponentSource<IRichBolt | IBasicBolt | BaseWindowedBolt>, parallelism?: number): BoltDeclarer {
+  setBolt(
+    id: string,
+    bolt: ComponentSource<IRichBolt | IBasicBolt | BaseWindowedBolt>,
+    parallelism?: number,
+  ): BoltDeclarer {
     return new BoltDeclarer(this.#spec(id, "bolt", bolt, parallelism));
   }
 

@@ -208,11 +208,16 @@ export function checkComponentConfig(component: string, conf: Record<string, unk
   for (const [key, value] of Object.entries(conf)) {
     if (value === undefined || !key.startsWith("topology.")) continue;
     if (!COMPONENT_KEYS.includes(key)) {
-      throw new ConfigError(key, `cannot be set per component (component "${component}"); allowed: ${COMPONENT_KEYS.join(", ")}`);
+      throw new ConfigError(
+        key,
+        `cannot be set per component (component "${component}"); allowed: ${COMPONENT_KEYS.join(", ")}`,
+      );
     }
     const field = schema.shape[key as keyof typeof schema.shape];
     const r = field.safeParse(value);
-    if (!r.success) throw new ConfigError(key, `of component "${component}": ${r.error.issues[0]!.message} (got ${describe(value)})`);
+    if (!r.success) {
+      throw new ConfigError(key, `of component "${component}": ${r.error.issues[0]!.message} (got ${describe(value)})`);
+    }
   }
 }
 

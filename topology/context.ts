@@ -36,7 +36,10 @@ export class TopologyContext {
 
   #registry(name: string): MetricRegistry {
     if (this.metrics === null) {
-      throw new ArdeaError("NO_METRICS", `metric "${name}": this TopologyContext was made outside the engine and keeps no metrics`);
+      throw new ArdeaError(
+        "NO_METRICS",
+        `metric "${name}": this TopologyContext was made outside the engine and keeps no metrics`,
+      );
     }
     return this.metrics;
   }

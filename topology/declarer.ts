@@ -64,9 +64,13 @@ export class StreamCollector implements OutputFieldsDeclarer {
       throw new TypeError(`component "${this.componentId}" declares a stream with an empty id`);
     }
     if (id.startsWith("__")) {
-      throw new TypeError(`component "${this.componentId}" declares stream "${id}": ids starting with "__" are reserved`);
+      throw new TypeError(
+        `component "${this.componentId}" declares stream "${id}": ids starting with "__" are reserved`,
+      );
     }
-    if (fields === undefined) throw new TypeError(`component "${this.componentId}" declares stream "${id}" without fields`);
+    if (fields === undefined) {
+      throw new TypeError(`component "${this.componentId}" declares stream "${id}" without fields`);
+    }
     if (this.streams.has(id)) {
       throw new TypeError(`component "${this.componentId}" declares stream "${id}" twice`);
     }

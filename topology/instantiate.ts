@@ -54,7 +54,9 @@ function hasClone(v: object): v is Cloneable {
 function viaClone(v: Cloneable): object {
   const copy = v.clone();
   if (typeof copy !== "object" || copy === null) {
-    throw new TypeError(`${nameOf(v)}.clone() returned ${copy === null ? "null" : typeof copy}, not a copy of the object`);
+    throw new TypeError(
+      `${nameOf(v)}.clone() returned ${copy === null ? "null" : typeof copy}, not a copy of the object`,
+    );
   }
   return copy;
 }

@@ -93,7 +93,8 @@ export function isStateful(c: unknown): c is IStatefulComponent {
  * }
  * ```
  */
-export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRichBolt implements IStatefulComponent<K, V> {
+export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRichBolt
+  implements IStatefulComponent<K, V> {
   abstract initState(state: KeyValueState<K, V>): void;
   preSave(_checkpointId: number): void {}
   postSave(_checkpointId: number): void {}
@@ -117,7 +118,8 @@ export abstract class BaseStatefulBolt<K = unknown, V = unknown> extends BaseRic
  * }
  * ```
  */
-export abstract class BaseStatefulSpout<K = unknown, V = unknown> extends BaseRichSpout implements IStatefulComponent<K, V> {
+export abstract class BaseStatefulSpout<K = unknown, V = unknown> extends BaseRichSpout
+  implements IStatefulComponent<K, V> {
   abstract initState(state: KeyValueState<K, V>): void;
   preSave(_checkpointId: number): void {}
   postSave(_checkpointId: number): void {}

@@ -163,7 +163,10 @@ export function buildTopology(specs: readonly ComponentSpec[]): StormTopology {
     for (const input of c.inputs) {
       const src = defs.get(input.component);
       if (!src) {
-        throw err("UNKNOWN_COMPONENT", `bolt "${c.id}" subscribes to component "${input.component}", which does not exist`);
+        throw err(
+          "UNKNOWN_COMPONENT",
+          `bolt "${c.id}" subscribes to component "${input.component}", which does not exist`,
+        );
       }
       const stream = src.streams.get(input.stream);
       if (!stream) {
@@ -175,13 +178,19 @@ export function buildTopology(specs: readonly ComponentSpec[]): StormTopology {
       }
       const key = `${input.component}:${input.stream}`;
       if (seen.has(key)) {
-        throw err("DUPLICATE_SUBSCRIPTION", `bolt "${c.id}" subscribes to stream "${input.stream}" of "${input.component}" twice`);
+        throw err(
+          "DUPLICATE_SUBSCRIPTION",
+          `bolt "${c.id}" subscribes to stream "${input.stream}" of "${input.component}" twice`,
+        );
       }
       seen.add(key);
       const g = input.grouping;
       if (g.type === "fields" || g.type === "partialKey") {
         if (g.fields.size() === 0) {
-          throw err("BAD_GROUPING", `bolt "${c.id}" groups stream "${input.stream}" of "${input.component}" on no field`);
+          throw err(
+            "BAD_GROUPING",
+            `bolt "${c.id}" groups stream "${input.stream}" of "${input.component}" on no field`,
+          );
         }
         for (const f of g.fields) {
           if (!stream.fields.contains(f)) {

@@ -214,7 +214,7 @@ export class TupleImpl implements Tuple {
     const m = new Map<number, string>();
     if (this.root !== -1) m.set(this.root, hex64(this.eh, this.el));
     const more = this.more;
-    if (more) for (let i = 0; i < more.length; i += 3) m.set(more[i]!, hex64(more[i + 1]!, more[i + 2]!));
+    if (more) { for (let i = 0; i < more.length; i += 3) m.set(more[i]!, hex64(more[i + 1]!, more[i + 2]!)); }
     return { anchorsToIds: m };
   }
   toString(): string {

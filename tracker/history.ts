@@ -61,12 +61,17 @@ export class MetricsHistory {
       let v = ring.values.get(name);
       if (v === undefined) {
         // A component first seen now: earlier samples are zeros.
-        v = Object.fromEntries(SERIES_FIELDS.map((f) => [f, new Array<number>(n).fill(0)])) as Record<SeriesField, number[]>;
+        v = Object.fromEntries(SERIES_FIELDS.map((f) => [f, new Array<number>(n).fill(0)])) as Record<
+          SeriesField,
+          number[]
+        >;
         ring.values.set(name, v);
       }
       for (const f of SERIES_FIELDS) v[f].push(c[f]);
     }
-    for (const [name, v] of ring.values) if (!(name in stats.components)) for (const f of SERIES_FIELDS) v[f].push(v[f].at(-1) ?? 0);
+    for (const [name, v] of ring.values) {
+      if (!(name in stats.components)) { for (const f of SERIES_FIELDS) v[f].push(v[f].at(-1) ?? 0); }
+    }
     if (ring.t.length > this.capacity) {
       ring.t.shift();
       for (const v of ring.values.values()) for (const f of SERIES_FIELDS) v[f].shift();

@@ -17,6 +17,12 @@ export {
   TOPOLOGY_METRICS,
   userMetricName,
 } from "./prometheus.ts";
-export { type ComponentSeries, MetricsHistory, SERIES_FIELDS, type SeriesField, type TopologySeries } from "./history.ts";
+export {
+  type ComponentSeries,
+  MetricsHistory,
+  SERIES_FIELDS,
+  type SeriesField,
+  type TopologySeries,
+} from "./history.ts";
 export { isLoopbackInterface, type TrackedTopology, Tracker, type TrackerOptions } from "./tracker.ts";
 export { DEFAULT_UI_PORT, serveTracker, type ServeTrackerOptions, type TrackerServer, uiAssets } from "./server.ts";

@@ -12,13 +12,41 @@
  * @module
  */
 import { LatencyHistogram } from "../metrics/latency.ts";
-import { ComponentAggregator, isLaterError, mergeWindows, topologySnapshot, type WindowPart, withoutBuckets } from "../metrics/aggregate.ts";
-import { type ComponentSnapshot, emptyComponentSnapshot, emptyStatsSnapshot, type StatsSnapshot, type TaskSnapshot } from "../metrics/snapshot.ts";
+import {
+  ComponentAggregator,
+  isLaterError,
+  mergeWindows,
+  topologySnapshot,
+  type WindowPart,
+  withoutBuckets,
+} from "../metrics/aggregate.ts";
+import {
+  type ComponentSnapshot,
+  emptyComponentSnapshot,
+  emptyStatsSnapshot,
+  type StatsSnapshot,
+  type TaskSnapshot,
+} from "../metrics/snapshot.ts";
 import type { UserMetricsSnapshot } from "../metrics/task_metrics.ts";
-import { type ContainerMetrics, type ContainerRecord, isRunning, type TopologyRecord, type TopologyState } from "../transport/wire/mod.ts";
+import {
+  type ContainerMetrics,
+  type ContainerRecord,
+  isRunning,
+  type TopologyRecord,
+  type TopologyState,
+} from "../transport/wire/mod.ts";
 
 /** Task counters that only grow, carried over when a container's process is replaced. */
-const TASK_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "restarts", "errors", "nextTupleCount"] as const;
+const TASK_COUNTERS = [
+  "emitted",
+  "executed",
+  "acked",
+  "failed",
+  "timedOut",
+  "restarts",
+  "errors",
+  "nextTupleCount",
+] as const;
 type TaskCounters = Record<(typeof TASK_COUNTERS)[number], number>;
 
 /** The latest report of one container, and what earlier processes of it counted. */
@@ -107,11 +135,14 @@ export class ContainerReports {
     if (prev !== undefined && m.ts < prev.m.ts && m.pid === prev.m.pid) return false; // out of order
     const retired = prev?.retired ?? new Map<string, TaskCounters>();
     const retiredUser = prev?.retiredUser ?? new Map<string, Record<string, number>>();
-    if (prev !== undefined && (prev.m.pid !== m.pid || prev.m.epoch !== m.epoch || m.uptimeMs < prev.m.uptimeMs - 1000)) {
+    if (
+      prev !== undefined && (prev.m.pid !== m.pid || prev.m.epoch !== m.epoch || m.uptimeMs < prev.m.uptimeMs - 1000)
+    ) {
       // A new process of this container, or a new generation in the same
       // process (an in-place rollback): its counters start again from 0.
       for (const [id, t] of Object.entries(prev.m.tasks)) {
-        const r = retired.get(id) ?? { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0, nextTupleCount: 0 };
+        const r = retired.get(id) ??
+          { emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, restarts: 0, errors: 0, nextTupleCount: 0 };
         for (const f of TASK_COUNTERS) r[f] += t[f] ?? 0;
         retired.set(id, r);
         const counters = t.userMetrics?.counters;
@@ -204,7 +235,19 @@ export class ContainerReports {
     for (const [component, ids] of Object.entries(o.components)) {
       const kind = o.kindOf(component) ?? "bolt";
       for (const id of ids) {
-        tasks[String(id)] ??= { component, kind, emitted: 0, executed: 0, acked: 0, failed: 0, timedOut: 0, queued: 0, restarts: 0, errors: 0, capacity: 0 };
+        tasks[String(id)] ??= {
+          component,
+          kind,
+          emitted: 0,
+          executed: 0,
+          acked: 0,
+          failed: 0,
+          timedOut: 0,
+          queued: 0,
+          restarts: 0,
+          errors: 0,
+          capacity: 0,
+        };
       }
     }
     return topologySnapshot(o.name, o.state, components, tasks, {
@@ -237,7 +280,8 @@ const TUPLE_COUNTERS = ["emitted", "executed", "acked", "failed", "timedOut", "p
 export function containerRecordsSnapshot(
   record: TopologyRecord,
   containers: Iterable<ContainerRecord>,
-  kindOf: (component: string) => "spout" | "bolt" | null = (id) => record.plan?.components.find((x) => x.id === id)?.kind ?? null,
+  kindOf: (component: string) => "spout" | "bolt" | null = (id) =>
+    record.plan?.components.find((x) => x.id === id)?.kind ?? null,
 ): StatsSnapshot {
   const s = emptyStatsSnapshot(record.name, record.state);
   const running = isRunning(record.state);

@@ -10,11 +10,24 @@
  */
 import type { ControlClient } from "../cluster/control_client.ts";
 import { isLaterError } from "../metrics/aggregate.ts";
-import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
+import {
+  type BackpressureEpisode,
+  BackpressureLog,
+  type ContainerInfo,
+  type ExceptionInfo,
+  type PlacedTask,
+} from "../metrics/physical.ts";
 import type { LogicalPlan } from "../metrics/plan.ts";
 import type { StatsSnapshot } from "../metrics/snapshot.ts";
-import { type ContainerMetrics, type ContainerRecord, isTerminal, runEpoch, type TopologyRecord, type TopologyState } from "../transport/wire/mod.ts";
-import { ContainerReports, containerRecordsSnapshot } from "./remote_stats.ts";
+import {
+  type ContainerMetrics,
+  type ContainerRecord,
+  isTerminal,
+  runEpoch,
+  type TopologyRecord,
+  type TopologyState,
+} from "../transport/wire/mod.ts";
+import { containerRecordsSnapshot, ContainerReports } from "./remote_stats.ts";
 import type { TrackedTopology } from "./tracker.ts";
 
 /** What a {@link RemoteTopology} needs of the tracking that found it: the control client of its cluster. */
@@ -117,7 +130,10 @@ export class RemoteTopology implements TrackedTopology {
 
   /** Counters per container (Prometheus' `container` label). */
   containerStats(): Array<{ container: string; stats: StatsSnapshot }> {
-    return this.#reports.sorted().map(([i, r]) => ({ container: String(i), stats: this.#reports.snapshot(this.name, r) }));
+    return this.#reports.sorted().map(([i, r]) => ({
+      container: String(i),
+      stats: this.#reports.snapshot(this.name, r),
+    }));
   }
 
   /** The logical plan the record keeps, with the record's current tasks. */
@@ -202,12 +218,21 @@ export class RemoteTopology implements TrackedTopology {
   exceptions(): ExceptionInfo[] {
     const out = new Map<string, ExceptionInfo>();
     for (const name of Object.keys(this.record.components)) {
-      out.set(name, { component: name, count: 0, restarts: 0, lastError: null, lastErrorAt: null, stack: null, container: null });
+      out.set(name, {
+        component: name,
+        count: 0,
+        restarts: 0,
+        lastError: null,
+        lastErrorAt: null,
+        stack: null,
+        container: null,
+      });
     }
     for (const [i, r] of this.#reports.sorted()) {
       const counted = this.#reports.snapshot(this.name, r).components;
       for (const [name, c] of Object.entries(r.m.components)) {
-        const x = out.get(name) ?? { component: name, count: 0, restarts: 0, lastError: null, lastErrorAt: null, stack: null, container: null };
+        const x = out.get(name) ??
+          { component: name, count: 0, restarts: 0, lastError: null, lastErrorAt: null, stack: null, container: null };
         out.set(name, x);
         x.count += counted[name]?.errors ?? c.errors;
         x.restarts += counted[name]?.restarts ?? c.restarts;
@@ -250,6 +275,7 @@ export class RemoteTopology implements TrackedTopology {
    */
   async kill(): Promise<void> {
     const control = await this.#owner.control();
-    this.record = (await control.kill(this.name, { timeoutSecs: KILL_TIMEOUT_SECS, orphanSecs: KILL_ORPHAN_SECS })).record;
+    this.record =
+      (await control.kill(this.name, { timeoutSecs: KILL_TIMEOUT_SECS, orphanSecs: KILL_ORPHAN_SECS })).record;
   }
 }

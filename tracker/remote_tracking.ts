@@ -17,8 +17,8 @@ import type { NatsConnection, Subscription } from "nats";
 import { ControlClient } from "../cluster/control_client.ts";
 import { Records } from "../cluster/records.ts";
 import {
-  CONTROL_WILDCARD,
   type ContainerMetrics,
+  CONTROL_WILDCARD,
   decodeControl,
   decodeMetrics,
   isTerminal,
@@ -99,8 +99,16 @@ export class RemoteTracking {
   static async start(nc: NatsConnection, sink: TrackerSink, o: RemoteTrackingOptions = {}): Promise<RemoteTracking> {
     const r = new RemoteTracking(nc, sink, o);
     const one = o.topology === undefined ? undefined : subjects(o.topology);
-    r.#subs.push(nc.subscribe(one?.metrics ?? METRICS_WILDCARD, { callback: (err, msg) => !err && r.#onMetrics(msg.subject, msg.data) }));
-    r.#subs.push(nc.subscribe(one?.ctl ?? CONTROL_WILDCARD, { callback: (err, msg) => !err && r.#onControl(msg.subject, msg.data) }));
+    r.#subs.push(
+      nc.subscribe(one?.metrics ?? METRICS_WILDCARD, {
+        callback: (err, msg) => !err && r.#onMetrics(msg.subject, msg.data),
+      }),
+    );
+    r.#subs.push(
+      nc.subscribe(one?.ctl ?? CONTROL_WILDCARD, {
+        callback: (err, msg) => !err && r.#onControl(msg.subject, msg.data),
+      }),
+    );
     await nc.flush();
     await r.poll();
     r.#schedule();
@@ -115,7 +123,9 @@ export class RemoteTracking {
   /** Reads the KV records now (the timer does it every `pollMs`). */
   poll(): Promise<void> {
     if (this.#polling !== null) return this.#polling;
-    this.#polling = this.#poll().catch((e) => this.#log(`[ardea] ui: cannot read the topology records: ${(e as Error).message}`))
+    this.#polling = this.#poll().catch((e) =>
+      this.#log(`[ardea] ui: cannot read the topology records: ${(e as Error).message}`)
+    )
       .finally(() => (this.#polling = null));
     return this.#polling;
   }
@@ -166,7 +176,9 @@ export class RemoteTracking {
         this.#early.delete(token);
         for (const m of early?.values() ?? []) if (m.epoch === t.epoch) t.report(m);
         this.#sink.add(t);
-      } else if (performance.now() - t.steeredAt > STEER_GRACE_MS || rec.updatedAt >= t.record.updatedAt) t.record = rec;
+      } else if (performance.now() - t.steeredAt > STEER_GRACE_MS || rec.updatedAt >= t.record.updatedAt) {
+        t.record = rec;
+      }
       if (only === undefined && (!isTerminal(rec.state) || !t.containersRead)) {
         try {
           t.containerRecords = await records.listContainers(rec.name);

@@ -51,7 +51,10 @@ export function uiAssets(): (path: string) => Promise<Response | null> {
     if (body === undefined) {
       const full = pkg === null ? resolvePath(ardeaRoot(), file) : await findPackageFile(pkg, file);
       if (full === null || !(await fileExists(full))) {
-        return new Response(`${pkg ?? "ardea"}/${file} is missing; run npm install\n`, { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+        return new Response(`${pkg ?? "ardea"}/${file} is missing; run npm install\n`, {
+          status: 500,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
       }
       body = await readTextFile(full);
       cache.set(path, body);
@@ -98,7 +101,12 @@ export const DEFAULT_UI_PORT = 8889;
  */
 export async function serveTracker(tracker: Tracker, opts: ServeTrackerOptions = {}): Promise<TrackerServer> {
   const hostname = opts.hostname ?? "127.0.0.1";
-  const server: HttpServer = await serveHttp({ hostname, port: opts.port ?? DEFAULT_UI_PORT, handler: tracker.handle, maxBodyBytes: MAX_BODY_BYTES });
+  const server: HttpServer = await serveHttp({
+    hostname,
+    port: opts.port ?? DEFAULT_UI_PORT,
+    handler: tracker.handle,
+    maxBodyBytes: MAX_BODY_BYTES,
+  });
   tracker.start();
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   return {

@@ -10,7 +10,13 @@
 import type { StormTopology } from "../topology/topology.ts";
 import { BodyTooLargeError, hostname, pid } from "../runtime/mod.ts";
 import { MetricsHistory } from "./history.ts";
-import { BackpressureLog, type BackpressureEpisode, type ContainerInfo, type ExceptionInfo, type PlacedTask } from "../metrics/physical.ts";
+import {
+  type BackpressureEpisode,
+  BackpressureLog,
+  type ContainerInfo,
+  type ExceptionInfo,
+  type PlacedTask,
+} from "../metrics/physical.ts";
 import { jsonSafe, type LogicalPlan, logicalPlan } from "../metrics/plan.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderContainerPrometheus, renderPrometheusSeries } from "./prometheus.ts";
 import type { StatsSnapshot } from "../metrics/snapshot.ts";
@@ -100,7 +106,9 @@ export function isLoopbackInterface(host: string): boolean {
 }
 
 function isLoopbackHost(hostHeader: string): boolean {
-  const host = hostHeader.startsWith("[") ? hostHeader.slice(0, hostHeader.indexOf("]") + 1) : hostHeader.replace(/:\d+$/, "");
+  const host = hostHeader.startsWith("[")
+    ? hostHeader.slice(0, hostHeader.indexOf("]") + 1)
+    : hostHeader.replace(/:\d+$/, "");
   return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
@@ -175,7 +183,9 @@ export class Tracker {
     if (log === undefined) this.#pressure.set(name, log = new BackpressureLog());
     if (s.backpressure && !log.active) {
       let by = "", most = 0;
-      for (const [c, x] of Object.entries(s.components)) if (x.kind === "bolt" && x.queued > most) [by, most] = [c, x.queued];
+      for (const [c, x] of Object.entries(s.components)) {
+        if (x.kind === "bolt" && x.queued > most) [by, most] = [c, x.queued];
+      }
       log.on(0, by, at);
     } else if (!s.backpressure && log.active) log.off(0, at);
   }
@@ -197,7 +207,11 @@ export class Tracker {
     const url = new URL(request.url);
     const hostHeader = request.headers.get("host") ?? url.host;
     if ((this.#opts.loopbackOnly ?? true) && !isLoopbackHost(hostHeader)) {
-      return problem(403, "FORBIDDEN_HOST", `host "${hostHeader}" is not a loopback address; start the UI with --host to serve other names`);
+      return problem(
+        403,
+        "FORBIDDEN_HOST",
+        `host "${hostHeader}" is not a loopback address; start the UI with --host to serve other names`,
+      );
     }
     const path = url.pathname;
     if (path === "/metrics") {
@@ -208,11 +222,15 @@ export class Tracker {
           ? [{ stats: t.stats(), labels }]
           : t.containerStats().map((c) => ({ stats: c.stats, labels: { ...labels, container: c.container } }))
       );
-      const containers = this.list().flatMap((t) => (t.containers === undefined ? [] : [{ topology: t.name, containers: t.containers() }]));
+      const containers = this.list().flatMap((
+        t,
+      ) => (t.containers === undefined ? [] : [{ topology: t.name, containers: t.containers() }]));
       const body = renderPrometheusSeries(entries) + renderContainerPrometheus(containers);
       return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" } });
     }
-    if (path === "/api/v1" || path.startsWith("/api/v1/")) return await this.#api(request, path.slice("/api/v1".length), hostHeader);
+    if (path === "/api/v1" || path.startsWith("/api/v1/")) {
+      return await this.#api(request, path.slice("/api/v1".length), hostHeader);
+    }
     if (path.startsWith("/api/")) return problem(404, "NOT_FOUND", `no API at ${path}; this tracker serves /api/v1/`);
     if ((request.method === "GET" || request.method === "HEAD") && this.#opts.assets !== undefined) {
       const asset = await this.#opts.assets(path);
@@ -288,17 +306,26 @@ export class Tracker {
       } catch {
         return problem(400, "BAD_REQUEST", "malformed Origin header");
       }
-      if (host !== hostHeader) return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
+      if (host !== hostHeader) {
+        return problem(403, "CROSS_ORIGIN", `a ${what} from another origin (${origin}) is refused`);
+      }
     }
     if (request.headers.get(CONTROL_HEADER) === null) {
-      return problem(403, "CONTROL_HEADER_MISSING", `a ${what} needs the header "X-Ardea-Control: 1" (a cross-site form cannot send it)`);
+      return problem(
+        403,
+        "CONTROL_HEADER_MISSING",
+        `a ${what} needs the header "X-Ardea-Control: 1" (a cross-site form cannot send it)`,
+      );
     }
     return null;
   }
 
   /** A control request takes no body: more than {@link CONTROL_BODY_BYTES} is refused (413) and not read further. */
   async #refuseBody(request: Request): Promise<Response | null> {
-    const tooLarge = () => problem(413, "BODY_TOO_LARGE", `a control request takes no body (at most ${CONTROL_BODY_BYTES} bytes)`, { connection: "close" });
+    const tooLarge = () =>
+      problem(413, "BODY_TOO_LARGE", `a control request takes no body (at most ${CONTROL_BODY_BYTES} bytes)`, {
+        connection: "close",
+      });
     const declared = request.headers.get("content-length");
     if (declared !== null && !(Number(declared) <= CONTROL_BODY_BYTES)) return tooLarge();
     if (request.body === null) return null;
@@ -316,7 +343,9 @@ export class Tracker {
       }
     } catch (e) {
       // The server's own bound (runtime/http.ts), or a client that went away.
-      return e instanceof BodyTooLargeError ? tooLarge() : problem(400, "BAD_REQUEST", "the request body could not be read");
+      return e instanceof BodyTooLargeError
+        ? tooLarge()
+        : problem(400, "BAD_REQUEST", "the request body could not be read");
     }
   }
 
@@ -359,9 +388,15 @@ export class Tracker {
   #containers(t: TrackedTopology): ContainerInfo[] {
     if (t.containers !== undefined) return t.containers();
     const s = t.stats();
-    const tasks: PlacedTask[] = Object.entries(s.tasks ?? {}).map(([id, x]) => ({ id: Number(id), component: x.component, kind: x.kind }));
+    const tasks: PlacedTask[] = Object.entries(s.tasks ?? {}).map(([id, x]) => ({
+      id: Number(id),
+      component: x.component,
+      kind: x.kind,
+    }));
     if (tasks.length === 0 && t.topology !== undefined) {
-      for (const [id, component] of t.topology.taskToComponent) tasks.push({ id, component, kind: t.topology.components.get(component)?.kind ?? null });
+      for (const [id, component] of t.topology.taskToComponent) {
+        tasks.push({ id, component, kind: t.topology.components.get(component)?.kind ?? null });
+      }
     }
     tasks.sort((a, b) => a.id - b.id);
     const mailboxes: Record<string, number> = {};
@@ -390,8 +425,16 @@ export class Tracker {
 
   #backpressure(t: TrackedTopology) {
     const s = t.stats();
-    const episodes = t.backpressureHistory !== undefined ? t.backpressureHistory() : (this.#pressure.get(t.name)?.episodes() ?? []);
-    return { name: t.name, active: s.backpressure, episodes: s.backpressureEpisodes, timeMs: Math.round(s.backpressureMs), history: episodes };
+    const episodes = t.backpressureHistory !== undefined
+      ? t.backpressureHistory()
+      : (this.#pressure.get(t.name)?.episodes() ?? []);
+    return {
+      name: t.name,
+      active: s.backpressure,
+      episodes: s.backpressureEpisodes,
+      timeMs: Math.round(s.backpressureMs),
+      history: episodes,
+    };
   }
 
   #metrics(t: TrackedTopology) {
@@ -433,9 +476,15 @@ export class Tracker {
       else await t.kill();
     } catch (e) {
       // Embedded: a run that failed while being killed; its state says so.
-      if (action === "kill" && (t.mode ?? "embedded") === "embedded") return json({ name: t.name, action, state: t.state });
+      if (action === "kill" && (t.mode ?? "embedded") === "embedded") {
+        return json({ name: t.name, action, state: t.state });
+      }
       const code = typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : "ACTION_FAILED";
-      return problem(code === "ENDED" ? 409 : 502, code, `${action} of "${t.name}" failed: ${(e as Error).message ?? String(e)}`);
+      return problem(
+        code === "ENDED" ? 409 : 502,
+        code,
+        `${action} of "${t.name}" failed: ${(e as Error).message ?? String(e)}`,
+      );
     }
     return json({ name: t.name, action, state: t.state });
   }

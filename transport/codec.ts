@@ -53,12 +53,14 @@ export function registerType<T>(cls: new (...args: never[]) => T, codec: TypeCod
   if (!Number.isInteger(codec.type) || codec.type < 1 || codec.type > 100) {
     throw new RangeError(`registerType(${cls.name}): type must be an integer from 1 to 100, got ${codec.type}`);
   }
-  addExtension({
-    Class: cls as unknown as new () => T,
-    type: codec.type,
-    write: codec.write as (v: unknown) => unknown,
-    read: codec.read as (d: unknown) => unknown,
-  } as Parameters<typeof addExtension>[0]);
+  addExtension(
+    {
+      Class: cls as unknown as new () => T,
+      type: codec.type,
+      write: codec.write as (v: unknown) => unknown,
+      read: codec.read as (d: unknown) => unknown,
+    } as Parameters<typeof addExtension>[0],
+  );
   registered.add(cls);
 }
 
@@ -183,7 +185,9 @@ export function findUnencodable(
     try {
       packr.pack(values[i]);
     } catch (e) {
-      const p = e instanceof Refused ? e.message : (problem(values[i], new Set()) ?? `a value msgpack cannot encode (${(e as Error).message})`);
+      const p = e instanceof Refused
+        ? e.message
+        : (problem(values[i], new Set()) ?? `a value msgpack cannot encode (${(e as Error).message})`);
       return new EmitError(
         "NOT_SERIALIZABLE",
         `${where}: field "${fieldName(i)}" (index ${i}) holds ${p}, which cannot cross a process boundary`,

@@ -20,7 +20,18 @@
  *
  * @module
  */
-import { AckPolicy, type Consumer, type ConsumerConfig, DeliverPolicy, type JetStreamManager, type JsMsg, nanos, type NatsConnection, RetentionPolicy, type StreamInfo } from "nats";
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JetStreamManager,
+  type JsMsg,
+  nanos,
+  type NatsConnection,
+  RetentionPolicy,
+  type StreamInfo,
+} from "nats";
 import { BaseRichSpout } from "../topology/components.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
@@ -31,7 +42,13 @@ import type { KeyValueState } from "../topology/stateful.ts";
 import { env } from "../runtime/mod.ts";
 import { closeNats, connectNats, type NatsSettings, parseNatsFlags } from "./nats_connect.ts";
 import { START_SEQUENCES_KEY } from "./start_sequences.ts";
-import { mergePositions, type PartitionMode, partitionToken, STREAM_KEY, StreamPositions } from "./jetstream_positions.ts";
+import {
+  mergePositions,
+  type PartitionMode,
+  partitionToken,
+  STREAM_KEY,
+  StreamPositions,
+} from "./jetstream_positions.ts";
 
 /** Options of {@link JetStreamSpout}. */
 export interface JetStreamSpoutOptions {
@@ -233,9 +250,13 @@ export class JetStreamSpout extends BaseRichSpout {
   async resolveStart(component: string, conf: TopologyConfig, shared?: NatsConnection): Promise<number | undefined> {
     const o = this.options;
     const policy = o.deliverPolicy ?? "all";
-    if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE" || policy === "all" || policy === "by_start_sequence") return undefined;
+    if (
+      conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE" || policy === "all" || policy === "by_start_sequence"
+    ) return undefined;
     this.label = `JetStreamSpout "${component}"`;
-    const nc = o.nats === undefined && shared !== undefined ? shared : await connectNats(o.nats ?? parseNatsFlags({}, env), { name: `ardea resolve ${component}` });
+    const nc = o.nats === undefined && shared !== undefined
+      ? shared
+      : await connectNats(o.nats ?? parseNatsFlags({}, env), { name: `ardea resolve ${component}` });
     try {
       const jsm = await nc.jetstreamManager();
       this.jsm = jsm;
@@ -295,7 +316,10 @@ export class JetStreamSpout extends BaseRichSpout {
   preRestore(): void {}
 
   /** The spout's task count changed since the checkpoint: every new task gets every old position. */
-  rescaleStates(saved: readonly KeyValueState<string, unknown>[], targets: readonly KeyValueState<string, unknown>[]): void {
+  rescaleStates(
+    saved: readonly KeyValueState<string, unknown>[],
+    targets: readonly KeyValueState<string, unknown>[],
+  ): void {
     mergePositions(saved, targets);
   }
 
@@ -322,14 +346,22 @@ export class JetStreamSpout extends BaseRichSpout {
       );
     }
     const settings = o.nats ?? parseNatsFlags({}, env);
-    const nc = await connectNats(settings, { name: `ardea ${context.getStormId()} ${component}/${context.getThisTaskId()}`, reconnectForever: true });
+    const nc = await connectNats(settings, {
+      name: `ardea ${context.getStormId()} ${component}/${context.getThisTaskId()}`,
+      reconnectForever: true,
+    });
     this.nc = nc;
     try {
       this.jsm = await nc.jetstreamManager();
       const info = await this.streamInfo();
       if (effectivelyOnce) {
         const starts = conf[START_SEQUENCES_KEY] as Record<string, unknown> | undefined;
-        await this.openPositions(info, context.getComponentTasks(component).length, context.getThisTaskIndex(), starts?.[component]);
+        await this.openPositions(
+          info,
+          context.getComponentTasks(component).length,
+          context.getThisTaskIndex(),
+          starts?.[component],
+        );
       } else {
         await this.bindConsumer(ackWaitMs, this.limit * context.getComponentTasks(component).length);
         this.consumer = await nc.jetstream().consumers.get(o.stream, o.durable);
@@ -347,7 +379,11 @@ export class JetStreamSpout extends BaseRichSpout {
     try {
       return await this.jsm!.streams.info(this.options.stream);
     } catch (e) {
-      if (isNotFound(e)) throw new JetStreamSpoutError("NO_STREAM", `${this.label}: no JetStream stream "${this.options.stream}"`, { cause: e });
+      if (isNotFound(e)) {
+        throw new JetStreamSpoutError("NO_STREAM", `${this.label}: no JetStream stream "${this.options.stream}"`, {
+          cause: e,
+        });
+      }
       throw e;
     }
   }
@@ -364,12 +400,18 @@ export class JetStreamSpout extends BaseRichSpout {
         return { deliver_policy: DeliverPolicy.Last };
       case "by_start_sequence":
         if (o.optStartSeq === undefined || !(o.optStartSeq >= 1)) {
-          throw new JetStreamSpoutError("BAD_START", `${this.label}: deliverPolicy "by_start_sequence" needs optStartSeq ≥ 1`);
+          throw new JetStreamSpoutError(
+            "BAD_START",
+            `${this.label}: deliverPolicy "by_start_sequence" needs optStartSeq ≥ 1`,
+          );
         }
         return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: o.optStartSeq };
       case "by_start_time":
         if (o.optStartTime === undefined || Number.isNaN(Date.parse(o.optStartTime))) {
-          throw new JetStreamSpoutError("BAD_START", `${this.label}: deliverPolicy "by_start_time" needs optStartTime (ISO 8601)`);
+          throw new JetStreamSpoutError(
+            "BAD_START",
+            `${this.label}: deliverPolicy "by_start_time" needs optStartTime (ISO 8601)`,
+          );
         }
         return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(o.optStartTime).toISOString() };
     }
@@ -388,7 +430,12 @@ export class JetStreamSpout extends BaseRichSpout {
       );
     }
     const state = this.state;
-    if (state === null) throw new JetStreamSpoutError("NO_STATE", `${this.label}: EFFECTIVELY_ONCE, but the engine gave this task no state`);
+    if (state === null) {
+      throw new JetStreamSpoutError(
+        "NO_STATE",
+        `${this.label}: EFFECTIVELY_ONCE, but the engine gave this task no state`,
+      );
+    }
     const mode = o.partition ?? "sequence";
     this.ownFilter = this.partitionFilter(mode, index);
     const savedStream = state.get(STREAM_KEY);
@@ -396,7 +443,9 @@ export class JetStreamSpout extends BaseRichSpout {
     if (p.saved && savedStream !== undefined && savedStream !== o.stream) {
       throw new JetStreamSpoutError(
         "OTHER_STREAM",
-        `${this.label}: the checkpoint holds positions in stream "${String(savedStream)}", not "${o.stream}" (start clean with topology.stateful.start.clean)`,
+        `${this.label}: the checkpoint holds positions in stream "${
+          String(savedStream)
+        }", not "${o.stream}" (start clean with topology.stateful.start.clean)`,
       );
     }
     state.put(STREAM_KEY, o.stream);
@@ -405,14 +454,20 @@ export class JetStreamSpout extends BaseRichSpout {
       if (p.start - 1 > info.state.last_seq) {
         throw new JetStreamSpoutError(
           "STREAM_RESET",
-          `${this.label}: the checkpoint read stream "${o.stream}" up to sequence ${p.start - 1}, but its last sequence is ${info.state.last_seq} (was it deleted and made again? start clean with topology.stateful.start.clean)`,
+          `${this.label}: the checkpoint read stream "${o.stream}" up to sequence ${
+            p.start - 1
+          }, but its last sequence is ${info.state.last_seq} (was it deleted and made again? start clean with topology.stateful.start.clean)`,
         );
       }
       if (info.state.messages > 0 && info.state.first_seq > p.start) {
-        this.collector!.reportError(new ArdeaError(
-          "MESSAGES_GONE",
-          `${this.label}: stream "${o.stream}" discarded sequences ${p.start}…${info.state.first_seq - 1} (its limits) before this task read them`,
-        ));
+        this.collector!.reportError(
+          new ArdeaError(
+            "MESSAGES_GONE",
+            `${this.label}: stream "${o.stream}" discarded sequences ${p.start}…${
+              info.state.first_seq - 1
+            } (its limits) before this task read them`,
+          ),
+        );
       }
       this.readUpTo = p.start - 1;
       from = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: p.start };
@@ -446,7 +501,9 @@ export class JetStreamSpout extends BaseRichSpout {
     if (!Number.isSafeInteger(k) || k < 0 || tokens[k] !== "*") {
       throw new JetStreamSpoutError(
         "BAD_PARTITION",
-        `${this.label}: partition "${mode}" needs a filterSubject whose token ${Number.isSafeInteger(k) ? k : "k"} (from 0) is "*" ` +
+        `${this.label}: partition "${mode}" needs a filterSubject whose token ${
+          Number.isSafeInteger(k) ? k : "k"
+        } (from 0) is "*" ` +
           `(e.g. "orders.*.>" with "token1"), got ${JSON.stringify(this.options.filterSubject ?? null)}`,
       );
     }
@@ -466,7 +523,11 @@ export class JetStreamSpout extends BaseRichSpout {
           ack_policy: AckPolicy.None,
           mem_storage: true,
           inactive_threshold: nanos(EO_INACTIVE_MS),
-          ...(this.ownFilter !== null ? { filter_subject: this.ownFilter } : o.filterSubject !== undefined ? { filter_subject: o.filterSubject } : {}),
+          ...(this.ownFilter !== null
+            ? { filter_subject: this.ownFilter }
+            : o.filterSubject !== undefined
+            ? { filter_subject: o.filterSubject }
+            : {}),
           ...from,
         });
         break;
@@ -506,10 +567,15 @@ export class JetStreamSpout extends BaseRichSpout {
       if (o.filterSubject !== undefined && (have.filter_subject ?? "") !== o.filterSubject) {
         throw new JetStreamSpoutError(
           "CONSUMER_MISMATCH",
-          `${this.label}: consumer "${o.durable}" of stream "${o.stream}" filters "${have.filter_subject ?? ""}", not "${o.filterSubject}" (delete it or use another durable name)`,
+          `${this.label}: consumer "${o.durable}" of stream "${o.stream}" filters "${
+            have.filter_subject ?? ""
+          }", not "${o.filterSubject}" (delete it or use another durable name)`,
         );
       }
-      if (have.ack_wait !== wanted.ack_wait || have.max_ack_pending !== wanted.max_ack_pending || (have.max_deliver ?? -1) !== wanted.max_deliver) {
+      if (
+        have.ack_wait !== wanted.ack_wait || have.max_ack_pending !== wanted.max_ack_pending ||
+        (have.max_deliver ?? -1) !== wanted.max_deliver
+      ) {
         await jsm.consumers.update(o.stream, o.durable, wanted);
       }
       return;
@@ -546,7 +612,13 @@ export class JetStreamSpout extends BaseRichSpout {
             e = e2;
           }
         }
-        this.collector?.reportError(new ArdeaError("JETSTREAM_PULL", `${this.label}: pull from "${this.options.stream}" failed: ${(e as Error).message}`, { cause: e }));
+        this.collector?.reportError(
+          new ArdeaError(
+            "JETSTREAM_PULL",
+            `${this.label}: pull from "${this.options.stream}" failed: ${(e as Error).message}`,
+            { cause: e },
+          ),
+        );
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }
@@ -564,7 +636,11 @@ export class JetStreamSpout extends BaseRichSpout {
     } catch (e) {
       if (!isNotFound(e) || this.closed) throw e;
     }
-    await this.makeReader(this.readUpTo >= 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readUpTo + 1 } : this.deliverConfig());
+    await this.makeReader(
+      this.readUpTo >= 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readUpTo + 1 }
+        : this.deliverConfig(),
+    );
     return true;
   }
 
@@ -646,7 +722,13 @@ export class JetStreamSpout extends BaseRichSpout {
   }
 
   private badMessage(m: JsMsg, e: unknown): void {
-    this.collector!.reportError(new ArdeaError("BAD_MESSAGE", `${this.label}: cannot decode message ${m.seq} of "${this.options.stream}": ${(e as Error).message}`, { cause: e }));
+    this.collector!.reportError(
+      new ArdeaError(
+        "BAD_MESSAGE",
+        `${this.label}: cannot decode message ${m.seq} of "${this.options.stream}": ${(e as Error).message}`,
+        { cause: e },
+      ),
+    );
   }
 
   nextTuple(): void | Promise<void> {
@@ -654,7 +736,10 @@ export class JetStreamSpout extends BaseRichSpout {
     if (this.finished || this.closed || this.paused) return;
     if (this.options.finishWhenIdleMs !== undefined) {
       const now = performance.now();
-      if (this.pending.size === 0 && now - this.lastActivity >= this.options.finishWhenIdleMs && now - this.lastDrainCheck >= DRAIN_CHECK_MS) {
+      if (
+        this.pending.size === 0 && now - this.lastActivity >= this.options.finishWhenIdleMs &&
+        now - this.lastDrainCheck >= DRAIN_CHECK_MS
+      ) {
         this.lastDrainCheck = now;
         return this.finishIfDrained();
       }
@@ -681,7 +766,10 @@ export class JetStreamSpout extends BaseRichSpout {
   private async finishIfDrained(): Promise<void> {
     let info;
     try {
-      info = await this.jsm!.consumers.info(this.options.stream, this.positions !== null ? this.eoConsumer : this.options.durable);
+      info = await this.jsm!.consumers.info(
+        this.options.stream,
+        this.positions !== null ? this.eoConsumer : this.options.durable,
+      );
     } catch {
       return; // try again later
     }

@@ -22,8 +22,8 @@
  */
 import { z } from "zod";
 import {
-  type ConnectionOptions,
   connect,
+  type ConnectionOptions,
   credsAuthenticator,
   ErrorCode,
   type NatsConnection,
@@ -34,7 +34,17 @@ import { readTextFile, resolvePath } from "../runtime/mod.ts";
 import { ArdeaError } from "../topology/errors.ts";
 
 /** The NATS connection flags, by name without the leading `--`. */
-export const NATS_FLAGS = ["nats", "creds", "nkey", "user", "password", "token", "tls-ca", "tls-cert", "tls-key"] as const;
+export const NATS_FLAGS = [
+  "nats",
+  "creds",
+  "nkey",
+  "user",
+  "password",
+  "token",
+  "tls-ca",
+  "tls-cert",
+  "tls-key",
+] as const;
 
 /** One of {@link NATS_FLAGS}. */
 export type NatsFlagName = typeof NATS_FLAGS[number];
@@ -145,7 +155,9 @@ function serversShown(settings: NatsSettings): string {
 /** `text` without the secrets of `settings` (URL user-info, password, token). */
 function scrub(text: string, settings: NatsSettings): string {
   let out = redactUrl(text);
-  for (const secret of [settings.password, settings.token]) if (secret !== undefined && secret.length >= 3) out = out.split(secret).join("***");
+  for (const secret of [settings.password, settings.token]) {
+    if (secret !== undefined && secret.length >= 3) out = out.split(secret).join("***");
+  }
   return out;
 }
 
@@ -176,8 +188,12 @@ export function parseNatsFlags(flags: NatsFlags, env: EnvSource): NatsSettings {
   if (servers.length === 0) throw new NatsSettingsError(`--nats "${redactUrl(url)}" names no server`);
 
   const user = get("user"), password = get("password");
-  if (user !== undefined && password === undefined) throw new NatsSettingsError(`${flagName("user")} needs ${flagName("password")}`);
-  if (password !== undefined && user === undefined) throw new NatsSettingsError(`${flagName("password")} needs ${flagName("user")}`);
+  if (user !== undefined && password === undefined) {
+    throw new NatsSettingsError(`${flagName("user")} needs ${flagName("password")}`);
+  }
+  if (password !== undefined && user === undefined) {
+    throw new NatsSettingsError(`${flagName("password")} needs ${flagName("user")}`);
+  }
   const kinds = [
     get("creds") !== undefined && "--creds",
     get("nkey") !== undefined && "--nkey",
@@ -204,7 +220,9 @@ export function parseNatsFlags(flags: NatsFlags, env: EnvSource): NatsSettings {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const [field, index] = issue.path;
-    if (field === "servers" && typeof index === "number") throw new NatsSettingsError(`--nats: "${redactUrl(servers[index]!)}" ${issue.message}`);
+    if (field === "servers" && typeof index === "number") {
+      throw new NatsSettingsError(`--nats: "${redactUrl(servers[index]!)}" ${issue.message}`);
+    }
     throw new NatsSettingsError(`NATS setting ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   return r.data;
@@ -229,7 +247,11 @@ async function readFileFor(flag: NatsFlagName, path: string): Promise<string> {
   try {
     return await readTextFile(path);
   } catch (e) {
-    throw new NatsConnectError("BAD_NATS_SETTINGS", `cannot read ${flagName(flag)} file ${path}: ${(e as Error).message}`, { cause: e });
+    throw new NatsConnectError(
+      "BAD_NATS_SETTINGS",
+      `cannot read ${flagName(flag)} file ${path}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -248,10 +270,19 @@ async function connectionOptions(settings: NatsSettings, options: ConnectNatsOpt
     o.reconnectTimeWait = 250;
   }
   const enc = new TextEncoder();
-  if (settings.creds !== undefined) o.authenticator = credsAuthenticator(enc.encode(await readFileFor("creds", settings.creds)));
+  if (settings.creds !== undefined) {
+    o.authenticator = credsAuthenticator(enc.encode(await readFileFor("creds", settings.creds)));
+  }
   if (settings.nkey !== undefined) {
-    const seed = (await readFileFor("nkey", settings.nkey)).split(/\r?\n/).map((l) => l.trim()).find((l) => l.startsWith("SU"));
-    if (seed === undefined) throw new NatsConnectError("BAD_NATS_SETTINGS", `${flagName("nkey")} file ${settings.nkey} holds no user nkey seed (a line starting with SU)`);
+    const seed = (await readFileFor("nkey", settings.nkey)).split(/\r?\n/).map((l) => l.trim()).find((l) =>
+      l.startsWith("SU")
+    );
+    if (seed === undefined) {
+      throw new NatsConnectError(
+        "BAD_NATS_SETTINGS",
+        `${flagName("nkey")} file ${settings.nkey} holds no user nkey seed (a line starting with SU)`,
+      );
+    }
     o.authenticator = nkeyAuthenticator(enc.encode(seed));
   }
   if (settings.user !== undefined) {
@@ -286,7 +317,8 @@ function hasCredentials(s: NatsSettings): boolean {
   return s.creds !== undefined || s.nkey !== undefined || s.user !== undefined || s.token !== undefined;
 }
 
-const TLS_HINT = /certificate|self[- ]signed|tls|ssl|handshake|x509|unable to verify|wrong version number|EPROTO|ERR_TLS|alert/i;
+const TLS_HINT =
+  /certificate|self[- ]signed|tls|ssl|handshake|x509|unable to verify|wrong version number|EPROTO|ERR_TLS|alert/i;
 
 /**
  * Turns a nats.js or socket error into a one-line {@link NatsConnectError};
@@ -302,15 +334,26 @@ function describeConnectErrorRaw(error: unknown, settings: NatsSettings): NatsCo
   const err = error instanceof Error ? error : new Error(String(error));
   const code = error instanceof NatsError ? error.code : (error as { code?: unknown }).code;
   const detail = (err.message || String(code ?? "unknown error")).split("\n")[0]!.replace(/^'|'$/g, "");
-  if (code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired || code === ErrorCode.BadAuthentication || /authoriz|authentic/i.test(detail)) {
+  if (
+    code === ErrorCode.AuthorizationViolation || code === ErrorCode.AuthenticationExpired ||
+    code === ErrorCode.BadAuthentication || /authoriz|authentic/i.test(detail)
+  ) {
     const inUrl = settings.servers.some((server) => redactUrl(server) !== server);
     const fix = hasCredentials(settings)
       ? "check --user/--password, --token, --creds or --nkey"
       : `pass --user/--password, --token, --creds or --nkey${inUrl ? "; credentials in the URL are not used" : ""}`;
-    return new NatsConnectError("NATS_AUTH", `NATS at ${where} refused the credentials: ${detail.toLowerCase()} (${fix})`, { cause: error });
+    return new NatsConnectError(
+      "NATS_AUTH",
+      `NATS at ${where} refused the credentials: ${detail.toLowerCase()} (${fix})`,
+      { cause: error },
+    );
   }
   if (code === ErrorCode.ServerOptionNotAvailable && /tls/i.test(detail)) {
-    return new NatsConnectError("NATS_TLS", `NATS at ${where} does not offer TLS (drop --tls-ca/--tls-cert/--tls-key, or enable TLS on the server)`, { cause: error });
+    return new NatsConnectError(
+      "NATS_TLS",
+      `NATS at ${where} does not offer TLS (drop --tls-ca/--tls-cert/--tls-key, or enable TLS on the server)`,
+      { cause: error },
+    );
   }
   if (code === ErrorCode.Tls || TLS_HINT.test(detail) || TLS_HINT.test(String(code ?? ""))) {
     const fix = settings.tls === undefined
@@ -319,14 +362,18 @@ function describeConnectErrorRaw(error: unknown, settings: NatsSettings): NatsCo
     return new NatsConnectError("NATS_TLS", `TLS with NATS at ${where} failed: ${detail} (${fix})`, { cause: error });
   }
   if (code === ErrorCode.ConnectionRefused || code === "ECONNREFUSED" || /refused/i.test(detail)) {
-    return new NatsConnectError("NATS_UNREACHABLE", `cannot reach NATS at ${where}: connection refused`, { cause: error });
+    return new NatsConnectError("NATS_UNREACHABLE", `cannot reach NATS at ${where}: connection refused`, {
+      cause: error,
+    });
   }
   if (code === ErrorCode.ConnectionTimeout || code === ErrorCode.Timeout) {
     // A TLS server that wants a client certificate never answers a client without one.
     const hint = settings.tls !== undefined && settings.tls.cert === undefined
       ? " (if the server asks for a client certificate, pass --tls-cert and --tls-key)"
       : "";
-    return new NatsConnectError("NATS_UNREACHABLE", `cannot reach NATS at ${where}: timed out${hint}`, { cause: error });
+    return new NatsConnectError("NATS_UNREACHABLE", `cannot reach NATS at ${where}: timed out${hint}`, {
+      cause: error,
+    });
   }
   return new NatsConnectError("NATS_UNREACHABLE", `cannot connect to NATS at ${where}: ${detail}`, { cause: error });
 }
@@ -406,7 +453,7 @@ export function onReconnect(nc: NatsConnection, fn: () => void): () => void {
     const set = listeners = new Set();
     reconnectListeners.set(nc, set);
     void (async () => {
-      for await (const s of nc.status()) if (s.type === "reconnect") for (const f of [...set]) f();
+      for await (const s of nc.status()) if (s.type === "reconnect") { for (const f of [...set]) f(); }
     })().catch(() => {});
   }
   const listener = () => fn();

@@ -137,7 +137,11 @@ const utf8 = new TextEncoder();
  * ```
  */
 export function encodeForNats(tuple: Tuple): Uint8Array {
-  const v = tuple.contains("data") ? tuple.getValueByField("data") : tuple.size() === 1 ? tuple.getValue(0) : tuple.getValues();
+  const v = tuple.contains("data")
+    ? tuple.getValueByField("data")
+    : tuple.size() === 1
+    ? tuple.getValue(0)
+    : tuple.getValues();
   if (v instanceof Uint8Array) return v;
   if (typeof v === "string") return utf8.encode(v);
   return utf8.encode(JSON.stringify(v));
@@ -248,7 +252,10 @@ export class NatsSinkBolt extends BaseRichBolt {
         return;
       } catch (e) {
         if (this.closed) return;
-        this.report(e, `publish of checkpoint batch "${key}" (${payloads.length} messages) failed; publishing it again`);
+        this.report(
+          e,
+          `publish of checkpoint batch "${key}" (${payloads.length} messages) failed; publishing it again`,
+        );
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
       }
     }
@@ -267,7 +274,10 @@ export class NatsSinkBolt extends BaseRichBolt {
     this.effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
     this.idPrefix = `${conf["topology.name"] ?? context.getStormId()}/${context.getThisTaskId()}`;
     const settings = this.options.nats ?? parseNatsFlags({}, env);
-    const nc = await connectNats(settings, { name: `ardea ${context.getStormId()} ${component}/${context.getThisTaskId()}`, reconnectForever: true });
+    const nc = await connectNats(settings, {
+      name: `ardea ${context.getStormId()} ${component}/${context.getThisTaskId()}`,
+      reconnectForever: true,
+    });
     this.nc = nc;
     if (this.options.jetstream === true) this.js = nc.jetstream({ timeout: this.options.publishTimeoutMs ?? 5000 });
     if (this.effectivelyOnce) {
@@ -288,20 +298,31 @@ export class NatsSinkBolt extends BaseRichBolt {
   private async checkEffectivelyOnce(conf: TopologyConfig, jsm: JetStreamManager): Promise<void> {
     const o = this.options;
     if (o.jetstream !== true) {
-      throw new NatsSinkError("NEEDS_JETSTREAM", `${this.label}: EFFECTIVELY_ONCE publishes committed output once, through JetStream's duplicate window: set jetstream: true`);
+      throw new NatsSinkError(
+        "NEEDS_JETSTREAM",
+        `${this.label}: EFFECTIVELY_ONCE publishes committed output once, through JetStream's duplicate window: set jetstream: true`,
+      );
     }
     if (o.msgId !== undefined) {
-      throw new NatsSinkError("BAD_OPTION", `${this.label}: EFFECTIVELY_ONCE names every message <topology>/<task>/<checkpoint>/<n> itself; remove the msgId option`);
+      throw new NatsSinkError(
+        "BAD_OPTION",
+        `${this.label}: EFFECTIVELY_ONCE names every message <topology>/<task>/<checkpoint>/<n> itself; remove the msgId option`,
+      );
     }
     let stream = o.stream;
     if (stream === undefined) {
       if (typeof o.subject !== "string") {
-        throw new NatsSinkError("NO_STREAM", `${this.label}: EFFECTIVELY_ONCE with a subject function: name the output stream with the stream option`);
+        throw new NatsSinkError(
+          "NO_STREAM",
+          `${this.label}: EFFECTIVELY_ONCE with a subject function: name the output stream with the stream option`,
+        );
       }
       try {
         stream = await jsm.streams.find(o.subject);
       } catch (e) {
-        throw new NatsSinkError("NO_STREAM", `${this.label}: no JetStream stream captures subject "${o.subject}"`, { cause: e });
+        throw new NatsSinkError("NO_STREAM", `${this.label}: no JetStream stream captures subject "${o.subject}"`, {
+          cause: e,
+        });
       }
     }
     let windowNs: number;
@@ -315,9 +336,15 @@ export class NatsSinkBolt extends BaseRichBolt {
     if (windowMs < needMs) {
       throw new NatsSinkError(
         "DUPLICATE_WINDOW",
-        `${this.label}: stream "${stream}" drops duplicates for ${Math.round(windowMs / 1000)} s (duplicate_window), but a committed batch may be published again ` +
-          `up to ${Math.ceil(needMs / 1000)} s after its first publish (topology.supervisor.max.consecutive.failures × (max(10 × checkpoint interval, 30 s) + 23 s) + publish timeout); ` +
-          `raise the stream's duplicate_window to at least ${Math.ceil(needMs / 1000)} s or lower topology.supervisor.max.consecutive.failures`,
+        `${this.label}: stream "${stream}" drops duplicates for ${
+          Math.round(windowMs / 1000)
+        } s (duplicate_window), but a committed batch may be published again ` +
+          `up to ${
+            Math.ceil(needMs / 1000)
+          } s after its first publish (topology.supervisor.max.consecutive.failures × (max(10 × checkpoint interval, 30 s) + 23 s) + publish timeout); ` +
+          `raise the stream's duplicate_window to at least ${
+            Math.ceil(needMs / 1000)
+          } s or lower topology.supervisor.max.consecutive.failures`,
       );
     }
   }
@@ -383,7 +410,7 @@ export class NatsSinkBolt extends BaseRichBolt {
 
   private settle(tuples: Tuple[], ok: boolean): void {
     const c = this.collector!;
-    if (ok) for (const t of tuples) c.ack(t);
+    if (ok) { for (const t of tuples) c.ack(t); }
     else for (const t of tuples) c.fail(t);
     this.inFlight -= tuples.length;
     const wake = this.below;
@@ -402,7 +429,9 @@ export class NatsSinkBolt extends BaseRichBolt {
     const more = this.unreported > 0 ? ` (and ${this.unreported} more failures since the last report)` : "";
     this.lastReport = now;
     this.unreported = 0;
-    this.collector?.reportError(new ArdeaError("NATS_PUBLISH", `${this.label}: ${what}: ${(e as Error).message}${more}`, { cause: e }));
+    this.collector?.reportError(
+      new ArdeaError("NATS_PUBLISH", `${this.label}: ${what}: ${(e as Error).message}${more}`, { cause: e }),
+    );
   }
 
   override async finish(): Promise<void> {
@@ -415,7 +444,10 @@ export class NatsSinkBolt extends BaseRichBolt {
     if (this.publishing.size > 0 && !nc.isClosed()) {
       // Committed batches being published get their PubAcks if they come soon; a later run publishes the rest again.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([Promise.allSettled(this.publishing.values()), new Promise((r) => (timer = setTimeout(r, this.options.publishTimeoutMs ?? 5000)))]);
+      await Promise.race([
+        Promise.allSettled(this.publishing.values()),
+        new Promise((r) => (timer = setTimeout(r, this.options.publishTimeoutMs ?? 5000))),
+      ]);
       clearTimeout(timer);
     }
     this.closed = true;

@@ -80,7 +80,11 @@ export function isResolvingStart(c: unknown): c is ResolvesStart {
  * if (Object.keys(starts).length > 0) conf[START_SEQUENCES_KEY] = starts;
  * ```
  */
-export async function resolveStartSequences(topology: StormTopology, conf: TopologyConfig, nc?: NatsConnection): Promise<Record<string, number>> {
+export async function resolveStartSequences(
+  topology: StormTopology,
+  conf: TopologyConfig,
+  nc?: NatsConnection,
+): Promise<Record<string, number>> {
   const starts: Record<string, number> = {};
   if (conf["topology.reliability.mode"] !== "EFFECTIVELY_ONCE") return starts;
   for (const def of topology.components.values()) {

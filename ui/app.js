@@ -102,9 +102,23 @@ function renderGraph(plan) {
   });
   dagre.layout(g);
   const { width, height } = g.graph();
-  const svg = el("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "topology graph" });
+  const svg = el("svg", {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": "topology graph",
+  });
   const defs = el("defs");
-  const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  const marker = el("marker", {
+    id: "arrow",
+    viewBox: "0 0 10 10",
+    refX: 10,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: "auto-start-reverse",
+  });
   marker.append(el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#8a93a6" }));
   defs.append(marker);
   svg.append(defs);
@@ -113,15 +127,23 @@ function renderGraph(plan) {
     const group = el("g", { class: "edge", "data-from": e.from, "data-to": e.to });
     const d = edge.points.map((p, j) => `${j === 0 ? "M" : "L"} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
     group.append(el("path", { d, "marker-end": "url(#arrow)" }));
-    if (edge.x !== undefined) group.append(el("text", { x: edge.x, y: edge.y + 4, "text-anchor": "middle" }, edge.label));
+    if (edge.x !== undefined) {
+      group.append(el("text", { x: edge.x, y: edge.y + 4, "text-anchor": "middle" }, edge.label));
+    }
     svg.append(group);
   });
   for (const c of plan.components) {
     const n = g.node(c.id);
-    const group = el("g", { class: `node ${c.kind}`, "data-component": c.id, transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})` });
+    const group = el("g", {
+      class: `node ${c.kind}`,
+      "data-component": c.id,
+      transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})`,
+    });
     group.append(el("rect", { width: n.width, height: n.height, rx: c.kind === "spout" ? 22 : 6, fill: "white" }));
     group.append(el("text", { x: n.width / 2, y: 19, "text-anchor": "middle", class: "name" }, c.id));
-    group.append(el("text", { x: n.width / 2, y: 35, "text-anchor": "middle", class: "muted" }, `${c.kind} ×${c.parallelism}`));
+    group.append(
+      el("text", { x: n.width / 2, y: 35, "text-anchor": "middle", class: "muted" }, `${c.kind} ×${c.parallelism}`),
+    );
     group.append(el("text", { x: n.width / 2, y: 50, "text-anchor": "middle", class: "live" }, ""));
     svg.append(group);
   }
@@ -161,14 +183,50 @@ function updateGraph(m) {
     if (!c) continue;
     const rate = lastRate(m.series, id, "emitRate");
     const live = node.querySelector(".live");
-    live.textContent = c.kind === "bolt" ? `${formatCount(rate ?? 0)}/s · q ${formatCount(c.queued)}` : `${formatCount(rate ?? 0)}/s · ${formatCount(c.pending)} in flight`;
+    live.textContent = c.kind === "bolt"
+      ? `${formatCount(rate ?? 0)}/s · q ${formatCount(c.queued)}`
+      : `${formatCount(rate ?? 0)}/s · ${formatCount(c.pending)} in flight`;
     const v = colourValue(m, id, by);
     node.querySelector("rect").setAttribute("fill", max > 0 ? heat(v / max) : "white");
   }
 }
 
-const TABLE_FIELDS = ["kind", "tasks", "emitted", "executed", "acked", "failed", "timedOut", "queued", "pending", "completeLatencyMs", "p50", "p99", "processP99", "nextTupleCount", "capacity", "restarts", "userMetrics", "lastError"];
-const TASK_FIELDS = ["component", "kind", "emitted", "executed", "acked", "failed", "timedOut", "queued", "nextTupleCount", "capacity", "meanLatency", "restarts", "errors", "userMetrics"];
+const TABLE_FIELDS = [
+  "kind",
+  "tasks",
+  "emitted",
+  "executed",
+  "acked",
+  "failed",
+  "timedOut",
+  "queued",
+  "pending",
+  "completeLatencyMs",
+  "p50",
+  "p99",
+  "processP99",
+  "nextTupleCount",
+  "capacity",
+  "restarts",
+  "userMetrics",
+  "lastError",
+];
+const TASK_FIELDS = [
+  "component",
+  "kind",
+  "emitted",
+  "executed",
+  "acked",
+  "failed",
+  "timedOut",
+  "queued",
+  "nextTupleCount",
+  "capacity",
+  "meanLatency",
+  "restarts",
+  "errors",
+  "userMetrics",
+];
 
 // User metrics in one line ("words=1.2k · depth=3 · size p99=7 (40) · hits 12/s"); every value in the title.
 function formatUserMetrics(u) {
@@ -190,7 +248,12 @@ function formatUserMetrics(u) {
   for (const [k, v] of Object.entries(u.histograms ?? {})) {
     const w = v.window;
     parts.push(w ? `${k} p99=${w.p99}` : `${k} (${formatCount(v.count)})`);
-    full.push(`histogram ${k}: ${v.count} values, sum ${v.sum}` + (w ? `; window: ${w.count} values, min ${w.min}, p50 ${w.p50}, p99 ${w.p99}, p99.9 ${w.p999}, max ${w.max}` : ""));
+    full.push(
+      `histogram ${k}: ${v.count} values, sum ${v.sum}` +
+        (w
+          ? `; window: ${w.count} values, min ${w.min}, p50 ${w.p50}, p99 ${w.p99}, p99.9 ${w.p999}, max ${w.max}`
+          : ""),
+    );
   }
   for (const [k, v] of Object.entries(u.metrics ?? {})) {
     const text = typeof v === "number" ? String(v) : Object.entries(v).map(([kk, x]) => `${kk}:${x}`).join(",");
@@ -251,7 +314,10 @@ function updateTable(m) {
       td.dataset.field = f;
       let v = c[f];
       if (f === "executed" && c.kind === "spout") v = "–";
-      else if ((f === "timedOut" || f === "pending" || f === "completeLatencyMs" || f === "nextTupleCount") && c.kind === "bolt") v = "–";
+      else if (
+        (f === "timedOut" || f === "pending" || f === "completeLatencyMs" || f === "nextTupleCount") &&
+        c.kind === "bolt"
+      ) v = "–";
       else if (f === "processP99") {
         const l = c.kind === "bolt" ? c.processLatency : null;
         v = l ? l.p99Ms.toFixed(3) : "–";
@@ -317,8 +383,9 @@ function updateSummary(m) {
     div.append(dt, dd);
     return div;
   }));
-  $("backpressure").textContent =
-    `${t.backpressure ? "ON now" : "off now"}; raised ${t.backpressureEpisodes} time(s), ${formatCount(t.backpressureMs / 1000)} s held back in total.`;
+  $("backpressure").textContent = `${
+    t.backpressure ? "ON now" : "off now"
+  }; raised ${t.backpressureEpisodes} time(s), ${formatCount(t.backpressureMs / 1000)} s held back in total.`;
 }
 
 function muted(text) {
@@ -339,7 +406,10 @@ function updateExceptions(list, distributed) {
     head.textContent = `${e.component}: ${e.count} error(s), ${e.restarts} restart(s)`;
     li.append(head);
     if (e.lastError) {
-      const where = [distributed && e.container !== null ? `container ${e.container}` : "", e.lastErrorAt ? new Date(e.lastErrorAt).toLocaleTimeString() : ""].filter(Boolean).join(", ");
+      const where = [
+        distributed && e.container !== null ? `container ${e.container}` : "",
+        e.lastErrorAt ? new Date(e.lastErrorAt).toLocaleTimeString() : "",
+      ].filter(Boolean).join(", ");
       const msg = document.createElement(e.stack ? "details" : "div");
       msg.className = "error";
       if (e.stack) {
@@ -361,7 +431,9 @@ function updateEpisodes(bp) {
   $("backpressure-episodes").replaceChildren(...recent.map((e) => {
     const li = document.createElement("li");
     const by = e.component ? ` by ${e.component}` : "";
-    const span = e.end === null ? `since ${new Date(e.start).toLocaleTimeString()} (ongoing)` : `${new Date(e.start).toLocaleTimeString()}, ${(e.durationMs / 1000).toFixed(1)} s`;
+    const span = e.end === null
+      ? `since ${new Date(e.start).toLocaleTimeString()} (ongoing)`
+      : `${new Date(e.start).toLocaleTimeString()}, ${(e.durationMs / 1000).toFixed(1)} s`;
     li.textContent = `container ${e.container}${by}: ${span}`;
     return li;
   }));
@@ -403,14 +475,21 @@ function updateContainers(containers, distributed) {
 
 function makeChart(target, components, yLabel) {
   const width = Math.max(240, target.clientWidth || 400);
-  return new uPlot({
-    width,
-    height: 200,
-    scales: { x: { time: true } },
-    axes: [{}, { label: yLabel, size: 60 }],
-    series: [{}, ...components.map((c, i) => ({ label: c, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }))],
-    legend: { live: false },
-  }, [[], ...components.map(() => [])], target);
+  return new uPlot(
+    {
+      width,
+      height: 200,
+      scales: { x: { time: true } },
+      axes: [{}, { label: yLabel, size: 60 }],
+      series: [
+        {},
+        ...components.map((c, i) => ({ label: c, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true })),
+      ],
+      legend: { live: false },
+    },
+    [[], ...components.map(() => [])],
+    target,
+  );
 }
 
 function updateCharts(m) {
@@ -428,7 +507,10 @@ function updateCharts(m) {
   }
   const xs = s.t.map((t) => t / 1000);
   ui.charts.throughput.setData([xs, ...components.map((c) => s.components[c].emitRate)]);
-  ui.charts.queue.setData([xs, ...components.map((c) => (bolts.includes(c) ? s.components[c].queued : s.components[c].pending))]);
+  ui.charts.queue.setData([
+    xs,
+    ...components.map((c) => (bolts.includes(c) ? s.components[c].queued : s.components[c].pending)),
+  ]);
 }
 
 async function refresh() {
@@ -442,7 +524,9 @@ async function refresh() {
   }
   if (ui.selected === null || !list.some((t) => t.name === ui.selected)) {
     const fromHash = decodeURIComponent(location.hash.slice(1));
-    const pick = list.find((t) => t.name === fromHash) ?? list.find((t) => t.state === "RUNNING" || t.state === "PAUSED") ?? list[0];
+    const pick = list.find((t) => t.name === fromHash) ?? list.find((t) =>
+      t.state === "RUNNING" || t.state === "PAUSED"
+    ) ?? list[0];
     ui.selected = pick?.name ?? null;
     ui.planFor = null;
   }
@@ -460,7 +544,12 @@ async function refresh() {
       else $("graph").textContent = "This topology's plan is not available.";
     }
     const base = `/api/v1/topologies/${encodeURIComponent(name)}`;
-    const [m, phys, bp, ex] = await Promise.all([api(`${base}/metrics`), api(`${base}/containers`), api(`${base}/backpressure`), api(`${base}/exceptions`)]);
+    const [m, phys, bp, ex] = await Promise.all([
+      api(`${base}/metrics`),
+      api(`${base}/containers`),
+      api(`${base}/backpressure`),
+      api(`${base}/exceptions`),
+    ]);
     if (ui.selected !== name) return;
     ui.metrics = m;
     updateSummary(m);

@@ -12,7 +12,14 @@ import type { Taps } from "../taps.ts";
 /** The part of a container that control messages steer. */
 export type ControlTarget = Pick<
   Container,
-  "start" | "setActive" | "drain" | "beginCheckpoint" | "checkpointCommitted" | "containerLost" | "containerRejoined" | "stop"
+  | "start"
+  | "setActive"
+  | "drain"
+  | "beginCheckpoint"
+  | "checkpointCommitted"
+  | "containerLost"
+  | "containerRejoined"
+  | "stop"
 >;
 
 /** Options of {@link controlHandler}. */
@@ -72,7 +79,12 @@ export function controlHandler(o: ControlHandlerOptions): (m: ControlMessage) =>
       case "stop":
         void c.stop(
           m.state,
-          m.state === "FAILED" ? new ArdeaError("TOPOLOGY_FAILED", `topology "${o.topology}" failed in another container; container ${o.index} stops`) : undefined,
+          m.state === "FAILED"
+            ? new ArdeaError(
+              "TOPOLOGY_FAILED",
+              `topology "${o.topology}" failed in another container; container ${o.index} stops`,
+            )
+            : undefined,
         );
         break;
       case "tap":

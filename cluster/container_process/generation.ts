@@ -16,7 +16,14 @@
  */
 import type { NatsConnection } from "nats";
 import { hostname, pid, watchParent, yieldNow } from "../../runtime/mod.ts";
-import { decodeObservation, encodeMetrics, encodeObservation, runEpoch, subjects, WireError } from "../../transport/wire/mod.ts";
+import {
+  decodeObservation,
+  encodeMetrics,
+  encodeObservation,
+  runEpoch,
+  subjects,
+  WireError,
+} from "../../transport/wire/mod.ts";
 import { type CheckpointSetup, Container, RollbackRequest, type RunSummary } from "../../engine/container.ts";
 import type { SubmitRequest } from "../../engine/submit.ts";
 import type { LogRing } from "../log_ring.ts";
@@ -172,7 +179,9 @@ class GenerationRun {
     this.#watchRollbacks(container);
     // EFFECTIVELY_ONCE: frames, markers or control messages may be lost while
     // the connection is down; roll back rather than count on them.
-    if (checkpoints !== undefined) void watchConnection(nc, (why) => container.rollback(new Error(why)), container.done);
+    if (checkpoints !== undefined) {
+      void watchConnection(nc, (why) => container.rollback(new Error(why)), container.done);
+    }
     const stopLogs = this.#serveLogs(sm);
     const beat = () => this.#beat(container, sm);
     const hb = setInterval(beat, 1000);
@@ -225,8 +234,14 @@ class GenerationRun {
       this.#phase = { kind: "orphaned" };
       log(`[ardea] ${rec.name} container ${index}: its scheduler process is gone; stopping`);
       if (rec.scheduler === "local") {
-        this.#recorded = endLostMaster(records, rec.name, { who: `container ${index}`, submittedAt: rec.submittedAt, waitMs: MASTER_LEASE_MS + 3000 })
-          .catch((e: Error) => log(`[ardea] ${rec.name} container ${index}: cannot record that the master is lost: ${e.message}`));
+        this.#recorded = endLostMaster(records, rec.name, {
+          who: `container ${index}`,
+          submittedAt: rec.submittedAt,
+          waitMs: MASTER_LEASE_MS + 3000,
+        })
+          .catch((e: Error) =>
+            log(`[ardea] ${rec.name} container ${index}: cannot record that the master is lost: ${e.message}`)
+          );
       }
       void container.kill();
     });
@@ -260,7 +275,9 @@ class GenerationRun {
         if (err || msg.reply === undefined || msg.reply === "") return;
         try {
           const q = decodeObservation.logsRequest(msg.data);
-          msg.respond(encodeObservation({ container: index, pid: pid(), host, lines: ring.last(q.lines), dropped: ring.dropped }));
+          msg.respond(
+            encodeObservation({ container: index, pid: pid(), host, lines: ring.last(q.lines), dropped: ring.dropped }),
+          );
         } catch (e) {
           if (!(e instanceof WireError)) throw e;
           sm.dropped++;
@@ -279,8 +296,24 @@ class GenerationRun {
     const st = container.stats({ buckets: true });
     const host = this.#host;
     // For trackers (ardea ui --nats): every counter, per task and component.
-    const source = { topology: rec.name, container: index, epoch: runEpoch(rec.submittedAt, rec.generation), pid: pid(), host };
-    nc.publish(subjects(rec.name).metrics, encodeMetrics(metricsReport(source, st, sm, container.pressureSource(), errors)));
-    sm.event({ type: "heartbeat", container: index, pid: pid(), host, ts: Date.now(), stats: heartbeatStats(st, sm, container.pressureSource()) });
+    const source = {
+      topology: rec.name,
+      container: index,
+      epoch: runEpoch(rec.submittedAt, rec.generation),
+      pid: pid(),
+      host,
+    };
+    nc.publish(
+      subjects(rec.name).metrics,
+      encodeMetrics(metricsReport(source, st, sm, container.pressureSource(), errors)),
+    );
+    sm.event({
+      type: "heartbeat",
+      container: index,
+      pid: pid(),
+      host,
+      ts: Date.now(),
+      stats: heartbeatStats(st, sm, container.pressureSource()),
+    });
   }
 }

@@ -48,7 +48,11 @@ export function watchMasterLease(
     const revision = lease?.revision ?? 0;
     if (expired === null || expired.revision !== revision) {
       expired = { revision, since: clock.now() };
-      log(`[ardea] ${name}: the master's lease expired${lease ? ` (${lease.holder})` : ""}; waiting up to ${MASTER_GRACE_MS / 1000} s for a master`);
+      log(
+        `[ardea] ${name}: the master's lease expired${lease ? ` (${lease.holder})` : ""}; waiting up to ${
+          MASTER_GRACE_MS / 1000
+        } s for a master`,
+      );
       return;
     }
     if (clock.now() - expired.since >= MASTER_GRACE_MS) {
@@ -76,7 +80,11 @@ export function watchMasterLease(
  * void watchConnection(nc, (why) => container.rollback(new Error(why)), container.done);
  * ```
  */
-export async function watchConnection(nc: Pick<NatsConnection, "status">, onLost: (why: string) => void, until: Promise<unknown>): Promise<void> {
+export async function watchConnection(
+  nc: Pick<NatsConnection, "status">,
+  onLost: (why: string) => void,
+  until: Promise<unknown>,
+): Promise<void> {
   let over = false;
   until.then(() => (over = true), () => (over = true));
   for await (const s of nc.status()) {

@@ -46,7 +46,10 @@ export function generationOf(rec: TopologyRecord, req: SubmitRequest): Generatio
   const topology = rec.parallelism ? rescale(req.topology, rec.parallelism) : req.topology;
   for (const [id, tasks] of topology.componentTasks) {
     if (JSON.stringify(rec.components[id] ?? []) !== JSON.stringify(tasks)) {
-      throw new ArdeaError("PLAN_MISMATCH", `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`);
+      throw new ArdeaError(
+        "PLAN_MISMATCH",
+        `component "${id}" has tasks [${tasks}] here but [${rec.components[id] ?? []}] in the submitted plan`,
+      );
     }
   }
   return { rec, packing, topology, config: parseConfig({ ...req.config, ...rec.config }) };
@@ -66,7 +69,12 @@ export function generationOf(rec: TopologyRecord, req: SubmitRequest): Generatio
  * const checkpoints = await restoreFor(nc, g, 1, console.error);
  * ```
  */
-export async function restoreFor(nc: NatsConnection, g: Generation, index: number, log: (line: string) => void): Promise<CheckpointSetup> {
+export async function restoreFor(
+  nc: NatsConnection,
+  g: Generation,
+  index: number,
+  log: (line: string) => void,
+): Promise<CheckpointSetup> {
   const { rec, packing, topology } = g;
   const backend = new NatsStateBackend(nc);
   // After a relaunch the master names the checkpoint every container restores.
@@ -80,7 +88,10 @@ export async function restoreFor(nc: NatsConnection, g: Generation, index: numbe
       pinned = (await backend.committed(rec.name)).find((c) => c.checkpointId === rec.restoreFrom);
     }
     if (pinned === undefined) {
-      throw new ArdeaError("CHECKPOINT_GONE", `topology "${rec.name}": checkpoint ${rec.restoreFrom}, which this generation restores, is not committed in the state store`);
+      throw new ArdeaError(
+        "CHECKPOINT_GONE",
+        `topology "${rec.name}": checkpoint ${rec.restoreFrom}, which this generation restores, is not committed in the state store`,
+      );
     }
     return pinned;
   });

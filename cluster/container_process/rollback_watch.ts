@@ -75,7 +75,9 @@ export class RollbackWatch {
     this.#clock = clock;
     this.#stop = listen((m) => {
       if (m.type !== "rollback" || m.generation <= this.running) return;
-      if (this.#asked === null || m.generation > this.#asked.generation) this.#asked = { generation: m.generation, restoreFrom: m.restoreFrom };
+      if (this.#asked === null || m.generation > this.#asked.generation) {
+        this.#asked = { generation: m.generation, restoreFrom: m.restoreFrom };
+      }
       for (const w of this.#waiters.splice(0)) w();
     });
   }

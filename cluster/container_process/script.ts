@@ -39,7 +39,12 @@ export interface CapturedScript {
  * script.steer(container);
  * ```
  */
-export async function captureScript(file: string, rec: TopologyRecord, log: (line: string) => void, submitTimeoutMs?: number): Promise<CapturedScript> {
+export async function captureScript(
+  file: string,
+  rec: TopologyRecord,
+  log: (line: string) => void,
+  submitTimeoutMs?: number,
+): Promise<CapturedScript> {
   let container: Container | null = null;
   let settle!: { resolve: (s: RunSummary) => void; reject: (e: Error) => void };
   const done = new Promise<RunSummary>((resolve, reject) => (settle = { resolve, reject }));
@@ -66,7 +71,10 @@ export async function captureScript(file: string, rec: TopologyRecord, log: (lin
   const { request, loaded } = await importBundle(file, submitted, submitTimeoutMs).finally(off);
   loaded.catch((e) => log(`[ardea] ${(e as Error).message}`));
   if (request.name !== rec.name) {
-    throw new ArdeaError("WRONG_TOPOLOGY", `the script submitted "${request.name}", but this container belongs to "${rec.name}"`);
+    throw new ArdeaError(
+      "WRONG_TOPOLOGY",
+      `the script submitted "${request.name}", but this container belongs to "${rec.name}"`,
+    );
   }
   return {
     request,

@@ -29,7 +29,11 @@ export async function patiently<T>(what: string, log: (line: string) => void, re
       return await read();
     } catch (e) {
       if (!isTransient(e) || performance.now() > until) throw e;
-      if (attempt === 1) log(`[ardea] container: ${what} timed out (${(e as Error).message}); retrying for up to ${PATIENCE_MS / 1000} s`);
+      if (attempt === 1) {
+        log(
+          `[ardea] container: ${what} timed out (${(e as Error).message}); retrying for up to ${PATIENCE_MS / 1000} s`,
+        );
+      }
       await new Promise((r) => setTimeout(r, Math.min(2000, 250 * attempt)));
     }
   }
@@ -44,9 +48,15 @@ export async function patiently<T>(what: string, log: (line: string) => void, re
  * ```
  */
 export function isTransient(e: unknown): boolean {
-  for (let x = e, depth = 0; x !== undefined && x !== null && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+  for (
+    let x = e, depth = 0;
+    x !== undefined && x !== null && depth < 5;
+    x = (x as { cause?: unknown }).cause, depth++
+  ) {
     const code = String((x as { code?: unknown }).code ?? "");
-    if (code === "TIMEOUT" || code === "503" || /timeout|timed out|no responders/i.test((x as Error).message ?? "")) return true;
+    if (
+      code === "TIMEOUT" || code === "503" || /timeout|timed out|no responders/i.test((x as Error).message ?? "")
+    ) return true;
   }
   return false;
 }

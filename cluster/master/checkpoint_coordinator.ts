@@ -93,7 +93,9 @@ export class CheckpointCoordinator {
   tick(mayStart: boolean): void {
     const ck = this.#current;
     if (ck !== null && this.#o.clock.now() - ck.startedAt > this.giveUpMs) {
-      this.#o.log(`[ardea] master: checkpoint ${ck.id} of "${this.#o.topology}" did not complete within ${this.giveUpMs} ms; abandoned`);
+      this.#o.log(
+        `[ardea] master: checkpoint ${ck.id} of "${this.#o.topology}" did not complete within ${this.giveUpMs} ms; abandoned`,
+      );
       this.#set(null);
     }
     if (!mayStart || this.#current !== null) return;
@@ -137,7 +139,9 @@ export class CheckpointCoordinator {
     const done = (await this.#o.store.lastCommitted(this.#o.topology).catch(() => undefined))?.checkpointId === id;
     this.#o.log(
       `[ardea] master: "${this.#o.topology}": ${
-        done ? `checkpoint ${id} committed before ${before}` : `checkpoint ${id} did not commit in time before ${before}; the last committed one stands`
+        done
+          ? `checkpoint ${id} committed before ${before}`
+          : `checkpoint ${id} did not commit in time before ${before}; the last committed one stands`
       }`,
     );
     return done;

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { type ContainerRecord, type ContainerStats, type TopologyRecord, WIRE_VERSION } from "../../transport/wire/mod.ts";
+import {
+  type ContainerRecord,
+  type ContainerStats,
+  type TopologyRecord,
+  WIRE_VERSION,
+} from "../../transport/wire/mod.ts";
 import type { ContainerProcess } from "./ports.ts";
 
 /** One container of the topology. */

@@ -30,7 +30,6 @@ export const LOST_HOLDER = "lost:";
  */
 export const MASTER_LOST = "master lost";
 
-
 /** A lease this master holds. */
 export interface HeldLease {
   /** Resolves with the holder that took the lease over, if one does. */
@@ -52,7 +51,12 @@ export interface HeldLease {
  * try { await Promise.race([run, lease.lost]); } finally { await lease.release(); }
  * ```
  */
-export async function holdLease(records: MasterRecords, name: string, clock: Clock, log: (line: string) => void): Promise<HeldLease> {
+export async function holdLease(
+  records: MasterRecords,
+  name: string,
+  clock: Clock,
+  log: (line: string) => void,
+): Promise<HeldLease> {
   const holder = `${hostname()}:${pid()}:${Math.random().toString(36).slice(2, 8)}`;
   if ((await records.acquireLease(name, holder, MASTER_LEASE_MS)) === undefined) {
     throw new ArdeaError("MASTER_EXISTS", `topology "${name}" already has a live master`);
@@ -128,16 +132,25 @@ export async function endLostMaster(records: Records, name: string, opts: EndLos
     if (lease?.revision !== seen) return false;
   }
   const rec = await records.getTopology(name);
-  const ours = (r: TopologyRecord) => !isTerminal(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
+  const ours = (r: TopologyRecord) =>
+    !isTerminal(r.state) && (opts.submittedAt === undefined || r.submittedAt === opts.submittedAt);
   if (rec === undefined || !ours(rec)) return false;
   const holder = `${LOST_HOLDER}${opts.who}`;
   if ((await records.acquireLease(name, holder, MASTER_LEASE_MS)) === undefined) return false;
   try {
-    const expired = lease === undefined ? "it holds no lease" : `its lease expired ${new Date(lease.expiresAt).toISOString()}`;
+    const expired = lease === undefined
+      ? "it holds no lease"
+      : `its lease expired ${new Date(lease.expiresAt).toISOString()}`;
     let wrote = false;
     await records.updateTopology(name, (r) => {
       wrote = ours(r);
-      return wrote ? { ...r, state: "FAILED", error: `${MASTER_LOST}: ${expired} and no master took over (noticed by ${opts.who})` } : undefined;
+      return wrote
+        ? {
+          ...r,
+          state: "FAILED",
+          error: `${MASTER_LOST}: ${expired} and no master took over (noticed by ${opts.who})`,
+        }
+        : undefined;
     });
     if (wrote && opts.nc !== undefined) {
       opts.nc.publish(subjects(name).ctl, encodeMessage({ type: "stop", state: "FAILED" }));

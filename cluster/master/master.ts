@@ -196,7 +196,9 @@ export class Master {
     });
     if (!effectivelyOnce(this.#rec)) this.#checkpoints = null;
     else {
-      if (parts.checkpoints === undefined) throw new Error(`topology "${this.#rec.name}" runs EFFECTIVELY_ONCE: its master needs a checkpoint store`);
+      if (parts.checkpoints === undefined) {
+        throw new Error(`topology "${this.#rec.name}" runs EFFECTIVELY_ONCE: its master needs a checkpoint store`);
+      }
       this.#checkpoints = new CheckpointCoordinator({
         store: parts.checkpoints,
         topology: this.#rec.name,
@@ -230,7 +232,9 @@ export class Master {
     this.#stops.push(bus.onConnection((up) => this.#onConnection(up)));
     this.#every(WATCH_MS, () => this.#watch());
     const ck = this.#checkpoints;
-    if (ck !== null) this.#every(ck.every, () => ck.tick(this.#phase.kind === "running" || this.#phase.kind === "paused"));
+    if (ck !== null) {
+      this.#every(ck.every, () => ck.tick(this.#phase.kind === "running" || this.#phase.kind === "paused"));
+    }
     void Promise.all([bus.flush(), ck?.learnNewest()]).then(() => this.#launch());
     return this.#done;
   }
@@ -243,9 +247,14 @@ export class Master {
   leaseLost(by: string): void {
     if (isOver(this.#phase)) return;
     if (by.startsWith(LOST_HOLDER)) {
-      return void this.#end("FAILED", `${MASTER_LOST}: the lease expired and ${by.slice(LOST_HOLDER.length)} ended the topology`);
+      return void this.#end(
+        "FAILED",
+        `${MASTER_LOST}: the lease expired and ${by.slice(LOST_HOLDER.length)} ended the topology`,
+      );
     }
-    this.#log(`[ardea] master: "${this.#rec.name}" has another master (${by}); this one steps down and leaves its containers running`);
+    this.#log(
+      `[ardea] master: "${this.#rec.name}" has another master (${by}); this one steps down and leaves its containers running`,
+    );
     this.#enter({ kind: "steppedDown", holder: by });
     this.#checkpoints?.close();
     this.#close();
@@ -257,7 +266,9 @@ export class Master {
   #enter(next: Phase): void {
     const previous = this.#phase;
     if (!canEnter(previous.kind, next.kind)) {
-      throw new Error(`master of "${this.#rec.name}": no transition from ${describePhase(previous)} to ${describePhase(next)}`);
+      throw new Error(
+        `master of "${this.#rec.name}": no transition from ${describePhase(previous)} to ${describePhase(next)}`,
+      );
     }
     this.#phase = next;
     this.#o.onPhase?.(next, previous);
@@ -265,7 +276,10 @@ export class Master {
 
   /** What follows a relaunch out of the phase now: paused or not, an update pending or not. */
   #afterOf(p: Phase): After {
-    return { paused: wantsPaused(p) ?? false, update: p.kind === "starting" || isRelaunching(p) ? p.after.update : false };
+    return {
+      paused: wantsPaused(p) ?? false,
+      update: p.kind === "starting" || isRelaunching(p) ? p.after.update : false,
+    };
   }
 
   // ------------------------------------------------------------ start
@@ -288,11 +302,13 @@ export class Master {
       else missing.push(i);
     }
     this.#log(
-      `[ardea] master: took over "${this.#rec.name}" (generation ${this.#rec.generation ?? 0}): following ${n - missing.length} running container(s)${
-        missing.length ? `, starting ${missing.join(", ")}` : ""
-      }`,
+      `[ardea] master: took over "${this.#rec.name}" (generation ${this.#rec.generation ?? 0}): following ${
+        n - missing.length
+      } running container(s)${missing.length ? `, starting ${missing.join(", ")}` : ""}`,
     );
-    if (this.#checkpoints !== null) return this.#rollback("a new master took over (checkpoint events may be lost)", false);
+    if (this.#checkpoints !== null) {
+      return this.#rollback("a new master took over (checkpoint events may be lost)", false);
+    }
     for (const i of missing) {
       this.#slots.at(i)!.lostAt = this.#clock.now();
       this.#say({ type: "lost", container: i });
@@ -392,7 +408,9 @@ export class Master {
     const p = this.#phase;
     if (hasStarted(p) && s.lostAt > 0) {
       this.#say({ type: "rejoin", container: e.container });
-      this.#log(`[ardea] master: container ${e.container} rejoined ${this.#clock.now() - s.lostAt} ms after it was lost`);
+      this.#log(
+        `[ardea] master: container ${e.container} rejoined ${this.#clock.now() - s.lostAt} ms after it was lost`,
+      );
       s.lostAt = 0;
     }
     // Processes being stopped get no start.
@@ -441,7 +459,9 @@ export class Master {
     this.#connected = up;
     if (!up) return;
     this.#slots.forgiveSilence(this.#clock.now());
-    if (this.#checkpoints !== null) this.#rollback(`the master's NATS connection to ${this.#o.bus.server()} was re-established`);
+    if (this.#checkpoints !== null) {
+      this.#rollback(`the master's NATS connection to ${this.#o.bus.server()} was re-established`);
+    }
   }
 
   #writeContainer(i: number): void {
@@ -526,12 +546,20 @@ export class Master {
     if (isOver(p) || p.kind === "killing" || p.kind === "finishing") return;
     if (isRelaunching(p)) {
       // A rollback or another update is under way: this one follows once the topology runs again.
-      if (!p.after.update) this.#log(`[ardea] master: "${this.#rec.name}": the update waits for the relaunch under way`);
+      if (!p.after.update) {
+        this.#log(`[ardea] master: "${this.#rec.name}": the update waits for the relaunch under way`);
+      }
       this.#enter({ ...p, after: { ...p.after, update: true } });
       return;
     }
-    this.#enter({ kind: "draining", after: { paused: wantsPaused(p) ?? false, update: false }, started: hasStarted(p) });
-    this.#log(`[ardea] master: updating "${this.#rec.name}": draining, then restarting every container on the new plan`);
+    this.#enter({
+      kind: "draining",
+      after: { paused: wantsPaused(p) ?? false, update: false },
+      started: hasStarted(p),
+    });
+    this.#log(
+      `[ardea] master: updating "${this.#rec.name}": draining, then restarting every container on the new plan`,
+    );
     this.#say({ type: "deactivate" });
     const until = this.#clock.now() + DRAIN_MS;
     const draining = () => this.#phase.kind === "draining";
@@ -580,7 +608,9 @@ export class Master {
     if (isOver(p) || isRelaunching(p) || p.kind === "killing") return;
     const error = this.#policy.rollback(why, counted);
     if (error !== null) return void this.#end("FAILED", error);
-    this.#log(`[ardea] master: "${this.#rec.name}": ${why}; every container rolls back to the last committed checkpoint`);
+    this.#log(
+      `[ardea] master: "${this.#rec.name}": ${why}; every container rolls back to the last committed checkpoint`,
+    );
     this.#checkpoints?.abandon();
     void this.#rollbackInPlace(this.#afterOf(p));
   }
@@ -599,7 +629,9 @@ export class Master {
     if (p.kind !== "relaunching") return this.#maybeKilled();
     if (planOf(this.#rec) !== plan) {
       // The generation also started a plan `ardea update` asked for: new processes run it.
-      this.#log(`[ardea] master: "${this.#rec.name}": generation ${this.#rec.generation} runs a new plan; restarting every container`);
+      this.#log(
+        `[ardea] master: "${this.#rec.name}": generation ${this.#rec.generation} runs a new plan; restarting every container`,
+      );
       this.#enter({ kind: "stopping", after: p.after, then: "start" });
       this.#stopAll();
       return this.#stoppedOne();

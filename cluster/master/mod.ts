@@ -11,7 +11,15 @@
  */
 export { CheckpointCoordinator, type CheckpointCoordinatorOptions } from "./checkpoint_coordinator.ts";
 export { ContainerSlots, type Slot, tasksOf } from "./container_slots.ts";
-export { endLostMaster, type EndLostMasterOptions, type HeldLease, holdLease, LOST_HOLDER, MASTER_LEASE_MS, MASTER_LOST } from "./lease.ts";
+export {
+  endLostMaster,
+  type EndLostMasterOptions,
+  type HeldLease,
+  holdLease,
+  LOST_HOLDER,
+  MASTER_LEASE_MS,
+  MASTER_LOST,
+} from "./lease.ts";
 export { effectivelyOnce, Master, type MasterParts, runMasterWith } from "./master.ts";
 export {
   type After,

@@ -58,13 +58,22 @@ export class RecordWriter {
     for (let attempt = 1;; attempt++) {
       if (givesWay()) return;
       try {
-        await records.updateTopology(name, (r) => givesWay() ? undefined : { ...r, state, updatedAt: clock.now(), ...(error ? { error } : {}) });
+        await records.updateTopology(
+          name,
+          (r) => givesWay() ? undefined : { ...r, state, updatedAt: clock.now(), ...(error ? { error } : {}) },
+        );
         if (attempt > 1) log(`[ardea] master: recorded state ${state} of "${name}" after ${attempt} attempts`);
         return;
       } catch (e) {
-        if (attempt === 1) log(`[ardea] master: cannot record state ${state} of "${name}" (${(e as Error).message}); retrying`);
+        if (attempt === 1) {
+          log(`[ardea] master: cannot record state ${state} of "${name}" (${(e as Error).message}); retrying`);
+        }
         if (clock.now() >= until) {
-          log(`[ardea] master: gave up recording state ${state}${error ? ` (${error})` : ""} of "${name}": ${(e as Error).message}`);
+          log(
+            `[ardea] master: gave up recording state ${state}${error ? ` (${error})` : ""} of "${name}": ${
+              (e as Error).message
+            }`,
+          );
           return;
         }
         await sleep(clock, 1000);
@@ -82,8 +91,12 @@ export class RecordWriter {
     const state = paused ? "PAUSED" : "RUNNING";
     this.#o.onState?.(state);
     try {
-      await this.#o.records.updateTopology(this.#o.topology, (r) =>
-        still() && (r.state === "RUNNING" || r.state === "PAUSED") && r.state !== state ? { ...r, state, updatedAt: this.#o.clock.now() } : undefined
+      await this.#o.records.updateTopology(
+        this.#o.topology,
+        (r) =>
+          still() && (r.state === "RUNNING" || r.state === "PAUSED") && r.state !== state
+            ? { ...r, state, updatedAt: this.#o.clock.now() }
+            : undefined,
       );
     } catch (e) {
       this.#o.log(`[ardea] master: cannot record state ${state}: ${(e as Error).message}`);
@@ -100,7 +113,11 @@ export class RecordWriter {
    * as the containers will read it); undefined if it cannot be read
    * (until `over()`) either.
    */
-  async generation(generation: number, restoreFrom: number | undefined, over: () => boolean): Promise<TopologyRecord | undefined> {
+  async generation(
+    generation: number,
+    restoreFrom: number | undefined,
+    over: () => boolean,
+  ): Promise<TopologyRecord | undefined> {
     const { records, topology: name, clock, log } = this.#o;
     try {
       const next = await records.updateTopology(name, ({ nextPlan, ...r }) => ({
@@ -125,6 +142,8 @@ export class RecordWriter {
   /** Writes a container's record (a failure is logged: the next one follows in 2 s). */
   container(record: ContainerRecord): void {
     this.#o.onContainer?.(record);
-    this.#o.records.putContainer(record).catch((e: Error) => this.#o.log(`[ardea] master: cannot record container ${record.container}: ${e.message}`));
+    this.#o.records.putContainer(record).catch((e: Error) =>
+      this.#o.log(`[ardea] master: cannot record container ${record.container}: ${e.message}`)
+    );
   }
 }

@@ -67,14 +67,19 @@ export class RelaunchPolicy {
   /** Container `slot` died on its own (`why`): counts it; a restart, or the error the run fails with. */
   died(slot: Slot, why: string): DeathVerdict {
     if (++slot.restarts > this.maxRestarts) {
-      return { restart: false, error: `${why}; it died ${slot.restarts} times, past the restart budget of ${this.maxRestarts}` };
+      return {
+        restart: false,
+        error: `${why}; it died ${slot.restarts} times, past the restart budget of ${this.maxRestarts}`,
+      };
     }
     return { restart: true };
   }
 
   /** A rollback (`counted`: not one the user asked for): null, or the error the run fails with. */
   rollback(why: string, counted: boolean): string | null {
-    if (counted && ++this.#rollbacks > this.maxRollbacks) return `${why}; ${this.#rollbacks - 1} rollbacks in a row without a new checkpoint`;
+    if (counted && ++this.#rollbacks > this.maxRollbacks) {
+      return `${why}; ${this.#rollbacks - 1} rollbacks in a row without a new checkpoint`;
+    }
     return null;
   }
 

@@ -61,4 +61,3 @@ export function manualClock(start = 0): ManualClock {
   };
   return clock;
 }
-

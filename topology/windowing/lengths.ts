@@ -94,11 +94,16 @@ export function durationMs(d: DurationLike, what: string): number {
   if (d !== null && typeof d === "object" && typeof (d as { asMilliseconds?: unknown }).asMilliseconds === "function") {
     return positiveOrZero(what, (d as { asMilliseconds(): number }).asMilliseconds());
   }
-  throw new InvalidTopologyError("BAD_WINDOW", `${what} must be a Duration, milliseconds or a dayjs duration, got ${typeof d}`);
+  throw new InvalidTopologyError(
+    "BAD_WINDOW",
+    `${what} must be a Duration, milliseconds or a dayjs duration, got ${typeof d}`,
+  );
 }
 
 function positiveOrZero(what: string, v: number): number {
-  if (!Number.isFinite(v) || v < 0) throw new InvalidTopologyError("BAD_WINDOW", `${what} must be a duration ≥ 0, got ${v}`);
+  if (!Number.isFinite(v) || v < 0) {
+    throw new InvalidTopologyError("BAD_WINDOW", `${what} must be a duration ≥ 0, got ${v}`);
+  }
   return v;
 }
 

@@ -115,7 +115,9 @@ export class TaskWindows {
     this.#extract = spec.timestamp;
     this.#lateStream = spec.lateStream;
     this.#wmInterval = spec.watermarkIntervalMs;
-    this.#watermarks = spec.timestamp === undefined ? null : new Watermarks<Tuple>(spec.lagMs, safe(() => [...context.getThisSources().keys()]) ?? null);
+    this.#watermarks = spec.timestamp === undefined
+      ? null
+      : new Watermarks<Tuple>(spec.lagMs, safe(() => [...context.getThisSources().keys()]) ?? null);
     this.#clock = spec.clock ?? Date.now;
     this.#timers = spec.clock === undefined;
     this.#context = context;
@@ -162,7 +164,11 @@ export class TaskWindows {
     if (wm !== null) {
       const ts = this.#extract!(t);
       if (typeof ts !== "number" || !Number.isFinite(ts)) {
-        throw new TypeError(`windowed bolt: the timestamp of a tuple from "${t.getSourceComponent()}" is not a finite number: ${String(ts)}`);
+        throw new TypeError(
+          `windowed bolt: the timestamp of a tuple from "${t.getSourceComponent()}" is not a finite number: ${
+            String(ts)
+          }`,
+        );
       }
       wm.track(`${t.getSourceComponent()}:${t.getSourceStreamId()}`, ts);
       if (wm.isLate(ts)) {
@@ -332,7 +338,9 @@ function checkTimeout(spec: { length: Extent; slide: Extent }, conf: TopologyCon
   if (mode === "ATLEAST_ONCE" && length.kind === "time" && length.value + slide.value > timeoutMs) {
     throw new InvalidTopologyError(
       "BAD_WINDOW",
-      `windowed bolt "${id}": window length + sliding interval (${length.value + slide.value} ms) exceeds topology.message.timeout.secs (${timeoutMs} ms); its tuples would time out`,
+      `windowed bolt "${id}": window length + sliding interval (${
+        length.value + slide.value
+      } ms) exceeds topology.message.timeout.secs (${timeoutMs} ms); its tuples would time out`,
     );
   }
 }

@@ -16,7 +16,7 @@ import type { TopologyContext } from "../context.ts";
 import type { OutputFieldsDeclarer } from "../declarer.ts";
 import { InvalidTopologyError } from "../errors.ts";
 import type { Tuple } from "../tuple.ts";
-import { durationMs, type DurationLike, type Extent, toExtent, type WindowLength } from "./lengths.ts";
+import { type DurationLike, durationMs, type Extent, toExtent, type WindowLength } from "./lengths.ts";
 import type { TupleWindow } from "./tuple_window.ts";
 
 /**
@@ -128,7 +128,9 @@ export abstract class BaseWindowedBolt {
 
   /** Event time: the timestamp (ms) is what `extract` returns for a tuple. */
   withTimestampExtractor(extract: (tuple: Tuple) => number): this {
-    if (typeof extract !== "function") throw new InvalidTopologyError("BAD_WINDOW", "withTimestampExtractor needs a function");
+    if (typeof extract !== "function") {
+      throw new InvalidTopologyError("BAD_WINDOW", "withTimestampExtractor needs a function");
+    }
     this[SPEC].timestamp = extract;
     return this;
   }
@@ -160,7 +162,9 @@ export abstract class BaseWindowedBolt {
    * and, for a {@link ManualClock}, on every move of the clock.
    */
   withClock(clock: () => number): this {
-    if (typeof clock !== "function") throw new InvalidTopologyError("BAD_WINDOW", "withClock needs a function returning ms");
+    if (typeof clock !== "function") {
+      throw new InvalidTopologyError("BAD_WINDOW", "withClock needs a function returning ms");
+    }
     this[SPEC].clock = clock;
     return this;
   }
@@ -213,9 +217,15 @@ export function isWindowedBolt(c: unknown): c is BaseWindowedBolt {
  * checkSpec(bolt.getWindowSpec(), `"counter"`);
  * ```
  */
-export function checkSpec(spec: Readonly<WindowSpec>, where: string): asserts spec is WindowSpec & { length: Extent; slide: Extent } {
+export function checkSpec(
+  spec: Readonly<WindowSpec>,
+  where: string,
+): asserts spec is WindowSpec & { length: Extent; slide: Extent } {
   if (spec.length === undefined || spec.slide === undefined) {
-    throw new InvalidTopologyError("BAD_WINDOW", `windowed bolt ${where} has no window: call withWindow() or withTumblingWindow()`);
+    throw new InvalidTopologyError(
+      "BAD_WINDOW",
+      `windowed bolt ${where} has no window: call withWindow() or withTumblingWindow()`,
+    );
   }
   if (spec.lateStream !== undefined && spec.timestamp === undefined) {
     throw new InvalidTopologyError(

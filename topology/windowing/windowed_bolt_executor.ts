@@ -29,7 +29,7 @@ import type { IStatefulComponent, KeyValueState } from "../stateful.ts";
 import type { Tuple } from "../tuple.ts";
 import { isPromise, safe, TaskWindows } from "./task_windows.ts";
 import { type BaseWindowedBolt, checkSpec, isWindowedBolt, LATE_TUPLE_FIELDS } from "./windowed_bolt.ts";
-import { savedWindows, WINDOWS_STATE_KEY, WithoutWindows, type WindowsSnapshot } from "./windows_state.ts";
+import { savedWindows, WINDOWS_STATE_KEY, type WindowsSnapshot, WithoutWindows } from "./windows_state.ts";
 
 /** What a windowed bolt may implement beyond {@link BaseWindowedBolt}: state of its own (EFFECTIVELY_ONCE). */
 type WindowedBolt = BaseWindowedBolt & Partial<IStatefulComponent>;
@@ -74,7 +74,14 @@ export class WindowedBoltExecutor implements IRichBolt, IStatefulComponent {
   prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     this.#windows?.stop();
     const id = safe(() => context.getThisComponentId()) ?? this.bolt.constructor.name;
-    const windows = new TaskWindows(this.bolt.getWindowSpec(), id, conf, context, collector, (w) => this.bolt.execute(w));
+    const windows = new TaskWindows(
+      this.bolt.getWindowSpec(),
+      id,
+      conf,
+      context,
+      collector,
+      (w) => this.bolt.execute(w),
+    );
     this.#windows = windows;
     const saved = this.#state === null ? undefined : savedWindows(this.#state);
     if (saved !== undefined) this.restore(saved);

@@ -95,7 +95,11 @@ export function tupleDecoder(topology: StormTopology): (saved: SavedTuple) => Tu
     let info = infos.get(key);
     if (info === undefined) {
       const decl = topology.components.get(component)?.streams.get(stream);
-      if (decl === undefined) throw new TypeError(`windowed bolt: a saved tuple names stream "${stream}" of "${component}", which the topology no longer has`);
+      if (decl === undefined) {
+        throw new TypeError(
+          `windowed bolt: a saved tuple names stream "${stream}" of "${component}", which the topology no longer has`,
+        );
+      }
       info = new StreamInfo(component, stream, decl.fields, decl.direct);
       infos.set(key, info);
     }
@@ -118,7 +122,11 @@ function parseWindowsSnapshot(value: unknown): WindowsSnapshot {
   const ok = isObject(s) && s.v === 1 && typeof s.seq === "number" && typeof s.late === "number" &&
     isObject(m) && Array.isArray(m.entries) && Array.isArray(m.expired) &&
     (w === null || (isObject(w) && Array.isArray(w.held) && Array.isArray(w.maxTs)));
-  if (!ok) throw new TypeError(`windowed bolt: the saved windows under ${JSON.stringify(WINDOWS_STATE_KEY)} are not a version 1 snapshot`);
+  if (!ok) {
+    throw new TypeError(
+      `windowed bolt: the saved windows under ${JSON.stringify(WINDOWS_STATE_KEY)} are not a version 1 snapshot`,
+    );
+  }
   return s as WindowsSnapshot;
 }
 
@@ -188,7 +196,9 @@ export class WithoutWindows implements KeyValueState {
     return key === WINDOWS_STATE_KEY ? undefined : this.inner.get(key);
   }
   put(key: unknown, value: unknown): void {
-    if (key === WINDOWS_STATE_KEY) throw new RangeError(`the state key ${JSON.stringify(WINDOWS_STATE_KEY)} is reserved for the windows`);
+    if (key === WINDOWS_STATE_KEY) {
+      throw new RangeError(`the state key ${JSON.stringify(WINDOWS_STATE_KEY)} is reserved for the windows`);
+    }
     this.inner.put(key, value);
   }
   delete(key: unknown): boolean {

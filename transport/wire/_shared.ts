@@ -17,7 +17,11 @@ export const packr = createPackr();
  * names both versions, so the two ends can be told apart at once.
  */
 export function otherVersion(what: string, version: unknown): WireError {
-  return new WireError(`${what} of wire version ${String(version)}; this ardea speaks wire version ${WIRE_VERSION} (run one ardea version on every machine of a topology)`);
+  return new WireError(
+    `${what} of wire version ${
+      String(version)
+    }; this ardea speaks wire version ${WIRE_VERSION} (run one ardea version on every machine of a topology)`,
+  );
 }
 
 /**

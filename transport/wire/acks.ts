@@ -117,4 +117,3 @@ export function decodeAckFrame(bytes: Uint8Array): { epoch: number; deltas: Int3
   }
   return { epoch: copy[1]!, deltas: q };
 }
-

@@ -22,7 +22,11 @@ const controlSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("update") }),
   z.object({ type: z.literal("checkpoint"), id: z.number().int().positive() }),
   z.object({ type: z.literal("committed"), id: z.number().int().positive() }),
-  z.object({ type: z.literal("rollback"), generation: z.number().int().positive(), restoreFrom: z.number().int().nonnegative() }),
+  z.object({
+    type: z.literal("rollback"),
+    generation: z.number().int().positive(),
+    restoreFrom: z.number().int().nonnegative(),
+  }),
   z.object({
     type: z.literal("tap"),
     id: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
@@ -119,7 +123,6 @@ export function decodeControl(bytes: Uint8Array): ControlMessage {
 export function decodeEvent(bytes: Uint8Array): ContainerEvent {
   return decodeWith(eventSchema, bytes, "container event");
 }
-
 
 /**
  * Why the master refuses a container whose `ready` names another wire

@@ -124,7 +124,15 @@ export function encodeDataFrame(f: DataFrame): Uint8Array {
     markers = [];
     for (const m of f.markers) markers.push(m.at, m.kind, m.dest, m.src, m.id);
   }
-  return framePackr.pack([WIRE_VERSION, f.from, f.epoch, f.seq, [f.dest, f.runs, f.values, f.lengths, f.trees, f.more, markers]]);
+  return framePackr.pack([WIRE_VERSION, f.from, f.epoch, f.seq, [
+    f.dest,
+    f.runs,
+    f.values,
+    f.lengths,
+    f.trees,
+    f.more,
+    markers,
+  ]]);
 }
 
 /** Which frame: its sender container, its run's epoch and its number from that sender to this destination. */
@@ -202,7 +210,16 @@ export class DataFrameWriter {
    * (index in the stream table); `root` -1 when untracked, `more` the
    * tuple's further roots (`root, hi, lo` each) or null.
    */
-  tuple(dest: number, src: number, stream: number, values: readonly unknown[], root: number, eh: number, el: number, more: readonly number[] | null): void {
+  tuple(
+    dest: number,
+    src: number,
+    stream: number,
+    values: readonly unknown[],
+    root: number,
+    eh: number,
+    el: number,
+    more: readonly number[] | null,
+  ): void {
     const i = this.#n++;
     if (i === this.#dest.length) {
       this.#dest = grow(this.#dest, i + 1);
@@ -243,7 +260,9 @@ export class DataFrameWriter {
       t[q + 2] = eh;
       t[q + 3] = el;
     }
-    if (more !== null) for (let j = 0; j < more.length; j += 3) this.#more.push(i, more[j]!, more[j + 1]!, more[j + 2]!);
+    if (more !== null) {
+      for (let j = 0; j < more.length; j += 3) this.#more.push(i, more[j]!, more[j + 1]!, more[j + 2]!);
+    }
   }
 
   /** Appends a marker from task `src` to task `dest`, after the tuples written so far; `id`: the checkpoint's, else 0. */
@@ -301,7 +320,9 @@ export class DataFrameWriter {
     let more: number[] | null = null;
     for (let j = 0; j < this.#more.length; j += 4) {
       const i = this.#more[j]!;
-      if (i >= first && i < last) (more ??= []).push(i - first, this.#more[j + 1]!, this.#more[j + 2]!, this.#more[j + 3]!);
+      if (i >= first && i < last) {
+        (more ??= []).push(i - first, this.#more[j + 1]!, this.#more[j + 2]!, this.#more[j + 3]!);
+      }
     }
     const markers = whole ? this.#markers : this.#markers
       .filter((m) => m.at >= first && (m.at < last || last === n))
@@ -341,7 +362,11 @@ export class DataFrameWriter {
  * unencodableField([() => 1], (i) => "f", '"x" emitting on stream "default"'); // EmitError NOT_SERIALIZABLE
  * ```
  */
-export function unencodableField(values: readonly unknown[], fieldName: (i: number) => string, where: string): EmitError | null {
+export function unencodableField(
+  values: readonly unknown[],
+  fieldName: (i: number) => string,
+  where: string,
+): EmitError | null {
   return findUnencodable(framePackr, values, fieldName, where);
 }
 
@@ -386,7 +411,11 @@ export interface DataChunk {
  * for (const m of encodeDataChunks(frameBytes, { from: 0, epoch, seq }, 1024 * 1024)) nc.publish(subject, m);
  * ```
  */
-export function encodeDataChunks(frame: Uint8Array, id: { from: number; epoch: number; seq: number }, maxPayload: number): Uint8Array[] {
+export function encodeDataChunks(
+  frame: Uint8Array,
+  id: { from: number; epoch: number; seq: number },
+  maxPayload: number,
+): Uint8Array[] {
   const size = Math.max(1, maxPayload - CHUNK_OVERHEAD);
   const parts = Math.ceil(frame.length / size);
   const out: Uint8Array[] = [];
@@ -422,7 +451,9 @@ function unpackData(bytes: Uint8Array): unknown[] {
   } catch (e) {
     throw new WireError(`data frame is not msgpack: ${(e as Error).message}`);
   }
-  if (!Array.isArray(v) || !Number.isInteger(v[0])) throw new WireError("data frame is not an array that starts with its wire version");
+  if (!Array.isArray(v) || !Number.isInteger(v[0])) {
+    throw new WireError("data frame is not an array that starts with its wire version");
+  }
   if (v[0] !== WIRE_VERSION) throw otherVersion("data frame", v[0]);
   return v;
 }
@@ -432,11 +463,21 @@ function checkChunk(v: unknown[]): DataChunk {
   if (!Number.isInteger(from) || (from as number) < 0) throw new WireError("data chunk: bad sender container");
   if (!Number.isInteger(epoch)) throw new WireError("data chunk: bad epoch");
   if (!Number.isInteger(seq) || (seq as number) < 1) throw new WireError("data chunk: bad sequence number");
-  if (!Number.isInteger(parts) || (parts as number) < 2 || !Number.isInteger(part) || (part as number) < 0 || (part as number) >= (parts as number)) {
+  if (
+    !Number.isInteger(parts) || (parts as number) < 2 || !Number.isInteger(part) || (part as number) < 0 ||
+    (part as number) >= (parts as number)
+  ) {
     throw new WireError("data chunk: bad part number");
   }
   if (!(data instanceof Uint8Array)) throw new WireError("data chunk: no bytes");
-  return { from: from as number, epoch: epoch as number, seq: seq as number, part: part as number, parts: parts as number, bytes: data };
+  return {
+    from: from as number,
+    epoch: epoch as number,
+    seq: seq as number,
+    part: part as number,
+    parts: parts as number,
+    bytes: data,
+  };
 }
 
 /**
@@ -468,11 +509,15 @@ function checkFrame(v: unknown[]): DataFrame {
   if (!isInt(from) || from < 0) throw new WireError("data frame: bad sender container");
   if (!isInt(epoch)) throw new WireError("data frame: bad epoch");
   if (!isInt(seq) || seq < 1) throw new WireError("data frame: bad sequence number");
-  if (!Array.isArray(body) || body.length !== 7) throw new WireError("data frame: columns are not [dest, runs, values, lengths, trees, more, markers]");
+  if (!Array.isArray(body) || body.length !== 7) {
+    throw new WireError("data frame: columns are not [dest, runs, values, lengths, trees, more, markers]");
+  }
   const [dest, runs, values, lengths, trees, more, flatMarkers] = body;
   if (!isColumn(dest)) throw new WireError("data frame: dest is not a column of integers");
   const n = dest.length;
-  if (!(runs instanceof Int32Array) || runs.length % 3 !== 0) throw new WireError("data frame: runs are not an Int32Array of (count, source, stream) triples");
+  if (!(runs instanceof Int32Array) || runs.length % 3 !== 0) {
+    throw new WireError("data frame: runs are not an Int32Array of (count, source, stream) triples");
+  }
   let covered = 0;
   for (let r = 0; r < runs.length; r += 3) {
     if (runs[r]! < 1) throw new WireError(`data frame: run ${r / 3} has ${runs[r]} tuples`);
@@ -486,7 +531,9 @@ function checkFrame(v: unknown[]): DataFrame {
       if (lengths[i]! < 0) throw new WireError("data frame: negative value length");
       total += lengths[i]!;
     }
-    if (total !== values.length) throw new WireError(`data frame: value lengths add up to ${total}, the values to ${values.length}`);
+    if (total !== values.length) {
+      throw new WireError(`data frame: value lengths add up to ${total}, the values to ${values.length}`);
+    }
   } else if (!Array.isArray(values) || lengths !== null) {
     throw new WireError("data frame: values are neither a list nor a string with lengths");
   }
@@ -494,9 +541,13 @@ function checkFrame(v: unknown[]): DataFrame {
     throw new WireError("data frame: trees are not an Int32Array of 4 entries per tuple");
   }
   if (more !== null) {
-    if (!Array.isArray(more) || more.length % 4 !== 0 || !more.every(isInt)) throw new WireError("data frame: extra roots are not integer quads");
+    if (!Array.isArray(more) || more.length % 4 !== 0 || !more.every(isInt)) {
+      throw new WireError("data frame: extra roots are not integer quads");
+    }
     for (let j = 0; j < more.length; j += 4) {
-      if (more[j] < 0 || more[j] >= n || (j > 0 && more[j] < more[j - 4])) throw new WireError("data frame: extra roots of tuples out of order");
+      if (more[j] < 0 || more[j] >= n || (j > 0 && more[j] < more[j - 4])) {
+        throw new WireError("data frame: extra roots of tuples out of order");
+      }
     }
   }
   const markers: FrameMarker[] = [];
@@ -506,11 +557,15 @@ function checkFrame(v: unknown[]): DataFrame {
     }
     for (let j = 0; j < flatMarkers.length; j += 5) {
       const [at, kind, mdest, src, id] = flatMarkers.slice(j, j + 5) as number[];
-      if (at! < (markers.length > 0 ? markers[markers.length - 1]!.at : 0) || at! > n) throw new WireError(`data frame: marker ${j / 5} is out of place`);
+      if (at! < (markers.length > 0 ? markers[markers.length - 1]!.at : 0) || at! > n) {
+        throw new WireError(`data frame: marker ${j / 5} is out of place`);
+      }
       if (kind !== MarkerKind.END && kind !== MarkerKind.DRAIN && kind !== MarkerKind.CHECKPOINT) {
         throw new WireError(`data frame: marker ${j / 5} is of unknown kind ${kind}`);
       }
-      if (kind === MarkerKind.CHECKPOINT && id! < 1) throw new WireError(`data frame: checkpoint marker ${j / 5} has no checkpoint id`);
+      if (kind === MarkerKind.CHECKPOINT && id! < 1) {
+        throw new WireError(`data frame: checkpoint marker ${j / 5} has no checkpoint id`);
+      }
       markers.push({ at: at!, kind, dest: mdest!, src: src!, id: id! });
     }
   }

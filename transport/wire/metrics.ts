@@ -25,7 +25,8 @@ const latencySummarySchema = z.object({
 }).passthrough();
 
 /** Run totals of sampled latencies (`allTime`). */
-const latencyTotalsSchema = z.object({ count: z.number(), sumMs: z.number(), meanMs: z.number(), maxMs: z.number() }).passthrough();
+const latencyTotalsSchema = z.object({ count: z.number(), sumMs: z.number(), meanMs: z.number(), maxMs: z.number() })
+  .passthrough();
 
 /** The three latencies' run totals (metrics/snapshot.ts `AllTimeLatency`). */
 const allTimeSchema = z.object({
@@ -192,4 +193,3 @@ export function encodeMetrics(m: ContainerMetrics): Uint8Array {
 export function decodeMetrics(bytes: Uint8Array): ContainerMetrics {
   return decodeWith(containerMetricsSchema, bytes, "container metrics");
 }
-

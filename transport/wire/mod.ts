@@ -198,7 +198,14 @@ export {
   encodeMessage,
   wireMismatch,
 } from "./control.ts";
-export { decodeObservation, encodeObservation, type LogsReply, type LogsRequest, TAP_MAX_PER_SECOND, type TapTuple } from "./observation.ts";
+export {
+  decodeObservation,
+  encodeObservation,
+  type LogsReply,
+  type LogsRequest,
+  TAP_MAX_PER_SECOND,
+  type TapTuple,
+} from "./observation.ts";
 export { type ContainerMetrics, decodeMetrics, encodeMetrics } from "./metrics.ts";
 export {
   type ContainerRecord,

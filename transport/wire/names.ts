@@ -52,7 +52,9 @@ export function checkTopologyName(name: unknown): asserts name is string {
   if (typeof name !== "string" || !NAME.test(name)) {
     throw new ArdeaError(
       "BAD_NAME",
-      `topology name ${JSON.stringify(name)} must be 1-128 letters, digits, "_", "." or "-", starting with a letter or digit`,
+      `topology name ${
+        JSON.stringify(name)
+      } must be 1-128 letters, digits, "_", "." or "-", starting with a letter or digit`,
     );
   }
 }

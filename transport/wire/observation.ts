@@ -69,4 +69,3 @@ export const decodeObservation = {
   logsRequest: (b: Uint8Array): LogsRequest => decodeWith(logsRequestSchema, b, "logs request"),
   logsReply: (b: Uint8Array): LogsReply => decodeWith(logsReplySchema, b, "logs reply"),
 };
-

@@ -22,11 +22,12 @@ import { decodeWith, packr, parseWith } from "./_shared.ts";
  * workerSubjects("w1").run; // "ardea._workers.w1.run"
  * ```
  */
-export const workerSubjects = (id: string) => ({
-  run: `ardea._workers.${id}.run`,
-  kill: `ardea._workers.${id}.kill`,
-  exits: "ardea._workers.exits",
-}) as const;
+export const workerSubjects = (id: string) =>
+  ({
+    run: `ardea._workers.${id}.run`,
+    kill: `ardea._workers.${id}.kill`,
+    exits: "ardea._workers.exits",
+  }) as const;
 
 const workerRecordSchema = z.object({
   version: z.literal(WIRE_VERSION),

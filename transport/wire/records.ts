@@ -12,7 +12,11 @@ import { NAME, WIRE_VERSION } from "./names.ts";
 import { kindSchema, parseWith, statsSchema } from "./_shared.ts";
 import { topologyStateSchema } from "./states.ts";
 
-const groupingJsonSchema = z.object({ type: z.string(), fields: z.array(z.string()).optional(), name: z.string().optional() });
+const groupingJsonSchema = z.object({
+  type: z.string(),
+  fields: z.array(z.string()).optional(),
+  name: z.string().optional(),
+});
 const logicalPlanSchema = z.object({
   spouts: z.array(z.string()),
   bolts: z.array(z.string()),
@@ -84,7 +88,8 @@ const topologyRecordSchema = z.object({
    * generation, so that all containers of a generation run one plan (a
    * container starting while the plan changed under it would not).
    */
-  nextPlan: z.object({ packing: packingSchema, components: componentTasksSchema, parallelism: parallelismSchema }).optional(),
+  nextPlan: z.object({ packing: packingSchema, components: componentTasksSchema, parallelism: parallelismSchema })
+    .optional(),
   updatedAt: z.number(),
   error: z.string().optional(),
 });
