@@ -16,9 +16,10 @@ import type { FrameCounters } from "../metrics_report.ts";
  * ```ts
  * import type { Container } from "../../engine/container.ts";
  * import type { StreamManager } from "../stream_manager.ts";
+ * import { hostname, pid as processId } from "../../runtime/mod.ts";
  * declare const container: Container;
  * declare const sm: StreamManager;
- * const pid = Deno.pid, host = Deno.hostname();
+ * const pid = processId(), host = hostname();
  * sm.event({ type: "heartbeat", container: 0, pid, host, ts: Date.now(), stats: heartbeatStats(container.stats(), sm, container.pressureSource()) });
  * ```
  */
