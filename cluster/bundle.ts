@@ -55,6 +55,8 @@ export const LIBRARY_DIRS: ReadonlySet<string> = new Set([
   "metrics",
   "state",
   "cli",
+  "multilang",
+  "flux",
 ]);
 
 /** A bundled topology script. */

@@ -32,6 +32,7 @@ export class TopologyContext {
     readonly taskContainer: (task: number) => number = () => 0,
     /** Where this task's user metrics go (the engine gives one; without it, registering throws). */
     readonly metrics: MetricRegistry | null = null,
+    readonly codeDir: string = "",
   ) {}
 
   #registry(name: string): MetricRegistry {
@@ -178,6 +179,20 @@ export class TopologyContext {
     return out;
   }
   /** Index of the container (process) this task runs in. */
+  /**
+   * Storm's code directory: the folder of the files that travel with the
+   * topology (its `resources/`), where shell components run their commands.
+   * An empty string when the engine knows none (a context made by hand).
+   *
+   * @example
+   * ```ts
+   * declare const context: TopologyContext;
+   * const cwd = context.getCodeDir() || ".";
+   * ```
+   */
+  getCodeDir(): string {
+    return this.codeDir;
+  }
   getThisContainer(): number {
     return this.containerIndex;
   }
