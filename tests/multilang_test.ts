@@ -344,14 +344,14 @@ test("a subprocess that crashes mid-run: the task restarts, no word is lost, the
 });
 
 test("a subprocess that hangs: no heartbeat sync within topology.subprocess.timeout.secs; killed and restarted, no word lost", async () => {
-  const r = await faultRun("hang");
+  const r = await faultRun("hang", { "topology.subprocess.timeout.secs": 1 });
   assertNoneLost(r.counts, 150);
   assert.ok(restarts(r.summary, "split") >= 1, "restarted");
   assert.match(mentioning(r.logs, "crashed (restarting)").join("\n"), /did not answer a heartbeat \(sync\) within 1 s/);
 });
 
 test("a subprocess that ignores heartbeats (but acks): timed out and restarted", async () => {
-  const r = await faultRun("noheartbeat", {}, new SlowSpout(100, 40), 5);
+  const r = await faultRun("noheartbeat", { "topology.subprocess.timeout.secs": 1 }, new SlowSpout(100, 40), 5);
   assertNoneLost(r.counts, 100);
   assert.ok(restarts(r.summary, "split") >= 1, "restarted");
   assert.match(mentioning(r.logs, "crashed (restarting)").join("\n"), /did not answer a heartbeat/);
@@ -374,6 +374,58 @@ test("a subprocess that floods stderr: stopped and restarted; only its last line
   const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
   assert.match(crash, /characters to stderr within a second \(topology.multilang.stderr.max.bytes.per.sec\)/);
   assert.ok(crash.length < 40_000, `the error keeps a bounded tail (${crash.length} characters)`);
+});
+
+test("a spout subprocess that crashes: the spout restarts (a new subprocess from its start), no word lost", async () => {
+  const dir = await makeTempDir("ardea-ml-spout-");
+  try {
+    const r = await run("spout-crash", (b) => {
+      b.setSpout(
+        "sentences",
+        new ShellSpout(["node", "sentence_spout.mjs", "--count=200", "--crash-after=80", `--once=${dir}/tripped`], [
+          "sentence",
+        ], { cwd: NODE_DIR }),
+        1,
+      );
+      b.setBolt("split", splitBolt(), 2).shuffleGrouping("sentences");
+      b.setBolt("count", new CountBolt("spout-crash"), 2).fieldsGrouping("split", new Fields("word"));
+    });
+    assertNoneLost(r.counts, 200);
+    assert.is(restarts(r.summary, "sentences"), 1);
+    const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
+    assert.match(crash, /spout "sentences" \(task \d+\): subprocess `node sentence_spout\.mjs .*exited with code 4/);
+    assert.match(crash, /sentence_spout: crashing after 80 sentences/);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("deactivate and activate reach a spout subprocess; kill stops it", async () => {
+  const logs: string[] = [];
+  const b = new TopologyBuilder();
+  b.setSpout(
+    "sentences",
+    new ShellSpout(["node", "sentence_spout.mjs", "--count=100000000"], ["sentence"], { cwd: NODE_DIR }),
+    1,
+  );
+  b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
+  const handle = await submit("pause", {}, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(what(), logs.join("\n"));
+  };
+  try {
+    await until(() => logs.length > 0);
+    handle.deactivate();
+    await until(() => mentioning(logs, "sentence spout: ").length === 1);
+    handle.activate();
+    await new Promise((r) => setTimeout(r, 50));
+    handle.deactivate();
+    await until(() => mentioning(logs, "sentence spout: ").length === 2);
+  } finally {
+    const summary = await handle.kill();
+    assert.is(summary.state, "KILLED");
+  }
 });
 
 test("a command that does not exist: a clear error, quickly", async () => {
