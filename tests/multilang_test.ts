@@ -11,9 +11,12 @@ import { fileURLToPath } from "node:url";
 import {
   BaseRichBolt,
   BaseRichSpout,
+  BaseStatefulBolt,
+  bolt,
   type ConfigInput,
   Fields,
   iterableSpout,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type RunSummary,
@@ -28,6 +31,7 @@ import {
   type Tuple,
 } from "../mod.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 
 const NODE_DIR = fileURLToPath(new URL("./fixtures/multilang/node/", import.meta.url));
 const SENTENCES = [
@@ -472,6 +476,57 @@ test("EFFECTIVELY_ONCE refuses a ShellSpout, and a ShellBolt unless it is declar
     b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
   }, eo).then(() => null, (e: Error) => e);
   assert.match(boltErr?.message ?? "", /bolt "split" cannot run under EFFECTIVELY_ONCE: .*stateless: true/);
+});
+
+test("EFFECTIVELY_ONCE runs a stateless ShellBolt: exact counts through checkpoints and a subprocess crash (rollback)", async () => {
+  const dir = await makeTempDir("ardea-ml-eo-");
+  const out = new Map<string, number>();
+  const logs: string[] = [];
+  class Tally extends BaseStatefulBolt<string, number> {
+    st!: KeyValueState<string, number>;
+    c!: OutputCollector;
+    initState(s: KeyValueState<string, number>) {
+      this.st = s;
+    }
+    override prepare(_a: TopologyConfig, _b: TopologyContext, c: OutputCollector) {
+      this.c = c;
+    }
+    execute(t: Tuple) {
+      const w = t.getString(0);
+      this.st.put(w, (this.st.get(w) ?? 0) + 1);
+    }
+    override finish() {
+      for (const [k, v] of this.st.entries()) this.c.emit([k, v]);
+    }
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["word", "n"]);
+    }
+  }
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", () => new NumbersSpout(300, 10), 1);
+    b.setBolt("split", splitBolt(["--fault=crash", "--after=60", `--once=${dir}/tripped`], { stateless: true }), 2)
+      .shuffleGrouping("numbers");
+    b.setBolt("tally", () => new Tally(), 2).fieldsGrouping("split", new Fields("word"));
+    b.setBolt("out", bolt((t) => void out.set(t.getString(0), t.getInteger(1)))).globalGrouping("tally");
+    const h = await submit(
+      "eo-shell",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.05,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
+    const summary = await h.done;
+    assert.is(summary.state, "FINISHED");
+    assert.ok(mentioning(logs, "exited with code 3").length >= 1, `the crash rolled back:\n${logs.join("\n")}`);
+    assert.is(out.size, 300);
+    for (const [w, n] of out) assert.is(n, 1, w);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test.run();
