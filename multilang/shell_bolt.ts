@@ -93,6 +93,7 @@ export class ShellBolt implements IRichBolt {
     const run = new BoltRun(collector as EngineCollector, maxPending);
     this.run = run;
     return startShell("bolt", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.sendHeartbeat(run, proc),

@@ -36,8 +36,9 @@ export interface ShellRun {
  * ```ts
  * import type { TopologyConfig, TopologyContext } from "ardea";
  * declare const conf: TopologyConfig, context: TopologyContext;
+ * declare const collector: CollectorHooks;
  * const run = await startShell("bolt", ["node", "split.js"], {}, conf, context, {
- *   onMessage: () => {}, onFault: () => {}, everySecond: () => {},
+ *   collector, onMessage: () => {}, onFault: () => {}, everySecond: () => {},
  * });
  * await stopShell(run);
  * ```
@@ -49,6 +50,8 @@ export async function startShell(
   conf: TopologyConfig,
   context: TopologyContext,
   handlers: {
+    /** Where logs and stderr lines go (the engine's log through its hook). */
+    collector: CollectorHooks;
     onMessage: (msg: Record<string, unknown> | unknown[], proc: ShellProcess) => void;
     onFault: (error: MultilangError) => void;
     everySecond: (proc: ShellProcess) => void;
@@ -65,6 +68,7 @@ export async function startShell(
       stderrFloodChars: conf["topology.multilang.stderr.max.bytes.per.sec"] ?? 1024 * 1024,
       onMessage: handlers.onMessage,
       onFault: handlers.onFault,
+      logStderr: (line) => logLine(handlers.collector, "STDERR", line),
     },
     conf,
     context,
@@ -115,9 +119,7 @@ export function sharedCommand(
       const level = typeof msg.level === "number" ? msg.level : 2;
       if (level < 2 && conf["topology.debug"] !== true) return true;
       const name = LEVELS[Math.max(0, Math.min(4, Math.trunc(level)))]!;
-      const text = typeof msg.msg === "string" ? msg.msg : JSON.stringify(msg.msg);
-      if (collector[TASK_LOG] !== undefined) collector[TASK_LOG](name, text);
-      else console.error(`${proc.label} ${name}: ${text}`);
+      logLine(collector, name, typeof msg.msg === "string" ? msg.msg : JSON.stringify(msg.msg));
       return true;
     }
     case "error": {
@@ -170,4 +172,10 @@ export function countMetric(context: TopologyContext, name: string, params: unkn
       context.registerCounter(`${name}.${k}`).inc(v);
     }
   }
+}
+
+/** Writes a line of the subprocess to the engine's log (the console for a collector made by hand). */
+function logLine(collector: CollectorHooks, level: string, text: string): void {
+  if (collector[TASK_LOG] !== undefined) collector[TASK_LOG](level, text);
+  else console.error(`[ardea] ${level}: ${text}`);
 }

@@ -16,6 +16,8 @@ import { MultilangError } from "./options.ts";
 import { GarbageError, type MessageDecoder, type Serializer } from "./serializer.ts";
 import { STDERR_LINE_CHARS, StderrTail } from "./stderr_tail.ts";
 
+/** Stderr lines logged per second at most; the others are counted in one line. */
+export const STDERR_LOGGED_PER_SEC = 20;
 /** How long a subprocess has to exit after SIGTERM before SIGKILL (ms). */
 export const KILL_GRACE_MS = 1000;
 
@@ -35,6 +37,8 @@ export interface ShellProcessSpec {
   readonly onMessage: (msg: Record<string, unknown> | unknown[], proc: ShellProcess) => void;
   /** The subprocess failed (once; not after {@link ShellProcess.stop}). */
   readonly onFault: (error: MultilangError) => void;
+  /** Where its stderr lines are logged (at most {@link STDERR_LOGGED_PER_SEC} a second). */
+  readonly logStderr: (line: string) => void;
 }
 
 /** A message from a subprocess is an object (a command) or an array (never sent by a well-behaved one). */
@@ -52,7 +56,8 @@ function isMessage(m: unknown): m is Record<string, unknown> | unknown[] {
  * declare const conf: TopologyConfig, context: TopologyContext;
  * const proc = await ShellProcess.start({
  *   command: ["node", "split.js"], cwd: undefined, env: undefined, serializer: serializerFor("json"),
- *   kind: "bolt", timeoutMs: 30_000, stderrFloodChars: 1 << 20, onMessage: (m) => console.log(m), onFault: (e) => console.error(e.message),
+ *   kind: "bolt", timeoutMs: 30_000, stderrFloodChars: 1 << 20, onMessage: (m) => console.log(m),
+ *   onFault: (e) => console.error(e.message), logStderr: (line) => console.error(line),
  * }, conf, context);
  * proc.send({ command: "next" });
  * await proc.stop();
@@ -71,6 +76,9 @@ export class ShellProcess {
   #handshake: ((msg: unknown) => void) | null = null;
   #failed = false;
   #stopping: Promise<void> | null = null;
+  /** Stderr lines logged in this second, and those not logged. */
+  #stderrLogged = 0;
+  #stderrSkipped = 0;
   /** `performance.now()` when the subprocess last sent a message. */
   lastHeard = 0;
 
@@ -226,6 +234,10 @@ export class ShellProcess {
     if (this.#failed) return;
     const tail = this.#tail;
     tail.push(line);
+    if (this.#stderrLogged < STDERR_LOGGED_PER_SEC) {
+      this.#stderrLogged++;
+      this.#spec.logStderr(line);
+    } else this.#stderrSkipped++;
     const max = this.#spec.stderrFloodChars;
     if (tail.windowChars > max) {
       this.#fail(
@@ -242,6 +254,11 @@ export class ShellProcess {
   /** Starts a new stderr window (called every second). */
   tick(): void {
     this.#tail.resetWindow();
+    if (this.#stderrSkipped > 0 && !this.#failed) {
+      this.#spec.logStderr(`(${this.#stderrSkipped} more stderr lines in the last second, not logged)`);
+    }
+    this.#stderrLogged = 0;
+    this.#stderrSkipped = 0;
   }
 
   /**

@@ -78,6 +78,7 @@ export class ShellSpout implements ISpout {
     const run = new SpoutRun(collector as EngineCollector);
     this.run = run;
     return startShell("spout", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.checkSync(run, proc),

@@ -401,6 +401,8 @@ test("a subprocess that crashes mid-run: the task restarts, no word is lost, the
   assert.match(crash, /bolt "split" \(task \d+\): subprocess `node split_bolt\.mjs --fault=crash/);
   assert.match(crash, /exited with code 3/);
   assert.match(crash, /Traceback: something went wrong in split_bolt/);
+  // Its stderr is in the log too, as it came.
+  assert.ok(mentioning(r.logs, "STDERR: Traceback: something went wrong in split_bolt").length >= 1, r.logs.join("\n"));
 });
 
 test("a subprocess that hangs: no heartbeat sync within topology.subprocess.timeout.secs; killed and restarted, no word lost", async () => {
@@ -434,6 +436,7 @@ test("a subprocess that floods stderr: stopped and restarted; only its last line
   const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
   assert.match(crash, /characters to stderr within a second \(topology.multilang.stderr.max.bytes.per.sec\)/);
   assert.ok(crash.length < 40_000, `the error keeps a bounded tail (${crash.length} characters)`);
+  assert.ok(mentioning(r.logs, "STDERR: xxx").length <= 40, "at most 20 stderr lines a second are logged");
 });
 
 test("a spout subprocess that crashes: the spout restarts (a new subprocess from its start), no word lost", async () => {
