@@ -73,14 +73,14 @@ export class ShellProcess {
   #decoder: MessageDecoder;
   #out: Array<string | Uint8Array> = [];
   #flushing = false;
+  /** Settle the handshake while it runs. */
   #handshake: ((msg: unknown) => void) | null = null;
+  #failHandshake: ((e: unknown) => void) | null = null;
   #failed = false;
   #stopping: Promise<void> | null = null;
   /** Stderr lines logged in this second, and those not logged. */
   #stderrLogged = 0;
   #stderrSkipped = 0;
-  /** `performance.now()` when the subprocess last sent a message. */
-  lastHeard = 0;
 
   private constructor(spec: ShellProcessSpec, component: string, task: number) {
     this.#spec = spec;
@@ -99,26 +99,13 @@ export class ShellProcess {
     return p;
   }
 
-  /** The subprocess's pid (from its handshake reply). */
-  get pid(): number {
-    return this.#pid;
-  }
-
   /** "bolt "split" (task 3): subprocess `node split.js`": what error messages start with. */
   get label(): string {
     return this.#label;
   }
 
-  /** The last stderr lines, oldest first. */
-  stderrTail(): string {
-    return this.#tail.text();
-  }
-
   async #launch(conf: TopologyConfig, context: TopologyContext): Promise<void> {
     const spec = this.#spec;
-    if (spec.command.length === 0 || spec.command.some((a) => typeof a !== "string")) {
-      throw new MultilangError("BAD_COMMAND", `${this.#label}: the command must be a non-empty array of strings`);
-    }
     this.#pidDir = await makeTempDir("ardea-multilang-");
     const cwd = spec.cwd === undefined || spec.cwd === "" ? undefined : resolvePath(spec.cwd);
     let program = spec.command[0]!;
@@ -152,23 +139,10 @@ export class ShellProcess {
         );
       },
     );
-    this.lastHeard = performance.now();
     this.send(setupMessage(conf, context, this.#pidDir));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new MultilangError(
-          "SUBPROCESS_TIMEOUT",
-          this.#describe(
-            `did not answer the handshake within ${spec.timeoutMs / 1000} s (topology.subprocess.timeout.secs)`,
-          ),
-        );
-        this.#fail(error);
-        reject(error);
-      }, spec.timeoutMs);
-    });
+    const timer = setTimeout(() => this.timedOut("did not answer the handshake"), spec.timeoutMs);
     try {
-      const reply = await Promise.race([handshake, timeout]);
+      const reply = await handshake;
       const pid = (reply as { pid?: unknown } | null)?.pid;
       if (typeof pid !== "number") {
         throw new MultilangError(
@@ -184,8 +158,6 @@ export class ShellProcess {
       clearTimeout(timer);
     }
   }
-
-  #failHandshake: ((e: unknown) => void) | null = null;
 
   /** `what` happened to the subprocess, with its pid and last stderr lines. */
   #describe(what: string): string {
@@ -217,7 +189,6 @@ export class ShellProcess {
 
   #onMessage(msg: unknown): void {
     if (this.#failed) return;
-    this.lastHeard = performance.now();
     const hs = this.#handshake;
     if (hs !== null) {
       this.#handshake = null;

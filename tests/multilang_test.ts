@@ -158,6 +158,17 @@ for (const name of ["json", "msgpack"] as const) {
   });
 }
 
+test("a command must be a non-empty array of strings; outputs may be Fields, an array or a record of streams", () => {
+  assert.throws(() => new ShellBolt([]), /ShellBolt: the command must be a non-empty array/);
+  assert.throws(() => new ShellSpout("node x.js" as unknown as string[]), /ShellSpout: the command must be/);
+  const b = new TopologyBuilder();
+  b.setSpout("a", new ShellSpout(["node", "a.js"], new Fields("x", "y")));
+  b.setBolt("b", new ShellBolt(["node", "b.js"], { default: ["w"], other: new Fields("p", "q") })).shuffleGrouping("a");
+  const t = b.createTopology();
+  assert.equal(t.components.get("a")!.streams.get("default")!.fields.toList(), ["x", "y"]);
+  assert.equal(t.components.get("b")!.streams.get("other")!.fields.toList(), ["p", "q"]);
+});
+
 test("JSON framing: a message over several lines and a CRLF end line (Storm's clients write lines)", () => {
   const got: unknown[] = [];
   serializerFor("json").decoder((m) => got.push(m)).push(new TextEncoder().encode('{"command":\n"sync"}\r\nend\r\n'));
