@@ -16,5 +16,6 @@
  */
 export { MultilangError, type MultilangSerializer, type ShellComponentOptions } from "./options.ts";
 export { type ShellOutputs } from "./outputs.ts";
+export { SERIALIZER_ENV } from "./shell_component.ts";
 export { ShellBolt } from "./shell_bolt.ts";
 export { ShellSpout } from "./shell_spout.ts";

@@ -12,6 +12,12 @@ import { MultilangError, type ShellComponentOptions } from "./options.ts";
 import { serializerFor } from "./serializer.ts";
 import { ShellProcess } from "./shell_process.ts";
 
+/**
+ * The environment variable that tells a subprocess its wire format ("json"
+ * or "msgpack") before the handshake.
+ */
+export const SERIALIZER_ENV = "ARDEA_MULTILANG_SERIALIZER";
+
 /** Storm's log levels by number (`log` command's `level`; default 2, info). */
 const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] as const;
 
@@ -57,12 +63,14 @@ export async function startShell(
     everySecond: (proc: ShellProcess) => void;
   },
 ): Promise<ShellRun> {
+  const serializer = options.serializer ?? conf["topology.multilang.serializer"] ?? "json";
   const proc = await ShellProcess.start(
     {
       command,
       cwd: options.cwd ?? context.getCodeDir(),
-      env: options.env,
-      serializer: serializerFor(options.serializer ?? conf["topology.multilang.serializer"] ?? "json"),
+      // The subprocess must know the format before the first message: its library may read it here.
+      env: { [SERIALIZER_ENV]: serializer, ...options.env },
+      serializer: serializerFor(serializer),
       kind,
       timeoutMs: (conf["topology.subprocess.timeout.secs"] ?? 30) * 1000,
       stderrFloodChars: conf["topology.multilang.stderr.max.bytes.per.sec"] ?? 1024 * 1024,

@@ -268,8 +268,9 @@ for (const serializer of ["json", "msgpack"] as const) {
         new ShellSpout(["node", "sentence_spout.mjs", "--count=300", ...msgpack], ["sentence"], { cwd: NODE_DIR }),
         1,
       );
-      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt.
-      b.setBolt("split", splitBolt(msgpack), 2).shuffleGrouping("sentences")
+      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt,
+      // which learns it from ARDEA_MULTILANG_SERIALIZER (no --msgpack).
+      b.setBolt("split", splitBolt(), 2).shuffleGrouping("sentences")
         .addConfiguration("topology.multilang.serializer", serializer);
       b.setBolt("count", new CountBolt(`spout-${serializer}`), 2).fieldsGrouping("split", new Fields("word"));
     }, { "topology.multilang.serializer": serializer });
