@@ -32,6 +32,9 @@ import {
 } from "../mod.ts";
 import { makeTempDir, removePath, spawnProcess } from "../runtime/mod.ts";
 import { GarbageError, serializerFor } from "../multilang/serializer.ts";
+import { setupMessage } from "../multilang/handshake.ts";
+import { parseConfig } from "../topology/config.ts";
+import { TopologyContext as Context } from "../topology/context.ts";
 import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 
 const NODE_DIR = fileURLToPath(new URL("./fixtures/multilang/node/", import.meta.url));
@@ -167,6 +170,33 @@ test("a command must be a non-empty array of strings; outputs may be Fields, an 
   const t = b.createTopology();
   assert.equal(t.components.get("a")!.streams.get("default")!.fields.toList(), ["x", "y"]);
   assert.equal(t.components.get("b")!.streams.get("other")!.fields.toList(), ["p", "q"]);
+});
+
+test("handshake: conf, pidDir and Storm's context (task->component, taskid, componentid, streams, groupings)", () => {
+  const b = new TopologyBuilder();
+  b.setSpout("sentences", new ShellSpout(["node", "s.js"], ["sentence"]), 1);
+  b.setBolt("split", new ShellBolt(["node", "b.js"], { default: ["word"], lengths: ["word", "n"] }), 2)
+    .shuffleGrouping("sentences");
+  b.setBolt("count", new CountBolt(), 1).fieldsGrouping("split", new Fields("word"));
+  const topology = b.createTopology();
+  const task = topology.componentTasks.get("split")![1]!;
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const conf = parseConfig({ "my.key": "v", "my.cycle": cyclic });
+  const setup = setupMessage(conf, new Context(topology, "t", task), "/tmp/pids");
+  assert.is(setup.pidDir, "/tmp/pids");
+  assert.is(setup.conf["my.key"], "v");
+  assert.is(setup.conf["topology.message.timeout.secs"], 30);
+  assert.not.ok("my.cycle" in setup.conf);
+  const ctx = setup.context;
+  assert.is(ctx.taskid, task);
+  assert.is(ctx.componentid, "split");
+  assert.equal(ctx["task->component"], { "1": "count", "2": "sentences", "3": "split", "4": "split" });
+  assert.equal(ctx["stream->target->grouping"], { default: { count: { type: "FIELDS", fields: ["word"] } } });
+  assert.equal(ctx["source->stream->grouping"], { sentences: { default: { type: "SHUFFLE" } } });
+  assert.equal(ctx["source->stream->fields"], { sentences: { default: ["sentence"] } });
+  assert.equal(ctx["stream->outputfields"], { default: ["word"], lengths: ["word", "n"] });
+  assert.equal(ctx.streams, ["default", "lengths"]);
 });
 
 test("JSON framing: a message over several lines and a CRLF end line (Storm's clients write lines)", () => {
