@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CRASH_TASK, EMIT_TASKS } from "../actors/collectors.ts";
+import { EMIT_TASKS } from "../actors/collectors.ts";
 import type { OutputCollector } from "../topology/collectors.ts";
 import type { IRichBolt, MaybePromise } from "../topology/components.ts";
 import type { TopologyConfig } from "../topology/config.ts";
@@ -17,6 +17,7 @@ import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
   countMetric,
+  crashTask,
   sharedCommand,
   type ShellRun,
   startShell,
@@ -268,6 +269,6 @@ export class ShellBolt implements IRichBolt {
     run.waiter = null;
     run.inputs.clear();
     if (w !== null) w.reject(error);
-    else run.collector[CRASH_TASK]?.(error, "execute");
+    else crashTask(run.collector, error, "execute");
   }
 }

@@ -187,3 +187,18 @@ function logLine(collector: CollectorHooks, level: string, text: string): void {
   if (collector[TASK_LOG] !== undefined) collector[TASK_LOG](level, text);
   else console.error(`[ardea] ${level}: ${text}`);
 }
+
+/**
+ * Crashes the task of `collector` with `error` (its supervisor restarts it);
+ * a collector made outside the engine has no such hook: the error is reported.
+ *
+ * @example
+ * ```ts
+ * declare const collector: CollectorHooks;
+ * crashTask(collector, new Error("subprocess exited"), "execute");
+ * ```
+ */
+export function crashTask(collector: CollectorHooks, error: unknown, phase: string): void {
+  if (collector[CRASH_TASK] !== undefined) collector[CRASH_TASK](error, phase);
+  else collector.reportError(error);
+}

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CRASH_TASK, EMIT_TASKS } from "../actors/collectors.ts";
+import { EMIT_TASKS } from "../actors/collectors.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { ISpout, MaybePromise } from "../topology/components.ts";
 import type { TopologyConfig } from "../topology/config.ts";
@@ -17,6 +17,7 @@ import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
   countMetric,
+  crashTask,
   sharedCommand,
   type ShellRun,
   startShell,
@@ -225,6 +226,6 @@ export class ShellSpout implements ISpout {
     const w = run.waiter;
     run.waiter = null;
     if (w !== null) w.reject(error);
-    else run.collector[CRASH_TASK]?.(error, "nextTuple");
+    else crashTask(run.collector, error, "nextTuple");
   }
 }
