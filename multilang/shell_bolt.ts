@@ -247,7 +247,7 @@ export class ShellBolt implements IRichBolt {
     const tasks = c[EMIT_TASKS] !== undefined
       ? c[EMIT_TASKS](stream, anchors, tuple)
       : (c.emit(stream, anchors, tuple), []);
-    proc.send(tasks);
+    proc.sendTaskIds(tasks);
   }
 
   private sendHeartbeat(run: BoltRun, proc: ShellProcess): void {

@@ -73,6 +73,8 @@ export class ShellProcess {
   #decoder: MessageDecoder;
   #out: Array<string | Uint8Array> = [];
   #flushing = false;
+  /** Encoded one-task lists by task id (the reply to most emits). */
+  readonly #oneTask = new Map<number, string | Uint8Array>();
   /** Settle the handshake while it runs. */
   #handshake: ((msg: unknown) => void) | null = null;
   #failHandshake: ((e: unknown) => void) | null = null;
@@ -271,7 +273,21 @@ export class ShellProcess {
   /** Queues `msg`; what is queued in one event-loop turn goes out in one write. */
   send(msg: unknown): void {
     if (this.#failed || this.#stopping !== null) return;
-    this.#out.push(this.#spec.serializer.encode(msg));
+    this.#queue(this.#spec.serializer.encode(msg));
+  }
+
+  /** Sends the task ids of an emit (a one-task list, the usual case, is encoded once per task). */
+  sendTaskIds(tasks: number[]): void {
+    if (this.#failed || this.#stopping !== null) return;
+    if (tasks.length !== 1) return this.#queue(this.#spec.serializer.encode(tasks));
+    const task = tasks[0]!;
+    let bytes = this.#oneTask.get(task);
+    if (bytes === undefined) this.#oneTask.set(task, bytes = this.#spec.serializer.encode(tasks));
+    this.#queue(bytes);
+  }
+
+  #queue(encoded: string | Uint8Array): void {
+    this.#out.push(encoded);
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.#flush());

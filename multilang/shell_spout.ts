@@ -211,7 +211,7 @@ export class ShellSpout implements ISpout {
       return;
     }
     const tasks = c[EMIT_TASKS] !== undefined ? c[EMIT_TASKS](stream, tuple, id) : (c.emit(stream, tuple, id), []);
-    proc.send(tasks);
+    proc.sendTaskIds(tasks);
   }
 
   private checkSync(run: SpoutRun, proc: ShellProcess): void {
