@@ -23,6 +23,7 @@ import {
   commandFor,
   cwd,
   env,
+  isDirectorySync,
   isTTY,
   makeTempDir,
   onSignal,
@@ -83,6 +84,8 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
+  /** `--resources`: the folder to ship as the topology's resources (default: resources/ beside the script). */
+  resources?: string | undefined;
   /**
    * Containers started ahead for this submit (`--wait`, local scheduler):
    * the master hands them their topology; released when submit ends.
@@ -115,6 +118,10 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
     say(`ardea: ${problem}`);
     return 2;
   }
+  if (o.resources !== undefined && !isDirectorySync(resolvePath(cwd(), o.resources))) {
+    say(`ardea: --resources ${o.resources}: no such folder (${resolvePath(cwd(), o.resources)})`);
+    return 2;
+  }
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
@@ -134,6 +141,7 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       scheduler,
       runtime,
       cwd: cwd(),
+      resources: o.resources,
     });
     // Containers beyond those of the record (clipped to its task count) are not needed.
     o.standbys?.release(record.containers);

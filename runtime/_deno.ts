@@ -9,6 +9,8 @@
 /** The subset of the `Deno` namespace that runtime/ uses. */
 export interface DenoNamespace {
   readonly args: string[];
+  /** URL of the main module. */
+  readonly mainModule: string;
   readonly pid: number;
   execPath(): string;
   exit(code?: number): never;
