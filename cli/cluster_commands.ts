@@ -23,6 +23,7 @@ import {
   commandFor,
   cwd,
   env,
+  exit,
   isDirectorySync,
   isTTY,
   makeTempDir,
@@ -392,6 +393,14 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  * ```
  */
 export async function containerCommand(topology: string | null, index: number, nats: NatsFlags): Promise<number> {
+  // Stopped by its scheduler (SIGTERM) or a Ctrl-C, a container ends at once
+  // as it would with no handler, but through exit(), which also kills the
+  // subprocesses of its tasks (shell components run in process groups of
+  // their own: runtime/spawn.ts `group`). Killed with SIGKILL, it cannot: its
+  // subprocesses then read the end of their stdin, on which Storm's
+  // multilang clients exit.
+  onSignal("SIGTERM", () => exit(143));
+  onSignal("SIGINT", () => exit(130));
   let source: EnvSource = env;
   if (topology === null) {
     // A standby: loads what the topology's bundle imports, then learns which

@@ -86,6 +86,7 @@ const script = (verb: string) =>
 const resources = {
   type: "string",
   value: "DIR",
+  rare: true,
   parse: text("needs a folder"),
   help: "the folder shell components run in (the code dir; default: resources/ beside the script, else the " +
     "script's folder); submit ships it, or resources/ if there is one, to every container",

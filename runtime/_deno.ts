@@ -33,6 +33,8 @@ export interface DenoCommandOptions {
   stdin: "piped" | "inherit" | "null";
   stdout: "piped" | "inherit" | "null";
   stderr: "piped" | "inherit" | "null";
+  /** A session and process group of its own. */
+  detached?: boolean;
 }
 
 /** `Deno.ChildProcess` (the subset runtime/spawn.ts uses). */
