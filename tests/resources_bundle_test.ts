@@ -6,7 +6,7 @@
 // the extracted folder.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, type NatsConnection } from "nats";
 import {
   ardeaRoot,
@@ -356,6 +356,96 @@ test("ardea submit: 2 containers each run their tasks in the extracted resources
   for (const p of got) {
     assert.equal(p, { container: p.container, codeDir: extracted, data: "hello resources\n", mode: 0o755 });
   }
+});
+
+/**
+ * Storm's layout: a topology script with a resources/ folder holding a Node
+ * multilang split bolt, run by a ShellBolt with a path relative to the code
+ * dir; the words are counted by field and each counter task writes its
+ * counts to `<out>/<task>.json` at the end.
+ */
+async function shellScript(folder: string, name: string): Promise<string> {
+  const fixtures = resolvePath(ardeaRoot(), "tests", "fixtures", "multilang", "node");
+  mkdirSync(resolvePath(folder, "resources"), { recursive: true });
+  for (const f of ["split_bolt.mjs", "multilang.mjs"]) {
+    copyFileSync(resolvePath(fixtures, f), resolvePath(folder, "resources", f));
+  }
+  const script = resolvePath(folder, "topo.ts");
+  await writeTextFile(
+    script,
+    `import { BaseRichBolt, Fields, iterableSpout, ShellBolt, submit, TopologyBuilder, type OutputCollector, type TopologyConfig, type TopologyContext, type Tuple } from ${
+      JSON.stringify(resolvePath(ardeaRoot(), "mod.ts"))
+    };
+import { writeFileSync } from "node:fs";
+import process from "node:process";
+const out = process.argv[2]!;
+const SENTENCES = ${JSON.stringify(SENTENCES)};
+class Count extends BaseRichBolt {
+  counts: Record<string, number> = {};
+  task = 0;
+  collector!: OutputCollector;
+  override prepare(_c: TopologyConfig, ctx: TopologyContext, collector: OutputCollector) {
+    this.collector = collector;
+    this.task = ctx.getThisTaskId();
+  }
+  execute(t: Tuple) {
+    const w = t.getString(0);
+    this.counts[w] = (this.counts[w] ?? 0) + 1;
+    this.collector.ack(t);
+  }
+  override cleanup() {
+    writeFileSync(out + "/" + this.task + ".json", JSON.stringify(this.counts));
+  }
+  declareOutputFields() {}
+}
+const b = new TopologyBuilder();
+b.setSpout("sentences", iterableSpout(() => SENTENCES, { fields: ["sentence"] }), 1);
+b.setBolt("split", new ShellBolt(["node", "split_bolt.mjs"], ["word"]), 2).shuffleGrouping("sentences");
+b.setBolt("count", () => new Count(), 2).fieldsGrouping("split", new Fields("word"));
+const h = await submit(${
+      JSON.stringify(name)
+    }, { "topology.containers": 2, "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology());
+await h.done;
+`,
+  );
+  return script;
+}
+
+const SENTENCES = Array.from({ length: 200 }, (_, i) => `line ${i % 7} of the shell test word${i % 13}`);
+
+// The containers run on the other runtime than this test (the probe test above runs them on this one).
+const otherRuntime = runtimeName() === "node" ? "deno" : "node";
+
+test(`ardea submit --runtime ${otherRuntime}: a ShellBolt runs a Node script from resources/ in 2 containers; exact counts`, async () => {
+  const folder = resolvePath(dir, "shell-topo");
+  const script = await shellScript(folder, "res-shell");
+  const out = resolvePath(dir, "shell-out");
+  mkdirSync(out);
+  const r = asText(
+    await runArdea(
+      ["submit", script, "--containers", "2", "--runtime", otherRuntime, "--wait", "--", out],
+      { ARDEA_NATS_URL: nats.urls[0]! },
+    ),
+  );
+  assert.is(r.code, 0, show(r));
+  const rec = await (await Records.bind(nc))!.getTopology("res-shell");
+  assert.is(rec?.runtime, otherRuntime);
+  assert.is(rec?.state, "FINISHED");
+  const shipped = resolvePath(ardeaRoot(), ".ardea", "bundles", rec!.resources!, "resources");
+  assert.equal(await listDir(shipped), ["multilang.mjs", "split_bolt.mjs"], "resources shipped and extracted");
+  const got = new Map<string, number>();
+  for (const name of (await listDir(out)).filter((n) => n.endsWith(".json"))) {
+    for (
+      const [w, n] of Object.entries(JSON.parse(await readTextFile(resolvePath(out, name))) as Record<string, number>)
+    ) {
+      got.set(w, (got.get(w) ?? 0) + n);
+    }
+  }
+  const truth = new Map<string, number>();
+  for (const l of SENTENCES) for (const w of l.split(" ")) truth.set(w, (truth.get(w) ?? 0) + 1);
+  assert.equal(Object.fromEntries([...got].sort()), Object.fromEntries([...truth].sort()));
+  // The two split tasks (two Node subprocesses) ran in different containers, each in its extracted folder.
+  assert.equal(new Set(rec!.components.split!.map((t) => rec!.packing[String(t)])).size, 2);
 });
 
 test.run();
