@@ -225,4 +225,62 @@ test("a cluster: subprocesses die with a stopped container and with the killed t
   }
 });
 
+test("ardea run: Ctrl-C drains a topology with a ShellBolt; the Ctrl-C does not reach its subprocesses", async () => {
+  const folder = resolvePath(dir, "drain");
+  const fixtures = resolvePath(ardeaRoot(), "tests", "fixtures", "multilang", "node");
+  const { copyFile, mkdir, symlink } = await import("node:fs/promises");
+  await mkdir(resolvePath(folder, "resources"), { recursive: true });
+  for (const f of ["split_bolt.mjs", "multilang.mjs"]) {
+    await copyFile(resolvePath(fixtures, f), resolvePath(folder, "resources", f));
+  }
+  // The fixtures import msgpackr: let Node find it from the temporary folder.
+  await symlink(resolvePath(ardeaRoot(), "node_modules"), resolvePath(folder, "node_modules"));
+  const topo = resolvePath(folder, "topo.ts");
+  await writeTextFile(
+    topo,
+    `import { BaseRichSpout, bolt, ShellBolt, submit, TopologyBuilder, type SpoutOutputCollector } from ${
+      JSON.stringify(resolvePath(ardeaRoot(), "mod.ts"))
+    };
+import { writeTextFile } from ${JSON.stringify(resolvePath(ardeaRoot(), "runtime", "mod.ts"))};
+class Sentences extends BaseRichSpout {
+  n = 0;
+  c!: SpoutOutputCollector;
+  override open(_a: unknown, _b: unknown, c: SpoutOutputCollector) { this.c = c; }
+  nextTuple() { if (this.c.getPendingCount() < 20) this.c.emit(["a b c d", this.n], this.n++); }
+  declareOutputFields(d: { declare(f: string[]): void }) { d.declare(["sentence", "n"]); }
+}
+let words = 0;
+const b = new TopologyBuilder();
+b.setSpout("sentences", () => new Sentences(), 1);
+b.setBolt("split", new ShellBolt(["node", "split_bolt.mjs"], ["word"]), 2).shuffleGrouping("sentences");
+b.setBolt("count", bolt(() => {
+  if (++words === 400) void writeTextFile(${JSON.stringify(resolvePath(folder, "running"))}, "");
+}), 1).shuffleGrouping("split");
+await submit("drain-shell", { "topology.reliability.mode": "ATLEAST_ONCE" }, b.createTopology());
+`,
+  );
+  // Its own group, standing for the terminal's foreground group.
+  const [cmd, argv] = ardeaCmd(["run", "--json", topo]);
+  const run = spawnProcess(cmd, argv, { cwd: ardeaRoot(), stdio: "pipe", group: true });
+  const stdout = collect(run.lines("stdout"));
+  const stderr = collect(run.lines("stderr"));
+  try {
+    await until(
+      "words counted",
+      async () => (await readTextFile(resolvePath(folder, "running")).catch(() => "x")) === "",
+    );
+    process.kill(-run.pid!, "SIGINT");
+    const exit = await run.exited;
+    const out = (await stdout).join("\n");
+    assert.equal(exit, { code: 0, signal: null }, out + (await stderr).join("\n"));
+    const [t] = (JSON.parse(out) as { topologies: { state: string; stats: { failed: number; restarts: number } }[] })
+      .topologies;
+    assert.is(t!.state, "KILLED", "drained, then stopped");
+    assert.is(t!.stats.failed, 0, "no tuple failed: the Ctrl-C did not reach the subprocesses");
+    assert.is(t!.stats.restarts, 0);
+  } finally {
+    run.kill("SIGKILL");
+  }
+});
+
 test.run();
