@@ -166,10 +166,12 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     containers = tasks;
   }
   const tasksPacking = packRoundRobin(req.topology, containers);
+  // A resources folder that cannot be shipped (too large, unreadable) fails the submit before anything is stored.
+  const archive = await packing;
   const sha = await storeBundle(o.nc, await bundling, { replicas: o.replicas ?? 1 });
-  const resources = packing === undefined
+  const resources = archive === undefined
     ? undefined
-    : await storeResources(o.nc, await packing, { replicas: o.replicas ?? 1 });
+    : await storeResources(o.nc, archive, { replicas: o.replicas ?? 1 });
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
     await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);

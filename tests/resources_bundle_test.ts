@@ -287,6 +287,11 @@ test("ardea run: the code dir is resources/ beside the script, or --resources; a
   const r3 = asText(await runArdea(["run", "--resources", resolvePath(dir, "none"), script, out2]));
   assert.is(r3.code, 2, show(r3));
   assert.match(r3.stderr, /--resources .*none: no such folder/);
+  const r4 = asText(
+    await runArdea(["submit", "--resources", resolvePath(dir, "none"), script, "--nats", "nats://127.0.0.1:1"]),
+  );
+  assert.is(r4.code, 2, show(r4));
+  assert.match(r4.stderr, /--resources .*none: no such folder/);
 });
 
 test("a bare run (deno run / node --import): the main module's folder, by the same rule", async () => {
