@@ -23,6 +23,8 @@ import {
   commandFor,
   cwd,
   env,
+  exit,
+  isDirectorySync,
   isTTY,
   makeTempDir,
   onSignal,
@@ -83,6 +85,8 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
+  /** `--resources`: the folder to ship as the topology's resources (default: resources/ beside the script). */
+  resources?: string | undefined;
   /**
    * Containers started ahead for this submit (`--wait`, local scheduler):
    * the master hands them their topology; released when submit ends.
@@ -115,6 +119,10 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
     say(`ardea: ${problem}`);
     return 2;
   }
+  if (o.resources !== undefined && !isDirectorySync(resolvePath(cwd(), o.resources))) {
+    say(`ardea: --resources ${o.resources}: no such folder (${resolvePath(cwd(), o.resources)})`);
+    return 2;
+  }
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
@@ -134,6 +142,7 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       scheduler,
       runtime,
       cwd: cwd(),
+      resources: o.resources,
     });
     // Containers beyond those of the record (clipped to its task count) are not needed.
     o.standbys?.release(record.containers);
@@ -384,6 +393,14 @@ export async function masterCommand(topology: string, nats: NatsFlags): Promise<
  * ```
  */
 export async function containerCommand(topology: string | null, index: number, nats: NatsFlags): Promise<number> {
+  // Stopped by its scheduler (SIGTERM) or a Ctrl-C, a container ends at once
+  // as it would with no handler, but through exit(), which also kills the
+  // subprocesses of its tasks (shell components run in process groups of
+  // their own: runtime/spawn.ts `group`). Killed with SIGKILL, it cannot: its
+  // subprocesses then read the end of their stdin, on which Storm's
+  // multilang clients exit.
+  onSignal("SIGTERM", () => exit(143));
+  onSignal("SIGINT", () => exit(130));
   let source: EnvSource = env;
   if (topology === null) {
     // A standby: loads what the topology's bundle imports, then learns which

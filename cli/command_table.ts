@@ -48,6 +48,8 @@ interface FlagBase {
   readonly short?: string;
   /** Only meaningful with this other flag (`--port` of `ardea run` needs `--ui`); shown inside its brackets. */
   readonly under?: string;
+  /** Seldom needed: left out of the simplest usage form (still in the full one and the flag list). */
+  readonly rare?: true;
 }
 
 /** A flag without a value: true when given. */

@@ -82,6 +82,16 @@ const script = (verb: string) =>
     noun: `topology script to ${verb}`,
     parse: z.string().min(1, "the script path is empty"),
   }) as const;
+/** `--resources DIR` of `run` and `submit`: the topology's code directory. */
+const resources = {
+  type: "string",
+  value: "DIR",
+  rare: true,
+  parse: text("needs a folder"),
+  help: "the folder shell components run in (the code dir; default: resources/ beside the script, else the " +
+    "script's folder); submit ships it, or resources/ if there is one, to every container",
+} as const;
+
 const containerMessage = (raw: string) => `the container must be a number >= 0, got "${raw}"`;
 
 const port = (flag: string) =>
@@ -156,6 +166,7 @@ export const COMMAND_SPECS = {
         default: "127.0.0.1",
         help: "the interface it listens on (default 127.0.0.1, loopback only; anything else must be asked for)",
       },
+      resources,
     },
     positionals: { script: script("run") },
     scriptArgs: { after: "script", label: "script args…", brief: "[args…]" },
@@ -183,6 +194,7 @@ each run goes to stderr at the end.
       json: flags.json,
       /** `--ui`: serve the tracker's API and web page while the script runs. */
       ui: flags.ui ? { host: flags.host, port: flags.port } : undefined,
+      resources: flags.resources,
     }),
   }),
   init: defineCommand({
@@ -253,6 +265,7 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
         help:
           "stay until the topology ends; exit 0 only if it FINISHED (without --wait the master runs detached; see ardea status)",
       },
+      resources,
     },
     nats: true,
     positionals: { script: script("submit") },
@@ -264,7 +277,10 @@ KV, and starts the containers under a master: on this machine (--scheduler
 local, the default) or on the \`ardea worker\` daemons of the pool (--scheduler
 pool). The script runs again inside each container with the same arguments
 (local: in the same working directory; pool: in each worker's, so give file
-arguments as paths every worker can read).
+arguments as paths every worker can read). The files shell components run
+travel with the bundle: the --resources folder, else resources/ beside the
+script (all files, modes kept, at most 64 MiB); each container extracts them
+and runs its shell components there.
 `,
     exit: `Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.\n`,
     build: ({ flags, positionals, nats, scriptArgs }) => ({
@@ -275,6 +291,7 @@ arguments as paths every worker can read).
       runtime: flags.runtime,
       scheduler: flags.scheduler,
       wait: flags.wait,
+      resources: flags.resources,
       nats,
     }),
   }),

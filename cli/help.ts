@@ -84,7 +84,8 @@ function forms(spec: CommandSpec): { full: string[]; instead: string[][]; base: 
     const positionals = Object.values(spec.positionals).map((p) => p.label);
     return [[`ardea ${spec.name}`, ...positionals, `[${spec.scriptArgs?.label}]`, flagUsage(spec, n, f, true)]];
   });
-  return { full: form(spec, top), instead, base: form(spec, top.filter(([n]) => !hasUnder(n))), afterScript };
+  const base = top.filter(([n, f]) => !hasUnder(n) && f.rare !== true);
+  return { full: form(spec, top), instead, base: form(spec, base), afterScript };
 }
 
 /**

@@ -11,10 +11,12 @@
 import type { RunState, RunSummary } from "../engine/container.ts";
 import type { StatsSnapshot as TopologyStats } from "../metrics/snapshot.ts";
 import { onSubmit, type TopologyHandle } from "../engine/submit.ts";
+import { setCodeDir } from "../engine/code_dir.ts";
 import {
   cwd,
   env,
   exit,
+  isDirectorySync,
   isTTY,
   onSignal,
   readTextFile,
@@ -166,6 +168,15 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   if (problem !== null) {
     writeStderr(`ardea: ${problem}\n`);
     return 1;
+  }
+
+  if (cmd.resources !== undefined) {
+    const dir = resolvePath(cwd(), cmd.resources);
+    if (!isDirectorySync(dir)) {
+      writeStderr(`ardea: --resources ${cmd.resources}: no such folder (${dir})\n`);
+      return 2;
+    }
+    setCodeDir(dir);
   }
 
   const ui = cmd.ui === undefined ? undefined : await startUi(cmd.ui);

@@ -92,8 +92,15 @@ export interface LoadBundleOptions {
   cacheDir?: string;
 }
 
-/** This installation's bundle folder. */
-function bundleDir(cacheDir: string | undefined): string {
+/**
+ * This machine's bundle folder: `cacheDir`, else `<ardeaRoot>/.ardea/bundles`.
+ *
+ * @example
+ * ```ts
+ * bundleDir(undefined); // "/opt/ardea/.ardea/bundles"
+ * ```
+ */
+export function bundleDir(cacheDir: string | undefined): string {
   return cacheDir ?? resolvePath(ardeaRoot(), ".ardea", "bundles");
 }
 
@@ -452,23 +459,51 @@ export async function storeBundle(
       `bundle of ${bundle.entry} claims sha256 ${bundle.sha256} but its code hashes to ${sha}`,
     );
   }
-  const store = await nc.jetstream().views.os(CODE_BUCKET, {
-    replicas: options.replicas ?? 1,
-    description: "Ardea topology bundles, named by sha256",
-  });
   // The containers this machine starts find it here, without the object store.
   await keepCopy(bundleDir(options.cacheDir), sha, bytes);
-  const existing = await store.info(sha);
-  if (existing !== null && !existing.deleted && existing.digest === natsDigest(sha)) return sha;
-  await store.putBlob(
-    {
-      name: sha,
-      description: `ardea ${bundle.ardeaVersion} bundle of ${bundle.entry}`,
-      metadata: { ardeaVersion: bundle.ardeaVersion, entry: bundle.entry },
-    },
-    bytes,
-  );
-  return sha;
+  return await putCodeObject(nc, sha, bytes, {
+    replicas: options.replicas,
+    description: `ardea ${bundle.ardeaVersion} bundle of ${bundle.entry}`,
+    metadata: { ardeaVersion: bundle.ardeaVersion, entry: bundle.entry },
+  });
+}
+
+/** What {@link putCodeObject} records with an object. */
+export interface CodeObjectInfo {
+  /** Replicas of the object store when this call creates it (default 1). */
+  replicas?: number | undefined;
+  description: string;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Puts `bytes` in the object store {@link CODE_BUCKET} (created if missing)
+ * under `sha256`, their hash (lowercase hex), unless an object of that name
+ * and digest is there already; returns `sha256`. Bundles and resources
+ * folders (cluster/resources.ts) are stored so.
+ *
+ * @example
+ * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * const bytes = new TextEncoder().encode("export {};");
+ * await putCodeObject(nc, await sha256Hex(bytes), bytes, { description: "a bundle", metadata: {} });
+ * ```
+ */
+export async function putCodeObject(
+  nc: NatsConnection,
+  sha256: string,
+  bytes: Uint8Array,
+  info: CodeObjectInfo,
+): Promise<string> {
+  const store = await nc.jetstream().views.os(CODE_BUCKET, {
+    replicas: info.replicas ?? 1,
+    description: "Ardea topology bundles, named by sha256",
+  });
+  const existing = await store.info(sha256);
+  if (existing !== null && !existing.deleted && existing.digest === natsDigest(sha256)) return sha256;
+  await store.putBlob({ name: sha256, description: info.description, metadata: info.metadata }, bytes);
+  return sha256;
 }
 
 // ---------------------------------------------------------------- load
@@ -603,7 +638,24 @@ export async function loadBundle(nc: NatsConnection, sha256: string, options: Lo
 }
 
 /** Bundle `sha256`'s bytes from {@link CODE_BUCKET}, their hash checked. */
-async function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Array> {
+function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Array> {
+  return getCodeObject(nc, sha256, "bundle");
+}
+
+/**
+ * The bytes of object `sha256` of {@link CODE_BUCKET}, their hash checked.
+ * Throws `BUNDLE_NOT_FOUND` (no such store or object) and `BUNDLE_CORRUPT`
+ * (other bytes), naming `what` the object is.
+ *
+ * @example
+ * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * declare const sha: string;
+ * const bytes = await getCodeObject(nc, sha, "resources folder");
+ * ```
+ */
+export async function getCodeObject(nc: NatsConnection, sha256: string, what: string): Promise<Uint8Array> {
   // Bind only: a container pointed at the wrong NATS must not create an empty bucket.
   try {
     await (await nc.jetstreamManager()).streams.info(`OBJ_${CODE_BUCKET}`);
@@ -616,12 +668,14 @@ async function fetchBundle(nc: NatsConnection, sha256: string): Promise<Uint8Arr
   }
   const store = await nc.jetstream().views.os(CODE_BUCKET);
   const bytes = await store.getBlob(sha256);
-  if (bytes === null) throw new BundleError("BUNDLE_NOT_FOUND", `no bundle ${sha256} in object store "${CODE_BUCKET}"`);
+  if (bytes === null) {
+    throw new BundleError("BUNDLE_NOT_FOUND", `no ${what} ${sha256} in object store "${CODE_BUCKET}"`);
+  }
   const actual = await sha256Hex(bytes);
   if (actual !== sha256) {
     throw new BundleError(
       "BUNDLE_CORRUPT",
-      `bundle ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`,
+      `${what} ${sha256} in object store "${CODE_BUCKET}" hashes to ${actual}; refusing to load it`,
     );
   }
   return bytes;

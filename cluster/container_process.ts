@@ -15,6 +15,8 @@ import type { NatsConnection } from "nats";
 import { ArdeaError } from "../topology/errors.ts";
 import { subjects, type TopologyRecord } from "../transport/wire/mod.ts";
 import { loadBundle } from "./bundle.ts";
+import { containerCodeDir } from "./resources.ts";
+import { setCodeDir } from "../engine/code_dir.ts";
 import { LogRing } from "./log_ring.ts";
 import { ErrorLog } from "./metrics_report.ts";
 import { Records } from "./records.ts";
@@ -72,7 +74,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   };
   const { nc, index } = opts;
   // Loading.
-  const { records, rec, file } = await load(opts, log);
+  const { records, rec, file, codeDir } = await load(opts, log);
   // Capturing: the script builds its topology and calls submit().
   const script = await captureScript(file, rec, log, opts.submitTimeoutMs);
   // Generations.
@@ -98,6 +100,7 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
         checkpoints,
         rollbacks,
         steer: script.steer,
+        codeDir,
       });
       if (outcome.kind === "exit") {
         script.settle(outcome.error === undefined ? { summary: outcome.summary! } : { error: outcome.error });
@@ -115,11 +118,15 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   }
 }
 
-/** Loading: the records, this topology's record (checked against `index`), and the bundle file. */
+/**
+ * Loading: the records, this topology's record (checked against `index`),
+ * the bundle file and the code directory (the resources, extracted), which
+ * is this process's too, for the script.
+ */
 async function load(
   opts: ContainerProcessOptions,
   log: (line: string) => void,
-): Promise<{ records: Records; rec: TopologyRecord; file: string }> {
+): Promise<{ records: Records; rec: TopologyRecord; file: string; codeDir: string }> {
   const records = await patiently("opening the records", log, () => Records.bind(opts.nc));
   const rec = await patiently("reading the topology record", log, async () => records?.getTopology(opts.topology));
   if (records === undefined || rec === undefined) {
@@ -132,7 +139,9 @@ async function load(
     );
   }
   const file = await patiently("loading the bundle", log, () => loadBundle(opts.nc, rec.bundle));
-  return { records, rec, file };
+  const codeDir = await patiently("loading the resources", log, () => containerCodeDir(opts.nc, rec, file));
+  setCodeDir(codeDir);
+  return { records, rec, file, codeDir };
 }
 
 /**

@@ -13,6 +13,7 @@ import { NatsStateBackend } from "../state/nats_state_backend.ts";
 import { isTerminal, type TopologyRecord, WIRE_VERSION } from "../transport/wire/mod.ts";
 import { logicalPlan } from "../metrics/plan.ts";
 import { ardeaVersion, bundleScript, storeBundle } from "./bundle.ts";
+import { packResources, resourcesToShip, storeResources } from "./resources.ts";
 import { ScriptError } from "./script_import.ts";
 import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/start_sequences.ts";
 import type { RunSummary } from "../engine/container.ts";
@@ -41,6 +42,11 @@ export interface SubmissionOptions {
   submitTimeoutMs?: number;
   /** Where a warning goes (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * The folder to ship as the topology's resources (`--resources`); default:
+   * the `resources/` folder beside the script, if any (resources.ts `resourcesToShip`).
+   */
+  resources?: string | undefined;
 }
 
 /** How long a script that has finished loading may still take to call submit(). */
@@ -138,6 +144,9 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
   // esbuild bundles in its own process while the script runs here; an error of the script comes first.
   const bundling = bundleScript(o.script);
   bundling.catch(() => {});
+  const shipped = resourcesToShip(resolvePath(o.script), o.resources);
+  const packing = shipped === undefined ? undefined : packResources(shipped);
+  packing?.catch(() => {});
   const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
   const existing = await o.records.getTopology(req.name).catch(() => null);
   if (existing && !isTerminal(existing.state)) {
@@ -156,8 +165,13 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     );
     containers = tasks;
   }
-  const packing = packRoundRobin(req.topology, containers);
+  const tasksPacking = packRoundRobin(req.topology, containers);
+  // A resources folder that cannot be shipped (too large, unreadable) fails the submit before anything is stored.
+  const archive = await packing;
   const sha = await storeBundle(o.nc, await bundling, { replicas: o.replicas ?? 1 });
+  const resources = archive === undefined
+    ? undefined
+    : await storeResources(o.nc, archive, { replicas: o.replicas ?? 1 });
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
     await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);
@@ -174,10 +188,11 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     state: "SUBMITTED",
     config: JSON.parse(JSON.stringify(config)),
     bundle: sha,
+    ...(resources === undefined ? {} : { resources }),
     args: o.scriptArgs,
     cwd: o.cwd,
     containers,
-    packing: Object.fromEntries([...packing].map(([t, c]) => [String(t), c])),
+    packing: Object.fromEntries([...tasksPacking].map(([t, c]) => [String(t), c])),
     components,
     scheduler: o.scheduler ?? "local",
     runtime: o.runtime,

@@ -119,6 +119,8 @@ export interface ContainerOptions {
   checkpoints?: CheckpointSetup;
   /** Sees every error a task reports or crashes with (the tracker's exceptions). */
   onError?: (component: string, task: number, error: unknown, crashed: boolean) => void;
+  /** The code directory every task's context gives (`getCodeDir()`; default "": the current directory). */
+  codeDir?: string;
 }
 
 /** How often finished tasks repeat their end-of-input markers to other containers (ms). */
@@ -269,7 +271,15 @@ export class Container implements TaskHost {
       const def = topology.components.get(component)!;
       const conf = { ...config, ...def.config } as TopologyConfig;
       const userMetrics = this.#stats.userMetrics(task);
-      const context = new TopologyContext(topology, name, task, this.index, taskContainer, userMetrics);
+      const context = new TopologyContext(
+        topology,
+        name,
+        task,
+        this.index,
+        taskContainer,
+        userMetrics,
+        this.#opts.codeDir ?? "",
+      );
       const routes: Map<string, Route> = compileRoutes(task, { topology, taskContainer, context });
       this.#downstream[task] = downstreamTasks(topology, task);
       if (def.kind === "spout") {

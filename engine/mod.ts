@@ -3,6 +3,7 @@
  *
  * @module
  */
+export * from "./code_dir.ts";
 export * from "./container.ts";
 export * from "./groupings.ts";
 export * from "./submit.ts";

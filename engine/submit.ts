@@ -21,6 +21,7 @@ import { permanentStateFailure } from "../state/state_backend.ts";
 import { assertRewindable, restoreStates } from "./restore.ts";
 import { checkTopologyName } from "../transport/wire/mod.ts";
 import { resolveStartSequences, START_SEQUENCES_KEY } from "../transport/start_sequences.ts";
+import { processCodeDir } from "./code_dir.ts";
 
 /**
  * A running topology.
@@ -161,6 +162,7 @@ function submitNow(
   const log = options.log ?? ((l: string) => console.error(l));
   for (const w of configWarnings(config)) log(`[ardea] warning: ${w}`);
   let current!: Container;
+  const codeDir = processCodeDir();
   const make = (checkpoints?: CheckpointSetup) => {
     current = new Container({
       name,
@@ -170,6 +172,7 @@ function submitNow(
       tap: options.tap,
       log: options.log,
       checkpoints,
+      codeDir,
     });
     return current;
   };

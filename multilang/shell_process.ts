@@ -124,6 +124,8 @@ export class ShellProcess {
       onStdoutBytes: (chunk) => this.#onStdout(chunk),
       onLine: (line) => this.#onStderr(line),
       maxLineLength: STDERR_LINE_CHARS * 4,
+      // Out of the terminal's Ctrl-C (a drain must not lose it), killed with its process group, and never outliving this process.
+      group: true,
     });
     this.#child = child;
     child.exited.then(

@@ -9,6 +9,8 @@
 /** The subset of the `Deno` namespace that runtime/ uses. */
 export interface DenoNamespace {
   readonly args: string[];
+  /** URL of the main module. */
+  readonly mainModule: string;
   readonly pid: number;
   execPath(): string;
   exit(code?: number): never;
@@ -31,6 +33,8 @@ export interface DenoCommandOptions {
   stdin: "piped" | "inherit" | "null";
   stdout: "piped" | "inherit" | "null";
   stderr: "piped" | "inherit" | "null";
+  /** A session and process group of its own. */
+  detached?: boolean;
 }
 
 /** `Deno.ChildProcess` (the subset runtime/spawn.ts uses). */

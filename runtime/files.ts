@@ -4,14 +4,17 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
 import {
   appendFile,
+  chmod,
   link,
   mkdir,
   mkdtemp,
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rm,
   stat,
@@ -302,4 +305,141 @@ export async function createFileExclusive(path: string, text: string): Promise<b
   } finally {
     await unlink(tmp).catch(() => {});
   }
+}
+
+/**
+ * Whether `path` is a folder (following symbolic links), synchronously: for
+ * decisions taken once where nothing can be awaited.
+ *
+ * @example
+ * ```ts
+ * import { isDirectorySync } from "./mod.ts";
+ * const dir = isDirectorySync("/tmp/topology/resources") ? "/tmp/topology/resources" : "/tmp/topology";
+ * ```
+ */
+export function isDirectorySync(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** One entry of a folder tree, as {@link walkDir} lists it. */
+export interface WalkEntry {
+  /** Path relative to the walked folder, "/"-separated. */
+  readonly path: string;
+  readonly kind: "file" | "dir";
+  /** Permission bits (`0o755`, …). */
+  readonly mode: number;
+  /** Bytes (0 for a folder). */
+  readonly size: number;
+}
+
+/**
+ * Every file and folder under `root` (not `root` itself), parents before
+ * their contents, sorted by name within a folder. Symbolic links are
+ * followed: a link to a file lists as that file, a link to a folder as that
+ * folder. Throws an error naming the path for a link that leads nowhere, a
+ * link that loops back to a folder it is inside of, anything that is
+ * neither file nor folder, and a `root` that is not a folder
+ * (`code` ENOENT or ENOTDIR).
+ *
+ * @example
+ * ```ts
+ * import { walkDir } from "./mod.ts";
+ * for (const e of await walkDir("resources")) console.log(e.kind, e.path, e.mode.toString(8), e.size);
+ * ```
+ */
+export async function walkDir(root: string): Promise<WalkEntry[]> {
+  const top = await stat(root);
+  if (!top.isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: ${root} is not a folder`), { code: "ENOTDIR" });
+  }
+  const out: WalkEntry[] = [];
+  const visit = async (dir: string, rel: string, ancestors: ReadonlySet<string>): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const path = join(dir, name);
+      const relPath = rel === "" ? name : `${rel}/${name}`;
+      const s = await stat(path).catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === "ENOENT") {
+          throw Object.assign(new Error(`${path} is a symbolic link to nothing`), { code: "ENOENT", cause: e });
+        }
+        throw e;
+      });
+      if (s.isDirectory()) {
+        const real = await realpath(path);
+        if (ancestors.has(real)) {
+          throw Object.assign(new Error(`${path} is a symbolic link to a folder it is inside of (${real})`), {
+            code: "ELOOP",
+          });
+        }
+        out.push({ path: relPath, kind: "dir", mode: s.mode & 0o7777, size: 0 });
+        await visit(path, relPath, new Set([...ancestors, real]));
+      } else if (s.isFile()) {
+        out.push({ path: relPath, kind: "file", mode: s.mode & 0o7777, size: s.size });
+      } else {
+        throw Object.assign(new Error(`${path} is neither a file nor a folder`), { code: "EINVAL" });
+      }
+    }
+  };
+  await visit(root, "", new Set([await realpath(root)]));
+  return out;
+}
+
+/**
+ * Sets the permission bits of a file or folder (`chmod`).
+ *
+ * @example
+ * ```ts
+ * import { setFileMode } from "./mod.ts";
+ * await setFileMode("/tmp/resources/split.py", 0o755);
+ * ```
+ */
+export async function setFileMode(path: string, mode: number): Promise<void> {
+  await chmod(path, mode);
+}
+
+/**
+ * Writes a whole file of bytes (replacing it), creating missing parent
+ * folders; with `mode`, the file gets those permission bits.
+ *
+ * @example
+ * ```ts
+ * import { writeBinaryFile } from "./mod.ts";
+ * await writeBinaryFile("/tmp/resources/split.sh", new TextEncoder().encode("#!/bin/sh\n"), 0o755);
+ * ```
+ */
+export async function writeBinaryFile(path: string, data: Uint8Array, mode?: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, data);
+  if (mode !== undefined) await chmod(path, mode);
+}
+
+/**
+ * Creates folder `path` and its missing parents; an existing folder is fine.
+ *
+ * @example
+ * ```ts
+ * import { makeDir } from "./mod.ts";
+ * await makeDir("/tmp/ardea/bundles");
+ * ```
+ */
+export async function makeDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+}
+
+/**
+ * Renames (moves) a file or folder within one file system, atomically.
+ * Renaming a folder onto a folder that exists and is not empty fails
+ * (`code` ENOTEMPTY or EEXIST).
+ *
+ * @example
+ * ```ts
+ * import { renamePath } from "./mod.ts";
+ * await renamePath("/tmp/ardea/x/resources.tmp-1", "/tmp/ardea/x/resources");
+ * ```
+ */
+export async function renamePath(from: string, to: string): Promise<void> {
+  await rename(from, to);
 }

@@ -8,7 +8,7 @@
 import process from "node:process";
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { denoGlobal } from "./_deno.ts";
 
@@ -51,6 +51,7 @@ export function args(): string[] {
 }
 
 let scriptArgs: readonly string[] | undefined;
+let scriptPath: string | undefined;
 
 /**
  * Makes `script` with `scriptArgs` look like the program being run, for the
@@ -69,12 +70,33 @@ let scriptArgs: readonly string[] | undefined;
 export function setScriptArgs(script: string, scriptArgv: readonly string[]): void {
   const frozen = Object.freeze([...scriptArgv]);
   scriptArgs = frozen;
+  scriptPath = script;
   process.argv = [process.argv[0] ?? execPath(), script, ...frozen];
   const deno = denoGlobal();
   if (deno !== undefined) {
     // Deno.args is a configurable getter; keep it a fresh copy per read, as Deno does.
     Object.defineProperty(deno, "args", { configurable: true, enumerable: true, get: () => [...frozen] });
   }
+}
+
+/**
+ * Absolute path of the program's script: the one {@link setScriptArgs} made
+ * the program (`ardea run x.ts`), else the main module (`deno run -A x.ts`,
+ * `node --import ardea/register x.ts`); undefined when there is no script
+ * file (a REPL, `node -e`, a main module loaded from a URL).
+ *
+ * @example
+ * ```ts
+ * import { mainScript } from "./mod.ts";
+ * console.log(`running ${mainScript() ?? "no script"}`);
+ * ```
+ */
+export function mainScript(): string | undefined {
+  if (scriptPath !== undefined) return resolve(scriptPath);
+  const deno = denoGlobal();
+  if (deno !== undefined) return deno.mainModule.startsWith("file:") ? fileURLToPath(deno.mainModule) : undefined;
+  const main = process.argv[1];
+  return main === undefined || main === "" ? undefined : resolve(main);
 }
 
 /**

@@ -52,6 +52,17 @@ export interface SpawnOptions {
   /** Lines kept per stream for `lines()` before the oldest are dropped; default 10000. */
   maxBufferedLines?: number;
   /**
+   * The child leads a session and process group of its own (default
+   * false): a Ctrl-C at the terminal does not reach it (whoever started it
+   * stops it, e.g. after a drain); {@link ChildHandle.kill} signals the
+   * whole group, the child's own children too; and when this process
+   * exits (`exit()`, or the end of its work; not when it is killed by a
+   * signal it has no handler for) the group of a child still running is
+   * killed (SIGKILL). For the subprocesses of tasks (shell components),
+   * which must not outlive their topology.
+   */
+  group?: boolean;
+  /**
    * When piped: stdout is not cut into lines but handed here chunk by chunk,
    * as read (a binary protocol such as msgpack); stderr still goes by lines.
    */
@@ -261,7 +272,15 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
   const input = piped || opts.stdio === "stdin" ? "piped" : "inherit";
   let child: DenoChildProcess;
   try {
-    child = new deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdin: input, stdout: io, stderr: io }).spawn();
+    child = new deno.Command(cmd, {
+      args,
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: input,
+      stdout: io,
+      stderr: io,
+      ...(opts.group ? { detached: true } : {}),
+    }).spawn();
   } catch (error) {
     queues.stdout.end();
     queues.stderr.end();
@@ -287,8 +306,10 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
     ])
     : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
   const stdin = input === "piped" ? child.stdin.getWriter() : null;
+  const group = opts.group ? groupOf(child.pid) : undefined;
   const exited = child.status.then(async (status) => {
     ended = true;
+    group?.ended();
     // Deno keeps a piped stdin's resource open after the child ended (Node
     // closes it): close it, or each child leaks one.
     stdin?.close().catch(() => {});
@@ -306,6 +327,7 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
     exited,
     kill(signal: ProcessSignal = "SIGTERM"): boolean {
       if (ended) return false;
+      if (group !== undefined) return group.kill(signal);
       try {
         child.kill(signal);
         return true;
@@ -333,7 +355,9 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
     cwd: opts.cwd,
     env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
     stdio: piped ? "pipe" : opts.stdio === "stdin" ? ["pipe", "inherit", "inherit"] : "inherit",
+    detached: opts.group === true,
   });
+  const group = opts.group && child.pid !== undefined ? groupOf(child.pid) : undefined;
   const { queues, emitter } = lineQueues(opts);
   const outputRead = piped
     ? Promise.all([
@@ -352,6 +376,7 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
       reject(new Error(`SpawnError: could not start "${cmd}": ${error.message}`, { cause: error }));
     });
     child.once("exit", (code, signal) => {
+      group?.ended();
       // The child's own output is already in the pipe and arrives at once;
       // a grandchild that inherited the pipe may hold it open for much
       // longer, so stop reading after a grace period.
@@ -378,7 +403,7 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
     exited,
     kill(signal: ProcessSignal = "SIGTERM"): boolean {
       if (child.exitCode !== null || child.signalCode !== null) return false;
-      return child.kill(signal);
+      return group !== undefined ? group.kill(signal) : child.kill(signal);
     },
     lines(stream: ChildStream): AsyncIterableIterator<string> {
       if (!piped) throw new Error(`ChildHandle.lines: "${cmd}" was started with stdio "inherit"`);
@@ -391,6 +416,44 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
     closeStdin(): void {
       stdin?.end();
     },
+  };
+}
+
+/** Leaders of the process groups of running children started with `group` (their pids). */
+const groups = new Set<number>();
+let killGroupsAtExit = false;
+
+/** Kills (SIGKILL) the group of every running child started with `group`. */
+function killGroups(): void {
+  for (const pid of groups) signalGroup(pid, "SIGKILL");
+  groups.clear();
+}
+
+function signalGroup(pid: number, signal: ProcessSignal): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false; // the whole group is gone
+  }
+}
+
+/**
+ * The process group a `group` child leads: signalled as a whole, killed
+ * when this process exits while the child runs. Once the child has ended
+ * its group is forgotten: its id may be reused.
+ */
+function groupOf(pid: number): { kill(signal: ProcessSignal): boolean; ended(): void } {
+  if (!killGroupsAtExit) {
+    killGroupsAtExit = true;
+    const deno = denoGlobal();
+    if (deno === undefined) process.on("exit", killGroups);
+    else globalThis.addEventListener("unload", killGroups);
+  }
+  groups.add(pid);
+  return {
+    kill: (signal) => groups.has(pid) && signalGroup(pid, signal),
+    ended: () => void groups.delete(pid),
   };
 }
 

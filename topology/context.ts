@@ -178,11 +178,11 @@ export class TopologyContext {
     }
     return out;
   }
-  /** Index of the container (process) this task runs in. */
   /**
    * Storm's code directory: the folder of the files that travel with the
-   * topology (its `resources/`), where shell components run their commands.
-   * An empty string when the engine knows none (a context made by hand).
+   * topology (its `resources/`), where shell components run their commands
+   * (engine/code_dir.ts `codeDirOf` gives the rule). An empty string when
+   * the engine knows none (a context made by hand): the current directory.
    *
    * @example
    * ```ts
@@ -193,6 +193,7 @@ export class TopologyContext {
   getCodeDir(): string {
     return this.codeDir;
   }
+  /** Index of the container (process) this task runs in. */
   getThisContainer(): number {
     return this.containerIndex;
   }

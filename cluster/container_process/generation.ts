@@ -73,6 +73,8 @@ export interface GenerationOptions {
   rollbacks: RollbackWatch | null;
   /** Makes `c` the container the script's handle steers. */
   steer: (c: Container) => void;
+  /** The code directory of the tasks (the topology's resources, extracted). */
+  codeDir: string;
 }
 
 /**
@@ -171,6 +173,7 @@ class GenerationRun {
       remote: sm,
       checkpoints,
       onError: this.#o.errors.record,
+      codeDir: this.#o.codeDir,
     });
     this.#o.steer(container);
     sm.attach(container);

@@ -53,6 +53,12 @@ const topologyRecordSchema = z.object({
   config: z.record(z.string(), z.unknown()),
   /** sha256 (hex) of the bundle in the code object store. */
   bundle: z.string().regex(/^[0-9a-f]{64}$/),
+  /**
+   * sha256 (hex) of the topology's resources folder in the code object
+   * store (cluster/resources.ts): what each container extracts and runs its
+   * shell components in. Absent: none was shipped.
+   */
+  resources: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** Script arguments the containers pass to the script. */
   args: z.array(z.string()),
   /** Working directory of the submitter (local scheduler: the containers'). */
