@@ -82,6 +82,28 @@ const script = (verb: string) =>
     noun: `topology script to ${verb}`,
     parse: z.string().min(1, "the script path is empty"),
   }) as const;
+/** The flags of `run` and `submit` that only a Flux file (.yaml, .yml) takes. */
+const fluxFlags = {
+  filter: {
+    type: "string",
+    value: "FILE",
+    parse: text("needs a properties file"),
+    help: "Flux file: replace each ${key} with its value in this Java properties file",
+  },
+  "env-filter": { type: "boolean", help: "Flux file: replace each ${ENV-NAME} with environment variable NAME" },
+  "dry-run": {
+    type: "boolean",
+    help: "Flux file: print the topology it would run (components, parallelism, streams, config) and exit",
+  },
+} as const;
+
+/** A Flux file's options from the flags of {@link fluxFlags}. */
+const fluxOptions = (flags: { filter: string | undefined; "env-filter": boolean; "dry-run": boolean }) => ({
+  filter: flags.filter,
+  envFilter: flags["env-filter"],
+  dryRun: flags["dry-run"],
+});
+
 const containerMessage = (raw: string) => `the container must be a number >= 0, got "${raw}"`;
 
 const port = (flag: string) =>
@@ -156,6 +178,7 @@ export const COMMAND_SPECS = {
         default: "127.0.0.1",
         help: "the interface it listens on (default 127.0.0.1, loopback only; anything else must be asked for)",
       },
+      ...fluxFlags,
     },
     positionals: { script: script("run") },
     scriptArgs: { after: "script", label: "script args…", brief: "[args…]" },
@@ -170,6 +193,11 @@ the run ends, until Ctrl-C.
 On a terminal, a status line on stderr shows uptime, tuples emitted per
 second, acked, failed, in flight, backpressure and restarts. A summary of
 each run goes to stderr at the end.
+
+A Flux file (.yaml, .yml; Storm's Flux format) runs the topology it
+describes under its name and config, taking no script args; its classNames
+are "<module>#<export>" (relative to the file), "ardea#<export>" or Storm's
+wrapper names. --filter, --env-filter and --dry-run are for Flux files.
 `,
     exit: `Exit status:
   0  every topology finished or was killed (or the script submitted none)
@@ -183,6 +211,7 @@ each run goes to stderr at the end.
       json: flags.json,
       /** `--ui`: serve the tracker's API and web page while the script runs. */
       ui: flags.ui ? { host: flags.host, port: flags.port } : undefined,
+      ...fluxOptions(flags),
     }),
   }),
   init: defineCommand({
@@ -253,6 +282,7 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
         help:
           "stay until the topology ends; exit 0 only if it FINISHED (without --wait the master runs detached; see ardea status)",
       },
+      ...fluxFlags,
     },
     nats: true,
     positionals: { script: script("submit") },
@@ -265,6 +295,10 @@ local, the default) or on the \`ardea worker\` daemons of the pool (--scheduler
 pool). The script runs again inside each container with the same arguments
 (local: in the same working directory; pool: in each worker's, so give file
 arguments as paths every worker can read).
+
+A Flux file (.yaml, .yml) is read here (with --filter, --env-filter) and
+travels as a generated module with the document and its className modules;
+--dry-run prints its topology and exits without connecting.
 `,
     exit: `Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.\n`,
     build: ({ flags, positionals, nats, scriptArgs }) => ({
@@ -275,6 +309,7 @@ arguments as paths every worker can read).
       runtime: flags.runtime,
       scheduler: flags.scheduler,
       wait: flags.wait,
+      ...fluxOptions(flags),
       nats,
     }),
   }),

@@ -434,17 +434,3 @@ function check(m: Merged, file: string): FluxDocument {
   });
   return { name: m.name.def, config, components: [...components.values()], spouts, bolts, streams, file };
 }
-
-/**
- * Whether `path` names a Flux file (`.yaml` or `.yml`) rather than a
- * topology script.
- *
- * @example
- * ```ts
- * isFluxFile("topology.yaml"); // true
- * isFluxFile("topology.ts"); // false
- * ```
- */
-export function isFluxFile(path: string): boolean {
-  return /\.ya?ml$/i.test(path);
-}

@@ -17,7 +17,7 @@
 export { buildFluxTopology, type FluxModules, moduleSpecifiers } from "./build.ts";
 export { classRef, PartialKeyGrouping, STORM_CLASSES } from "./classes.ts";
 export { describeFlux } from "./describe.ts";
-export { isFluxFile, readFlux, type ReadFluxOptions } from "./document.ts";
+export { readFlux, type ReadFluxOptions } from "./document.ts";
 export { FluxError } from "./errors.ts";
 export { parseProperties } from "./properties.ts";
 export { fluxEntry, importFluxModules, submitFlux } from "./run.ts";
@@ -27,6 +27,7 @@ export {
   type FluxDocument,
   GROUPING_TYPES,
   type GroupingType,
+  isFluxFile,
   type ObjectDef,
   type StreamDef,
   type VertexDef,

@@ -153,3 +153,17 @@ export interface FluxDocument {
   /** The file it was read from, as given. */
   readonly file: string;
 }
+
+/**
+ * Whether `path` names a Flux file (`.yaml` or `.yml`) rather than a
+ * topology script.
+ *
+ * @example
+ * ```ts
+ * isFluxFile("topology.yaml"); // true
+ * isFluxFile("topology.ts"); // false
+ * ```
+ */
+export function isFluxFile(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
