@@ -60,6 +60,7 @@ import {
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
+import { dryRunFlux, type FluxWords, isFluxCommand, readFluxFile } from "./flux_file.ts";
 import { z } from "zod";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
@@ -83,6 +84,12 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
+  /** A Flux file's `--filter`. */
+  filter?: string | undefined;
+  /** A Flux file's `--env-filter`. */
+  envFilter?: boolean;
+  /** A Flux file's `--dry-run`. */
+  dryRun?: boolean;
   /**
    * Containers started ahead for this submit (`--wait`, local scheduler):
    * the master hands them their topology; released when submit ends.
@@ -110,11 +117,15 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
 }
 
 async function submitWith(o: SubmitCommandOptions): Promise<number> {
+  const flux = isFluxCommand({ envFilter: false, dryRun: false, ...o }, "submit");
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
     return 2;
   }
+  if (flux && o.dryRun === true) return await dryRunFlux({ envFilter: false, ...o, dryRun: true });
+  const entry = flux ? await fluxEntryOf({ envFilter: false, dryRun: false, ...o }) : undefined;
+  if (entry === null) return 1;
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
@@ -134,6 +145,7 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       scheduler,
       runtime,
       cwd: cwd(),
+      ...(entry === undefined ? {} : { entry }),
     });
     // Containers beyond those of the record (clipped to its task count) are not needed.
     o.standbys?.release(record.containers);
@@ -179,6 +191,23 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
     return state === "FINISHED" ? 0 : 1;
   } finally {
     await closeNats(nc);
+  }
+}
+
+/**
+ * A Flux file's entry for the submission: the generated module and what
+ * it does here; null (reported) when the file is wrong.
+ */
+async function fluxEntryOf(
+  words: FluxWords,
+): Promise<{ code: string; submit: () => Promise<unknown> } | null> {
+  const { fluxEntry, importFluxModules, submitFlux } = await import("../flux/mod.ts");
+  try {
+    const doc = await readFluxFile(words);
+    return { code: fluxEntry(doc), submit: async () => await submitFlux(doc, await importFluxModules(doc)) };
+  } catch (e) {
+    say(`ardea: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return null;
   }
 }
 

@@ -41,13 +41,20 @@ export interface SubmissionOptions {
   submitTimeoutMs?: number;
   /** Where a warning goes (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * A generated entry module instead of the script file (a Flux file):
+   * `code` is what the bundle carries to the containers; `submit` does here
+   * what importing it does (calls submit()).
+   */
+  entry?: { code: string; submit: () => Promise<unknown> };
 }
 
 /** How long a script that has finished loading may still take to call submit(). */
 const NO_SUBMIT_GRACE_MS = 1000;
 
 /**
- * Runs `script` with its `submit()` intercepted and captures the request.
+ * Runs `script` (or `load`, which stands for importing it) with its
+ * `submit()` intercepted and captures the request.
  * The handle the script gets never settles here: the script runs for real in
  * the containers.
  *
@@ -61,6 +68,7 @@ export async function captureTopology(
   script: string,
   scriptArgs: string[],
   timeoutMs = 60_000,
+  load?: () => Promise<unknown>,
 ): Promise<SubmitRequest> {
   let captured!: (r: SubmitRequest) => void;
   const request = new Promise<SubmitRequest>((r) => (captured = r));
@@ -89,7 +97,7 @@ export async function captureTopology(
   try {
     // A script that has finished loading without calling submit() gets a short
     // grace (for a submit() a moment later) instead of the whole timeout.
-    const imported = import(toFileUrl(path)).then(
+    const imported = (load === undefined ? import(toFileUrl(path)) : load()).then(
       () =>
         new Promise<never>((_, reject) => {
           if (!settled) {
@@ -136,9 +144,9 @@ export async function captureTopology(
  */
 export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyRecord> {
   // esbuild bundles in its own process while the script runs here; an error of the script comes first.
-  const bundling = bundleScript(o.script);
+  const bundling = bundleScript(o.script, o.entry === undefined ? {} : { entryCode: o.entry.code });
   bundling.catch(() => {});
-  const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
+  const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs, o.entry?.submit);
   const existing = await o.records.getTopology(req.name).catch(() => null);
   if (existing && !isTerminal(existing.state)) {
     throw new ArdeaError(

@@ -16,7 +16,7 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../../mod.ts";
-import { writeStdout } from "../../runtime/mod.ts";
+import { writeStdout, writeTextFile } from "../../runtime/mod.ts";
 
 /**
  * Emits each of `sentences` (`withRepeat(n)` times over), each with a
@@ -86,19 +86,22 @@ export class SplitBolt extends BaseBasicBolt {
 /**
  * Keeps the highest running count of each word (Storm's TestWordCounter
  * emits one per word it counts) and, once its inputs end, prints
- * `word count` lines, sorted by word, on stdout.
+ * `word count` lines, sorted by word, on stdout; or, with the property
+ * `out` set, writes them to that file as one JSON object.
  */
 export class ReportBolt extends BaseBasicBolt {
   #counts = new Map<string, number>();
+  out = "";
 
   execute(input: Tuple, _collector: BasicOutputCollector): void {
     const word = input.getStringByField("word");
     this.#counts.set(word, Math.max(this.#counts.get(word) ?? 0, input.getIntegerByField("count")));
   }
 
-  override finish(_collector: BasicOutputCollector): void {
+  override async finish(_collector: BasicOutputCollector): Promise<void> {
     const words = [...this.#counts.keys()].sort();
-    writeStdout(words.map((w) => `${w} ${this.#counts.get(w)}\n`).join(""));
+    if (this.out !== "") await writeTextFile(this.out, JSON.stringify(Object.fromEntries(this.#counts)));
+    else writeStdout(words.map((w) => `${w} ${this.#counts.get(w)}\n`).join(""));
   }
 
   declareOutputFields(_declarer: OutputFieldsDeclarer): void {}
