@@ -125,7 +125,7 @@ function issueText(issue: z.core.$ZodIssue, data: unknown): { path: Path; text: 
       : `expected ${expected}, got ${describe(value)}`;
     return { path, text: text + hint };
   }
-  return { path, text: `${issue.message}, got ${describe(value)}${hint}` };
+  return { path, text: value === undefined ? issue.message : `${issue.message}, got ${describe(value)}${hint}` };
 }
 
 /** `text` with each `${key}` of `props` and, with `env`, each `${ENV-NAME}` replaced. */
