@@ -414,6 +414,26 @@ test("ardea run topology.yaml runs it with exact counts and exits 0", async () =
   assert.match(r.stderr, /"flux-word-count" FINISHED/);
 });
 
+test("FluxShellSpout and FluxShellBolt (Storm's wrapper names) run Node multilang subprocesses, with exact counts", async () => {
+  const r = asText(await runArdea(["run", "tests/fixtures/flux/shell_word_count.yaml"]));
+  assert.is(r.code, 0, show(r));
+  const sentences = [
+    "the cow jumped over the moon",
+    "an apple a day keeps the doctor away",
+    "four score and seven years ago",
+    "snow white and the seven dwarfs",
+    "i am at two with nature",
+  ];
+  const truth = new Map<string, number>();
+  for (let i = 0; i < 20; i++) for (const w of sentences[i % 5]!.split(" ")) truth.set(w, (truth.get(w) ?? 0) + 1);
+  const lines = r.stdout.split("\n");
+  // LogInfoBolt logs each (word, count) the counter emits.
+  assert.is(lines.filter((l) => l.startsWith("source: count:")).length, 20 * 32 / 5);
+  const report = lines.filter((l) => l !== "" && !l.startsWith("source: "));
+  assert.equal(new Map(report.map((l) => [l.split(" ")[0]!, Number(l.split(" ")[1])])), truth);
+  assert.match(r.stderr, /"flux-shell-word-count" FINISHED/);
+});
+
 test("ardea run: a bad Flux file exits 1 naming its line; Flux flags with a script, or args after a Flux file, exit 2", async () => {
   const bad = await yamlFile(`${BASE}bolts:\n  - { id: "b", className: "@C#EchoBolt", parallelism: 0 }\n`);
   for (const argv of [["run", bad], ["run", "--dry-run", bad]]) {
