@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { BasicOutputCollector, SpoutOutputCollector } from "../topology/collectors.ts";
-import { BaseBasicBolt, BaseRichSpout } from "../topology/components.ts";
+import { type BoltCollector, TASK_LOG } from "../actors/collectors.ts";
+import type { BasicOutputCollector, OutputCollector, SpoutOutputCollector } from "../topology/collectors.ts";
+import { BaseBasicBolt, BaseRichBolt, BaseRichSpout } from "../topology/components.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
@@ -15,7 +16,8 @@ import type { Tuple } from "../topology/tuple.ts";
 
 /**
  * Storm's `LogInfoBolt`: logs each tuple at info level (its source, stream
- * and values) and emits nothing.
+ * and values) in the engine's log (`ardea logs` of a container; stderr of
+ * `ardea run`), acks it and emits nothing.
  *
  * @example
  * ```ts
@@ -23,12 +25,21 @@ import type { Tuple } from "../topology/tuple.ts";
  * new TopologyBuilder().setBolt("log", new LogInfoBolt()).shuffleGrouping("count");
  * ```
  */
-export class LogInfoBolt extends BaseBasicBolt {
-  execute(tuple: Tuple, _collector: BasicOutputCollector): void {
-    console.info(
+export class LogInfoBolt extends BaseRichBolt {
+  #collector: OutputCollector | undefined;
+
+  override prepare(_conf: TopologyConfig, _context: TopologyContext, collector: OutputCollector): void {
+    this.#collector = collector;
+  }
+
+  execute(tuple: Tuple): void {
+    const line =
       `source: ${tuple.getSourceComponent()}:${tuple.getSourceTask()}, stream: ${tuple.getSourceStreamId()}, ` +
-        `values: ${JSON.stringify(tuple.getValues())}`,
-    );
+      `values: ${JSON.stringify(tuple.getValues())}`;
+    const collector = this.#collector as Partial<Pick<BoltCollector, typeof TASK_LOG>> & OutputCollector;
+    if (collector[TASK_LOG] !== undefined) collector[TASK_LOG]("INFO", line);
+    else console.info(line);
+    collector.ack(tuple);
   }
 
   declareOutputFields(_declarer: OutputFieldsDeclarer): void {}
