@@ -117,14 +117,14 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
 }
 
 async function submitWith(o: SubmitCommandOptions): Promise<number> {
-  const flux = isFluxCommand({ envFilter: false, dryRun: false, ...o }, "submit");
+  const flux = isFluxCommand(o, "submit");
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
     return 2;
   }
-  if (flux && o.dryRun === true) return await dryRunFlux({ envFilter: false, ...o, dryRun: true });
-  const entry = flux ? await fluxEntryOf({ envFilter: false, dryRun: false, ...o }) : undefined;
+  if (flux && o.dryRun === true) return await dryRunFlux(o);
+  const entry = flux ? await fluxEntryOf(o) : undefined;
   if (entry === null) return 1;
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";

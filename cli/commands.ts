@@ -97,11 +97,11 @@ const fluxFlags = {
   },
 } as const;
 
-/** A Flux file's options from the flags of {@link fluxFlags}. */
+/** A Flux file's options from the flags of {@link fluxFlags}: only those given, so other commands read as before. */
 const fluxOptions = (flags: { filter: string | undefined; "env-filter": boolean; "dry-run": boolean }) => ({
   filter: flags.filter,
-  envFilter: flags["env-filter"],
-  dryRun: flags["dry-run"],
+  envFilter: flags["env-filter"] ? true as const : undefined,
+  dryRun: flags["dry-run"] ? true as const : undefined,
 });
 
 const containerMessage = (raw: string) => `the container must be a number >= 0, got "${raw}"`;

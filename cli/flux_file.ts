@@ -15,8 +15,8 @@ export interface FluxWords {
   readonly script: string;
   readonly scriptArgs: readonly string[];
   readonly filter?: string;
-  readonly envFilter: boolean;
-  readonly dryRun: boolean;
+  readonly envFilter?: boolean | undefined;
+  readonly dryRun?: boolean | undefined;
 }
 
 /**
@@ -60,7 +60,7 @@ export async function readFluxFile(cmd: FluxWords): Promise<FluxDocument> {
   const { readFlux } = await import("../flux/mod.ts");
   return await readFlux(cmd.script, {
     ...(cmd.filter === undefined ? {} : { filter: cmd.filter }),
-    envFilter: cmd.envFilter,
+    envFilter: cmd.envFilter === true,
   });
 }
 
