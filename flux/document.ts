@@ -90,14 +90,14 @@ function valueAt(data: unknown, path: Path): unknown {
 
 /** The keys a map at `path` may hold. */
 function keysAt(path: Path): readonly string[] {
-  const [top, , third, , fifth] = path;
+  const top = path[0];
   if (path.length === 0) return KEYS.file;
   if (path.length === 2 && top === "components") return KEYS.component;
   if (path.length === 2 && (top === "spouts" || top === "bolts")) return KEYS.vertex;
   if (path.length === 2 && top === "streams") return KEYS.stream;
   if (path.length === 2 && top === "includes") return KEYS.include;
-  if (path.length === 3 && third === "grouping") return KEYS.grouping;
-  if (path.length === 4 && fifth === undefined && path[3] === "customClass") return KEYS.object;
+  if (path.length === 3 && path[2] === "grouping") return KEYS.grouping;
+  if (path.length === 4 && path[3] === "customClass") return KEYS.object;
   if (path.at(-2) === "configMethods") return KEYS.configMethod;
   if (path.at(-2) === "properties") return KEYS.property;
   return [];
@@ -373,7 +373,16 @@ function check(m: Merged, file: string): FluxDocument {
     parseConfig(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    const src = m.config.get(e.key) ?? [...m.config.values()][0];
+    // The key at fault, else (a Storm alias, a pair of keys) the first key that fails alone.
+    const alone = [...m.config].find(([key, { def }]) => {
+      try {
+        parseConfig({ [key]: def });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const src = m.config.get(e.key) ?? alone?.[1] ?? [...m.config.values()][0];
     const where = src === undefined ? `${file}:1` : src.file.at(src.path);
     throw new FluxError("FLUX_INVALID", `${where}: ${e.message}`, { cause: e });
   }

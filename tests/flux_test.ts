@@ -300,6 +300,11 @@ const ERRORS: Array<[string, string, RegExp]> = [
     /:7: config "topology\.max\.spout\.pending":/,
   ],
   [
+    "bad value of a Storm alias",
+    `${BASE}config:\n  my.key: 1\n  topology.workers: 0\n`,
+    /:8: config "topology\.containers":/,
+  ],
+  [
     "unknown Storm class",
     `${BASE}bolts:\n  - { id: "b", className: "org.apache.storm.testing.TestGlobalCount" }\n`,
     /:7: bolts\[0\]\.className: "org\.apache\.storm\.testing\.TestGlobalCount" is not a class Ardea knows/,
