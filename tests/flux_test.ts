@@ -419,9 +419,8 @@ test("ardea run topology.yaml runs it with exact counts and exits 0", async () =
   assert.match(r.stderr, /"flux-word-count" FINISHED/);
 });
 
-test("FluxShellSpout and FluxShellBolt (Storm's wrapper names) run Node multilang subprocesses, with exact counts", async () => {
-  const r = asText(await runArdea(["run", "tests/fixtures/flux/shell_word_count.yaml"]));
-  assert.is(r.code, 0, show(r));
+/** The word counts of tests/fixtures/flux/shell_word_count.yaml: 20 sentences of the Node fixture spout. */
+function shellTruth(): Map<string, number> {
   const sentences = [
     "the cow jumped over the moon",
     "an apple a day keeps the doctor away",
@@ -431,6 +430,13 @@ test("FluxShellSpout and FluxShellBolt (Storm's wrapper names) run Node multilan
   ];
   const truth = new Map<string, number>();
   for (let i = 0; i < 20; i++) for (const w of sentences[i % 5]!.split(" ")) truth.set(w, (truth.get(w) ?? 0) + 1);
+  return truth;
+}
+
+test("FluxShellSpout and FluxShellBolt (Storm's wrapper names) run Node multilang subprocesses, with exact counts", async () => {
+  const r = asText(await runArdea(["run", "tests/fixtures/flux/shell_word_count.yaml"]));
+  assert.is(r.code, 0, show(r));
+  const truth = shellTruth();
   const lines = r.stdout.split("\n");
   // LogInfoBolt logs each (word, count) the counter emits, in the engine's log.
   assert.is(
@@ -463,29 +469,35 @@ test("ardea run: a bad Flux file exits 1 naming its line; Flux flags with a scri
   assert.match(args.stderr, /a Flux file takes no script arguments, got "--dry-run"/);
 });
 
-test("ardea submit topology.yaml over NATS in 2 containers gives exact counts", async () => {
+test("ardea submit topology.yaml over NATS in 2 containers gives exact counts (Ardea bolts; Node shell components)", async () => {
   const nats = await startNats({ servers: 1, jetstream: true });
+  const cases: Array<[string, string, Record<string, number>]> = [
+    ["dist_word_count", "flux-dist-word-count", TRUTH],
+    ["dist_shell_word_count", "flux-dist-shell-word-count", Object.fromEntries(shellTruth())],
+  ];
   try {
-    const out = resolvePath(dir, "dist_counts.json");
-    const props = resolvePath(dir, "dist.properties");
-    await writeTextFile(props, `out=${out}\n`);
-    const r = asText(
-      await runArdea([
-        "submit",
-        "--filter",
-        props,
-        "tests/fixtures/flux/dist_word_count.yaml",
-        "--containers",
-        "2",
-        "--runtime",
-        runtimeName(),
-        "--wait",
-      ], { ARDEA_NATS_URL: nats.urls[0]! }),
-    );
-    assert.is(r.code, 0, show(r));
-    assert.match(r.stderr, /submitted "flux-dist-word-count" \(2 container\(s\), 7 tasks/);
-    assert.match(r.stderr, /ended FINISHED/);
-    assert.equal(JSON.parse(await readTextFile(out)), TRUTH);
+    for (const [file, name, truth] of cases) {
+      const out = resolvePath(dir, `${file}.json`);
+      const props = resolvePath(dir, `${file}.properties`);
+      await writeTextFile(props, `out=${out}\n`);
+      const r = asText(
+        await runArdea([
+          "submit",
+          "--filter",
+          props,
+          `tests/fixtures/flux/${file}.yaml`,
+          "--containers",
+          "2",
+          "--runtime",
+          runtimeName(),
+          "--wait",
+        ], { ARDEA_NATS_URL: nats.urls[0]! }),
+      );
+      assert.is(r.code, 0, show(r));
+      assert.match(r.stderr, new RegExp(`submitted "${name}" \\(2 container\\(s\\), 7 tasks`));
+      assert.match(r.stderr, /ended FINISHED/);
+      assert.equal(JSON.parse(await readTextFile(out)), truth);
+    }
   } finally {
     await nats.stop();
   }
