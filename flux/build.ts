@@ -42,6 +42,10 @@ export function moduleSpecifiers(doc: FluxDocument): string[] {
 
 type Ctor = new (...args: unknown[]) => unknown;
 
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Makes the objects of one task: each component at most once (a ref names the same object within the task). */
 class Maker {
   readonly #made = new Map<string, unknown>();
@@ -112,7 +116,7 @@ class Maker {
     } catch (e) {
       if (e instanceof FluxError) throw e;
       fail(
-        `its ${o.factory === undefined ? "constructor" : `factory ${o.factory}()`} threw: ${(e as Error).message ?? e}`,
+        `its ${o.factory === undefined ? "constructor" : `factory ${o.factory}()`} threw: ${messageOf(e)}`,
         e,
       );
     }
@@ -131,7 +135,7 @@ class Maker {
       try {
         (method as (...a: unknown[]) => unknown).apply(made, m.args.map((a) => this.#resolve(a)));
       } catch (e) {
-        fail(`${m.name}() threw: ${(e as Error).message ?? e}`, e);
+        fail(`${m.name}() threw: ${messageOf(e)}`, e);
       }
     }
     return made;
@@ -220,7 +224,7 @@ export function buildFluxTopology(doc: FluxDocument, modules: FluxModules): Stor
       return add();
     } catch (e) {
       if (e instanceof FluxError) throw e;
-      throw new FluxError("FLUX_INVALID", `${def.at}: ${(e as Error).message ?? e}`, { cause: e });
+      throw new FluxError("FLUX_INVALID", `${def.at}: ${messageOf(e)}`, { cause: e });
     }
   };
   for (const s of doc.spouts) {
@@ -236,7 +240,7 @@ export function buildFluxTopology(doc: FluxDocument, modules: FluxModules): Stor
       subscribe(declarers.get(s.to)!, s, maker);
     } catch (e) {
       if (e instanceof FluxError) throw e;
-      throw new FluxError("FLUX_INVALID", `${s.at}: stream ${s.from} → ${s.to}: ${(e as Error).message ?? e}`, {
+      throw new FluxError("FLUX_INVALID", `${s.at}: stream ${s.from} → ${s.to}: ${messageOf(e)}`, {
         cause: e,
       });
     }
@@ -244,6 +248,6 @@ export function buildFluxTopology(doc: FluxDocument, modules: FluxModules): Stor
   try {
     return builder.createTopology();
   } catch (e) {
-    throw new FluxError("FLUX_INVALID", `${doc.file}: ${(e as Error).message ?? e}`, { cause: e });
+    throw new FluxError("FLUX_INVALID", `${doc.file}: ${messageOf(e)}`, { cause: e });
   }
 }

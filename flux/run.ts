@@ -41,7 +41,7 @@ export async function importFluxModules(doc: FluxDocument): Promise<FluxModules>
       throw new FluxError(
         "FLUX_CLASS",
         `${user?.at ?? doc.file}: className "${user?.className ?? specifier}": cannot import ${specifier}: ${
-          (e as Error).message ?? e
+          e instanceof Error ? e.message : String(e)
         }`,
         { cause: e },
       );
