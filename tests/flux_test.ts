@@ -448,6 +448,20 @@ test("FluxShellSpout and FluxShellBolt (Storm's wrapper names) run Node multilan
   assert.match(r.stderr, /"flux-shell-word-count" FINISHED/);
 });
 
+test("a FluxShellBolt whose process crashes mid-run is restarted and loses no word (ATLEAST_ONCE)", async () => {
+  const props = resolvePath(dir, "crash.properties");
+  const marker = resolvePath(dir, "crashed");
+  await writeTextFile(props, `marker=${marker}\n`);
+  const r = asText(await runArdea(["run", "--filter", props, "tests/fixtures/flux/shell_crash_word_count.yaml"]));
+  assert.is(r.code, 0, show(r));
+  assert.match(r.stderr, /splitsentence \(task \d+\) crashed \(restarting\): MultilangError: .*exited with code 3/);
+  assert.match(r.stderr, /"flux-shell-crash-word-count" FINISHED .*restarts [1-9]/);
+  const got = new Map(
+    r.stdout.split("\n").filter((l) => l !== "").map((l) => [l.split(" ")[0]!, Number(l.split(" ")[1])]),
+  );
+  for (const [w, n] of shellTruth()) assert.ok((got.get(w) ?? 0) >= n, `${w}: ${got.get(w)} >= ${n}`);
+});
+
 test("ardea run: a bad Flux file exits 1 naming its line; Flux flags with a script, or args after a Flux file, exit 2", async () => {
   const bad = await yamlFile(`${BASE}bolts:\n  - { id: "b", className: "@C#EchoBolt", parallelism: 0 }\n`);
   for (const argv of [["run", bad], ["run", "--dry-run", bad]]) {
