@@ -60,7 +60,7 @@ import {
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
-import { dryRunFlux, type FluxWords, isFluxCommand, readFluxFile } from "./flux_file.ts";
+import { dryRunFlux, isFluxCommand, readFluxFile } from "./flux_file.ts";
 import { z } from "zod";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
@@ -77,6 +77,12 @@ import { configWarnings } from "../topology/config.ts";
 export interface SubmitCommandOptions {
   script: string;
   scriptArgs: string[];
+  /** A Flux file's `--filter`. */
+  filter?: string | undefined;
+  /** A Flux file's `--env-filter`. */
+  envFilter?: boolean | undefined;
+  /** A Flux file's `--dry-run`. */
+  dryRun?: boolean | undefined;
   nats: NatsFlags;
   containers?: number | undefined;
   /** Replicas of the KV bucket and code store when created (default 1). */
@@ -84,12 +90,6 @@ export interface SubmitCommandOptions {
   runtime?: RuntimeName;
   scheduler?: "local" | "pool";
   wait: boolean;
-  /** A Flux file's `--filter`. */
-  filter?: string | undefined;
-  /** A Flux file's `--env-filter`. */
-  envFilter?: boolean;
-  /** A Flux file's `--dry-run`. */
-  dryRun?: boolean;
   /**
    * Containers started ahead for this submit (`--wait`, local scheduler):
    * the master hands them their topology; released when submit ends.
@@ -117,15 +117,13 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
 }
 
 async function submitWith(o: SubmitCommandOptions): Promise<number> {
-  const flux = isFluxCommand(o, "submit");
+  const entry = isFluxCommand(o, "submit") ? await fluxSubmission(o) : undefined;
+  if (typeof entry === "number") return entry;
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
     return 2;
   }
-  if (flux && o.dryRun === true) return await dryRunFlux(o);
-  const entry = flux ? await fluxEntryOf(o) : undefined;
-  if (entry === null) return 1;
   const settings = parseNatsFlags(o.nats, env);
   const runtime = o.runtime ?? "node";
   const scheduler = o.scheduler ?? "local";
@@ -195,19 +193,26 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
 }
 
 /**
- * A Flux file's entry for the submission: the generated module and what
- * it does here; null (reported) when the file is wrong.
+ * A Flux file's entry for the submission (the generated module and what it
+ * does here), or the exit code when there is nothing to submit: 2 a missing
+ * file, 1 a wrong one (reported), `--dry-run`'s.
  */
-async function fluxEntryOf(
-  words: FluxWords,
-): Promise<{ code: string; submit: () => Promise<unknown> } | null> {
+async function fluxSubmission(
+  o: SubmitCommandOptions,
+): Promise<{ code: string; submit: () => Promise<unknown> } | number> {
+  const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
+  if (problem !== null) {
+    say(`ardea: ${problem}`);
+    return 2;
+  }
+  if (o.dryRun === true) return await dryRunFlux(o);
   const { fluxEntry, importFluxModules, submitFlux } = await import("../flux/mod.ts");
   try {
-    const doc = await readFluxFile(words);
+    const doc = await readFluxFile(o);
     return { code: fluxEntry(doc), submit: async () => await submitFlux(doc, await importFluxModules(doc)) };
   } catch (e) {
     say(`ardea: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    return null;
+    return 1;
   }
 }
 

@@ -155,6 +155,7 @@ export const COMMAND_SPECS = {
         type: "boolean",
         help: "print the final summary as one line of JSON on stdout (instead of the summary on stderr)",
       },
+      ...fluxFlags,
       ui: {
         type: "boolean",
         afterScript: true,
@@ -178,7 +179,6 @@ export const COMMAND_SPECS = {
         default: "127.0.0.1",
         help: "the interface it listens on (default 127.0.0.1, loopback only; anything else must be asked for)",
       },
-      ...fluxFlags,
     },
     positionals: { script: script("run") },
     scriptArgs: { after: "script", label: "script args…", brief: "[args…]" },
@@ -209,9 +209,9 @@ wrapper names. --filter, --env-filter and --dry-run are for Flux files.
       scriptArgs,
       quiet: flags.quiet,
       json: flags.json,
+      ...fluxOptions(flags),
       /** `--ui`: serve the tracker's API and web page while the script runs. */
       ui: flags.ui ? { host: flags.host, port: flags.port } : undefined,
-      ...fluxOptions(flags),
     }),
   }),
   init: defineCommand({
@@ -257,6 +257,7 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
         parse: integer({ min: 1 }),
         help: "container processes (default: topology.containers, 1)",
       },
+      ...fluxFlags,
       scheduler: {
         type: "string",
         ...oneOf(["local", "pool"]),
@@ -282,12 +283,16 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
         help:
           "stay until the topology ends; exit 0 only if it FINISHED (without --wait the master runs detached; see ardea status)",
       },
-      ...fluxFlags,
     },
     nats: true,
     positionals: { script: script("submit") },
     scriptArgs: { after: "--", label: "script args…", brief: "" },
-    about: `Runs the script here with submit() captured to learn its topology, packs its
+    about: `<topology.ts> may also be a Flux file (.yaml, .yml): it is read here (with
+--filter, --env-filter) and travels as a generated module with the document
+and its className modules; --dry-run prints its topology and exits without
+connecting.
+
+Runs the script here with submit() captured to learn its topology, packs its
 tasks round-robin into N containers (default: topology.containers), stores
 the script's bundle in the JetStream object store and the topology record in
 KV, and starts the containers under a master: on this machine (--scheduler
@@ -295,21 +300,17 @@ local, the default) or on the \`ardea worker\` daemons of the pool (--scheduler
 pool). The script runs again inside each container with the same arguments
 (local: in the same working directory; pool: in each worker's, so give file
 arguments as paths every worker can read).
-
-A Flux file (.yaml, .yml) is read here (with --filter, --env-filter) and
-travels as a generated module with the document and its className modules;
---dry-run prints its topology and exits without connecting.
 `,
     exit: `Exit status: 0 submitted (with --wait: finished), 1 failed, 2 bad command line.\n`,
     build: ({ flags, positionals, nats, scriptArgs }) => ({
       script: positionals.script,
       scriptArgs,
       containers: flags.containers,
+      ...fluxOptions(flags),
       replicas: flags.replicas,
       runtime: flags.runtime,
       scheduler: flags.scheduler,
       wait: flags.wait,
-      ...fluxOptions(flags),
       nats,
     }),
   }),

@@ -28,6 +28,12 @@ export interface SubmissionOptions {
   /** Path of the topology script. */
   script: string;
   scriptArgs: string[];
+  /**
+   * A generated entry module instead of the script file (a Flux file):
+   * `code` is what the bundle carries to the containers; `submit` does here
+   * what importing it does (calls submit()).
+   */
+  entry?: { code: string; submit: () => Promise<unknown> };
   /** Containers (default: the topology's `topology.containers`). */
   containers?: number | undefined;
   /** Replicas of the code object store when this call creates it (default 1). */
@@ -41,12 +47,6 @@ export interface SubmissionOptions {
   submitTimeoutMs?: number;
   /** Where a warning goes (default: stderr). */
   log?: (line: string) => void;
-  /**
-   * A generated entry module instead of the script file (a Flux file):
-   * `code` is what the bundle carries to the containers; `submit` does here
-   * what importing it does (calls submit()).
-   */
-  entry?: { code: string; submit: () => Promise<unknown> };
 }
 
 /** How long a script that has finished loading may still take to call submit(). */
