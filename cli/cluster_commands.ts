@@ -138,12 +138,12 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       records,
       script: o.script,
       scriptArgs: o.scriptArgs,
+      ...(entry === undefined ? {} : { entry }),
       containers: o.containers,
       replicas: o.replicas ?? 1,
       scheduler,
       runtime,
       cwd: cwd(),
-      ...(entry === undefined ? {} : { entry }),
     });
     // Containers beyond those of the record (clipped to its task count) are not needed.
     o.standbys?.release(record.containers);

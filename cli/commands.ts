@@ -82,28 +82,6 @@ const script = (verb: string) =>
     noun: `topology script to ${verb}`,
     parse: z.string().min(1, "the script path is empty"),
   }) as const;
-/** The flags of `run` and `submit` that only a Flux file (.yaml, .yml) takes. */
-const fluxFlags = {
-  filter: {
-    type: "string",
-    value: "FILE",
-    parse: text("needs a properties file"),
-    help: "Flux file: replace each ${key} with its value in this Java properties file",
-  },
-  "env-filter": { type: "boolean", help: "Flux file: replace each ${ENV-NAME} with environment variable NAME" },
-  "dry-run": {
-    type: "boolean",
-    help: "Flux file: print the topology it would run (components, parallelism, streams, config) and exit",
-  },
-} as const;
-
-/** A Flux file's options from the flags of {@link fluxFlags}: only those given, so other commands read as before. */
-const fluxOptions = (flags: { filter: string | undefined; "env-filter": boolean; "dry-run": boolean }) => ({
-  filter: flags.filter,
-  envFilter: flags["env-filter"] ? true as const : undefined,
-  dryRun: flags["dry-run"] ? true as const : undefined,
-});
-
 const containerMessage = (raw: string) => `the container must be a number >= 0, got "${raw}"`;
 
 const port = (flag: string) =>
@@ -142,6 +120,28 @@ const steer = <N extends "activate" | "deactivate">(name: N, title: string, stat
     exit: `Exit status: 0 done, 1 unknown or ended topology or NATS unreachable, 2 bad command line.\n`,
     build: ({ positionals, nats }) => ({ topology: positionals.topology, nats }),
   });
+
+/** The flags of `run` and `submit` that only a Flux file (.yaml, .yml) takes. */
+const fluxFlags = {
+  filter: {
+    type: "string",
+    value: "FILE",
+    parse: text("needs a properties file"),
+    help: "Flux file: replace each ${key} with its value in this Java properties file",
+  },
+  "env-filter": { type: "boolean", help: "Flux file: replace each ${ENV-NAME} with environment variable NAME" },
+  "dry-run": {
+    type: "boolean",
+    help: "Flux file: print the topology it would run (components, parallelism, streams, config) and exit",
+  },
+} as const;
+
+/** A Flux file's options from the flags of {@link fluxFlags}: only those given, so other commands read as before. */
+const fluxOptions = (flags: { filter: string | undefined; "env-filter": boolean; "dry-run": boolean }) => ({
+  filter: flags.filter,
+  envFilter: flags["env-filter"] ? true as const : undefined,
+  dryRun: flags["dry-run"] ? true as const : undefined,
+});
 
 /** Each command's table, by name. */
 export const COMMAND_SPECS = {
