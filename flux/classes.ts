@@ -9,7 +9,7 @@
 import { ShellBolt, ShellSpout } from "../multilang/mod.ts";
 import { resolvePath } from "../runtime/mod.ts";
 import { Fields } from "../topology/fields.ts";
-import { Count, Duration } from "../topology/windowing/mod.ts";
+import { Count } from "../topology/windowing/mod.ts";
 import type { ClassRef } from "./schema.ts";
 import { LogInfoBolt, TestWordCounter, TestWordSpout } from "./wrappers.ts";
 
@@ -40,7 +40,6 @@ export const STORM_CLASSES: Readonly<Record<string, unknown>> = {
   "org.apache.storm.grouping.PartialKeyGrouping": PartialKeyGrouping,
   "org.apache.storm.tuple.Fields": Fields,
   "org.apache.storm.topology.base.BaseWindowedBolt$Count": Count,
-  "org.apache.storm.topology.base.BaseWindowedBolt$Duration": Duration,
 };
 
 /**

@@ -175,6 +175,25 @@ streams:
   assert.equal([made.args[0], value(made.args[1])], ["factory", "one"]);
 });
 
+test("a windowed bolt configured by configMethods with refs to Storm's BaseWindowedBolt$Count", async () => {
+  const doc = await read(`${BASE}components:
+  - id: "two"
+    className: "org.apache.storm.topology.base.BaseWindowedBolt$Count"
+    constructorArgs: [2]
+bolts:
+  - id: "windows"
+    className: "@C#JoinWindowBolt"
+    configMethods:
+      - name: "withTumblingWindow"
+        args: [ref: "two"]
+streams:
+  - { from: "words", to: "windows", grouping: { type: GLOBAL } }
+`);
+  const done = await completeTopology(buildFluxTopology(doc, await importFluxModules(doc)));
+  // Tumbling windows of 2; the last, partial one fires when the input ends.
+  assert.equal(done.emitted("windows"), [["a+b"], ["a"]]);
+});
+
 test("includes: files relative to the includer; override decides who wins; streams add up", async () => {
   await yamlFile(
     `name: "included"
