@@ -159,7 +159,7 @@ async function parseFile(
   }
   const text = substitute(raw, filters.props, filters.env);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const name = shown(path);
   const error = doc.errors[0];
   if (error !== undefined) {

@@ -95,6 +95,21 @@ streams:
   assert.equal(doc.bolts[0]!.class, { kind: "module", specifier: COMPONENTS, export: "EchoBolt" });
 });
 
+test("YAML anchors, aliases and merge keys (<<) work as in Storm's SnakeYAML", async () => {
+  const doc = await read(`${BASE}bolts:
+  - &echo { id: "e1", className: "@C#EchoBolt", parallelism: 2 }
+  - { <<: *echo, id: "e2" }
+streams:
+  - { from: "words", to: "e1", grouping: &shuffle { type: SHUFFLE } }
+  - { from: "words", to: "e2", grouping: *shuffle }
+`);
+  assert.equal(doc.bolts.map((b) => [b.id, b.parallelism, b.className]), [
+    ["e1", 2, `${COMPONENTS}#EchoBolt`],
+    ["e2", 2, `${COMPONENTS}#EchoBolt`],
+  ]);
+  assert.equal(doc.streams.map((s) => s.grouping.type), ["SHUFFLE", "SHUFFLE"]);
+});
+
 test("every grouping type becomes the builder's grouping", async () => {
   const types = ["SHUFFLE", "ALL", "GLOBAL", "NONE", "LOCAL_OR_SHUFFLE"];
   const bolts = [...types, "FIELDS", "DIRECT", "CUSTOM", "PARTIAL", "STREAM"].map((t) =>
