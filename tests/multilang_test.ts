@@ -190,6 +190,15 @@ function restarts(summary: RunSummary, component: string): number {
   return n;
 }
 
+test("a relative command path is resolved in the working directory, as Storm does", async () => {
+  const r = await run("relative", (b) => {
+    b.setSpout("sentences", sentences(10), 1);
+    b.setBolt("split", new ShellBolt(["./split_bolt.sh"], ["word"], { cwd: NODE_DIR }), 1).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("relative"), 1).shuffleGrouping("split");
+  });
+  assertCounts(r.counts, trueCounts(10));
+});
+
 for (const serializer of ["json", "msgpack"] as const) {
   test(`Node spout and Node split bolt (${serializer}): the spout finishes; exact counts, every sentence acked`, async () => {
     const msgpack = serializer === "msgpack" ? ["--msgpack"] : [];
@@ -256,7 +265,7 @@ test("need_task_ids: the task ids sent back are the tasks that received each wor
   for (const [word, tasks] of receipts) assert.equal(tasks, [...received.get(word)!].join(","), word);
 });
 
-test("direct emits: each word goes to the task the subprocess chose, on a direct stream its subclass declares", async () => {
+test("direct emits: each word goes to the task the subprocess chose, on a direct stream its subclass declares (max pending 1)", async () => {
   class DirectSplit extends ShellBolt {
     override declareOutputFields(d: OutputFieldsDeclarer) {
       d.declare(true, new Fields("word"));
@@ -267,7 +276,7 @@ test("direct emits: each word goes to the task the subprocess chose, on a direct
     b.setBolt("split", new DirectSplit(["node", "split_bolt.mjs", "--direct=count"], undefined, { cwd: NODE_DIR }), 2)
       .shuffleGrouping("sentences");
     b.setBolt("count", new CountBolt("direct"), 3).directGrouping("split");
-  });
+  }, { "topology.shellbolt.max.pending": 1 });
   assertCounts(r.counts, trueCounts(20));
   // The fixture picks tasks[hash(word) % 3] among count's tasks (ascending): one task per word.
   for (const [word, tasks] of RECEIVED.get("direct")!) assert.is(tasks.size, 1, word);
