@@ -248,6 +248,24 @@ export function buildFluxTopology(doc: FluxDocument, modules: FluxModules): Stor
   try {
     return builder.createTopology();
   } catch (e) {
-    throw new FluxError("FLUX_INVALID", `${doc.file}: ${messageOf(e)}`, { cause: e });
+    const message = messageOf(e);
+    throw new FluxError("FLUX_INVALID", `${culprit(doc, message)?.at ?? doc.file}: ${message}`, { cause: e });
   }
+}
+
+/**
+ * The stream a topology error (which names components, streams and fields
+ * in quotes) is most likely about: one whose ends it names, preferring the
+ * one whose stream id and fields it names too.
+ */
+function culprit(doc: FluxDocument, message: string): StreamDef | undefined {
+  const names = (word: string) => message.includes(`"${word}"`);
+  let best: { stream: StreamDef; score: number } | undefined;
+  for (const s of doc.streams) {
+    if (!names(s.from) || !names(s.to)) continue;
+    const score = (s.grouping.streamId !== undefined && names(s.grouping.streamId) ? 1 : 0) +
+      (s.grouping.args?.filter(names).length ?? 0);
+    if (best === undefined || score > best.score) best = { stream: s, score };
+  }
+  return best?.stream;
 }

@@ -319,6 +319,20 @@ const ERRORS: Array<[string, string, RegExp]> = [
     /:8: streams\[0\]\.to: no bolt "words" \(a spout cannot subscribe/,
   ],
   [
+    "undeclared stream id",
+    `${BASE}bolts:\n  - { id: "b", className: "@C#EchoBolt" }\n  - { id: "c", className: "@C#EchoBolt" }\nstreams:\n` +
+    `  - { from: "words", to: "b", grouping: { type: SHUFFLE } }\n` +
+    `  - { from: "b", to: "c", grouping: { type: SHUFFLE } }\n` +
+    `  - { from: "b", to: "c", grouping: { type: SHUFFLE, streamId: "nope" } }\n`,
+    /:12: bolt "c" subscribes to stream "nope" of "b", which declares only "default"/,
+  ],
+  [
+    "undeclared field",
+    `${BASE}bolts:\n  - { id: "b", className: "@C#EchoBolt" }\nstreams:\n` +
+    `  - { from: "words", to: "b", grouping: { type: FIELDS, args: ["wrd"] } }\n`,
+    /:9: bolt "b" groups stream "default" of "words" on field "wrd", which is not one of \[word\]/,
+  ],
+  [
     "unknown ref",
     `${BASE}bolts:\n  - id: "b"\n    className: "@C#EchoBolt"\n    constructorArgs:\n      - 1\n      - ref: "nope"\n`,
     /:11: bolts\[0\]\.constructorArgs\[1\]\.ref: no component "nope" \(there are no components\)/,
