@@ -28,11 +28,22 @@ function groupingOf(g: Grouping): Record<string, unknown> {
   return out;
 }
 
-/** Configuration values a subprocess can read: JSON-safe (functions and symbols left out, bigints as numbers). */
+/**
+ * Configuration values a subprocess can read: JSON-safe (functions and
+ * symbols left out, bigints as numbers; a value JSON cannot write, such as a
+ * cyclic object a user put in the configuration, is left out).
+ */
 function plainConfig(conf: TopologyConfig): Record<string, unknown> {
-  return JSON.parse(
-    JSON.stringify(conf, (_k, v) => (typeof v === "bigint" ? Number(v) : v)),
-  ) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(conf)) {
+    try {
+      const text = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v));
+      if (text !== undefined) out[key] = JSON.parse(text);
+    } catch {
+      // Not representable in JSON: the subprocess does not get it.
+    }
+  }
+  return out;
 }
 
 /**

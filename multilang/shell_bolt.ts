@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CRASH_TASK, EMIT_TASKS } from "../actors/collectors.ts";
+import { EMIT_TASKS } from "../actors/collectors.ts";
 import type { OutputCollector } from "../topology/collectors.ts";
 import type { IRichBolt, MaybePromise } from "../topology/components.ts";
 import type { TopologyConfig } from "../topology/config.ts";
@@ -12,11 +12,12 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { EFFECTIVELY_ONCE_REFUSAL } from "../topology/stateful.ts";
 import { DEFAULT_STREAM, type Tuple } from "../topology/tuple.ts";
 import type { MultilangError, ShellComponentOptions } from "./options.ts";
-import { declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
+import { checkCommand, declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
 import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
   countMetric,
+  crashTask,
   sharedCommand,
   type ShellRun,
   startShell,
@@ -77,7 +78,7 @@ export class ShellBolt implements IRichBolt {
   protected context: TopologyContext | null = null;
 
   constructor(command: string[], outputFields?: ShellOutputs, options: ShellComponentOptions = {}) {
-    this.command = [...command];
+    this.command = checkCommand("ShellBolt", command);
     this.outputFields = normalizeOutputs(outputFields);
     this.options = { ...options };
   }
@@ -85,9 +86,15 @@ export class ShellBolt implements IRichBolt {
   prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     this.conf = conf;
     this.context = context;
-    const run = new BoltRun(collector as EngineCollector, conf["topology.shellbolt.max.pending"] ?? 100);
+    // EFFECTIVELY_ONCE: a checkpoint marker must not overtake the emits of a
+    // tuple the subprocess still holds, so it holds one at a time.
+    const maxPending = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE"
+      ? 1
+      : conf["topology.shellbolt.max.pending"] ?? 100;
+    const run = new BoltRun(collector as EngineCollector, maxPending);
     this.run = run;
     return startShell("bolt", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.sendHeartbeat(run, proc),
@@ -262,6 +269,6 @@ export class ShellBolt implements IRichBolt {
     run.waiter = null;
     run.inputs.clear();
     if (w !== null) w.reject(error);
-    else run.collector[CRASH_TASK]?.(error, "execute");
+    else crashTask(run.collector, error, "execute");
   }
 }

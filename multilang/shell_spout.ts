@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CRASH_TASK, EMIT_TASKS } from "../actors/collectors.ts";
+import { EMIT_TASKS } from "../actors/collectors.ts";
 import type { SpoutOutputCollector } from "../topology/collectors.ts";
 import type { ISpout, MaybePromise } from "../topology/components.ts";
 import type { TopologyConfig } from "../topology/config.ts";
@@ -12,11 +12,12 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { EFFECTIVELY_ONCE_REFUSAL } from "../topology/stateful.ts";
 import { DEFAULT_STREAM } from "../topology/tuple.ts";
 import type { MultilangError, ShellComponentOptions } from "./options.ts";
-import { declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
+import { checkCommand, declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
 import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
   countMetric,
+  crashTask,
   sharedCommand,
   type ShellRun,
   startShell,
@@ -67,7 +68,7 @@ export class ShellSpout implements ISpout {
   protected context: TopologyContext | null = null;
 
   constructor(command: string[], outputFields?: ShellOutputs, options: ShellComponentOptions = {}) {
-    this.command = [...command];
+    this.command = checkCommand("ShellSpout", command);
     this.outputFields = normalizeOutputs(outputFields);
     this.options = { ...options };
   }
@@ -78,6 +79,7 @@ export class ShellSpout implements ISpout {
     const run = new SpoutRun(collector as EngineCollector);
     this.run = run;
     return startShell("spout", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.checkSync(run, proc),
@@ -224,6 +226,6 @@ export class ShellSpout implements ISpout {
     const w = run.waiter;
     run.waiter = null;
     if (w !== null) w.reject(error);
-    else run.collector[CRASH_TASK]?.(error, "nextTuple");
+    else crashTask(run.collector, error, "nextTuple");
   }
 }

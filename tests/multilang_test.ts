@@ -11,9 +11,12 @@ import { fileURLToPath } from "node:url";
 import {
   BaseRichBolt,
   BaseRichSpout,
+  BaseStatefulBolt,
+  bolt,
   type ConfigInput,
   Fields,
   iterableSpout,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type RunSummary,
@@ -27,7 +30,12 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../mod.ts";
-import { makeTempDir, removePath } from "../runtime/mod.ts";
+import { makeTempDir, removePath, spawnProcess } from "../runtime/mod.ts";
+import { GarbageError, serializerFor } from "../multilang/serializer.ts";
+import { setupMessage } from "../multilang/handshake.ts";
+import { parseConfig } from "../topology/config.ts";
+import { TopologyContext as Context } from "../topology/context.ts";
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 
 const NODE_DIR = fileURLToPath(new URL("./fixtures/multilang/node/", import.meta.url));
 const SENTENCES = [
@@ -132,6 +140,88 @@ function assertCounts(actual: Map<string, number>, expected: Map<string, number>
   assert.equal(a, e);
 }
 
+for (const name of ["json", "msgpack"] as const) {
+  test(`${name} framing: messages cut at every byte decode the same; garbage is a GarbageError`, () => {
+    const s = serializerFor(name);
+    const msgs = [{ command: "emit", anchors: ["1"], tuple: ["a\nb", 2, null, "é"] }, [3, 4], { command: "sync" }];
+    const bytes = s.join(msgs.map((m) => s.encode(m)));
+    const wire = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    for (let cut = 1; cut < wire.length; cut++) {
+      const got: unknown[] = [];
+      const d = s.decoder((m) => got.push(m));
+      d.push(wire.subarray(0, cut));
+      d.push(wire.subarray(cut));
+      assert.equal(got, msgs, `cut at ${cut}`);
+    }
+    const garbage = name === "json" ? "print('debug')\nend\n" : "hello";
+    assert.throws(
+      () => serializerFor(name).decoder(() => {}).push(new TextEncoder().encode(garbage)),
+      (e: unknown) => e instanceof GarbageError,
+    );
+  });
+}
+
+test("a command must be a non-empty array of strings; outputs may be Fields, an array or a record of streams", () => {
+  assert.throws(() => new ShellBolt([]), /ShellBolt: the command must be a non-empty array/);
+  assert.throws(() => new ShellSpout("node x.js" as unknown as string[]), /ShellSpout: the command must be/);
+  const b = new TopologyBuilder();
+  b.setSpout("a", new ShellSpout(["node", "a.js"], new Fields("x", "y")));
+  b.setBolt("b", new ShellBolt(["node", "b.js"], { default: ["w"], other: new Fields("p", "q") })).shuffleGrouping("a");
+  const t = b.createTopology();
+  assert.equal(t.components.get("a")!.streams.get("default")!.fields.toList(), ["x", "y"]);
+  assert.equal(t.components.get("b")!.streams.get("other")!.fields.toList(), ["p", "q"]);
+});
+
+test("handshake: conf, pidDir and Storm's context (task->component, taskid, componentid, streams, groupings)", () => {
+  const b = new TopologyBuilder();
+  b.setSpout("sentences", new ShellSpout(["node", "s.js"], ["sentence"]), 1);
+  b.setBolt("split", new ShellBolt(["node", "b.js"], { default: ["word"], lengths: ["word", "n"] }), 2)
+    .shuffleGrouping("sentences");
+  b.setBolt("count", new CountBolt(), 1).fieldsGrouping("split", new Fields("word"));
+  const topology = b.createTopology();
+  const task = topology.componentTasks.get("split")![1]!;
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const conf = parseConfig({ "my.key": "v", "my.cycle": cyclic });
+  const setup = setupMessage(conf, new Context(topology, "t", task), "/tmp/pids");
+  assert.is(setup.pidDir, "/tmp/pids");
+  assert.is(setup.conf["my.key"], "v");
+  assert.is(setup.conf["topology.message.timeout.secs"], 30);
+  assert.not.ok("my.cycle" in setup.conf);
+  const ctx = setup.context;
+  assert.is(ctx.taskid, task);
+  assert.is(ctx.componentid, "split");
+  assert.equal(ctx["task->component"], { "1": "count", "2": "sentences", "3": "split", "4": "split" });
+  assert.equal(ctx["stream->target->grouping"], { default: { count: { type: "FIELDS", fields: ["word"] } } });
+  assert.equal(ctx["source->stream->grouping"], { sentences: { default: { type: "SHUFFLE" } } });
+  assert.equal(ctx["source->stream->fields"], { sentences: { default: ["sentence"] } });
+  assert.equal(ctx["stream->outputfields"], { default: ["word"], lengths: ["word", "n"] });
+  assert.equal(ctx.streams, ["default", "lengths"]);
+});
+
+test("JSON framing: a message over several lines and a CRLF end line (Storm's clients write lines)", () => {
+  const got: unknown[] = [];
+  serializerFor("json").decoder((m) => got.push(m)).push(new TextEncoder().encode('{"command":\n"sync"}\r\nend\r\n'));
+  assert.equal(got, [{ command: "sync" }]);
+});
+
+test("spawnProcess: raw stdout chunks (onStdoutBytes) and stderr lines cut at maxLineLength", async () => {
+  const chunks: Uint8Array[] = [];
+  const lines: string[] = [];
+  const child = spawnProcess("node", [
+    "-e",
+    "process.stdout.write('a\\nb'); process.stderr.write('x'.repeat(25) + '\\ny\\n')",
+  ], {
+    stdio: "pipe",
+    onStdoutBytes: (c) => chunks.push(c.slice()),
+    onLine: (l, stream) => lines.push(`${stream}:${l}`),
+    maxLineLength: 10,
+  });
+  await child.exited;
+  assert.is(new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c]))), "a\nb");
+  assert.equal(lines, ["stderr:xxxxxxxxxx", "stderr:xxxxxxxxxx", "stderr:xxxxx", "stderr:y"]);
+});
+
 for (const serializer of ["json", "msgpack"] as const) {
   test(`Node split bolt (${serializer}): exact word counts, 2 tasks`, async () => {
     const r = await run(`wc-${serializer}`, (b) => {
@@ -208,7 +298,10 @@ for (const serializer of ["json", "msgpack"] as const) {
         new ShellSpout(["node", "sentence_spout.mjs", "--count=300", ...msgpack], ["sentence"], { cwd: NODE_DIR }),
         1,
       );
-      b.setBolt("split", splitBolt([], { serializer }), 2).shuffleGrouping("sentences");
+      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt,
+      // which learns it from ARDEA_MULTILANG_SERIALIZER (no --msgpack).
+      b.setBolt("split", splitBolt(), 2).shuffleGrouping("sentences")
+        .addConfiguration("topology.multilang.serializer", serializer);
       b.setBolt("count", new CountBolt(`spout-${serializer}`), 2).fieldsGrouping("split", new Fields("word"));
     }, { "topology.multilang.serializer": serializer });
     assertCounts(r.counts, trueCounts(300));
@@ -350,6 +443,8 @@ test("a subprocess that crashes mid-run: the task restarts, no word is lost, the
   assert.match(crash, /bolt "split" \(task \d+\): subprocess `node split_bolt\.mjs --fault=crash/);
   assert.match(crash, /exited with code 3/);
   assert.match(crash, /Traceback: something went wrong in split_bolt/);
+  // Its stderr is in the log too, as it came.
+  assert.ok(mentioning(r.logs, "STDERR: Traceback: something went wrong in split_bolt").length >= 1, r.logs.join("\n"));
 });
 
 test("a subprocess that hangs: no heartbeat sync within topology.subprocess.timeout.secs; killed and restarted, no word lost", async () => {
@@ -383,6 +478,7 @@ test("a subprocess that floods stderr: stopped and restarted; only its last line
   const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
   assert.match(crash, /characters to stderr within a second \(topology.multilang.stderr.max.bytes.per.sec\)/);
   assert.ok(crash.length < 40_000, `the error keeps a bounded tail (${crash.length} characters)`);
+  assert.ok(mentioning(r.logs, "STDERR: xxx").length <= 40, "at most 20 stderr lines a second are logged");
 });
 
 test("a spout subprocess that crashes: the spout restarts (a new subprocess from its start), no word lost", async () => {
@@ -472,6 +568,57 @@ test("EFFECTIVELY_ONCE refuses a ShellSpout, and a ShellBolt unless it is declar
     b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
   }, eo).then(() => null, (e: Error) => e);
   assert.match(boltErr?.message ?? "", /bolt "split" cannot run under EFFECTIVELY_ONCE: .*stateless: true/);
+});
+
+test("EFFECTIVELY_ONCE runs a stateless ShellBolt: exact counts through checkpoints and a subprocess crash (rollback)", async () => {
+  const dir = await makeTempDir("ardea-ml-eo-");
+  const out = new Map<string, number>();
+  const logs: string[] = [];
+  class Tally extends BaseStatefulBolt<string, number> {
+    st!: KeyValueState<string, number>;
+    c!: OutputCollector;
+    initState(s: KeyValueState<string, number>) {
+      this.st = s;
+    }
+    override prepare(_a: TopologyConfig, _b: TopologyContext, c: OutputCollector) {
+      this.c = c;
+    }
+    execute(t: Tuple) {
+      const w = t.getString(0);
+      this.st.put(w, (this.st.get(w) ?? 0) + 1);
+    }
+    override finish() {
+      for (const [k, v] of this.st.entries()) this.c.emit([k, v]);
+    }
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["word", "n"]);
+    }
+  }
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", () => new NumbersSpout(300, 10), 1);
+    b.setBolt("split", splitBolt(["--fault=crash", "--after=60", `--once=${dir}/tripped`], { stateless: true }), 2)
+      .shuffleGrouping("numbers");
+    b.setBolt("tally", () => new Tally(), 2).fieldsGrouping("split", new Fields("word"));
+    b.setBolt("out", bolt((t) => void out.set(t.getString(0), t.getInteger(1)))).globalGrouping("tally");
+    const h = await submit(
+      "eo-shell",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.05,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
+    const summary = await h.done;
+    assert.is(summary.state, "FINISHED");
+    assert.ok(mentioning(logs, "exited with code 3").length >= 1, `the crash rolled back:\n${logs.join("\n")}`);
+    assert.is(out.size, 300);
+    for (const [w, n] of out) assert.is(n, 1, w);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test.run();
