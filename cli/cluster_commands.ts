@@ -62,6 +62,7 @@ import {
   parseNatsFlags,
 } from "../transport/nats_connect.ts";
 import { type Command, UsageError } from "./args.ts";
+import { dryRunFlux, isFluxCommand, readFluxFile } from "./flux_file.ts";
 import { z } from "zod";
 
 type SubmitCommand = Extract<Command, { type: "submit" }>;
@@ -78,6 +79,12 @@ import { configWarnings } from "../topology/config.ts";
 export interface SubmitCommandOptions {
   script: string;
   scriptArgs: string[];
+  /** A Flux file's `--filter`. */
+  filter?: string | undefined;
+  /** A Flux file's `--env-filter`. */
+  envFilter?: boolean | undefined;
+  /** A Flux file's `--dry-run`. */
+  dryRun?: boolean | undefined;
   nats: NatsFlags;
   containers?: number | undefined;
   /** Replicas of the KV bucket and code store when created (default 1). */
@@ -114,6 +121,8 @@ export async function submitCommand(o: SubmitCommandOptions): Promise<number> {
 }
 
 async function submitWith(o: SubmitCommandOptions): Promise<number> {
+  const entry = isFluxCommand(o, "submit") ? await fluxSubmission(o) : undefined;
+  if (typeof entry === "number") return entry;
   const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
   if (problem !== null) {
     say(`ardea: ${problem}`);
@@ -137,6 +146,7 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
       records,
       script: o.script,
       scriptArgs: o.scriptArgs,
+      ...(entry === undefined ? {} : { entry }),
       containers: o.containers,
       replicas: o.replicas ?? 1,
       scheduler,
@@ -188,6 +198,30 @@ async function submitWith(o: SubmitCommandOptions): Promise<number> {
     return state === "FINISHED" ? 0 : 1;
   } finally {
     await closeNats(nc);
+  }
+}
+
+/**
+ * A Flux file's entry for the submission (the generated module and what it
+ * does here), or the exit code when there is nothing to submit: 2 a missing
+ * file, 1 a wrong one (reported), `--dry-run`'s.
+ */
+async function fluxSubmission(
+  o: SubmitCommandOptions,
+): Promise<{ code: string; submit: () => Promise<unknown> } | number> {
+  const problem = await scriptPathProblem(o.script, resolvePath(cwd(), o.script));
+  if (problem !== null) {
+    say(`ardea: ${problem}`);
+    return 2;
+  }
+  if (o.dryRun === true) return await dryRunFlux(o);
+  const { fluxEntry, importFluxModules, submitFlux } = await import("../flux/mod.ts");
+  try {
+    const doc = await readFluxFile(o);
+    return { code: fluxEntry(doc), submit: async () => await submitFlux(doc, await importFluxModules(doc)) };
+  } catch (e) {
+    say(`ardea: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return 1;
   }
 }
 

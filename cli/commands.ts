@@ -131,6 +131,28 @@ const steer = <N extends "activate" | "deactivate">(name: N, title: string, stat
     build: ({ positionals, nats }) => ({ topology: positionals.topology, nats }),
   });
 
+/** The flags of `run` and `submit` that only a Flux file (.yaml, .yml) takes. */
+const fluxFlags = {
+  filter: {
+    type: "string",
+    value: "FILE",
+    parse: text("needs a properties file"),
+    help: "Flux file: replace each ${key} with its value in this Java properties file",
+  },
+  "env-filter": { type: "boolean", help: "Flux file: replace each ${ENV-NAME} with environment variable NAME" },
+  "dry-run": {
+    type: "boolean",
+    help: "Flux file: print the topology it would run (components, parallelism, streams, config) and exit",
+  },
+} as const;
+
+/** A Flux file's options from the flags of {@link fluxFlags}: only those given, so other commands read as before. */
+const fluxOptions = (flags: { filter: string | undefined; "env-filter": boolean; "dry-run": boolean }) => ({
+  filter: flags.filter,
+  envFilter: flags["env-filter"] ? true as const : undefined,
+  dryRun: flags["dry-run"] ? true as const : undefined,
+});
+
 /** Each command's table, by name. */
 export const COMMAND_SPECS = {
   run: defineCommand({
@@ -143,6 +165,7 @@ export const COMMAND_SPECS = {
         type: "boolean",
         help: "print the final summary as one line of JSON on stdout (instead of the summary on stderr)",
       },
+      ...fluxFlags,
       ui: {
         type: "boolean",
         afterScript: true,
@@ -181,6 +204,11 @@ the run ends, until Ctrl-C.
 On a terminal, a status line on stderr shows uptime, tuples emitted per
 second, acked, failed, in flight, backpressure and restarts. A summary of
 each run goes to stderr at the end.
+
+A Flux file (.yaml, .yml; Storm's Flux format) runs the topology it
+describes under its name and config, taking no script args; its classNames
+are "<module>#<export>" (relative to the file), "ardea#<export>" or Storm's
+wrapper names. --filter, --env-filter and --dry-run are for Flux files.
 `,
     exit: `Exit status:
   0  every topology finished or was killed (or the script submitted none)
@@ -192,6 +220,7 @@ each run goes to stderr at the end.
       scriptArgs,
       quiet: flags.quiet,
       json: flags.json,
+      ...fluxOptions(flags),
       /** `--ui`: serve the tracker's API and web page while the script runs. */
       ui: flags.ui ? { host: flags.host, port: flags.port } : undefined,
       resources: flags.resources,
@@ -240,6 +269,7 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
         parse: integer({ min: 1 }),
         help: "container processes (default: topology.containers, 1)",
       },
+      ...fluxFlags,
       scheduler: {
         type: "string",
         ...oneOf(["local", "pool"]),
@@ -270,7 +300,12 @@ word_count_test.ts (a test with completeTopology) and README.md. Then:
     nats: true,
     positionals: { script: script("submit") },
     scriptArgs: { after: "--", label: "script args…", brief: "" },
-    about: `Runs the script here with submit() captured to learn its topology, packs its
+    about: `<topology.ts> may also be a Flux file (.yaml, .yml): it is read here (with
+--filter, --env-filter) and travels as a generated module with the document
+and its className modules; --dry-run prints its topology and exits without
+connecting.
+
+Runs the script here with submit() captured to learn its topology, packs its
 tasks round-robin into N containers (default: topology.containers), stores
 the script's bundle in the JetStream object store and the topology record in
 KV, and starts the containers under a master: on this machine (--scheduler
@@ -287,6 +322,7 @@ and runs its shell components there.
       script: positionals.script,
       scriptArgs,
       containers: flags.containers,
+      ...fluxOptions(flags),
       replicas: flags.replicas,
       runtime: flags.runtime,
       scheduler: flags.scheduler,

@@ -29,6 +29,7 @@ import {
 } from "../runtime/mod.ts";
 import { isLoopbackInterface, serveTracker, Tracker, type TrackerServer, uiAssets } from "../tracker/mod.ts";
 import type { RunCommand } from "./args.ts";
+import { dryRunFlux, isFluxCommand, readFluxFile } from "./flux_file.ts";
 import { formatCount, LiveView } from "./live_view.ts";
 
 /** How one submitted topology ended. */
@@ -152,6 +153,13 @@ export async function scriptPathProblem(script: string, path: string): Promise<s
   }
 }
 
+/** Submits the topology of the command's Flux file in this process. */
+async function runFluxFile(cmd: RunCommand): Promise<void> {
+  const { importFluxModules, submitFlux } = await import("../flux/mod.ts");
+  const doc = await readFluxFile(cmd);
+  await submitFlux(doc, await importFluxModules(doc));
+}
+
 /**
  * Runs `ardea run` and returns the exit code. Does not return until every
  * submitted topology has ended (Ctrl-C drains them, a second Ctrl-C kills
@@ -164,11 +172,13 @@ export async function scriptPathProblem(script: string, path: string): Promise<s
  */
 export async function runScript(cmd: RunCommand): Promise<number> {
   const path = resolvePath(cwd(), cmd.script);
+  const flux = isFluxCommand(cmd, "run");
   const problem = await scriptPathProblem(cmd.script, path);
   if (problem !== null) {
     writeStderr(`ardea: ${problem}\n`);
     return 1;
   }
+  if (flux && cmd.dryRun) return await dryRunFlux(cmd);
 
   if (cmd.resources !== undefined) {
     const dir = resolvePath(cwd(), cmd.resources);
@@ -224,7 +234,8 @@ export async function runScript(cmd: RunCommand): Promise<number> {
   setScriptArgs(path, cmd.scriptArgs);
   let scriptError: { error: unknown } | undefined;
   try {
-    await import(toFileUrl(path));
+    if (flux) await runFluxFile(cmd);
+    else await import(toFileUrl(path));
   } catch (error) {
     scriptError = { error };
   }

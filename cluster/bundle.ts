@@ -59,6 +59,16 @@ export const LIBRARY_DIRS: ReadonlySet<string> = new Set([
   "flux",
 ]);
 
+/** Options of {@link bundleScript}. */
+export interface BundleScriptOptions {
+  /**
+   * The entry module's source (JavaScript), bundled instead of the file at
+   * `scriptPath`, its imports resolved from that file's folder; the bundle
+   * still names `scriptPath` as its entry. A Flux file travels this way.
+   */
+  entryCode?: string;
+}
+
 /** A bundled topology script. */
 export interface ScriptBundle {
   /** The ES module: banner line, code, inline source map. */
@@ -309,14 +319,16 @@ function ardeaExternals(root: string): esbuild.Plugin {
  * console.log(bundle.sha256, bundle.code.length);
  * ```
  */
-export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
+export async function bundleScript(scriptPath: string, options: BundleScriptOptions = {}): Promise<ScriptBundle> {
   const root = ardeaRoot();
   const absolute = resolvePath(scriptPath);
   if (!(await fileExists(absolute))) throw new BundleError("BUNDLE_FAILED", `topology script not found: ${absolute}`);
   const entry = insideRoot(root, absolute) ?? absolute.replace(/\\/g, "/");
   const version = await ardeaVersion();
   const dir = bundleDir(undefined);
-  const record = resolvePath(dir, "scripts", `${await sha256Hex(absolute)}.json`);
+  const { entryCode } = options;
+  const key = entryCode === undefined ? absolute : `${absolute}\n${entryCode}`;
+  const record = resolvePath(dir, "scripts", `${await sha256Hex(key)}.json`);
   const previous = await previousBuild(record, dir, absolute, version);
   if (previous !== undefined) return { code: previous.code, sha256: previous.sha256, entry, ardeaVersion: version };
   const banner = BANNER_PREFIX + JSON.stringify({ ardeaVersion: version, entry });
@@ -326,7 +338,9 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await build({
-      entryPoints: [absolute],
+      ...(entryCode === undefined ? { entryPoints: [absolute] } : {
+        stdin: { contents: entryCode, resolveDir: resolvePath(absolute, ".."), sourcefile: absolute, loader: "js" },
+      }),
       bundle: true,
       write: false,
       format: "esm",
@@ -364,7 +378,8 @@ export async function bundleScript(scriptPath: string): Promise<ScriptBundle> {
   }
   const code = result.outputFiles[0]!.text;
   const sha256 = await sha256Hex(code);
-  const inputs = Object.keys(result.metafile.inputs).map((p) => resolvePath(root, p));
+  // A generated entry (esbuild's "<stdin>") is no file: the record's key covers it.
+  const inputs = Object.keys(result.metafile.inputs).filter((p) => p !== "<stdin>").map((p) => resolvePath(root, p));
   await rememberBuild(record, dir, { script: absolute, ardeaVersion: version, sha256, inputs, startedMs }, code).catch(
     () => {},
   );

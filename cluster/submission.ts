@@ -29,6 +29,12 @@ export interface SubmissionOptions {
   /** Path of the topology script. */
   script: string;
   scriptArgs: string[];
+  /**
+   * A generated entry module instead of the script file (a Flux file):
+   * `code` is what the bundle carries to the containers; `submit` does here
+   * what importing it does (calls submit()).
+   */
+  entry?: { code: string; submit: () => Promise<unknown> };
   /** Containers (default: the topology's `topology.containers`). */
   containers?: number | undefined;
   /** Replicas of the code object store when this call creates it (default 1). */
@@ -53,7 +59,8 @@ export interface SubmissionOptions {
 const NO_SUBMIT_GRACE_MS = 1000;
 
 /**
- * Runs `script` with its `submit()` intercepted and captures the request.
+ * Runs `script` (or `load`, which stands for importing it) with its
+ * `submit()` intercepted and captures the request.
  * The handle the script gets never settles here: the script runs for real in
  * the containers.
  *
@@ -67,6 +74,7 @@ export async function captureTopology(
   script: string,
   scriptArgs: string[],
   timeoutMs = 60_000,
+  load?: () => Promise<unknown>,
 ): Promise<SubmitRequest> {
   let captured!: (r: SubmitRequest) => void;
   const request = new Promise<SubmitRequest>((r) => (captured = r));
@@ -95,7 +103,7 @@ export async function captureTopology(
   try {
     // A script that has finished loading without calling submit() gets a short
     // grace (for a submit() a moment later) instead of the whole timeout.
-    const imported = import(toFileUrl(path)).then(
+    const imported = (load === undefined ? import(toFileUrl(path)) : load()).then(
       () =>
         new Promise<never>((_, reject) => {
           if (!settled) {
@@ -142,12 +150,12 @@ export async function captureTopology(
  */
 export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyRecord> {
   // esbuild bundles in its own process while the script runs here; an error of the script comes first.
-  const bundling = bundleScript(o.script);
+  const bundling = bundleScript(o.script, o.entry === undefined ? {} : { entryCode: o.entry.code });
   bundling.catch(() => {});
   const shipped = resourcesToShip(resolvePath(o.script), o.resources);
   const packing = shipped === undefined ? undefined : packResources(shipped);
   packing?.catch(() => {});
-  const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs);
+  const req = await captureTopology(o.script, o.scriptArgs, o.submitTimeoutMs, o.entry?.submit);
   const existing = await o.records.getTopology(req.name).catch(() => null);
   if (existing && !isTerminal(existing.state)) {
     throw new ArdeaError(
