@@ -112,3 +112,11 @@ export {
   type NatsSinkOptions,
 } from "./transport/mod.ts";
 export { type NatsSettings, parseNatsFlags } from "./transport/nats_connect.ts";
+export {
+  MultilangError,
+  type MultilangSerializer,
+  ShellBolt,
+  type ShellComponentOptions,
+  type ShellOutputs,
+  ShellSpout,
+} from "./multilang/mod.ts";
