@@ -85,6 +85,59 @@ export interface CollectorOwner {
   dropStale(stream: string): void;
   /** Names the component of a task, for error messages (absent in some tests). */
   readonly context?: { getComponentId(taskId: number): string };
+  /** Crashes the current instance as if a call of `phase` had thrown `error` (absent in some tests). */
+  crash?(error: unknown, phase: string): void;
+}
+
+/**
+ * Key of the collectors' emit that returns the ids of the tasks it went to
+ * (multilang's `need_task_ids`). Not on the public collector interfaces: the
+ * plain emit stays free of the list.
+ *
+ * @example
+ * ```ts
+ * declare const collector: BoltCollector;
+ * const tasks: number[] = collector[EMIT_TASKS]("default", null, ["word"]);
+ * ```
+ */
+export const EMIT_TASKS: unique symbol = Symbol.for("ardea.emitTasks");
+
+/**
+ * Key of the collectors' crash hook: crashes the instance that got this
+ * collector (when it is still the current one) from outside any call of it,
+ * as if that call had thrown, so its supervisor restarts it (a multilang
+ * subprocess that died between calls).
+ *
+ * @example
+ * ```ts
+ * declare const collector: BoltCollector;
+ * collector[CRASH_TASK](new Error("subprocess exited"), "subprocess");
+ * ```
+ */
+export const CRASH_TASK: unique symbol = Symbol.for("ardea.crashTask");
+
+/**
+ * Key of the collectors' log: writes a line to the engine's log (console
+ * when the host keeps none), prefixed with the component and task.
+ *
+ * @example
+ * ```ts
+ * declare const collector: BoltCollector;
+ * collector[TASK_LOG]("INFO", "loaded 12 rules");
+ * ```
+ */
+export const TASK_LOG: unique symbol = Symbol.for("ardea.taskLog");
+
+/** Crashes `o`'s instance of incarnation `inc` (a stale collector's call is ignored). */
+function crashOwner(o: CollectorOwner, inc: number, error: unknown, phase: string): void {
+  if (o.incarnation === inc) o.crash?.(error, phase);
+}
+
+/** Writes `msg` at `level` to `o`'s host log. */
+function logOwner(o: CollectorOwner, level: string, msg: string): void {
+  const line = `[ardea] ${o.component} (task ${o.taskId}) ${level}: ${msg}`;
+  if (o.host.log !== undefined) o.host.log(line);
+  else console.error(line);
 }
 
 const targets: number[] = [];
@@ -303,12 +356,30 @@ export class BoltCollector implements OutputCollector {
     } else this.#emit(DEFAULT_STREAM, null, a as unknown[], direct);
   }
 
-  #emit(stream: string, anchors: Anchors, values: unknown[], direct: number): void {
+  /** Emits on `stream` (not direct) and returns the ids of the tasks the tuple went to. */
+  [EMIT_TASKS](stream: string, anchors: Anchors, values: unknown[]): number[] {
+    const out: number[] = [];
+    this.#emit(stream, anchors, values, NOT_DIRECT, out);
+    return out;
+  }
+
+  /** Crashes this collector's instance, if it is still the current one. */
+  [CRASH_TASK](error: unknown, phase: string): void {
+    crashOwner(this.#o, this.#inc, error, phase);
+  }
+
+  /** Writes a line to the engine's log. */
+  [TASK_LOG](level: string, msg: string): void {
+    logOwner(this.#o, level, msg);
+  }
+
+  #emit(stream: string, anchors: Anchors, values: unknown[], direct: number, out: number[] | null = null): void {
     const o = this.#o;
     if (o.incarnation !== this.#inc) return o.dropStale(stream);
     const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "bolt", stream);
     values = checkValues(o, "bolt", route, values);
     const n = selectTargets(o, "bolt", route, values, direct);
+    if (out !== null) for (let i = 0; i < n; i++) out.push(targets[i]!);
     const host = o.host;
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;
@@ -490,7 +561,24 @@ export class SpoutCollector implements SpoutOutputCollector {
     else this.#emit(DEFAULT_STREAM, a as unknown[], b, task);
   }
 
-  #emit(stream: string, values: unknown[], msgId: unknown, direct: number): void {
+  /** Emits on `stream` (not direct) and returns the ids of the tasks the tuple went to. */
+  [EMIT_TASKS](stream: string, values: unknown[], msgId: unknown): number[] {
+    const out: number[] = [];
+    this.#emit(stream, values, msgId, NOT_DIRECT, out);
+    return out;
+  }
+
+  /** Crashes this collector's instance, if it is still the current one. */
+  [CRASH_TASK](error: unknown, phase: string): void {
+    crashOwner(this.#o, this.#inc, error, phase);
+  }
+
+  /** Writes a line to the engine's log. */
+  [TASK_LOG](level: string, msg: string): void {
+    logOwner(this.#o, level, msg);
+  }
+
+  #emit(stream: string, values: unknown[], msgId: unknown, direct: number, out: number[] | null = null): void {
     const o = this.#o;
     if (o.incarnation !== this.#inc) return o.dropStale(stream);
     const route = stream === DEFAULT_STREAM && this.#default !== undefined
@@ -498,6 +586,7 @@ export class SpoutCollector implements SpoutOutputCollector {
       : routeOf(o, "spout", stream);
     values = checkValues(o, "spout", route, values);
     const n = selectTargets(o, "spout", route, values, direct);
+    if (out !== null) for (let i = 0; i < n; i++) out.push(targets[i]!);
     const host = o.host;
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;

@@ -115,6 +115,8 @@ export interface TaskHost {
   fatal(error: Error): void;
   /** An error a task reported or a crash it survived. */
   reportError(component: string, task: number, error: unknown, crashed: boolean): void;
+  /** Writes a line to the engine's log (a multilang subprocess's `log` command). */
+  log?(line: string): void;
   /** Wait strategy of an idle spout (ms). */
   readonly spoutSleepMs: number;
   /** EFFECTIVELY_ONCE: state, checkpoints and rollback instead of acking. */

@@ -576,6 +576,10 @@ export class Container implements TaskHost {
     return this.done;
   }
 
+  log(line: string): void {
+    this.#log(line);
+  }
+
   reportError(component: string, task: number, error: unknown, crashed: boolean): void {
     this.#stats.errorAt(task, Date.now());
     this.#opts.onError?.(component, task, error, crashed);

@@ -12,15 +12,16 @@ import { decodeState, encodeState, partition, State } from "../state/keyed_state
 import type { CommittedCheckpoint, StateBackend } from "../state/state_backend.ts";
 import { ArdeaError } from "../topology/errors.ts";
 import type { StormTopology } from "../topology/topology.ts";
-import { isStateful } from "../topology/stateful.ts";
+import { effectivelyOnceRefusal, isStateful } from "../topology/stateful.ts";
 import { faultPoint } from "../runtime/mod.ts";
 import { stateKey } from "./container.ts";
 import { takeWindows, tuplesHeld } from "../topology/windowing/mod.ts";
 
 /**
  * EFFECTIVELY_ONCE needs sources that can rewind: every spout must keep its
- * position in state (implement `initState`, e.g. `BaseStatefulSpout`).
- * Throws an `ArdeaError` naming the first spout that cannot.
+ * position in state (implement `initState`, e.g. `BaseStatefulSpout`), and no
+ * component may refuse (`EFFECTIVELY_ONCE_REFUSAL`: a shell component).
+ * Throws an `ArdeaError` naming the first component that cannot.
  *
  * @example
  * ```ts
@@ -31,6 +32,15 @@ import { takeWindows, tuplesHeld } from "../topology/windowing/mod.ts";
  */
 export function assertRewindable(topology: StormTopology): void {
   assertAcyclic(topology);
+  for (const def of topology.components.values()) {
+    const why = effectivelyOnceRefusal(def.create());
+    if (why !== null) {
+      throw new ArdeaError(
+        "CANNOT_RUN_EFFECTIVELY_ONCE",
+        `${def.kind} "${def.id}" cannot run under EFFECTIVELY_ONCE: ${why}`,
+      );
+    }
+  }
   for (const def of topology.spouts()) {
     if (!isStateful(def.create())) {
       throw new ArdeaError(

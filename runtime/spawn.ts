@@ -51,6 +51,13 @@ export interface SpawnOptions {
   onLine?: (line: string, stream: ChildStream) => void;
   /** Lines kept per stream for `lines()` before the oldest are dropped; default 10000. */
   maxBufferedLines?: number;
+  /**
+   * When piped: stdout is not cut into lines but handed here chunk by chunk,
+   * as read (a binary protocol such as msgpack); stderr still goes by lines.
+   */
+  onStdoutBytes?: (chunk: Uint8Array) => void;
+  /** A line longer than this many characters is handed over in pieces of it (bounded memory); default: no bound. */
+  maxLineLength?: number;
 }
 
 /** A running (or finished) child process. */
@@ -72,7 +79,7 @@ export interface ChildHandle {
    */
   lines(stream: ChildStream): AsyncIterableIterator<string>;
   /** Writes to the child's stdin (stdio "pipe" or "stdin" only). */
-  writeStdin(text: string): Promise<void>;
+  writeStdin(data: string | Uint8Array): Promise<void>;
   /** Closes the child's stdin (stdio "pipe" or "stdin" only). */
   closeStdin(): void;
 }
@@ -123,10 +130,12 @@ class LineQueue {
 class LineSplitter {
   readonly #decoder = new TextDecoder();
   readonly #emit: (line: string) => void;
+  readonly #max: number;
   #pending = "";
 
-  constructor(emit: (line: string) => void) {
+  constructor(emit: (line: string) => void, max = Infinity) {
     this.#emit = emit;
+    this.#max = max;
   }
 
   push(chunk: Uint8Array): void {
@@ -138,6 +147,10 @@ class LineSplitter {
       this.#pending = this.#pending.slice(nl + 1);
       nl = this.#pending.indexOf("\n");
     }
+    while (this.#pending.length > this.#max) {
+      this.#emit(this.#pending.slice(0, this.#max));
+      this.#pending = this.#pending.slice(this.#max);
+    }
   }
 
   end(): void {
@@ -147,12 +160,24 @@ class LineSplitter {
   }
 }
 
-function splitLines(stream: Readable | null, emit: (line: string) => void, done: () => void): Promise<void> {
+/** What reads one output stream: a line splitter, or a raw chunk sink. */
+interface ChunkSink {
+  push(chunk: Uint8Array): void;
+  end(): void;
+}
+
+/** The sink of a piped output stream: raw stdout chunks to `onStdoutBytes` when given, else lines to `emit`. */
+function sinkFor(opts: SpawnOptions, stream: ChildStream, emit: (line: string) => void): ChunkSink {
+  const raw = stream === "stdout" ? opts.onStdoutBytes : undefined;
+  if (raw !== undefined) return { push: raw, end() {} };
+  return new LineSplitter(emit, opts.maxLineLength);
+}
+
+function splitLines(stream: Readable | null, splitter: ChunkSink, done: () => void): Promise<void> {
   if (stream === null) {
     done();
     return Promise.resolve();
   }
-  const splitter = new LineSplitter(emit);
   return new Promise((resolve) => {
     stream.on("data", (chunk: Uint8Array) => splitter.push(chunk));
     let finished = false;
@@ -172,11 +197,10 @@ function splitLines(stream: Readable | null, emit: (line: string) => void, done:
 /** Reads a web stream into lines until it ends, fails, or `reader.cancel()` is called. */
 async function splitWebLines(
   stream: ReadableStream<Uint8Array>,
-  emit: (line: string) => void,
+  splitter: ChunkSink,
   done: () => void,
   readers: Array<ReadableStreamDefaultReader<Uint8Array>>,
 ): Promise<void> {
-  const splitter = new LineSplitter(emit);
   const reader = stream.getReader();
   readers.push(reader);
   try {
@@ -252,8 +276,8 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
   const readers: Array<ReadableStreamDefaultReader<Uint8Array>> = [];
   const outputRead = piped
     ? Promise.all([
-      splitWebLines(child.stdout, emitter("stdout"), () => queues.stdout.end(), readers),
-      splitWebLines(child.stderr, emitter("stderr"), () => queues.stderr.end(), readers),
+      splitWebLines(child.stdout, sinkFor(opts, "stdout", emitter("stdout")), () => queues.stdout.end(), readers),
+      splitWebLines(child.stderr, sinkFor(opts, "stderr", emitter("stderr")), () => queues.stderr.end(), readers),
     ])
     : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
   const stdin = input === "piped" ? child.stdin.getWriter() : null;
@@ -287,9 +311,9 @@ function spawnDeno(deno: DenoNamespace, cmd: string, args: string[], opts: Spawn
       if (!piped) throw new Error(`ChildHandle.lines: "${cmd}" was started with stdio "inherit"`);
       return queues[stream].iterate();
     },
-    writeStdin(text: string): Promise<void> {
+    writeStdin(data: string | Uint8Array): Promise<void> {
       if (stdin === null) return Promise.reject(new Error(`ChildHandle.writeStdin: "${cmd}" has no piped stdin`));
-      return stdin.write(new TextEncoder().encode(text));
+      return stdin.write(typeof data === "string" ? new TextEncoder().encode(data) : data);
     },
     closeStdin(): void {
       stdin?.close().catch(() => {});
@@ -307,8 +331,8 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
   const { queues, emitter } = lineQueues(opts);
   const outputRead = piped
     ? Promise.all([
-      splitLines(child.stdout, emitter("stdout"), () => queues.stdout.end()),
-      splitLines(child.stderr, emitter("stderr"), () => queues.stderr.end()),
+      splitLines(child.stdout, sinkFor(opts, "stdout", emitter("stdout")), () => queues.stdout.end()),
+      splitLines(child.stderr, sinkFor(opts, "stderr", emitter("stderr")), () => queues.stderr.end()),
     ])
     : (queues.stdout.end(), queues.stderr.end(), Promise.resolve());
 
@@ -354,9 +378,9 @@ function spawnNode(cmd: string, args: string[], opts: SpawnOptions): ChildHandle
       if (!piped) throw new Error(`ChildHandle.lines: "${cmd}" was started with stdio "inherit"`);
       return queues[stream].iterate();
     },
-    writeStdin(text: string): Promise<void> {
+    writeStdin(data: string | Uint8Array): Promise<void> {
       if (stdin === null) return Promise.reject(new Error(`ChildHandle.writeStdin: "${cmd}" has no piped stdin`));
-      return new Promise((resolve, reject) => stdin.write(text, (error) => (error ? reject(error) : resolve())));
+      return new Promise((resolve, reject) => stdin.write(data, (error) => (error ? reject(error) : resolve())));
     },
     closeStdin(): void {
       stdin?.end();

@@ -69,6 +69,12 @@ const schema = z.object({
   "topology.task.stuck.warn.secs": secs("nonnegative").default(10),
   /** Ardea: … and past this long its instance is restarted as if it had crashed (0: never). */
   "topology.task.stuck.restart.secs": secs("nonnegative").default(60),
+  /** Storm: a multilang subprocess silent this long (no reply to a heartbeat or a handshake) is killed. */
+  "topology.subprocess.timeout.secs": secs().default(30),
+  /** Ardea: wire format of multilang subprocesses ("json": Storm's; "msgpack": consecutive msgpack maps). */
+  "topology.multilang.serializer": z.enum(["json", "msgpack"]).default("json"),
+  /** Storm: tuples a `ShellBolt` sends its subprocess before it waits for acks. */
+  "topology.shellbolt.max.pending": posInt.default(100),
 }).passthrough();
 
 /** Storm key → Ardea key, accepted as aliases. */
@@ -261,6 +267,9 @@ export class Config {
   static readonly TOPOLOGY_TESTING_ALWAYS_TRY_SERIALIZE = "topology.testing.always.try.serialize";
   static readonly TOPOLOGY_TASK_STUCK_WARN_SECS = "topology.task.stuck.warn.secs";
   static readonly TOPOLOGY_TASK_STUCK_RESTART_SECS = "topology.task.stuck.restart.secs";
+  static readonly TOPOLOGY_SUBPROCESS_TIMEOUT_SECS = "topology.subprocess.timeout.secs";
+  static readonly TOPOLOGY_MULTILANG_SERIALIZER = "topology.multilang.serializer";
+  static readonly TOPOLOGY_SHELLBOLT_MAX_PENDING = "topology.shellbolt.max.pending";
 
   /** Sets `topology.debug`. */
   setDebug(on: boolean): this {

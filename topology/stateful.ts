@@ -80,6 +80,34 @@ export function isStateful(c: unknown): c is IStatefulComponent {
 }
 
 /**
+ * Key of a component's method that says why it cannot run under
+ * EFFECTIVELY_ONCE (it cannot rewind or roll back), or returns null when it can.
+ *
+ * @example
+ * ```ts
+ * class Tail {
+ *   [EFFECTIVELY_ONCE_REFUSAL](): string | null { return "a file tail cannot rewind"; }
+ * }
+ * effectivelyOnceRefusal(new Tail()); // "a file tail cannot rewind"
+ * ```
+ */
+export const EFFECTIVELY_ONCE_REFUSAL: unique symbol = Symbol.for("ardea.effectivelyOnceRefusal");
+
+/**
+ * Why component `c` cannot run under EFFECTIVELY_ONCE, by its own account
+ * ({@link EFFECTIVELY_ONCE_REFUSAL}); null when it does not object.
+ *
+ * @example
+ * ```ts
+ * effectivelyOnceRefusal({}); // null
+ * ```
+ */
+export function effectivelyOnceRefusal(c: unknown): string | null {
+  const says = (c as { [EFFECTIVELY_ONCE_REFUSAL]?: unknown } | null)?.[EFFECTIVELY_ONCE_REFUSAL];
+  return typeof says === "function" ? (says.call(c) as string | null) : null;
+}
+
+/**
  * Storm's `BaseStatefulBolt`: a rich bolt with a `KeyValueState`.
  *
  * @example
