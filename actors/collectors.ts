@@ -379,7 +379,7 @@ export class BoltCollector implements OutputCollector {
     const route = stream === DEFAULT_STREAM && this.#default !== undefined ? this.#default : routeOf(o, "bolt", stream);
     values = checkValues(o, "bolt", route, values);
     const n = selectTargets(o, "bolt", route, values, direct);
-    if (out !== null) for (let i = 0; i < n; i++) out.push(targets[i]!);
+    if (out !== null) { for (let i = 0; i < n; i++) out.push(targets[i]!); }
     const host = o.host;
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;
@@ -586,7 +586,7 @@ export class SpoutCollector implements SpoutOutputCollector {
       : routeOf(o, "spout", stream);
     values = checkValues(o, "spout", route, values);
     const n = selectTargets(o, "spout", route, values, direct);
-    if (out !== null) for (let i = 0; i < n; i++) out.push(targets[i]!);
+    if (out !== null) { for (let i = 0; i < n; i++) out.push(targets[i]!); }
     const host = o.host;
     if (host.tap !== null) host.tap(o.component, stream, o.taskId, values);
     o.emitted++;

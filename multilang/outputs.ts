@@ -30,3 +30,24 @@ export function declareShellOutputs(declarer: OutputFieldsDeclarer, outputs: She
     declarer.declareStream(stream, fields);
   }
 }
+
+/**
+ * `outputs` as plain arrays (a component is copied per task by its own
+ * properties, and `Fields` keeps its names private).
+ *
+ * @example
+ * ```ts
+ * import { Fields } from "ardea";
+ * normalizeOutputs(new Fields("word")); // ["word"]
+ * ```
+ */
+export function normalizeOutputs(
+  outputs: ShellOutputs | undefined,
+): string[] | Record<string, string[]> | undefined {
+  if (outputs === undefined) return undefined;
+  const list = (f: FieldsLike): string[] => (f instanceof Fields ? f.toList() : [...f]);
+  if (outputs instanceof Fields || Array.isArray(outputs)) return list(outputs as FieldsLike);
+  const out: Record<string, string[]> = {};
+  for (const [stream, fields] of Object.entries(outputs as Record<string, FieldsLike>)) out[stream] = list(fields);
+  return out;
+}
