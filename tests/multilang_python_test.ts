@@ -217,15 +217,42 @@ for (const serializer of ["json", "msgpack"] as const) {
   });
 }
 
-test("logs at every level and the spout's activate reach the run's log", async () => {
+test("logs: info, warn and error reach the run's log; trace and debug only with topology.debug", async () => {
+  for (const debug of [false, true]) {
+    const { r } = await runWords({ splitArgs: ["--log"], config: { "topology.debug": debug } });
+    finished(r);
+    const text = r.logs.join("\n");
+    for (const level of ["info", "warn", "error"]) {
+      assert.match(text, new RegExp(`split task \\d+ first tuple ${level}`), `a ${level} line`);
+    }
+    for (const level of ["trace", "debug"]) {
+      const seen = new RegExp(`split task \\d+ first tuple ${level}`).test(text);
+      assert.is(seen, debug, `${level} line with topology.debug ${debug}`);
+    }
+    assert.match(text, /split task \d+: 100 sentences/);
+    assert.match(text, /sentence spout task \d+ done: emitted 200/);
+  }
+});
+
+test("logs a subprocess sends before its first tuple (right after the pid reply) reach the run's log", async () => {
   const { r } = await runWords({ splitArgs: ["--log"] });
   finished(r);
   const text = r.logs.join("\n");
-  for (const level of ["debug", "info", "warn", "error"]) {
-    assert.match(text, new RegExp(`split task \\d+ ${level}`), `a ${level} line`);
+  assert.match(text, /split task \d+ info/, "the bolt's log from its initialization");
+  assert.match(text, /sentence spout task \d+: 200 sentences/, "the spout's log from its initialization");
+});
+
+test("metrics: a Python bolt's metrics commands add to counters of its task", async () => {
+  const { r } = await runWords({ splitArgs: ["--metrics"] });
+  const summary = finished(r);
+  let sentences = 0, words = 0;
+  for (const t of Object.values(summary.stats.tasks ?? {})) {
+    if (t.component !== "split") continue;
+    sentences += t.userMetrics?.counters?.["split-sentences"] ?? 0;
+    words += t.userMetrics?.counters?.["split-words"] ?? 0;
   }
-  assert.match(text, /sentence spout task \d+: 200 sentences/);
-  assert.match(text, /split task \d+: 100 sentences/);
+  assert.is(sentences, LINES.length);
+  assert.is(words, [...expectedCounts(1).values()].reduce((a, n) => a + n, 0));
 });
 
 test("a Python subprocess that crashes mid-run is restarted and no word is lost", async () => {
