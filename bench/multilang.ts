@@ -14,12 +14,17 @@
  *
  * Every run starts its Python process (about 40 ms either way). Goals from
  * issue 14: Ardea ≥ 0.9× the baseline of its serializer; msgpack ≥ 1.5× JSON.
+ * Metrics, steadier than wall time on a busy machine: CPU µs per sentence of
+ * this process (`node-cpu`: the engine, or the driver) and of the Python
+ * process (`python-cpu`, from /proc/self/stat's reaped-children times, 10 ms
+ * ticks), and sentences per CPU-second of both.
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Packr, Unpackr } from "msgpackr";
 import { bolt, Fields, iterableSpout, ShellBolt, submit, TopologyBuilder } from "../mod.ts";
@@ -33,10 +38,33 @@ export const PYTHON_DIR = fileURLToPath(new URL("../tests/fixtures/multilang/pyt
 
 type Serializer = "json" | "msgpack";
 
-/** What one run saw: sentences acked and words emitted. */
+/** What one run saw: sentences acked and words emitted, and the CPU it took. */
 interface SplitRun {
   acked: number;
   words: number;
+  /** CPU ms of this process (the engine, or the driver) during the run. */
+  selfMs?: number;
+  /** CPU ms of the Python process (children reaped during the run; Linux only). */
+  pythonMs?: number;
+}
+
+/** CPU ms of the reaped children of this process (cutime + cstime of /proc/self/stat), or NaN off Linux. */
+function childrenCpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[13]) + Number(f[14])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs `fn` and adds the CPU time of this process and of the children it reaped meanwhile. */
+async function withCpu(fn: () => Promise<SplitRun>): Promise<SplitRun> {
+  const c0 = process.cpuUsage(), k0 = childrenCpuMs();
+  const r = await fn();
+  const c = process.cpuUsage(c0);
+  return { ...r, selfMs: (c.user + c.system) / 1000, pythonMs: childrenCpuMs() - k0 };
 }
 
 const packr = new Packr({ useRecords: false });
@@ -183,11 +211,17 @@ const benchmark: Benchmark = {
       if (r.acked !== lines.length) throw new Error(`${r.acked} sentences acked, expected ${lines.length}`);
       if (r.words !== words) throw new Error(`${r.words} words, expected ${words}`);
     };
+    const perSentence = (ms: number | undefined) => (ms === undefined ? NaN : (ms * 1000) / lines.length);
     const variant = (name: string, description: string, fn: () => Promise<SplitRun>): Variant<SplitRun> => ({
       name,
       description,
-      run: fn,
+      run: () => withCpu(fn),
       verify: check,
+      metrics: (r) => ({
+        "node-cpu": perSentence(r.selfMs),
+        "python-cpu": perSentence(r.pythonMs),
+        "cpu-sentences/s": lines.length / (((r.selfMs ?? NaN) + (r.pythonMs ?? NaN)) / 1000),
+      }),
     });
     const variants = [
       variant("direct-json", "driver → python3 split_bolt.py, JSON, no engine", () => runDirect(lines, "json")),
@@ -204,6 +238,11 @@ const benchmark: Benchmark = {
         { variant: "ardea-json", against: "direct-json", min: 0.9 },
         { variant: "ardea-msgpack", against: "direct-msgpack", min: 0.9 },
         { variant: "ardea-msgpack", against: "ardea-json", min: 1.5 },
+      ],
+      metrics: [
+        { name: "node-cpu", unit: "µs/sentence", lowerIsBetter: true },
+        { name: "python-cpu", unit: "µs/sentence", lowerIsBetter: true },
+        { name: "cpu-sentences/s", unit: "sentences per CPU-s" },
       ],
       input: { sentences: lines.length, words, python: PYTHON },
     }, opts);
