@@ -54,6 +54,8 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
   #sleep: ReturnType<typeof setTimeout> | null = null;
   /** A checkpoint to take at the next turn (0: none). */
   #checkpoint = 0;
+  /** Whether the instance was last told it is active (activate/deactivate that could not run at once run later). */
+  #told = true;
 
   constructor(
     host: TaskHost,
@@ -74,6 +76,7 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     this.collector = new SpoutCollector(this);
     const spout = this.def.create() as ISpout;
     this.#spout = spout;
+    this.#told = true;
     this.attachState(spout);
     this.finishRequested = false;
     const r = spout.open?.(this.conf, this.context, this.collector);
@@ -117,20 +120,37 @@ export class SpoutActor extends TaskActor implements SpoutCollectorOwner {
     if (on === this.active || this.state === "stopped" || this.state === "finished") return;
     this.active = on;
     const spout = this.#spout;
-    // While open, a restart or an awaited call is in progress, only the flag changes.
-    if (spout === null || this.busy || this.state !== "running") return;
+    // While open, a restart or an awaited call is in progress, only the flag
+    // changes: the next run tells the instance (see #tell).
+    if (spout === null || this.busy || this.state !== "running") {
+      this.host.scheduler.schedule(this);
+      return;
+    }
+    this.#tell(spout);
+  }
+
+  /** Calls activate or deactivate on the instance to match the flag; false when that call is awaited. */
+  #tell(spout: ISpout): boolean {
+    const on = this.active;
+    this.#told = on;
     try {
       const r = on ? spout.activate?.() : spout.deactivate?.();
-      if (isPromise(r)) this.await(r, () => {}, on ? "activate" : "deactivate");
-      else this.host.scheduler.schedule(this);
+      if (isPromise(r)) {
+        this.await(r, () => {}, on ? "activate" : "deactivate");
+        return false;
+      }
+      this.host.scheduler.schedule(this);
     } catch (e) {
       this.crash(e, on ? "activate" : "deactivate");
+      return false;
     }
+    return true;
   }
 
   run(deadline: number): void {
     if (this.busy || this.state !== "running") return;
     const spout = this.#spout!;
+    if (this.#told !== this.active && !this.#tell(spout)) return;
     const host = this.host;
     let phase = "ack";
     try {

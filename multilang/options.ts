@@ -44,5 +44,7 @@ export interface ShellComponentOptions {
 export class MultilangError extends ArdeaError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+    // What went wrong happened in the subprocess: the engine's stack says nothing about it.
+    this.stack = `${this.name}: ${message}`;
   }
 }

@@ -88,7 +88,7 @@ export class ShellBolt implements IRichBolt {
     const run = new BoltRun(collector as EngineCollector, conf["topology.shellbolt.max.pending"] ?? 100);
     this.run = run;
     return startShell("bolt", this.command, this.options, conf, context, {
-      onMessage: (msg) => this.onShellMessage(run, msg),
+      onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.sendHeartbeat(run, proc),
     }).then((shell) => {
@@ -167,10 +167,8 @@ export class ShellBolt implements IRichBolt {
         "new ShellBolt(command, fields, { stateless: true })";
   }
 
-  private onShellMessage(run: BoltRun, msg: Record<string, unknown> | unknown[]): void {
+  private onShellMessage(run: BoltRun, msg: Record<string, unknown> | unknown[], proc: ShellProcess): void {
     if (this.run !== run) return;
-    const proc = run.shell?.proc;
-    if (proc === undefined) return;
     if (Array.isArray(msg)) {
       throw proc.protocolError(`sent an array where a command was expected: ${JSON.stringify(msg)}`);
     }

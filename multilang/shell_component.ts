@@ -8,7 +8,7 @@
 import { CRASH_TASK, TASK_LOG } from "../actors/collectors.ts";
 import type { TopologyConfig } from "../topology/config.ts";
 import type { TopologyContext } from "../topology/context.ts";
-import type { MultilangError, ShellComponentOptions } from "./options.ts";
+import { MultilangError, type ShellComponentOptions } from "./options.ts";
 import { serializerFor } from "./serializer.ts";
 import { ShellProcess } from "./shell_process.ts";
 
@@ -49,7 +49,7 @@ export async function startShell(
   conf: TopologyConfig,
   context: TopologyContext,
   handlers: {
-    onMessage: (msg: Record<string, unknown> | unknown[]) => void;
+    onMessage: (msg: Record<string, unknown> | unknown[], proc: ShellProcess) => void;
     onFault: (error: MultilangError) => void;
     everySecond: (proc: ShellProcess) => void;
   },
@@ -62,6 +62,7 @@ export async function startShell(
       serializer: serializerFor(options.serializer ?? conf["topology.multilang.serializer"] ?? "json"),
       kind,
       timeoutMs: (conf["topology.subprocess.timeout.secs"] ?? 30) * 1000,
+      stderrFloodChars: conf["topology.multilang.stderr.max.bytes.per.sec"] ?? 1024 * 1024,
       onMessage: handlers.onMessage,
       onFault: handlers.onFault,
     },
@@ -96,7 +97,8 @@ export function stopShell(run: ShellRun | null): Promise<void> {
  *
  * @example
  * ```ts
- * import type { TopologyConfig, TopologyContext } from "ardea";
+ * import type { TopologyConfig } from "ardea";
+ * import type { ShellProcess } from "./shell_process.ts";
  * declare const collector: CollectorHooks, conf: TopologyConfig, proc: ShellProcess;
  * sharedCommand({ command: "log", msg: "hi", level: 2 }, collector, conf, proc, (name, n) => console.log(name, n));
  * ```
@@ -120,7 +122,7 @@ export function sharedCommand(
     }
     case "error": {
       const text = typeof msg.msg === "string" ? msg.msg : JSON.stringify(msg.msg);
-      collector.reportError(new Error(`${proc.label} reported: ${text}`));
+      collector.reportError(new MultilangError("SUBPROCESS_ERROR", `${proc.label} reported: ${text}`));
       return true;
     }
     case "metrics": {

@@ -16,8 +16,6 @@ import { MultilangError } from "./options.ts";
 import { GarbageError, type MessageDecoder, type Serializer } from "./serializer.ts";
 import { STDERR_LINE_CHARS, StderrTail } from "./stderr_tail.ts";
 
-/** Characters of stderr per second past which a subprocess is stopped as flooding it. */
-export const STDERR_FLOOD_CHARS = 8 * 1024 * 1024;
 /** How long a subprocess has to exit after SIGTERM before SIGKILL (ms). */
 export const KILL_GRACE_MS = 1000;
 
@@ -31,8 +29,10 @@ export interface ShellProcessSpec {
   /** "bolt" or "spout", for messages. */
   readonly kind: string;
   readonly timeoutMs: number;
+  /** Characters of stderr within a second past which the subprocess is stopped as flooding it. */
+  readonly stderrFloodChars: number;
   /** Every message after the handshake. */
-  readonly onMessage: (msg: Record<string, unknown> | unknown[]) => void;
+  readonly onMessage: (msg: Record<string, unknown> | unknown[], proc: ShellProcess) => void;
   /** The subprocess failed (once; not after {@link ShellProcess.stop}). */
   readonly onFault: (error: MultilangError) => void;
 }
@@ -52,7 +52,7 @@ function isMessage(m: unknown): m is Record<string, unknown> | unknown[] {
  * declare const conf: TopologyConfig, context: TopologyContext;
  * const proc = await ShellProcess.start({
  *   command: ["node", "split.js"], cwd: undefined, env: undefined, serializer: serializerFor("json"),
- *   kind: "bolt", timeoutMs: 30_000, onMessage: (m) => console.log(m), onFault: (e) => console.error(e.message),
+ *   kind: "bolt", timeoutMs: 30_000, stderrFloodChars: 1 << 20, onMessage: (m) => console.log(m), onFault: (e) => console.error(e.message),
  * }, conf, context);
  * proc.send({ command: "next" });
  * await proc.stop();
@@ -219,18 +219,21 @@ export class ShellProcess {
     if (!isMessage(msg)) {
       throw new GarbageError("a message that is not an object", JSON.stringify(msg) ?? String(msg));
     }
-    this.#spec.onMessage(msg);
+    this.#spec.onMessage(msg, this);
   }
 
   #onStderr(line: string): void {
     if (this.#failed) return;
     const tail = this.#tail;
     tail.push(line);
-    if (tail.windowChars > STDERR_FLOOD_CHARS) {
+    const max = this.#spec.stderrFloodChars;
+    if (tail.windowChars > max) {
       this.#fail(
         new MultilangError(
           "SUBPROCESS_STDERR_FLOOD",
-          this.#describe(`wrote more than ${STDERR_FLOOD_CHARS} characters to stderr within a second`),
+          this.#describe(
+            `wrote more than ${max} characters to stderr within a second (topology.multilang.stderr.max.bytes.per.sec)`,
+          ),
         ),
       );
     }

@@ -78,7 +78,7 @@ export class ShellSpout implements ISpout {
     const run = new SpoutRun(collector as EngineCollector);
     this.run = run;
     return startShell("spout", this.command, this.options, conf, context, {
-      onMessage: (msg) => this.onShellMessage(run, msg),
+      onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.checkSync(run, proc),
     }).then((shell) => {
@@ -161,10 +161,8 @@ export class ShellSpout implements ISpout {
     run.shell!.proc.send(msg);
   }
 
-  private onShellMessage(run: SpoutRun, msg: Record<string, unknown> | unknown[]): void {
+  private onShellMessage(run: SpoutRun, msg: Record<string, unknown> | unknown[], proc: ShellProcess): void {
     if (this.run !== run) return;
-    const proc = run.shell?.proc;
-    if (proc === undefined) return;
     if (Array.isArray(msg)) {
       throw proc.protocolError(`sent an array where a command was expected: ${JSON.stringify(msg)}`);
     }

@@ -10,6 +10,7 @@ import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 import {
   BaseRichBolt,
+  BaseRichSpout,
   type ConfigInput,
   Fields,
   iterableSpout,
@@ -19,6 +20,7 @@ import {
   ShellBolt,
   type ShellComponentOptions,
   ShellSpout,
+  type SpoutOutputCollector,
   submit,
   TopologyBuilder,
   type TopologyConfig,
@@ -141,5 +143,335 @@ for (const serializer of ["json", "msgpack"] as const) {
     assert.is(r.summary.state, "FINISHED");
   });
 }
+
+/** Emits `n` sentences, one every `everyMs`, tracked; then finishes. */
+class SlowSpout extends BaseRichSpout {
+  collector!: SpoutOutputCollector;
+  i = 0;
+  nextAt = 0;
+  constructor(readonly n = 0, readonly everyMs = 0) {
+    super();
+  }
+  override open(_c: TopologyConfig, _ctx: TopologyContext, collector: SpoutOutputCollector) {
+    this.collector = collector;
+    this.nextAt = Date.now();
+  }
+  nextTuple() {
+    if (this.i >= this.n) return this.collector.finish();
+    if (Date.now() < this.nextAt) return;
+    this.nextAt += this.everyMs;
+    const i = this.i++;
+    this.collector.emit([SENTENCES[i % SENTENCES.length]!], i);
+  }
+  override fail(id: unknown) {
+    const i = id as number;
+    this.collector.emit([SENTENCES[i % SENTENCES.length]!], i);
+  }
+  declareOutputFields(d: OutputFieldsDeclarer) {
+    d.declare(["sentence"]);
+  }
+}
+
+/** The lines of `logs` that mention `text`. */
+const mentioning = (logs: string[], text: string) => logs.filter((l) => l.includes(text));
+
+/** Sum of a user counter over the tasks of `component`. */
+function counter(summary: RunSummary, component: string, name: string): number {
+  let n = 0;
+  for (const t of Object.values(summary.stats.tasks ?? {})) {
+    if (t.component === component) n += t.userMetrics?.counters?.[name] ?? 0;
+  }
+  return n;
+}
+
+function restarts(summary: RunSummary, component: string): number {
+  let n = 0;
+  for (const t of Object.values(summary.stats.tasks ?? {})) if (t.component === component) n += t.restarts;
+  return n;
+}
+
+test("a relative command path is resolved in the working directory, as Storm does", async () => {
+  const r = await run("relative", (b) => {
+    b.setSpout("sentences", sentences(10), 1);
+    b.setBolt("split", new ShellBolt(["./split_bolt.sh"], ["word"], { cwd: NODE_DIR }), 1).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("relative"), 1).shuffleGrouping("split");
+  });
+  assertCounts(r.counts, trueCounts(10));
+});
+
+for (const serializer of ["json", "msgpack"] as const) {
+  test(`Node spout and Node split bolt (${serializer}): the spout finishes; exact counts, every sentence acked`, async () => {
+    const msgpack = serializer === "msgpack" ? ["--msgpack"] : [];
+    const r = await run(`spout-${serializer}`, (b) => {
+      b.setSpout(
+        "sentences",
+        new ShellSpout(["node", "sentence_spout.mjs", "--count=300", ...msgpack], ["sentence"], { cwd: NODE_DIR }),
+        1,
+      );
+      b.setBolt("split", splitBolt([], { serializer }), 2).shuffleGrouping("sentences");
+      b.setBolt("count", new CountBolt(`spout-${serializer}`), 2).fieldsGrouping("split", new Fields("word"));
+    }, { "topology.multilang.serializer": serializer });
+    assertCounts(r.counts, trueCounts(300));
+    const spout = Object.values(r.summary.stats.tasks ?? {}).find((t) => t.component === "sentences")!;
+    assert.is(spout.acked, 300);
+    assert.is(spout.failed, 0);
+    assert.ok(mentioning(r.logs, "sentence spout task").length === 1, r.logs.join("\n"));
+  });
+}
+
+test("anchoring: a sentence failed after its anchored emits replays; its words are counted twice", async () => {
+  const r = await run("anchors", (b) => {
+    b.setSpout("sentences", sentences(50), 1);
+    b.setBolt("split", splitBolt(["--fail-first"]), 1).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("anchors"), 2).fieldsGrouping("split", new Fields("word"));
+  });
+  // The one split task sees each distinct sentence fail once: the first 5 tuples replay once each.
+  const expected = trueCounts(50);
+  for (const [w, n] of trueCounts(5)) expected.set(w, expected.get(w)! + n);
+  assertCounts(r.counts, expected);
+  const spout = Object.values(r.summary.stats.tasks ?? {}).find((t) => t.component === "sentences")!;
+  assert.is(spout.failed, 5);
+  assert.is(spout.acked, 50);
+});
+
+test("need_task_ids: the task ids sent back are the tasks that received each word", async () => {
+  const receipts: string[][] = [];
+  class Receipts extends BaseRichBolt {
+    collector!: OutputCollector;
+    override prepare(_c: TopologyConfig, _x: TopologyContext, collector: OutputCollector) {
+      this.collector = collector;
+    }
+    execute(t: Tuple) {
+      receipts.push([t.getString(0), t.getString(1)]);
+      this.collector.ack(t);
+    }
+    declareOutputFields() {}
+  }
+  const r = await run("task-ids", (b) => {
+    b.setSpout("sentences", sentences(20), 1);
+    b.setBolt(
+      "split",
+      new ShellBolt(["node", "split_bolt.mjs", "--receipts"], { default: ["word"], receipts: ["word", "tasks"] }, {
+        cwd: NODE_DIR,
+      }),
+      2,
+    ).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("task-ids"), 3).fieldsGrouping("split", new Fields("word"));
+    b.setBolt("receipts", new Receipts(), 1).shuffleGrouping("split", "receipts");
+  });
+  assertCounts(r.counts, trueCounts(20));
+  assert.is(receipts.length, [...trueCounts(20).values()].reduce((a, b) => a + b, 0));
+  const received = RECEIVED.get("task-ids")!;
+  for (const [word, tasks] of receipts) assert.equal(tasks, [...received.get(word)!].join(","), word);
+});
+
+test("direct emits: each word goes to the task the subprocess chose, on a direct stream its subclass declares (max pending 1)", async () => {
+  class DirectSplit extends ShellBolt {
+    override declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(true, new Fields("word"));
+    }
+  }
+  const r = await run("direct", (b) => {
+    b.setSpout("sentences", sentences(20), 1);
+    b.setBolt("split", new DirectSplit(["node", "split_bolt.mjs", "--direct=count"], undefined, { cwd: NODE_DIR }), 2)
+      .shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("direct"), 3).directGrouping("split");
+  }, { "topology.shellbolt.max.pending": 1 });
+  assertCounts(r.counts, trueCounts(20));
+  // The fixture picks tasks[hash(word) % 3] among count's tasks (ascending): one task per word.
+  for (const [word, tasks] of RECEIVED.get("direct")!) assert.is(tasks.size, 1, word);
+  assert.ok(new Set([...RECEIVED.get("direct")!.values()].map((s) => [...s][0])).size > 1, "words spread over tasks");
+});
+
+test("logs, errors, metrics and heartbeats: levels by topology.debug, reportError, counters, a sync per heartbeat", async () => {
+  const r = await run("observe", (b) => {
+    b.setSpout("sentences", new SlowSpout(60, 40), 1);
+    b.setBolt("split", splitBolt(["--logs", "--metrics", "--count-heartbeats"]), 1).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("observe"), 1).shuffleGrouping("split");
+  });
+  assertCounts(r.counts, trueCounts(60));
+  const task = Object.values(r.summary.stats.tasks ?? {}).find((t) => t.component === "split")!;
+  for (const level of ["INFO: level 2", "WARN: level 3", "ERROR: level 4"]) {
+    assert.is(mentioning(r.logs, level).length, 1, `${level} in\n${r.logs.join("\n")}`);
+  }
+  assert.is(mentioning(r.logs, "level 0").length + mentioning(r.logs, "level 1").length, 0, "trace/debug hidden");
+  assert.is(mentioning(r.logs, "an error reported by task").length, 1);
+  assert.is(task.errors, 1, "the reported error is counted");
+  assert.is(counter(r.summary, "split", "words"), task.emitted);
+  assert.ok(counter(r.summary, "split", "heartbeats") >= 1, "the subprocess saw heartbeats");
+  assert.is(task.restarts, 0);
+});
+
+test("log levels 0 and 1 show with topology.debug", async () => {
+  const r = await run("debug-logs", (b) => {
+    b.setSpout("sentences", sentences(1), 1);
+    b.setBolt("split", splitBolt(["--logs"]), 1).shuffleGrouping("sentences");
+    b.setBolt("count", new CountBolt("debug-logs"), 1).shuffleGrouping("split");
+  }, { "topology.debug": true });
+  assert.is(mentioning(r.logs, "TRACE: level 0").length, 1, r.logs.join("\n"));
+  assert.is(mentioning(r.logs, "DEBUG: level 1").length, 1);
+});
+
+/** Runs a word count whose split subprocesses (2) meet `fault` once (one of them, mostly), after `after` tuples. */
+async function faultRun(
+  fault: string,
+  config: ConfigInput = {},
+  spout = new SlowSpout(150, 4),
+  after = 20,
+): Promise<Run> {
+  const dir = await makeTempDir("ardea-ml-fault-");
+  try {
+    return await run(
+      `fault-${fault}`,
+      (b) => {
+        b.setSpout("sentences", spout, 1);
+        b.setBolt("split", splitBolt([`--fault=${fault}`, `--after=${after}`, `--once=${dir}/tripped`]), 2)
+          .shuffleGrouping("sentences");
+        b.setBolt("count", new CountBolt(`fault-${fault}`), 2).fieldsGrouping("split", new Fields("word"));
+      },
+      { "topology.subprocess.timeout.secs": 1, ...config },
+      30_000,
+    );
+  } finally {
+    await removePath(dir);
+  }
+}
+
+/** Every word counted at least as often as it occurs: nothing lost. */
+function assertNoneLost(counts: Map<string, number>, n: number): void {
+  for (const [w, c] of trueCounts(n)) assert.ok((counts.get(w) ?? 0) >= c, `"${w}": ${counts.get(w)} < ${c}`);
+}
+
+test("a subprocess that crashes mid-run: the task restarts, no word is lost, the error names command, component, task and stderr", async () => {
+  const r = await faultRun("crash");
+  assertNoneLost(r.counts, 150);
+  assert.ok(restarts(r.summary, "split") >= 1, "restarted");
+  const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
+  assert.match(crash, /bolt "split" \(task \d+\): subprocess `node split_bolt\.mjs --fault=crash/);
+  assert.match(crash, /exited with code 3/);
+  assert.match(crash, /Traceback: something went wrong in split_bolt/);
+});
+
+test("a subprocess that hangs: no heartbeat sync within topology.subprocess.timeout.secs; killed and restarted, no word lost", async () => {
+  const r = await faultRun("hang", { "topology.subprocess.timeout.secs": 1 });
+  assertNoneLost(r.counts, 150);
+  assert.ok(restarts(r.summary, "split") >= 1, "restarted");
+  assert.match(mentioning(r.logs, "crashed (restarting)").join("\n"), /did not answer a heartbeat \(sync\) within 1 s/);
+});
+
+test("a subprocess that ignores heartbeats (but acks): timed out and restarted", async () => {
+  const r = await faultRun("noheartbeat", { "topology.subprocess.timeout.secs": 1 }, new SlowSpout(100, 40), 5);
+  assertNoneLost(r.counts, 100);
+  assert.ok(restarts(r.summary, "split") >= 1, "restarted");
+  assert.match(mentioning(r.logs, "crashed (restarting)").join("\n"), /did not answer a heartbeat/);
+});
+
+test("a subprocess that writes garbage: a clear error, restarted, no word lost", async () => {
+  const r = await faultRun("garbage");
+  assertNoneLost(r.counts, 150);
+  assert.ok(restarts(r.summary, "split") >= 1, "restarted");
+  assert.match(
+    mentioning(r.logs, "crashed (restarting)").join("\n"),
+    /wrote output that is not a json multilang message: not a JSON message .*"this is not a multilang message\\n"/,
+  );
+});
+
+test("a subprocess that floods stderr: stopped and restarted; only its last lines are kept", async () => {
+  const r = await faultRun("flood");
+  assertNoneLost(r.counts, 150);
+  assert.ok(restarts(r.summary, "split") >= 1, "restarted");
+  const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
+  assert.match(crash, /characters to stderr within a second \(topology.multilang.stderr.max.bytes.per.sec\)/);
+  assert.ok(crash.length < 40_000, `the error keeps a bounded tail (${crash.length} characters)`);
+});
+
+test("a spout subprocess that crashes: the spout restarts (a new subprocess from its start), no word lost", async () => {
+  const dir = await makeTempDir("ardea-ml-spout-");
+  try {
+    const r = await run("spout-crash", (b) => {
+      b.setSpout(
+        "sentences",
+        new ShellSpout(["node", "sentence_spout.mjs", "--count=200", "--crash-after=80", `--once=${dir}/tripped`], [
+          "sentence",
+        ], { cwd: NODE_DIR }),
+        1,
+      );
+      b.setBolt("split", splitBolt(), 2).shuffleGrouping("sentences");
+      b.setBolt("count", new CountBolt("spout-crash"), 2).fieldsGrouping("split", new Fields("word"));
+    });
+    assertNoneLost(r.counts, 200);
+    assert.is(restarts(r.summary, "sentences"), 1);
+    const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
+    assert.match(crash, /spout "sentences" \(task \d+\): subprocess `node sentence_spout\.mjs .*exited with code 4/);
+    assert.match(crash, /sentence_spout: crashing after 80 sentences/);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+test("deactivate and activate reach a spout subprocess; kill stops it", async () => {
+  const logs: string[] = [];
+  const b = new TopologyBuilder();
+  b.setSpout(
+    "sentences",
+    new ShellSpout(["node", "sentence_spout.mjs", "--count=100000000"], ["sentence"], { cwd: NODE_DIR }),
+    1,
+  );
+  b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
+  const handle = await submit("pause", {}, b.createTopology(), { handleSignals: false, log: (l) => logs.push(l) });
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(what(), logs.join("\n"));
+  };
+  try {
+    await until(() => logs.length > 0);
+    handle.deactivate();
+    await until(() => mentioning(logs, "sentence spout: ").length === 1);
+    handle.activate();
+    await new Promise((r) => setTimeout(r, 50));
+    handle.deactivate();
+    await until(() => mentioning(logs, "sentence spout: ").length === 2);
+  } finally {
+    const summary = await handle.kill();
+    assert.is(summary.state, "KILLED");
+  }
+});
+
+test("a command that does not exist: a clear error, quickly", async () => {
+  const started = Date.now();
+  const err = await run("missing", (b) => {
+    b.setSpout("sentences", sentences(5), 1);
+    b.setBolt("split", new ShellBolt(["no-such-multilang-command", "x.py"], ["word"]), 1).shuffleGrouping("sentences");
+  }, { "topology.supervisor.max.consecutive.failures": 2 }).then(() => null, (e: Error) => e);
+  assert.ok(err !== null, "the run fails");
+  assert.match(err!.message, /bolt "split" \(task \d+\): subprocess `no-such-multilang-command x\.py` could not start/);
+  assert.ok(Date.now() - started < 10_000, `failed in ${Date.now() - started} ms`);
+});
+
+test("a subprocess that never answers the handshake: a clear error within the subprocess timeout", async () => {
+  const err = await run("silent", (b) => {
+    b.setSpout("sentences", sentences(5), 1);
+    b.setBolt("split", new ShellBolt(["node", "-e", "setInterval(() => {}, 1000)"], ["word"]), 1)
+      .shuffleGrouping("sentences");
+  }, { "topology.supervisor.max.consecutive.failures": 1, "topology.subprocess.timeout.secs": 1 }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.ok(err !== null, "the run fails");
+  assert.match(err!.message, /did not answer the handshake within 1 s \(topology.subprocess.timeout.secs\)/);
+});
+
+test("EFFECTIVELY_ONCE refuses a ShellSpout, and a ShellBolt unless it is declared stateless", async () => {
+  const eo = { "topology.reliability.mode": "EFFECTIVELY_ONCE" };
+  const spoutErr = await run("eo-spout", (b) => {
+    b.setSpout("sentences", new ShellSpout(["node", "sentence_spout.mjs"], ["sentence"], { cwd: NODE_DIR }), 1);
+  }, eo).then(() => null, (e: Error) => e);
+  assert.match(spoutErr?.message ?? "", /spout "sentences" cannot run under EFFECTIVELY_ONCE: .*cannot rewind/);
+  const boltErr = await run("eo-bolt", (b) => {
+    b.setSpout("sentences", sentences(5), 1);
+    b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
+  }, eo).then(() => null, (e: Error) => e);
+  assert.match(boltErr?.message ?? "", /bolt "split" cannot run under EFFECTIVELY_ONCE: .*stateless: true/);
+});
 
 test.run();

@@ -73,6 +73,8 @@ const schema = z.object({
   "topology.subprocess.timeout.secs": secs().default(30),
   /** Ardea: wire format of multilang subprocesses ("json": Storm's; "msgpack": consecutive msgpack maps). */
   "topology.multilang.serializer": z.enum(["json", "msgpack"]).default("json"),
+  /** Ardea: a multilang subprocess writing more stderr than this within a second is stopped (and restarted). */
+  "topology.multilang.stderr.max.bytes.per.sec": posInt.default(1024 * 1024),
   /** Storm: tuples a `ShellBolt` sends its subprocess before it waits for acks. */
   "topology.shellbolt.max.pending": posInt.default(100),
 }).passthrough();
@@ -270,6 +272,7 @@ export class Config {
   static readonly TOPOLOGY_SUBPROCESS_TIMEOUT_SECS = "topology.subprocess.timeout.secs";
   static readonly TOPOLOGY_MULTILANG_SERIALIZER = "topology.multilang.serializer";
   static readonly TOPOLOGY_SHELLBOLT_MAX_PENDING = "topology.shellbolt.max.pending";
+  static readonly TOPOLOGY_MULTILANG_STDERR_MAX_BYTES_PER_SEC = "topology.multilang.stderr.max.bytes.per.sec";
 
   /** Sets `topology.debug`. */
   setDebug(on: boolean): this {
