@@ -171,8 +171,8 @@ for (const serializer of ["json", "msgpack"] as const) {
   });
 }
 
-test("anchoring: a word failed by the count bolt fails its sentence in the Python spout, which replays it", async () => {
-  const { r, seen } = await runWords({ repeat: 2, failWord: "heron" });
+test("anchoring: a word failed by the count bolt fails its sentence (a string message id) in the Python spout, which replays it", async () => {
+  const { r, seen } = await runWords({ repeat: 2, failWord: "heron", spoutArgs: ["--string-ids"] });
   finished(r);
   const s = spoutTotals(r);
   assert.is(s.failed, 1, "the sentence of the failed word came back failed to the spout");
