@@ -16,12 +16,12 @@
  * issue 14: Ardea ≥ 0.9× the baseline of its serializer; msgpack ≥ 1.5× JSON.
  * Metrics, steadier than wall time on a busy machine: CPU µs per sentence of
  * this process (`node-cpu`: the engine, or the driver) and of the Python
- * process (`python-cpu`, from /proc/self/stat's reaped-children times, 10 ms
- * ticks), and sentences per CPU-second of both.
+ * process (`python-cpu`, from /proc/self/stat's reaped-children times, in clock
+ * ticks of 10 ms), and sentences per CPU-second of both.
  */
 import { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -30,6 +30,7 @@ import { Packr, Unpackr } from "msgpackr";
 import { bolt, Fields, iterableSpout, ShellBolt, submit, TopologyBuilder } from "../mod.ts";
 import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { loadLines } from "./input.ts";
+import { clockTicks, readStat } from "./proc_cpu.ts";
 
 /** The Python interpreter of the fixtures (Debian's, with python3-msgpack). */
 export const PYTHON = "/usr/bin/python3";
@@ -48,15 +49,12 @@ interface SplitRun {
   pythonMs?: number;
 }
 
-/** CPU ms of the reaped children of this process (cutime + cstime of /proc/self/stat), or NaN off Linux. */
+/** Milliseconds per clock tick of /proc's times. */
+const MS_PER_TICK = 1000 / clockTicks();
+
+/** CPU ms of the reaped children of this process (cutime + cstime), or NaN without /proc. */
 function childrenCpuMs(): number {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[13]) + Number(f[14])) * 10; // clock ticks of 10 ms (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
+  return (readStat("self")?.childTicks ?? NaN) * MS_PER_TICK;
 }
 
 /** Runs `fn` and adds the CPU time of this process and of the children it reaped meanwhile. */
