@@ -85,7 +85,12 @@ export class ShellBolt implements IRichBolt {
   prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     this.conf = conf;
     this.context = context;
-    const run = new BoltRun(collector as EngineCollector, conf["topology.shellbolt.max.pending"] ?? 100);
+    // EFFECTIVELY_ONCE: a checkpoint marker must not overtake the emits of a
+    // tuple the subprocess still holds, so it holds one at a time.
+    const maxPending = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE"
+      ? 1
+      : conf["topology.shellbolt.max.pending"] ?? 100;
+    const run = new BoltRun(collector as EngineCollector, maxPending);
     this.run = run;
     return startShell("bolt", this.command, this.options, conf, context, {
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),

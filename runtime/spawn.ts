@@ -143,7 +143,7 @@ class LineSplitter {
     let nl = this.#pending.indexOf("\n");
     while (nl >= 0) {
       const line = this.#pending.slice(0, nl);
-      this.#emit(line.endsWith("\r") ? line.slice(0, -1) : line);
+      this.#line(line.endsWith("\r") ? line.slice(0, -1) : line);
       this.#pending = this.#pending.slice(nl + 1);
       nl = this.#pending.indexOf("\n");
     }
@@ -153,9 +153,15 @@ class LineSplitter {
     }
   }
 
+  /** Emits `line`, in pieces of at most the maximum length. */
+  #line(line: string): void {
+    if (line.length <= this.#max) return this.#emit(line);
+    for (let at = 0; at < line.length; at += this.#max) this.#emit(line.slice(at, at + this.#max));
+  }
+
   end(): void {
     this.#pending += this.#decoder.decode();
-    if (this.#pending.length > 0) this.#emit(this.#pending.endsWith("\r") ? this.#pending.slice(0, -1) : this.#pending);
+    if (this.#pending.length > 0) this.#line(this.#pending.endsWith("\r") ? this.#pending.slice(0, -1) : this.#pending);
     this.#pending = "";
   }
 }

@@ -11,9 +11,12 @@ import { fileURLToPath } from "node:url";
 import {
   BaseRichBolt,
   BaseRichSpout,
+  BaseStatefulBolt,
+  bolt,
   type ConfigInput,
   Fields,
   iterableSpout,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   type RunSummary,
@@ -27,7 +30,9 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../mod.ts";
-import { makeTempDir, removePath } from "../runtime/mod.ts";
+import { makeTempDir, removePath, spawnProcess } from "../runtime/mod.ts";
+import { GarbageError, serializerFor } from "../multilang/serializer.ts";
+import { NumbersSpout } from "./fixtures/numbers_spout.ts";
 
 const NODE_DIR = fileURLToPath(new URL("./fixtures/multilang/node/", import.meta.url));
 const SENTENCES = [
@@ -132,6 +137,50 @@ function assertCounts(actual: Map<string, number>, expected: Map<string, number>
   assert.equal(a, e);
 }
 
+for (const name of ["json", "msgpack"] as const) {
+  test(`${name} framing: messages cut at every byte decode the same; garbage is a GarbageError`, () => {
+    const s = serializerFor(name);
+    const msgs = [{ command: "emit", anchors: ["1"], tuple: ["a\nb", 2, null, "é"] }, [3, 4], { command: "sync" }];
+    const bytes = s.join(msgs.map((m) => s.encode(m)));
+    const wire = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    for (let cut = 1; cut < wire.length; cut++) {
+      const got: unknown[] = [];
+      const d = s.decoder((m) => got.push(m));
+      d.push(wire.subarray(0, cut));
+      d.push(wire.subarray(cut));
+      assert.equal(got, msgs, `cut at ${cut}`);
+    }
+    const garbage = name === "json" ? "print('debug')\nend\n" : "hello";
+    assert.throws(
+      () => serializerFor(name).decoder(() => {}).push(new TextEncoder().encode(garbage)),
+      (e: unknown) => e instanceof GarbageError,
+    );
+  });
+}
+
+test("JSON framing: a message over several lines and a CRLF end line (Storm's clients write lines)", () => {
+  const got: unknown[] = [];
+  serializerFor("json").decoder((m) => got.push(m)).push(new TextEncoder().encode('{"command":\n"sync"}\r\nend\r\n'));
+  assert.equal(got, [{ command: "sync" }]);
+});
+
+test("spawnProcess: raw stdout chunks (onStdoutBytes) and stderr lines cut at maxLineLength", async () => {
+  const chunks: Uint8Array[] = [];
+  const lines: string[] = [];
+  const child = spawnProcess("node", [
+    "-e",
+    "process.stdout.write('a\\nb'); process.stderr.write('x'.repeat(25) + '\\ny\\n')",
+  ], {
+    stdio: "pipe",
+    onStdoutBytes: (c) => chunks.push(c.slice()),
+    onLine: (l, stream) => lines.push(`${stream}:${l}`),
+    maxLineLength: 10,
+  });
+  await child.exited;
+  assert.is(new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c]))), "a\nb");
+  assert.equal(lines, ["stderr:xxxxxxxxxx", "stderr:xxxxxxxxxx", "stderr:xxxxx", "stderr:y"]);
+});
+
 for (const serializer of ["json", "msgpack"] as const) {
   test(`Node split bolt (${serializer}): exact word counts, 2 tasks`, async () => {
     const r = await run(`wc-${serializer}`, (b) => {
@@ -208,7 +257,9 @@ for (const serializer of ["json", "msgpack"] as const) {
         new ShellSpout(["node", "sentence_spout.mjs", "--count=300", ...msgpack], ["sentence"], { cwd: NODE_DIR }),
         1,
       );
-      b.setBolt("split", splitBolt([], { serializer }), 2).shuffleGrouping("sentences");
+      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt.
+      b.setBolt("split", splitBolt(msgpack), 2).shuffleGrouping("sentences")
+        .addConfiguration("topology.multilang.serializer", serializer);
       b.setBolt("count", new CountBolt(`spout-${serializer}`), 2).fieldsGrouping("split", new Fields("word"));
     }, { "topology.multilang.serializer": serializer });
     assertCounts(r.counts, trueCounts(300));
@@ -472,6 +523,57 @@ test("EFFECTIVELY_ONCE refuses a ShellSpout, and a ShellBolt unless it is declar
     b.setBolt("split", splitBolt(), 1).shuffleGrouping("sentences");
   }, eo).then(() => null, (e: Error) => e);
   assert.match(boltErr?.message ?? "", /bolt "split" cannot run under EFFECTIVELY_ONCE: .*stateless: true/);
+});
+
+test("EFFECTIVELY_ONCE runs a stateless ShellBolt: exact counts through checkpoints and a subprocess crash (rollback)", async () => {
+  const dir = await makeTempDir("ardea-ml-eo-");
+  const out = new Map<string, number>();
+  const logs: string[] = [];
+  class Tally extends BaseStatefulBolt<string, number> {
+    st!: KeyValueState<string, number>;
+    c!: OutputCollector;
+    initState(s: KeyValueState<string, number>) {
+      this.st = s;
+    }
+    override prepare(_a: TopologyConfig, _b: TopologyContext, c: OutputCollector) {
+      this.c = c;
+    }
+    execute(t: Tuple) {
+      const w = t.getString(0);
+      this.st.put(w, (this.st.get(w) ?? 0) + 1);
+    }
+    override finish() {
+      for (const [k, v] of this.st.entries()) this.c.emit([k, v]);
+    }
+    declareOutputFields(d: OutputFieldsDeclarer) {
+      d.declare(["word", "n"]);
+    }
+  }
+  try {
+    const b = new TopologyBuilder();
+    b.setSpout("numbers", () => new NumbersSpout(300, 10), 1);
+    b.setBolt("split", splitBolt(["--fault=crash", "--after=60", `--once=${dir}/tripped`], { stateless: true }), 2)
+      .shuffleGrouping("numbers");
+    b.setBolt("tally", () => new Tally(), 2).fieldsGrouping("split", new Fields("word"));
+    b.setBolt("out", bolt((t) => void out.set(t.getString(0), t.getInteger(1)))).globalGrouping("tally");
+    const h = await submit(
+      "eo-shell",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.05,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: (l) => logs.push(l) },
+    );
+    const summary = await h.done;
+    assert.is(summary.state, "FINISHED");
+    assert.ok(mentioning(logs, "exited with code 3").length >= 1, `the crash rolled back:\n${logs.join("\n")}`);
+    assert.is(out.size, 300);
+    for (const [w, n] of out) assert.is(n, 1, w);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test.run();

@@ -99,6 +99,10 @@ export const COMPONENT_KEYS: readonly string[] = [
   "topology.debug",
   "topology.task.stuck.warn.secs",
   "topology.task.stuck.restart.secs",
+  "topology.subprocess.timeout.secs",
+  "topology.multilang.serializer",
+  "topology.multilang.stderr.max.bytes.per.sec",
+  "topology.shellbolt.max.pending",
 ];
 
 function describe(v: unknown): string {
