@@ -22,7 +22,10 @@ export interface ShellComponentOptions {
    * rewind of it: a `ShellBolt` may then run under EFFECTIVELY_ONCE.
    */
   stateless?: boolean;
-  /** Default: the config's `topology.multilang.serializer`, else "json". */
+  /**
+   * Default: the config's `topology.multilang.serializer`, else "json". The
+   * subprocess finds it in its environment, `ARDEA_MULTILANG_SERIALIZER`.
+   */
   serializer?: MultilangSerializer;
   /** Added to the engine's environment for the subprocess. */
   env?: Record<string, string>;

@@ -1,5 +1,6 @@
 /**
- * Output declarations of shell components (Flux's `FluxShellBolt` shape).
+ * The constructor arguments of shell components (Flux's `FluxShellBolt`
+ * shape): the command and the output declarations.
  *
  * @module
  */
@@ -50,4 +51,23 @@ export function normalizeOutputs(
   const out: Record<string, string[]> = {};
   for (const [stream, fields] of Object.entries(outputs as Record<string, FieldsLike>)) out[stream] = list(fields);
   return out;
+}
+
+/**
+ * A copy of `command`, checked: a non-empty array of strings.
+ *
+ * @example
+ * ```ts
+ * checkCommand("ShellBolt", ["python3", "split.py"]); // ["python3", "split.py"]
+ * ```
+ */
+export function checkCommand(kind: string, command: unknown): string[] {
+  if (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== "string" || a === "")) {
+    throw new TypeError(
+      `${kind}: the command must be a non-empty array of non-empty strings (program, then arguments), got ${
+        JSON.stringify(command)
+      }`,
+    );
+  }
+  return [...command];
 }

@@ -12,7 +12,7 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { EFFECTIVELY_ONCE_REFUSAL } from "../topology/stateful.ts";
 import { DEFAULT_STREAM, type Tuple } from "../topology/tuple.ts";
 import type { MultilangError, ShellComponentOptions } from "./options.ts";
-import { declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
+import { checkCommand, declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
 import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
@@ -77,7 +77,7 @@ export class ShellBolt implements IRichBolt {
   protected context: TopologyContext | null = null;
 
   constructor(command: string[], outputFields?: ShellOutputs, options: ShellComponentOptions = {}) {
-    this.command = [...command];
+    this.command = checkCommand("ShellBolt", command);
     this.outputFields = normalizeOutputs(outputFields);
     this.options = { ...options };
   }
@@ -93,6 +93,7 @@ export class ShellBolt implements IRichBolt {
     const run = new BoltRun(collector as EngineCollector, maxPending);
     this.run = run;
     return startShell("bolt", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.sendHeartbeat(run, proc),

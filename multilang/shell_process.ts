@@ -16,6 +16,8 @@ import { MultilangError } from "./options.ts";
 import { GarbageError, type MessageDecoder, type Serializer } from "./serializer.ts";
 import { STDERR_LINE_CHARS, StderrTail } from "./stderr_tail.ts";
 
+/** Stderr lines logged per second at most; the others are counted in one line. */
+export const STDERR_LOGGED_PER_SEC = 20;
 /** How long a subprocess has to exit after SIGTERM before SIGKILL (ms). */
 export const KILL_GRACE_MS = 1000;
 
@@ -35,6 +37,8 @@ export interface ShellProcessSpec {
   readonly onMessage: (msg: Record<string, unknown> | unknown[], proc: ShellProcess) => void;
   /** The subprocess failed (once; not after {@link ShellProcess.stop}). */
   readonly onFault: (error: MultilangError) => void;
+  /** Where its stderr lines are logged (at most {@link STDERR_LOGGED_PER_SEC} a second). */
+  readonly logStderr: (line: string) => void;
 }
 
 /** A message from a subprocess is an object (a command) or an array (never sent by a well-behaved one). */
@@ -52,7 +56,8 @@ function isMessage(m: unknown): m is Record<string, unknown> | unknown[] {
  * declare const conf: TopologyConfig, context: TopologyContext;
  * const proc = await ShellProcess.start({
  *   command: ["node", "split.js"], cwd: undefined, env: undefined, serializer: serializerFor("json"),
- *   kind: "bolt", timeoutMs: 30_000, stderrFloodChars: 1 << 20, onMessage: (m) => console.log(m), onFault: (e) => console.error(e.message),
+ *   kind: "bolt", timeoutMs: 30_000, stderrFloodChars: 1 << 20, onMessage: (m) => console.log(m),
+ *   onFault: (e) => console.error(e.message), logStderr: (line) => console.error(line),
  * }, conf, context);
  * proc.send({ command: "next" });
  * await proc.stop();
@@ -68,11 +73,14 @@ export class ShellProcess {
   #decoder: MessageDecoder;
   #out: Array<string | Uint8Array> = [];
   #flushing = false;
+  /** Settle the handshake while it runs. */
   #handshake: ((msg: unknown) => void) | null = null;
+  #failHandshake: ((e: unknown) => void) | null = null;
   #failed = false;
   #stopping: Promise<void> | null = null;
-  /** `performance.now()` when the subprocess last sent a message. */
-  lastHeard = 0;
+  /** Stderr lines logged in this second, and those not logged. */
+  #stderrLogged = 0;
+  #stderrSkipped = 0;
 
   private constructor(spec: ShellProcessSpec, component: string, task: number) {
     this.#spec = spec;
@@ -91,26 +99,13 @@ export class ShellProcess {
     return p;
   }
 
-  /** The subprocess's pid (from its handshake reply). */
-  get pid(): number {
-    return this.#pid;
-  }
-
   /** "bolt "split" (task 3): subprocess `node split.js`": what error messages start with. */
   get label(): string {
     return this.#label;
   }
 
-  /** The last stderr lines, oldest first. */
-  stderrTail(): string {
-    return this.#tail.text();
-  }
-
   async #launch(conf: TopologyConfig, context: TopologyContext): Promise<void> {
     const spec = this.#spec;
-    if (spec.command.length === 0 || spec.command.some((a) => typeof a !== "string")) {
-      throw new MultilangError("BAD_COMMAND", `${this.#label}: the command must be a non-empty array of strings`);
-    }
     this.#pidDir = await makeTempDir("ardea-multilang-");
     const cwd = spec.cwd === undefined || spec.cwd === "" ? undefined : resolvePath(spec.cwd);
     let program = spec.command[0]!;
@@ -144,23 +139,10 @@ export class ShellProcess {
         );
       },
     );
-    this.lastHeard = performance.now();
     this.send(setupMessage(conf, context, this.#pidDir));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new MultilangError(
-          "SUBPROCESS_TIMEOUT",
-          this.#describe(
-            `did not answer the handshake within ${spec.timeoutMs / 1000} s (topology.subprocess.timeout.secs)`,
-          ),
-        );
-        this.#fail(error);
-        reject(error);
-      }, spec.timeoutMs);
-    });
+    const timer = setTimeout(() => this.timedOut("did not answer the handshake"), spec.timeoutMs);
     try {
-      const reply = await Promise.race([handshake, timeout]);
+      const reply = await handshake;
       const pid = (reply as { pid?: unknown } | null)?.pid;
       if (typeof pid !== "number") {
         throw new MultilangError(
@@ -176,8 +158,6 @@ export class ShellProcess {
       clearTimeout(timer);
     }
   }
-
-  #failHandshake: ((e: unknown) => void) | null = null;
 
   /** `what` happened to the subprocess, with its pid and last stderr lines. */
   #describe(what: string): string {
@@ -209,7 +189,6 @@ export class ShellProcess {
 
   #onMessage(msg: unknown): void {
     if (this.#failed) return;
-    this.lastHeard = performance.now();
     const hs = this.#handshake;
     if (hs !== null) {
       this.#handshake = null;
@@ -226,6 +205,10 @@ export class ShellProcess {
     if (this.#failed) return;
     const tail = this.#tail;
     tail.push(line);
+    if (this.#stderrLogged < STDERR_LOGGED_PER_SEC) {
+      this.#stderrLogged++;
+      this.#spec.logStderr(line);
+    } else this.#stderrSkipped++;
     const max = this.#spec.stderrFloodChars;
     if (tail.windowChars > max) {
       this.#fail(
@@ -242,6 +225,11 @@ export class ShellProcess {
   /** Starts a new stderr window (called every second). */
   tick(): void {
     this.#tail.resetWindow();
+    if (this.#stderrSkipped > 0 && !this.#failed) {
+      this.#spec.logStderr(`(${this.#stderrSkipped} more stderr lines in the last second, not logged)`);
+    }
+    this.#stderrLogged = 0;
+    this.#stderrSkipped = 0;
   }
 
   /**

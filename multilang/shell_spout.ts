@@ -12,7 +12,7 @@ import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
 import { EFFECTIVELY_ONCE_REFUSAL } from "../topology/stateful.ts";
 import { DEFAULT_STREAM } from "../topology/tuple.ts";
 import type { MultilangError, ShellComponentOptions } from "./options.ts";
-import { declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
+import { checkCommand, declareShellOutputs, normalizeOutputs, type ShellOutputs } from "./outputs.ts";
 import type { ShellProcess } from "./shell_process.ts";
 import {
   type CollectorHooks,
@@ -67,7 +67,7 @@ export class ShellSpout implements ISpout {
   protected context: TopologyContext | null = null;
 
   constructor(command: string[], outputFields?: ShellOutputs, options: ShellComponentOptions = {}) {
-    this.command = [...command];
+    this.command = checkCommand("ShellSpout", command);
     this.outputFields = normalizeOutputs(outputFields);
     this.options = { ...options };
   }
@@ -78,6 +78,7 @@ export class ShellSpout implements ISpout {
     const run = new SpoutRun(collector as EngineCollector);
     this.run = run;
     return startShell("spout", this.command, this.options, conf, context, {
+      collector: run.collector,
       onMessage: (msg, proc) => this.onShellMessage(run, msg, proc),
       onFault: (e) => this.onShellFault(run, e),
       everySecond: (proc) => this.checkSync(run, proc),

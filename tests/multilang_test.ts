@@ -158,6 +158,17 @@ for (const name of ["json", "msgpack"] as const) {
   });
 }
 
+test("a command must be a non-empty array of strings; outputs may be Fields, an array or a record of streams", () => {
+  assert.throws(() => new ShellBolt([]), /ShellBolt: the command must be a non-empty array/);
+  assert.throws(() => new ShellSpout("node x.js" as unknown as string[]), /ShellSpout: the command must be/);
+  const b = new TopologyBuilder();
+  b.setSpout("a", new ShellSpout(["node", "a.js"], new Fields("x", "y")));
+  b.setBolt("b", new ShellBolt(["node", "b.js"], { default: ["w"], other: new Fields("p", "q") })).shuffleGrouping("a");
+  const t = b.createTopology();
+  assert.equal(t.components.get("a")!.streams.get("default")!.fields.toList(), ["x", "y"]);
+  assert.equal(t.components.get("b")!.streams.get("other")!.fields.toList(), ["p", "q"]);
+});
+
 test("JSON framing: a message over several lines and a CRLF end line (Storm's clients write lines)", () => {
   const got: unknown[] = [];
   serializerFor("json").decoder((m) => got.push(m)).push(new TextEncoder().encode('{"command":\n"sync"}\r\nend\r\n'));
@@ -257,8 +268,9 @@ for (const serializer of ["json", "msgpack"] as const) {
         new ShellSpout(["node", "sentence_spout.mjs", "--count=300", ...msgpack], ["sentence"], { cwd: NODE_DIR }),
         1,
       );
-      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt.
-      b.setBolt("split", splitBolt(msgpack), 2).shuffleGrouping("sentences")
+      // The serializer from the configuration: the topology's for the spout, the bolt's own for the bolt,
+      // which learns it from ARDEA_MULTILANG_SERIALIZER (no --msgpack).
+      b.setBolt("split", splitBolt(), 2).shuffleGrouping("sentences")
         .addConfiguration("topology.multilang.serializer", serializer);
       b.setBolt("count", new CountBolt(`spout-${serializer}`), 2).fieldsGrouping("split", new Fields("word"));
     }, { "topology.multilang.serializer": serializer });
@@ -401,6 +413,8 @@ test("a subprocess that crashes mid-run: the task restarts, no word is lost, the
   assert.match(crash, /bolt "split" \(task \d+\): subprocess `node split_bolt\.mjs --fault=crash/);
   assert.match(crash, /exited with code 3/);
   assert.match(crash, /Traceback: something went wrong in split_bolt/);
+  // Its stderr is in the log too, as it came.
+  assert.ok(mentioning(r.logs, "STDERR: Traceback: something went wrong in split_bolt").length >= 1, r.logs.join("\n"));
 });
 
 test("a subprocess that hangs: no heartbeat sync within topology.subprocess.timeout.secs; killed and restarted, no word lost", async () => {
@@ -434,6 +448,7 @@ test("a subprocess that floods stderr: stopped and restarted; only its last line
   const crash = mentioning(r.logs, "crashed (restarting)").join("\n");
   assert.match(crash, /characters to stderr within a second \(topology.multilang.stderr.max.bytes.per.sec\)/);
   assert.ok(crash.length < 40_000, `the error keeps a bounded tail (${crash.length} characters)`);
+  assert.ok(mentioning(r.logs, "STDERR: xxx").length <= 40, "at most 20 stderr lines a second are logged");
 });
 
 test("a spout subprocess that crashes: the spout restarts (a new subprocess from its start), no word lost", async () => {
