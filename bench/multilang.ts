@@ -123,7 +123,11 @@ const WRITE_BATCH = 256;
  */
 export function runDirect(lines: readonly string[], serializer: Serializer): Promise<SplitRun> {
   const pidDir = mkdtempSync(join(tmpdir(), "ardea-bench-multilang-"));
-  const child = spawn(PYTHON, ["split_bolt.py"], { cwd: PYTHON_DIR, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(PYTHON, ["split_bolt.py"], {
+    cwd: PYTHON_DIR,
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, ARDEA_MULTILANG_SERIALIZER: serializer }, // as ShellBolt sets it
+  });
   const encode = encoder(serializer);
   const run: SplitRun = { acked: 0, words: 0 };
   return new Promise<SplitRun>((resolve, reject) => {
