@@ -22,6 +22,7 @@ import recoveryEo from "./recovery_eo.ts";
 import scale from "./scale.ts";
 import cpuPerWord from "./cpu_per_word.ts";
 import frames from "./frames.ts";
+import multilang from "./multilang.ts";
 
 /** Every benchmark the runner knows, in run order. */
 export const BENCHMARKS: Benchmark[] = [
@@ -35,6 +36,7 @@ export const BENCHMARKS: Benchmark[] = [
   scale,
   cpuPerWord,
   frames,
+  multilang,
 ];
 
 const USAGE =
