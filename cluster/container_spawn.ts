@@ -44,7 +44,7 @@ export function localSpawner(
     const standby = standbys?.take(index, record, env);
     if (standby !== undefined) return standby;
     const { cmd, args } = containerCommand(record.runtime, ["container", record.name, "--index", String(index)]);
-    return spawnProcess(cmd, args, { cwd: record.cwd, env, stdio: "inherit" });
+    return spawnProcess(cmd, args, { cwd: record.cwd, env, stdio: "inherit", reapGroups: true });
   };
 }
 
@@ -126,7 +126,8 @@ export function startStandbys(o: StandbyOptions): Standbys {
   const waiting = new Map<number, { child: ChildHandle; ended: boolean }>();
   for (let i = 0; i < o.count; i++) {
     const { cmd, args } = containerCommand(o.runtime, ["container", "--standby", "--index", String(i)]);
-    const standby = { child: spawnProcess(cmd, args, { cwd: o.cwd, stdio: "stdin" }), ended: false };
+    const child = spawnProcess(cmd, args, { cwd: o.cwd, stdio: "stdin", reapGroups: true });
+    const standby = { child, ended: false };
     const ended = () => void (standby.ended = true);
     standby.child.exited.then(ended, ended);
     waiting.set(i, standby);

@@ -111,7 +111,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           return;
         }
         const { cmd, args } = containerCommand(req.runtime, ["container", req.topology, "--index", String(req.index)]);
-        const child = spawnProcess(cmd, args, { cwd: cwd(), env: natsSettingsEnv(o.settings), stdio: "inherit" });
+        const child = spawnProcess(cmd, args, {
+          cwd: cwd(),
+          env: natsSettingsEnv(o.settings),
+          stdio: "inherit",
+          reapGroups: true, // a killed container's shell subprocesses die with it
+        });
         const entry: Running = { topology: req.topology, index: req.index, child };
         running.push(entry);
         log(`[ardea] worker ${id}: running ${req.topology} container ${req.index} (pid ${child.pid})`);

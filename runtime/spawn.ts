@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import type { Readable } from "node:stream";
@@ -62,6 +64,16 @@ export interface SpawnOptions {
    * which must not outlive their topology.
    */
   group?: boolean;
+  /**
+   * The child's own `group` children never outlive it, even when it is
+   * SIGKILLed (default false): the child records the process group of each
+   * in a folder this process makes (environment variable
+   * `ARDEA_PROCESS_GROUPS_DIR`), and once the child has ended, this process
+   * kills (SIGKILL) the groups still recorded there, as Storm's supervisor
+   * kills the pids a dead worker left in its pids folder. For container
+   * processes, whose tasks run shell subprocesses.
+   */
+  reapGroups?: boolean;
   /**
    * When piped: stdout is not cut into lines but handed here chunk by chunk,
    * as read (a binary protocol such as msgpack); stderr still goes by lines.
@@ -252,7 +264,50 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   // Deno's node:child_process reports a child that trapped a signal and exited
   // with a code of its own as killed by that signal: use Deno.Command there.
   const deno = denoGlobal();
-  return deno === undefined ? spawnNode(cmd, args, opts) : spawnDeno(deno, cmd, args, opts);
+  if (!opts.reapGroups) return deno === undefined ? spawnNode(cmd, args, opts) : spawnDeno(deno, cmd, args, opts);
+  const ledger = mkdtempSync(join(tmpdir(), "ardea-groups-"));
+  const withLedger = { ...opts, env: { ...opts.env, [GROUPS_DIR_ENV]: ledger } };
+  const child = deno === undefined ? spawnNode(cmd, args, withLedger) : spawnDeno(deno, cmd, args, withLedger);
+  const reap = () => reapLedger(ledger);
+  const exited = child.exited.then((exit) => (reap(), exit), (e) => {
+    reap();
+    throw e;
+  });
+  exited.catch(() => {});
+  return {
+    get pid() {
+      return child.pid;
+    },
+    exited,
+    kill: (signal) => child.kill(signal),
+    lines: (stream) => child.lines(stream),
+    writeStdin: (data) => child.writeStdin(data),
+    closeStdin: () => child.closeStdin(),
+  };
+}
+
+/** Where a process started with `reapGroups` records the process groups of its `group` children. */
+const GROUPS_DIR_ENV = "ARDEA_PROCESS_GROUPS_DIR";
+
+/** Kills (SIGKILL) every process group recorded in `ledger` and removes it. */
+function reapLedger(ledger: string): void {
+  try {
+    for (const name of readdirSync(ledger)) if (/^[1-9]\d*$/.test(name)) signalGroup(Number(name), "SIGKILL");
+  } catch {
+    // gone already
+  }
+  rmSync(ledger, { recursive: true, force: true });
+}
+
+/** This process's ledger (see `reapGroups`), from its environment; null until read, "" when none. */
+let groupsLedger: string | null = null;
+
+function ledgerFile(pid: number): string | undefined {
+  if (groupsLedger === null) {
+    const deno = denoGlobal();
+    groupsLedger = (deno === undefined ? process.env[GROUPS_DIR_ENV] : deno.env.get(GROUPS_DIR_ENV)) ?? "";
+  }
+  return groupsLedger === "" ? undefined : join(groupsLedger, String(pid));
 }
 
 function lineQueues(opts: SpawnOptions) {
@@ -451,9 +506,20 @@ function groupOf(pid: number): { kill(signal: ProcessSignal): boolean; ended(): 
     else globalThis.addEventListener("unload", killGroups);
   }
   groups.add(pid);
+  const recorded = ledgerFile(pid);
+  if (recorded !== undefined) {
+    try {
+      writeFileSync(recorded, "");
+    } catch {
+      // the ledger is gone: our parent reaped it or ended; nothing to record for
+    }
+  }
   return {
     kill: (signal) => groups.has(pid) && signalGroup(pid, signal),
-    ended: () => void groups.delete(pid),
+    ended: () => {
+      groups.delete(pid);
+      if (recorded !== undefined) rmSync(recorded, { force: true });
+    },
   };
 }
 

@@ -62,7 +62,7 @@ async function reports(out: string): Promise<{ python: Record<string, number>; n
 
 /** SIGKILLs the newest process whose command line matches `pattern` (pkill -f -n); true if one was. */
 async function killNewest(pattern: string): Promise<boolean> {
-  const { code } = await spawnProcess("pkill", ["-KILL", "-n", "-f", pattern], { stdio: "ignore" }).exited;
+  const { code } = await spawnProcess("pkill", ["-KILL", "-n", "-f", pattern], { stdio: "pipe" }).exited;
   return code === 0;
 }
 
