@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -67,8 +67,9 @@ export interface SpawnOptions {
   /**
    * The child's own `group` children never outlive it, even when it is
    * SIGKILLed (default false): the child records the process group of each
-   * in a folder this process makes (environment variable
-   * `ARDEA_PROCESS_GROUPS_DIR`), and once the child has ended, this process
+   * in a folder this process names (environment variable
+   * `ARDEA_PROCESS_GROUPS_DIR`; made by the child at its first group child,
+   * removed when it exits), and once the child has ended, this process
    * kills (SIGKILL) the groups still recorded there, as Storm's supervisor
    * kills the pids a dead worker left in its pids folder. For container
    * processes, whose tasks run shell subprocesses.
@@ -265,7 +266,8 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   // with a code of its own as killed by that signal: use Deno.Command there.
   const deno = denoGlobal();
   if (!opts.reapGroups) return deno === undefined ? spawnNode(cmd, args, opts) : spawnDeno(deno, cmd, args, opts);
-  const ledger = mkdtempSync(join(tmpdir(), "ardea-groups-"));
+  // The child makes the folder when it first records a group (most never do), and removes it when it exits.
+  const ledger = join(tmpdir(), `ardea-groups-${process.pid}-${crypto.randomUUID()}`);
   const withLedger = { ...opts, env: { ...opts.env, [GROUPS_DIR_ENV]: ledger } };
   const child = deno === undefined ? spawnNode(cmd, args, withLedger) : spawnDeno(deno, cmd, args, withLedger);
   const reap = () => reapLedger(ledger);
@@ -307,7 +309,9 @@ function ledgerFile(pid: number): string | undefined {
     const deno = denoGlobal();
     groupsLedger = (deno === undefined ? process.env[GROUPS_DIR_ENV] : deno.env.get(GROUPS_DIR_ENV)) ?? "";
   }
-  return groupsLedger === "" ? undefined : join(groupsLedger, String(pid));
+  if (groupsLedger === "") return undefined;
+  mkdirSync(groupsLedger, { recursive: true, mode: 0o700 });
+  return join(groupsLedger, String(pid));
 }
 
 function lineQueues(opts: SpawnOptions) {
@@ -482,6 +486,7 @@ let killGroupsAtExit = false;
 function killGroups(): void {
   for (const pid of groups) signalGroup(pid, "SIGKILL");
   groups.clear();
+  if (groupsLedger) rmSync(groupsLedger, { recursive: true, force: true });
 }
 
 function signalGroup(pid: number, signal: ProcessSignal): boolean {
@@ -506,13 +511,12 @@ function groupOf(pid: number): { kill(signal: ProcessSignal): boolean; ended(): 
     else globalThis.addEventListener("unload", killGroups);
   }
   groups.add(pid);
-  const recorded = ledgerFile(pid);
-  if (recorded !== undefined) {
-    try {
-      writeFileSync(recorded, "");
-    } catch {
-      // the ledger is gone: our parent reaped it or ended; nothing to record for
-    }
+  let recorded: string | undefined;
+  try {
+    recorded = ledgerFile(pid);
+    if (recorded !== undefined) writeFileSync(recorded, "");
+  } catch {
+    recorded = undefined; // no ledger to write to: the group is still killed when this process exits
   }
   return {
     kill: (signal) => groups.has(pid) && signalGroup(pid, signal),
