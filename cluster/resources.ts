@@ -18,11 +18,15 @@
  *   `<ardeaRoot>/.ardea/bundles/<sha256>/resources`, atomically (a
  *   temporary folder renamed into place); a folder already there whose
  *   files are the archive's is used as it is. That folder is the
- *   container's code directory.
+ *   container's code directory. Beside it, `<sha256>/package.json` gives
+ *   Node the module type its `.js` files had where they were packed (the
+ *   nearest package.json's `type`, CommonJS without one): Storm's
+ *   `storm.js` is CommonJS, and the Ardea installation around the copy says
+ *   `"type": "module"`.
  *
- * The archive: a line `ardea-resources 1`, a line of JSON (the entries:
- * path, kind, mode, size, parents before their contents), then the files'
- * bytes one after another in the entries' order.
+ * The archive: a line `ardea-resources 1`, a line of JSON (`moduleType`,
+ * and `entries`: path, kind, mode, size, parents before their contents),
+ * then the files' bytes one after another in the entries' order.
  *
  * @module
  */
@@ -103,6 +107,32 @@ const entrySchema = z.object({
 });
 type Entry = z.infer<typeof entrySchema>;
 
+/** How Node reads a `.js` file: CommonJS or an ES module. */
+type ModuleType = "commonjs" | "module";
+
+const headerSchema = z.object({ moduleType: z.enum(["commonjs", "module"]), entries: z.array(entrySchema) });
+
+/**
+ * The module type Node gives a `.js` file in `folder`: the `type` of the
+ * nearest package.json in it or above it, "commonjs" when that is not
+ * "module" or there is none (Node's rule).
+ */
+async function moduleTypeOf(folder: string): Promise<ModuleType> {
+  for (let dir = folder;;) {
+    const text = await readTextFile(resolvePath(dir, "package.json")).catch(() => null);
+    if (text !== null) {
+      try {
+        return (JSON.parse(text) as { type?: unknown } | null)?.type === "module" ? "module" : "commonjs";
+      } catch {
+        return "commonjs";
+      }
+    }
+    const up = resolvePath(dir, "..");
+    if (up === dir) return "commonjs";
+    dir = up;
+  }
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
@@ -182,7 +212,8 @@ export async function packResources(folder: string, options: PackOptions = {}): 
     e.size = bytes.length;
     contents.push(bytes);
   }
-  const head = new TextEncoder().encode(`${MAGIC}${JSON.stringify(entries)}\n`);
+  const header = { moduleType: await moduleTypeOf(root), entries };
+  const head = new TextEncoder().encode(`${MAGIC}${JSON.stringify(header)}\n`);
   const bytes = new Uint8Array(head.length + contents.reduce((n, c) => n + c.length, 0));
   bytes.set(head, 0);
   let at = head.length;
@@ -204,22 +235,25 @@ function safePath(path: string): boolean {
  * `RESOURCES_CORRUPT` naming `name` for anything that is not an archive
  * {@link packResources} made.
  */
-function readArchive(bytes: Uint8Array, name: string): { entry: Entry; offset: number }[] {
+function readArchive(
+  bytes: Uint8Array,
+  name: string,
+): { moduleType: ModuleType; entries: { entry: Entry; offset: number }[] } {
   const corrupt = (why: string) => new ResourcesError("RESOURCES_CORRUPT", `resources ${name}: ${why}`);
   const magic = new TextEncoder().encode(MAGIC);
   if (bytes.length < magic.length || magic.some((b, i) => bytes[i] !== b)) throw corrupt("not a resources archive");
   const nl = bytes.indexOf(10, magic.length);
   if (nl < 0) throw corrupt("no list of entries");
-  let parsed: Entry[];
+  let header: z.infer<typeof headerSchema>;
   try {
-    parsed = z.array(entrySchema).parse(JSON.parse(new TextDecoder().decode(bytes.subarray(magic.length, nl))));
+    header = headerSchema.parse(JSON.parse(new TextDecoder().decode(bytes.subarray(magic.length, nl))));
   } catch (e) {
     throw corrupt(`a malformed list of entries (${(e as Error).message.slice(0, 200)})`);
   }
   const out: { entry: Entry; offset: number }[] = [];
   const seen = new Set<string>();
   let offset = nl + 1;
-  for (const entry of parsed) {
+  for (const entry of header.entries) {
     if (!safePath(entry.path) || seen.has(entry.path)) {
       throw corrupt(`a bad or repeated path ${JSON.stringify(entry.path)}`);
     }
@@ -230,7 +264,7 @@ function readArchive(bytes: Uint8Array, name: string): { entry: Entry; offset: n
     if (entry.kind === "file") offset += entry.size;
   }
   if (offset !== bytes.length) throw corrupt(`${bytes.length} bytes where its entries say ${offset}`);
-  return out;
+  return { moduleType: header.moduleType, entries: out };
 }
 
 /** Options of {@link storeResources} and {@link loadResources}. */
@@ -241,10 +275,14 @@ export interface ResourcesOptions {
   cacheDir?: string;
 }
 
-/** The kept archive of resources `sha256` and the folder it extracts to. */
-function places(cacheDir: string | undefined, sha256: string): { pack: string; folder: string } {
+/** The kept archive of resources `sha256`, the folder it extracts to, and the package.json beside that. */
+function places(cacheDir: string | undefined, sha256: string): { pack: string; folder: string; packageJson: string } {
   const dir = resolvePath(bundleDir(cacheDir), sha256);
-  return { pack: resolvePath(dir, `${RESOURCES_DIR}.pack`), folder: resolvePath(dir, RESOURCES_DIR) };
+  return {
+    pack: resolvePath(dir, `${RESOURCES_DIR}.pack`),
+    folder: resolvePath(dir, RESOURCES_DIR),
+    packageJson: resolvePath(dir, "package.json"),
+  };
 }
 
 /**
@@ -340,6 +378,7 @@ export async function containerCodeDir(
  * sees a part. A folder already there is used as it is when it has every
  * file and folder of the archive with the same bytes and modes (files
  * added since, such as pid files, do not matter); else it is replaced.
+ * Writes `<sha256>/package.json` with the module type of the packed folder.
  *
  * @example
  * ```ts
@@ -350,8 +389,11 @@ export async function containerCodeDir(
  */
 export async function extractResources(bytes: Uint8Array, options: ResourcesOptions = {}): Promise<string> {
   const sha256 = await sha256Hex(bytes);
-  const entries = readArchive(bytes, sha256);
-  const { folder } = places(options.cacheDir, sha256);
+  const { moduleType, entries } = readArchive(bytes, sha256);
+  const { folder, packageJson } = places(options.cacheDir, sha256);
+  const typed = new TextEncoder().encode(`${JSON.stringify({ type: moduleType })}\n`);
+  const have = await readBinaryFile(packageJson).catch(() => null);
+  if (have === null || !sameBytes(have, typed)) await writeBinaryFileAtomic(packageJson, typed);
   if (await matches(folder, bytes, entries)) return folder;
   const tmp = `${folder}.${Math.random().toString(36).slice(2)}.tmp`;
   try {

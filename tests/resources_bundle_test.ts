@@ -98,8 +98,38 @@ test("pack and extract: nested folders, bytes, modes and links kept; the same tr
   assert.equal([...(await import("node:fs")).readFileSync(resolvePath(out, "bin", "deep", "secret"))], [0, 1, 2, 255]);
   assert.equal(await listDir(resolvePath(out, "empty")), []);
   assert.is((await packResources(out)).sha256, archive.sha256, "the extracted tree packs to the same archive");
-  // Nothing but the folder is left beside it (no temporary folders).
-  assert.equal(await listDir(resolvePath(cacheDir, archive.sha256)), ["resources"]);
+  // Nothing but the folder and its package.json is left beside it (no temporary folders).
+  assert.equal(await listDir(resolvePath(cacheDir, archive.sha256)), ["package.json", "resources"]);
+});
+
+test("Node reads the extracted .js files as it did where they were packed (CommonJS or ES modules)", async () => {
+  // Storm's storm.js is CommonJS; the extracted copy sits in an installation that says "type": "module".
+  const cases: Array<[string, string | undefined, string]> = [
+    ["cjs-none", undefined, `const path = require("node:path"); console.log("ran " + path.basename(__filename));`],
+    ["cjs-typed", "commonjs", `console.log("ran " + require("node:path").basename(__filename));`],
+    ["esm", "module", `import { basename } from "node:path"; console.log("ran " + basename(import.meta.url));`],
+  ];
+  for (const [name, type, code] of cases) {
+    const project = resolvePath(dir, `types-${name}`);
+    mkdirSync(resolvePath(project, "resources"), { recursive: true });
+    if (type !== undefined) writeFileSync(resolvePath(project, "package.json"), JSON.stringify({ type }));
+    writeFileSync(resolvePath(project, "resources", "script.js"), code);
+    const archive = await packResources(resolvePath(project, "resources"));
+    for (const around of ["module", "commonjs"]) {
+      const install = resolvePath(dir, `install-${name}-${around}`);
+      mkdirSync(install, { recursive: true });
+      writeFileSync(resolvePath(install, "package.json"), JSON.stringify({ type: around }));
+      const out = await extractResources(archive.bytes, { cacheDir: resolvePath(install, ".ardea", "bundles") });
+      const child = spawnProcess("node", ["script.js"], { cwd: out, stdio: "pipe" });
+      const [lines, errors, exit] = await Promise.all([
+        collect(child.lines("stdout")),
+        collect(child.lines("stderr")),
+        child.exited,
+      ]);
+      assert.is(exit.code, 0, `${name} in a "${around}" installation:\n${errors.join("\n")}`);
+      assert.equal(lines, ["ran script.js"]);
+    }
+  }
 });
 
 test("extract: a folder already there is reused; a changed one is replaced; added files do not matter", async () => {
@@ -124,7 +154,7 @@ test("extract: a folder already there is reused; a changed one is replaced; adde
   );
   assert.ok(many.every((f) => f === many[0]));
   assert.is(await readTextFile(resolvePath(many[0]!, "bin", "run.sh")), "#!/bin/sh\necho ran\n");
-  assert.equal(await listDir(resolvePath(`${cacheDir}-2`, archive.sha256)), ["resources"]);
+  assert.equal(await listDir(resolvePath(`${cacheDir}-2`, archive.sha256)), ["package.json", "resources"]);
 });
 
 test("pack: the size cap, a missing folder, a file, a link loop and a dangling link are errors naming the folder", async () => {
@@ -163,11 +193,17 @@ test("extract: an archive that is not one, or that reaches outside its folder, i
     "RESOURCES_CORRUPT",
     "not a resources archive",
   );
-  const escape = `ardea-resources 1\n${JSON.stringify([{ path: "../evil", kind: "file", mode: 420, size: 1 }])}\nx`;
+  const escape = `ardea-resources 1\n${
+    JSON.stringify({ moduleType: "commonjs", entries: [{ path: "../evil", kind: "file", mode: 420, size: 1 }] })
+  }\nx`;
   await rejects(extractResources(enc(escape), { cacheDir }), "RESOURCES_CORRUPT", "../evil");
-  const short = `ardea-resources 1\n${JSON.stringify([{ path: "a", kind: "file", mode: 420, size: 5 }])}\nx`;
+  const short = `ardea-resources 1\n${
+    JSON.stringify({ moduleType: "commonjs", entries: [{ path: "a", kind: "file", mode: 420, size: 5 }] })
+  }\nx`;
   await rejects(extractResources(enc(short), { cacheDir }), "RESOURCES_CORRUPT", "entries say");
-  const orphan = `ardea-resources 1\n${JSON.stringify([{ path: "a/b", kind: "file", mode: 420, size: 1 }])}\nx`;
+  const orphan = `ardea-resources 1\n${
+    JSON.stringify({ moduleType: "commonjs", entries: [{ path: "a/b", kind: "file", mode: 420, size: 1 }] })
+  }\nx`;
   await rejects(extractResources(enc(orphan), { cacheDir }), "RESOURCES_CORRUPT", "before its folder");
   assert.equal(await listDir(cacheDir), [], "nothing written");
 });
