@@ -116,7 +116,7 @@ export class ShellBolt implements IRichBolt {
       tuple: input.getValues(),
     });
     if (run.inputs.size < run.maxPending) return;
-    return this.untilHeldAtMost(run, run.maxPending - 1);
+    return this.untilHeldAtMost(run, Math.floor(run.maxPending / 2));
   }
 
   /** Ardea: its input drained; the subprocess has the last tuples, wait for their acks. */
