@@ -57,6 +57,7 @@ export const LIBRARY_DIRS: ReadonlySet<string> = new Set([
   "cli",
   "multilang",
   "flux",
+  "streamlet",
 ]);
 
 /** Options of {@link bundleScript}. */
