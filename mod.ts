@@ -120,3 +120,20 @@ export {
   type ShellOutputs,
   ShellSpout,
 } from "./multilang/mod.ts";
+export {
+  Builder,
+  Config as StreamletConfig,
+  type Context,
+  JoinType,
+  KeyedWindow,
+  KeyValue,
+  type KVStreamlet,
+  Runner,
+  type Sink,
+  SinkStreamlet,
+  type Source,
+  Streamlet,
+  type Transformer,
+  Window,
+  WindowConfig,
+} from "./streamlet/mod.ts";

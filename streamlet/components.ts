@@ -1,0 +1,413 @@
+/**
+ * The components a streamlet graph compiles to: the source spout, the
+ * fused chain bolt (stateless operators, a split or a sink, one component)
+ * and the running keyed reduction.
+ *
+ * @module
+ */
+import type { OutputCollector, SpoutOutputCollector } from "../topology/collectors.ts";
+import { BaseStatefulBolt, EFFECTIVELY_ONCE_REFUSAL, type KeyValueState } from "../topology/stateful.ts";
+import { BaseRichBolt, type ISpout, type MaybePromise } from "../topology/components.ts";
+import type { TopologyConfig } from "../topology/config.ts";
+import type { TopologyContext } from "../topology/context.ts";
+import type { OutputFieldsDeclarer } from "../topology/declarer.ts";
+import type { Tuple } from "../topology/tuple.ts";
+import { State } from "../state/keyed_state.ts";
+import { InvalidTopologyError } from "../topology/errors.ts";
+import { componentFactory } from "../topology/instantiate.ts";
+import { type Context, KeyValue, type Sink, type Source, type Transformer } from "./types.ts";
+import type { Op, Reduce, SourceInput } from "./graph.ts";
+
+/** The one field of every streamlet edge. */
+export const VALUE_FIELDS: readonly string[] = ["value"];
+
+/**
+ * A Heron {@link Context} over a task's `TopologyContext`.
+ *
+ * @example
+ * ```ts
+ * import type { TopologyConfig, TopologyContext } from "../mod.ts";
+ * declare const conf: TopologyConfig, ctx: TopologyContext;
+ * streamletContext(conf, ctx).getStreamPartition(); // the task index
+ * ```
+ */
+export function streamletContext(conf: TopologyConfig, context: TopologyContext): Context {
+  return {
+    getTaskId: () => context.taskId,
+    getConfig: () => conf,
+    getStreamName: () => context.getThisComponentId(),
+    getStreamPartition: () => context.getThisTaskIndex(),
+    registerMetric: (name, intervalSecs, read) =>
+      void context.registerMetric(name, { getValueAndReset: read }, intervalSecs),
+  };
+}
+
+/** Elements a spout task asks its iterator for per `nextTuple` call. */
+const BATCH = 64;
+
+/**
+ * The spout of a streamlet source (supplier, {@link Source}, iterable or
+ * async iterable). Reliable under ATLEAST_ONCE (failed elements are
+ * emitted again); under EFFECTIVELY_ONCE an iterable source rewinds to its
+ * checkpointed position, a supplier or `Source` refuses to run.
+ *
+ * @example
+ * ```ts
+ * const spout = new SourceSpout([1, 2, 3]);
+ * ```
+ */
+export class SourceSpout implements ISpout {
+  readonly #input: SourceInput<unknown>;
+  #collector!: SpoutOutputCollector;
+  #reliable = false;
+  #source: Source<unknown> | null = null;
+  #iter: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  #async = false;
+  /** Partition i of n takes the iterable's elements i, i + n, … */
+  #stride = 1;
+  #offset = 0;
+  /** Elements of the iterable this task has passed (its own and the others'). */
+  #position = 0;
+  #skipTo = 0;
+  #state: KeyValueState<string, number> | null = null;
+  #done = false;
+  #nextId = 0;
+  readonly #pending = new Map<number, unknown>();
+  readonly #replay: number[] = [];
+
+  constructor(input: SourceInput<unknown>) {
+    this.#input = input;
+  }
+
+  [EFFECTIVELY_ONCE_REFUSAL](): string | null {
+    const i = this.#input as object;
+    return Symbol.iterator in i || Symbol.asyncIterator in i
+      ? null
+      : "a streamlet source made from a supplier or a Source cannot rewind (use an iterable, or a stateful spout)";
+  }
+
+  /** EFFECTIVELY_ONCE: resume after the elements of the last checkpoint. */
+  initState(state: KeyValueState<string, number>): void {
+    this.#state = state;
+    this.#skipTo = state.get("position") ?? 0;
+  }
+
+  preSave(): void {
+    this.#state?.put("position", this.#position);
+  }
+
+  open(conf: TopologyConfig, context: TopologyContext, collector: SpoutOutputCollector): MaybePromise {
+    this.#collector = collector;
+    this.#reliable = conf["topology.reliability.mode"] !== "ATMOST_ONCE";
+    const input = this.#input;
+    if (typeof input === "function") return;
+    if (Symbol.iterator in input || Symbol.asyncIterator in input) {
+      this.#stride = context.getComponentTasks(context.getThisComponentId()).length;
+      this.#offset = context.getThisTaskIndex();
+      this.#async = !(Symbol.iterator in input);
+      this.#iter = this.#async
+        ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (input as Iterable<unknown>)[Symbol.iterator]();
+      return;
+    }
+    this.#source = componentFactory(input as Source<unknown>)();
+    return this.#source.setup(streamletContext(conf, context));
+  }
+
+  nextTuple(): MaybePromise {
+    if (this.#replay.length > 0) {
+      const id = this.#replay.shift()!;
+      if (this.#pending.has(id)) this.#collector.emit([this.#pending.get(id)], id);
+      return;
+    }
+    if (this.#done) return;
+    const input = this.#input;
+    if (typeof input === "function") {
+      for (let i = 0; i < BATCH; i++) this.#emit(input());
+      return;
+    }
+    if (this.#source !== null) {
+      const batch = this.#source.get();
+      return batch instanceof Promise ? batch.then((b) => this.#batch(b)) : this.#batch(batch);
+    }
+    if (this.#async) return this.#nextAsync();
+    const iter = this.#iter as Iterator<unknown>;
+    for (let i = 0; i < BATCH; i++) {
+      const r = iter.next();
+      if (r.done) return this.#end();
+      this.#take(r.value);
+    }
+  }
+
+  async #nextAsync(): Promise<void> {
+    const r = await (this.#iter as AsyncIterator<unknown>).next();
+    if (r.done) this.#end();
+    else this.#take(r.value);
+  }
+
+  #take(value: unknown): void {
+    const at = this.#position++;
+    if (at % this.#stride === this.#offset && at >= this.#skipTo) this.#emit(value);
+  }
+
+  #batch(batch: Iterable<unknown> | null): void {
+    if (batch === null) return this.#end();
+    for (const e of batch) this.#emit(e);
+  }
+
+  #end(): void {
+    this.#done = true;
+    this.#collector.finish();
+  }
+
+  #emit(value: unknown): void {
+    if (!this.#reliable) return this.#collector.emit([value]);
+    const id = this.#nextId++;
+    this.#pending.set(id, value);
+    this.#collector.emit([value], id);
+  }
+
+  ack(id: unknown): void {
+    this.#pending.delete(id as number);
+  }
+
+  fail(id: unknown): void {
+    if (this.#pending.has(id as number)) this.#replay.push(id as number);
+  }
+
+  close(): MaybePromise {
+    return this.#source?.cleanup();
+  }
+
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare([...VALUE_FIELDS]);
+  }
+}
+
+/** One fused operator: its name and what it does. */
+export interface Stage {
+  readonly name: string;
+  readonly op: Op;
+}
+
+type Push = (value: unknown) => void;
+
+/**
+ * A chain of fused operators in one bolt: `map`, `filter`, `flatMap`,
+ * `transform` (and the identity heads `union`, `repartition`, `clone`),
+ * ending optionally in a `split` or a sink. Elements pass between stages
+ * as plain calls; only the last stage emits a tuple. Each stage counts the
+ * elements in and out in the task's metrics (`<stage>.in`, `<stage>.out`).
+ *
+ * @example
+ * ```ts
+ * const bolt = new ChainBolt([{ name: "map-1", op: { kind: "map", fn: (x) => x } }]);
+ * ```
+ */
+export class ChainBolt extends BaseRichBolt {
+  readonly #stages: readonly Stage[];
+  #collector!: OutputCollector;
+  #anchor: Tuple | null = null;
+  #push: Push = () => {};
+  readonly #transformers: Transformer<unknown, unknown>[] = [];
+  readonly #sinks: Sink<unknown>[] = [];
+  readonly #waits: Promise<void>[] = [];
+
+  constructor(stages: readonly Stage[]) {
+    super();
+    this.#stages = stages;
+  }
+
+  override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
+    this.#collector = collector;
+    const last = this.#stages[this.#stages.length - 1]!.op;
+    let down: Push = last.kind === "split" || last.kind === "sink"
+      ? () => {}
+      : (v) => this.#collector.emit(this.#anchor, [v]);
+    const setups: Promise<void>[] = [];
+    const ctx = streamletContext(conf, context);
+    for (let i = this.#stages.length - 1; i >= 0; i--) {
+      const { name, op } = this.#stages[i]!;
+      const into = context.registerCounter(`${name}.in`);
+      const out = context.registerCounter(`${name}.out`);
+      const next = down;
+      const emit: Push = (v) => {
+        out.inc();
+        next(v);
+      };
+      down = this.#stage(op, into, emit, ctx, setups);
+    }
+    this.#push = down;
+    if (setups.length > 0) return Promise.all(setups).then(() => {});
+  }
+
+  #stage(
+    op: Op,
+    into: { inc(): void },
+    emit: Push,
+    ctx: Context,
+    setups: Promise<void>[],
+  ): Push {
+    const started = (r: void | Promise<void>) => {
+      if (r instanceof Promise) setups.push(r);
+    };
+    switch (op.kind) {
+      case "map": {
+        const fn = op.fn;
+        return (v) => {
+          into.inc();
+          emit(fn(v));
+        };
+      }
+      case "filter": {
+        const fn = op.fn;
+        return (v) => {
+          into.inc();
+          if (fn(v)) emit(v);
+        };
+      }
+      case "flatMap": {
+        const fn = op.fn;
+        return (v) => {
+          into.inc();
+          for (const x of fn(v)) emit(x);
+        };
+      }
+      case "transform": {
+        const t = componentFactory(op.transformer)();
+        this.#transformers.push(t);
+        started(t.setup(ctx));
+        return (v) => {
+          into.inc();
+          t.transform(v, emit);
+        };
+      }
+      case "split": {
+        const preds = op.predicates;
+        return (v) => {
+          into.inc();
+          for (const [id, p] of preds) {
+            if (p(v)) {
+              this.#collector.emit(id, this.#anchor, [v]);
+              emit(v);
+            }
+          }
+        };
+      }
+      case "sink": {
+        const s = componentFactory(op.sink)();
+        this.#sinks.push(s);
+        started(s.setup(ctx));
+        return (v) => {
+          into.inc();
+          const r = s.put(v);
+          if (r instanceof Promise) this.#waits.push(r);
+          emit(v);
+        };
+      }
+      case "union":
+      case "repartition":
+        return (v) => {
+          into.inc();
+          emit(v);
+        };
+      default:
+        throw new InvalidTopologyError("BAD_CHAIN", `operator "${op.kind}" cannot be fused`);
+    }
+  }
+
+  execute(input: Tuple): MaybePromise {
+    this.#anchor = input;
+    this.#push(input.getValue(0));
+    this.#anchor = null;
+    if (this.#waits.length === 0) return this.#collector.ack(input);
+    const waits = this.#waits.splice(0);
+    return Promise.all(waits).then(() => this.#collector.ack(input), () => this.#collector.fail(input));
+  }
+
+  override async cleanup(): Promise<void> {
+    for (const t of this.#transformers) await t.cleanup();
+    for (const s of this.#sinks) await s.cleanup();
+  }
+
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    const last = this.#stages[this.#stages.length - 1]!.op;
+    if (last.kind === "split") { for (const [id] of last.predicates) d.declareStream(id, [...VALUE_FIELDS]); }
+    else if (last.kind !== "sink") d.declare([...VALUE_FIELDS]);
+  }
+}
+
+/**
+ * A key of a keyed state map: primitives as themselves (a `Map` takes
+ * "__proto__" and "constructor" as any string), objects and arrays by a
+ * canonical JSON text (sorted object keys), so equal data meet.
+ *
+ * @example
+ * ```ts
+ * stateKey({ b: 1, a: [2] }) === stateKey({ a: [2], b: 1 }); // true
+ * ```
+ */
+export function stateKey(key: unknown): unknown {
+  return typeof key === "object" && key !== null ? `\u0000${canonicalJson(key)}` : key;
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    if (v instanceof KeyValue) return `{kv:${canonicalJson(v.key)},${canonicalJson(v.value)}}`;
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return v === undefined ? "undefined" : typeof v === "bigint" ? `${v}n` : JSON.stringify(v) ?? String(v);
+}
+
+/**
+ * `countByKey` and `reduceByKey` (Heron's ReduceByKeyOperator and
+ * GeneralReduceByKeyOperator): the running result of each key, emitted as
+ * a `KeyValue(key, result)` for every element. The results are kept in the
+ * task's `KeyValueState` (checkpointed and restored under
+ * EFFECTIVELY_ONCE), as `[key, result]` under {@link stateKey}`(key)`.
+ *
+ * @example
+ * ```ts
+ * const counts = new ReduceByKeyBolt((w) => w, { kind: "fold", identity: 0, op: (n) => (n as number) + 1 });
+ * ```
+ */
+export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown]> {
+  #collector!: OutputCollector;
+  #state: KeyValueState<unknown, [unknown, unknown]> = new State();
+
+  constructor(readonly key: (e: unknown) => unknown, readonly reduce: Reduce) {
+    super();
+  }
+
+  initState(state: KeyValueState<unknown, [unknown, unknown]>): void {
+    this.#state = state;
+  }
+
+  override prepare(_conf: TopologyConfig, _context: TopologyContext, collector: OutputCollector): void {
+    this.#collector = collector;
+  }
+
+  execute(input: Tuple): void {
+    const e = input.getValue(0);
+    const key = this.key(e);
+    const sk = stateKey(key);
+    const entry = this.#state.get(sk);
+    const r = this.reduce;
+    let acc: unknown;
+    if (r.kind === "binary") acc = entry === undefined ? r.value(e) : r.op(entry[1], r.value(e));
+    else acc = r.op(entry === undefined ? structuredClone(r.identity) : entry[1], e);
+    if (entry === undefined) this.#state.put(sk, [key, acc]);
+    else {
+      entry[1] = acc;
+      this.#state.put(sk, entry);
+    }
+    this.#collector.emit(input, [new KeyValue(key, acc)]);
+    this.#collector.ack(input);
+  }
+
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare([...VALUE_FIELDS]);
+  }
+}
