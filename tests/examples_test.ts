@@ -311,6 +311,33 @@ test("word_count: a missing input file is a clear error and a non-zero exit", as
 
 // ---------------------------------------------------------------- the others
 
+test("streamlet_word_count: exact counts with windows, ATMOST_ONCE, 3 count partitions", async () => {
+  const out = resolvePath(tmp, "streamlet-atmost.json");
+  const r = await runExample("streamlet_word_count", [
+    "--input",
+    inputPath,
+    "--out",
+    out,
+    "--mode",
+    "atmost",
+    "--counters",
+    "3",
+  ]);
+  assertOk(r);
+  assertExact(await readCounts(out), "streamlet ATMOST_ONCE");
+  assert.ok(r.stdout.includes(`${trueTotal} words, ${truth.size} distinct`), show(r));
+  assert.ok(r.stdout.some((l) => /^streamlet-word-count: FINISHED/.test(l)), show(r));
+});
+
+test("streamlet_word_count under `ardea run` (ATLEAST_ONCE, 1-second windows): exact counts; a bad flag exits 2", async () => {
+  const out = resolvePath(tmp, "streamlet-cli.json");
+  const r = await runExample("streamlet_word_count", ["--input", inputPath, "--out", out, "--window-secs", "1"], true);
+  assertOk(r);
+  assertExact(await readCounts(out), "streamlet ardea run");
+  const bad = await runExample("streamlet_word_count", ["--bogus"], true);
+  assert.is(bad.code, 2, show(bad));
+});
+
 test("exclamation: every word leaves with six exclamation marks", async () => {
   const r = await runExample("exclamation");
   assertOk(r);
