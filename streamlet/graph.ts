@@ -148,9 +148,6 @@ export class Builder {
           `${prefix}: streamlet "${e.from.name}" belongs to another Builder; a graph is made with one builder`,
         );
       }
-      if (e.from.op.kind === "sink") {
-        throw new InvalidTopologyError("AFTER_SINK", `${prefix}: "${e.from.name}" is a sink; nothing can follow it`);
-      }
     }
     const node: Node = { builder: this, op, inputs, name: `${prefix}-${++this.#counter}`, partitions, consumers: 0 };
     for (const e of inputs) e.from.consumers++;
@@ -495,7 +492,11 @@ export class Streamlet<R> extends SinkStreamlet<R> {
     return this.#sink({ setup() {}, put: (e) => console.log(String(e)), cleanup() {} }, "log");
   }
 
-  /** Calls `fn` with each element (it may return a Promise, which is awaited before the next element). */
+  /**
+   * Calls `fn` with each element. It may return a Promise: the input tuple
+   * is acked once the Promises of all the elements made from it resolve
+   * (failed if one rejects), and the task takes its next input only then.
+   */
   consume(fn: (element: R) => void | Promise<void>): SinkStreamlet<R> {
     checkFunction(fn, "consume: the consumer");
     return this.#sink({ setup() {}, put: fn, cleanup() {} }, "consume");

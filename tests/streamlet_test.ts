@@ -396,6 +396,10 @@ test("early errors: foreign streamlets, bad partitions, a sink without put, no s
   assert.throws(() => s1.map(3 as never), /must be a function/);
   assert.throws(() => b1.newSource("text" as never), /a string is not a source/);
   assert.throws(() => plan(Builder.newBuilder()), /no source/);
+  // Nothing follows a sink: a SinkStreamlet has no operators.
+  const sink = s1.log();
+  // @ts-expect-error a sink cannot be mapped
+  assert.is(sink.map, undefined);
   s1.map((x) => x).setName("same").log();
   s1.map((x) => x).setName("same").log();
   assert.throws(() => plan(b1), /two streamlets are named "same"/);
