@@ -1,3 +1,4 @@
+// timeout: 240
 // The Streamlet API's windowed pieces (streamlet/windowed.ts): keyGrouping,
 // reduceByKeyAndWindowBolt (binary reduce and fold) and joinBolt (each join
 // type), first through the windowed bolt executor with a recording
@@ -7,14 +8,20 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
+  BaseStatefulBolt,
+  BaseStatefulSpout,
   type BaseWindowedBolt,
+  bolt,
   completeTopology,
   type IRichBolt,
   iterableSpout,
+  type KeyValueState,
   manualClock,
   type OutputCollector,
   type OutputFieldsDeclarer,
   parseConfig,
+  type SpoutOutputCollector,
+  submit,
   TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
@@ -25,6 +32,7 @@ import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { mulberry32 } from "../testing/random.ts";
+import { makeTempDir, removePath } from "../runtime/mod.ts";
 import { JoinType, KeyedWindow, KeyValue, WindowConfig } from "../streamlet/types.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "../streamlet/windowed.ts";
 
@@ -544,6 +552,192 @@ test("topology, ATLEAST_ONCE: an OUTER join of two spouts on 2 tasks equals a pl
   assert.equal(got.sort(byRow), plainJoin(ls, rs, "OUTER").sort(byRow));
   assert.is(r.summary.stats.acked, ls.length + rs.length);
   assert.is(r.summary.stats.failed, 0);
+});
+
+// ---------------------------------------------------------------- EFFECTIVELY_ONCE
+
+type Ev = { k: string; n: number; at: number };
+const EO_KEYS = ["__proto__", "constructor", "a", "b", "c"];
+const eoEvent = (i: number): Ev => ({ k: EO_KEYS[(i * 7 + (i >> 3)) % EO_KEYS.length]!, n: i % 13, at: i * 10 });
+
+/** Elements 0…n-1 in event-time order; the position is its state. */
+class Events extends BaseStatefulSpout<string, number> {
+  st!: KeyValueState<string, number>;
+  pos = 0;
+  c!: SpoutOutputCollector;
+  constructor(readonly n: number) {
+    super();
+  }
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+    this.pos = s.get("pos") ?? 0;
+  }
+  override preSave() {
+    this.st.put("pos", this.pos);
+  }
+  override open(_a: unknown, _b: unknown, c: SpoutOutputCollector) {
+    this.c = c;
+  }
+  nextTuple() {
+    if (this.pos >= this.n) return this.c.finish();
+    for (let k = 0; k < 20 && this.pos < this.n; k++, this.pos++) this.c.emit([eoEvent(this.pos)]);
+  }
+  declareOutputFields(d: OutputFieldsDeclarer) {
+    d.declare(["value"]);
+  }
+}
+
+/** A result row: key, window and value. */
+const rowOf = (key: unknown, start: number, end: number, count: number, value: unknown) =>
+  `${String(key)}@${start}-${end}#${count}=${JSON.stringify(value)}`;
+
+/** Per result row, how many times it was delivered, in state (a duplicate would show). */
+class EoResults extends BaseStatefulBolt<string, number> {
+  st!: KeyValueState<string, number>;
+  constructor(readonly out: Map<string, number>) {
+    super();
+  }
+  initState(s: KeyValueState<string, number>) {
+    this.st = s;
+  }
+  execute(t: Tuple) {
+    const kv = t.getValue(0) as KeyValue<KeyedWindow<unknown>, unknown>;
+    const w = kv.getKey().getWindow();
+    const row = rowOf(kv.getKey().getKey(), w.getStartTime(), w.getEndTime(), w.getCount(), kv.getValue());
+    this.st.put(row, (this.st.get(row) ?? 0) + 1);
+  }
+  override finish() {
+    for (const [k, v] of this.st.entries()) this.out.set(k, v);
+  }
+  declareOutputFields() {}
+}
+
+/** Planned crashes inside the operator, by the global count of its calls. */
+const crashes = { at: new Set<number>(), calls: 0, fired: 0 };
+const crashHere = () => {
+  if (crashes.at.delete(++crashes.calls)) {
+    crashes.fired++;
+    throw new Error(`planned crash at call ${crashes.calls}`);
+  }
+};
+
+/**
+ * Runs the windowed bolt "w" (added by `addWindowed`) between stateful
+ * spouts of `n` elements and stateful results under EFFECTIVELY_ONCE, with
+ * a relay crashing after emitting once; returns each row's deliveries.
+ */
+async function runEo(
+  addWindowed: (b: TopologyBuilder) => void,
+  spouts: string[],
+  n: number,
+  crashAt: number[],
+): Promise<Map<string, number>> {
+  crashes.at = new Set(crashAt);
+  crashes.calls = 0;
+  crashes.fired = 0;
+  const dir = await makeTempDir("ardea-eo-streamlet-");
+  const out = new Map<string, number>();
+  let relayed = 0;
+  try {
+    const b = new TopologyBuilder();
+    for (const s of spouts) b.setSpout(s, () => new Events(n), 1);
+    addWindowed(b);
+    b.setBolt(
+      "relay",
+      bolt((t, c) => {
+        c.emit([t.getValue(0)]);
+        if (++relayed === 53) throw new Error("relay crash after emitting");
+      }, { fields: ["value"] }),
+      1,
+    ).shuffleGrouping("w");
+    b.setBolt("results", () => new EoResults(out), 1).globalGrouping("relay");
+    const h = await submit(
+      "eo-streamlet-windows",
+      {
+        "topology.reliability.mode": "EFFECTIVELY_ONCE",
+        "topology.state.dir": dir,
+        "topology.stateful.checkpoint.interval.seconds": 0.02,
+      },
+      b.createTopology(),
+      { handleSignals: false, log: () => {} },
+    );
+    assert.is((await h.done).state, "FINISHED");
+    assert.ok(relayed > 53, "the relay crashed");
+    return out;
+  } finally {
+    await removePath(dir);
+  }
+}
+
+const eventTime = (ms: number) => WindowConfig.TumblingTimeWindow(ms).withEventTime((e: Ev) => e.at, 100);
+const windowStart = (e: Ev, ms: number) => Math.floor(e.at / ms) * ms;
+
+test("EFFECTIVELY_ONCE: an event-time reduce by key on 2 tasks, crashes in the reduce and downstream: every row exactly once", async () => {
+  const n = 6000;
+  const out = await runEo(
+    (b) => {
+      const w = reduceByKeyAndWindowBolt<Ev, string, number>({
+        key: (e) => e.k,
+        window: eventTime(1000),
+        reduce: {
+          kind: "binary",
+          value: (e) => e.n,
+          op: (a, b) => {
+            crashHere();
+            return a + b;
+          },
+        },
+      }).withWatermarkInterval(0);
+      b.setBolt("w", w, 2).customGrouping("events", keyGrouping((e: Ev) => e.k));
+    },
+    ["events"],
+    n,
+    [500, 2500, 4000],
+  );
+  assert.is(crashes.fired, 3, "the planned crashes in the reduce fired");
+  const expected = groupBy(Array.from({ length: n }, (_, i) => eoEvent(i)), (e) => `${e.k}@${windowStart(e, 1000)}`)
+    .map(([, es]) => {
+      const start = windowStart(es[0]!, 1000);
+      return [rowOf(es[0]!.k, start, start + 1000, es.length, es.reduce((s, e) => s + e.n, 0)), 1];
+    });
+  assert.equal([...out].sort(byRow), expected.sort(byRow));
+});
+
+test("EFFECTIVELY_ONCE: an event-time INNER join of two spouts on 2 tasks, crashes in the join and downstream: every pair exactly once", async () => {
+  const n = 1500;
+  const out = await runEo(
+    (b) => {
+      const w = joinBolt<Ev, Ev, string, string>({
+        left: "left",
+        right: "right",
+        leftKey: (e) => e.k,
+        rightKey: (e) => e.k,
+        window: eventTime(100),
+        type: JoinType.INNER,
+        join: (l, r) => {
+          crashHere();
+          return `${l!.at}/${r!.at}`;
+        },
+      }).withWatermarkInterval(0);
+      b.setBolt("w", w, 2)
+        .customGrouping("left", keyGrouping((e: Ev) => e.k))
+        .customGrouping("right", keyGrouping((e: Ev) => e.k));
+    },
+    ["left", "right"],
+    n,
+    [300, 2000],
+  );
+  assert.is(crashes.fired, 2, "the planned crashes in the join fired");
+  const expected: [string, number][] = [];
+  const evs = Array.from({ length: n }, (_, i) => eoEvent(i));
+  for (const [, es] of groupBy(evs, (e) => `${e.k}@${windowStart(e, 100)}`)) {
+    const start = windowStart(es[0]!, 100);
+    for (const l of es) {
+      for (const r of es) expected.push([rowOf(l.k, start, start + 100, 2 * es.length, `${l.at}/${r.at}`), 1]);
+    }
+  }
+  assert.ok(expected.length > 1000);
+  assert.equal([...out].sort(byRow), expected.sort(byRow));
 });
 
 test.run();
