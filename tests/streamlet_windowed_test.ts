@@ -33,7 +33,8 @@ import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { mulberry32 } from "../testing/random.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
-import { JoinType, KeyedWindow, KeyValue, WindowConfig } from "../streamlet/types.ts";
+import { createPackr, createStrictPackr } from "../transport/codec.ts";
+import { JoinType, KeyedWindow, KeyValue, Window, WindowConfig } from "../streamlet/types.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "../streamlet/windowed.ts";
 
 // ---------------------------------------------------------------- harness
@@ -345,6 +346,18 @@ test("errors: a zero-length window (types.ts), a fold identity that cannot be co
       }),
     /reduce.kind must be "binary" or "fold"/,
   );
+});
+
+test("results cross processes as themselves: KeyValue, KeyedWindow and Window survive data frames and checkpoints", () => {
+  const kv = new KeyValue(new KeyedWindow({ w: "a" }, new Window(1, 2, 2)), [2, "x"]);
+  for (const packr of [createStrictPackr(), createPackr()]) {
+    const [back] = packr.unpack(packr.pack([kv])) as [KeyValue<KeyedWindow<{ w: string }>, unknown>];
+    assert.instance(back, KeyValue);
+    assert.instance(back.getKey(), KeyedWindow);
+    assert.instance(back.getKey().getWindow(), Window);
+    assert.equal(back, kv);
+    assert.is(back.toString(), kv.toString());
+  }
 });
 
 // ---------------------------------------------------------------- keyGrouping
