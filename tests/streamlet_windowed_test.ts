@@ -250,6 +250,9 @@ test('reduce: keys __proto__, constructor, numbers (1 is not "1"), NaN, -0 and s
     "toString",
     [1, "x"],
     [1, "x"],
+    new Set([1, 2]),
+    new Set([3]),
+    new Set([1, 2]),
   ];
   const bolt = reduceByKeyAndWindowBolt<{ key: unknown }, unknown, number>({
     key: (e) => e.key,
@@ -269,6 +272,8 @@ test('reduce: keys __proto__, constructor, numbers (1 is not "1"), NaN, -0 and s
     [0, 2],
     ["toString", 1],
     [[1, "x"], 2],
+    [new Set([1, 2]), 2],
+    [new Set([3]), 1],
   ]);
   assert.ok(h.rows.every((r) => r.anchors.length === r.value), "each output anchored to its key's tuples");
 });
