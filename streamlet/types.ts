@@ -9,6 +9,7 @@
  */
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { type DurationLike, durationMs } from "../topology/windowing/lengths.ts";
+import { registerType } from "../transport/codec.ts";
 
 /**
  * A key and a value: what keyed streamlets (`KVStreamlet<K, V>`) carry.
@@ -306,3 +307,22 @@ export interface Transformer<I, O> {
   transform(input: I, emit: (output: O) => void): void;
   cleanup(): void | Promise<void>;
 }
+
+// Streamlet values cross processes (data frames over NATS, checkpoints) as
+// themselves, not as plain maps: msgpack extension types 95–97 are the
+// Streamlet API's (registerType's range is 1–100; 66 and 98 are msgpackr's own).
+registerType(Window, {
+  type: 95,
+  write: (w) => [w.startTime, w.endTime, w.count],
+  read: (d) => new Window(...(d as [number, number, number])),
+});
+registerType<KeyedWindow<unknown>>(KeyedWindow, {
+  type: 96,
+  write: (kw) => [kw.key, kw.window],
+  read: (d) => new KeyedWindow(...(d as [unknown, Window])),
+});
+registerType<KeyValue<unknown, unknown>>(KeyValue, {
+  type: 97,
+  write: (kv) => [kv.key, kv.value],
+  read: (d) => new KeyValue(...(d as [unknown, unknown])),
+});

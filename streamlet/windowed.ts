@@ -16,7 +16,8 @@
  *
  * Keys are equal when they are the same primitive (`SameValueZero`: `NaN`
  * equals `NaN`, `-0` equals `0`) or structurally equal plain data (objects
- * with the same own keys and values, arrays, Maps, Dates, byte arrays), as
+ * with the same own keys and values, arrays, Maps and Sets with equal entries
+ * in the same order, Dates, byte arrays), as
  * the fields grouping hashes them (`topology/fields_hash.ts`), so equal keys
  * meet in one task and one group whichever process made them.
  *
@@ -145,6 +146,8 @@ function canonical(v: unknown): string {
       if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
       if (v instanceof Date) return `Date(${v.getTime()})`;
       if (v instanceof Uint8Array) return `Bytes(${v.join(",")})`;
+      if (v instanceof Set) return `Set(${[...v].map(canonical).join(",")})`;
+      if (v instanceof RegExp) return `RegExp(${String(v)})`;
       if (v instanceof Map) {
         return `Map(${[...v].map(([k, x]) => `${canonical(k)}=>${canonical(x)}`).join(",")})`;
       }
