@@ -14,7 +14,6 @@ import type { StormTopology } from "../topology/topology.ts";
 import type { Builder, Node, PartitionFn } from "./graph.ts";
 import { ChainBolt, ReduceByKeyBolt, SourceSpout, type Stage } from "./components.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "./windowed.ts";
-import "./codec.ts";
 
 /** Operators that a chain can hold (the first three kinds only as its head). */
 const HEAD_ONLY: ReadonlySet<string> = new Set(["union", "repartition"]);

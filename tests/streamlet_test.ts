@@ -24,8 +24,6 @@ import {
 } from "../mod.ts";
 import type { RunSummary } from "../engine/mod.ts";
 import { plan } from "../streamlet/compile.ts";
-import { KeyedWindow, Window } from "../streamlet/types.ts";
-import { createStrictPackr, findUnencodable } from "../transport/codec.ts";
 import { stateKey } from "../streamlet/components.ts";
 import { mulberry32 } from "../testing/random.ts";
 import { makeTempDir, removePath } from "../runtime/mod.ts";
@@ -406,16 +404,4 @@ test("early errors: foreign streamlets, bad partitions, a sink without put, no s
   assert.throws(() => Config.newBuilder().setNumContainers(0), /whole number ≥ 1/);
   assert.throws(() => Config.newBuilder().setDeliverySemantics("SOMETIMES" as never), /ATMOST_ONCE/);
 });
-test("KeyValue, KeyedWindow and Window cross processes as themselves (registered wire types)", () => {
-  const packr = createStrictPackr();
-  const kv = new KeyValue(new KeyedWindow({ user: "__proto__" }, new Window(1, 2, 3)), [4]);
-  assert.is(findUnencodable(packr, [kv], () => "value", "test"), null);
-  const back = packr.unpack(packr.pack([kv]))[0] as typeof kv;
-  assert.ok(
-    back instanceof KeyValue && back.getKey() instanceof KeyedWindow && back.getKey().getWindow() instanceof Window,
-  );
-  assert.equal(back.getKey().getKey(), { user: "__proto__" });
-  assert.equal([back.getKey().getWindow().getCount(), back.getValue()], [3, [4]]);
-});
-
 test.run();
