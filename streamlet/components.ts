@@ -197,7 +197,8 @@ type Push = (value: unknown) => void;
  * `transform` (and the identity heads `union`, `repartition`, `clone`),
  * ending optionally in a `split` or a sink. Elements pass between stages
  * as plain calls; only the last stage emits a tuple. Each stage counts the
- * elements in and out in the task's metrics (`<stage>.in`, `<stage>.out`).
+ * elements in and out, shown as the task's gauges `<stage>.in` and
+ * `<stage>.out` (counted since the task's instance started).
  *
  * @example
  * ```ts
@@ -220,22 +221,21 @@ export class ChainBolt extends BaseRichBolt {
 
   override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     this.#collector = collector;
-    const last = this.#stages[this.#stages.length - 1]!.op;
-    let down: Push = last.kind === "split" || last.kind === "sink"
-      ? () => {}
-      : (v) => this.#collector.emit(this.#anchor, [v]);
+    const n = this.#stages.length;
+    // counts[i]: elements into stage i; counts[n]: out of the last stage. Read by gauges when sampled.
+    const counts = new Float64Array(n + 1);
+    const last = this.#stages[n - 1]!.op;
+    let down: Push = last.kind === "split" || last.kind === "sink" ? () => void counts[n]!++ : (v) => {
+      counts[n]!++;
+      this.#collector.emit(this.#anchor, [v]);
+    };
     const setups: Promise<void>[] = [];
     const ctx = streamletContext(conf, context);
-    for (let i = this.#stages.length - 1; i >= 0; i--) {
+    for (let i = n - 1; i >= 0; i--) {
       const { name, op } = this.#stages[i]!;
-      const into = context.registerCounter(`${name}.in`);
-      const out = context.registerCounter(`${name}.out`);
-      const next = down;
-      const emit: Push = (v) => {
-        out.inc();
-        next(v);
-      };
-      down = this.#stage(op, into, emit, ctx, setups);
+      context.registerGauge(`${name}.in`, () => counts[i]!);
+      context.registerGauge(`${name}.out`, () => counts[op.kind === "sink" ? i : i + 1]!);
+      down = this.#stage(op, i, counts, down, ctx, setups);
     }
     this.#push = down;
     if (setups.length > 0) return Promise.all(setups).then(() => {});
@@ -243,7 +243,8 @@ export class ChainBolt extends BaseRichBolt {
 
   #stage(
     op: Op,
-    into: { inc(): void },
+    i: number,
+    counts: Float64Array,
     emit: Push,
     ctx: Context,
     setups: Promise<void>[],
@@ -255,21 +256,21 @@ export class ChainBolt extends BaseRichBolt {
       case "map": {
         const fn = op.fn;
         return (v) => {
-          into.inc();
+          counts[i]!++;
           emit(fn(v));
         };
       }
       case "filter": {
         const fn = op.fn;
         return (v) => {
-          into.inc();
+          counts[i]!++;
           if (fn(v)) emit(v);
         };
       }
       case "flatMap": {
         const fn = op.fn;
         return (v) => {
-          into.inc();
+          counts[i]!++;
           for (const x of fn(v)) emit(x);
         };
       }
@@ -278,14 +279,14 @@ export class ChainBolt extends BaseRichBolt {
         this.#transformers.push(t);
         started(t.setup(ctx));
         return (v) => {
-          into.inc();
+          counts[i]!++;
           t.transform(v, emit);
         };
       }
       case "split": {
         const preds = op.predicates;
         return (v) => {
-          into.inc();
+          counts[i]!++;
           for (const [id, p] of preds) {
             if (p(v)) {
               this.#collector.emit(id, this.#anchor, [v]);
@@ -299,16 +300,16 @@ export class ChainBolt extends BaseRichBolt {
         this.#sinks.push(s);
         started(s.setup(ctx));
         return (v) => {
-          into.inc();
+          counts[i]!++;
           const r = s.put(v);
-          if (r instanceof Promise) this.#waits.push(r);
-          emit(v);
+          // A put typed void may still return a value (`(x) => list.push(x)`): only a thenable is awaited.
+          if (r !== undefined && typeof (r as Promise<void>).then === "function") this.#waits.push(r as Promise<void>);
         };
       }
       case "union":
       case "repartition":
         return (v) => {
-          into.inc();
+          counts[i]!++;
           emit(v);
         };
       default:

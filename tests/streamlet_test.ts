@@ -159,7 +159,7 @@ test("fusion: map → filter → flatMap → sink is one component named after i
   const summary = await run(b, "ATMOST_ONCE");
   assert.equal(out.sort(), ["BB", "BB", "DDDD", "DDDD"]);
   assert.equal(Object.keys(summary.stats.components).sort(), ["source-1", "upper+filter-3+flatMap-4+consume-5"]);
-  const c = summary.stats.components["upper+filter-3+flatMap-4+consume-5"]!.userMetrics!.counters!;
+  const c = summary.stats.components["upper+filter-3+flatMap-4+consume-5"]!.userMetrics!.gauges!;
   assert.equal(
     [
       c["upper.in"],
