@@ -75,12 +75,18 @@ export interface Node {
   consumers: number;
 }
 
-/** Heron's default names use the operator's name; ours add the builder's running number: `flatMap-1`. */
+/** The stream of a streamlet that is not one of a split's. */
 const DEFAULT_STREAM = "default";
 
 /**
  * Heron's `Builder`: where a streamlet graph starts. `newSource` adds a
  * source; a {@link Runner} compiles and runs the graph.
+ *
+ * Default names differ from Heron's (`map1`, the first index unused by that
+ * operator): here the operator's method name and the builder's running
+ * number, `source-1`, `flatMap-2`, `countByKey-3`. A fused chain's
+ * component is named after its streamlets joined by "+"
+ * (`flatMap-2+filter-3`); `setName` replaces a streamlet's part.
  *
  * @example
  * ```ts
@@ -216,7 +222,11 @@ export class SinkStreamlet<R> {
   declare readonly __element?: R;
 }
 
-/** Heron's `KVStreamlet<K, V>`: here a streamlet of {@link KeyValue}s (no further methods). */
+/**
+ * Heron's `KVStreamlet<K, V>`: here simply a streamlet of {@link KeyValue}s;
+ * Heron's KV-only overloads (a join or reduce without key extractors) are
+ * not there: pass `(kv) => kv.getKey()`.
+ */
 export type KVStreamlet<K, V> = Streamlet<KeyValue<K, V>>;
 
 /**
@@ -267,6 +277,12 @@ export class Streamlet<R> extends SinkStreamlet<R> {
   /** The elements of this streamlet and of `other` (same builder). */
   union(other: Streamlet<R>): Streamlet<R> {
     if (!(other instanceof Streamlet)) throw new InvalidTopologyError("BAD_STREAMLET", "union: expected a Streamlet");
+    if (other.node === this.node && other.stream === this.stream) {
+      throw new InvalidTopologyError(
+        "SELF_UNION",
+        `union: "${this.node.name}" with itself; to get each element twice, union two of its clone(2)`,
+      );
+    }
     return this.#child({ kind: "union" }, "union", [
       { from: this.node, stream: this.stream },
       { from: other.node, stream: other.stream },
@@ -377,7 +393,8 @@ export class Streamlet<R> extends SinkStreamlet<R> {
    * element, partitioned by key. Heron's two forms: a value extractor and
    * a binary operator, or an identity and a fold `(acc, element) => acc`
    * (here told apart by the second argument being a function: an identity
-   * cannot be a function).
+   * cannot be a function). The identity is copied for each key with
+   * `structuredClone` (Heron shares one object), so it must be plain data.
    */
   reduceByKey<K, T>(key: (element: R) => K, value: (element: R) => T, op: (a: T, b: T) => T): KVStreamlet<K, T>;
   reduceByKey<K, T>(key: (element: R) => K, identity: T, op: (acc: T, element: R) => T): KVStreamlet<K, T>;
@@ -487,7 +504,7 @@ export class Streamlet<R> extends SinkStreamlet<R> {
     );
   }
 
-  /** Prints each element (`String(element)`, one line each, to the console). */
+  /** Prints each element, `String(element)`, with `console.log` (Heron's goes to its logger at INFO). */
   log(): SinkStreamlet<R> {
     return this.#sink({ setup() {}, put: (e) => console.log(String(e)), cleanup() {} }, "log");
   }

@@ -382,6 +382,7 @@ test("early errors: foreign streamlets, bad partitions, a sink without put, no s
   const s1 = b1.newSource([1]);
   const s2 = b2.newSource([2]);
   assert.throws(() => s1.union(s2), /another Builder/);
+  assert.throws(() => s1.union(s1), /with itself/);
   assert.throws(
     () => s1.join(s2, (x) => x, (x) => x, WindowConfig.TumblingCountWindow(1), (a, b) => a + b),
     /another Builder/,
