@@ -58,6 +58,13 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
         `keyGrouping on stream "${stream.streamId}" of "${stream.componentId}": no target tasks`,
       );
     }
+    const known = this.#targets;
+    if (known.length > 0 && (known.length !== targets.length || known.some((t, i) => t !== targets[i]))) {
+      throw new InvalidTopologyError(
+        "BAD_GROUPING",
+        `keyGrouping on stream "${stream.streamId}" of "${stream.componentId}": this grouping already sends to other tasks ([${known}], not [${targets}]); make one keyGrouping per subscribing bolt`,
+      );
+    }
     this.#targets = targets;
   }
 
@@ -88,7 +95,9 @@ function describe(v: unknown): string {
  * `key(element)`: equal keys (primitives by value, plain data by structure,
  * strings such as `"__proto__"` included) always go to the same task, and
  * two groupings with key functions returning equal keys (the two sides of
- * a join) choose the same task for them.
+ * a join) choose the same task for them. A grouping keeps the tasks it
+ * sends to: make one per subscribing bolt (both inputs of one join may share
+ * one).
  *
  * @example
  * ```ts

@@ -386,6 +386,11 @@ test("keyGrouping: equal keys (also from the other side of a join) go to one tas
   const used = new Set(Array.from({ length: 200 }, (_, i) => g.chooseTasks(0, [{ k: `w${i}` }])[0]));
   assert.equal([...used].sort(), targets, "200 keys reach all 4 tasks");
   assert.throws(() => g.chooseTasks(0, [{ k: () => 1 }]), /keyGrouping: cannot hash the key \(a function\)/);
+  g.prepare(ctx, { componentId: "a", streamId: "default" }, [...targets]); // another source task: the same targets
+  assert.throws(
+    () => g.prepare(ctx, { componentId: "c", streamId: "s" }, [8, 9]),
+    /keyGrouping on stream "s" of "c": this grouping already sends to other tasks \(\[4,5,6,7\], not \[8,9\]\); make one keyGrouping per subscribing bolt/,
+  );
 });
 
 // ---------------------------------------------------------------- join
