@@ -1,4 +1,4 @@
-// timeout: 240
+// timeout: 400
 // The Streamlet API's windowed pieces (streamlet/windowed.ts): keyGrouping,
 // reduceByKeyAndWindowBolt (binary reduce and fold) and joinBolt (each join
 // type), first through the windowed bolt executor with a recording
@@ -32,7 +32,18 @@ import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { mulberry32 } from "../testing/random.ts";
-import { makeTempDir, removePath } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  scriptCommand,
+  spawnProcess,
+} from "../runtime/mod.ts";
+import { eventAt } from "../examples/event_windows_data.ts";
+import { sleep } from "../testing/wait.ts";
 import { createPackr, createStrictPackr } from "../transport/codec.ts";
 import { JoinType, KeyedWindow, KeyValue, Window, WindowConfig } from "../streamlet/types.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "../streamlet/windowed.ts";
@@ -761,6 +772,81 @@ test("EFFECTIVELY_ONCE: an event-time INNER join of two spouts on 2 tasks, crash
   }
   assert.ok(expected.length > 1000);
   assert.equal([...out].sort(byRow), expected.sort(byRow));
+});
+
+// ---------------------------------------------------------------- SIGKILL and resume
+
+const KILL_RUN = {
+  events: 150_000,
+  seed: 5,
+  keys: 12,
+  disorder: 400,
+  lag: 800,
+  window: 1000,
+  joinWindow: 200,
+  stride: 100,
+};
+
+/** The rows of tests/fixtures/streamlet_windowed_eo.ts, computed plainly. */
+function killRunTruth(): string[] {
+  const p = KILL_RUN;
+  const evs = Array.from({ length: p.events }, (_, i) => ({ i, ...eventAt(p.seed, i, p.keys, p.disorder) }));
+  const rows: string[] = [];
+  for (const [, es] of groupBy(evs, (e) => `${e.key}@${Math.floor(e.ts / p.window)}`)) {
+    const start = Math.floor(es[0]!.ts / p.window) * p.window;
+    const total = es.reduce((s, e) => s + e.value, 0);
+    rows.push(JSON.stringify(["sum", es[0]!.key, start, start + p.window, es.length, total]));
+  }
+  for (const [, es] of groupBy(evs, (e) => `${e.key}@${Math.floor(e.ts / p.joinWindow)}`)) {
+    const start = Math.floor(es[0]!.ts / p.joinWindow) * p.joinWindow;
+    const rights = es.filter((e) => e.i % p.stride === 0);
+    for (const l of es) {
+      for (const r of rights) {
+        const row = [l.key, start, start + p.joinWindow, es.length + rights.length, `${l.i}/${r.i}`];
+        rows.push(JSON.stringify(["join", ...row]));
+      }
+    }
+  }
+  return rows.sort();
+}
+
+test("EFFECTIVELY_ONCE, SIGKILL: a windowed reduce and a join killed (at a moment, after a commit, during the resume) and resumed: every row exactly once", async () => {
+  const dir = await makeTempDir("ardea-slw-kill-");
+  const logs: string[] = [];
+  const out = resolvePath(dir, "rows.txt");
+  const faultLog = resolvePath(dir, "faults.log");
+  const launch = (env: Record<string, string>): ChildHandle => {
+    const fixture = resolvePath(ardeaRoot(), "tests", "fixtures", "streamlet_windowed_eo.ts");
+    const { cmd, args } = scriptCommand(fixture, [out, resolvePath(dir, "state"), JSON.stringify(KILL_RUN)]);
+    return spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env, onLine: (l) => logs.push(l) });
+  };
+  try {
+    const first = launch({});
+    await sleep(1500);
+    assert.ok(first.kill("SIGKILL"), "the first run was still running when killed");
+    await first.exited;
+    for (const at of ["committed:1", "restore:1"]) {
+      const run = launch({ ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog });
+      const exit = await run.exited;
+      assert.is(exit.signal, "SIGKILL", `killed at ${at}: ${logs.slice(-10).join("\n")}`);
+      assert.ok((await readTextFile(faultLog)).includes(`${at} `), `fault point ${at} reached`);
+    }
+    const last = launch({});
+    const exit = await last.exited;
+    assert.is(exit.code, 0, logs.slice(-20).join("\n"));
+    const got = (await readTextFile(out)).split("\n").filter(Boolean);
+    const want = killRunTruth();
+    assert.ok(want.length > 10_000 && want.some((r) => r.startsWith('["join"')));
+    const have = new Set(got);
+    const missing = want.filter((r) => !have.has(r));
+    assert.equal(
+      [got.length, got.filter((r) => r.includes(" seen ")).slice(0, 3), missing.slice(0, 3)],
+      [want.length, [], []],
+    );
+    assert.equal(got, want);
+  } finally {
+    await removePath(dir);
+  }
 });
 
 test.run();
