@@ -484,6 +484,28 @@ test("join: per window (tumbling count windows of 4); empty input emits nothing"
   assert.equal(empty.rows, []);
 });
 
+test("join: one element on one side only: a row for the outer joins that keep that side, none otherwise", async () => {
+  const rows: Record<string, unknown[]> = {};
+  for (const type of Object.values(JoinType)) {
+    for (const [side, e] of [["L", lefts[0]], ["R", rights[0]]] as const) {
+      const h = harness(joinOf(type), ["L", "R"]);
+      await h.x.execute(tuple(e, side));
+      await h.x.finish();
+      rows[`${type} ${side}`] = h.rows.map((r) => [r.key, r.count, r.value]);
+    }
+  }
+  assert.equal(rows, {
+    "INNER L": [],
+    "INNER R": [],
+    "OUTER_LEFT L": [["a", 1, [1, null]]],
+    "OUTER_LEFT R": [],
+    "OUTER_RIGHT L": [],
+    "OUTER_RIGHT R": [["a", 1, [null, 10]]],
+    "OUTER L": [["a", 1, [1, null]]],
+    "OUTER R": [["a", 1, [null, 10]]],
+  });
+});
+
 test("join errors: the same component on both sides, an unknown join type, a tuple from a third component", async () => {
   const spec = {
     left: "s",
@@ -563,6 +585,34 @@ test("topology, ATLEAST_ONCE: event-time sums by key on 3 tasks behind keyGroupi
   assert.equal(r.emitted("out").map((v) => v[0]).sort(byRow), expected.sort(byRow));
   assert.is(r.summary.stats.acked, evs.length);
   assert.is(r.summary.stats.failed, 0);
+});
+
+test("topology, ATLEAST_ONCE: processing-time tumbling windows (50 ms) count by key on 2 tasks; the counts add up to a plain count", async () => {
+  const ws = Array.from({ length: 3000 }, (_, i) => words[i % words.length]!);
+  const b = new TopologyBuilder();
+  b.setSpout("words", iterableSpout(() => ws, { fields: ["value"] }));
+  b.setBolt(
+    "count",
+    reduceByKeyAndWindowBolt<string, string, number>({
+      key: (w) => w,
+      window: WindowConfig.TumblingTimeWindow(50),
+      reduce: { kind: "fold", identity: 0, op: (n) => n + 1 },
+    }),
+    2,
+  ).customGrouping("words", keyGrouping((w: string) => w));
+  b.setBolt("out", sinkBolt()).shuffleGrouping("count");
+  const r = await completeTopology(b.createTopology(), {
+    config: { "topology.reliability.mode": "ATLEAST_ONCE", "topology.message.timeout.secs": 20 },
+  });
+  const totals = new Map<string, number>();
+  for (const [[key, start, end, count, value]] of r.emitted("out") as [[string, number, number, number, number]][]) {
+    assert.is(end - start, 50);
+    assert.is(start % 50, 0);
+    assert.is(count, value);
+    totals.set(key, (totals.get(key) ?? 0) + value);
+  }
+  assert.equal(totals, new Map(groupBy(ws, (w) => w).map(([k, es]) => [k, es.length])));
+  assert.is(r.summary.stats.acked, ws.length);
 });
 
 test("topology, ATLEAST_ONCE: an OUTER join of two spouts on 2 tasks equals a plain computation", async () => {
