@@ -47,6 +47,7 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
   #targets: readonly number[] = [];
   /** One-element array the key is hashed in (no array per tuple). */
   readonly #box: unknown[] = [undefined];
+  /** The chosen task (no array per tuple). */
   readonly #chosen: number[] = [0];
 
   constructor(readonly key: (element: R) => K) {}
@@ -80,9 +81,11 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
       box[0] = undefined;
     }
     const n = this.#targets.length;
-    // h mod n for an unsigned h in small-integer arithmetic (h = 2a + b).
-    // A fresh array: the engine may keep what chooseTasks returns.
-    return [this.#targets[(((h >>> 1) % n) * 2 + (h & 1)) % n]!];
+    // h mod n for an unsigned h in small-integer arithmetic (h = 2a + b), as
+    // the fields grouping does. One array reused: the engine copies the
+    // chosen tasks before the next call (engine/groupings.ts).
+    this.#chosen[0] = this.#targets[(((h >>> 1) % n) * 2 + (h & 1)) % n]!;
+    return this.#chosen;
   }
 }
 
