@@ -39,11 +39,14 @@ import {
   readTextFile,
   removePath,
   resolvePath,
+  runtimeName,
   scriptCommand,
   spawnProcess,
 } from "../runtime/mod.ts";
 import { eventAt } from "../examples/event_windows_data.ts";
 import { sleep } from "../testing/wait.ts";
+import { ardeaCmd } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 import { createPackr, createStrictPackr } from "../transport/codec.ts";
 import { JoinType, KeyedWindow, KeyValue, Window, WindowConfig } from "../streamlet/types.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "../streamlet/windowed.ts";
@@ -898,6 +901,54 @@ test("EFFECTIVELY_ONCE, SIGKILL: a windowed reduce and a join killed (at a momen
     assert.equal(got, want);
   } finally {
     await removePath(dir);
+  }
+});
+
+// ---------------------------------------------------------------- over NATS
+
+test("ardea submit --containers 2: reduce and join results cross processes as KeyValues, counts equal a plain count", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  const dir = await makeTempDir("ardea-slw-dist-");
+  try {
+    const out = resolvePath(dir, "rows.txt");
+    const [cmd, argv] = ardeaCmd([
+      "submit",
+      "tests/fixtures/streamlet_windowed_dist.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      out,
+    ]);
+    const lines: string[] = [];
+    const child = spawnProcess(cmd, argv, {
+      cwd: ardeaRoot(),
+      stdio: "pipe",
+      env: { ARDEA_NATS_URL: nats.urls[0]! },
+      onLine: (l) => lines.push(l),
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const exit = await child.exited;
+    clearTimeout(timer);
+    assert.is(exit.code, 0, lines.join("\n"));
+    // The fixture's input, computed plainly.
+    const WORDS = ["__proto__", "constructor", "the", "cat", "hat", "bat", "mat"];
+    const words = [...Array.from({ length: 600 }, (_, i) => WORDS[i % 7]!), "emu"];
+    const rights = [...words.filter((w, i) => i % 3 === 0 && w !== "emu"), "dog"];
+    const want: string[] = [];
+    for (const [w, ls] of groupBy(words, (x) => x)) want.push(JSON.stringify(["count", w, ls.length, ls.length]));
+    for (const w of new Set([...words, ...rights])) {
+      const nl = words.filter((x) => x === w).length;
+      const nr = rights.filter((x) => x === w).length;
+      const row = JSON.stringify(["join", w, nl + nr, (nl > 0 ? 1 : 0) + (nr > 0 ? 2 : 0)]);
+      for (let k = 0; k < Math.max(1, nl * nr); k++) want.push(row);
+    }
+    assert.equal((await readTextFile(out)).split("\n").filter(Boolean), want.sort());
+  } finally {
+    await removePath(dir);
+    await nats.stop();
   }
 });
 
