@@ -47,6 +47,7 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
   #targets: readonly number[] = [];
   /** One-element array the key is hashed in (no array per tuple). */
   readonly #box: unknown[] = [undefined];
+  /** The chosen task (no array per tuple). */
   readonly #chosen: number[] = [0];
 
   constructor(readonly key: (element: R) => K) {}
@@ -56,6 +57,13 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
       throw new InvalidTopologyError(
         "BAD_GROUPING",
         `keyGrouping on stream "${stream.streamId}" of "${stream.componentId}": no target tasks`,
+      );
+    }
+    const known = this.#targets;
+    if (known.length > 0 && (known.length !== targets.length || known.some((t, i) => t !== targets[i]))) {
+      throw new InvalidTopologyError(
+        "BAD_GROUPING",
+        `keyGrouping on stream "${stream.streamId}" of "${stream.componentId}": this grouping already sends to other tasks ([${known}], not [${targets}]); make one keyGrouping per subscribing bolt`,
       );
     }
     this.#targets = targets;
@@ -73,9 +81,11 @@ class KeyGrouping<R, K> implements CustomStreamGrouping {
       box[0] = undefined;
     }
     const n = this.#targets.length;
-    // h mod n for an unsigned h in small-integer arithmetic (h = 2a + b).
-    // A fresh array: the engine may keep what chooseTasks returns.
-    return [this.#targets[(((h >>> 1) % n) * 2 + (h & 1)) % n]!];
+    // h mod n for an unsigned h in small-integer arithmetic (h = 2a + b), as
+    // the fields grouping does. One array reused: the engine copies the
+    // chosen tasks before the next call (engine/groupings.ts).
+    this.#chosen[0] = this.#targets[(((h >>> 1) % n) * 2 + (h & 1)) % n]!;
+    return this.#chosen;
   }
 }
 
@@ -88,7 +98,9 @@ function describe(v: unknown): string {
  * `key(element)`: equal keys (primitives by value, plain data by structure,
  * strings such as `"__proto__"` included) always go to the same task, and
  * two groupings with key functions returning equal keys (the two sides of
- * a join) choose the same task for them.
+ * a join) choose the same task for them. A grouping keeps the tasks it
+ * sends to: make one per subscribing bolt (both inputs of one join may share
+ * one).
  *
  * @example
  * ```ts
@@ -107,25 +119,21 @@ export function keyGrouping<R, K>(key: (element: R) => K): CustomStreamGrouping 
 
 /**
  * Groups by key with Map semantics for primitives and structural equality
- * for objects (never a plain object as a dictionary). Insertion ordered.
+ * for objects (never a plain object as a dictionary), in first-seen order.
+ * An object key stands in the map as a token, one per canonical form.
  */
-class KeyTable<K, G> {
-  readonly groups: { key: K; group: G }[] = [];
-  readonly #prims = new Map<unknown, number>();
-  readonly #objects = new Map<string, number>();
+class KeyTable<K, G extends Grouped<K>> {
+  /** Group by primitive key or token, in first-seen order. */
+  readonly groups = new Map<unknown, G>();
+  readonly #tokens = new Map<string, object>();
 
-  /** The group of `key`, made with `make` the first time. */
-  get(key: K, make: () => G): G {
-    const isObject = typeof key === "object" && key !== null;
-    const id: unknown = isObject ? canonical(key) : key;
-    const index = isObject ? this.#objects : this.#prims;
-    let i = index.get(id as string);
-    if (i === undefined) {
-      i = this.groups.length;
-      this.groups.push({ key, group: make() });
-      index.set(id as string, i);
-    }
-    return this.groups[i]!.group;
+  /** What stands for `key` in {@link groups}. */
+  id(key: K): unknown {
+    if (typeof key !== "object" || key === null) return key;
+    const c = canonical(key);
+    let token = this.#tokens.get(c);
+    if (token === undefined) this.#tokens.set(c, token = {});
+    return token;
   }
 }
 
@@ -176,8 +184,9 @@ function applyWindow<B extends BaseWindowedBolt>(bolt: B, config: WindowConfig, 
   return bolt;
 }
 
-/** The tuples of a key in a window, to anchor its output to. */
-interface Anchored {
+/** A key's group in a window: the key and its tuples, to anchor its output to. */
+interface Grouped<K> {
+  readonly key: K;
   readonly anchors: Tuple[];
 }
 
@@ -212,7 +221,7 @@ export interface ReduceByKeyAndWindowSpec<R, K, T> {
     | { kind: "fold"; identity: T; op: (acc: T, e: R) => T };
 }
 
-interface ReduceGroup<T> extends Anchored {
+interface ReduceGroup<K, T> extends Grouped<K> {
   acc: T;
 }
 
@@ -232,28 +241,32 @@ class ReduceByKeyAndWindowBolt<R, K, T> extends BaseWindowedBolt {
 
   execute(window: TupleWindow): void {
     const { key, reduce } = this.spec;
-    const table = new KeyTable<K, ReduceGroup<T>>();
+    const table = new KeyTable<K, ReduceGroup<K, T>>();
+    const groups = table.groups;
     if (reduce.kind === "binary") {
       const { value, op } = reduce;
-      let first = false;
-      const make = (): ReduceGroup<T> => {
-        first = true;
-        return { acc: undefined as T, anchors: [] };
-      };
       for (const t of window.get()) {
         const e = t.getValue(0) as R;
-        first = false;
-        const g = table.get(key(e), make);
-        g.acc = first ? value(e) : op(g.acc, value(e));
-        g.anchors.push(t);
+        const k = key(e);
+        const id = table.id(k);
+        const g = groups.get(id);
+        if (g === undefined) groups.set(id, { key: k, acc: value(e), anchors: [t] });
+        else {
+          g.acc = op(g.acc, value(e));
+          g.anchors.push(t);
+        }
       }
     } else {
       const { identity, op } = reduce;
       const copy = typeof identity === "object" && identity !== null;
-      const make = (): ReduceGroup<T> => ({ acc: copy ? structuredClone(identity) : identity, anchors: [] });
       for (const t of window.get()) {
         const e = t.getValue(0) as R;
-        const g = table.get(key(e), make);
+        const k = key(e);
+        const id = table.id(k);
+        let g = groups.get(id);
+        if (g === undefined) {
+          groups.set(id, g = { key: k, acc: copy ? structuredClone(identity) : identity, anchors: [] });
+        }
         g.acc = op(g.acc, e);
         g.anchors.push(t);
       }
@@ -267,7 +280,7 @@ class ReduceByKeyAndWindowBolt<R, K, T> extends BaseWindowedBolt {
 }
 
 /** Emits, per key, `results(group)` as KeyValue(KeyedWindow(key, window), result), anchored to the key's tuples. */
-function emitGroups<K, G extends Anchored, T>(
+function emitGroups<K, G extends Grouped<K>, T>(
   collector: OutputCollector,
   window: TupleWindow,
   table: KeyTable<K, G>,
@@ -275,8 +288,8 @@ function emitGroups<K, G extends Anchored, T>(
 ): void {
   const start = window.getStartTimestamp();
   const end = window.getEndTimestamp();
-  for (const { key, group } of table.groups) {
-    const kw = new KeyedWindow(key, new Window(start, end, group.anchors.length));
+  for (const group of table.groups.values()) {
+    const kw = new KeyedWindow(group.key, new Window(start, end, group.anchors.length));
     for (const r of results(group)) collector.emit(group.anchors, [new KeyValue(kw, r)]);
   }
 }
@@ -370,7 +383,7 @@ export interface JoinSpec<L, R, K, T> {
   join: (l: L | undefined, r: R | undefined) => T;
 }
 
-interface JoinGroup<L, R> extends Anchored {
+interface JoinGroup<K, L, R> extends Grouped<K> {
   readonly lefts: L[];
   readonly rights: R[];
 }
@@ -390,14 +403,20 @@ class JoinBolt<L, R, K, T> extends BaseWindowedBolt {
 
   execute(window: TupleWindow): void {
     const { left, right, leftKey, rightKey, type, join } = this.spec;
-    const table = new KeyTable<K, JoinGroup<L, R>>();
-    const make = (): JoinGroup<L, R> => ({ lefts: [], rights: [], anchors: [] });
+    const table = new KeyTable<K, JoinGroup<K, L, R>>();
+    const groups = table.groups;
+    const group = (k: K): JoinGroup<K, L, R> => {
+      const id = table.id(k);
+      let g = groups.get(id);
+      if (g === undefined) groups.set(id, g = { key: k, lefts: [], rights: [], anchors: [] });
+      return g;
+    };
     for (const t of window.get()) {
       const source = t.getSourceComponent();
       const e = t.getValue(0);
-      let g: JoinGroup<L, R>;
-      if (source === left) (g = table.get(leftKey(e as L), make)).lefts.push(e as L);
-      else if (source === right) (g = table.get(rightKey(e as R), make)).rights.push(e as R);
+      let g: JoinGroup<K, L, R>;
+      if (source === left) (g = group(leftKey(e as L))).lefts.push(e as L);
+      else if (source === right) (g = group(rightKey(e as R))).rights.push(e as R);
       else {
         throw new TypeError(
           `join: a tuple from "${source}", which is neither the left "${left}" nor the right "${right}"`,

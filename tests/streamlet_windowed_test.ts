@@ -1,4 +1,4 @@
-// timeout: 240
+// timeout: 400
 // The Streamlet API's windowed pieces (streamlet/windowed.ts): keyGrouping,
 // reduceByKeyAndWindowBolt (binary reduce and fold) and joinBolt (each join
 // type), first through the windowed bolt executor with a recording
@@ -32,7 +32,21 @@ import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { WindowedBoltExecutor } from "../topology/windowing/mod.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { mulberry32 } from "../testing/random.ts";
-import { makeTempDir, removePath } from "../runtime/mod.ts";
+import {
+  ardeaRoot,
+  type ChildHandle,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  scriptCommand,
+  spawnProcess,
+} from "../runtime/mod.ts";
+import { eventAt } from "../examples/event_windows_data.ts";
+import { sleep } from "../testing/wait.ts";
+import { ardeaCmd } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
 import { createPackr, createStrictPackr } from "../transport/codec.ts";
 import { JoinType, KeyedWindow, KeyValue, Window, WindowConfig } from "../streamlet/types.ts";
 import { joinBolt, keyGrouping, reduceByKeyAndWindowBolt } from "../streamlet/windowed.ts";
@@ -381,11 +395,18 @@ test("keyGrouping: equal keys (also from the other side of a join) go to one tas
     assert.equal(g.chooseTasks(1, [{ k: structuredClone(k) }]), [t]);
     assert.equal(other.chooseTasks(2, [k]), [t], `both sides choose one task for ${String(k)}`);
   }
-  assert.equal(g.chooseTasks(0, [{ k: { b: [2], a: 1 } }]), g.chooseTasks(0, [{ k: { a: 1, b: [2] } }]));
-  assert.equal(g.chooseTasks(0, [{ k: 0 }]), g.chooseTasks(0, [{ k: -0 }]));
+  const task = (k: unknown) => g.chooseTasks(0, [{ k }])[0];
+  assert.is(task({ b: [2], a: 1 }), task({ a: 1, b: [2] }));
+  assert.is(task(0), task(-0));
+  assert.is.not(task("__proto__"), task("constructor"), "these two keys happen to hash to different tasks of 4");
   const used = new Set(Array.from({ length: 200 }, (_, i) => g.chooseTasks(0, [{ k: `w${i}` }])[0]));
   assert.equal([...used].sort(), targets, "200 keys reach all 4 tasks");
   assert.throws(() => g.chooseTasks(0, [{ k: () => 1 }]), /keyGrouping: cannot hash the key \(a function\)/);
+  g.prepare(ctx, { componentId: "a", streamId: "default" }, [...targets]); // another source task: the same targets
+  assert.throws(
+    () => g.prepare(ctx, { componentId: "c", streamId: "s" }, [8, 9]),
+    /keyGrouping on stream "s" of "c": this grouping already sends to other tasks \(\[4,5,6,7\], not \[8,9\]\); make one keyGrouping per subscribing bolt/,
+  );
 });
 
 // ---------------------------------------------------------------- join
@@ -468,6 +489,28 @@ test("join: per window (tumbling count windows of 4); empty input emits nothing"
   assert.equal(empty.rows, []);
 });
 
+test("join: one element on one side only: a row for the outer joins that keep that side, none otherwise", async () => {
+  const rows: Record<string, unknown[]> = {};
+  for (const type of Object.values(JoinType)) {
+    for (const [side, e] of [["L", lefts[0]], ["R", rights[0]]] as const) {
+      const h = harness(joinOf(type), ["L", "R"]);
+      await h.x.execute(tuple(e, side));
+      await h.x.finish();
+      rows[`${type} ${side}`] = h.rows.map((r) => [r.key, r.count, r.value]);
+    }
+  }
+  assert.equal(rows, {
+    "INNER L": [],
+    "INNER R": [],
+    "OUTER_LEFT L": [["a", 1, [1, null]]],
+    "OUTER_LEFT R": [],
+    "OUTER_RIGHT L": [],
+    "OUTER_RIGHT R": [["a", 1, [null, 10]]],
+    "OUTER L": [["a", 1, [1, null]]],
+    "OUTER R": [["a", 1, [null, 10]]],
+  });
+});
+
 test("join errors: the same component on both sides, an unknown join type, a tuple from a third component", async () => {
   const spec = {
     left: "s",
@@ -547,6 +590,34 @@ test("topology, ATLEAST_ONCE: event-time sums by key on 3 tasks behind keyGroupi
   assert.equal(r.emitted("out").map((v) => v[0]).sort(byRow), expected.sort(byRow));
   assert.is(r.summary.stats.acked, evs.length);
   assert.is(r.summary.stats.failed, 0);
+});
+
+test("topology, ATLEAST_ONCE: processing-time tumbling windows (50 ms) count by key on 2 tasks; the counts add up to a plain count", async () => {
+  const ws = Array.from({ length: 3000 }, (_, i) => words[i % words.length]!);
+  const b = new TopologyBuilder();
+  b.setSpout("words", iterableSpout(() => ws, { fields: ["value"] }));
+  b.setBolt(
+    "count",
+    reduceByKeyAndWindowBolt<string, string, number>({
+      key: (w) => w,
+      window: WindowConfig.TumblingTimeWindow(50),
+      reduce: { kind: "fold", identity: 0, op: (n) => n + 1 },
+    }),
+    2,
+  ).customGrouping("words", keyGrouping((w: string) => w));
+  b.setBolt("out", sinkBolt()).shuffleGrouping("count");
+  const r = await completeTopology(b.createTopology(), {
+    config: { "topology.reliability.mode": "ATLEAST_ONCE", "topology.message.timeout.secs": 20 },
+  });
+  const totals = new Map<string, number>();
+  for (const [[key, start, end, count, value]] of r.emitted("out") as [[string, number, number, number, number]][]) {
+    assert.is(end - start, 50);
+    assert.is(start % 50, 0);
+    assert.is(count, value);
+    totals.set(key, (totals.get(key) ?? 0) + value);
+  }
+  assert.equal(totals, new Map(groupBy(ws, (w) => w).map(([k, es]) => [k, es.length])));
+  assert.is(r.summary.stats.acked, ws.length);
 });
 
 test("topology, ATLEAST_ONCE: an OUTER join of two spouts on 2 tasks equals a plain computation", async () => {
@@ -756,6 +827,129 @@ test("EFFECTIVELY_ONCE: an event-time INNER join of two spouts on 2 tasks, crash
   }
   assert.ok(expected.length > 1000);
   assert.equal([...out].sort(byRow), expected.sort(byRow));
+});
+
+// ---------------------------------------------------------------- SIGKILL and resume
+
+const KILL_RUN = {
+  events: 150_000,
+  seed: 5,
+  keys: 12,
+  disorder: 400,
+  lag: 800,
+  window: 1000,
+  joinWindow: 200,
+  stride: 100,
+};
+
+/** The rows of tests/fixtures/streamlet_windowed_eo.ts, computed plainly. */
+function killRunTruth(): string[] {
+  const p = KILL_RUN;
+  const evs = Array.from({ length: p.events }, (_, i) => ({ i, ...eventAt(p.seed, i, p.keys, p.disorder) }));
+  const rows: string[] = [];
+  for (const [, es] of groupBy(evs, (e) => `${e.key}@${Math.floor(e.ts / p.window)}`)) {
+    const start = Math.floor(es[0]!.ts / p.window) * p.window;
+    const total = es.reduce((s, e) => s + e.value, 0);
+    rows.push(JSON.stringify(["sum", es[0]!.key, start, start + p.window, es.length, total]));
+  }
+  for (const [, es] of groupBy(evs, (e) => `${e.key}@${Math.floor(e.ts / p.joinWindow)}`)) {
+    const start = Math.floor(es[0]!.ts / p.joinWindow) * p.joinWindow;
+    const rights = es.filter((e) => e.i % p.stride === 0);
+    for (const l of es) {
+      for (const r of rights) {
+        const row = [l.key, start, start + p.joinWindow, es.length + rights.length, `${l.i}/${r.i}`];
+        rows.push(JSON.stringify(["join", ...row]));
+      }
+    }
+  }
+  return rows.sort();
+}
+
+test("EFFECTIVELY_ONCE, SIGKILL: a windowed reduce and a join killed (at a moment, after a commit, during the resume) and resumed: every row exactly once", async () => {
+  const dir = await makeTempDir("ardea-slw-kill-");
+  const logs: string[] = [];
+  const out = resolvePath(dir, "rows.txt");
+  const faultLog = resolvePath(dir, "faults.log");
+  const launch = (env: Record<string, string>): ChildHandle => {
+    const fixture = resolvePath(ardeaRoot(), "tests", "fixtures", "streamlet_windowed_eo.ts");
+    const { cmd, args } = scriptCommand(fixture, [out, resolvePath(dir, "state"), JSON.stringify(KILL_RUN)]);
+    return spawnProcess(cmd, args, { cwd: ardeaRoot(), stdio: "pipe", env, onLine: (l) => logs.push(l) });
+  };
+  try {
+    const first = launch({});
+    await sleep(1500);
+    assert.ok(first.kill("SIGKILL"), "the first run was still running when killed");
+    await first.exited;
+    for (const at of ["committed:1", "restore:1"]) {
+      const run = launch({ ARDEA_FAULT_AT: at, ARDEA_FAULT_LOG: faultLog });
+      const exit = await run.exited;
+      assert.is(exit.signal, "SIGKILL", `killed at ${at}: ${logs.slice(-10).join("\n")}`);
+      assert.ok((await readTextFile(faultLog)).includes(`${at} `), `fault point ${at} reached`);
+    }
+    const last = launch({});
+    const exit = await last.exited;
+    assert.is(exit.code, 0, logs.slice(-20).join("\n"));
+    const got = (await readTextFile(out)).split("\n").filter(Boolean);
+    const want = killRunTruth();
+    assert.ok(want.length > 10_000 && want.some((r) => r.startsWith('["join"')));
+    const have = new Set(got);
+    const missing = want.filter((r) => !have.has(r));
+    assert.equal(
+      [got.length, got.filter((r) => r.includes(" seen ")).slice(0, 3), missing.slice(0, 3)],
+      [want.length, [], []],
+    );
+    assert.equal(got, want);
+  } finally {
+    await removePath(dir);
+  }
+});
+
+// ---------------------------------------------------------------- over NATS
+
+test("ardea submit --containers 2: reduce and join results cross processes as KeyValues, counts equal a plain count", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  const dir = await makeTempDir("ardea-slw-dist-");
+  try {
+    const out = resolvePath(dir, "rows.txt");
+    const [cmd, argv] = ardeaCmd([
+      "submit",
+      "tests/fixtures/streamlet_windowed_dist.ts",
+      "--containers",
+      "2",
+      "--runtime",
+      runtimeName(),
+      "--wait",
+      "--",
+      out,
+    ]);
+    const lines: string[] = [];
+    const child = spawnProcess(cmd, argv, {
+      cwd: ardeaRoot(),
+      stdio: "pipe",
+      env: { ARDEA_NATS_URL: nats.urls[0]! },
+      onLine: (l) => lines.push(l),
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const exit = await child.exited;
+    clearTimeout(timer);
+    assert.is(exit.code, 0, lines.join("\n"));
+    // The fixture's input, computed plainly.
+    const WORDS = ["__proto__", "constructor", "the", "cat", "hat", "bat", "mat"];
+    const words = [...Array.from({ length: 600 }, (_, i) => WORDS[i % 7]!), "emu"];
+    const rights = [...words.filter((w, i) => i % 3 === 0 && w !== "emu"), "dog"];
+    const want: string[] = [];
+    for (const [w, ls] of groupBy(words, (x) => x)) want.push(JSON.stringify(["count", w, ls.length, ls.length]));
+    for (const w of new Set([...words, ...rights])) {
+      const nl = words.filter((x) => x === w).length;
+      const nr = rights.filter((x) => x === w).length;
+      const row = JSON.stringify(["join", w, nl + nr, (nl > 0 ? 1 : 0) + (nr > 0 ? 2 : 0)]);
+      for (let k = 0; k < Math.max(1, nl * nr); k++) want.push(row);
+    }
+    assert.equal((await readTextFile(out)).split("\n").filter(Boolean), want.sort());
+  } finally {
+    await removePath(dir);
+    await nats.stop();
+  }
 });
 
 test.run();
