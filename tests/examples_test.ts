@@ -20,6 +20,7 @@ import {
   writeTextFile,
 } from "../runtime/mod.ts";
 import { mulberry32 as prng } from "../testing/random.ts";
+import { adEvents } from "../examples/streamlet_join_data.ts";
 
 const ROOT = ardeaRoot();
 const CHILD_TIMEOUT_MS = 90_000;
@@ -336,6 +337,69 @@ test("streamlet_word_count under `ardea run` (ATLEAST_ONCE, 1-second windows): e
   assertExact(await readCounts(out), "streamlet ardea run");
   const bad = await runExample("streamlet_word_count", ["--bogus"], true);
   assert.is(bad.code, 2, show(bad));
+});
+
+/** examples/streamlet_join.ts's output computed plainly: per ad, [user, impression time, click time] of every click
+ * by the same user on the same ad at or after an impression, both in one tumbling window of `windowMs`. */
+function plainJoin(seed: number, impressions: number, windowMs: number): Record<string, [string, number, number][]> {
+  const events = adEvents(seed, impressions);
+  const byAd = new Map<string, [string, number, number][]>();
+  for (const i of events.impressions) {
+    for (const c of events.clicks) {
+      if (
+        i.userId === c.userId && i.adId === c.adId && c.time >= i.time &&
+        Math.floor(i.time / windowMs) === Math.floor(c.time / windowMs)
+      ) {
+        if (!byAd.has(i.adId)) byAd.set(i.adId, []);
+        byAd.get(i.adId)!.push([i.userId, i.time, c.time]);
+      }
+    }
+  }
+  const out: Record<string, [string, number, number][]> = {};
+  for (const ad of [...byAd.keys()].sort()) {
+    out[ad] = byAd.get(ad)!.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1] || a[2] - b[2]));
+  }
+  return out;
+}
+
+test("streamlet_join: exactly the plain join's pairs (seed 7, 3-second windows, 3 joiners, ATMOST_ONCE)", async () => {
+  const out = resolvePath(tmp, "streamlet-join-atmost.json");
+  const r = await runExample("streamlet_join", [
+    "--seed",
+    "7",
+    "--impressions",
+    "3000",
+    "--window-secs",
+    "3",
+    "--joiners",
+    "3",
+    "--mode",
+    "atmost",
+    "--out",
+    out,
+  ]);
+  assertOk(r);
+  const truth = plainJoin(7, 3000, 3000);
+  const pairs = Object.values(truth).reduce((n, l) => n + l.length, 0);
+  assert.ok(pairs > 100, `the seed gives pairs to check (${pairs})`);
+  assert.equal(JSON.parse(await readTextFile(out)), truth);
+  const clicks = adEvents(7, 3000).clicks.length;
+  assert.ok(
+    r.stdout.includes(`3000 impressions, ${clicks} clicks: ${pairs} clicks after an impression, over 8 ads`),
+    show(r),
+  );
+  assert.ok(r.stdout.some((l) => /^streamlet-join: FINISHED/.test(l)), show(r));
+});
+
+test("streamlet_join under `ardea run` (defaults: seed 1, ATLEAST_ONCE, 10-second windows): exact pairs; a bad flag exits 2", async () => {
+  const out = resolvePath(tmp, "streamlet-join-cli.json");
+  const r = await runExample("streamlet_join", ["--out", out], true);
+  assertOk(r);
+  assert.equal(JSON.parse(await readTextFile(out)), plainJoin(1, 2000, 10_000));
+  for (const bad of [["--bogus"], ["--joiners", "0"], ["--mode", "exactly"], ["--impressions", "-1"]]) {
+    const b = await runExample("streamlet_join", bad, true);
+    assert.is(b.code, 2, `${bad.join(" ")}: ${show(b)}`);
+  }
 });
 
 test("exclamation: every word leaves with six exclamation marks", async () => {
