@@ -14,29 +14,33 @@ type Plan = NonNullable<TopologyRecord["plan"]>;
 type ComponentPlan = Plan["components"][number];
 type GroupingJson = ComponentPlan["inputs"][number]["grouping"];
 
-const grouping = (g: GroupingJson): string =>
-  g.type + (g.fields !== undefined ? `(${g.fields.join(", ")})` : "") + (g.name !== undefined ? ` ${g.name}` : "");
+// A custom grouping's class name is not compared: the containers run the
+// bundle, where esbuild may have renamed the class (Foo2), not the source.
+const grouping = (g: GroupingJson): string => g.type + (g.fields !== undefined ? `(${g.fields.join(", ")})` : "");
 
-const stream = (s: ComponentPlan["streams"][number]): string =>
-  `${s.direct ? "direct " : ""}stream "${s.id}" [${s.fields.join(", ")}]`;
+const fields = (s: ComponentPlan["streams"][number]): string => `${s.direct ? "direct, " : ""}fields [${s.fields}]`;
 
-const input = (i: ComponentPlan["inputs"][number]): string =>
-  `a subscription to "${i.component}" stream "${i.stream}" by ${grouping(i.grouping)}`;
-
-/** "x here, y at submit", or "x missing here" / "x only here" for a list member. */
+/**
+ * The first member of `atSubmit` missing `here` or the other way round (by
+ * `id`), or whose `show` differs: "x missing here", "x here only",
+ * "x has a here, b at submit".
+ */
 function listDifference<T>(
   what: string,
   here: readonly T[],
   atSubmit: readonly T[],
+  id: (x: T) => string,
   show: (x: T) => string,
 ): string | null {
-  const h = here.map(show);
-  const s = atSubmit.map(show);
-  const missing = s.find((x) => !h.includes(x));
-  if (missing !== undefined) return `${what} has no ${missing} here (it had at submit)`;
-  const extra = h.find((x) => !s.includes(x));
-  if (extra !== undefined) return `${what} has ${extra} here, not at submit`;
-  return null;
+  const mine = new Map(here.map((x) => [id(x), x]));
+  for (const x of atSubmit) {
+    const h = mine.get(id(x));
+    if (h === undefined) return `${what}: ${id(x)} missing here`;
+    if (show(h) !== show(x)) return `${what}: ${id(x)} has ${show(h)} here, ${show(x)} at submit`;
+  }
+  const theirs = new Set(atSubmit.map(id));
+  const extra = here.find((x) => !theirs.has(id(x)));
+  return extra === undefined ? null : `${what}: ${id(extra)} is here but was not at submit`;
 }
 
 /** The first difference between one component here and at submit, or null. */
@@ -46,8 +50,14 @@ function componentDifference(here: ComponentPlan, atSubmit: ComponentPlan): stri
   if (here.parallelism !== atSubmit.parallelism) {
     return `${what} has ${here.parallelism} tasks here, ${atSubmit.parallelism} at submit`;
   }
-  return listDifference(what, here.streams, atSubmit.streams, stream) ??
-    listDifference(what, here.inputs, atSubmit.inputs, input);
+  return listDifference(what, here.streams, atSubmit.streams, (s) => `stream "${s.id}"`, fields) ??
+    listDifference(
+      what,
+      here.inputs,
+      atSubmit.inputs,
+      (i) => `its subscription to "${i.component}" stream "${i.stream}"`,
+      (i) => `grouping ${grouping(i.grouping)}`,
+    );
 }
 
 /**
