@@ -13,7 +13,7 @@
  */
 import type { NatsConnection } from "nats";
 import { ArdeaError } from "../topology/errors.ts";
-import { subjects, type TopologyRecord } from "../transport/wire/mod.ts";
+import { type ContainerEvent, encodeMessage, runEpoch, subjects, type TopologyRecord } from "../transport/wire/mod.ts";
 import { loadBundle } from "./bundle.ts";
 import { containerCodeDir } from "./resources.ts";
 import { setCodeDir } from "../engine/code_dir.ts";
@@ -76,7 +76,13 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   // Loading.
   const { records, rec, file, codeDir } = await load(opts, log);
   // Capturing: the script builds its topology and calls submit().
-  const script = await captureScript(file, rec, log, opts.submitTimeoutMs);
+  const script = await captureScript(file, rec, index, log, opts.submitTimeoutMs).catch(async (e: Error) => {
+    // Another graph (or topology) than at submit is the same in every restart: the run fails at once, with why.
+    if ((e as ArdeaError).code === "TOPOLOGY_DIFFERS" || (e as ArdeaError).code === "WRONG_TOPOLOGY") {
+      await reportFailed(nc, rec, index, e);
+    }
+    throw e;
+  });
   // Generations.
   const errors = new ErrorLog();
   let generation = generationOf(rec, script.request);
@@ -116,6 +122,18 @@ async function runCapturing(opts: ContainerProcessOptions, ring: LogRing): Promi
   } finally {
     rollbacks?.close();
   }
+}
+
+/** Tells the master container `index` failed with `e` (a `failed` event: the run ends FAILED with it). */
+async function reportFailed(nc: NatsConnection, rec: TopologyRecord, index: number, e: Error): Promise<void> {
+  const event: ContainerEvent = {
+    type: "failed",
+    container: index,
+    epoch: runEpoch(rec.submittedAt, rec.generation),
+    error: `${e.name}: ${e.message}`,
+  };
+  nc.publish(subjects(rec.name).events, encodeMessage(event));
+  await nc.flush().catch(() => {});
 }
 
 /**
