@@ -7,12 +7,12 @@
  * `newSource(lines).flatMap(split).filter(non-empty)` (one fused bolt,
  * split×2) `.countByKey(word)` (count×2) `.consume(kv → result)` (sink×2).
  * `countByKey` emits a running `KeyValue(word, count)` for every word, and
- * the sink keeps the last count of each word. The bolt version
+ * the sinks keep the highest count of each word. The bolt version
  * (`bolts-*`) does the same work with hand-written components: a spout over
  * the lines (bench/ardea_wordcount.ts's), a split bolt (split and drop
  * empty tokens in one `execute`), a count bolt (fields grouping on the word,
  * counts in a `Map`) that emits `[word, count]` for every word, and a sink
- * bolt (shuffle) that keeps the last count of each word. Both have the same
+ * bolt (shuffle) that keeps the highest count of each word. Both have the same
  * four stages, the same parallelism, the same groupings and one tuple per
  * word into the count and into the sink, so the ratio is what the API
  * itself costs (its source spout, fused chain, keyed-state reduce and
@@ -56,7 +56,16 @@ const WS = /\s+/;
 const NON_EMPTY = (w: string) => w.length > 0;
 const SPLIT = (l: string) => l.split(WS);
 
-/** The streamlet word count: last running count of each word. */
+/**
+ * A sink's update: the highest running count of `word` seen. Two sink tasks
+ * (shuffle) may receive a word's running counts in either order, so the
+ * last one written is not always the final one; the highest is.
+ */
+function keepMax(result: Map<string, number>, word: string, n: number): void {
+  if ((result.get(word) ?? 0) < n) result.set(word, n);
+}
+
+/** The streamlet word count: highest running count of each word. */
 async function streamletWordCount(lines: readonly string[], mode: Mode): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   const b = Builder.newBuilder();
@@ -64,7 +73,7 @@ async function streamletWordCount(lines: readonly string[], mode: Mode): Promise
     .flatMap(SPLIT).setNumPartitions(PAR.split)
     .filter(NON_EMPTY)
     .countByKey((w) => w).setNumPartitions(PAR.count)
-    .consume((kv) => void result.set(kv.getKey(), kv.getValue())).setNumPartitions(PAR.sink);
+    .consume((kv) => keepMax(result, kv.getKey(), kv.getValue())).setNumPartitions(PAR.sink);
   const config = Config.newBuilder().setDeliverySemantics(mode).build();
   const handle = await new Runner().run("bench-streamlet-wordcount", config, b, { handleSignals: false });
   await handle.done;
@@ -137,7 +146,7 @@ class RunningCountBolt extends BaseRichBolt {
   }
 }
 
-/** Keeps the last count of each word in `result`. */
+/** Keeps the highest count of each word in `result`. */
 class LastCountSink extends BaseRichBolt {
   #c!: OutputCollector;
   constructor(readonly result: Map<string, number>) {
@@ -147,7 +156,7 @@ class LastCountSink extends BaseRichBolt {
     this.#c = c;
   }
   execute(t: Tuple): void {
-    this.result.set(t.getValue(0) as string, t.getValue(1) as number);
+    keepMax(this.result, t.getValue(0) as string, t.getValue(1) as number);
     this.#c.ack(t);
   }
   declareOutputFields(): void {}
