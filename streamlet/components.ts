@@ -193,12 +193,107 @@ export interface Stage {
 type Push = (value: unknown) => void;
 
 /**
+ * A chain's generated code: given each stage's function (or transformer,
+ * sink, predicates), the tuple emitter, the split's stream emitter, the
+ * counts and the sinks' pending puts, it returns the push of the first stage.
+ */
+type ChainCode = (
+  fns: readonly unknown[],
+  out: Push,
+  stream: (id: string, value: unknown) => void,
+  counts: Float64Array,
+  waits: Promise<void>[],
+) => Push;
+
+/** Operators with one element out per element in: their out count is their in count. */
+const ONE_TO_ONE: ReadonlySet<string> = new Set(["map", "union", "repartition"]);
+
+/**
+ * The counter of each position of a chain: `slots[i]` holds the elements
+ * into stage i (`slots[n]`: out of the last one). After a one-to-one stage
+ * the next position shares its counter, so only the head and the outputs of
+ * filters, flatMaps, transforms and splits are counted.
+ */
+function counterSlots(stages: readonly Stage[]): number[] {
+  const slots = [0];
+  for (let i = 1; i <= stages.length; i++) slots.push(ONE_TO_ONE.has(stages[i - 1]!.op.kind) ? slots[i - 1]! : i);
+  return slots;
+}
+
+/** Generated code of each fused component, by its stages: its tasks share it (and V8's type feedback). */
+const CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
+
+/**
+ * Generates a chain's code: one small function per stage calling the next
+ * one directly. Code of its own per chain keeps every call site monomorphic
+ * (a closure per operator kind, shared by all chains, would see every
+ * chain's functions), so V8 inlines the stages into each other. The source
+ * holds only stage indexes and our own identifiers, never user text.
+ */
+function chainCode(stages: readonly Stage[]): ChainCode {
+  const cached = CHAIN_CODE.get(stages);
+  if (cached !== undefined) return cached;
+  const n = stages.length;
+  const slots = counterSlots(stages);
+  const count = (i: number) => (slots[i] === i ? `c[${i}]++;` : "");
+  const lines = ['"use strict";'];
+  for (let i = 0; i < n; i++) {
+    const op = stages[i]!.op;
+    const next = `s${i + 1}`;
+    lines.push(`const f${i} = F[${i}];`);
+    let body: string;
+    switch (op.kind) {
+      case "map":
+        body = `${next}(f${i}(v));`;
+        break;
+      case "filter":
+        body = `if (f${i}(v)) ${next}(v);`;
+        break;
+      case "flatMap":
+        body = `const r = f${i}(v);
+  if (Array.isArray(r)) { for (let j = 0; j < r.length; j++) ${next}(r[j]); }
+  else for (const x of r) ${next}(x);`;
+        break;
+      case "transform":
+        body = `f${i}.transform(v, ${next});`;
+        break;
+      case "split":
+        body = `for (let j = 0; j < f${i}.length; j++) {
+    const p = f${i}[j];
+    if (p[1](v)) { stream(p[0], v); ${next}(v); }
+  }`;
+        break;
+      case "sink":
+        // A put typed void may still return a value (`(x) => list.push(x)`): only a thenable is awaited.
+        body = `const r = f${i}.put(v);
+  if (r !== undefined && r !== null && typeof r.then === "function") waits.push(r);`;
+        break;
+      case "union":
+      case "repartition":
+        body = `${next}(v);`;
+        break;
+      default:
+        throw new InvalidTopologyError("BAD_CHAIN", `operator "${op.kind}" cannot be fused`);
+    }
+    lines.push(`function s${i}(v) {\n  ${count(i)}${body}\n}`);
+  }
+  const last = stages[n - 1]!.op.kind;
+  if (last === "split") lines.push(`function s${n}(v) { ${count(n)} }`);
+  else if (last !== "sink") lines.push(`function s${n}(v) { ${count(n)}out(v); }`);
+  lines.push("return s0;");
+  const code = new Function("F", "out", "stream", "c", "waits", lines.join("\n")) as ChainCode;
+  CHAIN_CODE.set(stages, code);
+  return code;
+}
+
+/**
  * A chain of fused operators in one bolt: `map`, `filter`, `flatMap`,
  * `transform` (and the identity heads `union`, `repartition`, `clone`),
  * ending optionally in a `split` or a sink. Elements pass between stages
- * as plain calls; only the last stage emits a tuple. Each stage counts the
- * elements in and out, shown as the task's gauges `<stage>.in` and
- * `<stage>.out` (counted since the task's instance started).
+ * as plain calls of code generated for the chain; only the last stage
+ * emits a tuple. Each stage's elements in and out are the task's gauges
+ * `<stage>.in` and `<stage>.out` (counted since the task's instance
+ * started; a one-to-one stage shares the counter of its input).
  *
  * @example
  * ```ts
@@ -221,100 +316,50 @@ export class ChainBolt extends BaseRichBolt {
 
   override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     this.#collector = collector;
-    const n = this.#stages.length;
-    // counts[i]: elements into stage i; counts[n]: out of the last stage. Read by gauges when sampled.
-    const counts = new Float64Array(n + 1);
-    const last = this.#stages[n - 1]!.op;
-    let down: Push = last.kind === "split" || last.kind === "sink" ? () => void counts[n]!++ : (v) => {
-      counts[n]!++;
-      this.#collector.emit(this.#anchor, [v]);
-    };
+    const stages = this.#stages;
+    const code = chainCode(stages);
+    const slots = counterSlots(stages);
+    const counts = new Float64Array(stages.length + 1);
     const setups: Promise<void>[] = [];
-    const ctx = streamletContext(conf, context);
-    for (let i = n - 1; i >= 0; i--) {
-      const { name, op } = this.#stages[i]!;
-      context.registerGauge(`${name}.in`, () => counts[i]!);
-      context.registerGauge(`${name}.out`, () => counts[op.kind === "sink" ? i : i + 1]!);
-      down = this.#stage(op, i, counts, down, ctx, setups);
-    }
-    this.#push = down;
-    if (setups.length > 0) return Promise.all(setups).then(() => {});
-  }
-
-  #stage(
-    op: Op,
-    i: number,
-    counts: Float64Array,
-    emit: Push,
-    ctx: Context,
-    setups: Promise<void>[],
-  ): Push {
     const started = (r: void | Promise<void>) => {
       if (r instanceof Promise) setups.push(r);
     };
-    switch (op.kind) {
-      case "map": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          emit(fn(v));
-        };
+    const ctx = streamletContext(conf, context);
+    const fns = stages.map(({ name, op }, i): unknown => {
+      const into = slots[i]!, out = slots[op.kind === "sink" ? i : i + 1]!;
+      context.registerGauge(`${name}.in`, () => counts[into]!);
+      context.registerGauge(`${name}.out`, () => counts[out]!);
+      switch (op.kind) {
+        case "map":
+        case "filter":
+        case "flatMap":
+          return op.fn;
+        case "split":
+          return op.predicates;
+        case "transform": {
+          const t = componentFactory(op.transformer)();
+          this.#transformers.push(t);
+          started(t.setup(ctx));
+          return t;
+        }
+        case "sink": {
+          const s = componentFactory(op.sink)();
+          this.#sinks.push(s);
+          started(s.setup(ctx));
+          return s;
+        }
+        default:
+          return undefined;
       }
-      case "filter": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          if (fn(v)) emit(v);
-        };
-      }
-      case "flatMap": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          for (const x of fn(v)) emit(x);
-        };
-      }
-      case "transform": {
-        const t = componentFactory(op.transformer)();
-        this.#transformers.push(t);
-        started(t.setup(ctx));
-        return (v) => {
-          counts[i]!++;
-          t.transform(v, emit);
-        };
-      }
-      case "split": {
-        const preds = op.predicates;
-        return (v) => {
-          counts[i]!++;
-          for (const [id, p] of preds) {
-            if (p(v)) {
-              this.#collector.emit(id, this.#anchor, [v]);
-              emit(v);
-            }
-          }
-        };
-      }
-      case "sink": {
-        const s = componentFactory(op.sink)();
-        this.#sinks.push(s);
-        started(s.setup(ctx));
-        return (v) => {
-          counts[i]!++;
-          const r = s.put(v);
-          // A put typed void may still return a value (`(x) => list.push(x)`): only a thenable is awaited.
-          if (r !== undefined && typeof (r as Promise<void>).then === "function") this.#waits.push(r as Promise<void>);
-        };
-      }
-      case "union":
-      case "repartition":
-        return (v) => {
-          counts[i]!++;
-          emit(v);
-        };
-      default:
-        throw new InvalidTopologyError("BAD_CHAIN", `operator "${op.kind}" cannot be fused`);
-    }
+    });
+    this.#push = code(
+      fns,
+      (v) => this.#collector.emit(this.#anchor, [v]),
+      (id, v) => this.#collector.emit(id, this.#anchor, [v]),
+      counts,
+      this.#waits,
+    );
+    if (setups.length > 0) return Promise.all(setups).then(() => {});
   }
 
   execute(input: Tuple): MaybePromise {
