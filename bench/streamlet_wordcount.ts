@@ -28,7 +28,8 @@
  * against a plain `execute`. Goal: chain ≥ 0.9× the bolt.
  *
  * Every run is verified: exact counts of every word, exact sum and count of
- * the chain's output.
+ * the chain's output. `ARDEA_BENCH_VARIANTS=chain-atmost,one-bolt-atmost`
+ * runs only the named variants (the first is the baseline of the ratios).
  */
 import {
   BaseRichBolt,
@@ -41,6 +42,7 @@ import {
   TopologyBuilder,
   type Tuple,
 } from "../mod.ts";
+import { env } from "../runtime/mod.ts";
 import { Builder, Config, Runner } from "../streamlet/mod.ts";
 import { SourceSpout } from "../streamlet/components.ts";
 import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
@@ -304,11 +306,19 @@ const benchmark: Benchmark = {
         },
       );
     }
+    const only = env("ARDEA_BENCH_VARIANTS")?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+    const unknown = only.filter((n) => !variants.some((v) => v.name === n));
+    if (unknown.length > 0) {
+      throw new Error(
+        `ARDEA_BENCH_VARIANTS: unknown variant ${unknown.join(", ")} (${variants.map((v) => v.name).join(", ")})`,
+      );
+    }
+    const selected = only.length > 0 ? variants.filter((v) => only.includes(v.name)) : variants;
     return await measure({
       unit: "elements/s",
       unitsPerRun: words,
-      baseline: "bolts-atmost",
-      variants,
+      baseline: selected[0]!.name,
+      variants: selected,
       goals: [
         { variant: "streamlet-atmost", against: "bolts-atmost", min: 0.95 },
         { variant: "streamlet-atleast", against: "bolts-atleast", min: 0.95 },
