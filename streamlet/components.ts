@@ -190,20 +190,21 @@ export interface Stage {
   readonly op: Op;
 }
 
-type Push = (value: unknown) => void;
+/** A bolt's `execute`. */
+type Execute = (input: Tuple) => MaybePromise;
 
 /**
  * A chain's generated code: given each stage's function (or transformer,
- * sink, predicates), the tuple emitter, the split's stream emitter, the
- * counts and the sinks' pending puts, it returns the push of the first stage.
+ * sink, predicates), the collector, the counts, the sinks' pending puts and
+ * what acks a tuple after them, it returns the bolt's `execute`.
  */
 type ChainCode = (
   fns: readonly unknown[],
-  out: Push,
-  stream: (id: string, value: unknown) => void,
+  collector: OutputCollector,
   counts: Float64Array,
   waits: Promise<void>[],
-) => Push;
+  settle: Execute,
+) => Execute;
 
 /** Operators with one element out per element in: their out count is their in count. */
 const ONE_TO_ONE: ReadonlySet<string> = new Set(["map", "union", "repartition"]);
@@ -236,7 +237,7 @@ function chainCode(stages: readonly Stage[]): ChainCode {
   const n = stages.length;
   const slots = counterSlots(stages);
   const count = (i: number) => (slots[i] === i ? `c[${i}]++;` : "");
-  const lines = ['"use strict";'];
+  const lines = ['"use strict";', "let anchor = null;"];
   for (let i = 0; i < n; i++) {
     const op = stages[i]!.op;
     const next = `s${i + 1}`;
@@ -260,7 +261,7 @@ function chainCode(stages: readonly Stage[]): ChainCode {
       case "split":
         body = `for (let j = 0; j < f${i}.length; j++) {
     const p = f${i}[j];
-    if (p[1](v)) { stream(p[0], v); ${next}(v); }
+    if (p[1](v)) { col.emit(p[0], anchor, [v]); ${next}(v); }
   }`;
         break;
       case "sink":
@@ -279,9 +280,14 @@ function chainCode(stages: readonly Stage[]): ChainCode {
   }
   const last = stages[n - 1]!.op.kind;
   if (last === "split") lines.push(`function s${n}(v) { ${count(n)} }`);
-  else if (last !== "sink") lines.push(`function s${n}(v) { ${count(n)}out(v); }`);
-  lines.push("return s0;");
-  const code = new Function("F", "out", "stream", "c", "waits", lines.join("\n")) as ChainCode;
+  else if (last !== "sink") lines.push(`function s${n}(v) { ${count(n)}col.emit(anchor, [v]); }`);
+  lines.push(`return function execute(input) {
+  anchor = input;
+  s0(input.getValue(0));
+  anchor = null;
+  return waits.length === 0 ? col.ack(input) : settle(input);
+};`);
+  const code = new Function("F", "col", "c", "waits", "settle", lines.join("\n")) as ChainCode;
   CHAIN_CODE.set(stages, code);
   return code;
 }
@@ -302,9 +308,10 @@ function chainCode(stages: readonly Stage[]): ChainCode {
  */
 export class ChainBolt extends BaseRichBolt {
   readonly #stages: readonly Stage[];
-  #collector!: OutputCollector;
-  #anchor: Tuple | null = null;
-  #push: Push = () => {};
+  /** The chain's generated `execute` (set by `prepare`; the engine calls it directly). */
+  execute: Execute = () => {
+    throw new Error("ChainBolt: execute before prepare");
+  };
   readonly #transformers: Transformer<unknown, unknown>[] = [];
   readonly #sinks: Sink<unknown>[] = [];
   readonly #waits: Promise<void>[] = [];
@@ -315,7 +322,6 @@ export class ChainBolt extends BaseRichBolt {
   }
 
   override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
-    this.#collector = collector;
     const stages = this.#stages;
     const code = chainCode(stages);
     const slots = counterSlots(stages);
@@ -352,23 +358,11 @@ export class ChainBolt extends BaseRichBolt {
           return undefined;
       }
     });
-    this.#push = code(
-      fns,
-      (v) => this.#collector.emit(this.#anchor, [v]),
-      (id, v) => this.#collector.emit(id, this.#anchor, [v]),
-      counts,
-      this.#waits,
-    );
+    this.execute = code(fns, collector, counts, this.#waits, (input) => {
+      const waits = this.#waits.splice(0);
+      return Promise.all(waits).then(() => collector.ack(input), () => collector.fail(input));
+    });
     if (setups.length > 0) return Promise.all(setups).then(() => {});
-  }
-
-  execute(input: Tuple): MaybePromise {
-    this.#anchor = input;
-    this.#push(input.getValue(0));
-    this.#anchor = null;
-    if (this.#waits.length === 0) return this.#collector.ack(input);
-    const waits = this.#waits.splice(0);
-    return Promise.all(waits).then(() => this.#collector.ack(input), () => this.#collector.fail(input));
   }
 
   override async cleanup(): Promise<void> {
