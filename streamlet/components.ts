@@ -42,9 +42,6 @@ export function streamletContext(conf: TopologyConfig, context: TopologyContext)
   };
 }
 
-/** Elements a spout task asks its iterator for per `nextTuple` call. */
-const BATCH = 64;
-
 /**
  * The spout of a streamlet source (supplier, {@link Source}, iterable or
  * async iterable). Reliable under ATLEAST_ONCE (failed elements are
@@ -62,6 +59,8 @@ export class SourceSpout implements ISpout {
   #reliable = false;
   #source: Source<unknown> | null = null;
   #iter: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  /** An array source: read by index, its index is the message id (nothing kept per pending element). */
+  #array: readonly unknown[] | null = null;
   #async = false;
   /** Partition i of n takes the iterable's elements i, i + n, … */
   #stride = 1;
@@ -105,6 +104,10 @@ export class SourceSpout implements ISpout {
       this.#stride = context.getComponentTasks(context.getThisComponentId()).length;
       this.#offset = context.getThisTaskIndex();
       this.#async = !(Symbol.iterator in input);
+      if (Array.isArray(input)) {
+        this.#array = input;
+        return;
+      }
       this.#iter = this.#async
         ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (input as Iterable<unknown>)[Symbol.iterator]();
@@ -117,25 +120,37 @@ export class SourceSpout implements ISpout {
   nextTuple(): MaybePromise {
     if (this.#replay.length > 0) {
       const id = this.#replay.shift()!;
-      if (this.#pending.has(id)) this.#collector.emit([this.#pending.get(id)], id);
+      if (this.#array !== null) this.#collector.emit([this.#array[id]], id);
+      else if (this.#pending.has(id)) this.#collector.emit([this.#pending.get(id)], id);
       return;
     }
     if (this.#done) return;
     const input = this.#input;
-    if (typeof input === "function") {
-      for (let i = 0; i < BATCH; i++) this.#emit(input());
+    const array = this.#array;
+    if (array !== null) {
+      // One element of this partition per call (as a hand-written spout: the engine checks back-pressure between calls).
+      let at = this.#position;
+      while (at < array.length && (at % this.#stride !== this.#offset || at < this.#skipTo)) at++;
+      if (at >= array.length) {
+        this.#position = at;
+        return this.#end();
+      }
+      this.#position = at + 1;
+      if (this.#reliable) this.#collector.emit([array[at]], at);
+      else this.#collector.emit([array[at]]);
       return;
     }
+    if (typeof input === "function") return this.#emit(input());
     if (this.#source !== null) {
       const batch = this.#source.get();
       return batch instanceof Promise ? batch.then((b) => this.#batch(b)) : this.#batch(batch);
     }
     if (this.#async) return this.#nextAsync();
     const iter = this.#iter as Iterator<unknown>;
-    for (let i = 0; i < BATCH; i++) {
+    for (;;) {
       const r = iter.next();
       if (r.done) return this.#end();
-      this.#take(r.value);
+      if (this.#take(r.value)) return;
     }
   }
 
@@ -145,9 +160,12 @@ export class SourceSpout implements ISpout {
     else this.#take(r.value);
   }
 
-  #take(value: unknown): void {
+  /** Emits `value` if it is this partition's; says whether it was. */
+  #take(value: unknown): boolean {
     const at = this.#position++;
-    if (at % this.#stride === this.#offset && at >= this.#skipTo) this.#emit(value);
+    if (at % this.#stride !== this.#offset || at < this.#skipTo) return false;
+    this.#emit(value);
+    return true;
   }
 
   #batch(batch: Iterable<unknown> | null): void {
@@ -172,7 +190,7 @@ export class SourceSpout implements ISpout {
   }
 
   fail(id: unknown): void {
-    if (this.#pending.has(id as number)) this.#replay.push(id as number);
+    if (this.#array !== null || this.#pending.has(id as number)) this.#replay.push(id as number);
   }
 
   close(): MaybePromise {
@@ -203,6 +221,7 @@ type ChainCode = (
   collector: OutputCollector,
   counts: Float64Array,
   waits: Promise<void>[],
+  key: ((element: unknown) => unknown) | undefined,
   settle: Execute,
 ) => Execute;
 
@@ -223,6 +242,7 @@ function counterSlots(stages: readonly Stage[]): number[] {
 
 /** Generated code of each fused component, by its stages: its tasks share it (and V8's type feedback). */
 const CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
+const KEYED_CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
 
 /**
  * Generates a chain's code: one small function per stage calling the next
@@ -231,8 +251,9 @@ const CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
  * chain's functions), so V8 inlines the stages into each other. The source
  * holds only stage indexes and our own identifiers, never user text.
  */
-function chainCode(stages: readonly Stage[]): ChainCode {
-  const cached = CHAIN_CODE.get(stages);
+function chainCode(stages: readonly Stage[], keyed: boolean): ChainCode {
+  const cache = keyed ? KEYED_CHAIN_CODE : CHAIN_CODE;
+  const cached = cache.get(stages);
   if (cached !== undefined) return cached;
   const n = stages.length;
   const slots = counterSlots(stages);
@@ -280,15 +301,17 @@ function chainCode(stages: readonly Stage[]): ChainCode {
   }
   const last = stages[n - 1]!.op.kind;
   if (last === "split") lines.push(`function s${n}(v) { ${count(n)} }`);
-  else if (last !== "sink") lines.push(`function s${n}(v) { ${count(n)}col.emit(anchor, [v]); }`);
+  else if (last !== "sink") {
+    lines.push(`function s${n}(v) { ${count(n)}col.emit(anchor, [v${keyed ? ", key(v)" : ""}]); }`);
+  }
   lines.push(`return function execute(input) {
   anchor = input;
   s0(input.getValue(0));
   anchor = null;
   return waits.length === 0 ? col.ack(input) : settle(input);
 };`);
-  const code = new Function("F", "col", "c", "waits", "settle", lines.join("\n")) as ChainCode;
-  CHAIN_CODE.set(stages, code);
+  const code = new Function("F", "col", "c", "waits", "key", "settle", lines.join("\n")) as ChainCode;
+  cache.set(stages, code);
   return code;
 }
 
@@ -316,14 +339,18 @@ export class ChainBolt extends BaseRichBolt {
   readonly #sinks: Sink<unknown>[] = [];
   readonly #waits: Promise<void>[] = [];
 
-  constructor(stages: readonly Stage[]) {
+  readonly #key: ((element: unknown) => unknown) | undefined;
+
+  /** `key`: emit `[element, key(element)]` (fields "value", "key"), for a keyed operator's fields grouping. */
+  constructor(stages: readonly Stage[], key?: (element: unknown) => unknown) {
     super();
     this.#stages = stages;
+    this.#key = key;
   }
 
   override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
     const stages = this.#stages;
-    const code = chainCode(stages);
+    const code = chainCode(stages, this.#key !== undefined);
     const slots = counterSlots(stages);
     const counts = new Float64Array(stages.length + 1);
     const setups: Promise<void>[] = [];
@@ -358,7 +385,7 @@ export class ChainBolt extends BaseRichBolt {
           return undefined;
       }
     });
-    this.execute = code(fns, collector, counts, this.#waits, (input) => {
+    this.execute = code(fns, collector, counts, this.#waits, this.#key, (input) => {
       const waits = this.#waits.splice(0);
       return Promise.all(waits).then(() => collector.ack(input), () => collector.fail(input));
     });
@@ -373,7 +400,7 @@ export class ChainBolt extends BaseRichBolt {
   declareOutputFields(d: OutputFieldsDeclarer): void {
     const last = this.#stages[this.#stages.length - 1]!.op;
     if (last.kind === "split") { for (const [id] of last.predicates) d.declareStream(id, [...VALUE_FIELDS]); }
-    else if (last.kind !== "sink") d.declare([...VALUE_FIELDS]);
+    else if (last.kind !== "sink") d.declare(this.#key === undefined ? [...VALUE_FIELDS] : [...VALUE_FIELDS, "key"]);
   }
 }
 
