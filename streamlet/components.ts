@@ -465,11 +465,9 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
     let acc: unknown;
     if (r.kind === "binary") acc = entry === undefined ? r.value(e) : r.op(entry[1], r.value(e));
     else acc = r.op(entry === undefined ? structuredClone(r.identity) : entry[1], e);
+    // An existing entry is updated in place (the state is snapshotted whole at a checkpoint).
     if (entry === undefined) this.#state.put(sk, [key, acc]);
-    else {
-      entry[1] = acc;
-      this.#state.put(sk, entry);
-    }
+    else entry[1] = acc;
     this.#collector.emit(input, [new KeyValue(key, acc)]);
     this.#collector.ack(input);
   }
