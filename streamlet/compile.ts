@@ -118,9 +118,11 @@ export function compile(builder: Builder): StormTopology {
         tb.setSpout(id, isSpout ? (src as ISpout) : () => new SourceSpout(src), head.partitions);
         continue;
       }
-      case "reduceByKey":
-        decl = tb.setBolt(id, () => new ReduceByKeyBolt(op.key, op.reduce), head.partitions);
+      case "reduceByKey": {
+        const keyedInput = keyed.has(componentOf.get(head.inputs[0]!.from)!);
+        decl = tb.setBolt(id, () => new ReduceByKeyBolt(op.key, op.reduce, keyedInput), head.partitions);
         break;
+      }
       case "reduceByKeyAndWindow":
         decl = tb.setBolt(
           id,

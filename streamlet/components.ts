@@ -444,7 +444,8 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
   #collector!: OutputCollector;
   #state: KeyValueState<unknown, [unknown, unknown]> = new State();
 
-  constructor(readonly key: (e: unknown) => unknown, readonly reduce: Reduce) {
+  /** `keyed`: the input tuples carry the element's key as their second value (a chain's `[element, key]`). */
+  constructor(readonly key: (e: unknown) => unknown, readonly reduce: Reduce, readonly keyed = false) {
     super();
   }
 
@@ -458,7 +459,7 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
 
   execute(input: Tuple): void {
     const e = input.getValue(0);
-    const key = this.key(e);
+    const key = this.keyed ? input.getValue(1) : this.key(e);
     const sk = stateKey(key);
     const entry = this.#state.get(sk);
     const r = this.reduce;
