@@ -428,6 +428,11 @@ function canonicalJson(v: unknown): string {
   return v === undefined ? "undefined" : typeof v === "bigint" ? `${v}n` : JSON.stringify(v) ?? String(v);
 }
 
+/** A new key's copy of a fold's identity (a primitive is its own copy: no structuredClone). */
+function fresh(identity: unknown): unknown {
+  return typeof identity === "object" && identity !== null ? structuredClone(identity) : identity;
+}
+
 /**
  * `countByKey` and `reduceByKey` (Heron's ReduceByKeyOperator and
  * GeneralReduceByKeyOperator): the running result of each key, emitted as
@@ -465,7 +470,7 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
     const r = this.reduce;
     let acc: unknown;
     if (r.kind === "binary") acc = entry === undefined ? r.value(e) : r.op(entry[1], r.value(e));
-    else acc = r.op(entry === undefined ? structuredClone(r.identity) : entry[1], e);
+    else acc = r.op(entry === undefined ? fresh(r.identity) : entry[1], e);
     // An existing entry is updated in place (the state is snapshotted whole at a checkpoint).
     if (entry === undefined) this.#state.put(sk, [key, acc]);
     else entry[1] = acc;
