@@ -23,6 +23,7 @@ import scale from "./scale.ts";
 import cpuPerWord from "./cpu_per_word.ts";
 import frames from "./frames.ts";
 import multilang from "./multilang.ts";
+import streamletWordcount from "./streamlet_wordcount.ts";
 
 /** Every benchmark the runner knows, in run order. */
 export const BENCHMARKS: Benchmark[] = [
@@ -37,6 +38,7 @@ export const BENCHMARKS: Benchmark[] = [
   cpuPerWord,
   frames,
   multilang,
+  streamletWordcount,
 ];
 
 const USAGE =

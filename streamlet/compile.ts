@@ -6,6 +6,7 @@
  * @module
  */
 import { type BoltDeclarer, TopologyBuilder } from "../topology/builder.ts";
+import { Fields } from "../topology/fields.ts";
 import type { CustomStreamGrouping } from "../topology/grouping.ts";
 import type { TopologyContext } from "../topology/context.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
@@ -104,6 +105,7 @@ export function plan(builder: Builder): Plan {
  */
 export function compile(builder: Builder): StormTopology {
   const { components, componentOf } = plan(builder);
+  const keyed = keyedChains(components);
   const tb = new TopologyBuilder();
   for (const { id, nodes } of components) {
     const head = nodes[0]!;
@@ -116,9 +118,11 @@ export function compile(builder: Builder): StormTopology {
         tb.setSpout(id, isSpout ? (src as ISpout) : () => new SourceSpout(src), head.partitions);
         continue;
       }
-      case "reduceByKey":
-        decl = tb.setBolt(id, () => new ReduceByKeyBolt(op.key, op.reduce), head.partitions);
+      case "reduceByKey": {
+        const keyedInput = keyed.has(componentOf.get(head.inputs[0]!.from)!);
+        decl = tb.setBolt(id, () => new ReduceByKeyBolt(op.key, op.reduce, keyedInput), head.partitions);
         break;
+      }
       case "reduceByKeyAndWindow":
         decl = tb.setBolt(
           id,
@@ -158,12 +162,14 @@ export function compile(builder: Builder): StormTopology {
         break;
       default: {
         const stages: Stage[] = nodes.map((n) => ({ name: n.name, op: n.op }));
-        decl = tb.setBolt(id, () => new ChainBolt(stages), head.partitions);
+        const key = keyed.get(id);
+        decl = tb.setBolt(id, () => new ChainBolt(stages, key), head.partitions);
       }
     }
     for (const e of head.inputs) {
       const from = componentOf.get(e.from)!;
-      if (op.kind === "reduceByKey" || op.kind === "reduceByKeyAndWindow") {
+      if (op.kind === "reduceByKey" && keyed.has(from)) decl.fieldsGrouping(from, e.stream, KEY_FIELDS);
+      else if (op.kind === "reduceByKey" || op.kind === "reduceByKeyAndWindow") {
         decl.customGrouping(from, e.stream, keyGrouping(op.key));
       } else if (op.kind === "repartition" && op.fn !== undefined) {
         decl.customGrouping(from, e.stream, new PartitionGrouping(op.fn, head.name));
@@ -171,6 +177,34 @@ export function compile(builder: Builder): StormTopology {
     }
   }
   return tb.createTopology();
+}
+
+/** The field a chain feeding a `reduceByKey` adds: the element's key. */
+const KEY_FIELDS = new Fields("key");
+
+/**
+ * Chains whose only output is a `reduceByKey`, with its key extractor:
+ * such a chain emits `[element, key]` and the reduce subscribes with a
+ * fields grouping on "key" (the engine's fast path; the same hash as
+ * `keyGrouping`, so the same task gets each key) instead of a custom
+ * grouping that calls the extractor once more per element.
+ */
+function keyedChains(components: Plan["components"]): Map<string, (e: unknown) => unknown> {
+  const keyed = new Map<string, (e: unknown) => unknown>();
+  const byLast = new Map<Node, { id: string; nodes: readonly Node[] }>();
+  for (const c of components) byLast.set(c.nodes[c.nodes.length - 1]!, c);
+  for (const c of components) {
+    const op = c.nodes[0]!.op;
+    if (op.kind !== "reduceByKey") continue;
+    const { from, stream } = c.nodes[0]!.inputs[0]!;
+    const chain = byLast.get(from);
+    if (
+      chain === undefined || stream !== "default" || from.consumers !== 1 || !CHAINABLE.has(chain.nodes[0]!.op.kind) ||
+      TAIL.has(from.op.kind)
+    ) continue;
+    keyed.set(chain.id, op.key);
+  }
+  return keyed;
 }
 
 /** Heron's repartition function as a custom grouping. */

@@ -42,9 +42,6 @@ export function streamletContext(conf: TopologyConfig, context: TopologyContext)
   };
 }
 
-/** Elements a spout task asks its iterator for per `nextTuple` call. */
-const BATCH = 64;
-
 /**
  * The spout of a streamlet source (supplier, {@link Source}, iterable or
  * async iterable). Reliable under ATLEAST_ONCE (failed elements are
@@ -62,6 +59,8 @@ export class SourceSpout implements ISpout {
   #reliable = false;
   #source: Source<unknown> | null = null;
   #iter: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  /** An array source: read by index, its index is the message id (nothing kept per pending element). */
+  #array: readonly unknown[] | null = null;
   #async = false;
   /** Partition i of n takes the iterable's elements i, i + n, … */
   #stride = 1;
@@ -105,6 +104,10 @@ export class SourceSpout implements ISpout {
       this.#stride = context.getComponentTasks(context.getThisComponentId()).length;
       this.#offset = context.getThisTaskIndex();
       this.#async = !(Symbol.iterator in input);
+      if (Array.isArray(input)) {
+        this.#array = input;
+        return;
+      }
       this.#iter = this.#async
         ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (input as Iterable<unknown>)[Symbol.iterator]();
@@ -117,25 +120,37 @@ export class SourceSpout implements ISpout {
   nextTuple(): MaybePromise {
     if (this.#replay.length > 0) {
       const id = this.#replay.shift()!;
-      if (this.#pending.has(id)) this.#collector.emit([this.#pending.get(id)], id);
+      if (this.#array !== null) this.#collector.emit([this.#array[id]], id);
+      else if (this.#pending.has(id)) this.#collector.emit([this.#pending.get(id)], id);
       return;
     }
     if (this.#done) return;
     const input = this.#input;
-    if (typeof input === "function") {
-      for (let i = 0; i < BATCH; i++) this.#emit(input());
+    const array = this.#array;
+    if (array !== null) {
+      // One element of this partition per call (as a hand-written spout: the engine checks back-pressure between calls).
+      let at = this.#position;
+      while (at < array.length && (at % this.#stride !== this.#offset || at < this.#skipTo)) at++;
+      if (at >= array.length) {
+        this.#position = at;
+        return this.#end();
+      }
+      this.#position = at + 1;
+      if (this.#reliable) this.#collector.emit([array[at]], at);
+      else this.#collector.emit([array[at]]);
       return;
     }
+    if (typeof input === "function") return this.#emit(input());
     if (this.#source !== null) {
       const batch = this.#source.get();
       return batch instanceof Promise ? batch.then((b) => this.#batch(b)) : this.#batch(batch);
     }
     if (this.#async) return this.#nextAsync();
     const iter = this.#iter as Iterator<unknown>;
-    for (let i = 0; i < BATCH; i++) {
+    for (;;) {
       const r = iter.next();
       if (r.done) return this.#end();
-      this.#take(r.value);
+      if (this.#take(r.value)) return;
     }
   }
 
@@ -145,9 +160,12 @@ export class SourceSpout implements ISpout {
     else this.#take(r.value);
   }
 
-  #take(value: unknown): void {
+  /** Emits `value` if it is this partition's; says whether it was. */
+  #take(value: unknown): boolean {
     const at = this.#position++;
-    if (at % this.#stride === this.#offset && at >= this.#skipTo) this.#emit(value);
+    if (at % this.#stride !== this.#offset || at < this.#skipTo) return false;
+    this.#emit(value);
+    return true;
   }
 
   #batch(batch: Iterable<unknown> | null): void {
@@ -172,7 +190,7 @@ export class SourceSpout implements ISpout {
   }
 
   fail(id: unknown): void {
-    if (this.#pending.has(id as number)) this.#replay.push(id as number);
+    if (this.#array !== null || this.#pending.has(id as number)) this.#replay.push(id as number);
   }
 
   close(): MaybePromise {
@@ -190,15 +208,121 @@ export interface Stage {
   readonly op: Op;
 }
 
-type Push = (value: unknown) => void;
+/** A bolt's `execute`. */
+type Execute = (input: Tuple) => MaybePromise;
+
+/**
+ * A chain's generated code: given each stage's function (or transformer,
+ * sink, predicates), the collector, the counts, the sinks' pending puts and
+ * what acks a tuple after them, it returns the bolt's `execute`.
+ */
+type ChainCode = (
+  fns: readonly unknown[],
+  collector: OutputCollector,
+  counts: Float64Array,
+  waits: Promise<void>[],
+  key: ((element: unknown) => unknown) | undefined,
+  settle: Execute,
+) => Execute;
+
+/** Operators with one element out per element in: their out count is their in count. */
+const ONE_TO_ONE: ReadonlySet<string> = new Set(["map", "union", "repartition"]);
+
+/**
+ * The counter of each position of a chain: `slots[i]` holds the elements
+ * into stage i (`slots[n]`: out of the last one). After a one-to-one stage
+ * the next position shares its counter, so only the head and the outputs of
+ * filters, flatMaps, transforms and splits are counted.
+ */
+function counterSlots(stages: readonly Stage[]): number[] {
+  const slots = [0];
+  for (let i = 1; i <= stages.length; i++) slots.push(ONE_TO_ONE.has(stages[i - 1]!.op.kind) ? slots[i - 1]! : i);
+  return slots;
+}
+
+/** Generated code of each fused component, by its stages: its tasks share it (and V8's type feedback). */
+const CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
+const KEYED_CHAIN_CODE = new WeakMap<readonly Stage[], ChainCode>();
+
+/**
+ * Generates a chain's code: one small function per stage calling the next
+ * one directly. Code of its own per chain keeps every call site monomorphic
+ * (a closure per operator kind, shared by all chains, would see every
+ * chain's functions), so V8 inlines the stages into each other. The source
+ * holds only stage indexes and our own identifiers, never user text.
+ */
+function chainCode(stages: readonly Stage[], keyed: boolean): ChainCode {
+  const cache = keyed ? KEYED_CHAIN_CODE : CHAIN_CODE;
+  const cached = cache.get(stages);
+  if (cached !== undefined) return cached;
+  const n = stages.length;
+  const slots = counterSlots(stages);
+  const count = (i: number) => (slots[i] === i ? `c[${i}]++;` : "");
+  const lines = ['"use strict";', "let anchor = null;"];
+  for (let i = 0; i < n; i++) {
+    const op = stages[i]!.op;
+    const next = `s${i + 1}`;
+    lines.push(`const f${i} = F[${i}];`);
+    let body: string;
+    switch (op.kind) {
+      case "map":
+        body = `${next}(f${i}(v));`;
+        break;
+      case "filter":
+        body = `if (f${i}(v)) ${next}(v);`;
+        break;
+      case "flatMap":
+        body = `const r = f${i}(v);
+  if (Array.isArray(r)) { for (let j = 0; j < r.length; j++) ${next}(r[j]); }
+  else for (const x of r) ${next}(x);`;
+        break;
+      case "transform":
+        body = `f${i}.transform(v, ${next});`;
+        break;
+      case "split":
+        body = `for (let j = 0; j < f${i}.length; j++) {
+    const p = f${i}[j];
+    if (p[1](v)) { col.emit(p[0], anchor, [v]); ${next}(v); }
+  }`;
+        break;
+      case "sink":
+        // A put typed void may still return a value (`(x) => list.push(x)`): only a thenable is awaited.
+        body = `const r = f${i}.put(v);
+  if (r !== undefined && r !== null && typeof r.then === "function") waits.push(r);`;
+        break;
+      case "union":
+      case "repartition":
+        body = `${next}(v);`;
+        break;
+      default:
+        throw new InvalidTopologyError("BAD_CHAIN", `operator "${op.kind}" cannot be fused`);
+    }
+    lines.push(`function s${i}(v) {\n  ${count(i)}${body}\n}`);
+  }
+  const last = stages[n - 1]!.op.kind;
+  if (last === "split") lines.push(`function s${n}(v) { ${count(n)} }`);
+  else if (last !== "sink") {
+    lines.push(`function s${n}(v) { ${count(n)}col.emit(anchor, [v${keyed ? ", key(v)" : ""}]); }`);
+  }
+  lines.push(`return function execute(input) {
+  anchor = input;
+  s0(input.getValue(0));
+  anchor = null;
+  return waits.length === 0 ? col.ack(input) : settle(input);
+};`);
+  const code = new Function("F", "col", "c", "waits", "key", "settle", lines.join("\n")) as ChainCode;
+  cache.set(stages, code);
+  return code;
+}
 
 /**
  * A chain of fused operators in one bolt: `map`, `filter`, `flatMap`,
  * `transform` (and the identity heads `union`, `repartition`, `clone`),
  * ending optionally in a `split` or a sink. Elements pass between stages
- * as plain calls; only the last stage emits a tuple. Each stage counts the
- * elements in and out, shown as the task's gauges `<stage>.in` and
- * `<stage>.out` (counted since the task's instance started).
+ * as plain calls of code generated for the chain; only the last stage
+ * emits a tuple. Each stage's elements in and out are the task's gauges
+ * `<stage>.in` and `<stage>.out` (counted since the task's instance
+ * started; a one-to-one stage shares the counter of its input).
  *
  * @example
  * ```ts
@@ -207,123 +331,65 @@ type Push = (value: unknown) => void;
  */
 export class ChainBolt extends BaseRichBolt {
   readonly #stages: readonly Stage[];
-  #collector!: OutputCollector;
-  #anchor: Tuple | null = null;
-  #push: Push = () => {};
+  /** The chain's generated `execute` (set by `prepare`; the engine calls it directly). */
+  execute: Execute = () => {
+    throw new Error("ChainBolt: execute before prepare");
+  };
   readonly #transformers: Transformer<unknown, unknown>[] = [];
   readonly #sinks: Sink<unknown>[] = [];
   readonly #waits: Promise<void>[] = [];
 
-  constructor(stages: readonly Stage[]) {
+  readonly #key: ((element: unknown) => unknown) | undefined;
+
+  /** `key`: emit `[element, key(element)]` (fields "value", "key"), for a keyed operator's fields grouping. */
+  constructor(stages: readonly Stage[], key?: (element: unknown) => unknown) {
     super();
     this.#stages = stages;
+    this.#key = key;
   }
 
   override prepare(conf: TopologyConfig, context: TopologyContext, collector: OutputCollector): MaybePromise {
-    this.#collector = collector;
-    const n = this.#stages.length;
-    // counts[i]: elements into stage i; counts[n]: out of the last stage. Read by gauges when sampled.
-    const counts = new Float64Array(n + 1);
-    const last = this.#stages[n - 1]!.op;
-    let down: Push = last.kind === "split" || last.kind === "sink" ? () => void counts[n]!++ : (v) => {
-      counts[n]!++;
-      this.#collector.emit(this.#anchor, [v]);
-    };
+    const stages = this.#stages;
+    const code = chainCode(stages, this.#key !== undefined);
+    const slots = counterSlots(stages);
+    const counts = new Float64Array(stages.length + 1);
     const setups: Promise<void>[] = [];
-    const ctx = streamletContext(conf, context);
-    for (let i = n - 1; i >= 0; i--) {
-      const { name, op } = this.#stages[i]!;
-      context.registerGauge(`${name}.in`, () => counts[i]!);
-      context.registerGauge(`${name}.out`, () => counts[op.kind === "sink" ? i : i + 1]!);
-      down = this.#stage(op, i, counts, down, ctx, setups);
-    }
-    this.#push = down;
-    if (setups.length > 0) return Promise.all(setups).then(() => {});
-  }
-
-  #stage(
-    op: Op,
-    i: number,
-    counts: Float64Array,
-    emit: Push,
-    ctx: Context,
-    setups: Promise<void>[],
-  ): Push {
     const started = (r: void | Promise<void>) => {
       if (r instanceof Promise) setups.push(r);
     };
-    switch (op.kind) {
-      case "map": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          emit(fn(v));
-        };
+    const ctx = streamletContext(conf, context);
+    const fns = stages.map(({ name, op }, i): unknown => {
+      const into = slots[i]!, out = slots[op.kind === "sink" ? i : i + 1]!;
+      context.registerGauge(`${name}.in`, () => counts[into]!);
+      context.registerGauge(`${name}.out`, () => counts[out]!);
+      switch (op.kind) {
+        case "map":
+        case "filter":
+        case "flatMap":
+          return op.fn;
+        case "split":
+          return op.predicates;
+        case "transform": {
+          const t = componentFactory(op.transformer)();
+          this.#transformers.push(t);
+          started(t.setup(ctx));
+          return t;
+        }
+        case "sink": {
+          const s = componentFactory(op.sink)();
+          this.#sinks.push(s);
+          started(s.setup(ctx));
+          return s;
+        }
+        default:
+          return undefined;
       }
-      case "filter": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          if (fn(v)) emit(v);
-        };
-      }
-      case "flatMap": {
-        const fn = op.fn;
-        return (v) => {
-          counts[i]!++;
-          for (const x of fn(v)) emit(x);
-        };
-      }
-      case "transform": {
-        const t = componentFactory(op.transformer)();
-        this.#transformers.push(t);
-        started(t.setup(ctx));
-        return (v) => {
-          counts[i]!++;
-          t.transform(v, emit);
-        };
-      }
-      case "split": {
-        const preds = op.predicates;
-        return (v) => {
-          counts[i]!++;
-          for (const [id, p] of preds) {
-            if (p(v)) {
-              this.#collector.emit(id, this.#anchor, [v]);
-              emit(v);
-            }
-          }
-        };
-      }
-      case "sink": {
-        const s = componentFactory(op.sink)();
-        this.#sinks.push(s);
-        started(s.setup(ctx));
-        return (v) => {
-          counts[i]!++;
-          const r = s.put(v);
-          // A put typed void may still return a value (`(x) => list.push(x)`): only a thenable is awaited.
-          if (r !== undefined && typeof (r as Promise<void>).then === "function") this.#waits.push(r as Promise<void>);
-        };
-      }
-      case "union":
-      case "repartition":
-        return (v) => {
-          counts[i]!++;
-          emit(v);
-        };
-      default:
-        throw new InvalidTopologyError("BAD_CHAIN", `operator "${op.kind}" cannot be fused`);
-    }
-  }
-
-  execute(input: Tuple): MaybePromise {
-    this.#anchor = input;
-    this.#push(input.getValue(0));
-    this.#anchor = null;
-    if (this.#waits.length === 0) return this.#collector.ack(input);
-    const waits = this.#waits.splice(0);
-    return Promise.all(waits).then(() => this.#collector.ack(input), () => this.#collector.fail(input));
+    });
+    this.execute = code(fns, collector, counts, this.#waits, this.#key, (input) => {
+      const waits = this.#waits.splice(0);
+      return Promise.all(waits).then(() => collector.ack(input), () => collector.fail(input));
+    });
+    if (setups.length > 0) return Promise.all(setups).then(() => {});
   }
 
   override async cleanup(): Promise<void> {
@@ -334,7 +400,7 @@ export class ChainBolt extends BaseRichBolt {
   declareOutputFields(d: OutputFieldsDeclarer): void {
     const last = this.#stages[this.#stages.length - 1]!.op;
     if (last.kind === "split") { for (const [id] of last.predicates) d.declareStream(id, [...VALUE_FIELDS]); }
-    else if (last.kind !== "sink") d.declare([...VALUE_FIELDS]);
+    else if (last.kind !== "sink") d.declare(this.#key === undefined ? [...VALUE_FIELDS] : [...VALUE_FIELDS, "key"]);
   }
 }
 
@@ -362,6 +428,11 @@ function canonicalJson(v: unknown): string {
   return v === undefined ? "undefined" : typeof v === "bigint" ? `${v}n` : JSON.stringify(v) ?? String(v);
 }
 
+/** A new key's copy of a fold's identity (a primitive is its own copy: no structuredClone). */
+function fresh(identity: unknown): unknown {
+  return typeof identity === "object" && identity !== null ? structuredClone(identity) : identity;
+}
+
 /**
  * `countByKey` and `reduceByKey` (Heron's ReduceByKeyOperator and
  * GeneralReduceByKeyOperator): the running result of each key, emitted as
@@ -378,7 +449,8 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
   #collector!: OutputCollector;
   #state: KeyValueState<unknown, [unknown, unknown]> = new State();
 
-  constructor(readonly key: (e: unknown) => unknown, readonly reduce: Reduce) {
+  /** `keyed`: the input tuples carry the element's key as their second value (a chain's `[element, key]`). */
+  constructor(readonly key: (e: unknown) => unknown, readonly reduce: Reduce, readonly keyed = false) {
     super();
   }
 
@@ -392,18 +464,16 @@ export class ReduceByKeyBolt extends BaseStatefulBolt<unknown, [unknown, unknown
 
   execute(input: Tuple): void {
     const e = input.getValue(0);
-    const key = this.key(e);
+    const key = this.keyed ? input.getValue(1) : this.key(e);
     const sk = stateKey(key);
     const entry = this.#state.get(sk);
     const r = this.reduce;
     let acc: unknown;
     if (r.kind === "binary") acc = entry === undefined ? r.value(e) : r.op(entry[1], r.value(e));
-    else acc = r.op(entry === undefined ? structuredClone(r.identity) : entry[1], e);
+    else acc = r.op(entry === undefined ? fresh(r.identity) : entry[1], e);
+    // An existing entry is updated in place (the state is snapshotted whole at a checkpoint).
     if (entry === undefined) this.#state.put(sk, [key, acc]);
-    else {
-      entry[1] = acc;
-      this.#state.put(sk, entry);
-    }
+    else entry[1] = acc;
     this.#collector.emit(input, [new KeyValue(key, acc)]);
     this.#collector.ack(input);
   }
