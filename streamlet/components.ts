@@ -15,6 +15,7 @@ import type { Tuple } from "../topology/tuple.ts";
 import { State } from "../state/keyed_state.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
 import { componentFactory } from "../topology/instantiate.ts";
+import { canonicalKey } from "./keys.ts";
 import { type Context, KeyValue, type Sink, type Source, type Transformer } from "./types.ts";
 import type { Op, Reduce, SourceInput } from "./graph.ts";
 
@@ -415,17 +416,7 @@ export class ChainBolt extends BaseRichBolt {
  * ```
  */
 export function stateKey(key: unknown): unknown {
-  return typeof key === "object" && key !== null ? `\u0000${canonicalJson(key)}` : key;
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    if (v instanceof KeyValue) return `{kv:${canonicalJson(v.key)},${canonicalJson(v.value)}}`;
-    const keys = Object.keys(v).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return v === undefined ? "undefined" : typeof v === "bigint" ? `${v}n` : JSON.stringify(v) ?? String(v);
+  return typeof key === "object" && key !== null ? `\u0000${canonicalKey(key)}` : key;
 }
 
 /** A new key's copy of a fold's identity (a primitive is its own copy: no structuredClone). */

@@ -8,6 +8,7 @@
 import type { ComponentSource } from "../topology/instantiate.ts";
 import type { IBasicBolt, IRichBolt, ISpout } from "../topology/components.ts";
 import { InvalidTopologyError } from "../topology/errors.ts";
+import { checkIdentity } from "./keys.ts";
 import { type KeyedWindow, KeyValue, type Sink, type Source, type Transformer } from "./types.ts";
 import type { JoinType, WindowConfig } from "./types.ts";
 
@@ -338,7 +339,7 @@ export class Streamlet<R> extends SinkStreamlet<R> {
     return new Streamlet<R>(this.node, streamId);
   }
 
-  /** Stream ids of a split (Heron's `getAvailableStreamIds`). */
+  /** Stream ids of a split (in Heron's `StreamletImpl` a protected method; public here). */
   getAvailableStreamIds(): string[] {
     const op = this.node.op;
     return op.kind === "split" ? op.predicates.map(([id]) => id) : [DEFAULT_STREAM];
@@ -365,8 +366,8 @@ export class Streamlet<R> extends SinkStreamlet<R> {
   }
 
   /**
-   * {@link KeyValue}s of each element's key and value (Heron's `keyBy`
-   * needs both extractors; here the value defaults to the element).
+   * {@link KeyValue}s of each element's key and value (Heron's `keyBy`:
+   * without a value extractor, the value is the element).
    */
   keyBy<K>(key: (element: R) => K): KVStreamlet<K, R>;
   keyBy<K, V>(key: (element: R) => K, value: (element: R) => V): KVStreamlet<K, V>;
@@ -401,6 +402,7 @@ export class Streamlet<R> extends SinkStreamlet<R> {
   reduceByKey<K, T>(key: (element: R) => K, second: unknown, op: (a: T, b: never) => T): KVStreamlet<K, T> {
     checkFunction(key, "reduceByKey: the key extractor");
     checkFunction(op, "reduceByKey: the reduce function");
+    if (typeof second !== "function") checkIdentity(second, "reduceByKey");
     return this.#child(
       { kind: "reduceByKey", key: key as (e: unknown) => unknown, reduce: reduceOf(second, op) },
       "reduceByKey",

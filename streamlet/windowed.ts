@@ -34,6 +34,7 @@ import type { Tuple } from "../topology/tuple.ts";
 import { Count, Duration } from "../topology/windowing/lengths.ts";
 import type { TupleWindow } from "../topology/windowing/tuple_window.ts";
 import { BaseWindowedBolt } from "../topology/windowing/windowed_bolt.ts";
+import { canonicalKey, checkIdentity } from "./keys.ts";
 import { type JoinType, KeyedWindow, KeyValue, Window, type WindowConfig } from "./types.ts";
 
 /** The one field of every streamlet edge. */
@@ -130,40 +131,10 @@ class KeyTable<K, G extends Grouped<K>> {
   /** What stands for `key` in {@link groups}. */
   id(key: K): unknown {
     if (typeof key !== "object" || key === null) return key;
-    const c = canonical(key);
+    const c = canonicalKey(key);
     let token = this.#tokens.get(c);
     if (token === undefined) this.#tokens.set(c, token = {});
     return token;
-  }
-}
-
-/** A string equal for structurally equal plain data, different otherwise. */
-function canonical(v: unknown): string {
-  switch (typeof v) {
-    case "string":
-      return JSON.stringify(v);
-    case "number":
-      return Object.is(v, -0) ? "0" : String(v);
-    case "bigint":
-      return `${v}n`;
-    case "boolean":
-    case "undefined":
-      return String(v);
-    case "object": {
-      if (v === null) return "null";
-      if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-      if (v instanceof Date) return `Date(${v.getTime()})`;
-      if (v instanceof Uint8Array) return `Bytes(${v.join(",")})`;
-      if (v instanceof Set) return `Set(${[...v].map(canonical).join(",")})`;
-      if (v instanceof RegExp) return `RegExp(${String(v)})`;
-      if (v instanceof Map) {
-        return `Map(${[...v].map(([k, x]) => `${canonical(k)}=>${canonical(x)}`).join(",")})`;
-      }
-      const o = v as Record<string, unknown>;
-      return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
-    }
-    default:
-      throw new TypeError(`a streamlet key must be plain data, got ${describe(v)}`);
   }
 }
 
@@ -329,18 +300,7 @@ export function reduceByKeyAndWindowBolt<R, K, T>(spec: ReduceByKeyAndWindowSpec
     if (typeof r.op !== "function") {
       throw new InvalidTopologyError("BAD_STREAMLET", `${what}: a fold needs a function op`);
     }
-    if (typeof r.identity === "object" && r.identity !== null) {
-      try {
-        structuredClone(r.identity);
-      } catch (e) {
-        throw new InvalidTopologyError(
-          "BAD_STREAMLET",
-          `${what}: the identity is copied per key with structuredClone and must be plain data: ${
-            (e as Error).message
-          }`,
-        );
-      }
-    }
+    checkIdentity(r.identity, what);
   } else {
     throw new InvalidTopologyError("BAD_STREAMLET", `${what}: reduce.kind must be "binary" or "fold"`);
   }

@@ -10,6 +10,7 @@ import {
   type BasicOutputCollector,
   Builder,
   type Context,
+  InvalidTopologyError,
   KeyValue,
   type OutputFieldsDeclarer,
   Runner,
@@ -123,6 +124,37 @@ test("countByKey and reduceByKey: running results per element, keys __proto__ an
   assert.equal(objs.map(([, n]) => n), [1, 2]);
   assert.is(stateKey({ b: 1, a: [2] }), stateKey({ a: [2], b: 1 }));
   assert.is.not(stateKey("[1]"), stateKey([1]));
+  // Dates, Maps and Sets by their contents; NaN, null and Infinity inside a key told apart (one rule with the windowed operators).
+  const dates = kvs(await collect([0, 1000, 0], (s) => s.countByKey((t) => new Date(t as number))));
+  assert.equal(dates.map(([, n]) => n), [1, 1, 2]);
+  const odd = kvs(await collect([NaN, null, Infinity, null], (s) => s.countByKey((x) => [x])));
+  assert.equal(odd.map(([, n]) => n), [1, 1, 1, 2]);
+  const maps = kvs(await collect([1, 2, 1], (s) => s.countByKey((x) => new Map([["k", x]]))));
+  assert.equal(maps.map(([, n]) => n), [1, 1, 2]);
+});
+
+test("reduceByKey: an identity that cannot be copied per key is refused when the graph is built", () => {
+  class Acc {
+    n = 0;
+    inc() {
+      this.n++;
+      return this;
+    }
+  }
+  const source = () => Builder.newBuilder().newSource([1, 2]);
+  const refused = (identity: unknown, pattern: RegExp) => {
+    try {
+      source().reduceByKey((x) => x, identity, (acc) => acc);
+    } catch (e) {
+      assert.instance(e, InvalidTopologyError);
+      assert.match((e as Error).message, pattern);
+      return;
+    }
+    assert.unreachable(`no error for ${String(identity)}`);
+  };
+  refused({ f: () => 1 }, /reduceByKey: the identity is copied per key with structuredClone and must be plain data/);
+  refused(new Acc(), /reduceByKey: .*an instance of Acc loses its class when copied/);
+  source().reduceByKey((x) => x, { sum: 0, seen: new Set<number>(), at: new Date(0) }, (acc) => acc);
 });
 
 test("word count: exact against a plain count, 3 partitions, ATMOST_ONCE and ATLEAST_ONCE", async () => {
