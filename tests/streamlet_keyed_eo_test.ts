@@ -7,7 +7,8 @@
 // resume, then started again on the same state dir until it finishes. Its
 // stateful sinks record per word the updates received and the last value:
 // both must equal a plain count (nothing lost, nothing counted twice), and
-// every update must follow the previous one by exactly one element.
+// every update must follow the previous one by exactly one element; the last
+// run must have restored state and executed only part of the input.
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import {
@@ -25,15 +26,19 @@ import { keyedEoLines, type KeyedEoParams } from "./fixtures/streamlet_keyed_eo_
 
 const PARAMS: KeyedEoParams = { lines: 150_000, seed: 3, words: 400 };
 
-/** The sinks' rows for PARAMS, computed plainly: [word, updates, last value, out of sequence]. */
-function truth(): { count: string[]; fold: string[] } {
+/** The sinks' rows for PARAMS, computed plainly ([word, updates, last value, out of sequence]), and the words. */
+function truth(): { count: string[]; fold: string[]; words: number } {
   const counts = new Map<string, number>();
   for (const line of keyedEoLines(PARAMS)) {
     for (const w of line.split(" ")) counts.set(w, (counts.get(w) ?? 0) + 1);
   }
   const rows = (value: (w: string, n: number) => unknown) =>
     [...counts].map(([w, n]) => JSON.stringify([w, n, value(w, n), 0])).sort();
-  return { count: rows((_, n) => n), fold: rows((w, n) => ({ n, chars: n * w.length })) };
+  return {
+    count: rows((_, n) => n),
+    fold: rows((w, n) => ({ n, chars: n * w.length })),
+    words: [...counts.values()].reduce((a, n) => a + n, 0),
+  };
 }
 
 /** `got` against `want`, first by what differs (readable), then whole. */
@@ -78,6 +83,14 @@ test("EFFECTIVELY_ONCE, SIGKILL: countByKey and a reduceByKey fold killed (at a 
     const rows = async (branch: string) => (await readTextFile(`${out}.${branch}`)).split("\n").filter(Boolean);
     same(`countByKey (first kill after ${at} ms)`, await rows("count"), want.count);
     same(`reduceByKey fold (first kill after ${at} ms)`, await rows("fold"), want.fold);
+    // A last run that started over (nothing restored) would count right too.
+    for (const branch of ["count", "fold"]) {
+      const run = JSON.parse(await readTextFile(`${out}.${branch}.run`)) as { restored: number; executed: number };
+      assert.ok(
+        run.restored > 0 && run.executed > 0 && run.executed < want.words,
+        `${branch}: the last run resumed mid-way: restored ${run.restored} keys, executed ${run.executed} of ${want.words}`,
+      );
+    }
   } finally {
     await removePath(dir);
   }
