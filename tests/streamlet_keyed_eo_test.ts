@@ -24,7 +24,7 @@ import {
 import { sleep } from "../testing/wait.ts";
 import { keyedEoLines, type KeyedEoParams } from "./fixtures/streamlet_keyed_eo_data.ts";
 
-const PARAMS: KeyedEoParams = { lines: 150_000, seed: 3, words: 400 };
+const PARAMS: KeyedEoParams = { lines: 250_000, seed: 3, words: 400 };
 
 /** The sinks' rows for PARAMS, computed plainly ([word, updates, last value, out of sequence]), and the words. */
 function truth(): { count: string[]; fold: string[]; words: number } {
@@ -67,7 +67,7 @@ test("EFFECTIVELY_ONCE, SIGKILL: countByKey and a reduceByKey fold killed (at a 
     const want = truth();
     assert.ok(want.count.length > 300 && want.count.some((r) => r.startsWith('["__proto__"')));
     const first = launch({});
-    const at = 1000 + Math.floor(Math.random() * 2000);
+    const at = 500 + Math.floor(Math.random() * 2000);
     await sleep(at);
     assert.ok(first.kill("SIGKILL"), `the first run was still running when killed after ${at} ms`);
     await first.exited;
