@@ -71,7 +71,8 @@ class LinesSpout extends BaseRichSpout {
 /** Word separator, one RegExp object for the run as in the baselines (a literal in execute is a new object per call). */
 const WS = /\s+/;
 
-class SplitBolt extends BaseRichBolt {
+/** Splits field 0 on white space: one anchored `[word]` per non-empty word, then acks. */
+export class SplitBolt extends BaseRichBolt {
   #c!: OutputCollector;
   override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
     this.#c = c;

@@ -47,6 +47,7 @@ import { Builder, Config, Runner } from "../streamlet/mod.ts";
 import { SourceSpout } from "../streamlet/components.ts";
 import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { loadLines } from "./input.ts";
+import { SplitBolt } from "./ardea_wordcount.ts";
 import { assertSameCounts, countPlain } from "./wordcount_embedded.ts";
 
 type Mode = "ATMOST_ONCE" | "ATLEAST_ONCE";
@@ -108,24 +109,6 @@ class LinesSpout extends BaseRichSpout {
   }
   declareOutputFields(d: OutputFieldsDeclarer): void {
     d.declare(["line"]);
-  }
-}
-
-class SplitBolt extends BaseRichBolt {
-  #c!: OutputCollector;
-  override prepare(_conf: unknown, _ctx: unknown, c: OutputCollector): void {
-    this.#c = c;
-  }
-  execute(t: Tuple): void {
-    const words = (t.getValue(0) as string).split(WS);
-    for (let i = 0; i < words.length; i++) {
-      const w = words[i]!;
-      if (w.length > 0) this.#c.emit(t, [w]);
-    }
-    this.#c.ack(t);
-  }
-  declareOutputFields(d: OutputFieldsDeclarer): void {
-    d.declare(["word"]);
   }
 }
 
