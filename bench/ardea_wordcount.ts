@@ -30,7 +30,8 @@ export interface WordCountOptions {
   stateDir?: string;
 }
 
-class LinesSpout extends BaseRichSpout {
+/** Emits each line once (with its index as message id when reliable), replays failed ones, then finishes; its position is its EFFECTIVELY_ONCE state. */
+export class LinesSpout extends BaseRichSpout {
   #c!: SpoutOutputCollector;
   #i = 0;
   #state: KeyValueState<string, number> | null = null;

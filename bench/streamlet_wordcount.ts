@@ -47,7 +47,7 @@ import { Builder, Config, Runner } from "../streamlet/mod.ts";
 import { SourceSpout } from "../streamlet/components.ts";
 import { type Benchmark, type BenchOptions, measure, type Variant } from "./harness.ts";
 import { loadLines } from "./input.ts";
-import { SplitBolt } from "./ardea_wordcount.ts";
+import { LinesSpout, SplitBolt } from "./ardea_wordcount.ts";
 import { assertSameCounts, countPlain } from "./wordcount_embedded.ts";
 
 type Mode = "ATMOST_ONCE" | "ATLEAST_ONCE";
@@ -81,35 +81,6 @@ async function streamletWordCount(lines: readonly string[], mode: Mode): Promise
   const handle = await new Runner().run("bench-streamlet-wordcount", config, b, { handleSignals: false });
   await handle.done;
   return result;
-}
-
-class LinesSpout extends BaseRichSpout {
-  #c!: SpoutOutputCollector;
-  #i = 0;
-  readonly #replay: number[] = [];
-  constructor(readonly lines: readonly string[], readonly reliable: boolean) {
-    super();
-  }
-  override open(_conf: unknown, _ctx: unknown, c: SpoutOutputCollector): void {
-    this.#c = c;
-  }
-  nextTuple(): void {
-    if (this.#replay.length > 0) {
-      const i = this.#replay.pop()!;
-      this.#c.emit([this.lines[i]], i);
-      return;
-    }
-    if (this.#i >= this.lines.length) return this.#c.finish();
-    const i = this.#i++;
-    if (this.reliable) this.#c.emit([this.lines[i]], i);
-    else this.#c.emit([this.lines[i]]);
-  }
-  override fail(msgId: unknown): void {
-    this.#replay.push(msgId as number);
-  }
-  declareOutputFields(d: OutputFieldsDeclarer): void {
-    d.declare(["line"]);
-  }
 }
 
 /** Running counts: `[word, count]` for every word. */
