@@ -33,11 +33,9 @@
  */
 import {
   BaseRichBolt,
-  BaseRichSpout,
   Fields,
   type OutputCollector,
   type OutputFieldsDeclarer,
-  type SpoutOutputCollector,
   submit,
   TopologyBuilder,
   type Tuple,
