@@ -110,16 +110,17 @@ test("sources: replayable iterates again; paced keeps to its rate", async () => 
   assert.ok(ms >= 100, `64 events at 400/s took ${ms} ms`); // 160 ms less the first step's 40 ms
 });
 
+function* numbers(): Generator<{ n: number }> {
+  for (let i = 0; i < 1000; i++) yield { n: i };
+}
+
 test("an app's source and --out: a streamlet run writes one JSON line per result", async () => {
   const dir = await makeTempDir("ardea-app-lib-");
   try {
     const out = resolvePath(dir, "out.jsonl");
-    function* gen() {
-      for (let i = 0; i < 1000; i++) yield { n: i };
-    }
     const b = Builder.newBuilder();
     let ended = 0;
-    appSource(b, { rate: 0 }, "numbers", gen, (j) => j as { n: number }).setNumPartitions(2)
+    appSource(b, { rate: 0 }, "numbers", numbers, (j) => j as { n: number }).setNumPartitions(2)
       .filter((e) => e.n % 3 === 0)
       .toSink(outputSink({ out }, (e) => ({ tripled: e.n }), undefined, (o) => void (ended = o?.count ?? -1)))
       .setNumPartitions(1);
