@@ -76,6 +76,7 @@ import {
   type OutputCollector,
   type OutputFieldsDeclarer,
   type SpoutOutputCollector,
+  State,
   submit,
   TopologyBuilder,
   type TopologyConfig,
@@ -234,7 +235,8 @@ function streamSpout(stream: string): JetStreamSpout {
  * counts, updated in place: the state is encoded whole at each checkpoint).
  */
 class TrainBolt extends BaseStatefulBolt<string, unknown> {
-  #state!: KeyValueState<string, unknown>;
+  // Outside EFFECTIVELY_ONCE, initState is not called: the state is then a plain one that is never saved.
+  #state: KeyValueState<string, unknown> = new State();
   #collector!: OutputCollector;
   #model: Model = initialModel();
   #window: WindowCounts = emptyWindow(EPOCH_MS);
@@ -284,7 +286,7 @@ class TrainBolt extends BaseStatefulBolt<string, unknown> {
  * keeps the last two versions in state ("models").
  */
 class ScoreBolt extends BaseStatefulBolt<string, Model[]> {
-  #state!: KeyValueState<string, Model[]>;
+  #state: KeyValueState<string, Model[]> = new State();
   #collector!: OutputCollector;
   /** The newest last. */
   #models: Model[] = [initialModel()];
@@ -327,7 +329,7 @@ class ScoreBolt extends BaseStatefulBolt<string, Model[]> {
  * last model version seen ("model").
  */
 class ReportBolt extends BaseStatefulBolt<string, unknown> {
-  #state!: KeyValueState<string, unknown>;
+  #state: KeyValueState<string, unknown> = new State();
   #tally: AccuracyTally = emptyTally();
   #live = new LiveView("online_model");
   #out: Output | null = null;
@@ -338,6 +340,7 @@ class ReportBolt extends BaseStatefulBolt<string, unknown> {
   #thisRun = 0;
   #started = 0;
   #now = 0;
+  #collector!: OutputCollector;
 
   initState(state: KeyValueState<string, unknown>): void {
     this.#state = state;
@@ -348,15 +351,20 @@ class ReportBolt extends BaseStatefulBolt<string, unknown> {
     state.put("tally", this.#tally);
   }
 
-  override async prepare(): Promise<void> {
+  override async prepare(_conf: TopologyConfig, _context: TopologyContext, collector: OutputCollector): Promise<void> {
+    this.#collector = collector;
     this.#out = await openOutput(flags);
     if (flags.scores !== undefined) this.#scores = await openOutput({ out: flags.scores, nats: flags.nats });
     this.#live.set("model", `v${this.#restoredVersion}`);
   }
 
   execute(t: Tuple): void {
-    if (t.getSourceStreamId() === "models") return this.#model(t.getValue(0) as Model);
-    const s = t.getValue(0) as Scored;
+    if (t.getSourceStreamId() === "models") this.#model(t.getValue(0) as Model);
+    else this.#scored(t.getValue(0) as Scored);
+    this.#collector.ack(t);
+  }
+
+  #scored(s: Scored): void {
     if (this.#thisRun++ === 0) this.#started = performance.now();
     tallyScore(this.#tally, s, DRIFT_AT, WINDOW_MS);
     this.#state.put("scored", this.#restoredScored + this.#thisRun);
