@@ -227,8 +227,9 @@ function signal(w: HostState["window"], metric: Trended, z: number, horizonMin: 
  *
  * @example
  * ```ts
+ * import { generateMetrics } from "./generator.ts";
  * let s = initialHostState();
- * for (const sample of samples) s = step(s, sample);
+ * for (const sample of generateMetrics({ seed: 1, hosts: 1, durationMs: 3_600_000 })) s = step(s, sample);
  * s.last.p; // the probability of a failure within 30 minutes
  * ```
  */
@@ -304,6 +305,7 @@ export function step(state: HostState, sample: MetricSample, opts: PredictorOpti
  *
  * @example
  * ```ts
+ * declare const alert: Alert;
  * JSON.stringify(alertRecord(alert)); // {"host":"host-007","ts":…,"p":0.93,"cause":"mem","ttfMin":21.4,"memFullMin":21.4}
  * ```
  */

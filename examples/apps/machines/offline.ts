@@ -52,6 +52,9 @@ function median(xs: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import { plantedFailures } from "./generator.ts";
+ * import type { Alert } from "./model.ts";
+ * declare const alerts: Alert[];
  * const q = score(alerts, plantedFailures({ seed: 1 }), 40 * 12);
  * q.recall >= 0.9;
  * ```
@@ -86,6 +89,7 @@ export function score(alerts: readonly Alert[], failures: readonly PlantedFailur
  *
  * @example
  * ```ts
+ * import { generateMetrics } from "./generator.ts";
  * const { alerts } = predict(generateMetrics({ seed: 1 }));
  * ```
  */
@@ -139,6 +143,8 @@ export function runOffline(
  *
  * @example
  * ```ts
+ * import type { Alert } from "./model.ts";
+ * declare const alerts: Alert[];
  * const q = scoreRun({ seed: 1 }, alerts, 171_676);
  * ```
  */

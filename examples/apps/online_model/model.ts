@@ -64,6 +64,8 @@ export function initialModel(): Model {
  *
  * @example
  * ```ts
+ * import type { Impression } from "./generator.ts";
+ * declare const imp: Impression;
  * featuresOf(imp); // [0, 1 + segment, 7 + category, 15 + device, 17 + slot, 22 + daypart]
  * ```
  */
@@ -83,6 +85,8 @@ export function featuresOf(imp: Pick<Impression, "segment" | "category" | "devic
  *
  * @example
  * ```ts
+ * import type { Impression } from "./generator.ts";
+ * declare const imp: Impression;
  * score(initialModel(), imp); // 0.5
  * ```
  */
@@ -127,7 +131,8 @@ const NEWTON_STEPS = 25;
  *
  * @example
  * ```ts
- * const next = train(window, to, current.version + 1);
+ * declare const counts: WindowCounts, current: Model;
+ * const next = train(counts, counts.from + 600_000, current.version + 1);
  * ```
  */
 export function train(w: WindowCounts, to: number, version: number): Model {
@@ -208,10 +213,13 @@ export function windowStart(ts: number, origin: number, windowMs: number): numbe
  *
  * @example
  * ```ts
+ * import { EPOCH_MS } from "../lib/mod.ts";
+ * import { generateImpressions } from "./generator.ts";
  * let w = emptyWindow(EPOCH_MS), model = initialModel();
- * for (const imp of impressions) {
+ * for (const imp of generateImpressions({ seed: 1, events: 50_000 })) {
  *   const next = trainerStep(w, model, imp, EPOCH_MS, 600_000);
- *   if (next) model = next.model, w = next.window;
+ *   w = next.window;
+ *   if (next.model !== null) model = next.model;
  * }
  * ```
  */

@@ -66,6 +66,8 @@ export function emptyTally(): AccuracyTally {
  *
  * @example
  * ```ts
+ * import { groundTruth } from "./generator.ts";
+ * declare const scored: Scored[];
  * const t = emptyTally();
  * for (const s of scored) tallyScore(t, s, groundTruth({ seed: 1 }).driftAt, 600_000);
  * ```
@@ -88,6 +90,8 @@ export function tallyScore(t: AccuracyTally, s: Scored, driftAt: number, windowM
  *
  * @example
  * ```ts
+ * import { groundTruth } from "./generator.ts";
+ * declare const tally: AccuracyTally;
  * const q = qualityOf(tally, groundTruth({ seed: 1 }).driftAt, 600_000);
  * q.recoveryWindows !== null && q.recoveryWindows <= 2;
  * ```
@@ -126,6 +130,8 @@ export function qualityOf(t: AccuracyTally, driftAt: number, windowMs: number): 
  *
  * @example
  * ```ts
+ * import { groundTruth } from "./generator.ts";
+ * declare const scored: Scored[];
  * const q = quality(scored, groundTruth({ seed: 1 }), 600_000);
  * q.recoveryWindows !== null && q.recoveryWindows <= 2;
  * ```
