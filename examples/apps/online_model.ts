@@ -8,8 +8,9 @@
  *
  *                    shuffle   ┌──────────────┐  scored   ┌──────────────┐
  *   impressions ──────────────→│ score (N)    │──────────→│ report (1)   │
- *   (spout)     ──┐            │ state: model │  global   │ state: accur-│
- *                 │ global     └──────────────┘           │ acy/window   │
+ *   (spout)     ──┐            │ state: last  │  global   │ state: accur-│
+ *                 │ global     │ two models   │           │ acy/window   │
+ *                 │            └──────────────┘           │              │
  *                 │              ↑ all ("models")         └──────────────┘
  *                 │   ┌──────────┴────────┐  global ("models")   ↑
  *                 └──→│ train (1)         │──────────────────────┘
@@ -23,11 +24,18 @@
  *   regression to the closed window (examples/apps/online_model/model.ts)
  *   and emits it as the next version on stream "models";
  * - `score` (N tasks, a share of the impressions each) scores each
- *   impression with the newest version it has; all grouping gives every
- *   task each version, and a task swaps it in between two tuples;
- * - `report` (one task) keeps the accuracy per window and per model version
- *   in its state, prints the live view and the models, writes --out and
- *   --scores, and at the end scores the run against the drift.
+ *   impression with the newest version it has that was trained on the
+ *   impression's past (not on its own window: that one saw its label); all
+ *   grouping gives every task each version, and a task swaps it in between
+ *   two tuples;
+ * - `report` (one task) keeps the right answers per window in its state,
+ *   prints the live view and the models, writes --out and --scores, and at
+ *   the end scores the run against the drift.
+ *
+ * `impressions` is written by hand (ImpressionSpout below): the generator
+ * as a stateful spout that saves its position at each checkpoint and skips
+ * that far when restored, the way to make any replayable source
+ * EFFECTIVELY_ONCE.
  *
  * The generator (examples/apps/online_model/generator.ts): impressions at
  * 20/s of event time from 2026-01-01T00:00Z (200 000 by default, 2 h 47 min)
@@ -49,8 +57,9 @@
  * (`{"type":"model","version","from","to","examples","weights"}`) and one
  * per window at the end (`{"type":"window","from","impressions","accuracy"}`);
  * with --scores FILE, one line per impression `[id, version, p, click]`.
- * Both are at-least-once (after a recovery a line may appear twice); the
- * accuracies of the summary are kept in state, exactly once.
+ * Both are at-least-once (after a recovery a line may appear twice; lines
+ * still buffered when a process is killed are lost); the accuracies of the
+ * summary are kept in state, exactly once.
  *
  * Flags (examples/apps/lib/flags.ts for the standard ones): --seed N,
  * --rate R, --events N (default 200000), --duration D, --from-stream S,
