@@ -1,0 +1,425 @@
+/**
+ * ETL: raw sensor events from a JetStream stream are validated, normalised,
+ * enriched from a live reference table and loaded into a JetStream output
+ * stream, effectively once end to end; records that fail go to a
+ * dead-letter stream with the reason and their original bytes.
+ *
+ *   JetStream ETL_IN ──► events ──► etl ─────────────────────► out ──► JetStream ETL_OUT
+ *   (raw JSON bytes)    JetStream   (validate: zod             NatsSinkBolt   etl.out.<tag>
+ *                       Spout ×2     normalise: dayjs, units   two-phase ×2
+ *                                    enrich: KV reference)
+ *                                         │ "dead" stream
+ *                                         └───────────────────► dead ─► JetStream ETL_DEAD
+ *                                               ▲               NatsSinkBolt   etl.dead.<tag>
+ *                       NATS KV etl_refs ───────┘ watched live  two-phase ×1
+ *
+ * - `events`: `JetStreamSpout` on the input stream. EFFECTIVELY_ONCE: each
+ *   task reads its partition of the stream (by sequence) and its position
+ *   is saved in every checkpoint; after a failure every task rewinds to it.
+ * - `etl` (×`--workers`): parses the bytes as UTF-8 JSON, validates them
+ *   with a zod schema, converts the timestamp (epoch s/ms, ISO 8601 with
+ *   `Z` or an offset, `YYYY-MM-DD HH:mm:ss` UTC) to epoch ms and ISO with
+ *   dayjs and the value to a canonical unit (°F/K → °C, ratio → %,
+ *   psi/hPa/bar → kPa, lb/g/oz → kg), checks its range, and adds the
+ *   device's site and owner from the reference table, which it keeps in
+ *   memory from a watch of the NATS KV bucket (updates apply while it
+ *   runs). A device's value holds its assignment history; an event gets
+ *   the assignment in force at its event time, so a replay after a failure
+ *   enriches it the same way. Good records go on the default stream, dead
+ *   letters (`{reason, detail, seq, original}`: `original` is the bytes in
+ *   base64) on stream `dead`. The pure functions are in `etl/model.ts`.
+ * - `out`, `dead`: `NatsSinkBolt`s in their two-phase EFFECTIVELY_ONCE mode:
+ *   what a checkpoint produced is kept in the checkpoint and published once
+ *   the checkpoint is committed everywhere, with message ids that the
+ *   stream's duplicate window uses to drop a batch published again after a
+ *   failure. So each input is in the output (or the dead letters) exactly
+ *   once, even when a container is killed with SIGKILL.
+ *
+ * The generator (`etl/generator.ts`): a seeded cold-chain sensor fleet
+ * (120 devices at 8 sites of 4 owners; temperature, humidity, pressure,
+ * weight) whose five firmware vendors write time and units their own way;
+ * about one reading per device every 30 s of event time from 2026-01-01;
+ * 8% of the events carry one planted fault each (not JSON, missing field,
+ * wrong type, unknown unit, unreadable timestamp, out-of-range value,
+ * unregistered device); halfway, one device moves to another site and
+ * owner (a live update of the reference bucket, in force from a given
+ * second of event time). It knows the truth of every event.
+ *
+ * Libraries: zod (the record schema: validation with a reason per field),
+ * dayjs (timestamp formats: strict parsing, UTC, offsets), nats (JetStream
+ * streams and the KV bucket).
+ *
+ * Needs a NATS server with JetStream (`nats-server -js`): its input, its
+ * output, its dead letters and its reference table live there. Without
+ * `--nats` (or `ARDEA_NATS_URL`) it says so and exits with code 2.
+ *
+ * Modes:
+ * - generator (no `--from-stream`): makes the streams and the bucket when
+ *   missing, writes the reference table, publishes the generated events on
+ *   `etl.raw.s<seed>-e<events>` of ETL_IN (the update of the reference
+ *   halfway), then processes them and stops once the input has been idle
+ *   for `--idle-exit`; it then reads the output and the dead letters back
+ *   and checks them against the generator's truth. A data set that is
+ *   already in the stream is not published again, and a run of the same
+ *   data set resumes from its last checkpoint: run it twice, the output
+ *   holds each record still once.
+ * - `--from-stream S`: processes stream S (raw JSON events, any subject)
+ *   and runs until stopped (Ctrl-C, `ardea kill etl-S`), or until idle for
+ *   `--idle-exit`. The reference bucket is yours to fill: one key per
+ *   device, `{"assignments":[{"from":"2025-01-01T00:00:00Z","site":"…","owner":"…"}]}`.
+ *
+ * Flags: --seed N (1), --events N (50000), --duration D (event time to
+ * generate instead), --from-stream S, --nats URL (or ARDEA_NATS_URL),
+ * --out SPEC (`nats:SUBJECT` for the output records, default
+ * `etl.out.<tag>`; or a file: the output records of the run as JSON lines,
+ * read back from the stream at the end), --dead-letter SUBJECT (default
+ * `etl.dead.<tag>`), --refs BUCKET (etl_refs), --workers N (2),
+ * --spouts N (2), --idle-exit D (generator 2s; --from-stream 0 = never),
+ * --mode atmost|atleast|effectively (effectively). --rate is not used: the
+ * input is a stream, consumed as fast as it goes.
+ *
+ *   nats-server -js &
+ *   npx ardea run examples/apps/etl.ts --nats nats://127.0.0.1:4222 --events 20000
+ *   deno run -A examples/apps/etl.ts --nats nats://127.0.0.1:4222 --seed 7
+ *   ARDEA_NATS_URL=nats://127.0.0.1:4222 npx ardea submit examples/apps/etl.ts --containers 2 --wait -- --events 20000
+ *   npx ardea submit examples/apps/etl.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- \
+ *     --nats nats://127.0.0.1:4222 --from-stream ETL_IN
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AckPolicy, DeliverPolicy, type KvEntry, nanos, type NatsConnection, type QueuedIterator } from "nats";
+import {
+  BaseRichBolt,
+  JetStreamSpout,
+  NatsSinkBolt,
+  type NatsSettings,
+  type OutputCollector,
+  type OutputFieldsDeclarer,
+  parseNatsFlags,
+  submit,
+  type TopologyConfig,
+  type TopologyContext,
+  TopologyBuilder,
+  type Tuple,
+} from "../../mod.ts";
+import { closeNats, connectNats } from "../../transport/nats_connect.ts";
+import { args, env, exit, mainScript, writeStderr, writeTextFile } from "../../runtime/mod.ts";
+import { parseAppFlags, reliabilityMode } from "./lib/flags.ts";
+import { parseDuration } from "./lib/time.ts";
+import {
+  type CleanReading,
+  type DeadLetter,
+  DeviceRef,
+  fromBase64,
+  processEvent,
+  ReferenceTable,
+  toBase64,
+} from "./etl/model.ts";
+import { type EtlDataset, generateEtl } from "./etl/generator.ts";
+import { meetsBound, score } from "./etl/offline.ts";
+import {
+  datasetTag,
+  ensureEtlResources,
+  ensureStream,
+  publishDataset,
+  readSubject,
+  REFS_BUCKET,
+  STREAMS,
+} from "./etl/streams.ts";
+
+const APP = "etl";
+
+const flags = parseAppFlags(APP, args(), {
+  refs: z.string().regex(/^[A-Za-z0-9_-]+$/, "a KV bucket name").default(REFS_BUCKET),
+  deadLetter: z.string().regex(/^[^\s*>]+$/, "a subject without wildcards").optional(),
+  workers: z.coerce.number().int().min(1).max(64).default(2),
+  spouts: z.coerce.number().int().min(1).max(64).default(2),
+  idleExit: z.string().transform((s, ctx) => {
+    try {
+      return parseDuration(s);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
+}, { events: 50_000, mode: "effectively" });
+
+function usage(message: string): never {
+  writeStderr(`${APP}: ${message}\n`);
+  return exit(2);
+}
+
+let settings: NatsSettings;
+try {
+  settings = parseNatsFlags(flags.nats !== undefined ? { nats: flags.nats } : {}, env);
+} catch {
+  usage(
+    "ETL reads and writes JetStream streams and a KV bucket, so it needs a NATS server with JetStream: " +
+      "pass --nats nats://127.0.0.1:4222 or set ARDEA_NATS_URL (start one with `nats-server -js`)",
+  );
+}
+if (flags.out !== undefined && flags.out.startsWith("nats:") && !/^nats:[^\s*>]+$/.test(flags.out)) {
+  usage(`--out ${flags.out}: write nats:SUBJECT, a subject without wildcards`);
+}
+
+/** In a container of `ardea submit`, the script runs from the topology's bundle. */
+const inContainer = /[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "");
+
+// ---------------------------------------------------------------- the components
+
+const utf8 = new TextEncoder();
+
+/** Per process: what the etl tasks of this process did, and the live line's timer (while a task runs here). */
+const seen = { events: 0, valid: 0, dead: 0, updates: 0, devices: 0, tasks: 0, since: 0 };
+let liveTimer: ReturnType<typeof setInterval> | undefined;
+
+/** One line a second while etl tasks run in this process. */
+function liveLine(): void {
+  const s = (Date.now() - seen.since) / 1000;
+  console.log(
+    `[${APP}] ${s.toFixed(0)}s events ${seen.events} (${Math.round(seen.events / s)}/s) valid ${seen.valid} ` +
+      `dead ${seen.dead}; reference ${seen.devices} devices, ${seen.updates} live updates`,
+  );
+}
+
+/**
+ * Validates, normalises and enriches each raw event; keeps the reference
+ * table from a watch of the KV bucket. Emits the output record (JSON bytes)
+ * on the default stream and the dead letter on stream "dead".
+ */
+class EtlBolt extends BaseRichBolt {
+  private refs = new ReferenceTable();
+  private collector!: OutputCollector;
+  private nc: NatsConnection | null = null;
+  private watch: QueuedIterator<KvEntry> | null = null;
+  private label = "";
+
+  constructor(readonly bucket: string, readonly nats: NatsSettings | undefined) {
+    super();
+  }
+
+  override async prepare(_conf: TopologyConfig, context: TopologyContext, collector: OutputCollector) {
+    this.collector = collector;
+    this.refs = new ReferenceTable();
+    this.label = `etl task ${context.getThisTaskId()}`;
+    this.nc = await connectNats(this.nats ?? parseNatsFlags({}, env), {
+      name: `ardea ${context.getStormId()} ${this.label} (reference watch)`,
+      reconnectForever: true,
+    });
+    const kv = await this.nc.jetstream().views.kv(this.bucket, { bindOnly: true });
+    let initialized!: () => void;
+    const ready = new Promise<void>((r) => (initialized = r));
+    this.watch = await kv.watch({ initializedFn: () => initialized() });
+    let live = false;
+    void ready.then(() => (live = true));
+    void (async () => {
+      for await (const e of this.watch!) this.apply(e, live);
+    })().catch((e) => collector.reportError(e as Error));
+    // Every event is enriched against the whole table: load it before the first one.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      ready,
+      new Promise((_, reject) =>
+        timer = setTimeout(() => reject(new Error(`${this.label}: the reference bucket did not load in 10 s`)), 10_000)
+      ),
+    ]).finally(() => clearTimeout(timer));
+    seen.devices = this.refs.size;
+    if (seen.tasks++ === 0) {
+      seen.since = Date.now();
+      liveTimer = setInterval(liveLine, 1000);
+    }
+  }
+
+  private apply(e: KvEntry, live: boolean): void {
+    if (e.operation !== "PUT") {
+      this.refs.delete(e.key);
+      return;
+    }
+    try {
+      const ref = DeviceRef.parse(JSON.parse(e.string()));
+      this.refs.set(e.key, ref);
+      seen.devices = this.refs.size;
+      if (live) {
+        seen.updates++;
+        const last = ref.assignments[ref.assignments.length - 1]!;
+        console.log(`[${APP}] ${this.label}: reference ${e.key} → ${last.site} / ${last.owner} from ${last.from}`);
+      }
+    } catch (err) {
+      this.collector.reportError(new Error(`reference ${e.key} (revision ${e.revision}) is ignored: ${err}`));
+    }
+  }
+
+  execute(t: Tuple): void {
+    const seq = t.getInteger(0);
+    const bytes = t.getValue(1) as Uint8Array;
+    const r = processEvent(bytes, this.refs);
+    seen.events++;
+    if (r.ok) {
+      seen.valid++;
+      this.collector.emit(t, [utf8.encode(JSON.stringify(r.record))]);
+    } else {
+      seen.dead++;
+      const letter: DeadLetter = { reason: r.reason, detail: r.detail, seq, original: toBase64(bytes) };
+      this.collector.emit("dead", t, [utf8.encode(JSON.stringify(letter))]);
+    }
+    this.collector.ack(t);
+  }
+
+  override async cleanup() {
+    if (this.watch !== null && --seen.tasks === 0) clearInterval(liveTimer);
+    this.watch?.stop();
+    if (this.nc !== null) await closeNats(this.nc);
+    this.nc = null;
+  }
+
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare(["data"]);
+    d.declareStream("dead", ["data"]);
+  }
+}
+
+// ---------------------------------------------------------------- setup
+
+const fromStream = flags.fromStream;
+const dataset: EtlDataset | null = fromStream === undefined
+  ? generateEtl({ seed: flags.seed, events: flags.duration !== undefined ? undefined : flags.events, duration: flags.duration })
+  : null;
+const tag = dataset !== null ? datasetTag(dataset) : fromStream!.toLowerCase();
+const inputStream = fromStream ?? STREAMS.input.name;
+const inputSubject = dataset !== null ? `etl.raw.${tag}` : undefined;
+const outFile = flags.out !== undefined && !flags.out.startsWith("nats:") ? flags.out : undefined;
+const outSubject = flags.out?.startsWith("nats:") ? flags.out.slice(5) : `etl.out.${tag}`;
+const deadSubject = flags.deadLetter ?? `etl.dead.${tag}`;
+const name = `${APP}-${tag}`;
+
+const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error) =>
+  usage(`${e.message} (ETL needs a NATS server with JetStream)`)
+);
+let publishedNow = false;
+try {
+  const kv = await ensureEtlResources(nc, flags.refs);
+  const jsm = await nc.jetstreamManager();
+  for (const [subject, what] of [[outSubject, "--out"], [deadSubject, "--dead-letter"]] as const) {
+    if (!(await jsm.streams.find(subject).then(() => true, () => false))) {
+      // A subject of the user's that no stream captures: one stream for it.
+      const stream = `ETL_${subject.replace(/[^A-Za-z0-9_-]/g, "_").toUpperCase()}`;
+      await ensureStream(jsm, stream, [subject]);
+      console.log(`[${APP}] ${what}: made stream ${stream} for ${subject}`);
+    }
+  }
+  if (dataset !== null && !inContainer) {
+    publishedNow = await publishDataset(nc, kv, inputSubject!, dataset);
+    console.log(
+      `[${APP}] ${dataset.events.length} events ${
+        publishedNow ? "published" : "already"
+      } on ${inputSubject} (stream ${inputStream}); reference: ${dataset.reference.size} devices in ${flags.refs}, ` +
+        `${dataset.update.device} moves at event ${dataset.update.index}`,
+    );
+  }
+} catch (e) {
+  await closeNats(nc);
+  throw e;
+}
+if (inContainer) await closeNats(nc);
+
+// ---------------------------------------------------------------- the topology
+
+const natsOption = flags.nats !== undefined ? settings : undefined;
+const idleMs = flags.idleExit ?? (dataset !== null ? 2000 : 0);
+const builder = new TopologyBuilder();
+builder.setSpout(
+  "events",
+  () =>
+    new JetStreamSpout({
+      stream: inputStream,
+      durable: name,
+      ...(inputSubject !== undefined ? { filterSubject: inputSubject } : {}),
+      decode: (m) => [m.seq, m.data],
+      fields: ["seq", "data"],
+      ...(idleMs > 0 ? { finishWhenIdleMs: idleMs } : {}),
+      ...(natsOption !== undefined ? { nats: natsOption } : {}),
+    }),
+  flags.spouts,
+);
+builder.setBolt("etl", () => new EtlBolt(flags.refs, natsOption), flags.workers).shuffleGrouping("events");
+const sink = (subject: string) => () =>
+  new NatsSinkBolt({ subject, jetstream: true, ...(natsOption !== undefined ? { nats: natsOption } : {}) });
+builder.setBolt("out", sink(outSubject), 2).shuffleGrouping("etl");
+builder.setBolt("dead", sink(deadSubject), 1).shuffleGrouping("etl", "dead");
+
+const started = Date.now();
+const handle = await submit(name, {
+  "topology.reliability.mode": reliabilityMode(flags.mode),
+  "topology.stateful.checkpoint.interval.seconds": 0.5,
+  // Bounds the longest recovery, which the output streams' duplicate window must cover (270 s; they keep 15 min).
+  "topology.supervisor.max.consecutive.failures": 5,
+}, builder.createTopology());
+
+// ---------------------------------------------------------------- the summary (embedded runs)
+
+if (!inContainer) {
+  await handle.done;
+  try {
+    await summarise();
+  } finally {
+    await closeNats(nc);
+  }
+}
+
+/** Reads the output and the dead letters back; checks them against the truth (generator mode); prints the summary. */
+async function summarise(): Promise<void> {
+  const dec = new TextDecoder();
+  const outStream = await (await nc.jetstreamManager()).streams.find(outSubject);
+  const deadStream = await (await nc.jetstreamManager()).streams.find(deadSubject);
+  const outputs = await readSubject(nc, outStream, outSubject);
+  const dead = await readSubject(nc, deadStream, deadSubject);
+  const last = Math.max(started, ...outputs.slice(-1).map((m) => m.time), ...dead.slice(-1).map((m) => m.time));
+  const events = dataset?.events.length ?? seen.events;
+  const seconds = (last - started) / 1000;
+  const records = outputs.map((m) => JSON.parse(dec.decode(m.data)) as CleanReading);
+  if (outFile !== undefined) await writeTextFile(outFile, outputs.map((m) => dec.decode(m.data) + "\n").join(""));
+  let quality: Record<string, unknown> = { outputs: outputs.length, deadLetters: dead.length };
+  let ok = true;
+  if (dataset !== null) {
+    const letters = dead.map((m) => {
+      const d = JSON.parse(dec.decode(m.data)) as DeadLetter;
+      return { ...d, bytes: fromBase64(d.original) };
+    });
+    // The data set's first event is the first message of its subject.
+    const first = (await readFirstSeq()) ?? 1;
+    const q = score(dataset, records, letters, first);
+    ok = meetsBound(q);
+    const { examples, ...counts } = q;
+    quality = { ...counts, bound: ok };
+    for (const e of examples) console.log(`[${APP}] ${e}`);
+  }
+  console.log(
+    `[${APP}] ${events} events → ${outputs.length} records on ${outSubject}, ${dead.length} dead letters on ${deadSubject}` +
+      (publishedNow ? "" : " (this data set was there before: the counts include earlier runs)"),
+  );
+  console.log(
+    `summary ${
+      JSON.stringify({ app: APP, events, seconds, eventsPerSec: seconds > 0 ? events / seconds : 0, quality })
+    }`,
+  );
+  if (!ok) exit(1);
+}
+
+/** The stream sequence of the data set's first event. */
+async function readFirstSeq(): Promise<number | undefined> {
+  const jsm = await nc.jetstreamManager();
+  const ci = await jsm.consumers.add(inputStream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: inputSubject,
+    inactive_threshold: nanos(10_000),
+    mem_storage: true,
+  });
+  try {
+    const m = await (await nc.jetstream().consumers.get(inputStream, ci.name)).next({ expires: 2000 });
+    return m?.seq;
+  } finally {
+    await jsm.consumers.delete(inputStream, ci.name).catch(() => {});
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The ETL's JetStream side: its streams and reference bucket, publishing a
+ * generated data set into them, and reading a subject back. Used by the
+ * application (generator mode, its summary) and by its test.
+ *
+ * | what | stream / bucket | subjects |
+ * | --- | --- | --- |
+ * | raw events | `ETL_IN` | `etl.raw.>` (a generated data set on `etl.raw.<tag>`) |
+ * | output records | `ETL_OUT` | `etl.out.>` |
+ * | dead letters | `ETL_DEAD` | `etl.dead.>` |
+ * | reference table | KV bucket `etl_refs` | one key per device |
+ *
+ * @module
+ */
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type KV, nanos, type NatsConnection } from "nats";
+import type { EtlDataset } from "./generator.ts";
+
+/** The streams the application makes when they are missing. */
+export const STREAMS = {
+  input: { name: "ETL_IN", subjects: ["etl.raw.>"] },
+  output: { name: "ETL_OUT", subjects: ["etl.out.>"] },
+  dead: { name: "ETL_DEAD", subjects: ["etl.dead.>"] },
+} as const;
+
+/** The reference bucket's default name. */
+export const REFS_BUCKET = "etl_refs";
+
+/**
+ * The duplicate window of the streams the application makes: at least the
+ * longest effectively-once recovery (`effectivelyOnceRecoveryMs` of the
+ * run's config: 270 s with the application's settings), so that a batch
+ * published again after a failure is dropped.
+ */
+export const DUPLICATE_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Makes stream `name` on `subjects` unless it exists; raises the duplicate
+ * window of an existing one that is shorter.
+ *
+ * @example
+ * ```ts
+ * import type { JetStreamManager } from "nats";
+ * declare const jsm: JetStreamManager;
+ * await ensureStream(jsm, STREAMS.output.name, [...STREAMS.output.subjects]);
+ * ```
+ */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  name: string,
+  subjects: string[],
+  duplicateWindowMs = DUPLICATE_WINDOW_MS,
+): Promise<void> {
+  const info = await jsm.streams.info(name).catch(() => null);
+  if (info === null) {
+    await jsm.streams.add({ name, subjects, duplicate_window: nanos(duplicateWindowMs) });
+  } else if ((info.config.duplicate_window ?? 0) < nanos(duplicateWindowMs)) {
+    await jsm.streams.update(name, { ...info.config, duplicate_window: nanos(duplicateWindowMs) });
+  }
+}
+
+/** The application's three streams and its bucket, made when missing. */
+export async function ensureEtlResources(nc: NatsConnection, bucket = REFS_BUCKET): Promise<KV> {
+  const jsm = await nc.jetstreamManager();
+  for (const s of Object.values(STREAMS)) await ensureStream(jsm, s.name, [...s.subjects]);
+  return await nc.jetstream().views.kv(bucket, { history: 5 });
+}
+
+/** A data set's tag in subjects and names: `s<seed>-e<events>`. */
+export function datasetTag(dataset: EtlDataset): string {
+  return `s${dataset.seed}-e${dataset.events.length}`;
+}
+
+/** The message id of event `index` of a data set (`Nats-Msg-Id`: publishing it again is dropped). */
+function msgId(tag: string, index: number): string {
+  return `etl/${tag}/${index}`;
+}
+
+/**
+ * Whether `subject` of stream `stream` ends with the last event of the data
+ * set tagged `tag` (so it was published whole before).
+ */
+export async function isPublished(jsm: JetStreamManager, stream: string, subject: string, dataset: EtlDataset) {
+  if (dataset.events.length === 0) return true;
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null);
+  return last?.header?.get("Nats-Msg-Id") === msgId(datasetTag(dataset), dataset.events.length - 1);
+}
+
+const json = new TextEncoder();
+
+/** Writes the reference table (every device) into the bucket. */
+export async function putReference(kv: KV, dataset: EtlDataset): Promise<void> {
+  await Promise.all([...dataset.reference].map(([device, ref]) => kv.put(device, json.encode(JSON.stringify(ref)))));
+}
+
+/** Writes the planned update (the mover's new history) into the bucket. */
+export async function putUpdate(kv: KV, dataset: EtlDataset): Promise<void> {
+  await kv.put(dataset.update.device, json.encode(JSON.stringify(dataset.update.ref)));
+}
+
+/**
+ * Publishes events `from` to `to - 1` of the data set on `subject`, 1000
+ * publishes in flight at a time, each with its message id.
+ */
+export async function publishEvents(
+  nc: NatsConnection,
+  subject: string,
+  dataset: EtlDataset,
+  from = 0,
+  to = dataset.events.length,
+): Promise<void> {
+  const js = nc.jetstream();
+  const tag = datasetTag(dataset);
+  for (let i = from; i < to; i += 1000) {
+    const acks = [];
+    for (let k = i; k < Math.min(to, i + 1000); k++) {
+      acks.push(js.publish(subject, dataset.events[k]!.bytes, { msgID: msgId(tag, k) }));
+    }
+    await Promise.all(acks);
+  }
+}
+
+/**
+ * Generator mode: the reference table, the events before the planned
+ * update, the update, then the rest, unless the data set is there already
+ * (published whole by an earlier run, or by the process that submitted
+ * this one). Returns whether it published.
+ */
+export async function publishDataset(nc: NatsConnection, kv: KV, subject: string, dataset: EtlDataset) {
+  const jsm = await nc.jetstreamManager();
+  if (await isPublished(jsm, STREAMS.input.name, subject, dataset)) return false;
+  await putReference(kv, dataset);
+  await publishEvents(nc, subject, dataset, 0, dataset.update.index);
+  await putUpdate(kv, dataset);
+  await publishEvents(nc, subject, dataset, dataset.update.index);
+  return true;
+}
+
+/** A message read back. */
+export interface StoredMessage {
+  seq: number;
+  data: Uint8Array;
+  /** When the server stored it (epoch ms). */
+  time: number;
+}
+
+/**
+ * Every message of `subject` in `stream`, in order, through a throwaway
+ * consumer.
+ *
+ * @example
+ * ```ts
+ * import type { NatsConnection } from "nats";
+ * declare const nc: NatsConnection;
+ * const out = await readSubject(nc, "ETL_OUT", "etl.out.s1-e50000");
+ * ```
+ */
+export async function readSubject(nc: NatsConnection, stream: string, subject: string): Promise<StoredMessage[]> {
+  const jsm = await nc.jetstreamManager();
+  const ci = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subject,
+    inactive_threshold: nanos(30_000),
+    mem_storage: true,
+  });
+  const out: StoredMessage[] = [];
+  try {
+    const total = ci.num_pending;
+    const c = await nc.jetstream().consumers.get(stream, ci.name);
+    while (out.length < total) {
+      const batch = await c.fetch({ max_messages: Math.min(5000, total - out.length), expires: 2000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        out.push({ seq: m.seq, data: m.data, time: Math.floor(m.info.timestampNanos / 1e6) });
+      }
+      if (got === 0) break;
+    }
+  } finally {
+    await jsm.consumers.delete(stream, ci.name).catch(() => {});
+  }
+  return out;
+}
