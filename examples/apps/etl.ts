@@ -131,7 +131,7 @@ import {
 const APP = "etl";
 
 const flags = parseAppFlags(APP, args(), {
-  refs: z.string().regex(/^[A-Za-z0-9_-]+$/, "a KV bucket name").default(REFS_BUCKET),
+  refs: z.string().regex(/^[A-Za-z0-9_-]+$/, "a KV bucket name").optional(),
   deadLetter: z.string().regex(/^[^\s*>]+$/, "a subject without wildcards").optional(),
   workers: z.coerce.number().int().min(1).max(64).default(2),
   spouts: z.coerce.number().int().min(1).max(64).default(2),
@@ -292,14 +292,19 @@ const outFile = flags.out !== undefined && !flags.out.startsWith("nats:") ? flag
 const outSubject = flags.out?.startsWith("nats:") ? flags.out.slice(5) : `etl.out.${tag}`;
 const deadSubject = flags.deadLetter ?? `etl.dead.${tag}`;
 const name = `${APP}-${tag}`;
+// A generated data set has its own reference bucket: device ids of other seeds would clash.
+const bucket = flags.refs ?? (dataset !== null ? `${REFS_BUCKET}_${tag}` : REFS_BUCKET);
 
 const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error) =>
   usage(`${e.message} (ETL needs a NATS server with JetStream)`)
 );
 let publishedNow = false;
 try {
-  const kv = await ensureEtlResources(nc, flags.refs);
+  const kv = await ensureEtlResources(nc, bucket, dataset !== null);
   const jsm = await nc.jetstreamManager();
+  if (fromStream !== undefined && (await jsm.streams.info(fromStream).catch(() => null)) === null) {
+    usage(`--from-stream ${fromStream}: there is no such stream at ${settings.servers.join(",")}`);
+  }
   for (const [subject, what] of [[outSubject, "--out"], [deadSubject, "--dead-letter"]] as const) {
     if (!(await jsm.streams.find(subject).then(() => true, () => false))) {
       // A subject of the user's that no stream captures: one stream for it.
@@ -313,7 +318,7 @@ try {
     console.log(
       `[${APP}] ${dataset.events.length} events ${
         publishedNow ? "published" : "already"
-      } on ${inputSubject} (stream ${inputStream}); reference: ${dataset.reference.size} devices in ${flags.refs}, ` +
+      } on ${inputSubject} (stream ${inputStream}); reference: ${dataset.reference.size} devices in ${bucket}, ` +
         `${dataset.update.device} moves at event ${dataset.update.index}`,
     );
   }
@@ -342,7 +347,7 @@ builder.setSpout(
     }),
   flags.spouts,
 );
-builder.setBolt("etl", () => new EtlBolt(flags.refs, natsOption), flags.workers).shuffleGrouping("events");
+builder.setBolt("etl", () => new EtlBolt(bucket, natsOption), flags.workers).shuffleGrouping("events");
 const sink = (subject: string) => () =>
   new NatsSinkBolt({ subject, jetstream: true, ...(natsOption !== undefined ? { nats: natsOption } : {}) });
 builder.setBolt("out", sink(outSubject), 2).shuffleGrouping("etl");
@@ -354,6 +359,8 @@ const handle = await submit(name, {
   "topology.stateful.checkpoint.interval.seconds": 0.5,
   // Bounds the longest recovery, which the output streams' duplicate window must cover (270 s; they keep 15 min).
   "topology.supervisor.max.consecutive.failures": 5,
+  // A data set published just now is new to this stream: a checkpoint of the same name is of an older one.
+  ...(publishedNow ? { "topology.stateful.start.clean": true } : {}),
 }, builder.createTopology());
 
 // ---------------------------------------------------------------- the summary (embedded runs)

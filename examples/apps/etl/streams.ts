@@ -58,10 +58,12 @@ export async function ensureStream(
   }
 }
 
-/** The application's three streams and its bucket, made when missing. */
-export async function ensureEtlResources(nc: NatsConnection, bucket = REFS_BUCKET): Promise<KV> {
+/** The application's streams (the input one too with `input`) and its bucket, made when missing. */
+export async function ensureEtlResources(nc: NatsConnection, bucket = REFS_BUCKET, input = true): Promise<KV> {
   const jsm = await nc.jetstreamManager();
-  for (const s of Object.values(STREAMS)) await ensureStream(jsm, s.name, [...s.subjects]);
+  for (const s of input ? Object.values(STREAMS) : [STREAMS.output, STREAMS.dead]) {
+    await ensureStream(jsm, s.name, [...s.subjects]);
+  }
   return await nc.jetstream().views.kv(bucket, { history: 5 });
 }
 
