@@ -99,7 +99,15 @@ function check(dataset: EtlDataset, offline: OfflineResult, out: StoredMessage[]
   );
   const { examples, ...counts } = q;
   for (
-    const k of ["lost", "duplicated", "unexpected", "wrongValues", "deadMissing", "deadDuplicated", "deadWrong"] as const
+    const k of [
+      "lost",
+      "duplicated",
+      "unexpected",
+      "wrongValues",
+      "deadMissing",
+      "deadDuplicated",
+      "deadWrong",
+    ] as const
   ) assert.is(counts[k], 0, `${what}: quality ${k} ${JSON.stringify(counts)}\n${examples.join("\n")}`);
   assert.is(q.deadLetters, q.invalidExpected, `${what}: every invalid record is a dead letter`);
 }
@@ -207,7 +215,11 @@ test("2 containers, --from-stream: a live reference update mid-run and a SIGKILL
     process.kill(victim!.pid, "SIGKILL");
     // The rest of the input while the run recovers.
     await publishEvents(nc, "etlt.raw", dataset, more);
-    await until(`the whole output (${events})\n${logs.slice(-30).join("\n")}`, async () => (await count()) >= events, 70_000);
+    await until(
+      `the whole output (${events})\n${logs.slice(-30).join("\n")}`,
+      async () => (await count()) >= events,
+      70_000,
+    );
     const took = (performance.now() - started) / 1000;
     // Anything published twice would land by now.
     await sleep(1500);
@@ -223,7 +235,10 @@ test("2 containers, --from-stream: a live reference update mid-run and a SIGKILL
       r.device === dataset.update.device
     );
     const newSite = dataset.update.ref.assignments.at(-1)!.site;
-    assert.ok(moved.some((r) => r.site === newSite) && moved.some((r) => r.site !== newSite), "the update split the mover's records");
+    assert.ok(
+      moved.some((r) => r.site === newSite) && moved.some((r) => r.site !== newSite),
+      "the update split the mover's records",
+    );
     console.log(
       `etl 2 containers (${runtimeName()}): ${events} events → ${out.length} records + ${dead.length} dead letters exactly once; ` +
         `${before} were out at the SIGKILL; ${took.toFixed(1)} s from submit to the last output`,

@@ -92,15 +92,15 @@ import { AckPolicy, DeliverPolicy, type KvEntry, nanos, type NatsConnection, typ
 import {
   BaseRichBolt,
   JetStreamSpout,
-  NatsSinkBolt,
   type NatsSettings,
+  NatsSinkBolt,
   type OutputCollector,
   type OutputFieldsDeclarer,
   parseNatsFlags,
   submit,
+  TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
-  TopologyBuilder,
   type Tuple,
 } from "../../mod.ts";
 import { closeNats, connectNats } from "../../transport/nats_connect.ts";
@@ -283,7 +283,11 @@ class EtlBolt extends BaseRichBolt {
 
 const fromStream = flags.fromStream;
 const dataset: EtlDataset | null = fromStream === undefined
-  ? generateEtl({ seed: flags.seed, events: flags.duration !== undefined ? undefined : flags.events, duration: flags.duration })
+  ? generateEtl({
+    seed: flags.seed,
+    events: flags.duration !== undefined ? undefined : flags.events,
+    duration: flags.duration,
+  })
   : null;
 const tag = dataset !== null ? datasetTag(dataset) : fromStream!.toLowerCase();
 const inputStream = fromStream ?? STREAMS.input.name;

@@ -45,22 +45,23 @@ export const KINDS = ["temperature", "humidity", "pressure", "weight"] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Per kind: the canonical unit, and each accepted unit's conversion into it. */
-export const UNITS: Readonly<Record<Kind, { canonical: string; from: Readonly<Record<string, (v: number) => number>> }>> =
-  {
-    temperature: {
-      canonical: "°C",
-      from: { C: (v) => v, F: (v) => ((v - 32) * 5) / 9, K: (v) => v - 273.15 },
-    },
-    humidity: { canonical: "%", from: { "%": (v) => v, ratio: (v) => v * 100 } },
-    pressure: {
-      canonical: "kPa",
-      from: { kPa: (v) => v, hPa: (v) => v / 10, bar: (v) => v * 100, psi: (v) => v * 6.894757293168361 },
-    },
-    weight: {
-      canonical: "kg",
-      from: { kg: (v) => v, g: (v) => v / 1000, lb: (v) => v * 0.45359237, oz: (v) => v * 0.028349523125 },
-    },
-  };
+export const UNITS: Readonly<
+  Record<Kind, { canonical: string; from: Readonly<Record<string, (v: number) => number>> }>
+> = {
+  temperature: {
+    canonical: "°C",
+    from: { C: (v) => v, F: (v) => ((v - 32) * 5) / 9, K: (v) => v - 273.15 },
+  },
+  humidity: { canonical: "%", from: { "%": (v) => v, ratio: (v) => v * 100 } },
+  pressure: {
+    canonical: "kPa",
+    from: { kPa: (v) => v, hPa: (v) => v / 10, bar: (v) => v * 100, psi: (v) => v * 6.894757293168361 },
+  },
+  weight: {
+    canonical: "kg",
+    from: { kg: (v) => v, g: (v) => v / 1000, lb: (v) => v * 0.45359237, oz: (v) => v * 0.028349523125 },
+  },
+};
 
 /** Plausible values per kind, in canonical units (inclusive). */
 export const RANGES: Readonly<Record<Kind, readonly [number, number]>> = {
@@ -130,7 +131,9 @@ export function parseTimestamp(ts: number | string): number | string {
   } else return `unknown timestamp format ${JSON.stringify(ts.length > 40 ? `${ts.slice(0, 40)}…` : ts)}`;
   if (Number.isNaN(ms)) return `invalid date ${JSON.stringify(ts)}`;
   if (ms < MIN_TS || ms >= MAX_TS) {
-    return `timestamp ${JSON.stringify(ts)} is ${dayjs.utc(ms).format("YYYY-MM-DD")}, outside 2020…2099 (clock not set?)`;
+    return `timestamp ${JSON.stringify(ts)} is ${
+      dayjs.utc(ms).format("YYYY-MM-DD")
+    }, outside 2020…2099 (clock not set?)`;
   }
   return ms;
 }
@@ -161,9 +164,7 @@ export const RawReading = z.object({
     ctx.addIssue({
       code: "custom",
       path: ["unit"],
-      message: `unknown unit ${JSON.stringify(r.unit)} for ${r.kind} (one of ${
-        Object.keys(units.from).join(", ")
-      })`,
+      message: `unknown unit ${JSON.stringify(r.unit)} for ${r.kind} (one of ${Object.keys(units.from).join(", ")})`,
       params: { reason: "bad_unit" },
     });
   }
@@ -227,7 +228,9 @@ export class ReferenceTable {
   set(device: string, ref: DeviceRef): void {
     const versions = ref.assignments.map((a) => {
       const from = dayjs(a.from);
-      if (!from.isValid()) throw new RangeError(`device ${device}: assignment from ${JSON.stringify(a.from)} is not a date`);
+      if (!from.isValid()) {
+        throw new RangeError(`device ${device}: assignment from ${JSON.stringify(a.from)} is not a date`);
+      }
       return { from: from.valueOf(), site: a.site, owner: a.owner };
     });
     versions.sort((a, b) => a.from - b.from);
@@ -290,7 +293,11 @@ export function processEvent(bytes: Uint8Array, refs: ReferenceTable): Processed
     return { ok: false, reason: "bad_json", detail: (e as Error).message.split("\n")[0]!.slice(0, 200) };
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    return { ok: false, reason: "wrong_type", detail: `expected a JSON object, got ${Array.isArray(json) ? "an array" : typeof json}` };
+    return {
+      ok: false,
+      reason: "wrong_type",
+      detail: `expected a JSON object, got ${Array.isArray(json) ? "an array" : typeof json}`,
+    };
   }
   const parsed = RawReading.safeParse(json);
   if (!parsed.success) {
