@@ -122,7 +122,10 @@ import {
   datasetTag,
   ensureEtlResources,
   ensureStream,
+  feedDataset,
+  isPublished,
   publishDataset,
+  putReference,
   readSubject,
   REFS_BUCKET,
   STREAMS,
@@ -171,7 +174,7 @@ const inContainer = /[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "");
 const utf8 = new TextEncoder();
 
 /** Per process: what the etl tasks of this process did, and the live line's timer (while a task runs here). */
-const seen = { events: 0, valid: 0, dead: 0, updates: 0, devices: 0, tasks: 0, since: 0 };
+const seen = { events: 0, valid: 0, dead: 0, devices: 0, tasks: 0, since: 0, updates: new Set<string>() };
 let liveTimer: ReturnType<typeof setInterval> | undefined;
 
 /** One line a second while etl tasks run in this process. */
@@ -179,7 +182,7 @@ function liveLine(): void {
   const s = (Date.now() - seen.since) / 1000;
   console.log(
     `[${APP}] ${s.toFixed(0)}s events ${seen.events} (${Math.round(seen.events / s)}/s) valid ${seen.valid} ` +
-      `dead ${seen.dead}; reference ${seen.devices} devices, ${seen.updates} live updates`,
+      `dead ${seen.dead}; reference ${seen.devices} devices, ${seen.updates.size} live updates`,
   );
 }
 
@@ -241,7 +244,7 @@ class EtlBolt extends BaseRichBolt {
       this.refs.set(e.key, ref);
       seen.devices = this.refs.size;
       if (live) {
-        seen.updates++;
+        seen.updates.add(`${e.key}@${e.revision}`);
         const last = ref.assignments[ref.assignments.length - 1]!;
         console.log(`[${APP}] ${this.label}: reference ${e.key} → ${last.site} / ${last.owner} from ${last.from}`);
       }
@@ -303,6 +306,8 @@ const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error
   usage(`${e.message} (ETL needs a NATS server with JetStream)`)
 );
 let publishedNow = false;
+/** With --rate: publishes the data set while the topology runs. */
+let feed: (() => Promise<void>) | null = null;
 try {
   const kv = await ensureEtlResources(nc, bucket, dataset !== null);
   const jsm = await nc.jetstreamManager();
@@ -318,13 +323,19 @@ try {
     }
   }
   if (dataset !== null && !inContainer) {
-    publishedNow = await publishDataset(nc, kv, inputSubject!, dataset);
-    console.log(
-      `[${APP}] ${dataset.events.length} events ${
-        publishedNow ? "published" : "already"
-      } on ${inputSubject} (stream ${inputStream}); reference: ${dataset.reference.size} devices in ${bucket}, ` +
-        `${dataset.update.device} moves at event ${dataset.update.index}`,
-    );
+    const what = `reference: ${dataset.reference.size} devices in ${bucket}, ${dataset.update.device} moves at event ${dataset.update.index}`;
+    if (await isPublished(jsm, inputStream, inputSubject!, dataset)) {
+      console.log(`[${APP}] the ${dataset.events.length} events are on ${inputSubject} (stream ${inputStream}) already`);
+    } else if (flags.rate > 0) {
+      // Published while the topology runs (after submit), the reference update live halfway.
+      await putReference(kv, dataset);
+      publishedNow = true;
+      feed = () => feedDataset(nc, kv, inputSubject!, dataset, flags.rate);
+      console.log(`[${APP}] publishing ${dataset.events.length} events on ${inputSubject} at ${flags.rate}/s; ${what}`);
+    } else {
+      publishedNow = await publishDataset(nc, kv, inputSubject!, dataset);
+      console.log(`[${APP}] ${dataset.events.length} events published on ${inputSubject} (stream ${inputStream}); ${what}`);
+    }
   }
 } catch (e) {
   await closeNats(nc);
@@ -335,7 +346,8 @@ if (inContainer) await closeNats(nc);
 // ---------------------------------------------------------------- the topology
 
 const natsOption = flags.nats !== undefined ? settings : undefined;
-const idleMs = flags.idleExit ?? (dataset !== null ? 2000 : 0);
+// Paced input has gaps of up to a burst (1/20 s) between messages; slow rates longer.
+const idleMs = flags.idleExit ?? (dataset !== null ? Math.max(2000, flags.rate > 0 ? 3000 / flags.rate : 0) : 0);
 const builder = new TopologyBuilder();
 builder.setSpout(
   "events",
@@ -369,8 +381,13 @@ const handle = await submit(name, {
 
 // ---------------------------------------------------------------- the summary (embedded runs)
 
+const feeding = feed?.().catch((e: Error) => {
+  writeStderr(`${APP}: publishing the events failed: ${e.message}\n`);
+  void handle.kill();
+});
 if (!inContainer) {
   await handle.done;
+  await feeding;
   try {
     await summarise();
   } finally {

@@ -137,6 +137,41 @@ export async function publishDataset(nc: NatsConnection, kv: KV, subject: string
   return true;
 }
 
+/**
+ * Generator mode with `--rate`: publishes the data set while the topology
+ * runs, at `rate` events per wall-clock second (in bursts, 20 a second):
+ * the events before the planned update, the update of the reference
+ * bucket, a pause of `pauseMs` (so that it reaches the running tasks before
+ * the first event it applies to), then the rest. Write the reference table
+ * first ({@link putReference}).
+ */
+export async function feedDataset(
+  nc: NatsConnection,
+  kv: KV,
+  subject: string,
+  dataset: EtlDataset,
+  rate: number,
+  pauseMs = 250,
+): Promise<void> {
+  const burst = Math.max(1, Math.round(rate / 20));
+  let start = Date.now();
+  let sent = 0;
+  const feed = async (from: number, to: number) => {
+    for (let i = from; i < to; i += burst) {
+      const end = Math.min(to, i + burst);
+      await publishEvents(nc, subject, dataset, i, end);
+      sent += end - i;
+      const ahead = (sent * 1000) / rate - (Date.now() - start);
+      if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
+    }
+  };
+  await feed(0, dataset.update.index);
+  await putUpdate(kv, dataset);
+  await new Promise((r) => setTimeout(r, pauseMs));
+  start += pauseMs;
+  await feed(dataset.update.index, dataset.events.length);
+}
+
 /** A message read back. */
 export interface StoredMessage {
   seq: number;
