@@ -56,39 +56,43 @@
  * Modes:
  * - generator (no `--from-stream`): makes the streams and the bucket when
  *   missing, writes the reference table, publishes the generated events on
- *   `etl.raw.s<seed>-e<events>` of ETL_IN (the update of the reference
- *   halfway), then processes them and stops once the input has been idle
- *   for `--idle-exit`; it then reads the output and the dead letters back
- *   and checks them against the generator's truth. A data set that is
- *   already in the stream is not published again, and a run of the same
- *   data set resumes from its last checkpoint: run it twice, the output
- *   holds each record still once.
+ *   `etl.raw.s<seed>-e<events>` of ETL_IN with the update of the reference
+ *   halfway (all before processing, or with `--rate R` at R events a second
+ *   while the topology runs, so that the update arrives live), processes
+ *   them, and stops once the input has been idle for `--idle-ms` (2000).
+ *   Embedded, it then reads the output and the dead letters back and
+ *   checks them against the generator's truth (exit code 1 when the bound
+ *   is not met); each embedded run starts over (it purges the data set's
+ *   subjects and keeps its checkpoints in a temporary folder). Submitted, the
+ *   `ardea submit` process publishes the data set unless it is there
+ *   already, and a second submission resumes from its checkpoints.
  * - `--from-stream S`: processes stream S (raw JSON events, any subject)
- *   and runs until stopped (Ctrl-C, `ardea kill etl-S`), or until idle for
- *   `--idle-exit`. The reference bucket is yours to fill: one key per
- *   device, `{"assignments":[{"from":"2025-01-01T00:00:00Z","site":"…","owner":"…"}]}`.
+ *   and runs until stopped (Ctrl-C, `ardea kill etl-<s>`), or until idle for
+ *   `--idle-ms`. The reference bucket is yours to fill: one key per device,
+ *   `{"assignments":[{"from":"2025-01-01T00:00:00Z","site":"…","owner":"…"}]}`.
  *
  * Flags: --seed N (1), --events N (50000), --duration D (event time to
- * generate instead), --from-stream S, --nats URL (or ARDEA_NATS_URL),
- * --out SPEC (`nats:SUBJECT` for the output records, default
- * `etl.out.<tag>`; or a file: the output records of the run as JSON lines,
- * read back from the stream at the end), --dead-letter SUBJECT (default
- * `etl.dead.<tag>`), --refs BUCKET (etl_refs), --workers N (2),
- * --spouts N (2), --idle-exit D (generator 2s; --from-stream 0 = never),
- * --mode atmost|atleast|effectively (effectively). --rate is not used: the
- * input is a stream, consumed as fast as it goes.
+ * generate instead), --rate R (publish while running; 0: publish first),
+ * --from-stream S, --idle-ms N, --nats URL (or ARDEA_NATS_URL), --out SPEC
+ * (`nats:SUBJECT` for the output records, default `etl.out.<tag>`; or a
+ * file: the output records as JSON lines, read back from the stream at the
+ * end of an embedded run), --dead-letter SUBJECT (default
+ * `etl.dead.<tag>`), --refs BUCKET (generator: `etl_refs_<tag>`, else
+ * `etl_refs`), --workers N (2), --spouts N (2), --mode
+ * atmost|atleast|effectively (effectively).
  *
  *   nats-server -js &
  *   npx ardea run examples/apps/etl.ts --nats nats://127.0.0.1:4222 --events 20000
  *   deno run -A examples/apps/etl.ts --nats nats://127.0.0.1:4222 --seed 7
  *   ARDEA_NATS_URL=nats://127.0.0.1:4222 npx ardea submit examples/apps/etl.ts --containers 2 --wait -- --events 20000
  *   npx ardea submit examples/apps/etl.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- \
- *     --nats nats://127.0.0.1:4222 --from-stream ETL_IN
+ *     --nats nats://127.0.0.1:4222 --from-stream RAW_EVENTS --refs devices --out nats:clean.readings
  *
  * @module
  */
 import { z } from "zod";
 import { AckPolicy, DeliverPolicy, type KvEntry, nanos, type NatsConnection, type QueuedIterator } from "nats";
+import process from "node:process";
 import {
   BaseRichBolt,
   JetStreamSpout,
@@ -104,9 +108,8 @@ import {
   type Tuple,
 } from "../../mod.ts";
 import { closeNats, connectNats } from "../../transport/nats_connect.ts";
-import { args, env, exit, mainScript, writeStderr, writeTextFile } from "../../runtime/mod.ts";
-import { parseAppFlags, reliabilityMode } from "./lib/flags.ts";
-import { parseDuration } from "./lib/time.ts";
+import { args, env, exit, mainScript, makeTempDir, removePath, writeStderr, writeTextFile } from "../../runtime/mod.ts";
+import { LiveView, parseAppFlags, printSummary, reliabilityMode } from "./lib/mod.ts";
 import {
   type CleanReading,
   type DeadLetter,
@@ -125,6 +128,7 @@ import {
   feedDataset,
   isPublished,
   publishDataset,
+  purgeSubjects,
   putReference,
   readSubject,
   REFS_BUCKET,
@@ -138,14 +142,6 @@ const flags = parseAppFlags(APP, args(), {
   deadLetter: z.string().regex(/^[^\s*>]+$/, "a subject without wildcards").optional(),
   workers: z.coerce.number().int().min(1).max(64).default(2),
   spouts: z.coerce.number().int().min(1).max(64).default(2),
-  idleExit: z.string().transform((s, ctx) => {
-    try {
-      return parseDuration(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  }).optional(),
 }, { events: 50_000, mode: "effectively" });
 
 function usage(message: string): never {
@@ -166,25 +162,25 @@ if (flags.out !== undefined && flags.out.startsWith("nats:") && !/^nats:[^\s*>]+
   usage(`--out ${flags.out}: write nats:SUBJECT, a subject without wildcards`);
 }
 
-/** In a container of `ardea submit`, the script runs from the topology's bundle. */
-const inContainer = /[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "");
+/**
+ * Where this script runs: `ardea run` or `deno run` (embedded), the
+ * `ardea submit` command (which imports it to learn the topology), or a
+ * container of the submitted topology (which imports its bundle).
+ */
+function scriptRole(): "embedded" | "submit" | "container" {
+  if (/[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "")) return "container";
+  const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
+  return command === "submit" ? "submit" : "embedded";
+}
+const role = scriptRole();
 
 // ---------------------------------------------------------------- the components
 
 const utf8 = new TextEncoder();
 
-/** Per process: what the etl tasks of this process did, and the live line's timer (while a task runs here). */
-const seen = { events: 0, valid: 0, dead: 0, devices: 0, tasks: 0, since: 0, updates: new Set<string>() };
-let liveTimer: ReturnType<typeof setInterval> | undefined;
-
-/** One line a second while etl tasks run in this process. */
-function liveLine(): void {
-  const s = (Date.now() - seen.since) / 1000;
-  console.log(
-    `[${APP}] ${s.toFixed(0)}s events ${seen.events} (${Math.round(seen.events / s)}/s) valid ${seen.valid} ` +
-      `dead ${seen.dead}; reference ${seen.devices} devices, ${seen.updates.size} live updates`,
-  );
-}
+/** Per process: the live line of the etl tasks running here, and the reference updates they applied. */
+let live: LiveView | null = null;
+const applied = new Set<string>();
 
 /**
  * Validates, normalises and enriches each raw event; keeps the reference
@@ -206,6 +202,7 @@ class EtlBolt extends BaseRichBolt {
     this.collector = collector;
     this.refs = new ReferenceTable();
     this.label = `etl task ${context.getThisTaskId()}`;
+    live ??= new LiveView(APP);
     this.nc = await connectNats(this.nats ?? parseNatsFlags({}, env), {
       name: `ardea ${context.getStormId()} ${this.label} (reference watch)`,
       reconnectForever: true,
@@ -214,27 +211,27 @@ class EtlBolt extends BaseRichBolt {
     let initialized!: () => void;
     const ready = new Promise<void>((r) => (initialized = r));
     this.watch = await kv.watch({ initializedFn: () => initialized() });
-    let live = false;
-    void ready.then(() => (live = true));
+    let loaded = false;
+    void ready.then(() => (loaded = true));
     void (async () => {
-      for await (const e of this.watch!) this.apply(e, live);
+      for await (const e of this.watch!) this.apply(e, loaded);
     })().catch((e) => collector.reportError(e as Error));
     // Every event is enriched against the whole table: load it before the first one.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       ready,
       new Promise((_, reject) =>
-        timer = setTimeout(() => reject(new Error(`${this.label}: the reference bucket did not load in 10 s`)), 10_000)
+        timer = setTimeout(
+          () => reject(new Error(`${this.label}: the reference bucket ${this.bucket} did not load in 10 s`)),
+          10_000,
+        )
       ),
     ]).finally(() => clearTimeout(timer));
-    seen.devices = this.refs.size;
-    if (seen.tasks++ === 0) {
-      seen.since = Date.now();
-      liveTimer = setInterval(liveLine, 1000);
-    }
+    live.set("reference", `${this.refs.size} devices, ${applied.size} live updates`);
   }
 
-  private apply(e: KvEntry, live: boolean): void {
+  /** A change of the reference bucket: applied at once (`loaded`: after the initial load, so a live update). */
+  private apply(e: KvEntry, loaded: boolean): void {
     if (e.operation !== "PUT") {
       this.refs.delete(e.key);
       return;
@@ -242,11 +239,11 @@ class EtlBolt extends BaseRichBolt {
     try {
       const ref = DeviceRef.parse(JSON.parse(e.string()));
       this.refs.set(e.key, ref);
-      seen.devices = this.refs.size;
-      if (live) {
-        seen.updates.add(`${e.key}@${e.revision}`);
+      if (loaded) {
+        applied.add(`${e.key}@${e.revision}`);
         const last = ref.assignments[ref.assignments.length - 1]!;
-        console.log(`[${APP}] ${this.label}: reference ${e.key} → ${last.site} / ${last.owner} from ${last.from}`);
+        live?.line(`${this.label}: reference ${e.key} → ${last.site} / ${last.owner} from ${last.from}`);
+        live?.set("reference", `${this.refs.size} devices, ${applied.size} live updates`);
       }
     } catch (err) {
       this.collector.reportError(new Error(`reference ${e.key} (revision ${e.revision}) is ignored: ${err}`));
@@ -257,20 +254,18 @@ class EtlBolt extends BaseRichBolt {
     const seq = t.getInteger(0);
     const bytes = t.getValue(1) as Uint8Array;
     const r = processEvent(bytes, this.refs);
-    seen.events++;
     if (r.ok) {
-      seen.valid++;
       this.collector.emit(t, [utf8.encode(JSON.stringify(r.record))]);
+      live!.count("valid");
     } else {
-      seen.dead++;
       const letter: DeadLetter = { reason: r.reason, detail: r.detail, seq, original: toBase64(bytes) };
       this.collector.emit("dead", t, [utf8.encode(JSON.stringify(letter))]);
+      live!.count("dead");
     }
     this.collector.ack(t);
   }
 
   override async cleanup() {
-    if (this.watch !== null && --seen.tasks === 0) clearInterval(liveTimer);
     this.watch?.stop();
     if (this.nc !== null) await closeNats(this.nc);
     this.nc = null;
@@ -298,16 +293,25 @@ const inputSubject = dataset !== null ? `etl.raw.${tag}` : undefined;
 const outFile = flags.out !== undefined && !flags.out.startsWith("nats:") ? flags.out : undefined;
 const outSubject = flags.out?.startsWith("nats:") ? flags.out.slice(5) : `etl.out.${tag}`;
 const deadSubject = flags.deadLetter ?? `etl.dead.${tag}`;
-const name = `${APP}-${tag}`;
 // A generated data set has its own reference bucket: device ids of other seeds would clash.
 const bucket = flags.refs ?? (dataset !== null ? `${REFS_BUCKET}_${tag}` : REFS_BUCKET);
+/**
+ * An embedded run of a generated data set is a run of its own: it publishes
+ * its own copy of the events (message ids with this run's id), so its
+ * topology has its own name, and so its output its own message ids. A
+ * submitted one publishes the data set once, as every process of it names it
+ * alike, and a second submission resumes from its checkpoints.
+ */
+const run = dataset !== null && role === "embedded" ? Date.now().toString(36) : undefined;
+const name = run !== undefined ? `${APP}-${tag}-${run}` : `${APP}-${tag}`;
 
 const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error) =>
   usage(`${e.message} (ETL needs a NATS server with JetStream)`)
 );
-let publishedNow = false;
 /** With --rate: publishes the data set while the topology runs. */
 let feed: (() => Promise<void>) | null = null;
+/** Embedded generator mode: this run's checkpoints, removed at the end. */
+let stateDir: string | undefined;
 try {
   const kv = await ensureEtlResources(nc, bucket, dataset !== null);
   const jsm = await nc.jetstreamManager();
@@ -322,32 +326,40 @@ try {
       console.log(`[${APP}] ${what}: made stream ${stream} for ${subject}`);
     }
   }
-  if (dataset !== null && !inContainer) {
-    const what = `reference: ${dataset.reference.size} devices in ${bucket}, ${dataset.update.device} moves at event ${dataset.update.index}`;
-    if (await isPublished(jsm, inputStream, inputSubject!, dataset)) {
-      console.log(`[${APP}] the ${dataset.events.length} events are on ${inputSubject} (stream ${inputStream}) already`);
+  if (dataset !== null && role !== "container") {
+    const what =
+      `reference: ${dataset.reference.size} devices in ${bucket}, ${dataset.update.device} moves at event ${dataset.update.index}`;
+    if (run !== undefined) {
+      await purgeSubjects(jsm, [inputSubject!, outSubject, deadSubject]);
+      stateDir = await makeTempDir("ardea-etl-state-");
+    }
+    if (run === undefined && (await isPublished(jsm, inputStream, inputSubject!, dataset))) {
+      console.log(
+        `[${APP}] the ${dataset.events.length} events are on ${inputSubject} (stream ${inputStream}) already`,
+      );
     } else if (flags.rate > 0) {
       // Published while the topology runs (after submit), the reference update live halfway.
       await putReference(kv, dataset);
-      publishedNow = true;
-      feed = () => feedDataset(nc, kv, inputSubject!, dataset, flags.rate);
+      feed = () => feedDataset(nc, kv, inputSubject!, dataset, flags.rate, run);
       console.log(`[${APP}] publishing ${dataset.events.length} events on ${inputSubject} at ${flags.rate}/s; ${what}`);
     } else {
-      publishedNow = await publishDataset(nc, kv, inputSubject!, dataset);
-      console.log(`[${APP}] ${dataset.events.length} events published on ${inputSubject} (stream ${inputStream}); ${what}`);
+      await publishDataset(nc, kv, inputSubject!, dataset, run);
+      console.log(
+        `[${APP}] ${dataset.events.length} events published on ${inputSubject} (stream ${inputStream}); ${what}`,
+      );
     }
   }
 } catch (e) {
   await closeNats(nc);
   throw e;
 }
-if (inContainer) await closeNats(nc);
+if (role === "container") await closeNats(nc);
 
 // ---------------------------------------------------------------- the topology
 
 const natsOption = flags.nats !== undefined ? settings : undefined;
-// Paced input has gaps of up to a burst (1/20 s) between messages; slow rates longer.
-const idleMs = flags.idleExit ?? (dataset !== null ? Math.max(2000, flags.rate > 0 ? 3000 / flags.rate : 0) : 0);
+// Generator mode ends once the input is idle (paced input has gaps of a burst, 1/20 s; slow rates longer).
+const idleMs = flags.idleMs ?? (dataset !== null ? Math.max(2000, flags.rate > 0 ? 3000 / flags.rate : 0) : 0);
 const builder = new TopologyBuilder();
 builder.setSpout(
   "events",
@@ -375,8 +387,7 @@ const handle = await submit(name, {
   "topology.stateful.checkpoint.interval.seconds": 0.5,
   // Bounds the longest recovery, which the output streams' duplicate window must cover (270 s; they keep 15 min).
   "topology.supervisor.max.consecutive.failures": 5,
-  // A data set published just now is new to this stream: a checkpoint of the same name is of an older one.
-  ...(publishedNow ? { "topology.stateful.start.clean": true } : {}),
+  ...(stateDir !== undefined ? { "topology.state.dir": stateDir } : {}),
 }, builder.createTopology());
 
 // ---------------------------------------------------------------- the summary (embedded runs)
@@ -385,57 +396,51 @@ const feeding = feed?.().catch((e: Error) => {
   writeStderr(`${APP}: publishing the events failed: ${e.message}\n`);
   void handle.kill();
 });
-if (!inContainer) {
-  await handle.done;
-  await feeding;
+if (role === "embedded") {
   try {
+    await handle.done;
+    await feeding;
     await summarise();
   } finally {
     await closeNats(nc);
+    if (stateDir !== undefined) await removePath(stateDir);
   }
 }
 
 /** Reads the output and the dead letters back; checks them against the truth (generator mode); prints the summary. */
 async function summarise(): Promise<void> {
   const dec = new TextDecoder();
-  const outStream = await (await nc.jetstreamManager()).streams.find(outSubject);
-  const deadStream = await (await nc.jetstreamManager()).streams.find(deadSubject);
-  const outputs = await readSubject(nc, outStream, outSubject);
-  const dead = await readSubject(nc, deadStream, deadSubject);
+  const jsm = await nc.jetstreamManager();
+  const outputs = await readSubject(nc, await jsm.streams.find(outSubject), outSubject);
+  const dead = await readSubject(nc, await jsm.streams.find(deadSubject), deadSubject);
   const last = Math.max(started, ...outputs.slice(-1).map((m) => m.time), ...dead.slice(-1).map((m) => m.time));
-  const events = dataset?.events.length ?? seen.events;
+  live?.flush();
+  const events = dataset?.events.length ?? (live?.get("valid") ?? 0) + (live?.get("dead") ?? 0);
   const seconds = (last - started) / 1000;
-  const records = outputs.map((m) => JSON.parse(dec.decode(m.data)) as CleanReading);
   if (outFile !== undefined) await writeTextFile(outFile, outputs.map((m) => dec.decode(m.data) + "\n").join(""));
-  let quality: Record<string, unknown> = { outputs: outputs.length, deadLetters: dead.length };
+  let quality: Record<string, number | boolean> = { outputs: outputs.length, deadLetters: dead.length };
   let ok = true;
   if (dataset !== null) {
+    const records = outputs.map((m) => JSON.parse(dec.decode(m.data)) as CleanReading);
     const letters = dead.map((m) => {
       const d = JSON.parse(dec.decode(m.data)) as DeadLetter;
       return { ...d, bytes: fromBase64(d.original) };
     });
-    // The data set's first event is the first message of its subject.
-    const first = (await readFirstSeq()) ?? 1;
-    const q = score(dataset, records, letters, first);
+    const q = score(dataset, records, letters, (await firstSeq()) ?? 1);
     ok = meetsBound(q);
     const { examples, ...counts } = q;
     quality = { ...counts, bound: ok };
     for (const e of examples) console.log(`[${APP}] ${e}`);
   }
   console.log(
-    `[${APP}] ${events} events → ${outputs.length} records on ${outSubject}, ${dead.length} dead letters on ${deadSubject}` +
-      (publishedNow ? "" : " (this data set was there before: the counts include earlier runs)"),
+    `[${APP}] ${events} events → ${outputs.length} records on ${outSubject}, ${dead.length} dead letters on ${deadSubject}`,
   );
-  console.log(
-    `summary ${
-      JSON.stringify({ app: APP, events, seconds, eventsPerSec: seconds > 0 ? events / seconds : 0, quality })
-    }`,
-  );
+  printSummary({ app: APP, events, seconds, eventsPerSec: seconds > 0 ? events / seconds : 0, quality });
   if (!ok) exit(1);
 }
 
-/** The stream sequence of the data set's first event. */
-async function readFirstSeq(): Promise<number | undefined> {
+/** The stream sequence of the data set's first event (the first message of its subject). */
+async function firstSeq(): Promise<number | undefined> {
   const jsm = await nc.jetstreamManager();
   const ci = await jsm.consumers.add(inputStream, {
     ack_policy: AckPolicy.None,
@@ -445,8 +450,7 @@ async function readFirstSeq(): Promise<number | undefined> {
     mem_storage: true,
   });
   try {
-    const m = await (await nc.jetstream().consumers.get(inputStream, ci.name)).next({ expires: 2000 });
-    return m?.seq;
+    return (await (await nc.jetstream().consumers.get(inputStream, ci.name)).next({ expires: 2000 }))?.seq;
   } finally {
     await jsm.consumers.delete(inputStream, ci.name).catch(() => {});
   }

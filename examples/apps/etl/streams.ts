@@ -72,19 +72,31 @@ export function datasetTag(dataset: EtlDataset): string {
   return `s${dataset.seed}-e${dataset.events.length}`;
 }
 
-/** The message id of event `index` of a data set (`Nats-Msg-Id`: publishing it again is dropped). */
-function msgId(tag: string, index: number): string {
-  return `etl/${tag}/${index}`;
+/**
+ * The message id of event `index` (`Nats-Msg-Id`: publishing it again is
+ * dropped): `etl/<tag>/<index>`, or `etl/<tag>/<run>/<index>` for a run that
+ * publishes its own copy.
+ */
+function msgId(tag: string, index: number, run?: string): string {
+  return run === undefined ? `etl/${tag}/${index}` : `etl/${tag}/${run}/${index}`;
 }
 
 /**
  * Whether `subject` of stream `stream` ends with the last event of the data
- * set tagged `tag` (so it was published whole before).
+ * set (so a copy of it was published whole before).
  */
-export async function isPublished(jsm: JetStreamManager, stream: string, subject: string, dataset: EtlDataset) {
+export async function isPublished(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  dataset: EtlDataset,
+): Promise<boolean> {
   if (dataset.events.length === 0) return true;
   const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null);
-  return last?.header?.get("Nats-Msg-Id") === msgId(datasetTag(dataset), dataset.events.length - 1);
+  const id = last?.header?.get("Nats-Msg-Id") ?? "";
+  const tag = datasetTag(dataset);
+  return id === msgId(tag, dataset.events.length - 1) || (id.startsWith(`etl/${tag}/`) &&
+    id.endsWith(`/${dataset.events.length - 1}`));
 }
 
 const json = new TextEncoder();
@@ -109,13 +121,14 @@ export async function publishEvents(
   dataset: EtlDataset,
   from = 0,
   to = dataset.events.length,
+  run?: string,
 ): Promise<void> {
   const js = nc.jetstream();
   const tag = datasetTag(dataset);
   for (let i = from; i < to; i += 1000) {
     const acks = [];
     for (let k = i; k < Math.min(to, i + 1000); k++) {
-      acks.push(js.publish(subject, dataset.events[k]!.bytes, { msgID: msgId(tag, k) }));
+      acks.push(js.publish(subject, dataset.events[k]!.bytes, { msgID: msgId(tag, k, run) }));
     }
     await Promise.all(acks);
   }
@@ -123,18 +136,22 @@ export async function publishEvents(
 
 /**
  * Generator mode: the reference table, the events before the planned
- * update, the update, then the rest, unless the data set is there already
- * (published whole by an earlier run, or by the process that submitted
- * this one). Returns whether it published.
+ * update, the update, then the rest. `run` names this run's copy (see
+ * {@link publishEvents}).
  */
-export async function publishDataset(nc: NatsConnection, kv: KV, subject: string, dataset: EtlDataset) {
-  const jsm = await nc.jetstreamManager();
-  if (await isPublished(jsm, STREAMS.input.name, subject, dataset)) return false;
+export async function publishDataset(nc: NatsConnection, kv: KV, subject: string, dataset: EtlDataset, run?: string) {
   await putReference(kv, dataset);
-  await publishEvents(nc, subject, dataset, 0, dataset.update.index);
+  await publishEvents(nc, subject, dataset, 0, dataset.update.index, run);
   await putUpdate(kv, dataset);
-  await publishEvents(nc, subject, dataset, dataset.update.index);
-  return true;
+  await publishEvents(nc, subject, dataset, dataset.update.index, dataset.events.length, run);
+}
+
+/** Removes every message of `subjects` from the streams that capture them. */
+export async function purgeSubjects(jsm: JetStreamManager, subjects: string[]): Promise<void> {
+  for (const subject of subjects) {
+    const stream = await jsm.streams.find(subject).catch(() => null);
+    if (stream !== null) await jsm.streams.purge(stream, { filter: subject });
+  }
 }
 
 /**
@@ -151,6 +168,7 @@ export async function feedDataset(
   subject: string,
   dataset: EtlDataset,
   rate: number,
+  run?: string,
   pauseMs = 250,
 ): Promise<void> {
   const burst = Math.max(1, Math.round(rate / 20));
@@ -159,7 +177,7 @@ export async function feedDataset(
   const feed = async (from: number, to: number) => {
     for (let i = from; i < to; i += burst) {
       const end = Math.min(to, i + burst);
-      await publishEvents(nc, subject, dataset, i, end);
+      await publishEvents(nc, subject, dataset, i, end, run);
       sent += end - i;
       const ahead = (sent * 1000) / rate - (Date.now() - start);
       if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
