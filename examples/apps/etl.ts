@@ -60,12 +60,12 @@
  *   halfway (all before processing, or with `--rate R` at R events a second
  *   while the topology runs, so that the update arrives live), processes
  *   them, and stops once the input has been idle for `--idle-ms` (2000).
- *   Embedded, it then reads the output and the dead letters back and
- *   checks them against the generator's truth (exit code 1 when the bound
- *   is not met); each embedded run starts over (it purges the data set's
- *   subjects and keeps its checkpoints in a temporary folder). Submitted, the
- *   `ardea submit` process publishes the data set unless it is there
- *   already, and a second submission resumes from its checkpoints.
+ *   Every run starts over: it purges the data set's subjects and runs as
+ *   `etl-<tag>-<run id>` (see the setup below). Embedded, it then reads the
+ *   output and the dead letters back and checks them against the
+ *   generator's truth (exit code 1 when the bound is not met). Under
+ *   `ardea submit`, the submitting process publishes and the containers
+ *   process.
  * - `--from-stream S`: processes stream S (raw JSON events, any subject)
  *   and runs until stopped (Ctrl-C, `ardea kill etl-<s>`), or until idle for
  *   `--idle-ms`. The reference bucket is yours to fill: one key per device,
@@ -92,9 +92,9 @@
  */
 import { z } from "zod";
 import { AckPolicy, DeliverPolicy, type KvEntry, nanos, type NatsConnection, type QueuedIterator } from "nats";
-import process from "node:process";
 import {
   BaseRichBolt,
+  FileStateBackend,
   JetStreamSpout,
   type NatsSettings,
   NatsSinkBolt,
@@ -108,7 +108,7 @@ import {
   type Tuple,
 } from "../../mod.ts";
 import { closeNats, connectNats } from "../../transport/nats_connect.ts";
-import { args, env, exit, mainScript, makeTempDir, removePath, writeStderr, writeTextFile } from "../../runtime/mod.ts";
+import { args, env, exit, mainScript, resolvePath, writeStderr, writeTextFile } from "../../runtime/mod.ts";
 import { LiveView, parseAppFlags, printSummary, reliabilityMode } from "./lib/mod.ts";
 import {
   type CleanReading,
@@ -126,12 +126,12 @@ import {
   ensureEtlResources,
   ensureStream,
   feedDataset,
-  isPublished,
   publishDataset,
   purgeSubjects,
   putReference,
   readSubject,
   REFS_BUCKET,
+  RUNS_BUCKET,
   STREAMS,
 } from "./etl/streams.ts";
 
@@ -163,16 +163,10 @@ if (flags.out !== undefined && flags.out.startsWith("nats:") && !/^nats:[^\s*>]+
 }
 
 /**
- * Where this script runs: `ardea run` or `deno run` (embedded), the
- * `ardea submit` command (which imports it to learn the topology), or a
- * container of the submitted topology (which imports its bundle).
+ * A container of `ardea submit` imports the script from the topology's
+ * bundle; the `ardea submit` command and an embedded run import the file.
  */
-function scriptRole(): "embedded" | "submit" | "container" {
-  if (/[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "")) return "container";
-  const command = process.argv.slice(2).find((a) => !a.startsWith("-"));
-  return command === "submit" ? "submit" : "embedded";
-}
-const role = scriptRole();
+const inContainer = /[\\/]\.ardea[\\/]bundles[\\/]/.test(mainScript() ?? "");
 
 // ---------------------------------------------------------------- the components
 
@@ -295,23 +289,20 @@ const outSubject = flags.out?.startsWith("nats:") ? flags.out.slice(5) : `etl.ou
 const deadSubject = flags.deadLetter ?? `etl.dead.${tag}`;
 // A generated data set has its own reference bucket: device ids of other seeds would clash.
 const bucket = flags.refs ?? (dataset !== null ? `${REFS_BUCKET}_${tag}` : REFS_BUCKET);
-/**
- * An embedded run of a generated data set is a run of its own: it publishes
- * its own copy of the events (message ids with this run's id), so its
- * topology has its own name, and so its output its own message ids. A
- * submitted one publishes the data set once, as every process of it names it
- * alike, and a second submission resumes from its checkpoints.
- */
-const run = dataset !== null && role === "embedded" ? Date.now().toString(36) : undefined;
-const name = run !== undefined ? `${APP}-${tag}-${run}` : `${APP}-${tag}`;
-
 const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error) =>
   usage(`${e.message} (ETL needs a NATS server with JetStream)`)
 );
 /** With --rate: publishes the data set while the topology runs. */
 let feed: (() => Promise<void>) | null = null;
-/** Embedded generator mode: this run's checkpoints, removed at the end. */
-let stateDir: string | undefined;
+/**
+ * Generator mode: every run is a run of its own. It publishes its own copy
+ * of the data set (after purging the data set's subjects), with message ids
+ * that name the run, under a topology named after the run, so that its
+ * output has message ids of its own too (a stream's duplicate window
+ * outlives a purge). The run's id goes to the runs bucket, where the
+ * containers of a submitted run read it.
+ */
+let run: string | undefined;
 try {
   const kv = await ensureEtlResources(nc, bucket, dataset !== null);
   const jsm = await nc.jetstreamManager();
@@ -326,34 +317,38 @@ try {
       console.log(`[${APP}] ${what}: made stream ${stream} for ${subject}`);
     }
   }
-  if (dataset !== null && role !== "container") {
-    const what =
-      `reference: ${dataset.reference.size} devices in ${bucket}, ${dataset.update.device} moves at event ${dataset.update.index}`;
-    if (run !== undefined) {
-      await purgeSubjects(jsm, [inputSubject!, outSubject, deadSubject]);
-      stateDir = await makeTempDir("ardea-etl-state-");
-    }
-    if (run === undefined && (await isPublished(jsm, inputStream, inputSubject!, dataset))) {
-      console.log(
-        `[${APP}] the ${dataset.events.length} events are on ${inputSubject} (stream ${inputStream}) already`,
-      );
-    } else if (flags.rate > 0) {
-      // Published while the topology runs (after submit), the reference update live halfway.
-      await putReference(kv, dataset);
-      feed = () => feedDataset(nc, kv, inputSubject!, dataset, flags.rate, run);
-      console.log(`[${APP}] publishing ${dataset.events.length} events on ${inputSubject} at ${flags.rate}/s; ${what}`);
+  if (dataset !== null) {
+    const runs = await nc.jetstream().views.kv(RUNS_BUCKET);
+    if (inContainer) {
+      run = (await runs.get(tag))?.string();
+      if (run === undefined) throw new Error(`no run of data set ${tag} in the KV bucket ${RUNS_BUCKET}`);
     } else {
-      await publishDataset(nc, kv, inputSubject!, dataset, run);
-      console.log(
-        `[${APP}] ${dataset.events.length} events published on ${inputSubject} (stream ${inputStream}); ${what}`,
-      );
+      run = Date.now().toString(36);
+      await purgeSubjects(jsm, [inputSubject!, outSubject, deadSubject]);
+      await runs.put(tag, run);
+      const what =
+        `reference: ${dataset.reference.size} devices in ${bucket}, ${dataset.update.device} moves at event ${dataset.update.index}`;
+      if (flags.rate > 0) {
+        // Published while the topology runs (after submit), the reference update live halfway.
+        await putReference(kv, dataset);
+        feed = () => feedDataset(nc, kv, inputSubject!, dataset, flags.rate, run);
+        console.log(
+          `[${APP}] publishing ${dataset.events.length} events on ${inputSubject} at ${flags.rate}/s; ${what}`,
+        );
+      } else {
+        await publishDataset(nc, kv, inputSubject!, dataset, run);
+        console.log(
+          `[${APP}] ${dataset.events.length} events published on ${inputSubject} (stream ${inputStream}); ${what}`,
+        );
+      }
     }
   }
 } catch (e) {
   await closeNats(nc);
   throw e;
 }
-if (role === "container") await closeNats(nc);
+if (inContainer) await closeNats(nc);
+const name = run !== undefined ? `${APP}-${tag}-${run}` : `${APP}-${tag}`;
 
 // ---------------------------------------------------------------- the topology
 
@@ -387,7 +382,6 @@ const handle = await submit(name, {
   "topology.stateful.checkpoint.interval.seconds": 0.5,
   // Bounds the longest recovery, which the output streams' duplicate window must cover (270 s; they keep 15 min).
   "topology.supervisor.max.consecutive.failures": 5,
-  ...(stateDir !== undefined ? { "topology.state.dir": stateDir } : {}),
 }, builder.createTopology());
 
 // ---------------------------------------------------------------- the summary (embedded runs)
@@ -396,14 +390,26 @@ const feeding = feed?.().catch((e: Error) => {
   writeStderr(`${APP}: publishing the events failed: ${e.message}\n`);
   void handle.kill();
 });
-if (role === "embedded") {
+// Under `ardea submit` the handle ends with the run in the containers; the command's own never does.
+if (!inContainer) {
   try {
     await handle.done;
     await feeding;
+    // A generator run's checkpoints are of no use once it has ended: nothing resumes it.
+    if (run !== undefined) await dropCheckpoints(handle.config?.["topology.state.dir"]);
     await summarise();
   } finally {
     await closeNats(nc);
-    if (stateDir !== undefined) await removePath(stateDir);
+  }
+}
+
+async function dropCheckpoints(dir: string | undefined): Promise<void> {
+  if (dir === undefined || flags.mode !== "effectively") return;
+  const backend = new FileStateBackend(resolvePath(dir));
+  try {
+    await backend.drop(name);
+  } finally {
+    await backend.close();
   }
 }
 

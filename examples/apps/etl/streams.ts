@@ -67,6 +67,13 @@ export async function ensureEtlResources(nc: NatsConnection, bucket = REFS_BUCKE
   return await nc.jetstream().views.kv(bucket, { history: 5 });
 }
 
+/**
+ * The KV bucket of generator-mode runs: data set tag → the id of its
+ * current run, which the containers of a submitted run read to name the
+ * topology as the submitting process did.
+ */
+export const RUNS_BUCKET = "etl_runs";
+
 /** A data set's tag in subjects and names: `s<seed>-e<events>`. */
 export function datasetTag(dataset: EtlDataset): string {
   return `s${dataset.seed}-e${dataset.events.length}`;
@@ -79,24 +86,6 @@ export function datasetTag(dataset: EtlDataset): string {
  */
 function msgId(tag: string, index: number, run?: string): string {
   return run === undefined ? `etl/${tag}/${index}` : `etl/${tag}/${run}/${index}`;
-}
-
-/**
- * Whether `subject` of stream `stream` ends with the last event of the data
- * set (so a copy of it was published whole before).
- */
-export async function isPublished(
-  jsm: JetStreamManager,
-  stream: string,
-  subject: string,
-  dataset: EtlDataset,
-): Promise<boolean> {
-  if (dataset.events.length === 0) return true;
-  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null);
-  const id = last?.header?.get("Nats-Msg-Id") ?? "";
-  const tag = datasetTag(dataset);
-  return id === msgId(tag, dataset.events.length - 1) || (id.startsWith(`etl/${tag}/`) &&
-    id.endsWith(`/${dataset.events.length - 1}`));
 }
 
 const json = new TextEncoder();
