@@ -21,7 +21,14 @@ import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { sleep, until } from "../testing/wait.ts";
 import { type EtlDataset, generateEtl } from "../examples/apps/etl/generator.ts";
 import { type OfflineResult, runOffline, score } from "../examples/apps/etl/offline.ts";
-import { type CleanReading, type DeadLetter, fromBase64 } from "../examples/apps/etl/model.ts";
+import {
+  type CleanReading,
+  type DeadLetter,
+  fromBase64,
+  parseTimestamp,
+  processEvent,
+  ReferenceTable,
+} from "../examples/apps/etl/model.ts";
 import {
   datasetTag,
   ensureStream,
@@ -111,6 +118,64 @@ function check(dataset: EtlDataset, offline: OfflineResult, out: StoredMessage[]
   ) assert.is(counts[k], 0, `${what}: quality ${k} ${JSON.stringify(counts)}\n${examples.join("\n")}`);
   assert.is(q.deadLetters, q.invalidExpected, `${what}: every invalid record is a dead letter`);
 }
+
+test("model: timestamp formats, units, reasons, and the reference as of the event's time", () => {
+  const day = Date.UTC(2026, 0, 1);
+  for (
+    const [ts, want] of [
+      [1767225600.25, day + 250],
+      [1767225600250, day + 250],
+      ["2026-01-01T00:00:00.250Z", day + 250],
+      ["2026-01-01T01:00:00.250+01:00", day + 250],
+      ["2025-12-31T19:00:00-05:00", day],
+      ["2026-01-01 00:00:00", day],
+    ] as const
+  ) assert.is(parseTimestamp(ts), want, String(ts));
+  for (const bad of [0, "2026-02-30 10:00:00", "2026-13-45T99:00:00Z", "01/01/2026 00:00", "yesterday"]) {
+    assert.type(parseTimestamp(bad), "string", String(bad));
+  }
+  const refs = new ReferenceTable();
+  refs.set("tm-0001", {
+    assignments: [
+      { from: "2026-01-01T00:00:10Z", site: "lyon-coldstore", owner: "medipharm" },
+      { from: "2025-01-01T00:00:00Z", site: "berlin-dc", owner: "nordfrost" },
+    ],
+  });
+  const run = (o: Record<string, unknown>) =>
+    processEvent(new TextEncoder().encode(JSON.stringify({ id: "e1", device: "tm-0001", ...o })), refs);
+  const t = { kind: "temperature", unit: "F", value: 212, ts: 1767225609.999 };
+  const before = run(t), after = run({ ...t, ts: 1767225610 });
+  assert.ok(before.ok && after.ok);
+  if (before.ok && after.ok) {
+    assert.equal([before.record.value, before.record.unit, before.record.site], [100, "°C", "berlin-dc"]);
+    assert.equal([after.record.site, after.record.owner, after.record.time], [
+      "lyon-coldstore",
+      "medipharm",
+      "2026-01-01T00:00:10.000Z",
+    ]);
+  }
+  const weight = run({ device: "tm-0001", kind: "weight", unit: "lb", value: 100, ts: 1767225600 });
+  assert.ok(weight.ok && Math.abs(weight.record.value - 45.3592) < 1e-9);
+  for (
+    const [o, reason] of [
+      [{ ...t, unit: "furlong" }, "bad_unit"],
+      [{ ...t, value: "212" }, "wrong_type"],
+      [{ ...t, value: 1000 }, "out_of_range"],
+      [{ ...t, ts: "yesterday" }, "bad_timestamp"],
+      [{ ...t, device: "tm-0002" }, "unknown_device"],
+      [{ ...t, ts: undefined }, "missing_field"],
+    ] as const
+  ) {
+    const r = run(o);
+    assert.ok(!r.ok && r.reason === reason, `${JSON.stringify(o)}: ${JSON.stringify(r)}`);
+  }
+  const notJson = processEvent(new Uint8Array([123, 34, 0xff, 34, 125]), refs);
+  assert.ok(!notJson.ok && notJson.reason === "bad_json");
+  // The generator is a function of its seed.
+  const a = generateEtl({ seed: 3, events: 500 }), b = generateEtl({ seed: 3, events: 500 });
+  assert.equal(a.events.map((e) => e.bytes), b.events.map((e) => e.bytes));
+  assert.equal(a.update, b.update);
+});
 
 test("embedded, generator mode: publishes, processes, stops; the streams hold the offline result exactly once", async () => {
   const seed = 5, events = 6000;
