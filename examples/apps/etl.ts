@@ -196,7 +196,11 @@ class EtlBolt extends BaseRichBolt {
     this.collector = collector;
     this.refs = new ReferenceTable();
     this.label = `etl task ${context.getThisTaskId()}`;
-    live ??= new LiveView(APP);
+    if (live === null) {
+      live = new LiveView(APP);
+      live.count("valid", 0);
+      live.count("dead", 0);
+    }
     this.nc = await connectNats(this.nats ?? parseNatsFlags({}, env), {
       name: `ardea ${context.getStormId()} ${this.label} (reference watch)`,
       reconnectForever: true,
