@@ -399,8 +399,11 @@ if (!inContainer) {
   try {
     await handle.done;
     await feeding;
-    // A generator run's checkpoints are of no use once it has ended: nothing resumes it.
-    if (run !== undefined) await dropCheckpoints(handle.config?.["topology.state.dir"]);
+    if (run !== undefined) {
+      // Nothing resumes a generator run: its checkpoints and its durable consumer (ATLEAST_ONCE) can go.
+      await dropCheckpoints(handle.config?.["topology.state.dir"]);
+      await (await nc.jetstreamManager()).consumers.delete(inputStream, name).catch(() => {});
+    }
     await summarise();
   } finally {
     await closeNats(nc);
