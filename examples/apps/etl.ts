@@ -205,26 +205,38 @@ class EtlBolt extends BaseRichBolt {
       name: `ardea ${context.getStormId()} ${this.label} (reference watch)`,
       reconnectForever: true,
     });
-    const kv = await this.nc.jetstream().views.kv(this.bucket, { bindOnly: true });
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    this.watch = await kv.watch({ initializedFn: () => initialized() });
-    let loaded = false;
-    void ready.then(() => (loaded = true));
-    void (async () => {
-      for await (const e of this.watch!) this.apply(e, loaded);
-    })().catch((e) => collector.reportError(e as Error));
-    // Every event is enriched against the whole table: load it before the first one.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      ready,
-      new Promise((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`${this.label}: the reference bucket ${this.bucket} did not load in 10 s`)),
-          10_000,
-        )
-      ),
-    ]).finally(() => clearTimeout(timer));
+    try {
+      const kv = await this.nc.jetstream().views.kv(this.bucket, { bindOnly: true });
+      // The watch delivers every key's value, calls initializedFn, then delivers each change as it happens.
+      let loaded = false;
+      let initialized!: () => void;
+      const ready = new Promise<void>((r) => (initialized = r));
+      this.watch = await kv.watch({
+        initializedFn: () => {
+          loaded = true;
+          initialized();
+        },
+      });
+      void (async () => {
+        for await (const e of this.watch!) this.apply(e, loaded);
+      })().catch((e) => collector.reportError(e as Error));
+      // Every event is enriched against the whole table: load it before the first one.
+      await Promise.race([
+        ready,
+        new Promise((_, reject) =>
+          timer = setTimeout(
+            () => reject(new Error(`${this.label}: the reference bucket ${this.bucket} did not load in 10 s`)),
+            10_000,
+          )
+        ),
+      ]);
+    } catch (e) {
+      await this.cleanup();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     live.set("reference", `${this.refs.size} devices, ${applied.size} live updates`);
   }
 
@@ -265,6 +277,7 @@ class EtlBolt extends BaseRichBolt {
 
   override async cleanup() {
     this.watch?.stop();
+    this.watch = null;
     if (this.nc !== null) await closeNats(this.nc);
     this.nc = null;
   }
