@@ -291,21 +291,27 @@ class EtlBolt extends BaseRichBolt {
 // ---------------------------------------------------------------- setup
 
 const fromStream = flags.fromStream;
-const dataset: EtlDataset | null = fromStream === undefined
+const generator = fromStream === undefined;
+// A container needs only the data set's tag, known without generating it unless --duration decides the count.
+const dataset: EtlDataset | null = generator && !(inContainer && flags.duration === undefined)
   ? generateEtl({
     seed: flags.seed,
     events: flags.duration !== undefined ? undefined : flags.events,
     duration: flags.duration,
   })
   : null;
-const tag = dataset !== null ? datasetTag(dataset) : fromStream!.toLowerCase();
+const tag = dataset !== null
+  ? datasetTag(dataset)
+  : generator
+  ? `s${flags.seed}-e${flags.events}`
+  : fromStream!.toLowerCase();
 const inputStream = fromStream ?? STREAMS.input.name;
-const inputSubject = dataset !== null ? `etl.raw.${tag}` : undefined;
+const inputSubject = generator ? `etl.raw.${tag}` : undefined;
 const outFile = flags.out !== undefined && !flags.out.startsWith("nats:") ? flags.out : undefined;
 const outSubject = flags.out?.startsWith("nats:") ? flags.out.slice(5) : `etl.out.${tag}`;
 const deadSubject = flags.deadLetter ?? `etl.dead.${tag}`;
 // A generated data set has its own reference bucket: device ids of other seeds would clash.
-const bucket = flags.refs ?? (dataset !== null ? `${REFS_BUCKET}_${tag}` : REFS_BUCKET);
+const bucket = flags.refs ?? (generator ? `${REFS_BUCKET}_${tag}` : REFS_BUCKET);
 const nc = await connectNats(settings, { name: `${APP} setup` }).catch((e: Error) =>
   usage(`${e.message} (ETL needs a NATS server with JetStream)`)
 );
@@ -321,7 +327,7 @@ let feed: (() => Promise<void>) | null = null;
  */
 let run: string | undefined;
 try {
-  const kv = await ensureEtlResources(nc, bucket, dataset !== null);
+  const kv = await ensureEtlResources(nc, bucket, generator);
   const jsm = await nc.jetstreamManager();
   if (fromStream !== undefined && (await jsm.streams.info(fromStream).catch(() => null)) === null) {
     usage(`--from-stream ${fromStream}: there is no such stream at ${settings.servers.join(",")}`);
@@ -334,9 +340,9 @@ try {
       console.log(`[${APP}] ${what}: made stream ${stream} for ${subject}`);
     }
   }
-  if (dataset !== null) {
+  if (generator) {
     const runs = await nc.jetstream().views.kv(RUNS_BUCKET);
-    if (inContainer) {
+    if (inContainer || dataset === null) {
       run = (await runs.get(tag))?.string();
       if (run === undefined) throw new Error(`no run of data set ${tag} in the KV bucket ${RUNS_BUCKET}`);
     } else {
@@ -371,7 +377,7 @@ const name = run !== undefined ? `${APP}-${tag}-${run}` : `${APP}-${tag}`;
 
 const natsOption = flags.nats !== undefined ? settings : undefined;
 // Generator mode ends once the input is idle (paced input has gaps of a burst, 1/20 s; slow rates longer).
-const idleMs = flags.idleMs ?? (dataset !== null ? Math.max(2000, flags.rate > 0 ? 3000 / flags.rate : 0) : 0);
+const idleMs = flags.idleMs ?? (generator ? Math.max(2000, flags.rate > 0 ? 3000 / flags.rate : 0) : 0);
 const builder = new TopologyBuilder();
 builder.setSpout(
   "events",
