@@ -8,7 +8,8 @@
  * | raw events | `ETL_IN` | `etl.raw.>` (a generated data set on `etl.raw.<tag>`) |
  * | output records | `ETL_OUT` | `etl.out.>` |
  * | dead letters | `ETL_DEAD` | `etl.dead.>` |
- * | reference table | KV bucket `etl_refs` | one key per device |
+ * | reference table | KV bucket `etl_refs` (a generated data set: `etl_refs_<tag>`) | one key per device |
+ * | generator runs | KV bucket `etl_runs` | data set tag → the current run's id |
  *
  * @module
  */
