@@ -57,9 +57,16 @@ test.after(async () => {
  * The engine check and the bound, on what the streams hold: every output
  * record is the offline one of its id (as JSON text), every dead letter the
  * offline one of its event (reason, detail) with the event's bytes; each
- * once; nothing missing. Event i is input sequence i + 1.
+ * once; nothing missing. Event i is input sequence `firstSeq` + i.
  */
-function check(dataset: EtlDataset, offline: OfflineResult, out: StoredMessage[], dead: StoredMessage[], what: string) {
+function check(
+  dataset: EtlDataset,
+  offline: OfflineResult,
+  out: StoredMessage[],
+  dead: StoredMessage[],
+  what: string,
+  firstSeq = 1,
+) {
   const records = out.map((m) => dec.decode(m.data));
   const letters = dead.map((m) => JSON.parse(dec.decode(m.data)) as DeadLetter);
   const ids = new Map<string, number>();
@@ -83,16 +90,16 @@ function check(dataset: EtlDataset, offline: OfflineResult, out: StoredMessage[]
   const wrong: string[] = [];
   for (const d of letters) {
     seqs.set(d.seq, (seqs.get(d.seq) ?? 0) + 1);
-    const want = offline.dead.get(d.seq - 1);
+    const want = offline.dead.get(d.seq - firstSeq);
     const bytes = fromBase64(d.original);
-    const original = dataset.events[d.seq - 1]?.bytes;
+    const original = dataset.events[d.seq - firstSeq]?.bytes;
     if (
       want === undefined || want.reason !== d.reason || want.detail !== d.detail || original === undefined ||
       bytes.length !== original.length || bytes.some((b, i) => b !== original[i])
     ) wrong.push(`${JSON.stringify(d)}\n  offline: ${JSON.stringify(want)}`);
   }
   const deadTwice = [...seqs].filter(([, n]) => n > 1).length;
-  const deadMissing = [...offline.dead.keys()].filter((i) => !seqs.has(i + 1)).length;
+  const deadMissing = [...offline.dead.keys()].filter((i) => !seqs.has(i + firstSeq)).length;
   assert.ok(
     deadTwice === 0 && deadMissing === 0 && wrong.length === 0,
     `${what}: ${letters.length} dead letters for ${offline.dead.size} invalid events: ${deadTwice} duplicated, ` +
@@ -103,6 +110,7 @@ function check(dataset: EtlDataset, offline: OfflineResult, out: StoredMessage[]
     dataset,
     records.map((t) => JSON.parse(t) as CleanReading),
     letters.map((d) => ({ ...d, bytes: fromBase64(d.original) })),
+    firstSeq,
   );
   const { examples, ...counts } = q;
   for (
@@ -209,7 +217,10 @@ test("embedded, generator mode: publishes, processes, stops; the streams hold th
     const offline = runOffline({ seed, events }, dataset);
     const out = await readSubject(nc, "ETL_OUT", `etl.out.${tag}`);
     const dead = await readSubject(nc, "ETL_DEAD", `etl.dead.${tag}`);
-    check(dataset, offline, out, dead, "embedded");
+    // Event i is input sequence first + i (the run purged the subject and published the data set in order).
+    const input = await readSubject(nc, "ETL_IN", `etl.raw.${tag}`);
+    assert.is(input.length, events);
+    check(dataset, offline, out, dead, "embedded", input[0]!.seq);
     // --out FILE: the output records as JSON lines.
     const lines = (await readTextFile(file)).split("\n").filter((l) => l !== "");
     assert.equal(lines, out.map((m) => dec.decode(m.data)));
