@@ -1,0 +1,128 @@
+// timeout: 120
+// examples/apps/machines.ts, machine failure prediction (issue 16, item 6).
+// Engine check: the alerts the topology writes (embedded through `ardea run`,
+// and on 2 containers over NATS) are exactly those of the same predictor run
+// offline in a plain loop over the same samples (examples/apps/machines/
+// offline.ts). Quality check, the issue's bounds as written: recall ≥ 0.9,
+// ≤ 0.1 false alarms per host-hour, median lead time ≥ 5 minutes before the
+// planted failure.
+import { test } from "../testing/harness.ts";
+import * as assert from "uvu/assert";
+import { makeTempDir, readTextFile, removePath, resolvePath, runtimeName } from "../runtime/mod.ts";
+import { asText, runArdea, show } from "../testing/child.ts";
+import { type NatsHandle, startNats } from "../testing/nats_server.ts";
+import { generateMetrics, type MachinesOptions, plantedFailures } from "../examples/apps/machines/generator.ts";
+import { type Alert, type AlertRecord, alertRecord } from "../examples/apps/machines/model.ts";
+import { predict, score } from "../examples/apps/machines/offline.ts";
+
+const SCRIPT = "examples/apps/machines.ts";
+let dir: string;
+
+test.before(async () => {
+  dir = await makeTempDir("ardea-app-machines-");
+});
+
+test.after(async () => {
+  await removePath(dir);
+});
+
+/** The alerts a run wrote to `path` (JSON lines), in a stable order. */
+async function alertsIn(path: string): Promise<AlertRecord[]> {
+  const text = await readTextFile(path);
+  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as AlertRecord).sort(byHostTime);
+}
+
+function byHostTime(a: { host: string; ts: number }, b: { host: string; ts: number }): number {
+  return a.host < b.host ? -1 : a.host > b.host ? 1 : a.ts - b.ts;
+}
+
+/** The offline predictor's alerts for `gen`, as the app writes them. */
+function offlineAlerts(gen: MachinesOptions): AlertRecord[] {
+  return predict(generateMetrics(gen)).alerts.map(alertRecord).sort(byHostTime);
+}
+
+/** The summary line's object. */
+function summaryOf(stdout: string): { events: number; quality: Record<string, number> } {
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith("summary {"));
+  assert.ok(line !== undefined, `a summary line:\n${stdout.slice(-2000)}`);
+  return JSON.parse(line!.slice("summary ".length));
+}
+
+test("embedded (ardea run, 40 hosts, 12 h): the alerts equal the offline predictor's; recall ≥ 0.9, ≤ 0.1 false alarms per host-hour, median lead ≥ 5 min", async () => {
+  const out = resolvePath(dir, "alerts.jsonl");
+  const t0 = Date.now();
+  const r = asText(await runArdea(["run", "--quiet", SCRIPT, "--seed", "1", "--out", out]));
+  const seconds = (Date.now() - t0) / 1000;
+  assert.is(r.code, 0, show(r));
+  const gen: MachinesOptions = { seed: 1 };
+  // Engine check: the same alerts, to the bit.
+  const got = await alertsIn(out);
+  const want = offlineAlerts(gen);
+  assert.ok(want.length >= 30, `the offline predictor raises alerts (${want.length})`);
+  assert.equal(got, want);
+  // Quality check on what the topology wrote.
+  const failures = plantedFailures(gen);
+  const q = score(got.map((a) => ({ ...a }) as unknown as Alert), failures, 40 * 12);
+  const figures = `recall ${q.recall} (${q.detected}/${q.failures}), false alarms ${q.falseAlarms} ` +
+    `(${q.falseAlarmsPerHostHour.toFixed(4)}/host-hour), median lead ${q.medianLeadMin.toFixed(1)} min; ` +
+    `missed ${JSON.stringify(q.missed)}; run ${seconds.toFixed(1)} s`;
+  assert.ok(q.failures >= 30, `enough planted failures to measure: ${figures}`);
+  assert.ok(q.recall >= 0.9, `recall ≥ 0.9: ${figures}`);
+  assert.ok(q.falseAlarmsPerHostHour <= 0.1, `≤ 0.1 false alarms per host-hour: ${figures}`);
+  assert.ok(q.medianLeadMin >= 5, `median lead time ≥ 5 min: ${figures}`);
+  // The summary line reports the same figures, for the whole run.
+  const s = summaryOf(r.stdout);
+  assert.is(s.events, [...generateMetrics(gen)].length);
+  assert.equal(
+    [s.quality.recall, s.quality.falseAlarmsPerHostHour, s.quality.medianLeadMin],
+    [q.recall, q.falseAlarmsPerHostHour, q.medianLeadMin],
+  );
+  console.log(`  machines (${runtimeName()}): ${figures}`);
+});
+
+test("a bad flag names itself and exits 2", async () => {
+  const r = asText(await runArdea(["run", "--quiet", SCRIPT, "--hosts", "0"]));
+  assert.is(r.code, 2, show(r));
+  assert.match(r.stderr, /machines: --hosts: /);
+});
+
+test("on 2 containers over NATS (ardea submit, 3 h, ATLEAST_ONCE and EFFECTIVELY_ONCE): the alerts equal the offline predictor's", async () => {
+  let nats: NatsHandle | null = null;
+  try {
+    nats = await startNats({ servers: 1, jetstream: true });
+    for (const mode of ["atleast", "effectively"]) {
+      const out = resolvePath(dir, `dist-${mode}.jsonl`);
+      const r = asText(
+        await runArdea(
+          [
+            "submit",
+            SCRIPT,
+            "--containers",
+            "2",
+            "--runtime",
+            runtimeName(),
+            "--wait",
+            "--",
+            "--seed",
+            "2",
+            "--duration",
+            "3h",
+            "--mode",
+            mode,
+            "--out",
+            out,
+          ],
+          { ARDEA_NATS_URL: nats.urls[0]! },
+        ),
+      );
+      assert.is(r.code, 0, show(r));
+      const want = offlineAlerts({ seed: 2, durationMs: 3 * 3_600_000 });
+      assert.ok(want.length >= 3, `the offline predictor raises alerts (${want.length})`);
+      assert.equal(await alertsIn(out), want, mode);
+    }
+  } finally {
+    await nats?.stop();
+  }
+});
+
+test.run();
