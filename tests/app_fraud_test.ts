@@ -31,7 +31,7 @@ import {
 import { compareAlerts, runOffline } from "../examples/apps/fraud/offline.ts";
 
 const SEED = 3;
-const EVENTS = 70_000;
+const EVENTS = 48_000;
 
 let dir = "";
 let offline: ReturnType<typeof runOffline>;

@@ -23,8 +23,8 @@
  * The generator (examples/apps/fraud/generator.ts): 3000 normal accounts
  * (with news accounts, chatty ones, and some that go viral) and 80 planted
  * bots of four kinds (spam, copypasta, promoter with bought followers, and
- * "blend", which no single rule catches), each starting 2 to 30 minutes
- * in; about 30 events a second of event time. The summary scores the alerts
+ * "blend", which no single rule catches), each starting 2 to 20 minutes
+ * in; about 27 events a second of event time. The summary scores the alerts
  * against the planted bots: precision, recall, and the median delay from a
  * bot's first post to its alert.
  *
@@ -42,7 +42,7 @@
  * watermark follows the slowest input *stream*, not the slowest task, and
  * a windowed step recomputes it once a second of wall time, so partitions
  * fire a window up to about a second apart, which is minutes of event time
- * in an unpaced run (30 events of event time a second, thousands per
+ * in an unpaced run (27 events of event time a second, thousands per
  * second processed). With one slice partition (the default) there is no
  * such skew; with more, raise --batch-lag (the test runs 2 partitions with
  * --batch-lag 30m). A late slice is dropped, and the engine check would
@@ -60,7 +60,7 @@
  *
  *   npx ardea run examples/apps/fraud.ts --events 100000 --out alerts.jsonl
  *   deno run -A examples/apps/fraud.ts --rate 3000 --duration 1h
- *   npx ardea submit examples/apps/fraud.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- --events 70000
+ *   npx ardea submit examples/apps/fraud.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- --events 50000
  *
  * @module
  */

@@ -14,7 +14,7 @@
  *   followers within two minutes).
  *
  * Bots (80 by default, 20 of each kind) are silent until their start,
- * spread over the first half hour (2 to 30 minutes in), and post from then on:
+ * spread over the first 20 minutes (2 to 20 minutes in), and post from then on:
  * - spam: a post every ~6 s from four templates, one to three links each;
  * - copypasta: the same one or two texts every ~10 s, no links;
  * - promoter: bursts of 40 to 100 bought followers (every ~4 minutes,
@@ -23,7 +23,7 @@
  *   from three templates, a link in 70%, a follower every ~40 s), odd together:
  *   the case for the isolation forest.
  *
- * Events are in event-time order from EPOCH_MS, about 30 a second when
+ * Events are in event-time order from EPOCH_MS, about 27 a second when
  * every bot is active.
  *
  * @module
@@ -131,7 +131,7 @@ export function plantedBots(opts: FraudOptions): PlantedBot[] {
       bots.push({
         account: `${kind}_${rnd.int(1e6).toString(36)}${i}`,
         kind,
-        start: Math.floor(EPOCH_MS + rnd.range(2, 30) * 60_000),
+        start: Math.floor(EPOCH_MS + rnd.range(2, 20) * 60_000),
       });
     }
   }
