@@ -961,6 +961,47 @@ test("EFFECTIVELY_ONCE NatsSinkBolt, bounded run: the spouts idle past a checkpo
   }
 });
 
+test("EFFECTIVELY_ONCE NatsSinkBolt: a second clean run under the same name publishes all its output (message ids carry the run's lineage)", async () => {
+  const count = 500;
+  const stream = "CLEANIN";
+  await publish(stream, 0, count);
+  await outputStream("CLEANOUT", "cleanout.>", 300_000);
+  run.crashAt = new Set();
+  run.slowEvery = 0;
+  for (const round of [1, 2]) {
+    const dir = await makeTempDir("ardea-js-eo-");
+    run.seen = 0;
+    try {
+      const b = new TopologyBuilder();
+      b.setSpout(
+        "in",
+        () => new JetStreamSpout({ stream, durable: `clean${round}`, nats: settings, finishWhenIdleMs: 500 }),
+        1,
+      );
+      b.setBolt("results", () => new ResultBolt(), 1).shuffleGrouping("in");
+      b.setBolt("out", () => new NatsSinkBolt({ subject: "cleanout.r", jetstream: true, nats: settings }), 1)
+        .shuffleGrouping("results");
+      const h = await submit(
+        "js-eo-clean",
+        {
+          "topology.reliability.mode": "EFFECTIVELY_ONCE",
+          "topology.state.dir": dir,
+          "topology.stateful.checkpoint.interval.seconds": 0.1,
+          "topology.stateful.start.clean": true,
+          "topology.supervisor.max.consecutive.failures": 3,
+        },
+        b.createTopology(),
+        { handleSignals: false },
+      );
+      assert.is((await h.done).state, "FINISHED");
+    } finally {
+      await removePath(dir);
+    }
+    const jsm = await nc.jetstreamManager();
+    assert.is((await jsm.streams.info("CLEANOUT")).state.messages, round * count, `after run ${round}`);
+  }
+});
+
 test("EFFECTIVELY_ONCE NatsSinkBolt: a committed batch in the restored state is published again at prepare; the duplicate window drops what had arrived", async () => {
   await outputStream("RESTOREOUT", "restoreout.>", 300_000);
   const b = new TopologyBuilder();

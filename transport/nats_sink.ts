@@ -8,8 +8,11 @@
  * EFFECTIVELY_ONCE (two-phase, JetStream only): the output of a checkpoint
  * is kept in the bolt's state and published only once that checkpoint is
  * committed by every task (`postSave`), each message with the id
- * `<topology>/<task>/<checkpoint>/<n>` (`Nats-Msg-Id`), so that the stream's
- * duplicate window drops a batch published again. A committed batch stays in
+ * `<topology>/<lineage>/<task>/<checkpoint>/<n>` (`Nats-Msg-Id`), so that the
+ * stream's duplicate window drops a batch published again. The lineage is
+ * drawn at a clean start and kept in the state, so a restored run names its
+ * batches as before, while a run started clean under the same name (whose
+ * checkpoint ids start at 1 again) is not taken for a duplicate of the last. A committed batch stays in
  * the state until every message of it is confirmed (PubAck): after a restart
  * from a checkpoint that still holds it, it is published again.
  *
@@ -60,6 +63,9 @@ export interface NatsSinkOptions {
   /** JetStream: PubAck timeout in ms. Default 5000. */
   publishTimeoutMs?: number;
 }
+
+/** EFFECTIVELY_ONCE: the state key of the lineage of the message ids (batch keys hold a `/`). */
+const LINEAGE_KEY = "lineage";
 
 /** Least time between two reports of publish failures. */
 const REPORT_EVERY_MS = 1000;
@@ -182,7 +188,7 @@ export class NatsSinkBolt extends BaseRichBolt {
   /** EFFECTIVELY_ONCE: the checkpointed state (batches committed or saved, not yet confirmed). */
   private state: KeyValueState<string, Batch> | null = null;
   private effectivelyOnce = false;
-  /** EFFECTIVELY_ONCE: `<topology>/<task>`, the start of this task's message ids. */
+  /** EFFECTIVELY_ONCE: `<topology>/<lineage>/<task>`, the start of this task's message ids. */
   private idPrefix = "";
   /** EFFECTIVELY_ONCE: output since the last checkpoint (subjects only when `subject` is a function). */
   private subjects: string[] = [];
@@ -220,12 +226,27 @@ export class NatsSinkBolt extends BaseRichBolt {
     // Before `prepare` has connected (a restored run's first postSave), `prepare` publishes instead.
     if (!this.effectivelyOnce || state === null || this.js === null) return;
     for (const [key, batch] of state.entries()) {
-      if (batch[0] <= checkpointId && !this.publishing.has(key)) {
+      if (key !== LINEAGE_KEY && batch[0] <= checkpointId && !this.publishing.has(key)) {
         const p = this.publishBatch(state, key, batch);
         this.publishing.set(key, p);
         void p.finally(() => this.publishing.delete(key));
       }
     }
+  }
+
+  /**
+   * EFFECTIVELY_ONCE: `<lineage>/`, drawn at a clean start and kept in the
+   * state (see the module doc); empty without state.
+   */
+  private lineage(): string {
+    const state = this.state as KeyValueState<string, unknown> | null;
+    if (!this.effectivelyOnce || state === null) return "";
+    let lineage = state.get(LINEAGE_KEY);
+    if (typeof lineage !== "string") {
+      lineage = crypto.randomUUID().slice(0, 8);
+      state.put(LINEAGE_KEY, lineage);
+    }
+    return `${lineage}/`;
   }
 
   /** Nothing to undo: a batch is published only once committed. */
@@ -272,7 +293,7 @@ export class NatsSinkBolt extends BaseRichBolt {
     this.publishing = new Map();
     this.closed = false;
     this.effectivelyOnce = conf["topology.reliability.mode"] === "EFFECTIVELY_ONCE";
-    this.idPrefix = `${conf["topology.name"] ?? context.getStormId()}/${context.getThisTaskId()}`;
+    this.idPrefix = `${conf["topology.name"] ?? context.getStormId()}/${this.lineage()}${context.getThisTaskId()}`;
     const settings = this.options.nats ?? parseNatsFlags({}, env);
     const nc = await connectNats(settings, {
       name: `ardea ${context.getStormId()} ${component}/${context.getThisTaskId()}`,
@@ -306,7 +327,7 @@ export class NatsSinkBolt extends BaseRichBolt {
     if (o.msgId !== undefined) {
       throw new NatsSinkError(
         "BAD_OPTION",
-        `${this.label}: EFFECTIVELY_ONCE names every message <topology>/<task>/<checkpoint>/<n> itself; remove the msgId option`,
+        `${this.label}: EFFECTIVELY_ONCE names every message <topology>/<lineage>/<task>/<checkpoint>/<n> itself; remove the msgId option`,
       );
     }
     let stream = o.stream;
