@@ -41,7 +41,8 @@
  * last line is `summary {json}` with events/s and the quality.
  *
  * Flags (examples/apps/lib/flags.ts for the standard ones): --seed N,
- * --rate R, --events N (default 200000), --duration D, --from-stream S,
+ * --rate R, --events N (default 200000), --duration D, --from-stream S
+ * (with --idle-ms N: end once the stream is idle, which closes the last windows),
  * --out FILE|nats:SUBJECT (the minute rows), --nats URL,
  * --mode atmost|atleast|effectively (default effectively: a minute window
  * outlives the message timeout of a paced run), and its own:
@@ -162,7 +163,7 @@ appSource(builder, flags, "posts", () => generatePosts(gen), (json): Post => Pos
     live.count("posts", row.posts);
     live.set("minute", `${formatTime(row.minute)} ${row.topic} ${row.sentiment} ${row.posts}`);
   }, (out) => {
-    const seconds = live.elapsedSeconds();
+    const seconds = (performance.now() - runStart) / 1000;
     const q = quality(rows);
     live.flush();
     if (out !== null) live.line(`wrote ${out.count} minute rows to ${out.describe}`);
@@ -198,6 +199,8 @@ const config = Config.newBuilder()
   // Each run classifies its own posts: under EFFECTIVELY_ONCE, do not resume from the last run's checkpoints.
   .setUserConfig("topology.stateful.start.clean", true)
   .build();
+/** When the topology starts (after training): the summary's seconds count from here. */
+const runStart = performance.now();
 const handle = await new Runner().run("classify", config, builder);
 const summary = await handle.done.catch((e: Error) => {
   writeStderr(`classify: the run failed: ${e.message}\n`);

@@ -49,7 +49,8 @@
  * show it.
  *
  * Flags (examples/apps/lib/flags.ts for the standard ones): --seed N,
- * --rate R, --events N (default 200000), --duration D, --from-stream S,
+ * --rate R, --events N (default 200000), --duration D, --from-stream S
+ * (with --idle-ms N: end once the stream is idle, which closes the last windows),
  * --out FILE|nats:SUBJECT (the alerts, JSON lines), --nats URL,
  * --mode atmost|atleast|effectively (default atleast; effectively keeps the
  * windows in checkpoints, but the scorer's memory, its forest and who was
@@ -181,7 +182,7 @@ appSource(builder, flags, "activity", () => generateActivity(gen), (json) => Eve
       live.line(`${formatTime(a.ts)} ALERT ${a.account}: ${a.reasons.join("; ")}`);
     },
     (out) => {
-      const seconds = live.elapsedSeconds();
+      const seconds = (performance.now() - runStart) / 1000;
       const q = scoreAlerts(alerts, gen, seen.lastTs);
       live.flush();
       if (out !== null) live.line(`wrote ${out.count} alerts to ${out.describe}`);
@@ -216,6 +217,8 @@ const config = Config.newBuilder()
   // Each run scores its own events: under EFFECTIVELY_ONCE, do not resume from the last run's checkpoints.
   .setUserConfig("topology.stateful.start.clean", true)
   .build();
+/** When the topology starts: the summary's seconds count from here. */
+const runStart = performance.now();
 const handle = await new Runner().run("fraud", config, builder);
 const summary = await handle.done.catch((e: Error) => {
   writeStderr(`fraud: the run failed: ${e.message}\n`);
