@@ -7,19 +7,20 @@
  *   (source)  (language: franc-min,                (reduceByKeyAndWindow:      (live view, --out,
  *              sentiment: sentiment/AFINN-165,      key "topic/sign",           summary line;
  *              topic: logistic regression           1-minute tumbling window,   1 partition)
- *              trained at start-up; N partitions)   event time; 2 partitions)
+ *              trained at start-up; --classifiers)  event time; 2 partitions)
  *
  * The generator (examples/apps/classify/generator.ts) writes short posts in
  * English, Spanish, French and German from per-topic vocabularies (sports,
  * tech, politics, finance, food), function words of the language,
  * sentiment words (English ones sometimes negated: "not bad"), a word of
  * another topic in one post of four, 2% sarcasm; topics rise and fall over
- * the day; 200 posts per second of event time from 2026-01-01T00:00Z. Each
- * post carries its planted labels (topic, sentiment sign, language); only
- * the scoring reads them. The classifier is trained when each classify task
- * starts, on 1000 labelled posts drawn from another random stream of the
- * same seed: the same sample and the same weights in every container, and
- * never one of the posts it is scored on.
+ * a 4-hour cycle; 200 posts per second of event time from
+ * 2026-01-01T00:00Z. Each post carries its planted labels (topic, sentiment
+ * sign, language); only the scoring reads them. Every process that runs the
+ * script trains the classifier before the topology starts (about a second),
+ * on 1000 labelled posts drawn from another random stream of the same seed:
+ * the same sample and the same weights in every container, and never one of
+ * the posts it is scored on.
  *
  * Libraries, each for what it is good at (examples/apps/classify/model.ts):
  * - `franc-min`: language identification by trigram profiles, restricted

@@ -8,7 +8,7 @@
  * - language: English 45%, Spanish 25%, French 15%, German 15%; the post's
  *   function words ("the", "and", "el", "und", …) come from that language;
  * - topic: sports, tech, politics, finance or food, with a popularity that
- *   swings over the day (each topic peaks at another hour); 2 to 4 words of
+ *   swings over a 4-hour cycle (each topic peaks at another time); 2 to 4 words of
  *   the topic's vocabulary in the post's language, sometimes an
  *   international term or a hashtag ("nba", "#bitcoin"), and with
  *   probability 0.25 one word of another topic (the confusion a real
