@@ -144,14 +144,18 @@ export class RollingCountBolt extends BaseWindowedBolt {
   }
 
   execute(window: TupleWindow): void {
-    const counts = new Map<string, number>();
+    // Each count is anchored to its hashtag's tuples (explicit anchors: the windowed collector would
+    // otherwise anchor every emit to the whole window).
+    const byTag = new Map<string, Tuple[]>();
     for (const t of window.get()) {
       const tag = t.getString(0);
-      counts.set(tag, (counts.get(tag) ?? 0) + 1);
+      const tuples = byTag.get(tag);
+      if (tuples === undefined) byTag.set(tag, [t]);
+      else tuples.push(t);
     }
     const end = window.getEndTimestamp();
-    for (const [tag, count] of counts) this.#collector.emit([end, tag, count]);
-    this.#collector.emit("ends", [end]);
+    for (const [tag, tuples] of byTag) this.#collector.emit(tuples, [end, tag, tuples.length]);
+    this.#collector.emit("ends", null, [end]);
   }
 
   declareOutputFields(d: OutputFieldsDeclarer): void {
