@@ -76,7 +76,7 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../../mod.ts";
-import { exit, makeTempDir, removePath, writeStderr } from "../../runtime/mod.ts";
+import { env, exit, pid, removePath, resolvePath, writeStderr } from "../../runtime/mod.ts";
 import {
   formatTime,
   LiveView,
@@ -221,7 +221,9 @@ builder.setBolt(
 builder.setBolt("trends", () => new TotalRankingsBolt("rankers", flags.topN), 1).globalGrouping("rankers");
 builder.setBolt("report", () => new ReportBolt(), 1).globalGrouping("trends");
 
-const stateDir = flags.stateDir ?? await makeTempDir("ardea-trending-");
+// A directory of its own per run, made by the engine only if it runs embedded (a cluster keeps checkpoints in NATS).
+const stateDir = flags.stateDir ??
+  resolvePath(env("TMPDIR") ?? "/tmp", `ardea-trending-${pid()}-${Date.now().toString(36)}`);
 const config = {
   "topology.reliability.mode": reliabilityMode(flags.mode),
   "topology.state.dir": stateDir,
