@@ -64,10 +64,11 @@
  */
 import { z } from "zod";
 import {
-  BaseRichBolt,
+  BaseStatefulBolt,
   Duration,
   Fields,
   JetStreamSpout,
+  type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
   submit,
@@ -93,6 +94,7 @@ import { HashtagBolt, IntermediateRankingsBolt, RollingCountBolt, TotalRankingsB
 import { generateTweets, type GeneratorOptions, plantedTrends } from "./trending/generator.ts";
 import { formatTop, TweetSchema, type WindowRanking, type Windowing } from "./trending/model.ts";
 import { scoreTrends } from "./trending/offline.ts";
+import { WindowsFile } from "./trending/windows_file.ts";
 
 /** A duration flag ("5m", "10s", or ms) with its default, in ms; `min` is the least it may be. */
 const duration = (byDefault: string, min = 1) =>
@@ -124,7 +126,9 @@ function fail(message: string, code = 2): never {
 
 if (flags.mode === "atleast") {
   fail(
-    "--mode atleast cannot run a 5-minute window: every tweet would stay in flight (unacked) until its windows close, far beyond the message timeout and max.spout.pending; use --mode effectively (the default) or atmost",
+    `--mode atleast cannot run windows of ${
+      flags.window / 1000
+    } s: every tweet would stay in flight (unacked) until its windows close, far beyond the message timeout and max.spout.pending; use --mode effectively (the default) or atmost`,
   );
 }
 if (flags.window % flags.slide !== 0) fail(`--window (${flags.window} ms) must be a multiple of --slide (${flags.slide} ms)`);
@@ -139,29 +143,59 @@ const live = new LiveView("trending");
 const startedAt = Date.now();
 
 /** What the report task of this process saw (the summary is printed where it ran). */
-const seen = { report: false, rankings: [] as WindowRanking[], lastEnd: -Infinity };
+const seen = { report: false, resumed: false, rankings: [] as WindowRanking[], lastEnd: -Infinity };
+
+/** The --out file, one per process (a rolled-back report task reopens the same one). */
+let windowsFile: Promise<WindowsFile> | null = null;
 
 /**
- * The end of the line: prints the live view and writes each window's
- * ranking to --out. Windows come in order; one already written (a replay
- * after a rollback) is not written again.
+ * The end of the line: the live view, and each window's ranking to --out.
+ *
+ * Under EFFECTIVELY_ONCE the file gets every window exactly once, whatever
+ * fails: a window is appended as soon as it comes, and the windows not yet
+ * confirmed in the file are part of the task's state at each checkpoint.
+ * After a crash the run resumes from the last checkpoint: the windows of
+ * that state are written again unless the file has them, and the windows
+ * after it are emitted again by the topology and skipped by the file when
+ * it has them (see trending/windows_file.ts). A `nats:` output is
+ * at-least-once (a window may be published twice across a failure).
  */
-class ReportBolt extends BaseRichBolt {
+class ReportBolt extends BaseStatefulBolt<string, WindowRanking[]> {
+  #state: KeyValueState<string, WindowRanking[]> | null = null;
   #collector!: OutputCollector;
+  #file: WindowsFile | null = null;
   #out: Output | null = null;
+  /** Windows handed to the file and not yet in it. */
+  readonly #unconfirmed = new Set<WindowRanking>();
+  /** Windows of the checkpoint this task was restored from that may not be in the file. */
+  #restored: WindowRanking[] | undefined;
+
+  initState(state: KeyValueState<string, WindowRanking[]>): void {
+    this.#state = state;
+    this.#restored = state.get("unwritten");
+  }
+
+  override preSave(): void {
+    this.#state?.put("unwritten", [...this.#unconfirmed].sort((a, b) => a.end - b.end));
+  }
 
   override async prepare(_conf: TopologyConfig, _context: TopologyContext, collector: OutputCollector) {
     this.#collector = collector;
     seen.report = true;
-    this.#out = await openOutput(flags);
+    seen.resumed ||= this.#restored !== undefined;
+    if (flags.out?.startsWith("nats:")) this.#out = await openOutput(flags);
+    else if (flags.out !== undefined) {
+      this.#file = await (windowsFile ??= WindowsFile.open(flags.out, this.#restored !== undefined));
+      this.#write(this.#restored ?? []);
+    }
   }
 
   execute(t: Tuple): void {
     const r = t.getValue(0) as WindowRanking;
+    this.#write([r]);
     if (r.end > seen.lastEnd) {
       seen.lastEnd = r.end;
       seen.rankings.push(r);
-      this.#out?.write(r);
       live.count("windows");
       live.set("at", formatTime(r.end));
       live.set("top", formatTop(r.top.slice(0, 10)));
@@ -169,9 +203,18 @@ class ReportBolt extends BaseRichBolt {
     this.#collector.ack(t);
   }
 
+  #write(windows: WindowRanking[]): void {
+    for (const w of windows) this.#out?.write(w);
+    const file = this.#file;
+    if (file === null || windows.length === 0) return;
+    for (const w of windows) this.#unconfirmed.add(w);
+    file.write(windows).then(() => windows.forEach((w) => this.#unconfirmed.delete(w)), () => {});
+  }
+
   override async cleanup(): Promise<void> {
     await this.#out?.close();
     this.#out = null;
+    await this.#file?.close();
   }
 
   declareOutputFields(_d: OutputFieldsDeclarer): void {}
@@ -243,7 +286,9 @@ if (seen.report) {
   const tweets = live.get("tweets");
   const quality: Record<string, number | boolean> = { windows: seen.rankings.length };
   if (flags.fromStream === undefined && flags.topN >= 10) {
-    const s = scoreTrends(seen.rankings, plantedTrends(generator), windowing);
+    // A resumed run saw only the windows after its checkpoint: it scores the trends that rose after them.
+    const from = seen.resumed ? (seen.rankings[0]?.end ?? Infinity) : -Infinity;
+    const s = scoreTrends(seen.rankings, plantedTrends(generator).filter(([, rise]) => rise >= from), windowing);
     Object.assign(quality, s.figures);
     for (const t of s.trends) {
       live.line(
@@ -255,5 +300,12 @@ if (seen.report) {
       );
     }
   }
-  printSummary({ app: "trending", events: tweets, seconds, eventsPerSec: tweets / seconds, quality });
+  printSummary({
+    app: "trending",
+    events: tweets,
+    seconds,
+    eventsPerSec: tweets / seconds,
+    quality,
+    ...(seen.resumed ? { resumed: true } : {}),
+  });
 }

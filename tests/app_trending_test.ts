@@ -1,0 +1,258 @@
+// timeout: 120
+// examples/apps/trending.ts, the trending-hashtags application (issue 16,
+// item 2). Engine check: the top 10 of every window (counts and velocities)
+// from the streaming run equals the same windows computed offline over the
+// same tweets, embedded, after a SIGKILL and a resume from the checkpoints,
+// and on 2 containers over NATS. Quality check, with the issue's bound: each
+// planted trend is in the top 10 within one slide of its rise and out within
+// one window length of its fall.
+import { test } from "../testing/harness.ts";
+import * as assert from "uvu/assert";
+import {
+  ardeaRoot,
+  execPath,
+  fileExists,
+  makeTempDir,
+  readTextFile,
+  removePath,
+  resolvePath,
+  runtimeName,
+  spawnProcess,
+  toFileUrl,
+} from "../runtime/mod.ts";
+import { asText, runArdea, show } from "../testing/child.ts";
+import { startNats } from "../testing/nats_server.ts";
+import { generateTweets, type GeneratorOptions, plantedTrends } from "../examples/apps/trending/generator.ts";
+import {
+  byRank,
+  DEFAULT_WINDOWING,
+  type Entry,
+  hashtagsOf,
+  rankWindow,
+  topN,
+  type WindowRanking,
+  windowEndsOf,
+} from "../examples/apps/trending/model.ts";
+import { rankingsOffline, scoreTrends } from "../examples/apps/trending/offline.ts";
+
+const ROOT = ardeaRoot();
+const CHILD_TIMEOUT_MS = 60_000;
+
+interface Run {
+  code: number | null;
+  stdout: string[];
+  stderr: string[];
+}
+
+/** Runs the application as a child on this runtime (Node through the loader, Deno with `run -A`). */
+async function runApp(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const script = "examples/apps/trending.ts";
+  const [cmd, cmdArgs] = runtimeName() === "deno"
+    ? [execPath(), ["run", "-A", script, ...args]]
+    : [execPath(), ["--import", toFileUrl(resolvePath(ROOT, "runtime", "node_loader.mjs")), script, ...args]];
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const child = spawnProcess(cmd, cmdArgs, {
+    cwd: ROOT,
+    stdio: "pipe",
+    env: { NO_COLOR: "1", ...env },
+    onLine: (line, stream) => (stream === "stdout" ? stdout : stderr).push(line),
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
+  try {
+    return { code: (await child.exited).code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readRankings(path: string): Promise<WindowRanking[]> {
+  const text = await readTextFile(path);
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as WindowRanking);
+}
+
+/** The first window whose ranking differs, for a readable failure. */
+function firstDifference(got: readonly WindowRanking[], want: readonly WindowRanking[]): string {
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    const g = JSON.stringify(got[i]);
+    const w = JSON.stringify(want[i]);
+    if (g !== w) return `window ${i} of ${want.length}:\n  streamed ${g}\n  offline  ${w}`;
+  }
+  return "none";
+}
+
+function assertSameRankings(got: readonly WindowRanking[], want: readonly WindowRanking[]): void {
+  assert.ok(want.length > 100, `the offline run has windows (${want.length})`);
+  assert.ok(
+    JSON.stringify(got) === JSON.stringify(want),
+    `streamed rankings differ from offline: ${firstDifference(got, want)}`,
+  );
+}
+
+let dir: string;
+test.before(async () => {
+  dir = await makeTempDir("ardea-trending-test-");
+});
+test.after(async () => {
+  await removePath(dir);
+});
+
+// ---------------------------------------------------------------- the model
+
+test("hashtags: twitter-text's rules, Unicode ones included, one per tweet whatever its case", () => {
+  assert.equal(
+    hashtagsOf("Goal! #WorldCup #worldcup #WORLDCUP in #日本 at the #café #München #Ελλάδα #한국 #123 # https://t.co/x#y"),
+    ["worldcup", "日本", "café", "münchen", "ελλάδα", "한국"],
+  );
+  assert.equal(hashtagsOf("@heron no tags here, just a mention and https://example.com/#anchor"), []);
+  // NFC: a decomposed é is the same hashtag as a precomposed one.
+  assert.equal(hashtagsOf("#cafe\u0301 #café"), ["café"]);
+});
+
+test("windows and rankings: the windows of an instant, top N by count then tag, velocity against the previous window", () => {
+  assert.equal(windowEndsOf(25_000, { lengthMs: 30_000, slideMs: 10_000, lagMs: 0 }), [30_000, 40_000, 50_000]);
+  assert.equal(windowEndsOf(30_000, { lengthMs: 30_000, slideMs: 10_000, lagMs: 0 }), [40_000, 50_000, 60_000]);
+  const entries: Entry[] = [];
+  for (let i = 0; i < 200; i++) entries.push([`t${(i * 37) % 101}`, (i * 13) % 17, i]);
+  assert.equal(topN(entries, 10), [...entries].sort(byRank).slice(0, 10));
+  assert.equal(topN(entries, 0), []);
+  const now = new Map([["heron", 9], ["storm", 4], ["ardea", 4]]);
+  assert.equal(rankWindow(now, new Map([["heron", 2], ["storm", 6]]), 2), [["heron", 9, 7], ["ardea", 4, 4]]);
+});
+
+test("generator: the same tweets for a seed, late ones within 20 s, planted trends in the stream", () => {
+  const opts: GeneratorOptions = { seed: 5, events: 100_000 };
+  const a = [...generateTweets(opts)];
+  const b = [...generateTweets(opts)];
+  assert.is(a.length, 100_000);
+  assert.equal(a.slice(0, 500), b.slice(0, 500));
+  assert.equal(a.at(-1), b.at(-1));
+  let newest = -Infinity;
+  let late = 0;
+  for (const t of a) {
+    assert.ok(t.ts >= newest - 20_000, `tweet ${t.id} is ${newest - t.ts} ms late`);
+    if (t.ts < newest) late++;
+    newest = Math.max(newest, t.ts);
+  }
+  assert.ok(late > 6000 && late < 14000, `about one tweet in ten arrives late (${late})`);
+  const truth = plantedTrends(opts);
+  assert.ok(truth.length >= 1, "at least one planted trend");
+  const tags = new Set(a.flatMap((t) => hashtagsOf(t.text)));
+  for (const [tag] of truth) assert.ok(tags.has(tag), `#${tag} is in the stream`);
+  assert.ok(["日本", "café", "münchen", "ελλάδα"].every((t) => tags.has(t)), "Unicode hashtags in the background");
+});
+
+// ---------------------------------------------------------------- quality, offline
+
+test("quality (offline, seeds 1-3): every planted trend in the top 10 within one slide of its rise, out within one window of its fall", () => {
+  for (const seed of [1, 2, 3]) {
+    const opts = { seed, events: 100_000 };
+    const off = rankingsOffline(generateTweets(opts), DEFAULT_WINDOWING, 10);
+    const { trends, figures } = scoreTrends(off.rankings, plantedTrends(opts), DEFAULT_WINDOWING);
+    assert.ok(trends.length >= 2, `seed ${seed}: planted trends (${trends.length})`);
+    for (const t of trends) {
+      assert.ok(t.riseOk, `seed ${seed}: #${t.tag} rose at ${t.riseMs}, first in the top 10 at ${t.firstIn}`);
+      assert.ok(t.fallOk, `seed ${seed}: #${t.tag} fell at ${t.fallMs}, out of the top 10 at ${t.outAt}`);
+    }
+    assert.is(figures.ok, true);
+  }
+});
+
+// ---------------------------------------------------------------- the application
+
+const SEED = 3;
+const EVENTS = 100_000;
+
+test("embedded: every window's top 10 equals offline, and the planted trends meet the bound", async () => {
+  const out = resolvePath(dir, "embedded.jsonl");
+  const r = await runApp(["--seed", String(SEED), "--events", String(EVENTS), "--out", out]);
+  assert.is(r.code, 0, show(r));
+  const opts = { seed: SEED, events: EVENTS };
+  const off = rankingsOffline(generateTweets(opts), DEFAULT_WINDOWING, 10);
+  assert.is(off.late, 0, "no tweet later than the allowed lateness");
+  const got = await readRankings(out);
+  assertSameRankings(got, off.rankings);
+  // Quality, on what the engine produced.
+  const { trends } = scoreTrends(got, plantedTrends(opts), DEFAULT_WINDOWING);
+  assert.ok(trends.length >= 2, `planted trends (${trends.length})`);
+  for (const t of trends) {
+    assert.ok(t.riseOk, `#${t.tag} rose at ${t.riseMs}, first in the top 10 at ${t.firstIn}`);
+    assert.ok(t.fallOk, `#${t.tag} fell at ${t.fallMs}, out of the top 10 at ${t.outAt}`);
+  }
+  // The live view and the summary line.
+  assert.ok(r.stdout.some((l) => /^\[trending\] .*tweets 100\.0k .*top #/.test(l)), show(r));
+  const summary = JSON.parse(r.stdout.at(-1)!.replace(/^summary /, "")) as {
+    events: number;
+    quality: Record<string, unknown>;
+  };
+  assert.is(summary.events, EVENTS);
+  assert.equal(summary.quality.ok, true);
+  assert.is(summary.quality.windows, off.rankings.length);
+});
+
+test("EFFECTIVELY_ONCE: SIGKILLed after a checkpoint and started again on its state, the --out file holds every window once", async () => {
+  const state = resolvePath(dir, "state");
+  const log = resolvePath(dir, "faults.log");
+  const out = resolvePath(dir, "resumed.jsonl");
+  const args = ["--seed", "4", "--events", "60000", "--state-dir", state, "--out", out];
+  const killed = await runApp(args, { ARDEA_FAULT_AT: "committed:2", ARDEA_FAULT_LOG: log });
+  assert.is(killed.code, null, `killed by its fault point: ${show(killed)}`);
+  assert.ok(await fileExists(log) && /committed:2/.test(await readTextFile(log)), "the fault point fired");
+  const before = (await readRankings(out)).length;
+  const resumed = await runApp(args);
+  assert.is(resumed.code, 0, show(resumed));
+  const summary = JSON.parse(resumed.stdout.at(-1)!.replace(/^summary /, "")) as { events: number; resumed?: boolean };
+  assert.is(summary.resumed, true, show(resumed));
+  assert.ok(summary.events < 60_000, `the second run read on from the checkpoint (${summary.events} tweets)`);
+  const off = rankingsOffline(generateTweets({ seed: 4, events: 60_000 }), DEFAULT_WINDOWING, 10);
+  assertSameRankings(await readRankings(out), off.rankings);
+  assert.ok(before < off.rankings.length, `the first run was killed before its end (${before} windows)`);
+});
+
+test("2 containers over NATS (ardea submit): every window's top 10 equals offline", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  try {
+    const out = resolvePath(dir, "submit.jsonl");
+    const r = asText(
+      await runArdea(
+        [
+          "submit",
+          "examples/apps/trending.ts",
+          "--containers",
+          "2",
+          "--runtime",
+          runtimeName(),
+          "--wait",
+          "--",
+          "--seed",
+          String(SEED),
+          "--events",
+          String(EVENTS),
+          "--out",
+          out,
+        ],
+        { ARDEA_NATS_URL: nats.urls[0]! },
+      ),
+    );
+    assert.is(r.code, 0, show(r));
+    assert.match(r.stderr, /FINISHED/);
+    const off = rankingsOffline(generateTweets({ seed: SEED, events: EVENTS }), DEFAULT_WINDOWING, 10);
+    assertSameRankings(await readRankings(out), off.rankings);
+  } finally {
+    await nats.stop();
+  }
+});
+
+test("flags: --mode atleast is refused with the reason, a bad window names its flag", async () => {
+  const atleast = await runApp(["--mode", "atleast"]);
+  assert.is(atleast.code, 2, show(atleast));
+  assert.match(atleast.stderr.join("\n"), /^trending: --mode atleast cannot run windows of 300 s/);
+  const window = await runApp(["--window", "5 min"]);
+  assert.is(window.code, 2, show(window));
+  assert.match(window.stderr.join("\n"), /^trending: --window: /);
+  const slide = await runApp(["--window", "5m", "--slide", "7s"]);
+  assert.is(slide.code, 2, show(slide));
+  assert.match(slide.stderr.join("\n"), /--window \(300000 ms\) must be a multiple of --slide/);
+});
+
+test.run();
