@@ -90,9 +90,15 @@ import {
   reliabilityMode,
   replayable,
 } from "./lib/mod.ts";
-import { HashtagBolt, IntermediateRankingsBolt, RollingCountBolt, TotalRankingsBolt, TweetSpout } from "./trending/bolts.ts";
+import {
+  HashtagBolt,
+  IntermediateRankingsBolt,
+  RollingCountBolt,
+  TotalRankingsBolt,
+  TweetSpout,
+} from "./trending/bolts.ts";
 import { generateTweets, type GeneratorOptions, plantedTrends } from "./trending/generator.ts";
-import { formatTop, TweetSchema, type WindowRanking, type Windowing } from "./trending/model.ts";
+import { formatTop, TweetSchema, type Windowing, type WindowRanking } from "./trending/model.ts";
 import { scoreTrends } from "./trending/offline.ts";
 import { WindowsFile } from "./trending/windows_file.ts";
 
@@ -131,7 +137,9 @@ if (flags.mode === "atleast") {
     } s: every tweet would stay in flight (unacked) until its windows close, far beyond the message timeout and max.spout.pending; use --mode effectively (the default) or atmost`,
   );
 }
-if (flags.window % flags.slide !== 0) fail(`--window (${flags.window} ms) must be a multiple of --slide (${flags.slide} ms)`);
+if (flags.window % flags.slide !== 0) {
+  fail(`--window (${flags.window} ms) must be a multiple of --slide (${flags.slide} ms)`);
+}
 
 const windowing: Windowing = { lengthMs: flags.window, slideMs: flags.slide, lagMs: flags.lag };
 const generator: GeneratorOptions = {

@@ -328,7 +328,7 @@ export function* generateTweets(options: GeneratorOptions): Generator<Tweet> {
     const words = 4 + rnd.int(11);
     for (let i = 0; i < words; i++) parts.push(rnd.pick(WORDS));
     const insert = (token: string) => parts.splice(rnd.int(parts.length + 1), 0, token);
-    if (rnd.chance(0.3)) for (let i = 1 + rnd.int(2); i > 0; i--) insert(`@${user()}`);
+    if (rnd.chance(0.3)) { for (let i = 1 + rnd.int(2); i > 0; i--) insert(`@${user()}`); }
     if (rnd.chance(0.25)) {
       let id = "";
       for (let i = 0; i < 10; i++) id += BASE62[rnd.int(62)];
@@ -361,7 +361,7 @@ export function* generateTweets(options: GeneratorOptions): Generator<Tweet> {
       x -= trendRate(trends[i]!, t);
       if (x < 0) trend = trends[i]!;
     }
-    const tweet: Tweet = { id: `t${(seq).toString(36)}`, user: user(), text: text(trend), ts: t };
+    const tweet: Tweet = { id: `t${seq.toString(36)}`, user: user(), text: text(trend), ts: t };
     const arrival = rnd.chance(LATE_SHARE) ? t + 1 + rnd.int(maxDelay) : t;
     heap.push({ arrival, seq: seq++, tweet });
   }

@@ -96,7 +96,8 @@ export interface WindowRanking {
  *
  * @example
  * ```ts
- * [["b", 2, 0], ["a", 2, 1], ["c", 5, 5]].sort(byRank); // c, a, b
+ * const entries: Entry[] = [["b", 2, 0], ["a", 2, 1], ["c", 5, 5]];
+ * entries.sort(byRank); // c, a, b
  * ```
  */
 export function byRank(a: Entry, b: Entry): number {

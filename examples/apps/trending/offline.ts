@@ -11,15 +11,15 @@
  *
  * @module
  */
-import { generateTweets, type GeneratorOptions, plantedTrends, type PlantedTrend } from "./generator.ts";
+import { generateTweets, type GeneratorOptions, type PlantedTrend, plantedTrends } from "./generator.ts";
 import {
   DEFAULT_WINDOWING,
   hashtagsOf,
   rankWindow,
   type Tweet,
-  type WindowRanking,
-  type Windowing,
   windowEndsOf,
+  type Windowing,
+  type WindowRanking,
 } from "./model.ts";
 
 /** The rankings of every window, and what the loop saw. */
@@ -42,6 +42,7 @@ export interface OfflineResult {
  * @example
  * ```ts
  * import { generateTweets } from "./generator.ts";
+ * import { DEFAULT_WINDOWING } from "./model.ts";
  * const { rankings } = rankingsOffline(generateTweets({ seed: 1, events: 10_000 }), DEFAULT_WINDOWING, 10);
  * rankings[0]!.top[0]; // [tag, count, velocity]
  * ```
@@ -124,7 +125,8 @@ export interface TrendScore {
  *
  * @example
  * ```ts
- * import { plantedTrends } from "./generator.ts";
+ * import { generateTweets, plantedTrends } from "./generator.ts";
+ * import { DEFAULT_WINDOWING } from "./model.ts";
  * const opts = { seed: 1, events: 100_000 };
  * const { rankings } = rankingsOffline(generateTweets(opts), DEFAULT_WINDOWING, 10);
  * scoreTrends(rankings, plantedTrends(opts), DEFAULT_WINDOWING).figures.ok; // true
