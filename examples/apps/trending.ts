@@ -102,9 +102,9 @@ import { formatTop, TweetSchema, type Windowing, type WindowRanking } from "./tr
 import { scoreTrends } from "./trending/offline.ts";
 import { WindowsFile } from "./trending/windows_file.ts";
 
-/** A duration flag ("5m", "10s", or ms) with its default, in ms; `min` is the least it may be. */
-const duration = (byDefault: string, min = 1) =>
-  z.string().default(byDefault).transform((s, ctx) => {
+/** A duration flag ("5m", "10s", or ms) in ms, at least `min`. */
+const duration = (min: number) =>
+  z.string().transform((s, ctx) => {
     try {
       const ms = parseDuration(s);
       if (ms >= min) return ms;
@@ -117,12 +117,13 @@ const duration = (byDefault: string, min = 1) =>
 
 const flags = parseAppFlags("trending", undefined, {
   topN: z.coerce.number().int().min(1).max(1000).default(10),
-  window: duration("5m"),
-  slide: duration("10s"),
-  lag: duration("30s", 0),
+  window: duration(1).default(5 * 60_000),
+  slide: duration(1).default(10_000),
+  lag: duration(0).default(30_000),
   counters: z.coerce.number().int().min(1).max(64).default(2),
   rankers: z.coerce.number().int().min(1).max(64).default(2),
   stateDir: z.string().min(1).optional(),
+  idleEnd: duration(1).optional(),
 }, { events: 200_000, mode: "effectively" });
 
 function fail(message: string, code = 2): never {
@@ -243,9 +244,12 @@ if (flags.fromStream === undefined) {
         durable: "trending-tweets",
         fields: ["tweet"],
         ...(nats !== undefined ? { nats } : {}),
+        ...(flags.idleEnd !== undefined ? { finishWhenIdleMs: flags.idleEnd } : {}),
+        // A message that is not a tweet throws here: the spout reports it and drops it.
         decode: (m) => {
+          const tweet = TweetSchema.parse(JSON.parse(text.decode(m.data)));
           live.count("tweets");
-          return [TweetSchema.parse(JSON.parse(text.decode(m.data)))];
+          return [tweet];
         },
       }),
     1,
