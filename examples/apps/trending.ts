@@ -12,21 +12,23 @@
  *   (spout)             (twitter-text)           (windowed, event time)    (velocity, partial top N)  (total top N)    (live view, --out)
  *                                                     └──────── all("ends"): "I closed window end" ────────┘
  *
- * Why bolts and not streamlets: a ranker must know when a window is
- * complete (every counter task has closed it: the `ends` stream, sent to
- * every ranker) and must see every window of its hashtags (fields
- * grouping) to know their velocity; the Streamlet API's windowed operators
- * have neither a per-task end-of-window signal nor a keyed successor.
- * The components are in `trending/bolts.ts`.
+ * The counters keep each hashtag's count from window to window (a window's
+ * new tuples in, the tuples that left out). A ranker ranks a window once
+ * every counter task has closed it (the `ends` stream, sent to every ranker)
+ * and, partitioned by hashtag as the counters are, sees every window of its
+ * hashtags, so it knows their velocity. Why bolts and not streamlets: the
+ * Streamlet API's windowed operators have neither a per-task end-of-window
+ * signal nor a keyed successor. The components are in `trending/bolts.ts`.
  *
  * Delivery: EFFECTIVELY_ONCE by default. A tweet stays in the windows for
  * 5 minutes and 10 seconds of event time, far longer than a message
  * timeout, and under ATLEAST_ONCE the spout could not have enough tweets in
  * flight for the windows to fill (`--mode atleast` is refused). The spout's
- * position, the windows, the rankers' windows in progress and the total
- * ranker's partial windows are checkpointed; after a failure every task
- * rolls back and the spout rewinds. `--mode atmost` runs without
- * checkpoints.
+ * position, the windows and counts, the rankers' windows in progress and
+ * the total ranker's partial windows are checkpointed; after a failure every
+ * task rolls back and the spout rewinds. The --out file gets every window
+ * exactly once, across a crash too (see the report bolt below).
+ * `--mode atmost` runs without checkpoints.
  *
  * The generator (`trending/generator.ts`): background tweets at 50 a second
  * of event time with words, @mentions, t.co links and 0 to 3 hashtags from
@@ -49,10 +51,13 @@
  * and --top-n N [10], --window D [5m], --slide D [10s], --lag D [30s],
  * --counters N [2], --rankers N [2], --state-dir DIR (EFFECTIVELY_ONCE
  * checkpoints when embedded; default a fresh temporary directory, removed
- * at the end; with a directory you keep, a run started again resumes).
+ * at the end; with a directory you keep, a run started again resumes),
+ * --idle-end D (with --from-stream: end once the stream is read and
+ * nothing came for D; without it a stream run goes on until Ctrl-C).
  *
  *   npx ardea run examples/apps/trending.ts --events 200000 --out trends.jsonl
  *   deno run -A examples/apps/trending.ts --rate 2000 --window 2m
+ *   npx ardea run examples/apps/trending.ts --from-stream TWEETS --nats nats://127.0.0.1:4222 --idle-end 5s
  *   npx ardea submit examples/apps/trending.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- --out /tmp/t.jsonl
  *
  * Output: a live line a second with the tweets read and the current top 10
@@ -124,7 +129,7 @@ const flags = parseAppFlags("trending", undefined, {
   rankers: z.coerce.number().int().min(1).max(64).default(2),
   stateDir: z.string().min(1).optional(),
   idleEnd: duration(1).optional(),
-}, { events: 200_000, mode: "effectively" });
+}, { mode: "effectively" });
 
 function fail(message: string, code = 2): never {
   writeStderr(`trending: ${message}\n`);
@@ -143,9 +148,10 @@ if (flags.window % flags.slide !== 0) {
 }
 
 const windowing: Windowing = { lengthMs: flags.window, slideMs: flags.slide, lagMs: flags.lag };
+// 200,000 tweets unless --events or --duration says otherwise (with both, whichever ends first).
 const generator: GeneratorOptions = {
   seed: flags.seed,
-  ...(flags.events !== undefined ? { events: flags.events } : {}),
+  ...(flags.events !== undefined || flags.duration === undefined ? { events: flags.events ?? 200_000 } : {}),
   ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
 };
 const live = new LiveView("trending");
