@@ -9,7 +9,8 @@
  * - {@link HashtagBolt}: tweet → one `[tag, ts]` per distinct hashtag.
  * - {@link RollingCountBolt}: an Ardea windowed bolt (event time, allowed
  *   lateness); per window, `[end, tag, count]` for each hashtag of its
- *   share, then `["ends"] = [end]`: "I have closed window `end`".
+ *   share (counts kept from window to window: new tuples in, expired ones
+ *   out), then `["ends"] = [end]`: "I have closed window `end`".
  * - {@link IntermediateRankingsBolt}: partitioned by hashtag like the
  *   counters, so it sees every count of its hashtags: it computes their
  *   velocity (count minus count in the previous window) and ranks its share
@@ -41,7 +42,7 @@ import {
   type Tuple,
   type TupleWindow,
 } from "../../../mod.ts";
-import { byRank, type Entry, hashtagsOf, rankWindow, topN, type Tweet, type WindowRanking } from "./model.ts";
+import { type Entry, hashtagsOf, rankWindow, topN, type Tweet, type WindowRanking } from "./model.ts";
 
 /** Tweets emitted per `nextTuple` call (unpaced). */
 const BATCH = 64;
@@ -316,7 +317,7 @@ export class TotalRankingsBolt extends BaseRichBolt {
     const end = t.getInteger(0);
     const p = this.#partial.get(end) ?? [t.getInteger(1), 0, []];
     p[1]++;
-    p[2] = topN([...p[2], ...(t.getValue(2) as Entry[])].sort(byRank), this.n);
+    p[2] = topN([...p[2], ...(t.getValue(2) as Entry[])], this.n);
     this.#partial.set(end, p);
     if (p[1] === this.#rankers) {
       this.#partial.delete(end);
