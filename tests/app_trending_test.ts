@@ -209,11 +209,24 @@ test("embedded: every window's top 10 equals offline, and the planted trends mee
   assert.is(summary.quality.windows, off.rankings.length);
 });
 
-test("EFFECTIVELY_ONCE: SIGKILLed after a checkpoint and started again on its state, the --out file holds every window once", async () => {
+test("EFFECTIVELY_ONCE (3 counters, 1 ranker): SIGKILLed after a checkpoint and started again on its state, the --out file holds every window once", async () => {
   const state = resolvePath(dir, "state");
   const log = resolvePath(dir, "faults.log");
   const out = resolvePath(dir, "resumed.jsonl");
-  const args = ["--seed", "4", "--events", "40000", "--state-dir", state, "--out", out];
+  const args = [
+    "--seed",
+    "4",
+    "--events",
+    "40000",
+    "--counters",
+    "3",
+    "--rankers",
+    "1",
+    "--state-dir",
+    state,
+    "--out",
+    out,
+  ];
   // Paced to 20k tweets a second (2 s), so the first checkpoint (after 1 s) commits mid-run.
   const killed = await runApp([...args, "--rate", "20000"], { ARDEA_FAULT_AT: "committed:1", ARDEA_FAULT_LOG: log });
   assert.is(killed.code, null, `killed by its fault point: ${show(killed)}`);
@@ -229,7 +242,7 @@ test("EFFECTIVELY_ONCE: SIGKILLed after a checkpoint and started again on its st
   assert.ok(before < off.rankings.length, `the first run was killed before its end (${before} windows)`);
 });
 
-test("2 containers over NATS (ardea submit): every window's top 10 equals offline", async () => {
+test("2 containers over NATS (ardea submit), 3 counters and 3 rankers: every window's top 10 equals offline", async () => {
   const out = resolvePath(dir, "submit.jsonl");
   const r = asText(
     await runArdea(
@@ -246,6 +259,10 @@ test("2 containers over NATS (ardea submit): every window's top 10 equals offlin
         "4",
         "--events",
         "40000",
+        "--counters",
+        "3",
+        "--rankers",
+        "3",
         "--out",
         out,
       ],

@@ -190,18 +190,19 @@ export function plantedTrends(options: GeneratorOptions): PlantedTrend[] {
   return plan(options).map((p) => [p.tag, p.rise, p.fall]);
 }
 
-/** The background vocabulary by rank: tags made of two words, with the named tags at ranks 2, 3, 8, 15, 26, … */
+/** The background vocabulary by rank: tags made of two words (#MorningCoffee, #river_news), with the named tags at ranks 2, 3, 8, 15, 26, … */
 function vocabulary(rnd: Random): string[] {
   const seen = new Set(TREND_NAMES.map((t) => t.normalize("NFC").toLowerCase()));
   for (const t of NAMED_TAGS) seen.add(t.normalize("NFC").toLowerCase());
   const ascii = WORDS.filter((w) => /^[a-z]{3,}$/.test(w));
   const made: string[] = [];
+  const cap = (w: string) => w[0]!.toUpperCase() + w.slice(1);
   while (made.length < VOCABULARY - NAMED_TAGS.length) {
     const a = rnd.pick(ascii);
     const b = rnd.pick(ascii);
-    const t = rnd.chance(0.5) ? `${a}${b[0]!.toUpperCase()}${b.slice(1)}` : `${a}${rnd.int(100)}`;
+    const t = rnd.chance(0.7) ? `${cap(a)}${cap(b)}` : `${a}_${b}`;
     const k = t.toLowerCase();
-    if (seen.has(k)) continue;
+    if (a === b || seen.has(k)) continue;
     seen.add(k);
     made.push(t);
   }
