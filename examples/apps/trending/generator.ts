@@ -135,7 +135,7 @@ interface TrendPlan {
   holdRate: number;
 }
 
-/** Whether the stream is planned to last `ms` of event time (for where trends can go). */
+/** How much event time the stream is planned to cover (where trends can go). */
 function plannedSpanMs(o: GeneratorOptions): number {
   const rate = o.ratePerSec ?? DEFAULT_RATE;
   const byEvents = o.events !== undefined || o.durationMs === undefined
