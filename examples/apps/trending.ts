@@ -158,7 +158,15 @@ const live = new LiveView("trending");
 const startedAt = Date.now();
 
 /** What the report task of this process saw (the summary is printed where it ran). */
-const seen = { report: false, resumed: false, rankings: [] as WindowRanking[], lastEnd: -Infinity };
+const seen = {
+  report: false,
+  resumed: false,
+  rankings: [] as WindowRanking[],
+  lastEnd: -Infinity,
+  /** Generator positions this process read from and to (replays after a rollback count once). */
+  fromTweet: Infinity,
+  toTweet: 0,
+};
 
 /** The --out file, one per process (a rolled-back report task reopens the same one). */
 let windowsFile: Promise<WindowsFile> | null = null;
@@ -238,7 +246,12 @@ class ReportBolt extends BaseStatefulBolt<string, WindowRanking[]> {
 const builder = new TopologyBuilder();
 if (flags.fromStream === undefined) {
   const tweets = replayable(() => generateTweets(generator));
-  builder.setSpout("tweets", () => new TweetSpout(tweets, flags.rate, (n) => live.count("tweets", n)), 1);
+  const onEmit = (n: number, from: number, to: number) => {
+    live.count("tweets", n);
+    seen.fromTweet = Math.min(seen.fromTweet, from);
+    seen.toTweet = Math.max(seen.toTweet, to);
+  };
+  builder.setSpout("tweets", () => new TweetSpout(tweets, flags.rate, onEmit), 1);
 } else {
   const text = new TextDecoder();
   const nats = natsSettings(flags);
@@ -301,7 +314,8 @@ try {
 if (seen.report) {
   live.flush();
   const seconds = (Date.now() - startedAt) / 1000;
-  const tweets = live.get("tweets");
+  // Distinct tweets read (a rollback reads some again); from a stream, the tweets decoded.
+  const tweets = flags.fromStream === undefined ? Math.max(0, seen.toTweet - seen.fromTweet) : live.get("tweets");
   const quality: Record<string, number | boolean> = { windows: seen.rankings.length };
   if (flags.fromStream === undefined && flags.topN >= 10) {
     // A resumed run saw only the windows after its checkpoint: it scores the trends that rose after them.

@@ -67,8 +67,12 @@ export class TweetSpout extends BaseStatefulSpout<string, number> {
   constructor(
     readonly tweets: Iterable<Tweet>,
     readonly rate: number,
-    /** Called with the number of tweets emitted by each `nextTuple` (the live view). */
-    readonly onEmit: (n: number) => void = () => {},
+    /**
+     * Called after each `nextTuple` that emitted: how many it emitted, and the
+     * source positions this instance started at and has reached (a rewind
+     * starts again at the checkpoint's position).
+     */
+    readonly onEmit: (n: number, from: number, to: number) => void = () => {},
   ) {
     super();
   }
@@ -110,7 +114,7 @@ export class TweetSpout extends BaseStatefulSpout<string, number> {
       this.#collector.emit([r.value]);
     }
     this.#paced += emitted;
-    if (emitted > 0) this.onEmit(emitted);
+    if (emitted > 0) this.onEmit(emitted, this.#skipTo, this.#position);
   }
 
   declareOutputFields(d: OutputFieldsDeclarer): void {
