@@ -24,6 +24,7 @@ import cpuPerWord from "./cpu_per_word.ts";
 import frames from "./frames.ts";
 import multilang from "./multilang.ts";
 import streamletWordcount from "./streamlet_wordcount.ts";
+import { APP_BENCHMARKS } from "./apps.ts";
 
 /** Every benchmark the runner knows, in run order. */
 export const BENCHMARKS: Benchmark[] = [
@@ -39,6 +40,7 @@ export const BENCHMARKS: Benchmark[] = [
   frames,
   multilang,
   streamletWordcount,
+  ...APP_BENCHMARKS,
 ];
 
 const USAGE =

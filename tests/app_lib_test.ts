@@ -7,6 +7,8 @@ import * as assert from "uvu/assert";
 import { z } from "zod";
 import { Builder, StreamletConfig as Config } from "../mod.ts";
 import { Runner } from "../streamlet/runner.ts";
+import { AckPolicy, nanos } from "nats";
+import { startNats } from "../testing/nats_server.ts";
 import { makeTempDir, readTextFile, removePath, resolvePath } from "../runtime/mod.ts";
 import {
   appSource,
@@ -14,6 +16,7 @@ import {
   FlagError,
   formatDuration,
   formatTime,
+  openOutput,
   outputSink,
   paced,
   parseDuration,
@@ -132,6 +135,76 @@ test("an app's source and --out: a streamlet run writes one JSON line per result
     assert.is(ended, 334);
   } finally {
     await removePath(dir);
+  }
+});
+
+test("--from-stream reads JSON events from JetStream (garbage dropped), --out nats: publishes results, --idle-ms ends", async () => {
+  const nats = await startNats({ servers: 1, jetstream: true });
+  const { connect } = await import("nats");
+  const nc = await connect({ servers: nats.urls[0]! });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: "APP_IN", subjects: ["app.in"] });
+    await jsm.streams.add({ name: "APP_OUT", subjects: ["app.out"] });
+    const js = nc.jetstream();
+    const enc = new TextEncoder();
+    for (let i = 0; i < 200; i++) await js.publish("app.in", enc.encode(JSON.stringify({ n: i })));
+    await js.publish("app.in", enc.encode("{not json"));
+    await js.publish("app.in", enc.encode(JSON.stringify({ m: 1 })));
+    const flags = { rate: 0, fromStream: "APP_IN", idleMs: 300, nats: nats.urls[0]!, out: "nats:app.out" };
+    const b = Builder.newBuilder();
+    const decode = (j: unknown) => {
+      const n = (j as { n?: unknown }).n;
+      if (typeof n !== "number") throw new Error(`no number n in ${JSON.stringify(j)}`);
+      return { n };
+    };
+    appSource(b, flags, "numbers", numbers, decode).setNumPartitions(2)
+      .map((e) => e.n * 2)
+      .toSink(outputSink(flags, (n) => ({ doubled: n }))).setNumPartitions(1);
+    const config = Config.newBuilder().setDeliverySemantics(Config.DeliverySemantics.ATLEAST_ONCE).build();
+    const handle = await new Runner().run("app-lib-js", config, b, { handleSignals: false });
+    assert.is((await handle.done).state, "FINISHED");
+    const { name } = await jsm.consumers.add("APP_OUT", {
+      ack_policy: AckPolicy.None,
+      inactive_threshold: nanos(10_000),
+    });
+    const consumer = await js.consumers.get("APP_OUT", name);
+    const got: number[] = [];
+    const dec = new TextDecoder();
+    while (got.length < 200) {
+      const batch = await consumer.fetch({ max_messages: 200 - got.length, expires: 2000 });
+      let any = false;
+      for await (const m of batch) {
+        got.push((JSON.parse(dec.decode(m.data)) as { doubled: number }).doubled);
+        any = true;
+      }
+      if (!any) break;
+    }
+    assert.equal(got.sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i * 2));
+    assert.is((await jsm.streams.info("APP_OUT")).state.messages, 200, "each result once (no failures, no replays)");
+  } finally {
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+async function rejects(p: Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.match((e as Error).message, message);
+    return;
+  }
+  assert.unreachable(`no error matching ${message}`);
+}
+
+test("--out nats: without a server or a stream says what is missing", async () => {
+  await rejects(openOutput({ out: "nats:x.y" }), /needs a NATS server: pass --nats/);
+  const nats = await startNats({ servers: 1, jetstream: true });
+  try {
+    await rejects(openOutput({ out: "nats:nobody.reads", nats: nats.urls[0]! }), /no JetStream stream captures/);
+  } finally {
+    await nats.stop();
   }
 });
 

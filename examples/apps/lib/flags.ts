@@ -12,6 +12,7 @@
  * | `--events N` | how many events to generate |
  * | `--duration D` | how much event time to generate ("90s", "30m", "2h") |
  * | `--from-stream S` | read JSON events from JetStream stream S instead of the generator |
+ * | `--idle-ms N` | with `--from-stream`: end the run once the stream has had nothing new for N ms (default: run until stopped) |
  * | `--out SPEC` | also write the results: a file path (JSON lines) or `nats:SUBJECT` (JetStream) |
  * | `--nats URL` | NATS servers for `--from-stream` / `--out nats:` (default `ARDEA_NATS_URL`) |
  * | `--mode M` | delivery: `atmost`, `atleast` or `effectively` |
@@ -36,6 +37,8 @@ export interface StandardFlags {
   /** Event time to generate, in ms. */
   duration?: number;
   fromStream?: string;
+  /** With `fromStream`: end once the stream has been idle this long (ms). */
+  idleMs?: number;
   out?: string;
   nats?: string;
   mode: ModeFlag;
@@ -57,6 +60,7 @@ const standard = {
     }
   }).optional(),
   fromStream: z.string().regex(/^[A-Za-z0-9_-]+$/, "a JetStream stream name (letters, digits, - and _)").optional(),
+  idleMs: z.coerce.number().int().min(1).optional(),
   out: z.string().min(1).optional(),
   nats: z.string().min(1).optional(),
   mode: z.enum(["atmost", "atleast", "effectively"]),

@@ -16,6 +16,7 @@
 import type { JsMsg } from "nats";
 import { type Builder, JetStreamSpout, type Streamlet } from "../../../mod.ts";
 import type { StandardFlags } from "./flags.ts";
+import { natsSettings } from "./output.ts";
 
 /**
  * An iterable that starts `make()` afresh on every iteration.
@@ -67,7 +68,8 @@ export function paced<T>(events: Iterable<T>, rate: number): Iterable<T> | Async
  * The application's source streamlet: with `--from-stream S`, a
  * {@link JetStreamSpout} on stream S whose messages are JSON events
  * (`decode` turns the parsed JSON into an event and throws on a bad one,
- * which the spout reports and drops); otherwise the generator `make`,
+ * which the spout reports and drops), read until stopped or, with
+ * `--idle-ms`, until the stream has been idle that long; otherwise the generator `make`,
  * paced by `--rate`. `name` names the source component.
  *
  * @example
@@ -81,7 +83,7 @@ export function paced<T>(events: Iterable<T>, rate: number): Iterable<T> | Async
  */
 export function appSource<E>(
   builder: Builder,
-  flags: Pick<StandardFlags, "rate" | "fromStream" | "nats">,
+  flags: Pick<StandardFlags, "rate" | "fromStream" | "idleMs" | "nats">,
   name: string,
   make: () => Iterator<E>,
   decode: (json: unknown) => E,
@@ -90,10 +92,13 @@ export function appSource<E>(
     return builder.newSource(paced(replayable(make), flags.rate)).setName(name);
   }
   const text = new TextDecoder();
+  const nats = natsSettings(flags);
   const spout = new JetStreamSpout({
     stream: flags.fromStream,
     durable: `${name}-reader`,
-    ...(flags.nats !== undefined ? { nats: { servers: flags.nats.split(",") } } : {}),
+    ...(nats !== undefined ? { nats } : {}),
+    ...(flags.idleMs !== undefined ? { finishWhenIdleMs: flags.idleMs } : {}),
+    fields: ["event"],
     decode: (m: JsMsg) => [decode(JSON.parse(text.decode(m.data)))],
   });
   return builder.newSource<E>(spout).setName(name);
