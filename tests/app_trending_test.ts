@@ -293,7 +293,7 @@ test("--from-stream: JSON tweets from JetStream (and two that are not tweets, dr
     await nc.close();
   }
   const out = resolvePath(dir, "from-stream.jsonl");
-  const r = await runApp(["--from-stream", "TWEETS", "--nats", nats.urls[0]!, "--idle-end", "1s", "--out", out]);
+  const r = await runApp(["--from-stream", "TWEETS", "--nats", nats.urls[0]!, "--idle-ms", "1000", "--out", out]);
   assert.is(r.code, 0, show(r));
   assert.match(r.stderr.join("\n"), /cannot decode message 5001 of "TWEETS"/);
   assert.match(r.stderr.join("\n"), /cannot decode message 5002 of "TWEETS"/);

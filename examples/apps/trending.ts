@@ -47,17 +47,18 @@
  * live view, through the shared lib).
  *
  * Flags: the standard ones (--seed, --rate, --events [200000], --duration,
- * --from-stream, --out, --nats, --mode [effectively]; see lib/flags.ts),
+ * --from-stream, --idle-ms, --out, --nats, --mode [effectively]; see
+ * lib/flags.ts),
  * and --top-n N [10], --window D [5m], --slide D [10s], --lag D [30s],
  * --counters N [2], --rankers N [2], --state-dir DIR (EFFECTIVELY_ONCE
  * checkpoints when embedded; default a fresh temporary directory, removed
- * at the end; with a directory you keep, a run started again resumes),
- * --idle-end D (with --from-stream: end once the stream is read and
- * nothing came for D; without it a stream run goes on until Ctrl-C).
+ * at the end; with a directory you keep, a run started again resumes).
+ * With --from-stream the run goes on until Ctrl-C, or with --idle-ms N
+ * until the stream has had nothing new for N ms.
  *
  *   npx ardea run examples/apps/trending.ts --events 200000 --out trends.jsonl
  *   deno run -A examples/apps/trending.ts --rate 2000 --window 2m
- *   npx ardea run examples/apps/trending.ts --from-stream TWEETS --nats nats://127.0.0.1:4222 --idle-end 5s
+ *   npx ardea run examples/apps/trending.ts --from-stream TWEETS --nats nats://127.0.0.1:4222 --idle-ms 5000
  *   npx ardea submit examples/apps/trending.ts --containers 2 --wait --nats nats://127.0.0.1:4222 -- --out /tmp/t.jsonl
  *
  * Output: a live line a second with the tweets read and the current top 10
@@ -128,7 +129,6 @@ const flags = parseAppFlags("trending", undefined, {
   counters: z.coerce.number().int().min(1).max(64).default(2),
   rankers: z.coerce.number().int().min(1).max(64).default(2),
   stateDir: z.string().min(1).optional(),
-  idleEnd: duration(1).optional(),
 }, { mode: "effectively" });
 
 function fail(message: string, code = 2): never {
@@ -166,6 +166,8 @@ const seen = {
   /** Generator positions this process read from and to (replays after a rollback count once). */
   fromTweet: Infinity,
   toTweet: 0,
+  /** When this process read its first tweet (the summary's rate runs from there to the last window). */
+  firstAt: undefined as number | undefined,
 };
 
 /** The --out file, one per process (a rolled-back report task reopens the same one). */
@@ -247,6 +249,7 @@ const builder = new TopologyBuilder();
 if (flags.fromStream === undefined) {
   const tweets = replayable(() => generateTweets(generator));
   const onEmit = (n: number, from: number, to: number) => {
+    seen.firstAt ??= Date.now();
     live.count("tweets", n);
     seen.fromTweet = Math.min(seen.fromTweet, from);
     seen.toTweet = Math.max(seen.toTweet, to);
@@ -263,10 +266,11 @@ if (flags.fromStream === undefined) {
         durable: "trending-tweets",
         fields: ["tweet"],
         ...(nats !== undefined ? { nats } : {}),
-        ...(flags.idleEnd !== undefined ? { finishWhenIdleMs: flags.idleEnd } : {}),
+        ...(flags.idleMs !== undefined ? { finishWhenIdleMs: flags.idleMs } : {}),
         // A message that is not a tweet throws here: the spout reports it and drops it.
         decode: (m) => {
           const tweet = TweetSchema.parse(JSON.parse(text.decode(m.data)));
+          seen.firstAt ??= Date.now();
           live.count("tweets");
           return [tweet];
         },
@@ -313,7 +317,7 @@ try {
 
 if (seen.report) {
   live.flush();
-  const seconds = (Date.now() - startedAt) / 1000;
+  const seconds = (Date.now() - (seen.firstAt ?? startedAt)) / 1000;
   // Distinct tweets read (a rollback reads some again); from a stream, the tweets decoded.
   const tweets = flags.fromStream === undefined ? Math.max(0, seen.toTweet - seen.fromTweet) : live.get("tweets");
   const quality: Record<string, number | boolean> = { windows: seen.rankings.length };
