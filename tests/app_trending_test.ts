@@ -227,8 +227,8 @@ test("EFFECTIVELY_ONCE (3 counters, 1 ranker): SIGKILLed after a checkpoint and 
     "--out",
     out,
   ];
-  // Paced to 20k tweets a second (2 s), so the first checkpoint (after 1 s) commits mid-run.
-  const killed = await runApp([...args, "--rate", "20000"], { ARDEA_FAULT_AT: "committed:1", ARDEA_FAULT_LOG: log });
+  // Paced to 12k tweets a second (3.3 s), so the first checkpoint (after 1 s) commits mid-run.
+  const killed = await runApp([...args, "--rate", "12000"], { ARDEA_FAULT_AT: "committed:1", ARDEA_FAULT_LOG: log });
   assert.is(killed.code, null, `killed by its fault point: ${show(killed)}`);
   assert.ok(await fileExists(log) && /committed:1/.test(await readTextFile(log)), "the fault point fired");
   const before = (await readRankings(out)).length;
