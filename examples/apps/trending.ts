@@ -73,7 +73,6 @@ import {
   BaseStatefulBolt,
   Duration,
   Fields,
-  JetStreamSpout,
   type KeyValueState,
   type OutputCollector,
   type OutputFieldsDeclarer,
@@ -86,8 +85,8 @@ import {
 import { env, exit, pid, removePath, resolvePath, writeStderr } from "../../runtime/mod.ts";
 import {
   formatTime,
+  jsonStreamSpout,
   LiveView,
-  natsSettings,
   openOutput,
   type Output,
   parseAppFlags,
@@ -256,27 +255,14 @@ if (flags.fromStream === undefined) {
   };
   builder.setSpout("tweets", () => new TweetSpout(tweets, flags.rate, onEmit), 1);
 } else {
-  const text = new TextDecoder();
-  const nats = natsSettings(flags);
-  builder.setSpout(
-    "tweets",
-    () =>
-      new JetStreamSpout({
-        stream: flags.fromStream!,
-        durable: "trending-tweets",
-        fields: ["tweet"],
-        ...(nats !== undefined ? { nats } : {}),
-        ...(flags.idleMs !== undefined ? { finishWhenIdleMs: flags.idleMs } : {}),
-        // A message that is not a tweet throws here: the spout reports it and drops it.
-        decode: (m) => {
-          const tweet = TweetSchema.parse(JSON.parse(text.decode(m.data)));
-          seen.firstAt ??= Date.now();
-          live.count("tweets");
-          return [tweet];
-        },
-      }),
-    1,
-  );
+  // A message that is not a tweet throws in decode: the spout reports it and drops it.
+  builder.setSpout("tweets", () =>
+    jsonStreamSpout(flags, "trending-tweets", (json) => {
+      const tweet = TweetSchema.parse(json);
+      seen.firstAt ??= Date.now();
+      live.count("tweets");
+      return tweet;
+    }), 1);
 }
 // One hashtag task: the counters' watermark is their input stream's newest event time, so tuples
 // must reach them in the order the tweets came (two extractors running apart would make tuples late).
