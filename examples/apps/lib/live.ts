@@ -10,11 +10,12 @@
  */
 import { writeStdout } from "../../../runtime/mod.ts";
 
-/** "12.3k", "1.20M": a count for people. */
+/** "12.3k", "1.20M", "4246", "3.5": a count or rate for people. */
 function short(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-  return String(Math.round(n * 100) / 100);
+  if (n >= 100 || Number.isInteger(n)) return String(Math.round(n));
+  return n.toFixed(1);
 }
 
 /**
