@@ -111,7 +111,13 @@ export {
   NatsSinkError,
   type NatsSinkOptions,
 } from "./transport/mod.ts";
-export { type NatsSettings, parseNatsFlags } from "./transport/nats_connect.ts";
+export {
+  closeNats,
+  connectNats,
+  type ConnectNatsOptions,
+  type NatsSettings,
+  parseNatsFlags,
+} from "./transport/nats_connect.ts";
 export {
   MultilangError,
   type MultilangSerializer,

@@ -200,8 +200,8 @@ test("EFFECTIVELY_ONCE, SIGKILL mid-run then resumed on the same state dir: the 
   assert.is(s.quality.recovered, 1, JSON.stringify(s.quality));
 });
 
-test("ATLEAST_ONCE and ATMOST_ONCE (nothing saved): the same models as the offline loop, every impression scored", async () => {
-  for (const mode of ["atleast", "atmost"]) {
+test("ATLEAST_ONCE (acks, nothing saved): the same models as the offline loop, every impression scored", async () => {
+  for (const mode of ["atleast"]) {
     const out = resolvePath(dir, `${mode}-models.jsonl`);
     const r = asText(
       await runArdea(["run", "--quiet", SCRIPT, "--mode", mode, "--events", "30000", "--window", "5m", "--out", out]),

@@ -94,6 +94,8 @@ import { z } from "zod";
 import { AckPolicy, DeliverPolicy, type KvEntry, nanos, type NatsConnection, type QueuedIterator } from "nats";
 import {
   BaseRichBolt,
+  closeNats,
+  connectNats,
   FileStateBackend,
   JetStreamSpout,
   type NatsSettings,
@@ -107,7 +109,6 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../../mod.ts";
-import { closeNats, connectNats } from "../../transport/nats_connect.ts";
 import { args, env, exit, mainScript, resolvePath, writeStderr, writeTextFile } from "../../runtime/mod.ts";
 import { LiveView, parseAppFlags, printSummary, reliabilityMode } from "./lib/mod.ts";
 import {

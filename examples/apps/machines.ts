@@ -146,7 +146,9 @@ function alertSink(): Sink<View> {
         live.line(
           `${q.detected} of ${q.failures} planted failures predicted (recall ${q.recall.toFixed(3)}), ` +
             `${q.falseAlarms} false alarms in ${q.hostHours.toFixed(0)} host-hours ` +
-            `(${q.falseAlarmsPerHostHour.toFixed(4)}/host-hour), median lead time ${q.medianLeadMin.toFixed(1)} min`,
+            `(${q.falseAlarmsPerHostHour.toFixed(4)}/host-hour), median lead time ${
+              q.detected === 0 ? "-" : `${q.medianLeadMin.toFixed(1)} min`
+            }`,
         );
         Object.assign(quality, {
           recall: q.recall,

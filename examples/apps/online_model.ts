@@ -62,7 +62,7 @@
  * summary are kept in state, exactly once.
  *
  * Flags (examples/apps/lib/flags.ts for the standard ones): --seed N,
- * --rate R, --events N (default 200000), --duration D, --from-stream S,
+ * --rate R, --events N or --duration D (default 200000 impressions), --from-stream S,
  * --out FILE|nats:SUBJECT, --nats URL, --mode atmost|atleast|effectively
  * (default effectively), and its own: --window D (retraining window, event
  * time, default 10m), --scorers N (default 2), --scores FILE,
@@ -132,7 +132,7 @@ const flags = parseAppFlags("online_model", undefined, {
   scorers: z.coerce.number().int().min(1).max(64).default(2),
   scores: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),
-}, { events: 200_000, mode: "effectively" });
+}, { mode: "effectively" });
 
 /** An impression as JSON from --from-stream. */
 const ImpressionSchema = z.object({
@@ -147,8 +147,10 @@ const ImpressionSchema = z.object({
 });
 
 const gen: ImpressionOptions = { seed: flags.seed };
+// --events, else --duration (at 20 impressions per second of event time), else 200 000 impressions.
 if (flags.events !== undefined) gen.events = flags.events;
-if (flags.duration !== undefined) gen.durationMs = flags.duration;
+else if (flags.duration !== undefined) gen.durationMs = flags.duration;
+else gen.events = 200_000;
 const WINDOW_MS = flags.window;
 /** When the generator's tastes change (unknown for --from-stream). */
 const DRIFT_AT = flags.fromStream === undefined ? groundTruth(gen).driftAt : Infinity;

@@ -9,6 +9,6 @@ export { FlagError, type ModeFlag, parseAppFlags, parseFlags, reliabilityMode } 
 export type { StandardDefaults, StandardFlags } from "./flags.ts";
 export { Random, zipfWeights } from "./random.ts";
 export { EPOCH_MS, formatDuration, formatTime, parseDuration } from "./time.ts";
-export { appSource, paced, replayable } from "./source.ts";
+export { appSource, jsonStreamSpout, paced, replayable } from "./source.ts";
 export { natsSettings, openOutput, type Output, outputSink } from "./output.ts";
 export { LiveView, printSummary } from "./live.ts";

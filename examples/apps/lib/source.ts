@@ -38,8 +38,10 @@ const PACE_STEP = 16;
 
 /**
  * `events` at `rate` elements per wall-clock second (an async iterable that
- * sleeps when it runs ahead), or `events` itself when `rate` is 0. Every
- * iteration starts its own clock, so a rewound source is paced too.
+ * sleeps when it runs ahead), or `events` itself when `rate` is 0. The
+ * clock starts at the first iteration and runs on: an iteration started
+ * again (a source rewound to its checkpoint) goes without waiting through
+ * what was due by now, then keeps to the rate, as a live feed would.
  *
  * @example
  * ```ts
@@ -49,13 +51,14 @@ const PACE_STEP = 16;
  */
 export function paced<T>(events: Iterable<T>, rate: number): Iterable<T> | AsyncIterable<T> {
   if (rate <= 0) return events;
+  let start: number | null = null;
   return {
     async *[Symbol.asyncIterator]() {
-      const start = Date.now();
+      const t0 = (start ??= Date.now());
       let n = 0;
       for (const e of events) {
         if (++n % PACE_STEP === 0) {
-          const ahead = (n * 1000) / rate - (Date.now() - start);
+          const ahead = (n * 1000) / rate - (Date.now() - t0);
           if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
         }
         yield e;
@@ -65,11 +68,41 @@ export function paced<T>(events: Iterable<T>, rate: number): Iterable<T> | Async
 }
 
 /**
+ * A {@link JetStreamSpout} on `--from-stream`'s stream whose messages are
+ * JSON events, with the one field `event`: `decode` turns the parsed JSON
+ * into an event and throws on a bad one, which the spout reports and drops.
+ * It reads until stopped or, with `--idle-ms`, until the stream has been
+ * idle that long. `name` names its durable consumer (`<name>-reader`).
+ *
+ * @example
+ * ```ts
+ * import { TopologyBuilder } from "../../../mod.ts";
+ * const flags = { fromStream: "TWEETS", idleMs: 2000, nats: "nats://127.0.0.1:4222" };
+ * const b = new TopologyBuilder();
+ * b.setSpout("tweets", () => jsonStreamSpout(flags, "tweets", (json) => json as { text: string }), 1);
+ * ```
+ */
+export function jsonStreamSpout<E>(
+  flags: Pick<StandardFlags, "fromStream" | "idleMs" | "nats">,
+  name: string,
+  decode: (json: unknown) => E,
+): JetStreamSpout {
+  if (flags.fromStream === undefined) throw new Error(`${name}: jsonStreamSpout needs --from-stream`);
+  const text = new TextDecoder();
+  const nats = natsSettings(flags);
+  return new JetStreamSpout({
+    stream: flags.fromStream,
+    durable: `${name}-reader`,
+    ...(nats !== undefined ? { nats } : {}),
+    ...(flags.idleMs !== undefined ? { finishWhenIdleMs: flags.idleMs } : {}),
+    fields: ["event"],
+    decode: (m: JsMsg) => [decode(JSON.parse(text.decode(m.data)))],
+  });
+}
+
+/**
  * The application's source streamlet: with `--from-stream S`, a
- * {@link JetStreamSpout} on stream S whose messages are JSON events
- * (`decode` turns the parsed JSON into an event and throws on a bad one,
- * which the spout reports and drops), read until stopped or, with
- * `--idle-ms`, until the stream has been idle that long; otherwise the generator `make`,
+ * {@link jsonStreamSpout} on stream S; otherwise the generator `make`,
  * paced by `--rate`. `name` names the source component.
  *
  * @example
@@ -91,15 +124,5 @@ export function appSource<E>(
   if (flags.fromStream === undefined) {
     return builder.newSource(paced(replayable(make), flags.rate)).setName(name);
   }
-  const text = new TextDecoder();
-  const nats = natsSettings(flags);
-  const spout = new JetStreamSpout({
-    stream: flags.fromStream,
-    durable: `${name}-reader`,
-    ...(nats !== undefined ? { nats } : {}),
-    ...(flags.idleMs !== undefined ? { finishWhenIdleMs: flags.idleMs } : {}),
-    fields: ["event"],
-    decode: (m: JsMsg) => [decode(JSON.parse(text.decode(m.data)))],
-  });
-  return builder.newSource<E>(spout).setName(name);
+  return builder.newSource<E>(jsonStreamSpout(flags, name, decode)).setName(name);
 }

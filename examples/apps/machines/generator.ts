@@ -139,16 +139,20 @@ function planHost(o: Required<MachinesOptions>, i: number): HostPlan {
     downMs: [],
     episodes: [],
   };
-  let t = EPOCH_MS + 30 * MINUTE + rnd.exponential(1 / o.meanTimeBetweenFailuresMs);
+  // Each kind of event draws from a random stream of its own, in time order, so a shorter run is the start
+  // of a longer one.
+  const fails = rnd.fork("failures");
+  let t = EPOCH_MS + 30 * MINUTE + fails.exponential(1 / o.meanTimeBetweenFailuresMs);
   for (;;) {
-    const kind = rnd.pick(KINDS);
+    const kind = fails.pick(KINDS);
     const [lo, hi] = DEGRADATION_MS[kind];
-    const failAt = Math.round(t + rnd.range(lo, hi));
-    if (failAt >= end) break;
+    const failAt = Math.round(t + fails.range(lo, hi));
+    // A degradation under way when the run ends is planted too (its failure is after the end).
+    if (t >= end) break;
     plan.failures.push({ host: name, kind, onset: Math.round(t), failAt });
-    const down = rnd.range(3 * MINUTE, 6 * MINUTE);
+    const down = fails.range(3 * MINUTE, 6 * MINUTE);
     plan.downMs.push(down);
-    t = failAt + down + 30 * MINUTE + rnd.exponential(1 / o.meanTimeBetweenFailuresMs);
+    t = failAt + down + 30 * MINUTE + fails.exponential(1 / o.meanTimeBetweenFailuresMs);
   }
   const episodes: [Episode["kind"], number, [number, number], [number, number]][] = [
     ["batch", 2 * HOUR, [4 * MINUTE, 10 * MINUTE], [10, 25]],
@@ -156,9 +160,10 @@ function planHost(o: Required<MachinesOptions>, i: number): HostPlan {
     ["deploy", 4 * HOUR, [3 * MINUTE, 6 * MINUTE], [2, 4]],
   ];
   for (const [kind, every, [dLo, dHi], [sLo, sHi]] of episodes) {
-    for (let s = EPOCH_MS + rnd.exponential(1 / every); s < end; s += rnd.exponential(1 / every)) {
-      const e = s + rnd.range(dLo, dHi);
-      plan.episodes.push({ kind, start: s, end: e, size: rnd.range(sLo, sHi) });
+    const r = rnd.fork(kind);
+    for (let s = EPOCH_MS + r.exponential(1 / every); s < end; s += r.exponential(1 / every)) {
+      const e = s + r.range(dLo, dHi);
+      plan.episodes.push({ kind, start: s, end: e, size: r.range(sLo, sHi) });
       s = e;
     }
   }
@@ -166,7 +171,9 @@ function planHost(o: Required<MachinesOptions>, i: number): HostPlan {
 }
 
 /**
- * The failures planted for `opts` (the ground truth), by host then time.
+ * The failures planted for `opts` (the ground truth), by host then time:
+ * every degradation that starts before the end of the run (the last ones
+ * may fail after it).
  *
  * @example
  * ```ts

@@ -16,9 +16,10 @@
  *   critical level: memory or disk full, errors at 25 %, latency at 2.5 s;
  * - a probability of failure within the horizon (default 30 min) per signal:
  *   σ((horizon − time to critical) / 4 min), gated by the trend's quality
- *   (its r², and both halves of the window rising: a batch job's step or a
- *   deploy's jump is not a trend) and for errors and latency by the z-score
- *   (≥ 3: the level itself is abnormal). The host's probability is
+ *   (its r², and the line fitting the window better than any single step:
+ *   a batch job's memory or a deploy's burst of errors is not a trend) and,
+ *   for errors and latency, by the z-score (from 1.5, full weight at 2.5:
+ *   the level itself is abnormal). The host's probability is
  *   1 − Π(1 − pᵢ). It is a risk score shaped as a probability, not one
  *   calibrated on data;
  * - an alert when the probability stays ≥ 0.5 for 1 minute (6 samples);
@@ -172,30 +173,52 @@ function critical(m: Trended): number {
   return LOG_SCALE[m] ? Math.log(CRITICAL[m] + (m === "errRate" ? 1e-4 : 0)) : CRITICAL[m];
 }
 
-/** A least-squares line over points `from` to `to` of the window: slope per minute, value at the window's start, r², and the slope's standard error. */
+/** A least-squares line over the window: slope per minute, value at the window's start, and r². */
 interface Fit {
   m: number;
   b: number;
   r2: number;
-  se: number;
 }
 
-function fit(ts: number[], ys: number[], from: number, to: number): Fit {
-  const t0 = ts[0]!;
-  const pts: number[][] = [];
-  for (let i = from; i < to; i++) pts.push([(ts[i]! - t0) / MINUTE, ys[i]!]);
+/** The points of a fit, reused (a fit is synchronous and keeps none of them). */
+const POINTS: number[][] = Array.from({ length: TREND_SAMPLES }, () => [0, 0]);
+
+function fit(ts: number[], ys: number[]): Fit {
+  const pts = ys.length === POINTS.length ? POINTS : ys.map(() => [0, 0]);
+  for (let i = 0; i < ys.length; i++) {
+    pts[i]![0] = (ts[i]! - ts[0]!) / MINUTE;
+    pts[i]![1] = ys[i]!;
+  }
   const line = linearRegression(pts);
   const r2 = rSquared(pts, (x: number) => line.m * x + line.b);
-  let meanX = 0;
-  for (const [x] of pts) meanX += x! / pts.length;
-  let sxx = 0;
-  let sse = 0;
-  for (const [x, y] of pts) {
-    sxx += (x! - meanX) ** 2;
-    sse += (y! - (line.m * x! + line.b)) ** 2;
+  return { m: line.m, b: line.b, r2: Number.isFinite(r2) ? r2 : 0 };
+}
+
+/** Sum of squared residuals of the line `m`, `b` (per minute from the window's start) over the window. */
+function sse(ts: number[], ys: number[], m: number, b: number): number {
+  let e = 0;
+  for (let i = 0; i < ys.length; i++) e += (ys[i]! - (m * ((ts[i]! - ts[0]!) / MINUTE) + b)) ** 2;
+  return e;
+}
+
+/** Sum of squared residuals of the best step over `ys`: a level before some point, another after it. */
+function stepSse(ys: number[]): number {
+  const n = ys.length;
+  let total = 0;
+  let totalSq = 0;
+  for (const y of ys) {
+    total += y;
+    totalSq += y * y;
   }
-  const se = Math.sqrt(sse / Math.max(1, pts.length - 2) / sxx);
-  return { m: line.m, b: line.b, r2: Number.isFinite(r2) ? r2 : 0, se: Number.isFinite(se) ? se : 0 };
+  let best = Infinity;
+  let left = 0;
+  for (let k = 1; k < n; k++) {
+    left += ys[k - 1]!;
+    const right = total - left;
+    // Σy² − (Σleft)²/k − (Σright)²/(n−k): the residuals around each side's mean.
+    best = Math.min(best, totalSq - (left * left) / k - (right * right) / (n - k));
+  }
+  return best;
 }
 
 /** A trended metric's signal over the window (the window is full). */
@@ -203,21 +226,16 @@ function signal(w: HostState["window"], metric: Trended, z: number, horizonMin: 
   const ts = w.ts;
   const ys = w[metric];
   const n = ts.length;
-  const { m, b, r2 } = fit(ts, ys, 0, n);
+  const { m, b, r2 } = fit(ts, ys);
   const nowMin = (ts[n - 1]! - ts[0]!) / MINUTE;
   const ttfMin = m > 0 ? Math.max(0, (critical(metric) - (m * nowMin + b)) / m) : Infinity;
   let p = sigmoid((horizonMin - ttfMin) / SCALE_MIN);
   if (p < 0.01) return { metric, ttfMin, p: 0 };
-  // A trend, not a step: both halves of the window rise at least half as fast as the whole (give or take noise).
-  const half = n >> 1;
-  const first = fit(ts, ys, 0, half);
-  const second = fit(ts, ys, half, n);
-  const steady = first.m + 2 * first.se >= 0.5 * m && second.m + 2 * second.se >= 0.5 * m &&
-      Math.min(first.m, second.m) > 0
-    ? 1
-    : 0;
+  // A trend, not a step: the line fits the window better than the best single step (two levels) does, so a
+  // batch job's memory or a deploy's burst of errors is not taken for a leak or a creep.
+  const steady = sse(ts, ys, m, b) < stepSse(ys) ? 1 : 0;
   p *= steady * smoothstep(r2, 0.2, 0.5);
-  if (LOG_SCALE[metric]) p *= smoothstep(z, 2, 3);
+  if (LOG_SCALE[metric]) p *= smoothstep(z, 1.5, 2.5);
   return { metric, ttfMin, p };
 }
 

@@ -49,6 +49,8 @@ function median(xs: readonly number[]): number {
 /**
  * Scores `alerts` against `failures`: an alert between a failure's onset
  * and the failure (same host) detects it; any other alert is a false alarm.
+ * Recall counts the failures up to `end` (a degradation still under way at
+ * the end of a run cannot be missed yet, but its alerts are not false).
  *
  * @example
  * ```ts
@@ -59,21 +61,27 @@ function median(xs: readonly number[]): number {
  * q.recall >= 0.9;
  * ```
  */
-export function score(alerts: readonly Alert[], failures: readonly PlantedFailure[], hostHours: number): Quality {
+export function score(
+  alerts: readonly Alert[],
+  failures: readonly PlantedFailure[],
+  hostHours: number,
+  end = Infinity,
+): Quality {
   const leads: number[] = [];
   const missed: PlantedFailure[] = [];
   const matched = new Set<Alert>();
   for (const f of failures) {
     const hits = alerts.filter((a) => a.host === f.host && a.ts >= f.onset && a.ts < f.failAt);
     for (const a of hits) matched.add(a);
+    if (f.failAt > end) continue;
     if (hits.length === 0) missed.push(f);
     else leads.push((f.failAt - Math.min(...hits.map((a) => a.ts))) / 60_000);
   }
   const falseAlarms = alerts.length - matched.size;
   return {
-    failures: failures.length,
+    failures: leads.length + missed.length,
     detected: leads.length,
-    recall: failures.length === 0 ? 1 : leads.length / failures.length,
+    recall: leads.length + missed.length === 0 ? 1 : leads.length / (leads.length + missed.length),
     falseAlarms,
     hostHours,
     falseAlarmsPerHostHour: falseAlarms / hostHours,
@@ -159,6 +167,6 @@ export function scoreRun(gen: MachinesOptions, alerts: readonly Alert[], samples
       break;
     }
   }
-  const failures = plantedFailures(gen).filter((f) => f.failAt <= end);
-  return score(alerts, failures, (hosts * (end - EPOCH_MS)) / 3_600_000);
+  const failures = plantedFailures(gen).filter((f) => f.onset < end);
+  return score(alerts, failures, (hosts * (end - EPOCH_MS)) / 3_600_000, end);
 }
