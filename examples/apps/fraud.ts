@@ -39,14 +39,15 @@
  * every run, whatever order the partitions deliver their slices in. The
  * second window collects them by event time. Its lateness (--batch-lag)
  * must cover how far one slice partition can run ahead of another: Ardea's
- * watermark follows the slowest input *stream*, not the slowest task, and
- * a windowed step recomputes it once a second of wall time, so partitions
- * fire a window up to about a second apart, which is minutes of event time
- * in an unpaced run (27 events of event time a second, thousands per
- * second processed). With one slice partition (the default) there is no
- * such skew; with more, raise --batch-lag (the test runs 2 partitions with
- * --batch-lag 30m). A late slice is dropped, and the engine check would
- * show it.
+ * watermark follows the newest time of an input *stream*, not of its
+ * slowest task, and a windowed step recomputes it once a second of wall
+ * time, so embedded partitions fire a window up to about a second apart
+ * (minutes of event time in an unpaced run: 27 events of event time a
+ * second, thousands processed), and on a cluster a container that starts
+ * late puts its partition further behind still. With one slice partition
+ * (the default) there is no such skew; with more, raise --batch-lag (the
+ * test runs 2 partitions embedded with --batch-lag 30m). A late slice is
+ * dropped: the summary then counts fewer events than were sent.
  *
  * Flags (examples/apps/lib/flags.ts for the standard ones): --seed N,
  * --rate R, --events N (default 200000), --duration D, --from-stream S
