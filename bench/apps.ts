@@ -138,7 +138,76 @@ function appBenchmark(spec: AppSpec): Benchmark {
 }
 
 /** The applications of issue 16 and the issue's bounds. */
-const APPS: AppSpec[] = [];
+const APPS: AppSpec[] = [
+  {
+    name: "etl",
+    description:
+      "JetStream → validate (zod) → normalise (dayjs, units) → enrich (live KV) → JetStream + dead letters, EFFECTIVELY_ONCE",
+    events: 50_000,
+    nats: true,
+    quality: ["lost", "duplicated", "deadMissing", "wrongValues"].map((name) => ({
+      name,
+      unit: "records",
+      lowerIsBetter: true,
+    })),
+    goals: [
+      { variant: "embedded", metric: "lost", atMost: 0, label: "0 lost" },
+      { variant: "embedded", metric: "duplicated", atMost: 0, label: "0 duplicated" },
+      { variant: "embedded", metric: "deadMissing", atMost: 0, label: "every invalid record dead-lettered" },
+    ],
+  },
+  {
+    name: "trending",
+    description:
+      "tweets → hashtags → sliding event-time windows → rolling counts → partial and total top 10 with velocity",
+    events: 200_000,
+    quality: [
+      { name: "trends", unit: "planted" },
+      { name: "risesInTime", unit: "trends" },
+      { name: "fallsInTime", unit: "trends" },
+      { name: "ok", unit: "bound met (1)" },
+    ],
+    goals: [{
+      variant: "embedded",
+      metric: "ok",
+      atLeast: 1,
+      label: "each planted trend in within a slide, out within a window",
+    }],
+  },
+  {
+    name: "machines",
+    description:
+      "server metrics → per-host EWMA, z-scores, trends → p(failure in 30 min), time to memory full → alerts",
+    events: 150_000,
+    quality: [
+      { name: "recall", unit: "" },
+      { name: "falseAlarmsPerHostHour", unit: "/host-hour", lowerIsBetter: true },
+      { name: "medianLeadMin", unit: "min" },
+    ],
+    goals: [
+      { variant: "embedded", metric: "recall", atLeast: 0.9, label: "recall ≥ 0.9" },
+      { variant: "embedded", metric: "falseAlarmsPerHostHour", atMost: 0.1, label: "≤ 0.1 false alarms per host-hour" },
+      { variant: "embedded", metric: "medianLeadMin", atLeast: 5, label: "median lead ≥ 5 min" },
+    ],
+  },
+  {
+    name: "online_model",
+    description:
+      "impressions → click-through model retrained per window, broadcast to scorers (all grouping), drift halfway",
+    events: 200_000,
+    quality: [
+      { name: "recoveryWindows", unit: "windows", lowerIsBetter: true },
+      { name: "preDrift", unit: "accuracy" },
+      { name: "justAfterDrift", unit: "accuracy" },
+    ],
+    goals: [{
+      variant: "embedded",
+      metric: "recoveryWindows",
+      atMost: 2,
+      label: "within 5 points of pre-drift accuracy within 2 retraining windows",
+    }],
+  },
+];
 
 /**
  * One benchmark per application in `examples/apps/`.
