@@ -59,7 +59,9 @@ function assertSameRows(got: MinuteRow[], want: MinuteRow[], what: string): void
   );
 }
 
-function summaryOf(stdout: string[]): { events: number; eventsPerSec: number; quality: Record<string, number> } {
+function summaryOf(
+  stdout: string[],
+): { events: number; eventsPerSec: number; quality: Record<string, number | boolean> } {
   const line = stdout.filter((l) => l.startsWith("summary {")).at(-1);
   assert.ok(line !== undefined, `a summary line\n${stdout.slice(-10).join("\n")}`);
   return JSON.parse(line.slice("summary ".length));
@@ -103,6 +105,7 @@ test("engine check, embedded (ardea run, EFFECTIVELY_ONCE, 3 classify partitions
   const s = summaryOf(r.stdout);
   assert.is(s.events, EVENTS);
   assert.is(s.quality.topicAccuracy, offline.quality.topicAccuracy);
+  assert.is(s.quality.ok, true, "the summary says the bounds are met");
   assert.is(s.quality.sentimentAgreement, offline.quality.sentimentAgreement);
   console.log(`  [${runtimeName()}] embedded: ${Math.round(s.eventsPerSec)} posts/s end to end (with training)`);
 });

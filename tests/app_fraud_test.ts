@@ -70,7 +70,9 @@ function assertSameAlerts(got: Alert[], want: Alert[], what: string): void {
   );
 }
 
-function summaryOf(stdout: string[]): { events: number; eventsPerSec: number; quality: Record<string, number> } {
+function summaryOf(
+  stdout: string[],
+): { events: number; eventsPerSec: number; quality: Record<string, number | boolean> } {
   const line = stdout.filter((l) => l.startsWith("summary {")).at(-1);
   assert.ok(line !== undefined, `a summary line\n${stdout.slice(-10).join("\n")}`);
   return JSON.parse(line.slice("summary ".length));
@@ -141,6 +143,7 @@ test("engine check, embedded (ardea run, ATLEAST_ONCE, 2 slice partitions): the 
   const s = summaryOf(r.stdout);
   assert.is(s.events, EVENTS);
   assert.is(s.quality.precision, offline.quality.precision);
+  assert.is(s.quality.ok, true, "the summary says the bounds are met");
   assert.is(s.quality.recall, offline.quality.recall);
   assert.is(s.quality.medianDelaySec, offline.quality.medianDelaySec);
   assert.ok(r.stdout.some((l) => / ALERT spam_/.test(l)), "alerts are shown as they come");

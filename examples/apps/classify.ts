@@ -195,6 +195,8 @@ appSource(builder, flags, "posts", () => generatePosts(gen), (json): Post => Pos
         sentimentAgreement: q.sentimentAgreement,
         languageAccuracy: q.languageAccuracy,
         labelled: q.labelled,
+        // The bounds: topic accuracy ≥ 0.85, sentiment sign agreement ≥ 0.9.
+        ok: q.labelled > 0 && q.topicAccuracy >= 0.85 && q.sentimentAgreement >= 0.9,
       },
     });
   })).setName("report").setNumPartitions(1);

@@ -203,6 +203,8 @@ appSource(builder, flags, "activity", () => generateActivity(gen), (json) => Eve
           medianDelaySec: q.medianDelaySec,
           alerts: q.alerts,
           bots: q.bots,
+          // The bounds: precision ≥ 0.9, recall ≥ 0.9, median delay ≤ 60 s of event time.
+          ok: q.bots > 0 && q.precision >= 0.9 && q.recall >= 0.9 && q.medianDelaySec <= 60,
         },
       });
     },
