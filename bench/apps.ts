@@ -175,6 +175,37 @@ const APPS: AppSpec[] = [
     }],
   },
   {
+    name: "classify",
+    description:
+      "posts → language (franc-min), sentiment (AFINN-165), topic (logistic regression trained at start) → per-minute counts",
+    events: 200_000,
+    quality: [
+      { name: "topicAccuracy", unit: "" },
+      { name: "sentimentAgreement", unit: "" },
+      { name: "languageAccuracy", unit: "" },
+    ],
+    goals: [
+      { variant: "embedded", metric: "topicAccuracy", atLeast: 0.85, label: "topic accuracy ≥ 0.85" },
+      { variant: "embedded", metric: "sentimentAgreement", atLeast: 0.9, label: "sentiment sign agreement ≥ 0.9" },
+    ],
+  },
+  {
+    name: "fraud",
+    description:
+      "account activity → per-account window features → rules + isolation forest (retrained) → alerts with reasons",
+    events: 200_000,
+    quality: [
+      { name: "precision", unit: "" },
+      { name: "recall", unit: "" },
+      { name: "medianDelaySec", unit: "s", lowerIsBetter: true },
+    ],
+    goals: [
+      { variant: "embedded", metric: "precision", atLeast: 0.9, label: "precision ≥ 0.9" },
+      { variant: "embedded", metric: "recall", atLeast: 0.9, label: "recall ≥ 0.9" },
+      { variant: "embedded", metric: "medianDelaySec", atMost: 60, label: "median first post → alert ≤ 60 s" },
+    ],
+  },
+  {
     name: "machines",
     description:
       "server metrics → per-host EWMA, z-scores, trends → p(failure in 30 min), time to memory full → alerts",
