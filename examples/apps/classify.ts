@@ -86,6 +86,7 @@ import {
   parseDuration,
   printSummary,
   reliabilityMode,
+  runState,
 } from "./lib/mod.ts";
 import { generatePosts, LANGUAGES, type Post, type PostOptions, TOPICS } from "./classify/generator.ts";
 import { type Classified, classifyPost, type TopicClassifier } from "./classify/model.ts";
@@ -201,6 +202,7 @@ appSource(builder, flags, "posts", () => generatePosts(gen), (json): Post => Pos
     });
   })).setName("report").setNumPartitions(1);
 
+const state = runState(flags, "classify");
 const config = Config.newBuilder()
   .setDeliverySemantics(Config.DeliverySemantics[reliabilityMode(flags.mode)])
   // ATLEAST_ONCE acks a post when its window has fired: a minute and the lag of posts stay in flight (the
@@ -208,8 +210,8 @@ const config = Config.newBuilder()
   // window longer than the message timeout.
   .setUserConfig("topology.max.spout.pending", 100_000)
   .setUserConfig("topology.message.timeout.secs", 300)
-  // Each run classifies its own posts: under EFFECTIVELY_ONCE, do not resume from the last run's checkpoints.
-  .setUserConfig("topology.stateful.start.clean", true)
+  .setUserConfig("topology.state.dir", state.config["topology.state.dir"])
+  .setUserConfig("topology.stateful.start.clean", state.config["topology.stateful.start.clean"])
   .build();
 /** When the topology starts (after training): the summary's seconds count from here. */
 const runStart = performance.now();
@@ -218,4 +220,5 @@ const summary = await handle.done.catch((e: Error) => {
   writeStderr(`classify: the run failed: ${e.message}\n`);
   return exit(1);
 });
+await state.dispose();
 if (summary.state !== "FINISHED") exit(1);

@@ -87,6 +87,7 @@ import {
   parseDuration,
   printSummary,
   reliabilityMode,
+  runState,
 } from "./lib/mod.ts";
 import { type AccountEvent, type FraudOptions, generateActivity } from "./fraud/generator.ts";
 import {
@@ -210,6 +211,7 @@ appSource(builder, flags, "activity", () => generateActivity(gen), (json) => Eve
     },
   )).setName("alerts").setNumPartitions(1);
 
+const state = runState(flags, "fraud");
 const config = Config.newBuilder()
   .setDeliverySemantics(Config.DeliverySemantics[reliabilityMode(flags.mode)])
   // ATLEAST_ONCE acks an event when its slice's batch has been scored: two windows and their lags of events stay
@@ -217,8 +219,8 @@ const config = Config.newBuilder()
   // message timeout.
   .setUserConfig("topology.max.spout.pending", 100_000)
   .setUserConfig("topology.message.timeout.secs", 300)
-  // Each run scores its own events: under EFFECTIVELY_ONCE, do not resume from the last run's checkpoints.
-  .setUserConfig("topology.stateful.start.clean", true)
+  .setUserConfig("topology.state.dir", state.config["topology.state.dir"])
+  .setUserConfig("topology.stateful.start.clean", state.config["topology.stateful.start.clean"])
   .build();
 /** When the topology starts: the summary's seconds count from here. */
 const runStart = performance.now();
@@ -227,4 +229,5 @@ const summary = await handle.done.catch((e: Error) => {
   writeStderr(`fraud: the run failed: ${e.message}\n`);
   return exit(1);
 });
+await state.dispose();
 if (summary.state !== "FINISHED") exit(1);

@@ -56,7 +56,7 @@
  */
 import { z } from "zod";
 import { Builder, type KeyValue, Runner, type Sink, StreamletConfig as Config } from "../../mod.ts";
-import { exit, makeTempDir, removePath, writeStderr } from "../../runtime/mod.ts";
+import { exit, writeStderr } from "../../runtime/mod.ts";
 import {
   appSource,
   formatDuration,
@@ -67,6 +67,7 @@ import {
   parseAppFlags,
   printSummary,
   reliabilityMode,
+  runState,
 } from "./lib/mod.ts";
 import { generateMetrics, type MachinesOptions, type MetricSample } from "./machines/generator.ts";
 import { type Alert, alertRecord, type Assessment, type HostState, initialHostState, step } from "./machines/model.ts";
@@ -76,7 +77,6 @@ const flags = parseAppFlags("machines", undefined, {
   hosts: z.coerce.number().int().min(1).max(10_000).default(40),
   horizonMin: z.coerce.number().min(1).max(1440).default(30),
   partitions: z.coerce.number().int().min(1).max(64).default(2),
-  stateDir: z.string().min(1).optional(),
 }, { duration: 12 * 3_600_000, mode: "effectively" });
 
 /** A sample as JSON from --from-stream. */
@@ -179,15 +179,16 @@ appSource(builder, flags, "metrics", () => generateMetrics(gen), (json) => Sampl
   }).setName("assess")
   .toSink(alertSink()).setName("alerts").setNumPartitions(1);
 
-const stateDir = flags.stateDir ?? await makeTempDir("ardea-machines-");
+const state = runState(flags, "machines");
 const config = Config.newBuilder()
   .setDeliverySemantics(Config.DeliverySemantics[reliabilityMode(flags.mode)])
-  .setUserConfig("topology.state.dir", stateDir)
+  .setUserConfig("topology.state.dir", state.config["topology.state.dir"])
+  .setUserConfig("topology.stateful.start.clean", state.config["topology.stateful.start.clean"])
   .build();
 const handle = await new Runner().run("machines", config, builder);
 const summary = await handle.done.catch((e: Error) => {
   writeStderr(`machines: the run failed: ${e.message}\n`);
   return exit(1);
 });
-if (flags.stateDir === undefined) await removePath(stateDir);
+await state.dispose();
 if (summary.state !== "FINISHED") exit(1);

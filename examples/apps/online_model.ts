@@ -92,7 +92,7 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../../mod.ts";
-import { exit, makeTempDir, removePath, writeStderr } from "../../runtime/mod.ts";
+import { exit, writeStderr } from "../../runtime/mod.ts";
 import {
   EPOCH_MS,
   formatTime,
@@ -104,6 +104,7 @@ import {
   parseDuration,
   printSummary,
   reliabilityMode,
+  runState,
 } from "./lib/mod.ts";
 import {
   CATEGORIES,
@@ -131,7 +132,6 @@ const flags = parseAppFlags("online_model", undefined, {
   }),
   scorers: z.coerce.number().int().min(1).max(64).default(2),
   scores: z.string().min(1).optional(),
-  stateDir: z.string().min(1).optional(),
 }, { mode: "effectively" });
 
 /** An impression as JSON from --from-stream. */
@@ -456,14 +456,14 @@ builder.setBolt("report", () => new ReportBolt())
   .globalGrouping("score")
   .globalGrouping("train", "models");
 
-const stateDir = flags.stateDir ?? await makeTempDir("ardea-online-model-");
+const state = runState(flags, "online-model");
 const handle = await submit("online-model", {
   "topology.reliability.mode": reliabilityMode(flags.mode),
-  "topology.state.dir": stateDir,
+  ...state.config,
 }, builder.createTopology());
 const summary = await handle.done.catch((e: Error) => {
   writeStderr(`online_model: the run failed: ${e.message}\n`);
   return exit(1);
 });
-if (flags.stateDir === undefined) await removePath(stateDir);
+await state.dispose();
 if (summary.state !== "FINISHED") exit(1);

@@ -82,7 +82,7 @@ import {
   type TopologyContext,
   type Tuple,
 } from "../../mod.ts";
-import { env, exit, pid, removePath, resolvePath, writeStderr } from "../../runtime/mod.ts";
+import { exit, writeStderr } from "../../runtime/mod.ts";
 import {
   formatTime,
   jsonStreamSpout,
@@ -94,6 +94,7 @@ import {
   printSummary,
   reliabilityMode,
   replayable,
+  runState,
 } from "./lib/mod.ts";
 import {
   HashtagBolt,
@@ -127,7 +128,6 @@ const flags = parseAppFlags("trending", undefined, {
   lag: duration(0).default(30_000),
   counters: z.coerce.number().int().min(1).max(64).default(2),
   rankers: z.coerce.number().int().min(1).max(64).default(2),
-  stateDir: z.string().min(1).optional(),
 }, { mode: "effectively" });
 
 function fail(message: string, code = 2): never {
@@ -285,20 +285,16 @@ builder.setBolt(
 builder.setBolt("trends", () => new TotalRankingsBolt("rankers", flags.topN), 1).globalGrouping("rankers");
 builder.setBolt("report", () => new ReportBolt(), 1).globalGrouping("trends");
 
-// A directory of its own per run, made by the engine only if it runs embedded (a cluster keeps checkpoints in NATS).
-const stateDir = flags.stateDir ??
-  resolvePath(env("TMPDIR") ?? "/tmp", `ardea-trending-${pid()}-${Date.now().toString(36)}`);
-const config = {
-  "topology.reliability.mode": reliabilityMode(flags.mode),
-  "topology.state.dir": stateDir,
-  "topology.stateful.start.clean": flags.stateDir === undefined,
-};
+// A folder of its own per run unless --state-dir, made by the engine only if it runs embedded (a cluster keeps
+// checkpoints in NATS).
+const state = runState(flags, "trending");
+const config = { "topology.reliability.mode": reliabilityMode(flags.mode), ...state.config };
 try {
   const handle = await submit("trending", config, builder.createTopology());
   const summary = await handle.done.catch((e: Error) => fail(`the run failed: ${e.message}`, 1));
   if (summary.state !== "FINISHED" && summary.state !== "KILLED") fail(`the run ended ${summary.state}`, 1);
 } finally {
-  if (flags.stateDir === undefined) await removePath(stateDir);
+  await state.dispose();
 }
 
 if (seen.report) {

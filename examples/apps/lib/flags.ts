@@ -16,6 +16,7 @@
  * | `--out SPEC` | also write the results: a file path (JSON lines) or `nats:SUBJECT` (JetStream) |
  * | `--nats URL` | NATS servers for `--from-stream` / `--out nats:` (default `ARDEA_NATS_URL`) |
  * | `--mode M` | delivery: `atmost`, `atleast` or `effectively` |
+ * | `--state-dir DIR` | EFFECTIVELY_ONCE checkpoints of an embedded run; a run started again on DIR resumes (default: a fresh folder per run, removed at the end) |
  *
  * @module
  */
@@ -42,6 +43,8 @@ export interface StandardFlags {
   out?: string;
   nats?: string;
   mode: ModeFlag;
+  /** Checkpoints of an embedded run, kept for a resume (see {@link runState}). */
+  stateDir?: string;
 }
 
 /** An application's defaults for the standard flags. */
@@ -64,6 +67,7 @@ const standard = {
   out: z.string().min(1).optional(),
   nats: z.string().min(1).optional(),
   mode: z.enum(["atmost", "atleast", "effectively"]),
+  stateDir: z.string().min(1).optional(),
 };
 
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -12,3 +12,4 @@ export { EPOCH_MS, formatDuration, formatTime, parseDuration } from "./time.ts";
 export { appSource, jsonStreamSpout, paced, replayable } from "./source.ts";
 export { natsSettings, openOutput, type Output, outputSink } from "./output.ts";
 export { LiveView, printSummary } from "./live.ts";
+export { type RunState, runState } from "./state.ts";
