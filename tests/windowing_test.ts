@@ -18,6 +18,8 @@ import {
   type OutputCollector,
   type OutputFieldsDeclarer,
   parseConfig,
+  type SpoutOutputCollector,
+  submit,
   TopologyBuilder,
   type TopologyConfig,
   type TopologyContext,
@@ -27,6 +29,7 @@ import {
 import { Fields } from "../topology/fields.ts";
 import { StreamInfo, TupleImpl } from "../topology/tuple.ts";
 import { savedWindows, tuplesHeld, WindowedBoltExecutor, WINDOWS_STATE_KEY } from "../topology/windowing/mod.ts";
+import { Watermarks } from "../topology/windowing/watermarks.ts";
 import { State } from "../state/keyed_state.ts";
 import { ardeaRoot, readTextFile, resolvePath, scriptCommand, spawnProcess } from "../runtime/mod.ts";
 
@@ -510,6 +513,83 @@ test("completeTopology, ATLEAST_ONCE: event-time sliding windows, a late stream 
   assert.is(st.acked, times.length);
   assert.is(st.failed, 0);
   assert.is(st.timedOut, 0);
+});
+
+test("watermarks per sending task: the slowest busy task sets a stream's mark; a silent task stops counting once idle", () => {
+  const wm = new Watermarks<string>(10, ["a:s"], new Map([["a:s", [1, 2]]]), 1000, 0);
+  wm.track("a:s", 500, 1, 100);
+  assert.is(wm.compute(200), -Infinity, "task 2 not heard from yet, not idle yet");
+  assert.is(wm.compute(1001), 490, "task 2 never heard from, idle after 1000 ms");
+  wm.track("a:s", 300, 2, 1100);
+  wm.track("a:s", 900, 1, 1100);
+  assert.is(wm.compute(1200), 290, "both busy: the slower one");
+  assert.is(wm.compute(2101), 890, "task 2 silent for 1000 ms: idle");
+  wm.track("a:s", 950, 2, 2200);
+  assert.is(wm.compute(2300), 940, "task 2 back; task 1 silent since 1100: idle");
+  wm.track("a:s", 920, 1, 2300);
+  assert.is(wm.compute(2400), 910, "both busy again: task 1 is now the slower");
+  assert.is(wm.compute(9999), 940, "both idle: the stream's newest");
+  const snap = wm.snapshot((x) => x);
+  const again = new Watermarks<string>(10, ["a:s"], new Map([["a:s", [1, 2]]]), 1000, 0);
+  again.restore(snap, (x) => x, 5000);
+  assert.is(again.compute(5100), 910, "restored marks count as heard from at the restore");
+});
+
+/** Task i emits timestamps 0..EVENTS-1 (100 a call), task 1 only after `delayMs` of wall time. */
+class StaggeredSpout {
+  static readonly EVENTS = 5000;
+  collector!: SpoutOutputCollector;
+  index = 0;
+  next = 0;
+  openedAt = 0;
+  constructor(readonly delayMs: number) {}
+  open(_c: TopologyConfig, ctx: TopologyContext, collector: SpoutOutputCollector): void {
+    this.collector = collector;
+    this.index = ctx.getThisTaskIndex();
+    this.openedAt = Date.now();
+  }
+  nextTuple(): void {
+    if (this.index === 1 && Date.now() - this.openedAt < this.delayMs) return;
+    if (this.next >= StaggeredSpout.EVENTS) return this.collector.finish();
+    for (let k = 0; k < 100 && this.next < StaggeredSpout.EVENTS; k++, this.next++) {
+      this.collector.emit([this.next, this.next]);
+    }
+  }
+  declareOutputFields(d: OutputFieldsDeclarer): void {
+    d.declare(["n", "ts"]);
+  }
+}
+
+test("event time, two sending tasks, one 1.5 s behind: its tuples hold the watermark back instead of being dropped as late", async () => {
+  const sizes: number[] = [];
+  let late = 0;
+  class Sizes extends BaseWindowedBolt {
+    execute(w: TupleWindow): void {
+      sizes.push(w.get().length);
+    }
+    declareOutputFields(): void {}
+  }
+  const b = new TopologyBuilder();
+  b.setSpout("events", () => new StaggeredSpout(1500), 2);
+  b.setBolt(
+    "w",
+    new Sizes().withTumblingWindow(Duration.of(1000)).withTimestampField("ts").withWatermarkInterval(200)
+      .withLateTupleStream("late"),
+    1,
+  ).globalGrouping("events");
+  b.setBolt("late", () => ({
+    execute() {
+      late++;
+    },
+    declareOutputFields() {},
+  } as unknown as IRichBolt), 1).globalGrouping("w", "late");
+  const h = await submit("staggered", { "topology.reliability.mode": "ATMOST_ONCE" }, b.createTopology(), {
+    handleSignals: false,
+  });
+  assert.is((await h.done).state, "FINISHED");
+  assert.is(late, 0, "no tuple late");
+  assert.is(sizes.reduce((a, n) => a + n, 0), 2 * StaggeredSpout.EVENTS);
+  assert.equal(sizes, Array.from({ length: StaggeredSpout.EVENTS / 1000 }, () => 2000));
 });
 
 test("examples/rolling_top_words.ts runs to its end and prints the top words of each window", async () => {

@@ -81,6 +81,8 @@ export class TaskWindows {
   #unsubscribe: (() => void) | null = null;
   #seq = 0;
   #nextWatermarkAt = -Infinity;
+  /** Wall time of the last watermark check: when a sending task was last heard from, to that precision. */
+  #wallNow = 0;
   #queue: Task[] = [];
   #qHead = 0;
   #busy: Promise<unknown> | null = null;
@@ -115,10 +117,15 @@ export class TaskWindows {
     this.#extract = spec.timestamp;
     this.#lateStream = spec.lateStream;
     this.#wmInterval = spec.watermarkIntervalMs;
-    this.#watermarks = spec.timestamp === undefined
-      ? null
-      : new Watermarks<Tuple>(spec.lagMs, safe(() => [...context.getThisSources().keys()]) ?? null);
     this.#clock = spec.clock ?? Date.now;
+    this.#wallNow = this.#clock();
+    this.#watermarks = spec.timestamp === undefined ? null : new Watermarks<Tuple>(
+      spec.lagMs,
+      safe(() => [...context.getThisSources().keys()]) ?? null,
+      safe(() => sendersOf(context)) ?? null,
+      Math.max(IDLE_INTERVALS * this.#wmInterval, MIN_IDLE_MS),
+      this.#wallNow,
+    );
     this.#timers = spec.clock === undefined;
     this.#context = context;
     const sub = (spec.clock as Partial<ManualClock> | undefined)?.subscribe;
@@ -170,7 +177,7 @@ export class TaskWindows {
           }`,
         );
       }
-      wm.track(`${t.getSourceComponent()}:${t.getSourceStreamId()}`, ts);
+      wm.track(`${t.getSourceComponent()}:${t.getSourceStreamId()}`, ts, t.getSourceTask(), this.#wallNow);
       if (wm.isLate(ts)) {
         this.#late++;
         if (this.#lateStream !== undefined) {
@@ -224,7 +231,9 @@ export class TaskWindows {
     this.#seq = snap.seq;
     this.#late = snap.late;
     this.#manager.restore(snap.manager, decode);
-    if (snap.watermarks !== null && this.#watermarks !== null) this.#watermarks.restore(snap.watermarks, decode);
+    if (snap.watermarks !== null && this.#watermarks !== null) {
+      this.#watermarks.restore(snap.watermarks, decode, this.#clock());
+    }
   }
 
   /** Adds a tuple at time `ts` (its arrival position, for count windows), firing the windows it closes. */
@@ -241,10 +250,13 @@ export class TaskWindows {
   /** Recomputes the watermark if due (or `force`), settling what it passes. */
   #maybeWatermark(force: boolean): void {
     const wm = this.#watermarks!;
-    const now = this.#wmInterval === 0 ? 0 : this.#clock();
+    const now = this.#clock();
+    this.#wallNow = now;
     if (!force && now < this.#nextWatermarkAt) return;
     this.#nextWatermarkAt = now + this.#wmInterval;
-    if (wm.advance((t, ts) => this.#settle(t, ts)) && this.#time) this.#manager.advanceTo(wm.watermark);
+    if (wm.advance((t, ts) => this.#settle(t, ts), wm.compute(now)) && this.#time) {
+      this.#manager.advanceTo(wm.watermark);
+    }
   }
 
   /** Time moved (a timer, a tick, a manual clock): fire what is due. */
@@ -359,6 +371,21 @@ function toTupleWindow(w: FiredWindow<Tuple>, time: boolean): TupleWindowImpl {
  * const id = safe(() => context.getThisComponentId()) ?? "bolt";
  * ```
  */
+/**
+ * A sending task that has sent nothing for this many watermark intervals
+ * (and at least {@link MIN_IDLE_MS}) is idle: it no longer holds the
+ * watermark back (see watermarks.ts).
+ */
+const IDLE_INTERVALS = 5;
+/** Least wall time before a silent sending task counts as idle, in ms. */
+const MIN_IDLE_MS = 2000;
+
+/** Each input stream ("component:stream") of this task's component → the tasks that send on it. */
+function sendersOf(context: TopologyContext): Map<string, readonly number[]> {
+  const c = context.topology.components.get(context.getThisComponentId());
+  return new Map((c?.inputs ?? []).map((i) => [`${i.component}:${i.stream}`, context.getComponentTasks(i.component)]));
+}
+
 export function safe<T>(f: () => T): T | undefined {
   try {
     return f();
