@@ -10,14 +10,16 @@
  * `twitter-text`), new followers (bursts).
  *
  * The scorer, per slice, for each account active in it:
- * - explicit rules, each a reason: posting rate (≥ 12 posts in 2 min),
- *   duplicate text (≥ 3 posts, ≥ 50% duplicates), link spam (≥ 3 posts,
- *   ≥ 1.5 links a post), bought followers (≥ 20 new followers while posting
- *   links);
+ * - explicit rules, each a reason: posting rate (≥ 15 posts in 2 min),
+ *   duplicate text (≥ 4 posts, ≥ 50% duplicates), link spam (≥ 3 posts,
+ *   ≥ 1.5 links a post), bought followers (≥ 20 new followers while posting,
+ *   ≥ 2 posts, ≥ 0.75 links a post: popular people post without links too);
  * - an isolation forest (`ml-isolation-forest`) over the four features
  *   (counts as log(1 + n)), retrained every 10 slices (5 minutes) on the
- *   latest slice's active accounts, so "normal" follows the traffic; a score
- *   ≥ 0.72 is a reason of its own;
+ *   accounts active since the last training, so "normal" follows the
+ *   traffic; a score ≥ 0.77 is a reason of its own once the forest has been
+ *   retrained on a full period (the first one, from the first slice alone,
+ *   knows too little: its outliers were normal accounts);
  * - an account with a reason gets one alert, with every reason, at the
  *   slice's end (event time).
  *
@@ -145,7 +147,7 @@ export function ruleReasons(f: Features): string[] {
   if (f.posts >= 15) reasons.push(`posting rate: ${f.posts} posts in 2 min`);
   if (f.posts >= 4 && f.dupShare >= 0.5) reasons.push(`duplicate text: ${Math.round(f.dupShare * 100)}% of posts`);
   if (f.posts >= 3 && f.linksPerPost >= 1.5) reasons.push(`link spam: ${f.linksPerPost.toFixed(1)} links per post`);
-  if (f.follows >= 20 && f.posts >= 2 && f.linksPerPost >= 0.5) {
+  if (f.follows >= 20 && f.posts >= 2 && f.linksPerPost >= 0.75) {
     reasons.push(`follower burst: ${f.follows} new followers while posting links`);
   }
   return reasons;
@@ -205,7 +207,7 @@ export class FraudScorer {
       this.#opts.onScored(account, scores[i]!, features[i]!);
       if (this.#alerted.has(account)) continue;
       const reasons = ruleReasons(features[i]!);
-      if (scores[i]! >= this.#opts.threshold) reasons.push(`anomaly score ${scores[i]!.toFixed(2)}`);
+      if (this.trainings > 1 && scores[i]! >= this.#opts.threshold) reasons.push(`anomaly score ${scores[i]!.toFixed(2)}`);
       if (reasons.length === 0) continue;
       this.#alerted.add(account);
       alerts.push({ account, ts: end, reasons, score: scores[i]!, features: features[i]! });
