@@ -155,3 +155,37 @@ export interface ArdeaTextResult {
 export function asText(r: ArdeaResult): ArdeaTextResult {
   return { code: r.code, signal: r.signal, stdout: r.stdout.join("\n"), stderr: r.stderr.join("\n") };
 }
+
+/**
+ * The start of `ardea submit` for an application's run on `containers`
+ * containers of this runtime, waiting for its end: `submit <script>
+ * --containers n --runtime <this> --wait --`; the application's own flags
+ * follow.
+ *
+ * @example
+ * ```ts
+ * import { runArdea, submitOnContainers } from "./child.ts";
+ * const r = await runArdea([...submitOnContainers("examples/apps/machines.ts"), "--seed", "3"], { ARDEA_NATS_URL: "nats://127.0.0.1:4222" });
+ * ```
+ */
+export function submitOnContainers(script: string, containers = 2): string[] {
+  return ["submit", script, "--containers", String(containers), "--runtime", runtimeName(), "--wait", "--"];
+}
+
+/**
+ * The JSON of the last `summary {json}` line an application of
+ * `examples/apps/` printed; throws, quoting the end of the output, when
+ * there is none.
+ *
+ * @example
+ * ```ts
+ * import { appSummary } from "./child.ts";
+ * appSummary<{ events: number }>(['summary {"events":3}']).events; // 3
+ * ```
+ */
+export function appSummary<T>(stdout: string | readonly string[]): T {
+  const lines = typeof stdout === "string" ? stdout.split("\n") : stdout;
+  const line = [...lines].reverse().find((l) => l.startsWith("summary {"));
+  if (line === undefined) throw new Error(`no summary line; the output ended:\n${lines.slice(-10).join("\n")}`);
+  return JSON.parse(line.slice("summary ".length)) as T;
+}

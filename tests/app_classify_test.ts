@@ -14,7 +14,7 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { makeTempDir, readTextFile, removePath, resolvePath, runtimeName } from "../runtime/mod.ts";
-import { runArdea, show } from "../testing/child.ts";
+import { appSummary, runArdea, show, submitOnContainers } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { generatePosts, trainingSample } from "../examples/apps/classify/generator.ts";
 import { runOffline, TRAINING_POSTS } from "../examples/apps/classify/offline.ts";
@@ -62,9 +62,7 @@ function assertSameRows(got: MinuteRow[], want: MinuteRow[], what: string): void
 function summaryOf(
   stdout: string[],
 ): { events: number; eventsPerSec: number; quality: Record<string, number | boolean> } {
-  const line = stdout.filter((l) => l.startsWith("summary {")).at(-1);
-  assert.ok(line !== undefined, `a summary line\n${stdout.slice(-10).join("\n")}`);
-  return JSON.parse(line.slice("summary ".length));
+  return appSummary<{ events: number; eventsPerSec: number; quality: Record<string, number | boolean> }>(stdout);
 }
 
 test("quality: topic accuracy ≥ 0.85 and sentiment sign agreement ≥ 0.9 on held-out posts", () => {
@@ -116,14 +114,7 @@ test("engine check, 2 containers over NATS (ardea submit, ATMOST_ONCE, 1 classif
     nats = await startNats({ servers: 1, jetstream: true });
     const out = resolvePath(dir, "distributed.jsonl");
     const r = await runArdea([
-      "submit",
-      "examples/apps/classify.ts",
-      "--containers",
-      "2",
-      "--runtime",
-      runtimeName(),
-      "--wait",
-      "--",
+      ...submitOnContainers("examples/apps/classify.ts"),
       "--seed",
       String(SEED),
       "--events",

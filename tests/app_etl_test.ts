@@ -16,7 +16,7 @@ import { closeNats, connectNats } from "../transport/nats_connect.ts";
 import { Records } from "../cluster/records.ts";
 import { makeTempDir, readTextFile, removePath, resolvePath, runtimeName } from "../runtime/mod.ts";
 import process from "node:process";
-import { collect, runArdea, show, spawnArdea } from "../testing/child.ts";
+import { collect, runArdea, show, spawnArdea, submitOnContainers } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { sleep, until } from "../testing/wait.ts";
 import { type EtlDataset, generateEtl } from "../examples/apps/etl/generator.ts";
@@ -254,14 +254,7 @@ test("2 containers, --from-stream: a live reference update mid-run and a SIGKILL
   // Before the update: every event whose time is before it.
   await publishEvents(nc, "etlt.raw", dataset, 0, index);
   const child = spawnArdea([
-    "submit",
-    "examples/apps/etl.ts",
-    "--containers",
-    "2",
-    "--runtime",
-    runtimeName(),
-    "--wait",
-    "--",
+    ...submitOnContainers("examples/apps/etl.ts"),
     "--from-stream",
     "ETLT_IN",
     "--refs",

@@ -17,7 +17,7 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { makeTempDir, readTextFile, removePath, resolvePath, runtimeName } from "../runtime/mod.ts";
-import { runArdea, show } from "../testing/child.ts";
+import { appSummary, runArdea, show, submitOnContainers } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { generateActivity } from "../examples/apps/fraud/generator.ts";
 import {
@@ -73,9 +73,7 @@ function assertSameAlerts(got: Alert[], want: Alert[], what: string): void {
 function summaryOf(
   stdout: string[],
 ): { events: number; eventsPerSec: number; quality: Record<string, number | boolean> } {
-  const line = stdout.filter((l) => l.startsWith("summary {")).at(-1);
-  assert.ok(line !== undefined, `a summary line\n${stdout.slice(-10).join("\n")}`);
-  return JSON.parse(line.slice("summary ".length));
+  return appSummary<{ events: number; eventsPerSec: number; quality: Record<string, number | boolean> }>(stdout);
 }
 
 test("quality: precision ≥ 0.9, recall ≥ 0.9, median delay from a bot's first post to its alert ≤ 60 s", () => {
@@ -166,14 +164,7 @@ test("engine check, 2 containers over NATS (ardea submit, ATMOST_ONCE, 1 slice p
     nats = await startNats({ servers: 1, jetstream: true });
     const out = resolvePath(dir, "distributed.jsonl");
     const r = await runArdea([
-      "submit",
-      "examples/apps/fraud.ts",
-      "--containers",
-      "2",
-      "--runtime",
-      runtimeName(),
-      "--wait",
-      "--",
+      ...submitOnContainers("examples/apps/fraud.ts"),
       "--seed",
       String(SEED),
       "--events",

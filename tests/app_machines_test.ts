@@ -9,7 +9,7 @@
 import { test } from "../testing/harness.ts";
 import * as assert from "uvu/assert";
 import { makeTempDir, readTextFile, removePath, resolvePath, runtimeName } from "../runtime/mod.ts";
-import { asText, runArdea, show } from "../testing/child.ts";
+import { appSummary, asText, runArdea, show, submitOnContainers } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { generateMetrics, type MachinesOptions } from "../examples/apps/machines/generator.ts";
 import { type Alert, type AlertRecord, alertRecord } from "../examples/apps/machines/model.ts";
@@ -43,9 +43,7 @@ function offlineAlerts(gen: MachinesOptions): AlertRecord[] {
 
 /** The summary line's object. */
 function summaryOf(stdout: string): { events: number; quality: Record<string, number> } {
-  const line = stdout.split("\n").reverse().find((l) => l.startsWith("summary {"));
-  assert.ok(line !== undefined, `a summary line:\n${stdout.slice(-2000)}`);
-  return JSON.parse(line!.slice("summary ".length));
+  return appSummary<{ events: number; quality: Record<string, number> }>(stdout);
 }
 
 test("embedded (ardea run, seed 3: 40 hosts, 12 h, 39 planted failures): the alerts equal the offline predictor's; recall ≥ 0.9, ≤ 0.1 false alarms per host-hour, median lead ≥ 5 min", async () => {
@@ -95,14 +93,7 @@ test("on 2 containers over NATS (ardea submit, 3 h, EFFECTIVELY_ONCE): the alert
       const r = asText(
         await runArdea(
           [
-            "submit",
-            SCRIPT,
-            "--containers",
-            "2",
-            "--runtime",
-            runtimeName(),
-            "--wait",
-            "--",
+            ...submitOnContainers(SCRIPT),
             "--seed",
             "2",
             "--duration",

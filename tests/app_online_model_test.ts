@@ -23,7 +23,7 @@ import {
   scriptCommand,
   spawnProcess,
 } from "../runtime/mod.ts";
-import { asText, runArdea, show } from "../testing/child.ts";
+import { appSummary, asText, runArdea, show, submitOnContainers } from "../testing/child.ts";
 import { sleep } from "../testing/wait.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { EPOCH_MS } from "../examples/apps/lib/mod.ts";
@@ -51,9 +51,7 @@ interface Summary {
 }
 
 function summaryOf(stdout: string): Summary {
-  const line = stdout.split("\n").reverse().find((l) => l.startsWith("summary {"));
-  assert.ok(line !== undefined, `a summary line:\n${stdout.slice(-2000)}`);
-  return JSON.parse(line!.slice("summary ".length)) as Summary;
+  return appSummary<Summary>(stdout);
 }
 
 async function jsonLines<T>(path: string): Promise<T[]> {
@@ -225,14 +223,7 @@ test("on 2 containers over NATS (ardea submit, 3 scorers): the models equal the 
     const r = asText(
       await runArdea(
         [
-          "submit",
-          SCRIPT,
-          "--containers",
-          "2",
-          "--runtime",
-          runtimeName(),
-          "--wait",
-          "--",
+          ...submitOnContainers(SCRIPT),
           "--seed",
           "2",
           "--events",

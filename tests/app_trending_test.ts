@@ -20,7 +20,7 @@ import {
   spawnProcess,
   toFileUrl,
 } from "../runtime/mod.ts";
-import { asText, runArdea, show } from "../testing/child.ts";
+import { asText, runArdea, show, submitOnContainers } from "../testing/child.ts";
 import { type NatsHandle, startNats } from "../testing/nats_server.ts";
 import { connect } from "nats";
 import { generateTweets, type GeneratorOptions, plantedTrends } from "../examples/apps/trending/generator.ts";
@@ -247,14 +247,7 @@ test("2 containers over NATS (ardea submit), 3 counters and 3 rankers: every win
   const r = asText(
     await runArdea(
       [
-        "submit",
-        "examples/apps/trending.ts",
-        "--containers",
-        "2",
-        "--runtime",
-        runtimeName(),
-        "--wait",
-        "--",
+        ...submitOnContainers("examples/apps/trending.ts"),
         "--seed",
         "4",
         "--events",

@@ -207,7 +207,9 @@ export class FraudScorer {
       this.#opts.onScored(account, scores[i]!, features[i]!);
       if (this.#alerted.has(account)) continue;
       const reasons = ruleReasons(features[i]!);
-      if (this.trainings > 1 && scores[i]! >= this.#opts.threshold) reasons.push(`anomaly score ${scores[i]!.toFixed(2)}`);
+      if (this.trainings > 1 && scores[i]! >= this.#opts.threshold) {
+        reasons.push(`anomaly score ${scores[i]!.toFixed(2)}`);
+      }
       if (reasons.length === 0) continue;
       this.#alerted.add(account);
       alerts.push({ account, ts: end, reasons, score: scores[i]!, features: features[i]! });
