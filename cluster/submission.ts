@@ -182,7 +182,10 @@ export async function prepareSubmission(o: SubmissionOptions): Promise<TopologyR
     : await storeResources(o.nc, archive, { replicas: o.replicas ?? 1 });
   if (req.config["topology.reliability.mode"] === "EFFECTIVELY_ONCE") {
     // Checkpoints get the replicas of the records: on a cluster, losing one server must not lose them.
-    await new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 }).lastCommitted(req.name);
+    const checkpoints = new NatsStateBackend(o.nc, { replicas: o.replicas ?? 1 });
+    // A clean start drops the last run's checkpoints before any container can restore them (as an embedded run does).
+    if (req.config["topology.stateful.start.clean"]) await checkpoints.drop(req.name);
+    await checkpoints.lastCommitted(req.name);
   }
   // Spout starts such as "new" are resolved once, here: every container and every rollback reads them from the record.
   const starts = await resolveStartSequences(req.topology, req.config, o.nc);
