@@ -92,6 +92,18 @@ test("relaunch policy: the restart budget names the container and its deaths; ro
   assert.is(policy.rollback("x", true), "x; 1 rollbacks in a row without a new checkpoint");
   policy.committed();
   assert.is(policy.rollback("x", true), null);
+  // Past the count, the budget fails the run only once the rollbacks in a row have taken minRollbackMs.
+  let now = 0;
+  const floored = new RelaunchPolicy({ maxRestarts: 2, maxRollbacks: 2, minRollbackMs: 30_000, now: () => now });
+  assert.is(floored.rollback("y", true), null);
+  now = 5_000;
+  assert.is(floored.rollback("y", true), null);
+  assert.is(floored.rollback("y", true), null, "3 in a row within 5 s: a cluster electing a leader, not yet a failure");
+  now = 30_000;
+  assert.is(floored.rollback("y", true), "y; 3 rollbacks in a row without a new checkpoint");
+  floored.committed();
+  now = 100_000;
+  assert.is(floored.rollback("y", true), null, "a commit starts the count and the clock again");
   // Every tick for 2 s (8 × 250 ms), then every 2 s.
   assert.equal([1, 2, 8, 9, 15, 16, 17, 24].map(sayRollbackAgain), [true, true, true, false, false, true, false, true]);
 });

@@ -53,6 +53,7 @@ import {
   FINAL_CHECKPOINT_MS,
   KILL_GRACE_MS,
   RelaunchPolicy,
+  ROLLBACK_BUDGET_MIN_MS,
   ROLLBACK_READY_MS,
   ROLLBACK_TICK_MS,
   sayRollbackAgain,
@@ -75,6 +76,8 @@ export interface MasterParts {
   log?: (line: string) => void;
   /** Restarts allowed per container before the topology FAILS (default 3). */
   maxRestarts?: number;
+  /** Least time the EFFECTIVELY_ONCE rollbacks in a row take before their budget fails the run (default {@link ROLLBACK_BUDGET_MIN_MS}). */
+  minRollbackMs?: number;
   /** A running container silent this long is restarted (default 10 s). */
   silenceMs?: number;
   /** Called when the state changes. */
@@ -193,6 +196,8 @@ export class Master {
     this.#policy = new RelaunchPolicy({
       maxRestarts: parts.maxRestarts ?? 3,
       maxRollbacks: Number(this.#rec.config["topology.supervisor.max.consecutive.failures"] ?? 20),
+      minRollbackMs: parts.minRollbackMs ?? ROLLBACK_BUDGET_MIN_MS,
+      now: () => this.#clock.now(),
     });
     if (!effectivelyOnce(this.#rec)) this.#checkpoints = null;
     else {

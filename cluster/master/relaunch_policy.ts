@@ -20,6 +20,14 @@ export const KILL_GRACE_MS = 10_000;
 export const WATCH_MS = 2000;
 /** How long an update waits for what is in flight to drain (ms). */
 export const DRAIN_MS = 10_000;
+/**
+ * The least time the rollbacks in a row must have taken before their budget
+ * can fail a run (ms): a NATS cluster electing a new JetStream leader after
+ * losing a server answers no saves for about 10 s, and a topology whose
+ * bolts fail often can roll back 20 times in that while; it must not be
+ * failed for an outage it would have survived.
+ */
+export const ROLLBACK_BUDGET_MIN_MS = 30_000;
 /** How long the final checkpoint of a finished EFFECTIVELY_ONCE run may take before the run ends without it (ms). */
 export const FINAL_CHECKPOINT_MS = 30_000;
 
@@ -48,7 +56,7 @@ export type DeathVerdict = { restart: true } | { restart: false; error: string }
  * ```ts
  * import type { Slot } from "./container_slots.ts";
  * declare const slot: Slot;
- * const policy = new RelaunchPolicy({ maxRestarts: 3, maxRollbacks: 20 });
+ * const policy = new RelaunchPolicy({ maxRestarts: 3, maxRollbacks: 20, minRollbackMs: ROLLBACK_BUDGET_MIN_MS });
  * policy.died(slot, "container 1 exited (code 1)"); // { restart: true } while within 3
  * ```
  */
@@ -57,11 +65,17 @@ export class RelaunchPolicy {
   readonly maxRestarts: number;
   /** EFFECTIVELY_ONCE rollbacks allowed in a row without a new checkpoint. */
   readonly maxRollbacks: number;
+  /** Least time from the first of the rollbacks in a row before they can fail the run (ms). */
+  readonly minRollbackMs: number;
+  readonly #now: () => number;
   #rollbacks = 0;
+  #firstRollbackAt = 0;
 
-  constructor(o: { maxRestarts: number; maxRollbacks: number }) {
+  constructor(o: { maxRestarts: number; maxRollbacks: number; minRollbackMs?: number; now?: () => number }) {
     this.maxRestarts = o.maxRestarts;
     this.maxRollbacks = o.maxRollbacks;
+    this.minRollbackMs = o.minRollbackMs ?? 0;
+    this.#now = o.now ?? Date.now;
   }
 
   /** Container `slot` died on its own (`why`): counts it; a restart, or the error the run fails with. */
@@ -75,9 +89,16 @@ export class RelaunchPolicy {
     return { restart: true };
   }
 
-  /** A rollback (`counted`: not one the user asked for): null, or the error the run fails with. */
+  /**
+   * A rollback (`counted`: not one the user asked for): null, or the error
+   * the run fails with: past `maxRollbacks` in a row, once they have taken
+   * `minRollbackMs`.
+   */
   rollback(why: string, counted: boolean): string | null {
-    if (counted && ++this.#rollbacks > this.maxRollbacks) {
+    if (!counted) return null;
+    const now = this.#now();
+    if (this.#rollbacks++ === 0) this.#firstRollbackAt = now;
+    if (this.#rollbacks > this.maxRollbacks && now - this.#firstRollbackAt >= this.minRollbackMs) {
       return `${why}; ${this.#rollbacks - 1} rollbacks in a row without a new checkpoint`;
     }
     return null;
